@@ -1,0 +1,21 @@
+# make test: unit, fuzz-seed and integration tests against a real ClickHouse server
+# (installed from Debian when missing) and modern ClickHouse through chDB.
+GO ?= go
+
+.PHONY: test unit lint bench build
+
+test:
+	./scripts/test.sh
+
+unit:
+	$(GO) test ./...
+
+lint:
+	gofmt -l . | (! grep .)
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./sketches/ ./bench/
+
+build:
+	$(GO) build -o bin/trendwatch ./cmd/trendwatch

@@ -1,0 +1,82 @@
+// Package detectors decides which terms an incident team must look at, and says why.
+// Each detector reads one Observation of a tracked term at the close of a bucket and
+// may return a Finding; Lifecycle turns findings into alerts that open, escalate and
+// resolve.
+package detectors
+
+import (
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+)
+
+// Count is a label with its count, most first where a slice of them is returned.
+type Count struct {
+	Label string
+	N     uint64
+}
+
+// Platform is platform-wide context for one bucket, so a detector can tell a term
+// that is unusual from a platform that is busy.
+type Platform struct {
+	Mentions           float64 // all term mentions in the bucket
+	Events             float64 // content events in the bucket
+	UniqueCreators     uint64  // distinct creators in the bucket
+	MentionsPerCreator float64 // median over tracked terms of mentions / unique creators
+	Reports            float64 // reports in the bucket
+	ReportRate         float64 // reports / content events in the bucket
+}
+
+// Observation is everything known about one tracked term when a bucket closes.
+type Observation struct {
+	Term   string // "hashtag:blackoutchallenge"
+	Bucket time.Time
+	Width  time.Duration
+
+	Mentions        float64
+	Reports         float64
+	UniqueCreators  uint64
+	UniqueReporters uint64
+	Regions         []Count // by mentions, most first
+	ReportReasons   []Count // by reports, most first
+	Samples         []string
+
+	// MentionHistory and ReportHistory hold the counts of the buckets before this
+	// one, oldest first, the last element being the bucket just before Bucket. For
+	// a term tracked only recently they come from the count-min rings (estimates).
+	// Their length is the number of buckets of history known; a new term has few.
+	MentionHistory []float64
+	ReportHistory  []float64
+	// DayAgo is the mean count per bucket at this time of day yesterday, or NaN
+	// when not known.
+	DayAgo float64
+
+	Watch    *WatchMatch // non-nil when the term is on the watchlist
+	Platform Platform
+}
+
+// WatchMatch is the watchlist entry a term matched.
+type WatchMatch struct {
+	Pattern  string         // the configured term or pattern
+	Risk     alert.Severity // minimum severity of any alert on the term
+	Category string         // e.g. "dangerous_challenge", "self_harm"
+}
+
+// Finding is one detector's verdict that a term is anomalous in a bucket.
+type Finding struct {
+	Detector    string
+	Severity    alert.Severity
+	Score       float64 // significance, z-like
+	Observed    float64
+	Expected    float64
+	Growth      float64
+	Summary     string
+	Explanation string
+}
+
+// Detector judges one observation. Detectors are stateless: what they need of the
+// past is in the Observation, so they run the same live and in backtests.
+type Detector interface {
+	Name() string
+	Detect(o *Observation) (Finding, bool)
+}

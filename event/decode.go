@@ -1,0 +1,345 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Content is one post, video or comment carrying terms. Wire form (JSON, key =
+// content_id):
+//
+//	{"event_id","ts","content_id","creator_id","region","lang","hashtags":[...],
+//	 "challenge_id"?,"sound_id"?,"text"?}
+type Content struct {
+	EventID     string    `json:"event_id"`
+	TS          time.Time `json:"ts"`
+	ContentID   string    `json:"content_id"`
+	CreatorID   string    `json:"creator_id"`
+	Region      string    `json:"region,omitempty"`
+	Lang        string    `json:"lang,omitempty"`
+	Hashtags    []string  `json:"hashtags"`
+	ChallengeID string    `json:"challenge_id,omitempty"`
+	SoundID     string    `json:"sound_id,omitempty"`
+	Text        string    `json:"text,omitempty"`
+}
+
+// Report is one user report against a piece of content. Hashtags, when the reporting
+// surface knows them, win over the content→terms cache.
+type Report struct {
+	EventID    string    `json:"event_id"`
+	TS         time.Time `json:"ts"`
+	ContentID  string    `json:"content_id"`
+	ReporterID string    `json:"reporter_id"`
+	Reason     string    `json:"reason"`
+	Region     string    `json:"region,omitempty"`
+	Hashtags   []string  `json:"hashtags,omitempty"`
+}
+
+// Reason is why a message was refused. It travels with the message to the
+// dead-letter topic and labels the decode-failure metric, so the set is closed.
+type Reason string
+
+const (
+	ReasonTooLarge      Reason = "too_large"
+	ReasonInvalidUTF8   Reason = "invalid_utf8"
+	ReasonInvalidJSON   Reason = "invalid_json"
+	ReasonWrongType     Reason = "wrong_type"
+	ReasonMissingField  Reason = "missing_field"
+	ReasonInvalidField  Reason = "invalid_field"
+	ReasonControlChars  Reason = "control_characters"
+	ReasonTooManyTags   Reason = "too_many_hashtags"
+	ReasonInvalidTag    Reason = "invalid_hashtag"
+	ReasonTagTooLong    Reason = "hashtag_too_long"
+	ReasonTSFuture      Reason = "ts_in_future"
+	ReasonTSTooOld      Reason = "ts_too_old"
+	ReasonUnknownSource Reason = "unknown_topic"
+)
+
+// Reasons lists every Reason, for pre-registering metric label values.
+var Reasons = []Reason{ReasonTooLarge, ReasonInvalidUTF8, ReasonInvalidJSON, ReasonWrongType,
+	ReasonMissingField, ReasonInvalidField, ReasonControlChars, ReasonTooManyTags, ReasonInvalidTag,
+	ReasonTagTooLong, ReasonTSFuture, ReasonTSTooOld, ReasonUnknownSource}
+
+// DecodeError says why a message was refused and which field was at fault.
+type DecodeError struct {
+	Reason Reason
+	Field  string
+	Err    error
+}
+
+func (e *DecodeError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: field %q: %v", e.Reason, e.Field, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Reason, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// ReasonOf returns the dead-letter reason of err, or "" when err is not a DecodeError.
+func ReasonOf(err error) Reason {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return de.Reason
+	}
+	return ""
+}
+
+func fail(r Reason, field string, err error) *DecodeError {
+	return &DecodeError{Reason: r, Field: field, Err: err}
+}
+
+// Limits bound what one message may hold. Anything beyond them is dead-lettered
+// rather than truncated, so counts never silently change.
+type Limits struct {
+	MaxMessageBytes int           // whole message
+	MaxHashtags     int           // per content event
+	MaxHashtagRunes int           // per hashtag, after normalisation
+	MaxIDBytes      int           // IDs, region, lang, reason
+	MaxTextBytes    int           // free text
+	MaxFuture       time.Duration // ts may be at most this far after now; 0 disables
+	MaxAge          time.Duration // ts may be at most this far before now; 0 disables
+}
+
+// DefaultLimits fit real platform posts with room to spare.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxMessageBytes: 1 << 20,
+		MaxHashtags:     100,
+		MaxHashtagRunes: 100,
+		MaxIDBytes:      256,
+		MaxTextBytes:    64 << 10,
+		MaxFuture:       time.Hour,
+		MaxAge:          7 * 24 * time.Hour,
+	}
+}
+
+// Validate reports a limit that cannot work.
+func (l Limits) Validate() error {
+	switch {
+	case l.MaxMessageBytes <= 0:
+		return fmt.Errorf("max message bytes must be > 0, got %d", l.MaxMessageBytes)
+	case l.MaxHashtags <= 0:
+		return fmt.Errorf("max hashtags must be > 0, got %d", l.MaxHashtags)
+	case l.MaxHashtagRunes <= 0:
+		return fmt.Errorf("max hashtag runes must be > 0, got %d", l.MaxHashtagRunes)
+	case l.MaxIDBytes <= 0:
+		return fmt.Errorf("max ID bytes must be > 0, got %d", l.MaxIDBytes)
+	case l.MaxFuture < 0 || l.MaxAge < 0:
+		return fmt.Errorf("max future (%v) and max age (%v) must not be negative", l.MaxFuture, l.MaxAge)
+	}
+	return nil
+}
+
+// Decoder decodes and validates messages under fixed limits. now is the clock the
+// timestamp bounds are checked against; nil disables those checks (backtests replay
+// old data).
+type Decoder struct {
+	Limits Limits
+	Now    func() time.Time
+}
+
+func (d *Decoder) precheck(b []byte) error {
+	if len(b) > d.Limits.MaxMessageBytes {
+		return fail(ReasonTooLarge, "", fmt.Errorf("%d bytes, limit %d", len(b), d.Limits.MaxMessageBytes))
+	}
+	// encoding/json would silently replace invalid UTF-8 with U+FFFD and so merge
+	// distinct byte strings into one term.
+	if !utf8.Valid(b) {
+		return fail(ReasonInvalidUTF8, "", errors.New("message is not valid UTF-8"))
+	}
+	return nil
+}
+
+func unmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var pe *time.ParseError
+		switch {
+		case errors.As(err, &te):
+			return fail(ReasonWrongType, te.Field, fmt.Errorf("want %s, got JSON %s", te.Type, te.Value))
+		case errors.As(err, &pe):
+			return fail(ReasonInvalidField, "ts", fmt.Errorf("want RFC 3339: %w", err))
+		default:
+			return fail(ReasonInvalidJSON, "", err)
+		}
+	}
+	if dec.More() {
+		return fail(ReasonInvalidJSON, "", errors.New("trailing data after the JSON object"))
+	}
+	return nil
+}
+
+// DecodeContent decodes, validates and normalises one content event. Hashtags come
+// back normalised and de-duplicated; region upper-cased.
+func (d *Decoder) DecodeContent(b []byte) (Content, error) {
+	if err := d.precheck(b); err != nil {
+		return Content{}, err
+	}
+	var c Content
+	if err := unmarshal(b, &c); err != nil {
+		return Content{}, err
+	}
+	if err := d.checkCommon(c.EventID, c.ContentID, c.TS, c.Region); err != nil {
+		return Content{}, err
+	}
+	if err := d.id("creator_id", c.CreatorID, true); err != nil {
+		return Content{}, err
+	}
+	for _, f := range []struct{ name, v string }{{"lang", c.Lang}, {"challenge_id", c.ChallengeID}, {"sound_id", c.SoundID}} {
+		if err := d.id(f.name, f.v, false); err != nil {
+			return Content{}, err
+		}
+	}
+	if len(c.Text) > d.Limits.MaxTextBytes {
+		return Content{}, fail(ReasonInvalidField, "text", fmt.Errorf("%d bytes, limit %d", len(c.Text), d.Limits.MaxTextBytes))
+	}
+	// Free text may break lines; other control characters have no business there.
+	if i := strings.IndexFunc(c.Text, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }); i >= 0 {
+		return Content{}, fail(ReasonControlChars, "text", fmt.Errorf("control character at byte %d", i))
+	}
+	tags, err := d.hashtags(c.Hashtags)
+	if err != nil {
+		return Content{}, err
+	}
+	c.Hashtags = tags
+	c.Region = strings.ToUpper(c.Region)
+	return c, nil
+}
+
+// DecodeReport decodes, validates and normalises one report event.
+func (d *Decoder) DecodeReport(b []byte) (Report, error) {
+	if err := d.precheck(b); err != nil {
+		return Report{}, err
+	}
+	var r Report
+	if err := unmarshal(b, &r); err != nil {
+		return Report{}, err
+	}
+	if err := d.checkCommon(r.EventID, r.ContentID, r.TS, r.Region); err != nil {
+		return Report{}, err
+	}
+	if err := d.id("reporter_id", r.ReporterID, true); err != nil {
+		return Report{}, err
+	}
+	if err := d.id("reason", r.Reason, true); err != nil {
+		return Report{}, err
+	}
+	tags, err := d.hashtags(r.Hashtags)
+	if err != nil {
+		return Report{}, err
+	}
+	r.Hashtags = tags
+	r.Region = strings.ToUpper(r.Region)
+	r.Reason = strings.ToLower(r.Reason)
+	return r, nil
+}
+
+func (d *Decoder) checkCommon(eventID, contentID string, ts time.Time, region string) error {
+	if err := d.id("event_id", eventID, true); err != nil {
+		return err
+	}
+	if err := d.id("content_id", contentID, true); err != nil {
+		return err
+	}
+	if ts.IsZero() {
+		return fail(ReasonMissingField, "ts", errors.New("required"))
+	}
+	if d.Now != nil {
+		now := d.Now()
+		if d.Limits.MaxFuture > 0 && ts.After(now.Add(d.Limits.MaxFuture)) {
+			return fail(ReasonTSFuture, "ts", fmt.Errorf("%s is more than %v after now (%s)", ts.Format(time.RFC3339), d.Limits.MaxFuture, now.Format(time.RFC3339)))
+		}
+		if d.Limits.MaxAge > 0 && ts.Before(now.Add(-d.Limits.MaxAge)) {
+			return fail(ReasonTSTooOld, "ts", fmt.Errorf("%s is more than %v before now (%s)", ts.Format(time.RFC3339), d.Limits.MaxAge, now.Format(time.RFC3339)))
+		}
+	}
+	if region != "" && !isRegion(region) {
+		return fail(ReasonInvalidField, "region", fmt.Errorf("%q is not an ISO 3166 alpha-2 code", region))
+	}
+	return nil
+}
+
+func isRegion(s string) bool {
+	if len(s) != 2 {
+		return false
+	}
+	for i := 0; i < 2; i++ {
+		c := s[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Decoder) id(field, v string, required bool) error {
+	if v == "" {
+		if required {
+			return fail(ReasonMissingField, field, errors.New("required"))
+		}
+		return nil
+	}
+	if len(v) > d.Limits.MaxIDBytes {
+		return fail(ReasonInvalidField, field, fmt.Errorf("%d bytes, limit %d", len(v), d.Limits.MaxIDBytes))
+	}
+	if err := checkText(v); err != nil {
+		return fail(ReasonControlChars, field, err)
+	}
+	return nil
+}
+
+func (d *Decoder) hashtags(raw []string) ([]string, error) {
+	if len(raw) > d.Limits.MaxHashtags {
+		return nil, fail(ReasonTooManyTags, "hashtags", fmt.Errorf("%d hashtags, limit %d", len(raw), d.Limits.MaxHashtags))
+	}
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	out := raw[:0:0]
+	for i, t := range raw {
+		if err := checkText(t); err != nil {
+			return nil, fail(ReasonControlChars, fmt.Sprintf("hashtags[%d]", i), err)
+		}
+		n, err := NormaliseHashtag(t, d.Limits.MaxHashtagRunes)
+		if err != nil {
+			r := ReasonInvalidTag
+			if errors.Is(err, ErrHashtagTooLong) {
+				r = ReasonTagTooLong
+			}
+			return nil, fail(r, fmt.Sprintf("hashtags[%d]", i), err)
+		}
+		dup := false
+		for _, o := range out {
+			if o == n {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Terms appends the terms of c to dst: its hashtags, challenge and sound, each once.
+func (c *Content) Terms(dst []Term) []Term {
+	for _, h := range c.Hashtags {
+		dst = append(dst, Term{Kind: KindHashtag, Value: h})
+	}
+	if c.ChallengeID != "" {
+		dst = append(dst, Term{Kind: KindChallenge, Value: c.ChallengeID})
+	}
+	if c.SoundID != "" {
+		dst = append(dst, Term{Kind: KindSound, Value: c.SoundID})
+	}
+	return dst
+}

@@ -1,0 +1,21 @@
+// Package trend holds the per-bucket aggregate of a tracked term: what trendwatch
+// writes for analysts every bucket, whether anything alerted or not.
+package trend
+
+import "time"
+
+// Minute is one term in one bucket of event time (a minute by default).
+type Minute struct {
+	Bucket          time.Time // bucket start, UTC
+	Term            string    // "hashtag:fyp"
+	Kind            string    // "hashtag", "challenge", "sound"
+	Mentions        uint64
+	UniqueCreators  uint64
+	Reports         uint64
+	UniqueReporters uint64
+	TopRegions      []string // most mentions first, at most a handful
+	Langs           []string // most mentions first, at most a handful
+	// Version orders rewrites of the same (Bucket, Term): a late event or a replay
+	// writes the row again with a larger version, and readers keep the largest.
+	Version uint64
+}
