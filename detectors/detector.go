@@ -47,6 +47,14 @@ type Observation struct {
 	// Their length is the number of buckets of history known; a new term has few.
 	MentionHistory []float64
 	ReportHistory  []float64
+	// CreatorHistory holds the unique creators of the same buckets as
+	// MentionHistory, when known (nil otherwise): the term's own norm of mentions
+	// per creator, next to the platform's, for the coordination detector.
+	CreatorHistory []float64
+	// PartialCreators is set when UniqueCreators covers only part of the bucket
+	// (the term began being tracked in it), so mentions per creator would be
+	// overstated; coordination then waits for a whole bucket.
+	PartialCreators bool
 	// DayAgo is the mean count per bucket at this time of day yesterday, or NaN
 	// when not known.
 	DayAgo float64

@@ -1,7 +1,6 @@
 package event
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,13 +97,13 @@ func fail(r Reason, field string, err error) *DecodeError {
 // Limits bound what one message may hold. Anything beyond them is dead-lettered
 // rather than truncated, so counts never silently change.
 type Limits struct {
-	MaxMessageBytes int           // whole message
-	MaxHashtags     int           // per content event
-	MaxHashtagRunes int           // per hashtag, after normalisation
-	MaxIDBytes      int           // IDs, region, lang, reason
-	MaxTextBytes    int           // free text
-	MaxFuture       time.Duration // ts may be at most this far after now; 0 disables
-	MaxAge          time.Duration // ts may be at most this far before now; 0 disables
+	MaxMessageBytes int           `mapstructure:"max_message_bytes"` // whole message
+	MaxHashtags     int           `mapstructure:"max_hashtags"`      // per content event
+	MaxHashtagRunes int           `mapstructure:"max_hashtag_runes"` // per hashtag, after normalisation
+	MaxIDBytes      int           `mapstructure:"max_id_bytes"`      // IDs, region, lang, reason
+	MaxTextBytes    int           `mapstructure:"max_text_bytes"`    // free text
+	MaxFuture       time.Duration `mapstructure:"max_future"`        // ts may be at most this far after now; 0 disables
+	MaxAge          time.Duration `mapstructure:"max_age"`           // ts may be at most this far before now; 0 disables
 }
 
 // DefaultLimits fit real platform posts with room to spare.
@@ -124,15 +123,19 @@ func DefaultLimits() Limits {
 func (l Limits) Validate() error {
 	switch {
 	case l.MaxMessageBytes <= 0:
-		return fmt.Errorf("max message bytes must be > 0, got %d", l.MaxMessageBytes)
+		return fmt.Errorf("max_message_bytes must be > 0, got %d", l.MaxMessageBytes)
 	case l.MaxHashtags <= 0:
-		return fmt.Errorf("max hashtags must be > 0, got %d", l.MaxHashtags)
+		return fmt.Errorf("max_hashtags must be > 0, got %d", l.MaxHashtags)
 	case l.MaxHashtagRunes <= 0:
-		return fmt.Errorf("max hashtag runes must be > 0, got %d", l.MaxHashtagRunes)
+		return fmt.Errorf("max_hashtag_runes must be > 0, got %d", l.MaxHashtagRunes)
 	case l.MaxIDBytes <= 0:
-		return fmt.Errorf("max ID bytes must be > 0, got %d", l.MaxIDBytes)
-	case l.MaxFuture < 0 || l.MaxAge < 0:
-		return fmt.Errorf("max future (%v) and max age (%v) must not be negative", l.MaxFuture, l.MaxAge)
+		return fmt.Errorf("max_id_bytes must be > 0, got %d", l.MaxIDBytes)
+	case l.MaxTextBytes <= 0:
+		return fmt.Errorf("max_text_bytes must be > 0, got %d", l.MaxTextBytes)
+	case l.MaxFuture < 0:
+		return fmt.Errorf("max_future must not be negative, got %v", l.MaxFuture)
+	case l.MaxAge < 0:
+		return fmt.Errorf("max_age must not be negative, got %v", l.MaxAge)
 	}
 	return nil
 }
@@ -157,24 +160,63 @@ func (d *Decoder) precheck(b []byte) error {
 	return nil
 }
 
-func unmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		var pe *time.ParseError
-		switch {
-		case errors.As(err, &te):
-			return fail(ReasonWrongType, te.Field, fmt.Errorf("want %s, got JSON %s", te.Type, te.Value))
-		case errors.As(err, &pe):
-			return fail(ReasonInvalidField, "ts", fmt.Errorf("want RFC 3339: %w", err))
-		default:
-			return fail(ReasonInvalidJSON, "", err)
-		}
+// The wire structs shadow the ts field with its raw JSON, because time.Time's own
+// UnmarshalJSON reports a wrong JSON type as a bare error that names no field.
+// contentFields and reportFields are Content and Report without their methods.
+type (
+	contentFields Content
+	reportFields  Report
+	contentWire   struct {
+		contentFields
+		TS json.RawMessage `json:"ts"`
 	}
-	if dec.More() {
-		return fail(ReasonInvalidJSON, "", errors.New("trailing data after the JSON object"))
+	reportWire struct {
+		reportFields
+		TS json.RawMessage `json:"ts"`
+	}
+)
+
+// unmarshal decodes one JSON object. json.Unmarshal, unlike json.Decoder, refuses
+// anything after the object, closing brackets included.
+func unmarshal(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fail(ReasonWrongType, te.Field, fmt.Errorf("want %s, got JSON %s", te.Type, te.Value))
+		}
+		return fail(ReasonInvalidJSON, "", err)
 	}
 	return nil
+}
+
+// parseTS reads the raw ts value; absent and null give the zero time, which
+// checkCommon reports as missing.
+func parseTS(raw json.RawMessage) (time.Time, error) {
+	var ts time.Time
+	if len(raw) == 0 || string(raw) == "null" {
+		return ts, nil
+	}
+	if raw[0] != '"' {
+		return ts, fail(ReasonWrongType, "ts", fmt.Errorf("want an RFC 3339 string, got JSON %s", jsonKind(raw[0])))
+	}
+	if err := ts.UnmarshalJSON(raw); err != nil {
+		return ts, fail(ReasonInvalidField, "ts", fmt.Errorf("want RFC 3339: %w", err))
+	}
+	return ts, nil
+}
+
+// jsonKind names the JSON type a valid value starts with, as UnmarshalTypeError does.
+func jsonKind(c byte) string {
+	switch c {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	default:
+		return "number"
+	}
 }
 
 // DecodeContent decodes, validates and normalises one content event. Hashtags come
@@ -183,8 +225,16 @@ func (d *Decoder) DecodeContent(b []byte) (Content, error) {
 	if err := d.precheck(b); err != nil {
 		return Content{}, err
 	}
-	var c Content
-	if err := unmarshal(b, &c); err != nil {
+	var w contentWire
+	// encoding/json appends into the capacity it finds, so one allocation covers a
+	// typical post instead of four rounds of growth.
+	w.Hashtags = make([]string, 0, 8)
+	if err := unmarshal(b, &w); err != nil {
+		return Content{}, err
+	}
+	c := Content(w.contentFields)
+	var err error
+	if c.TS, err = parseTS(w.TS); err != nil {
 		return Content{}, err
 	}
 	if err := d.checkCommon(c.EventID, c.ContentID, c.TS, c.Region); err != nil {
@@ -205,11 +255,9 @@ func (d *Decoder) DecodeContent(b []byte) (Content, error) {
 	if i := strings.IndexFunc(c.Text, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }); i >= 0 {
 		return Content{}, fail(ReasonControlChars, "text", fmt.Errorf("control character at byte %d", i))
 	}
-	tags, err := d.hashtags(c.Hashtags)
-	if err != nil {
+	if c.Hashtags, err = d.hashtags(c.Hashtags); err != nil {
 		return Content{}, err
 	}
-	c.Hashtags = tags
 	c.Region = strings.ToUpper(c.Region)
 	return c, nil
 }
@@ -219,8 +267,13 @@ func (d *Decoder) DecodeReport(b []byte) (Report, error) {
 	if err := d.precheck(b); err != nil {
 		return Report{}, err
 	}
-	var r Report
-	if err := unmarshal(b, &r); err != nil {
+	var w reportWire
+	if err := unmarshal(b, &w); err != nil {
+		return Report{}, err
+	}
+	r := Report(w.reportFields)
+	var err error
+	if r.TS, err = parseTS(w.TS); err != nil {
 		return Report{}, err
 	}
 	if err := d.checkCommon(r.EventID, r.ContentID, r.TS, r.Region); err != nil {
@@ -229,16 +282,16 @@ func (d *Decoder) DecodeReport(b []byte) (Report, error) {
 	if err := d.id("reporter_id", r.ReporterID, true); err != nil {
 		return Report{}, err
 	}
+	// Lower-case before checking: lower-casing can lengthen a string ("İ" is two bytes,
+	// "i̇" three), and the stored value is what must fit the limit.
+	r.Reason = strings.ToLower(r.Reason)
 	if err := d.id("reason", r.Reason, true); err != nil {
 		return Report{}, err
 	}
-	tags, err := d.hashtags(r.Hashtags)
-	if err != nil {
+	if r.Hashtags, err = d.hashtags(r.Hashtags); err != nil {
 		return Report{}, err
 	}
-	r.Hashtags = tags
 	r.Region = strings.ToUpper(r.Region)
-	r.Reason = strings.ToLower(r.Reason)
 	return r, nil
 }
 
@@ -291,9 +344,16 @@ func (d *Decoder) id(field, v string, required bool) error {
 		return fail(ReasonInvalidField, field, fmt.Errorf("%d bytes, limit %d", len(v), d.Limits.MaxIDBytes))
 	}
 	if err := checkText(v); err != nil {
-		return fail(ReasonControlChars, field, err)
+		return fail(textReason(err), field, err)
 	}
 	return nil
+}
+
+func textReason(err error) Reason {
+	if errors.Is(err, errInvalidUTF8) {
+		return ReasonInvalidUTF8
+	}
+	return ReasonControlChars
 }
 
 func (d *Decoder) hashtags(raw []string) ([]string, error) {
@@ -303,10 +363,11 @@ func (d *Decoder) hashtags(raw []string) ([]string, error) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
-	out := raw[:0:0]
+	// De-duplicate in place: out never overtakes the tag being read.
+	out := raw[:0]
 	for i, t := range raw {
 		if err := checkText(t); err != nil {
-			return nil, fail(ReasonControlChars, fmt.Sprintf("hashtags[%d]", i), err)
+			return nil, fail(textReason(err), fmt.Sprintf("hashtags[%d]", i), err)
 		}
 		n, err := NormaliseHashtag(t, d.Limits.MaxHashtagRunes)
 		if err != nil {

@@ -18,17 +18,16 @@ var (
 	ErrHashtagRunes   = errors.New("hashtag holds characters other than letters, marks, digits and '_'")
 )
 
-// folder is stateless after construction; cases.Caser is not safe for concurrent
-// use, so NormaliseHashtag builds one per call only when the fast path fails.
-func newFolder() cases.Caser { return cases.Fold() }
-
 // NormaliseHashtag turns what a user typed into the one spelling trendwatch counts:
-// leading '#' (and the fullwidth '＃') stripped, Unicode NFKC (so fullwidth Latin
-// becomes ASCII), case-folded, zero-width and variation-selector runes dropped. Marks
-// are kept, so Devanagari (Nepali, Bhojpuri, Hindi) vowel signs and viramas survive.
-// The result holds only letters, marks, digits and '_'; anything else is an error,
-// because a platform's hashtag parser never produces it and a silent rewrite would
-// merge distinct tags.
+// leading '#' (and the fullwidth '＃') stripped, default-ignorable runes (zero-width
+// space and joiners, word joiner, BOM, soft hyphen, Hangul fillers, variation
+// selectors, emoji presentation included) dropped, Unicode NFKC (so fullwidth Latin
+// becomes ASCII), case-folded. Marks are kept, so Devanagari (Nepali, Bhojpuri,
+// Hindi) vowel signs and viramas survive. The result holds only letters, spacing and
+// non-spacing marks, decimal digits and '_'; anything else (including enclosing
+// marks, which only build symbols such as keycap emoji) is an error, because a
+// platform's hashtag parser never produces it and a silent rewrite would merge
+// distinct tags. The result is a fixed point: normalising it again returns it.
 func NormaliseHashtag(s string, maxRunes int) (string, error) {
 	s = strings.TrimLeft(s, "#＃")
 	if s == "" {
@@ -38,66 +37,155 @@ func NormaliseHashtag(s string, maxRunes int) (string, error) {
 	if maxRunes > 0 && len(s) > 16*maxRunes {
 		return "", fmt.Errorf("%w: %d bytes", ErrHashtagTooLong, len(s))
 	}
-	if isLowerASCIIWord(s) {
-		if maxRunes > 0 && len(s) > maxRunes {
-			return "", fmt.Errorf("%w: %d runes, limit %d", ErrHashtagTooLong, len(s), maxRunes)
+	t, n, ok := normaliseFast(s)
+	if !ok {
+		var err error
+		if t, n, err = normaliseSlow(s); err != nil {
+			return "", err
 		}
-		return s, nil
-	}
-	s = norm.NFKC.String(s)
-	s = newFolder().String(s)
-	// Folding can produce sequences NFKC would compose again (e.g. some Greek and
-	// Cherokee cases), so normalise once more to reach a fixed point.
-	s = norm.NFKC.String(s)
-	var b strings.Builder
-	b.Grow(len(s))
-	n := 0
-	for _, r := range s {
-		if dropped(r) {
-			continue
-		}
-		if !(unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsDigit(r) || r == '_') {
-			return "", fmt.Errorf("%w: %q", ErrHashtagRunes, r)
-		}
-		b.WriteRune(r)
-		n++
-	}
-	if n == 0 {
-		return "", ErrEmptyHashtag
 	}
 	if maxRunes > 0 && n > maxRunes {
 		return "", fmt.Errorf("%w: %d runes, limit %d", ErrHashtagTooLong, n, maxRunes)
 	}
-	return b.String(), nil
+	return t, nil
 }
 
-// isLowerASCIIWord is the fast path: most hashtags are already [a-z0-9_].
-func isLowerASCIIWord(s string) bool {
-	for i := 0; i < len(s); i++ {
+// normaliseFast handles what most hashtags are, ASCII words and Devanagari, without
+// the NFKC and folding passes, which cost a microsecond on Devanagari. It reports
+// !ok when s holds anything those passes could change or refuse; n is the rune count.
+func normaliseFast(s string) (t string, n int, ok bool) {
+	upper := false
+	for i := 0; i < len(s); {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_':
+			i++
+		case c >= 'A' && c <= 'Z':
+			upper = true
+			i++
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !devanagariStable(r) {
+				return "", 0, false
+			}
+			i += size
+		default:
+			return "", 0, false
 		}
+		n++
+	}
+	if !upper {
+		return s, n, true
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b), n, true
+}
+
+// devanagariStable reports the Devanagari letters, marks and digits that NFKC and
+// case folding leave alone in any sequence: it leaves out the nukta and the letters
+// that decompose into or compose from one, the Vedic tone marks (the only ones besides
+// the virama with a combining class, so the only ones NFKC could reorder) and the
+// punctuation (danda, double danda, abbreviation sign). TestDevanagariFastPath checks
+// this against the full normalisation.
+func devanagariStable(r rune) bool {
+	if r < 0x0900 || r > 0x097F {
+		return false
+	}
+	switch {
+	case r == 0x0929, r == 0x0931, r == 0x0934, r == 0x093C,
+		r >= 0x0951 && r <= 0x0954,
+		r >= 0x0958 && r <= 0x095F,
+		r == 0x0964, r == 0x0965, r == 0x0970:
+		return false
 	}
 	return true
 }
 
-// dropped reports the invisible runes that would otherwise split one hashtag into
-// several spellings: zero-width space/joiners, word joiner, BOM, soft hyphen and
-// variation selectors (emoji presentation included).
-func dropped(r rune) bool {
+func normaliseSlow(s string) (string, int, error) {
+	// Drop ignorables before NFKC: dropping them afterwards could leave a base letter
+	// and a mark adjacent but uncomposed ("e", ZWJ, U+0301), which a second
+	// normalisation would compose, so the result would not be a fixed point.
+	s = dropIgnorable(s)
+	s = norm.NFKC.String(s)
+	// cases.Fold allocates nothing (its transformer is an empty struct), so a fresh
+	// Caser per call costs less than sharing one safely between goroutines.
+	s = cases.Fold().String(s)
+	// x/text swaps Cherokee case instead of folding it (golang/go#46101): Unicode folds
+	// the lower-case syllables, added later, to the upper-case ones.
+	if strings.ContainsFunc(s, isCherokeeLower) {
+		s = strings.Map(cherokeeUpper, s)
+	}
+	// Folding can produce sequences NFKC would compose again (e.g. some Greek and
+	// Cherokee cases), so normalise once more to reach a fixed point.
+	s = norm.NFKC.String(s)
+	n := 0
+	for _, r := range s {
+		// An ignorable here was produced by normalisation: NFKC inserts U+034F after 30
+		// marks in a row, which only Zalgo-style abuse needs.
+		if ignorable(r) || !(unicode.IsLetter(r) || unicode.In(r, unicode.Mn, unicode.Mc) || unicode.IsDigit(r) || r == '_') {
+			return "", 0, fmt.Errorf("%w: %q", ErrHashtagRunes, r)
+		}
+		n++
+	}
+	if n == 0 {
+		return "", 0, ErrEmptyHashtag
+	}
+	return s, n, nil
+}
+
+func isCherokeeLower(r rune) bool {
+	return r >= 0xAB70 && r <= 0xABBF || r >= 0x13F8 && r <= 0x13FD
+}
+
+func cherokeeUpper(r rune) rune {
 	switch {
+	case r >= 0xAB70 && r <= 0xABBF:
+		return r - 0xAB70 + 0x13A0
+	case r >= 0x13F8 && r <= 0x13FD:
+		return r - 8
+	}
+	return r
+}
+
+// dropIgnorable returns s without ignorable runes, allocating only when it holds some.
+func dropIgnorable(s string) string {
+	i := strings.IndexFunc(s, ignorable)
+	if i < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	b = append(b, s[:i]...)
+	for _, r := range s[i:] {
+		if !ignorable(r) {
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return string(b)
+}
+
+// ignorable reports the invisible runes that would otherwise split one hashtag into
+// several spellings: zero-width space/joiners, direction marks, word joiner, BOM, soft
+// hyphen, variation selectors (emoji presentation and Mongolian included) and the
+// other default-ignorables that are letters or marks (combining grapheme joiner,
+// Hangul fillers, Khmer inherent vowels), which would otherwise pass as text.
+func ignorable(r rune) bool {
+	switch {
+	case r < 0x034F:
+		return r == 0x00AD
 	case r >= 0x200B && r <= 0x200F, // ZWSP, ZWNJ, ZWJ, LRM, RLM
-		r == 0x2060, r == 0xFEFF, r == 0x00AD,
-		r >= 0xFE00 && r <= 0xFE0F,
-		r >= 0xE0100 && r <= 0xE01EF:
+		r == 0x2060, r == 0xFEFF:
 		return true
 	}
-	return false
+	return unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // checkID validates an opaque identifier (content, creator, challenge, sound IDs):
-// non-empty, bounded, valid UTF-8 without control characters.
+// non-empty, bounded, valid UTF-8 without control characters or U+FFFD.
 func checkID(s string, maxBytes int) error {
 	if s == "" {
 		return errors.New("empty")
@@ -108,12 +196,22 @@ func checkID(s string, maxBytes int) error {
 	return checkText(s)
 }
 
+// errInvalidUTF8 marks checkText failures that are about encoding, not content.
+var errInvalidUTF8 = errors.New("invalid UTF-8")
+
+// checkText refuses invalid UTF-8, control characters and U+FFFD. encoding/json
+// turns every unpaired surrogate escape ("\ud800", "\udc00", ...) into U+FFFD, so
+// accepting it would merge distinct identifiers; a producer that sends a literal
+// U+FFFD has already lost the original bytes.
 func checkText(s string) error {
 	if !utf8.ValidString(s) {
-		return errors.New("invalid UTF-8")
+		return errInvalidUTF8
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		switch {
+		case r == utf8.RuneError:
+			return fmt.Errorf("%w: U+FFFD replacement character (unpaired surrogate escape?)", errInvalidUTF8)
+		case unicode.IsControl(r):
 			return fmt.Errorf("control character %U", r)
 		}
 	}

@@ -15,6 +15,7 @@ type Minute struct {
 	UniqueReporters uint64
 	TopRegions      []string // most mentions first, at most a handful
 	Langs           []string // most mentions first, at most a handful
+	ReportReasons   []string // most reports first, at most a handful
 	// Version orders rewrites of the same (Bucket, Term): a late event or a replay
 	// writes the row again with a larger version, and readers keep the largest.
 	Version uint64

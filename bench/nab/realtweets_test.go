@@ -1,0 +1,91 @@
+package nab
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/detectors"
+)
+
+// dataDir holds NAB's data, shared by the project and never copied into it.
+const dataDir = "../../../shared/data/nab"
+
+var tweetFiles = []string{
+	"realTweets/Twitter_volume_AAPL.csv",
+	"realTweets/Twitter_volume_AMZN.csv",
+	"realTweets/Twitter_volume_CRM.csv",
+	"realTweets/Twitter_volume_CVS.csv",
+	"realTweets/Twitter_volume_FB.csv",
+}
+
+type loaded struct {
+	name   string
+	ts     []time.Time
+	values []float64
+}
+
+func loadTweets(tb testing.TB) ([]loaded, map[string][]Window, map[string]Profile) {
+	tb.Helper()
+	windows, err := LoadWindows(filepath.Join(dataDir, "windows.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	profiles, err := LoadProfiles(filepath.Join(dataDir, "profiles.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []loaded
+	for _, name := range tweetFiles {
+		ts, v, err := ReadSeriesFile(filepath.Join(dataDir, name))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, loaded{name: name, ts: ts, values: v})
+	}
+	return out, windows, profiles
+}
+
+// TestRealTweets scores the detector on NAB's five realTweets files, with its
+// own paging decision and at NAB's best threshold of its anomaly score.
+func TestRealTweets(t *testing.T) {
+	files, windows, profiles := loadTweets(t)
+	own := Corpus{Windows: windows}
+	swept := Corpus{Windows: windows}
+	pages := 0
+	for _, f := range files {
+		scores, alerts, err := detectors.RunSeries(detectors.DefaultConfig(), f.ts, f.values)
+		if err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
+		binary := make([]float64, len(alerts))
+		for i, a := range alerts {
+			if a {
+				binary[i] = 1
+				pages++
+			}
+		}
+		own.Files = append(own.Files, File{Name: f.name, Times: f.ts, Scores: binary})
+		swept.Files = append(swept.Files, File{Name: f.name, Times: f.ts, Scores: scores})
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "| profile | own alerts: score | windows hit | FP rows | best threshold: score | threshold | windows hit | FP rows |\n|---|---|---|---|---|---|---|---|\n")
+	for _, name := range ProfileNames() {
+		p := profiles[name]
+		a, err := own.ScoreAt(p, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := swept.ScoreBest(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "| %s | %.1f | %d/%d | %d | %.1f | %.4f | %d/%d | %d |\n", name,
+			a.Normalized, a.Hit, a.Windows, a.FP, s.Normalized, s.Threshold, s.Hit, s.Windows, s.FP)
+	}
+	t.Logf("pages: %d\n%s", pages, b.String())
+	_ = slices.Contains[[]string]
+}

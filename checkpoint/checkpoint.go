@@ -1,0 +1,175 @@
+// Package checkpoint stores the pipeline's state on disk so a restart resumes
+// exactly where the last checkpoint left off: written to a temporary file,
+// synced and renamed into place, with a version and a checksum that a load
+// verifies before trusting a byte of it.
+package checkpoint
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Config is the checkpoint section.
+type Config struct {
+	Dir string `mapstructure:"dir"`
+	// Fresh ignores (and replaces) an existing checkpoint instead of refusing to
+	// start on one that cannot be used.
+	Fresh bool `mapstructure:"fresh"`
+}
+
+// DefaultConfig keeps checkpoints beside the working directory.
+func DefaultConfig() Config { return Config{Dir: "./trendwatch-data/checkpoint"} }
+
+// Validate names the first bad key.
+func (c Config) Validate() error {
+	if c.Dir == "" {
+		return errors.New("checkpoint.dir: must not be empty")
+	}
+	return nil
+}
+
+const (
+	fileName = "state.ckpt"
+	magic    = "TWCKPT"
+	// Version changes whenever the layout of what the pipeline stores changes;
+	// a checkpoint of another version is refused, not misread.
+	Version uint16 = 1
+)
+
+// ErrNotFound means there is no checkpoint yet: a first start.
+var ErrNotFound = errors.New("no checkpoint")
+
+// Store reads and writes the checkpoint of one pipeline.
+type Store struct {
+	dir string
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+}
+
+// Open prepares dir (creating it) for checkpoints.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("checkpoint.dir %s: %w", dir, err)
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(8<<30))
+	if err != nil {
+		return nil, err
+	}
+	return &Store{dir: dir, enc: enc, dec: dec}, nil
+}
+
+// Path is the checkpoint file.
+func (s *Store) Path() string { return filepath.Join(s.dir, fileName) }
+
+// Save writes state atomically. Layout: magic, version (uint16), unix nanos of
+// the save (int64), length of the compressed body (uint64), CRC-32C of the
+// compressed body, then the zstd-compressed state.
+func (s *Store) Save(state []byte) (int, error) {
+	body := s.enc.EncodeAll(state, nil)
+	var hdr bytes.Buffer
+	hdr.WriteString(magic)
+	_ = binary.Write(&hdr, binary.BigEndian, Version)
+	_ = binary.Write(&hdr, binary.BigEndian, time.Now().UnixNano())
+	_ = binary.Write(&hdr, binary.BigEndian, uint64(len(body)))
+	_ = binary.Write(&hdr, binary.BigEndian, crc32.Checksum(body, castagnoli))
+
+	tmp, err := os.CreateTemp(s.dir, ".state-*.tmp")
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint: create temp in %s: %w", s.dir, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	_, err = tmp.Write(hdr.Bytes())
+	if err == nil {
+		_, err = tmp.Write(body)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint: write %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
+		return 0, fmt.Errorf("checkpoint: rename into %s: %w", s.Path(), err)
+	}
+	if d, err := os.Open(s.dir); err == nil {
+		_ = d.Sync() // make the rename itself durable
+		d.Close()
+	}
+	return hdr.Len() + len(body), nil
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Load returns the state of the last Save and when it was saved. A missing
+// checkpoint is ErrNotFound; a corrupt or foreign one is an error saying why.
+func (s *Store) Load() ([]byte, time.Time, error) {
+	f, err := os.Open(s.Path())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, time.Time{}, ErrNotFound
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer f.Close()
+	var hdr struct {
+		Magic   [6]byte
+		Version uint16
+		Saved   int64
+		Len     uint64
+		CRC     uint32
+	}
+	if err := binary.Read(f, binary.BigEndian, &hdr); err != nil {
+		return nil, time.Time{}, fmt.Errorf("checkpoint %s: header: %w", s.Path(), err)
+	}
+	if string(hdr.Magic[:]) != magic {
+		return nil, time.Time{}, fmt.Errorf("checkpoint %s: not a trendwatch checkpoint (magic %q)", s.Path(), hdr.Magic[:])
+	}
+	if hdr.Version != Version {
+		return nil, time.Time{}, fmt.Errorf("checkpoint %s: version %d, this build reads version %d (start with --fresh to discard it)", s.Path(), hdr.Version, Version)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("checkpoint %s: %w", s.Path(), err)
+	}
+	if hdr.Len > uint64(st.Size()) {
+		return nil, time.Time{}, fmt.Errorf("checkpoint %s: truncated: header says %d bytes, file has %d", s.Path(), hdr.Len, st.Size())
+	}
+	body := make([]byte, hdr.Len)
+	if _, err := io.ReadFull(f, body); err != nil {
+		return nil, time.Time{}, fmt.Errorf("checkpoint %s: body: %w", s.Path(), err)
+	}
+	if got := crc32.Checksum(body, castagnoli); got != hdr.CRC {
+		return nil, time.Time{}, fmt.Errorf("checkpoint %s: checksum mismatch (stored %08x, computed %08x): the file is corrupt; start with --fresh to discard it", s.Path(), hdr.CRC, got)
+	}
+	state, err := s.dec.DecodeAll(body, nil)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("checkpoint %s: decompress: %w", s.Path(), err)
+	}
+	return state, time.Unix(0, hdr.Saved), nil
+}
+
+// Remove deletes the checkpoint, for a fresh start.
+func (s *Store) Remove() error {
+	err := os.Remove(s.Path())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}

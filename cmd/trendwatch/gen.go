@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/spf13/cobra"
+
+	"github.com/trendwatch/trendwatch/config"
+	"github.com/trendwatch/trendwatch/gen"
+)
+
+// genFlags are the generator's knobs, shared by gen and demo.
+type genFlags struct {
+	rate     float64
+	duration time.Duration
+	seed     int64
+	speedup  float64
+	labels   string
+	start    string
+	warmup   time.Duration
+}
+
+func (g *genFlags) config(defaultSpeedup float64) (gen.Config, error) {
+	c := gen.DefaultConfig()
+	c.Seed = g.seed
+	if g.rate > 0 {
+		c.Rate = g.rate
+	}
+	if g.duration > 0 {
+		c.Duration = g.duration
+	}
+	c.Speedup = defaultSpeedup
+	if g.speedup >= 0 {
+		c.Speedup = g.speedup
+	}
+	if g.warmup > 0 {
+		c.Warmup = g.warmup
+	}
+	// By default the stream ends now: event time then never runs ahead of the
+	// wall clock by more than the consumer's ts_in_future bound allows.
+	c.Start = time.Now().UTC().Add(-c.Duration).Truncate(time.Minute)
+	if g.start != "" {
+		t, err := time.Parse(time.RFC3339, g.start)
+		if err != nil {
+			return c, fmt.Errorf("--start: want RFC 3339, e.g. 2026-11-22T00:00:00Z: %w", err)
+		}
+		c.Start = t.UTC()
+	}
+	return c, c.Validate()
+}
+
+func (g *genFlags) writeLabels(ls []gen.Label) error {
+	if g.labels == "" {
+		return nil
+	}
+	f, err := os.Create(g.labels)
+	if err != nil {
+		return fmt.Errorf("--labels: %w", err)
+	}
+	if err := gen.WriteLabels(f, ls); err != nil {
+		f.Close()
+		return fmt.Errorf("--labels %s: %w", g.labels, err)
+	}
+	return f.Close()
+}
+
+func (a *app) genCmd() *cobra.Command {
+	var g genFlags
+	var out string
+	cmd := &cobra.Command{
+		Use:   "gen",
+		Short: "Produce realistic synthetic traffic with injected scenarios and their ground truth",
+		Long: `gen produces content and report events: Zipf popularity over a multilingual
+hashtag vocabulary (English, Nepali and Bhojpuri in Devanagari, Indonesian, ...),
+a diurnal rhythm, reports at a low base rate, and six injected scenarios: an
+organic challenge surge, a dangerous challenge surge with rising reports, a
+coordinated push, a report wave on a sound, and a slow trend and a daily peak
+that must not alert. --labels writes the ground truth as JSON lines.
+
+With --out FILE it writes JSON lines (the backtest's input) instead of Kafka.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.load()
+			if err != nil {
+				return err
+			}
+			speed := 0.0
+			if out == "" {
+				speed = 1
+			}
+			gc, err := g.config(speed)
+			if err != nil {
+				return err
+			}
+			gr, err := gen.New(gc)
+			if err != nil {
+				return err
+			}
+			if err := g.writeLabels(gr.Labels()); err != nil {
+				return err
+			}
+			if out != "" {
+				return genToFile(gr, out, cmd.ErrOrStderr())
+			}
+			return genToKafka(cmd.Context(), gr, cfg, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	addGenFlags(f, &g)
+	f.StringVar(&out, "out", "", "write events as JSON lines to this file instead of Kafka")
+	f.StringSlice("brokers", nil, "Kafka bootstrap brokers (kafka.brokers)")
+	mustBind(a.loader, "kafka.brokers", f.Lookup("brokers"))
+	return cmd
+}
+
+type flagSet interface {
+	Float64Var(p *float64, name string, value float64, usage string)
+	DurationVar(p *time.Duration, name string, value time.Duration, usage string)
+	Int64Var(p *int64, name string, value int64, usage string)
+	StringVar(p *string, name string, value string, usage string)
+}
+
+func addGenFlags(f flagSet, g *genFlags) {
+	f.Float64Var(&g.rate, "rate", 0, "content events per second of event time (default 50)")
+	f.DurationVar(&g.duration, "duration", 0, "event time to generate (default 3h)")
+	f.Int64Var(&g.seed, "seed", 1, "random seed; the same seed gives the same stream")
+	f.Float64Var(&g.speedup, "speedup", -1, "event seconds per wall second; 0 = as fast as possible")
+	f.StringVar(&g.labels, "labels", "", "write the injected scenarios' ground truth to this file")
+	f.StringVar(&g.start, "start", "", "event time of the first event, RFC 3339 (default: so the stream ends now)")
+	f.DurationVar(&g.warmup, "warmup", 0, "event time before the first scenario starts")
+}
+
+// kafkaProducer adapts a kafka-go writer to the generator.
+type kafkaProducer struct {
+	w       *kafka.Writer
+	content string
+	reports string
+	buf     []kafka.Message
+}
+
+func (p *kafkaProducer) Produce(ctx context.Context, msgs []gen.Message) error {
+	p.buf = p.buf[:0]
+	for _, m := range msgs {
+		topic := p.content
+		if m.Topic == gen.Report {
+			topic = p.reports
+		}
+		p.buf = append(p.buf, kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Time: m.TS})
+	}
+	return p.w.WriteMessages(ctx, p.buf...)
+}
+
+func genToKafka(ctx context.Context, gr *gen.Generator, cfg *config.Config, progress io.Writer) error {
+	w, err := cfg.Kafka.NewWriter("")
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	p := &kafkaProducer{w: w, content: cfg.Kafka.Topics.Content, reports: cfg.Kafka.Topics.Reports}
+	err = gr.Run(ctx, p, func(pr gen.Progress) {
+		fmt.Fprintf(progress, "\rgen: %d content, %d reports, event time %s", pr.Content, pr.Reports, pr.EventTime.Format("2006-01-02 15:04"))
+		if pr.Done {
+			fmt.Fprintln(progress)
+		}
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("produce to %v: %w", cfg.Kafka.Brokers, err)
+	}
+	return nil
+}
+
+func genToFile(gr *gen.Generator, path string, progress io.Writer) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	n := 0
+	for {
+		m, ok := gr.Next()
+		if !ok {
+			break
+		}
+		w.Write(m.Value)
+		w.WriteByte('\n')
+		if n++; n%500000 == 0 {
+			fmt.Fprintf(progress, "\rgen: %d events, event time %s", n, m.TS.Format("2006-01-02 15:04"))
+		}
+	}
+	fmt.Fprintf(progress, "\rgen: %d events written to %s\n", n, path)
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("--out %s: %w", path, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/checkpoint"
+	"github.com/trendwatch/trendwatch/config"
+	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sinks/clickhouse"
+	"github.com/trendwatch/trendwatch/sinks/incident"
+	"github.com/trendwatch/trendwatch/sinks/parquet"
+)
+
+func (a *app) runCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Consume content and report events, detect, and write to the sinks",
+		Long: `run joins the consumer group on the content and report topics, counts terms
+into the sketches, runs the detectors at every bucket close, and writes
+aggregates and alerts to the configured sinks. Offsets are committed only after
+the sinks have flushed and a checkpoint holds the state, so a crash neither loses
+nor double-counts. SIGTERM or Ctrl-C shuts down cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.load()
+			if err != nil {
+				return err
+			}
+			return runPipeline(cmd.Context(), cfg, cfg.Log.Logger(), nil)
+		},
+	}
+	a.pipelineFlags(cmd.Flags())
+	return cmd
+}
+
+// pipelineFlags are the flags of every command that runs the pipeline.
+func (a *app) pipelineFlags(f *pflag.FlagSet) {
+	f.StringSlice("brokers", nil, "Kafka bootstrap brokers (kafka.brokers)")
+	f.String("group", "", "consumer group (kafka.group)")
+	f.String("clickhouse", "", "ClickHouse native address host:port; enables the ClickHouse sink (clickhouse.addr)")
+	f.String("checkpoint-dir", "", "checkpoint directory (checkpoint.dir)")
+	f.Bool("fresh", false, "discard an existing checkpoint instead of resuming from it (checkpoint.fresh)")
+	f.String("metrics-listen", "", "address for /metrics and /healthz, empty to disable (metrics.listen)")
+	for flag, key := range map[string]string{
+		"brokers": "kafka.brokers", "group": "kafka.group", "clickhouse": "clickhouse.addr",
+		"checkpoint-dir": "checkpoint.dir", "fresh": "checkpoint.fresh", "metrics-listen": "metrics.listen",
+	} {
+		mustBind(a.loader, key, f.Lookup(flag))
+	}
+}
+
+// runPipeline runs consumer and engine until ctx ends or the consumer fails.
+func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, observers []pipeline.Observer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	reg := newRegistry()
+	h := &health{}
+	if err := serveOps(ctx, cfg.Metrics.Listen, reg, h, log); err != nil {
+		return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
+	}
+	sinks, chSink, err := openSinks(ctx, cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	defer closeSinks(sinks, log)
+
+	eng, err := pipeline.New(cfg.Pipeline, cfg.Window, cfg.Detectors, sinks, log, reg)
+	if err != nil {
+		return err
+	}
+	eng.AddObserver(h)
+	if chSink != nil {
+		eng.AddObserver(&statsWriter{ctx: ctx, sink: chSink, instance: cfg.Pipeline.Instance, log: log})
+	}
+	for _, o := range observers {
+		eng.AddObserver(o)
+	}
+	store, err := checkpoint.Open(cfg.Checkpoint.Dir)
+	if err != nil {
+		return err
+	}
+	if err := resume(eng, store, cfg.Checkpoint.Fresh, log); err != nil {
+		return err
+	}
+
+	consumer, err := ingest.NewConsumer(cfg.Kafka, log, reg)
+	if err != nil {
+		return err
+	}
+	log.Info("consuming", "kafka", cfg.Kafka, "sinks", cfg.Sinks, "checkpoint", store.Path())
+	records := make(chan ingest.Record, 4096)
+	cctx, stopConsumer := context.WithCancel(ctx)
+	defer stopConsumer()
+	var consumerErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := consumer.Run(cctx, records); err != nil {
+			consumerErr = err
+			cancel()
+		}
+	}()
+	err = eng.Run(ctx, records, consumer, store)
+	stopConsumer()
+	<-done
+	return errors.Join(err, consumerErr, consumer.Close())
+}
+
+// resume loads the checkpoint into eng, or starts fresh when asked to. A
+// checkpoint that cannot be used stops start-up: silently starting over would
+// recount everything since the committed offsets' predecessors.
+func resume(eng *pipeline.Engine, store *checkpoint.Store, fresh bool, log *slog.Logger) error {
+	if fresh {
+		log.Warn("starting fresh: discarding any checkpoint", "path", store.Path())
+		return store.Remove()
+	}
+	state, saved, err := store.Load()
+	switch {
+	case errors.Is(err, checkpoint.ErrNotFound):
+		log.Info("no checkpoint; starting from the group's committed offsets", "path", store.Path())
+		return nil
+	case err != nil:
+		return err
+	}
+	if err := eng.Restore(state); err != nil {
+		return fmt.Errorf("checkpoint %s: %w; start with --fresh to discard it", store.Path(), err)
+	}
+	log.Info("resumed from checkpoint", "path", store.Path(), "saved", saved.Format(time.RFC3339), "watermark", eng.Watermark(), "open_alerts", len(eng.OpenAlerts()))
+	return nil
+}
+
+func openSinks(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) ([]pipeline.Sink, *clickhouse.Sink, error) {
+	var sinks []pipeline.Sink
+	var ch *clickhouse.Sink
+	fail := func(err error) ([]pipeline.Sink, *clickhouse.Sink, error) {
+		closeSinks(sinks, log)
+		return nil, nil, err
+	}
+	for _, name := range cfg.Sinks {
+		switch name {
+		case "clickhouse":
+			s, err := clickhouse.Open(ctx, cfg.ClickHouse, log, reg)
+			if err != nil {
+				return fail(fmt.Errorf("clickhouse sink: %w", err))
+			}
+			ch = s
+			sinks = append(sinks, s)
+		case "parquet":
+			s, err := parquet.New(cfg.Parquet, log, reg)
+			if err != nil {
+				return fail(fmt.Errorf("parquet sink: %w", err))
+			}
+			sinks = append(sinks, s)
+			log.Info("writing Parquet files", "dir", cfg.Parquet.Dir)
+		}
+	}
+	if cfg.Incident.Enabled {
+		s, err := incident.New(cfg.Incident.Config, log, reg)
+		if err != nil {
+			return fail(fmt.Errorf("incident sink: %w", err))
+		}
+		s.Start(ctx)
+		sinks = append(sinks, s)
+	}
+	return sinks, ch, nil
+}
+
+func closeSinks(sinks []pipeline.Sink, log *slog.Logger) {
+	for _, s := range sinks {
+		if err := s.Close(); err != nil {
+			log.Warn("closing sink", "err", err)
+		}
+	}
+}
+
+// statsWriter records per-bucket ingest statistics in ClickHouse.
+type statsWriter struct {
+	ctx      context.Context
+	sink     *clickhouse.Sink
+	instance string
+	log      *slog.Logger
+}
+
+func (s *statsWriter) Bucket(r *pipeline.BucketReport) {
+	err := s.sink.WriteIngestStats(s.ctx, []clickhouse.IngestStats{{
+		Bucket: r.Start, Instance: s.instance, Topic: "*", Partition: -1,
+		Events: r.Events, Invalid: r.Invalid, Late: r.Late, Version: uint64(time.Now().UnixNano()),
+	}})
+	if err != nil && s.ctx.Err() == nil {
+		s.log.Warn("writing ingest stats", "bucket", r.Start, "err", err)
+	}
+}
+
+func (s *statsWriter) Alert(alert.Event) {}

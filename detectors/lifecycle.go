@@ -1,0 +1,168 @@
+package detectors
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+)
+
+// Lifecycle turns findings into alerts: one alert per detector and term (key
+// "detector|term"), which opens on a finding, escalates when a finding is
+// escalate_steps more severe than the alert, and resolves after quiet_buckets
+// buckets without a finding. It pages (opens or escalates) at most once per rise
+// in severity: a term flapping on and off stays one open alert (hysteresis), and
+// after resolving a key stays cool for cooldown_buckets, in which a finding
+// reopens it only if it is more severe than the alert that resolved.
+//
+// Seq of every event is the event time in Unix milliseconds, or one more than the
+// key's previous Seq if that is larger, so it keeps increasing per key across
+// transitions, across restarts without a checkpoint and after a cooled key is
+// forgotten.
+//
+// A Lifecycle is safe for concurrent use; it is meant to see one partition's
+// terms, bucket by bucket in event time.
+type Lifecycle struct {
+	cfg LifecycleConfig
+
+	mu   sync.Mutex
+	open map[string]*tracked
+	cool map[string]cooling
+}
+
+// tracked is an alert that is open or escalated.
+type tracked struct {
+	a     alert.Alert
+	seq   uint64
+	last  time.Time // bucket of the latest finding
+	width time.Duration
+}
+
+// cooling remembers a resolved key until its cooldown ends.
+type cooling struct {
+	until    time.Time
+	severity alert.Severity
+	seq      uint64
+}
+
+// NewLifecycle returns an empty Lifecycle; cfg must be valid (Config.Validate).
+func NewLifecycle(cfg LifecycleConfig) *Lifecycle {
+	return &Lifecycle{cfg: cfg, open: map[string]*tracked{}, cool: map[string]cooling{}}
+}
+
+func nextSeq(prev uint64, at time.Time) uint64 {
+	s := prev + 1
+	if ms := at.UnixMilli(); ms > 0 && uint64(ms) > s {
+		s = uint64(ms)
+	}
+	return s
+}
+
+// Observe applies the findings of one term in o.Bucket and returns the
+// transitions they cause, in the order of fs. Findings for a bucket older than
+// the alert's latest are stale and ignored.
+func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
+	if len(fs) == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	bucket := o.Bucket.UTC()
+	width := o.Width
+	if width <= 0 {
+		width = time.Minute
+	}
+	var events []alert.Event
+	for i := range fs {
+		f := &fs[i]
+		key := f.Detector + "|" + o.Term
+		t := l.open[key]
+		if t == nil {
+			c, cooled := l.cool[key]
+			if cooled && bucket.Before(c.until) && f.Severity <= c.severity {
+				continue
+			}
+			t = &tracked{seq: nextSeq(c.seq, bucket), last: bucket, width: width}
+			t.a = alert.Alert{Key: key, Detector: f.Detector, Term: o.Term, Status: alert.StatusOpen,
+				Severity: f.Severity, OpenedAt: bucket}
+			l.fill(&t.a, o, f, bucket)
+			l.open[key] = t
+			delete(l.cool, key)
+			events = append(events, alert.Event{Alert: t.a, To: alert.StatusOpen, At: bucket, Seq: t.seq})
+			continue
+		}
+		if bucket.Before(t.last) {
+			continue
+		}
+		t.last, t.width = bucket, width
+		l.fill(&t.a, o, f, bucket)
+		if int(f.Severity) >= int(t.a.Severity)+l.cfg.EscalateSteps {
+			from := t.a.Status
+			t.a.Status, t.a.Severity = alert.StatusEscalated, f.Severity
+			t.seq = nextSeq(t.seq, bucket)
+			events = append(events, alert.Event{Alert: t.a, From: from, To: alert.StatusEscalated, At: bucket, Seq: t.seq})
+		}
+	}
+	return events
+}
+
+// fill copies a finding's evidence onto an alert.
+func (l *Lifecycle) fill(a *alert.Alert, o *Observation, f *Finding, bucket time.Time) {
+	a.UpdatedAt, a.Bucket = bucket, bucket
+	a.Score, a.Observed, a.Expected, a.Growth = f.Score, f.Observed, f.Expected, f.Growth
+	a.UniqueCreators, a.Reports = o.UniqueCreators, o.Reports
+	a.ReportRate = 0
+	if o.Mentions > 0 {
+		a.ReportRate = o.Reports / o.Mentions
+	}
+	a.TopRegions = nil
+	for _, r := range o.Regions[:min(l.cfg.MaxRegions, len(o.Regions))] {
+		a.TopRegions = append(a.TopRegions, r.Label)
+	}
+	a.Samples = slices.Clone(o.Samples[:min(l.cfg.MaxSamples, len(o.Samples))])
+	a.Watchlisted = o.Watch != nil
+	a.Summary, a.Explanation = f.Summary, f.Explanation
+}
+
+// EndBucket closes bucket for every term: alerts whose latest finding is
+// quiet_buckets or more buckets before it resolve (a term not observed at all is
+// quiet), and cooled keys whose cooldown has passed are forgotten. Events come in
+// key order.
+func (l *Lifecycle) EndBucket(bucket time.Time) []alert.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	bucket = bucket.UTC()
+	var events []alert.Event
+	for key, t := range l.open {
+		if int(bucket.Sub(t.last)/t.width) < l.cfg.QuietBuckets {
+			continue
+		}
+		from := t.a.Status
+		t.a.Status, t.a.ResolvedAt, t.a.UpdatedAt = alert.StatusResolved, bucket, bucket
+		t.seq = nextSeq(t.seq, bucket)
+		events = append(events, alert.Event{Alert: t.a, From: from, To: alert.StatusResolved, At: bucket, Seq: t.seq})
+		delete(l.open, key)
+		l.cool[key] = cooling{until: bucket.Add(time.Duration(l.cfg.CooldownBuckets) * t.width), severity: t.a.Severity, seq: t.seq}
+	}
+	for key, c := range l.cool {
+		if !bucket.Before(c.until) {
+			delete(l.cool, key)
+		}
+	}
+	slices.SortFunc(events, func(a, b alert.Event) int { return strings.Compare(a.Alert.Key, b.Alert.Key) })
+	return events
+}
+
+// Open returns the alerts that are open or escalated, in key order.
+func (l *Lifecycle) Open() []alert.Alert {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]alert.Alert, 0, len(l.open))
+	for _, t := range l.open {
+		out = append(out, t.a)
+	}
+	slices.SortFunc(out, func(a, b alert.Alert) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}

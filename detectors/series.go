@@ -1,0 +1,114 @@
+package detectors
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+)
+
+// RunSeries runs the surge detector, with the lifecycle, over one count series,
+// as `trendwatch backtest --series` does and as the pipeline would see the term:
+// each row is a bucket, its history the cfg.Surge.History rows before it, its
+// DayAgo the mean of the rows in the clock hour 24 h earlier (NaN until the
+// series covers it), its bucket width the median spacing of the timestamps.
+//
+// scores[i] is 1 - 2^(-strength), where strength is the surge's decision
+// statistic (1 exactly at its thresholds; see evidence.strength): 0 for no
+// evidence, 0.5 where the detector's thresholds are just met, → 1 as the weakest
+// of significance, growth and support grows. It is monotone in the significance
+// wherever growth and support are not what binds. alerts[i] is true on the rows
+// where the surge alert opens or escalates: the pages, exactly as production
+// would send them.
+func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, alerts []bool, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("run series: %w", err)
+	}
+	if len(ts) != len(values) {
+		return nil, nil, fmt.Errorf("run series: %d timestamps but %d values", len(ts), len(values))
+	}
+	for i, v := range values {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return nil, nil, fmt.Errorf("run series: row %d (%s): value %v is not a count", i, ts[i].Format(time.DateTime), v)
+		}
+		if i > 0 && !ts[i].After(ts[i-1]) {
+			return nil, nil, fmt.Errorf("run series: row %d: timestamp %s not after %s", i, ts[i].Format(time.DateTime), ts[i-1].Format(time.DateTime))
+		}
+	}
+	scores = make([]float64, len(values))
+	alerts = make([]bool, len(values))
+	if len(values) == 0 {
+		return scores, alerts, nil
+	}
+
+	d := newSurge(cfg)
+	lc := NewLifecycle(cfg.Lifecycle)
+	day := newDayAgo(ts, values)
+	width := medianStep(ts)
+	fs := make([]Finding, 1)
+	for i, v := range values {
+		o := Observation{
+			Term:           "series",
+			Bucket:         ts[i],
+			Width:          width,
+			Mentions:       v,
+			MentionHistory: values[max(0, i-cfg.Surge.History):i],
+			DayAgo:         day.at(ts[i]),
+		}
+		a := analysis{o: &o, mp: &d.mp}
+		r, _ := d.strength(&a)
+		scores[i] = 1 - math.Exp2(-r)
+		if f, ok := d.judge(&a); ok {
+			fs[0] = f
+			for _, ev := range lc.Observe(&o, fs) {
+				alerts[i] = alerts[i] || ev.To == alert.StatusOpen || ev.To == alert.StatusEscalated
+			}
+		}
+		lc.EndBucket(ts[i])
+	}
+	return scores, alerts, nil
+}
+
+func medianStep(ts []time.Time) time.Duration {
+	if len(ts) < 2 {
+		return time.Minute
+	}
+	steps := make([]time.Duration, len(ts)-1)
+	for i := range steps {
+		steps[i] = ts[i+1].Sub(ts[i])
+	}
+	slices.Sort(steps)
+	return steps[len(steps)/2]
+}
+
+// dayAgo answers "mean count per bucket in the clock hour 24 h before t" from a
+// series, as the pipeline's hourly rings do.
+type dayAgo struct {
+	ts  []time.Time
+	sum []float64 // sum[i] = values[0] + … + values[i-1]
+}
+
+func newDayAgo(ts []time.Time, values []float64) dayAgo {
+	sum := make([]float64, len(values)+1)
+	for i, v := range values {
+		sum[i+1] = sum[i] + v
+	}
+	return dayAgo{ts: ts, sum: sum}
+}
+
+func (d dayAgo) at(t time.Time) float64 {
+	from := t.Add(-24 * time.Hour).Truncate(time.Hour)
+	to := from.Add(time.Hour)
+	if len(d.ts) == 0 || d.ts[0].After(from) {
+		return math.NaN()
+	}
+	lo := sort.Search(len(d.ts), func(i int) bool { return !d.ts[i].Before(from) })
+	hi := sort.Search(len(d.ts), func(i int) bool { return !d.ts[i].Before(to) })
+	if hi <= lo {
+		return math.NaN()
+	}
+	return (d.sum[hi] - d.sum[lo]) / float64(hi-lo)
+}

@@ -1,0 +1,97 @@
+package detectors
+
+import (
+	"fmt"
+	"math"
+)
+
+// judge is a Detector that can share one analysis of an observation with the
+// other detectors of a Set.
+type judge interface {
+	Detector
+	judge(a *analysis) (Finding, bool)
+}
+
+// Set is the configured detectors. It is safe for concurrent use: it holds no
+// state between observations.
+type Set struct {
+	watch     *watchlist
+	detectors []judge
+	mp        mentionParams
+	rp        reportParams
+	// Below both, no detector can fire, so most of a Zipf tail costs two
+	// comparisons.
+	minMentions, minReports float64
+}
+
+// NewSet validates cfg and builds its enabled detectors.
+func NewSet(cfg Config) (*Set, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("detectors config: %w", err)
+	}
+	w, err := newWatchlist(cfg.Watchlist)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{watch: w, mp: newMentionParams(cfg), rp: newReportParams(cfg),
+		minMentions: math.Inf(1), minReports: math.Inf(1)}
+	mention := func(d judge, support float64) {
+		s.detectors = append(s.detectors, d)
+		s.minMentions = math.Min(s.minMentions, support)
+	}
+	if cfg.Surge.Enabled {
+		mention(newSurge(cfg), cfg.Surge.MinSupport)
+	}
+	if cfg.Novelty.Enabled {
+		mention(newNovelty(cfg), cfg.Novelty.MinCount)
+	}
+	if cfg.Coordination.Enabled {
+		mention(newCoordination(cfg), cfg.Coordination.MinMentions)
+		if cfg.Coordination.Spreading.Enabled {
+			mention(newSpreading(cfg), cfg.Coordination.MinMentions)
+		}
+	}
+	if cfg.ReportRate.Enabled {
+		s.detectors = append(s.detectors, newReportRate(cfg))
+		s.minReports = math.Min(s.minReports, cfg.ReportRate.MinReports)
+	}
+	if cfg.Watchlist.Enabled && !w.empty() {
+		mention(newWatchlistDetector(cfg), cfg.Watchlist.MinSupport)
+		s.minReports = math.Min(s.minReports, cfg.Watchlist.MinReports)
+	}
+	return s, nil
+}
+
+// Detectors returns the enabled detectors, each usable on its own.
+func (s *Set) Detectors() []Detector {
+	out := make([]Detector, len(s.detectors))
+	for i, d := range s.detectors {
+		out[i] = d
+	}
+	return out
+}
+
+// Watch returns the watchlist entry a term key ("hashtag:x") matches, nil when
+// none does. Callers must not modify the result; it is shared.
+func (s *Set) Watch(term string) *WatchMatch { return s.watch.match(term) }
+
+// WatchTerms returns the exact term keys the pipeline must track in every bucket
+// whether or not they are heavy hitters. Glob entries cannot be listed; they match
+// terms that are tracked for other reasons.
+func (s *Set) WatchTerms() []string { return s.watch.terms() }
+
+// Evaluate runs every enabled detector on o and returns their findings, nil when
+// there are none. o.Watch must already be set (from Watch) for watched terms.
+func (s *Set) Evaluate(o *Observation) []Finding {
+	if o.Mentions < s.minMentions && o.Reports < s.minReports {
+		return nil
+	}
+	a := analysis{o: o, mp: &s.mp, rp: &s.rp}
+	var out []Finding
+	for _, d := range s.detectors {
+		if f, ok := d.judge(&a); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,65 @@
+package detectors
+
+// Surge finds a tracked term whose count in the current bucket, or in the short
+// window ending with it, is far above what its own history predicts: significant
+// (min_z), large (min_growth) and big enough to matter (min_support). A term that
+// is always big, grows slowly or peaks every evening is forecast by its baseline
+// and does not alert; see baseline for the model.
+type Surge struct {
+	cfg SurgeConfig
+	mp  mentionParams
+}
+
+func newSurge(c Config) *Surge { return &Surge{cfg: c.Surge, mp: newMentionParams(c)} }
+
+func (d *Surge) Name() string { return NameSurge }
+
+func (d *Surge) Detect(o *Observation) (Finding, bool) {
+	return d.judge(&analysis{o: o, mp: &d.mp})
+}
+
+// strength is the surge's decision statistic (1 at the thresholds) and the test
+// behind it; 0 when the term has too little history to judge.
+func (d *Surge) strength(a *analysis) (float64, evidence) {
+	if len(a.o.MentionHistory) < d.cfg.MinHistory {
+		return 0, evidence{}
+	}
+	return a.mentionStrength(d.cfg.MinZ, d.cfg.MinGrowth, d.cfg.MinSupport)
+}
+
+func (d *Surge) judge(a *analysis) (Finding, bool) {
+	o := a.o
+	if o.Mentions < d.cfg.MinSupport {
+		return Finding{}, false
+	}
+	r, e := d.strength(a)
+	if r < 1 {
+		return Finding{}, false
+	}
+	return mentionFinding(NameSurge, "SURGE", a, r, e, ""), true
+}
+
+// mentionFinding reports a finding about mentions: observed and expected of the
+// current bucket, significance of the test that decided.
+func mentionFinding(name, tag string, a *analysis, strength float64, e evidence, extra string) Finding {
+	o := a.o
+	var x explanation
+	x.str("detector", name).num("strength", strength)
+	x.test("", e)
+	if e.window > 1 {
+		x.test("bucket_", a.one)
+	}
+	x.num("dispersion", a.m.disp)
+	x.context(o)
+	exp := a.one.expected
+	return Finding{
+		Detector:    name,
+		Severity:    severityOf(name, strength, o.Watch),
+		Score:       e.z,
+		Observed:    o.Mentions,
+		Expected:    exp,
+		Growth:      o.Mentions / exp,
+		Summary:     summary(tag, o, o.Mentions, exp, e.z, "", extra),
+		Explanation: x.String(),
+	}
+}

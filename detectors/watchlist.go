@@ -1,0 +1,229 @@
+package detectors
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/trendwatch/trendwatch/event"
+)
+
+// kinds a pattern may name; "" is any kind.
+var termKinds = [...]string{event.KindHashtag.String(), event.KindChallenge.String(), event.KindSound.String()}
+
+// pattern is one parsed watchlist entry.
+type pattern struct {
+	kind  string   // "" matches any kind
+	parts []string // the value split at '*', each piece normalised; one piece = exact
+	match WatchMatch
+}
+
+// parsePattern reads "kind:value", "value" (any kind) or a glob of either, where
+// '*' matches any run of characters. Hashtag and any-kind values are normalised
+// as hashtags are (event.NormaliseHashtag), so the entry matches what the
+// pipeline counts; challenge and sound IDs are opaque and compared as written.
+func parsePattern(s string) (pattern, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return pattern{}, errors.New("empty watchlist entry")
+	}
+	var p pattern
+	value := s
+	if k, v, ok := strings.Cut(s, ":"); ok {
+		if !slices.Contains(termKinds[:], k) {
+			return pattern{}, fmt.Errorf("watchlist entry %q: unknown kind %q (want hashtag, challenge or sound)", s, k)
+		}
+		p.kind, value = k, v
+	}
+	normalise := p.kind == "" || p.kind == event.KindHashtag.String()
+	if normalise {
+		value = strings.TrimLeft(value, "#＃")
+	}
+	for i, piece := range strings.Split(value, "*") {
+		if piece != "" && normalise {
+			n, err := event.NormaliseHashtag(piece, event.DefaultLimits().MaxHashtagRunes)
+			if err != nil {
+				return pattern{}, fmt.Errorf("watchlist entry %q: piece %d: %w", s, i, err)
+			}
+			piece = n
+		}
+		p.parts = append(p.parts, piece)
+	}
+	if strings.Join(p.parts, "") == "" {
+		return pattern{}, fmt.Errorf("watchlist entry %q: matches everything or nothing", s)
+	}
+	return p, nil
+}
+
+// matches reports whether a normalised value fits the glob.
+func (p *pattern) matches(v string) bool {
+	parts := p.parts
+	if len(parts) == 1 {
+		return v == parts[0]
+	}
+	if !strings.HasPrefix(v, parts[0]) {
+		return false
+	}
+	v = v[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(v, mid)
+		if i < 0 {
+			return false
+		}
+		v = v[i+len(mid):]
+	}
+	return len(v) >= len(last) && strings.HasSuffix(v, last)
+}
+
+// watchlist matches term keys against the configured entries.
+type watchlist struct {
+	exact map[string]*WatchMatch // "kind:value"
+	bare  map[string]*WatchMatch // normalised value, any kind
+	globs []pattern
+}
+
+func newWatchlist(c WatchlistConfig) (*watchlist, error) {
+	w := &watchlist{exact: map[string]*WatchMatch{}, bare: map[string]*WatchMatch{}}
+	defRisk, err := parseRisk(c.Risk)
+	if err != nil {
+		return nil, fmt.Errorf("detectors.watchlist.risk: %w", err)
+	}
+	entries := make([]WatchEntry, 0, len(c.Terms)+len(c.Entries))
+	for _, t := range c.Terms {
+		entries = append(entries, WatchEntry{Term: t})
+	}
+	entries = append(entries, c.Entries...)
+	for i, e := range entries {
+		p, err := parsePattern(e.Term)
+		if err != nil {
+			return nil, fmt.Errorf("detectors.watchlist: entry %d: %w", i, err)
+		}
+		p.match = WatchMatch{Pattern: strings.TrimSpace(e.Term), Risk: defRisk, Category: c.Category}
+		if e.Risk != "" {
+			if p.match.Risk, err = parseRisk(e.Risk); err != nil {
+				return nil, fmt.Errorf("detectors.watchlist: entry %d (%q) risk: %w", i, e.Term, err)
+			}
+		}
+		if e.Category != "" {
+			p.match.Category = e.Category
+		}
+		switch {
+		case len(p.parts) > 1:
+			w.globs = append(w.globs, p)
+		case p.kind != "":
+			addRiskier(w.exact, p.kind+":"+p.parts[0], p.match)
+		default:
+			addRiskier(w.bare, p.parts[0], p.match)
+		}
+	}
+	return w, nil
+}
+
+// addRiskier keeps, of two entries for the same term, the riskier.
+func addRiskier(m map[string]*WatchMatch, key string, wm WatchMatch) {
+	if old, ok := m[key]; ok && old.Risk >= wm.Risk {
+		return
+	}
+	m[key] = &wm
+}
+
+func (w *watchlist) empty() bool {
+	return len(w.exact) == 0 && len(w.bare) == 0 && len(w.globs) == 0
+}
+
+// match returns the entry a term key matches, the riskiest where several do;
+// exact entries are looked up first, globs scanned last.
+func (w *watchlist) match(term string) *WatchMatch {
+	var best *WatchMatch
+	better := func(m *WatchMatch) {
+		if m != nil && (best == nil || m.Risk > best.Risk) {
+			best = m
+		}
+	}
+	better(w.exact[term])
+	if len(w.bare) == 0 && len(w.globs) == 0 {
+		return best
+	}
+	kind, value, ok := strings.Cut(term, ":")
+	if !ok {
+		return best
+	}
+	if kind != event.KindHashtag.String() {
+		// Any-kind entries are normalised; an ID that is not a valid hashtag
+		// cannot match one.
+		n, err := event.NormaliseHashtag(value, 0)
+		if err != nil {
+			return best
+		}
+		value = n
+	}
+	better(w.bare[value])
+	for i := range w.globs {
+		g := &w.globs[i]
+		if (g.kind == "" || g.kind == kind) && g.matches(value) {
+			better(&g.match)
+		}
+	}
+	return best
+}
+
+// terms lists the exact terms to track always: exact entries, and any-kind
+// entries under each kind.
+func (w *watchlist) terms() []string {
+	out := make([]string, 0, len(w.exact)+len(termKinds)*len(w.bare))
+	for k := range w.exact {
+		out = append(out, k)
+	}
+	for v := range w.bare {
+		for _, k := range termKinds {
+			out = append(out, k+":"+v)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Watchlist finds watched terms (Observation.Watch) whose mentions or reports
+// rise, at thresholds lower than the other detectors' (watchlist.min_z,
+// min_growth, min_support for mentions, min_reports for reports): the team
+// already knows these terms mean harm, so less evidence is enough.
+type Watchlist struct {
+	cfg WatchlistConfig
+	mp  mentionParams
+	rp  reportParams
+}
+
+func newWatchlistDetector(c Config) *Watchlist {
+	return &Watchlist{cfg: c.Watchlist, mp: newMentionParams(c), rp: newReportParams(c)}
+}
+
+func (d *Watchlist) Name() string { return NameWatchlist }
+
+func (d *Watchlist) Detect(o *Observation) (Finding, bool) {
+	return d.judge(&analysis{o: o, mp: &d.mp, rp: &d.rp})
+}
+
+func (d *Watchlist) judge(a *analysis) (Finding, bool) {
+	o := a.o
+	if o.Watch == nil {
+		return Finding{}, false
+	}
+	var rm, rr float64
+	var em, er evidence
+	if o.Mentions >= d.cfg.MinSupport {
+		rm, em = a.mentionStrength(d.cfg.MinZ, d.cfg.MinGrowth, d.cfg.MinSupport)
+	}
+	if o.Reports >= d.cfg.MinReports {
+		rr, er = a.reportStrength(d.cfg.MinZ, d.cfg.MinGrowth, d.cfg.MinReports)
+	}
+	if math.Max(rm, rr) < 1 {
+		return Finding{}, false
+	}
+	if rr > rm {
+		return reportFinding(NameWatchlist, "WATCHLIST", a, rr, er), true
+	}
+	return mentionFinding(NameWatchlist, "WATCHLIST", a, rm, em, ""), true
+}

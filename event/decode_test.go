@@ -1,0 +1,571 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testNow = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func testDecoder() *Decoder {
+	return &Decoder{Limits: DefaultLimits(), Now: func() time.Time { return testNow }}
+}
+
+// msg renders a JSON object from the base fields with overrides applied; a nil
+// override value deletes the field. Values are raw JSON.
+func msg(base map[string]string, overrides ...string) []byte {
+	fields := make(map[string]string, len(base))
+	for k, v := range base {
+		fields[k] = v
+	}
+	for i := 0; i+1 < len(overrides); i += 2 {
+		if overrides[i+1] == "<delete>" {
+			delete(fields, overrides[i])
+			continue
+		}
+		fields[overrides[i]] = overrides[i+1]
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%q:%s", k, fields[k])
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+const del = "<delete>"
+
+var contentBase = map[string]string{
+	"event_id":     `"ev-1"`,
+	"ts":           `"2024-06-01T11:59:30Z"`,
+	"content_id":   `"c-1"`,
+	"creator_id":   `"u-1"`,
+	"region":       `"NP"`,
+	"lang":         `"ne"`,
+	"hashtags":     `["#fyp","#चुनौती"]`,
+	"challenge_id": `"ch-1"`,
+	"sound_id":     `"s-1"`,
+	"text":         `"नयाँ चुनौती"`,
+}
+
+var reportBase = map[string]string{
+	"event_id":    `"ev-2"`,
+	"ts":          `"2024-06-01T11:59:30Z"`,
+	"content_id":  `"c-1"`,
+	"reporter_id": `"r-1"`,
+	"reason":      `"spam"`,
+	"region":      `"NP"`,
+	"hashtags":    `["#fyp"]`,
+}
+
+func content(overrides ...string) []byte { return msg(contentBase, overrides...) }
+func report(overrides ...string) []byte  { return msg(reportBase, overrides...) }
+
+func jsonString(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func tagList(n int, tag func(i int) string) string {
+	tags := make([]string, n)
+	for i := range tags {
+		tags[i] = jsonString(tag(i))
+	}
+	return "[" + strings.Join(tags, ",") + "]"
+}
+
+type decodeErrCase struct {
+	name   string
+	msg    []byte
+	reason Reason
+	field  string
+}
+
+// checkDecodeErr asserts the reason and the field, both in the DecodeError and in
+// the message the dead-letter topic will carry.
+func checkDecodeErr(t *testing.T, tc decodeErrCase, err error) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("decoded %.200s; want %s", tc.msg, tc.reason)
+	}
+	if got := ReasonOf(err); got != tc.reason {
+		t.Fatalf("ReasonOf(%v) = %q, want %q", err, got, tc.reason)
+	}
+	var de *DecodeError
+	if !errors.As(err, &de) {
+		t.Fatalf("%v is not a *DecodeError", err)
+	}
+	if de.Field != tc.field {
+		t.Fatalf("Field = %q, want %q (%v)", de.Field, tc.field, err)
+	}
+	if tc.field != "" && !strings.Contains(err.Error(), fmt.Sprintf("%q", tc.field)) {
+		t.Fatalf("error %q does not name field %q", err, tc.field)
+	}
+	if !strings.HasPrefix(err.Error(), string(tc.reason)) {
+		t.Fatalf("error %q does not start with its reason", err)
+	}
+}
+
+func TestDecodeContentErrors(t *testing.T) {
+	tests := []decodeErrCase{
+		{"invalid JSON", []byte(`{"event_id":`), ReasonInvalidJSON, ""},
+		{"empty message", []byte{}, ReasonInvalidJSON, ""},
+		{"not JSON", []byte("event_id=1"), ReasonInvalidJSON, ""},
+		{"trailing object", append(content(), content()...), ReasonInvalidJSON, ""},
+		{"trailing garbage", append(content(), " x"...), ReasonInvalidJSON, ""},
+		{"trailing brace", append(content(), '}'), ReasonInvalidJSON, ""},
+		{"trailing bracket", append(content(), ']'), ReasonInvalidJSON, ""},
+		{"array message", []byte(`[1,2]`), ReasonWrongType, ""},
+		{"hashtags as string", content("hashtags", `"#fyp"`), ReasonWrongType, "hashtags"},
+		{"hashtag as number", content("hashtags", `["#fyp",7]`), ReasonWrongType, "hashtags"},
+		{"event_id as number", content("event_id", `42`), ReasonWrongType, "event_id"},
+		{"text as object", content("text", `{"a":1}`), ReasonWrongType, "text"},
+		{"ts as number", content("ts", `1717243170`), ReasonWrongType, "ts"},
+		{"ts as bool", content("ts", `true`), ReasonWrongType, "ts"},
+		{"ts as object", content("ts", `{"s":1}`), ReasonWrongType, "ts"},
+		{"ts not RFC 3339", content("ts", `"2024-06-01 11:59:30"`), ReasonInvalidField, "ts"},
+		{"ts empty string", content("ts", `""`), ReasonInvalidField, "ts"},
+		{"missing event_id", content("event_id", del), ReasonMissingField, "event_id"},
+		{"empty event_id", content("event_id", `""`), ReasonMissingField, "event_id"},
+		{"null event_id", content("event_id", `null`), ReasonMissingField, "event_id"},
+		{"missing ts", content("ts", del), ReasonMissingField, "ts"},
+		{"null ts", content("ts", `null`), ReasonMissingField, "ts"},
+		{"missing content_id", content("content_id", del), ReasonMissingField, "content_id"},
+		{"missing creator_id", content("creator_id", del), ReasonMissingField, "creator_id"},
+		{"invalid UTF-8 in text", content("text", "\"caf\xe9\""), ReasonInvalidUTF8, ""},
+		{"truncated devanagari", content("hashtags", "[\"#\xe0\xa4\"]"), ReasonInvalidUTF8, ""},
+		{"invalid UTF-8 in key", []byte("{\"\xff\":1}"), ReasonInvalidUTF8, ""},
+		{"surrogate escape in content_id", content("content_id", `"c\ud800"`), ReasonInvalidUTF8, "content_id"},
+		{"surrogate escape in challenge_id", content("challenge_id", `"\udc00"`), ReasonInvalidUTF8, "challenge_id"},
+		{"10 MB message", content("text", jsonString(strings.Repeat("a", 10<<20))), ReasonTooLarge, ""},
+		{"10 000 hashtags", content("hashtags", tagList(10000, func(i int) string { return fmt.Sprintf("#t%d", i) })), ReasonTooManyTags, "hashtags"},
+		{"101 hashtags", content("hashtags", tagList(101, func(int) string { return "#fyp" })), ReasonTooManyTags, "hashtags"},
+		{"5000-char hashtag", content("hashtags", tagList(2, func(i int) string { return "#" + strings.Repeat("a", 5000*i) })), ReasonTagTooLong, "hashtags[1]"},
+		{"101-rune devanagari hashtag", content("hashtags", `["#`+strings.Repeat("क", 101)+`"]`), ReasonTagTooLong, "hashtags[0]"},
+		{"hashtag with space", content("hashtags", `["#fyp","#f yp"]`), ReasonInvalidTag, "hashtags[1]"},
+		{"hashtag emoji", content("hashtags", `["🔥"]`), ReasonInvalidTag, "hashtags[0]"},
+		{"hashtag only hash", content("hashtags", `["#"]`), ReasonInvalidTag, "hashtags[0]"},
+		{"hashtag null", content("hashtags", `[null]`), ReasonInvalidTag, "hashtags[0]"},
+		{"ts 1 h 1 s ahead", content("ts", `"2024-06-01T13:00:01Z"`), ReasonTSFuture, "ts"},
+		{"ts far future", content("ts", `"2099-01-01T00:00:00Z"`), ReasonTSFuture, "ts"},
+		{"ts 7 d 1 s old", content("ts", `"2024-05-25T11:59:59Z"`), ReasonTSTooOld, "ts"},
+		{"ts far past", content("ts", `"1970-01-01T00:00:00Z"`), ReasonTSTooOld, "ts"},
+		{"control in event_id", content("event_id", `"ev\u0001"`), ReasonControlChars, "event_id"},
+		{"tab in content_id", content("content_id", `"c\t1"`), ReasonControlChars, "content_id"},
+		{"DEL in creator_id", content("creator_id", `"u\u007f"`), ReasonControlChars, "creator_id"},
+		{"C1 control in sound_id", content("sound_id", `"s\u0085"`), ReasonControlChars, "sound_id"},
+		{"newline in lang", content("lang", `"ne\n"`), ReasonControlChars, "lang"},
+		{"newline in hashtag", content("hashtags", `["#fyp\n"]`), ReasonControlChars, "hashtags[0]"},
+		{"NUL in hashtag", content("hashtags", `["#fyp","#a\u0000b"]`), ReasonControlChars, "hashtags[1]"},
+		{"NUL in text", content("text", `"a\u0000b"`), ReasonControlChars, "text"},
+		{"escape in text", content("text", `"\u001b[31mred"`), ReasonControlChars, "text"},
+		{"region three letters", content("region", `"NPL"`), ReasonInvalidField, "region"},
+		{"region digits", content("region", `"1A"`), ReasonInvalidField, "region"},
+		{"region non-ASCII", content("region", `"ñp"`), ReasonInvalidField, "region"},
+		{"region punctuation", content("region", `"@["`), ReasonInvalidField, "region"},
+		{"content_id too long", content("content_id", jsonString(strings.Repeat("c", 257))), ReasonInvalidField, "content_id"},
+		{"text too long", content("text", jsonString(strings.Repeat("t", 64<<10+1))), ReasonInvalidField, "text"},
+	}
+	d := testDecoder()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := d.DecodeContent(tc.msg)
+			checkDecodeErr(t, tc, err)
+			if !reflect.DeepEqual(c, Content{}) {
+				t.Fatalf("failed decode returned %+v, want the zero Content", c)
+			}
+		})
+	}
+
+	// Every reason a decoder can give has a row; unknown_topic belongs to the consumer.
+	covered := map[Reason]bool{ReasonUnknownSource: true}
+	for _, tc := range tests {
+		covered[tc.reason] = true
+	}
+	for _, r := range Reasons {
+		if !covered[r] {
+			t.Errorf("no test row for reason %q", r)
+		}
+	}
+}
+
+func TestDecodeReportErrors(t *testing.T) {
+	tests := []decodeErrCase{
+		{"invalid JSON", []byte(`{"reason":"spam"`), ReasonInvalidJSON, ""},
+		{"trailing brace", append(report(), '}'), ReasonInvalidJSON, ""},
+		{"reason as number", report("reason", `3`), ReasonWrongType, "reason"},
+		{"hashtags as string", report("hashtags", `"#fyp"`), ReasonWrongType, "hashtags"},
+		{"ts as number", report("ts", `1717243170`), ReasonWrongType, "ts"},
+		{"ts garbage", report("ts", `"yesterday"`), ReasonInvalidField, "ts"},
+		{"missing event_id", report("event_id", del), ReasonMissingField, "event_id"},
+		{"missing ts", report("ts", del), ReasonMissingField, "ts"},
+		{"missing content_id", report("content_id", del), ReasonMissingField, "content_id"},
+		{"missing reporter_id", report("reporter_id", del), ReasonMissingField, "reporter_id"},
+		{"missing reason", report("reason", del), ReasonMissingField, "reason"},
+		{"invalid UTF-8", report("reason", "\"sp\xc3m\""), ReasonInvalidUTF8, ""},
+		{"surrogate escape in reporter_id", report("reporter_id", `"\ud83d"`), ReasonInvalidUTF8, "reporter_id"},
+		{"over MaxMessageBytes", report("reason", jsonString(strings.Repeat("x", 1<<20))), ReasonTooLarge, ""},
+		{"101 hashtags", report("hashtags", tagList(101, func(i int) string { return fmt.Sprint("#t", i) })), ReasonTooManyTags, "hashtags"},
+		{"5000-char hashtag", report("hashtags", tagList(1, func(int) string { return strings.Repeat("x", 5000) })), ReasonTagTooLong, "hashtags[0]"},
+		{"invalid hashtag", report("hashtags", `["#a.b"]`), ReasonInvalidTag, "hashtags[0]"},
+		{"ts far future", report("ts", `"2030-01-01T00:00:00Z"`), ReasonTSFuture, "ts"},
+		{"ts far past", report("ts", `"2000-01-01T00:00:00Z"`), ReasonTSTooOld, "ts"},
+		{"control in reason", report("reason", `"spam\r"`), ReasonControlChars, "reason"},
+		{"control in reporter_id", report("reporter_id", `"\u0007"`), ReasonControlChars, "reporter_id"},
+		{"invalid region", report("region", `"N"`), ReasonInvalidField, "region"},
+		{"reason too long", report("reason", jsonString(strings.Repeat("r", 257))), ReasonInvalidField, "reason"},
+		// 128 × "İ" is 256 bytes, within the limit, but lower-cases to 384 bytes.
+		{"reason too long once lower-cased", report("reason", jsonString(strings.Repeat("İ", 128))), ReasonInvalidField, "reason"},
+	}
+	d := testDecoder()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := d.DecodeReport(tc.msg)
+			checkDecodeErr(t, tc, err)
+			if !reflect.DeepEqual(r, Report{}) {
+				t.Fatalf("failed decode returned %+v, want the zero Report", r)
+			}
+		})
+	}
+}
+
+func TestDecodeContent(t *testing.T) {
+	ts := time.Date(2024, 6, 1, 11, 59, 30, 0, time.UTC)
+	full := Content{
+		EventID: "ev-1", TS: ts, ContentID: "c-1", CreatorID: "u-1", Region: "NP", Lang: "ne",
+		Hashtags: []string{"fyp", "चुनौती"}, ChallengeID: "ch-1", SoundID: "s-1", Text: "नयाँ चुनौती",
+	}
+	with := func(f func(c *Content)) Content {
+		c := full
+		c.Hashtags = slices.Clone(full.Hashtags)
+		f(&c)
+		return c
+	}
+	tests := []struct {
+		name    string
+		msg     []byte
+		noClock bool // Decoder.Now == nil
+		limits  *Limits
+		want    Content
+	}{
+		{name: "full", msg: content(), want: full},
+		{name: "dedupe after normalisation", msg: content("hashtags", `["#FYP","fyp","＃ｆｙｐ","#चुनौती","चुनौती","#क्\u200dष","#क्ष"]`),
+			want: with(func(c *Content) { c.Hashtags = []string{"fyp", "चुनौती", "क्ष"} })},
+		{name: "order of first appearance", msg: content("hashtags", `["#b","#a","#B","#c","#A"]`),
+			want: with(func(c *Content) { c.Hashtags = []string{"b", "a", "c"} })},
+		{name: "region upper-cased", msg: content("region", `"np"`), want: full},
+		{name: "region mixed case", msg: content("region", `"iN"`), want: with(func(c *Content) { c.Region = "IN" })},
+		{name: "optional fields absent", msg: content("region", del, "lang", del, "hashtags", del, "challenge_id", del, "sound_id", del, "text", del),
+			want: Content{EventID: "ev-1", TS: ts, ContentID: "c-1", CreatorID: "u-1"}},
+		{name: "empty hashtags", msg: content("hashtags", `[]`), want: with(func(c *Content) { c.Hashtags = nil })},
+		{name: "null hashtags", msg: content("hashtags", `null`), want: with(func(c *Content) { c.Hashtags = nil })},
+		{name: "unknown fields ignored", msg: content("extra", `{"nested":[1,"x",null,{"k":true}]}`, "schema_version", `3`), want: full},
+		{name: "newline and tab in text", msg: content("text", `"line one\n\tline two\r\n"`),
+			want: with(func(c *Content) { c.Text = "line one\n\tline two\r\n" })},
+		{name: "surrogate pair escape in text", msg: content("text", `"\ud83d\udd25"`), want: with(func(c *Content) { c.Text = "🔥" })},
+		{name: "ts exactly at MaxFuture", msg: content("ts", `"2024-06-01T13:00:00Z"`),
+			want: with(func(c *Content) { c.TS = testNow.Add(time.Hour) })},
+		{name: "ts exactly at MaxAge", msg: content("ts", `"2024-05-25T12:00:00Z"`),
+			want: with(func(c *Content) { c.TS = testNow.Add(-7 * 24 * time.Hour) })},
+		{name: "ts with Nepal offset", msg: content("ts", `"2024-06-01T17:44:30.5+05:45"`),
+			want: with(func(c *Content) { c.TS = ts.Add(500 * time.Millisecond) })},
+		{name: "Now nil disables ts bounds", msg: content("ts", `"1999-12-31T23:59:59Z"`), noClock: true,
+			want: with(func(c *Content) { c.TS = time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC) })},
+		{name: "Now nil disables future bound", msg: content("ts", `"2099-01-01T00:00:00Z"`), noClock: true,
+			want: with(func(c *Content) { c.TS = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC) })},
+		{name: "zero MaxFuture and MaxAge disable bounds", msg: content("ts", `"1999-12-31T23:59:59Z"`),
+			limits: &Limits{MaxMessageBytes: 1 << 10, MaxHashtags: 2, MaxHashtagRunes: 10, MaxIDBytes: 8, MaxTextBytes: 64},
+			want:   with(func(c *Content) { c.TS = time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC) })},
+		{name: "exactly 100 hashtags", msg: content("hashtags", tagList(100, func(i int) string { return fmt.Sprint("#t", i) })),
+			want: with(func(c *Content) {
+				c.Hashtags = nil
+				for i := range 100 {
+					c.Hashtags = append(c.Hashtags, fmt.Sprint("t", i))
+				}
+			})},
+		{name: "hashtag of exactly 100 runes", msg: content("hashtags", `["#`+strings.Repeat("कि", 50)+`"]`),
+			want: with(func(c *Content) { c.Hashtags = []string{strings.Repeat("कि", 50)} })},
+		{name: "ID of exactly MaxIDBytes", msg: content("content_id", jsonString(strings.Repeat("c", 256))),
+			want: with(func(c *Content) { c.ContentID = strings.Repeat("c", 256) })},
+		{name: "unicode IDs", msg: content("creator_id", `"सिर्जनाकर्ता-१"`), want: with(func(c *Content) { c.CreatorID = "सिर्जनाकर्ता-१" })},
+		{name: "whitespace around object", msg: append(append([]byte(" \n\t"), content()...), " \r\n"...), want: full},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := testDecoder()
+			if tt.noClock {
+				d.Now = nil
+			}
+			if tt.limits != nil {
+				d.Limits = *tt.limits
+			}
+			got, err := d.DecodeContent(tt.msg)
+			if err != nil {
+				t.Fatalf("DecodeContent(%.200s): %v", tt.msg, err)
+			}
+			if !got.TS.Equal(tt.want.TS) {
+				t.Fatalf("TS = %v, want %v", got.TS, tt.want.TS)
+			}
+			got.TS, tt.want.TS = time.Time{}, time.Time{}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("DecodeContent(%.200s)\n got %+v\nwant %+v", tt.msg, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeContentMessageLimit(t *testing.T) {
+	d := testDecoder()
+	base := content()
+	d.Limits.MaxMessageBytes = len(base)
+	if _, err := d.DecodeContent(base); err != nil {
+		t.Fatalf("message of exactly MaxMessageBytes: %v", err)
+	}
+	d.Limits.MaxMessageBytes = len(base) - 1
+	_, err := d.DecodeContent(base)
+	checkDecodeErr(t, decodeErrCase{msg: base, reason: ReasonTooLarge}, err)
+}
+
+func TestDecodeReport(t *testing.T) {
+	ts := time.Date(2024, 6, 1, 11, 59, 30, 0, time.UTC)
+	full := Report{EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam", Region: "NP", Hashtags: []string{"fyp"}}
+	tests := []struct {
+		name string
+		msg  []byte
+		want Report
+	}{
+		{"full", report(), full},
+		{"reason lower-cased", report("reason", `"SPAM"`), full},
+		{"reason unicode lower-cased", report("reason", `"ÉCHEC"`), Report{EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "échec", Region: "NP", Hashtags: []string{"fyp"}}},
+		{"region upper-cased", report("region", `"np"`), full},
+		{"hashtags normalised and de-duplicated", report("hashtags", `["#FYP","＃ｆｙｐ","#चुनौती"]`),
+			Report{EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam", Region: "NP", Hashtags: []string{"fyp", "चुनौती"}}},
+		{"optional fields absent", report("region", del, "hashtags", del), Report{EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam"}},
+		{"unknown fields ignored", report("surface", `"profile"`, "severity", `[1,2]`), full},
+	}
+	d := testDecoder()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := d.DecodeReport(tt.msg)
+			if err != nil {
+				t.Fatalf("DecodeReport(%s): %v", tt.msg, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("DecodeReport(%s)\n got %+v\nwant %+v", tt.msg, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecodeConcurrent runs one Decoder from many goroutines, as consumer workers
+// do; run with -race it catches shared mutable state in the decode path.
+func TestDecodeConcurrent(t *testing.T) {
+	d := testDecoder()
+	m := []byte(benchContent)
+	want, err := d.DecodeContent(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for range 200 {
+				got, err := d.DecodeContent(m)
+				if err == nil && !reflect.DeepEqual(got, want) {
+					err = fmt.Errorf("got %+v, want %+v", got, want)
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLimitsValidate(t *testing.T) {
+	if err := DefaultLimits().Validate(); err != nil {
+		t.Fatalf("DefaultLimits().Validate() = %v", err)
+	}
+	tests := []struct {
+		key string
+		mod func(l *Limits)
+	}{
+		{"max_message_bytes", func(l *Limits) { l.MaxMessageBytes = 0 }},
+		{"max_hashtags", func(l *Limits) { l.MaxHashtags = -1 }},
+		{"max_hashtag_runes", func(l *Limits) { l.MaxHashtagRunes = 0 }},
+		{"max_id_bytes", func(l *Limits) { l.MaxIDBytes = 0 }},
+		{"max_text_bytes", func(l *Limits) { l.MaxTextBytes = 0 }},
+		{"max_future", func(l *Limits) { l.MaxFuture = -time.Second }},
+		{"max_age", func(l *Limits) { l.MaxAge = -time.Second }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			l := DefaultLimits()
+			tt.mod(&l)
+			err := l.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.key) {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.key)
+			}
+		})
+	}
+	l := DefaultLimits()
+	l.MaxFuture, l.MaxAge = 0, 0
+	if err := l.Validate(); err != nil {
+		t.Fatalf("zero MaxFuture and MaxAge disable the bounds and are valid: %v", err)
+	}
+}
+
+func TestReasonOf(t *testing.T) {
+	de := fail(ReasonInvalidTag, "hashtags[0]", ErrHashtagRunes)
+	tests := []struct {
+		err  error
+		want Reason
+	}{
+		{nil, ""},
+		{errors.New("plain"), ""},
+		{de, ReasonInvalidTag},
+		{fmt.Errorf("partition 3 offset 17: %w", de), ReasonInvalidTag},
+	}
+	for _, tt := range tests {
+		if got := ReasonOf(tt.err); got != tt.want {
+			t.Errorf("ReasonOf(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+	if !errors.Is(de, ErrHashtagRunes) {
+		t.Error("DecodeError does not unwrap to its cause")
+	}
+}
+
+// checkDecodedContent asserts the decoder's guarantees on an accepted message and
+// that the result survives a JSON round trip unchanged.
+func checkDecodedContent(t *testing.T, d *Decoder, in []byte, c Content) {
+	t.Helper()
+	for _, h := range c.Hashtags {
+		if n, err := NormaliseHashtag(h, d.Limits.MaxHashtagRunes); err != nil || n != h {
+			t.Fatalf("DecodeContent(%q): hashtag %+q not normalised: %+q, %v", in, h, n, err)
+		}
+	}
+	if len(c.Hashtags) != len(slices.Compact(slices.Sorted(slices.Values(c.Hashtags)))) {
+		t.Fatalf("DecodeContent(%q): duplicate hashtags %q", in, c.Hashtags)
+	}
+	if c.Region != strings.ToUpper(c.Region) {
+		t.Fatalf("DecodeContent(%q): region %q not upper-cased", in, c.Region)
+	}
+	enc, err := json.Marshal(c)
+	if err != nil {
+		t.Fatalf("DecodeContent(%q) = %+v, which does not marshal: %v", in, c, err)
+	}
+	again, err := d.DecodeContent(enc)
+	if err != nil {
+		t.Fatalf("DecodeContent(%q) = %+v; re-encoded as %s it fails: %v", in, c, enc, err)
+	}
+	if !again.TS.Equal(c.TS) {
+		t.Fatalf("round trip of %s: TS %v, want %v", enc, again.TS, c.TS)
+	}
+	again.TS = c.TS
+	if !reflect.DeepEqual(again, c) {
+		t.Fatalf("round trip of %s:\n got %+v\nwant %+v", enc, again, c)
+	}
+}
+
+func checkDecodedReport(t *testing.T, d *Decoder, in []byte, r Report) {
+	t.Helper()
+	for _, h := range r.Hashtags {
+		if n, err := NormaliseHashtag(h, d.Limits.MaxHashtagRunes); err != nil || n != h {
+			t.Fatalf("DecodeReport(%q): hashtag %+q not normalised: %+q, %v", in, h, n, err)
+		}
+	}
+	if r.Reason != strings.ToLower(r.Reason) {
+		t.Fatalf("DecodeReport(%q): reason %q not lower-cased", in, r.Reason)
+	}
+	enc, err := json.Marshal(r)
+	if err != nil {
+		t.Fatalf("DecodeReport(%q) = %+v, which does not marshal: %v", in, r, err)
+	}
+	again, err := d.DecodeReport(enc)
+	if err != nil {
+		t.Fatalf("DecodeReport(%q) = %+v; re-encoded as %s it fails: %v", in, r, enc, err)
+	}
+	if !again.TS.Equal(r.TS) {
+		t.Fatalf("round trip of %s: TS %v, want %v", enc, again.TS, r.TS)
+	}
+	again.TS = r.TS
+	if !reflect.DeepEqual(again, r) {
+		t.Fatalf("round trip of %s:\n got %+v\nwant %+v", enc, again, r)
+	}
+}
+
+// checkDecodeFailure asserts every refusal carries a reason from the closed set.
+func checkDecodeFailure(t *testing.T, in []byte, err error) {
+	t.Helper()
+	r := ReasonOf(err)
+	if !slices.Contains(Reasons, r) || r == ReasonUnknownSource {
+		t.Fatalf("decoding %q: error %v has reason %q, not one a decoder gives", in, err, r)
+	}
+}
+
+func FuzzDecodeContent(f *testing.F) {
+	f.Add([]byte(benchContent))
+	f.Add(content())
+	f.Add(content("hashtags", `["#FYP","fyp","＃ｆｙｐ","#क्\u200dष","#नेपाल२०८१","#Straße"]`, "region", `"np"`))
+	f.Add(content("ts", `"2024-06-01T17:44:30.123456789+05:45"`, "text", `"line\n\ttab \u2028 <b>&amp;</b>"`))
+	f.Add(content("region", del, "lang", del, "hashtags", del, "challenge_id", del, "sound_id", del, "text", del))
+	f.Add(content("extra", `{"a":[1,2,{"b":null}]}`))
+	f.Add(content("ts", `1717243170`))
+	f.Add(content("hashtags", `"#fyp"`))
+	f.Add(append(content(), '}'))
+	f.Add([]byte(`{"EVENT_ID":"e","Ts":"2024-06-01T12:00:00Z","content_id":"c","creator_id":"u","event_id":"e2"}`))
+	d := testDecoder()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := d.DecodeContent(b)
+		if err != nil {
+			checkDecodeFailure(t, b, err)
+			return
+		}
+		checkDecodedContent(t, d, b, c)
+	})
+}
+
+func FuzzDecodeReport(f *testing.F) {
+	f.Add(report())
+	f.Add(report("reason", `"SPAM"`, "region", `"np"`, "hashtags", `["#FYP","#चुनौती","＃ｆｙｐ"]`))
+	f.Add(report("reason", `"İllegal"`))
+	f.Add(report("region", del, "hashtags", del))
+	f.Add(report("ts", `"2024-06-01T17:44:30+05:45"`, "extra", `[true,false]`))
+	f.Add(report("reporter_id", `"\ud800"`))
+	d := testDecoder()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := d.DecodeReport(b)
+		if err != nil {
+			checkDecodeFailure(t, b, err)
+			return
+		}
+		checkDecodedReport(t, d, b, r)
+	})
+}

@@ -1,0 +1,238 @@
+// Package ingest reads content and report events from Kafka in a consumer group,
+// decodes and validates them, and sends what it cannot use to a dead-letter topic
+// with the reason, so a bad message never crashes the process or stalls a partition.
+package ingest
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/trendwatch/trendwatch/event"
+)
+
+// Topics names the topics trendwatch reads and writes.
+type Topics struct {
+	Content    string `mapstructure:"content"`
+	Reports    string `mapstructure:"reports"`
+	DeadLetter string `mapstructure:"dead_letter"`
+}
+
+// SASL configures authentication. The password comes from the environment
+// (TRENDWATCH_KAFKA_SASL_PASSWORD) or a file, never from a flag.
+type SASL struct {
+	Mechanism    string `mapstructure:"mechanism"` // "", "plain", "scram-sha-256", "scram-sha-512"
+	Username     string `mapstructure:"username"`
+	Password     string `mapstructure:"password"`
+	PasswordFile string `mapstructure:"password_file"`
+}
+
+// TLS configures encryption to the brokers.
+type TLS struct {
+	Enabled            bool   `mapstructure:"enabled"`
+	CAFile             string `mapstructure:"ca_file"`
+	CertFile           string `mapstructure:"cert_file"`
+	KeyFile            string `mapstructure:"key_file"`
+	InsecureSkipVerify bool   `mapstructure:"insecure_skip_verify"`
+}
+
+// Config is the kafka.* section of the configuration.
+type Config struct {
+	Brokers  []string `mapstructure:"brokers"`
+	Group    string   `mapstructure:"group"`
+	ClientID string   `mapstructure:"client_id"`
+	Topics   Topics   `mapstructure:"topics"`
+	// StartOffset is where a group with no committed offset starts: "earliest" or "latest".
+	StartOffset string        `mapstructure:"start_offset"`
+	MaxWait     time.Duration `mapstructure:"max_wait"`
+	// FetchMaxBytes must exceed the largest message the brokers accept, or an
+	// oversized message would stall its partition instead of being dead-lettered.
+	FetchMaxBytes int          `mapstructure:"fetch_max_bytes"`
+	SASL          SASL         `mapstructure:"sasl"`
+	TLS           TLS          `mapstructure:"tls"`
+	Limits        event.Limits `mapstructure:"limits"`
+	// DeadLetterMaxBytes bounds the copy of a bad message kept in the dead-letter
+	// topic; the rest is cut and the original size recorded in a header.
+	DeadLetterMaxBytes int `mapstructure:"dead_letter_max_bytes"`
+}
+
+// DefaultConfig suits the embedded broker on loopback.
+func DefaultConfig() Config {
+	return Config{
+		Brokers:            []string{"127.0.0.1:9092"},
+		Group:              "trendwatch",
+		ClientID:           "trendwatch",
+		Topics:             Topics{Content: "content-events", Reports: "report-events", DeadLetter: "trendwatch-dead-letter"},
+		StartOffset:        "earliest",
+		MaxWait:            250 * time.Millisecond,
+		FetchMaxBytes:      16 << 20,
+		Limits:             event.DefaultLimits(),
+		DeadLetterMaxBytes: 64 << 10,
+	}
+}
+
+// Validate names the first bad key.
+func (c Config) Validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("kafka.brokers: at least one broker address is required")
+	}
+	for _, b := range c.Brokers {
+		if !strings.Contains(b, ":") {
+			return fmt.Errorf("kafka.brokers: %q is not host:port", b)
+		}
+	}
+	switch {
+	case c.Group == "":
+		return errors.New("kafka.group: must not be empty")
+	case c.Topics.Content == "":
+		return errors.New("kafka.topics.content: must not be empty")
+	case c.Topics.Reports == "":
+		return errors.New("kafka.topics.reports: must not be empty")
+	case c.Topics.DeadLetter == "":
+		return errors.New("kafka.topics.dead_letter: must not be empty")
+	case c.Topics.Content == c.Topics.Reports:
+		return fmt.Errorf("kafka.topics.reports: must differ from kafka.topics.content (both %q)", c.Topics.Content)
+	case c.Topics.DeadLetter == c.Topics.Content || c.Topics.DeadLetter == c.Topics.Reports:
+		return fmt.Errorf("kafka.topics.dead_letter: %q is also an input topic", c.Topics.DeadLetter)
+	case c.StartOffset != "earliest" && c.StartOffset != "latest":
+		return fmt.Errorf("kafka.start_offset: want earliest or latest, got %q", c.StartOffset)
+	case c.MaxWait <= 0:
+		return fmt.Errorf("kafka.max_wait: must be > 0, got %v", c.MaxWait)
+	case c.FetchMaxBytes < c.Limits.MaxMessageBytes:
+		return fmt.Errorf("kafka.fetch_max_bytes: %d is below kafka.limits.max_message_bytes %d", c.FetchMaxBytes, c.Limits.MaxMessageBytes)
+	case c.DeadLetterMaxBytes <= 0:
+		return fmt.Errorf("kafka.dead_letter_max_bytes: must be > 0, got %d", c.DeadLetterMaxBytes)
+	}
+	if err := c.Limits.Validate(); err != nil {
+		return fmt.Errorf("kafka.limits: %w", err)
+	}
+	switch c.SASL.Mechanism {
+	case "":
+	case "plain", "scram-sha-256", "scram-sha-512":
+		if c.SASL.Username == "" {
+			return fmt.Errorf("kafka.sasl.username: required with mechanism %s", c.SASL.Mechanism)
+		}
+		if c.SASL.Password == "" && c.SASL.PasswordFile == "" {
+			return errors.New("kafka.sasl.password: required (set TRENDWATCH_KAFKA_SASL_PASSWORD or kafka.sasl.password_file)")
+		}
+	default:
+		return fmt.Errorf("kafka.sasl.mechanism: want plain, scram-sha-256 or scram-sha-512, got %q", c.SASL.Mechanism)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("kafka.tls.cert_file and kafka.tls.key_file: set both or neither")
+	}
+	return nil
+}
+
+// LogValue keeps the SASL password out of logs.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Any("brokers", c.Brokers), slog.String("group", c.Group),
+		slog.String("content", c.Topics.Content), slog.String("reports", c.Topics.Reports),
+		slog.String("dead_letter", c.Topics.DeadLetter), slog.String("sasl", c.SASL.Mechanism),
+		slog.Bool("tls", c.TLS.Enabled))
+}
+
+func (c Config) mechanism() (sasl.Mechanism, error) {
+	if c.SASL.Mechanism == "" {
+		return nil, nil
+	}
+	pass := c.SASL.Password
+	if c.SASL.PasswordFile != "" {
+		b, err := os.ReadFile(c.SASL.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.sasl.password_file: %w", err)
+		}
+		pass = strings.TrimSpace(string(b))
+	}
+	switch c.SASL.Mechanism {
+	case "plain":
+		return plain.Mechanism{Username: c.SASL.Username, Password: pass}, nil
+	case "scram-sha-256":
+		return scram.Mechanism(scram.SHA256, c.SASL.Username, pass)
+	default:
+		return scram.Mechanism(scram.SHA512, c.SASL.Username, pass)
+	}
+}
+
+func (c Config) tlsConfig() (*tls.Config, error) {
+	if !c.TLS.Enabled {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.TLS.InsecureSkipVerify} //nolint:gosec // opt-in, documented
+	if c.TLS.CAFile != "" {
+		pem, err := os.ReadFile(c.TLS.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("kafka.tls.ca_file: %s holds no PEM certificate", c.TLS.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if c.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls.cert_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// Dialer builds the kafka-go dialer for readers and admin calls.
+func (c Config) Dialer() (*kafka.Dialer, error) {
+	mech, err := c.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	tc, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Dialer{ClientID: c.ClientID, Timeout: 10 * time.Second, DualStack: true, SASLMechanism: mech, TLS: tc}, nil
+}
+
+// Transport builds the kafka-go transport for writers.
+func (c Config) Transport() (*kafka.Transport, error) {
+	mech, err := c.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	tc, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Transport{ClientID: c.ClientID, DialTimeout: 10 * time.Second, SASL: mech, TLS: tc}, nil
+}
+
+// NewWriter returns a writer for topic (empty: each message names its topic),
+// keyed by hash so one content ID always lands on one partition.
+func (c Config) NewWriter(topic string) (*kafka.Writer, error) {
+	tr, err := c.Transport()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Writer{
+		Addr:                   kafka.TCP(c.Brokers...),
+		Topic:                  topic,
+		Balancer:               &kafka.Hash{},
+		Transport:              tr,
+		BatchTimeout:           5 * time.Millisecond,
+		BatchSize:              1000,
+		BatchBytes:             int64(c.FetchMaxBytes),
+		RequiredAcks:           kafka.RequireAll,
+		AllowAutoTopicCreation: true,
+	}, nil
+}

@@ -1,0 +1,373 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/trendwatch/trendwatch/event"
+)
+
+// Kind says what a Record holds.
+type Kind uint8
+
+const (
+	KindContent Kind = iota + 1
+	KindReport
+	// KindInvalid is a message that went to the dead-letter topic. It still flows
+	// to the pipeline so its offset is committed with the others and the partition
+	// moves past it.
+	KindInvalid
+)
+
+// Source locates a message in Kafka.
+type Source struct {
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+// Record is one decoded message.
+type Record struct {
+	Source  Source
+	Kind    Kind
+	Content event.Content
+	Report  event.Report
+}
+
+// Offset is the last processed offset of a partition.
+type Offset struct {
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+type metrics struct {
+	events    *prometheus.CounterVec
+	failures  *prometheus.CounterVec
+	lag       *prometheus.GaugeVec
+	dlqWrites *prometheus.CounterVec
+	commits   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trendwatch_ingest_events_total", Help: "Messages read, by topic and result (ok or invalid).",
+		}, []string{"topic", "result"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trendwatch_ingest_decode_failures_total", Help: "Messages refused and dead-lettered, by topic and reason.",
+		}, []string{"topic", "reason"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trendwatch_ingest_lag_messages", Help: "Messages behind the partition's high-water mark when last read.",
+		}, []string{"topic", "partition"}),
+		dlqWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trendwatch_ingest_dead_letter_writes_total", Help: "Dead-letter writes, by result.",
+		}, []string{"result"}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trendwatch_ingest_commits_total", Help: "Offset commits, by result.",
+		}, []string{"result"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.events, m.failures, m.lag, m.dlqWrites, m.commits)
+	}
+	// Pre-create the label values so a dashboard shows zero rather than nothing.
+	for _, t := range []string{cfg.Topics.Content, cfg.Topics.Reports} {
+		m.events.WithLabelValues(t, "ok")
+		m.events.WithLabelValues(t, "invalid")
+		for _, r := range event.Reasons {
+			m.failures.WithLabelValues(t, string(r))
+		}
+	}
+	return m
+}
+
+// messageReader is the part of *kafka.Reader the consumer uses; tests of the
+// decode path feed it without a broker.
+type messageReader interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
+	Close() error
+}
+
+// Consumer reads both input topics in one consumer group. Offsets are committed
+// only by Commit, which the pipeline calls once what it derived from them is durable.
+type Consumer struct {
+	cfg     Config
+	log     *slog.Logger
+	reader  messageReader
+	dec     event.Decoder
+	dlq     *deadLetter
+	metrics *metrics
+}
+
+// NewConsumer joins cfg.Group on the content and report topics.
+func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Consumer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	dialer, err := cfg.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	start := kafka.FirstOffset
+	if cfg.StartOffset == "latest" {
+		start = kafka.LastOffset
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:               cfg.Brokers,
+		GroupID:               cfg.Group,
+		GroupTopics:           []string{cfg.Topics.Content, cfg.Topics.Reports},
+		Dialer:                dialer,
+		MinBytes:              1,
+		MaxBytes:              cfg.FetchMaxBytes,
+		MaxWait:               cfg.MaxWait,
+		StartOffset:           start,
+		WatchPartitionChanges: true,
+		// A broker that goes away must not end the process: kafka-go retries.
+		MaxAttempts:    1 << 30,
+		ReadBackoffMin: 100 * time.Millisecond,
+		ReadBackoffMax: 2 * time.Second,
+		ErrorLogger:    kafka.LoggerFunc(func(f string, a ...any) { log.Warn("kafka reader: " + fmt.Sprintf(f, a...)) }),
+	})
+	w, err := cfg.NewWriter(cfg.Topics.DeadLetter)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	m := newMetrics(reg, cfg)
+	return newConsumer(cfg, log, r, newDeadLetter(w, log, m), m), nil
+}
+
+func newConsumer(cfg Config, log *slog.Logger, r messageReader, dlq *deadLetter, m *metrics) *Consumer {
+	return &Consumer{
+		cfg: cfg, log: log, reader: r, dlq: dlq, metrics: m,
+		dec: event.Decoder{Limits: cfg.Limits, Now: time.Now},
+	}
+}
+
+// Run fetches, decodes and sends records to out until ctx ends or the reader fails
+// for good. A full out blocks Run, which pauses consumption: that is the
+// backpressure when a sink is slow.
+func (c *Consumer) Run(ctx context.Context, out chan<- Record) error {
+	c.dlq.start(ctx)
+	for {
+		m, err := c.reader.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("fetch from %v: %w", c.cfg.Brokers, err)
+		}
+		rec := c.decode(ctx, m)
+		select {
+		case out <- rec:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// decode turns one message into a Record, dead-lettering it when it is refused.
+func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
+	rec := Record{Source: Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}}
+	if m.HighWaterMark > 0 {
+		c.metrics.lag.WithLabelValues(m.Topic, strconv.Itoa(m.Partition)).Set(float64(m.HighWaterMark - m.Offset - 1))
+	}
+	var err error
+	switch m.Topic {
+	case c.cfg.Topics.Content:
+		rec.Kind = KindContent
+		rec.Content, err = c.dec.DecodeContent(m.Value)
+	case c.cfg.Topics.Reports:
+		rec.Kind = KindReport
+		rec.Report, err = c.dec.DecodeReport(m.Value)
+	default:
+		err = &event.DecodeError{Reason: event.ReasonUnknownSource, Err: fmt.Errorf("topic %q is not an input topic", m.Topic)}
+	}
+	if err == nil {
+		c.metrics.events.WithLabelValues(m.Topic, "ok").Inc()
+		return rec
+	}
+	reason := event.ReasonOf(err)
+	if reason == "" {
+		reason = event.ReasonInvalidJSON
+	}
+	c.metrics.events.WithLabelValues(m.Topic, "invalid").Inc()
+	c.metrics.failures.WithLabelValues(m.Topic, string(reason)).Inc()
+	c.dlq.send(ctx, m, reason, err, c.cfg.DeadLetterMaxBytes)
+	return Record{Source: rec.Source, Kind: KindInvalid}
+}
+
+// Commit commits the last processed offset of each partition. Call it only once
+// what was derived from those messages is durable.
+func (c *Consumer) Commit(ctx context.Context, offsets []Offset) error {
+	if len(offsets) == 0 {
+		return nil
+	}
+	// Dead letters for these offsets must be written before the offsets move on.
+	if err := c.dlq.flush(ctx); err != nil {
+		return err
+	}
+	msgs := make([]kafka.Message, len(offsets))
+	for i, o := range offsets {
+		msgs[i] = kafka.Message{Topic: o.Topic, Partition: o.Partition, Offset: o.Offset}
+	}
+	if err := c.reader.CommitMessages(ctx, msgs...); err != nil {
+		c.metrics.commits.WithLabelValues("error").Inc()
+		return fmt.Errorf("commit %d partition offsets for group %s: %w", len(offsets), c.cfg.Group, err)
+	}
+	c.metrics.commits.WithLabelValues("ok").Inc()
+	return nil
+}
+
+// Close leaves the group and closes the dead-letter writer.
+func (c *Consumer) Close() error {
+	return errors.Join(c.reader.Close(), c.dlq.close())
+}
+
+// deadLetter writes refused messages to the dead-letter topic in batches from its
+// own goroutine, so a flood of bad input costs one round trip per batch rather
+// than one per message. flush waits until every message sent so far is written.
+type deadLetter struct {
+	w       *kafka.Writer
+	log     *slog.Logger
+	metrics *metrics
+	ch      chan kafka.Message
+	once    sync.Once
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending int
+	err     error
+	done    chan struct{}
+}
+
+func newDeadLetter(w *kafka.Writer, log *slog.Logger, m *metrics) *deadLetter {
+	d := &deadLetter{w: w, log: log, metrics: m, ch: make(chan kafka.Message, 4096), done: make(chan struct{})}
+	d.cond = sync.NewCond(&d.mu)
+	return d
+}
+
+func (d *deadLetter) start(ctx context.Context) {
+	d.once.Do(func() { go d.loop(context.WithoutCancel(ctx)) })
+}
+
+func (d *deadLetter) send(ctx context.Context, m kafka.Message, reason event.Reason, cause error, maxBytes int) {
+	value := m.Value
+	if len(value) > maxBytes {
+		value = value[:maxBytes]
+	}
+	msg := kafka.Message{
+		Key:   m.Key,
+		Value: value,
+		Headers: []kafka.Header{
+			{Key: "trendwatch-reason", Value: []byte(reason)},
+			{Key: "trendwatch-error", Value: []byte(truncate(cause.Error(), 1024))},
+			{Key: "trendwatch-source-topic", Value: []byte(m.Topic)},
+			{Key: "trendwatch-source-partition", Value: []byte(strconv.Itoa(m.Partition))},
+			{Key: "trendwatch-source-offset", Value: []byte(strconv.FormatInt(m.Offset, 10))},
+			{Key: "trendwatch-original-bytes", Value: []byte(strconv.Itoa(len(m.Value)))},
+		},
+	}
+	d.mu.Lock()
+	d.pending++
+	d.mu.Unlock()
+	select {
+	case d.ch <- msg:
+	case <-ctx.Done():
+		d.finish(1, nil)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func (d *deadLetter) loop(ctx context.Context) {
+	defer close(d.done)
+	batch := make([]kafka.Message, 0, 512)
+	for m := range d.ch {
+		batch = append(batch[:0], m)
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case m, ok := <-d.ch:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		d.finish(len(batch), d.write(ctx, batch))
+	}
+}
+
+// write retries a few times, then gives up: a dead letter that cannot be written
+// must not stop the partition it came from. The give-up is logged and counted.
+func (d *deadLetter) write(ctx context.Context, batch []kafka.Message) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = d.w.WriteMessages(wctx, batch...)
+		cancel()
+		if err == nil {
+			d.metrics.dlqWrites.WithLabelValues("ok").Add(float64(len(batch)))
+			return nil
+		}
+		time.Sleep(time.Duration(100<<attempt) * time.Millisecond)
+	}
+	d.metrics.dlqWrites.WithLabelValues("error").Add(float64(len(batch)))
+	d.log.Error("dead-letter write failed; messages dropped", "topic", d.w.Topic, "messages", len(batch), "err", err)
+	return nil
+}
+
+func (d *deadLetter) finish(n int, err error) {
+	d.mu.Lock()
+	d.pending -= n
+	if err != nil && d.err == nil {
+		d.err = err
+	}
+	d.cond.Broadcast()
+	d.mu.Unlock()
+}
+
+func (d *deadLetter) flush(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		d.mu.Lock()
+		d.cond.Broadcast()
+		d.mu.Unlock()
+	})
+	defer stop()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for d.pending > 0 && ctx.Err() == nil {
+		d.cond.Wait()
+	}
+	if d.pending > 0 {
+		return fmt.Errorf("dead-letter flush: %d messages still pending: %w", d.pending, ctx.Err())
+	}
+	return d.err
+}
+
+func (d *deadLetter) close() error {
+	d.once.Do(func() { close(d.done) }) // never started: nothing to drain
+	select {
+	case <-d.done:
+	default:
+		close(d.ch)
+		<-d.done
+	}
+	return d.w.Close()
+}

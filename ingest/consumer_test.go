@@ -1,0 +1,273 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/trendwatch/trendwatch/broker"
+	"github.com/trendwatch/trendwatch/event"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"default", func(*Config) {}, ""},
+		{"no brokers", func(c *Config) { c.Brokers = nil }, "kafka.brokers"},
+		{"broker without port", func(c *Config) { c.Brokers = []string{"localhost"} }, "kafka.brokers"},
+		{"no group", func(c *Config) { c.Group = "" }, "kafka.group"},
+		{"same topics", func(c *Config) { c.Topics.Reports = c.Topics.Content }, "kafka.topics.reports"},
+		{"dlq is input", func(c *Config) { c.Topics.DeadLetter = c.Topics.Content }, "kafka.topics.dead_letter"},
+		{"start offset", func(c *Config) { c.StartOffset = "middle" }, "kafka.start_offset"},
+		{"fetch below message", func(c *Config) { c.FetchMaxBytes = 10 }, "kafka.fetch_max_bytes"},
+		{"sasl unknown", func(c *Config) { c.SASL.Mechanism = "gssapi" }, "kafka.sasl.mechanism"},
+		{"sasl no user", func(c *Config) { c.SASL.Mechanism = "scram-sha-512" }, "kafka.sasl.username"},
+		{"sasl no password", func(c *Config) { c.SASL.Mechanism = "plain"; c.SASL.Username = "u" }, "kafka.sasl.password"},
+		{"tls half", func(c *Config) { c.TLS.CertFile = "x" }, "kafka.tls.cert_file"},
+		{"limits", func(c *Config) { c.Limits.MaxHashtags = 0 }, "kafka.limits"},
+	}
+	for _, tt := range tests {
+		c := DefaultConfig()
+		tt.mod(&c)
+		err := c.Validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: unexpected error %v", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: got %v, want an error naming %s", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestLogValueHidesPassword(t *testing.T) {
+	c := DefaultConfig()
+	c.SASL = SASL{Mechanism: "plain", Username: "u", Password: "s3cret-value"}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("cfg", "kafka", c)
+	if strings.Contains(b.String(), "s3cret") {
+		t.Fatalf("password in log line: %s", b.String())
+	}
+}
+
+// startBroker runs the embedded Kafka-protocol broker; kafka-go talks to it over
+// TCP exactly as to a real cluster.
+func startBroker(t *testing.T) (*broker.Broker, Config) {
+	t.Helper()
+	bc := broker.DefaultConfig()
+	bc.Listen = "127.0.0.1:0"
+	bc.Partitions = 2
+	b, err := broker.Start(bc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	cfg := DefaultConfig()
+	cfg.Brokers = []string{b.Addr()}
+	cfg.Group = fmt.Sprintf("test-%d", time.Now().UnixNano())
+	cfg.MaxWait = 50 * time.Millisecond
+	return b, cfg
+}
+
+func produce(t *testing.T, cfg Config, topic string, values ...[]byte) {
+	t.Helper()
+	w, err := cfg.NewWriter(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	msgs := make([]kafka.Message, len(values))
+	for i, v := range values {
+		msgs[i] = kafka.Message{Key: []byte(strconv.Itoa(i)), Value: v}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func contentJSON(id int, ts time.Time, tags ...string) []byte {
+	q := make([]string, len(tags))
+	for i, s := range tags {
+		q[i] = strconv.Quote(s)
+	}
+	return []byte(fmt.Sprintf(`{"event_id":"e%d","ts":%q,"content_id":"c%d","creator_id":"u%d","region":"np","lang":"ne","hashtags":[%s]}`,
+		id, ts.Format(time.RFC3339), id, id, strings.Join(q, ",")))
+}
+
+// TestConsumerDeadLettersAndCommits feeds good and hostile messages through the
+// real broker: good ones come out decoded, bad ones land in the dead-letter topic
+// with their reason and source offset, nothing stalls, and a second consumer in
+// the group resumes after the committed offsets.
+func TestConsumerDeadLettersAndCommits(t *testing.T) {
+	_, cfg := startBroker(t)
+	now := time.Now().UTC()
+	good := [][]byte{
+		contentJSON(1, now, "#FYP", "#चुनौती"),
+		contentJSON(2, now, "＃ＣＨＡＬＬＥＮＧＥ"),
+		[]byte(fmt.Sprintf(`{"event_id":"r1","ts":%q,"content_id":"c1","reporter_id":"x","reason":"SPAM"}`, now.Format(time.RFC3339))),
+	}
+	bad := map[string][]byte{
+		string(event.ReasonInvalidJSON):  []byte(`{"event_id":`),
+		string(event.ReasonWrongType):    []byte(`{"event_id":"e9","ts":"2026-11-22T00:00:00Z","content_id":"c","creator_id":"u","hashtags":"x"}`),
+		string(event.ReasonMissingField): []byte(`{"ts":"2026-11-22T00:00:00Z","content_id":"c","creator_id":"u"}`),
+		string(event.ReasonInvalidUTF8):  []byte("{\"event_id\":\"\xff\xfe\"}"),
+		string(event.ReasonTooLarge):     []byte(`{"event_id":"` + strings.Repeat("a", 2<<20) + `"}`),
+		string(event.ReasonTSFuture):     contentJSON(3, now.Add(48*time.Hour), "ok"),
+		string(event.ReasonTagTooLong):   contentJSON(4, now, strings.Repeat("x", 5000)),
+	}
+	produce(t, cfg, cfg.Topics.Content, good[0], good[1])
+	produce(t, cfg, cfg.Topics.Reports, good[2])
+	var badValues [][]byte
+	for _, v := range bad {
+		badValues = append(badValues, v)
+	}
+	produce(t, cfg, cfg.Topics.Content, badValues...)
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := NewConsumer(cfg, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out := make(chan Record, 16)
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.Run(ctx, out) }()
+
+	var contents, reports, invalid int
+	last := map[string]map[int]int64{}
+	for contents+reports+invalid < len(good)+len(bad) {
+		select {
+		case r := <-out:
+			switch r.Kind {
+			case KindContent:
+				contents++
+				if r.Content.Region != "NP" {
+					t.Errorf("region not upper-cased: %q", r.Content.Region)
+				}
+			case KindReport:
+				reports++
+			case KindInvalid:
+				invalid++
+			}
+			if last[r.Source.Topic] == nil {
+				last[r.Source.Topic] = map[int]int64{}
+			}
+			if r.Source.Offset > last[r.Source.Topic][r.Source.Partition] || last[r.Source.Topic][r.Source.Partition] == 0 {
+				last[r.Source.Topic][r.Source.Partition] = r.Source.Offset
+			}
+		case <-ctx.Done():
+			t.Fatalf("got %d content, %d reports, %d invalid before timeout", contents, reports, invalid)
+		}
+	}
+	if contents != 2 || reports != 1 || invalid != len(bad) {
+		t.Fatalf("got %d content, %d reports, %d invalid; want 2, 1, %d", contents, reports, invalid, len(bad))
+	}
+	var offs []Offset
+	for topic, parts := range last {
+		for p, o := range parts {
+			offs = append(offs, Offset{Topic: topic, Partition: p, Offset: o})
+		}
+	}
+	if err := c.Commit(ctx, offs); err != nil {
+		t.Fatal(err)
+	}
+
+	// Every bad message is in the dead-letter topic with its reason and source.
+	reasons := map[string]bool{}
+	for len(reasons) < len(bad) {
+		m, err := readDeadLetters(ctx, cfg)
+		if err != nil {
+			t.Fatalf("dead-letter topic: %v (have %v)", err, reasons)
+		}
+		for _, mm := range m {
+			h := headers(mm)
+			reasons[h["trendwatch-reason"]] = true
+			if h["trendwatch-source-topic"] != cfg.Topics.Content || h["trendwatch-source-offset"] == "" {
+				t.Errorf("dead letter lacks its source: %v", h)
+			}
+			if len(mm.Value) > cfg.DeadLetterMaxBytes {
+				t.Errorf("dead letter of %d bytes exceeds the %d limit", len(mm.Value), cfg.DeadLetterMaxBytes)
+			}
+		}
+	}
+	for r := range bad {
+		if !reasons[r] {
+			t.Errorf("no dead letter with reason %s (got %v)", r, reasons)
+		}
+	}
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new consumer in the same group starts after the committed offsets.
+	produce(t, cfg, cfg.Topics.Content, contentJSON(10, now, "after"))
+	c2, err := NewConsumer(cfg, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel2()
+	out2 := make(chan Record, 16)
+	go func() { _ = c2.Run(ctx2, out2) }()
+	select {
+	case r := <-out2:
+		if r.Kind != KindContent || r.Content.EventID != "e10" {
+			t.Fatalf("after restart got %+v, want only the new message e10", r)
+		}
+	case <-ctx2.Done():
+		t.Fatal("no message after restart")
+	}
+}
+
+// readDeadLetters reads every partition of the dead-letter topic from the start.
+func readDeadLetters(ctx context.Context, cfg Config) ([]kafka.Message, error) {
+	conn, err := kafka.DialContext(ctx, "tcp", cfg.Brokers[0])
+	if err != nil {
+		return nil, err
+	}
+	parts, err := conn.ReadPartitions(cfg.Topics.DeadLetter)
+	conn.Close()
+	if err != nil {
+		return nil, err
+	}
+	var out []kafka.Message
+	for _, p := range parts {
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: p.Topic, Partition: p.ID, MaxWait: 50 * time.Millisecond, MaxBytes: 16 << 20})
+		for {
+			rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			m, err := r.ReadMessage(rctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			out = append(out, m)
+		}
+		r.Close()
+	}
+	return out, nil
+}
+
+func headers(m kafka.Message) map[string]string {
+	h := map[string]string{}
+	for _, x := range m.Headers {
+		h[x.Key] = string(x.Value)
+	}
+	return h
+}

@@ -1,0 +1,84 @@
+// Package pipeline is trendwatch's engine: it counts decoded events into the
+// sketch window, tracks the terms worth watching, closes buckets of event time,
+// runs the detectors and hands rows and alert transitions to the sinks. One
+// goroutine owns all of its state, so there are no locks on the hot path.
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is the pipeline section.
+type Config struct {
+	// MaxTracked bounds the terms followed in detail (unique creators, regions,
+	// samples, history); the sketches count every term regardless.
+	MaxTracked int `mapstructure:"max_tracked"`
+	// TrackMin is the count of mentions in one bucket at which a term starts
+	// being tracked; TrackMinReports the same for reports.
+	TrackMin        uint32 `mapstructure:"track_min"`
+	TrackMinReports uint32 `mapstructure:"track_min_reports"`
+	// EvictAfter is how many quiet buckets a term may spend below the tracking
+	// thresholds, with no open alert and not on the watchlist, before it is dropped.
+	EvictAfter int `mapstructure:"evict_after"`
+	// History is how many buckets of a term's past the detectors see.
+	History int `mapstructure:"history"`
+	// JoinCache bounds the content→terms cache that attributes reports to terms.
+	JoinCache int `mapstructure:"join_cache"`
+	// TopLabels is how many regions, languages and report reasons a row keeps.
+	TopLabels int `mapstructure:"top_labels"`
+	// Samples is how many content IDs a term keeps per bucket as examples.
+	Samples int `mapstructure:"samples"`
+	// IdleAdvance moves event time forward with the wall clock when no event has
+	// arrived for this long, so the last buckets of a quiet stream still close.
+	IdleAdvance time.Duration `mapstructure:"idle_advance"`
+	// CommitInterval is how often sinks are flushed, a checkpoint written and
+	// offsets committed.
+	CommitInterval time.Duration `mapstructure:"commit_interval"`
+	// Instance names this process in ingest statistics.
+	Instance string `mapstructure:"instance"`
+}
+
+// DefaultConfig keeps thousands of terms in detail within a few hundred MiB.
+func DefaultConfig() Config {
+	return Config{
+		MaxTracked:      20000,
+		TrackMin:        5,
+		TrackMinReports: 3,
+		EvictAfter:      30,
+		History:         120,
+		JoinCache:       500000,
+		TopLabels:       5,
+		Samples:         5,
+		IdleAdvance:     30 * time.Second,
+		CommitInterval:  10 * time.Second,
+	}
+}
+
+// Validate names the first bad key.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxTracked <= 0:
+		return fmt.Errorf("pipeline.max_tracked: must be > 0, got %d", c.MaxTracked)
+	case c.TrackMin == 0:
+		return errors.New("pipeline.track_min: must be > 0")
+	case c.TrackMinReports == 0:
+		return errors.New("pipeline.track_min_reports: must be > 0")
+	case c.EvictAfter <= 0:
+		return fmt.Errorf("pipeline.evict_after: must be > 0, got %d", c.EvictAfter)
+	case c.History < 2:
+		return fmt.Errorf("pipeline.history: must be >= 2, got %d", c.History)
+	case c.JoinCache <= 0:
+		return fmt.Errorf("pipeline.join_cache: must be > 0, got %d", c.JoinCache)
+	case c.TopLabels <= 0:
+		return fmt.Errorf("pipeline.top_labels: must be > 0, got %d", c.TopLabels)
+	case c.Samples < 0:
+		return fmt.Errorf("pipeline.samples: must be >= 0, got %d", c.Samples)
+	case c.IdleAdvance < 0:
+		return fmt.Errorf("pipeline.idle_advance: must be >= 0, got %v", c.IdleAdvance)
+	case c.CommitInterval <= 0:
+		return fmt.Errorf("pipeline.commit_interval: must be > 0, got %v", c.CommitInterval)
+	}
+	return nil
+}

@@ -1,0 +1,620 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/sketches"
+	"github.com/trendwatch/trendwatch/trend"
+)
+
+// Sink receives what the engine derives. Writes may buffer and may block while
+// the sink is behind (backpressure); Flush returns nil only once everything
+// written before it is durable, and the engine commits offsets only after that.
+// A sink must not keep the slices it is given.
+type Sink interface {
+	WriteMinutes(ctx context.Context, rows []trend.Minute) error
+	WriteAlerts(ctx context.Context, evs []alert.Event) error
+	Flush(ctx context.Context) error
+	Close() error
+}
+
+// Observer is told about each closed bucket and each alert transition, after the
+// sinks were given them. The demo prints them; tests collect them.
+type Observer interface {
+	Bucket(r *BucketReport)
+	Alert(ev alert.Event)
+}
+
+// TermStat is one term in a bucket report.
+type TermStat struct {
+	Term           string
+	Mentions       float64
+	Expected       float64
+	Growth         float64
+	UniqueCreators uint64
+	Reports        float64
+}
+
+// BucketReport summarises a closed bucket.
+type BucketReport struct {
+	Start     time.Time
+	Events    uint64
+	Reports   uint64
+	Mentions  uint64
+	Tracked   int
+	Late      uint64 // events dropped as too late since the previous report
+	Invalid   uint64 // dead-lettered messages since the previous report
+	WindowMiB float64
+	Surging   []TermStat // by growth, most first
+}
+
+// Engine is the single-goroutine core. Its methods are not safe for concurrent use.
+type Engine struct {
+	cfg          Config
+	log          *slog.Logger
+	window       *sketches.Window
+	windowConfig sketches.WindowConfig
+	bucket       time.Duration
+	lateness     time.Duration
+	set          *detectors.Set
+	life         *detectors.Lifecycle
+	sinks        []Sink
+	obs          []Observer
+
+	tracked  map[string]*termState
+	join     *joinCache
+	creators map[time.Time]*sketches.HLL // platform-wide unique creators per open bucket
+
+	watermark  time.Time
+	lastClosed time.Time // start of the last bucket closed
+	first      time.Time // start of the first bucket ever seen, for "same time yesterday"
+	offsets    map[partition]int64
+	invalid    uint64
+	reported   struct{ late, invalid uint64 } // totals at the last bucket report
+	lastEvent  time.Time                      // wall clock of the last record, for idle advance
+
+	terms []event.Term
+	keys  []string
+	m     *metrics
+}
+
+type partition struct {
+	topic string
+	part  int
+}
+
+type metrics struct {
+	records   *prometheus.CounterVec
+	late      prometheus.Counter
+	tracked   prometheus.Gauge
+	openAlert prometheus.Gauge
+	windowB   prometheus.Gauge
+	buckets   prometheus.Counter
+	closeDur  prometheus.Histogram
+	commitDur prometheus.Histogram
+	commitErr prometheus.Counter
+	watermark prometheus.Gauge
+	alerts    *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		records:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_pipeline_records_total", Help: "Records processed, by kind."}, []string{"kind"}),
+		late:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_late_events_total", Help: "Events dropped because their bucket had closed."}),
+		tracked:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_tracked_terms", Help: "Terms tracked in detail."}),
+		openAlert: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_open_alerts", Help: "Alerts open or escalated."}),
+		windowB:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_sketch_window_bytes", Help: "Bytes held by the sketch window."}),
+		buckets:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_buckets_closed_total", Help: "Buckets of event time closed."}),
+		closeDur:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_pipeline_bucket_close_seconds", Help: "Time to close a bucket: detectors and sink writes.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		commitDur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_sink_flush_seconds", Help: "Time to flush the sinks, checkpoint and commit offsets.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
+		commitErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_commit_errors_total", Help: "Failed flush/checkpoint/commit rounds; offsets stay put."}),
+		watermark: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
+		alerts:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.records, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts)
+	}
+	return m
+}
+
+// New builds an engine with an empty state.
+func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []Sink, log *slog.Logger, reg prometheus.Registerer) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.History > wcfg.FineBuckets {
+		return nil, fmt.Errorf("pipeline.history: %d exceeds window.fine_buckets %d; history comes from the fine ring", cfg.History, wcfg.FineBuckets)
+	}
+	w, err := sketches.NewWindow(wcfg)
+	if err != nil {
+		return nil, err
+	}
+	set, err := detectors.NewSet(dcfg)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		cfg: cfg, log: log, window: w, windowConfig: wcfg, bucket: wcfg.Bucket, lateness: wcfg.AllowedLateness, set: set,
+		life:     detectors.NewLifecycle(dcfg.Lifecycle),
+		sinks:    sinks,
+		tracked:  make(map[string]*termState),
+		join:     newJoinCache(cfg.JoinCache),
+		creators: make(map[time.Time]*sketches.HLL),
+		offsets:  make(map[partition]int64),
+		m:        newMetrics(reg),
+	}
+	// Watchlist terms are tracked from the start, so their very first mentions
+	// carry creators, regions and samples.
+	for _, k := range set.WatchTerms() {
+		e.track(k, sketches.Hash(k), nil, time.Time{})
+	}
+	return e, nil
+}
+
+// AddObserver registers o for bucket reports and alert transitions.
+func (e *Engine) AddObserver(o Observer) { e.obs = append(e.obs, o) }
+
+// Process counts one record and closes the buckets its event time moves past.
+// A record at or below an offset already counted (a replay after a restart from
+// a checkpoint) is skipped.
+func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
+	e.lastEvent = time.Now()
+	if rec.Source.Topic != "" {
+		p := partition{rec.Source.Topic, rec.Source.Partition}
+		if last, ok := e.offsets[p]; ok && rec.Source.Offset <= last {
+			e.m.records.WithLabelValues("replayed").Inc()
+			return nil
+		}
+		e.offsets[p] = rec.Source.Offset
+	}
+	var ts time.Time
+	switch rec.Kind {
+	case ingest.KindContent:
+		e.m.records.WithLabelValues("content").Inc()
+		ts = rec.Content.TS
+		e.content(&rec.Content)
+	case ingest.KindReport:
+		e.m.records.WithLabelValues("report").Inc()
+		ts = rec.Report.TS
+		e.report(&rec.Report)
+	case ingest.KindInvalid:
+		e.m.records.WithLabelValues("invalid").Inc()
+		e.invalid++
+		return nil
+	default:
+		return fmt.Errorf("record kind %d from %s/%d@%d", rec.Kind, rec.Source.Topic, rec.Source.Partition, rec.Source.Offset)
+	}
+	if ts.After(e.watermark) {
+		return e.Advance(ctx, ts)
+	}
+	return nil
+}
+
+func (e *Engine) late(err error) bool {
+	if errors.Is(err, sketches.ErrLate) || errors.Is(err, sketches.ErrTooEarly) {
+		e.m.late.Inc()
+		return true
+	}
+	return false
+}
+
+func (e *Engine) content(c *event.Content) {
+	ts := c.TS.UTC()
+	if e.late(e.window.Event(ts)) {
+		return
+	}
+	start := ts.Truncate(e.bucket)
+	if e.first.IsZero() || start.Before(e.first) {
+		e.first = start
+	}
+	creator := sketches.Hash(c.CreatorID)
+	ch := e.creators[start]
+	if ch == nil {
+		var err error
+		if ch, err = sketches.NewHLL(sketches.DefaultHLLPrecision); err != nil {
+			panic(err)
+		}
+		e.creators[start] = ch
+	}
+	ch.InsertHash(creator)
+
+	e.terms = c.Terms(e.terms[:0])
+	keys := make([]string, 0, len(e.terms))
+	open := e.window.Open(ts)
+	for _, t := range e.terms {
+		key := t.String()
+		keys = append(keys, key)
+		h := sketches.Hash(key)
+		if e.late(e.window.Mention(ts, key, h, 1)) {
+			return
+		}
+		st := e.tracked[key]
+		if st == nil {
+			st = e.maybeTrack(key, h, open, false)
+			if st == nil {
+				continue
+			}
+		}
+		tb := e.bucketOf(st, start)
+		tb.creators.InsertHash(creator)
+		tb.regions.add(c.Region)
+		tb.langs.add(c.Lang)
+		if len(tb.samples) < e.cfg.Samples {
+			tb.samples = append(tb.samples, c.ContentID)
+		}
+	}
+	e.join.put(c.ContentID, keys)
+}
+
+func (e *Engine) report(r *event.Report) {
+	ts := r.TS.UTC()
+	if e.late(e.window.ReportEvent(ts)) {
+		return
+	}
+	start := ts.Truncate(e.bucket)
+	keys := e.join.get(r.ContentID)
+	if len(r.Hashtags) > 0 {
+		keys = e.keys[:0]
+		for _, h := range r.Hashtags {
+			keys = append(keys, event.Term{Kind: event.KindHashtag, Value: h}.String())
+		}
+		e.keys = keys
+	}
+	reporter := sketches.Hash(r.ReporterID)
+	open := e.window.Open(ts)
+	for _, key := range keys {
+		h := sketches.Hash(key)
+		if e.late(e.window.Report(ts, key, h, 1)) {
+			return
+		}
+		st := e.tracked[key]
+		if st == nil {
+			st = e.maybeTrack(key, h, open, true)
+			if st == nil {
+				continue
+			}
+		}
+		tb := e.bucketOf(st, start)
+		tb.reporters.InsertHash(reporter)
+		tb.reasons.add(r.Reason)
+	}
+}
+
+// maybeTrack starts tracking key when its count in the open bucket reaches the
+// threshold, or on its first mention when it is on the watchlist. Its history
+// comes retroactively from the sketch window.
+func (e *Engine) maybeTrack(key string, h uint64, open *sketches.Bucket, isReport bool) *termState {
+	if len(e.tracked) >= e.cfg.MaxTracked || open == nil {
+		return nil
+	}
+	var watch *detectors.WatchMatch
+	if isReport {
+		if open.Reports.Estimate(h) < e.cfg.TrackMinReports {
+			return nil
+		}
+	} else if est := open.Mentions.Estimate(h); est < e.cfg.TrackMin {
+		// The watchlist is checked once per term and bucket (on its first
+		// mention), not on every event.
+		if est != 1 {
+			return nil
+		}
+		if watch = e.set.Watch(key); watch == nil {
+			return nil
+		}
+	}
+	return e.track(key, h, watch, e.window.Closed())
+}
+
+// track starts following key in detail, with its history up to histEnd taken
+// retroactively from the sketch window.
+func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEnd time.Time) *termState {
+	if watch == nil {
+		watch = e.set.Watch(key)
+	}
+	st := &termState{
+		key: key, kind: kindOf(key), hash: h, watch: watch,
+		open:     make(map[time.Time]*termBucket, 2),
+		mentions: newSeries(e.cfg.History),
+		reports:  newSeries(e.cfg.History),
+		histEnd:  histEnd,
+	}
+	if !st.histEnd.IsZero() {
+		m, r := e.window.Series(h, st.histEnd, e.cfg.History)
+		for i := range m {
+			st.mentions.push(m[i])
+			st.reports.push(r[i])
+		}
+	}
+	e.tracked[key] = st
+	return st
+}
+
+// Advance moves the watermark to wm and closes every bucket it passes.
+func (e *Engine) Advance(ctx context.Context, wm time.Time) error {
+	if !wm.After(e.watermark) {
+		return nil
+	}
+	e.watermark = wm
+	e.m.watermark.Set(float64(wm.Unix()))
+	for _, b := range e.window.Advance(wm) {
+		if err := e.close(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Drain closes every open bucket, as at the end of a finite input.
+func (e *Engine) Drain(ctx context.Context) error {
+	if e.watermark.IsZero() {
+		return nil
+	}
+	return e.Advance(ctx, e.watermark.Add(e.bucket+e.lateness+time.Nanosecond))
+}
+
+// close turns one closed bucket into rows, detector runs and alert transitions.
+func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
+	began := time.Now()
+	e.lastClosed = b.Start
+	// Heavy hitters nominate terms that crossed the threshold without being
+	// noticed on the way (e.g. a term whose first mentions were in a late event).
+	for _, top := range [2]struct {
+		items []sketches.Item
+		min   uint32
+	}{{b.Top.Top(), e.cfg.TrackMin}, {b.ReportTop.Top(), e.cfg.TrackMinReports}} {
+		for _, it := range top.items {
+			if it.Count < uint64(top.min) || len(e.tracked) >= e.cfg.MaxTracked {
+				break
+			}
+			if _, ok := e.tracked[it.Key]; !ok {
+				e.track(it.Key, it.Hash, nil, b.Start)
+			}
+		}
+	}
+
+	keys := make([]string, 0, len(e.tracked))
+	for k := range e.tracked {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+
+	platform := detectors.Platform{
+		Mentions:           float64(b.Mentions.Total()),
+		Events:             float64(b.Events),
+		Reports:            float64(b.ReportEvents),
+		MentionsPerCreator: 0,
+	}
+	if b.Events > 0 {
+		platform.ReportRate = float64(b.ReportEvents) / float64(b.Events)
+	}
+	if ch := e.creators[b.Start]; ch != nil {
+		platform.UniqueCreators = ch.Estimate()
+		delete(e.creators, b.Start)
+	}
+
+	obs := make([]detectors.Observation, 0, len(keys))
+	var ratios []float64
+	for _, k := range keys {
+		st := e.tracked[k]
+		e.catchUp(st, b.Start)
+		o := detectors.Observation{
+			Term: k, Bucket: b.Start, Width: e.bucket,
+			Mentions:       float64(b.Mentions.Estimate(st.hash)),
+			Reports:        float64(b.Reports.Estimate(st.hash)),
+			MentionHistory: st.mentions.appendTo(nil),
+			ReportHistory:  st.reports.appendTo(nil),
+			DayAgo:         e.dayAgo(st.hash, b.Start),
+			Watch:          st.watch,
+		}
+		if tb := st.open[b.Start]; tb != nil {
+			o.UniqueCreators = tb.creators.Estimate()
+			o.UniqueReporters = tb.reporters.Estimate()
+			o.Regions = tb.regions.top(e.cfg.TopLabels)
+			o.ReportReasons = tb.reasons.top(e.cfg.TopLabels)
+			o.Samples = tb.samples
+		}
+		if o.Mentions >= 10 && o.UniqueCreators > 0 {
+			ratios = append(ratios, o.Mentions/float64(o.UniqueCreators))
+		}
+		obs = append(obs, o)
+	}
+	platform.MentionsPerCreator = median(ratios)
+
+	var evs []alert.Event
+	var rows []trend.Minute
+	var surging []TermStat
+	version := uint64(time.Now().UnixNano())
+	for i := range obs {
+		o := &obs[i]
+		o.Platform = platform
+		st := e.tracked[o.Term]
+		fs := e.set.Evaluate(o)
+		evs = append(evs, e.life.Observe(o, fs)...)
+		if o.Mentions > 0 || o.Reports > 0 {
+			var langs []string
+			if tb := st.open[b.Start]; tb != nil {
+				langs = names(tb.langs.top(e.cfg.TopLabels))
+			}
+			rows = append(rows, trend.Minute{
+				Bucket: b.Start, Term: o.Term, Kind: st.kind.String(),
+				Mentions: uint64(o.Mentions), UniqueCreators: o.UniqueCreators,
+				Reports: uint64(o.Reports), UniqueReporters: o.UniqueReporters,
+				TopRegions: names(o.Regions), Langs: langs, ReportReasons: names(o.ReportReasons),
+				Version: version,
+			})
+			if o.Mentions >= float64(2*e.cfg.TrackMin) {
+				exp := recentMean(o.MentionHistory, 30)
+				surging = append(surging, TermStat{Term: o.Term, Mentions: o.Mentions, Expected: exp,
+					Growth: (o.Mentions + 1) / (exp + 1), UniqueCreators: o.UniqueCreators, Reports: o.Reports})
+			}
+		}
+		st.mentions.push(o.Mentions)
+		st.reports.push(o.Reports)
+		st.histEnd = b.Start.Add(e.bucket)
+		delete(st.open, b.Start)
+		if o.Mentions < float64(e.cfg.TrackMin) && o.Reports < float64(e.cfg.TrackMinReports) {
+			st.quiet++
+		} else {
+			st.quiet = 0
+		}
+	}
+	evs = append(evs, e.life.EndBucket(b.Start)...)
+	e.evict()
+
+	if err := e.write(ctx, rows, evs); err != nil {
+		return err
+	}
+	sort.Slice(surging, func(i, j int) bool { return surging[i].Growth > surging[j].Growth })
+	if len(surging) > 10 {
+		surging = surging[:10]
+	}
+	report := &BucketReport{
+		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: b.Mentions.Total(),
+		Tracked: len(e.tracked), Late: e.window.Dropped() - e.reported.late, Invalid: e.invalid - e.reported.invalid,
+		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
+	}
+	e.reported.late, e.reported.invalid = e.window.Dropped(), e.invalid
+	for _, o := range e.obs {
+		o.Bucket(report)
+		for _, ev := range evs {
+			o.Alert(ev)
+		}
+	}
+	for _, ev := range evs {
+		e.m.alerts.WithLabelValues(ev.Alert.Detector, string(ev.To)).Inc()
+	}
+	e.m.buckets.Inc()
+	e.m.tracked.Set(float64(len(e.tracked)))
+	e.m.openAlert.Set(float64(len(e.life.Open())))
+	e.m.windowB.Set(float64(e.window.Bytes()))
+	e.m.closeDur.Observe(time.Since(began).Seconds())
+	return nil
+}
+
+// catchUp fills the history of st up to start, for buckets in which it was not
+// evaluated (none in steady state; a term restored from an older checkpoint).
+func (e *Engine) catchUp(st *termState, start time.Time) {
+	if !st.histEnd.Before(start) {
+		return
+	}
+	n := int(start.Sub(st.histEnd) / e.bucket)
+	if n > e.cfg.History {
+		n = e.cfg.History
+	}
+	m, r := e.window.Series(st.hash, start, n)
+	for i := range m {
+		st.mentions.push(m[i])
+		st.reports.push(r[i])
+	}
+	st.histEnd = start
+}
+
+// dayAgo is the mean count per bucket in the hour around this time yesterday,
+// or NaN while the window does not reach that far back.
+func (e *Engine) dayAgo(h uint64, start time.Time) float64 {
+	from := start.Add(-24*time.Hour - 30*time.Minute)
+	if e.first.IsZero() || from.Before(e.first) {
+		return math.NaN()
+	}
+	m, _, err := e.window.Count(h, from, from.Add(time.Hour))
+	if err != nil {
+		return math.NaN()
+	}
+	return float64(m) / float64(time.Hour/e.bucket)
+}
+
+func (e *Engine) evict() {
+	var open map[string]bool
+	for k, st := range e.tracked {
+		if st.quiet < e.cfg.EvictAfter || st.watch != nil || len(st.open) > 0 {
+			continue
+		}
+		if open == nil {
+			open = make(map[string]bool)
+			for _, a := range e.life.Open() {
+				open[a.Term] = true
+			}
+		}
+		if !open[k] {
+			delete(e.tracked, k)
+		}
+	}
+}
+
+func (e *Engine) write(ctx context.Context, rows []trend.Minute, evs []alert.Event) error {
+	for _, s := range e.sinks {
+		if len(rows) > 0 {
+			if err := s.WriteMinutes(ctx, rows); err != nil {
+				return fmt.Errorf("write %d minute rows: %w", len(rows), err)
+			}
+		}
+		if len(evs) > 0 {
+			if err := s.WriteAlerts(ctx, evs); err != nil {
+				return fmt.Errorf("write %d alert transitions: %w", len(evs), err)
+			}
+		}
+	}
+	return nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	sort.Float64s(xs)
+	mid := len(xs) / 2
+	if len(xs)%2 == 1 {
+		return xs[mid]
+	}
+	return (xs[mid-1] + xs[mid]) / 2
+}
+
+func recentMean(xs []float64, n int) float64 {
+	if len(xs) > n {
+		xs = xs[len(xs)-n:]
+	}
+	if len(xs) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// Offsets returns the last processed offset of each partition.
+func (e *Engine) Offsets() []ingest.Offset {
+	out := make([]ingest.Offset, 0, len(e.offsets))
+	for p, o := range e.offsets {
+		out = append(out, ingest.Offset{Topic: p.topic, Partition: p.part, Offset: o})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Topic != out[j].Topic {
+			return out[i].Topic < out[j].Topic
+		}
+		return out[i].Partition < out[j].Partition
+	})
+	return out
+}
+
+// Watermark is the largest event time seen.
+func (e *Engine) Watermark() time.Time { return e.watermark }
+
+// OpenAlerts lists alerts open or escalated.
+func (e *Engine) OpenAlerts() []alert.Alert { return e.life.Open() }

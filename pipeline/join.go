@@ -1,0 +1,31 @@
+package pipeline
+
+// joinCache maps content IDs to the term keys of their content, so a report that
+// names only a content ID is attributed to its terms. It is bounded and evicts
+// the oldest entry first: reports mostly arrive soon after the content.
+type joinCache struct {
+	m    map[string][]string
+	ring []string
+	next int
+}
+
+func newJoinCache(size int) *joinCache {
+	return &joinCache{m: make(map[string][]string, size), ring: make([]string, size)}
+}
+
+func (c *joinCache) put(contentID string, keys []string) {
+	if _, ok := c.m[contentID]; ok {
+		c.m[contentID] = keys
+		return
+	}
+	if old := c.ring[c.next]; old != "" {
+		delete(c.m, old)
+	}
+	c.ring[c.next] = contentID
+	c.next = (c.next + 1) % len(c.ring)
+	c.m[contentID] = keys
+}
+
+func (c *joinCache) get(contentID string) []string { return c.m[contentID] }
+
+func (c *joinCache) len() int { return len(c.m) }

@@ -1,0 +1,333 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/sketches"
+	"github.com/trendwatch/trendwatch/trend"
+)
+
+func TestSeries(t *testing.T) {
+	tests := []struct {
+		size int
+		push []float64
+		want []float64
+	}{
+		{3, nil, nil},
+		{3, []float64{1, 2}, []float64{1, 2}},
+		{3, []float64{1, 2, 3}, []float64{1, 2, 3}},
+		{3, []float64{1, 2, 3, 4, 5}, []float64{3, 4, 5}},
+	}
+	for _, tt := range tests {
+		s := newSeries(tt.size)
+		for _, v := range tt.push {
+			s.push(v)
+		}
+		if got := s.appendTo(nil); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("size %d push %v: got %v, want %v", tt.size, tt.push, got, tt.want)
+		}
+	}
+}
+
+func TestJoinCacheEvictsOldest(t *testing.T) {
+	c := newJoinCache(2)
+	c.put("a", []string{"hashtag:a"})
+	c.put("b", []string{"hashtag:b"})
+	c.put("a", []string{"hashtag:a2"}) // update in place, no eviction
+	c.put("c", []string{"hashtag:c"})  // evicts a, the oldest
+	if c.get("a") != nil {
+		t.Errorf("a should have been evicted")
+	}
+	if got := c.get("b"); len(got) != 1 || got[0] != "hashtag:b" {
+		t.Errorf("b: got %v", got)
+	}
+	if c.len() != 2 {
+		t.Errorf("len %d, want 2", c.len())
+	}
+}
+
+func TestLabelsTop(t *testing.T) {
+	var l labels
+	for _, s := range []string{"NP", "IN", "NP", "US", "IN", "NP", ""} {
+		l.add(s)
+	}
+	got := names(l.top(2))
+	if !reflect.DeepEqual(got, []string{"NP", "IN"}) {
+		t.Errorf("top 2: %v", got)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"default", func(*Config) {}, ""},
+		{"max tracked", func(c *Config) { c.MaxTracked = 0 }, "pipeline.max_tracked"},
+		{"history", func(c *Config) { c.History = 1 }, "pipeline.history"},
+		{"join cache", func(c *Config) { c.JoinCache = -1 }, "pipeline.join_cache"},
+		{"commit", func(c *Config) { c.CommitInterval = 0 }, "pipeline.commit_interval"},
+	}
+	for _, tt := range tests {
+		c := DefaultConfig()
+		tt.mod(&c)
+		err := c.Validate()
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: got %v, want error naming %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// memSink keeps what it is given.
+type memSink struct {
+	rows   []trend.Minute
+	alerts []alert.Event
+	flush  int
+}
+
+func (m *memSink) WriteMinutes(_ context.Context, rows []trend.Minute) error {
+	m.rows = append(m.rows, rows...)
+	return nil
+}
+func (m *memSink) WriteAlerts(_ context.Context, evs []alert.Event) error {
+	m.alerts = append(m.alerts, evs...)
+	return nil
+}
+func (m *memSink) Flush(context.Context) error { m.flush++; return nil }
+func (m *memSink) Close() error                { return nil }
+
+// feed drives an engine with a background of steady terms and, from minute
+// surgeAt on, a surging hashtag posted by many creators with reports on some
+// of its posts.
+type feed struct {
+	start   time.Time
+	minutes int
+	surgeAt int
+	n       int
+}
+
+func (f *feed) records() []ingest.Record {
+	var recs []ingest.Record
+	id := 0
+	for m := 0; m < f.minutes; m++ {
+		for i := 0; i < 120; i++ {
+			id++
+			ts := f.start.Add(time.Duration(m)*time.Minute + time.Duration(i)*500*time.Millisecond)
+			tags := []string{fmt.Sprintf("steady%d", i%12)}
+			if m >= f.surgeAt && i%2 == 0 {
+				tags = append(tags, "surgingtag")
+			}
+			recs = append(recs, ingest.Record{
+				Source: ingest.Source{Topic: "content-events", Partition: 0, Offset: int64(len(recs))},
+				Kind:   ingest.KindContent,
+				Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
+					CreatorID: fmt.Sprint("u", id), Region: "NP", Lang: "ne", Hashtags: tags},
+			})
+			if m >= f.surgeAt && i%6 == 0 {
+				recs = append(recs, ingest.Record{
+					Source: ingest.Source{Topic: "report-events", Partition: 0, Offset: int64(len(recs))},
+					Kind:   ingest.KindReport,
+					Report: event.Report{EventID: fmt.Sprint("r", id), TS: ts.Add(time.Second), ContentID: fmt.Sprint("c", id),
+						ReporterID: fmt.Sprint("rep", id), Reason: "dangerous_acts"},
+				})
+			}
+		}
+	}
+	return recs
+}
+
+func newTestEngine(t *testing.T, sinks ...Sink) *Engine {
+	t.Helper()
+	wcfg := sketches.DefaultWindowConfig()
+	wcfg.MemoryBudget = 64 << 20
+	e, err := New(DefaultConfig(), wcfg, detectors.DefaultConfig(), sinks, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestEngineRowsAndAlerts(t *testing.T) {
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 70, surgeAt: 60}
+	ctx := context.Background()
+	for _, r := range f.records() {
+		if err := e.Process(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var surging, steady uint64
+	for _, r := range sink.rows {
+		switch r.Term {
+		case "hashtag:surgingtag":
+			surging += r.Mentions
+			if r.UniqueCreators < 40 || r.UniqueCreators > 80 {
+				t.Errorf("%s: %d unique creators, want about 60", r.Bucket, r.UniqueCreators)
+			}
+			if len(r.TopRegions) == 0 || r.TopRegions[0] != "NP" {
+				t.Errorf("%s: regions %v", r.Bucket, r.TopRegions)
+			}
+		case "hashtag:steady0":
+			steady += r.Mentions
+		}
+	}
+	// 10 minutes × 60 posts. The count-min estimate may only overcount.
+	if surging < 600 || surging > 610 {
+		t.Errorf("surgingtag mentions %d, want 600 (±1%% overcount)", surging)
+	}
+	if steady < 700 || steady > 707 {
+		t.Errorf("steady0 mentions %d, want 700", steady)
+	}
+	var alerted bool
+	for _, ev := range sink.alerts {
+		if ev.Alert.Term == "hashtag:steady0" {
+			t.Errorf("alert on a steady term: %+v", ev.Alert)
+		}
+		if ev.Alert.Term == "hashtag:surgingtag" && ev.From == "" {
+			alerted = true
+			if d := ev.At.Sub(f.start.Add(60 * time.Minute)); d > 2*time.Minute {
+				t.Errorf("surge alerted %s after onset, want ≤ 2 buckets", d)
+			}
+		}
+	}
+	if !alerted {
+		t.Errorf("no alert on the surging term; alerts: %d", len(sink.alerts))
+	}
+}
+
+func TestEngineSkipsReplayedOffsets(t *testing.T) {
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 5, surgeAt: 99}
+	recs := f.records()
+	ctx := context.Background()
+	for _, r := range recs {
+		if err := e.Process(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A consumer that restarts from an older commit redelivers; nothing counts twice.
+	for _, r := range recs[:len(recs)/2] {
+		if err := e.Process(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, r := range sink.rows {
+		if r.Term == "hashtag:steady3" {
+			n += r.Mentions
+		}
+	}
+	if n != 50 {
+		t.Errorf("steady3 mentions %d after a replay, want 50", n)
+	}
+}
+
+// TestSnapshotRestore stops an engine half-way, restores its snapshot into a
+// new engine, and checks the rows equal those of an engine that never stopped.
+func TestSnapshotRestore(t *testing.T) {
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 30, surgeAt: 20}
+	recs := f.records()
+	ctx := context.Background()
+
+	whole := &memSink{}
+	e := newTestEngine(t, whole)
+	for _, r := range recs {
+		if err := e.Process(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	first, second := &memSink{}, &memSink{}
+	a := newTestEngine(t, first)
+	half := len(recs) / 2
+	for _, r := range recs[:half] {
+		if err := a.Process(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newTestEngine(t, second)
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	// Redeliver from the start, as Kafka would from an older commit: the
+	// restored offsets skip what the snapshot already counts.
+	for _, r := range recs {
+		if err := b.Process(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sum := func(rows ...[]trend.Minute) map[string]uint64 {
+		m := map[string]uint64{}
+		for _, rs := range rows {
+			for _, r := range rs {
+				m[r.Term+"@"+r.Bucket.Format(time.RFC3339)] = r.Mentions
+			}
+		}
+		return m
+	}
+	want, got := sum(whole.rows), sum(first.rows, second.rows)
+	if !reflect.DeepEqual(want, got) {
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %d after restore, want %d", k, got[k], v)
+			}
+		}
+		t.Fatalf("rows differ: %d vs %d keys", len(got), len(want))
+	}
+}
+
+func BenchmarkProcessContent(b *testing.B) {
+	wcfg := sketches.DefaultWindowConfig()
+	e, err := New(DefaultConfig(), wcfg, detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	recs := make([]ingest.Record, 100000)
+	for i := range recs {
+		recs[i] = ingest.Record{Kind: ingest.KindContent, Content: event.Content{
+			EventID: fmt.Sprint("e", i), TS: start.Add(time.Duration(i) * 10 * time.Millisecond),
+			ContentID: fmt.Sprint("c", i), CreatorID: fmt.Sprint("u", i%5000), Region: "IN", Lang: "hi",
+			Hashtags: []string{fmt.Sprint("t", i%1000), fmt.Sprint("t", (i*7)%20000), "fyp"}, SoundID: fmt.Sprint("s", i%300),
+		}}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := recs[i%len(recs)]
+		r.Content.TS = start.Add(time.Duration(i) * 10 * time.Millisecond)
+		if err := e.Process(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

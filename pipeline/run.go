@@ -1,0 +1,107 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/trendwatch/trendwatch/ingest"
+)
+
+// Committer commits consumed offsets (the Kafka consumer group).
+type Committer interface {
+	Commit(ctx context.Context, offsets []ingest.Offset) error
+}
+
+// Checkpointer stores engine snapshots.
+type Checkpointer interface {
+	Save(state []byte) (int, error)
+}
+
+// Commit makes everything processed so far durable, then lets Kafka forget it:
+// sinks flushed, the snapshot saved, offsets committed, in that order. A failure
+// at any step leaves the committed offsets where they were, so a crash replays
+// rather than loses; the offsets recorded in the snapshot make that replay skip
+// what the snapshot already counts.
+func (e *Engine) Commit(ctx context.Context, c Committer, ck Checkpointer) error {
+	began := time.Now()
+	for _, s := range e.sinks {
+		if err := s.Flush(ctx); err != nil {
+			e.m.commitErr.Inc()
+			return fmt.Errorf("flush sink: %w", err)
+		}
+	}
+	if ck != nil {
+		state, err := e.Snapshot()
+		if err != nil {
+			e.m.commitErr.Inc()
+			return err
+		}
+		n, err := ck.Save(state)
+		if err != nil {
+			e.m.commitErr.Inc()
+			return err
+		}
+		e.log.Debug("checkpoint saved", "bytes", n, "state_bytes", len(state), "took", time.Since(began))
+	}
+	if c != nil {
+		if err := c.Commit(ctx, e.Offsets()); err != nil {
+			e.m.commitErr.Inc()
+			return err
+		}
+	}
+	e.m.commitDur.Observe(time.Since(began).Seconds())
+	return nil
+}
+
+// Run processes records from in until ctx ends or in is closed, committing every
+// CommitInterval and once more on the way out. A closed input (a finite file,
+// the end of a demo) also closes every open bucket first.
+func (e *Engine) Run(ctx context.Context, in <-chan ingest.Record, c Committer, ck Checkpointer) error {
+	commit := time.NewTicker(e.cfg.CommitInterval)
+	defer commit.Stop()
+	idle := time.NewTicker(time.Second)
+	defer idle.Stop()
+	final := func(drain bool) error {
+		// The caller's context is done; the last commit gets its own deadline so a
+		// clean shutdown still saves what it can.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		var err error
+		if drain {
+			err = e.Drain(fctx)
+		}
+		return errors.Join(err, e.Commit(fctx, c, ck))
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return final(false)
+		case rec, ok := <-in:
+			if !ok {
+				return final(true)
+			}
+			if err := e.Process(ctx, rec); err != nil {
+				if ctx.Err() != nil {
+					return final(false)
+				}
+				return err
+			}
+		case <-commit.C:
+			if err := e.Commit(ctx, c, ck); err != nil {
+				if ctx.Err() != nil {
+					return final(false)
+				}
+				// Offsets stay where they were; the next round tries again.
+				e.log.Warn("commit round failed; offsets not committed", "err", err)
+			}
+		case <-idle.C:
+			if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && time.Since(e.lastEvent) >= e.cfg.IdleAdvance {
+				if err := e.Advance(ctx, e.watermark.Add(time.Second)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"time"
+
+	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+// The snapshot is everything the engine must have back after a restart to count
+// the next message exactly as if it had never stopped: the sketch window, the
+// tracked terms with their open buckets and history, the alert lifecycle, the
+// report join cache and the offsets the state includes.
+type snapshot struct {
+	Window     []byte
+	Lifecycle  []byte
+	Terms      []termSnap
+	Join       []joinEntry // oldest first
+	Creators   []hllSnap
+	Watermark  time.Time
+	LastClosed time.Time
+	First      time.Time
+	Offsets    []ingest.Offset
+	Invalid    uint64
+	History    int
+}
+
+type termSnap struct {
+	Key      string
+	Hash     uint64
+	Mentions []float64
+	Reports  []float64
+	HistEnd  time.Time
+	Quiet    int
+	Open     []openSnap
+}
+
+type openSnap struct {
+	Start     time.Time
+	Creators  []byte
+	Reporters []byte
+	Regions   labels
+	Langs     labels
+	Reasons   labels
+	Samples   []string
+}
+
+type joinEntry struct {
+	ID   string
+	Keys []string
+}
+
+type hllSnap struct {
+	Start time.Time
+	HLL   []byte
+}
+
+// Snapshot encodes the engine's state.
+func (e *Engine) Snapshot() ([]byte, error) {
+	var s snapshot
+	var err error
+	if s.Window, err = e.window.MarshalBinary(); err != nil {
+		return nil, fmt.Errorf("snapshot window: %w", err)
+	}
+	if s.Lifecycle, err = e.life.MarshalBinary(); err != nil {
+		return nil, fmt.Errorf("snapshot alert lifecycle: %w", err)
+	}
+	s.Watermark, s.LastClosed, s.First, s.Invalid, s.History = e.watermark, e.lastClosed, e.first, e.invalid, e.cfg.History
+	s.Offsets = e.Offsets()
+	for _, st := range e.tracked {
+		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil), HistEnd: st.histEnd, Quiet: st.quiet}
+		for start, tb := range st.open {
+			osn := openSnap{Start: start, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples}
+			if osn.Creators, err = tb.creators.MarshalBinary(); err != nil {
+				return nil, err
+			}
+			if osn.Reporters, err = tb.reporters.MarshalBinary(); err != nil {
+				return nil, err
+			}
+			ts.Open = append(ts.Open, osn)
+		}
+		s.Terms = append(s.Terms, ts)
+	}
+	for i := 0; i < len(e.join.ring); i++ {
+		id := e.join.ring[(e.join.next+i)%len(e.join.ring)]
+		if id != "" {
+			s.Join = append(s.Join, joinEntry{ID: id, Keys: e.join.m[id]})
+		}
+	}
+	for start, h := range e.creators {
+		b, err := h.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		s.Creators = append(s.Creators, hllSnap{Start: start, HLL: b})
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&s); err != nil {
+		return nil, fmt.Errorf("snapshot encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Restore replaces the engine's state with a snapshot. It refuses one taken with
+// another window shape or history length rather than misread it.
+func (e *Engine) Restore(b []byte) error {
+	var s snapshot
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return fmt.Errorf("restore: decode snapshot: %w", err)
+	}
+	if s.History != e.cfg.History {
+		return fmt.Errorf("restore: snapshot has pipeline.history %d, configuration says %d", s.History, e.cfg.History)
+	}
+	w, err := sketches.NewWindow(e.windowConfig)
+	if err != nil {
+		return err
+	}
+	if err := w.UnmarshalBinary(s.Window); err != nil {
+		return fmt.Errorf("restore: window (does window.* match the checkpoint's?): %w", err)
+	}
+	if err := e.life.UnmarshalBinary(s.Lifecycle); err != nil {
+		return fmt.Errorf("restore: alert lifecycle: %w", err)
+	}
+	e.window = w
+	e.reported.late = w.Dropped()
+	e.watermark, e.lastClosed, e.first, e.invalid = s.Watermark, s.LastClosed, s.First, s.Invalid
+	e.reported.invalid = s.Invalid
+	e.offsets = make(map[partition]int64, len(s.Offsets))
+	for _, o := range s.Offsets {
+		e.offsets[partition{o.Topic, o.Partition}] = o.Offset
+	}
+	e.tracked = make(map[string]*termState, len(s.Terms))
+	for _, ts := range s.Terms {
+		st := &termState{
+			key: ts.Key, kind: kindOf(ts.Key), hash: ts.Hash, watch: e.set.Watch(ts.Key),
+			open:     make(map[time.Time]*termBucket, len(ts.Open)),
+			mentions: newSeries(e.cfg.History), reports: newSeries(e.cfg.History),
+			histEnd: ts.HistEnd, quiet: ts.Quiet,
+		}
+		for i := range ts.Mentions {
+			st.mentions.push(ts.Mentions[i])
+			st.reports.push(ts.Reports[i])
+		}
+		for _, osn := range ts.Open {
+			tb := &termBucket{creators: e.newTermHLL(), reporters: e.newTermHLL(), regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples}
+			if err := tb.creators.UnmarshalBinary(osn.Creators); err != nil {
+				return fmt.Errorf("restore: term %s creators: %w", ts.Key, err)
+			}
+			if err := tb.reporters.UnmarshalBinary(osn.Reporters); err != nil {
+				return fmt.Errorf("restore: term %s reporters: %w", ts.Key, err)
+			}
+			st.open[osn.Start] = tb
+		}
+		e.tracked[ts.Key] = st
+	}
+	for _, k := range e.set.WatchTerms() {
+		if e.tracked[k] == nil {
+			e.track(k, sketches.Hash(k), nil, time.Time{})
+		}
+	}
+	e.join = newJoinCache(e.cfg.JoinCache)
+	for _, j := range s.Join {
+		e.join.put(j.ID, j.Keys)
+	}
+	e.creators = make(map[time.Time]*sketches.HLL, len(s.Creators))
+	for _, c := range s.Creators {
+		h, err := sketches.NewHLL(sketches.DefaultHLLPrecision)
+		if err != nil {
+			return err
+		}
+		if err := h.UnmarshalBinary(c.HLL); err != nil {
+			return fmt.Errorf("restore: platform creators of %s: %w", c.Start, err)
+		}
+		e.creators[c.Start] = h
+	}
+	return nil
+}

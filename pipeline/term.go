@@ -1,0 +1,141 @@
+package pipeline
+
+import (
+	"sort"
+	"time"
+
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+// series is a fixed-length ring of per-bucket counts, oldest first when read.
+type series struct {
+	buf  []float64
+	n    int // values held, ≤ len(buf)
+	head int // index of the next write
+}
+
+func newSeries(size int) *series { return &series{buf: make([]float64, size)} }
+
+func (s *series) push(v float64) {
+	s.buf[s.head] = v
+	s.head = (s.head + 1) % len(s.buf)
+	if s.n < len(s.buf) {
+		s.n++
+	}
+}
+
+// appendTo appends the held values, oldest first.
+func (s *series) appendTo(dst []float64) []float64 {
+	start := (s.head - s.n + len(s.buf)) % len(s.buf)
+	for i := 0; i < s.n; i++ {
+		dst = append(dst, s.buf[(start+i)%len(s.buf)])
+	}
+	return dst
+}
+
+// labels counts a few distinct labels (regions, languages, reasons) exactly up to
+// a cap; past it new labels are lumped, which only the long tail ever reaches.
+type labels []detectors.Count
+
+const maxLabels = 32
+
+func (l *labels) add(label string) {
+	if label == "" {
+		return
+	}
+	for i := range *l {
+		if (*l)[i].Label == label {
+			(*l)[i].N++
+			return
+		}
+	}
+	if len(*l) < maxLabels {
+		*l = append(*l, detectors.Count{Label: label, N: 1})
+	}
+}
+
+// top returns the labels most first, ties by name so output is stable.
+func (l labels) top(n int) []detectors.Count {
+	out := append([]detectors.Count(nil), l...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].N != out[j].N {
+			return out[i].N > out[j].N
+		}
+		return out[i].Label < out[j].Label
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+func names(cs []detectors.Count) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Label
+	}
+	return out
+}
+
+// termBucket is what a tracked term gathers in one open bucket beyond the counts
+// the sketches already hold.
+type termBucket struct {
+	creators  *sketches.HLL
+	reporters *sketches.HLL
+	regions   labels
+	langs     labels
+	reasons   labels
+	samples   []string
+}
+
+// termState is one tracked term.
+type termState struct {
+	key   string
+	kind  event.Kind
+	hash  uint64
+	watch *detectors.WatchMatch
+
+	open map[time.Time]*termBucket
+
+	mentions *series
+	reports  *series
+	// histEnd is the start of the bucket right after the last one in the series.
+	histEnd time.Time
+	quiet   int
+}
+
+func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {
+	tb := st.open[start]
+	if tb == nil {
+		tb = &termBucket{creators: e.newTermHLL(), reporters: e.newTermHLL()}
+		st.open[start] = tb
+	}
+	return tb
+}
+
+func (e *Engine) newTermHLL() *sketches.HLL {
+	h, err := sketches.NewHLL(termHLLPrecision)
+	if err != nil {
+		panic(err) // a constant precision; cannot fail
+	}
+	return h
+}
+
+// termHLLPrecision is lower than the window's: thousands of terms each hold
+// several, and ±1.6% on unique creators is plenty to tell 6 accounts from 600.
+const termHLLPrecision = 12
+
+func kindOf(key string) event.Kind {
+	for i := 0; i < len(key); i++ {
+		if key[i] == ':' {
+			k, err := event.ParseKind(key[:i])
+			if err != nil {
+				return 0
+			}
+			return k
+		}
+	}
+	return 0
+}

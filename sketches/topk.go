@@ -1,0 +1,486 @@
+package sketches
+
+import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"unsafe"
+)
+
+// MaxTopK bounds k, so that a config typo or a corrupt checkpoint cannot ask for
+// gigabytes.
+const MaxTopK = 1 << 20
+
+// Item is one heavy hitter. Its true count lies in [Count−Err, Count].
+type Item struct {
+	Key   string
+	Hash  uint64
+	Count uint64 // upper bound of the true count
+	Err   uint64 // maximum overestimate: Count−Err is a lower bound
+}
+
+// TopK finds the heavy hitters of a stream with Space-Saving (Metwally, Agrawal and
+// El Abbadi 2005) over k counters.
+//
+// Guarantee, for a stream of total N (Total): every key whose true count exceeds
+// Min() ≤ N/k is in the summary; each item's true count lies in [Count−Err, Count]
+// with Err ≤ Min(); and a key not in the summary occurred at most Min() times.
+// Merge keeps the same guarantee for the union with N = N1+N2 (Cafaro, Pulimeno and
+// Tempesta 2016): a key missing from one side is credited with that side's Min as
+// both count and error, and the k largest are kept.
+//
+// Why Space-Saving and not HeavyKeeper: HeavyKeeper's exponential-decay buckets
+// give better top-k precision per byte, but its guarantee is probabilistic, its
+// counters are not mergeable (decay depends on arrival order, so the sum of two
+// HeavyKeepers bounds nothing), and its counts are underestimates. trendwatch merges
+// top-K summaries across instances, and a detector nominated by a top-K must not
+// miss a term because of an unlucky decay, so the deterministic, mergeable bound
+// wins. Space-Saving's weakness, churn of tail keys through the minimum counter,
+// only costs speed, and the min-heap keeps that O(log k).
+//
+// Keys are identified by their 64-bit hash; two keys with the same hash are one
+// key, keeping the first spelling seen. The key bytes are kept in per-counter
+// buffers that are reused when a counter changes hands, so Add does not allocate
+// once the buffers have grown to the keys' lengths.
+type TopK struct {
+	k        int
+	total    uint64
+	entries  []tkEntry
+	heap     []int32 // entry ids, a min-heap by count
+	slots    []int32 // open addressing on the hash: entry id+1, 0 when empty
+	shift    uint    // 64 − log2(len(slots))
+	keyBytes int     // capacity of the key buffers of entries[:cap(entries)]
+}
+
+type tkEntry struct {
+	hash  uint64
+	count uint64
+	err   uint64
+	key   []byte
+	pos   int32 // in heap
+}
+
+// NewTopK returns an empty summary of k counters, k in [1, MaxTopK]. Memory grows
+// with use up to TopKMaxBytes(k, longest key).
+func NewTopK(k int) (*TopK, error) {
+	if k < 1 || k > MaxTopK {
+		return nil, fmt.Errorf("top-k: k must be in [1, %d], got %d", MaxTopK, k)
+	}
+	return &TopK{k: k}, nil
+}
+
+const fib64 = 0x9E3779B97F4A7C15
+
+func (t *TopK) home(h uint64) int { return int((h * fib64) >> t.shift) }
+
+// find returns the slot holding h, or the empty slot where it would go, and the
+// entry id (−1 when absent).
+func (t *TopK) find(h uint64) (int, int32) {
+	mask := len(t.slots) - 1
+	i := t.home(h)
+	for {
+		s := t.slots[i]
+		if s == 0 {
+			return i, -1
+		}
+		if t.entries[s-1].hash == h {
+			return i, s - 1
+		}
+		i = (i + 1) & mask
+	}
+}
+
+// unslot removes the entry at slot i, shifting back the entries of its probe run
+// (linear probing deletion without tombstones).
+func (t *TopK) unslot(i int) {
+	mask := len(t.slots) - 1
+	for {
+		t.slots[i] = 0
+		j := i
+		for {
+			j = (j + 1) & mask
+			s := t.slots[j]
+			if s == 0 {
+				return
+			}
+			home := t.home(t.entries[s-1].hash)
+			// The entry at j may stay unless its home lies cyclically in (i, j].
+			if i <= j {
+				if i < home && home <= j {
+					continue
+				}
+			} else if i < home || home <= j {
+				continue
+			}
+			t.slots[i] = s
+			i = j
+			break
+		}
+	}
+}
+
+// growSlots keeps the table at most half full for n entries.
+func (t *TopK) growSlots(n int) {
+	if 2*n <= len(t.slots) {
+		return
+	}
+	size := max(8, nextPow2(2*n))
+	t.slots = make([]int32, size)
+	t.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	mask := size - 1
+	for id := range t.entries {
+		i := t.home(t.entries[id].hash)
+		for t.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = int32(id) + 1
+	}
+}
+
+func (t *TopK) less(a, b int32) bool { return t.entries[a].count < t.entries[b].count }
+
+func (t *TopK) swap(i, j int) {
+	h := t.heap
+	h[i], h[j] = h[j], h[i]
+	t.entries[h[i]].pos = int32(i)
+	t.entries[h[j]].pos = int32(j)
+}
+
+func (t *TopK) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !t.less(t.heap[i], t.heap[p]) {
+			return
+		}
+		t.swap(i, p)
+		i = p
+	}
+}
+
+func (t *TopK) down(i int) {
+	h := t.heap
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		c := l
+		if r := l + 1; r < n && t.less(h[r], h[l]) {
+			c = r
+		}
+		if !t.less(h[c], h[i]) {
+			return
+		}
+		t.swap(i, c)
+		i = c
+	}
+}
+
+// setKey stores key in e's buffer, reusing it when it is large enough.
+func (t *TopK) setKey(e *tkEntry, key string) {
+	if cap(e.key) >= len(key) {
+		e.key = append(e.key[:0], key...)
+		return
+	}
+	t.keyBytes -= cap(e.key)
+	e.key = append([]byte(nil), key...)
+	t.keyBytes += cap(e.key)
+}
+
+// push appends an entry, growing the arrays towards k without overshooting it so
+// that memory stays within TopKMaxBytes.
+func (t *TopK) push(key string, h, count, errBound uint64) int32 {
+	n := len(t.entries)
+	if n == cap(t.entries) {
+		c := min(max(8, 2*n), t.k)
+		e := make([]tkEntry, n, c)
+		copy(e[:cap(t.entries)], t.entries[:cap(t.entries)])
+		t.entries = e
+		hp := make([]int32, n, c)
+		copy(hp, t.heap)
+		t.heap = hp
+	}
+	t.growSlots(n + 1)
+	t.entries = t.entries[:n+1]
+	e := &t.entries[n]
+	e.hash, e.count, e.err, e.pos = h, count, errBound, int32(n)
+	t.setKey(e, key)
+	t.heap = append(t.heap, int32(n))
+	i, _ := t.find(h)
+	t.slots[i] = int32(n) + 1
+	t.up(n)
+	return int32(n)
+}
+
+// Add counts n more occurrences of key, whose hash is h.
+func (t *TopK) Add(key string, h uint64, n uint32) {
+	if n == 0 {
+		return
+	}
+	t.total = satAdd(t.total, uint64(n))
+	if len(t.slots) > 0 {
+		i, id := t.find(h)
+		if id >= 0 {
+			e := &t.entries[id]
+			e.count = satAdd(e.count, uint64(n))
+			t.down(int(e.pos))
+			return
+		}
+		if len(t.entries) == t.k {
+			// Space-Saving: the newcomer takes over the smallest counter, whose
+			// count bounds how often it may have been seen before.
+			id := t.heap[0]
+			e := &t.entries[id]
+			old, _ := t.find(e.hash)
+			t.unslot(old)
+			i, _ = t.find(h)
+			t.slots[i] = id + 1
+			e.hash = h
+			e.err = e.count
+			e.count = satAdd(e.count, uint64(n))
+			t.setKey(e, key)
+			t.down(0)
+			return
+		}
+	}
+	t.push(key, h, uint64(n), 0)
+}
+
+func satAdd(a, b uint64) uint64 {
+	s := a + b
+	if s < a {
+		return math.MaxUint64
+	}
+	return s
+}
+
+// Min is the count of the smallest counter when all k are in use, else 0: no key
+// outside the summary occurred more often, and no item's Err exceeds it.
+func (t *TopK) Min() uint64 {
+	if len(t.entries) < t.k {
+		return 0
+	}
+	return t.entries[t.heap[0]].count
+}
+
+// Lookup returns the bounds of the key whose hash is h, if it is in the summary.
+func (t *TopK) Lookup(h uint64) (count, errBound uint64, ok bool) {
+	if len(t.slots) == 0 {
+		return 0, 0, false
+	}
+	_, id := t.find(h)
+	if id < 0 {
+		return 0, 0, false
+	}
+	e := &t.entries[id]
+	return e.count, e.err, true
+}
+
+// Top returns every item, the largest count first (ties by hash, so the order is
+// deterministic).
+func (t *TopK) Top() []Item {
+	items := make([]Item, len(t.entries))
+	for i := range t.entries {
+		e := &t.entries[i]
+		items[i] = Item{Key: string(e.key), Hash: e.hash, Count: e.count, Err: e.err}
+	}
+	slices.SortFunc(items, func(a, b Item) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Hash, b.Hash)
+	})
+	return items
+}
+
+// K is the number of counters.
+func (t *TopK) K() int { return t.k }
+
+// Len is the number of counters in use.
+func (t *TopK) Len() int { return len(t.entries) }
+
+// Total is N, the sum of every n added (saturating).
+func (t *TopK) Total() uint64 { return t.total }
+
+// Reset empties t, keeping its memory, key buffers included.
+func (t *TopK) Reset() {
+	t.entries = t.entries[:0]
+	t.heap = t.heap[:0]
+	clear(t.slots)
+	t.total = 0
+}
+
+// Bytes is the memory t holds: counters, heap, hash table, key buffers and header.
+func (t *TopK) Bytes() int {
+	return int(unsafe.Sizeof(TopK{})) + cap(t.entries)*int(unsafe.Sizeof(tkEntry{})) +
+		t.keyBytes + 4*cap(t.heap) + 4*cap(t.slots)
+}
+
+// TopKMaxBytes is the most a TopK of k counters can hold when no key is longer
+// than maxKey bytes.
+func TopKMaxBytes(k, maxKey int) int {
+	keyCap := cap(append([]byte(nil), make([]byte, maxKey)...)) // the allocator's size class
+	return int(unsafe.Sizeof(TopK{})) + k*(int(unsafe.Sizeof(tkEntry{}))+keyCap+4) + 4*max(8, nextPow2(2*k))
+}
+
+// Merge adds o's counts to t, so t summarises the union of both streams with the
+// guarantee stated on TopK. k must be equal.
+func (t *TopK) Merge(o *TopK) error {
+	if t.k != o.k {
+		return fmt.Errorf("top-k: cannot merge k=%d into k=%d", o.k, t.k)
+	}
+	if len(o.entries) == 0 {
+		t.total = satAdd(t.total, o.total)
+		return nil
+	}
+	tMin, oMin := t.Min(), o.Min()
+	type cand struct {
+		hash, count, err uint64
+		key              []byte
+	}
+	cands := make([]cand, 0, len(t.entries)+len(o.entries))
+	for i := range t.entries {
+		e := &t.entries[i]
+		c := cand{hash: e.hash, key: e.key}
+		if oc, oe, ok := o.Lookup(e.hash); ok {
+			c.count, c.err = satAdd(e.count, oc), satAdd(e.err, oe)
+		} else {
+			c.count, c.err = satAdd(e.count, oMin), satAdd(e.err, oMin)
+		}
+		cands = append(cands, c)
+	}
+	for i := range o.entries {
+		e := &o.entries[i]
+		if _, _, ok := t.Lookup(e.hash); ok {
+			continue
+		}
+		cands = append(cands, cand{hash: e.hash, key: e.key, count: satAdd(e.count, tMin), err: satAdd(e.err, tMin)})
+	}
+	slices.SortFunc(cands, func(a, b cand) int {
+		if c := cmp.Compare(b.count, a.count); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.hash, b.hash)
+	})
+	cands = cands[:min(len(cands), t.k)]
+	// The key slices point into t's and o's buffers, which the rebuild overwrites:
+	// copy them out first.
+	keys := make([]string, len(cands))
+	for i := range cands {
+		keys[i] = string(cands[i].key)
+	}
+	total := satAdd(t.total, o.total)
+	t.Reset()
+	for i, c := range cands {
+		t.push(keys[i], c.hash, c.count, c.err)
+	}
+	t.total = total
+	return nil
+}
+
+// MarshalBinary encodes t. Body: k, total, item count, then per item in Top order
+// the hash (8 bytes little endian), count, err, key length and key bytes. The
+// order makes the encoding canonical: equal summaries encode equally.
+func (t *TopK) MarshalBinary() ([]byte, error) { return t.AppendBinary(nil) }
+
+// AppendBinary appends the encoding of t to dst.
+func (t *TopK) AppendBinary(dst []byte) ([]byte, error) {
+	dst = appendHeader(dst, kindTopK)
+	start := len(dst)
+	dst = binary.AppendUvarint(dst, uint64(t.k))
+	dst = binary.AppendUvarint(dst, t.total)
+	dst = binary.AppendUvarint(dst, uint64(len(t.entries)))
+	order := make([]int32, len(t.entries))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ea, eb := &t.entries[a], &t.entries[b]
+		if c := cmp.Compare(eb.count, ea.count); c != 0 {
+			return c
+		}
+		return cmp.Compare(ea.hash, eb.hash)
+	})
+	for _, id := range order {
+		e := &t.entries[id]
+		dst = binary.LittleEndian.AppendUint64(dst, e.hash)
+		dst = binary.AppendUvarint(dst, e.count)
+		dst = binary.AppendUvarint(dst, e.err)
+		dst = appendLenPrefixed(dst, e.key)
+	}
+	return appendTrailer(dst, start), nil
+}
+
+// UnmarshalBinary replaces t with the summary data encodes. It checks the item
+// count against k and the input length, that hashes are distinct, that
+// Err ≤ Count ≤ total and that the counts sum to at most the total. On error t is
+// unchanged.
+func (t *TopK) UnmarshalBinary(data []byte) error {
+	body, err := openEnvelope(data, kindTopK)
+	if err != nil {
+		return err
+	}
+	r := newReader("top-k", body)
+	k := r.uvarintMax("k", MaxTopK)
+	total := r.uvarint("total")
+	// An item takes at least 11 bytes: hash, count, err and key length.
+	n := r.uvarintMax("item count", k)
+	if r.err == nil && k == 0 {
+		r.failf("k is 0")
+	}
+	if r.err == nil && n > uint64(r.remaining()/11) {
+		r.failf("%d items need at least %d bytes, have %d", n, 11*n, r.remaining())
+	}
+	if r.err != nil {
+		return r.err
+	}
+	type item struct {
+		hash, count, err uint64
+		key              []byte
+	}
+	items := make([]item, n)
+	var sum uint64
+	for i := range items {
+		it := &items[i]
+		it.hash = r.u64("hash")
+		it.count = r.uvarintMax("count", total)
+		it.err = r.uvarintMax("err", it.count)
+		it.key = r.lenPrefixed("key")
+		if r.err != nil {
+			return r.err
+		}
+		if n < k && it.err != 0 {
+			// Errors only arise from evictions, which only happen when all k
+			// counters are in use, and a merge that overflows keeps exactly k.
+			r.failf("item %d has err %d in a summary that never filled", i, it.err)
+			return r.err
+		}
+		sum = satAdd(sum, it.count)
+	}
+	if err := r.end(); err != nil {
+		return err
+	}
+	if sum > total {
+		return fmt.Errorf("%w: top-k: counts sum to %d, above the total %d", ErrEncoding, sum, total)
+	}
+	seen := make(map[uint64]struct{}, n)
+	for i := range items {
+		if _, dup := seen[items[i].hash]; dup {
+			return fmt.Errorf("%w: top-k: hash %016x appears twice", ErrEncoding, items[i].hash)
+		}
+		seen[items[i].hash] = struct{}{}
+	}
+	if t.k != int(k) {
+		*t = TopK{k: int(k)}
+	}
+	t.Reset()
+	for i := range items {
+		t.push(string(items[i].key), items[i].hash, items[i].count, items[i].err)
+	}
+	t.total = total
+	return nil
+}
