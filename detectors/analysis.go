@@ -24,25 +24,24 @@ type analysis struct {
 // mentionParams configures the mention baseline every mention detector of a Set
 // shares, so one fit serves them all.
 type mentionParams struct {
-	base    BaselineConfig
-	window  int
-	history int
+	base       BaselineConfig
+	window     int
+	history    int
+	minHistory int
 }
 
 type reportParams struct {
-	base BaselineConfig // MinExpected replaced by the report floor
+	base BaselineConfig
 	cfg  ReportRateConfig
 	hist int
 }
 
 func newMentionParams(c Config) mentionParams {
-	return mentionParams{base: c.Baseline, window: c.Surge.Window, history: c.Surge.History}
+	return mentionParams{base: c.Baseline, window: c.Surge.Window, history: c.Surge.History, minHistory: c.Surge.MinHistory}
 }
 
 func newReportParams(c Config) reportParams {
-	b := c.Baseline
-	b.MinExpected = c.ReportRate.MinExpected
-	return reportParams{base: b, cfg: c.ReportRate, hist: c.Surge.History}
+	return reportParams{base: c.Baseline, cfg: c.ReportRate, hist: c.Surge.History}
 }
 
 func tail(h []float64, n int) []float64 {
@@ -74,8 +73,12 @@ func (a *analysis) mentions() {
 }
 
 // mentionStrength is the stronger of the two mention tests under thresholds,
-// support being the current bucket's mentions.
+// support being the current bucket's mentions; 0 while the history is too short
+// (surge.min_history) for a baseline to mean anything.
 func (a *analysis) mentionStrength(minZ, minGrowth, minSupport float64) (float64, evidence) {
+	if len(a.o.MentionHistory) < a.mp.minHistory {
+		return 0, evidence{}
+	}
 	a.mentions()
 	s1 := a.one.strength(minZ, minGrowth, a.o.Mentions, minSupport)
 	if a.win.window > 1 {
@@ -87,10 +90,12 @@ func (a *analysis) mentionStrength(minZ, minGrowth, minSupport float64) (float64
 }
 
 // reports judges the term's reports two ways and keeps, for each test, the
-// weaker verdict: against its own report history (a term always reported a lot
-// is not news) and against the reports its mentions predict at its usual rate (a
-// term reported more because it is mentioned more is not a report wave). A wave
-// on flat mentions fails neither.
+// weaker verdict: against the reports its mentions predict at its own report
+// rate (a term reported more because it is mentioned more is not a report wave),
+// and against its own mean reports per bucket (a term whose mentions collapse
+// while its reports stay as they were is not one either). A wave on flat mentions
+// fails neither. Reports are sparse, so the baseline is a shrunk rate and a mean,
+// not a trend that a few reports in a row would teach.
 func (a *analysis) reports() {
 	if a.reportsDone {
 		return
@@ -102,7 +107,7 @@ func (a *analysis) reports() {
 	n := min(len(mh), len(rh))
 	mh, rh = mh[len(mh)-n:], rh[len(rh)-n:]
 	w := min(p.cfg.Window, n+1)
-	split := n - (w - 1)
+	split := n - (w - 1) // buckets before the window
 
 	prior := o.Platform.ReportRate
 	if !(prior > 0) {
@@ -130,23 +135,24 @@ func (a *analysis) reports() {
 	disp := math.Max(chi/float64(split+pseudo), 1)
 	a.rateDisp = disp
 
-	// Against mentions.
-	eOne := math.Max(rate*o.Mentions, p.cfg.MinExpected)
 	obsWin, mWin := o.Reports, o.Mentions
 	for i := split; i < n; i++ {
 		obsWin += rh[i]
 		mWin += mh[i]
 	}
-	eWin := math.Max(rate*mWin, p.cfg.MinExpected*float64(w))
-	a.rateExpect = eOne
-	rateOne := newEvidence(o.Reports, eOne, disp, 1)
-	rateWin := newEvidence(obsWin, eWin, disp, w)
+	floor, fw := p.cfg.MinExpected, float64(w)
 
-	// Against its own history.
-	b := fitBaseline(rh, o.Reports, w, &p.base)
-	a.reportBaseline = b.next
-	histOne := newEvidence(o.Reports, b.next, b.disp, 1)
-	histWin := newEvidence(b.winObs, b.winExpect, b.winDisp, b.w)
+	a.rateExpect = math.Max(rate*o.Mentions, floor)
+	rateOne := newEvidence(o.Reports, a.rateExpect, disp, 1)
+	rateWin := newEvidence(obsWin, math.Max(rate*mWin, fw*floor), disp, w)
+
+	mean := rate * o.Mentions // no history: the rate test decides alone
+	if split > 0 {
+		mean = sumR / float64(split)
+	}
+	a.reportBaseline = math.Max(mean, floor)
+	histOne := newEvidence(o.Reports, a.reportBaseline, disp, 1)
+	histWin := newEvidence(obsWin, math.Max(fw*mean, fw*floor), disp, w)
 
 	a.rOne = weaker(rateOne, histOne)
 	a.rWin = weaker(rateWin, histWin)

@@ -104,32 +104,48 @@ func initHolt(h []float64, minExpected float64) holt {
 
 func (s *holt) step(y float64, c *BaselineConfig) {
 	f := s.level + s.trend
-	fp := math.Max(f, c.MinExpected)
-	limit := c.Clip * math.Sqrt(math.Max(s.disp, 1)*fp)
+	fp := max(f, c.MinExpected)
 	e := y - f
-	ec := math.Max(-limit, math.Min(limit, e))
+	ec := e
+	// Compared squared, so the square root is only taken for the rare clipped bucket.
+	if limit2 := c.Clip * c.Clip * max(s.disp, 1) * fp; e*e > limit2 {
+		ec = math.Copysign(math.Sqrt(limit2), e)
+	}
 	level := f + c.Alpha*ec
 	s.trend = c.Beta*(level-s.level) + (1-c.Beta)*s.trend
 	s.level = level
 	s.disp = (1-c.Gamma)*s.disp + c.Gamma*ec*ec/fp
 }
 
-// significance is the signed square root of the Poisson deviance of observing x
-// when mu is expected, divided by the dispersion index: the quasi-Poisson
-// deviance residual. It is z-like (≈ (x-mu)/sqrt(disp·mu) for large counts) but,
-// unlike a z-score, honest about small counts: 5 where 0.5 is expected is about as
-// surprising as a one-sided Poisson p of 1e-4 (3.7), not 6.4.
+// significance is the signed square root of the deviance of observing x when mu
+// is expected with variance disp·mu: a z-like number (≈ (x-mu)/sqrt(disp·mu) for
+// large counts near mu) that is honest about small counts and heavy tails.
+//
+// The count is taken as negative binomial with that mean and variance (shape
+// k = mu/(disp-1)), Poisson when disp is 1. For the same variance the negative
+// binomial's right tail is much heavier than a scaled Poisson's, which is what
+// over-dispersed counts look like: a quiet term that sometimes jumps is not
+// surprising every time it jumps. At disp 1 this is the Poisson deviance: 5 where
+// 0.5 is expected scores 3.7 (about a one-sided Poisson p of 1e-4), not the 6.4
+// a z-score would claim.
 func significance(x, mu, disp float64) float64 {
-	if mu <= 0 {
+	if !(mu > 0) {
 		return 0
 	}
 	var d float64
-	if x > 0 {
+	if kappa := (disp - 1) / mu; kappa > 1e-9 {
+		k := 1 / kappa
+		if x > 0 {
+			d = x*math.Log(x/mu) - (x+k)*math.Log((x+k)/(mu+k))
+		} else {
+			d = k * math.Log1p(mu/k)
+		}
+	} else if x > 0 {
 		d = x*math.Log(x/mu) - (x - mu)
 	} else {
 		d = mu
 	}
-	z := math.Sqrt(math.Max(2*d, 0) / disp)
+	z := math.Sqrt(math.Max(2*d, 0))
 	if x < mu {
 		z = -z
 	}

@@ -47,7 +47,7 @@ type SurgeConfig struct {
 	// next to the current bucket alone; 1 tests the bucket only.
 	Window     int `mapstructure:"window"`
 	History    int `mapstructure:"history"`     // most buckets of history the baseline reads
-	MinHistory int `mapstructure:"min_history"` // below this, a term is novelty's business
+	MinHistory int `mapstructure:"min_history"` // less history: no mention baseline is trusted, only novelty judges
 }
 
 // NoveltyConfig: a term with no meaningful history that crosses a minimum count
@@ -60,6 +60,11 @@ type NoveltyConfig struct {
 	MaxPrior      float64 `mapstructure:"max_prior"`
 	GrowthBuckets int     `mapstructure:"growth_buckets"` // consecutive rises ending with this bucket
 	MinZ          float64 `mapstructure:"min_z"`
+	// MinHistory is the least history, in buckets, to call a term new. History is
+	// as long as the pipeline has counted (count-min rings cover terms before they
+	// are tracked), so a short history means the process has just started and
+	// every term would look new.
+	MinHistory int `mapstructure:"min_history"`
 }
 
 // CoordinationConfig: a surge carried by few accounts, and its opposite, a surge
@@ -156,7 +161,7 @@ func DefaultConfig() Config {
 			Enabled: true, MinSupport: 10, MinZ: 5, MinGrowth: 2,
 			Window: 3, History: 120, MinHistory: 10,
 		},
-		Novelty: NoveltyConfig{Enabled: true, MinCount: 15, MaxPrior: 2, GrowthBuckets: 2, MinZ: 5},
+		Novelty: NoveltyConfig{Enabled: true, MinCount: 15, MaxPrior: 2, GrowthBuckets: 2, MinZ: 5, MinHistory: 5},
 		Coordination: CoordinationConfig{
 			Enabled: true, MinMentions: 30, MinZ: 4, MinGrowth: 2, MinRatio: 3, NormFactor: 3,
 			Spreading: SpreadingConfig{Enabled: true, MinRegions: 5, MinRegionShare: 0.05, MinCreators: 30},
@@ -167,7 +172,7 @@ func DefaultConfig() Config {
 		},
 		Watchlist: WatchlistConfig{
 			Enabled: true, Risk: "high", Category: "watchlist",
-			MinSupport: 5, MinZ: 3.5, MinGrowth: 1.5, MinReports: 2,
+			MinSupport: 5, MinZ: 4, MinGrowth: 1.5, MinReports: 2,
 		},
 		Lifecycle: LifecycleConfig{QuietBuckets: 15, CooldownBuckets: 60, EscalateSteps: 1, MaxSamples: 5, MaxRegions: 3},
 	}
@@ -228,6 +233,9 @@ func (c Config) Validate() error {
 	}
 	atLeast("novelty.growth_buckets", n.GrowthBuckets, 1)
 	pos("novelty.min_z", n.MinZ)
+	if n.MinHistory <= n.GrowthBuckets {
+		bad("novelty.min_history", "must be > novelty.growth_buckets (%d), got %d", n.GrowthBuckets, n.MinHistory)
+	}
 
 	co := c.Coordination
 	pos("coordination.min_mentions", co.MinMentions)

@@ -76,18 +76,20 @@ func (d *Coordination) judge(a *analysis) (Finding, bool) {
 	return f, true
 }
 
-// Spreading finds the opposite of a push: a surge carried by at least
-// min_creators creators in at least min_regions regions, each region holding at
-// least min_region_share of the bucket's mentions. It needs Observation.Regions
-// to list at least min_regions regions when there are that many.
+// Spreading finds the opposite of a push: a surge (at the surge detector's
+// thresholds) carried by at least min_creators creators in at least min_regions
+// regions, each region holding at least min_region_share of the bucket's
+// mentions. It needs Observation.Regions to list at least min_regions regions
+// when there are that many.
 type Spreading struct {
-	cfg  SpreadingConfig
-	coor CoordinationConfig
-	mp   mentionParams
+	cfg   SpreadingConfig
+	coor  CoordinationConfig
+	surge SurgeConfig
+	mp    mentionParams
 }
 
 func newSpreading(c Config) *Spreading {
-	return &Spreading{cfg: c.Coordination.Spreading, coor: c.Coordination, mp: newMentionParams(c)}
+	return &Spreading{cfg: c.Coordination.Spreading, coor: c.Coordination, surge: c.Surge, mp: newMentionParams(c)}
 }
 
 func (d *Spreading) Name() string { return NameSpreading }
@@ -98,7 +100,7 @@ func (d *Spreading) Detect(o *Observation) (Finding, bool) {
 
 func (d *Spreading) judge(a *analysis) (Finding, bool) {
 	o := a.o
-	if o.Mentions < d.coor.MinMentions || o.UniqueCreators < d.cfg.MinCreators || len(o.Regions) < d.cfg.MinRegions {
+	if o.Mentions < d.surge.MinSupport || o.UniqueCreators < d.cfg.MinCreators || len(o.Regions) < d.cfg.MinRegions {
 		return Finding{}, false
 	}
 	if ratio, _, need := d.coor.concentration(o); ratio >= need {
@@ -113,7 +115,7 @@ func (d *Spreading) judge(a *analysis) (Finding, bool) {
 	if regions < d.cfg.MinRegions {
 		return Finding{}, false
 	}
-	r, e := a.mentionStrength(d.coor.MinZ, d.coor.MinGrowth, d.coor.MinMentions)
+	r, e := a.mentionStrength(d.surge.MinZ, d.surge.MinGrowth, d.surge.MinSupport)
 	if r < 1 {
 		return Finding{}, false
 	}

@@ -4,8 +4,8 @@ import "math"
 
 // Novelty finds a term with no meaningful history (its mean count per bucket
 // before the growth is at most max_prior) that crosses min_count and has risen in
-// each of the last growth_buckets buckets. It covers what Surge cannot judge: a
-// term whose history is too short, or all zeros.
+// each of the last growth_buckets buckets. It covers what Surge cannot judge well:
+// a term whose history is all zeros.
 type Novelty struct {
 	cfg NoveltyConfig
 	mp  mentionParams
@@ -21,30 +21,25 @@ func (d *Novelty) Detect(o *Observation) (Finding, bool) {
 
 func (d *Novelty) judge(a *analysis) (Finding, bool) {
 	o := a.o
-	if o.Mentions < d.cfg.MinCount {
+	h := tail(o.MentionHistory, a.mp.history)
+	if o.Mentions < d.cfg.MinCount || len(h) < d.cfg.MinHistory {
 		return Finding{}, false
 	}
-	h := tail(o.MentionHistory, a.mp.history)
-	// Rising: each of the last growth_buckets counts above the one before it;
-	// buckets before the history began count as zero.
+	// Rising: each of the last growth_buckets counts above the one before it.
 	prev := o.Mentions
 	for k := 1; k <= d.cfg.GrowthBuckets; k++ {
-		before := 0.0
-		if i := len(h) - k; i >= 0 {
-			before = h[i]
-		}
+		before := h[len(h)-k]
 		if !(before < prev) {
 			return Finding{}, false
 		}
 		prev = before
 	}
+	n := len(h) - d.cfg.GrowthBuckets
 	prior := 0.0
-	if n := len(h) - d.cfg.GrowthBuckets; n > 0 {
-		for _, v := range h[:n] {
-			prior += v
-		}
-		prior /= float64(n)
+	for _, v := range h[:n] {
+		prior += v
 	}
+	prior /= float64(n)
 	if prior > d.cfg.MaxPrior {
 		return Finding{}, false
 	}

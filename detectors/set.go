@@ -48,7 +48,7 @@ func NewSet(cfg Config) (*Set, error) {
 	if cfg.Coordination.Enabled {
 		mention(newCoordination(cfg), cfg.Coordination.MinMentions)
 		if cfg.Coordination.Spreading.Enabled {
-			mention(newSpreading(cfg), cfg.Coordination.MinMentions)
+			mention(newSpreading(cfg), cfg.Surge.MinSupport)
 		}
 	}
 	if cfg.ReportRate.Enabled {

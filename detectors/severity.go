@@ -18,8 +18,8 @@ const (
 // weakest of significance/min_z, log growth/log min_growth and support/min_support
 // (see evidence.strength), so it reads as "how many times over the bar":
 //
-//	strength < 2        low
-//	strength < 4        medium
+//	strength < 1.5      low      (e.g. growth under 2.8× at min_growth 2)
+//	strength < 2.5      medium   (growth under 5.7×, or z under 12.5 at min_z 5)
 //	otherwise           high
 //
 // Then risk:
@@ -33,9 +33,9 @@ const (
 func severityOf(detector string, strength float64, w *WatchMatch) alert.Severity {
 	var s alert.Severity
 	switch {
-	case strength < 2:
+	case strength < 1.5:
 		s = alert.SeverityLow
-	case strength < 4:
+	case strength < 2.5:
 		s = alert.SeverityMedium
 	default:
 		s = alert.SeverityHigh

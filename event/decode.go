@@ -182,7 +182,10 @@ func unmarshal(b []byte, v any) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fail(ReasonWrongType, te.Field, fmt.Errorf("want %s, got JSON %s", te.Type, te.Value))
+			// The path runs through the embedded struct of the wire type; the wire
+			// name is what the producer needs to see.
+			field := strings.TrimPrefix(strings.TrimPrefix(te.Field, "contentFields."), "reportFields.")
+			return fail(ReasonWrongType, field, fmt.Errorf("want %s, got JSON %s", te.Type, te.Value))
 		}
 		return fail(ReasonInvalidJSON, "", err)
 	}
@@ -282,8 +285,8 @@ func (d *Decoder) DecodeReport(b []byte) (Report, error) {
 	if err := d.id("reporter_id", r.ReporterID, true); err != nil {
 		return Report{}, err
 	}
-	// Lower-case before checking: lower-casing can lengthen a string ("İ" is two bytes,
-	// "i̇" three), and the stored value is what must fit the limit.
+	// Lower-case before checking: lower-casing can lengthen a string ("Ⱥ" is two bytes,
+	// "ⱥ" three), and the stored value is what must fit the limit.
 	r.Reason = strings.ToLower(r.Reason)
 	if err := d.id("reason", r.Reason, true); err != nil {
 		return Report{}, err

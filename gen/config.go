@@ -26,9 +26,9 @@ const (
 	maxWarmup       = 45 * time.Minute
 	minVocabulary   = 1000 // every language list needs its single words plus pairs
 	maxVocabulary   = 50_000_000
-	minCreators     = 1000 // region pools and the coordinated accounts need room
-	maxCreators     = 1 << 31
-	maxRate         = 1e6
+	minCreators     = 1000        // region pools and the coordinated accounts need room
+	maxCreators     = 100_000_000 // reporter IDs (20 per creator) stay within uint32
+	maxRate         = 100_000     // one second of events is held in memory at once
 )
 
 // Config says what traffic to generate. Keys are those of the lead's loader, under

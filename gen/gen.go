@@ -201,11 +201,11 @@ type Generator struct {
 	order []uint64 // emission offset (ms) << 32 | index into pend
 	pos   int
 
-	contentSeq, eventSeq uint64
-	eventKey, contentKey uint64
+	contentSeq, eventSeq  uint64
+	eventKey, contentKey  uint64
 	buf, tagBuf, spellBuf []byte
-	textBuf              []byte
-	nContent, nReports   int64
+	textBuf               []byte
+	nContent, nReports    int64
 }
 
 // New builds a generator, its scenarios and their labels.
@@ -231,8 +231,7 @@ func New(cfg Config) (*Generator, error) {
 
 	sizes := splitVocabulary(cfg.Vocabulary)
 	for l := range g.vocab {
-		g.vocab[l] = vocab{words: languages[l].words, size: sizes[l],
-			zipf: rand.NewZipf(g.r, zipfExponent, 1, uint64(sizes[l]-1))}
+		g.vocab[l] = vocab{words: languages[l].words, zipf: rand.NewZipf(g.r, zipfExponent, 1, uint64(sizes[l]-1))}
 	}
 	nSounds := uint64(max(100, cfg.Vocabulary/10))
 	g.sounds = rand.NewZipf(g.r, zipfExponent, 1, nSounds-1)

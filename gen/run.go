@@ -50,9 +50,12 @@ func (g *Generator) Run(ctx context.Context, p Producer, progress func(Progress)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		due := int64(1<<63 - 1)
+		due := g.end
 		if g.cfg.Speedup > 0 {
-			due = g.start + int64(float64(time.Since(began))*g.cfg.Speedup)
+			// Compared in float so a huge speedup cannot overflow.
+			if ahead := float64(time.Since(began)) * g.cfg.Speedup; ahead < float64(g.end-g.start) {
+				due = g.start + int64(ahead)
+			}
 		}
 		batch, arena = batch[:0], arena[:0]
 		done := false

@@ -34,9 +34,8 @@ const (
 
 // Dangerous terms: fixed, because a watchlist names them.
 const (
-	dangerTag      = "blackoutchallenge"
-	dangerTagDeva  = "ब्लैकआउटचैलेंज"
-	dangerCategory = "dangerous_challenge"
+	dangerTag     = "blackoutchallenge"
+	dangerTagDeva = "ब्लैकआउटचैलेंज"
 )
 
 // DefaultWatchlist returns watchlist entries (term keys) that match the dangerous
@@ -65,9 +64,16 @@ type phases struct{ ramp, hold, decay time.Duration }
 
 func (p phases) total() time.Duration { return p.ramp + p.hold + p.decay }
 
-func (p phases) scale(k float64) phases {
-	f := func(d time.Duration) time.Duration { return time.Duration(float64(d) * k).Round(time.Second) }
-	return phases{f(p.ramp), f(p.hold), f(p.decay)}
+// scale shrinks p by k in whole minutes, so every phase starts on a bucket, each
+// phase at least a minute long and the whole no longer than limit.
+func (p phases) scale(k float64, limit time.Duration) phases {
+	f := func(d time.Duration) time.Duration {
+		return max(time.Minute, time.Duration(float64(d)*k).Round(time.Minute))
+	}
+	total := min(limit.Truncate(time.Minute), f(p.total()))
+	out := phases{ramp: f(p.ramp), decay: f(p.decay)}
+	out.hold = max(time.Minute, total-out.ramp-out.decay)
+	return out
 }
 
 var nominal = map[string]phases{
@@ -100,7 +106,7 @@ func layout(from, to time.Time, shapes []phases) ([]time.Time, []phases) {
 	var total time.Duration
 	for i, p := range shapes {
 		ki := min(1, max(k, float64(minScenarioSpan)/float64(p.total())), float64(avail)/float64(p.total()))
-		scaled[i] = p.scale(ki)
+		scaled[i] = p.scale(ki, avail)
 		total += scaled[i].total()
 	}
 	onsets := make([]time.Time, n)

@@ -155,8 +155,7 @@ const zipfExponent = 1.1
 // any size is reached deterministically and every rank is a distinct string.
 type vocab struct {
 	words []string
-	size  uint32
-	zipf  *rand.Zipf
+	zipf  *rand.Zipf // over the language's share of the vocabulary
 }
 
 func (v *vocab) appendTag(dst []byte, rank uint32) []byte {

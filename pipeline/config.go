@@ -33,6 +33,12 @@ type Config struct {
 	// IdleAdvance moves event time forward with the wall clock when no event has
 	// arrived for this long, so the last buckets of a quiet stream still close.
 	IdleAdvance time.Duration `mapstructure:"idle_advance"`
+	// PartitionIdle is how long an input partition may go without a record
+	// before it stops holding the watermark back.
+	PartitionIdle time.Duration `mapstructure:"partition_idle"`
+	// MaxParked bounds the records held back because their partition is ahead
+	// of the slowest one by more than the window holds open.
+	MaxParked int `mapstructure:"max_parked"`
 	// CommitInterval is how often sinks are flushed, a checkpoint written and
 	// offsets committed.
 	CommitInterval time.Duration `mapstructure:"commit_interval"`
@@ -52,6 +58,8 @@ func DefaultConfig() Config {
 		TopLabels:       5,
 		Samples:         5,
 		IdleAdvance:     30 * time.Second,
+		PartitionIdle:   5 * time.Second,
+		MaxParked:       200000,
 		CommitInterval:  10 * time.Second,
 	}
 }
@@ -77,6 +85,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.samples: must be >= 0, got %d", c.Samples)
 	case c.IdleAdvance < 0:
 		return fmt.Errorf("pipeline.idle_advance: must be >= 0, got %v", c.IdleAdvance)
+	case c.PartitionIdle <= 0:
+		return fmt.Errorf("pipeline.partition_idle: must be > 0, got %v", c.PartitionIdle)
+	case c.MaxParked < 0:
+		return fmt.Errorf("pipeline.max_parked: must be >= 0, got %d", c.MaxParked)
 	case c.CommitInterval <= 0:
 		return fmt.Errorf("pipeline.commit_interval: must be > 0, got %v", c.CommitInterval)
 	}

@@ -81,9 +81,20 @@ type Engine struct {
 	lastClosed time.Time // start of the last bucket closed
 	first      time.Time // start of the first bucket ever seen, for "same time yesterday"
 	offsets    map[partition]int64
-	invalid    uint64
-	reported   struct{ late, invalid uint64 } // totals at the last bucket report
-	lastEvent  time.Time                      // wall clock of the last record, for idle advance
+	// parts is the event-time progress of each input partition. The watermark is
+	// the slowest active partition's, not the fastest's: a consumer that reads
+	// one partition ahead of another must not close buckets the other one
+	// still fills.
+	parts map[partition]*progress
+	// parked holds records of partitions read ahead of the window, bounded by
+	// MaxParked; they are applied as the window moves on.
+	parked      []ingest.Record
+	openBuckets int
+	// saving is the result of the commit round running in the background.
+	saving    chan error
+	invalid   uint64
+	reported  struct{ late, invalid uint64 } // totals at the last bucket report
+	lastEvent time.Time                      // wall clock of the last record, for idle advance
 
 	terms []event.Term
 	keys  []string
@@ -95,8 +106,14 @@ type partition struct {
 	part  int
 }
 
+type progress struct {
+	max  time.Time // largest event time read from the partition
+	seen time.Time // wall clock of its last record
+}
+
 type metrics struct {
 	records   *prometheus.CounterVec
+	parked    prometheus.Gauge
 	late      prometheus.Counter
 	tracked   prometheus.Gauge
 	openAlert prometheus.Gauge
@@ -112,6 +129,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		records:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_pipeline_records_total", Help: "Records processed, by kind."}, []string{"kind"}),
+		parked:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_parked_records", Help: "Records held because their partition is ahead of the slowest one."}),
 		late:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_late_events_total", Help: "Events dropped because their bucket had closed."}),
 		tracked:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_tracked_terms", Help: "Terms tracked in detail."}),
 		openAlert: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_open_alerts", Help: "Alerts open or escalated."}),
@@ -124,7 +142,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		alerts:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.records, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts)
+		reg.MustRegister(m.records, m.parked, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts)
 	}
 	return m
 }
@@ -149,13 +167,14 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{
-		cfg: cfg, log: log, window: w, windowConfig: wcfg, bucket: wcfg.Bucket, lateness: wcfg.AllowedLateness, set: set,
+		cfg: cfg, log: log, window: w, windowConfig: wcfg, openBuckets: w.Plan().OpenBuckets, bucket: wcfg.Bucket, lateness: wcfg.AllowedLateness, set: set,
 		life:     detectors.NewLifecycle(dcfg.Lifecycle),
 		sinks:    sinks,
 		tracked:  make(map[string]*termState),
 		join:     newJoinCache(cfg.JoinCache),
 		creators: make(map[time.Time]*sketches.HLL),
 		offsets:  make(map[partition]int64),
+		parts:    make(map[partition]*progress),
 		m:        newMetrics(reg),
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
@@ -173,9 +192,10 @@ func (e *Engine) AddObserver(o Observer) { e.obs = append(e.obs, o) }
 // A record at or below an offset already counted (a replay after a restart from
 // a checkpoint) is skipped.
 func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
-	e.lastEvent = time.Now()
+	now := time.Now()
+	e.lastEvent = now
+	p := partition{rec.Source.Topic, rec.Source.Partition}
 	if rec.Source.Topic != "" {
-		p := partition{rec.Source.Topic, rec.Source.Partition}
 		if last, ok := e.offsets[p]; ok && rec.Source.Offset <= last {
 			e.m.records.WithLabelValues("replayed").Inc()
 			return nil
@@ -187,11 +207,9 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 	case ingest.KindContent:
 		e.m.records.WithLabelValues("content").Inc()
 		ts = rec.Content.TS
-		e.content(&rec.Content)
 	case ingest.KindReport:
 		e.m.records.WithLabelValues("report").Inc()
 		ts = rec.Report.TS
-		e.report(&rec.Report)
 	case ingest.KindInvalid:
 		e.m.records.WithLabelValues("invalid").Inc()
 		e.invalid++
@@ -199,10 +217,104 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 	default:
 		return fmt.Errorf("record kind %d from %s/%d@%d", rec.Kind, rec.Source.Topic, rec.Source.Partition, rec.Source.Offset)
 	}
-	if ts.After(e.watermark) {
-		return e.Advance(ctx, ts)
+	pr := e.parts[p]
+	if pr == nil {
+		pr = &progress{}
+		e.parts[p] = pr
+	}
+	pr.seen = now
+	if ts.After(pr.max) {
+		pr.max = ts
+	}
+	if e.tooEarly(ts) {
+		if len(e.parked) < e.cfg.MaxParked {
+			// A partition read ahead of a slower one: hold its record until
+			// the slower one catches up and the buckets move on.
+			e.parked = append(e.parked, rec)
+			e.m.parked.Set(float64(len(e.parked)))
+			return e.maybeAdvance(ctx, now)
+		}
+		// The slowest partition has fallen too far behind to wait for: close
+		// buckets so this record fits. Its later records will count as late.
+		e.log.Warn("input partitions too far apart in event time; closing buckets early",
+			"parked", len(e.parked), "ts", ts, "watermark", e.watermark)
+		if err := e.Advance(ctx, ts.Truncate(e.bucket).Add(-time.Duration(e.openBuckets-1)*e.bucket+e.lateness)); err != nil {
+			return err
+		}
+	}
+	e.apply(&rec)
+	return e.maybeAdvance(ctx, now)
+}
+
+func (e *Engine) apply(rec *ingest.Record) {
+	if rec.Kind == ingest.KindContent {
+		e.content(&rec.Content)
+	} else {
+		e.report(&rec.Report)
+	}
+}
+
+func recordTS(rec *ingest.Record) time.Time {
+	if rec.Kind == ingest.KindContent {
+		return rec.Content.TS
+	}
+	return rec.Report.TS
+}
+
+// tooEarly reports whether ts lies beyond the buckets the window holds open.
+func (e *Engine) tooEarly(ts time.Time) bool {
+	closed := e.window.Closed()
+	if closed.IsZero() {
+		return false
+	}
+	return !ts.Before(closed.Add(time.Duration(e.openBuckets) * e.bucket))
+}
+
+// unpark applies the parked records that fit the window now.
+func (e *Engine) unpark() {
+	if len(e.parked) == 0 {
+		return
+	}
+	kept := e.parked[:0]
+	for i := range e.parked {
+		if e.tooEarly(recordTS(&e.parked[i])) {
+			kept = append(kept, e.parked[i])
+			continue
+		}
+		e.apply(&e.parked[i])
+	}
+	clear(e.parked[len(kept):])
+	e.parked = kept
+	e.m.parked.Set(float64(len(e.parked)))
+}
+
+func (e *Engine) maybeAdvance(ctx context.Context, now time.Time) error {
+	if wm := e.partitionWatermark(now); wm.After(e.watermark) {
+		return e.Advance(ctx, wm)
 	}
 	return nil
+}
+
+// partitionWatermark is the least event time reached by the partitions that
+// delivered a record within PartitionIdle; a partition with nothing to read
+// does not hold the others back.
+func (e *Engine) partitionWatermark(now time.Time) time.Time {
+	var wm, newest time.Time
+	for _, pr := range e.parts {
+		if pr.max.After(newest) {
+			newest = pr.max
+		}
+		if now.Sub(pr.seen) > e.cfg.PartitionIdle {
+			continue
+		}
+		if wm.IsZero() || pr.max.Before(wm) {
+			wm = pr.max
+		}
+	}
+	if wm.IsZero() {
+		return newest
+	}
+	return wm
 }
 
 func (e *Engine) late(err error) bool {
@@ -356,6 +468,7 @@ func (e *Engine) Advance(ctx context.Context, wm time.Time) error {
 			return err
 		}
 	}
+	e.unpark()
 	return nil
 }
 
@@ -416,8 +529,8 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			Term: k, Bucket: b.Start, Width: e.bucket,
 			Mentions:       float64(b.Mentions.Estimate(st.hash)),
 			Reports:        float64(b.Reports.Estimate(st.hash)),
-			MentionHistory: st.mentions.appendTo(nil),
-			ReportHistory:  st.reports.appendTo(nil),
+			MentionHistory: e.known(st.mentions.appendTo(nil), b.Start),
+			ReportHistory:  e.known(st.reports.appendTo(nil), b.Start),
 			DayAgo:         e.dayAgo(st.hash, b.Start),
 			Watch:          st.watch,
 		}
@@ -522,6 +635,20 @@ func (e *Engine) catchUp(st *termState, start time.Time) {
 		st.reports.push(r[i])
 	}
 	st.histEnd = start
+}
+
+// known trims a history ending before start to the buckets the window has seen:
+// before the first event the counts are unknown, not zero, and a detector told
+// "zero" would see every term of a fresh start as new.
+func (e *Engine) known(hist []float64, start time.Time) []float64 {
+	n := int(start.Sub(e.first) / e.bucket)
+	if n < 0 {
+		n = 0
+	}
+	if len(hist) > n {
+		return hist[len(hist)-n:]
+	}
+	return hist
 }
 
 // dayAgo is the mean count per bucket in the hour around this time yesterday,

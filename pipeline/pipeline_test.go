@@ -119,21 +119,26 @@ type feed struct {
 func (f *feed) records() []ingest.Record {
 	var recs []ingest.Record
 	id := 0
+	content := func(ts time.Time, tags ...string) {
+		id++
+		recs = append(recs, ingest.Record{
+			Source: ingest.Source{Topic: "content-events", Partition: 0, Offset: int64(len(recs))},
+			Kind:   ingest.KindContent,
+			Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
+				CreatorID: fmt.Sprint("u", id), Region: "NP", Lang: "ne", Hashtags: tags},
+		})
+	}
 	for m := 0; m < f.minutes; m++ {
 		for i := 0; i < 120; i++ {
-			id++
 			ts := f.start.Add(time.Duration(m)*time.Minute + time.Duration(i)*500*time.Millisecond)
-			tags := []string{fmt.Sprintf("steady%d", i%12)}
-			if m >= f.surgeAt && i%2 == 0 {
-				tags = append(tags, "surgingtag")
+			content(ts, fmt.Sprintf("steady%d", i%12))
+			if m < f.surgeAt || i%2 != 0 {
+				continue
 			}
-			recs = append(recs, ingest.Record{
-				Source: ingest.Source{Topic: "content-events", Partition: 0, Offset: int64(len(recs))},
-				Kind:   ingest.KindContent,
-				Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
-					CreatorID: fmt.Sprint("u", id), Region: "NP", Lang: "ne", Hashtags: tags},
-			})
-			if m >= f.surgeAt && i%6 == 0 {
+			content(ts.Add(time.Millisecond), "surgingtag")
+			if i%6 == 0 {
+				// No hashtags on the report: it reaches the term through the
+				// content→terms join.
 				recs = append(recs, ingest.Record{
 					Source: ingest.Source{Topic: "report-events", Partition: 0, Offset: int64(len(recs))},
 					Kind:   ingest.KindReport,
@@ -149,7 +154,6 @@ func (f *feed) records() []ingest.Record {
 func newTestEngine(t *testing.T, sinks ...Sink) *Engine {
 	t.Helper()
 	wcfg := sketches.DefaultWindowConfig()
-	wcfg.MemoryBudget = 64 << 20
 	e, err := New(DefaultConfig(), wcfg, detectors.DefaultConfig(), sinks, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ type snapshot struct {
 	Offsets    []ingest.Offset
 	Invalid    uint64
 	History    int
+	Parked     []ingest.Record
 }
 
 type termSnap struct {
@@ -70,6 +71,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	}
 	s.Watermark, s.LastClosed, s.First, s.Invalid, s.History = e.watermark, e.lastClosed, e.first, e.invalid, e.cfg.History
 	s.Offsets = e.Offsets()
+	s.Parked = e.parked
 	for _, st := range e.tracked {
 		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil), HistEnd: st.histEnd, Quiet: st.quiet}
 		for start, tb := range st.open {
@@ -128,6 +130,7 @@ func (e *Engine) Restore(b []byte) error {
 	e.reported.late = w.Dropped()
 	e.watermark, e.lastClosed, e.first, e.invalid = s.Watermark, s.LastClosed, s.First, s.Invalid
 	e.reported.invalid = s.Invalid
+	e.parked = s.Parked
 	e.offsets = make(map[partition]int64, len(s.Offsets))
 	for _, o := range s.Offsets {
 		e.offsets[partition{o.Topic, o.Partition}] = o.Offset

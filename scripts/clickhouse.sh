@@ -50,7 +50,9 @@ XML
 </yandex>
 XML
 	server=$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)
-	"$server" --config-file="$dir/config.xml" --pid-file="$dir/server.pid" >"$dir/log/stdout.log" 2>&1 &
+	"$server" --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
+	# 18.16 does not write --pid-file; remember the process ourselves.
+	echo $! >"$dir/server.pid"
 	for _ in $(seq 1 100); do
 		if clickhouse-client --port "$port" --query "SELECT 1" >/dev/null 2>&1; then
 			echo "clickhouse-server ready on 127.0.0.1:$port (data in $dir)" >&2

@@ -122,18 +122,30 @@ func (c *CountMin) Add(h uint64, n uint32) {
 	var idx [MaxCountMinDepth]int
 	idx2 := idx[:c.depth]
 	counts := c.counts
-	x, word, left := h, h, c.perWord
 	lo := uint32(math.MaxUint32)
-	for r := range idx2 {
-		if left == 0 {
-			word = remix(word)
-			x, left = word, c.perWord
+	if c.depth <= c.perWord {
+		// One hash holds every row's bits: the common case, without the remix
+		// bookkeeping.
+		x := h
+		for r := range idx2 {
+			i := r*c.width + int(x&c.mask)
+			x >>= c.logw
+			idx2[r] = i
+			lo = min(lo, counts[i])
 		}
-		i := r*c.width + int(x&c.mask)
-		x >>= c.logw
-		left--
-		idx2[r] = i
-		lo = min(lo, counts[i])
+	} else {
+		x, word, left := h, h, c.perWord
+		for r := range idx2 {
+			if left == 0 {
+				word = remix(word)
+				x, left = word, c.perWord
+			}
+			i := r*c.width + int(x&c.mask)
+			x >>= c.logw
+			left--
+			idx2[r] = i
+			lo = min(lo, counts[i])
+		}
 	}
 	// Conservative update: no counter needs to exceed the key's new lower bound.
 	v := lo + n

@@ -13,25 +13,25 @@ import (
 
 // rowIndexes restates the index scheme independently of CountMin.Add: row r takes
 // the next log2(width) bits of the hash, moving on to a remix of it when 64 bits
-// are used up.
-func rowIndexes(c *CountMin, h uint64) []int {
+// are used up. It appends to dst.
+func rowIndexes(dst []int, c *CountMin, h uint64) []int {
 	logw := bits.TrailingZeros(uint(c.Width()))
-	out := make([]int, 0, c.Depth())
 	word, used := h, 0
 	for r := 0; r < c.Depth(); r++ {
 		if used+logw > 64 {
 			word, used = remix(word), 0
 		}
-		out = append(out, r*c.Width()+int((word>>used)&uint64(c.Width()-1)))
+		dst = append(dst, r*c.Width()+int((word>>used)&uint64(c.Width()-1)))
 		used += logw
 	}
-	return out
+	return dst
 }
 
 // plainAdd is the textbook count-min update (every row += n), the reference that
 // conservative update must never exceed and whose merge is exact.
 func plainAdd(c *CountMin, h uint64, n uint32) {
-	for _, i := range rowIndexes(c, h) {
+	var buf [MaxCountMinDepth]int
+	for _, i := range rowIndexes(buf[:0], c, h) {
 		c.counts[i] += n
 	}
 	c.total += uint64(n)
@@ -72,8 +72,8 @@ func TestNewCountMinForError(t *testing.T) {
 		eps, delta   float64
 		width, depth int
 	}{
-		{0.01, 0.01, 512, 5},    // e/0.01 = 271.8 → 512; ln 100 = 4.6 → 5
-		{0.001, 0.02, 4096, 4},  // 2718.3 → 4096; ln 50 = 3.9 → 4
+		{0.01, 0.01, 512, 5},   // e/0.01 = 271.8 → 512; ln 100 = 4.6 → 5
+		{0.001, 0.02, 4096, 4}, // 2718.3 → 4096; ln 50 = 3.9 → 4
 		{math.E / 1024, 0.5, 1024, 1},
 		{1e-5, 1e-6, 1 << 19, 14}, // 271828 → 2^19; ln 1e6 = 13.8 → 14
 	} {
@@ -105,7 +105,7 @@ func TestCountMinIndexesAreBitSlices(t *testing.T) {
 			n := uint32(r.IntN(5) + 1)
 			before := slices.Clone(c.counts)
 			c.Add(h, n)
-			want := rowIndexes(c, h)
+			want := rowIndexes(nil, c, h)
 			for i := range c.counts {
 				if c.counts[i] != before[i] && !slices.Contains(want, i) {
 					t.Fatalf("%d×%d: Add(%#x) changed counter %d, not one of %v", shape[0], shape[1], h, i, want)
@@ -215,24 +215,35 @@ func TestCountMinAddDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// heapGrowth measures what build keeps reachable, in bytes.
+// heapGrowth measures what build keeps reachable, in bytes. Build enough that the
+// test framework's own garbage (tens of KiB) is noise.
 func heapGrowth(build func() any) (int64, any) {
 	var before, after runtime.MemStats
 	runtime.GC()
+	runtime.GC()
 	runtime.ReadMemStats(&before)
 	v := build()
+	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	return int64(after.HeapAlloc) - int64(before.HeapAlloc), v
 }
 
 func TestCountMinBytesIsHonest(t *testing.T) {
-	grown, v := heapGrowth(func() any { return mustCountMin(t, 1<<16, 4) })
-	c := v.(*CountMin)
-	if d := math.Abs(float64(grown-int64(c.Bytes()))) / float64(c.Bytes()); d > 0.02 {
-		t.Fatalf("Bytes() = %d, heap grew by %d", c.Bytes(), grown)
+	const n = 16
+	grown, v := heapGrowth(func() any {
+		cs := make([]*CountMin, n)
+		for i := range cs {
+			cs[i] = mustCountMin(t, 1<<16, 4)
+		}
+		return cs
+	})
+	cs := v.([]*CountMin)
+	want := int64(n * cs[0].Bytes())
+	if d := math.Abs(float64(grown-want)) / float64(want); d > 0.02 {
+		t.Fatalf("%d sketches: Bytes() sums to %d, heap grew by %d", n, want, grown)
 	}
-	runtime.KeepAlive(c)
+	runtime.KeepAlive(cs)
 }
 
 func TestCountMinRoundTrip(t *testing.T) {

@@ -39,7 +39,7 @@ type Item struct {
 // top-K summaries across instances, and a detector nominated by a top-K must not
 // miss a term because of an unlucky decay, so the deterministic, mergeable bound
 // wins. Space-Saving's weakness, churn of tail keys through the minimum counter,
-// only costs speed, and the min-heap keeps that O(log k).
+// only costs speed, and a 4-ary min-heap keeps that O(log k) with few cache lines.
 //
 // Keys are identified by their 64-bit hash; two keys with the same hash are one
 // key, keeping the first spelling seen. The key bytes are kept in per-counter
@@ -49,18 +49,23 @@ type TopK struct {
 	k        int
 	total    uint64
 	entries  []tkEntry
-	heap     []int32 // entry ids, a min-heap by count
-	slots    []int32 // open addressing on the hash: entry id+1, 0 when empty
-	shift    uint    // 64 − log2(len(slots))
-	keyBytes int     // capacity of the key buffers of entries[:cap(entries)]
+	heap     []tkNode // a 4-ary min-heap by count; counts live here, next to each other
+	slots    []uint64 // open addressing on the hash: fingerprint<<32 | entry id+1, 0 when empty
+	shift    uint     // 64 − log2(len(slots))
+	keyBytes int      // capacity of the key buffers of entries[:cap(entries)]
 }
 
 type tkEntry struct {
-	hash  uint64
+	hash uint64
+	err  uint64
+	key  []byte
+	pos  int32 // in heap
+	slot int32 // in slots
+}
+
+type tkNode struct {
 	count uint64
-	err   uint64
-	key   []byte
-	pos   int32 // in heap
+	id    int32
 }
 
 // NewTopK returns an empty summary of k counters, k in [1, MaxTopK]. Memory grows
@@ -76,25 +81,36 @@ const fib64 = 0x9E3779B97F4A7C15
 
 func (t *TopK) home(h uint64) int { return int((h * fib64) >> t.shift) }
 
+func slotValue(h uint64, id int32) uint64 { return h&^(1<<32-1) | uint64(id+1) }
+
 // find returns the slot holding h, or the empty slot where it would go, and the
-// entry id (−1 when absent).
+// entry id (−1 when absent). The fingerprint in the slot spares a visit to the
+// entry for most non-matching slots.
 func (t *TopK) find(h uint64) (int, int32) {
 	mask := len(t.slots) - 1
+	fp := h >> 32
 	i := t.home(h)
 	for {
 		s := t.slots[i]
 		if s == 0 {
 			return i, -1
 		}
-		if t.entries[s-1].hash == h {
-			return i, s - 1
+		if s>>32 == fp {
+			if id := int32(uint32(s)) - 1; t.entries[id].hash == h {
+				return i, id
+			}
 		}
 		i = (i + 1) & mask
 	}
 }
 
-// unslot removes the entry at slot i, shifting back the entries of its probe run
-// (linear probing deletion without tombstones).
+func (t *TopK) setSlot(i int, s uint64) {
+	t.slots[i] = s
+	t.entries[uint32(s)-1].slot = int32(i)
+}
+
+// unslot empties slot i, shifting back the entries of its probe run (linear
+// probing deletion without tombstones).
 func (t *TopK) unslot(i int) {
 	mask := len(t.slots) - 1
 	for {
@@ -106,7 +122,7 @@ func (t *TopK) unslot(i int) {
 			if s == 0 {
 				return
 			}
-			home := t.home(t.entries[s-1].hash)
+			home := t.home(t.entries[uint32(s)-1].hash)
 			// The entry at j may stay unless its home lies cyclically in (i, j].
 			if i <= j {
 				if i < home && home <= j {
@@ -115,7 +131,7 @@ func (t *TopK) unslot(i int) {
 			} else if i < home || home <= j {
 				continue
 			}
-			t.slots[i] = s
+			t.setSlot(i, s)
 			i = j
 			break
 		}
@@ -128,56 +144,61 @@ func (t *TopK) growSlots(n int) {
 		return
 	}
 	size := max(8, nextPow2(2*n))
-	t.slots = make([]int32, size)
+	t.slots = make([]uint64, size)
 	t.shift = uint(64 - bits.TrailingZeros(uint(size)))
 	mask := size - 1
 	for id := range t.entries {
-		i := t.home(t.entries[id].hash)
+		h := t.entries[id].hash
+		i := t.home(h)
 		for t.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
-		t.slots[i] = int32(id) + 1
+		t.setSlot(i, slotValue(h, int32(id)))
 	}
 }
 
-func (t *TopK) less(a, b int32) bool { return t.entries[a].count < t.entries[b].count }
-
-func (t *TopK) swap(i, j int) {
-	h := t.heap
-	h[i], h[j] = h[j], h[i]
-	t.entries[h[i]].pos = int32(i)
-	t.entries[h[j]].pos = int32(j)
-}
-
+// up and down move the node at i until the heap is ordered again, carrying it
+// in hand rather than swapping at every level.
 func (t *TopK) up(i int) {
+	h := t.heap
+	node := h[i]
 	for i > 0 {
-		p := (i - 1) / 2
-		if !t.less(t.heap[i], t.heap[p]) {
-			return
+		p := (i - 1) / 4
+		if h[p].count <= node.count {
+			break
 		}
-		t.swap(i, p)
+		h[i] = h[p]
+		t.entries[h[i].id].pos = int32(i)
 		i = p
 	}
+	h[i] = node
+	t.entries[node.id].pos = int32(i)
 }
 
 func (t *TopK) down(i int) {
 	h := t.heap
 	n := len(h)
+	node := h[i]
 	for {
-		l := 2*i + 1
-		if l >= n {
-			return
+		c := 4*i + 1
+		if c >= n {
+			break
 		}
-		c := l
-		if r := l + 1; r < n && t.less(h[r], h[l]) {
-			c = r
+		m, mc := c, h[c].count
+		for j := c + 1; j < min(c+4, n); j++ {
+			if h[j].count < mc {
+				m, mc = j, h[j].count
+			}
 		}
-		if !t.less(h[c], h[i]) {
-			return
+		if mc >= node.count {
+			break
 		}
-		t.swap(i, c)
-		i = c
+		h[i] = h[m]
+		t.entries[h[i].id].pos = int32(i)
+		i = m
 	}
+	h[i] = node
+	t.entries[node.id].pos = int32(i)
 }
 
 // setKey stores key in e's buffer, reusing it when it is large enough.
@@ -193,27 +214,26 @@ func (t *TopK) setKey(e *tkEntry, key string) {
 
 // push appends an entry, growing the arrays towards k without overshooting it so
 // that memory stays within TopKMaxBytes.
-func (t *TopK) push(key string, h, count, errBound uint64) int32 {
+func (t *TopK) push(key string, h, count, errBound uint64) {
 	n := len(t.entries)
 	if n == cap(t.entries) {
 		c := min(max(8, 2*n), t.k)
 		e := make([]tkEntry, n, c)
 		copy(e[:cap(t.entries)], t.entries[:cap(t.entries)])
 		t.entries = e
-		hp := make([]int32, n, c)
+		hp := make([]tkNode, n, c)
 		copy(hp, t.heap)
 		t.heap = hp
 	}
 	t.growSlots(n + 1)
 	t.entries = t.entries[:n+1]
 	e := &t.entries[n]
-	e.hash, e.count, e.err, e.pos = h, count, errBound, int32(n)
+	e.hash, e.err = h, errBound
 	t.setKey(e, key)
-	t.heap = append(t.heap, int32(n))
 	i, _ := t.find(h)
-	t.slots[i] = int32(n) + 1
+	t.setSlot(i, slotValue(h, int32(n)))
+	t.heap = append(t.heap, tkNode{count: count, id: int32(n)})
 	t.up(n)
-	return int32(n)
 }
 
 // Add counts n more occurrences of key, whose hash is h.
@@ -223,25 +243,24 @@ func (t *TopK) Add(key string, h uint64, n uint32) {
 	}
 	t.total = satAdd(t.total, uint64(n))
 	if len(t.slots) > 0 {
-		i, id := t.find(h)
+		_, id := t.find(h)
 		if id >= 0 {
-			e := &t.entries[id]
-			e.count = satAdd(e.count, uint64(n))
-			t.down(int(e.pos))
+			pos := t.entries[id].pos
+			t.heap[pos].count = satAdd(t.heap[pos].count, uint64(n))
+			t.down(int(pos))
 			return
 		}
 		if len(t.entries) == t.k {
 			// Space-Saving: the newcomer takes over the smallest counter, whose
 			// count bounds how often it may have been seen before.
-			id := t.heap[0]
-			e := &t.entries[id]
-			old, _ := t.find(e.hash)
-			t.unslot(old)
-			i, _ = t.find(h)
-			t.slots[i] = id + 1
+			root := &t.heap[0]
+			e := &t.entries[root.id]
+			t.unslot(int(e.slot))
+			i, _ := t.find(h)
+			t.setSlot(i, slotValue(h, root.id))
 			e.hash = h
-			e.err = e.count
-			e.count = satAdd(e.count, uint64(n))
+			e.err = root.count
+			root.count = satAdd(root.count, uint64(n))
 			t.setKey(e, key)
 			t.down(0)
 			return
@@ -249,6 +268,8 @@ func (t *TopK) Add(key string, h uint64, n uint32) {
 	}
 	t.push(key, h, uint64(n), 0)
 }
+
+func (t *TopK) count(id int32) uint64 { return t.heap[t.entries[id].pos].count }
 
 func satAdd(a, b uint64) uint64 {
 	s := a + b
@@ -264,7 +285,7 @@ func (t *TopK) Min() uint64 {
 	if len(t.entries) < t.k {
 		return 0
 	}
-	return t.entries[t.heap[0]].count
+	return t.heap[0].count
 }
 
 // Lookup returns the bounds of the key whose hash is h, if it is in the summary.
@@ -276,8 +297,7 @@ func (t *TopK) Lookup(h uint64) (count, errBound uint64, ok bool) {
 	if id < 0 {
 		return 0, 0, false
 	}
-	e := &t.entries[id]
-	return e.count, e.err, true
+	return t.count(id), t.entries[id].err, true
 }
 
 // Top returns every item, the largest count first (ties by hash, so the order is
@@ -286,7 +306,7 @@ func (t *TopK) Top() []Item {
 	items := make([]Item, len(t.entries))
 	for i := range t.entries {
 		e := &t.entries[i]
-		items[i] = Item{Key: string(e.key), Hash: e.hash, Count: e.count, Err: e.err}
+		items[i] = Item{Key: string(e.key), Hash: e.hash, Count: t.count(int32(i)), Err: e.err}
 	}
 	slices.SortFunc(items, func(a, b Item) int {
 		if c := cmp.Compare(b.Count, a.Count); c != 0 {
@@ -317,14 +337,14 @@ func (t *TopK) Reset() {
 // Bytes is the memory t holds: counters, heap, hash table, key buffers and header.
 func (t *TopK) Bytes() int {
 	return int(unsafe.Sizeof(TopK{})) + cap(t.entries)*int(unsafe.Sizeof(tkEntry{})) +
-		t.keyBytes + 4*cap(t.heap) + 4*cap(t.slots)
+		t.keyBytes + cap(t.heap)*int(unsafe.Sizeof(tkNode{})) + 8*cap(t.slots)
 }
 
 // TopKMaxBytes is the most a TopK of k counters can hold when no key is longer
 // than maxKey bytes.
 func TopKMaxBytes(k, maxKey int) int {
 	keyCap := cap(append([]byte(nil), make([]byte, maxKey)...)) // the allocator's size class
-	return int(unsafe.Sizeof(TopK{})) + k*(int(unsafe.Sizeof(tkEntry{}))+keyCap+4) + 4*max(8, nextPow2(2*k))
+	return int(unsafe.Sizeof(TopK{})) + k*(int(unsafe.Sizeof(tkEntry{}))+keyCap+int(unsafe.Sizeof(tkNode{}))) + 8*max(8, nextPow2(2*k))
 }
 
 // Merge adds o's counts to t, so t summarises the union of both streams with the
@@ -346,10 +366,11 @@ func (t *TopK) Merge(o *TopK) error {
 	for i := range t.entries {
 		e := &t.entries[i]
 		c := cand{hash: e.hash, key: e.key}
+		ec := t.count(int32(i))
 		if oc, oe, ok := o.Lookup(e.hash); ok {
-			c.count, c.err = satAdd(e.count, oc), satAdd(e.err, oe)
+			c.count, c.err = satAdd(ec, oc), satAdd(e.err, oe)
 		} else {
-			c.count, c.err = satAdd(e.count, oMin), satAdd(e.err, oMin)
+			c.count, c.err = satAdd(ec, oMin), satAdd(e.err, oMin)
 		}
 		cands = append(cands, c)
 	}
@@ -358,7 +379,7 @@ func (t *TopK) Merge(o *TopK) error {
 		if _, _, ok := t.Lookup(e.hash); ok {
 			continue
 		}
-		cands = append(cands, cand{hash: e.hash, key: e.key, count: satAdd(e.count, tMin), err: satAdd(e.err, tMin)})
+		cands = append(cands, cand{hash: e.hash, key: e.key, count: satAdd(o.count(int32(i)), tMin), err: satAdd(e.err, tMin)})
 	}
 	slices.SortFunc(cands, func(a, b cand) int {
 		if c := cmp.Compare(b.count, a.count); c != 0 {
@@ -399,16 +420,15 @@ func (t *TopK) AppendBinary(dst []byte) ([]byte, error) {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(a, b int32) int {
-		ea, eb := &t.entries[a], &t.entries[b]
-		if c := cmp.Compare(eb.count, ea.count); c != 0 {
+		if c := cmp.Compare(t.count(b), t.count(a)); c != 0 {
 			return c
 		}
-		return cmp.Compare(ea.hash, eb.hash)
+		return cmp.Compare(t.entries[a].hash, t.entries[b].hash)
 	})
 	for _, id := range order {
 		e := &t.entries[id]
 		dst = binary.LittleEndian.AppendUint64(dst, e.hash)
-		dst = binary.AppendUvarint(dst, e.count)
+		dst = binary.AppendUvarint(dst, t.count(id))
 		dst = binary.AppendUvarint(dst, e.err)
 		dst = appendLenPrefixed(dst, e.key)
 	}

@@ -89,7 +89,7 @@ func (c WindowConfig) Plan() (WindowPlan, error) {
 		return p, fmt.Errorf("window.coarse_bucket: must be a positive multiple of window.bucket (%v), got %v", c.Bucket, c.CoarseBucket)
 	case c.CoarseBuckets < 1 || c.CoarseBuckets > maxRingBuckets:
 		return p, fmt.Errorf("window.coarse_buckets: must be in [1, %d], got %d", maxRingBuckets, c.CoarseBuckets)
-	case c.CoarseBucket > minCoarseCoverage*maxRingBuckets || c.CoarseBucket*time.Duration(c.CoarseBuckets) < minCoarseCoverage:
+	case int64(c.CoarseBuckets) < int64((minCoarseCoverage+c.CoarseBucket-1)/c.CoarseBucket):
 		return p, fmt.Errorf("window.coarse_buckets: must cover ≥ %v with window.coarse_bucket %v so that same-time-yesterday works, got %d", minCoarseCoverage, c.CoarseBucket, c.CoarseBuckets)
 	case c.AllowedLateness < 0:
 		return p, fmt.Errorf("window.allowed_lateness: must be ≥ 0, got %v", c.AllowedLateness)
@@ -155,7 +155,8 @@ func (c WindowConfig) maxBytes(p WindowPlan) int64 {
 	fineLike := int64(p.OpenBuckets + c.FineBuckets)
 	coarse := int64(c.CoarseBuckets)
 	ptr := int64(unsafe.Sizeof((*Bucket)(nil)))
-	header := int64(unsafe.Sizeof(Window{})) + ptr*(fineLike+int64(c.FineBuckets)+coarse+2*fineLike)
+	// Rings: open, fine and coarse; free list and Advance's scratch, fineLike each.
+	header := int64(unsafe.Sizeof(Window{})) + ptr*(int64(p.OpenBuckets)+int64(c.FineBuckets)+coarse+2*fineLike)
 	bucket := int64(unsafe.Sizeof(Bucket{})) +
 		int64(countMinBytes(p.MentionsWidth*p.Depth)+countMinBytes(p.ReportsWidth*p.Depth)) +
 		int64(hllBytes(c.HLLPrecision))
@@ -279,6 +280,12 @@ type Window struct {
 	coarseTop int64 // newest coarse index rolled up
 	dropped   uint64
 
+	// hot is the open bucket last counted into, spanning [hotFrom, hotTo) in
+	// nanoseconds: most events fall in the current minute, and this spares them
+	// two 64-bit divisions. Advance clears it.
+	hot            *Bucket
+	hotFrom, hotTo int64
+
 	open   []*Bucket // slot idx mod len; holds only buckets in [closed, closed+len)
 	fine   []*Bucket // slot idx mod len; holds only buckets in [closed−len, closed)
 	coarse []*Bucket // slot cidx mod len; valid when cidx > coarseTop−len
@@ -379,6 +386,9 @@ func (w *Window) index(ts time.Time) int64 { return floorDiv(ts.UnixNano(), w.bu
 // bucketFor returns the open bucket of ts, opening it if need be.
 func (w *Window) bucketFor(ts time.Time) (*Bucket, error) {
 	ns := ts.UnixNano()
+	if w.hot != nil && ns >= w.hotFrom && ns < w.hotTo {
+		return w.hot, nil
+	}
 	idx := floorDiv(ns, w.bucketNs)
 	if !w.started {
 		w.start(floorDiv(ns-w.lateNs, w.bucketNs))
@@ -397,6 +407,7 @@ func (w *Window) bucketFor(ts time.Time) (*Bucket, error) {
 		b = w.take(idx)
 		w.open[s] = b
 	}
+	w.hot, w.hotFrom, w.hotTo = b, idx*w.bucketNs, (idx+1)*w.bucketNs
 	return b, nil
 }
 
@@ -484,6 +495,7 @@ func (w *Window) Advance(watermark time.Time) []*Bucket {
 	if target <= w.closed {
 		return nil
 	}
+	w.hot = nil
 	keep := target - int64(len(w.fine)) // buckets before keep leave the fine ring
 	roll := w.roll[:0]
 	for i, b := range w.fine {
@@ -684,9 +696,9 @@ func (w *Window) Bytes() int64 {
 // shape is what two windows must share to merge or to restore a checkpoint.
 type windowShape struct {
 	bucket, coarseBucket, lateness time.Duration
-	fine, coarse, topK            int
-	precision                     uint8
-	plan                          WindowPlan
+	fine, coarse, topK             int
+	precision                      uint8
+	plan                           WindowPlan
 }
 
 func (w *Window) shape() windowShape {
@@ -698,7 +710,8 @@ func (w *Window) shape() windowShape {
 // Merge adds o's counts to w, bucket by bucket, for scale-out: several instances
 // count disjoint parts of the stream and their windows are summed. The windows
 // must have the same shape and be aligned (advanced to the same Closed()); an
-// unstarted o is a no-op and an unstarted w takes o's alignment.
+// unstarted o is a no-op and an unstarted w takes o's alignment. The merged
+// window covers (Covered, Count) only from the later of the two starts.
 func (w *Window) Merge(o *Window) error {
 	if w.shape() != o.shape() {
 		return fmt.Errorf("sketches: window merge: shapes differ: %+v vs %+v", w.shape(), o.shape())
@@ -713,7 +726,9 @@ func (w *Window) Merge(o *Window) error {
 		w.start(o.closed)
 		w.first = o.first
 	}
-	w.first = min(w.first, o.first)
+	// An instance that started later knows nothing of its share of the stream
+	// before it started, so the sum is only complete from the later start on.
+	w.first = max(w.first, o.first)
 	w.dropped = satAdd(w.dropped, o.dropped)
 	for _, rings := range [...]struct{ mine, theirs []*Bucket }{{w.open, o.open}, {w.fine, o.fine}} {
 		for s, ob := range rings.theirs {

@@ -156,8 +156,12 @@ func (p *printer) Alert(ev alert.Event) {
 func (p *printer) Bucket(r *pipeline.BucketReport) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "── %s UTC · %d events · %d mentions · %d reports · %d terms tracked ──\n",
+	fmt.Fprintf(p.w, "── %s UTC · %d events · %d mentions · %d reports · %d terms tracked",
 		r.Start.UTC().Format("2006-01-02 15:04"), r.Events, r.Mentions, r.Reports, r.Tracked)
+	if r.Late > 0 || r.Invalid > 0 {
+		fmt.Fprintf(p.w, " · %d late, %d invalid", r.Late, r.Invalid)
+	}
+	fmt.Fprintln(p.w, " ──")
 	n := min(p.rows, len(r.Surging))
 	if n == 0 {
 		return

@@ -292,11 +292,14 @@ SELECT
 FROM ` + s.table("trend_minute") + ` FINAL`
 }
 
-// trendingNow compares each term's last 15 minutes with the hour before them.
-// Column meanings are in the README and notebooks/README.md.
+// trendingNow compares each term's last 15 complete minutes with the hour
+// before them. The minute in progress is left out: its bucket is not closed.
+// Column meanings are in notebooks/README.md.
 func (s schema) trendingNow() string {
 	return `CREATE VIEW IF NOT EXISTS ` + s.table("trending_now") + ` AS
-WITH toStartOfMinute(now()) - INTERVAL 15 MINUTE AS recent_start
+WITH
+    toStartOfMinute(now()) AS this_minute,
+    this_minute - INTERVAL 15 MINUTE AS recent_start
 SELECT
     term,
     any(kind) AS kind,
@@ -311,7 +314,7 @@ SELECT
     argMax(top_regions, bucket) AS top_regions,
     max(bucket) AS last_bucket
 FROM ` + s.table("term_history") + `
-WHERE bucket >= recent_start - INTERVAL 60 MINUTE
+WHERE bucket >= recent_start - INTERVAL 60 MINUTE AND bucket < this_minute
 GROUP BY term
 HAVING recent_mentions > 0
 ORDER BY growth DESC, term`

@@ -302,6 +302,7 @@ func (s *Sink) Close() error {
 		return nil
 	}
 	s.closing = true
+	s.broadcast() // writers blocked on a full queue return ErrClosed now
 	s.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.CloseTimeout)

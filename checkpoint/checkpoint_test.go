@@ -1,0 +1,95 @@
+package checkpoint
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Load(); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("empty dir: got %v, want ErrNotFound", err)
+	}
+	for _, state := range [][]byte{{}, []byte("hello"), bytes.Repeat([]byte{0, 1, 2, 3}, 1<<20)} {
+		if _, err := s.Save(state); err != nil {
+			t.Fatal(err)
+		}
+		got, saved, err := s.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, state) || saved.IsZero() {
+			t.Fatalf("round trip of %d bytes returned %d bytes", len(state), len(got))
+		}
+	}
+	entries, _ := os.ReadDir(s.dir)
+	if len(entries) != 1 {
+		t.Errorf("a temporary file was left behind: %v", entries)
+	}
+}
+
+func TestLoadRefusesDamage(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func([]byte) []byte
+		want string
+	}{
+		{"flipped body byte", func(b []byte) []byte { b[len(b)-1] ^= 0xff; return b }, "checksum mismatch"},
+		{"truncated", func(b []byte) []byte { return b[:len(b)-3] }, "truncated"},
+		{"wrong magic", func(b []byte) []byte { copy(b, "XXXXXX"); return b }, "not a trendwatch checkpoint"},
+		{"other version", func(b []byte) []byte { b[6], b[7] = 0, 99; return b }, "version 99"},
+		{"header only", func(b []byte) []byte { return b[:10] }, "header"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Save([]byte(strings.Repeat("state ", 1000))); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(s.Path())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(s.Path(), tt.mod(b), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = s.Load()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	dir := f.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := s.Save([]byte("seed state")); err != nil {
+		f.Fatal(err)
+	}
+	valid, _ := os.ReadFile(s.Path())
+	f.Add(valid)
+	f.Add([]byte("TWCKPT"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(s.Path(), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _ = s.Load() // must not panic or allocate without bound
+	})
+}

@@ -1,0 +1,83 @@
+package detectors
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/trendwatch/trendwatch/alert"
+)
+
+// BenchmarkEvaluate is the per-term cost at every bucket close: one observation
+// with 120 buckets of history through every detector.
+func BenchmarkEvaluate(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Watchlist.Terms = []string{"hashtag:blackoutchallenge", "*tidepod*"}
+	s := mustSet(b, cfg)
+	r := rand.New(rand.NewPCG(1, 1))
+	mk := func(term string, mu, x, reports float64) *Observation {
+		h := counts(r, unitHistory, func(int) float64 { return mu })
+		rh := counts(r, unitHistory, func(int) float64 { return mu * 0.002 })
+		o := &Observation{Term: term, Mentions: x, Reports: reports, UniqueCreators: uint64(x * 0.9),
+			Regions:        []Count{{"IN", uint64(x / 2)}, {"NP", uint64(x / 3)}, {"US", uint64(x / 6)}},
+			MentionHistory: h, ReportHistory: rh, DayAgo: math.NaN(),
+			Platform: Platform{MentionsPerCreator: 1.1, ReportRate: 0.002}}
+		o.Watch = s.Watch(term)
+		return o
+	}
+	for _, bc := range []struct {
+		name string
+		o    *Observation
+	}{
+		{"tail", mk("hashtag:rare", 1, 2, 0)},
+		{"steady", mk("hashtag:fyp", 300, 310, 1)},
+		{"surging", mk("hashtag:dance", 30, 300, 2)},
+		{"watched_report_wave", mk("hashtag:blackoutchallenge", 30, 60, 12)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Evaluate(bc.o)
+			}
+		})
+	}
+}
+
+func BenchmarkWatch(b *testing.B) {
+	cfg := DefaultConfig()
+	for i := range 200 {
+		cfg.Watchlist.Terms = append(cfg.Watchlist.Terms, fmt.Sprintf("hashtag:risky%d", i))
+	}
+	cfg.Watchlist.Terms = append(cfg.Watchlist.Terms, "*challenge*", "*tidepod*", "चुनौती")
+	s := mustSet(b, cfg)
+	for _, term := range []string{"hashtag:risky150", "hashtag:ordinarytag", "sound:12345678"} {
+		b.Run(term, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Watch(term)
+			}
+		})
+	}
+}
+
+// BenchmarkLifecycle: a finding on an open alert, then the end of the bucket,
+// with 1000 alerts open.
+func BenchmarkLifecycle(b *testing.B) {
+	l := NewLifecycle(DefaultConfig().Lifecycle)
+	fs := []Finding{finding(NameSurge, alert.SeverityLow)}
+	for i := range 1000 {
+		l.Observe(obsAt(fmt.Sprintf("hashtag:t%d", i), 0), fs)
+	}
+	o := obsAt("hashtag:t1", 0)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		o.Bucket = at(i / 1000)
+		l.Observe(o, fs)
+		if i%1000 == 999 {
+			l.EndBucket(o.Bucket)
+		}
+		i++
+	}
+}

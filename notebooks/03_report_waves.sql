@@ -1,0 +1,74 @@
+-- Report waves by reason and region
+--
+-- Are users suddenly reporting one kind of harm in one place? Reports are
+-- counted on the terms of the reported content, per minute.
+--
+-- Run against the trendwatch database, e.g.
+--   clickhouse-client -d trendwatch --multiquery < notebooks/03_report_waves.sql
+--
+-- trend_minute keeps, per term and minute, the report reasons most reported
+-- first (report_reasons) and the regions with the most mentions first
+-- (top_regions), not per-reason counts. A term-minute's reports are therefore
+-- attributed to its leading reason and its leading region: spreading them over
+-- every listed reason would count each report several times.
+
+-- 1. Reports per 10 minutes by leading reason and region, last 6 hours.
+WITH
+    now() - INTERVAL 6 HOUR AS since,
+    if(empty(report_reasons), 'unknown', report_reasons[1]) AS reason,
+    if(empty(top_regions), 'unknown', top_regions[1]) AS region
+SELECT
+    toDateTime(intDiv(toUInt32(bucket), 600) * 600, 'UTC') AS ten_minutes,
+    reason,
+    region,
+    sum(reports) AS total_reports,
+    count(DISTINCT term) AS terms,
+    arraySlice(arraySort(groupUniqArray(term)), 1, 5) AS some_terms
+FROM term_history
+WHERE bucket >= since AND reports > 0
+GROUP BY ten_minutes, reason, region
+ORDER BY ten_minutes DESC, total_reports DESC, reason, region;
+
+-- 2. Waves: reason and region pairs whose last 30 minutes carry far more
+--    reports than their average 30 minutes over the 6 hours before.
+--    surge = (recent + 1) / (baseline per 30 minutes + 1).
+WITH
+    now() - INTERVAL 30 MINUTE AS recent_start,
+    recent_start - INTERVAL 6 HOUR AS baseline_start,
+    if(empty(report_reasons), 'unknown', report_reasons[1]) AS reason,
+    if(empty(top_regions), 'unknown', top_regions[1]) AS region
+SELECT
+    reason,
+    region,
+    sumIf(reports, bucket >= recent_start) AS recent_reports,
+    round(sumIf(reports, bucket < recent_start) / 12, 2) AS baseline_per_30m,
+    round((recent_reports + 1) / (baseline_per_30m + 1), 2) AS surge,
+    maxIf(unique_reporters, bucket >= recent_start) AS peak_unique_reporters,
+    arraySlice(arraySort(groupUniqArrayIf(term, bucket >= recent_start AND reports > 0)), 1, 10) AS terms
+FROM term_history
+WHERE bucket >= baseline_start AND reports > 0
+GROUP BY reason, region
+HAVING recent_reports > 0
+ORDER BY surge DESC, recent_reports DESC, reason, region;
+
+-- 3. The terms behind one wave: set the reason (and region, or '' for all)
+--    from query 2.
+WITH
+    'dangerous_acts' AS the_reason,
+    '' AS the_region,
+    now() - INTERVAL 30 MINUTE AS recent_start
+SELECT
+    term,
+    sum(reports) AS total_reports,
+    sum(mentions) AS total_mentions,
+    round(if(total_mentions = 0, 0, total_reports / total_mentions), 4) AS window_report_rate,
+    max(unique_reporters) AS peak_unique_reporters,
+    arraySort(groupUniqArrayArray(report_reasons)) AS reasons,
+    arraySort(groupUniqArrayArray(top_regions)) AS regions
+FROM term_history
+WHERE bucket >= recent_start
+  AND has(report_reasons, the_reason)
+  AND (the_region = '' OR has(top_regions, the_region))
+GROUP BY term
+ORDER BY total_reports DESC, term
+LIMIT 50;

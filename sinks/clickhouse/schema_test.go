@@ -1,0 +1,149 @@
+package clickhouse
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseVersionAndDialect(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    version
+		dialect dialect
+	}{
+		{"18.16.1", version{18, 16, 1}, dialectLegacy},
+		{"19.17.4.11", version{19, 17, 4}, dialectLegacy},
+		{"22.8.21.38", version{22, 8, 21}, dialectLegacy},
+		{"23.3.1.2823", version{23, 3, 1}, dialectLegacy},
+		{"23.8.2.7", version{23, 8, 2}, dialectModern},
+		{"23.12.1.1", version{23, 12, 1}, dialectModern},
+		{"24.3.1.2672-lts", version{24, 3, 1}, dialectModern},
+		{"26.7.2.1", version{26, 7, 2}, dialectModern},
+		{" 25.1 ", version{25, 1, 0}, dialectModern},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			v, err := parseVersion(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v != tt.want {
+				t.Errorf("parseVersion(%q) = %v, want %v", tt.in, v, tt.want)
+			}
+			if d := dialectFor(v); d != tt.dialect {
+				t.Errorf("dialectFor(%v) = %v, want %v", v, d, tt.dialect)
+			}
+		})
+	}
+	for _, bad := range []string{"", "23", "x.y.z", "23.-1.0", "99999.1.1"} {
+		if v, err := parseVersion(bad); err == nil {
+			t.Errorf("parseVersion(%q) = %v, want an error", bad, v)
+		}
+	}
+}
+
+func FuzzParseVersion(f *testing.F) {
+	for _, s := range []string{"18.16.1", "24.3.1.2672-lts", "1.1.54394", "", "..", "-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := parseVersion(s)
+		if err != nil {
+			return
+		}
+		// What parses prints back as the prefix it was read from.
+		back, err := parseVersion(v.String())
+		if err != nil || back != v {
+			t.Fatalf("parseVersion(%q) = %v, which reparses as %v, %v", s, v, back, err)
+		}
+	})
+}
+
+func allDDL(s schema) string {
+	var b strings.Builder
+	for _, m := range migrations() {
+		for _, stmt := range m.ddl(s) {
+			b.WriteString(stmt + ";\n")
+		}
+	}
+	return b.String()
+}
+
+func TestDDLByDialect(t *testing.T) {
+	modernOnly := []string{"LowCardinality(", "DateTime64(3, 'UTC')", "CODEC(", "TTL ", "ttl_only_drop_parts"}
+	tests := []struct {
+		name    string
+		s       schema
+		want    []string
+		notWant []string
+	}{
+		{"legacy", schema{db: "tw", dialect: dialectLegacy, retentionDays: 30}, []string{"DateTime('UTC')", "ReplacingMergeTree(version)"}, modernOnly},
+		{"modern", schema{db: "tw", dialect: dialectModern, retentionDays: 30}, append([]string{"INTERVAL 30 DAY"}, modernOnly...), nil},
+		{"modern keeping forever", schema{db: "tw", dialect: dialectModern}, []string{"LowCardinality(", "CODEC("}, []string{"TTL ", "ttl_only_drop_parts"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ddl := allDDL(tt.s)
+			for _, w := range tt.want {
+				if !strings.Contains(ddl, w) {
+					t.Errorf("DDL lacks %q", w)
+				}
+			}
+			for _, n := range tt.notWant {
+				if strings.Contains(ddl, n) {
+					t.Errorf("DDL has %q", n)
+				}
+			}
+		})
+	}
+}
+
+// TestDDLKeys pins the keys that make rewrites collapse: changing them in a
+// new migration is a decision, not an accident.
+func TestDDLKeys(t *testing.T) {
+	for _, d := range []dialect{dialectLegacy, dialectModern} {
+		s := schema{db: "tw", dialect: d, retentionDays: 7}
+		for _, want := range []struct{ ddl, clause string }{
+			{s.trendMinute(), "ENGINE = ReplacingMergeTree(version)\nPARTITION BY toYYYYMMDD(bucket)\nORDER BY (kind, term, bucket)"},
+			{s.alerts(), "ENGINE = ReplacingMergeTree(version)\nORDER BY key"},
+			{s.alertEvents(), "ENGINE = ReplacingMergeTree\nPARTITION BY toYYYYMM(event_time)\nORDER BY (key, seq)"},
+			{s.ingestStats(), "ENGINE = ReplacingMergeTree(version)\nPARTITION BY toYYYYMMDD(bucket)\nORDER BY (topic, kafka_partition, bucket, instance)"},
+		} {
+			if !strings.Contains(want.ddl, want.clause) {
+				t.Errorf("%v DDL lacks %q:\n%s", d, want.clause, want.ddl)
+			}
+		}
+		// Every statement names the database: Migrate runs before it exists
+		// and the sink connects without a default database.
+		for _, m := range migrations() {
+			for _, stmt := range m.ddl(s) {
+				if !strings.Contains(stmt, "`tw`.") {
+					t.Errorf("%s: statement does not name the database:\n%s", m.id(), stmt)
+				}
+			}
+		}
+	}
+}
+
+func TestMigrationsOrdered(t *testing.T) {
+	seen := map[string]bool{}
+	prev := 0
+	for _, m := range migrations() {
+		if m.version != prev+1 {
+			t.Errorf("migration %s follows version %d: versions must go up by one", m.id(), prev)
+		}
+		prev = m.version
+		if seen[m.name] {
+			t.Errorf("migration name %q used twice", m.name)
+		}
+		seen[m.name] = true
+		for _, stmt := range m.ddl(schema{db: "tw", dialect: dialectLegacy}) {
+			if !strings.Contains(stmt, "IF NOT EXISTS") {
+				t.Errorf("%s: statement is not safe to re-run:\n%s", m.id(), stmt)
+			}
+		}
+	}
+	if latestVersion() != prev {
+		t.Errorf("latestVersion() = %d, want %d", latestVersion(), prev)
+	}
+}

@@ -1,0 +1,255 @@
+package incident
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+)
+
+// Kinds of incident endpoint.
+const (
+	KindPagerDuty = "pagerduty"
+	KindWebhook   = "webhook"
+)
+
+// PagerDutyURL is the Events API v2 endpoint.
+const PagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
+
+// Environment variables FromEnv reads, so secrets need not sit in a config file.
+const (
+	EnvRoutingKey = "TRENDWATCH_INCIDENT_ROUTING_KEY"
+	EnvSecret     = "TRENDWATCH_INCIDENT_SECRET"
+)
+
+const redacted = "[redacted]"
+
+// Config says where incidents go and how hard to try. Viper keys incident.*.
+//
+// RoutingKey and Secret are credentials: Config's String, GoString and LogValue
+// redact them, and so the URL's path and query, which some webhook providers use
+// as a credential too.
+type Config struct {
+	Kind            string        `mapstructure:"kind"`              // "pagerduty" or "webhook"
+	URL             string        `mapstructure:"url"`               // endpoint; PagerDutyURL by default
+	RoutingKey      string        `mapstructure:"routing_key"`       // PagerDuty integration key; from TRENDWATCH_INCIDENT_ROUTING_KEY in practice
+	Secret          string        `mapstructure:"secret"`            // webhook signing secret, "whsec_" + base64 (Standard Webhooks)
+	SecretFile      string        `mapstructure:"secret_file"`       // file holding Secret, instead of Secret
+	Source          string        `mapstructure:"source"`            // PagerDuty payload.source
+	MinSeverity     string        `mapstructure:"min_severity"`      // alerts below it open no incident
+	PerTermInterval time.Duration `mapstructure:"per_term_interval"` // one trigger per term per interval (0: no limit); see Sink
+	Timeout         time.Duration `mapstructure:"timeout"`           // per HTTP attempt
+	MaxAttempts     int           `mapstructure:"max_attempts"`      // 0: retry until delivered or pushed out of the outbox
+	BackoffBase     time.Duration `mapstructure:"backoff_base"`      // first retry waits up to this
+	BackoffMax      time.Duration `mapstructure:"backoff_max"`       // no retry waits longer, Retry-After aside
+	Outbox          int           `mapstructure:"outbox"`            // pending deliveries kept
+	AllowedHosts    []string      `mapstructure:"allowed_hosts"`     // host or host:port; empty: any host
+	AllowedSchemes  []string      `mapstructure:"allowed_schemes"`   // of http and https
+}
+
+// DefaultConfig sends to PagerDuty over https, pages from medium severity, and
+// retries until delivered.
+func DefaultConfig() Config {
+	return Config{
+		Kind:            KindPagerDuty,
+		URL:             PagerDutyURL,
+		Source:          "trendwatch",
+		MinSeverity:     alert.SeverityMedium.String(),
+		PerTermInterval: 5 * time.Minute,
+		Timeout:         10 * time.Second,
+		MaxAttempts:     0,
+		BackoffBase:     time.Second,
+		BackoffMax:      time.Minute,
+		Outbox:          1000,
+		AllowedSchemes:  []string{"https"},
+	}
+}
+
+// FromEnv fills RoutingKey and Secret from EnvRoutingKey and EnvSecret when they
+// are set there. lookup is os.LookupEnv outside tests.
+func (c Config) FromEnv(lookup func(string) (string, bool)) Config {
+	if v, ok := lookup(EnvRoutingKey); ok && v != "" {
+		c.RoutingKey = v
+	}
+	if v, ok := lookup(EnvSecret); ok && v != "" {
+		c.Secret = v
+	}
+	return c
+}
+
+// Validate reports the first key that is wrong. It never quotes a credential.
+func (c Config) Validate() error {
+	switch c.Kind {
+	case KindPagerDuty, KindWebhook:
+	default:
+		return fmt.Errorf("incident.kind: %q is neither %s nor %s", c.Kind, KindPagerDuty, KindWebhook)
+	}
+	if len(c.AllowedSchemes) == 0 {
+		return errors.New("incident.allowed_schemes: must list at least one scheme")
+	}
+	for _, s := range c.AllowedSchemes {
+		if s != "http" && s != "https" {
+			return fmt.Errorf("incident.allowed_schemes: %q is neither http nor https", s)
+		}
+	}
+	if err := c.checkURL(); err != nil {
+		return err
+	}
+	if _, err := alert.ParseSeverity(c.MinSeverity); err != nil {
+		return fmt.Errorf("incident.min_severity: %w", err)
+	}
+	switch {
+	case c.PerTermInterval < 0:
+		return fmt.Errorf("incident.per_term_interval: %v is negative", c.PerTermInterval)
+	case c.Timeout <= 0:
+		return fmt.Errorf("incident.timeout: %v must be positive", c.Timeout)
+	case c.MaxAttempts < 0:
+		return fmt.Errorf("incident.max_attempts: %d is negative (0 retries until delivered)", c.MaxAttempts)
+	case c.BackoffBase <= 0:
+		return fmt.Errorf("incident.backoff_base: %v must be positive", c.BackoffBase)
+	case c.BackoffMax < c.BackoffBase:
+		return fmt.Errorf("incident.backoff_max: %v is less than incident.backoff_base %v", c.BackoffMax, c.BackoffBase)
+	case c.Outbox <= 0:
+		return fmt.Errorf("incident.outbox: %d must be positive", c.Outbox)
+	}
+	switch c.Kind {
+	case KindPagerDuty:
+		if c.RoutingKey == "" {
+			return fmt.Errorf("incident.routing_key: required for kind %s (set %s)", KindPagerDuty, EnvRoutingKey)
+		}
+		if c.Source == "" {
+			return fmt.Errorf("incident.source: required for kind %s", KindPagerDuty)
+		}
+	case KindWebhook:
+		switch {
+		case c.Secret == "" && c.SecretFile == "":
+			return fmt.Errorf("incident.secret: required for kind %s (set %s or incident.secret_file)", KindWebhook, EnvSecret)
+		case c.Secret != "" && c.SecretFile != "":
+			return errors.New("incident.secret_file: set either incident.secret or incident.secret_file, not both")
+		case c.Secret != "":
+			if _, err := parseSecret(c.Secret); err != nil {
+				return fmt.Errorf("incident.secret: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c Config) checkURL() error {
+	if c.Kind == KindWebhook && c.URL == PagerDutyURL {
+		return fmt.Errorf("incident.url: required for kind %s (the default is PagerDuty's)", KindWebhook)
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		// url's errors quote the whole URL, credentials and all.
+		return errors.New("incident.url: not a valid URL")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if !slices.Contains(c.AllowedSchemes, scheme) {
+		return fmt.Errorf("incident.url: scheme %s not in incident.allowed_schemes %v", scheme, c.AllowedSchemes)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("incident.url: no host in %s", redactURL(c.URL))
+	}
+	if u.User != nil {
+		return errors.New("incident.url: credentials in the URL are not allowed; use incident.routing_key or incident.secret")
+	}
+	if len(c.AllowedHosts) > 0 && !hostAllowed(u, c.AllowedHosts) {
+		return fmt.Errorf("incident.url: host %s not in incident.allowed_hosts %v", u.Host, c.AllowedHosts)
+	}
+	return nil
+}
+
+// hostAllowed matches an entry without a port against the host name and one with
+// a port against host:port.
+func hostAllowed(u *url.URL, allowed []string) bool {
+	for _, h := range allowed {
+		h = strings.ToLower(h)
+		if h == strings.ToLower(u.Hostname()) || h == strings.ToLower(u.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+// secret returns the signing key: Secret, or the content of SecretFile.
+func (c Config) secret() ([]byte, error) {
+	if c.SecretFile == "" {
+		k, err := parseSecret(c.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("incident.secret: %w", err)
+		}
+		return k, nil
+	}
+	b, err := os.ReadFile(c.SecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("incident.secret_file: %w", err)
+	}
+	k, err := parseSecret(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("incident.secret_file: %s: %w", c.SecretFile, err)
+	}
+	return k, nil
+}
+
+// redactURL keeps what an operator needs to tell endpoints apart.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return redacted
+	}
+	out := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		out += "/" + redacted
+	}
+	return out
+}
+
+// plain is Config without its methods, to format it without recursion.
+type plain Config
+
+func (c Config) redact() plain {
+	p := plain(c)
+	p.URL = redactURL(c.URL)
+	if p.RoutingKey != "" {
+		p.RoutingKey = redacted
+	}
+	if p.Secret != "" {
+		p.Secret = redacted
+	}
+	return p
+}
+
+// String redacts credentials, so %v and %s never print them.
+func (c Config) String() string { return fmt.Sprintf("%+v", c.redact()) }
+
+// GoString redacts credentials, so %#v never prints them.
+func (c Config) GoString() string { return fmt.Sprintf("incident.Config%+v", c.redact()) }
+
+// LogValue redacts credentials when a Config is logged with slog.
+func (c Config) LogValue() slog.Value {
+	p := c.redact()
+	return slog.GroupValue(
+		slog.String("kind", p.Kind),
+		slog.String("url", p.URL),
+		slog.String("routing_key", p.RoutingKey),
+		slog.String("secret", p.Secret),
+		slog.String("secret_file", p.SecretFile),
+		slog.String("source", p.Source),
+		slog.String("min_severity", p.MinSeverity),
+		slog.Duration("per_term_interval", p.PerTermInterval),
+		slog.Duration("timeout", p.Timeout),
+		slog.Int("max_attempts", p.MaxAttempts),
+		slog.Duration("backoff_base", p.BackoffBase),
+		slog.Duration("backoff_max", p.BackoffMax),
+		slog.Int("outbox", p.Outbox),
+		slog.Any("allowed_hosts", p.AllowedHosts),
+		slog.Any("allowed_schemes", p.AllowedSchemes),
+	)
+}

@@ -1,0 +1,198 @@
+package incident
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// testSecret is the Standard Webhooks specification's test vector secret.
+const (
+	testSecret     = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	testRoutingKey = "R0UT1NGK3Y0000000000000000000042"
+)
+
+func webhookConfig(url string) Config {
+	c := DefaultConfig()
+	c.Kind = KindWebhook
+	c.URL = url
+	c.Secret = testSecret
+	c.AllowedSchemes = []string{"http", "https"}
+	return c
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string // exact message, or a prefix ending in ':'
+	}{
+		{"pagerduty default", func(c *Config) { c.RoutingKey = testRoutingKey }, ""},
+		{"webhook", func(c *Config) { *c = webhookConfig("https://hooks.example.org/trendwatch") }, ""},
+		{"webhook secret file", func(c *Config) {
+			*c = webhookConfig("https://hooks.example.org/x")
+			c.Secret, c.SecretFile = "", "/run/secrets/hook"
+		}, ""},
+		{"allowed host", func(c *Config) {
+			*c = webhookConfig("https://Hooks.Example.org:8443/x")
+			c.AllowedHosts = []string{"hooks.example.org"}
+		}, ""},
+		{"allowed host and port", func(c *Config) {
+			*c = webhookConfig("https://hooks.example.org:8443/x")
+			c.AllowedHosts = []string{"hooks.example.org:8443"}
+		}, ""},
+		{"unknown kind", func(c *Config) { c.Kind = "slack" }, "incident.kind:"},
+		{"http refused by default", func(c *Config) {
+			c.RoutingKey = testRoutingKey
+			c.URL = "http://events.pagerduty.com/v2/enqueue"
+		}, "incident.url: scheme http not in incident.allowed_schemes [https]"},
+		{"file scheme", func(c *Config) {
+			*c = webhookConfig("file:///etc/passwd")
+		}, "incident.url: scheme file not in incident.allowed_schemes [http https]"},
+		{"host not allowed", func(c *Config) {
+			*c = webhookConfig("https://evil.example.com/x")
+			c.AllowedHosts = []string{"hooks.example.org"}
+		}, "incident.url: host evil.example.com not in incident.allowed_hosts [hooks.example.org]"},
+		{"port not allowed", func(c *Config) {
+			*c = webhookConfig("https://hooks.example.org:9999/x")
+			c.AllowedHosts = []string{"hooks.example.org:8443"}
+		}, "incident.url:"},
+		{"no host", func(c *Config) { *c = webhookConfig("https:///x") }, "incident.url:"},
+		{"credentials in url", func(c *Config) { *c = webhookConfig("https://user:pw@hooks.example.org/x") }, "incident.url:"},
+		{"unparsable url", func(c *Config) { *c = webhookConfig("https://hooks.example.org/%zz") }, "incident.url:"},
+		{"webhook on PagerDuty's url", func(c *Config) { *c = webhookConfig(PagerDutyURL) }, "incident.url:"},
+		{"ftp scheme allowed", func(c *Config) {
+			c.RoutingKey = testRoutingKey
+			c.AllowedSchemes = []string{"ftp"}
+		}, "incident.allowed_schemes:"},
+		{"no schemes", func(c *Config) {
+			c.RoutingKey = testRoutingKey
+			c.AllowedSchemes = nil
+		}, "incident.allowed_schemes:"},
+		{"no routing key", func(*Config) {}, "incident.routing_key:"},
+		{"no source", func(c *Config) { c.RoutingKey, c.Source = testRoutingKey, "" }, "incident.source:"},
+		{"no secret", func(c *Config) { *c = webhookConfig("https://h.example.org/"); c.Secret = "" }, "incident.secret:"},
+		{"secret and file", func(c *Config) { *c = webhookConfig("https://h.example.org/"); c.SecretFile = "/x" }, "incident.secret_file:"},
+		{"secret not base64", func(c *Config) { *c = webhookConfig("https://h.example.org/"); c.Secret = "whsec_not*base64!" }, "incident.secret:"},
+		{"secret too short", func(c *Config) { *c = webhookConfig("https://h.example.org/"); c.Secret = "whsec_c2hvcnQ=" }, "incident.secret:"},
+		{"min severity", func(c *Config) { c.RoutingKey, c.MinSeverity = testRoutingKey, "urgent" }, "incident.min_severity:"},
+		{"negative interval", func(c *Config) { c.RoutingKey, c.PerTermInterval = testRoutingKey, -time.Second }, "incident.per_term_interval:"},
+		{"zero timeout", func(c *Config) { c.RoutingKey, c.Timeout = testRoutingKey, 0 }, "incident.timeout:"},
+		{"negative attempts", func(c *Config) { c.RoutingKey, c.MaxAttempts = testRoutingKey, -1 }, "incident.max_attempts:"},
+		{"zero backoff", func(c *Config) { c.RoutingKey, c.BackoffBase = testRoutingKey, 0 }, "incident.backoff_base:"},
+		{"backoff max below base", func(c *Config) { c.RoutingKey, c.BackoffMax = testRoutingKey, time.Millisecond }, "incident.backoff_max:"},
+		{"zero outbox", func(c *Config) { c.RoutingKey, c.Outbox = testRoutingKey, 0 }, "incident.outbox:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate() = nil, want %q", tt.wantErr)
+			}
+			if strings.HasSuffix(tt.wantErr, ":") {
+				if !strings.HasPrefix(err.Error(), tt.wantErr) {
+					t.Fatalf("Validate() = %q, want it to start with %q", err, tt.wantErr)
+				}
+			} else if err.Error() != tt.wantErr {
+				t.Fatalf("Validate() = %q, want %q", err, tt.wantErr)
+			}
+			for _, secret := range []string{testSecret, c.Secret, "pw@", "not*base64"} {
+				if secret != "" && strings.Contains(err.Error(), secret) {
+					t.Fatalf("error %q quotes a credential", err)
+				}
+			}
+			if _, nerr := New(c, nil, nil); nerr == nil || nerr.Error() != err.Error() {
+				t.Fatalf("New() = %v, want the Validate error", nerr)
+			}
+		})
+	}
+}
+
+// TestConfigRedacts formats a Config every way a log line or an error might.
+func TestConfigRedacts(t *testing.T) {
+	c := webhookConfig("https://hooks.example.org/services/T0KEN1NPATH?sig=QUERYT0KEN")
+	c.RoutingKey = testRoutingKey
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cfg", c)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", c)
+	outputs := map[string]string{
+		"%v":   fmt.Sprintf("%v", c),
+		"%+v":  fmt.Sprintf("%+v", c),
+		"%#v":  fmt.Sprintf("%#v", c),
+		"Str":  c.String(),
+		"ptr":  fmt.Sprintf("%v", &c),
+		"slog": logged.String(),
+	}
+	for how, out := range outputs {
+		for _, secret := range []string{strings.TrimPrefix(testSecret, "whsec_"), testRoutingKey, "T0KEN1NPATH", "QUERYT0KEN"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s prints %q: %s", how, secret, out)
+			}
+		}
+		if !strings.Contains(out, "hooks.example.org") {
+			t.Errorf("%s drops the host, which an operator needs: %s", how, out)
+		}
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	env := map[string]string{EnvRoutingKey: "from-env", EnvSecret: testSecret}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	c := DefaultConfig()
+	c.RoutingKey = "from-file"
+	c = c.FromEnv(lookup)
+	if c.RoutingKey != "from-env" || c.Secret != testSecret {
+		t.Fatalf("FromEnv: routing key %q, secret set %v", c.RoutingKey, c.Secret != "")
+	}
+	c = DefaultConfig()
+	c.RoutingKey = "kept"
+	if got := c.FromEnv(func(string) (string, bool) { return "", false }); got.RoutingKey != "kept" {
+		t.Fatalf("FromEnv without env changed the routing key to %q", got.RoutingKey)
+	}
+}
+
+func TestSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	if err := os.WriteFile(good, []byte(testSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad")
+	if err := os.WriteFile(bad, []byte("whsec_TOOSHORTBUTSECRET="), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := webhookConfig("https://hooks.example.org/x")
+	c.Secret, c.SecretFile = "", good
+	s, err := New(c, nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := parseSecret(testSecret); !bytes.Equal(s.key, want) {
+		t.Fatal("the key read from incident.secret_file differs from the secret")
+	}
+	for _, path := range []string{bad, filepath.Join(dir, "missing")} {
+		c.SecretFile = path
+		_, err := New(c, nil, nil)
+		if err == nil || !strings.HasPrefix(err.Error(), "incident.secret_file:") {
+			t.Fatalf("New with secret file %s = %v, want an incident.secret_file error", path, err)
+		}
+		if strings.Contains(err.Error(), "TOOSHORTBUTSECRET") {
+			t.Fatalf("error quotes the file's content: %v", err)
+		}
+	}
+}

@@ -1,0 +1,683 @@
+// Package incident turns alert transitions into incidents: a PagerDuty Events API
+// v2 event or a signed Standard Webhooks call per transition.
+//
+// Open triggers an incident, escalated triggers again with the same dedup_key
+// (PagerDuty folds it into the open incident), resolved resolves. Everything is
+// keyed by the alert's Key, and a webhook's webhook-id is the transition's
+// Event.ID(), so neither a retry nor a replay opens a second incident.
+//
+// WriteAlerts never touches the network: it filters, encodes and puts each
+// transition in a bounded outbox, which one goroutine delivers in order, one
+// request at a time, so the transitions of one key arrive in the order they
+// happened. A failed request is retried with exponential backoff and full jitter,
+// waiting at least what a Retry-After asks (capped at 10 minutes). A 4xx other
+// than 408 and 429 is not retried: the request itself is wrong and would fail the
+// same way forever. Redirects are not followed, since their target would escape
+// incident.allowed_hosts.
+//
+// When the outbox is full the oldest transition that is not a resolve and not on
+// the wire is dropped, so a resolve is only lost when the outbox holds nothing
+// else. Drops, give-ups and filtered transitions are logged and counted.
+//
+// Filters, applied when a transition is written:
+//   - An open or escalation below incident.min_severity opens nothing.
+//   - At most one trigger per term per incident.per_term_interval (the term, not
+//     the key: several detectors firing on one hashtag page once), except that a
+//     trigger of higher severity than any sent for the term in the interval still
+//     goes out, so an escalation to critical is never held back by the page for
+//     its medium start.
+//   - A resolve goes out when its alert triggered an incident, whatever its
+//     severity, and not when the alert was filtered; a resolve of an alert this
+//     process never saw (after a restart) goes out when it meets min_severity,
+//     since resolving twice is harmless and leaving an incident open is not.
+//   - A transition already pending, or with a Seq not past the last one seen for
+//     its key, is a replay and is skipped.
+package incident
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/trend"
+)
+
+// Label values.
+const (
+	resultDelivered  = "delivered"
+	resultRejected   = "rejected"
+	resultExhausted  = "exhausted"
+	outcomeTimeout   = "timeout"
+	outcomeError     = "error"
+	reasonOutboxFull = "outbox_full"
+	skipSeverity     = "severity"
+	skipRateLimited  = "rate_limited"
+	skipReplay       = "replay"
+	skipNotTriggered = "not_triggered"
+	skipInvalid      = "invalid"
+)
+
+const (
+	// sweepEvery bounds how often WriteAlerts forgets old keys and terms.
+	sweepEvery = time.Minute
+	// tombstoneTTL is how long a resolved alert is remembered, to recognise a
+	// replay of its transitions.
+	tombstoneTTL = time.Hour
+	// staleTTL forgets an alert that has not changed for this long: it keeps
+	// memory bounded when a resolve never comes.
+	staleTTL = 24 * time.Hour
+	// snippetBytes of a rejected response's body are logged, to say why.
+	snippetBytes = 512
+)
+
+// Sink delivers alert transitions to an incident endpoint. It is safe for
+// concurrent use.
+type Sink struct {
+	cfg      Config
+	log      *slog.Logger
+	m        *metrics
+	client   *http.Client
+	endpoint string // cfg.URL, redacted, for logs
+	key      []byte // webhook signing key
+	minSev   alert.Severity
+	now      func() time.Time
+
+	mu        sync.Mutex // guards what follows
+	queue     []*delivery
+	pending   map[string]*delivery // by event ID
+	keys      map[string]*keyState // by alert key
+	terms     map[string]*termState
+	lastSweep time.Time
+	wake      chan struct{} // a delivery was queued; capacity 1
+	emptied   chan struct{} // closed while the queue is empty
+	started   bool
+	closed    bool
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when the delivery goroutine returns
+}
+
+type delivery struct {
+	ev       alert.Event
+	id       string
+	body     []byte
+	resolve  bool
+	enqueued time.Time
+	attempts int
+	inFlight bool // a request is on the wire: not droppable
+}
+
+// keyState is what is known of one key: the last Seq seen, and whether its
+// current alert (a key that opens again after resolving is a new alert, with a
+// new OpenedAt) triggered an incident.
+type keyState struct {
+	openedAt  time.Time
+	lastSeq   uint64
+	triggered bool
+	resolved  bool
+	touched   time.Time
+}
+
+type termState struct {
+	since time.Time      // start of the term's current interval
+	sev   alert.Severity // highest severity triggered in it
+}
+
+// New checks cfg and loads the webhook secret. Nothing is sent before Start.
+func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var key []byte
+	if cfg.Kind == KindWebhook {
+		k, err := cfg.secret()
+		if err != nil {
+			return nil, err
+		}
+		key = k
+	}
+	minSev, _ := alert.ParseSeverity(cfg.MinSeverity) // checked by Validate
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	s := &Sink{
+		cfg:      cfg,
+		m:        m,
+		endpoint: redactURL(cfg.URL),
+		key:      key,
+		minSev:   minSev,
+		now:      time.Now,
+		client: &http.Client{
+			Timeout:   cfg.Timeout,
+			Transport: transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+		pending: map[string]*delivery{},
+		keys:    map[string]*keyState{},
+		terms:   map[string]*termState{},
+		wake:    make(chan struct{}, 1),
+		emptied: make(chan struct{}),
+	}
+	s.log = log.With("sink", "incident", "kind", cfg.Kind, "endpoint", s.endpoint)
+	close(s.emptied)
+	return s, nil
+}
+
+// Start runs the delivery goroutine until ctx is done or Close is called.
+// Calling it again does nothing.
+func (s *Sink) Start(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		return
+	}
+	s.started = true
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	go s.run(ctx)
+}
+
+// WriteMinutes does nothing: aggregates are not incidents.
+func (s *Sink) WriteMinutes(context.Context, []trend.Minute) error { return nil }
+
+// WriteAlerts filters evs (see the package documentation), encodes what is left
+// and queues it for delivery. It never waits for the endpoint; evs is not kept.
+func (s *Sink) WriteAlerts(ctx context.Context, evs []alert.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	// Transitions of one key must go out in Seq order even when a batch mixes
+	// them up; sorting a copy leaves the caller's slice alone.
+	batch := slices.Clone(evs)
+	sort.SliceStable(batch, func(i, k int) bool {
+		a, b := &batch[i], &batch[k]
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		if a.Alert.Key != b.Alert.Key {
+			return a.Alert.Key < b.Alert.Key
+		}
+		return a.Seq < b.Seq
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("incident sink: WriteAlerts after Close")
+	}
+	now := s.now()
+	s.sweep(now)
+	for i := range batch {
+		s.admit(&batch[i], now)
+	}
+	return nil
+}
+
+// Flush returns nil at once: waiting for an endpoint that is down would stall
+// the pipeline, and what is not delivered yet is in Pending for the checkpoint.
+func (s *Sink) Flush(context.Context) error { return nil }
+
+// Pending returns the transitions not delivered yet, oldest first, for a
+// checkpoint to hand back to Restore.
+func (s *Sink) Pending() []alert.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]alert.Event, len(s.queue))
+	for i, d := range s.queue {
+		out[i] = cloneEvent(d.ev)
+	}
+	return out
+}
+
+// Restore queues transitions a previous process had not delivered, ahead of
+// anything queued since, without filtering them again: they passed the filters
+// when first written. Call it before Start, so they go out first.
+func (s *Sink) Restore(evs []alert.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	var restored []*delivery
+	for i := range evs {
+		ev := &evs[i]
+		d, err := s.newDelivery(ev, now)
+		if err != nil {
+			s.skip(ev, skipInvalid, "err", err)
+			continue
+		}
+		if s.pending[d.id] != nil {
+			continue
+		}
+		st := s.keys[ev.Alert.Key]
+		if st == nil || !st.openedAt.Equal(ev.Alert.OpenedAt) {
+			st = &keyState{openedAt: ev.Alert.OpenedAt}
+			s.keys[ev.Alert.Key] = st
+		}
+		st.lastSeq = max(st.lastSeq, ev.Seq)
+		st.touched = now
+		st.resolved = st.resolved || d.resolve
+		st.triggered = st.triggered || !d.resolve
+		s.pending[d.id] = d
+		restored = append(restored, d)
+	}
+	if len(restored) == 0 {
+		return
+	}
+	if len(s.queue) == 0 {
+		s.emptied = make(chan struct{})
+	}
+	s.queue = append(restored, s.queue...)
+	s.evict()
+	s.m.outbox.Set(float64(len(s.queue)))
+	s.signal()
+}
+
+// Drain waits until every queued transition is delivered or given up, or ctx is
+// done. It needs Start.
+func (s *Sink) Drain(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		n, emptied := len(s.queue), s.emptied
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-emptied:
+		case <-ctx.Done():
+			return fmt.Errorf("incident sink: %d transitions still pending: %w", n, ctx.Err())
+		}
+	}
+}
+
+// Close stops delivery without waiting for the outbox (call Drain first for a
+// clean shutdown); what is left stays in Pending.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	cancel, done := s.cancel, s.done
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	s.client.CloseIdleConnections()
+	return nil
+}
+
+// admit applies the filters to one transition and queues it. s.mu is held.
+func (s *Sink) admit(ev *alert.Event, now time.Time) {
+	a := &ev.Alert
+	if a.Key == "" || webhookType(ev.To) == "" {
+		s.skip(ev, skipInvalid, "err", "no key or unknown status")
+		return
+	}
+	if s.pending[ev.ID()] != nil {
+		s.skip(ev, skipReplay)
+		return
+	}
+	st, known := s.keys[a.Key]
+	// Seq grows with every transition of a key, across its alerts, so anything
+	// not past the last one seen is a replay, whichever alert it belongs to.
+	if known && ev.Seq <= st.lastSeq {
+		s.skip(ev, skipReplay)
+		return
+	}
+	if known && !st.openedAt.Equal(a.OpenedAt) {
+		known = false // the key opened again: a new alert, which has triggered nothing
+	}
+	if !known {
+		st = &keyState{}
+		s.keys[a.Key] = st
+	}
+	st.openedAt = a.OpenedAt
+	st.lastSeq, st.touched = ev.Seq, now
+	if ev.To == alert.StatusResolved {
+		st.resolved = true
+		switch {
+		case known && !st.triggered:
+			s.skip(ev, skipNotTriggered)
+		case !known && a.Severity < s.minSev:
+			s.skip(ev, skipSeverity)
+		default:
+			s.enqueue(ev, now)
+		}
+		return
+	}
+	if a.Severity < s.minSev {
+		s.skip(ev, skipSeverity)
+		return
+	}
+	if !s.allow(a.Term, a.Severity, now) {
+		s.skip(ev, skipRateLimited)
+		return
+	}
+	st.triggered = true
+	s.enqueue(ev, now)
+}
+
+// allow applies the per-term rate limit. s.mu is held.
+func (s *Sink) allow(term string, sev alert.Severity, now time.Time) bool {
+	if s.cfg.PerTermInterval <= 0 {
+		return true
+	}
+	ts := s.terms[term]
+	if ts == nil || now.Sub(ts.since) >= s.cfg.PerTermInterval {
+		s.terms[term] = &termState{since: now, sev: sev}
+		return true
+	}
+	if sev > ts.sev {
+		ts.sev = sev
+		return true
+	}
+	return false
+}
+
+func (s *Sink) sweep(now time.Time) {
+	if now.Sub(s.lastSweep) < sweepEvery {
+		return
+	}
+	s.lastSweep = now
+	for k, st := range s.keys {
+		age := now.Sub(st.touched)
+		if (st.resolved && age > tombstoneTTL) || age > staleTTL {
+			delete(s.keys, k)
+		}
+	}
+	for t, ts := range s.terms {
+		if now.Sub(ts.since) >= s.cfg.PerTermInterval {
+			delete(s.terms, t)
+		}
+	}
+}
+
+func (s *Sink) skip(ev *alert.Event, reason string, attrs ...any) {
+	s.m.skipped.WithLabelValues(reason).Inc()
+	level := slog.LevelDebug
+	if reason == skipInvalid {
+		level = slog.LevelWarn
+	}
+	s.log.Log(context.Background(), level, "alert transition not sent",
+		append([]any{"reason", reason, "event_id", ev.ID(), "to", ev.To, "severity", ev.Alert.Severity}, attrs...)...)
+}
+
+func (s *Sink) newDelivery(ev *alert.Event, now time.Time) (*delivery, error) {
+	var (
+		body []byte
+		err  error
+	)
+	if s.cfg.Kind == KindPagerDuty {
+		body, err = pagerDutyBody(s.cfg.RoutingKey, s.cfg.Source, ev)
+	} else {
+		body, err = webhookBody(ev)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", ev.ID(), err)
+	}
+	return &delivery{ev: cloneEvent(*ev), id: ev.ID(), body: body, resolve: ev.To == alert.StatusResolved, enqueued: now}, nil
+}
+
+// enqueue queues one transition, making room if the outbox is full. s.mu is held.
+func (s *Sink) enqueue(ev *alert.Event, now time.Time) {
+	d, err := s.newDelivery(ev, now)
+	if err != nil {
+		s.skip(ev, skipInvalid, "err", err)
+		return
+	}
+	if len(s.queue) == 0 {
+		s.emptied = make(chan struct{})
+	}
+	s.queue = append(s.queue, d)
+	s.pending[d.id] = d
+	s.evict()
+	s.m.outbox.Set(float64(len(s.queue)))
+	s.signal()
+}
+
+// evict drops deliveries while the outbox is over its bound: the oldest that is
+// not a resolve, else the oldest resolve; never one on the wire. s.mu is held.
+func (s *Sink) evict() {
+	for len(s.queue) > s.cfg.Outbox {
+		victim := -1
+		for i, d := range s.queue {
+			if !d.resolve && !d.inFlight {
+				victim = i
+				break
+			}
+		}
+		if victim < 0 {
+			for i, d := range s.queue {
+				if !d.inFlight {
+					victim = i
+					break
+				}
+			}
+		}
+		if victim < 0 {
+			return
+		}
+		d := s.queue[victim]
+		s.queue = slices.Delete(s.queue, victim, victim+1)
+		delete(s.pending, d.id)
+		s.m.dropped.WithLabelValues(reasonOutboxFull).Inc()
+		s.log.Warn("incident outbox full; dropped an undelivered alert transition",
+			"event_id", d.id, "to", d.ev.To, "term", d.ev.Alert.Term, "attempts", d.attempts, "outbox", s.cfg.Outbox)
+	}
+}
+
+func (s *Sink) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func cloneEvent(ev alert.Event) alert.Event {
+	ev.Alert.TopRegions = slices.Clone(ev.Alert.TopRegions)
+	ev.Alert.Samples = slices.Clone(ev.Alert.Samples)
+	return ev
+}
+
+// run delivers the head of the queue until ctx is done.
+func (s *Sink) run(ctx context.Context) {
+	defer close(s.done)
+	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	for {
+		d := s.head(ctx)
+		if d == nil {
+			return
+		}
+		res := s.send(ctx, d)
+		wait, again := s.settle(ctx, d, res, rnd)
+		if ctx.Err() != nil {
+			return
+		}
+		if !again {
+			continue
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// head waits for the oldest queued delivery and marks it in flight.
+func (s *Sink) head(ctx context.Context) *delivery {
+	for {
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			d := s.queue[0]
+			d.inFlight = true
+			s.mu.Unlock()
+			return d
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+type class int
+
+const (
+	classDelivered class = iota
+	classRejected
+	classRetry
+)
+
+type result struct {
+	class      class
+	status     int
+	err        error // without the URL, which may hold a credential
+	retryAfter time.Duration
+	snippet    string
+}
+
+// send makes one HTTP request for d.
+func (s *Sink) send(ctx context.Context, d *delivery) result {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(d.body))
+	if err != nil {
+		return result{class: classRejected, err: errors.New("cannot build request")}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "trendwatch-incident")
+	if s.cfg.Kind == KindWebhook {
+		// The timestamp is the attempt's, as Standard Webhooks wants: receivers
+		// refuse old ones to stop replays, and a retry may come much later.
+		id, ts := messageID(d.id), s.now().Unix()
+		req.Header.Set(headerID, id)
+		req.Header.Set(headerTimestamp, strconv.FormatInt(ts, 10))
+		req.Header.Set(headerSignature, sign(s.key, id, ts, d.body))
+	}
+	began := time.Now()
+	resp, err := s.client.Do(req)
+	s.m.latency.Observe(time.Since(began).Seconds())
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			s.m.attempts.WithLabelValues(outcomeTimeout).Inc()
+		} else {
+			s.m.attempts.WithLabelValues(outcomeError).Inc()
+		}
+		return result{class: classRetry, err: err}
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, snippetBytes))
+	// Reading the rest lets the connection be reused; the limit keeps a hostile
+	// endpoint from holding the goroutine with an endless body.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	s.m.attempts.WithLabelValues(strconv.Itoa(resp.StatusCode/100) + "xx").Inc()
+	res := result{status: resp.StatusCode, snippet: s.scrub(string(snippet))}
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		res.class = classDelivered
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		res.class = classRetry
+	default:
+		// 3xx lands here too: redirects are not followed.
+		res.class = classRejected
+	}
+	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), s.now()); ok {
+		res.retryAfter = ra
+	}
+	return res
+}
+
+// scrub keeps credentials out of a logged response body, should an endpoint
+// echo the request.
+func (s *Sink) scrub(body string) string {
+	if s.cfg.RoutingKey != "" {
+		body = strings.ReplaceAll(body, s.cfg.RoutingKey, redacted)
+	}
+	return strings.ToValidUTF8(body, "")
+}
+
+// settle records the outcome of a request and says how long to wait before the
+// next one when d is to be retried.
+func (s *Sink) settle(ctx context.Context, d *delivery, res result, rnd *rand.Rand) (wait time.Duration, again bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d.inFlight = false
+	d.attempts++
+	attrs := []any{"event_id", d.id, "to", d.ev.To, "attempt", d.attempts}
+	if res.status != 0 {
+		attrs = append(attrs, "status", res.status)
+	}
+	if res.err != nil {
+		attrs = append(attrs, "err", res.err)
+	}
+	switch res.class {
+	case classDelivered:
+		s.finish(d, resultDelivered)
+		s.m.delay.Observe(s.now().Sub(d.enqueued).Seconds())
+		s.log.Debug("delivered alert transition", attrs...)
+		return 0, false
+	case classRejected:
+		s.finish(d, resultRejected)
+		s.log.Error("incident endpoint rejected an alert transition; not retrying", append(attrs, "response", res.snippet)...)
+		return 0, false
+	}
+	if ctx.Err() != nil {
+		// Shutting down: the transition stays pending for the checkpoint.
+		return 0, false
+	}
+	if s.cfg.MaxAttempts > 0 && d.attempts >= s.cfg.MaxAttempts {
+		s.finish(d, resultExhausted)
+		s.log.Error("giving up on an alert transition after incident.max_attempts", attrs...)
+		return 0, false
+	}
+	wait = backoff(s.cfg.BackoffBase, s.cfg.BackoffMax, d.attempts, rnd)
+	wait = max(wait, res.retryAfter)
+	s.log.Warn("incident delivery failed; will retry", append(attrs, "wait", wait)...)
+	return wait, true
+}
+
+// finish takes d out of the outbox. s.mu is held.
+func (s *Sink) finish(d *delivery, result string) {
+	delete(s.pending, d.id)
+	s.m.deliveries.WithLabelValues(result).Inc()
+	i := slices.Index(s.queue, d)
+	if i < 0 {
+		return
+	}
+	s.queue = slices.Delete(s.queue, i, i+1)
+	s.m.outbox.Set(float64(len(s.queue)))
+	if len(s.queue) == 0 {
+		close(s.emptied)
+	}
+}

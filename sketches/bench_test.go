@@ -1,0 +1,271 @@
+package sketches
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cpuClock reads process CPU time around a benchmark loop; start it right before
+// the loop, whose first b.Loop call resets the wall clock.
+type cpuClock time.Duration
+
+func startCPU() cpuClock { return cpuClock(processCPU()) }
+
+// report adds updates/s (wall clock, as asked of every hot path) and cpu-ns/op.
+func (c cpuClock) report(b *testing.B) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+	if used := processCPU() - time.Duration(c); used > 0 {
+		b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
+func randomHashes(n int) []uint64 {
+	r := rand.New(rand.NewPCG(1, 2))
+	hs := make([]uint64, n)
+	for i := range hs {
+		hs[i] = r.Uint64()
+	}
+	return hs
+}
+
+// BenchmarkCountMinAdd: conservative update at 2^16 × 4 (1 MiB of counters) on
+// uniformly random keys, the cache-unfriendliest case.
+func BenchmarkCountMinAdd(b *testing.B) {
+	c := mustCountMin(b, 1<<16, 4)
+	hs := randomHashes(1 << 20)
+	i := 0
+	clk := startCPU()
+	for b.Loop() {
+		c.Add(hs[i&(1<<20-1)], 1)
+		i++
+	}
+	clk.report(b)
+}
+
+func BenchmarkCountMinEstimate(b *testing.B) {
+	c := mustCountMin(b, 1<<16, 4)
+	hs := randomHashes(1 << 20)
+	for _, h := range hs {
+		c.Add(h, 1)
+	}
+	var sink uint32
+	i := 0
+	for b.Loop() {
+		sink += c.Estimate(hs[i&(1<<20-1)])
+		i++
+	}
+	_ = sink
+}
+
+// BenchmarkCountMinMerge merges the default window's mentions sketch (2^14 × 4),
+// what a bucket leaving the fine ring costs.
+func BenchmarkCountMinMerge(b *testing.B) {
+	c, d := mustCountMin(b, 1<<14, 4), mustCountMin(b, 1<<14, 4)
+	for _, h := range randomHashes(1 << 14) {
+		d.Add(h, 3)
+	}
+	for b.Loop() {
+		_ = c.Merge(d)
+	}
+}
+
+func BenchmarkHLLInsert(b *testing.B) {
+	h := mustHLL(b, DefaultHLLPrecision)
+	hs := randomHashes(1 << 20)
+	i := 0
+	clk := startCPU()
+	for b.Loop() {
+		h.InsertHash(hs[i&(1<<20-1)])
+		i++
+	}
+	clk.report(b)
+}
+
+func BenchmarkHLLEstimate(b *testing.B) {
+	h := mustHLL(b, DefaultHLLPrecision)
+	for _, x := range randomHashes(1 << 16) {
+		h.InsertHash(x)
+	}
+	for b.Loop() {
+		_ = h.Estimate()
+	}
+}
+
+// benchItem is one update of a benchmark stream. Each item has its own copy of
+// the key, allocated in stream order, as a decoded message's term would be: the
+// key bytes are as warm as they are in the pipeline, where Hash has just read
+// them, instead of a cache miss into a table of a million shared keys.
+type benchItem struct {
+	key string
+	h   uint64
+}
+
+func newBenchStream(n int, s float64, seed uint64) []benchItem {
+	st := newZipfStream(n, s, seed)
+	items := make([]benchItem, n)
+	for i, id := range st.items {
+		items[i] = benchItem{key: strings.Clone(st.keys[id]), h: st.hashes[id]}
+	}
+	return items
+}
+
+// BenchmarkTopKAdd: the default k = 1000 on a Zipf (s = 1.1) stream of 2M items
+// over ~400K distinct keys, where about a third of updates evict the smallest
+// counter.
+func BenchmarkTopKAdd(b *testing.B) {
+	items := newBenchStream(1<<21, 1.1, 2)
+	tk := mustTopK(b, DefaultWindowConfig().TopK)
+	i := 0
+	clk := startCPU()
+	for b.Loop() {
+		it := &items[i&(1<<21-1)]
+		tk.Add(it.key, it.h, 1)
+		i++
+	}
+	clk.report(b)
+}
+
+// exactVsSketch is the workload the exact baseline and the sketch run: nKeys
+// distinct term keys and a Zipf stream of updates over them.
+type exactVsSketch struct {
+	keys   []string
+	stream []uint32
+}
+
+func newExactVsSketch(nKeys int) *exactVsSketch {
+	w := &exactVsSketch{keys: make([]string, nKeys), stream: make([]uint32, 1<<22)}
+	for i := range w.keys {
+		w.keys[i] = "hashtag:k" + strconv.Itoa(i)
+	}
+	r := rand.New(rand.NewPCG(3, uint64(nKeys)))
+	z := rand.NewZipf(r, 1.1, 1, uint64(nKeys-1))
+	for i := range w.stream {
+		// Scatter ranks so that popular keys are not also adjacent in memory.
+		w.stream[i] = uint32((z.Uint64() * 2654435761) % uint64(nKeys))
+	}
+	return w
+}
+
+var keyCounts = []int{1_000_000, 10_000_000}
+
+// BenchmarkExactMap is the baseline: a map[string]uint64 holding every distinct
+// key (its own copies of the strings, as a counter must), updated on the Zipf
+// stream. bytes/key is the heap the full map keeps, measured.
+func BenchmarkExactMap(b *testing.B) {
+	for _, n := range keyCounts {
+		b.Run(fmt.Sprintf("keys=%dM", n/1_000_000), func(b *testing.B) {
+			w := newExactVsSketch(n)
+			grown, v := heapGrowth(func() any {
+				m := make(map[string]uint64)
+				for i := range n {
+					m["hashtag:k"+strconv.Itoa(i)] = 1
+				}
+				return m
+			})
+			m := v.(map[string]uint64)
+			s := len(w.stream)
+			i := 0
+			clk := startCPU()
+			for b.Loop() {
+				m[w.keys[w.stream[i%s]]]++
+				i++
+			}
+			clk.report(b)
+			b.ReportMetric(float64(grown)/float64(n), "bytes/key")
+			runtime.KeepAlive(m)
+		})
+	}
+}
+
+// BenchmarkSketch does the same job with sketches: hash the key once, count it in
+// a 2^16 × 4 count-min sketch and a top-1000, whose memory does not grow with the
+// number of keys.
+func BenchmarkSketch(b *testing.B) {
+	for _, n := range keyCounts {
+		b.Run(fmt.Sprintf("keys=%dM", n/1_000_000), func(b *testing.B) {
+			w := newExactVsSketch(n)
+			c := mustCountMin(b, 1<<16, 4)
+			tk := mustTopK(b, 1000)
+			s := len(w.stream)
+			i := 0
+			clk := startCPU()
+			for b.Loop() {
+				key := w.keys[w.stream[i%s]]
+				h := Hash(key)
+				c.Add(h, 1)
+				tk.Add(key, h, 1)
+				i++
+			}
+			clk.report(b)
+			b.ReportMetric(float64(c.Bytes()+tk.Bytes())/float64(n), "bytes/key")
+		})
+	}
+}
+
+// BenchmarkWindowMention: the default window's per-mention path (count-min,
+// top-K, distinct-terms HLL of the event's bucket) on a Zipf stream, advancing a
+// minute every 10,000 mentions so buckets close, roll up and are reused as in
+// production.
+func BenchmarkWindowMention(b *testing.B) {
+	items := newBenchStream(1<<21, 1.1, 4)
+	w := mustWindow(b, DefaultWindowConfig())
+	start := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	minute, i := 0, 0
+	clk := startCPU()
+	for b.Loop() {
+		if i%10_000 == 0 {
+			minute++
+			w.Advance(start.Add(time.Duration(minute)*time.Minute + 2*time.Minute))
+		}
+		ts := start.Add(time.Duration(minute)*time.Minute + time.Duration(i%60)*time.Second)
+		it := &items[i&(1<<21-1)]
+		_ = w.Mention(ts, it.key, it.h, 1)
+		i++
+	}
+	clk.report(b)
+}
+
+// BenchmarkWindowAdvance: one minute's roll of the default window in steady state
+// (rings full, 2000 mentions a minute): close a bucket, merge the one leaving the
+// fine ring into its hour, reset it and reuse it. The mentions are not timed.
+func BenchmarkWindowAdvance(b *testing.B) {
+	w := mustWindow(b, DefaultWindowConfig())
+	start := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	keys := make([]string, 2000)
+	hs := make([]uint64, len(keys))
+	for j := range keys {
+		keys[j] = "hashtag:k" + strconv.Itoa(j)
+		hs[j] = Hash(keys[j])
+	}
+	fill := func(ts time.Time) {
+		for j := range keys {
+			_ = w.Mention(ts, keys[j], hs[j], 1)
+		}
+	}
+	// Fill the coarse ring hour by hour, then the fine ring minute by minute.
+	for hr := range 169 {
+		ts := start.Add(time.Duration(hr) * time.Hour)
+		fill(ts)
+		w.Advance(ts.Add(time.Hour))
+	}
+	minute := 169 * 60
+	for range 120 {
+		ts := start.Add(time.Duration(minute) * time.Minute)
+		fill(ts)
+		w.Advance(ts.Add(3 * time.Minute))
+		minute++
+	}
+	for b.Loop() {
+		b.StopTimer()
+		ts := start.Add(time.Duration(minute) * time.Minute)
+		fill(ts)
+		b.StartTimer()
+		w.Advance(ts.Add(3 * time.Minute))
+		minute++
+	}
+}
