@@ -14,11 +14,11 @@ type analysis struct {
 	one, win     evidence // the mention tests: current bucket, short window
 
 	reportsDone    bool
-	rOne, rWin     evidence // reports against their own history and their mentions
+	rOne, rWin     evidence // the report tests: current bucket, short window
 	rateExpect     float64  // reports the bucket's mentions predict
 	rateDisp       float64
 	termRate       float64 // reports per mention learnt from history (shrunk)
-	reportBaseline float64 // reports the report history predicts
+	reportBaseline float64 // mean reports per bucket in the history
 }
 
 // mentionParams configures the mention baseline every mention detector of a Set

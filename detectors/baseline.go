@@ -18,7 +18,6 @@ import "math"
 // Poisson. Keeping the ratio rather than the variance lets the spread follow the
 // level through a diurnal cycle.
 type baseline struct {
-	n    int     // buckets of history read
 	next float64 // expected count of the current bucket, floored at MinExpected
 	disp float64 // dispersion index for next, >= 1, inflated for the level's own error
 
@@ -39,7 +38,7 @@ type holt struct {
 // bucket after it, and for the window of the last w buckets ending with the one
 // after it, whose current count is x.
 func fitBaseline(h []float64, x float64, w int, c *BaselineConfig) baseline {
-	b := baseline{n: len(h), next: c.MinExpected, disp: 1, w: 1, winObs: x, winExpect: c.MinExpected, winDisp: 1}
+	b := baseline{next: c.MinExpected, disp: 1, w: 1, winObs: x, winExpect: c.MinExpected, winDisp: 1}
 	if len(h) == 0 {
 		return b
 	}

@@ -145,10 +145,13 @@ type LifecycleConfig struct {
 	// page again unless it is more severe than the alert that resolved.
 	CooldownBuckets int `mapstructure:"cooldown_buckets"`
 	// EscalateSteps is how many severity steps above the alert's current severity
-	// a finding must be to escalate it. Severity never steps down while open.
-	EscalateSteps int `mapstructure:"escalate_steps"`
-	MaxSamples    int `mapstructure:"max_samples"` // sample content IDs kept on an alert
-	MaxRegions    int `mapstructure:"max_regions"` // top regions kept on an alert
+	// a finding must be to escalate it, and EscalateMinSeverity the least severity
+	// worth paging again for: a rise from low to medium is not news at 3 a.m.
+	// Severity never steps down while open.
+	EscalateSteps       int    `mapstructure:"escalate_steps"`
+	EscalateMinSeverity string `mapstructure:"escalate_min_severity"`
+	MaxSamples          int    `mapstructure:"max_samples"` // sample content IDs kept on an alert
+	MaxRegions          int    `mapstructure:"max_regions"` // top regions kept on an alert
 }
 
 // DefaultConfig returns thresholds chosen for a false-positive rate far below one
@@ -174,7 +177,8 @@ func DefaultConfig() Config {
 			Enabled: true, Risk: "high", Category: "watchlist",
 			MinSupport: 5, MinZ: 4, MinGrowth: 1.5, MinReports: 2,
 		},
-		Lifecycle: LifecycleConfig{QuietBuckets: 15, CooldownBuckets: 60, EscalateSteps: 1, MaxSamples: 5, MaxRegions: 3},
+		Lifecycle: LifecycleConfig{QuietBuckets: 15, CooldownBuckets: 60, EscalateSteps: 1, EscalateMinSeverity: "high",
+			MaxSamples: 5, MaxRegions: 3},
 	}
 }
 
@@ -292,6 +296,9 @@ func (c Config) Validate() error {
 	atLeast("lifecycle.quiet_buckets", l.QuietBuckets, 1)
 	atLeast("lifecycle.cooldown_buckets", l.CooldownBuckets, 0)
 	atLeast("lifecycle.escalate_steps", l.EscalateSteps, 1)
+	if _, err := parseRisk(l.EscalateMinSeverity); err != nil {
+		bad("lifecycle.escalate_min_severity", "%v", err)
+	}
 	atLeast("lifecycle.max_samples", l.MaxSamples, 0)
 	atLeast("lifecycle.max_regions", l.MaxRegions, 0)
 

@@ -27,31 +27,32 @@ func (d *Coordination) Detect(o *Observation) (Finding, bool) {
 
 // concentration returns mentions per unique creator in the bucket and the least
 // ratio that would be a coordinated push, given the platform's and the term's norms.
-func (c *CoordinationConfig) concentration(o *Observation) (ratio, norm, need float64) {
+func (c *CoordinationConfig) concentration(o *Observation, window int) (ratio, norm, need float64) {
 	ratio = o.Mentions / math.Max(float64(o.UniqueCreators), 1)
-	norm = math.Max(o.Platform.MentionsPerCreator, 1)
-	if n := termCreatorNorm(o); n > norm {
-		norm = n
-	}
+	platform := math.Max(o.Platform.MentionsPerCreator, 1)
+	norm = math.Max(platform, termCreatorNorm(o, window, platform))
 	return ratio, norm, math.Max(c.MinRatio, c.NormFactor*norm)
 }
 
+// normPseudoCreators is how many creators' worth of the platform's norm a
+// term's own norm is shrunk towards.
+const normPseudoCreators = 30
+
 // termCreatorNorm is the term's usual mentions per creator: total mentions over
-// total creators in the history buckets where creators are known.
-func termCreatorNorm(o *Observation) float64 {
-	ch := o.CreatorHistory
-	mh := o.MentionHistory
+// total creators in its history before the short window, so that the first
+// buckets of a push do not become its norm, shrunk towards the platform's norm so
+// that a term with little history is judged by the platform's.
+func termCreatorNorm(o *Observation, window int, platform float64) float64 {
+	ch, mh := o.CreatorHistory, o.MentionHistory
 	n := min(len(ch), len(mh))
 	ch, mh = ch[len(ch)-n:], mh[len(mh)-n:]
-	var m, c float64
-	for i := range n {
+	end := max(0, n-(window-1))
+	m, c := normPseudoCreators*platform, float64(normPseudoCreators)
+	for i := range end {
 		if ch[i] > 0 {
 			m += mh[i]
 			c += ch[i]
 		}
-	}
-	if c == 0 {
-		return 0
 	}
 	return m / c
 }
@@ -61,7 +62,7 @@ func (d *Coordination) judge(a *analysis) (Finding, bool) {
 	if o.PartialCreators || o.Mentions < d.cfg.MinMentions || o.UniqueCreators == 0 {
 		return Finding{}, false
 	}
-	ratio, norm, need := d.cfg.concentration(o)
+	ratio, norm, need := d.cfg.concentration(o, a.mp.window)
 	if ratio < need {
 		return Finding{}, false
 	}
@@ -103,7 +104,7 @@ func (d *Spreading) judge(a *analysis) (Finding, bool) {
 	if o.Mentions < d.surge.MinSupport || o.UniqueCreators < d.cfg.MinCreators || len(o.Regions) < d.cfg.MinRegions {
 		return Finding{}, false
 	}
-	if ratio, _, need := d.coor.concentration(o); ratio >= need {
+	if ratio, _, need := d.coor.concentration(o, a.mp.window); ratio >= need {
 		return Finding{}, false // coordination's business
 	}
 	regions := 0

@@ -25,10 +25,10 @@ func (x *explanation) str(k, v string) *explanation {
 
 func (x *explanation) num(k string, v float64) *explanation { return x.str(k, fmtNum(v)) }
 
-func (x *explanation) int(k string, v int) *explanation { return x.str(k, strconv.Itoa(v)) }
+func (x *explanation) count(k string, v int) *explanation { return x.str(k, strconv.Itoa(v)) }
 
 func (x *explanation) test(prefix string, e evidence) *explanation {
-	x.int(prefix+"window", e.window)
+	x.count(prefix+"window", e.window)
 	x.num(prefix+"observed", e.observed)
 	x.num(prefix+"expected", e.expected)
 	x.num(prefix+"z", e.z)
@@ -43,7 +43,7 @@ func (x *explanation) context(o *Observation) *explanation {
 		x.num("mentions_per_creator", o.Mentions/float64(o.UniqueCreators))
 	}
 	x.num("platform_mentions_per_creator", o.Platform.MentionsPerCreator)
-	x.int("history", len(o.MentionHistory))
+	x.count("history", len(o.MentionHistory))
 	x.num("day_ago", o.DayAgo)
 	if len(o.Regions) > 0 {
 		x.str("regions", fmtCounts(o.Regions, 5))

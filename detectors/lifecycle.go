@@ -11,8 +11,10 @@ import (
 
 // Lifecycle turns findings into alerts: one alert per detector and term (key
 // "detector|term"), which opens on a finding, escalates when a finding is
-// escalate_steps more severe than the alert, and resolves after quiet_buckets
-// buckets without a finding. It pages (opens or escalates) at most once per rise
+// escalate_steps more severe than the alert and at least escalate_min_severity,
+// and resolves after quiet_buckets buckets without a finding. An alert's
+// severity changes only by escalating, so its stored state is always that of its
+// latest transition. It pages (opens or escalates) at most once per rise
 // in severity: a term flapping on and off stays one open alert (hysteresis), and
 // after resolving a key stays cool for cooldown_buckets, in which a finding
 // reopens it only if it is more severe than the alert that resolved.
@@ -25,7 +27,8 @@ import (
 // A Lifecycle is safe for concurrent use; it is meant to see one partition's
 // terms, bucket by bucket in event time.
 type Lifecycle struct {
-	cfg LifecycleConfig
+	cfg         LifecycleConfig
+	escalateMin alert.Severity
 
 	mu   sync.Mutex
 	open map[string]*tracked
@@ -47,9 +50,14 @@ type cooling struct {
 	seq      uint64
 }
 
-// NewLifecycle returns an empty Lifecycle; cfg must be valid (Config.Validate).
+// NewLifecycle returns an empty Lifecycle. cfg must be valid (Config.Validate);
+// an unreadable escalate_min_severity is taken as high.
 func NewLifecycle(cfg LifecycleConfig) *Lifecycle {
-	return &Lifecycle{cfg: cfg, open: map[string]*tracked{}, cool: map[string]cooling{}}
+	min, err := parseRisk(cfg.EscalateMinSeverity)
+	if err != nil {
+		min = alert.SeverityHigh
+	}
+	return &Lifecycle{cfg: cfg, escalateMin: min, open: map[string]*tracked{}, cool: map[string]cooling{}}
 }
 
 func nextSeq(prev uint64, at time.Time) uint64 {
@@ -98,7 +106,7 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 		}
 		t.last, t.width = bucket, width
 		l.fill(&t.a, o, f, bucket)
-		if int(f.Severity) >= int(t.a.Severity)+l.cfg.EscalateSteps {
+		if int(f.Severity) >= int(t.a.Severity)+l.cfg.EscalateSteps && f.Severity >= l.escalateMin {
 			from := t.a.Status
 			t.a.Status, t.a.Severity = alert.StatusEscalated, f.Severity
 			t.seq = nextSeq(t.seq, bucket)

@@ -56,7 +56,7 @@ func transitions(events []alert.Event) []transition {
 
 func TestLifecycle(t *testing.T) {
 	low, med, high := []Finding{finding(NameSurge, alert.SeverityLow)}, []Finding{finding(NameSurge, alert.SeverityMedium)}, []Finding{finding(NameSurge, alert.SeverityHigh)}
-	cfg := LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 1, MaxSamples: 5, MaxRegions: 3}
+	cfg := LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 1, EscalateMinSeverity: "medium", MaxSamples: 5, MaxRegions: 3}
 	repeat := func(n int, fs []Finding) [][]Finding {
 		out := make([][]Finding, n)
 		for i := range out {
@@ -98,7 +98,11 @@ func TestLifecycle(t *testing.T) {
 			cat(repeat(1, low), repeat(13, nil), repeat(1, low), repeat(3, nil)),
 			[]transition{{0, "", alert.StatusOpen, alert.SeverityLow}, {3, alert.StatusOpen, alert.StatusResolved, alert.SeverityLow},
 				{14, "", alert.StatusOpen, alert.SeverityLow}, {17, alert.StatusOpen, alert.StatusResolved, alert.SeverityLow}}},
-		{"escalation needs escalate_steps", LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 2},
+		{"escalation pages only from escalate_min_severity", LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 1, EscalateMinSeverity: "high"},
+			cat(repeat(1, low), repeat(1, med), repeat(1, high), repeat(3, nil)),
+			[]transition{{0, "", alert.StatusOpen, alert.SeverityLow}, {2, alert.StatusOpen, alert.StatusEscalated, alert.SeverityHigh},
+				{5, alert.StatusEscalated, alert.StatusResolved, alert.SeverityHigh}}},
+		{"escalation needs escalate_steps", LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 2, EscalateMinSeverity: "medium"},
 			cat(repeat(1, low), repeat(1, med), repeat(1, high), repeat(3, nil)),
 			[]transition{{0, "", alert.StatusOpen, alert.SeverityLow}, {2, alert.StatusOpen, alert.StatusEscalated, alert.SeverityHigh},
 				{5, alert.StatusEscalated, alert.StatusResolved, alert.SeverityHigh}}},

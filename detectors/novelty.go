@@ -51,7 +51,7 @@ func (d *Novelty) judge(a *analysis) (Finding, bool) {
 		return Finding{}, false
 	}
 	var x explanation
-	x.str("detector", NameNovelty).num("strength", r).num("prior_mean", prior).int("rising_buckets", d.cfg.GrowthBuckets)
+	x.str("detector", NameNovelty).num("strength", r).num("prior_mean", prior).count("rising_buckets", d.cfg.GrowthBuckets)
 	x.test("", e).num("dispersion", a.m.disp).context(o)
 	return Finding{
 		Detector:    NameNovelty,

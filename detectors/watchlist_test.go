@@ -141,6 +141,7 @@ func TestConfigValidate(t *testing.T) {
 		}},
 		{"detectors.lifecycle.quiet_buckets", func(c *Config) { c.Lifecycle.QuietBuckets = 0 }},
 		{"detectors.lifecycle.escalate_steps", func(c *Config) { c.Lifecycle.EscalateSteps = 0 }},
+		{"detectors.lifecycle.escalate_min_severity", func(c *Config) { c.Lifecycle.EscalateMinSeverity = "" }},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()

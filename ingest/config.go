@@ -55,8 +55,9 @@ type Config struct {
 	// StartOffset is where a group with no committed offset starts: "earliest" or "latest".
 	StartOffset string        `mapstructure:"start_offset"`
 	MaxWait     time.Duration `mapstructure:"max_wait"`
-	// FetchMaxBytes must exceed the largest message the brokers accept, or an
-	// oversized message would stall its partition instead of being dead-lettered.
+	// FetchMaxBytes bounds one fetch. Brokers return a first message larger
+	// than it whole, so it need not exceed the largest message; kept small, a
+	// batch is drained quickly and partitions are read evenly.
 	FetchMaxBytes int          `mapstructure:"fetch_max_bytes"`
 	SASL          SASL         `mapstructure:"sasl"`
 	TLS           TLS          `mapstructure:"tls"`
@@ -75,7 +76,7 @@ func DefaultConfig() Config {
 		Topics:             Topics{Content: "content-events", Reports: "report-events", DeadLetter: "trendwatch-dead-letter"},
 		StartOffset:        "earliest",
 		MaxWait:            250 * time.Millisecond,
-		FetchMaxBytes:      16 << 20,
+		FetchMaxBytes:      1 << 20,
 		Limits:             event.DefaultLimits(),
 		DeadLetterMaxBytes: 64 << 10,
 	}
@@ -108,8 +109,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("kafka.start_offset: want earliest or latest, got %q", c.StartOffset)
 	case c.MaxWait <= 0:
 		return fmt.Errorf("kafka.max_wait: must be > 0, got %v", c.MaxWait)
-	case c.FetchMaxBytes < c.Limits.MaxMessageBytes:
-		return fmt.Errorf("kafka.fetch_max_bytes: %d is below kafka.limits.max_message_bytes %d", c.FetchMaxBytes, c.Limits.MaxMessageBytes)
+	case c.FetchMaxBytes < 1024:
+		return fmt.Errorf("kafka.fetch_max_bytes: must be >= 1024, got %d", c.FetchMaxBytes)
 	case c.DeadLetterMaxBytes <= 0:
 		return fmt.Errorf("kafka.dead_letter_max_bytes: must be > 0, got %d", c.DeadLetterMaxBytes)
 	}
@@ -231,7 +232,7 @@ func (c Config) NewWriter(topic string) (*kafka.Writer, error) {
 		Transport:              tr,
 		BatchTimeout:           5 * time.Millisecond,
 		BatchSize:              1000,
-		BatchBytes:             int64(c.FetchMaxBytes),
+		BatchBytes:             16 << 20,
 		RequiredAcks:           kafka.RequireAll,
 		AllowAutoTopicCreation: true,
 	}, nil

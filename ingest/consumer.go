@@ -36,7 +36,10 @@ type Source struct {
 
 // Record is one decoded message.
 type Record struct {
-	Source  Source
+	Source Source
+	// Lag is how many messages of the partition were still behind this one when
+	// it was fetched, or -1 when unknown. 0 means the consumer is caught up.
+	Lag     int64
 	Kind    Kind
 	Content event.Content
 	Report  event.Report
@@ -131,6 +134,10 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 		MaxWait:               cfg.MaxWait,
 		StartOffset:           start,
 		WatchPartitionChanges: true,
+		// kafka-go reads a fetched batch lazily from the socket; a batch the
+		// pipeline has not drained within this time is abandoned and fetched
+		// again, so it must outlast the slowest drain of FetchMaxBytes.
+		ReadBatchTimeout: time.Minute,
 		// A broker that goes away must not end the process: kafka-go retries.
 		MaxAttempts:    1 << 30,
 		ReadBackoffMin: 100 * time.Millisecond,
@@ -177,9 +184,10 @@ func (c *Consumer) Run(ctx context.Context, out chan<- Record) error {
 
 // decode turns one message into a Record, dead-lettering it when it is refused.
 func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
-	rec := Record{Source: Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}}
+	rec := Record{Source: Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, Lag: -1}
 	if m.HighWaterMark > 0 {
-		c.metrics.lag.WithLabelValues(m.Topic, strconv.Itoa(m.Partition)).Set(float64(m.HighWaterMark - m.Offset - 1))
+		rec.Lag = max(0, m.HighWaterMark-m.Offset-1)
+		c.metrics.lag.WithLabelValues(m.Topic, strconv.Itoa(m.Partition)).Set(float64(rec.Lag))
 	}
 	var err error
 	switch m.Topic {
@@ -203,7 +211,7 @@ func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
 	c.metrics.events.WithLabelValues(m.Topic, "invalid").Inc()
 	c.metrics.failures.WithLabelValues(m.Topic, string(reason)).Inc()
 	c.dlq.send(ctx, m, reason, err, c.cfg.DeadLetterMaxBytes)
-	return Record{Source: rec.Source, Kind: KindInvalid}
+	return Record{Source: rec.Source, Lag: rec.Lag, Kind: KindInvalid}
 }
 
 // Commit commits the last processed offset of each partition. Call it only once

@@ -29,7 +29,7 @@ func TestConfigValidate(t *testing.T) {
 		{"same topics", func(c *Config) { c.Topics.Reports = c.Topics.Content }, "kafka.topics.reports"},
 		{"dlq is input", func(c *Config) { c.Topics.DeadLetter = c.Topics.Content }, "kafka.topics.dead_letter"},
 		{"start offset", func(c *Config) { c.StartOffset = "middle" }, "kafka.start_offset"},
-		{"fetch below message", func(c *Config) { c.FetchMaxBytes = 10 }, "kafka.fetch_max_bytes"},
+		{"tiny fetch", func(c *Config) { c.FetchMaxBytes = 10 }, "kafka.fetch_max_bytes"},
 		{"sasl unknown", func(c *Config) { c.SASL.Mechanism = "gssapi" }, "kafka.sasl.mechanism"},
 		{"sasl no user", func(c *Config) { c.SASL.Mechanism = "scram-sha-512" }, "kafka.sasl.username"},
 		{"sasl no password", func(c *Config) { c.SASL.Mechanism = "plain"; c.SASL.Username = "u" }, "kafka.sasl.password"},
@@ -122,7 +122,7 @@ func TestConsumerDeadLettersAndCommits(t *testing.T) {
 		string(event.ReasonWrongType):    []byte(`{"event_id":"e9","ts":"2026-11-22T00:00:00Z","content_id":"c","creator_id":"u","hashtags":"x"}`),
 		string(event.ReasonMissingField): []byte(`{"ts":"2026-11-22T00:00:00Z","content_id":"c","creator_id":"u"}`),
 		string(event.ReasonInvalidUTF8):  []byte("{\"event_id\":\"\xff\xfe\"}"),
-		string(event.ReasonTooLarge):     []byte(`{"event_id":"` + strings.Repeat("a", 2<<20) + `"}`),
+		string(event.ReasonTooLarge):     []byte(`{"event_id":"` + strings.Repeat("a", 10<<20) + `"}`),
 		string(event.ReasonTSFuture):     contentJSON(3, now.Add(48*time.Hour), "ok"),
 		string(event.ReasonTagTooLong):   contentJSON(4, now, strings.Repeat("x", 5000)),
 	}

@@ -30,6 +30,14 @@ type Sink interface {
 	Close() error
 }
 
+// Outbox is a sink that holds deliveries it has not made yet (the incident
+// sink). Its pending transitions go into the checkpoint and are handed back on
+// restore, so an endpoint that is down when the process stops still gets them.
+type Outbox interface {
+	Pending() []alert.Event
+	Restore(evs []alert.Event)
+}
+
 // Observer is told about each closed bucket and each alert transition, after the
 // sinks were given them. The demo prints them; tests collect them.
 type Observer interface {
@@ -91,7 +99,11 @@ type Engine struct {
 	parked      []ingest.Record
 	openBuckets int
 	// saving is the result of the commit round running in the background.
-	saving    chan error
+	saving chan error
+	// holdUntil ends the start-up hold (see Process); held marks it over.
+	holdUntil time.Time
+	histBuf   []float64
+	held      bool
 	invalid   uint64
 	reported  struct{ late, invalid uint64 } // totals at the last bucket report
 	lastEvent time.Time                      // wall clock of the last record, for idle advance
@@ -107,8 +119,9 @@ type partition struct {
 }
 
 type progress struct {
-	max  time.Time // largest event time read from the partition
-	seen time.Time // wall clock of its last record
+	max      time.Time // largest event time read from the partition
+	seen     time.Time // wall clock of its last record
+	caughtUp bool      // its last record was the newest in the partition
 }
 
 type metrics struct {
@@ -223,8 +236,23 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 		e.parts[p] = pr
 	}
 	pr.seen = now
+	pr.caughtUp = rec.Lag <= 0
 	if ts.After(pr.max) {
 		pr.max = ts
+	}
+	if rec.Source.Topic != "" && e.holdUntil.IsZero() {
+		e.holdUntil = now.Add(e.cfg.PartitionIdle)
+	}
+	if now.Before(e.holdUntil) && len(e.parked) < e.cfg.MaxParked {
+		// Start-up: the consumer's partitions deliver their first records
+		// at different times, and whichever comes first must not decide
+		// where event time stands. Hold everything briefly, then apply it
+		// in event-time order.
+		e.parked = append(e.parked, rec)
+		return nil
+	}
+	if err := e.endHold(ctx, now); err != nil {
+		return err
 	}
 	if e.tooEarly(ts) {
 		if len(e.parked) < e.cfg.MaxParked {
@@ -243,6 +271,38 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 		}
 	}
 	e.apply(&rec)
+	return e.maybeAdvance(ctx, now)
+}
+
+// endHold applies the records held at start-up, oldest first, once the hold
+// is over; it is a no-op afterwards.
+func (e *Engine) endHold(ctx context.Context, now time.Time) error {
+	if e.held || e.holdUntil.IsZero() {
+		return nil
+	}
+	e.held = true
+	held := e.parked
+	e.parked = nil
+	sort.SliceStable(held, func(i, j int) bool { return recordTS(&held[i]).Before(recordTS(&held[j])) })
+	// Replay in order, moving event time along with the records but never
+	// past the slowest partition.
+	limit := e.partitionWatermark(now)
+	for i := range held {
+		ts := recordTS(&held[i])
+		wm := ts
+		if limit.Before(wm) {
+			wm = limit
+		}
+		if err := e.Advance(ctx, wm); err != nil {
+			return err
+		}
+		if e.tooEarly(ts) && len(e.parked) < e.cfg.MaxParked {
+			e.parked = append(e.parked, held[i])
+			continue
+		}
+		e.apply(&held[i])
+	}
+	e.log.Debug("start-up hold over", "applied", len(held)-len(e.parked), "partitions", len(e.parts))
 	return e.maybeAdvance(ctx, now)
 }
 
@@ -296,15 +356,17 @@ func (e *Engine) maybeAdvance(ctx context.Context, now time.Time) error {
 }
 
 // partitionWatermark is the least event time reached by the partitions that
-// delivered a record within PartitionIdle; a partition with nothing to read
-// does not hold the others back.
+// are not idle. Idle means caught up and silent for PartitionIdle: a partition
+// with nothing to read does not hold the others back, but one that is merely
+// slow to deliver (a large backlog, a reconnect) does, so its events are not
+// dropped as late when they arrive.
 func (e *Engine) partitionWatermark(now time.Time) time.Time {
 	var wm, newest time.Time
 	for _, pr := range e.parts {
 		if pr.max.After(newest) {
 			newest = pr.max
 		}
-		if now.Sub(pr.seen) > e.cfg.PartitionIdle {
+		if pr.caughtUp && now.Sub(pr.seen) > e.cfg.PartitionIdle {
 			continue
 		}
 		if wm.IsZero() || pr.max.Before(wm) {
@@ -363,7 +425,7 @@ func (e *Engine) content(c *event.Content) {
 			}
 		}
 		tb := e.bucketOf(st, start)
-		tb.creators.InsertHash(creator)
+		tb.creators.insert(creator)
 		tb.regions.add(c.Region)
 		tb.langs.add(c.Lang)
 		if len(tb.samples) < e.cfg.Samples {
@@ -402,7 +464,7 @@ func (e *Engine) report(r *event.Report) {
 			}
 		}
 		tb := e.bucketOf(st, start)
-		tb.reporters.InsertHash(reporter)
+		tb.reporters.insert(reporter)
 		tb.reasons.add(r.Reason)
 	}
 }
@@ -463,17 +525,23 @@ func (e *Engine) Advance(ctx context.Context, wm time.Time) error {
 	}
 	e.watermark = wm
 	e.m.watermark.Set(float64(wm.Unix()))
-	for _, b := range e.window.Advance(wm) {
+	closed := e.window.Advance(wm)
+	for _, b := range closed {
 		if err := e.close(ctx, b); err != nil {
 			return err
 		}
 	}
-	e.unpark()
+	if len(closed) > 0 {
+		e.unpark()
+	}
 	return nil
 }
 
 // Drain closes every open bucket, as at the end of a finite input.
 func (e *Engine) Drain(ctx context.Context) error {
+	if err := e.endHold(ctx, time.Now()); err != nil {
+		return err
+	}
 	if e.watermark.IsZero() {
 		return nil
 	}
@@ -522,6 +590,16 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 
 	obs := make([]detectors.Observation, 0, len(keys))
 	var ratios []float64
+	// One buffer holds every history of this close; detectors do not keep them.
+	if need := 2 * len(keys) * e.cfg.History; cap(e.histBuf) < need {
+		e.histBuf = make([]float64, 0, need)
+	}
+	hist := e.histBuf[:0]
+	history := func(s *series) []float64 {
+		start := len(hist)
+		hist = s.appendTo(hist)
+		return e.known(hist[start:len(hist):len(hist)], b.Start)
+	}
 	for _, k := range keys {
 		st := e.tracked[k]
 		e.catchUp(st, b.Start)
@@ -529,14 +607,14 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			Term: k, Bucket: b.Start, Width: e.bucket,
 			Mentions:       float64(b.Mentions.Estimate(st.hash)),
 			Reports:        float64(b.Reports.Estimate(st.hash)),
-			MentionHistory: e.known(st.mentions.appendTo(nil), b.Start),
-			ReportHistory:  e.known(st.reports.appendTo(nil), b.Start),
+			MentionHistory: history(st.mentions),
+			ReportHistory:  history(st.reports),
 			DayAgo:         e.dayAgo(st.hash, b.Start),
 			Watch:          st.watch,
 		}
 		if tb := st.open[b.Start]; tb != nil {
-			o.UniqueCreators = tb.creators.Estimate()
-			o.UniqueReporters = tb.reporters.Estimate()
+			o.UniqueCreators = tb.creators.estimate()
+			o.UniqueReporters = tb.reporters.estimate()
 			o.Regions = tb.regions.top(e.cfg.TopLabels)
 			o.ReportReasons = tb.reasons.top(e.cfg.TopLabels)
 			o.Samples = tb.samples
@@ -601,6 +679,8 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		Tracked: len(e.tracked), Late: e.window.Dropped() - e.reported.late, Invalid: e.invalid - e.reported.invalid,
 		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
 	}
+	e.log.Debug("bucket closed", "bucket", b.Start, "events", b.Events, "mentions", report.Mentions, "reports", b.ReportEvents,
+		"tracked", report.Tracked, "late", report.Late, "parked", len(e.parked), "watermark", e.watermark, "alerts", len(evs))
 	e.reported.late, e.reported.invalid = e.window.Dropped(), e.invalid
 	for _, o := range e.obs {
 		o.Bucket(report)

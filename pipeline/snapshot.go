@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/sketches"
 )
@@ -27,6 +28,7 @@ type snapshot struct {
 	Invalid    uint64
 	History    int
 	Parked     []ingest.Record
+	Outbox     []alert.Event
 }
 
 type termSnap struct {
@@ -41,8 +43,8 @@ type termSnap struct {
 
 type openSnap struct {
 	Start     time.Time
-	Creators  []byte
-	Reporters []byte
+	Creators  distinctSnap
+	Reporters distinctSnap
 	Regions   labels
 	Langs     labels
 	Reasons   labels
@@ -72,14 +74,19 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	s.Watermark, s.LastClosed, s.First, s.Invalid, s.History = e.watermark, e.lastClosed, e.first, e.invalid, e.cfg.History
 	s.Offsets = e.Offsets()
 	s.Parked = e.parked
+	for _, sk := range e.sinks {
+		if o, ok := sk.(Outbox); ok {
+			s.Outbox = append(s.Outbox, o.Pending()...)
+		}
+	}
 	for _, st := range e.tracked {
 		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil), HistEnd: st.histEnd, Quiet: st.quiet}
 		for start, tb := range st.open {
 			osn := openSnap{Start: start, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples}
-			if osn.Creators, err = tb.creators.MarshalBinary(); err != nil {
+			if osn.Creators, err = tb.creators.snap(); err != nil {
 				return nil, err
 			}
-			if osn.Reporters, err = tb.reporters.MarshalBinary(); err != nil {
+			if osn.Reporters, err = tb.reporters.snap(); err != nil {
 				return nil, err
 			}
 			ts.Open = append(ts.Open, osn)
@@ -131,6 +138,11 @@ func (e *Engine) Restore(b []byte) error {
 	e.watermark, e.lastClosed, e.first, e.invalid = s.Watermark, s.LastClosed, s.First, s.Invalid
 	e.reported.invalid = s.Invalid
 	e.parked = s.Parked
+	for _, sk := range e.sinks {
+		if o, ok := sk.(Outbox); ok && len(s.Outbox) > 0 {
+			o.Restore(s.Outbox)
+		}
+	}
 	e.offsets = make(map[partition]int64, len(s.Offsets))
 	for _, o := range s.Offsets {
 		e.offsets[partition{o.Topic, o.Partition}] = o.Offset
@@ -148,11 +160,12 @@ func (e *Engine) Restore(b []byte) error {
 			st.reports.push(ts.Reports[i])
 		}
 		for _, osn := range ts.Open {
-			tb := &termBucket{creators: e.newTermHLL(), reporters: e.newTermHLL(), regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples}
-			if err := tb.creators.UnmarshalBinary(osn.Creators); err != nil {
+			tb := &termBucket{regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples}
+			var err error
+			if tb.creators, err = osn.Creators.restore(); err != nil {
 				return fmt.Errorf("restore: term %s creators: %w", ts.Key, err)
 			}
-			if err := tb.reporters.UnmarshalBinary(osn.Reporters); err != nil {
+			if tb.reporters, err = osn.Reporters.restore(); err != nil {
 				return fmt.Errorf("restore: term %s reporters: %w", ts.Key, err)
 			}
 			st.open[osn.Start] = tb

@@ -6,7 +6,6 @@ import (
 
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
-	"github.com/trendwatch/trendwatch/sketches"
 )
 
 // series is a fixed-length ring of per-bucket counts, oldest first when read.
@@ -82,8 +81,8 @@ func names(cs []detectors.Count) []string {
 // termBucket is what a tracked term gathers in one open bucket beyond the counts
 // the sketches already hold.
 type termBucket struct {
-	creators  *sketches.HLL
-	reporters *sketches.HLL
+	creators  distinct
+	reporters distinct
 	regions   labels
 	langs     labels
 	reasons   labels
@@ -109,18 +108,10 @@ type termState struct {
 func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {
 	tb := st.open[start]
 	if tb == nil {
-		tb = &termBucket{creators: e.newTermHLL(), reporters: e.newTermHLL()}
+		tb = &termBucket{}
 		st.open[start] = tb
 	}
 	return tb
-}
-
-func (e *Engine) newTermHLL() *sketches.HLL {
-	h, err := sketches.NewHLL(termHLLPrecision)
-	if err != nil {
-		panic(err) // a constant precision; cannot fail
-	}
-	return h
 }
 
 // termHLLPrecision is lower than the window's: thousands of terms each hold

@@ -119,64 +119,76 @@ func (c *CountMin) Add(h uint64, n uint32) {
 	if n == 0 {
 		return
 	}
-	var idx [MaxCountMinDepth]int
-	idx2 := idx[:c.depth]
-	counts := c.counts
+	c.total = satAdd(c.total, uint64(n))
+	if c.depth > c.perWord {
+		c.addRemixed(h, n)
+		return
+	}
+	// One hash holds every row's bits: read the rows' minimum, then raise the
+	// rows below the new lower bound, recomputing the indexes rather than
+	// keeping them (an index array would cost more to clear than to recompute).
+	counts, width, mask, logw := c.counts, c.width, c.mask, c.logw&63
 	lo := uint32(math.MaxUint32)
-	if c.depth <= c.perWord {
-		// One hash holds every row's bits: the common case, without the remix
-		// bookkeeping.
-		x := h
-		for r := range idx2 {
-			i := r*c.width + int(x&c.mask)
-			x >>= c.logw
-			idx2[r] = i
-			lo = min(lo, counts[i])
+	x := h
+	for off := 0; off < len(counts); off += width {
+		lo = min(lo, counts[off+int(x&mask)])
+		x >>= logw
+	}
+	v := satAdd32(lo, n)
+	x = h
+	for off := 0; off < len(counts); off += width {
+		// Which rows need raising is a coin toss, so a branch here mispredicts
+		// half the time; max compiles to a conditional move.
+		i := off + int(x&mask)
+		counts[i] = max(counts[i], v)
+		x >>= logw
+	}
+}
+
+// addRemixed is Add for a sketch whose rows need more than 64 index bits.
+func (c *CountMin) addRemixed(h uint64, n uint32) {
+	var idx [MaxCountMinDepth]int
+	rows := idx[:c.depth]
+	counts := c.counts
+	x, word, left := h, h, c.perWord
+	lo := uint32(math.MaxUint32)
+	for r := range rows {
+		if left == 0 {
+			word = remix(word)
+			x, left = word, c.perWord
 		}
-	} else {
-		x, word, left := h, h, c.perWord
-		for r := range idx2 {
-			if left == 0 {
-				word = remix(word)
-				x, left = word, c.perWord
-			}
-			i := r*c.width + int(x&c.mask)
-			x >>= c.logw
-			left--
-			idx2[r] = i
-			lo = min(lo, counts[i])
-		}
+		rows[r] = r*c.width + int(x&c.mask)
+		x >>= c.logw
+		left--
+		lo = min(lo, counts[rows[r]])
 	}
-	// Conservative update: no counter needs to exceed the key's new lower bound.
-	v := lo + n
-	if v < lo {
-		v = math.MaxUint32
+	v := satAdd32(lo, n)
+	for _, i := range rows {
+		counts[i] = max(counts[i], v)
 	}
-	for _, i := range idx2 {
-		if counts[i] < v {
-			counts[i] = v
-		}
+}
+
+func satAdd32(a, b uint32) uint32 {
+	s := a + b
+	if s < a {
+		return math.MaxUint32
 	}
-	t := c.total + uint64(n)
-	if t < c.total {
-		t = math.MaxUint64
-	}
-	c.total = t
+	return s
 }
 
 // Estimate returns an upper bound of the count of the key whose hash is h; see
 // CountMin for how far above the true count it can be.
 func (c *CountMin) Estimate(h uint64) uint32 {
-	counts := c.counts
-	x, word, left := h, h, c.perWord
+	counts, width, mask, logw := c.counts, c.width, c.mask, c.logw&63
 	lo := uint32(math.MaxUint32)
-	for r := 0; r < c.depth; r++ {
+	x, word, left := h, h, c.perWord
+	for off := 0; off < len(counts); off += width {
 		if left == 0 {
 			word = remix(word)
 			x, left = word, c.perWord
 		}
-		lo = min(lo, counts[r*c.width+int(x&c.mask)])
-		x >>= c.logw
+		lo = min(lo, counts[off+int(x&mask)])
+		x >>= logw
 		left--
 	}
 	return lo
@@ -194,17 +206,9 @@ func (c *CountMin) Merge(o *CountMin) error {
 	a := c.counts
 	b := o.counts[:len(a)]
 	for i, v := range b {
-		s := a[i] + v
-		if s < v {
-			s = math.MaxUint32
-		}
-		a[i] = s
+		a[i] = satAdd32(a[i], v)
 	}
-	t := c.total + o.total
-	if t < c.total {
-		t = math.MaxUint64
-	}
-	c.total = t
+	c.total = satAdd(c.total, o.total)
 	return nil
 }
 

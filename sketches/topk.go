@@ -79,7 +79,10 @@ func NewTopK(k int) (*TopK, error) {
 
 const fib64 = 0x9E3779B97F4A7C15
 
-func (t *TopK) home(h uint64) int { return int((h * fib64) >> t.shift) }
+// home is a slot's home position, computed from the hash's upper 32 bits (its
+// fingerprint) alone, so that the table can be probed and reorganised without
+// visiting the entries.
+func (t *TopK) home(fp uint64) int { return int((fp * fib64) >> t.shift) }
 
 func slotValue(h uint64, id int32) uint64 { return h&^(1<<32-1) | uint64(id+1) }
 
@@ -89,7 +92,7 @@ func slotValue(h uint64, id int32) uint64 { return h&^(1<<32-1) | uint64(id+1) }
 func (t *TopK) find(h uint64) (int, int32) {
 	mask := len(t.slots) - 1
 	fp := h >> 32
-	i := t.home(h)
+	i := t.home(fp)
 	for {
 		s := t.slots[i]
 		if s == 0 {
@@ -122,7 +125,7 @@ func (t *TopK) unslot(i int) {
 			if s == 0 {
 				return
 			}
-			home := t.home(t.entries[uint32(s)-1].hash)
+			home := t.home(s >> 32)
 			// The entry at j may stay unless its home lies cyclically in (i, j].
 			if i <= j {
 				if i < home && home <= j {
@@ -149,7 +152,7 @@ func (t *TopK) growSlots(n int) {
 	mask := size - 1
 	for id := range t.entries {
 		h := t.entries[id].hash
-		i := t.home(h)
+		i := t.home(h >> 32)
 		for t.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
@@ -185,9 +188,27 @@ func (t *TopK) down(i int) {
 			break
 		}
 		m, mc := c, h[c].count
-		for j := c + 1; j < min(c+4, n); j++ {
-			if h[j].count < mc {
-				m, mc = j, h[j].count
+		if c+3 < n {
+			// All four children: pick the smallest without branches, which
+			// would mispredict on ties, the usual case at the bottom of the heap.
+			kids := h[c : c+4 : c+4]
+			m1, c1 := c, kids[0].count
+			if kids[1].count < c1 {
+				m1, c1 = c+1, kids[1].count
+			}
+			m2, c2 := c+2, kids[2].count
+			if kids[3].count < c2 {
+				m2, c2 = c+3, kids[3].count
+			}
+			m, mc = m1, c1
+			if c2 < c1 {
+				m, mc = m2, c2
+			}
+		} else {
+			for j := c + 1; j < n; j++ {
+				if h[j].count < mc {
+					m, mc = j, h[j].count
+				}
 			}
 		}
 		if mc >= node.count {

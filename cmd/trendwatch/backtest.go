@@ -33,7 +33,7 @@ func (a *app) backtestCmd() *cobra.Command {
                                 (default stdout), alert being the detector's own decision.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.load()
+			cfg, err := a.load(cmd)
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,7 @@ content, report and dead-letter topics created. Any Kafka client can use it, e.g
     | kcat -P -b 127.0.0.1:9092 -t content-events -k c1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.load()
+			cfg, err := a.load(cmd)
 			if err != nil {
 				return err
 			}
@@ -39,8 +39,8 @@ content, report and dead-letter topics created. Any Kafka client can use it, e.g
 	f.String("listen", "", "host:port to listen on (broker.listen, default 127.0.0.1:9092)")
 	f.Int("partitions", 0, "partitions per topic (broker.partitions)")
 	f.String("data-dir", "", "keep the log on disk here so a restart keeps messages and offsets (broker.data_dir)")
-	mustBind(a.loader, "broker.listen", f.Lookup("listen"))
-	mustBind(a.loader, "broker.partitions", f.Lookup("partitions"))
-	mustBind(a.loader, "broker.data_dir", f.Lookup("data-dir"))
+	configKey(f, "listen", "broker.listen")
+	configKey(f, "partitions", "broker.partitions")
+	configKey(f, "data-dir", "broker.data_dir")
 	return cmd
 }

@@ -31,7 +31,7 @@ fastest-growing terms at every bucket close, and writes aggregates and alerts
 to Parquet files under ./trendwatch-data/ (or ClickHouse with --clickhouse).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.load()
+			cfg, err := a.load(cmd)
 			if err != nil {
 				return err
 			}
@@ -106,9 +106,9 @@ to Parquet files under ./trendwatch-data/ (or ClickHouse with --clickhouse).`,
 	f.StringSlice("sinks", nil, "sinks: clickhouse, parquet (sinks)")
 	f.String("clickhouse", "", "ClickHouse native address host:port; enables the ClickHouse sink (clickhouse.addr)")
 	f.String("metrics-listen", "", "address for /metrics and /healthz (metrics.listen)")
-	mustBind(a.loader, "sinks", f.Lookup("sinks"))
-	mustBind(a.loader, "clickhouse.addr", f.Lookup("clickhouse"))
-	mustBind(a.loader, "metrics.listen", f.Lookup("metrics-listen"))
+	configKey(f, "sinks", "sinks")
+	configKey(f, "clickhouse", "clickhouse.addr")
+	configKey(f, "metrics-listen", "metrics.listen")
 	return cmd
 }
 

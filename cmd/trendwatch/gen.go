@@ -86,7 +86,7 @@ that must not alert. --labels writes the ground truth as JSON lines.
 With --out FILE it writes JSON lines (the backtest's input) instead of Kafka.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.load()
+			cfg, err := a.load(cmd)
 			if err != nil {
 				return err
 			}
@@ -115,7 +115,7 @@ With --out FILE it writes JSON lines (the backtest's input) instead of Kafka.`,
 	addGenFlags(f, &g)
 	f.StringVar(&out, "out", "", "write events as JSON lines to this file instead of Kafka")
 	f.StringSlice("brokers", nil, "Kafka bootstrap brokers (kafka.brokers)")
-	mustBind(a.loader, "kafka.brokers", f.Lookup("brokers"))
+	configKey(f, "brokers", "kafka.brokers")
 	return cmd
 }
 

@@ -50,19 +50,37 @@ variables (clickhouse.addr -> TRENDWATCH_CLICKHOUSE_ADDR) < flags.`,
 	pf.StringVar(&a.cfgFile, "config", "", "YAML configuration file")
 	pf.String("log-level", "info", "log level: debug, info, warn, error")
 	pf.String("log-format", "text", "log format: text or json")
-	mustBind(a.loader, "log.level", pf.Lookup("log-level"))
-	mustBind(a.loader, "log.format", pf.Lookup("log-format"))
+	configKey(pf, "log-level", "log.level")
+	configKey(pf, "log-format", "log.format")
 
 	root.AddCommand(a.runCmd(), a.brokerCmd(), a.genCmd(), a.migrateCmd(), a.demoCmd(), a.backtestCmd(), a.configCmd())
 	return root
 }
 
-// mustBind ties a flag to a configuration key. The pairs are fixed in code, so a
-// failure is a programming error.
-func mustBind(l *config.Loader, key string, f *pflag.Flag) {
-	if err := l.BindFlag(key, f); err != nil {
-		panic(err)
+// configKey marks flag as setting a configuration key. The binding is made
+// when the command runs, not here: several commands have a --brokers or
+// --clickhouse flag, and viper keeps one flag per key.
+func configKey(f *pflag.FlagSet, flag, key string) {
+	if err := f.SetAnnotation(flag, annotation, []string{key}); err != nil {
+		panic(err) // a flag name fixed in code
 	}
 }
 
-func (a *app) load() (*config.Config, error) { return a.loader.Load(a.cfgFile) }
+const annotation = "trendwatch-config-key"
+
+// load binds the running command's flags (its own and inherited) to their
+// keys and reads the configuration.
+func (a *app) load(cmd *cobra.Command) (*config.Config, error) {
+	var err error
+	bind := func(f *pflag.Flag) {
+		if keys := f.Annotations[annotation]; len(keys) == 1 && err == nil {
+			err = a.loader.BindFlag(keys[0], f)
+		}
+	}
+	cmd.Flags().VisitAll(bind)
+	cmd.InheritedFlags().VisitAll(bind)
+	if err != nil {
+		return nil, err
+	}
+	return a.loader.Load(a.cfgFile)
+}

@@ -18,7 +18,7 @@ yet recorded in its schema_migrations table, choosing modern column types
 Running it again is safe: applied migrations are skipped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.load()
+			cfg, err := a.load(cmd)
 			if err != nil {
 				return err
 			}
@@ -42,7 +42,7 @@ Running it again is safe: applied migrations are skipped.`,
 	f := cmd.Flags()
 	f.String("clickhouse", "", "ClickHouse native address host:port (clickhouse.addr)")
 	f.String("database", "", "database (clickhouse.database)")
-	mustBind(a.loader, "clickhouse.addr", f.Lookup("clickhouse"))
-	mustBind(a.loader, "clickhouse.database", f.Lookup("database"))
+	configKey(f, "clickhouse", "clickhouse.addr")
+	configKey(f, "database", "clickhouse.database")
 	return cmd
 }

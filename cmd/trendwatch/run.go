@@ -32,7 +32,7 @@ the sinks have flushed and a checkpoint holds the state, so a crash neither lose
 nor double-counts. SIGTERM or Ctrl-C shuts down cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.load()
+			cfg, err := a.load(cmd)
 			if err != nil {
 				return err
 			}
@@ -55,7 +55,7 @@ func (a *app) pipelineFlags(f *pflag.FlagSet) {
 		"brokers": "kafka.brokers", "group": "kafka.group", "clickhouse": "clickhouse.addr",
 		"checkpoint-dir": "checkpoint.dir", "fresh": "checkpoint.fresh", "metrics-listen": "metrics.listen",
 	} {
-		mustBind(a.loader, key, f.Lookup(flag))
+		configKey(f, flag, key)
 	}
 }
 
@@ -79,6 +79,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 		return err
 	}
 	eng.AddObserver(h)
+	eng.AddObserver(alertLog{log})
 	if chSink != nil {
 		eng.AddObserver(&statsWriter{ctx: ctx, sink: chSink, instance: cfg.Pipeline.Instance, log: log})
 	}
@@ -169,7 +170,9 @@ func openSinks(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 		if err != nil {
 			return fail(fmt.Errorf("incident sink: %w", err))
 		}
-		s.Start(ctx)
+		// Deliveries outlive the run context: on shutdown closeSinks drains the
+		// outbox with a deadline, and what is left goes into the checkpoint.
+		s.Start(context.WithoutCancel(ctx))
 		sinks = append(sinks, s)
 	}
 	return sinks, ch, nil
@@ -177,6 +180,13 @@ func openSinks(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 
 func closeSinks(sinks []pipeline.Sink, log *slog.Logger) {
 	for _, s := range sinks {
+		if d, ok := s.(interface{ Drain(context.Context) error }); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := d.Drain(ctx); err != nil {
+				log.Warn("incident outbox not empty at shutdown; the checkpoint keeps it", "err", err)
+			}
+			cancel()
+		}
 		if err := s.Close(); err != nil {
 			log.Warn("closing sink", "err", err)
 		}
@@ -202,3 +212,15 @@ func (s *statsWriter) Bucket(r *pipeline.BucketReport) {
 }
 
 func (s *statsWriter) Alert(alert.Event) {}
+
+// alertLog puts every alert transition in the process log, so an operator
+// without a sink at hand still sees what fired.
+type alertLog struct{ log *slog.Logger }
+
+func (alertLog) Bucket(*pipeline.BucketReport) {}
+
+func (l alertLog) Alert(ev alert.Event) {
+	a := ev.Alert
+	l.log.Info("alert", "status", ev.To, "severity", a.Severity.String(), "detector", a.Detector,
+		"term", a.Term, "bucket", ev.At.UTC().Format(time.RFC3339), "summary", a.Summary)
+}

@@ -30,14 +30,14 @@ type health struct {
 }
 
 type healthState struct {
-	Status      string    `json:"status"`
-	Watermark   time.Time `json:"watermark"`
-	LastBucket  time.Time `json:"last_bucket"`
-	Tracked     int       `json:"tracked_terms"`
-	WindowMiB   float64   `json:"window_mib"`
-	Late        uint64    `json:"late_events"`
-	Invalid     uint64    `json:"invalid_messages"`
-	CheckedAt   time.Time `json:"updated_at"`
+	Status     string    `json:"status"`
+	Watermark  time.Time `json:"watermark"`
+	LastBucket time.Time `json:"last_bucket"`
+	Tracked    int       `json:"tracked_terms"`
+	WindowMiB  float64   `json:"window_mib"`
+	Late       uint64    `json:"late_events"`
+	Invalid    uint64    `json:"invalid_messages"`
+	CheckedAt  time.Time `json:"updated_at"`
 }
 
 func (h *health) Bucket(r *pipeline.BucketReport) {
