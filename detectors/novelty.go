@@ -1,6 +1,9 @@
 package detectors
 
-import "math"
+import (
+	"math"
+	"strconv"
+)
 
 // Novelty finds a term with no meaningful history (its mean count per bucket
 // before the growth is at most max_prior) that crosses min_count and has risen in
@@ -60,7 +63,7 @@ func (d *Novelty) judge(a *analysis) (Finding, bool) {
 		Observed:    o.Mentions,
 		Expected:    mu,
 		Growth:      e.growth,
-		Summary:     summary("NEW", o, o.Mentions, mu, e.z, "", "rising "+fmtNum(float64(d.cfg.GrowthBuckets))+" buckets"),
+		Summary:     summary("NEW", o, o.Mentions, mu, e.z, "", "rising "+strconv.Itoa(d.cfg.GrowthBuckets)+" buckets"),
 		Explanation: x.String(),
 	}, true
 }

@@ -222,13 +222,10 @@ func (w *world) run(s *Set, lc *Lifecycle) runResult {
 		ev     alert.Event
 	}
 	byTerm := map[string][]opened{}
-	all := append(slices.Clone(w.background), func() []*track {
-		var ts []*track
-		for _, in := range w.injected {
-			ts = append(ts, in.t)
-		}
-		return ts
-	}()...)
+	all := slices.Clone(w.background)
+	for _, in := range w.injected {
+		all = append(all, in.t)
+	}
 	for i := 1; i < scenarioBuckets; i++ {
 		p := platform(float64(i), w.phase)
 		for _, t := range all {

@@ -20,8 +20,9 @@ type Set struct {
 	mp        mentionParams
 	rp        reportParams
 	// Below both, no detector can fire, so most of a Zipf tail costs two
-	// comparisons.
-	minMentions, minReports float64
+	// comparisons; watched terms have their own, lower, pair.
+	minMentions, minReports           float64
+	minWatchMentions, minWatchReports float64
 }
 
 // NewSet validates cfg and builds its enabled detectors.
@@ -55,9 +56,11 @@ func NewSet(cfg Config) (*Set, error) {
 		s.detectors = append(s.detectors, newReportRate(cfg))
 		s.minReports = math.Min(s.minReports, cfg.ReportRate.MinReports)
 	}
+	s.minWatchMentions, s.minWatchReports = s.minMentions, s.minReports
 	if cfg.Watchlist.Enabled && !w.empty() {
-		mention(newWatchlistDetector(cfg), cfg.Watchlist.MinSupport)
-		s.minReports = math.Min(s.minReports, cfg.Watchlist.MinReports)
+		s.detectors = append(s.detectors, newWatchlistDetector(cfg))
+		s.minWatchMentions = math.Min(s.minWatchMentions, cfg.Watchlist.MinSupport)
+		s.minWatchReports = math.Min(s.minWatchReports, cfg.Watchlist.MinReports)
 	}
 	return s, nil
 }
@@ -83,7 +86,11 @@ func (s *Set) WatchTerms() []string { return s.watch.terms() }
 // Evaluate runs every enabled detector on o and returns their findings, nil when
 // there are none. o.Watch must already be set (from Watch) for watched terms.
 func (s *Set) Evaluate(o *Observation) []Finding {
-	if o.Mentions < s.minMentions && o.Reports < s.minReports {
+	minM, minR := s.minMentions, s.minReports
+	if o.Watch != nil {
+		minM, minR = s.minWatchMentions, s.minWatchReports
+	}
+	if o.Mentions < minM && o.Reports < minR {
 		return nil
 	}
 	a := analysis{o: o, mp: &s.mp, rp: &s.rp}

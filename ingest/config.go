@@ -53,8 +53,11 @@ type Config struct {
 	ClientID string   `mapstructure:"client_id"`
 	Topics   Topics   `mapstructure:"topics"`
 	// StartOffset is where a group with no committed offset starts: "earliest" or "latest".
-	StartOffset string        `mapstructure:"start_offset"`
-	MaxWait     time.Duration `mapstructure:"max_wait"`
+	StartOffset string `mapstructure:"start_offset"`
+	// MaxWait is how long the broker may hold a fetch of an empty partition.
+	// Data returns as soon as there is any, so a long wait costs no latency;
+	// a short one makes kafka-go time out and reconnect on quiet partitions.
+	MaxWait time.Duration `mapstructure:"max_wait"`
 	// FetchMaxBytes bounds one fetch. Brokers return a first message larger
 	// than it whole, so it need not exceed the largest message; kept small, a
 	// batch is drained quickly and partitions are read evenly.
@@ -75,7 +78,7 @@ func DefaultConfig() Config {
 		ClientID:           "trendwatch",
 		Topics:             Topics{Content: "content-events", Reports: "report-events", DeadLetter: "trendwatch-dead-letter"},
 		StartOffset:        "earliest",
-		MaxWait:            250 * time.Millisecond,
+		MaxWait:            2 * time.Second,
 		FetchMaxBytes:      1 << 20,
 		Limits:             event.DefaultLimits(),
 		DeadLetterMaxBytes: 64 << 10,

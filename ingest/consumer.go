@@ -45,6 +45,42 @@ type Record struct {
 	Report  event.Report
 }
 
+// Partition names one partition of a topic.
+type Partition struct {
+	Topic     string
+	Partition int
+}
+
+// Partitions lists the partitions of the input topics, from the brokers'
+// metadata. In a group of several instances each gets only some of them; the
+// pipeline treats the others as idle once they stay silent.
+func (c *Consumer) Partitions(ctx context.Context) ([]Partition, error) {
+	dialer, err := c.cfg.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for _, b := range c.cfg.Brokers {
+		conn, err := dialer.DialContext(ctx, "tcp", b)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		ps, err := conn.ReadPartitions(c.cfg.Topics.Content, c.cfg.Topics.Reports)
+		conn.Close()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		out := make([]Partition, len(ps))
+		for i, p := range ps {
+			out[i] = Partition{Topic: p.Topic, Partition: p.ID}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("read partitions of %s and %s from %v: %w", c.cfg.Topics.Content, c.cfg.Topics.Reports, c.cfg.Brokers, lastErr)
+}
+
 // Offset is the last processed offset of a partition.
 type Offset struct {
 	Topic     string

@@ -103,10 +103,13 @@ type Engine struct {
 	// holdUntil ends the start-up hold (see Process); held marks it over.
 	holdUntil time.Time
 	histBuf   []float64
-	held      bool
-	invalid   uint64
-	reported  struct{ late, invalid uint64 } // totals at the last bucket report
-	lastEvent time.Time                      // wall clock of the last record, for idle advance
+	// maxApplied is the latest event time counted into the window; buckets up
+	// to its own may hold events of terms not yet tracked.
+	maxApplied time.Time
+	held       bool
+	invalid    uint64
+	reported   struct{ late, invalid uint64 } // totals at the last bucket report
+	lastEvent  time.Time                      // wall clock of the last record, for idle advance
 
 	terms []event.Term
 	keys  []string
@@ -122,11 +125,14 @@ type progress struct {
 	max      time.Time // largest event time read from the partition
 	seen     time.Time // wall clock of its last record
 	caughtUp bool      // its last record was the newest in the partition
+	unseen   bool      // expected (assigned) but no record yet; seen is when it was expected
+	lag      int64
 }
 
 type metrics struct {
 	records   *prometheus.CounterVec
 	parked    prometheus.Gauge
+	forced    prometheus.Counter
 	late      prometheus.Counter
 	tracked   prometheus.Gauge
 	openAlert prometheus.Gauge
@@ -143,6 +149,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		records:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_pipeline_records_total", Help: "Records processed, by kind."}, []string{"kind"}),
 		parked:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_parked_records", Help: "Records held because their partition is ahead of the slowest one."}),
+		forced:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_forced_closes_total", Help: "Buckets closed early because records held for a slow partition filled pipeline.max_parked."}),
 		late:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_late_events_total", Help: "Events dropped because their bucket had closed."}),
 		tracked:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_tracked_terms", Help: "Terms tracked in detail."}),
 		openAlert: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_open_alerts", Help: "Alerts open or escalated."}),
@@ -155,7 +162,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		alerts:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts)
+		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts)
 	}
 	return m
 }
@@ -198,6 +205,19 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 	return e, nil
 }
 
+// Expect tells the engine which input partitions exist, before any record
+// arrives: until each has delivered or stayed silent for PartitionIdle, event
+// time does not move past what it may still deliver.
+func (e *Engine) Expect(parts []ingest.Partition) {
+	now := time.Now()
+	for _, p := range parts {
+		k := partition{p.Topic, p.Partition}
+		if e.parts[k] == nil {
+			e.parts[k] = &progress{seen: now, unseen: true}
+		}
+	}
+}
+
 // AddObserver registers o for bucket reports and alert transitions.
 func (e *Engine) AddObserver(o Observer) { e.obs = append(e.obs, o) }
 
@@ -235,15 +255,15 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 		pr = &progress{}
 		e.parts[p] = pr
 	}
-	pr.seen = now
-	pr.caughtUp = rec.Lag <= 0
+	pr.seen, pr.unseen = now, false
+	pr.caughtUp, pr.lag = rec.Lag <= 0, rec.Lag
 	if ts.After(pr.max) {
 		pr.max = ts
 	}
 	if rec.Source.Topic != "" && e.holdUntil.IsZero() {
 		e.holdUntil = now.Add(e.cfg.PartitionIdle)
 	}
-	if now.Before(e.holdUntil) && len(e.parked) < e.cfg.MaxParked {
+	if !e.held && now.Before(e.holdUntil) && len(e.parked) < e.cfg.MaxParked {
 		// Start-up: the consumer's partitions deliver their first records
 		// at different times, and whichever comes first must not decide
 		// where event time stands. Hold everything briefly, then apply it
@@ -251,23 +271,27 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 		e.parked = append(e.parked, rec)
 		return nil
 	}
-	if err := e.endHold(ctx, now); err != nil {
+	if err := e.endHold(ctx, now, true); err != nil {
 		return err
 	}
 	if e.tooEarly(ts) {
-		if len(e.parked) < e.cfg.MaxParked {
-			// A partition read ahead of a slower one: hold its record until
-			// the slower one catches up and the buckets move on.
+		// A partition read ahead of a slower one: hold its record until the
+		// slower one catches up and the buckets move on. When the holding
+		// area is full the slowest partition has fallen too far behind to
+		// wait for: close the oldest open bucket, one at a time, until there
+		// is room. Its later records for those buckets will count as late.
+		for len(e.parked) >= e.cfg.MaxParked && e.cfg.MaxParked > 0 {
+			e.m.forced.Inc()
+			e.log.Warn("input partitions too far apart in event time; closing the oldest bucket early",
+				"parked", len(e.parked), "bucket", e.window.Closed(), "slowest", e.slowest())
+			if err := e.Advance(ctx, e.window.Closed().Add(e.bucket+e.lateness)); err != nil {
+				return err
+			}
+		}
+		if e.tooEarly(ts) {
 			e.parked = append(e.parked, rec)
 			e.m.parked.Set(float64(len(e.parked)))
 			return e.maybeAdvance(ctx, now)
-		}
-		// The slowest partition has fallen too far behind to wait for: close
-		// buckets so this record fits. Its later records will count as late.
-		e.log.Warn("input partitions too far apart in event time; closing buckets early",
-			"parked", len(e.parked), "ts", ts, "watermark", e.watermark)
-		if err := e.Advance(ctx, ts.Truncate(e.bucket).Add(-time.Duration(e.openBuckets-1)*e.bucket+e.lateness)); err != nil {
-			return err
 		}
 	}
 	e.apply(&rec)
@@ -276,8 +300,8 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 
 // endHold applies the records held at start-up, oldest first, once the hold
 // is over; it is a no-op afterwards.
-func (e *Engine) endHold(ctx context.Context, now time.Time) error {
-	if e.held || e.holdUntil.IsZero() {
+func (e *Engine) endHold(ctx context.Context, now time.Time, force bool) error {
+	if e.held || e.holdUntil.IsZero() || (!force && now.Before(e.holdUntil)) {
 		return nil
 	}
 	e.held = true
@@ -307,6 +331,9 @@ func (e *Engine) endHold(ctx context.Context, now time.Time) error {
 }
 
 func (e *Engine) apply(rec *ingest.Record) {
+	if ts := recordTS(rec); ts.After(e.maxApplied) {
+		e.maxApplied = ts
+	}
 	if rec.Kind == ingest.KindContent {
 		e.content(&rec.Content)
 	} else {
@@ -355,6 +382,21 @@ func (e *Engine) maybeAdvance(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// slowest describes the partition holding the watermark back, for logs.
+func (e *Engine) slowest() string {
+	var sp partition
+	var spr *progress
+	for p, pr := range e.parts {
+		if spr == nil || pr.max.Before(spr.max) {
+			sp, spr = p, pr
+		}
+	}
+	if spr == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s/%d at %s (lag %d, silent %s)", sp.topic, sp.part, spr.max.Format(time.RFC3339), spr.lag, time.Since(spr.seen).Round(time.Second))
+}
+
 // partitionWatermark is the least event time reached by the partitions that
 // are not idle. Idle means caught up and silent for PartitionIdle: a partition
 // with nothing to read does not hold the others back, but one that is merely
@@ -362,18 +404,24 @@ func (e *Engine) maybeAdvance(ctx context.Context, now time.Time) error {
 // dropped as late when they arrive.
 func (e *Engine) partitionWatermark(now time.Time) time.Time {
 	var wm, newest time.Time
+	found := false
 	for _, pr := range e.parts {
 		if pr.max.After(newest) {
 			newest = pr.max
 		}
-		if pr.caughtUp && now.Sub(pr.seen) > e.cfg.PartitionIdle {
+		if (pr.caughtUp || pr.unseen) && now.Sub(pr.seen) > e.cfg.PartitionIdle {
 			continue
 		}
-		if wm.IsZero() || pr.max.Before(wm) {
-			wm = pr.max
+		if pr.unseen {
+			// An assigned partition that has not delivered yet may hold the
+			// oldest events of all: nothing closes until it speaks or idles.
+			return time.Time{}
+		}
+		if !found || pr.max.Before(wm) {
+			wm, found = pr.max, true
 		}
 	}
-	if wm.IsZero() {
+	if !found {
 		return newest
 	}
 	return wm
@@ -425,6 +473,7 @@ func (e *Engine) content(c *event.Content) {
 			}
 		}
 		tb := e.bucketOf(st, start)
+		tb.mentions++
 		tb.creators.insert(creator)
 		tb.regions.add(c.Region)
 		tb.langs.add(c.Lang)
@@ -464,6 +513,7 @@ func (e *Engine) report(r *event.Report) {
 			}
 		}
 		tb := e.bucketOf(st, start)
+		tb.reports++
 		tb.reporters.insert(reporter)
 		tb.reasons.add(r.Reason)
 	}
@@ -502,10 +552,11 @@ func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEn
 	}
 	st := &termState{
 		key: key, kind: kindOf(key), hash: h, watch: watch,
-		open:     make(map[time.Time]*termBucket, 2),
-		mentions: newSeries(e.cfg.History),
-		reports:  newSeries(e.cfg.History),
-		histEnd:  histEnd,
+		open:      make(map[time.Time]*termBucket, 2),
+		mentions:  newSeries(e.cfg.History),
+		reports:   newSeries(e.cfg.History),
+		histEnd:   histEnd,
+		exactFrom: e.maxApplied.Truncate(e.bucket).Add(e.bucket),
 	}
 	if !st.histEnd.IsZero() {
 		m, r := e.window.Series(h, st.histEnd, e.cfg.History)
@@ -539,7 +590,7 @@ func (e *Engine) Advance(ctx context.Context, wm time.Time) error {
 
 // Drain closes every open bucket, as at the end of a finite input.
 func (e *Engine) Drain(ctx context.Context) error {
-	if err := e.endHold(ctx, time.Now()); err != nil {
+	if err := e.endHold(ctx, time.Now(), true); err != nil {
 		return err
 	}
 	if e.watermark.IsZero() {
@@ -603,10 +654,20 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	for _, k := range keys {
 		st := e.tracked[k]
 		e.catchUp(st, b.Start)
+		mentions, reports := float64(b.Mentions.Estimate(st.hash)), float64(b.Reports.Estimate(st.hash))
+		if !b.Start.Before(st.exactFrom) {
+			// Tracked since before this bucket saw any event: its own counts
+			// are exact, where the count-min's may overestimate and depend on
+			// the order events arrived in.
+			mentions, reports = 0, 0
+			if tb := st.open[b.Start]; tb != nil {
+				mentions, reports = float64(tb.mentions), float64(tb.reports)
+			}
+		}
 		o := detectors.Observation{
 			Term: k, Bucket: b.Start, Width: e.bucket,
-			Mentions:       float64(b.Mentions.Estimate(st.hash)),
-			Reports:        float64(b.Reports.Estimate(st.hash)),
+			Mentions:       mentions,
+			Reports:        reports,
 			MentionHistory: history(st.mentions),
 			ReportHistory:  history(st.reports),
 			DayAgo:         e.dayAgo(st.hash, b.Start),
@@ -680,7 +741,8 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
 	}
 	e.log.Debug("bucket closed", "bucket", b.Start, "events", b.Events, "mentions", report.Mentions, "reports", b.ReportEvents,
-		"tracked", report.Tracked, "late", report.Late, "parked", len(e.parked), "watermark", e.watermark, "alerts", len(evs))
+		"tracked", report.Tracked, "late", report.Late, "parked", len(e.parked), "watermark", e.watermark, "alerts", len(evs),
+		"slowest", e.slowest())
 	e.reported.late, e.reported.invalid = e.window.Dropped(), e.invalid
 	for _, o := range e.obs {
 		o.Bucket(report)

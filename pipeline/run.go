@@ -164,7 +164,7 @@ func (e *Engine) Run(ctx context.Context, in <-chan ingest.Record, c Committer, 
 				e.log.Warn("commit round failed; offsets not committed", "err", err)
 			}
 		case <-idle.C:
-			if err := e.endHold(ctx, time.Now()); err != nil {
+			if err := e.endHold(ctx, time.Now(), false); err != nil {
 				return err
 			}
 			if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && time.Since(e.lastEvent) >= e.cfg.IdleAdvance {

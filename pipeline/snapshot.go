@@ -24,6 +24,7 @@ type snapshot struct {
 	Watermark  time.Time
 	LastClosed time.Time
 	First      time.Time
+	MaxApplied time.Time
 	Offsets    []ingest.Offset
 	Invalid    uint64
 	History    int
@@ -32,17 +33,20 @@ type snapshot struct {
 }
 
 type termSnap struct {
-	Key      string
-	Hash     uint64
-	Mentions []float64
-	Reports  []float64
-	HistEnd  time.Time
-	Quiet    int
-	Open     []openSnap
+	Key       string
+	Hash      uint64
+	Mentions  []float64
+	Reports   []float64
+	HistEnd   time.Time
+	ExactFrom time.Time
+	Quiet     int
+	Open      []openSnap
 }
 
 type openSnap struct {
 	Start     time.Time
+	Mentions  uint64
+	Reports   uint64
 	Creators  distinctSnap
 	Reporters distinctSnap
 	Regions   labels
@@ -72,6 +76,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		return nil, fmt.Errorf("snapshot alert lifecycle: %w", err)
 	}
 	s.Watermark, s.LastClosed, s.First, s.Invalid, s.History = e.watermark, e.lastClosed, e.first, e.invalid, e.cfg.History
+	s.MaxApplied = e.maxApplied
 	s.Offsets = e.Offsets()
 	s.Parked = e.parked
 	for _, sk := range e.sinks {
@@ -80,9 +85,9 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		}
 	}
 	for _, st := range e.tracked {
-		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil), HistEnd: st.histEnd, Quiet: st.quiet}
+		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil), HistEnd: st.histEnd, ExactFrom: st.exactFrom, Quiet: st.quiet}
 		for start, tb := range st.open {
-			osn := openSnap{Start: start, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples}
+			osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples}
 			if osn.Creators, err = tb.creators.snap(); err != nil {
 				return nil, err
 			}
@@ -136,6 +141,7 @@ func (e *Engine) Restore(b []byte) error {
 	e.window = w
 	e.reported.late = w.Dropped()
 	e.watermark, e.lastClosed, e.first, e.invalid = s.Watermark, s.LastClosed, s.First, s.Invalid
+	e.maxApplied = s.MaxApplied
 	e.reported.invalid = s.Invalid
 	e.parked = s.Parked
 	for _, sk := range e.sinks {
@@ -153,14 +159,14 @@ func (e *Engine) Restore(b []byte) error {
 			key: ts.Key, kind: kindOf(ts.Key), hash: ts.Hash, watch: e.set.Watch(ts.Key),
 			open:     make(map[time.Time]*termBucket, len(ts.Open)),
 			mentions: newSeries(e.cfg.History), reports: newSeries(e.cfg.History),
-			histEnd: ts.HistEnd, quiet: ts.Quiet,
+			histEnd: ts.HistEnd, exactFrom: ts.ExactFrom, quiet: ts.Quiet,
 		}
 		for i := range ts.Mentions {
 			st.mentions.push(ts.Mentions[i])
 			st.reports.push(ts.Reports[i])
 		}
 		for _, osn := range ts.Open {
-			tb := &termBucket{regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples}
+			tb := &termBucket{mentions: osn.Mentions, reports: osn.Reports, regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples}
 			var err error
 			if tb.creators, err = osn.Creators.restore(); err != nil {
 				return fmt.Errorf("restore: term %s creators: %w", ts.Key, err)

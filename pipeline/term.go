@@ -81,6 +81,8 @@ func names(cs []detectors.Count) []string {
 // termBucket is what a tracked term gathers in one open bucket beyond the counts
 // the sketches already hold.
 type termBucket struct {
+	mentions  uint64
+	reports   uint64
 	creators  distinct
 	reporters distinct
 	regions   labels
@@ -102,7 +104,9 @@ type termState struct {
 	reports  *series
 	// histEnd is the start of the bucket right after the last one in the series.
 	histEnd time.Time
-	quiet   int
+	// exactFrom is the first bucket whose every event the term saw tracked.
+	exactFrom time.Time
+	quiet     int
 }
 
 func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {

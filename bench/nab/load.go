@@ -33,6 +33,15 @@ func LoadProfiles(path string) (map[string]Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nab profiles: %w", err)
 	}
+	p, err := ParseProfiles(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// ParseProfiles decodes NAB's profiles.json.
+func ParseProfiles(b []byte) (map[string]Profile, error) {
 	var raw map[string]struct {
 		CostMatrix struct {
 			TP float64 `json:"tpWeight"`
@@ -41,13 +50,13 @@ func LoadProfiles(path string) (map[string]Profile, error) {
 		} `json:"CostMatrix"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("nab profiles %s: %w", path, err)
+		return nil, fmt.Errorf("nab profiles: %w", err)
 	}
 	out := make(map[string]Profile, len(raw))
 	for name, r := range raw {
 		m := r.CostMatrix
 		if !(m.TP > 0 && m.FP > 0 && m.FN > 0) {
-			return nil, fmt.Errorf("nab profiles %s: %s: weights must be > 0", path, name)
+			return nil, fmt.Errorf("nab profiles: %s: weights must be > 0", name)
 		}
 		out[name] = Profile{Name: name, TP: m.TP, FP: m.FP, FN: m.FN}
 	}
@@ -61,9 +70,18 @@ func LoadWindows(path string) (map[string][]Window, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nab windows: %w", err)
 	}
+	w, err := ParseWindows(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return w, nil
+}
+
+// ParseWindows decodes NAB's combined_windows.json.
+func ParseWindows(b []byte) (map[string][]Window, error) {
 	var raw map[string][][2]string
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("nab windows %s: %w", path, err)
+		return nil, fmt.Errorf("nab windows: %w", err)
 	}
 	out := make(map[string][]Window, len(raw))
 	for file, ws := range raw {
@@ -71,7 +89,10 @@ func LoadWindows(path string) (map[string][]Window, error) {
 			start, err1 := time.Parse(timeLayout, w[0])
 			end, err2 := time.Parse(timeLayout, w[1])
 			if err := errors.Join(err1, err2); err != nil {
-				return nil, fmt.Errorf("nab windows %s: %s window %d: %w", path, file, k, err)
+				return nil, fmt.Errorf("nab windows: %s window %d: %w", file, k, err)
+			}
+			if end.Before(start) {
+				return nil, fmt.Errorf("nab windows: %s window %d ends before it starts", file, k)
 			}
 			out[file] = append(out[file], Window{Start: start, End: end})
 		}

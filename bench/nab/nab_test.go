@@ -237,3 +237,36 @@ func FuzzReadSeries(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseWindows(f *testing.F) {
+	f.Add([]byte(`{"realTweets/a.csv": [["2015-03-03 04:37:53.000000", "2015-03-04 13:37:53.000000"]]}`))
+	f.Add([]byte(`{"a": []}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ws, err := ParseWindows(b)
+		if err != nil {
+			return
+		}
+		for file, list := range ws {
+			for i, w := range list {
+				if w.End.Before(w.Start) || i > 0 && w.Start.Before(list[i-1].Start) {
+					t.Fatalf("%s: windows %v not sorted and well formed", file, list)
+				}
+			}
+		}
+	})
+}
+
+func FuzzParseProfiles(f *testing.F) {
+	f.Add([]byte(`{"standard": {"CostMatrix": {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.11, "tnWeight": 1.0}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ps, err := ParseProfiles(b)
+		if err != nil {
+			return
+		}
+		for name, p := range ps {
+			if p.Name != name || !(p.TP > 0 && p.FP > 0 && p.FN > 0) {
+				t.Fatalf("profile %q = %+v", name, p)
+			}
+		}
+	})
+}

@@ -98,6 +98,13 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	if err != nil {
 		return err
 	}
+	if parts, err := consumer.Partitions(ctx); err != nil {
+		// Not fatal: the topics may not exist yet. Event time then follows the
+		// partitions as they deliver.
+		log.Warn("could not list input partitions", "err", err)
+	} else {
+		eng.Expect(parts)
+	}
 	log.Info("consuming", "kafka", cfg.Kafka, "sinks", cfg.Sinks, "checkpoint", store.Path())
 	records := make(chan ingest.Record, 4096)
 	cctx, stopConsumer := context.WithCancel(ctx)
