@@ -707,6 +707,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 				Mentions: uint64(o.Mentions), UniqueCreators: o.UniqueCreators,
 				Reports: uint64(o.Reports), UniqueReporters: o.UniqueReporters,
 				TopRegions: names(o.Regions), Langs: langs, ReportReasons: names(o.ReportReasons),
+				Exact:   !b.Start.Before(st.exactFrom),
 				Version: version,
 			})
 			if o.Mentions >= float64(2*e.cfg.TrackMin) {

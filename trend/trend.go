@@ -16,6 +16,10 @@ type Minute struct {
 	TopRegions      []string // most mentions first, at most a handful
 	Langs           []string // most mentions first, at most a handful
 	ReportReasons   []string // most reports first, at most a handful
+	// Exact is true when Mentions and Reports are exact counts: the term was
+	// tracked before the bucket saw any event. Otherwise they are count-min
+	// estimates, which may overcount by a little and never undercount.
+	Exact bool
 	// Version orders rewrites of the same (Bucket, Term): a late event or a replay
 	// writes the row again with a larger version, and readers keep the largest.
 	Version uint64
