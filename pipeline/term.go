@@ -28,10 +28,11 @@ func (s *series) push(v float64) {
 // appendTo appends the held values, oldest first.
 func (s *series) appendTo(dst []float64) []float64 {
 	start := (s.head - s.n + len(s.buf)) % len(s.buf)
-	for i := 0; i < s.n; i++ {
-		dst = append(dst, s.buf[(start+i)%len(s.buf)])
+	if end := start + s.n; end <= len(s.buf) {
+		return append(dst, s.buf[start:end]...)
 	}
-	return dst
+	dst = append(dst, s.buf[start:]...)
+	return append(dst, s.buf[:s.head]...)
 }
 
 // labels counts a few distinct labels (regions, languages, reasons) exactly up to

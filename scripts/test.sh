@@ -20,6 +20,14 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; 
 $GO vet ./... 
 $GO vet -tags integration ./...
 
+echo "== kcat"
+# A third-party Kafka client, to prove the embedded broker speaks the protocol.
+if ! command -v kcat >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+	$sudo apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq kcat >/dev/null
+fi
+
 echo "== ClickHouse"
 ./scripts/clickhouse.sh start "$work/clickhouse" "$port"
 export TRENDWATCH_TEST_CLICKHOUSE="127.0.0.1:$port"

@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/trendwatch/trendwatch/broker"
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/gen"
+	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+// BenchmarkKafkaToDetectors measures the whole consuming path on this machine:
+// the embedded broker serving a kafka-go consumer group, decoding and
+// validation, the sketch window, tracked terms, bucket closes and detectors.
+// One op is one message (content or report); sinks are left out.
+func BenchmarkKafkaToDetectors(b *testing.B) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bc := broker.DefaultConfig()
+	bc.Listen = "127.0.0.1:0"
+	br, err := broker.Start(bc, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+
+	gc := gen.DefaultConfig()
+	gc.Speedup = 0
+	gc.Rate = 50
+	// Enough event time for b.N messages (≈ 50 content events per second).
+	gc.Duration = max(time.Hour, time.Duration(float64(b.N)/50*float64(time.Second)))
+	gc.Start = time.Now().UTC().Add(-gc.Duration).Truncate(time.Minute)
+	gr, err := gen.New(gc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	icfg := ingest.DefaultConfig()
+	icfg.Brokers = []string{br.Addr()}
+	icfg.Limits.MaxAge = 0
+	w, err := icfg.NewWriter("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	batch := make([]kafka.Message, 0, 5000)
+	produced := 0
+	for produced < b.N {
+		m, ok := gr.Next()
+		if !ok {
+			break
+		}
+		topic := icfg.Topics.Content
+		if m.Topic == gen.Report {
+			topic = icfg.Topics.Reports
+		}
+		batch = append(batch, kafka.Message{Topic: topic, Key: append([]byte(nil), m.Key...), Value: append([]byte(nil), m.Value...)})
+		produced++
+		if len(batch) == cap(batch) {
+			if err := w.WriteMessages(ctx, batch...); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := w.WriteMessages(ctx, batch...); err != nil {
+		b.Fatal(err)
+	}
+	w.Close()
+
+	eng, err := pipeline.New(pipeline.DefaultConfig(), sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, log, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := ingest.NewConsumer(icfg, log, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if parts, err := c.Partitions(ctx); err == nil {
+		eng.Expect(parts)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	recs := make(chan ingest.Record, 4096)
+	go func() { _ = c.Run(rctx, recs) }()
+	b.ResetTimer()
+	for i := 0; i < produced; i++ {
+		if err := eng.Process(ctx, <-recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(produced)/b.Elapsed().Seconds(), "msgs/s")
+}
