@@ -108,19 +108,7 @@ func TestKcatFeedsThePipeline(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	ran := make(chan error, 1)
 	go func() { ran <- runPipeline(runCtx, &cfg, log, []pipeline.Observer{obs}) }()
-	for obs.reached().Before(last) {
-		select {
-		case err := <-ran:
-			t.Fatalf("pipeline stopped: %v", err)
-		case <-ctx.Done():
-			t.Fatalf("pipeline reached only %s, want %s", obs.reached(), last)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	stop()
-	if err := <-ran; err != nil {
-		t.Fatal(err)
-	}
+	obs.waitAndStop(ctx, t, last, ran, stop)
 	opened := map[string]bool{}
 	obs.mu.Lock()
 	for _, ev := range obs.alerts {

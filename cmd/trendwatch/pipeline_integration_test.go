@@ -47,6 +47,25 @@ func (o *watermarkObserver) reached() time.Time {
 	return o.last
 }
 
+// waitAndStop waits until the pipeline has closed the bucket of last, then
+// stops it and checks it ended cleanly.
+func (o *watermarkObserver) waitAndStop(ctx context.Context, t *testing.T, last time.Time, ran <-chan error, stop func()) {
+	t.Helper()
+	for o.reached().Before(last) {
+		select {
+		case err := <-ran:
+			t.Fatalf("pipeline stopped early: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("pipeline reached only %s, want %s", o.reached(), last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	stop()
+	if err := <-ran; err != nil {
+		t.Fatalf("pipeline: %v", err)
+	}
+}
+
 // TestPipelineEndToEnd runs gen → embedded broker → kafka-go consumer group →
 // sketches → detectors → ClickHouse, and checks with SQL against the real
 // server that every injected surge alerted on the right term and that the slow
@@ -116,19 +135,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 		t.Fatalf("produce: %v", err)
 	}
 	t.Logf("produced %s of event time; waiting for the pipeline to pass %s", gc.Duration, last.Format(time.RFC3339))
-	for obs.reached().Before(last) {
-		select {
-		case err := <-ran:
-			t.Fatalf("pipeline stopped early: %v", err)
-		case <-ctx.Done():
-			t.Fatalf("pipeline reached only %s, want %s", obs.reached(), last)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	stop()
-	if err := <-ran; err != nil {
-		t.Fatalf("pipeline: %v", err)
-	}
+	obs.waitAndStop(ctx, t, last, ran, stop)
 
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{chAddr}, Auth: clickhouse.Auth{Database: cfg.ClickHouse.Database}})
 	if err != nil {
