@@ -610,8 +610,13 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		min   uint32
 	}{{b.Top.Top(), e.cfg.TrackMin}, {b.ReportTop.Top(), e.cfg.TrackMinReports}} {
 		for _, it := range top.items {
-			if it.Count < uint64(top.min) || len(e.tracked) >= e.cfg.MaxTracked {
+			if len(e.tracked) >= e.cfg.MaxTracked {
 				break
+			}
+			// Space-Saving counts overestimate by up to Err; nominate only on
+			// the guaranteed part, or every slot of the summary would qualify.
+			if it.Count-it.Err < uint64(top.min) {
+				continue
 			}
 			if _, ok := e.tracked[it.Key]; !ok {
 				e.track(it.Key, it.Hash, nil, b.Start)

@@ -80,20 +80,36 @@ to Parquet files under ./trendwatch-data/ (or ClickHouse with --clickhouse).`,
 			fmt.Fprintf(out, "scenarios start after %s of event time (~%s of wall time); Ctrl-C to stop\n",
 				gc.Warmup, (time.Duration(float64(gc.Warmup) / gc.Speedup)).Round(time.Second))
 
-			genDone := make(chan error, 1)
-			go func() { genDone <- genToKafka(ctx, gr, cfg, io.Discard) }()
+			// Event time runs ahead of the clock at this speed-up; the demo's own
+			// stream is the one place where that is expected.
+			cfg.Kafka.Limits.MaxFuture, cfg.Kafka.Limits.MaxAge = 0, 0
 			go func() {
-				if err := <-genDone; err != nil {
-					log.Error("generator stopped", "err", err)
-				}
-				if wall > 0 {
-					// Let the last buckets close (idle advance) before stopping.
-					select {
-					case <-time.After(3 * time.Second):
-					case <-ctx.Done():
+				// Until Ctrl-C, the generator runs again and again, each cycle a
+				// new seed starting where the last ended, so there is always
+				// something to watch.
+				for cycle := 1; ; cycle++ {
+					if err := genToKafka(ctx, gr, cfg, io.Discard); err != nil {
+						log.Error("generator stopped", "err", err)
+						return
 					}
-					cancel()
+					if wall > 0 || ctx.Err() != nil {
+						break
+					}
+					next := gc
+					next.Seed = gc.Seed + int64(cycle)
+					next.Start = gc.Start.Add(time.Duration(cycle) * gc.Duration)
+					if gr, err = gen.New(next); err != nil {
+						log.Error("generator", "err", err)
+						return
+					}
+					fmt.Fprintf(out, "── generator cycle %d: another %s of event time ──\n", cycle+1, gc.Duration)
 				}
+				// Let the last buckets close (idle advance) before stopping.
+				select {
+				case <-time.After(3 * time.Second):
+				case <-ctx.Done():
+				}
+				cancel()
 			}()
 			p := &printer{w: out, rows: rows}
 			return runPipeline(ctx, cfg, log, []pipeline.Observer{p})
@@ -118,12 +134,14 @@ func (g *genFlags) demoConfig(wall time.Duration) (gen.Config, error) {
 		g.speedup = 60
 	}
 	if g.warmup == 0 {
-		g.warmup = 20 * time.Minute
+		g.warmup = 15 * time.Minute
 	}
 	if g.duration == 0 {
-		g.duration = 24 * time.Hour
+		// Two hours of event time hold every scenario after the warm-up; the
+		// demo repeats it until Ctrl-C.
+		g.duration = 2 * time.Hour
 		if wall > 0 && g.speedup > 0 {
-			g.duration = time.Duration(float64(wall) * g.speedup)
+			g.duration = max(g.warmup+20*time.Minute, time.Duration(float64(wall)*g.speedup))
 		}
 	}
 	return g.config(g.speedup)
