@@ -12,6 +12,9 @@ type analysis struct {
 	mentionsDone bool
 	m            baseline
 	one, win     evidence // the mention tests: current bucket, short window
+	shift        evidence // and the level-shift window; window 0 when not made
+	tailDone     bool
+	tail         Tail // the term's tail before this bucket: Observation.Tail, or learnt from the history
 
 	reportsDone    bool
 	rOne, rWin     evidence // the report tests: current bucket, short window
@@ -25,7 +28,10 @@ type analysis struct {
 // shares, so one fit serves them all.
 type mentionParams struct {
 	base       BaselineConfig
+	inflate    []float64 // forecastInflation of base for every window up to the longest
+	tail       tailParams
 	window     int
+	shift      int
 	history    int
 	minHistory int
 }
@@ -37,7 +43,9 @@ type reportParams struct {
 }
 
 func newMentionParams(c Config) mentionParams {
-	return mentionParams{base: c.Baseline, window: c.Surge.Window, history: c.Surge.History, minHistory: c.Surge.MinHistory}
+	return mentionParams{base: c.Baseline, tail: newTailParams(c.Baseline), window: c.Surge.Window,
+		inflate: forecastInflation(c.Baseline.Alpha, c.Baseline.Beta, max(c.Surge.Window, c.Surge.ShiftWindow)),
+		shift:   c.Surge.ShiftWindow, history: c.Surge.History, minHistory: c.Surge.MinHistory}
 }
 
 func newReportParams(c Config) reportParams {
@@ -51,28 +59,101 @@ func tail(h []float64, n int) []float64 {
 	return h
 }
 
-// mentions fits the mention baseline and runs both mention tests. Where the
-// same time yesterday is known it is a second expectation, and the test uses the
-// larger of the two, so a term that peaks every evening is judged against its
-// evening.
+// mentions fits the mention baseline and runs the mention tests, each
+// significance calibrated by the term's own tail (see Tail).
 func (a *analysis) mentions() {
 	if a.mentionsDone {
 		return
 	}
 	a.mentionsDone = true
 	o := a.o
-	h := tail(o.MentionHistory, a.mp.history)
-	a.m = fitBaseline(h, o.Mentions, a.mp.window, &a.mp.base)
-	mu, muWin := a.m.next, a.m.winExpect
-	if day := o.DayAgo; !math.IsNaN(day) && day > 0 {
-		mu = math.Max(mu, day)
-		muWin = math.Max(muWin, day*float64(a.m.w))
+	a.m, a.one, a.win, a.shift = a.mp.tests(tail(o.MentionHistory, a.mp.history), o.Mentions, o.DayAgo)
+	// Calibration only ever lowers a significance above tailLevel, so below it
+	// the term's tail need not be known.
+	if a.one.z > tailLevel || a.win.z > tailLevel || a.shift.z > tailLevel {
+		t := a.termTail()
+		a.one.z = t.calibrate(testBucket, a.one.z, &a.mp.tail)
+		a.win.z = t.calibrate(testWindow, a.win.z, &a.mp.tail)
+		a.shift.z = t.calibrate(testShift, a.shift.z, &a.mp.tail)
 	}
-	a.one = newEvidence(o.Mentions, mu, a.m.disp, 1)
-	a.win = newEvidence(a.m.winObs, muWin, a.m.winDisp, a.m.w)
 }
 
-// mentionStrength is the stronger of the two mention tests under thresholds,
+// tests fits the baseline to history h and runs the mention tests of count x:
+// the bucket alone, the short window and the level-shift window (window 0 when
+// the history is too short for it). Where the same time yesterday is known
+// (day) it is a second expectation, and the tests use the larger of the two, so
+// a term that peaks every evening is judged against its evening.
+func (p *mentionParams) tests(h []float64, x, day float64) (b baseline, one, win, shift evidence) {
+	b = fitBaseline(h, x, p.window, p.shift, p.minHistory, &p.base, p.inflate)
+	if math.IsNaN(day) || day < 0 {
+		day = 0
+	}
+	test := func(f windowForecast, i int) evidence {
+		e := newEvidence(f.obs, math.Max(f.expect, day*float64(f.w)), f.disp, f.w)
+		e.test = i
+		// A window is evidence about now only while the current bucket is
+		// still above what was forecast: a spike a few buckets back that the
+		// term has left is history, not a surge to page for at the next
+		// cooldown's end.
+		if x*float64(f.w) <= e.expected {
+			e.z, e.raw = math.Min(e.z, 0), math.Min(e.raw, 0)
+		}
+		return e
+	}
+	one = newEvidence(x, math.Max(b.next, day), b.disp, 1)
+	win = test(b.win, testWindow)
+	if b.shift.w > 0 {
+		shift = test(b.shift, testShift)
+	}
+	return b, one, win, shift
+}
+
+// The Tail an Observation carries covers the term's buckets up to
+// surge.shift_window before the current one, so that none of the buckets its
+// tests judge has taught it anything: a surge's first buckets do not make the
+// term look spikier while the surge is being judged.
+
+// termTail is the term's Tail before this bucket: the one the pipeline kept, or,
+// when it has none, one learnt from the history up to surge.shift_window buckets
+// before this one.
+func (a *analysis) termTail() Tail {
+	if !a.tailDone {
+		a.tailDone = true
+		a.tail = a.o.Tail
+		if !a.tail.known() {
+			h := tail(a.o.MentionHistory, a.mp.history)
+			h = h[:max(0, len(h)-(a.mp.shift-1))]
+			a.tail = historyTail(h, a.mp.window, a.mp.shift, a.mp.minHistory, &a.mp.base, a.mp.inflate, &a.mp.tail)
+		}
+	}
+	return a.tail
+}
+
+// learnTail is the term's Tail for its next bucket: this bucket's Tail with the
+// bucket surge.shift_window - 1 before this one learnt, its tests made as they
+// were when it was current (the same day-ago expectation aside, which the
+// Observation does not carry for past buckets). A bucket judged on less than
+// surge.min_history of history teaches nothing, as its baseline is not trusted.
+func (a *analysis) learnTail() Tail {
+	o := a.o
+	t := a.termTail()
+	j := len(o.MentionHistory) - (a.mp.shift - 1) // the bucket to learn, in history followed by the current bucket
+	if j < a.mp.minHistory {
+		return t
+	}
+	x := o.Mentions
+	if j < len(o.MentionHistory) {
+		x = o.MentionHistory[j]
+	}
+	_, one, win, shift := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, math.NaN())
+	z := [mentionTests]float64{testBucket: one.raw, testWindow: win.raw, testShift: math.NaN()}
+	if shift.window > 0 {
+		z[testShift] = shift.raw
+	}
+	return t.learn(z, &a.mp.tail)
+}
+
+// mentionStrength is the strongest of the mention tests under thresholds,
 // support being the current bucket's mentions; 0 while the history is too short
 // (surge.min_history) for a baseline to mean anything.
 func (a *analysis) mentionStrength(minZ, minGrowth, minSupport float64) (float64, evidence) {
@@ -80,13 +161,15 @@ func (a *analysis) mentionStrength(minZ, minGrowth, minSupport float64) (float64
 		return 0, evidence{}
 	}
 	a.mentions()
-	s1 := a.one.strength(minZ, minGrowth, a.o.Mentions, minSupport)
-	if a.win.window > 1 {
-		if sw := a.win.strength(minZ, minGrowth, a.o.Mentions, minSupport); sw > s1 {
-			return sw, a.win
+	best, e := a.one.strength(minZ, minGrowth, a.o.Mentions, minSupport), a.one
+	for _, w := range [...]evidence{a.win, a.shift} {
+		if w.window > 1 {
+			if s := w.strength(minZ, minGrowth, a.o.Mentions, minSupport); s > best {
+				best, e = s, w
+			}
 		}
 	}
-	return s1, a.one
+	return best, e
 }
 
 // reports judges the term's reports two ways and keeps, for each test, the

@@ -19,14 +19,21 @@ import "math"
 // level through a diurnal cycle.
 type baseline struct {
 	next float64 // expected count of the current bucket, floored at MinExpected
-	disp float64 // dispersion index for next, >= 1, inflated for the level's own error
+	disp float64 // dispersion index for next, >= 1, inflated for the forecast's own error
 
-	// The short-window test judges the sum of the last w buckets (w-1 of history
-	// and the current one) against the forecast made before them.
-	w         int
-	winObs    float64
-	winExpect float64
-	winDisp   float64
+	// The window tests judge the sum of the last w buckets (w-1 of history and
+	// the current one) against the forecast made before them: the short window
+	// (surge.window) and the level-shift window (surge.shift_window).
+	win, shift windowForecast
+}
+
+// windowForecast is the forecast of the sum of the last w buckets, made before
+// the first of them.
+type windowForecast struct {
+	w      int // 0: not enough history before the window to forecast it
+	obs    float64
+	expect float64
+	disp   float64
 }
 
 // holt is the running state of the robust smoother.
@@ -35,49 +42,104 @@ type holt struct {
 }
 
 // fitBaseline reads history h (oldest first) and returns the forecast for the
-// bucket after it, and for the window of the last w buckets ending with the one
-// after it, whose current count is x.
-func fitBaseline(h []float64, x float64, w int, c *BaselineConfig) baseline {
-	b := baseline{next: c.MinExpected, disp: 1, w: 1, winObs: x, winExpect: c.MinExpected, winDisp: 1}
+// bucket after it, whose count is x, and for the windows of the last w and
+// shift buckets ending with it. The short window shrinks to the history there
+// is; the shift window needs minBefore buckets of history before it.
+func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineConfig, inflate []float64) baseline {
+	b := baseline{next: c.MinExpected, disp: 1, win: windowForecast{w: 1, obs: x, expect: c.MinExpected, disp: 1}}
 	if len(h) == 0 {
 		return b
 	}
-	if w > len(h)+1 {
-		w = len(h) + 1
+	w = min(w, len(h)+1)
+	winSplit := len(h) - (w - 1) // buckets before the window
+	shiftSplit := len(h) - (shift - 1)
+	if shiftSplit < minBefore {
+		shiftSplit = -1
 	}
 	s := initHolt(h, c.MinExpected)
-	split := len(h) - (w - 1) // buckets before the window
-	var snap holt
+	var winSnap, shiftSnap holt
 	for i, y := range h {
-		if i == split {
-			snap = s
+		if i == winSplit {
+			winSnap = s
+		}
+		if i == shiftSplit {
+			shiftSnap = s
 		}
 		s.step(y, c)
 	}
-	if split == len(h) {
-		snap = s
+	if winSplit == len(h) {
+		winSnap = s
+	}
+	if shiftSplit == len(h) {
+		shiftSnap = s
 	}
 
-	// The level is an exponentially weighted mean, whose own variance is
-	// alpha/(2-alpha) of one bucket's; over a window of w buckets that error is
-	// shared by all w, so it grows with w while the noise grows with sqrt(w).
-	levelVar := c.Alpha / (2 - c.Alpha)
-
-	b.next = math.Max(s.level+s.trend, c.MinExpected)
-	b.disp = math.Max(s.disp, 1) * (1 + levelVar)
-
-	b.w = w
-	b.winObs = x
-	for _, y := range h[split:] {
-		b.winObs += y
+	b.next, b.disp = s.window(1, c, inflate)
+	b.win = windowForecast{w: w, obs: x + sum(h[winSplit:])}
+	b.win.expect, b.win.disp = winSnap.window(w, c, inflate)
+	if shiftSplit >= 0 {
+		b.shift = windowForecast{w: shift, obs: x + sum(h[shiftSplit:])}
+		b.shift.expect, b.shift.disp = shiftSnap.window(shift, c, inflate)
 	}
-	sum := 0.0
-	for j := 1; j <= w; j++ {
-		sum += math.Max(snap.level+float64(j)*snap.trend, c.MinExpected)
-	}
-	b.winExpect = sum
-	b.winDisp = math.Max(snap.disp, 1) * (1 + float64(w)*levelVar)
 	return b
+}
+
+func sum(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s
+}
+
+// window is the forecast, from this state, of the sum of the next w buckets and
+// its dispersion index, inflated (inflate[w-1]) for the forecast's own error.
+// The smoother's dispersion is learnt from one-step errors, which hold the
+// one-step forecast's error as well as the noise, so the noise's is that over
+// inflate[0], floored at Poisson.
+func (s holt) window(w int, c *BaselineConfig, inflate []float64) (expect, disp float64) {
+	disp = math.Max(s.disp/inflate[0], 1) * inflate[w-1]
+	fw := float64(w)
+	if s.level+s.trend >= c.MinExpected && s.level+fw*s.trend >= c.MinExpected {
+		// A line above the floor at both ends is above it throughout.
+		return fw*s.level + fw*(fw+1)/2*s.trend, disp
+	}
+	for j := 1; j <= w; j++ {
+		expect += math.Max(s.level+float64(j)*s.trend, c.MinExpected)
+	}
+	return expect, disp
+}
+
+// forecastInflation returns, for w = 1 … maxW, the variance of the error of the
+// smoother's forecast of a w-bucket sum over the variance of the sum's own
+// noise, for white noise: 1 + Σ_k c_k²/w, where c_k is the weight of the
+// bucket k before the window in the forecast w·level + w(w+1)/2·trend.
+//
+// Without clipping, Holt's smoother is linear: its state (level, trend) after a
+// bucket y is A·state + B·y with A = [[1-α, 1-α], [-αβ, 1-αβ]], B = [α, αβ], so
+// the weights are (w, w(w+1)/2)·A^k·B. The trend's share grows as w³: over ten
+// buckets at α = β = 0.1 the forecast's error is 1.7 times the noise's
+// variance, where the level's alone, α/(2-α) per bucket, would say 0.5, and a
+// window's significance would be overstated by a third.
+func forecastInflation(alpha, beta float64, maxW int) []float64 {
+	out := make([]float64, maxW)
+	for w := 1; w <= maxW; w++ {
+		wl, wt := float64(w), float64(w*(w+1))/2
+		l, t := alpha, alpha*beta // A^0·B
+		start := l*l + t*t
+		sum := 0.0
+		// det A = 1-α, so the weights decay geometrically (as √(1-α)^k where
+		// the eigenvalues are complex, as at the defaults). A single weight may
+		// pass through zero as they turn; the state vector (l, t) does not, so
+		// stop when it is negligible.
+		for k := 0; k < 1_000_000 && l*l+t*t > 1e-18*start; k++ {
+			c := wl*l + wt*t
+			sum += c * c
+			l, t = (1-alpha)*(l+t), -alpha*beta*l+(1-alpha*beta)*t
+		}
+		out[w-1] = 1 + sum/wl
+	}
+	return out
 }
 
 // initHolt starts the smoother on the first few buckets: the median for the level
@@ -99,6 +161,51 @@ func initHolt(h []float64, minExpected float64) holt {
 		disp = sigma * sigma / math.Max(level, minExpected)
 	}
 	return holt{level: level, disp: math.Max(disp, 1)}
+}
+
+// historyTail learns a Tail from a history alone, for a term whose Tail is not
+// known (just tracked, or the pipeline restarted): each bucket's three tests,
+// as fitBaseline would have made them then, from the skip-th bucket on, before
+// which the smoother has not settled.
+func historyTail(h []float64, w, shift, skip int, c *BaselineConfig, inflate []float64, p *tailParams) Tail {
+	var t Tail
+	if len(h) <= skip {
+		return t
+	}
+	s := initHolt(h, c.MinExpected)
+	// states[i%n] is the state before bucket i, kept for the windows starting at i.
+	n := max(w, shift)
+	states := make([]holt, n)
+	var winSum, shiftSum float64 // of the last w and shift buckets
+	for i, y := range h {
+		states[i%n] = s
+		winSum += y
+		if i >= w {
+			winSum -= h[i-w]
+		}
+		shiftSum += y
+		if i >= shift {
+			shiftSum -= h[i-shift]
+		}
+		if i >= skip {
+			var z [mentionTests]float64
+			mu, disp := s.window(1, c, inflate)
+			z[testBucket] = exceedance(y, mu, disp)
+			if mu, disp := states[(i-w+1)%n].window(w, c, inflate); y*float64(w) > mu {
+				z[testWindow] = exceedance(winSum, mu, disp)
+			}
+			z[testShift] = math.NaN()
+			if i-shift+1 >= skip {
+				z[testShift] = 0
+				if mu, disp := states[(i-shift+1)%n].window(shift, c, inflate); y*float64(shift) > mu {
+					z[testShift] = exceedance(shiftSum, mu, disp)
+				}
+			}
+			t = t.learn(z, p)
+		}
+		s.step(y, c)
+	}
+	return t
 }
 
 func (s *holt) step(y float64, c *BaselineConfig) {
@@ -151,15 +258,29 @@ func significance(x, mu, disp float64) float64 {
 	return z
 }
 
+// exceedance is significance(x, mu, disp) where it may exceed tailLevel, and 0
+// where it cannot: for a count above its mean the deviance is at most the
+// Pearson statistic (x-mu)²/(disp·mu), as the variance grows with the mean, so
+// most buckets need no logarithm.
+func exceedance(x, mu, disp float64) float64 {
+	if d := x - mu; d <= 0 || d*d <= tailLevel*tailLevel*disp*mu {
+		return 0
+	}
+	return significance(x, mu, disp)
+}
+
 // evidence is one test of a count against what was expected.
 type evidence struct {
 	observed, expected float64
 	z, growth          float64
-	window             int // buckets the test spans
+	raw                float64 // z before the term's tail calibrated it
+	window             int     // buckets the test spans
+	test               int     // which mention test (index of Tail.Tests); 0 for others
 }
 
 func newEvidence(x, mu, disp float64, window int) evidence {
-	return evidence{observed: x, expected: mu, z: significance(x, mu, disp), growth: x / mu, window: window}
+	z := significance(x, mu, disp)
+	return evidence{observed: x, expected: mu, z: z, raw: z, growth: x / mu, window: window}
 }
 
 // strength folds a test and its thresholds into one number that is 1 exactly

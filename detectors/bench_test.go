@@ -10,13 +10,15 @@ import (
 )
 
 // BenchmarkEvaluate is the per-term cost at every bucket close: one observation
-// with 120 buckets of history through every detector.
+// with 120 buckets of history through every detector, with the term's Tail as
+// the pipeline keeps it (Set.Learn), and without one ("no_tail": learnt from
+// the history, as for a term just tracked).
 func BenchmarkEvaluate(b *testing.B) {
 	cfg := DefaultConfig()
 	cfg.Watchlist.Terms = []string{"hashtag:blackoutchallenge", "*tidepod*"}
 	s := mustSet(b, cfg)
 	r := rand.New(rand.NewPCG(1, 1))
-	mk := func(term string, mu, x, reports float64) *Observation {
+	mk := func(term string, mu, x, reports float64, kept bool) *Observation {
 		h := counts(r, unitHistory, func(int) float64 { return mu })
 		rh := counts(r, unitHistory, func(int) float64 { return mu * 0.002 })
 		o := &Observation{Term: term, Mentions: x, Reports: reports, UniqueCreators: uint64(x * 0.9),
@@ -24,21 +26,49 @@ func BenchmarkEvaluate(b *testing.B) {
 			MentionHistory: h, ReportHistory: rh, DayAgo: math.NaN(),
 			Platform: Platform{MentionsPerCreator: 1.1, ReportRate: 0.002}}
 		o.Watch = s.Watch(term)
+		if kept {
+			o.Tail = s.Learn(o)
+		}
 		return o
 	}
 	for _, bc := range []struct {
 		name string
 		o    *Observation
 	}{
-		{"tail", mk("hashtag:rare", 1, 2, 0)},
-		{"steady", mk("hashtag:fyp", 300, 310, 1)},
-		{"surging", mk("hashtag:dance", 30, 300, 2)},
-		{"watched_report_wave", mk("hashtag:blackoutchallenge", 30, 60, 12)},
+		{"tail", mk("hashtag:rare", 1, 2, 0, true)},
+		{"steady", mk("hashtag:fyp", 300, 310, 1, true)},
+		{"steady_no_tail", mk("hashtag:fyp", 300, 310, 1, false)},
+		{"surging", mk("hashtag:dance", 30, 300, 2, true)},
+		{"surging_no_tail", mk("hashtag:dance", 30, 300, 2, false)},
+		{"watched_report_wave", mk("hashtag:blackoutchallenge", 30, 60, 12, true)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				s.Evaluate(bc.o)
+			}
+		})
+	}
+}
+
+// BenchmarkLearn is the other per-term cost at every bucket close: the term's
+// Tail for its next bucket, from a kept Tail ("kept") or, for a term just
+// tracked, from its history.
+func BenchmarkLearn(b *testing.B) {
+	s := mustSet(b, DefaultConfig())
+	r := rand.New(rand.NewPCG(2, 2))
+	o := &Observation{Term: "hashtag:fyp", Mentions: 310, DayAgo: math.NaN(),
+		MentionHistory: counts(r, unitHistory, func(int) float64 { return 300 })}
+	kept := s.Learn(o)
+	for _, bc := range []struct {
+		name string
+		tail Tail
+	}{{"kept", kept}, {"from_history", Tail{}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			o.Tail = bc.tail
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Learn(o)
 			}
 		})
 	}

@@ -35,6 +35,13 @@ type BaselineConfig struct {
 	// MinExpected floors the expected count of a bucket: a term at zero is not
 	// infinitely surprised by one mention, and count-min estimates are never exact.
 	MinExpected float64 `mapstructure:"min_expected"`
+	// TailMemory is how many buckets a term's Tail (how spiky the term usually is,
+	// see tail.go) remembers: its sums are exponentially weighted by 1-1/TailMemory.
+	TailMemory int `mapstructure:"tail_memory"`
+	// TailPrior is how many buckets' worth of the count model's own tail a term's
+	// Tail is shrunk towards, so that a term with little history is judged by the
+	// count model.
+	TailPrior float64 `mapstructure:"tail_prior"`
 }
 
 // SurgeConfig: a tracked term's count far above what its own history predicts.
@@ -45,9 +52,15 @@ type SurgeConfig struct {
 	MinGrowth  float64 `mapstructure:"min_growth"`  // observed / expected
 	// Window is the short window, in buckets ending with the current one, tested
 	// next to the current bucket alone; 1 tests the bucket only.
-	Window     int `mapstructure:"window"`
-	History    int `mapstructure:"history"`     // most buckets of history the baseline reads
-	MinHistory int `mapstructure:"min_history"` // less history: no mention baseline is trusted, only novelty judges
+	Window int `mapstructure:"window"`
+	// ShiftWindow is the level-shift window: the sum of this many buckets ending
+	// with the current one, against the forecast made before them, catches a
+	// change that holds but no single bucket of which stands out from the
+	// term's usual spikes. It is made only with surge.min_history buckets of
+	// history before it.
+	ShiftWindow int `mapstructure:"shift_window"`
+	History     int `mapstructure:"history"`     // most buckets of history the baseline reads
+	MinHistory  int `mapstructure:"min_history"` // less history: no mention baseline is trusted, only novelty judges
 }
 
 // NoveltyConfig: a term with no meaningful history that crosses a minimum count
@@ -159,10 +172,10 @@ type LifecycleConfig struct {
 // measured rate) while real surges alert within one or two buckets.
 func DefaultConfig() Config {
 	return Config{
-		Baseline: BaselineConfig{Alpha: 0.1, Beta: 0.1, Gamma: 0.05, Clip: 3, MinExpected: 1},
+		Baseline: BaselineConfig{Alpha: 0.1, Beta: 0.1, Gamma: 0.05, Clip: 3, MinExpected: 1, TailMemory: 1440, TailPrior: 360},
 		Surge: SurgeConfig{
 			Enabled: true, MinSupport: 10, MinZ: 5, MinGrowth: 2,
-			Window: 3, History: 120, MinHistory: 10,
+			Window: 3, ShiftWindow: 10, History: 120, MinHistory: 10,
 		},
 		Novelty: NoveltyConfig{Enabled: true, MinCount: 15, MaxPrior: 2, GrowthBuckets: 2, MinZ: 5, MinHistory: 5},
 		Coordination: CoordinationConfig{
@@ -215,6 +228,8 @@ func (c Config) Validate() error {
 	frac("baseline.gamma", b.Gamma, false)
 	pos("baseline.clip", b.Clip)
 	pos("baseline.min_expected", b.MinExpected)
+	atLeast("baseline.tail_memory", b.TailMemory, 2)
+	pos("baseline.tail_prior", b.TailPrior)
 
 	s := c.Surge
 	pos("surge.min_support", s.MinSupport)
@@ -228,6 +243,12 @@ func (c Config) Validate() error {
 	}
 	if s.Window > s.MinHistory {
 		bad("surge.window", "must be <= surge.min_history (%d), got %d", s.MinHistory, s.Window)
+	}
+	if s.ShiftWindow < s.Window {
+		bad("surge.shift_window", "must be >= surge.window (%d), got %d", s.Window, s.ShiftWindow)
+	}
+	if s.ShiftWindow > s.History-s.MinHistory {
+		bad("surge.shift_window", "must be <= surge.history - surge.min_history (%d), got %d", s.History-s.MinHistory, s.ShiftWindow)
 	}
 
 	n := c.Novelty

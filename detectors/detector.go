@@ -58,6 +58,11 @@ type Observation struct {
 	// DayAgo is the mean count per bucket at this time of day yesterday, or NaN
 	// when not known.
 	DayAgo float64
+	// Tail is the term's Tail as Set.Learn returned it for the term's previous
+	// bucket: how heavy-tailed its significance has been over about a day
+	// (baseline.tail_memory buckets). The zero Tail means unknown (a term just
+	// tracked, a restart); the detectors then learn it from MentionHistory.
+	Tail Tail
 
 	Watch    *WatchMatch // non-nil when the term is on the watchlist
 	Platform Platform

@@ -13,16 +13,23 @@ import (
 // RunSeries runs the surge detector, with the lifecycle, over one count series,
 // as `trendwatch backtest --series` does and as the pipeline would see the term:
 // each row is a bucket, its history the cfg.Surge.History rows before it, its
-// DayAgo the mean of the rows in the clock hour 24 h earlier (NaN until the
-// series covers it), its bucket width the median spacing of the timestamps.
+// DayAgo the mean of the rows in the hour around the same time 24 h earlier
+// (NaN until the series covers it), its Tail the one Set.Learn returned for the
+// row before, its bucket width the median spacing of the timestamps.
 //
-// scores[i] is 1 - 2^(-strength), where strength is the surge's decision
-// statistic (1 exactly at its thresholds; see evidence.strength): 0 for no
-// evidence, 0.5 where the detector's thresholds are just met, → 1 as the weakest
-// of significance, growth and support grows. It is monotone in the significance
-// wherever growth and support are not what binds. alerts[i] is true on the rows
-// where the surge alert opens or escalates: the pages, exactly as production
-// would send them.
+// alerts[i] is true on the rows where the surge alert opens or escalates: the
+// pages, exactly as production would send them.
+//
+// scores[i] is the evidence that something new starts at row i: 1 - 2^(-s),
+// where s is the surge's decision statistic (1 exactly at its thresholds; see
+// evidence.strength), if s is higher than at every one of the
+// lifecycle.quiet_buckets + lifecycle.cooldown_buckets rows before or the row
+// pages, and 0 otherwise. So it is 0.5 where the detector's thresholds are just
+// met, tends to 1 as the weakest of significance, growth and support grows, and
+// is at least 0.5 on every page; a row whose evidence a recent row already
+// matched scores 0 unless the lifecycle pages for it. Whatever threshold is put
+// on the score, an episode is then detected at its onset and again only where it
+// grows, not on each of its rows. The score is monotone in s for a given past.
 func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, alerts []bool, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("run series: %w", err)
@@ -48,6 +55,8 @@ func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, 
 	lc := NewLifecycle(cfg.Lifecycle)
 	day := newDayAgo(ts, values)
 	width := medianStep(ts)
+	recent := newRecentMax(cfg.Lifecycle.QuietBuckets + cfg.Lifecycle.CooldownBuckets)
+	var tail Tail
 	fs := make([]Finding, 1)
 	for i, v := range values {
 		o := Observation{
@@ -57,19 +66,57 @@ func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, 
 			Mentions:       v,
 			MentionHistory: values[max(0, i-cfg.Surge.History):i],
 			DayAgo:         day.at(ts[i]),
+			Tail:           tail,
 		}
 		a := analysis{o: &o, mp: &d.mp}
 		r, _ := d.strength(&a)
-		scores[i] = 1 - math.Exp2(-r)
 		if f, ok := d.judge(&a); ok {
 			fs[0] = f
 			for _, ev := range lc.Observe(&o, fs) {
 				alerts[i] = alerts[i] || ev.To == alert.StatusOpen || ev.To == alert.StatusEscalated
 			}
 		}
+		if alerts[i] || r > recent.max() {
+			scores[i] = 1 - math.Exp2(-r)
+		}
+		recent.push(r)
 		lc.EndBucket(ts[i])
+		tail = a.learnTail()
 	}
 	return scores, alerts, nil
+}
+
+// recentMax is the largest of the last n values pushed (0 before any), kept as
+// a monotone queue: amortised O(1) a push.
+type recentMax struct {
+	n    int
+	seen int
+	q    []indexed // decreasing values, oldest first
+}
+
+type indexed struct {
+	i int
+	v float64
+}
+
+func newRecentMax(n int) *recentMax { return &recentMax{n: n} }
+
+func (r *recentMax) max() float64 {
+	for len(r.q) > 0 && r.q[0].i < r.seen-r.n {
+		r.q = r.q[1:]
+	}
+	if len(r.q) == 0 {
+		return 0
+	}
+	return r.q[0].v
+}
+
+func (r *recentMax) push(v float64) {
+	for len(r.q) > 0 && r.q[len(r.q)-1].v <= v {
+		r.q = r.q[:len(r.q)-1]
+	}
+	r.q = append(r.q, indexed{r.seen, v})
+	r.seen++
 }
 
 func medianStep(ts []time.Time) time.Duration {
@@ -84,8 +131,8 @@ func medianStep(ts []time.Time) time.Duration {
 	return steps[len(steps)/2]
 }
 
-// dayAgo answers "mean count per bucket in the clock hour 24 h before t" from a
-// series, as the pipeline's hourly rings do.
+// dayAgo answers "mean count per bucket in the hour around t, 24 h before" from
+// a series, as the pipeline does: the rows in [t-24h30m, t-23h30m).
 type dayAgo struct {
 	ts  []time.Time
 	sum []float64 // sum[i] = values[0] + … + values[i-1]
@@ -100,7 +147,7 @@ func newDayAgo(ts []time.Time, values []float64) dayAgo {
 }
 
 func (d dayAgo) at(t time.Time) float64 {
-	from := t.Add(-24 * time.Hour).Truncate(time.Hour)
+	from := t.Add(-24*time.Hour - 30*time.Minute)
 	to := from.Add(time.Hour)
 	if len(d.ts) == 0 || d.ts[0].After(from) {
 		return math.NaN()

@@ -3,6 +3,7 @@ package detectors
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,9 +112,11 @@ func TestDayAgo(t *testing.T) {
 		at   time.Time
 		want float64
 	}{
-		{ts[12*24], 0},               // a day after the first hour: its mean
-		{ts[12*24+13], 1},            // the second hour
-		{ts[12*24+13].Add(-25e9), 1}, // any time within it
+		{ts[12*24+6], 0},             // the hour around this time yesterday is the first
+		{ts[12*24+18], 1},            // the second
+		{ts[12*24+18].Add(-25e9), 1}, // between buckets: the rows in the hour from 24h30m before
+		{ts[12*24+12], 0.5},          // half of each
+		{ts[12*24], math.NaN()},      // the hour began before the series
 		{ts[5], math.NaN()},          // before a day of history
 	}
 	for _, tc := range cases {
@@ -121,5 +124,136 @@ func TestDayAgo(t *testing.T) {
 		if got != tc.want && !(math.IsNaN(got) && math.IsNaN(tc.want)) {
 			t.Errorf("at(%s) = %v, want %v", tc.at.Format(time.DateTime), got, tc.want)
 		}
+	}
+}
+
+// spikySeries is twenty days of five-minute counts of a term that spikes a few
+// times a day (one bucket, Pareto sizes: now and then ten times its level), with
+// an hour-long surge to six times its level at row surgeAt.
+func spikySeries(seed uint64) (ts []time.Time, values []float64, surgeAt int) {
+	const n = 20 * 288
+	surgeAt = 15 * 288
+	r := rand.New(rand.NewPCG(seed, 17))
+	ts = fiveMinutes(n)
+	values = make([]float64, n)
+	for i := range values {
+		mu := 40 * diurnal(float64(i)*5, 0, 0.5)
+		if r.Float64() < 4.0/288 {
+			mu *= 1 + math.Pow(1-r.Float64(), -1/1.5)
+		}
+		if i >= surgeAt && i < surgeAt+12 {
+			mu *= 6
+		}
+		values[i] = negBinomial(r, mu, 10)
+	}
+	return ts, values, surgeAt
+}
+
+// TestRunSeriesSpiky: on a term whose ordinary spikes the count model cannot
+// explain (several a day, Pareto sizes of shape 1.5, so one in a hundred is 20
+// times the level), the term's own tail keeps the pages to about one in four
+// days where the count model alone pages almost daily, and the hour-long surge
+// still pages within three buckets and outranks all but the very largest
+// ordinary spikes.
+func TestRunSeriesSpiky(t *testing.T) {
+	untailed := DefaultConfig()
+	untailed.Baseline.TailPrior = 1e12 // the count model's tail, whatever the term does
+	var pages, untailedPages, seeds int
+	for seed := range uint64(5) {
+		ts, values, surgeAt := spikySeries(seed)
+		scores, alerts, err := RunSeries(DefaultConfig(), ts, values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		during := func(i int) bool { return i >= surgeAt && i < surgeAt+12 }
+		first := -1
+		for i, a := range alerts {
+			switch {
+			case !a:
+			case during(i):
+				if first < 0 {
+					first = i
+				}
+			default:
+				pages++
+			}
+		}
+		if first < 0 || first > surgeAt+3 {
+			t.Errorf("seed %d: the surge at row %d paged first at %d", seed, surgeAt, first)
+		}
+		// After a day of warm-up, few rows of the other nineteen days outrank it.
+		top := slices.Max(scores[surgeAt : surgeAt+12])
+		above := 0
+		for i := 288; i < len(scores); i++ {
+			if !during(i) && scores[i] >= top {
+				above++
+			}
+		}
+		if above > 2 {
+			t.Errorf("seed %d: %d ordinary rows score at least the surge's %.3f", seed, above, top)
+		}
+		_, alerts, err = RunSeries(untailed, ts, values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range alerts {
+			if a && !during(i) {
+				untailedPages++
+			}
+		}
+		seeds++
+	}
+	days := float64(seeds) * 20
+	t.Logf("pages outside the surge: %d in %.0f days with the term's tail, %d with the count model's", pages, days, untailedPages)
+	if float64(pages) > days/3 {
+		t.Errorf("%d pages outside the surge in %.0f days, want at most one in three days", pages, days)
+	}
+	if pages*2 > untailedPages {
+		t.Errorf("the term's tail cut %d pages to %d, want at least half", untailedPages, pages)
+	}
+}
+
+// TestRunSeriesScoresOnsets: an episode is scored at its onset and where it
+// grows, not on each of its rows, and RunSeries threads Tail as the pipeline
+// would with Set.Learn: its findings are the Set's.
+func TestRunSeriesScoresOnsets(t *testing.T) {
+	const n = 3000
+	r := rand.New(rand.NewPCG(3, 3))
+	ts := fiveMinutes(n)
+	values := counts(r, n, func(i int) float64 {
+		if i >= 2000 && i < 2100 { // a plateau of eight hours at five times the level
+			return 250
+		}
+		return 50
+	})
+	cfg := DefaultConfig()
+	scores, _, err := RunSeries(cfg, ts, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var high []int
+	for i, s := range scores {
+		if s >= 0.5 {
+			high = append(high, i)
+		}
+	}
+	if len(high) == 0 || high[0] != 2000 || len(high) > 5 {
+		t.Errorf("rows scoring 0.5 or more: %v, want the plateau's onset, row 2000, and at most a few where it still grows", high)
+	}
+
+	// The pipeline: Evaluate each bucket, keep what Learn returns for the next.
+	s := mustSet(t, cfg)
+	var tl Tail
+	for i, v := range values {
+		o := &Observation{Term: "series", Bucket: ts[i], Width: 5 * time.Minute, Mentions: v, UniqueCreators: uint64(v),
+			MentionHistory: values[max(0, i-cfg.Surge.History):i], DayAgo: math.NaN(), Tail: tl}
+		surged := false
+		for _, f := range s.Evaluate(o) {
+			surged = surged || f.Detector == NameSurge
+		}
+		if scores[i] >= 0.5 && !surged {
+			t.Errorf("row %d scores %.3f in RunSeries but the Set finds no surge", i, scores[i])
+		}
+		tl = s.Learn(o)
 	}
 }

@@ -102,3 +102,12 @@ func (s *Set) Evaluate(o *Observation) []Finding {
 	}
 	return out
 }
+
+// Learn returns the term's Tail after o's bucket, for the pipeline to keep with
+// the term and set as Observation.Tail of its next bucket. Call it for every
+// tracked term at every bucket close, after Evaluate or instead of it; it reads
+// o.Mentions, o.MentionHistory, o.DayAgo and o.Tail.
+func (s *Set) Learn(o *Observation) Tail {
+	a := analysis{o: o, mp: &s.mp}
+	return a.learnTail()
+}

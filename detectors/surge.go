@@ -1,5 +1,7 @@
 package detectors
 
+import "strconv"
+
 // Surge finds a tracked term whose count in the current bucket, or in the short
 // window ending with it, is far above what its own history predicts: significant
 // (min_z), large (min_growth) and big enough to matter (min_support). A term that
@@ -43,8 +45,21 @@ func mentionFinding(name, tag string, a *analysis, strength float64, e evidence,
 	var x explanation
 	x.str("detector", name).num("strength", strength)
 	x.test("", e)
+	if a.tailDone {
+		// The term's own tail calibrated the significance: what it was, and
+		// the tail that discounted it.
+		m := a.tail.Tests[e.test].pot(&a.mp.tail)
+		x.num("raw_z", e.raw).num("tail_over", m.over).num("tail_scale", m.scale)
+	}
 	if e.window > 1 {
 		x.test("bucket_", a.one)
+		// The summary's counts are the bucket's; say what the window saw.
+		w := fmtCount(e.observed) + " in " + strconv.Itoa(e.window) + " buckets vs " + fmtCount(e.expected)
+		if extra == "" {
+			extra = w
+		} else {
+			extra = w + ", " + extra
+		}
 	}
 	x.num("dispersion", a.m.disp)
 	x.context(o)

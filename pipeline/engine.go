@@ -94,9 +94,10 @@ type Engine struct {
 	// one partition ahead of another must not close buckets the other one
 	// still fills.
 	parts map[partition]*progress
-	// parked holds records of partitions read ahead of the window, bounded by
-	// MaxParked; they are applied as the window moves on.
-	parked      []ingest.Record
+	// parked holds records ahead of the watermark, bounded by MaxParked;
+	// they are applied in event-time order as it moves on (see order.go).
+	parked      parkedHeap
+	spare       []*ingest.Record
 	openBuckets int
 	// saving is the result of the commit round running in the background.
 	saving chan error
@@ -226,6 +227,7 @@ func (e *Engine) AddObserver(o Observer) { e.obs = append(e.obs, o) }
 // a checkpoint) is skipped.
 func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 	now := time.Now()
+	e.resume(now)
 	e.lastEvent = now
 	p := partition{rec.Source.Topic, rec.Source.Partition}
 	if rec.Source.Topic != "" {
@@ -268,34 +270,13 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 		// at different times, and whichever comes first must not decide
 		// where event time stands. Hold everything briefly, then apply it
 		// in event-time order.
-		e.parked = append(e.parked, rec)
+		e.park(&rec)
 		return nil
 	}
 	if err := e.endHold(ctx, now, true); err != nil {
 		return err
 	}
-	if e.tooEarly(ts) {
-		// A partition read ahead of a slower one: hold its record until the
-		// slower one catches up and the buckets move on. When the holding
-		// area is full the slowest partition has fallen too far behind to
-		// wait for: close the oldest open bucket, one at a time, until there
-		// is room. Its later records for those buckets will count as late.
-		for len(e.parked) >= e.cfg.MaxParked && e.cfg.MaxParked > 0 {
-			e.m.forced.Inc()
-			e.log.Warn("input partitions too far apart in event time; closing the oldest bucket early",
-				"parked", len(e.parked), "bucket", e.window.Closed(), "slowest", e.slowest())
-			if err := e.Advance(ctx, e.window.Closed().Add(e.bucket+e.lateness)); err != nil {
-				return err
-			}
-		}
-		if e.tooEarly(ts) {
-			e.parked = append(e.parked, rec)
-			e.m.parked.Set(float64(len(e.parked)))
-			return e.maybeAdvance(ctx, now)
-		}
-	}
-	e.apply(&rec)
-	return e.maybeAdvance(ctx, now)
+	return e.order(ctx, &rec, ts, now)
 }
 
 // endHold applies the records held at start-up, oldest first, once the hold
@@ -305,29 +286,12 @@ func (e *Engine) endHold(ctx context.Context, now time.Time, force bool) error {
 		return nil
 	}
 	e.held = true
-	held := e.parked
-	e.parked = nil
-	sort.SliceStable(held, func(i, j int) bool { return recordTS(&held[i]).Before(recordTS(&held[j])) })
 	// Replay in order, moving event time along with the records but never
-	// past the slowest partition.
-	limit := e.partitionWatermark(now)
-	for i := range held {
-		ts := recordTS(&held[i])
-		wm := ts
-		if limit.Before(wm) {
-			wm = limit
-		}
-		if err := e.Advance(ctx, wm); err != nil {
-			return err
-		}
-		if e.tooEarly(ts) && len(e.parked) < e.cfg.MaxParked {
-			e.parked = append(e.parked, held[i])
-			continue
-		}
-		e.apply(&held[i])
-	}
-	e.log.Debug("start-up hold over", "applied", len(held)-len(e.parked), "partitions", len(e.parts))
-	return e.maybeAdvance(ctx, now)
+	// past the slowest partition; the rest waits for it as any record does.
+	n := len(e.parked)
+	err := e.maybeAdvance(ctx, now)
+	e.log.Debug("start-up hold over", "applied", n-len(e.parked), "partitions", len(e.parts))
+	return err
 }
 
 func (e *Engine) apply(rec *ingest.Record) {
@@ -357,29 +321,9 @@ func (e *Engine) tooEarly(ts time.Time) bool {
 	return !ts.Before(closed.Add(time.Duration(e.openBuckets) * e.bucket))
 }
 
-// unpark applies the parked records that fit the window now.
-func (e *Engine) unpark() {
-	if len(e.parked) == 0 {
-		return
-	}
-	kept := e.parked[:0]
-	for i := range e.parked {
-		if e.tooEarly(recordTS(&e.parked[i])) {
-			kept = append(kept, e.parked[i])
-			continue
-		}
-		e.apply(&e.parked[i])
-	}
-	clear(e.parked[len(kept):])
-	e.parked = kept
-	e.m.parked.Set(float64(len(e.parked)))
-}
-
+// maybeAdvance moves event time to where every active partition has got.
 func (e *Engine) maybeAdvance(ctx context.Context, now time.Time) error {
-	if wm := e.partitionWatermark(now); wm.After(e.watermark) {
-		return e.Advance(ctx, wm)
-	}
-	return nil
+	return e.Advance(ctx, e.partitionWatermark(now))
 }
 
 // slowest describes the partition holding the watermark back, for logs.
@@ -569,34 +513,36 @@ func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEn
 	return st
 }
 
-// Advance moves the watermark to wm and closes every bucket it passes.
-func (e *Engine) Advance(ctx context.Context, wm time.Time) error {
+// advanceTo moves the watermark to wm and closes every bucket it passes;
+// parked records stay parked (Advance applies them).
+func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 	if !wm.After(e.watermark) {
 		return nil
 	}
 	e.watermark = wm
 	e.m.watermark.Set(float64(wm.Unix()))
-	closed := e.window.Advance(wm)
-	for _, b := range closed {
+	for _, b := range e.window.Advance(wm) {
 		if err := e.close(ctx, b); err != nil {
 			return err
 		}
 	}
-	if len(closed) > 0 {
-		e.unpark()
-	}
 	return nil
 }
 
-// Drain closes every open bucket, as at the end of a finite input.
+// Drain applies every parked record and closes every open bucket, as at the
+// end of a finite input: nothing earlier can arrive any more.
 func (e *Engine) Drain(ctx context.Context) error {
 	if err := e.endHold(ctx, time.Now(), true); err != nil {
 		return err
 	}
-	if e.watermark.IsZero() {
+	end := e.watermark
+	if last := e.latestParked(); last.After(end) {
+		end = last
+	}
+	if end.IsZero() {
 		return nil
 	}
-	return e.Advance(ctx, e.watermark.Add(e.bucket+e.lateness+time.Nanosecond))
+	return e.Advance(ctx, end.Add(e.bucket+e.lateness+time.Nanosecond))
 }
 
 // close turns one closed bucket into rows, detector runs and alert transitions.
@@ -700,7 +646,9 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		o := &obs[i]
 		o.Platform = platform
 		st := e.tracked[o.Term]
+		o.Tail = st.tail
 		fs := e.set.Evaluate(o)
+		st.tail = e.set.Learn(o)
 		evs = append(evs, e.life.Observe(o, fs)...)
 		if o.Mentions > 0 || o.Reports > 0 {
 			var langs []string

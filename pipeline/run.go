@@ -127,6 +127,9 @@ func (e *Engine) Run(ctx context.Context, in <-chan ingest.Record, c Committer, 
 	defer commit.Stop()
 	idle := time.NewTicker(time.Second)
 	defer idle.Stop()
+	// A (re)started engine has seen no record yet, which is not the same as
+	// none for ages: idle advance waits its full interval from here.
+	e.lastEvent = time.Now()
 	final := func(drain bool) error {
 		// The caller's context is done; the last commit gets its own deadline so a
 		// clean shutdown still saves what it can.
@@ -167,7 +170,16 @@ func (e *Engine) Run(ctx context.Context, in <-chan ingest.Record, c Committer, 
 			if err := e.endHold(ctx, time.Now(), false); err != nil {
 				return err
 			}
-			if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && time.Since(e.lastEvent) >= e.cfg.IdleAdvance {
+			if e.held {
+				// A partition that fell silent stops holding event time back
+				// even when no record comes to notice it.
+				if err := e.maybeAdvance(ctx, time.Now()); err != nil {
+					return err
+				}
+			}
+			// Records waiting in in have arrived: the input is not idle, the
+			// engine is behind (it may just have been stalled by a sink).
+			if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && len(in) == 0 && time.Since(e.lastEvent) >= e.cfg.IdleAdvance {
 				if err := e.Advance(ctx, e.watermark.Add(time.Second)); err != nil {
 					return err
 				}

@@ -2,11 +2,13 @@ package pipeline
 
 import (
 	"bytes"
+	"container/heap"
 	"encoding/gob"
 	"fmt"
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/sketches"
 )
@@ -39,6 +41,7 @@ type termSnap struct {
 	Reports   []float64
 	HistEnd   time.Time
 	ExactFrom time.Time
+	Tail      detectors.Tail
 	Quiet     int
 	Open      []openSnap
 }
@@ -78,14 +81,17 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	s.Watermark, s.LastClosed, s.First, s.Invalid, s.History = e.watermark, e.lastClosed, e.first, e.invalid, e.cfg.History
 	s.MaxApplied = e.maxApplied
 	s.Offsets = e.Offsets()
-	s.Parked = e.parked
+	s.Parked = make([]ingest.Record, len(e.parked))
+	for i, r := range e.parked {
+		s.Parked[i] = *r
+	}
 	for _, sk := range e.sinks {
 		if o, ok := sk.(Outbox); ok {
 			s.Outbox = append(s.Outbox, o.Pending()...)
 		}
 	}
 	for _, st := range e.tracked {
-		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil), HistEnd: st.histEnd, ExactFrom: st.exactFrom, Quiet: st.quiet}
+		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil), HistEnd: st.histEnd, ExactFrom: st.exactFrom, Tail: st.tail, Quiet: st.quiet}
 		for start, tb := range st.open {
 			osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples}
 			if osn.Creators, err = tb.creators.snap(); err != nil {
@@ -143,7 +149,12 @@ func (e *Engine) Restore(b []byte) error {
 	e.watermark, e.lastClosed, e.first, e.invalid = s.Watermark, s.LastClosed, s.First, s.Invalid
 	e.maxApplied = s.MaxApplied
 	e.reported.invalid = s.Invalid
-	e.parked = s.Parked
+	e.parked = make(parkedHeap, len(s.Parked))
+	for i := range s.Parked {
+		e.parked[i] = &s.Parked[i]
+	}
+	heap.Init(&e.parked)
+	e.m.parked.Set(float64(len(e.parked)))
 	for _, sk := range e.sinks {
 		if o, ok := sk.(Outbox); ok && len(s.Outbox) > 0 {
 			o.Restore(s.Outbox)
@@ -159,7 +170,7 @@ func (e *Engine) Restore(b []byte) error {
 			key: ts.Key, kind: kindOf(ts.Key), hash: ts.Hash, watch: e.set.Watch(ts.Key),
 			open:     make(map[time.Time]*termBucket, len(ts.Open)),
 			mentions: newSeries(e.cfg.History), reports: newSeries(e.cfg.History),
-			histEnd: ts.HistEnd, exactFrom: ts.ExactFrom, quiet: ts.Quiet,
+			histEnd: ts.HistEnd, exactFrom: ts.ExactFrom, tail: ts.Tail, quiet: ts.Quiet,
 		}
 		for i := range ts.Mentions {
 			st.mentions.push(ts.Mentions[i])

@@ -108,6 +108,8 @@ type termState struct {
 	// exactFrom is the first bucket whose every event the term saw tracked.
 	exactFrom time.Time
 	quiet     int
+	// tail is the detectors' memory of how spiky the term is (see detectors.Tail).
+	tail detectors.Tail
 }
 
 func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {

@@ -1,0 +1,139 @@
+package detectors
+
+import "math"
+
+// Tail is a term's memory of how heavy the upper tail of its significance is,
+// beyond what the count model allows for.
+//
+// The baseline's negative binomial takes care of a term's ordinary noise, but
+// real series also have spikes that no count model of their body predicts: a
+// ticker's tweets jump tenfold for five minutes several times a day. Judged by
+// the count model alone, every one of those spikes is a 10-sigma event and a
+// page. Tail learns, from the term's own buckets, the distribution of each
+// mention test's significance above tailLevel as a peaks-over-threshold model
+// (Pickands 1975; as in Siffer et al., "Anomaly detection in streams with
+// extreme value theory", KDD 2017): the rate of exceedances and the scale of
+// an exponential tail of their excess. A significance z is then re-expressed
+// as the significance a term following the count model would need to be as
+// rare (see calibrate), so "z = 5" means the same rarity on every term. The
+// model is fitted to z rather than to the deviance z²/2 because on real count
+// series the excess of z is close to exponential out to a few times its mean
+// (measured on the NAB tweet series, unlabelled: the share of exceedances
+// beyond 2 and 3 times the mean excess is near e^-2 and e^-3), while the
+// deviance's mean excess is set by a few extremes. Beyond five means even z's
+// tail is heavier than exponential, so the rarest spikes of a spiky term are
+// still underestimated; the exponential (a generalised Pareto of shape 0) is
+// kept because a day's few dozen exceedances cannot estimate a shape.
+//
+// The sums are exponentially weighted with memory baseline.tail_memory
+// buckets: nine numbers per term. The pipeline keeps the Tail that Set.Learn
+// returns for a term and hands it back in the term's next Observation; the zero
+// Tail means nothing is known, and the detectors then learn one from the
+// Observation's history.
+type Tail struct {
+	// Tests are the one-bucket test's, the short window's and the level-shift
+	// window's, in that order. Each test has its own tail: a spike that lasts a
+	// bucket or two and is ordinary for the term is diluted in a window's sum,
+	// while a change that holds is not, so a term that spikes every day can
+	// still be caught shifting.
+	Tests [mentionTests]TailTest
+}
+
+// TailTest is one test's exceedances: exponentially weighted counts of the
+// buckets judged and of those whose significance exceeded tailLevel, and the
+// sum of their significance above it, each clipped (see Tail.learn).
+type TailTest struct {
+	Buckets, Over, Excess float64
+}
+
+// The mention tests, indices of Tail.Tests.
+const (
+	testBucket = iota
+	testWindow
+	testShift
+	mentionTests
+)
+
+// tailLevel is the threshold of the peaks-over-threshold model: 2, exceeded by
+// 2.3 % of a well-modelled term's buckets, so a day of one-minute buckets holds
+// a few dozen exceedances to estimate their scale from, while the normal
+// approximation of the deviance still holds for the body below it.
+const tailLevel = 2
+
+// The count model's own tail, the reference every term is mapped to: the
+// standard normal's P(Z > 2) and its mean excess φ(2)/P(Z > 2) - 2 above 2.
+const (
+	refOver  = 0.022750131948179195
+	refScale = 0.37321553267718656
+)
+
+// tailParams configures the tail model.
+type tailParams struct {
+	keep  float64 // weight of the past per bucket: 1 - 1/tail_memory
+	prior float64 // pseudo-buckets of the reference model
+	clip  float64 // excess clipped at clip scales (baseline.clip)
+	bias  float64 // 1 - e^-clip, the mean of an exponential clipped at clip scales over its scale
+}
+
+func newTailParams(c BaselineConfig) tailParams {
+	return tailParams{keep: 1 - 1/float64(c.TailMemory), prior: c.TailPrior, clip: c.Clip, bias: -math.Expm1(-c.Clip)}
+}
+
+// pot is one test's peaks-over-threshold model: the share of buckets above
+// tailLevel and the scale of their exponential excess, both shrunk towards the
+// reference by p.prior pseudo-buckets, so a term with little history is judged
+// by the count model.
+type pot struct{ over, scale float64 }
+
+func (t *TailTest) pot(p *tailParams) pot {
+	pseudo := p.prior * refOver
+	return pot{
+		over: (t.Over + pseudo) / (t.Buckets + p.prior),
+		// Excess holds clipped excesses, whose mean is bias times the scale of
+		// an exponential; the reference's pseudo-excesses count unclipped.
+		scale: (t.Excess/p.bias + pseudo*refScale) / (t.Over + pseudo),
+	}
+}
+
+// learn folds one bucket's significance of each test into the model; a NaN is
+// a test not made. Each excess is clipped at p.clip scales, as the baseline
+// clips its errors, so one giant surge does not teach the term that giant
+// surges are ordinary; the clipping's bias is undone in pot.
+func (t Tail) learn(z [mentionTests]float64, p *tailParams) Tail {
+	for i := range t.Tests {
+		if math.IsNaN(z[i]) {
+			continue
+		}
+		e := &t.Tests[i]
+		if z[i] > tailLevel {
+			limit := p.clip * e.pot(p).scale
+			e.Over = p.keep*e.Over + 1
+			e.Excess = p.keep*e.Excess + math.Min(z[i]-tailLevel, limit)
+		} else {
+			e.Over *= p.keep
+			e.Excess *= p.keep
+		}
+		e.Buckets = p.keep*e.Buckets + 1
+	}
+	return t
+}
+
+// known reports whether anything has been learnt.
+func (t Tail) known() bool { return t.Tests[testBucket].Buckets > 0 }
+
+// calibrate re-expresses significance z of test i as the significance a term
+// following the count model would need to be as rare: the z' whose reference
+// tail probability refOver·exp(-(z'-2)/refScale) equals the term's
+// over·exp(-(z-2)/scale). Both tails are the same exponential approximation,
+// so for a term that behaves as the count model says, z' = z whatever the
+// approximation's error. It never raises z: a term calmer than the count model
+// is not judged by less than the count model's evidence. It is monotone in z,
+// and z itself up to tailLevel.
+func (t Tail) calibrate(i int, z float64, p *tailParams) float64 {
+	if !(z > tailLevel) {
+		return z
+	}
+	m := t.Tests[i].pot(p)
+	c := tailLevel + refScale*((z-tailLevel)/m.scale+math.Log(refOver/m.over))
+	return math.Min(z, math.Max(c, tailLevel))
+}

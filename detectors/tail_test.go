@@ -1,0 +1,205 @@
+package detectors
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestForecastInflation checks the forecast's error variance two ways: without
+// a trend (beta 0) it is simple exponential smoothing's, 1 + w·α/(2-α), in
+// closed form; with one, it is what white noise through the smoother measures.
+func TestForecastInflation(t *testing.T) {
+	ses := forecastInflation(0.1, 0, 10)
+	for w := 1; w <= 10; w++ {
+		if want := 1 + float64(w)*0.1/1.9; math.Abs(ses[w-1]-want) > 1e-9 {
+			t.Errorf("beta 0, w %d: %v, want %v", w, ses[w-1], want)
+		}
+	}
+
+	c := DefaultConfig().Baseline
+	c.Clip = 1e9 // no clipping: the smoother is linear, as the formula assumes
+	inflate := forecastInflation(c.Alpha, c.Beta, 10)
+	r := rand.New(rand.NewPCG(11, 11))
+	const n = 200000
+	y := make([]float64, n)
+	for i := range y {
+		y[i] = 1000 + r.NormFloat64()
+	}
+	for _, w := range []int{1, 3, 10} {
+		s := holt{level: 1000, disp: 1}
+		var sum2 float64
+		var k int
+		for i := 0; i+w <= n; i++ {
+			if i >= 1000 && i%w == 0 {
+				expect, _ := s.window(w, &c, inflate)
+				e := sum(y[i:i+w]) - expect
+				sum2 += e * e
+				k++
+			}
+			s.step(y[i], &c)
+		}
+		got := sum2 / float64(k) / float64(w)
+		if want := inflate[w-1]; math.Abs(got-want) > 0.05*want {
+			t.Errorf("w %d: measured %.3f, formula %.3f", w, got, want)
+		}
+	}
+}
+
+// TestCountModelMatchesReference checks what the tail calibration takes for
+// granted: on counts that follow the count model (Poisson, negative binomial)
+// every mention test's significance has about the standard normal's tail above
+// 2 (2.3 % of buckets, mean excess 0.37), so calibrating by the term's own tail
+// leaves a well-modelled term's evidence as it is.
+func TestCountModelMatchesReference(t *testing.T) {
+	mp := newMentionParams(DefaultConfig())
+	for _, tc := range []struct {
+		k, level float64
+	}{{0, 3}, {0, 60}, {20, 15}, {20, 300}} {
+		r := rand.New(rand.NewPCG(uint64(tc.level), uint64(tc.k)))
+		const n = 10000
+		values := make([]float64, n)
+		for i := range values {
+			values[i] = negBinomial(r, tc.level*diurnal(float64(i), 0, 0.5), tc.k)
+		}
+		var buckets, over, excess [mentionTests]float64
+		for i := 200; i < n; i++ {
+			_, one, win, shift := mp.tests(values[i-unitHistory:i], values[i], math.NaN())
+			for j, e := range [...]evidence{one, win, shift} {
+				buckets[j]++
+				if e.raw > tailLevel {
+					over[j]++
+					excess[j] += e.raw - tailLevel
+				}
+			}
+		}
+		for j := range mentionTests {
+			rate, scale := over[j]/buckets[j], excess[j]/over[j]
+			// Within sampling error and the model's approximations; a term with
+			// ordinary spikes is several times off (TestTailLearnsSpikiness).
+			if rate < 0.5*refOver || rate > 1.5*refOver || scale < 0.65*refScale || scale > 1.45*refScale {
+				t.Errorf("k %v level %v, test %d: P(z > 2) = %.4f (reference %.4f), mean excess %.3f (reference %.3f)",
+					tc.k, tc.level, j, rate, refOver, scale, refScale)
+			}
+		}
+	}
+}
+
+func TestTailCalibrate(t *testing.T) {
+	p := newTailParams(DefaultConfig().Baseline)
+	var reference Tail // nothing learnt: the prior, the count model's tail
+	spiky := Tail{}
+	for i := range spiky.Tests {
+		// A day of buckets, 5 % above 2 with a mean excess of 3.
+		spiky.Tests[i] = TailTest{Buckets: 1440, Over: 72, Excess: 72 * 3 * p.bias}
+	}
+	calm := Tail{}
+	for i := range calm.Tests {
+		calm.Tests[i] = TailTest{Buckets: 1440}
+	}
+	for _, tc := range []struct {
+		name string
+		t    Tail
+	}{{"reference", reference}, {"spiky", spiky}, {"calm", calm}} {
+		prev := math.Inf(-1)
+		for z := -3.0; z <= 40; z += 0.25 {
+			c := tc.t.calibrate(testBucket, z, &p)
+			switch {
+			case c > z+1e-12:
+				t.Fatalf("%s: calibrate(%v) = %v raises the evidence", tc.name, z, c)
+			case c < prev:
+				t.Fatalf("%s: calibrate(%v) = %v below calibrate of a smaller z, %v", tc.name, z, c, prev)
+			case z <= tailLevel && c != z:
+				t.Fatalf("%s: calibrate(%v) = %v, want z itself up to %v", tc.name, z, c, tailLevel)
+			case tc.name != "spiky" && math.Abs(c-z) > 1e-9:
+				t.Fatalf("%s: calibrate(%v) = %v, want z: the term is no spikier than the count model", tc.name, z, c)
+			}
+			prev = c
+		}
+	}
+	// Shrunk by the prior's 360 buckets, the spiky term's tail is 4.5 % above 2
+	// with a mean excess of 2.7, where a z of 20 is as rare as 4.2 is for the
+	// count model.
+	if c := spiky.calibrate(testBucket, 20, &p); c < 4 || c > 4.4 {
+		t.Errorf("spiky: calibrate(20) = %v, want about 4.2", c)
+	}
+}
+
+// TestTailLearnsSpikiness runs a week of five-minute counts through Set.Learn,
+// as the pipeline would: a term that spikes several times a day learns a heavy
+// tail, one that follows the count model stays near the reference.
+func TestTailLearnsSpikiness(t *testing.T) {
+	s := mustSet(t, DefaultConfig())
+	const n = 7 * 288
+	for _, tc := range []struct {
+		name   string
+		spikes float64 // per bucket
+		lo, hi float64 // bounds of the one-bucket scale over the reference's
+		pages  bool    // a 7-sigma bucket still passes surge.min_z
+	}{
+		{"count model", 0, 0.7, 1.6, true},
+		{"ordinary spikes", 6.0 / 288, 2, 20, false},
+	} {
+		r := rand.New(rand.NewPCG(5, 5))
+		values := make([]float64, n)
+		for i := range values {
+			mu := 40 * diurnal(float64(i)*5, 0, 0.5)
+			if r.Float64() < tc.spikes {
+				mu *= 1 + math.Pow(1-r.Float64(), -1/1.5) // Pareto sizes, one bucket long
+			}
+			values[i] = negBinomial(r, mu, 10)
+		}
+		var tl Tail
+		for i := range values {
+			o := &Observation{Mentions: values[i], MentionHistory: values[max(0, i-unitHistory):i], DayAgo: math.NaN(), Tail: tl}
+			tl = s.Learn(o)
+		}
+		m := tl.Tests[testBucket].pot(&s.mp.tail)
+		if ratio := m.scale / refScale; ratio < tc.lo || ratio > tc.hi {
+			t.Errorf("%s: learnt scale %.3f, %.2f times the reference's, want %v to %v", tc.name, m.scale, ratio, tc.lo, tc.hi)
+		}
+		if c := tl.calibrate(testBucket, 7, &s.mp.tail); (c >= 5) != tc.pages {
+			t.Errorf("%s: a 7-sigma bucket calibrates to %.2f", tc.name, c)
+		}
+	}
+}
+
+// TestTailExcludesJudgedBuckets checks that the Tail an observation is judged
+// with has learnt nothing from the buckets its tests judge, whether kept by the
+// pipeline or learnt from the history: a surge's first buckets must not make
+// the term look spikier while the surge is being judged.
+func TestTailExcludesJudgedBuckets(t *testing.T) {
+	cfg := DefaultConfig()
+	s := mustSet(t, cfg)
+	r := rand.New(rand.NewPCG(9, 9))
+	calm := counts(r, unitHistory, func(int) float64 { return 20 })
+	surging := slices.Clone(calm)
+	for i := unitHistory - (cfg.Surge.ShiftWindow - 1); i < unitHistory; i++ {
+		surging[i] = 200
+	}
+	learnt := func(h []float64, x float64, kept Tail) Tail {
+		a := analysis{o: &Observation{Mentions: x, MentionHistory: h, DayAgo: math.NaN(), Tail: kept}, mp: &s.mp}
+		return a.termTail()
+	}
+	if a, b := learnt(calm, 20, Tail{}), learnt(surging, 200, Tail{}); a != b {
+		t.Errorf("learnt from the history: %+v with the last %d buckets calm, %+v with them surging",
+			a, cfg.Surge.ShiftWindow-1, b)
+	}
+	// Learn folds in the bucket shift_window-1 before the current one; the
+	// current bucket and those after that one do not count yet.
+	o := &Observation{Mentions: 20, MentionHistory: calm, DayAgo: math.NaN()}
+	base := s.Learn(o)
+	o.Mentions = 2000
+	if got := s.Learn(o); got != base {
+		t.Errorf("Learn depends on the current bucket: %+v, %+v", got, base)
+	}
+	o.Tail = base
+	if got := s.Learn(o); got == base || !got.known() {
+		t.Errorf("Learn with a kept Tail learnt nothing: %+v", got)
+	}
+	// With too little history nothing is learnt, and nothing is known.
+	if got := s.Learn(&Observation{Mentions: 5, MentionHistory: calm[:cfg.Surge.MinHistory], DayAgo: math.NaN()}); got.known() {
+		t.Errorf("Learn with %d buckets of history: %+v, want nothing learnt", cfg.Surge.MinHistory, got)
+	}
+}

@@ -1,0 +1,167 @@
+package pipeline
+
+import (
+	"container/heap"
+	"context"
+	"time"
+
+	"github.com/trendwatch/trendwatch/ingest"
+)
+
+// Records are applied in event-time order across partitions: a record whose
+// event time is ahead of the slowest active partition waits here until that
+// partition catches up. What the engine derives then does not depend on the
+// order in which the consumer happened to read its partitions: a report is
+// counted after the content it reports (the join finds its terms), a term
+// starts being tracked at the same event, and a restart that replays a backlog
+// in large per-partition chunks counts exactly what a steady run counts.
+// Records of one partition keep their order among themselves only as far as
+// their event times do; one arriving behind the watermark is applied at once.
+
+// parkedHeap holds records ahead of the watermark, earliest event time first.
+// Ties go by source, so the order never depends on arrival.
+type parkedHeap []*ingest.Record
+
+func (h parkedHeap) Len() int { return len(h) }
+
+func (h parkedHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if ta, tb := recordTS(a), recordTS(b); !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	if a.Source.Topic != b.Source.Topic {
+		return a.Source.Topic < b.Source.Topic
+	}
+	if a.Source.Partition != b.Source.Partition {
+		return a.Source.Partition < b.Source.Partition
+	}
+	return a.Source.Offset < b.Source.Offset
+}
+
+func (h parkedHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *parkedHeap) Push(x any)   { *h = append(*h, x.(*ingest.Record)) }
+
+func (h *parkedHeap) Pop() any {
+	old := *h
+	n := len(old) - 1
+	x := old[n]
+	old[n] = nil
+	*h = old[:n]
+	return x
+}
+
+// maxSpare bounds the parked records kept for reuse.
+const maxSpare = 4096
+
+// park holds rec until the watermark reaches its event time.
+func (e *Engine) park(rec *ingest.Record) {
+	var r *ingest.Record
+	if n := len(e.spare); n > 0 {
+		r, e.spare = e.spare[n-1], e.spare[:n-1]
+	} else {
+		r = new(ingest.Record)
+	}
+	*r = *rec
+	heap.Push(&e.parked, r)
+	e.m.parked.Set(float64(len(e.parked)))
+}
+
+// unpark takes the earliest parked record; done gives it back for reuse.
+func (e *Engine) unpark() *ingest.Record {
+	r := heap.Pop(&e.parked).(*ingest.Record)
+	e.m.parked.Set(float64(len(e.parked)))
+	return r
+}
+
+func (e *Engine) done(r *ingest.Record) {
+	if len(e.spare) < maxSpare {
+		*r = ingest.Record{}
+		e.spare = append(e.spare, r)
+	}
+}
+
+// order applies rec now if every active partition has reached its event time
+// and nothing earlier is waiting, and parks it otherwise. A full holding area
+// means the slowest partition is too far behind to wait for: the earliest
+// records are applied anyway, closing buckets early if they do not fit the
+// window, and that partition's later records for those buckets count as late.
+func (e *Engine) order(ctx context.Context, rec *ingest.Record, ts, now time.Time) error {
+	wm := e.partitionWatermark(now)
+	if len(e.parked) == 0 && !ts.After(wm) {
+		if err := e.advanceTo(ctx, ts); err != nil {
+			return err
+		}
+		e.apply(rec)
+		return e.advanceTo(ctx, wm)
+	}
+	e.park(rec)
+	for len(e.parked) > e.cfg.MaxParked {
+		if err := e.force(ctx); err != nil {
+			return err
+		}
+	}
+	return e.Advance(ctx, wm)
+}
+
+// force applies the earliest parked record ahead of the watermark.
+func (e *Engine) force(ctx context.Context) error {
+	r := e.unpark()
+	defer e.done(r)
+	ts := recordTS(r)
+	for e.tooEarly(ts) {
+		e.m.forced.Inc()
+		e.log.Warn("input partitions too far apart in event time; closing the oldest bucket early",
+			"parked", len(e.parked), "bucket", e.window.Closed(), "slowest", e.slowest())
+		if err := e.advanceTo(ctx, e.window.Closed().Add(e.bucket+e.lateness)); err != nil {
+			return err
+		}
+	}
+	e.apply(r)
+	return nil
+}
+
+// Advance applies the parked records up to wm, earliest first, each moving
+// event time to its own, then moves the watermark to wm, closing every bucket
+// it passes.
+func (e *Engine) Advance(ctx context.Context, wm time.Time) error {
+	for len(e.parked) > 0 && !recordTS(e.parked[0]).After(wm) {
+		r := e.unpark()
+		if err := e.advanceTo(ctx, recordTS(r)); err != nil {
+			return err
+		}
+		e.apply(r)
+		e.done(r)
+	}
+	return e.advanceTo(ctx, wm)
+}
+
+// latestParked is the event time of the last parked record, zero when none.
+func (e *Engine) latestParked() time.Time {
+	var last time.Time
+	for _, r := range e.parked {
+		if ts := recordTS(r); ts.After(last) {
+			last = ts
+		}
+	}
+	return last
+}
+
+// resume forgives the partitions the silence of a pause in processing. While
+// the engine was stalled (a sink that could not take rows) or the whole input
+// was quiet, no partition could be seen: counting that time as silence would
+// mark every caught-up partition idle at once, and event time would jump to
+// whichever partition spoke first.
+func (e *Engine) resume(now time.Time) {
+	if e.lastEvent.IsZero() {
+		return
+	}
+	gap := now.Sub(e.lastEvent)
+	if gap <= e.cfg.PartitionIdle {
+		return
+	}
+	for _, pr := range e.parts {
+		if pr.seen = pr.seen.Add(gap); pr.seen.After(now) {
+			pr.seen = now
+		}
+	}
+}
