@@ -195,13 +195,19 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
-// Dialer builds the kafka-go dialer for readers and admin calls.
-func (c Config) Dialer() (*kafka.Dialer, error) {
+// security loads what both the dialer and the transport need.
+func (c Config) security() (sasl.Mechanism, *tls.Config, error) {
 	mech, err := c.mechanism()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tc, err := c.tlsConfig()
+	return mech, tc, err
+}
+
+// Dialer builds the kafka-go dialer for readers and admin calls.
+func (c Config) Dialer() (*kafka.Dialer, error) {
+	mech, tc, err := c.security()
 	if err != nil {
 		return nil, err
 	}
@@ -210,11 +216,7 @@ func (c Config) Dialer() (*kafka.Dialer, error) {
 
 // Transport builds the kafka-go transport for writers.
 func (c Config) Transport() (*kafka.Transport, error) {
-	mech, err := c.mechanism()
-	if err != nil {
-		return nil, err
-	}
-	tc, err := c.tlsConfig()
+	mech, tc, err := c.security()
 	if err != nil {
 		return nil, err
 	}
