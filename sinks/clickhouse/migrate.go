@@ -57,6 +57,13 @@ func Migrate(ctx context.Context, cfg Config, log *slog.Logger) (applied []strin
 		if done[m.version] {
 			continue
 		}
+		if m.columns != nil {
+			for _, c := range m.columns(sc) {
+				if err := ensureColumn(ctx, conn, sc, c); err != nil {
+					return applied, fmt.Errorf("clickhouse: migration %s: %w", m.id(), err)
+				}
+			}
+		}
 		for i, stmt := range m.ddl(sc) {
 			if err := conn.Exec(ctx, stmt); err != nil {
 				return applied, fmt.Errorf("clickhouse: migration %s statement %d: %w", m.id(), i+1, err)
@@ -89,6 +96,24 @@ func appliedVersions(ctx context.Context, conn driver.Conn, db string) (map[int]
 		return nil, fmt.Errorf("clickhouse: reading %s.schema_migrations: %w", db, err)
 	}
 	return done, nil
+}
+
+// ensureColumn adds c unless its table already has it, which is how a re-run
+// of a migration that added it finds it.
+func ensureColumn(ctx context.Context, conn driver.Conn, sc schema, c tableColumn) error {
+	var n uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?",
+		sc.db, c.table, c.name).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("looking for column %s.%s: %w", c.table, c.name, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if err := conn.Exec(ctx, sc.addColumn(c)); err != nil {
+		return fmt.Errorf("adding column %s.%s: %w", c.table, c.name, err)
+	}
+	return nil
 }
 
 // record inserts through a batch: 18.16 waits for a data block after an INSERT

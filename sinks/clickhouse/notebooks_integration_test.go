@@ -45,7 +45,7 @@ func newFixture(now time.Time) fixture {
 	blackout := "hashtag:blackoutchallenge"
 	add(-75, -16, trend.Minute{Term: blackout, Mentions: 2, UniqueCreators: 2, TopRegions: []string{"NP"}, Langs: []string{"ne"}, Version: 1})
 	add(-14, -1, trend.Minute{Term: blackout, Mentions: 40, UniqueCreators: 30, Reports: 6, UniqueReporters: 5,
-		TopRegions: []string{"NP", "IN"}, Langs: []string{"ne", "hi"}, ReportReasons: []string{"dangerous_acts", "self_harm"}, Version: 1})
+		TopRegions: []string{"NP", "IN"}, Langs: []string{"ne", "hi"}, ReportReasons: []string{"dangerous_acts", "self_harm"}, Exact: true, Version: 1})
 	add(-24*60-14, -24*60-1, trend.Minute{Term: blackout, Mentions: 3, UniqueCreators: 3, TopRegions: []string{"NP"}, Langs: []string{"ne"}, Version: 1})
 	add(-75, -1, trend.Minute{Term: "hashtag:fyp", Mentions: 100, UniqueCreators: 90, Reports: 1, UniqueReporters: 1,
 		TopRegions: []string{"IN", "NP"}, Langs: []string{"en"}, ReportReasons: []string{"spam"}, Version: 1})
@@ -92,7 +92,9 @@ type expectation struct {
 func viewExpectations() map[string]expectation {
 	return map[string]expectation{
 		"SELECT * FROM term_history WHERE term = 'hashtag:blackoutchallenge' AND bucket = toStartOfMinute(now()) - INTERVAL 2 MINUTE": {
-			first: map[string]string{"mentions": "40", "kind": "hashtag", "value": "blackoutchallenge", "version": "2"}},
+			first: map[string]string{"mentions": "40", "kind": "hashtag", "value": "blackoutchallenge", "exact": "1", "version": "2"}},
+		"SELECT sum(exact) AS n, count() AS rows FROM term_history WHERE term = 'hashtag:blackoutchallenge'": {
+			first: map[string]string{"n": "14", "rows": "88"}},
 		"SELECT count() AS n FROM term_history WHERE term = 'hashtag:blackoutchallenge'": {
 			first: map[string]string{"n": "88"}},
 		"SELECT * FROM trending_now": {
@@ -353,6 +355,11 @@ func TestNotebooksChDBIntegration(t *testing.T) {
 	add("create database", "CREATE DATABASE IF NOT EXISTS "+db, false)
 	add("use", "USE "+db, false)
 	for _, m := range migrations() {
+		if m.columns != nil {
+			for _, c := range m.columns(sc) {
+				add(fmt.Sprintf("%s column %s", m.id(), c.name), sc.addColumn(c), false)
+			}
+		}
 		for i, stmt := range m.ddl(sc) {
 			add(fmt.Sprintf("%s statement %d", m.id(), i+1), stmt, false)
 		}

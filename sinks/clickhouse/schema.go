@@ -112,25 +112,56 @@ func (s schema) ttl(expr string, dayPartitions bool) string {
 }
 
 // migration is one versioned schema change. Its statements must be safe to run
-// again (IF NOT EXISTS), because a crash between applying them and recording
-// the migration makes the next Migrate run them twice.
+// again (IF NOT EXISTS, or a DROP ... IF EXISTS followed by its CREATE),
+// because a crash between applying them and recording the migration makes the
+// next Migrate run them twice.
 type migration struct {
 	version int
 	name    string
+	// columns are added before ddl runs, each only when the table lacks it:
+	// 18.16 has no ADD COLUMN IF NOT EXISTS, so Migrate looks first.
+	columns func(s schema) []tableColumn
 	ddl     func(s schema) []string
+}
+
+// tableColumn is one column a migration adds to an existing table.
+type tableColumn struct {
+	table string
+	name  string
+	typ   string // type and default, as in CREATE TABLE
+	after string
+}
+
+// addColumn is the ALTER that adds c; Migrate runs it only when c is missing,
+// and modern servers check again themselves.
+func (s schema) addColumn(c tableColumn) string {
+	ifNotExists := ""
+	if s.modern() {
+		ifNotExists = "IF NOT EXISTS "
+	}
+	return "ALTER TABLE " + s.table(c.table) + " ADD COLUMN " + ifNotExists + c.name + " " + c.typ + " AFTER " + c.after
 }
 
 // migrations is the schema's history, in order. Never edit an applied
 // migration: append a new one.
 func migrations() []migration {
 	return []migration{
-		{1, "create_trend_minute", func(s schema) []string { return []string{s.trendMinute()} }},
-		{2, "create_alerts", func(s schema) []string { return []string{s.alerts()} }},
-		{3, "create_alert_events", func(s schema) []string { return []string{s.alertEvents()} }},
-		{4, "create_ingest_stats", func(s schema) []string { return []string{s.ingestStats()} }},
-		{5, "create_alert_reviews", func(s schema) []string { return []string{s.alertReviews()} }},
-		{6, "create_views", func(s schema) []string {
-			return []string{s.termHistory(), s.trendingNow(), s.alertTimeline()}
+		{1, "create_trend_minute", nil, func(s schema) []string { return []string{s.trendMinute()} }},
+		{2, "create_alerts", nil, func(s schema) []string { return []string{s.alerts()} }},
+		{3, "create_alert_events", nil, func(s schema) []string { return []string{s.alertEvents()} }},
+		{4, "create_ingest_stats", nil, func(s schema) []string { return []string{s.ingestStats()} }},
+		{5, "create_alert_reviews", nil, func(s schema) []string { return []string{s.alertReviews()} }},
+		{6, "create_views", nil, func(s schema) []string {
+			return []string{s.termHistoryV6(), s.trendingNow(), s.alertTimeline()}
+		}},
+		// A view is created by one statement and changed by replacing it: 18.16
+		// has neither CREATE OR REPLACE VIEW nor DROP VIEW, and DROP TABLE drops a
+		// view on every version. Readers of term_history may see it missing for
+		// the moment between the two.
+		{7, "trend_minute_exact", func(s schema) []tableColumn {
+			return []tableColumn{{table: "trend_minute", name: "exact", typ: "UInt8 DEFAULT 0", after: "report_reasons"}}
+		}, func(s schema) []string {
+			return []string{"DROP TABLE IF EXISTS " + s.table("term_history"), s.termHistory()}
 		}},
 	}
 }
@@ -271,8 +302,32 @@ ORDER BY key`
 // FINAL rather than window functions, WITH aliases, ANY LEFT JOIN ... USING.
 
 // termHistory is trend_minute with rewrites resolved: one row per bucket and
-// term, the latest version's numbers.
+// term, the latest version's numbers. exact says whether mentions and reports
+// are exact counts or count-min estimates (never below the truth).
 func (s schema) termHistory() string {
+	return `CREATE VIEW IF NOT EXISTS ` + s.table("term_history") + ` AS
+SELECT
+    bucket,
+    term,
+    kind,
+    substring(term, position(term, ':') + 1) AS value,
+    mentions,
+    unique_creators,
+    reports,
+    unique_reporters,
+    if(mentions = 0, 0, reports / mentions) AS report_rate,
+    if(unique_creators = 0, 0, mentions / unique_creators) AS mentions_per_creator,
+    top_regions,
+    langs,
+    report_reasons,
+    exact,
+    version
+FROM ` + s.table("trend_minute") + ` FINAL`
+}
+
+// termHistoryV6 is term_history as migration 6 created it, before exact: the
+// migration must keep creating what it always did, and 7 replaces it.
+func (s schema) termHistoryV6() string {
 	return `CREATE VIEW IF NOT EXISTS ` + s.table("term_history") + ` AS
 SELECT
     bucket,

@@ -114,6 +114,7 @@ func minuteBlock(rows []trend.Minute) *block {
 		kind, term                         = make([]string, n), make([]string, n)
 		mentions, creators, reports, repos = make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
 		regions, langs, reasons            = make([][]string, n), make([][]string, n), make([][]string, n)
+		exact                              = make([]uint8, n)
 		version                            = make([]uint64, n)
 	)
 	for i := range rows {
@@ -121,6 +122,9 @@ func minuteBlock(rows []trend.Minute) *block {
 		bucket[i], kind[i], term[i] = m.Bucket, m.Kind, m.Term
 		mentions[i], creators[i], reports[i], repos[i] = m.Mentions, m.UniqueCreators, m.Reports, m.UniqueReporters
 		regions[i], langs[i], reasons[i] = nonNil(m.TopRegions), nonNil(m.Langs), nonNil(m.ReportReasons)
+		if m.Exact {
+			exact[i] = 1
+		}
 		version[i] = m.Version
 	}
 	b := &block{table: "trend_minute", rows: n}
@@ -134,6 +138,7 @@ func minuteBlock(rows []trend.Minute) *block {
 	b.add("top_regions", regions)
 	b.add("langs", langs)
 	b.add("report_reasons", reasons)
+	b.add("exact", exact)
 	b.add("version", version)
 	return b
 }

@@ -37,7 +37,7 @@ func TestModernClickHouseReadsFiles(t *testing.T) {
 				v := uint64(f*1000 + m*10 + i)
 				batch = append(batch, trend.Minute{
 					Bucket: t0.Add(time.Duration(f*20+m) * time.Minute), Term: term, Kind: strings.SplitN(term, ":", 2)[0],
-					Mentions: v, UniqueCreators: v / 2, TopRegions: []string{"NP", "IN"}, Langs: []string{"ne"}, Version: 1,
+					Mentions: v, UniqueCreators: v / 2, TopRegions: []string{"NP", "IN"}, Langs: []string{"ne"}, Exact: f == 0, Version: 1,
 				})
 				rows++
 				sum += v
@@ -60,9 +60,9 @@ func TestModernClickHouseReadsFiles(t *testing.T) {
 
 	got := chdbQuery(t, chdb, fmt.Sprintf(
 		"SELECT count(), sum(mentions), toString(min(bucket)), toTypeName(bucket), toTypeName(top_regions), "+
-			"countIf(term = 'hashtag:नेपाल'), arrayStringConcat(any(top_regions), '+') FROM file('%s', Parquet)", sqlString(path)))
-	want := fmt.Sprintf("%d,%d,\"%s\",\"Nullable(DateTime64(3, 'UTC'))\",\"Array(Nullable(String))\",%d,\"NP+IN\"",
-		rows, sum, t0.Format("2006-01-02 15:04:05.000"), rows/len(terms))
+			"countIf(term = 'hashtag:नेपाल'), arrayStringConcat(any(top_regions), '+'), countIf(exact), toTypeName(exact) FROM file('%s', Parquet)", sqlString(path)))
+	want := fmt.Sprintf("%d,%d,\"%s\",\"Nullable(DateTime64(3, 'UTC'))\",\"Array(Nullable(String))\",%d,\"NP+IN\",%d,\"Bool\"",
+		rows, sum, t0.Format("2006-01-02 15:04:05.000"), rows/len(terms), rows/3)
 	if got != want {
 		t.Fatalf("chDB read\n%s\nwant\n%s", got, want)
 	}

@@ -37,6 +37,9 @@ func minuteSchema() *arrow.Schema {
 		{Name: "top_regions", Type: stringsType},
 		{Name: "langs", Type: stringsType},
 		{Name: "report_reasons", Type: stringsType},
+		// exact: mentions and reports are exact counts rather than count-min
+		// estimates. Files written before it existed read back false.
+		{Name: "exact", Type: arrow.FixedWidthTypes.Boolean},
 		{Name: "version", Type: arrow.PrimitiveTypes.Uint64},
 	}, nil)
 }
@@ -80,6 +83,7 @@ type minuteCols struct {
 	term, kind                                   *array.StringBuilder
 	mentions, creators, reports, reporters, vers *array.Uint64Builder
 	regions, langs, reasons                      stringList
+	exact                                        *array.BooleanBuilder
 }
 
 func newMinuteCols(b *array.RecordBuilder) *minuteCols {
@@ -94,7 +98,8 @@ func newMinuteCols(b *array.RecordBuilder) *minuteCols {
 		regions:   newStringList(b.Field(7)),
 		langs:     newStringList(b.Field(8)),
 		reasons:   newStringList(b.Field(9)),
-		vers:      b.Field(10).(*array.Uint64Builder),
+		exact:     b.Field(10).(*array.BooleanBuilder),
+		vers:      b.Field(11).(*array.Uint64Builder),
 	}
 }
 
@@ -109,6 +114,7 @@ func (c *minuteCols) append(m *trend.Minute) {
 	c.regions.append(m.TopRegions)
 	c.langs.append(m.Langs)
 	c.reasons.append(m.ReportReasons)
+	c.exact.Append(m.Exact)
 	c.vers.Append(m.Version)
 }
 
