@@ -37,7 +37,9 @@ type Config struct {
 	// before it stops holding the watermark back.
 	PartitionIdle time.Duration `mapstructure:"partition_idle"`
 	// MaxParked bounds the records held back because their partition is ahead
-	// of the slowest one by more than the window holds open.
+	// of the slowest one: records are applied in event-time order across
+	// partitions. When it is full the earliest are applied anyway. 0 holds
+	// nothing: records count in the order they arrive.
 	MaxParked int `mapstructure:"max_parked"`
 	// CommitInterval is how often sinks are flushed, a checkpoint written and
 	// offsets committed.

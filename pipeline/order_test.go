@@ -261,3 +261,47 @@ func BenchmarkProcessInterleaved(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestStallKeepsPartitionsActive: while the engine itself is stalled (a sink
+// that cannot take rows) no partition can be seen, and that silence must not
+// make them idle, or event time would jump to whichever partition speaks
+// first afterwards and the others' records would count out of order.
+func TestStallKeepsPartitionsActive(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.PartitionIdle = 50 * time.Millisecond
+	e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.held = true
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	rec := func(p int, off int64, ts time.Time) ingest.Record {
+		return ingest.Record{Source: ingest.Source{Topic: "content-events", Partition: p, Offset: off}, Kind: ingest.KindContent,
+			Content: event.Content{EventID: fmt.Sprint(p, off), TS: ts, ContentID: fmt.Sprint(p, off), CreatorID: "u", Hashtags: []string{"x"}}}
+	}
+	ctx := context.Background()
+	for i := int64(0); i < 10; i++ {
+		for p := 0; p < 2; p++ {
+			if err := e.Process(ctx, rec(p, i, start.Add(time.Duration(i)*time.Second))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	before := e.Watermark()
+	time.Sleep(3 * cfg.PartitionIdle) // the stall
+	if err := e.Process(ctx, rec(0, 10, start.Add(10*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if wm := e.Watermark(); wm.After(start.Add(10 * time.Second)) {
+		t.Fatalf("after a stall, partition 0's record moved event time from %s to %s past partition 1", before.Format("15:04:05"), wm.Format("15:04:05"))
+	}
+	if len(e.parked) != 1 {
+		t.Fatalf("%d records held, want partition 0's, waiting for partition 1", len(e.parked))
+	}
+	if err := e.Process(ctx, rec(1, 10, start.Add(10*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.parked) != 0 || !e.Watermark().Equal(start.Add(10*time.Minute)) {
+		t.Fatalf("after partition 1 caught up: %d held, watermark %s", len(e.parked), e.Watermark())
+	}
+}

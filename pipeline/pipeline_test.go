@@ -113,7 +113,6 @@ type feed struct {
 	start   time.Time
 	minutes int
 	surgeAt int
-	n       int
 }
 
 func (f *feed) records() []ingest.Record {

@@ -99,6 +99,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 		return err
 	}
 	if parts, err := consumer.Partitions(ctx); err != nil {
+		if ingest.Refused(err) {
+			// Wrong credentials or an untrusted broker: the consumer would
+			// retry forever without a word beyond warnings.
+			return errors.Join(fmt.Errorf("kafka: %w", err), consumer.Close())
+		}
 		// Not fatal: the topics may not exist yet. Event time then follows the
 		// partitions as they deliver.
 		log.Warn("could not list input partitions", "err", err)
