@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -220,12 +221,40 @@ func (p *proc) rssKiB() (int64, error) {
 // freeAddr reserves a loopback port long enough to learn a free one.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return ports.next(t)
+}
+
+// portPicker hands out loopback ports below the kernel's ephemeral range
+// (32768 and up here): a port the kernel picked for a listener and then
+// released can be taken by an outgoing connection before the child process
+// binds it, which port 0 cannot prevent. Ports are never handed out twice.
+type portPicker struct {
+	mu   sync.Mutex
+	used map[int]bool
+}
+
+var ports = &portPicker{used: map[int]bool{}}
+
+func (p *portPicker) next(t *testing.T) string {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := 0; i < 1000; i++ {
+		port := 10000 + mathrand.IntN(10000) // scripts/test.sh puts ClickHouse at 20000 and above
+		if p.used[port] {
+			continue
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		p.used[port] = true
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free loopback port in 10000-19999")
+	return ""
 }
 
 // waitFor polls cond until it holds or the timeout passes.

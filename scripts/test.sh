@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 work=$(mktemp -d -t trendwatch-test.XXXXXX)
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(( 20000 + RANDOM % 12000 )) # below the ephemeral range (32768+)
 cleanup() {
 	./scripts/clickhouse.sh stop "$work/clickhouse" || true
 	rm -rf "$work"
