@@ -304,30 +304,13 @@ ORDER BY key`
 // termHistory is trend_minute with rewrites resolved: one row per bucket and
 // term, the latest version's numbers. exact says whether mentions and reports
 // are exact counts or count-min estimates (never below the truth).
-func (s schema) termHistory() string {
-	return `CREATE VIEW IF NOT EXISTS ` + s.table("term_history") + ` AS
-SELECT
-    bucket,
-    term,
-    kind,
-    substring(term, position(term, ':') + 1) AS value,
-    mentions,
-    unique_creators,
-    reports,
-    unique_reporters,
-    if(mentions = 0, 0, reports / mentions) AS report_rate,
-    if(unique_creators = 0, 0, mentions / unique_creators) AS mentions_per_creator,
-    top_regions,
-    langs,
-    report_reasons,
-    exact,
-    version
-FROM ` + s.table("trend_minute") + ` FINAL`
-}
+func (s schema) termHistory() string { return s.termHistoryView("    exact,\n") }
 
 // termHistoryV6 is term_history as migration 6 created it, before exact: the
 // migration must keep creating what it always did, and 7 replaces it.
-func (s schema) termHistoryV6() string {
+func (s schema) termHistoryV6() string { return s.termHistoryView("") }
+
+func (s schema) termHistoryView(extra string) string {
 	return `CREATE VIEW IF NOT EXISTS ` + s.table("term_history") + ` AS
 SELECT
     bucket,
@@ -343,7 +326,7 @@ SELECT
     top_regions,
     langs,
     report_reasons,
-    version
+` + extra + `    version
 FROM ` + s.table("trend_minute") + ` FINAL`
 }
 
