@@ -29,9 +29,13 @@ type BaselineConfig struct {
 	Alpha float64 `mapstructure:"alpha"` // level smoothing, (0,1)
 	Beta  float64 `mapstructure:"beta"`  // trend smoothing relative to the level's, [0,1)
 	Gamma float64 `mapstructure:"gamma"` // dispersion smoothing, (0,1)
-	// Clip bounds how far one bucket can move the baseline, in spreads, so a surge
-	// in the history does not teach the baseline that surges are normal.
+	// Clip is how far from the forecast, in spreads, a bucket is an outlier: part
+	// of a surge, which teaches the baseline nothing, so a surge in the history
+	// does not teach it that surges are normal.
 	Clip float64 `mapstructure:"clip"`
+	// MaxSurge is how many outliers in a row are a surge; a longer run is the
+	// term's new level, which the baseline then takes.
+	MaxSurge int `mapstructure:"max_surge"`
 	// MinExpected floors the expected count of a bucket: a term at zero is not
 	// infinitely surprised by one mention, and count-min estimates are never exact.
 	MinExpected float64 `mapstructure:"min_expected"`
@@ -172,7 +176,7 @@ type LifecycleConfig struct {
 // measured rate) while real surges alert within one or two buckets.
 func DefaultConfig() Config {
 	return Config{
-		Baseline: BaselineConfig{Alpha: 0.1, Beta: 0.1, Gamma: 0.05, Clip: 3, MinExpected: 1, TailMemory: 1440, TailPrior: 360},
+		Baseline: BaselineConfig{Alpha: 0.1, Beta: 0.1, Gamma: 0.05, Clip: 3, MaxSurge: 60, MinExpected: 1, TailMemory: 1440, TailPrior: 360},
 		Surge: SurgeConfig{
 			Enabled: true, MinSupport: 10, MinZ: 5, MinGrowth: 2,
 			Window: 3, ShiftWindow: 10, History: 120, MinHistory: 10,
@@ -227,6 +231,7 @@ func (c Config) Validate() error {
 	frac("baseline.beta", b.Beta, true)
 	frac("baseline.gamma", b.Gamma, false)
 	pos("baseline.clip", b.Clip)
+	atLeast("baseline.max_surge", b.MaxSurge, 1)
 	pos("baseline.min_expected", b.MinExpected)
 	atLeast("baseline.tail_memory", b.TailMemory, 2)
 	pos("baseline.tail_prior", b.TailPrior)
