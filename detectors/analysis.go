@@ -151,13 +151,13 @@ func (a *analysis) learnTail() Tail {
 	if j < len(o.MentionHistory) {
 		x = o.MentionHistory[j]
 	}
-	_, one, win, shift := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, math.NaN())
+	b, one, win, shift := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, math.NaN())
 	z := [mentionTests]float64{testBucket: one.raw, testWindow: win.raw, testShift: math.NaN()}
 	g := [mentionTests]float64{testBucket: one.growth, testWindow: win.growth}
 	if shift.window > 0 {
 		z[testShift], g[testShift] = shift.raw, shift.growth
 	}
-	if a.mp.surging(t, z, g, x) {
+	if b.inSurge && a.mp.surging(t, z, g, x) {
 		return t
 	}
 	return t.learn(z, &a.mp.tail)

@@ -25,6 +25,9 @@ type baseline struct {
 	// the current one) against the forecast made before them: the short window
 	// (surge.window) and the level-shift window (surge.shift_window).
 	win, shift windowForecast
+	// inSurge: the current bucket is part of a run of outliers on one side
+	// of the forecast (see holt.step), not a lone one.
+	inSurge bool
 }
 
 // windowForecast is the forecast of the sum of the last w buckets, made before
@@ -85,6 +88,9 @@ func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineCon
 	}
 
 	b.next, b.disp = s.window(1, c, inflate)
+	after := s
+	after.step(x, c)
+	b.inSurge = after.surge != 0
 	b.win = windowForecast{w: w, obs: x + sum(h[winSplit:])}
 	b.win.expect, b.win.disp = winSnap.window(w, c, inflate)
 	if shiftSplit >= 0 {
@@ -212,7 +218,9 @@ func historyTail(h []float64, skip int, mp *mentionParams) Tail {
 					z[testShift], g[testShift] = exceedance(shiftSum, mu, disp), shiftSum/mu
 				}
 			}
-			if !mp.surging(t, z, g, y) {
+			next := s
+			next.step(y, c)
+			if !(next.surge != 0 && mp.surging(t, z, g, y)) {
 				t = t.learn(z, p)
 			}
 		}

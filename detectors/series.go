@@ -21,11 +21,13 @@ import (
 // pages, exactly as production would send them.
 //
 // scores[i] is how surprising row i is for the series, whatever the lifecycle
-// is doing: 1 - 2^(-s), where s is the surge's decision statistic (1 exactly
-// at its thresholds; see evidence.strength). So it is 0.5 where the thresholds
-// are just met, tends to 1 as the weakest of significance, growth and support
-// grows, and stays high through a surge whether or not its alert is open or
-// cooling down. Paging is the lifecycle's decision, in alerts.
+// is doing: s/(1+s), where s is the surge's decision statistic (1 exactly at
+// its thresholds; see evidence.strength). So it is 0.5 where the thresholds are
+// just met, tends to 1 as the weakest of significance, growth and support
+// grows (never reaching it, so the strongest rows stay ranked: 1 - 2^(-s) was
+// 1.0 in floating point for every s above 53), and stays high through a surge
+// whether or not its alert is open or cooling down. Paging is the lifecycle's
+// decision, in alerts.
 func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, alerts []bool, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("run series: %w", err)
@@ -71,7 +73,7 @@ func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, 
 				alerts[i] = alerts[i] || ev.To == alert.StatusOpen || ev.To == alert.StatusEscalated
 			}
 		}
-		scores[i] = 1 - math.Exp2(-r)
+		scores[i] = r / (1 + r)
 		lc.EndBucket(ts[i])
 		tail = a.learnTail()
 	}
