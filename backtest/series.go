@@ -188,7 +188,7 @@ func regularize(rows []row) *Series {
 		// Stable: rows that repeat a timestamp keep their file order, so the
 		// text reported for it is the first one in the file.
 		slices.SortStableFunc(rows, func(a, b row) int { return a.t.Compare(b.t) })
-		warn("%d rows are earlier than the row before them (first at line %d); rows sorted by time", unsorted, firstUnsorted)
+		warn("%s earlier than the row before (first at line %d); rows sorted by time", plural(unsorted, "row is", "rows are"), firstUnsorted)
 	}
 
 	nonInt := -1
@@ -231,7 +231,8 @@ func regularize(rows []row) *Series {
 		if !s.Counts {
 			how = "measurements averaged"
 		}
-		warn("%d rows repeat the timestamp of another row (%d timestamps, first repeat at line %d); %s", repeats, repeated, firstRepeat, how)
+		warn("%s the timestamp of a row before (%s, first repeat at line %d); %s",
+			plural(repeats, "row repeats", "rows repeat"), plural(repeated, "timestamp", "timestamps"), firstRepeat, how)
 	}
 
 	// The surge detector reads counts: a series that goes below zero is moved
@@ -261,7 +262,7 @@ func regularize(rows []row) *Series {
 		}
 		gapNote := "no gaps"
 		if gaps > 0 {
-			gapNote = fmt.Sprintf("its %d gaps (longest %s) are kept as they are, no zeros invented", gaps, longest)
+			gapNote = fmt.Sprintf("%s (longest %s) left unfilled, no zeros invented", plural(gaps, "gap", "gaps"), longest)
 		}
 		warn("line %d: value %s %s, so the series is read as measurements, not counts; rows kept in sequence at their own times, %s",
 			r.line, strconv.FormatFloat(r.v, 'g', -1, 64), what, gapNote)
@@ -291,7 +292,8 @@ func regularize(rows []row) *Series {
 		s.regValues = append(s.regValues, s.Values[i])
 		s.at = append(s.at, i)
 	}
-	warn("%d missing buckets of %s in %d gaps (longest %s) filled with zero counts", s.Filled, s.Width, gaps, longest)
+	warn("%s of %s in %s (longest %s) filled with zero counts",
+		plural(s.Filled, "missing bucket", "missing buckets"), s.Width, plural(gaps, "gap", "gaps"), longest)
 	return s
 }
 
@@ -315,4 +317,12 @@ func medianStep(ts []time.Time) time.Duration {
 	}
 	slices.SortFunc(steps, cmp.Compare)
 	return steps[len(steps)/2]
+}
+
+// plural is n and the noun that goes with it.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

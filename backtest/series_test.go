@@ -42,7 +42,7 @@ func TestReadSeries(t *testing.T) {
 			values:   []float64{1, 2, 3, 4},
 			regular:  []float64{1, 2, 3, 4},
 			counts:   true,
-			warnings: []string{"1 rows are earlier than the row before them (first at line 4)"},
+			warnings: []string{"1 row is earlier than the row before (first at line 4)"},
 		},
 		{
 			name:     "clock set back: counts summed",
@@ -51,7 +51,7 @@ func TestReadSeries(t *testing.T) {
 			values:   []float64{1, 8, 4},
 			regular:  []float64{1, 8, 4},
 			counts:   true,
-			warnings: []string{"2 rows repeat the timestamp of another row (1 timestamps, first repeat at line 4); counts summed"},
+			warnings: []string{"2 rows repeat the timestamp of a row before (1 timestamp, first repeat at line 4); counts summed"},
 		},
 		{
 			name:    "gap in counts filled with zeros",
@@ -61,7 +61,7 @@ func TestReadSeries(t *testing.T) {
 			regular: []float64{1, 2, 0, 0, 5, 1},
 			counts:  true,
 			warnings: []string{
-				"2 missing buckets of 5m0s in 1 gaps (longest 15m0s) filled with zero counts",
+				"2 missing buckets of 5m0s in 1 gap (longest 15m0s) filled with zero counts",
 			},
 		},
 		{
@@ -79,7 +79,7 @@ func TestReadSeries(t *testing.T) {
 			times:    []string{"2015-01-01 00:00:00", "2015-01-01 00:05:00", "2015-01-01 00:20:00", "2015-01-01 00:25:00"},
 			values:   []float64{1.5, 3, 5, 1},
 			regular:  []float64{1.5, 3, 5, 1},
-			warnings: []string{"measurements averaged", "line 2: value 1.5 has a fraction, so the series is read as measurements, not counts; rows kept in sequence at their own times, its 1 gaps (longest 15m0s) are kept as they are, no zeros invented"},
+			warnings: []string{"measurements averaged", "line 2: value 1.5 has a fraction, so the series is read as measurements, not counts; rows kept in sequence at their own times, 1 gap (longest 15m0s) left unfilled, no zeros invented"},
 		},
 		{
 			name:    "negative values shifted",
