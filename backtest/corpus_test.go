@@ -195,8 +195,8 @@ func TestWritePlot(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := svgCounts(t, b.Bytes())
-			if got["svg"] != 1 || got["path.series"] != 1 || got["rect.window"] != 2 || got["circle.page"] != 2 {
-				t.Errorf("elements %v, want one svg, one series path, 2 windows, 2 pages", got)
+			if got["svg"] != 1 || got["path.series"] != 1 || got["rect.window"] != 2 || got["circle.page"] != 2 || got["rect.probation"] != 1 {
+				t.Errorf("elements %v, want one svg, one series path, 2 windows, 2 pages, the probation", got)
 			}
 			if n := got["path.points"]; n < 100 || n > tc.maxPoints {
 				t.Errorf("path has %d points, want 100 to %d", n, tc.maxPoints)

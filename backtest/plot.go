@@ -52,6 +52,11 @@ func WritePlot(w io.Writer, title string, f CorpusFile, windows []nab.Window) er
 <rect x="0" y="0" width="%g" height="%g" fill="white"/>
 <text x="%g" y="18" font-size="13">%s</text>
 `, plotW, plotH, plotW, plotH, escape(title), plotW, plotH, padL, escape(title))
+	// NAB scores no row of its probation: a page there neither helps nor hurts.
+	if prob := int(math.Ceil(nab.Probation(len(s.Times)))); prob > 0 && prob < len(s.Times) {
+		fmt.Fprintf(bw, `<rect class="probation" x="%g" y="%g" width="%.1f" height="%g" fill="#000" fill-opacity="0.06"><title>NAB probation, not scored</title></rect>
+`, padL, padT, x(s.Times[prob])-padL, innerH)
+	}
 	for _, win := range windows {
 		x0, x1 := x(win.Start), x(win.End)
 		fmt.Fprintf(bw, `<rect class="window" x="%.1f" y="%g" width="%.1f" height="%g" fill="#f4a261" fill-opacity="0.3"><title>window %s – %s</title></rect>
@@ -77,7 +82,7 @@ func WritePlot(w io.Writer, title string, f CorpusFile, windows []nab.Window) er
 `, x(s.Times[i]), y(s.Values[i]), plotPageRadius, escape(s.Text[i]), s.Values[i], f.Result.Scores[i])
 		}
 	}
-	fmt.Fprintf(bw, `<text x="%g" y="%g" text-anchor="end">shaded: labelled windows (%d) · red: pages (%d)</text>
+	fmt.Fprintf(bw, `<text x="%g" y="%g" text-anchor="end">grey: NAB probation · orange: labelled windows (%d) · red: pages (%d)</text>
 </svg>
 `, plotW-padR, plotH-8, len(windows), f.Result.Pages-f.Result.Merged)
 	return bw.Flush()
