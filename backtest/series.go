@@ -175,20 +175,26 @@ func regularize(rows []row) *Series {
 	s := &Series{Counts: true}
 	warn := func(format string, args ...any) { s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...)) }
 
+	// A row is out of order if a row above it is later: a repeated hour of
+	// twelve rows counts twelve, a swapped pair one.
 	unsorted, firstUnsorted := 0, 0
-	for i := 1; i < len(rows); i++ {
-		if rows[i].t.Before(rows[i-1].t) {
+	latest := rows[0].t
+	for _, r := range rows[1:] {
+		if r.t.Before(latest) {
 			if unsorted == 0 {
-				firstUnsorted = rows[i].line
+				firstUnsorted = r.line
 			}
 			unsorted++
+		}
+		if r.t.After(latest) {
+			latest = r.t
 		}
 	}
 	if unsorted > 0 {
 		// Stable: rows that repeat a timestamp keep their file order, so the
 		// text reported for it is the first one in the file.
 		slices.SortStableFunc(rows, func(a, b row) int { return a.t.Compare(b.t) })
-		warn("%s earlier than the row before (first at line %d); rows sorted by time", plural(unsorted, "row is", "rows are"), firstUnsorted)
+		warn("%s earlier than a row above (first at line %d); rows sorted by time", plural(unsorted, "row is", "rows are"), firstUnsorted)
 	}
 
 	nonInt := -1

@@ -42,7 +42,7 @@ func TestReadSeries(t *testing.T) {
 			values:   []float64{1, 2, 3, 4},
 			regular:  []float64{1, 2, 3, 4},
 			counts:   true,
-			warnings: []string{"1 row is earlier than the row before (first at line 4)"},
+			warnings: []string{"1 row is earlier than a row above (first at line 4)"},
 		},
 		{
 			name:     "clock set back: counts summed",

@@ -87,7 +87,7 @@ func TestBacktestSeriesCommand(t *testing.T) {
 		t.Errorf("the repeated timestamp reads %s, want the two rows summed (%s)", rows[1+200][1], want)
 	}
 	for _, want := range []string{
-		"warning: tweets/messy.csv: 1 row is earlier than the row before",
+		"warning: tweets/messy.csv: 1 row is earlier than a row above",
 		"1 row repeats the timestamp of a row before",
 		"3 missing buckets of 5m0s in 1 gap",
 		"| tweets | 1 | 2997 | 1 |",
