@@ -115,7 +115,8 @@ func ParseWindows(b []byte) (map[string][]Window, error) {
 }
 
 // ReadSeries reads a NAB data file: the header "timestamp,value", then one row
-// per bucket in time order.
+// per bucket in time order. It refuses anything else; backtest.ReadSeries
+// repairs the raw exports this refuses.
 func ReadSeries(r io.Reader) (ts []time.Time, values []float64, err error) {
 	sc := bufio.NewScanner(r)
 	line := 0

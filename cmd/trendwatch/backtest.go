@@ -39,9 +39,10 @@ func (a *app) backtestCmd() *cobra.Command {
                                 missing buckets of a count series filled with zeros
                                 (a page on one is reported on the next row); a value
                                 that is not a finite number is refused.
-      --windows FILE              NAB windows (combined_windows.json): scores the file
-                                as NAB does, table on stderr.
-      --plot FILE.svg             draws the series, its windows shaded, its pages marked.
+    --windows FILE              NAB windows (combined_windows.json): also scores the
+                                file as NAB does, the table on stderr.
+    --plot FILE.svg             draws the series as SVG, its windows shaded, its
+                                pages marked.
   --series DIR --windows FILE   a labelled corpus in NAB layout (DIR/<category>/<file>.csv,
                                 windows keyed "<category>/<file>.csv", profiles.json
                                 beside them or NAB's weights): prints NAB scores per
@@ -136,7 +137,7 @@ func (a *app) backtestCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&events, "events", "", "JSON lines of content and report events")
 	f.StringVar(&labels, "labels", "", "ground truth written by 'trendwatch gen --labels'")
-	f.StringVar(&series, "series", "", "CSV count series (timestamp,value)")
+	f.StringVar(&series, "series", "", "CSV count series (timestamp,value), or a corpus folder in NAB layout")
 	f.StringVar(&format, "format", "nab", "series format: nab")
 	f.StringVar(&out, "out", "", "output CSV for --series (default stdout)")
 	f.StringVar(&windows, "windows", "", "NAB windows JSON for --series: score it as NAB does")
