@@ -62,11 +62,14 @@ type cooling struct {
 }
 
 // calmedBefore reports whether the term came back to its normal level between
-// the alert's latest finding and bucket: a count within a Poisson spread of
-// what was expected before the surge, in the history o carries. A surge after
-// that is a new episode, which pages whatever the cooldown says: a cooldown
-// holds back repeats of one running surge, never a new one.
-func (c *cooling) calmedBefore(o *Observation, bucket time.Time) bool {
+// the alert's latest finding and bucket: at least need buckets (the
+// lifecycle's quiet_buckets, how long it takes to call an alert over) of a
+// count within a Poisson spread of what was expected before the surge, in the
+// history o carries. A surge after that is a new episode, which pages whatever
+// the cooldown says: a cooldown holds back repeats of one running surge, never
+// a new one. A term that only dips between two bursts of one episode is not
+// calm.
+func (c *cooling) calmedBefore(o *Observation, bucket time.Time, need int) bool {
 	if c.width <= 0 {
 		return false
 	}
@@ -76,12 +79,13 @@ func (c *cooling) calmedBefore(o *Observation, bucket time.Time) bool {
 	}
 	n := min(int(bucket.Sub(c.last)/c.width)-1, len(h))
 	level := c.calm + math.Sqrt(math.Max(c.calm, 0))
+	calm := 0
 	for _, x := range h[len(h)-max(n, 0):] {
 		if x <= level {
-			return true
+			calm++
 		}
 	}
-	return false
+	return calm >= need
 }
 
 // NewLifecycle returns an empty Lifecycle. cfg must be valid (Config.Validate);
@@ -123,7 +127,7 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 		t := l.open[key]
 		if t == nil {
 			c, cooled := l.cool[key]
-			if cooled && bucket.Before(c.until) && f.Severity <= c.severity && !c.calmedBefore(o, bucket) {
+			if cooled && bucket.Before(c.until) && f.Severity <= c.severity && !c.calmedBefore(o, bucket, l.cfg.QuietBuckets) {
 				continue
 			}
 			t = &tracked{seq: nextSeq(c.seq, bucket), last: bucket, width: width, reports: f.OnReports}
