@@ -1,6 +1,9 @@
 package detectors
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // analysis holds what several detectors learn from one observation, computed at
 // most once per observation however many detectors ask.
@@ -35,8 +38,18 @@ type mentionParams struct {
 	history    int
 	minHistory int
 	// The surge's thresholds: a bucket that passes them is part of a surge
-	// and teaches the term's tail nothing.
+	// and teaches the term's tail nothing. minZ 0: pageZ decides.
 	minZ, minGrowth, minSupport float64
+	falsePages                  float64
+}
+
+// pageZ is the surge's significance bar for buckets of width w: surge.min_z
+// when set, else PageZ of detectors.false_pages.
+func (p *mentionParams) pageZ(w time.Duration) float64 {
+	if p.minZ > 0 {
+		return p.minZ
+	}
+	return PageZ(p.falsePages, w)
 }
 
 type reportParams struct {
@@ -49,7 +62,7 @@ func newMentionParams(c Config) mentionParams {
 	return mentionParams{base: c.Baseline, tail: newTailParams(c.Baseline), window: c.Surge.Window,
 		inflate: forecastInflation(c.Baseline.Alpha, c.Baseline.Beta, max(c.Surge.Window, c.Surge.ShiftWindow)),
 		shift:   c.Surge.ShiftWindow, history: c.Surge.History, minHistory: c.Surge.MinHistory,
-		minZ: c.Surge.MinZ, minGrowth: c.Surge.MinGrowth, minSupport: c.Surge.MinSupport}
+		minZ: c.Surge.MinZ, minGrowth: c.Surge.MinGrowth, minSupport: c.Surge.MinSupport, falsePages: c.FalsePages}
 }
 
 func newReportParams(c Config) reportParams {
@@ -129,7 +142,7 @@ func (a *analysis) termTail() Tail {
 		if !a.tail.known() {
 			h := tail(a.o.MentionHistory, a.mp.history)
 			h = h[:max(0, len(h)-(a.mp.shift-1))]
-			a.tail = historyTail(h, a.mp.minHistory, a.mp)
+			a.tail = historyTail(h, a.mp.minHistory, a.mp, a.o.Width)
 		}
 	}
 	return a.tail
@@ -157,7 +170,7 @@ func (a *analysis) learnTail() Tail {
 	if shift.window > 0 {
 		z[testShift], g[testShift] = shift.raw, shift.growth
 	}
-	if b.inSurge && a.mp.surging(t, z, g, x) {
+	if b.inSurge && a.mp.surging(t, z, g, x, o.Width) {
 		return t
 	}
 	return t.learn(z, &a.mp.tail)
@@ -171,12 +184,13 @@ func (a *analysis) learnTail() Tail {
 // it normally is stays what it was before the surge, so a second wave is judged
 // as the first was. What is learnt is the term's ordinary spikes, those below
 // the bar.
-func (p *mentionParams) surging(t Tail, z, g [mentionTests]float64, x float64) bool {
+func (p *mentionParams) surging(t Tail, z, g [mentionTests]float64, x float64, w time.Duration) bool {
 	if x < p.minSupport {
 		return false
 	}
+	minZ := p.pageZ(w)
 	for i := range z {
-		if z[i] > 0 && g[i] >= p.minGrowth && t.calibrate(i, z[i], &p.tail) >= p.minZ {
+		if z[i] > 0 && g[i] >= p.minGrowth && t.calibrate(i, z[i], &p.tail) >= minZ {
 			return true
 		}
 	}

@@ -1,6 +1,9 @@
 package detectors
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // baseline is what a term's own history predicts for the bucket being judged.
 //
@@ -183,7 +186,7 @@ func initHolt(h []float64, minExpected float64) holt {
 // known (just tracked, or the pipeline restarted): each bucket's three tests,
 // as fitBaseline would have made them then, from the skip-th bucket on, before
 // which the smoother has not settled.
-func historyTail(h []float64, skip int, mp *mentionParams) Tail {
+func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) Tail {
 	w, shift, c, inflate, p := mp.window, mp.shift, &mp.base, mp.inflate, &mp.tail
 	var t Tail
 	if len(h) <= skip {
@@ -220,7 +223,7 @@ func historyTail(h []float64, skip int, mp *mentionParams) Tail {
 			}
 			next := s
 			next.step(y, c)
-			if !(next.surge != 0 && mp.surging(t, z, g, y)) {
+			if !(next.surge != 0 && mp.surging(t, z, g, y, width)) {
 				t = t.learn(z, p)
 			}
 		}

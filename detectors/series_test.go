@@ -76,7 +76,7 @@ func alertAt(a []bool, i int) bool { return i < len(a) && a[i] }
 func TestRunSeriesRefuses(t *testing.T) {
 	ts := fiveMinutes(3)
 	bad := DefaultConfig()
-	bad.Surge.MinZ = 0
+	bad.Surge.MinZ = -1
 	cases := []struct {
 		name   string
 		cfg    Config
