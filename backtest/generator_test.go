@@ -29,13 +29,13 @@ import (
 // close and detectors with the default pipeline and window configuration, and
 // its alerts are scored per scenario against the generator's labels. There is
 // no second bucket close to drift from the engine's: what the detectors see
-// here is what they see in production. A seed costs about 15 s of CPU, too slow
+// here is what they see in production. A seed takes about 14 s, too slow
 // for the unit suite, which has detectors.TestScenarios instead;
 // TRENDWATCH_GEN_SEEDS=10 runs it for the README's table.
 func TestGeneratorScenarios(t *testing.T) {
 	env := os.Getenv("TRENDWATCH_GEN_SEEDS")
 	if env == "" {
-		t.Skip("TRENDWATCH_GEN_SEEDS is not set; TestScenarios covers the scenarios in the unit suite")
+		t.Skip("TRENDWATCH_GEN_SEEDS is not set; detectors.TestScenarios covers the scenarios in the unit suite")
 	}
 	seeds, err := strconv.Atoi(env)
 	if err != nil || seeds < 1 {
