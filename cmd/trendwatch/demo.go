@@ -100,8 +100,11 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 			}
 			fmt.Fprintf(out, "trendwatch demo: %.0f events/s, %s of event time from %s UTC at %g×, broker %s\n",
 				gc.Rate, gc.Duration, gc.Start.Format("2006-01-02 15:04"), gc.Speedup, b.Addr())
-			fmt.Fprintf(out, "scenarios start after %s of event time (~%s of wall time); Ctrl-C to stop\n",
-				gc.Warmup, (time.Duration(float64(gc.Warmup) / gc.Speedup)).Round(time.Second))
+			wallWarmup := "as fast as the machine allows"
+			if gc.Speedup > 0 {
+				wallWarmup = "~" + time.Duration(float64(gc.Warmup)/gc.Speedup).Round(time.Second).String() + " of wall time"
+			}
+			fmt.Fprintf(out, "scenarios start after %s of event time (%s); Ctrl-C to stop\n", gc.Warmup, wallWarmup)
 			if runDir != "" {
 				fmt.Fprintf(out, "Parquet files: %s\n", runDir)
 			}
