@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -137,7 +138,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 // recount everything since the committed offsets' predecessors.
 func resume(eng *pipeline.Engine, store *checkpoint.Store, fresh bool, log *slog.Logger) error {
 	if fresh {
-		log.Warn("starting fresh: discarding any checkpoint", "path", store.Path())
+		// Only a checkpoint actually thrown away is worth a warning; a demo
+		// starts fresh in a new directory every time.
+		if _, err := os.Stat(store.Path()); err == nil {
+			log.Warn("starting fresh: discarding the checkpoint", "path", store.Path())
+		}
 		return store.Remove()
 	}
 	state, saved, err := store.Load()
