@@ -41,14 +41,21 @@ type Result struct {
 	Buckets  int
 	Took     time.Duration
 	Invalids map[event.Reason]int64
+
+	// Observations counts the term-buckets the detectors judged.
+	Observations int64
 }
 
 type collector struct {
 	res *Result
 }
 
-func (c *collector) Bucket(*pipeline.BucketReport) { c.res.Buckets++ }
-func (c *collector) Alert(ev alert.Event)          { c.res.Alerts = append(c.res.Alerts, ev) }
+func (c *collector) Bucket(r *pipeline.BucketReport) {
+	c.res.Buckets++
+	c.res.Observations += int64(r.Observed)
+}
+
+func (c *collector) Alert(ev alert.Event) { c.res.Alerts = append(c.res.Alerts, ev) }
 
 // Run reads JSON lines of content and report events from r (a line holding a
 // "reporter_id" key is a report) and runs the pipeline over them. Event-time

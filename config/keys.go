@@ -60,11 +60,14 @@ func docs() map[string]doc {
 
 		"detectors.baseline.alpha":        {UnitRatio, "baseline level smoothing, (0,1)"},
 		"detectors.baseline.beta":         {UnitRatio, "baseline trend smoothing relative to alpha, [0,1)"},
-		"detectors.baseline.clip":         {UnitSigma, "most one bucket may move the baseline, in spreads"},
+		"detectors.baseline.clip":         {UnitSigma, "distance from the forecast, in spreads, at which a bucket is an outlier the baseline does not learn"},
+		"detectors.baseline.max_surge":    {UnitBuckets, "outliers in a row that are a surge; a longer run is the term's new level"},
 		"detectors.baseline.gamma":        {UnitRatio, "baseline spread smoothing, (0,1)"},
 		"detectors.baseline.min_expected": {UnitCount, "floor of a bucket's expected count"},
 		"detectors.baseline.tail_memory":  {UnitBuckets, "history a term's spikiness estimate remembers"},
 		"detectors.baseline.tail_prior":   {UnitBuckets, "weight of the count model's tail in a new term's spikiness"},
+
+		"detectors.false_pages": {"per 1,000 term-days", "surge pages tolerated on terms doing nothing unusual; sets surge.min_z for the bucket width"},
 
 		"detectors.coordination.enabled":                    {UnitBool, "detect surges carried by few accounts"},
 		"detectors.coordination.min_growth":                 {UnitRatio, "least observed/expected growth of a push"},
@@ -105,7 +108,7 @@ func docs() map[string]doc {
 		"detectors.surge.min_growth":   {UnitRatio, "least observed/expected"},
 		"detectors.surge.min_history":  {UnitBuckets, "least history before the mention baseline is trusted"},
 		"detectors.surge.min_support":  {UnitCount, "least mentions in the bucket"},
-		"detectors.surge.min_z":        {UnitSigma, "least significance"},
+		"detectors.surge.min_z":        {UnitSigma, "significance to page at; 0 derives it from detectors.false_pages"},
 		"detectors.surge.shift_window": {UnitBuckets, "level-shift window: a change that holds without one standout bucket"},
 		"detectors.surge.window":       {UnitBuckets, "short window tested beside the bucket; 1 tests the bucket only"},
 

@@ -1,6 +1,9 @@
 package detectors
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // analysis holds what several detectors learn from one observation, computed at
 // most once per observation however many detectors ask.
@@ -34,6 +37,19 @@ type mentionParams struct {
 	shift      int
 	history    int
 	minHistory int
+	// The surge's thresholds: a bucket that passes them is part of a surge
+	// and teaches the term's tail nothing. minZ 0: pageZ decides.
+	minZ, minGrowth, minSupport float64
+	falsePages                  float64
+}
+
+// pageZ is the surge's significance bar for buckets of width w: surge.min_z
+// when set, else PageZ of detectors.false_pages.
+func (p *mentionParams) pageZ(w time.Duration) float64 {
+	if p.minZ > 0 {
+		return p.minZ
+	}
+	return PageZ(p.falsePages, w)
 }
 
 type reportParams struct {
@@ -45,7 +61,8 @@ type reportParams struct {
 func newMentionParams(c Config) mentionParams {
 	return mentionParams{base: c.Baseline, tail: newTailParams(c.Baseline), window: c.Surge.Window,
 		inflate: forecastInflation(c.Baseline.Alpha, c.Baseline.Beta, max(c.Surge.Window, c.Surge.ShiftWindow)),
-		shift:   c.Surge.ShiftWindow, history: c.Surge.History, minHistory: c.Surge.MinHistory}
+		shift:   c.Surge.ShiftWindow, history: c.Surge.History, minHistory: c.Surge.MinHistory,
+		minZ: c.Surge.MinZ, minGrowth: c.Surge.MinGrowth, minSupport: c.Surge.MinSupport, falsePages: c.FalsePages}
 }
 
 func newReportParams(c Config) reportParams {
@@ -88,19 +105,21 @@ func (p *mentionParams) tests(h []float64, x, day float64) (b baseline, one, win
 	if math.IsNaN(day) || day < 0 {
 		day = 0
 	}
+	one = newEvidence(x, math.Max(b.next, day), b.disp, 1)
+	// A window is evidence about now only while the current bucket is still
+	// more than a spread above the term's normal level (the one-bucket
+	// forecast, which a surge does not teach): a surge a few buckets back
+	// that the term has left is history, not a surge to page for now, even
+	// while the window still holds it.
+	running := x > one.expected+math.Sqrt(b.disp*one.expected)
 	test := func(f windowForecast, i int) evidence {
 		e := newEvidence(f.obs, math.Max(f.expect, day*float64(f.w)), f.disp, f.w)
 		e.test = i
-		// A window is evidence about now only while the current bucket is
-		// still above what was forecast: a spike a few buckets back that the
-		// term has left is history, not a surge to page for at the next
-		// cooldown's end.
-		if x*float64(f.w) <= e.expected {
+		if !running || x*float64(f.w) <= e.expected {
 			e.z, e.raw = math.Min(e.z, 0), math.Min(e.raw, 0)
 		}
 		return e
 	}
-	one = newEvidence(x, math.Max(b.next, day), b.disp, 1)
 	win = test(b.win, testWindow)
 	if b.shift.w > 0 {
 		shift = test(b.shift, testShift)
@@ -123,7 +142,7 @@ func (a *analysis) termTail() Tail {
 		if !a.tail.known() {
 			h := tail(a.o.MentionHistory, a.mp.history)
 			h = h[:max(0, len(h)-(a.mp.shift-1))]
-			a.tail = historyTail(h, a.mp.window, a.mp.shift, a.mp.minHistory, &a.mp.base, a.mp.inflate, &a.mp.tail)
+			a.tail = historyTail(h, a.mp.minHistory, a.mp, a.o.Width)
 		}
 	}
 	return a.tail
@@ -145,12 +164,37 @@ func (a *analysis) learnTail() Tail {
 	if j < len(o.MentionHistory) {
 		x = o.MentionHistory[j]
 	}
-	_, one, win, shift := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, math.NaN())
+	b, one, win, shift := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, math.NaN())
 	z := [mentionTests]float64{testBucket: one.raw, testWindow: win.raw, testShift: math.NaN()}
+	g := [mentionTests]float64{testBucket: one.growth, testWindow: win.growth}
 	if shift.window > 0 {
-		z[testShift] = shift.raw
+		z[testShift], g[testShift] = shift.raw, shift.growth
+	}
+	if b.inSurge && a.mp.surging(t, z, g, x, o.Width) {
+		return t
 	}
 	return t.learn(z, &a.mp.tail)
+}
+
+// surging reports whether a bucket whose mention tests scored z (raw) with
+// growths g, on support x, passes the surge's thresholds once the term's tail t
+// has calibrated it. Such a bucket is part of a surge, and, as in SPOT (Siffer
+// et al., KDD 2017), where a value beyond the alarm threshold is not added to
+// the tail's peaks, it teaches the tail nothing: the term's memory of how spiky
+// it normally is stays what it was before the surge, so a second wave is judged
+// as the first was. What is learnt is the term's ordinary spikes, those below
+// the bar.
+func (p *mentionParams) surging(t Tail, z, g [mentionTests]float64, x float64, w time.Duration) bool {
+	if x < p.minSupport {
+		return false
+	}
+	minZ := p.pageZ(w)
+	for i := range z {
+		if z[i] > 0 && g[i] >= p.minGrowth && t.calibrate(i, z[i], &p.tail) >= minZ {
+			return true
+		}
+	}
+	return false
 }
 
 // mentionStrength is the strongest of the mention tests under thresholds,

@@ -1,6 +1,9 @@
 package detectors
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // baseline is what a term's own history predicts for the bucket being judged.
 //
@@ -25,6 +28,9 @@ type baseline struct {
 	// the current one) against the forecast made before them: the short window
 	// (surge.window) and the level-shift window (surge.shift_window).
 	win, shift windowForecast
+	// inSurge: the current bucket is part of a run of outliers on one side
+	// of the forecast (see holt.step), not a lone one.
+	inSurge bool
 }
 
 // windowForecast is the forecast of the sum of the last w buckets, made before
@@ -39,7 +45,17 @@ type windowForecast struct {
 // holt is the running state of the robust smoother.
 type holt struct {
 	level, trend, disp float64
+	// surge is +1 or -1 while a surge (or a drop) is running: buckets on its
+	// side of the forecast teach the smoother nothing. run counts them, and
+	// since counts the buckets since the latest outlier.
+	surge      float64
+	run, since int
 }
+
+// surgeGap is how close two outliers must be to start a surge: at Clip = 3
+// spreads each is about a 1-in-300 bucket of the count model, so two within
+// three buckets are no coincidence.
+const surgeGap = 3
 
 // fitBaseline reads history h (oldest first) and returns the forecast for the
 // bucket after it, whose count is x, and for the windows of the last w and
@@ -75,6 +91,9 @@ func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineCon
 	}
 
 	b.next, b.disp = s.window(1, c, inflate)
+	after := s
+	after.step(x, c)
+	b.inSurge = after.surge != 0
 	b.win = windowForecast{w: w, obs: x + sum(h[winSplit:])}
 	b.win.expect, b.win.disp = winSnap.window(w, c, inflate)
 	if shiftSplit >= 0 {
@@ -160,14 +179,15 @@ func initHolt(h []float64, minExpected float64) holt {
 		sigma := sum / float64(m-1) * math.Sqrt(math.Pi) / 2
 		disp = sigma * sigma / math.Max(level, minExpected)
 	}
-	return holt{level: level, disp: math.Max(disp, 1)}
+	return holt{level: level, disp: math.Max(disp, 1), since: surgeGap + 1}
 }
 
 // historyTail learns a Tail from a history alone, for a term whose Tail is not
 // known (just tracked, or the pipeline restarted): each bucket's three tests,
 // as fitBaseline would have made them then, from the skip-th bucket on, before
 // which the smoother has not settled.
-func historyTail(h []float64, w, shift, skip int, c *BaselineConfig, inflate []float64, p *tailParams) Tail {
+func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) Tail {
+	w, shift, c, inflate, p := mp.window, mp.shift, &mp.base, mp.inflate, &mp.tail
 	var t Tail
 	if len(h) <= skip {
 		return t
@@ -188,20 +208,24 @@ func historyTail(h []float64, w, shift, skip int, c *BaselineConfig, inflate []f
 			shiftSum -= h[i-shift]
 		}
 		if i >= skip {
-			var z [mentionTests]float64
+			var z, g [mentionTests]float64
 			mu, disp := s.window(1, c, inflate)
-			z[testBucket] = exceedance(y, mu, disp)
+			z[testBucket], g[testBucket] = exceedance(y, mu, disp), y/mu
 			if mu, disp := states[(i-w+1)%n].window(w, c, inflate); y*float64(w) > mu {
-				z[testWindow] = exceedance(winSum, mu, disp)
+				z[testWindow], g[testWindow] = exceedance(winSum, mu, disp), winSum/mu
 			}
 			z[testShift] = math.NaN()
 			if i-shift+1 >= skip {
 				z[testShift] = 0
 				if mu, disp := states[(i-shift+1)%n].window(shift, c, inflate); y*float64(shift) > mu {
-					z[testShift] = exceedance(shiftSum, mu, disp)
+					z[testShift], g[testShift] = exceedance(shiftSum, mu, disp), shiftSum/mu
 				}
 			}
-			t = t.learn(z, p)
+			next := s
+			next.step(y, c)
+			if !(next.surge != 0 && mp.surging(t, z, g, y, width)) {
+				t = t.learn(z, p)
+			}
 		}
 		s.step(y, c)
 	}
@@ -212,15 +236,45 @@ func (s *holt) step(y float64, c *BaselineConfig) {
 	f := s.level + s.trend
 	fp := max(f, c.MinExpected)
 	e := y - f
-	ec := e
-	// Compared squared, so the square root is only taken for the rare clipped bucket.
-	if limit2 := c.Clip * c.Clip * max(s.disp, 1) * fp; e*e > limit2 {
-		ec = math.Copysign(math.Sqrt(limit2), e)
+	// Compared squared, so the square root is only taken for the rare outlier.
+	limit2 := c.Clip * c.Clip * max(s.disp, 1) * fp
+	outlier := e*e > limit2
+	s.since++
+	if outlier {
+		if s.surge == 0 && s.since <= surgeGap {
+			s.surge = math.Copysign(1, e)
+		}
+		s.since = 0
 	}
-	level := f + c.Alpha*ec
+	if s.surge != 0 && e*s.surge > 0 {
+		// A surge (or a drop) is not what is normal for the term: while the
+		// term stays on its side of the forecast it moves neither the level,
+		// nor the trend, nor the dispersion, so the term's memory of normal is
+		// the same after a surge as before it and a second wave is judged as
+		// the first was. Clipped instead, a twenty-bucket surge raised the
+		// level by six spreads and the dispersion sixfold. A surge longer than
+		// baseline.max_surge is the term's new level.
+		s.run++
+		if s.run <= c.MaxSurge {
+			s.level = f
+			return
+		}
+		s.level, s.trend = y, 0
+		s.surge, s.run = 0, 0
+		return
+	}
+	// Back at (or past) the forecast: the surge is over.
+	s.surge, s.run = 0, 0
+	if outlier {
+		// A lone outlier is the term's own noise, heavier-tailed than any
+		// count model: clipped at Clip spreads (Gelper et al.), it moves the
+		// baseline a little and keeps the dispersion honest.
+		e = math.Copysign(math.Sqrt(limit2), e)
+	}
+	level := f + c.Alpha*e
 	s.trend = c.Beta*(level-s.level) + (1-c.Beta)*s.trend
 	s.level = level
-	s.disp = (1-c.Gamma)*s.disp + c.Gamma*ec*ec/fp
+	s.disp = (1-c.Gamma)*s.disp + c.Gamma*e*e/fp
 }
 
 // significance is the signed square root of the deviance of observing x when mu

@@ -19,9 +19,13 @@ import (
 // The body is the open alerts and the cooled keys, each list a uvarint count and
 // its entries in key order, so the same state always encodes to the same bytes.
 // Integers are varints, floats IEEE-754 bits, strings and lists length-prefixed.
+// Version 2 adds to each cooled key what tells a new episode from the one that
+// resolved (its latest finding's bucket and width, the level it expected, and
+// whether that was of reports); version 1 is still read, its cooled keys
+// without it.
 const (
 	checkpointMagic   = "TWLC"
-	checkpointVersion = 1
+	checkpointVersion = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -63,6 +67,10 @@ func (l *Lifecycle) MarshalBinary() ([]byte, error) {
 		e.time(c.until)
 		e.b = append(e.b, byte(c.severity))
 		e.uvarint(c.seq)
+		e.time(c.last)
+		e.varint(int64(c.width))
+		e.f64(c.calm)
+		e.b = append(e.b, boolByte(c.reports))
 	}
 	e.b = binary.LittleEndian.AppendUint32(e.b, crc32.Checksum(e.b, castagnoli))
 	return e.b, nil
@@ -79,8 +87,9 @@ func (l *Lifecycle) UnmarshalBinary(b []byte) error {
 	if string(b[:len(checkpointMagic)]) != checkpointMagic {
 		return fmt.Errorf("%w: bad magic %q", ErrCheckpoint, b[:len(checkpointMagic)])
 	}
-	if v := b[len(checkpointMagic)]; v != checkpointVersion {
-		return fmt.Errorf("%w: version %d, want %d", ErrCheckpoint, v, checkpointVersion)
+	version := b[len(checkpointMagic)]
+	if version != 1 && version != checkpointVersion {
+		return fmt.Errorf("%w: version %d, want %d", ErrCheckpoint, version, checkpointVersion)
 	}
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
 	if got := crc32.Checksum(body, castagnoli); got != sum {
@@ -109,6 +118,10 @@ func (l *Lifecycle) UnmarshalBinary(b []byte) error {
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		k := d.str()
 		c := cooling{until: d.time(), severity: alert.Severity(d.byte()), seq: d.uvarint()}
+		if version >= 2 {
+			c.last, c.width, c.calm = d.time(), time.Duration(d.varint()), d.f64()
+			c.reports = d.byte() == 1
+		}
 		if d.err != nil {
 			break
 		}
@@ -144,6 +157,13 @@ func validAlert(a *alert.Alert, width time.Duration) error {
 }
 
 type encoder struct{ b []byte }
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }

@@ -5,12 +5,19 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
 )
 
 // Config is the detectors.* section of the configuration.
 type Config struct {
+	// FalsePages is how often the surge detector may page on a term that does
+	// nothing unusual: expected false pages per 1,000 term-days. It sets
+	// surge.min_z for the bucket width (see PageZ), so one-minute and
+	// five-minute buckets page as often per day; a term's own tail then
+	// calibrates its evidence to the count model's.
+	FalsePages   float64            `mapstructure:"false_pages"`
 	Baseline     BaselineConfig     `mapstructure:"baseline"`
 	Surge        SurgeConfig        `mapstructure:"surge"`
 	Novelty      NoveltyConfig      `mapstructure:"novelty"`
@@ -29,9 +36,13 @@ type BaselineConfig struct {
 	Alpha float64 `mapstructure:"alpha"` // level smoothing, (0,1)
 	Beta  float64 `mapstructure:"beta"`  // trend smoothing relative to the level's, [0,1)
 	Gamma float64 `mapstructure:"gamma"` // dispersion smoothing, (0,1)
-	// Clip bounds how far one bucket can move the baseline, in spreads, so a surge
-	// in the history does not teach the baseline that surges are normal.
+	// Clip is how far from the forecast, in spreads, a bucket is an outlier: part
+	// of a surge, which teaches the baseline nothing, so a surge in the history
+	// does not teach it that surges are normal.
 	Clip float64 `mapstructure:"clip"`
+	// MaxSurge is how many outliers in a row are a surge; a longer run is the
+	// term's new level, which the baseline then takes.
+	MaxSurge int `mapstructure:"max_surge"`
 	// MinExpected floors the expected count of a bucket: a term at zero is not
 	// infinitely surprised by one mention, and count-min estimates are never exact.
 	MinExpected float64 `mapstructure:"min_expected"`
@@ -48,8 +59,10 @@ type BaselineConfig struct {
 type SurgeConfig struct {
 	Enabled    bool    `mapstructure:"enabled"`
 	MinSupport float64 `mapstructure:"min_support"` // mentions in the bucket
-	MinZ       float64 `mapstructure:"min_z"`       // significance
-	MinGrowth  float64 `mapstructure:"min_growth"`  // observed / expected
+	// MinZ is the significance to page at; 0 (the default) derives it from
+	// detectors.false_pages and the bucket width.
+	MinZ      float64 `mapstructure:"min_z"`
+	MinGrowth float64 `mapstructure:"min_growth"` // observed / expected
 	// Window is the short window, in buckets ending with the current one, tested
 	// next to the current bucket alone; 1 tests the bucket only.
 	Window int `mapstructure:"window"`
@@ -172,9 +185,10 @@ type LifecycleConfig struct {
 // measured rate) while real surges alert within one or two buckets.
 func DefaultConfig() Config {
 	return Config{
-		Baseline: BaselineConfig{Alpha: 0.1, Beta: 0.1, Gamma: 0.05, Clip: 3, MinExpected: 1, TailMemory: 1440, TailPrior: 360},
+		FalsePages: 1,
+		Baseline:   BaselineConfig{Alpha: 0.1, Beta: 0.1, Gamma: 0.05, Clip: 3, MaxSurge: 60, MinExpected: 1, TailMemory: 1440, TailPrior: 360},
 		Surge: SurgeConfig{
-			Enabled: true, MinSupport: 10, MinZ: 5, MinGrowth: 2,
+			Enabled: true, MinSupport: 10, MinGrowth: 2,
 			Window: 3, ShiftWindow: 10, History: 120, MinHistory: 10,
 		},
 		Novelty: NoveltyConfig{Enabled: true, MinCount: 15, MaxPrior: 2, GrowthBuckets: 2, MinZ: 5, MinHistory: 5},
@@ -227,13 +241,19 @@ func (c Config) Validate() error {
 	frac("baseline.beta", b.Beta, true)
 	frac("baseline.gamma", b.Gamma, false)
 	pos("baseline.clip", b.Clip)
+	atLeast("baseline.max_surge", b.MaxSurge, 1)
 	pos("baseline.min_expected", b.MinExpected)
 	atLeast("baseline.tail_memory", b.TailMemory, 2)
 	pos("baseline.tail_prior", b.TailPrior)
 
+	if !(c.FalsePages > 0 && c.FalsePages <= 1000) {
+		bad("false_pages", "must be in (0, 1000] pages per 1,000 term-days, got %v", c.FalsePages)
+	}
 	s := c.Surge
 	pos("surge.min_support", s.MinSupport)
-	pos("surge.min_z", s.MinZ)
+	if !(s.MinZ >= 0) || math.IsInf(s.MinZ, 0) {
+		bad("surge.min_z", "must be >= 0 (0: from detectors.false_pages), got %v", s.MinZ)
+	}
 	growth("surge.min_growth", s.MinGrowth)
 	atLeast("surge.window", s.Window, 1)
 	atLeast("surge.history", s.History, 2)
@@ -324,6 +344,21 @@ func (c Config) Validate() error {
 	atLeast("lifecycle.max_regions", l.MaxRegions, 0)
 
 	return errors.Join(errs...)
+}
+
+// PageZ is the significance at which a term that follows the count model
+// pages falsePages times per 1,000 term-days with buckets of width w: each of
+// the surge's mentionTests tests of each bucket may pass it with probability
+// q = falsePages/1000 × w/24h / mentionTests, and PageZ is the standard
+// normal's (1-q) quantile, the count model's reference tail (see tail.go). One
+// false page per 1,000 term-days is 5.04 for one-minute buckets and 4.73 for
+// five-minute ones.
+func PageZ(falsePages float64, w time.Duration) float64 {
+	if w <= 0 {
+		w = time.Minute
+	}
+	q := falsePages / 1000 * w.Hours() / 24 / mentionTests
+	return math.Sqrt2 * math.Erfcinv(2*q)
 }
 
 func parseRisk(s string) (alert.Severity, error) {

@@ -116,7 +116,7 @@ func (d *Spreading) judge(a *analysis) (Finding, bool) {
 	if regions < d.cfg.MinRegions {
 		return Finding{}, false
 	}
-	r, e := a.mentionStrength(d.surge.MinZ, d.surge.MinGrowth, d.surge.MinSupport)
+	r, e := a.mentionStrength(a.mp.pageZ(o.Width), d.surge.MinGrowth, d.surge.MinSupport)
 	if r < 1 {
 		return Finding{}, false
 	}

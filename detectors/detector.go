@@ -83,6 +83,7 @@ type Finding struct {
 	Observed    float64
 	Expected    float64
 	Growth      float64
+	OnReports   bool // Observed and Expected count reports, not mentions
 	Summary     string
 	Explanation string
 }

@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -37,10 +38,11 @@ type Lifecycle struct {
 
 // tracked is an alert that is open or escalated.
 type tracked struct {
-	a     alert.Alert
-	seq   uint64
-	last  time.Time // bucket of the latest finding
-	width time.Duration
+	a       alert.Alert
+	seq     uint64
+	last    time.Time // bucket of the latest finding
+	width   time.Duration
+	reports bool // the latest finding was about reports
 }
 
 // cooling remembers a resolved key until its cooldown ends.
@@ -48,6 +50,42 @@ type cooling struct {
 	until    time.Time
 	severity alert.Severity
 	seq      uint64
+	// What tells a new episode from the one that resolved: the bucket of the
+	// alert's latest finding, the bucket width, the count it expected then
+	// (the term's normal level, which the surge did not teach the baseline) and
+	// whether that count was of reports. Zero width: not known (an old
+	// checkpoint), so only the cooldown decides.
+	last    time.Time
+	width   time.Duration
+	calm    float64
+	reports bool
+}
+
+// calmedBefore reports whether the term came back to its normal level between
+// the alert's latest finding and bucket: at least need buckets (the
+// lifecycle's quiet_buckets, how long it takes to call an alert over) of a
+// count within a Poisson spread of what was expected before the surge, in the
+// history o carries. A surge after that is a new episode, which pages whatever
+// the cooldown says: a cooldown holds back repeats of one running surge, never
+// a new one. A term that only dips between two bursts of one episode is not
+// calm.
+func (c *cooling) calmedBefore(o *Observation, bucket time.Time, need int) bool {
+	if c.width <= 0 {
+		return false
+	}
+	h := o.MentionHistory
+	if c.reports {
+		h = o.ReportHistory
+	}
+	n := min(int(bucket.Sub(c.last)/c.width)-1, len(h))
+	level := c.calm + math.Sqrt(math.Max(c.calm, 0))
+	calm := 0
+	for _, x := range h[len(h)-max(n, 0):] {
+		if x <= level {
+			calm++
+		}
+	}
+	return calm >= need
 }
 
 // NewLifecycle returns an empty Lifecycle. cfg must be valid (Config.Validate);
@@ -89,10 +127,10 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 		t := l.open[key]
 		if t == nil {
 			c, cooled := l.cool[key]
-			if cooled && bucket.Before(c.until) && f.Severity <= c.severity {
+			if cooled && bucket.Before(c.until) && f.Severity <= c.severity && !c.calmedBefore(o, bucket, l.cfg.QuietBuckets) {
 				continue
 			}
-			t = &tracked{seq: nextSeq(c.seq, bucket), last: bucket, width: width}
+			t = &tracked{seq: nextSeq(c.seq, bucket), last: bucket, width: width, reports: f.OnReports}
 			t.a = alert.Alert{Key: key, Detector: f.Detector, Term: o.Term, Status: alert.StatusOpen,
 				Severity: f.Severity, OpenedAt: bucket}
 			l.fill(&t.a, o, f, bucket)
@@ -104,7 +142,7 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 		if bucket.Before(t.last) {
 			continue
 		}
-		t.last, t.width = bucket, width
+		t.last, t.width, t.reports = bucket, width, f.OnReports
 		l.fill(&t.a, o, f, bucket)
 		if int(f.Severity) >= int(t.a.Severity)+l.cfg.EscalateSteps && f.Severity >= l.escalateMin {
 			from := t.a.Status
@@ -152,7 +190,8 @@ func (l *Lifecycle) EndBucket(bucket time.Time) []alert.Event {
 		t.seq = nextSeq(t.seq, bucket)
 		events = append(events, alert.Event{Alert: t.a, From: from, To: alert.StatusResolved, At: bucket, Seq: t.seq})
 		delete(l.open, key)
-		l.cool[key] = cooling{until: bucket.Add(time.Duration(l.cfg.CooldownBuckets) * t.width), severity: t.a.Severity, seq: t.seq}
+		l.cool[key] = cooling{until: bucket.Add(time.Duration(l.cfg.CooldownBuckets) * t.width), severity: t.a.Severity, seq: t.seq,
+			last: t.last, width: t.width, calm: t.a.Expected, reports: t.reports}
 	}
 	for key, c := range l.cool {
 		if !bucket.Before(c.until) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -276,5 +277,53 @@ func checkCheckpoint(t *testing.T, b []byte) {
 		}
 		r.Observe(obsAt("hashtag:x", 1000), []Finding{finding(NameSurge, alert.SeverityHigh)})
 		r.EndBucket(at(2000))
+	}
+}
+
+// TestLifecycleNewEpisode: after an alert resolved, a finding inside the
+// cooldown pages again only when the term came back to its normal level (the
+// expected count of the alert's latest finding, within a Poisson spread) in
+// between: a new episode, not a repeat of the running one. A cooldown restored
+// from a version-1 checkpoint, which does not know the level, holds as before.
+func TestLifecycleNewEpisode(t *testing.T) {
+	cfg := LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 30, EscalateSteps: 1, EscalateMinSeverity: "high", MaxSamples: 5, MaxRegions: 3}
+	f := []Finding{finding(NameSurge, alert.SeverityMedium)} // expected 10
+	for _, tc := range []struct {
+		name    string
+		between float64 // mentions of every bucket between the episodes
+		pages   bool
+	}{
+		{"calmed down in between", 12, true}, // 10 + √10 = 13.2
+		{"stayed high in between", 40, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := NewLifecycle(cfg)
+			var hist []float64
+			var events []alert.Event
+			for i := range 20 {
+				o := obsAt("hashtag:x", i)
+				o.MentionHistory = slices.Clone(hist)
+				var fs []Finding
+				if i < 2 || i >= 12 { // two episodes, ten buckets apart
+					fs = f
+				}
+				events = append(events, l.Observe(o, fs)...)
+				events = append(events, l.EndBucket(at(i))...)
+				x := tc.between
+				if fs != nil {
+					x = 100
+				}
+				hist = append(hist, x)
+			}
+			opens := 0
+			for _, e := range events {
+				if e.To == alert.StatusOpen {
+					opens++
+				}
+			}
+			if want := map[bool]int{true: 2, false: 1}[tc.pages]; opens != want {
+				t.Errorf("%d opens, want %d: %v", opens, want, transitions(events))
+			}
+		})
 	}
 }

@@ -56,6 +56,7 @@ func reportFinding(name, tag string, a *analysis, strength float64, e evidence) 
 		Observed:    o.Reports,
 		Expected:    exp,
 		Growth:      o.Reports / exp,
+		OnReports:   true,
 		Summary:     summary(tag, o, o.Reports, exp, e.z, "reports", extra),
 		Explanation: x.String(),
 	}

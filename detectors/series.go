@@ -20,16 +20,14 @@ import (
 // alerts[i] is true on the rows where the surge alert opens or escalates: the
 // pages, exactly as production would send them.
 //
-// scores[i] is the evidence that something new starts at row i: 1 - 2^(-s),
-// where s is the surge's decision statistic (1 exactly at its thresholds; see
-// evidence.strength), if s is higher than at every one of the
-// lifecycle.quiet_buckets + lifecycle.cooldown_buckets rows before or the row
-// pages, and 0 otherwise. So it is 0.5 where the detector's thresholds are just
-// met, tends to 1 as the weakest of significance, growth and support grows, and
-// is at least 0.5 on every page; a row whose evidence a recent row already
-// matched scores 0 unless the lifecycle pages for it. Whatever threshold is put
-// on the score, an episode is then detected at its onset and again only where it
-// grows, not on each of its rows. The score is monotone in s for a given past.
+// scores[i] is how surprising row i is for the series, whatever the lifecycle
+// is doing: s/(1+s), where s is the surge's decision statistic (1 exactly at
+// its thresholds; see evidence.strength). So it is 0.5 where the thresholds are
+// just met, tends to 1 as the weakest of significance, growth and support
+// grows (never reaching it, so the strongest rows stay ranked: 1 - 2^(-s) was
+// 1.0 in floating point for every s above 53), and stays high through a surge
+// whether or not its alert is open or cooling down. Paging is the lifecycle's
+// decision, in alerts.
 func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, alerts []bool, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("run series: %w", err)
@@ -55,7 +53,6 @@ func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, 
 	lc := NewLifecycle(cfg.Lifecycle)
 	day := newDayAgo(ts, values)
 	width := medianStep(ts)
-	recent := newRecentMax(cfg.Lifecycle.QuietBuckets + cfg.Lifecycle.CooldownBuckets)
 	var tail Tail
 	fs := make([]Finding, 1)
 	for i, v := range values {
@@ -76,47 +73,11 @@ func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, 
 				alerts[i] = alerts[i] || ev.To == alert.StatusOpen || ev.To == alert.StatusEscalated
 			}
 		}
-		if alerts[i] || r > recent.max() {
-			scores[i] = 1 - math.Exp2(-r)
-		}
-		recent.push(r)
+		scores[i] = r / (1 + r)
 		lc.EndBucket(ts[i])
 		tail = a.learnTail()
 	}
 	return scores, alerts, nil
-}
-
-// recentMax is the largest of the last n values pushed (0 before any), kept as
-// a monotone queue: amortised O(1) a push.
-type recentMax struct {
-	n    int
-	seen int
-	q    []indexed // decreasing values, oldest first
-}
-
-type indexed struct {
-	i int
-	v float64
-}
-
-func newRecentMax(n int) *recentMax { return &recentMax{n: n} }
-
-func (r *recentMax) max() float64 {
-	for len(r.q) > 0 && r.q[0].i < r.seen-r.n {
-		r.q = r.q[1:]
-	}
-	if len(r.q) == 0 {
-		return 0
-	}
-	return r.q[0].v
-}
-
-func (r *recentMax) push(v float64) {
-	for len(r.q) > 0 && r.q[len(r.q)-1].v <= v {
-		r.q = r.q[:len(r.q)-1]
-	}
-	r.q = append(r.q, indexed{r.seen, v})
-	r.seen++
 }
 
 func medianStep(ts []time.Time) time.Duration {

@@ -62,10 +62,20 @@ type BucketReport struct {
 	Reports   uint64
 	Mentions  uint64
 	Tracked   int
+	Observed  int    // tracked terms the detectors judged in this bucket
 	Late      uint64 // events dropped as too late since the previous report
 	Invalid   uint64 // dead-lettered messages since the previous report
 	WindowMiB float64
 	Surging   []TermStat // by growth, most first
+}
+
+// detectorSet is what the engine asks of a detectors.Set; a test wraps one to
+// see the observations the detectors are given.
+type detectorSet interface {
+	Watch(term string) *detectors.WatchMatch
+	WatchTerms() []string
+	Evaluate(o *detectors.Observation) []detectors.Finding
+	Learn(o *detectors.Observation) detectors.Tail
 }
 
 // Engine is the single-goroutine core. Its methods are not safe for concurrent use.
@@ -76,7 +86,7 @@ type Engine struct {
 	windowConfig sketches.WindowConfig
 	bucket       time.Duration
 	lateness     time.Duration
-	set          *detectors.Set
+	set          detectorSet
 	life         *detectors.Lifecycle
 	sinks        []Sink
 	obs          []Observer
@@ -499,14 +509,14 @@ func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEn
 		open:      make(map[time.Time]*termBucket, 2),
 		mentions:  newSeries(e.cfg.History),
 		reports:   newSeries(e.cfg.History),
+		creators:  newSeries(e.cfg.History),
 		histEnd:   histEnd,
 		exactFrom: e.maxApplied.Truncate(e.bucket).Add(e.bucket),
 	}
 	if !st.histEnd.IsZero() {
 		m, r := e.window.Series(h, st.histEnd, e.cfg.History)
 		for i := range m {
-			st.mentions.push(m[i])
-			st.reports.push(r[i])
+			st.pushHistory(m[i], r[i], 0)
 		}
 	}
 	e.tracked[key] = st
@@ -593,7 +603,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	obs := make([]detectors.Observation, 0, len(keys))
 	var ratios []float64
 	// One buffer holds every history of this close; detectors do not keep them.
-	if need := 2 * len(keys) * e.cfg.History; cap(e.histBuf) < need {
+	if need := 3 * len(keys) * e.cfg.History; cap(e.histBuf) < need {
 		e.histBuf = make([]float64, 0, need)
 	}
 	hist := e.histBuf[:0]
@@ -617,12 +627,14 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		}
 		o := detectors.Observation{
 			Term: k, Bucket: b.Start, Width: e.bucket,
-			Mentions:       mentions,
-			Reports:        reports,
-			MentionHistory: history(st.mentions),
-			ReportHistory:  history(st.reports),
-			DayAgo:         e.dayAgo(st.hash, b.Start),
-			Watch:          st.watch,
+			Mentions:        mentions,
+			Reports:         reports,
+			MentionHistory:  history(st.mentions),
+			ReportHistory:   history(st.reports),
+			CreatorHistory:  history(st.creators),
+			PartialCreators: b.Start.Before(st.exactFrom),
+			DayAgo:          e.dayAgo(st.hash, b.Start),
+			Watch:           st.watch,
 		}
 		if tb := st.open[b.Start]; tb != nil {
 			o.UniqueCreators = tb.creators.estimate()
@@ -669,8 +681,11 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 					Growth: (o.Mentions + 1) / (exp + 1), UniqueCreators: o.UniqueCreators, Reports: o.Reports})
 			}
 		}
-		st.mentions.push(o.Mentions)
-		st.reports.push(o.Reports)
+		creators := float64(o.UniqueCreators)
+		if o.PartialCreators {
+			creators = 0 // an undercount would overstate the term's norm
+		}
+		st.pushHistory(o.Mentions, o.Reports, creators)
 		st.histEnd = b.Start.Add(e.bucket)
 		delete(st.open, b.Start)
 		if o.Mentions < float64(e.cfg.TrackMin) && o.Reports < float64(e.cfg.TrackMinReports) {
@@ -691,7 +706,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	}
 	report := &BucketReport{
 		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: b.Mentions.Total(),
-		Tracked: len(e.tracked), Late: e.window.Dropped() - e.reported.late, Invalid: e.invalid - e.reported.invalid,
+		Tracked: len(e.tracked), Observed: len(obs), Late: e.window.Dropped() - e.reported.late, Invalid: e.invalid - e.reported.invalid,
 		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
 	}
 	e.log.Debug("bucket closed", "bucket", b.Start, "events", b.Events, "mentions", report.Mentions, "reports", b.ReportEvents,
@@ -727,8 +742,7 @@ func (e *Engine) catchUp(st *termState, start time.Time) {
 	}
 	m, r := e.window.Series(st.hash, start, n)
 	for i := range m {
-		st.mentions.push(m[i])
-		st.reports.push(r[i])
+		st.pushHistory(m[i], r[i], 0)
 	}
 	st.histEnd = start
 }

@@ -35,10 +35,17 @@ type snapshot struct {
 }
 
 type termSnap struct {
-	Key       string
-	Hash      uint64
-	Mentions  []float64
-	Reports   []float64
+	Key      string
+	Hash     uint64
+	Mentions []float64
+	Reports  []float64
+	// Creators is as long as Mentions, 0 where unknown. A checkpoint written
+	// before creators were kept decodes without it (gob skips what the stream
+	// lacks, and an older build skips it in a newer checkpoint), and Restore
+	// takes its terms' creators as unknown: they fall back to the platform's
+	// mentions per creator until their history refills. Such a checkpoint is
+	// read, not refused, so checkpoint.Version stays.
+	Creators  []float64
 	HistEnd   time.Time
 	ExactFrom time.Time
 	Tail      detectors.Tail
@@ -91,7 +98,8 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		}
 	}
 	for _, st := range e.tracked {
-		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil), HistEnd: st.histEnd, ExactFrom: st.exactFrom, Tail: st.tail, Quiet: st.quiet}
+		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil),
+			Creators: st.creators.appendTo(nil), HistEnd: st.histEnd, ExactFrom: st.exactFrom, Tail: st.tail, Quiet: st.quiet}
 		for start, tb := range st.open {
 			osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples}
 			if osn.Creators, err = tb.creators.snap(); err != nil {
@@ -166,15 +174,23 @@ func (e *Engine) Restore(b []byte) error {
 	}
 	e.tracked = make(map[string]*termState, len(s.Terms))
 	for _, ts := range s.Terms {
+		n := len(ts.Mentions)
+		if len(ts.Reports) != n || len(ts.Creators) > n {
+			return fmt.Errorf("restore: term %s: history of %d mentions, %d reports, %d creators", ts.Key, n, len(ts.Reports), len(ts.Creators))
+		}
 		st := &termState{
 			key: ts.Key, kind: kindOf(ts.Key), hash: ts.Hash, watch: e.set.Watch(ts.Key),
 			open:     make(map[time.Time]*termBucket, len(ts.Open)),
-			mentions: newSeries(e.cfg.History), reports: newSeries(e.cfg.History),
+			mentions: newSeries(e.cfg.History), reports: newSeries(e.cfg.History), creators: newSeries(e.cfg.History),
 			histEnd: ts.HistEnd, exactFrom: ts.ExactFrom, tail: ts.Tail, quiet: ts.Quiet,
 		}
-		for i := range ts.Mentions {
-			st.mentions.push(ts.Mentions[i])
-			st.reports.push(ts.Reports[i])
+		unknown := n - len(ts.Creators) // all of it in a checkpoint from before creators were kept
+		for i := range n {
+			var c float64
+			if i >= unknown {
+				c = ts.Creators[i-unknown]
+			}
+			st.pushHistory(ts.Mentions[i], ts.Reports[i], c)
 		}
 		for _, osn := range ts.Open {
 			tb := &termBucket{mentions: osn.Mentions, reports: osn.Reports, regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples}

@@ -103,13 +103,29 @@ type termState struct {
 
 	mentions *series
 	reports  *series
+	// creators holds the unique creators of the same buckets as mentions, 0
+	// where unknown: buckets from before the term was tracked (the sketches
+	// keep no per-term creators) and partial ones, whose HLL undercounts. The
+	// coordination detector skips such buckets when it learns the term's own
+	// mentions per creator.
+	creators *series
 	// histEnd is the start of the bucket right after the last one in the series.
 	histEnd time.Time
-	// exactFrom is the first bucket whose every event the term saw tracked.
+	// exactFrom is the first bucket whose every event the term saw tracked:
+	// before it, mentions come from the count-min and unique creators are
+	// only those since tracking began.
 	exactFrom time.Time
 	quiet     int
 	// tail is the detectors' memory of how spiky the term is (see detectors.Tail).
 	tail detectors.Tail
+}
+
+// pushHistory appends one closed bucket to the term's history; creators is 0
+// when not known.
+func (st *termState) pushHistory(mentions, reports, creators float64) {
+	st.mentions.push(mentions)
+	st.reports.push(reports)
+	st.creators.push(creators)
 }
 
 func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {

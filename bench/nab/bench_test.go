@@ -10,7 +10,7 @@ import (
 // BenchmarkRunSeries is `trendwatch backtest --series` on one NAB file (AAPL,
 // 15,902 rows of 5 minutes).
 func BenchmarkRunSeries(b *testing.B) {
-	ts, v, err := ReadSeriesFile(filepath.Join(dataDir, tweetFiles[0]))
+	ts, v, err := ReadSeriesFile(filepath.Join(dataDir(b), tweetFiles[0]))
 	if err != nil {
 		b.Fatal(err)
 	}

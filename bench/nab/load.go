@@ -27,6 +27,16 @@ func ProfileNames() []string { return []string{Standard, RewardLowFPRate, Reward
 // ".000000"), so they compare as times, not strings.
 const timeLayout = "2006-01-02 15:04:05.999999"
 
+// DefaultProfiles are the weights of NAB v1.1's config/profiles.json, for a
+// corpus that comes without one.
+func DefaultProfiles() map[string]Profile {
+	return map[string]Profile{
+		Standard:        {Name: Standard, TP: 1, FP: 0.11, FN: 1},
+		RewardLowFPRate: {Name: RewardLowFPRate, TP: 1, FP: 0.22, FN: 1},
+		RewardLowFNRate: {Name: RewardLowFNRate, TP: 1, FP: 0.11, FN: 2},
+	}
+}
+
 // LoadProfiles reads NAB's config/profiles.json.
 func LoadProfiles(path string) (map[string]Profile, error) {
 	b, err := os.ReadFile(path)
@@ -85,6 +95,9 @@ func ParseWindows(b []byte) (map[string][]Window, error) {
 	}
 	out := make(map[string][]Window, len(raw))
 	for file, ws := range raw {
+		// A file listed without windows keeps its key: it is labelled, and
+		// every page on it is a false positive.
+		out[file] = make([]Window, 0, len(ws))
 		for k, w := range ws {
 			start, err1 := time.Parse(timeLayout, w[0])
 			end, err2 := time.Parse(timeLayout, w[1])
@@ -102,7 +115,8 @@ func ParseWindows(b []byte) (map[string][]Window, error) {
 }
 
 // ReadSeries reads a NAB data file: the header "timestamp,value", then one row
-// per bucket in time order.
+// per bucket in time order. It refuses anything else; backtest.ReadSeries
+// repairs the raw exports this refuses.
 func ReadSeries(r io.Reader) (ts []time.Time, values []float64, err error) {
 	sc := bufio.NewScanner(r)
 	line := 0

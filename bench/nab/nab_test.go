@@ -173,7 +173,8 @@ func TestCorpusBounds(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
-	profiles, err := LoadProfiles(filepath.Join(dataDir, "profiles.json"))
+	dir := dataDir(t)
+	profiles, err := LoadProfiles(filepath.Join(dir, "profiles.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,10 @@ func TestLoad(t *testing.T) {
 	if !reflect.DeepEqual(profiles, want) {
 		t.Errorf("profiles = %+v, want %+v", profiles, want)
 	}
-	windows, err := LoadWindows(filepath.Join(dataDir, "windows.json"))
+	if !reflect.DeepEqual(DefaultProfiles(), want) {
+		t.Errorf("DefaultProfiles() = %+v, want NAB's %+v", DefaultProfiles(), want)
+	}
+	windows, err := LoadWindows(filepath.Join(dir, "windows.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,4 +273,15 @@ func FuzzParseProfiles(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseWindowsKeepsFilesWithout(t *testing.T) {
+	w, err := ParseWindows([]byte(`{"a/none.csv": [], "a/one.csv": [["2015-03-01 00:05:00.000000", "2015-03-01 00:10:00.000000"]]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	none, ok := w["a/none.csv"]
+	if !ok || len(none) != 0 || len(w["a/one.csv"]) != 1 {
+		t.Errorf("windows = %v; want a/none.csv listed without windows, a/one.csv with one", w)
+	}
 }

@@ -8,10 +8,17 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/internal/testenv"
 )
 
-// dataDir holds NAB's data, shared by the project and never copied into it.
-const dataDir = "../../../shared/data/nab"
+// sharedData holds NAB's data, shared by the project and never copied into it.
+const sharedData = "../../../shared/data/nab"
+
+// dataDir is NAB's data; without it the test skips, or fails under CI.
+func dataDir(tb testing.TB) string {
+	tb.Helper()
+	return testenv.SharedData(tb, sharedData, "NAB corpus")
+}
 
 var tweetFiles = []string{
 	"realTweets/Twitter_volume_AAPL.csv",
@@ -29,17 +36,18 @@ type series struct {
 
 func loadTweets(tb testing.TB) ([]series, map[string][]Window, map[string]Profile) {
 	tb.Helper()
-	windows, err := LoadWindows(filepath.Join(dataDir, "windows.json"))
+	dir := dataDir(tb)
+	windows, err := LoadWindows(filepath.Join(dir, "windows.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	profiles, err := LoadProfiles(filepath.Join(dataDir, "profiles.json"))
+	profiles, err := LoadProfiles(filepath.Join(dir, "profiles.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var out []series
 	for _, name := range tweetFiles {
-		ts, v, err := ReadSeriesFile(filepath.Join(dataDir, name))
+		ts, v, err := ReadSeriesFile(filepath.Join(dir, name))
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -48,12 +56,12 @@ func loadTweets(tb testing.TB) ([]series, map[string][]Window, map[string]Profil
 	return out, windows, profiles
 }
 
-// Floors a little below what detectors.DefaultConfig() measures (49.5 and 63.5
+// Floors a little below what detectors.DefaultConfig() measures (64.0 and 62.8
 // on the standard profile): a regression guard, not a target. Nothing was tuned
 // on these labels.
 const (
-	ownFloor   = 46
-	sweptFloor = 60
+	ownFloor   = 61
+	sweptFloor = 58
 )
 
 // TestRealTweets scores detectors.RunSeries with the default configuration on

@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,12 +14,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trendwatch/trendwatch/backtest"
+	"github.com/trendwatch/trendwatch/bench/nab"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/gen"
 )
 
 func (a *app) backtestCmd() *cobra.Command {
-	var events, labels, series, format, out string
+	var events, labels, series, format, out, windows, plot string
 	cmd := &cobra.Command{
 		Use:   "backtest",
 		Short: "Run the detectors offline on an events file or a count series",
@@ -29,8 +30,24 @@ func (a *app) backtestCmd() *cobra.Command {
                                 'trendwatch gen --out'); prints precision, recall and
                                 detection delay per scenario against the labels.
   --series FILE --format nab    a count series (NAB layout: timestamp,value); writes
-                                timestamp,value,anomaly_score,alert per row to --out
-                                (default stdout), alert being the detector's own decision.`,
+                                timestamp,value,anomaly_score,alert per distinct
+                                timestamp to --out (default stdout), alert being the
+                                detector's own decision and value what it read.
+                                Exports are repaired, with a warning on stderr for
+                                each repair: rows sorted, repeated timestamps summed
+                                (averaged for measurements), values shifted up to 0,
+                                missing buckets of a count series filled with zeros
+                                (a page on one is reported on the next row); a value
+                                that is not a finite number is refused.
+    --windows FILE              NAB windows (combined_windows.json): also scores the
+                                file as NAB does, the table on stderr.
+    --plot FILE.svg             draws the series as SVG, its windows shaded, its
+                                pages marked.
+  --series DIR --windows FILE   a labelled corpus in NAB layout (DIR/<category>/<file>.csv,
+                                windows keyed "<category>/<file>.csv", profiles.json
+                                beside them or NAB's weights): prints NAB scores per
+                                category and overall, with the detector's own pages
+                                and at NAB's best threshold, as a markdown table.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)
@@ -44,7 +61,24 @@ func (a *app) backtestCmd() *cobra.Command {
 				if format != "nab" {
 					return fmt.Errorf("--format: only nab is supported, got %q", format)
 				}
-				return backtestSeries(cfg.Detectors, series, out, cmd.OutOrStdout())
+				st, err := os.Stat(series)
+				if err != nil {
+					return fmt.Errorf("--series: %w", err)
+				}
+				if !st.IsDir() {
+					return backtestSeries(cfg.Detectors, series, out, windows, plot, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				}
+				switch {
+				case windows == "":
+					return errors.New("--series DIR scores a labelled corpus: give its --windows FILE")
+				case plot != "":
+					return errors.New("--plot draws one file: give --series FILE")
+				case out != "":
+					return errors.New("--out writes one file's scores: give --series FILE")
+				}
+				return backtestCorpus(cfg.Detectors, series, windows, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			case windows != "" || plot != "":
+				return errors.New("--windows and --plot go with --series")
 			case events != "":
 				f, err := os.Open(events)
 				if err != nil {
@@ -103,99 +137,123 @@ func (a *app) backtestCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&events, "events", "", "JSON lines of content and report events")
 	f.StringVar(&labels, "labels", "", "ground truth written by 'trendwatch gen --labels'")
-	f.StringVar(&series, "series", "", "CSV count series (timestamp,value)")
+	f.StringVar(&series, "series", "", "CSV count series (timestamp,value), or a corpus folder in NAB layout")
 	f.StringVar(&format, "format", "nab", "series format: nab")
 	f.StringVar(&out, "out", "", "output CSV for --series (default stdout)")
+	f.StringVar(&windows, "windows", "", "NAB windows JSON for --series: score it as NAB does")
+	f.StringVar(&plot, "plot", "", "SVG file to draw a single --series in, with its --windows and pages")
 	return cmd
 }
 
-// backtestSeries scores one NAB-layout series with the surge detector.
-func backtestSeries(dcfg detectors.Config, in, out string, stdout io.Writer) error {
-	f, err := os.Open(in)
+// backtestSeries runs the surge detector over one export and writes its
+// scores; with windows, it scores the file as NAB does, and plots it.
+func backtestSeries(dcfg detectors.Config, in, out, windowsFile, plot string, stdout, stderr io.Writer) error {
+	key := filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(in)), filepath.Base(in)))
+	f, err := backtest.RunFile(dcfg, in, key)
 	if err != nil {
 		return fmt.Errorf("--series: %w", err)
 	}
-	defer f.Close()
-	ts, vals, raw, err := readNAB(f)
-	if err != nil {
-		return fmt.Errorf("--series %s: %w", in, err)
+	printWarnings(stderr, []backtest.CorpusFile{f})
+	var windows []nab.Window
+	if windowsFile != "" {
+		all, profiles, err := backtest.LoadLabels(windowsFile)
+		if err != nil {
+			return fmt.Errorf("--windows: %w", err)
+		}
+		var ok bool
+		if windows, ok = all[key]; !ok {
+			if windows, ok = all[filepath.Base(in)]; !ok {
+				return fmt.Errorf("--windows %s: no entry %q for --series %s", windowsFile, key, in)
+			}
+			f.Name = filepath.Base(in)
+		}
+		sc, err := backtest.ScoreCorpus([]backtest.CorpusFile{f}, map[string][]nab.Window{f.Name: windows}, profiles)
+		if err != nil {
+			return err
+		}
+		if err := sc.WriteMarkdown(stderr); err != nil {
+			return err
+		}
 	}
-	scores, alerts, err := detectors.RunSeries(dcfg, ts, vals)
+	if plot != "" {
+		if err := writeFile(plot, func(w io.Writer) error { return backtest.WritePlot(w, f.Name, f, windows) }); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+	}
+	write := func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		fmt.Fprintln(bw, "timestamp,value,anomaly_score,alert")
+		for i, t := range f.Series.Text {
+			a := 0
+			if f.Result.Alerts[i] {
+				a = 1
+			}
+			fmt.Fprintf(bw, "%s,%s,%s,%d\n", t, strconv.FormatFloat(f.Series.Values[i], 'g', -1, 64),
+				strconv.FormatFloat(f.Result.Scores[i], 'g', -1, 64), a)
+		}
+		return bw.Flush()
+	}
+	if out == "" {
+		return write(stdout)
+	}
+	if err := writeFile(out, write); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	return nil
+}
+
+// backtestCorpus scores every file of a labelled corpus in NAB's layout and
+// prints the scores by category as a markdown table.
+func backtestCorpus(dcfg detectors.Config, dir, windowsFile string, stdout, stderr io.Writer) error {
+	windows, profiles, err := backtest.LoadLabels(windowsFile)
+	if err != nil {
+		return fmt.Errorf("--windows: %w", err)
+	}
+	bar := &progressBar{w: stderr, began: time.Now()}
+	files, err := backtest.RunCorpus(dcfg, dir, func(read, rows, total int64) {
+		bar.total = total
+		bar.update(read, rows)
+	})
+	bar.done()
+	if err != nil {
+		return fmt.Errorf("--series: %w", err)
+	}
+	printWarnings(stderr, files)
+	sc, err := backtest.ScoreCorpus(files, windows, profiles)
+	if err != nil {
+		return fmt.Errorf("--windows %s: %w", windowsFile, err)
+	}
+	return sc.WriteMarkdown(stdout)
+}
+
+// printWarnings tells the user what was repaired in each export: the scores
+// are of the repaired series, not of the file as written.
+func printWarnings(w io.Writer, files []backtest.CorpusFile) {
+	for _, f := range files {
+		for _, msg := range f.Series.Warnings {
+			fmt.Fprintf(w, "warning: %s: %s\n", f.Name, msg)
+		}
+		if r := f.Result; r.Moved > 0 {
+			fmt.Fprintf(w, "warning: %s: %d of %d pages fell on filled buckets and are reported on the next row of the file (%d on a row that paged already)\n",
+				f.Name, r.Moved, r.Pages, r.Merged)
+		}
+	}
+}
+
+// writeFile creates path and writes it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	w := stdout
-	if out != "" {
-		of, err := os.Create(out)
-		if err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-		defer of.Close()
-		w = of
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "timestamp,value,anomaly_score,alert")
-	for i := range ts {
-		a := 0
-		if alerts[i] {
-			a = 1
-		}
-		fmt.Fprintf(bw, "%s,%s,%s,%d\n", raw[i][0], raw[i][1], strconv.FormatFloat(scores[i], 'g', -1, 64), a)
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return bw.Flush()
-}
-
-// readNAB reads "timestamp,value" rows; timestamps as NAB writes them.
-func readNAB(r io.Reader) ([]time.Time, []float64, [][2]string, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("header: %w", err)
-	}
-	if len(header) < 2 || strings.TrimSpace(header[0]) != "timestamp" || strings.TrimSpace(header[1]) != "value" {
-		return nil, nil, nil, fmt.Errorf("header %q: want timestamp,value", strings.Join(header, ","))
-	}
-	var ts []time.Time
-	var vals []float64
-	var raw [][2]string
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("line %d: %w", line, err)
-		}
-		if len(rec) < 2 {
-			return nil, nil, nil, fmt.Errorf("line %d: want 2 fields, got %d", line, len(rec))
-		}
-		t, err := parseNABTime(rec[0])
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("line %d: timestamp %q: %w", line, rec[0], err)
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(rec[1]), 64)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("line %d: value %q: %w", line, rec[1], err)
-		}
-		if len(ts) > 0 && !t.After(ts[len(ts)-1]) {
-			return nil, nil, nil, fmt.Errorf("line %d: timestamp %s is not after the previous row", line, rec[0])
-		}
-		ts, vals, raw = append(ts, t), append(vals, v), append(raw, [2]string{rec[0], rec[1]})
-	}
-	if len(ts) == 0 {
-		return nil, nil, nil, errors.New("no rows")
-	}
-	return ts, vals, raw, nil
-}
-
-func parseNABTime(s string) (time.Time, error) {
-	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04:05.000000", time.RFC3339} {
-		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, errors.New("want YYYY-MM-DD HH:MM:SS")
+	return nil
 }
 
 // progressBar draws a one-line bar on stderr.
@@ -207,7 +265,8 @@ type progressBar struct {
 }
 
 func (p *progressBar) update(read, lines int64) {
-	if time.Since(p.last) < 200*time.Millisecond {
+	// The last call is always drawn, so that the bar ends at what was done.
+	if time.Since(p.last) < 200*time.Millisecond && (p.total <= 0 || read < p.total) {
 		return
 	}
 	p.last = time.Now()

@@ -1,10 +1,12 @@
-// Package testenv finds the real servers that integration tests talk to. Under CI a
-// missing server is a failure, never a skip: a test that cannot reach what it needs
-// proves nothing.
+// Package testenv finds the real servers and the shared data that integration
+// tests need. Under CI a missing one is a failure, never a skip: a test that
+// cannot reach what it needs proves nothing.
 package testenv
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -29,4 +31,25 @@ func ClickHouse(t testing.TB) string {
 // ChDB returns the folder whose node_modules holds the chdb package.
 func ChDB(t testing.TB) string {
 	return need(t, "TRENDWATCH_TEST_CHDB", "chDB (node package)")
+}
+
+// SharedData returns dir, a folder of the data shared beside the checkout
+// (../shared), named relative to the test's package. A checkout without it
+// skips the test, saying where the data belongs; under CI it fails the test.
+func SharedData(t testing.TB, dir, what string) string {
+	t.Helper()
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return dir
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	msg := fmt.Sprintf("%s not found at %s; it lives in ../shared beside the checkout", what, abs)
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+		return ""
+	}
+	t.Skip(msg)
+	return ""
 }

@@ -1,0 +1,241 @@
+package backtest
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/detectors"
+)
+
+func csvOf(rows ...string) string {
+	return "timestamp,value\n" + strings.Join(rows, "\n") + "\n"
+}
+
+func TestReadSeries(t *testing.T) {
+	cases := []struct {
+		name     string
+		in       string
+		times    []string  // distinct timestamps, as Text
+		values   []float64 // what the detector reads at them
+		regular  []float64 // the series RunSeries reads
+		counts   bool
+		shift    float64
+		warnings []string // one substring per warning, in order
+	}{
+		{
+			name:    "clean counts",
+			in:      csvOf("2015-01-01 00:00:00,3", "2015-01-01 00:05:00,0", "2015-01-01 00:10:00,7"),
+			times:   []string{"2015-01-01 00:00:00", "2015-01-01 00:05:00", "2015-01-01 00:10:00"},
+			values:  []float64{3, 0, 7},
+			regular: []float64{3, 0, 7},
+			counts:  true,
+		},
+		{
+			name:     "unsorted row",
+			in:       csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:10:00,3", "2015-01-01 00:05:00,2", "2015-01-01 00:15:00,4"),
+			times:    []string{"2015-01-01 00:00:00", "2015-01-01 00:05:00", "2015-01-01 00:10:00", "2015-01-01 00:15:00"},
+			values:   []float64{1, 2, 3, 4},
+			regular:  []float64{1, 2, 3, 4},
+			counts:   true,
+			warnings: []string{"1 row is earlier than a row above (first at line 4)"},
+		},
+		{
+			name:     "clock set back: counts summed",
+			in:       csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,2", "2015-01-01 00:05:00,5", "2015-01-01 00:05:00,1", "2015-01-01 00:10:00,4"),
+			times:    []string{"2015-01-01 00:00:00", "2015-01-01 00:05:00", "2015-01-01 00:10:00"},
+			values:   []float64{1, 8, 4},
+			regular:  []float64{1, 8, 4},
+			counts:   true,
+			warnings: []string{"2 rows repeat the timestamp of a row before (1 timestamp, first repeat at line 4); counts summed"},
+		},
+		{
+			name:    "gap in counts filled with zeros",
+			in:      csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,2", "2015-01-01 00:20:00,5", "2015-01-01 00:25:00,1"),
+			times:   []string{"2015-01-01 00:00:00", "2015-01-01 00:05:00", "2015-01-01 00:20:00", "2015-01-01 00:25:00"},
+			values:  []float64{1, 2, 5, 1},
+			regular: []float64{1, 2, 0, 0, 5, 1},
+			counts:  true,
+			warnings: []string{
+				"2 missing buckets of 5m0s in 1 gap (longest 15m0s) filled with zero counts",
+			},
+		},
+		{
+			// 4 and 6 minutes around 5 are jitter, not a missing bucket.
+			name:    "jitter is no gap",
+			in:      csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,2", "2015-01-01 00:09:00,3", "2015-01-01 00:15:00,4", "2015-01-01 00:20:00,5"),
+			times:   []string{"2015-01-01 00:00:00", "2015-01-01 00:05:00", "2015-01-01 00:09:00", "2015-01-01 00:15:00", "2015-01-01 00:20:00"},
+			values:  []float64{1, 2, 3, 4, 5},
+			regular: []float64{1, 2, 3, 4, 5},
+			counts:  true,
+		},
+		{
+			name:     "measurements: gaps kept, repeats averaged",
+			in:       csvOf("2015-01-01 00:00:00,1.5", "2015-01-01 00:05:00,2", "2015-01-01 00:05:00,4", "2015-01-01 00:20:00,5", "2015-01-01 00:25:00,1"),
+			times:    []string{"2015-01-01 00:00:00", "2015-01-01 00:05:00", "2015-01-01 00:20:00", "2015-01-01 00:25:00"},
+			values:   []float64{1.5, 3, 5, 1},
+			regular:  []float64{1.5, 3, 5, 1},
+			warnings: []string{"measurements averaged", "line 2: value 1.5 has a fraction, so the series is read as measurements, not counts; rows kept in sequence at their own times, 1 gap (longest 15m0s) left unfilled, no zeros invented"},
+		},
+		{
+			name:    "negative values shifted",
+			in:      csvOf("2015-01-01 00:00:00,3", "2015-01-01 00:05:00,-22", "2015-01-01 00:10:00,7"),
+			times:   []string{"2015-01-01 00:00:00", "2015-01-01 00:05:00", "2015-01-01 00:10:00"},
+			values:  []float64{25, 0, 29},
+			regular: []float64{25, 0, 29},
+			shift:   22,
+			warnings: []string{
+				"values go down to -22; every value shifted up by 22",
+				"line 3: value -22 is negative, so the series is read as measurements",
+			},
+		},
+		{
+			name:    "BOM, CRLF, blank line, fractional seconds",
+			in:      "\ufefftimestamp,value\r\n2015-01-01 00:00:00.000000,1\r\n\r\n2015-01-01 00:05:00,2\r\n",
+			times:   []string{"2015-01-01 00:00:00.000000", "2015-01-01 00:05:00"},
+			values:  []float64{1, 2},
+			regular: []float64{1, 2},
+			counts:  true,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := ReadSeries(strings.NewReader(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(s.Text, tc.times) || !slices.Equal(s.Values, tc.values) || !slices.Equal(s.regValues, tc.regular) {
+				t.Errorf("got times %q values %v regular %v\nwant times %q values %v regular %v",
+					s.Text, s.Values, s.regValues, tc.times, tc.values, tc.regular)
+			}
+			if s.Counts != tc.counts || s.Shift != tc.shift {
+				t.Errorf("counts %v shift %v, want %v %v", s.Counts, s.Shift, tc.counts, tc.shift)
+			}
+			if len(s.Warnings) != len(tc.warnings) {
+				t.Fatalf("warnings %q, want %d like %q", s.Warnings, len(tc.warnings), tc.warnings)
+			}
+			for i, w := range tc.warnings {
+				if !strings.Contains(s.Warnings[i], w) {
+					t.Errorf("warning %d = %q, want it to say %q", i, s.Warnings[i], w)
+				}
+			}
+			for k := 1; k < len(s.regTimes); k++ {
+				if !s.regTimes[k].After(s.regTimes[k-1]) {
+					t.Fatalf("regular row %d at %s, not after %s", k, s.regTimes[k], s.regTimes[k-1])
+				}
+			}
+		})
+	}
+}
+
+func TestReadSeriesRefuses(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"text value", csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,lots"), `line 3: value "lots" is not a number`},
+		{"NaN", csvOf("2015-01-01 00:00:00,NaN"), `line 2: value "NaN" is not a finite number`},
+		{"Inf", csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,+Inf"), `line 3: value "+Inf" is not a finite number`},
+		{"empty value", csvOf("2015-01-01 00:00:00,"), `line 2: value "" is not a number`},
+		{"bad time", csvOf("yesterday,1"), `line 2: timestamp "yesterday"`},
+		{"one field", csvOf("2015-01-01 00:00:00"), `line 2: "2015-01-01 00:00:00" is not timestamp,value`},
+		{"header", "time,count\n2015-01-01 00:00:00,1\n", `line 1: header "time,count"`},
+		{"no rows", "timestamp,value\n", "no rows"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadSeries(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to say %q", err, tc.want)
+			}
+		})
+	}
+	path := filepath.Join(t.TempDir(), "export.csv")
+	if err := os.WriteFile(path, []byte(csvOf("2015-01-01 00:00:00,x")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadSeriesFile(path); err == nil || !strings.Contains(err.Error(), path+": line 2:") {
+		t.Errorf("err = %v, want it to name %s and line 2", err, path)
+	}
+}
+
+// TestReportMapsPagesBack: a page on a filled bucket is reported on the next
+// row of the export, never lost, never counted twice.
+func TestReportMapsPagesBack(t *testing.T) {
+	s, err := ReadSeries(strings.NewReader(csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,2", "2015-01-01 00:10:00,2",
+		"2015-01-01 00:25:00,5", "2015-01-01 00:30:00,1", "2015-01-01 00:35:00,1", "2015-01-01 00:50:00,3")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Regular rows: 0:00 0:05 0:10 [0:15 0:20] 0:25 0:30 0:35 [0:40 0:45] 0:50,
+	// the bracketed ones filled.
+	cases := []struct {
+		name   string
+		scores []float64
+		alerts []int // regular rows that page
+		want   []int // export rows that page
+		wantSc []float64
+		moved  int
+		merged int
+	}{
+		{"page on an export row", []float64{0, 0.6, 0, 0, 0, 0, 0, 0, 0, 0, 0}, []int{1}, []int{1}, []float64{0, 0.6, 0, 0, 0, 0, 0}, 0, 0},
+		{"page on a filled bucket moves on", []float64{0, 0, 0, 0.7, 0, 0.2, 0, 0, 0, 0, 0}, []int{3}, []int{3}, []float64{0, 0, 0, 0.7, 0, 0, 0}, 1, 0},
+		{"two pages on one row count once", []float64{0, 0, 0, 0, 0, 0, 0, 0, 0.5, 0.9, 0.1}, []int{8, 10}, []int{6}, []float64{0, 0, 0, 0, 0, 0, 0.9}, 1, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			alerts := make([]bool, len(s.regTimes))
+			for _, k := range tc.alerts {
+				alerts[k] = true
+			}
+			res := s.report(tc.scores, alerts)
+			var got []int
+			for i, a := range res.Alerts {
+				if a {
+					got = append(got, i)
+				}
+			}
+			if !slices.Equal(got, tc.want) || !slices.Equal(res.Scores, tc.wantSc) {
+				t.Errorf("pages on rows %v scores %v, want %v %v", got, res.Scores, tc.want, tc.wantSc)
+			}
+			if res.Pages != len(tc.alerts) || res.Moved != tc.moved || res.Merged != tc.merged || res.Pages-res.Merged != len(got) {
+				t.Errorf("pages %d moved %d merged %d, want %d %d %d", res.Pages, res.Moved, res.Merged, len(tc.alerts), tc.moved, tc.merged)
+			}
+		})
+	}
+}
+
+// TestRunAfterGap runs the detector over a count series with a gap just before
+// a burst: the page comes on the burst's first row of the export.
+func TestRunAfterGap(t *testing.T) {
+	t0 := time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	step := 5 * time.Minute
+	n := 3000
+	for i := range n {
+		if i >= 2000 && i < 2003 { // a gap of three buckets
+			continue
+		}
+		v := 5 + i%3
+		if i >= 2003 && i < 2010 {
+			v = 400
+		}
+		b.WriteString(t0.Add(time.Duration(i)*step).Format(time.DateTime) + "," + strconv.Itoa(v) + "\n")
+	}
+	s, err := ReadSeries(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Filled != 3 || len(s.Times) != n-3 || len(s.regTimes) != n {
+		t.Fatalf("filled %d, %d rows, %d regular; want 3, %d, %d", s.Filled, len(s.Times), len(s.regTimes), n-3, n)
+	}
+	res, err := s.Run(detectors.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Alerts[2000] || res.Pages != 1 {
+		t.Errorf("%d pages; the burst after the gap pages on its first row (%s): %v", res.Pages, s.Text[2000], res.Alerts[2000])
+	}
+}

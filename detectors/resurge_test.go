@@ -1,0 +1,64 @@
+package detectors
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// resurgeSeries is two days of one-minute counts of a term with a daily cycle
+// (30 a minute on average, ±50 %), on the second day surging fourfold for 20
+// minutes three times: at 12:00, 90 minutes later, and at 20:00. It is the
+// dangerous challenge that comes back after a takedown.
+func resurgeSeries(seed uint64) (ts []time.Time, values []float64, onsets []int) {
+	r := rand.New(rand.NewPCG(seed, 77))
+	const n = 2 * 1440
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	onsets = []int{1440 + 12*60, 1440 + 13*60 + 30, 1440 + 20*60}
+	for i := range n {
+		lambda := 30 * (1 + 0.5*math.Sin(2*math.Pi*float64(i%1440)/1440-math.Pi/2))
+		for _, o := range onsets {
+			if i >= o && i < o+20 {
+				lambda *= 4
+			}
+		}
+		ts = append(ts, start.Add(time.Duration(i)*time.Minute))
+		values = append(values, poisson(r, lambda))
+	}
+	return ts, values, onsets
+}
+
+// TestResurge: every wave of a term that calmed down in between pages within
+// two buckets of its onset, cooldown or not, and its anomaly score stays high
+// through the wave: the surge before it taught the term's baseline, dispersion
+// and tail nothing.
+func TestResurge(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		ts, v, onsets := resurgeSeries(seed)
+		scores, alerts, err := RunSeries(DefaultConfig(), ts, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, o := range onsets {
+			paged := -1
+			for i := o; i < o+20; i++ {
+				if alerts[i] {
+					paged = i - o
+					break
+				}
+			}
+			low := 1.0
+			for i := o + 1; i < o+18; i++ {
+				low = math.Min(low, scores[i])
+			}
+			t.Logf("seed %d wave %d: paged %d buckets after onset, lowest score in the wave %.2f", seed, k+1, paged, low)
+			if paged < 0 || paged > 2 {
+				t.Errorf("seed %d wave %d (onset %s): paged %d buckets after onset, want 0..2", seed, k+1, ts[o].Format(time.DateTime), paged)
+			}
+			if low < 0.5 {
+				t.Errorf("seed %d wave %d: anomaly score fell to %.2f inside the wave", seed, k+1, low)
+			}
+		}
+	}
+}
