@@ -308,7 +308,13 @@ func (l *Loader) sourced(err error) error {
 		if _, isKey := known[key]; !ok || !isKey {
 			continue
 		}
-		lines[i] = line + " (" + l.Source(key) + ")"
+		src := l.Source(key)
+		if src == "default" {
+			src = "the default"
+		} else {
+			src = "set by " + src
+		}
+		lines[i] = line + " (" + src + ")"
 		changed = true
 	}
 	if !changed {

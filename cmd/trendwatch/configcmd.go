@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -13,16 +15,24 @@ import (
 func (a *app) configCmd() *cobra.Command {
 	var env bool
 	cmd := &cobra.Command{
-		Use:   "config",
+		Use:   "config [PREFIX]",
 		Short: "Print every configuration key with its default, unit and meaning",
 		Long: `config prints every configuration key with its default, unit and meaning.
 A key is set in the YAML file (--config) under its dotted path, or by the
 environment variable TRENDWATCH_ + the key upper-cased with '.' → '_'
-(--env lists them). Sizes take units (256MiB, 1GiB, 512KB or plain bytes);
+(--env lists them). A PREFIX, e.g. window or kafka.limits, lists those keys only. Sizes take units (256MiB, 1GiB, 512KB or plain bytes);
 durations need one (30s, 5m, 1h; 0 alone means off where allowed).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return printKeys(cmd.OutOrStdout(), config.Keys(), env)
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			keys := config.Keys()
+			if len(args) == 1 {
+				// `trendwatch config window` lists one section.
+				keys = slices.DeleteFunc(keys, func(k config.Key) bool { return !strings.HasPrefix(k.Name, args[0]) })
+				if len(keys) == 0 {
+					return fmt.Errorf("config %q: no key starts with it; `trendwatch config` lists them all", args[0])
+				}
+			}
+			return printKeys(cmd.OutOrStdout(), keys, env)
 		},
 	}
 	cmd.Flags().BoolVar(&env, "env", false, "add a column with each key's environment variable")

@@ -125,3 +125,31 @@ func TestMakeRunDir(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintKeysAligned: every column starts at the same place on every line,
+// however long the longest key.
+func TestPrintKeysAligned(t *testing.T) {
+	keys := []config.Key{
+		{Name: "a", Default: "1", Unit: "count", Env: "TRENDWATCH_A", Meaning: "short"},
+		{Name: "detectors.coordination.spreading.min_region_share", Default: "0.05", Unit: "ratio", Env: "TRENDWATCH_X", Meaning: "long"},
+		{Name: "window.bucket", Default: "1m", Unit: "duration", Env: "TRENDWATCH_WINDOW_BUCKET", Meaning: "width ≥ 1s"},
+	}
+	for _, env := range []bool{false, true} {
+		var buf bytes.Buffer
+		if err := printKeys(&buf, keys, env); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if len(lines) != len(keys)+1 {
+			t.Fatalf("%d lines, want a header and %d keys:\n%s", len(lines), len(keys), buf.String())
+		}
+		// The meaning is the last column: find where it starts, in runes.
+		col := func(line, field string) int { return len([]rune(line[:strings.LastIndex(line, field)])) }
+		want := col(lines[0], "MEANING")
+		for i, k := range keys {
+			if got := col(lines[i+1], k.Meaning); got != want {
+				t.Errorf("env=%v: %s's meaning starts at column %d, want %d:\n%s", env, k.Name, got, want, buf.String())
+			}
+		}
+	}
+}
