@@ -98,8 +98,12 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 				}
 				fmt.Fprintf(out, "ClickHouse %v: %d migrations applied\n", cfg.ClickHouse.Addr, len(applied))
 			}
-			fmt.Fprintf(out, "trendwatch demo: %.0f events/s, %s of event time from %s UTC at %g×, broker %s\n",
-				gc.Rate, gc.Duration, gc.Start.Format("2006-01-02 15:04"), gc.Speedup, b.Addr())
+			pace := fmt.Sprintf("at %g×", gc.Speedup)
+			if gc.Speedup == 0 {
+				pace = "as fast as possible"
+			}
+			fmt.Fprintf(out, "trendwatch demo: %.0f events/s, %s of event time from %s UTC %s, broker %s\n",
+				gc.Rate, gc.Duration, gc.Start.Format("2006-01-02 15:04"), pace, b.Addr())
 			wallWarmup := "as fast as the machine allows"
 			if gc.Speedup > 0 {
 				wallWarmup = "~" + time.Duration(float64(gc.Warmup)/gc.Speedup).Round(time.Second).String() + " of wall time"
