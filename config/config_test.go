@@ -175,6 +175,8 @@ func TestErrorsNameKeySourceAndValue(t *testing.T) {
 			want: []string{"window", "5m", "file ", "section"}},
 		{name: "typo in a watchlist entry", file: "detectors:\n  watchlist:\n    entries: [{term: x, rsik: high}]\n",
 			want: []string{"rsik", "file "}},
+		{name: "entries from the environment", env: map[string]string{"TRENDWATCH_DETECTORS_WATCHLIST_ENTRIES": "hashtag:x"},
+			want: []string{"detectors.watchlist.entries", "TRENDWATCH_DETECTORS_WATCHLIST_ENTRIES", `"hashtag:x"`, "YAML file"}},
 		{name: "validation names the source", env: map[string]string{"TRENDWATCH_WINDOW_BUCKET": "0s"},
 			want: []string{"window.bucket", "TRENDWATCH_WINDOW_BUCKET"}},
 		{name: "validation of a file value", file: "log:\n  level: loud\n",

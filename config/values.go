@@ -61,7 +61,12 @@ func convert(raw any, t reflect.Type, unit string) (any, error) {
 		}
 	case reflect.Slice:
 		if t.Elem().Kind() != reflect.String {
-			return raw, nil // lists of structs (watchlist entries) decode as they are
+			// Lists of structs (watchlist entries) decode as they are; only a
+			// file can hold them.
+			if _, ok := raw.([]any); !ok {
+				return nil, errors.New("want a list of entries, which only the YAML file can hold")
+			}
+			return raw, nil
 		}
 		switch r := raw.(type) {
 		case string:
