@@ -2,7 +2,7 @@
 # (installed from Debian when missing) and modern ClickHouse through chDB.
 GO ?= go
 
-.PHONY: test unit lint bench build
+.PHONY: test unit lint bench build eval
 
 test:
 	./scripts/test.sh
@@ -19,3 +19,8 @@ bench:
 
 build:
 	$(GO) build -o bin/trendwatch ./cmd/trendwatch
+
+# Detection quality on the NAB corpus (../shared), generator scenarios,
+# re-surge and topics: one table, written to eval.md (about 5 minutes).
+eval:
+	./scripts/eval.sh

@@ -160,6 +160,9 @@ func TestGeneratorScenarios(t *testing.T) {
 	fmt.Fprintf(&b, "| **all** | %d | %d | %.3f | %s | %s | | precision %.3f (%d true, %d false) |\n",
 		injected, detected, recall, medianOf(delays), maxOf(delays), precision, tp, fp)
 	t.Logf("%d seed(s), %d term-buckets evaluated\n%s", seeds, evaluated, b.String())
+	t.Logf("EVAL | generator scenarios (%d seeds): recall, precision | %.3f, %.3f | %d/%d terms, %d false alerts |", seeds, recall, precision, detected, injected, fp)
+	t.Logf("EVAL | generator scenarios: median delay, all / dangerous ramp | %s / %s buckets | max %s |", medianOf(delays), medianOf(per[gen.DangerousSurge].delays), maxOf(delays))
+	t.Logf("EVAL | generator scenarios: alerts on slow trend, evening peak | %d, %d | must be 0 |", per[gen.SlowTrend].alerts, per[gen.DailyPeak].alerts)
 
 	if recall < 0.95 {
 		t.Errorf("recall %.3f, want >= 0.95", recall)

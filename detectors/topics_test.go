@@ -107,6 +107,8 @@ func TestTopics(t *testing.T) {
 	}
 	fmt.Fprintf(&b, "| all | %d/%d (%.1f %%) | %d/%d (%.1f %%) |\n", found, total, 100*float64(found)/float64(total), falsePaged, total, 100*float64(falsePaged)/float64(total))
 	t.Logf("topics, two-minute buckets, two days judged each\n%s", b.String())
+	t.Logf("EVAL | topics (%d per volume): trending paged / non-trending paged | %.1f %% / %.1f %% | targets ≥ 95 %% / ≤ 5 %% |", per,
+		100*float64(found)/float64(total), 100*float64(falsePaged)/float64(total))
 	if float64(found) < minTrendingPaged*float64(total) {
 		t.Errorf("trending topics paged: %d of %d, want at least %.0f %%", found, total, 100*minTrendingPaged)
 	}

@@ -51,6 +51,13 @@ func TestCorpus(t *testing.T) {
 	if got := strings.Count(b.String(), "\n| "); got != len(sc.Categories) {
 		t.Errorf("table has %d rows, want %d:\n%s", got, len(sc.Categories), b.String())
 	}
+	for _, c := range sc.Categories {
+		if c.Windows == 0 {
+			continue
+		}
+		o := c.Own[0] // standard profile
+		t.Logf("EVAL | NAB %s, own pages (standard) | %.1f | %d/%d windows, %d false pages |", c.Category, o.Normalized, o.Hit, c.Windows, o.FP)
+	}
 	t.Logf("%d files, %d rows, %d warnings; detector %s, with scoring %s\n%s",
 		len(files), rows, warnings, ran.Round(time.Millisecond), took.Round(time.Millisecond), b.String())
 }

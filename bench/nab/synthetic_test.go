@@ -312,6 +312,8 @@ func TestSynthetic(t *testing.T) {
 
 	// What the term's own tail is for: far fewer pages on what terms normally
 	// do, at little cost to the pages' score (33.9 against 35.2, one seed).
+	t.Logf("EVAL | synthetic NAB stand-in (%d seeds): own pages, pages per 100 days without anomalies | %.1f, %.1f | count model's tail: %.1f, %.1f |",
+		seeds, got.own.Normalized, got.quietRate(), ref.own.Normalized, ref.quietRate())
 	if 2*got.quietRate() > ref.quietRate() {
 		t.Errorf("pages without anomalies: %.1f per 100 series-days, the count model's %.1f; want at most half",
 			got.quietRate(), ref.quietRate())
