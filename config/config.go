@@ -10,8 +10,8 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
-	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
@@ -147,7 +147,9 @@ func (l Log) Logger() *slog.Logger {
 
 // Loader reads the configuration; flags bound with BindFlag override the rest.
 type Loader struct {
-	v *viper.Viper
+	v     *viper.Viper
+	file  string
+	flags map[string]*pflag.Flag // key -> the flag bound to it
 }
 
 // NewLoader prepares the defaults and the environment.
@@ -156,8 +158,13 @@ func NewLoader() *Loader {
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
-	setDefaults(v, "", reflect.ValueOf(Default()))
-	return &Loader{v: v}
+	// Every leaf needs a default: viper reads the environment only for keys
+	// it knows.
+	def := reflect.ValueOf(Default())
+	for _, l := range leaves(def.Type()) {
+		v.SetDefault(l.key, lookup(def, l.path).Interface())
+	}
+	return &Loader{v: v, flags: map[string]*pflag.Flag{}}
 }
 
 // BindFlag makes flag f set key when the user passes it.
@@ -165,24 +172,47 @@ func (l *Loader) BindFlag(key string, f *pflag.Flag) error {
 	if f == nil {
 		return fmt.Errorf("bind flag for %s: no such flag", key)
 	}
+	l.flags[key] = f
 	return l.v.BindPFlag(key, f)
 }
 
 // Load reads file (optional) and returns the validated configuration.
 func (l *Loader) Load(file string) (*Config, error) {
 	if file != "" {
+		l.file = file
 		l.v.SetConfigFile(file)
 		if err := l.v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", file, err)
 		}
 	}
+	// Each known key is converted here, naming key, source and value on
+	// failure; mapstructure then only places values and catches unknown keys.
+	settings := l.v.AllSettings()
+	if err := l.unknownKeys(settings); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	d := docs()
+	for _, lf := range leaves(reflect.TypeOf(Config{})) {
+		raw := l.v.Get(lf.key)
+		val, err := convert(raw, lf.typ, d[lf.key].unit)
+		if err != nil {
+			return nil, fmt.Errorf("config: %s: %s: %w", lf.key, l.describe(lf.key, raw), err)
+		}
+		setNested(settings, lf.key, val)
+	}
 	cfg := Default()
-	err := l.v.UnmarshalExact(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
-		mapstructure.StringToTimeDurationHookFunc(),
-		mapstructure.StringToSliceHookFunc(","),
-	)))
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		Result: &cfg, ErrorUnused: true, ZeroFields: true,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := dec.Decode(settings); err != nil {
+		where := "configuration"
+		if l.file != "" {
+			where = "config file " + l.file
+		}
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	if len(cfg.Sinks) == 0 {
 		cfg.Sinks = []string{"parquet"}
@@ -191,75 +221,134 @@ func (l *Loader) Load(file string) (*Config, error) {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config: %w", l.sourced(err))
 	}
 	return &cfg, nil
+}
+
+// unknownKeys names the first key in settings that no field reads: a typo
+// that would otherwise leave the setting silently at its default.
+func (l *Loader) unknownKeys(settings map[string]any) error {
+	known, sections := map[string]bool{}, map[string]bool{}
+	for _, lf := range leaves(reflect.TypeOf(Config{})) {
+		known[lf.key] = true
+		for k := lf.key; strings.Contains(k, "."); {
+			k = k[:strings.LastIndex(k, ".")]
+			sections[k] = true
+		}
+	}
+	var walk func(prefix string, m map[string]any) error
+	walk = func(prefix string, m map[string]any) error {
+		names := make([]string, 0, len(m))
+		for k := range m {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			key := k
+			if prefix != "" {
+				key = prefix + "." + k
+			}
+			switch sub, isMap := m[k].(map[string]any); {
+			case known[key]:
+			case sections[key] && isMap:
+				if err := walk(key, sub); err != nil {
+					return err
+				}
+			case sections[key]:
+				return fmt.Errorf("%s: got %v from file %s; want a section of keys", key, m[k], l.file)
+			default:
+				where := "file " + l.file
+				if l.file == "" {
+					where = l.Source(key)
+				}
+				return fmt.Errorf("%s: no such key (%s); `trendwatch config` lists them all", key, where)
+			}
+		}
+		return nil
+	}
+	return walk("", settings)
+}
+
+// Source says where key's value comes from: "flag --x", "environment variable
+// TRENDWATCH_X", "file F" or "default", in viper's order of precedence.
+func (l *Loader) Source(key string) string {
+	if f, ok := l.flags[key]; ok && f.Changed {
+		return "flag --" + f.Name
+	}
+	if _, ok := os.LookupEnv(EnvVar(key)); ok {
+		return "environment variable " + EnvVar(key)
+	}
+	if l.file != "" && l.v.InConfig(key) {
+		return "file " + l.file
+	}
+	return "default"
+}
+
+// describe names a raw value and where it came from, the way a person would
+// look for it: TRENDWATCH_WINDOW_BUCKET="abc", flag --brokers="…".
+func (l *Loader) describe(key string, raw any) string {
+	src := l.Source(key)
+	if s, ok := raw.(string); ok {
+		return fmt.Sprintf("%q from %s", s, src)
+	}
+	return fmt.Sprintf("%v from %s", raw, src)
+}
+
+// sourced adds to each line of a validation error that starts with a key
+// where that key's value came from, so "window.allowed_lateness: …" also says
+// which file or variable set it — or that it is the default, when the culprit
+// is another key it is checked against.
+func (l *Loader) sourced(err error) error {
+	known := docs()
+	lines := strings.Split(err.Error(), "\n")
+	changed := false
+	for i, line := range lines {
+		key, _, ok := strings.Cut(line, ":")
+		if _, isKey := known[key]; !ok || !isKey {
+			continue
+		}
+		src := l.Source(key)
+		if src == "default" {
+			src = "the default"
+		} else {
+			src = "set by " + src
+		}
+		lines[i] = line + " (" + src + ")"
+		changed = true
+	}
+	if !changed {
+		return err
+	}
+	return &sourcedError{msg: strings.Join(lines, "\n"), err: err}
+}
+
+type sourcedError struct {
+	msg string
+	err error
+}
+
+func (e *sourcedError) Error() string { return e.msg }
+func (e *sourcedError) Unwrap() error { return e.err }
+
+// setNested sets a dotted key in viper's nested settings map.
+func setNested(m map[string]any, key string, val any) {
+	parts := strings.Split(key, ".")
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[parts[len(parts)-1]] = val
 }
 
 // Given reports whether key was set by the file, the environment or a flag,
 // rather than left at its default.
 func (l *Loader) Given(key string) bool {
-	if l.v.InConfig(key) {
-		return true
-	}
-	if _, ok := os.LookupEnv(EnvVar(key)); ok {
-		return true
-	}
-	return l.flagChanged(key)
-}
-
-func (l *Loader) flagChanged(key string) bool {
-	// viper does not expose bound flags; a value that differs from the default
-	// can only have come from a flag once file and env are ruled out.
-	d := viper.New()
-	setDefaults(d, "", reflect.ValueOf(Default()))
-	return !reflect.DeepEqual(d.Get(key), l.v.Get(key))
-}
-
-// Keys lists every configuration key with its default, for documentation and
-// for `trendwatch config`.
-func Keys() map[string]any {
-	v := viper.New()
-	setDefaults(v, "", reflect.ValueOf(Default()))
-	out := make(map[string]any)
-	for _, k := range v.AllKeys() {
-		out[k] = v.Get(k)
-	}
-	return out
-}
-
-var durationType = reflect.TypeOf(time.Duration(0))
-
-// setDefaults registers every leaf of a config struct as a viper default, so
-// that TRENDWATCH_* variables are seen for every key (viper reads the
-// environment only for keys it knows).
-func setDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
-	rt := rv.Type()
-	for i := 0; i < rt.NumField(); i++ {
-		f := rt.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		tag := f.Tag.Get("mapstructure")
-		name, opts, _ := strings.Cut(tag, ",")
-		fv := rv.Field(i)
-		if opts == "squash" || (f.Anonymous && name == "") {
-			setDefaults(v, prefix, fv)
-			continue
-		}
-		if name == "" || name == "-" {
-			continue
-		}
-		key := name
-		if prefix != "" {
-			key = prefix + "." + name
-		}
-		if fv.Kind() == reflect.Struct && fv.Type() != durationType && fv.Type() != reflect.TypeOf(time.Time{}) {
-			setDefaults(v, key, fv)
-			continue
-		}
-		v.SetDefault(key, fv.Interface())
-	}
+	return l.Source(key) != "default"
 }
 
 // EnvVar is the environment variable that sets key.

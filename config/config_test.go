@@ -120,14 +120,194 @@ func TestMissingFile(t *testing.T) {
 }
 
 func TestKeysHaveEnvVars(t *testing.T) {
-	keys := Keys()
+	keys := map[string]Key{}
+	for _, k := range Keys() {
+		keys[k.Name] = k
+	}
 	for _, k := range []string{"kafka.brokers", "kafka.group", "kafka.topics.content", "kafka.topics.reports",
 		"clickhouse.addr", "clickhouse.database", "clickhouse.username", "clickhouse.password", "checkpoint.dir", "window.bucket"} {
 		if _, ok := keys[k]; !ok {
 			t.Errorf("key %s missing", k)
 		}
 	}
-	if got := EnvVar("clickhouse.addr"); got != "TRENDWATCH_CLICKHOUSE_ADDR" {
+	if got := keys["clickhouse.addr"].Env; got != "TRENDWATCH_CLICKHOUSE_ADDR" {
 		t.Errorf("EnvVar: %s", got)
+	}
+}
+
+// TestErrorsNameKeySourceAndValue: a person reading the error must learn which
+// key is wrong, where it was set and what it was set to.
+func TestErrorsNameKeySourceAndValue(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		file string
+		flag []string // --bucket VALUE, bound to window.bucket
+		want []string
+	}{
+		{name: "bucket without a unit in the file", file: "window: {bucket: 5}\n",
+			want: []string{"window.bucket", "file ", "5", "needs a unit"}},
+		{name: "bucket without a unit in the environment", env: map[string]string{"TRENDWATCH_WINDOW_BUCKET": "5"},
+			want: []string{"window.bucket", "TRENDWATCH_WINDOW_BUCKET", `"5"`, "needs a unit"}},
+		{name: "bad duration in the environment", env: map[string]string{"TRENDWATCH_WINDOW_BUCKET": "abc"},
+			want: []string{"window.bucket", "environment variable TRENDWATCH_WINDOW_BUCKET", `"abc"`, "not a duration"}},
+		{name: "bad duration from a flag", flag: []string{"--bucket", "soon"},
+			want: []string{"window.bucket", "flag --bucket", `"soon"`}},
+		{name: "flag wins over environment", env: map[string]string{"TRENDWATCH_WINDOW_BUCKET": "1m"}, flag: []string{"--bucket", "7"},
+			want: []string{"window.bucket", "flag --bucket", `"7"`}},
+		{name: "bad size in the file", file: "window:\n  memory_budget: lots\n",
+			want: []string{"window.memory_budget", "file ", `"lots"`, "256MiB"}},
+		{name: "negative size", env: map[string]string{"TRENDWATCH_KAFKA_FETCH_MAX_BYTES": "-1"},
+			want: []string{"kafka.fetch_max_bytes", "TRENDWATCH_KAFKA_FETCH_MAX_BYTES", `"-1"`, "negative"}},
+		{name: "size beyond the field", env: map[string]string{"TRENDWATCH_WINDOW_HLL_PRECISION": "300"},
+			want: []string{"window.hll_precision", "TRENDWATCH_WINDOW_HLL_PRECISION", `"300"`, "out of range"}},
+		{name: "bad int", env: map[string]string{"TRENDWATCH_PIPELINE_MAX_TRACKED": "many"},
+			want: []string{"pipeline.max_tracked", "TRENDWATCH_PIPELINE_MAX_TRACKED", `"many"`}},
+		{name: "fraction for a count", file: "pipeline:\n  max_tracked: 1.5\n",
+			want: []string{"pipeline.max_tracked", "file ", "1.5", "whole number"}},
+		{name: "bad bool", env: map[string]string{"TRENDWATCH_CHECKPOINT_FRESH": "maybe"},
+			want: []string{"checkpoint.fresh", "TRENDWATCH_CHECKPOINT_FRESH", `"maybe"`}},
+		{name: "map for a list", file: "kafka:\n  brokers: {a: b}\n",
+			want: []string{"kafka.brokers", "file "}},
+		{name: "typo in the file", file: "kafka:\n  grup: x\n",
+			want: []string{"kafka.grup", "no such key", "file "}},
+		{name: "scalar for a section", file: "window: 5m\n",
+			want: []string{"window", "5m", "file ", "section"}},
+		{name: "typo in a watchlist entry", file: "detectors:\n  watchlist:\n    entries: [{term: x, rsik: high}]\n",
+			want: []string{"rsik", "file "}},
+		{name: "entries from the environment", env: map[string]string{"TRENDWATCH_DETECTORS_WATCHLIST_ENTRIES": "hashtag:x"},
+			want: []string{"detectors.watchlist.entries", "TRENDWATCH_DETECTORS_WATCHLIST_ENTRIES", `"hashtag:x"`, "YAML file"}},
+		{name: "validation names the source", env: map[string]string{"TRENDWATCH_WINDOW_BUCKET": "0s"},
+			want: []string{"window.bucket", "TRENDWATCH_WINDOW_BUCKET"}},
+		{name: "validation of a file value", file: "log:\n  level: loud\n",
+			want: []string{"log.level", "loud", "file "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			file := ""
+			if tt.file != "" {
+				file = writeFile(t, tt.file)
+			}
+			l := NewLoader()
+			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+			fs.String("bucket", "", "")
+			if err := l.BindFlag("window.bucket", fs.Lookup("bucket")); err != nil {
+				t.Fatal(err)
+			}
+			if err := fs.Parse(tt.flag); err != nil {
+				t.Fatal(err)
+			}
+			_, err := l.Load(file)
+			if err == nil {
+				t.Fatalf("loaded; want an error naming %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if w == "file " {
+					w += file
+				}
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSizesAndDurations(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		file string
+		get  func(*Config) any
+		want any
+	}{
+		{"MiB in the file", nil, "window:\n  memory_budget: 256MiB\n", func(c *Config) any { return c.Window.MemoryBudget }, int64(256 << 20)},
+		{"GiB in the environment", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "1GiB"}, "", func(c *Config) any { return c.Window.MemoryBudget }, int64(1 << 30)},
+		{"SI kilobytes", map[string]string{"TRENDWATCH_KAFKA_FETCH_MAX_BYTES": "512KB"}, "", func(c *Config) any { return c.Kafka.FetchMaxBytes }, 512000},
+		{"with a space", map[string]string{"TRENDWATCH_KAFKA_FETCH_MAX_BYTES": "2 MiB"}, "", func(c *Config) any { return c.Kafka.FetchMaxBytes }, 2 << 20},
+		{"plain bytes in the file", nil, "kafka:\n  fetch_max_bytes: 65536\n", func(c *Config) any { return c.Kafka.FetchMaxBytes }, 65536},
+		{"plain bytes in the environment", map[string]string{"TRENDWATCH_KAFKA_LIMITS_MAX_TEXT_BYTES": "4096"}, "", func(c *Config) any { return c.Kafka.Limits.MaxTextBytes }, 4096},
+		{"fractional unit", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "1.5GiB"}, "", func(c *Config) any { return c.Window.MemoryBudget }, int64(3 << 29)},
+		{"zero duration needs no unit", map[string]string{"TRENDWATCH_KAFKA_LIMITS_MAX_AGE": "0"}, "", func(c *Config) any { return c.Kafka.Limits.MaxAge }, time.Duration(0)},
+		{"zero duration in the file", nil, "kafka:\n  limits: {max_future: 0}\n", func(c *Config) any { return c.Kafka.Limits.MaxFuture }, time.Duration(0)},
+		{"duration with a unit", nil, "window:\n  bucket: 30s\n", func(c *Config) any { return c.Window.Bucket }, 30 * time.Second},
+		{"uint8", map[string]string{"TRENDWATCH_WINDOW_HLL_PRECISION": "12"}, "", func(c *Config) any { return c.Window.HLLPrecision }, uint8(12)},
+		{"number for a string", nil, "kafka:\n  group: 123\n", func(c *Config) any { return c.Kafka.Group }, "123"},
+		{"empty list from the environment", map[string]string{"TRENDWATCH_INCIDENT_ALLOWED_HOSTS": " a , b ,"}, "", func(c *Config) any { return c.Incident.AllowedHosts }, []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			file := ""
+			if tt.file != "" {
+				file = writeFile(t, tt.file)
+			}
+			cfg, err := NewLoader().Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.get(cfg); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   any
+		want int64
+		ok   bool
+	}{
+		{"256MiB", 256 << 20, true}, {"256mib", 256 << 20, true}, {"1GiB", 1 << 30, true},
+		{"512KB", 512000, true}, {"512kB", 512000, true}, {"2KiB", 2048, true}, {"1TB", 1e12, true},
+		{"100B", 100, true}, {"100", 100, true}, {100, 100, true}, {float64(100), 100, true},
+		{"", 0, false}, {"MiB", 0, false}, {"-1", 0, false}, {"-1MiB", 0, false}, {"1.5", 0, false},
+		{"12 apples", 0, false}, {"1e30GiB", 0, false}, {true, 0, false}, {float64(1.5), 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseSize(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseSize(%#v) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestEveryKeyDocumented keeps the description table and the config structs
+// in step both ways.
+func TestEveryKeyDocumented(t *testing.T) {
+	d := docs()
+	seen := map[string]bool{}
+	for _, k := range Keys() {
+		seen[k.Name] = true
+		if k.Meaning == "" || k.Unit == "" {
+			t.Errorf("%s: no meaning or unit in docs()", k.Name)
+		}
+	}
+	for k := range d {
+		if !seen[k] {
+			t.Errorf("docs() describes %s, which is not a key", k)
+		}
+	}
+}
+
+// TestDefaultsRoundTrip: every default as `trendwatch config` prints it must
+// load back to the same value, or the listing misleads.
+func TestDefaultsRoundTrip(t *testing.T) {
+	for _, k := range Keys() {
+		if k.Unit == UnitList || k.Default == `""` {
+			continue
+		}
+		t.Run(k.Name, func(t *testing.T) {
+			t.Setenv(k.Env, k.Default)
+			if _, err := NewLoader().Load(""); err != nil {
+				t.Fatalf("%s=%s: %v", k.Env, k.Default, err)
+			}
+		})
 	}
 }

@@ -135,7 +135,13 @@ func (e *Engine) Run(ctx context.Context, in <-chan ingest.Record, c Committer, 
 		// clean shutdown still saves what it can.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if err := e.waitSaving(); err != nil {
+		switch err := e.waitSaving(); {
+		case err == nil:
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			// Cut short by the shutdown itself: nothing went wrong, and the
+			// commit below does its work.
+			e.log.Debug("background commit cancelled by shutdown; committing again", "err", err)
+		default:
 			e.log.Warn("last background commit failed; committing again", "err", err)
 		}
 		var err error

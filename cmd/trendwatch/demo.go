@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"strings"
-	"sync"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/broker"
+	"github.com/trendwatch/trendwatch/config"
+	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/pipeline"
 	"github.com/trendwatch/trendwatch/sinks/clickhouse"
@@ -26,20 +29,27 @@ func (a *app) demoCmd() *cobra.Command {
 		Short: "Broker, generator and pipeline in one process, for a first look",
 		Long: `demo starts the embedded broker, produces synthetic traffic with injected
 scenarios into it at a compressed event time, and runs the pipeline on it as
-'run' would, over Kafka. It prints every alert as it fires and a table of the
-fastest-growing terms at every bucket close, and writes aggregates and alerts
-to Parquet files under ./trendwatch-data/ (or ClickHouse with --clickhouse).`,
+'run' would, over Kafka. It prints one line per alert as it fires, a table of
+the fastest-growing terms whenever a new one appears, and a summary at the end.
+Each run writes its Parquet files to a directory of its own,
+./trendwatch-data/demo-<time>/ (under parquet.dir), so runs never mix; or to
+ClickHouse with --clickhouse. The log shows only warnings and errors unless
+--log-level is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)
 			if err != nil {
 				return err
 			}
+			if !a.loader.Given("log.level") {
+				// The alert lines are the screen; the log keeps to what is wrong.
+				cfg.Log.Level = "warn"
+			}
 			log := cfg.Log.Logger()
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 
-			gc, err := g.demoConfig(wall)
+			gc, err := g.demoConfig(wall, cmd.Flags().Changed("duration"))
 			if err != nil {
 				return err
 			}
@@ -49,6 +59,16 @@ to Parquet files under ./trendwatch-data/ (or ClickHouse with --clickhouse).`,
 			}
 			if err := g.writeLabels(gr.Labels()); err != nil {
 				return err
+			}
+			runDir := ""
+			if contains(cfg.Sinks, "parquet") {
+				if runDir, err = makeRunDir(cfg.Parquet.Dir, time.Now()); err != nil {
+					return err
+				}
+				cfg.Parquet.Dir = runDir
+				if !a.loader.Given("checkpoint.dir") {
+					cfg.Checkpoint.Dir = filepath.Join(runDir, "checkpoint")
+				}
 			}
 			bcfg := cfg.Broker
 			if !a.loader.Given("broker.listen") {
@@ -64,8 +84,11 @@ to Parquet files under ./trendwatch-data/ (or ClickHouse with --clickhouse).`,
 			cfg.Kafka.Group = "trendwatch-demo"
 			cfg.Checkpoint.Fresh = true // a new broker each time: old offsets mean nothing
 			cfg.Pipeline.CommitInterval = 5 * time.Second
-			if len(cfg.Detectors.Watchlist.Terms) == 0 {
-				cfg.Detectors.Watchlist.Terms = gen.DefaultWatchlist()
+			if len(cfg.Detectors.Watchlist.Terms) == 0 && len(cfg.Detectors.Watchlist.Entries) == 0 {
+				for _, t := range gen.DefaultWatchlist() {
+					cfg.Detectors.Watchlist.Entries = append(cfg.Detectors.Watchlist.Entries,
+						detectors.WatchEntry{Term: t, Category: "dangerous_challenge"})
+				}
 			}
 			out := cmd.OutOrStdout()
 			if contains(cfg.Sinks, "clickhouse") {
@@ -75,14 +98,26 @@ to Parquet files under ./trendwatch-data/ (or ClickHouse with --clickhouse).`,
 				}
 				fmt.Fprintf(out, "ClickHouse %v: %d migrations applied\n", cfg.ClickHouse.Addr, len(applied))
 			}
-			fmt.Fprintf(out, "trendwatch demo: broker %s, %.0f events/s of event time at %gx, %s of event time from %s\n",
-				b.Addr(), gc.Rate, gc.Speedup, gc.Duration, gc.Start.Format("2006-01-02 15:04 MST"))
-			fmt.Fprintf(out, "scenarios start after %s of event time (~%s of wall time); Ctrl-C to stop\n",
-				gc.Warmup, (time.Duration(float64(gc.Warmup) / gc.Speedup)).Round(time.Second))
+			pace := fmt.Sprintf("at %g×", gc.Speedup)
+			if gc.Speedup == 0 {
+				pace = "as fast as possible"
+			}
+			fmt.Fprintf(out, "trendwatch demo: %.0f events/s, %s of event time from %s UTC %s, broker %s\n",
+				gc.Rate, gc.Duration, gc.Start.Format("2006-01-02 15:04"), pace, b.Addr())
+			wallWarmup := "as fast as the machine allows"
+			if gc.Speedup > 0 {
+				wallWarmup = "~" + time.Duration(float64(gc.Warmup)/gc.Speedup).Round(time.Second).String() + " of wall time"
+			}
+			fmt.Fprintf(out, "scenarios start after %s of event time (%s); Ctrl-C to stop\n", gc.Warmup, wallWarmup)
+			if runDir != "" {
+				fmt.Fprintf(out, "Parquet files: %s\n", runDir)
+			}
+			fmt.Fprintln(out)
 
 			// Event time runs ahead of the clock at this speed-up; the demo's own
 			// stream is the one place where that is expected.
 			cfg.Kafka.Limits.MaxFuture, cfg.Kafka.Limits.MaxAge = 0, 0
+			p := newPrinter(out, rows, isTerminal(out))
 			go func() {
 				// Until Ctrl-C, the generator runs again and again, each cycle a
 				// new seed starting where the last ended, so there is always
@@ -102,7 +137,7 @@ to Parquet files under ./trendwatch-data/ (or ClickHouse with --clickhouse).`,
 						log.Error("generator", "err", err)
 						return
 					}
-					fmt.Fprintf(out, "── generator cycle %d: another %s of event time ──\n", cycle+1, gc.Duration)
+					p.note(fmt.Sprintf("── generator cycle %d: another %s of event time ──", cycle+1, gc.Duration))
 				}
 				// Let the last buckets close (idle advance) before stopping.
 				select {
@@ -111,17 +146,19 @@ to Parquet files under ./trendwatch-data/ (or ClickHouse with --clickhouse).`,
 				}
 				cancel()
 			}()
-			p := &printer{w: out, rows: rows}
-			return runPipeline(ctx, cfg, log, []pipeline.Observer{p})
+			err = runPipeline(ctx, cfg, log, []pipeline.Observer{p})
+			p.summary(runDir, cfg)
+			return err
 		},
 	}
 	f := cmd.Flags()
-	addGenFlags(f, &g)
+	addGenFlags(f, &g, genDefaults{rate: gen.DefaultConfig().Rate, duration: 2 * time.Hour, speedup: 60, warmup: 15 * time.Minute})
+	f.Lookup("duration").Usage = "event time per generator cycle; cycles repeat until Ctrl-C (with --wall: enough to fill it)"
 	f.DurationVar(&wall, "wall", 0, "stop after this much wall-clock time (default: until Ctrl-C)")
 	f.IntVar(&rows, "rows", 5, "rows in the top-surging table")
 	f.StringSlice("sinks", nil, "sinks: clickhouse, parquet (sinks)")
 	f.String("clickhouse", "", "ClickHouse native address host:port; enables the ClickHouse sink (clickhouse.addr)")
-	f.String("metrics-listen", "", "address for /metrics and /healthz (metrics.listen)")
+	f.String("metrics-listen", config.Default().Metrics.Listen, "address for /metrics and /healthz, empty to disable (metrics.listen)")
 	configKey(f, "sinks", "sinks")
 	configKey(f, "clickhouse", "clickhouse.addr")
 	configKey(f, "metrics-listen", "metrics.listen")
@@ -129,22 +166,34 @@ to Parquet files under ./trendwatch-data/ (or ClickHouse with --clickhouse).`,
 }
 
 // demoConfig compresses time so the first scenarios alert within half a minute.
-func (g *genFlags) demoConfig(wall time.Duration) (gen.Config, error) {
-	if g.speedup < 0 {
-		g.speedup = 60
+func (g *genFlags) demoConfig(wall time.Duration, durationGiven bool) (gen.Config, error) {
+	if !durationGiven && wall > 0 && g.speedup > 0 {
+		// One cycle that fills the wall time, with every scenario after the
+		// warm-up.
+		g.duration = max(g.warmup+20*time.Minute, time.Duration(float64(wall)*g.speedup))
 	}
-	if g.warmup == 0 {
-		g.warmup = 15 * time.Minute
+	return g.config()
+}
+
+// makeRunDir makes a directory of its own for one demo run under root, so a
+// second run does not add its rows to the first's: each run's event time
+// ends at its own start, and a query over both would count the overlap twice.
+func makeRunDir(root string, now time.Time) (string, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("demo: parquet.dir %s: %w", root, err)
 	}
-	if g.duration == 0 {
-		// Two hours of event time hold every scenario after the warm-up; the
-		// demo repeats it until Ctrl-C.
-		g.duration = 2 * time.Hour
-		if wall > 0 && g.speedup > 0 {
-			g.duration = max(g.warmup+20*time.Minute, time.Duration(float64(wall)*g.speedup))
+	base := filepath.Join(root, "demo-"+now.UTC().Format("20060102-150405"))
+	dir := base
+	for i := 2; ; i++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
 		}
+		if !errors.Is(err, fs.ErrExist) || i > 100 {
+			return "", fmt.Errorf("demo: run directory %s: %w", dir, err)
+		}
+		dir = fmt.Sprintf("%s-%d", base, i)
 	}
-	return g.config(g.speedup)
 }
 
 func contains(xs []string, x string) bool {
@@ -154,46 +203,4 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-// printer writes alerts and the per-bucket table for a person watching.
-type printer struct {
-	mu   sync.Mutex
-	w    io.Writer
-	rows int
-}
-
-func (p *printer) Alert(ev alert.Event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a := ev.Alert
-	fmt.Fprintf(p.w, "%s  %-8s %-9s %-12s %s\n", ev.At.UTC().Format("15:04"), strings.ToUpper(a.Severity.String()),
-		strings.ToUpper(string(ev.To)), a.Detector, a.Summary)
-}
-
-func (p *printer) Bucket(r *pipeline.BucketReport) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "── %s UTC · %d events · %d mentions · %d reports · %d terms tracked",
-		r.Start.UTC().Format("2006-01-02 15:04"), r.Events, r.Mentions, r.Reports, r.Tracked)
-	if r.Late > 0 || r.Invalid > 0 {
-		fmt.Fprintf(p.w, " · %d late, %d invalid", r.Late, r.Invalid)
-	}
-	fmt.Fprintln(p.w, " ──")
-	n := min(p.rows, len(r.Surging))
-	if n == 0 {
-		return
-	}
-	fmt.Fprintf(p.w, "   %-36s %8s %9s %7s %9s %8s\n", "surging", "mentions", "expected", "growth", "creators", "reports")
-	for _, t := range r.Surging[:n] {
-		fmt.Fprintf(p.w, "   %-36s %8.0f %9.1f %6.1f× %9d %8.0f\n", clip(t.Term, 36), t.Mentions, t.Expected, t.Growth, t.UniqueCreators, t.Reports)
-	}
-}
-
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/trendwatch/trendwatch/config"
 	"github.com/trendwatch/trendwatch/gen"
@@ -26,29 +27,16 @@ type genFlags struct {
 	warmup   time.Duration
 }
 
-func (g *genFlags) config(defaultSpeedup float64) (gen.Config, error) {
+func (g *genFlags) config() (gen.Config, error) {
 	c := gen.DefaultConfig()
-	c.Seed = g.seed
-	if g.rate > 0 {
-		c.Rate = g.rate
-	}
-	if g.duration > 0 {
-		c.Duration = g.duration
-	}
-	c.Speedup = defaultSpeedup
-	if g.speedup >= 0 {
-		c.Speedup = g.speedup
-	}
-	if g.warmup > 0 {
-		c.Warmup = g.warmup
-	}
+	c.Seed, c.Rate, c.Duration, c.Speedup, c.Warmup = g.seed, g.rate, g.duration, g.speedup, g.warmup
 	// By default the stream ends now: event time then never runs ahead of the
 	// wall clock by more than the consumer's ts_in_future bound allows.
 	c.Start = time.Now().UTC().Add(-c.Duration).Truncate(time.Minute)
 	if g.start != "" {
 		t, err := time.Parse(time.RFC3339, g.start)
 		if err != nil {
-			return c, fmt.Errorf("--start: want RFC 3339, e.g. 2026-11-22T00:00:00Z: %w", err)
+			return c, fmt.Errorf("--start %q: want RFC 3339, e.g. 2026-11-22T00:00:00Z: %w", g.start, err)
 		}
 		c.Start = t.UTC()
 	}
@@ -90,11 +78,10 @@ With --out FILE it writes JSON lines (the backtest's input) instead of Kafka.`,
 			if err != nil {
 				return err
 			}
-			speed := 0.0
-			if out == "" {
-				speed = 1
+			if out != "" && !cmd.Flags().Changed("speedup") {
+				g.speedup = 0 // a file is written as fast as possible
 			}
-			gc, err := g.config(speed)
+			gc, err := g.config()
 			if err != nil {
 				return err
 			}
@@ -112,28 +99,32 @@ With --out FILE it writes JSON lines (the backtest's input) instead of Kafka.`,
 		},
 	}
 	f := cmd.Flags()
-	addGenFlags(f, &g)
+	d := gen.DefaultConfig()
+	addGenFlags(f, &g, genDefaults{rate: d.Rate, duration: d.Duration, speedup: 1,
+		speedupHelp: "; with --out, 0 unless given", warmupHelp: " (default: a quarter of --duration, at most 45m)"})
 	f.StringVar(&out, "out", "", "write events as JSON lines to this file instead of Kafka")
 	f.StringSlice("brokers", nil, "Kafka bootstrap brokers (kafka.brokers)")
 	configKey(f, "brokers", "kafka.brokers")
 	return cmd
 }
 
-type flagSet interface {
-	Float64Var(p *float64, name string, value float64, usage string)
-	DurationVar(p *time.Duration, name string, value time.Duration, usage string)
-	Int64Var(p *int64, name string, value int64, usage string)
-	StringVar(p *string, name string, value string, usage string)
+// genDefaults are the generator flags' defaults, which differ between gen
+// and demo; --help shows each command its own.
+type genDefaults struct {
+	rate                    float64
+	duration, warmup        time.Duration
+	speedup                 float64
+	speedupHelp, warmupHelp string // what a plain default cannot say
 }
 
-func addGenFlags(f flagSet, g *genFlags) {
-	f.Float64Var(&g.rate, "rate", 0, "content events per second of event time (default 50)")
-	f.DurationVar(&g.duration, "duration", 0, "event time to generate (default 3h)")
+func addGenFlags(f *pflag.FlagSet, g *genFlags, d genDefaults) {
+	f.Float64Var(&g.rate, "rate", d.rate, "content events per second of event time")
+	f.DurationVar(&g.duration, "duration", d.duration, "event time to generate")
 	f.Int64Var(&g.seed, "seed", 1, "random seed; the same seed gives the same stream")
-	f.Float64Var(&g.speedup, "speedup", -1, "event seconds per wall second; 0 = as fast as possible")
+	f.Float64Var(&g.speedup, "speedup", d.speedup, "event seconds per wall second; 0 = as fast as possible"+d.speedupHelp)
 	f.StringVar(&g.labels, "labels", "", "write the injected scenarios' ground truth to this file")
 	f.StringVar(&g.start, "start", "", "event time of the first event, RFC 3339 (default: so the stream ends now)")
-	f.DurationVar(&g.warmup, "warmup", 0, "event time before the first scenario starts")
+	f.DurationVar(&g.warmup, "warmup", d.warmup, "event time before the first scenario starts"+d.warmupHelp)
 }
 
 // kafkaProducer adapts a kafka-go writer to the generator.

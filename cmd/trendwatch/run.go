@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,7 +37,8 @@ nor double-counts. SIGTERM or Ctrl-C shuts down cleanly.`,
 			if err != nil {
 				return err
 			}
-			return runPipeline(cmd.Context(), cfg, cfg.Log.Logger(), nil)
+			log := cfg.Log.Logger()
+			return runPipeline(cmd.Context(), cfg, log, []pipeline.Observer{alertLog{log}})
 		},
 	}
 	a.pipelineFlags(cmd.Flags())
@@ -45,12 +47,15 @@ nor double-counts. SIGTERM or Ctrl-C shuts down cleanly.`,
 
 // pipelineFlags are the flags of every command that runs the pipeline.
 func (a *app) pipelineFlags(f *pflag.FlagSet) {
-	f.StringSlice("brokers", nil, "Kafka bootstrap brokers (kafka.brokers)")
-	f.String("group", "", "consumer group (kafka.group)")
+	// The flags show the configuration's defaults; an unset flag does not
+	// override the file or the environment, so showing them costs nothing.
+	d := config.Default()
+	f.StringSlice("brokers", d.Kafka.Brokers, "Kafka bootstrap brokers (kafka.brokers)")
+	f.String("group", d.Kafka.Group, "consumer group (kafka.group)")
 	f.String("clickhouse", "", "ClickHouse native address host:port; enables the ClickHouse sink (clickhouse.addr)")
-	f.String("checkpoint-dir", "", "checkpoint directory (checkpoint.dir)")
+	f.String("checkpoint-dir", d.Checkpoint.Dir, "checkpoint directory (checkpoint.dir)")
 	f.Bool("fresh", false, "discard an existing checkpoint instead of resuming from it (checkpoint.fresh)")
-	f.String("metrics-listen", "", "address for /metrics and /healthz, empty to disable (metrics.listen)")
+	f.String("metrics-listen", d.Metrics.Listen, "address for /metrics and /healthz, empty to disable (metrics.listen)")
 	for flag, key := range map[string]string{
 		"brokers": "kafka.brokers", "group": "kafka.group", "clickhouse": "clickhouse.addr",
 		"checkpoint-dir": "checkpoint.dir", "fresh": "checkpoint.fresh", "metrics-listen": "metrics.listen",
@@ -79,7 +84,6 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 		return err
 	}
 	eng.AddObserver(h)
-	eng.AddObserver(alertLog{log})
 	if chSink != nil {
 		eng.AddObserver(&statsWriter{ctx: ctx, sink: chSink, instance: cfg.Pipeline.Instance, log: log})
 	}
@@ -134,7 +138,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 // recount everything since the committed offsets' predecessors.
 func resume(eng *pipeline.Engine, store *checkpoint.Store, fresh bool, log *slog.Logger) error {
 	if fresh {
-		log.Warn("starting fresh: discarding any checkpoint", "path", store.Path())
+		// Only a checkpoint actually thrown away is worth a warning; a demo
+		// starts fresh in a new directory every time.
+		if _, err := os.Stat(store.Path()); err == nil {
+			log.Warn("starting fresh: discarding the checkpoint", "path", store.Path())
+		}
 		return store.Remove()
 	}
 	state, saved, err := store.Load()

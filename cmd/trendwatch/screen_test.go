@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/config"
+	"github.com/trendwatch/trendwatch/pipeline"
+)
+
+func TestPrinter(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 13, 56, 0, 0, time.UTC)
+	bucket := func(min int, terms ...pipeline.TermStat) *pipeline.BucketReport {
+		return &pipeline.BucketReport{Start: t0.Add(time.Duration(min) * time.Minute), Events: 100, Mentions: 300, Reports: 2, Surging: terms}
+	}
+	stat := func(term string, expected float64) pipeline.TermStat {
+		return pipeline.TermStat{Term: term, Mentions: 50, Expected: expected, Growth: 50 / expected}
+	}
+	ev := func(min int, term string, sev alert.Severity, to alert.Status) alert.Event {
+		return alert.Event{At: t0.Add(time.Duration(min) * time.Minute), To: to, Alert: alert.Alert{
+			Key: "surge|" + term, Term: term, Severity: sev, Summary: "SURGE " + term}}
+	}
+	type step struct {
+		b *pipeline.BucketReport
+		a *alert.Event
+	}
+	alertAt := func(e alert.Event) step { return step{a: &e} }
+	tests := []struct {
+		name          string
+		colour        bool
+		steps         []step
+		tables        int
+		want, notWant []string
+	}{
+		{name: "noise alone prints no table",
+			steps: []step{{b: bucket(0, stat("hashtag:fyp", 0), stat("sound:s1", 4))}, {b: bucket(1, stat("sound:s2", 4))}}},
+		{name: "an alerted term reaching the top prints one table",
+			steps: []step{
+				{b: bucket(0, stat("hashtag:x", 4))},
+				alertAt(ev(0, "hashtag:x", alert.SeverityHigh, alert.StatusOpen)),
+				{b: bucket(1, stat("hashtag:x", 5))},
+				{b: bucket(2, stat("hashtag:x", 6))},
+			},
+			tables: 1, want: []string{"2026-11-22 13:56  HIGH     open      SURGE hashtag:x", "── 2026-11-22 13:57 UTC"}},
+		{name: "a term without a baseline is not surging",
+			steps: []step{
+				alertAt(ev(0, "hashtag:new", alert.SeverityLow, alert.StatusOpen)),
+				{b: bucket(1, stat("hashtag:new", 0.5))},
+			}},
+		{name: "no escape codes off a terminal",
+			steps:   []step{alertAt(ev(0, "hashtag:x", alert.SeverityCritical, alert.StatusOpen))},
+			notWant: []string{"\x1b["}},
+		{name: "severity coloured on a terminal", colour: true,
+			steps: []step{alertAt(ev(0, "hashtag:x", alert.SeverityCritical, alert.StatusOpen)), alertAt(ev(0, "hashtag:y", alert.SeverityLow, alert.StatusOpen))},
+			want:  []string{"\x1b[1;97;41mCRITICAL\x1b[0m", "  LOW      open"}},
+		{name: "summary counts alerts by highest severity",
+			steps: []step{
+				alertAt(ev(0, "hashtag:x", alert.SeverityMedium, alert.StatusOpen)),
+				alertAt(ev(1, "hashtag:x", alert.SeverityCritical, alert.StatusEscalated)),
+				alertAt(ev(9, "hashtag:x", alert.SeverityCritical, alert.StatusResolved)),
+				alertAt(ev(1, "hashtag:y", alert.SeverityLow, alert.StatusOpen)),
+				{b: bucket(0)}, {b: bucket(1)},
+			},
+			want: []string{"alerts:      2 (1 critical, 1 low) by their highest severity, 4 transitions",
+				"events:      200 (600 mentions, 4 reports), event time 2026-11-22 13:56 – 2026-11-22 13:57 UTC",
+				"Parquet:     run-dir"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			p := newPrinter(&buf, 5, tt.colour)
+			for _, s := range tt.steps {
+				if s.b != nil {
+					p.Bucket(s.b)
+				} else {
+					p.Alert(*s.a)
+				}
+			}
+			cfg := config.Default()
+			cfg.Sinks = []string{"parquet"}
+			p.summary("run-dir", &cfg)
+			out := buf.String()
+			if got := strings.Count(out, "fastest-growing"); got != tt.tables {
+				t.Errorf("%d tables, want %d:\n%s", got, tt.tables, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestMakeRunDir(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "data")
+	now := time.Date(2026, 11, 22, 13, 56, 7, 0, time.UTC)
+	a, err := makeRunDir(root, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := makeRunDir(root, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "demo-20261122-135607"); a != want {
+		t.Errorf("first run in %s, want %s", a, want)
+	}
+	if a == b {
+		t.Fatalf("two runs in the same second share %s", a)
+	}
+	for _, d := range []string{a, b} {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			t.Errorf("%s: not a directory (%v)", d, err)
+		}
+	}
+}
+
+// TestPrintKeysAligned: every column starts at the same place on every line,
+// however long the longest key.
+func TestPrintKeysAligned(t *testing.T) {
+	keys := []config.Key{
+		{Name: "a", Default: "1", Unit: "count", Env: "TRENDWATCH_A", Meaning: "short"},
+		{Name: "detectors.coordination.spreading.min_region_share", Default: "0.05", Unit: "ratio", Env: "TRENDWATCH_X", Meaning: "long"},
+		{Name: "window.bucket", Default: "1m", Unit: "duration", Env: "TRENDWATCH_WINDOW_BUCKET", Meaning: "width ≥ 1s"},
+	}
+	for _, env := range []bool{false, true} {
+		var buf bytes.Buffer
+		if err := printKeys(&buf, keys, env); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if len(lines) != len(keys)+1 {
+			t.Fatalf("%d lines, want a header and %d keys:\n%s", len(lines), len(keys), buf.String())
+		}
+		// The meaning is the last column: find where it starts, in runes.
+		col := func(line, field string) int { return len([]rune(line[:strings.LastIndex(line, field)])) }
+		want := col(lines[0], "MEANING")
+		for i, k := range keys {
+			if got := col(lines[i+1], k.Meaning); got != want {
+				t.Errorf("env=%v: %s's meaning starts at column %d, want %d:\n%s", env, k.Name, got, want, buf.String())
+			}
+		}
+	}
+}
