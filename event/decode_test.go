@@ -81,7 +81,7 @@ func withKey(obj []byte, key, value string) []byte {
 	out := append([]byte(nil), obj[:len(obj)-1]...)
 	return append(out, `,"`+key+`":`+value+`}`...)
 }
-func report(overrides ...string) []byte  { return msg(reportBase, overrides...) }
+func report(overrides ...string) []byte { return msg(reportBase, overrides...) }
 
 func jsonString(s string) string {
 	b, err := json.Marshal(s)
