@@ -75,13 +75,13 @@ var reportBase = map[string]string{
 }
 
 func content(overrides ...string) []byte { return msg(contentBase, overrides...) }
+func report(overrides ...string) []byte  { return msg(reportBase, overrides...) }
 
 // withKey appends a raw key and value to a rendered object, so a key can repeat.
 func withKey(obj []byte, key, value string) []byte {
 	out := append([]byte(nil), obj[:len(obj)-1]...)
 	return append(out, `,"`+key+`":`+value+`}`...)
 }
-func report(overrides ...string) []byte { return msg(reportBase, overrides...) }
 
 func jsonString(s string) string {
 	b, err := json.Marshal(s)
