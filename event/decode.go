@@ -301,7 +301,7 @@ func (d *Decoder) DecodeContent(b []byte) (Content, error) {
 	if c.Hashtags, err = d.hashtags(c.Hashtags); err != nil {
 		return Content{}, err
 	}
-	c.Region = strings.ToUpper(c.Region)
+	c.Region = upperRegion(c.Region)
 	return c, nil
 }
 
@@ -334,7 +334,7 @@ func (d *Decoder) DecodeReport(b []byte) (Report, error) {
 	if r.Hashtags, err = d.hashtags(r.Hashtags); err != nil {
 		return Report{}, err
 	}
-	r.Region = strings.ToUpper(r.Region)
+	r.Region = upperRegion(r.Region)
 	return r, nil
 }
 
@@ -361,6 +361,33 @@ func (d *Decoder) checkCommon(eventID, contentID string, ts time.Time, region st
 		return fail(ReasonInvalidField, "region", fmt.Errorf("%q is not an ISO 3166 alpha-2 code", region))
 	}
 	return nil
+}
+
+// upperRegions holds every upper-case region code, "AA" to "ZZ", slices of one
+// string: upper-casing a lower-case region (most producers send "np") then costs
+// no allocation.
+var upperRegions = func() (t [26 * 26]string) {
+	b := make([]byte, 0, 2*len(t))
+	for i := range t {
+		b = append(b, byte('A'+i/26), byte('A'+i%26))
+	}
+	all := string(b)
+	for i := range t {
+		t[i] = all[2*i : 2*i+2]
+	}
+	return t
+}()
+
+// upperRegion upper-cases a region that isRegion accepted, or "".
+func upperRegion(s string) string {
+	if len(s) != 2 {
+		return s
+	}
+	a, b := s[0]&^0x20, s[1]&^0x20 // ASCII letters: clearing 0x20 upper-cases
+	if a == s[0] && b == s[1] {
+		return s
+	}
+	return upperRegions[int(a-'A')*26+int(b-'A')]
 }
 
 func isRegion(s string) bool {

@@ -648,3 +648,18 @@ func FuzzDecodeReport(f *testing.F) {
 		checkDecodedReport(t, d, b, r)
 	})
 }
+
+func TestUpperRegion(t *testing.T) {
+	for a := 'a'; a <= 'z'; a++ {
+		for b := 'a'; b <= 'z'; b++ {
+			for _, s := range []string{string([]rune{a, b}), strings.ToUpper(string(a)) + string(b), string(a) + strings.ToUpper(string(b)), strings.ToUpper(string([]rune{a, b}))} {
+				if got, want := upperRegion(s), strings.ToUpper(s); got != want {
+					t.Fatalf("upperRegion(%q) = %q, want %q", s, got, want)
+				}
+			}
+		}
+	}
+	if got := upperRegion(""); got != "" {
+		t.Fatalf(`upperRegion("") = %q`, got)
+	}
+}

@@ -19,7 +19,15 @@ func duplicateKey(b []byte) (string, bool) {
 	if i >= len(b) || b[i] != '{' {
 		return "", false
 	}
-	var ks keySet
+	// Keys are told apart by a hash of their folded form, compared in full only
+	// when two hashes match; a real event's ten-odd keys cost one pass over their
+	// bytes and no allocation.
+	var (
+		hashes [32]uint64
+		starts [32]int
+		n      int
+		seen   uint64 // bit h%64 of every hash so far: most keys skip the comparisons
+	)
 	i++
 	for {
 		i = skipSpace(b, i)
@@ -27,11 +35,22 @@ func duplicateKey(b []byte) (string, bool) {
 			return "", false // '}' of an empty object
 		}
 		start := i
-		var plain bool
-		i, plain = skipString(b, i)
-		if ks.add(b[start:i], plain) {
-			return unquote(b[start:i]), true
+		var h uint64
+		i, h = scanKey(b, i)
+		if bit := uint64(1) << (h % 64); seen&bit == 0 {
+			seen |= bit
+		} else {
+			for j := 0; j < n; j++ {
+				if hashes[j] == h && sameKey(b, starts[j], start) {
+					return unquote(b[start:i]), true
+				}
+			}
 		}
+		if n == len(hashes) {
+			return duplicateKeyMap(b)
+		}
+		hashes[n], starts[n] = h, start
+		n++
 		i = skipSpace(b, i)
 		i = skipValue(b, skipSpace(b, i+1)) // past ':'
 		i = skipSpace(b, i)
@@ -42,64 +61,78 @@ func duplicateKey(b []byte) (string, bool) {
 	}
 }
 
-// keySet holds folded keys back to back in a fixed buffer, which covers every
-// real event without allocating, and moves to a map beyond it so a message of
-// many thousand keys costs linear time, not quadratic.
-type keySet struct {
-	buf  [512]byte
-	used int
-	ends [24]int
-	n    int
-	m    map[string]struct{}
+// duplicateKeyMap is duplicateKey for objects of many keys: linear, allocating.
+func duplicateKeyMap(b []byte) (string, bool) {
+	seen := make(map[string]struct{}, 64)
+	i := skipSpace(b, 0) + 1
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return "", false
+		}
+		start := i
+		i, _ = scanKey(b, i)
+		k := string(foldKey(b[start:i]))
+		if _, dup := seen[k]; dup {
+			return unquote(b[start:i]), true
+		}
+		seen[k] = struct{}{}
+		i = skipSpace(b, i)
+		i = skipValue(b, skipSpace(b, i+1))
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != ',' {
+			return "", false
+		}
+		i++
+	}
 }
 
-// add folds the quoted key q and reports whether an equal key was added before.
-// plain says q holds neither escapes nor non-ASCII bytes.
-func (s *keySet) add(q []byte, plain bool) bool {
-	raw := q[1 : len(q)-1]
-	if !plain {
-		raw = []byte(unquote(q))
+// keyByte folds a byte of a plain key: ASCII upper-cased, and 0 for the bytes that
+// end the plain scan (the closing quote, a backslash, anything not ASCII).
+var keyByte = func() (t [256]byte) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = byte(c)
+		if 'a' <= c && c <= 'z' {
+			t[c] -= 'a' - 'A'
+		}
 	}
-	// Folding never lengthens a key: a rune's fold is never above it.
-	if s.m == nil && s.n < len(s.ends) && s.used+len(raw) <= len(s.buf) {
-		var k []byte
-		if plain {
-			k = s.buf[s.used : s.used+len(raw)]
-			for i, c := range raw {
-				if 'a' <= c && c <= 'z' {
-					c -= 'a' - 'A'
-				}
-				k[i] = c
+	t['"'], t['\\'] = 0, 0
+	return t
+}()
+
+// scanKey returns the index after the key starting at b[i] and a hash of its
+// folded form. Keys are nearly always plain ASCII, hashed as they are scanned;
+// one with an escape or a non-ASCII byte is unquoted and folded first. The hash
+// only filters: equal hashes are compared in full.
+func scanKey(b []byte, i int) (int, uint64) {
+	var h uint64
+	for j := i + 1; j < len(b); j++ {
+		f := keyByte[b[j]]
+		if f == 0 {
+			if b[j] == '"' {
+				return j + 1, h
 			}
-		} else {
-			k = appendFold(s.buf[s.used:s.used], raw)
-		}
-		start := 0
-		for j := 0; j < s.n; j++ {
-			if s.ends[j]-start == len(k) && bytes.Equal(s.buf[start:s.ends[j]], k) {
-				return true
+			end := skipValueString(b, i)
+			h = 0
+			for _, c := range foldKey(b[i:end]) {
+				h = h*31 + uint64(c)
 			}
-			start = s.ends[j]
+			return end, h
 		}
-		s.used += len(k)
-		s.ends[s.n] = s.used
-		s.n++
-		return false
+		h = h*31 + uint64(f)
 	}
-	if s.m == nil {
-		s.m = make(map[string]struct{}, 2*len(s.ends))
-		start := 0
-		for j := 0; j < s.n; j++ {
-			s.m[string(s.buf[start:s.ends[j]])] = struct{}{}
-			start = s.ends[j]
-		}
-	}
-	k := string(appendFold(nil, raw))
-	if _, ok := s.m[k]; ok {
-		return true
-	}
-	s.m[k] = struct{}{}
-	return false
+	return len(b), h
+}
+
+// sameKey compares the folded keys starting at b[i] and b[j].
+func sameKey(b []byte, i, j int) bool {
+	ei, ej := skipValueString(b, i), skipValueString(b, j)
+	return bytes.Equal(foldKey(b[i:ei]), foldKey(b[j:ej]))
+}
+
+// foldKey unquotes and folds the quoted key q.
+func foldKey(q []byte) []byte {
+	return appendFold(nil, []byte(unquote(q)))
 }
 
 // appendFold folds as encoding/json's foldName does: ASCII to upper case, any
@@ -138,35 +171,19 @@ func unquote(q []byte) string {
 	return s
 }
 
+// skipSpace skips whitespace between tokens; in valid JSON every byte there at
+// or below ' ' is whitespace.
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' {
 		i++
 	}
 	return i
 }
 
-// skipString returns the index after the string starting at b[i], and whether
-// it holds neither escapes nor non-ASCII bytes.
-func skipString(b []byte, i int) (int, bool) {
-	plain := true
-	for i++; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, plain
-		case c == '\\':
-			plain = false
-			i++
-		case c >= utf8.RuneSelf:
-			plain = false
-		}
-	}
-	return i, plain
-}
-
-// skipValueString returns the index after the string starting at b[i]. Values,
-// unlike keys, can be long (text), so it jumps from quote to quote.
+// skipValueString returns the index after the string starting at b[i], jumping
+// from quote to quote: values can be long (text).
 func skipValueString(b []byte, i int) int {
-	for i++; ; {
+	for i++; i < len(b); {
 		q := bytes.IndexByte(b[i:], '"')
 		if q < 0 {
 			return len(b)
@@ -182,6 +199,7 @@ func skipValueString(b []byte, i int) int {
 			return i
 		}
 	}
+	return len(b)
 }
 
 // skipValue returns the index after the value starting at b[i].

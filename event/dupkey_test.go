@@ -55,6 +55,26 @@ func TestDuplicateKey(t *testing.T) {
 	}
 }
 
+// TestSameKey covers the comparison behind a hash match, which real keys reach
+// only when they are duplicates.
+func TestSameKey(t *testing.T) {
+	b := []byte(`{"a":1,"B":2,"A":3,"\u0062":4}`)
+	tests := []struct {
+		i, j int
+		want bool
+	}{
+		{1, 7, false}, // "a", "B"
+		{1, 13, true}, // "a", "A"
+		{7, 19, true}, // "B", "\u0062"
+		{13, 19, false},
+	}
+	for _, tt := range tests {
+		if got := sameKey(b, tt.i, tt.j); got != tt.want {
+			t.Errorf("sameKey(%s, %s) = %v, want %v", b[tt.i:tt.i+3], b[tt.j:tt.j+3], got, tt.want)
+		}
+	}
+}
+
 // TestDuplicateKeyPremise shows what the check prevents: encoding/json takes the
 // last of two keys, whatever their case, so a second value silently wins.
 func TestDuplicateKeyPremise(t *testing.T) {

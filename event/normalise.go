@@ -204,6 +204,20 @@ var errInvalidUTF8 = errors.New("invalid UTF-8")
 // accepting it would merge distinct identifiers; a producer that sends a literal
 // U+FFFD has already lost the original bytes.
 func checkText(s string) error {
+	// Hashtags and IDs are mostly ASCII: check bytes until the first that is not.
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return checkTextRunes(s[i:])
+		}
+		if c < 0x20 || c == 0x7f {
+			return fmt.Errorf("control character %U", rune(c))
+		}
+	}
+	return nil
+}
+
+func checkTextRunes(s string) error {
 	if !utf8.ValidString(s) {
 		return errInvalidUTF8
 	}
@@ -226,7 +240,6 @@ func checkText(s string) error {
 // them (Persian needs ZWNJ, right-to-left text its marks); hashtag normalisation
 // drops or refuses them on its own.
 func checkIDText(s string) error {
-	// IDs are nearly always ASCII: check bytes until the first that is not.
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
