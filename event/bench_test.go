@@ -65,3 +65,15 @@ func BenchmarkNormaliseHashtag(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDuplicateKey is the duplicate-key scan's share of BenchmarkDecodeContent.
+func BenchmarkDuplicateKey(b *testing.B) {
+	msg := []byte(benchContent)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if k, dup := duplicateKey(msg); dup {
+			b.Fatal(k)
+		}
+	}
+}

@@ -58,12 +58,14 @@ const (
 	ReasonTSFuture      Reason = "ts_in_future"
 	ReasonTSTooOld      Reason = "ts_too_old"
 	ReasonUnknownSource Reason = "unknown_topic"
+	ReasonEmpty         Reason = "empty"
+	ReasonDuplicateKey  Reason = "duplicate_key"
 )
 
 // Reasons lists every Reason, for pre-registering metric label values.
 var Reasons = []Reason{ReasonTooLarge, ReasonInvalidUTF8, ReasonInvalidJSON, ReasonWrongType,
 	ReasonMissingField, ReasonInvalidField, ReasonControlChars, ReasonTooManyTags, ReasonInvalidTag,
-	ReasonTagTooLong, ReasonTSFuture, ReasonTSTooOld, ReasonUnknownSource}
+	ReasonTagTooLong, ReasonTSFuture, ReasonTSTooOld, ReasonUnknownSource, ReasonEmpty, ReasonDuplicateKey}
 
 // DecodeError says why a message was refused and which field was at fault.
 type DecodeError struct {
@@ -149,6 +151,11 @@ type Decoder struct {
 }
 
 func (d *Decoder) precheck(b []byte) error {
+	// A zero-length value is a producer bug, not malformed JSON; a null value
+	// (a tombstone) never gets here, the consumer skips it.
+	if len(b) == 0 {
+		return fail(ReasonEmpty, "", errors.New("message is empty"))
+	}
 	if len(b) > d.Limits.MaxMessageBytes {
 		return fail(ReasonTooLarge, "", fmt.Errorf("%d bytes, limit %d", len(b), d.Limits.MaxMessageBytes))
 	}
@@ -177,7 +184,8 @@ type (
 )
 
 // unmarshal decodes one JSON object. json.Unmarshal, unlike json.Decoder, refuses
-// anything after the object, closing brackets included.
+// anything after the object, closing brackets included, but keeps the last of
+// duplicate keys, so those are refused here.
 func unmarshal(b []byte, v any) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		var te *json.UnmarshalTypeError
@@ -188,6 +196,9 @@ func unmarshal(b []byte, v any) error {
 			return fail(ReasonWrongType, field, fmt.Errorf("want %s, got JSON %s", te.Type, te.Value))
 		}
 		return fail(ReasonInvalidJSON, "", err)
+	}
+	if k, dup := duplicateKey(b); dup {
+		return fail(ReasonDuplicateKey, k, errors.New("key given more than once (keys match case-insensitively)"))
 	}
 	return nil
 }
@@ -203,9 +214,38 @@ func parseTS(raw json.RawMessage) (time.Time, error) {
 		return ts, fail(ReasonWrongType, "ts", fmt.Errorf("want an RFC 3339 string, got JSON %s", jsonKind(raw[0])))
 	}
 	if err := ts.UnmarshalJSON(raw); err != nil {
+		if lt, ok := leapSecond(raw); ok {
+			return lt, nil
+		}
 		return ts, fail(ReasonInvalidField, "ts", fmt.Errorf("want RFC 3339: %w", err))
 	}
 	return ts, nil
+}
+
+// leapSecond reads a ts whose seconds are 60, which RFC 3339 allows for a leap
+// second and package time refuses. It is accepted only where one can be inserted,
+// the last second of a UTC month, and becomes the last nanosecond before the next
+// second (23:59:59.999999999Z) rather than the next second itself: the event stays
+// in the minute, hour and day its producer wrote, so it lands in the bucket (and
+// daily partition) it names, and still sorts after every 23:59:59 event and before
+// every 00:00:00 one. The fraction of the leap second is lost, which no bucket can
+// resolve anyway.
+func leapSecond(raw json.RawMessage) (time.Time, bool) {
+	// "2016-12-31T23:59:60Z": seconds at bytes 18 and 19 of the quoted string.
+	if len(raw) < 22 || len(raw) > 64 || raw[17] != ':' || raw[18] != '6' || raw[19] != '0' {
+		return time.Time{}, false
+	}
+	b := []byte(raw[1 : len(raw)-1])
+	b[17], b[18] = '5', '9'
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return time.Time{}, false
+	}
+	u := t.UTC()
+	if u.Hour() != 23 || u.Minute() != 59 || u.Second() != 59 || u.AddDate(0, 0, 1).Day() != 1 {
+		return time.Time{}, false
+	}
+	return t.Truncate(time.Second).Add(time.Second - time.Nanosecond), true
 }
 
 // jsonKind names the JSON type a valid value starts with, as UnmarshalTypeError does.
@@ -261,7 +301,7 @@ func (d *Decoder) DecodeContent(b []byte) (Content, error) {
 	if c.Hashtags, err = d.hashtags(c.Hashtags); err != nil {
 		return Content{}, err
 	}
-	c.Region = strings.ToUpper(c.Region)
+	c.Region = upperRegion(c.Region)
 	return c, nil
 }
 
@@ -294,7 +334,7 @@ func (d *Decoder) DecodeReport(b []byte) (Report, error) {
 	if r.Hashtags, err = d.hashtags(r.Hashtags); err != nil {
 		return Report{}, err
 	}
-	r.Region = strings.ToUpper(r.Region)
+	r.Region = upperRegion(r.Region)
 	return r, nil
 }
 
@@ -323,6 +363,33 @@ func (d *Decoder) checkCommon(eventID, contentID string, ts time.Time, region st
 	return nil
 }
 
+// upperRegions holds every upper-case region code, "AA" to "ZZ", slices of one
+// string: upper-casing a lower-case region (most producers send "np") then costs
+// no allocation.
+var upperRegions = func() (t [26 * 26]string) {
+	b := make([]byte, 0, 2*len(t))
+	for i := range t {
+		b = append(b, byte('A'+i/26), byte('A'+i%26))
+	}
+	all := string(b)
+	for i := range t {
+		t[i] = all[2*i : 2*i+2]
+	}
+	return t
+}()
+
+// upperRegion upper-cases a region that isRegion accepted, or "".
+func upperRegion(s string) string {
+	if len(s) != 2 {
+		return s
+	}
+	a, b := s[0]&^0x20, s[1]&^0x20 // ASCII letters: clearing 0x20 upper-cases
+	if a == s[0] && b == s[1] {
+		return s
+	}
+	return upperRegions[int(a-'A')*26+int(b-'A')]
+}
+
 func isRegion(s string) bool {
 	if len(s) != 2 {
 		return false
@@ -346,7 +413,7 @@ func (d *Decoder) id(field, v string, required bool) error {
 	if len(v) > d.Limits.MaxIDBytes {
 		return fail(ReasonInvalidField, field, fmt.Errorf("%d bytes, limit %d", len(v), d.Limits.MaxIDBytes))
 	}
-	if err := checkText(v); err != nil {
+	if err := checkIDText(v); err != nil {
 		return fail(textReason(err), field, err)
 	}
 	return nil

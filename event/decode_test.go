@@ -77,12 +77,28 @@ var reportBase = map[string]string{
 func content(overrides ...string) []byte { return msg(contentBase, overrides...) }
 func report(overrides ...string) []byte  { return msg(reportBase, overrides...) }
 
+// withKey appends a raw key and value to a rendered object, so a key can repeat.
+func withKey(obj []byte, key, value string) []byte {
+	out := append([]byte(nil), obj[:len(obj)-1]...)
+	return append(out, `,"`+key+`":`+value+`}`...)
+}
+
 func jsonString(s string) string {
 	b, err := json.Marshal(s)
 	if err != nil {
 		panic(err)
 	}
 	return string(b)
+}
+
+// manyKeys returns overrides adding n unknown keys k0…k(n-1), more than keySet
+// holds inline.
+func manyKeys(n int) []string {
+	var kv []string
+	for i := range n {
+		kv = append(kv, fmt.Sprint("k", i), "0")
+	}
+	return kv
 }
 
 func tagList(n int, tag func(i int) string) string {
@@ -128,7 +144,36 @@ func checkDecodeErr(t *testing.T, tc decodeErrCase, err error) {
 func TestDecodeContentErrors(t *testing.T) {
 	tests := []decodeErrCase{
 		{"invalid JSON", []byte(`{"event_id":`), ReasonInvalidJSON, ""},
-		{"empty message", []byte{}, ReasonInvalidJSON, ""},
+		{"empty message", []byte{}, ReasonEmpty, ""},
+		{"whitespace message", []byte(" \n"), ReasonInvalidJSON, ""},
+		{"null message", []byte("null"), ReasonMissingField, "event_id"},
+		{"duplicate event_id", withKey(content(), "event_id", `"ev-2"`), ReasonDuplicateKey, "event_id"},
+		{"duplicate event_id, same value", withKey(content(), "event_id", `"ev-1"`), ReasonDuplicateKey, "event_id"},
+		{"duplicate in other case", withKey(content(), "EVENT_ID", `"ev-2"`), ReasonDuplicateKey, "EVENT_ID"},
+		{"duplicate written with an escape", withKey(content(), `content\u005fid`, `"c-2"`), ReasonDuplicateKey, "content_id"},
+		{"duplicate through long s", withKey(content(), "ſound_id", `"s-2"`), ReasonDuplicateKey, "ſound_id"},
+		{"duplicate ts", withKey(content(), "ts", `"2024-06-01T11:00:00Z"`), ReasonDuplicateKey, "ts"},
+		{"duplicate hashtags", withKey(content(), "hashtags", `["#other"]`), ReasonDuplicateKey, "hashtags"},
+		{"duplicate null", withKey(content("lang", del), "text", `null`), ReasonDuplicateKey, "text"},
+		{"duplicate unknown key", withKey(withKey(content(), "extra", `1`), "Extra", `{"a":[1]}`), ReasonDuplicateKey, "Extra"},
+		{"duplicate after 40 keys", withKey(content(manyKeys(40)...), "k39", `0`), ReasonDuplicateKey, "k39"},
+		{"bidi override in event_id", content("event_id", `"ev\u202e1"`), ReasonControlChars, "event_id"},
+		{"bidi embedding in content_id", content("content_id", `"\u202ac-1"`), ReasonControlChars, "content_id"},
+		{"bidi isolate in creator_id", content("creator_id", `"u\u2066x\u2069"`), ReasonControlChars, "creator_id"},
+		{"first strong isolate in content_id", content("content_id", `"c\u2068"`), ReasonControlChars, "content_id"},
+		{"pop directional in event_id", content("event_id", `"e\u202c"`), ReasonControlChars, "event_id"},
+		{"zero-width space in content_id", content("content_id", `"c\u200b-1"`), ReasonControlChars, "content_id"},
+		{"right-to-left mark in creator_id", content("creator_id", `"u\u200f"`), ReasonControlChars, "creator_id"},
+		{"BOM in event_id", content("event_id", `"\ufeffev-1"`), ReasonControlChars, "event_id"},
+		{"tag character in creator_id", content("creator_id", `"u\udb40\udc41"`), ReasonControlChars, "creator_id"},
+		{"soft hyphen in challenge_id", content("challenge_id", `"ch\u00ad1"`), ReasonControlChars, "challenge_id"},
+		{"word joiner in sound_id", content("sound_id", `"s\u2060"`), ReasonControlChars, "sound_id"},
+		{"ts leap second not at a month's end", content("ts", `"2024-06-01T11:59:60Z"`), ReasonInvalidField, "ts"},
+		{"ts leap second a day early", content("ts", `"2024-05-30T23:59:60Z"`), ReasonInvalidField, "ts"},
+		{"ts leap second in the wrong minute", content("ts", `"2024-05-31T23:58:60Z"`), ReasonInvalidField, "ts"},
+		{"ts second 61", content("ts", `"2024-05-31T23:59:61Z"`), ReasonInvalidField, "ts"},
+		{"ts leap second, local 23:59 not UTC", content("ts", `"2024-05-31T23:59:60+05:45"`), ReasonInvalidField, "ts"},
+		{"ts leap second without zone", content("ts", `"2024-05-31T23:59:60"`), ReasonInvalidField, "ts"},
 		{"not JSON", []byte("event_id=1"), ReasonInvalidJSON, ""},
 		{"trailing object", append(content(), content()...), ReasonInvalidJSON, ""},
 		{"trailing garbage", append(content(), " x"...), ReasonInvalidJSON, ""},
@@ -231,6 +276,14 @@ func TestDecodeReportErrors(t *testing.T) {
 		{"ts far past", report("ts", `"2000-01-01T00:00:00Z"`), ReasonTSTooOld, "ts"},
 		{"control in reason", report("reason", `"spam\r"`), ReasonControlChars, "reason"},
 		{"control in reporter_id", report("reporter_id", `"\u0007"`), ReasonControlChars, "reporter_id"},
+		{"bidi override in reporter_id", report("reporter_id", `"r\u202e"`), ReasonControlChars, "reporter_id"},
+		{"bidi isolate in content_id", report("content_id", `"\u2067c-1"`), ReasonControlChars, "content_id"},
+		{"Arabic letter mark in reason", report("reason", `"spam\u061c"`), ReasonControlChars, "reason"},
+		{"empty message", []byte{}, ReasonEmpty, ""},
+		{"duplicate reporter_id", withKey(report(), "reporter_id", `"r-2"`), ReasonDuplicateKey, "reporter_id"},
+		{"duplicate reason in capitals", withKey(report(), "REASON", `"other"`), ReasonDuplicateKey, "REASON"},
+		{"duplicate content_id", withKey(report(), "content_id", `"c-2"`), ReasonDuplicateKey, "content_id"},
+		{"ts leap second mid-month", report("ts", `"2024-05-15T23:59:60Z"`), ReasonInvalidField, "ts"},
 		{"invalid region", report("region", `"N"`), ReasonInvalidField, "region"},
 		{"reason too long", report("reason", jsonString(strings.Repeat("r", 257))), ReasonInvalidField, "reason"},
 		// 128 × "Ⱥ" is 256 bytes, within the limit, but lower-cases to 384 bytes.
@@ -308,6 +361,19 @@ func TestDecodeContent(t *testing.T) {
 			want: with(func(c *Content) { c.ContentID = strings.Repeat("c", 256) })},
 		{name: "unicode IDs", msg: content("creator_id", `"सिर्जनाकर्ता-१"`), want: with(func(c *Content) { c.CreatorID = "सिर्जनाकर्ता-१" })},
 		{name: "whitespace around object", msg: append(append([]byte(" \n\t"), content()...), " \r\n"...), want: full},
+		{name: "duplicate keys inside an unknown object", msg: content("extra", `{"a":1,"a":2,"event_id":"x"}`), want: full},
+		{name: "whitespace around keys and values", msg: []byte(" { \"event_id\" : \"ev-1\" ,\n\"ts\"\t:\"2024-06-01T11:59:30Z\", \"content_id\":\"c-1\",\"creator_id\":\"u-1\" , \"x\" : [ 1 , { \"event_id\" : 2 } ] } "),
+			want: Content{EventID: "ev-1", TS: ts, ContentID: "c-1", CreatorID: "u-1"}},
+		{name: "bidi controls in text kept", msg: content("text", `"\u202bمرحبا\u202c \u2067x\u2069 \u200f"`),
+			want: with(func(c *Content) { c.Text = "\u202bمرحبا\u202c \u2067x\u2069 \u200f" })},
+		{name: "leap second at the end of May", msg: content("ts", `"2024-05-31T23:59:60Z"`),
+			want: with(func(c *Content) { c.TS = time.Date(2024, 5, 31, 23, 59, 59, 999999999, time.UTC) })},
+		{name: "leap second with a fraction", msg: content("ts", `"2024-05-31T23:59:60.75Z"`),
+			want: with(func(c *Content) { c.TS = time.Date(2024, 5, 31, 23, 59, 59, 999999999, time.UTC) })},
+		{name: "leap second of 2016 in Nepal time", msg: content("ts", `"2017-01-01T05:44:60+05:45"`), noClock: true,
+			want: with(func(c *Content) { c.TS = time.Date(2016, 12, 31, 23, 59, 59, 999999999, time.UTC) })},
+		{name: "leap second of 2015, end of June", msg: content("ts", `"2015-06-30T23:59:60Z"`), noClock: true,
+			want: with(func(c *Content) { c.TS = time.Date(2015, 6, 30, 23, 59, 59, 999999999, time.UTC) })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,6 +427,7 @@ func TestDecodeReport(t *testing.T) {
 			Report{EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam", Region: "NP", Hashtags: []string{"fyp", "चुनौती"}}},
 		{"optional fields absent", report("region", del, "hashtags", del), Report{EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam"}},
 		{"unknown fields ignored", report("surface", `"profile"`, "severity", `[1,2]`), full},
+		{"leap second", report("ts", `"2024-05-31T23:59:60Z"`), Report{EventID: "ev-2", TS: time.Date(2024, 5, 31, 23, 59, 59, 999999999, time.UTC), ContentID: "c-1", ReporterID: "r-1", Reason: "spam", Region: "NP", Hashtags: []string{"fyp"}}},
 	}
 	d := testDecoder()
 	for _, tt := range tests {
@@ -541,6 +608,14 @@ func FuzzDecodeContent(f *testing.F) {
 	f.Add(content("hashtags", `"#fyp"`))
 	f.Add(append(content(), '}'))
 	f.Add([]byte(`{"EVENT_ID":"e","Ts":"2024-06-01T12:00:00Z","content_id":"c","creator_id":"u","event_id":"e2"}`))
+	f.Add([]byte{})
+	f.Add(withKey(content(), "ſound_id", `"s-2"`))
+	f.Add(withKey(content(), `content\u005fid`, `"c-2"`))
+	f.Add(content("extra", `{"a":1,"a":[{"b":"}"}]}`))
+	f.Add(content("ts", `"2024-05-31T23:59:60.5Z"`))
+	f.Add(content("ts", `"2017-01-01T05:44:60+05:45"`))
+	f.Add(content("event_id", `"ev\u202e1"`, "creator_id", `"u\u2066x\u2069"`, "text", `"\u202bمرحبا\u202c"`))
+	f.Add(content("content_id", `"c\u200b"`))
 	d := testDecoder()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := d.DecodeContent(b)
@@ -559,6 +634,10 @@ func FuzzDecodeReport(f *testing.F) {
 	f.Add(report("region", del, "hashtags", del))
 	f.Add(report("ts", `"2024-06-01T17:44:30+05:45"`, "extra", `[true,false]`))
 	f.Add(report("reporter_id", `"\ud800"`))
+	f.Add([]byte{})
+	f.Add(withKey(report(), "REASON", `"other"`))
+	f.Add(report("ts", `"2024-05-31T23:59:60Z"`, "reporter_id", `"r\u202d"`))
+	f.Add(report("reason", `"spam\u061c"`))
 	d := testDecoder()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := d.DecodeReport(b)
@@ -568,4 +647,19 @@ func FuzzDecodeReport(f *testing.F) {
 		}
 		checkDecodedReport(t, d, b, r)
 	})
+}
+
+func TestUpperRegion(t *testing.T) {
+	for a := 'a'; a <= 'z'; a++ {
+		for b := 'a'; b <= 'z'; b++ {
+			for _, s := range []string{string([]rune{a, b}), strings.ToUpper(string(a)) + string(b), string(a) + strings.ToUpper(string(b)), strings.ToUpper(string([]rune{a, b}))} {
+				if got, want := upperRegion(s), strings.ToUpper(s); got != want {
+					t.Fatalf("upperRegion(%q) = %q, want %q", s, got, want)
+				}
+			}
+		}
+	}
+	if got := upperRegion(""); got != "" {
+		t.Fatalf(`upperRegion("") = %q`, got)
+	}
 }

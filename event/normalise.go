@@ -204,6 +204,20 @@ var errInvalidUTF8 = errors.New("invalid UTF-8")
 // accepting it would merge distinct identifiers; a producer that sends a literal
 // U+FFFD has already lost the original bytes.
 func checkText(s string) error {
+	// Hashtags and IDs are mostly ASCII: check bytes until the first that is not.
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return checkTextRunes(s[i:])
+		}
+		if c < 0x20 || c == 0x7f {
+			return fmt.Errorf("control character %U", rune(c))
+		}
+	}
+	return nil
+}
+
+func checkTextRunes(s string) error {
 	if !utf8.ValidString(s) {
 		return errInvalidUTF8
 	}
@@ -213,6 +227,42 @@ func checkText(s string) error {
 			return fmt.Errorf("%w: U+FFFD replacement character (unpaired surrogate escape?)", errInvalidUTF8)
 		case unicode.IsControl(r):
 			return fmt.Errorf("control character %U", r)
+		}
+	}
+	return nil
+}
+
+// checkIDText is checkText for identifiers and codes (event, content, creator and
+// reporter IDs, challenge and sound IDs, lang, reason), which also refuses format
+// characters (Unicode Cf): bidirectional overrides and isolates (U+202A–U+202E,
+// U+2066–U+2069) reorder whatever an alert sample or a webhook body shows after
+// them, and zero-width ones make two different IDs look alike. Free text keeps
+// them (Persian needs ZWNJ, right-to-left text its marks); hashtag normalisation
+// drops or refuses them on its own.
+func checkIDText(s string) error {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return checkIDRunes(s[i:])
+		}
+		if c < 0x20 || c == 0x7f {
+			return fmt.Errorf("control character %U", rune(c))
+		}
+	}
+	return nil
+}
+
+func checkIDRunes(s string) error {
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			return fmt.Errorf("%w: U+FFFD replacement character or invalid byte (unpaired surrogate escape?)", errInvalidUTF8)
+		case unicode.IsControl(r):
+			return fmt.Errorf("control character %U", r)
+		case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			return fmt.Errorf("bidirectional control character %U", r)
+		case unicode.Is(unicode.Cf, r):
+			return fmt.Errorf("format character %U", r)
 		}
 	}
 	return nil

@@ -483,6 +483,7 @@ func incidentDown(t *testing.T, s *stream, chAddr string, ref *reference) {
 		"TRENDWATCH_INCIDENT_KIND=webhook",
 		"TRENDWATCH_INCIDENT_URL="+srv.URL,
 		"TRENDWATCH_INCIDENT_ALLOWED_SCHEMES=http",
+		"TRENDWATCH_INCIDENT_ALLOWED_HOSTS=127.0.0.1",
 		"TRENDWATCH_INCIDENT_SECRET=whsec_"+base64.StdEncoding.EncodeToString(key),
 		"TRENDWATCH_INCIDENT_MIN_SEVERITY=low",
 		// Every transition is to go out: no per-term rate limit.

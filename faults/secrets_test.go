@@ -74,6 +74,7 @@ func TestSecretsStayOut(t *testing.T) {
 			"TRENDWATCH_INCIDENT_KIND=webhook",
 			"TRENDWATCH_INCIDENT_URL=" + hook.URL + "/" + secrets["webhook URL path (token)"],
 			"TRENDWATCH_INCIDENT_ALLOWED_SCHEMES=http",
+			"TRENDWATCH_INCIDENT_ALLOWED_HOSTS=127.0.0.1",
 			"TRENDWATCH_INCIDENT_SECRET=" + webhookSecret,
 		}
 	}

@@ -25,6 +25,9 @@ const (
 	// to the pipeline so its offset is committed with the others and the partition
 	// moves past it.
 	KindInvalid
+	// KindSkipped is a message that holds no event and is no error: a tombstone
+	// (null value). Like KindInvalid it flows on only to have its offset committed.
+	KindSkipped
 )
 
 // Source locates a message in Kafka.
@@ -89,11 +92,12 @@ type Offset struct {
 }
 
 type metrics struct {
-	events    *prometheus.CounterVec
-	failures  *prometheus.CounterVec
-	lag       *prometheus.GaugeVec
-	dlqWrites *prometheus.CounterVec
-	commits   *prometheus.CounterVec
+	events     *prometheus.CounterVec
+	failures   *prometheus.CounterVec
+	tombstones *prometheus.CounterVec
+	lag        *prometheus.GaugeVec
+	dlqWrites  *prometheus.CounterVec
+	commits    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
@@ -104,6 +108,9 @@ func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trendwatch_ingest_decode_failures_total", Help: "Messages refused and dead-lettered, by topic and reason.",
 		}, []string{"topic", "reason"}),
+		tombstones: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trendwatch_ingest_tombstones_total", Help: "Messages with a null value (tombstones), skipped, by topic.",
+		}, []string{"topic"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "trendwatch_ingest_lag_messages", Help: "Messages behind the partition's high-water mark when last read.",
 		}, []string{"topic", "partition"}),
@@ -115,12 +122,13 @@ func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
 		}, []string{"result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.failures, m.lag, m.dlqWrites, m.commits)
+		reg.MustRegister(m.events, m.failures, m.tombstones, m.lag, m.dlqWrites, m.commits)
 	}
 	// Pre-create the label values so a dashboard shows zero rather than nothing.
 	for _, t := range []string{cfg.Topics.Content, cfg.Topics.Reports} {
 		m.events.WithLabelValues(t, "ok")
 		m.events.WithLabelValues(t, "invalid")
+		m.tombstones.WithLabelValues(t)
 		for _, r := range event.Reasons {
 			m.failures.WithLabelValues(t, string(r))
 		}
@@ -225,6 +233,14 @@ func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
 		rec.Lag = max(0, m.HighWaterMark-m.Offset-1)
 		c.metrics.lag.WithLabelValues(m.Topic, strconv.Itoa(m.Partition)).Set(float64(rec.Lag))
 	}
+	if m.Value == nil && (m.Topic == c.cfg.Topics.Content || m.Topic == c.cfg.Topics.Reports) {
+		// A tombstone deletes its key from a compacted topic: no event, and not a
+		// malformed one either. kafka-go (v0.4.51) reads a zero-length value as nil
+		// too, so an empty message from the broker is counted here; the decoder
+		// refuses one as "empty" wherever it still arrives as a non-nil slice.
+		c.metrics.tombstones.WithLabelValues(m.Topic).Inc()
+		return Record{Source: rec.Source, Lag: rec.Lag, Kind: KindSkipped}
+	}
 	var err error
 	switch m.Topic {
 	case c.cfg.Topics.Content:
@@ -308,17 +324,32 @@ func (d *deadLetter) send(ctx context.Context, m kafka.Message, reason event.Rea
 	if len(value) > maxBytes {
 		value = value[:maxBytes]
 	}
+	if value == nil {
+		// A null value on a compacted dead-letter topic would be a tombstone,
+		// deleting the earlier dead letters of the same key.
+		value = []byte{}
+	}
+	// The original headers (trace context, producer, schema) say where a bad
+	// message came from; ours go after them, and an original header with one
+	// of our names (a dead letter replayed into an input topic) is dropped so
+	// each of ours appears once.
+	headers := make([]kafka.Header, 0, len(m.Headers)+6)
+	for _, h := range m.Headers {
+		if !ownHeader(h.Key) {
+			headers = append(headers, h)
+		}
+	}
 	msg := kafka.Message{
 		Key:   m.Key,
 		Value: value,
-		Headers: []kafka.Header{
-			{Key: "trendwatch-reason", Value: []byte(reason)},
-			{Key: "trendwatch-error", Value: []byte(truncate(cause.Error(), 1024))},
-			{Key: "trendwatch-source-topic", Value: []byte(m.Topic)},
-			{Key: "trendwatch-source-partition", Value: []byte(strconv.Itoa(m.Partition))},
-			{Key: "trendwatch-source-offset", Value: []byte(strconv.FormatInt(m.Offset, 10))},
-			{Key: "trendwatch-original-bytes", Value: []byte(strconv.Itoa(len(m.Value)))},
-		},
+		Headers: append(headers,
+			kafka.Header{Key: "trendwatch-reason", Value: []byte(reason)},
+			kafka.Header{Key: "trendwatch-error", Value: []byte(truncate(cause.Error(), 1024))},
+			kafka.Header{Key: "trendwatch-source-topic", Value: []byte(m.Topic)},
+			kafka.Header{Key: "trendwatch-source-partition", Value: []byte(strconv.Itoa(m.Partition))},
+			kafka.Header{Key: "trendwatch-source-offset", Value: []byte(strconv.FormatInt(m.Offset, 10))},
+			kafka.Header{Key: "trendwatch-original-bytes", Value: []byte(strconv.Itoa(len(m.Value)))},
+		),
 	}
 	d.mu.Lock()
 	d.pending++
@@ -328,6 +359,16 @@ func (d *deadLetter) send(ctx context.Context, m kafka.Message, reason event.Rea
 	case <-ctx.Done():
 		d.finish(1, nil)
 	}
+}
+
+// ownHeader reports the headers send sets.
+func ownHeader(key string) bool {
+	switch key {
+	case "trendwatch-reason", "trendwatch-error", "trendwatch-source-topic", "trendwatch-source-partition",
+		"trendwatch-source-offset", "trendwatch-original-bytes":
+		return true
+	}
+	return false
 }
 
 func truncate(s string, n int) string {

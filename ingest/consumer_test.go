@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/trendwatch/trendwatch/broker"
@@ -270,4 +273,158 @@ func headers(m kafka.Message) map[string]string {
 		h[x.Key] = string(x.Value)
 	}
 	return h
+}
+
+// decodeConsumer is a Consumer whose dead letters stay in its queue, for tests of
+// the decode path without a broker.
+func decodeConsumer(t *testing.T) (*Consumer, *prometheus.Registry) {
+	t.Helper()
+	cfg := DefaultConfig()
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg, cfg)
+	return newConsumer(cfg, slog.New(slog.DiscardHandler), nil, newDeadLetter(nil, slog.New(slog.DiscardHandler), m), m), reg
+}
+
+func TestDecodeTombstonesAndEmpty(t *testing.T) {
+	tests := []struct {
+		name      string
+		value     []byte
+		kind      Kind
+		reason    event.Reason // of the dead letter; "" for none
+		tombstone float64
+	}{
+		{"tombstone", nil, KindSkipped, "", 1},
+		{"empty", []byte{}, KindInvalid, event.ReasonEmpty, 0},
+		{"whitespace", []byte(" "), KindInvalid, event.ReasonInvalidJSON, 0},
+		{"JSON null", []byte("null"), KindInvalid, event.ReasonMissingField, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := decodeConsumer(t)
+			topic := c.cfg.Topics.Content
+			rec := c.decode(context.Background(), kafka.Message{Topic: topic, Partition: 1, Offset: 7, Key: []byte("k"), Value: tt.value})
+			if rec.Kind != tt.kind || rec.Source.Offset != 7 {
+				t.Fatalf("record kind %d offset %d, want kind %d offset 7", rec.Kind, rec.Source.Offset, tt.kind)
+			}
+			if got := testutil.ToFloat64(c.metrics.tombstones.WithLabelValues(topic)); got != tt.tombstone {
+				t.Errorf("tombstones_total = %v, want %v", got, tt.tombstone)
+			}
+			if tt.reason == "" {
+				if n := len(c.dlq.ch); n != 0 {
+					t.Fatalf("%d dead letters, want none", n)
+				}
+				if got := testutil.ToFloat64(c.metrics.events.WithLabelValues(topic, "invalid")); got != 0 {
+					t.Errorf("events_total{result=invalid} = %v, want 0", got)
+				}
+				return
+			}
+			dl := <-c.dlq.ch
+			if h := headers(dl); h["trendwatch-reason"] != string(tt.reason) {
+				t.Errorf("dead-letter reason %q, want %q", h["trendwatch-reason"], tt.reason)
+			}
+			if dl.Value == nil || string(dl.Value) != string(tt.value) {
+				t.Errorf("dead-letter value %#v, want %#v (never nil: that would be a tombstone)", dl.Value, tt.value)
+			}
+			if got := testutil.ToFloat64(c.metrics.failures.WithLabelValues(topic, string(tt.reason))); got != 1 {
+				t.Errorf("decode_failures_total{reason=%s} = %v, want 1", tt.reason, got)
+			}
+		})
+	}
+}
+
+func TestDeadLetterKeepsHeaders(t *testing.T) {
+	c, _ := decodeConsumer(t)
+	orig := []kafka.Header{
+		{Key: "traceparent", Value: []byte("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")},
+		{Key: "producer", Value: []byte("upload-svc")},
+		{Key: "trendwatch-reason", Value: []byte("stale")}, // a replayed dead letter
+		{Key: "producer", Value: []byte("second")},         // repeats are kept
+		{Key: "empty", Value: nil},
+	}
+	c.decode(context.Background(), kafka.Message{Topic: c.cfg.Topics.Reports, Offset: 3, Value: []byte(`{"event_id":`), Headers: orig})
+	dl := <-c.dlq.ch
+	var got []string
+	for _, h := range dl.Headers {
+		got = append(got, h.Key+"="+string(h.Value))
+	}
+	want := []string{
+		"traceparent=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "producer=upload-svc", "producer=second", "empty=",
+		"trendwatch-reason=invalid_json",
+	}
+	if len(got) < len(want)+5 || !reflect.DeepEqual(got[:len(want)], want) {
+		t.Fatalf("dead-letter headers\n%q\nwant them to start with\n%q\nand hold the other five trendwatch-* once", got, want)
+	}
+	seen := map[string]int{}
+	for _, h := range dl.Headers {
+		seen[h.Key]++
+	}
+	for _, k := range []string{"trendwatch-reason", "trendwatch-error", "trendwatch-source-topic", "trendwatch-source-partition", "trendwatch-source-offset", "trendwatch-original-bytes"} {
+		if seen[k] != 1 {
+			t.Errorf("header %s appears %d times, want once", k, seen[k])
+		}
+	}
+}
+
+// TestConsumerTombstonesAndHeaders runs tombstones, an empty message and headers
+// through the real broker and kafka-go.
+func TestConsumerTombstonesAndHeaders(t *testing.T) {
+	_, cfg := startBroker(t)
+	now := time.Now().UTC()
+	w, err := cfg.NewWriter(cfg.Topics.Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = w.WriteMessages(ctx,
+		kafka.Message{Key: []byte("c1"), Value: nil},      // tombstone
+		kafka.Message{Key: []byte("c2"), Value: []byte{}}, // empty
+		kafka.Message{Key: []byte("c3"), Value: []byte(`{"event_id":`), Headers: []kafka.Header{{Key: "traceparent", Value: []byte("tp-1")}}},
+		kafka.Message{Key: []byte("c4"), Value: contentJSON(4, now, "ok")},
+	)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	c, err := NewConsumer(cfg, slog.New(slog.DiscardHandler), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out := make(chan Record, 16)
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	go func() { _ = c.Run(rctx, out) }()
+	kinds := map[Kind]int{}
+	for range 4 {
+		select {
+		case r := <-out:
+			kinds[r.Kind]++
+		case <-ctx.Done():
+			t.Fatalf("records by kind before timeout: %v", kinds)
+		}
+	}
+	// kafka-go v0.4.51 reads a zero-length value as nil, so the empty message
+	// arrives as a tombstone. Should this change, it arrives as a non-nil empty
+	// slice and is dead-lettered as "empty": then expect 1 skipped, 2 invalid.
+	if kinds[KindSkipped] != 2 || kinds[KindInvalid] != 1 || kinds[KindContent] != 1 {
+		t.Fatalf("records by kind %v; want 2 skipped, 1 invalid, 1 content", kinds)
+	}
+	if got := testutil.ToFloat64(c.metrics.tombstones.WithLabelValues(cfg.Topics.Content)); got != 2 {
+		t.Errorf("tombstones_total = %v, want 2", got)
+	}
+	if err := c.dlq.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dls, err := readDeadLetters(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dls))
+	}
+	if h := headers(dls[0]); h["traceparent"] != "tp-1" || h["trendwatch-reason"] != string(event.ReasonInvalidJSON) {
+		t.Errorf("dead-letter headers %v lack the original traceparent or the reason", h)
+	}
 }

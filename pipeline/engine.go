@@ -154,6 +154,7 @@ type metrics struct {
 	commitErr prometheus.Counter
 	watermark prometheus.Gauge
 	alerts    *prometheus.CounterVec
+	unattrib  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -171,9 +172,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		commitErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_commit_errors_total", Help: "Failed flush/checkpoint/commit rounds; offsets stay put."}),
 		watermark: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
 		alerts:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
+		unattrib:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_reports_unattributed_total", Help: "Reports counted against no term: their content_id is not in the content→terms cache and they carry no hashtags."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts)
+		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib)
 	}
 	return m
 }
@@ -258,6 +260,9 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 	case ingest.KindInvalid:
 		e.m.records.WithLabelValues("invalid").Inc()
 		e.invalid++
+		return nil
+	case ingest.KindSkipped:
+		e.m.records.WithLabelValues("skipped").Inc()
 		return nil
 	default:
 		return fmt.Errorf("record kind %d from %s/%d@%d", rec.Kind, rec.Source.Topic, rec.Source.Partition, rec.Source.Offset)
@@ -444,7 +449,10 @@ func (e *Engine) report(r *event.Report) {
 		return
 	}
 	start := ts.Truncate(e.bucket)
-	keys := e.join.get(r.ContentID)
+	keys, known := e.join.get(r.ContentID)
+	if len(r.Hashtags) == 0 && !known {
+		e.m.unattrib.Inc()
+	}
 	if len(r.Hashtags) > 0 {
 		keys = e.keys[:0]
 		for _, h := range r.Hashtags {

@@ -26,6 +26,11 @@ func (c *joinCache) put(contentID string, keys []string) {
 	c.m[contentID] = keys
 }
 
-func (c *joinCache) get(contentID string) []string { return c.m[contentID] }
+// get returns the term keys of a content ID, and whether it is known at all: a
+// content without terms is known but has none.
+func (c *joinCache) get(contentID string) ([]string, bool) {
+	keys, ok := c.m[contentID]
+	return keys, ok
+}
 
 func (c *joinCache) len() int { return len(c.m) }

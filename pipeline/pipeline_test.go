@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
@@ -44,11 +47,15 @@ func TestJoinCacheEvictsOldest(t *testing.T) {
 	c.put("b", []string{"hashtag:b"})
 	c.put("a", []string{"hashtag:a2"}) // update in place, no eviction
 	c.put("c", []string{"hashtag:c"})  // evicts a, the oldest
-	if c.get("a") != nil {
+	if keys, ok := c.get("a"); ok || keys != nil {
 		t.Errorf("a should have been evicted")
 	}
-	if got := c.get("b"); len(got) != 1 || got[0] != "hashtag:b" {
-		t.Errorf("b: got %v", got)
+	if got, ok := c.get("b"); !ok || len(got) != 1 || got[0] != "hashtag:b" {
+		t.Errorf("b: got %v, %v", got, ok)
+	}
+	c.put("d", nil) // content without terms: known, no keys
+	if keys, ok := c.get("d"); !ok || keys != nil {
+		t.Errorf("d: got %v, %v; want known without keys", keys, ok)
 	}
 	if c.len() != 2 {
 		t.Errorf("len %d, want 2", c.len())
@@ -209,6 +216,57 @@ func TestEngineRowsAndAlerts(t *testing.T) {
 	}
 	if !alerted {
 		t.Errorf("no alert on the surging term; alerts: %d", len(sink.alerts))
+	}
+}
+
+// TestEngineCountsUnattributedReports checks that a report which reaches no term,
+// because its content is unknown and it names no hashtag, is counted, and that
+// one reaching its terms, or naming them, or about known content without terms,
+// is not; and that a skipped record (a tombstone) only moves the offset.
+func TestEngineCountsUnattributedReports(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs []ingest.Record
+	add := func(r ingest.Record) {
+		r.Source = ingest.Source{Topic: "t", Offset: int64(len(recs))}
+		recs = append(recs, r)
+	}
+	content := func(id string, tags ...string) {
+		add(ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: id, TS: start, ContentID: id, CreatorID: "u", Hashtags: tags}})
+	}
+	report := func(contentID string, tags ...string) {
+		add(ingest.Record{Kind: ingest.KindReport, Report: event.Report{EventID: "r" + contentID, TS: start.Add(time.Second), ContentID: contentID,
+			ReporterID: "x", Reason: "spam", Hashtags: tags}})
+	}
+	content("c1", "fyp")
+	content("c2") // known, without terms
+	report("c1")
+	report("c2")
+	report("c9", "fyp")
+	add(ingest.Record{Kind: ingest.KindSkipped})
+	report("c9")
+	report("c8")
+	ctx := context.Background()
+	for _, r := range recs {
+		if err := e.Process(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(e.m.unattrib); got != 2 {
+		t.Errorf("trendwatch_reports_unattributed_total = %v, want 2 (c9 and c8 without hashtags)", got)
+	}
+	if got := testutil.ToFloat64(e.m.records.WithLabelValues("skipped")); got != 1 {
+		t.Errorf("records_total{kind=skipped} = %v, want 1", got)
+	}
+	if last := e.offsets[partition{"t", 0}]; last != int64(len(recs)-1) {
+		t.Errorf("last offset %d, want %d: the skipped record must move it", last, len(recs)-1)
 	}
 }
 

@@ -49,7 +49,7 @@ type Config struct {
 	BackoffBase     time.Duration `mapstructure:"backoff_base"`      // first retry waits up to this
 	BackoffMax      time.Duration `mapstructure:"backoff_max"`       // no retry waits longer, Retry-After aside
 	Outbox          int           `mapstructure:"outbox"`            // pending deliveries kept
-	AllowedHosts    []string      `mapstructure:"allowed_hosts"`     // host or host:port; empty: any host
+	AllowedHosts    []string      `mapstructure:"allowed_hosts"`     // host, host:port, IP or CIDR range; empty: incident.url's host only (see hostPolicy)
 	AllowedSchemes  []string      `mapstructure:"allowed_schemes"`   // of http and https
 }
 
@@ -160,22 +160,15 @@ func (c Config) checkURL() error {
 	if u.User != nil {
 		return errors.New("incident.url: credentials in the URL are not allowed; use incident.routing_key or incident.secret")
 	}
-	if len(c.AllowedHosts) > 0 && !hostAllowed(u, c.AllowedHosts) {
-		return fmt.Errorf("incident.url: host %s not in incident.allowed_hosts %v", u.Host, c.AllowedHosts)
+	p, err := newHostPolicy(c.AllowedHosts, u)
+	if err != nil {
+		return err
 	}
-	return nil
-}
-
-// hostAllowed matches an entry without a port against the host name and one with
-// a port against host:port.
-func hostAllowed(u *url.URL, allowed []string) bool {
-	for _, h := range allowed {
-		h = strings.ToLower(h)
-		if h == strings.ToLower(u.Hostname()) || h == strings.ToLower(u.Host) {
-			return true
-		}
+	port := u.Port()
+	if port == "" {
+		port = defaultPort(scheme)
 	}
-	return false
+	return p.checkHost("incident.url", u.Hostname(), port)
 }
 
 // secret returns the signing key: Secret, or the content of SecretFile.

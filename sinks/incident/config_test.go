@@ -59,11 +59,67 @@ func TestConfigValidate(t *testing.T) {
 		{"host not allowed", func(c *Config) {
 			*c = webhookConfig("https://evil.example.com/x")
 			c.AllowedHosts = []string{"hooks.example.org"}
-		}, "incident.url: host evil.example.com not in incident.allowed_hosts [hooks.example.org]"},
+		}, "incident.url: host evil.example.com:443 not in incident.allowed_hosts [hooks.example.org]"},
 		{"port not allowed", func(c *Config) {
 			*c = webhookConfig("https://hooks.example.org:9999/x")
 			c.AllowedHosts = []string{"hooks.example.org:8443"}
 		}, "incident.url:"},
+		{"allowed host on the default port", func(c *Config) {
+			*c = webhookConfig("https://hooks.example.org/x")
+			c.AllowedHosts = []string{"hooks.example.org:443"}
+		}, ""},
+		{"cloud metadata address", func(c *Config) {
+			*c = webhookConfig("https://169.254.169.254/latest/meta-data/")
+		}, "incident.url: host 169.254.169.254 is a link-local address; list it in incident.allowed_hosts to send there"},
+		{"cloud metadata address, IPv4-mapped", func(c *Config) {
+			*c = webhookConfig("https://[::ffff:a9fe:a9fe]/x")
+		}, "incident.url: host 169.254.169.254 is a link-local address; list it in incident.allowed_hosts to send there"},
+		{"cloud metadata address, host name listed", func(c *Config) {
+			*c = webhookConfig("https://169.254.169.254/x")
+			c.AllowedHosts = []string{"hooks.example.org", "169.254.169.254.nip.io"}
+		}, "incident.url: host 169.254.169.254:443 not in incident.allowed_hosts [hooks.example.org 169.254.169.254.nip.io]"},
+		{"IPv6 link-local", func(c *Config) { *c = webhookConfig("https://[fe80::1%25eth0]:8443/x") }, "incident.url: host fe80::1 is a link-local address; list it in incident.allowed_hosts to send there"},
+		{"loopback", func(c *Config) { *c = webhookConfig("http://127.0.0.1:8080/x") }, "incident.url: host 127.0.0.1 is a loopback address; list it in incident.allowed_hosts to send there"},
+		{"IPv6 loopback", func(c *Config) { *c = webhookConfig("http://[::1]:8080/x") }, "incident.url: host ::1 is a loopback address; list it in incident.allowed_hosts to send there"},
+		{"private 10/8", func(c *Config) { *c = webhookConfig("https://10.1.2.3/x") }, "incident.url: host 10.1.2.3 is a private address; list it in incident.allowed_hosts to send there"},
+		{"private 172.16/12", func(c *Config) { *c = webhookConfig("https://172.20.0.1/x") }, "incident.url: host 172.20.0.1 is a private address; list it in incident.allowed_hosts to send there"},
+		{"private 192.168/16", func(c *Config) { *c = webhookConfig("https://192.168.0.10/x") }, "incident.url: host 192.168.0.10 is a private address; list it in incident.allowed_hosts to send there"},
+		{"unique local fc00::/7", func(c *Config) { *c = webhookConfig("https://[fd00::10]/x") }, "incident.url: host fd00::10 is a private address; list it in incident.allowed_hosts to send there"},
+		{"shared 100.64/10", func(c *Config) { *c = webhookConfig("https://100.100.100.200/x") }, "incident.url: host 100.100.100.200 is a shared (100.64.0.0/10) address; list it in incident.allowed_hosts to send there"},
+		{"unspecified", func(c *Config) { *c = webhookConfig("http://0.0.0.0:8080/x") }, "incident.url: host 0.0.0.0 is an unspecified address; list it in incident.allowed_hosts to send there"},
+		{"loopback listed", func(c *Config) {
+			*c = webhookConfig("http://127.0.0.1:8080/x")
+			c.AllowedHosts = []string{"127.0.0.1"}
+		}, ""},
+		{"loopback listed with its port", func(c *Config) {
+			*c = webhookConfig("http://127.0.0.1:8080/x")
+			c.AllowedHosts = []string{"127.0.0.1:8080"}
+		}, ""},
+		{"private address in a listed range", func(c *Config) {
+			*c = webhookConfig("https://10.1.2.3/x")
+			c.AllowedHosts = []string{"10.0.0.0/8"}
+		}, ""},
+		{"private address outside the listed range", func(c *Config) {
+			*c = webhookConfig("https://10.1.2.3/x")
+			c.AllowedHosts = []string{"10.9.0.0/16"}
+		}, "incident.url: host 10.1.2.3:443 not in incident.allowed_hosts [10.9.0.0/16]"},
+		{"public address", func(c *Config) { *c = webhookConfig("https://203.0.113.10/x") }, ""},
+		{"allowed_hosts bad range", func(c *Config) {
+			*c = webhookConfig("https://hooks.example.org/x")
+			c.AllowedHosts = []string{"10.0.0.0/33"}
+		}, "incident.allowed_hosts:"},
+		{"allowed_hosts empty entry", func(c *Config) {
+			*c = webhookConfig("https://hooks.example.org/x")
+			c.AllowedHosts = []string{"hooks.example.org", " "}
+		}, "incident.allowed_hosts: empty entry"},
+		{"allowed_hosts bad port", func(c *Config) {
+			*c = webhookConfig("https://hooks.example.org/x")
+			c.AllowedHosts = []string{"hooks.example.org:99999"}
+		}, `incident.allowed_hosts: "hooks.example.org:99999" has no valid port`},
+		{"allowed_hosts URL instead of host", func(c *Config) {
+			*c = webhookConfig("https://hooks.example.org/x")
+			c.AllowedHosts = []string{"user@hooks.example.org"}
+		}, `incident.allowed_hosts: "user@hooks.example.org" is not a host, host:port or CIDR range`},
 		{"no host", func(c *Config) { *c = webhookConfig("https:///x") }, "incident.url:"},
 		{"credentials in url", func(c *Config) { *c = webhookConfig("https://user:pw@hooks.example.org/x") }, "incident.url:"},
 		{"unparsable url", func(c *Config) { *c = webhookConfig("https://hooks.example.org/%zz") }, "incident.url:"},

@@ -13,7 +13,9 @@
 // waiting at least what a Retry-After asks (capped at 10 minutes). A 4xx other
 // than 408 and 429 is not retried: the request itself is wrong and would fail the
 // same way forever. Redirects are not followed, since their target would escape
-// incident.allowed_hosts.
+// incident.allowed_hosts. Every connection is checked against the host policy
+// (see hostPolicy) at the address actually dialled, so a DNS answer pointing at
+// a private or link-local address is refused however it changes.
 //
 // When the outbox is full the oldest transition that is not a resolve and not on
 // the wire is dropped, so a resolve is only lost when the outbox holds nothing
@@ -159,7 +161,16 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error)
 	if err != nil {
 		return nil, err
 	}
+	u, _ := url.Parse(cfg.URL) // checked by Validate
+	policy, err := newHostPolicy(cfg.AllowedHosts, u)
+	if err != nil {
+		return nil, err
+	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// Every connection goes through the host policy. A proxy would be the only
+	// address dialled, hiding the endpoint's from the check, so none is used.
+	transport.Proxy = nil
+	transport.DialContext = policy.dialContext()
 	s := &Sink{
 		cfg:      cfg,
 		m:        m,

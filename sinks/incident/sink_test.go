@@ -234,6 +234,8 @@ func ids(evs []alert.Event) []string {
 
 func testConfig(rawURL string) Config {
 	c := webhookConfig(rawURL)
+	// httptest servers listen on loopback, which is refused unless listed.
+	c.AllowedHosts = []string{"127.0.0.1", "hooks.example.org"}
 	c.PerTermInterval = 0
 	c.Timeout = 300 * time.Millisecond
 	c.BackoffBase = 5 * time.Millisecond
