@@ -137,6 +137,7 @@ type delivery struct {
 	id       string
 	body     []byte // nil for kind alertmanager, whose body is made per attempt
 	resolve  bool
+	resend   bool // kind alertmanager: an open alert re-sent, not a transition
 	enqueued time.Time
 	attempts int
 	inFlight bool // a request is on the wire: not droppable
@@ -511,6 +512,9 @@ func (s *Sink) resend(now time.Time) {
 		ev := s.open[k]
 		if s.pending[ev.ID()] == nil {
 			s.enqueue(ev, nil, now)
+			if d := s.pending[ev.ID()]; d != nil {
+				d.resend = true
+			}
 		}
 	}
 }
@@ -787,6 +791,9 @@ func (s *Sink) settle(ctx context.Context, d *delivery, res result, rnd *rand.Ra
 	d.inFlight = false
 	d.attempts++
 	attrs := []any{"event_id", d.id, "to", d.ev.To, "attempt", d.attempts}
+	if d.resend {
+		attrs = append(attrs, "resend", true)
+	}
 	if res.status != 0 {
 		attrs = append(attrs, "status", res.status)
 	}
