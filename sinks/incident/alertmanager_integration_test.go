@@ -26,7 +26,7 @@ import (
 
 // alertmanagerConfig routes everything to a receiver that notifies nobody: the
 // test reads Alertmanager's state through its API instead.
-const alertmanagerConfig = `route:
+const alertmanagerYAML = `route:
   receiver: "null"
 receivers:
   - name: "null"
@@ -67,7 +67,7 @@ func startAlertmanager(t *testing.T) *alertmanagerServer {
 	bin := alertmanagerBinary(t)
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfgFile, []byte(alertmanagerConfig), 0o644); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(alertmanagerYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var lastErr error
