@@ -92,8 +92,11 @@ func startAlertmanager(t *testing.T) *alertmanagerServer {
 			out.Close()
 			t.Fatalf("start %s: %v", bin, err)
 		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		exited := make(chan struct{}) // closed once the process has been waited for
+		go func() {
+			_ = cmd.Wait()
+			close(exited)
+		}()
 		srv := &alertmanagerServer{url: "http://127.0.0.1:" + strconv.Itoa(port), client: &http.Client{Timeout: 5 * time.Second}}
 		lastErr = srv.waitReady(exited, time.Minute)
 		if lastErr == nil {
@@ -128,12 +131,12 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func (am *alertmanagerServer) waitReady(exited <-chan error, within time.Duration) error {
+func (am *alertmanagerServer) waitReady(exited <-chan struct{}, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
-			return fmt.Errorf("exited: %v", err)
+		case <-exited:
+			return errors.New("exited")
 		default:
 		}
 		resp, err := am.client.Get(am.url + "/-/ready")

@@ -407,6 +407,11 @@ func TestAlertmanagerMaxOpen(t *testing.T) {
 	if got := testutil.ToFloat64(s.m.dropped.WithLabelValues(reasonOpenFull)); got != 1 {
 		t.Errorf("dropped{reason=open_full} = %v, want 1", got)
 	}
+	// Still queued, the forgotten one goes out once; the open ones are not
+	// listed twice for being both queued and open.
+	if got, want := ids(s.Pending()), ids(evs); !reflect.DeepEqual(got, want) {
+		t.Errorf("Pending() = %v, want %v", got, want)
+	}
 }
 
 func TestAlertmanagerRejectedNotResent(t *testing.T) {
