@@ -112,6 +112,49 @@ func TestBadValuesNameTheKey(t *testing.T) {
 	}
 }
 
+// TestIncidentAlertmanager loads the Alertmanager configuration the README
+// tells operators to copy, and checks its keys reach the incident sink.
+func TestIncidentAlertmanager(t *testing.T) {
+	file := writeFile(t, `
+incident:
+  enabled: true
+  kind: alertmanager
+  url: http://alertmanager.monitoring.svc:9093
+  allowed_schemes: [http]
+  allowed_hosts: [alertmanager.monitoring.svc, 10.0.0.0/8]
+  min_severity: medium
+  resend_interval: 1m
+  generator_url: "https://grafana.example.org/d/trendwatch-term?var-term={term}"
+  history_table: trendwatch.term_history
+`)
+	t.Setenv("TRENDWATCH_INCIDENT_MAX_OPEN", "500")
+	cfg, err := NewLoader().Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := cfg.Incident
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"kind", inc.Kind, "alertmanager"},
+		{"resend_interval", inc.ResendInterval, time.Minute},
+		{"max_open from env", inc.MaxOpen, 500},
+		{"generator_url", inc.GeneratorURL, "https://grafana.example.org/d/trendwatch-term?var-term={term}"},
+		{"allowed_hosts", inc.AllowedHosts, []string{"alertmanager.monitoring.svc", "10.0.0.0/8"}},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+
+	t.Setenv("TRENDWATCH_INCIDENT_RESEND_INTERVAL", "0s")
+	if _, err := NewLoader().Load(file); err == nil || !strings.Contains(err.Error(), "incident.resend_interval") {
+		t.Fatalf("got %v, want an error naming incident.resend_interval", err)
+	}
+}
+
 func TestMissingFile(t *testing.T) {
 	_, err := NewLoader().Load(filepath.Join(t.TempDir(), "nope.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {

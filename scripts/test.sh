@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, then integration tests (build tag "integration")
-# against a throwaway ClickHouse server on loopback and against chDB (modern
-# ClickHouse embedded in a node package). Installs what is missing.
+# against a throwaway ClickHouse server on loopback, against chDB (modern
+# ClickHouse embedded in a node package) and against Alertmanager. Installs what
+# is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,15 @@ if ! command -v kcat >/dev/null 2>&1; then
 	if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
 	$sudo apt-get update -qq >/dev/null
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq kcat >/dev/null
+fi
+
+echo "== Alertmanager"
+# The real Alertmanager, for the incident sink's kind alertmanager; the test
+# starts its own on a loopback port.
+if ! command -v prometheus-alertmanager >/dev/null 2>&1 && ! command -v alertmanager >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+	$sudo apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus-alertmanager >/dev/null
 fi
 
 echo "== ClickHouse"

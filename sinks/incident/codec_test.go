@@ -338,6 +338,10 @@ func FuzzBodies(f *testing.F) {
 		for name, enc := range map[string]func() ([]byte, error){
 			"pagerduty": func() ([]byte, error) { return pagerDutyBody(testRoutingKey, "trendwatch", &ev) },
 			"webhook":   func() ([]byte, error) { return webhookBody(&ev) },
+			"alertmanager": func() ([]byte, error) {
+				prev := sampleEvent(alert.StatusOpen)
+				return newAMEncoder(DefaultConfig()).body(&ev, &prev, time.Unix(unix, 0).Add(time.Minute))
+			},
 		} {
 			b, err := enc()
 			if err != nil {

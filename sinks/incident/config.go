@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -15,8 +16,9 @@ import (
 
 // Kinds of incident endpoint.
 const (
-	KindPagerDuty = "pagerduty"
-	KindWebhook   = "webhook"
+	KindPagerDuty    = "pagerduty"
+	KindWebhook      = "webhook"
+	KindAlertmanager = "alertmanager"
 )
 
 // PagerDutyURL is the Events API v2 endpoint.
@@ -36,8 +38,8 @@ const redacted = "[redacted]"
 // redact them, and so the URL's path and query, which some webhook providers use
 // as a credential too.
 type Config struct {
-	Kind            string        `mapstructure:"kind"`              // "pagerduty" or "webhook"
-	URL             string        `mapstructure:"url"`               // endpoint; PagerDutyURL by default
+	Kind            string        `mapstructure:"kind"`              // "pagerduty", "webhook" or "alertmanager"
+	URL             string        `mapstructure:"url"`               // endpoint; PagerDutyURL by default; an Alertmanager's base URL for kind alertmanager
 	RoutingKey      string        `mapstructure:"routing_key"`       // PagerDuty integration key; from TRENDWATCH_INCIDENT_ROUTING_KEY in practice
 	Secret          string        `mapstructure:"secret"`            // webhook signing secret, "whsec_" + base64 (Standard Webhooks)
 	SecretFile      string        `mapstructure:"secret_file"`       // file holding Secret, instead of Secret
@@ -51,6 +53,12 @@ type Config struct {
 	Outbox          int           `mapstructure:"outbox"`            // pending deliveries kept
 	AllowedHosts    []string      `mapstructure:"allowed_hosts"`     // host, host:port, IP or CIDR range; empty: incident.url's host only (see hostPolicy)
 	AllowedSchemes  []string      `mapstructure:"allowed_schemes"`   // of http and https
+
+	// Kind alertmanager only.
+	ResendInterval time.Duration `mapstructure:"resend_interval"` // open alerts are re-sent this often; Alertmanager resolves what is not
+	MaxOpen        int           `mapstructure:"max_open"`        // open alerts remembered for re-sending
+	GeneratorURL   string        `mapstructure:"generator_url"`   // generatorURL base; "{term}" is replaced, else ?term= is added
+	HistoryTable   string        `mapstructure:"history_table"`   // ClickHouse term_history view named in the history_query annotation
 }
 
 // DefaultConfig sends to PagerDuty over https, pages from medium severity, and
@@ -68,6 +76,9 @@ func DefaultConfig() Config {
 		BackoffMax:      time.Minute,
 		Outbox:          1000,
 		AllowedSchemes:  []string{"https"},
+		ResendInterval:  time.Minute,
+		MaxOpen:         1000,
+		HistoryTable:    "trendwatch.term_history",
 	}
 }
 
@@ -86,9 +97,9 @@ func (c Config) FromEnv(lookup func(string) (string, bool)) Config {
 // Validate reports the first key that is wrong. It never quotes a credential.
 func (c Config) Validate() error {
 	switch c.Kind {
-	case KindPagerDuty, KindWebhook:
+	case KindPagerDuty, KindWebhook, KindAlertmanager:
 	default:
-		return fmt.Errorf("incident.kind: %q is neither %s nor %s", c.Kind, KindPagerDuty, KindWebhook)
+		return fmt.Errorf("incident.kind: %q is not %s, %s or %s", c.Kind, KindPagerDuty, KindWebhook, KindAlertmanager)
 	}
 	if len(c.AllowedSchemes) == 0 {
 		return errors.New("incident.allowed_schemes: must list at least one scheme")
@@ -137,13 +148,37 @@ func (c Config) Validate() error {
 				return fmt.Errorf("incident.secret: %w", err)
 			}
 		}
+	case KindAlertmanager:
+		return c.checkAlertmanager()
+	}
+	return nil
+}
+
+// tableName is what incident.history_table may be: it is spliced into a query
+// an operator copies and runs.
+var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+
+func (c Config) checkAlertmanager() error {
+	switch {
+	case c.ResendInterval <= 0:
+		return fmt.Errorf("incident.resend_interval: %v must be positive", c.ResendInterval)
+	case c.MaxOpen <= 0:
+		return fmt.Errorf("incident.max_open: %d must be positive", c.MaxOpen)
+	case !tableName.MatchString(c.HistoryTable):
+		return fmt.Errorf("incident.history_table: %q is not a table or database.table name", c.HistoryTable)
+	}
+	if c.GeneratorURL != "" {
+		u, err := url.Parse(strings.ReplaceAll(c.GeneratorURL, termPlaceholder, "x"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("incident.generator_url: not an absolute http or https URL")
+		}
 	}
 	return nil
 }
 
 func (c Config) checkURL() error {
-	if c.Kind == KindWebhook && c.URL == PagerDutyURL {
-		return fmt.Errorf("incident.url: required for kind %s (the default is PagerDuty's)", KindWebhook)
+	if c.Kind != KindPagerDuty && c.URL == PagerDutyURL {
+		return fmt.Errorf("incident.url: required for kind %s (the default is PagerDuty's)", c.Kind)
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil {
@@ -244,5 +279,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("outbox", p.Outbox),
 		slog.Any("allowed_hosts", p.AllowedHosts),
 		slog.Any("allowed_schemes", p.AllowedSchemes),
+		slog.Duration("resend_interval", p.ResendInterval),
+		slog.Int("max_open", p.MaxOpen),
+		slog.String("generator_url", p.GeneratorURL),
+		slog.String("history_table", p.HistoryTable),
 	)
 }

@@ -28,6 +28,14 @@ func webhookConfig(url string) Config {
 	return c
 }
 
+func alertmanagerConfig(url string) Config {
+	c := DefaultConfig()
+	c.Kind = KindAlertmanager
+	c.URL = url
+	c.AllowedSchemes = []string{"http", "https"}
+	return c
+}
+
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -145,6 +153,34 @@ func TestConfigValidate(t *testing.T) {
 		{"zero backoff", func(c *Config) { c.RoutingKey, c.BackoffBase = testRoutingKey, 0 }, "incident.backoff_base:"},
 		{"backoff max below base", func(c *Config) { c.RoutingKey, c.BackoffMax = testRoutingKey, time.Millisecond }, "incident.backoff_max:"},
 		{"zero outbox", func(c *Config) { c.RoutingKey, c.Outbox = testRoutingKey, 0 }, "incident.outbox:"},
+		{"alertmanager", func(c *Config) { *c = alertmanagerConfig("https://alertmanager.example.org") }, ""},
+		{"alertmanager with a generator template", func(c *Config) {
+			*c = alertmanagerConfig("https://alertmanager.example.org")
+			c.GeneratorURL = "https://grafana.example.org/d/term?var-term={term}"
+		}, ""},
+		{"alertmanager on PagerDuty's url", func(c *Config) { *c = alertmanagerConfig(PagerDutyURL) }, "incident.url: required for kind alertmanager (the default is PagerDuty's)"},
+		{"alertmanager private address", func(c *Config) { *c = alertmanagerConfig("http://10.0.0.9:9093") }, "incident.url: host 10.0.0.9 is a private address; list it in incident.allowed_hosts to send there"},
+		{"alertmanager zero resend interval", func(c *Config) {
+			*c = alertmanagerConfig("https://alertmanager.example.org")
+			c.ResendInterval = 0
+		}, "incident.resend_interval: 0s must be positive"},
+		{"alertmanager zero max open", func(c *Config) {
+			*c = alertmanagerConfig("https://alertmanager.example.org")
+			c.MaxOpen = 0
+		}, "incident.max_open: 0 must be positive"},
+		{"alertmanager history table not a name", func(c *Config) {
+			*c = alertmanagerConfig("https://alertmanager.example.org")
+			c.HistoryTable = "term_history; DROP TABLE alerts"
+		}, `incident.history_table: "term_history; DROP TABLE alerts" is not a table or database.table name`},
+		{"alertmanager generator not http", func(c *Config) {
+			*c = alertmanagerConfig("https://alertmanager.example.org")
+			c.GeneratorURL = "javascript:alert(1)"
+		}, "incident.generator_url: not an absolute http or https URL"},
+		{"alertmanager generator relative", func(c *Config) {
+			*c = alertmanagerConfig("https://alertmanager.example.org")
+			c.GeneratorURL = "/d/term"
+		}, "incident.generator_url: not an absolute http or https URL"},
+		{"resend interval ignored by other kinds", func(c *Config) { c.RoutingKey, c.ResendInterval = testRoutingKey, 0 }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

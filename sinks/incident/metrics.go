@@ -12,7 +12,8 @@ type metrics struct {
 	latency    prometheus.Histogram   // one HTTP attempt
 	delay      prometheus.Histogram   // enqueue to delivered
 	outbox     prometheus.Gauge
-	dropped    *prometheus.CounterVec // by reason: outbox_full
+	open       prometheus.Gauge       // kind alertmanager: alerts re-sent while open
+	dropped    *prometheus.CounterVec // by reason: outbox_full, open_full
 	skipped    *prometheus.CounterVec // by reason: severity, rate_limited, replay, not_triggered, invalid
 }
 
@@ -40,9 +41,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "trendwatch_incident_outbox_size",
 			Help: "Alert transitions waiting for delivery.",
 		}),
+		open: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trendwatch_incident_open_alerts",
+			Help: "Open alerts re-sent to Alertmanager every incident.resend_interval (kind alertmanager).",
+		}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trendwatch_incident_dropped_total",
-			Help: "Alert transitions dropped undelivered, by reason.",
+			Help: "Alert transitions dropped undelivered (outbox_full), and open alerts no longer re-sent for incident.max_open (open_full).",
 		}, []string{"reason"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trendwatch_incident_skipped_total",
@@ -61,10 +66,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.skipped.WithLabelValues(r)
 	}
 	m.dropped.WithLabelValues(reasonOutboxFull)
+	m.dropped.WithLabelValues(reasonOpenFull)
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.deliveries, m.attempts, m.latency, m.delay, m.outbox, m.dropped, m.skipped} {
+	for _, c := range []prometheus.Collector{m.deliveries, m.attempts, m.latency, m.delay, m.outbox, m.open, m.dropped, m.skipped} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register incident sink metrics: %w", err)
 		}

@@ -1,5 +1,6 @@
 // Package incident turns alert transitions into incidents: a PagerDuty Events API
-// v2 event or a signed Standard Webhooks call per transition.
+// v2 event, a signed Standard Webhooks call or a Prometheus Alertmanager alert
+// per transition.
 //
 // Open triggers an incident, escalated triggers again with the same dedup_key
 // (PagerDuty folds it into the open incident), resolved resolves. Everything is
@@ -20,6 +21,17 @@
 // When the outbox is full the oldest transition that is not a resolve and not on
 // the wire is dropped, so a resolve is only lost when the outbox holds nothing
 // else. Drops, give-ups and filtered transitions are logged and counted.
+//
+// Alertmanager (kind alertmanager) keeps an alert firing only while it is
+// re-sent, and resolves it when its endsAt passes. So the sink remembers the
+// alerts it has open (at most incident.max_open; past that the one changed
+// longest ago is forgotten and expires in Alertmanager on its own) and re-sends
+// each every incident.resend_interval with endsAt four intervals ahead; a
+// resolve sends endsAt = the resolve time. The open alerts are part of Pending,
+// so a checkpoint keeps them and a restart re-sends them. Alertmanager tells
+// alerts apart by their labels, so a transition that changes them (severity on
+// an escalation, the top region) ends the alert under its old labels in the
+// same request, and a resolve names the labels last sent.
 //
 // Filters, applied when a transition is written:
 //   - An open or escalation below incident.min_severity opens nothing.
@@ -43,6 +55,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -68,6 +81,7 @@ const (
 	outcomeTimeout   = "timeout"
 	outcomeError     = "error"
 	reasonOutboxFull = "outbox_full"
+	reasonOpenFull   = "open_full"
 	skipSeverity     = "severity"
 	skipRateLimited  = "rate_limited"
 	skipReplay       = "replay"
@@ -95,8 +109,10 @@ type Sink struct {
 	log      *slog.Logger
 	m        *metrics
 	client   *http.Client
-	endpoint string // cfg.URL, redacted, for logs
-	key      []byte // webhook signing key
+	endpoint string     // cfg.URL, redacted, for logs
+	target   string     // where requests go: cfg.URL, or Alertmanager's alerts API under it
+	key      []byte     // webhook signing key
+	am       *amEncoder // kind alertmanager; nil otherwise
 	minSev   alert.Severity
 	now      func() time.Time
 
@@ -105,20 +121,23 @@ type Sink struct {
 	pending   map[string]*delivery // by event ID
 	keys      map[string]*keyState // by alert key
 	terms     map[string]*termState
+	open      map[string]*alert.Event // kind alertmanager: by key, the last trigger posted
 	lastSweep time.Time
 	wake      chan struct{} // a delivery was queued; capacity 1
 	emptied   chan struct{} // closed while the queue is empty
 	started   bool
 	closed    bool
 	cancel    context.CancelFunc
-	done      chan struct{} // closed when the delivery goroutine returns
+	done      chan struct{} // closed when the delivery and resend goroutines return
 }
 
 type delivery struct {
 	ev       alert.Event
+	prev     *alert.Event // kind alertmanager: the alert as posted before ev
 	id       string
-	body     []byte
+	body     []byte // nil for kind alertmanager, whose body is made per attempt
 	resolve  bool
+	resend   bool // kind alertmanager: an open alert re-sent, not a transition
 	enqueued time.Time
 	attempts int
 	inFlight bool // a request is on the wire: not droppable
@@ -175,6 +194,7 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error)
 		cfg:      cfg,
 		m:        m,
 		endpoint: redactURL(cfg.URL),
+		target:   cfg.URL,
 		key:      key,
 		minSev:   minSev,
 		now:      time.Now,
@@ -188,8 +208,13 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error)
 		pending: map[string]*delivery{},
 		keys:    map[string]*keyState{},
 		terms:   map[string]*termState{},
+		open:    map[string]*alert.Event{},
 		wake:    make(chan struct{}, 1),
 		emptied: make(chan struct{}),
+	}
+	if cfg.Kind == KindAlertmanager {
+		s.am = newAMEncoder(cfg)
+		s.target = alertsURL(cfg.URL)
 	}
 	s.log = log.With("sink", "incident", "kind", cfg.Kind, "endpoint", s.endpoint)
 	close(s.emptied)
@@ -207,7 +232,23 @@ func (s *Sink) Start(ctx context.Context) {
 	s.started = true
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.done = make(chan struct{})
-	go s.run(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.run(ctx)
+	}()
+	if s.am != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.resendLoop(ctx)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.done)
+	}()
 }
 
 // WriteMinutes does nothing: aggregates are not incidents.
@@ -250,13 +291,20 @@ func (s *Sink) WriteAlerts(ctx context.Context, evs []alert.Event) error {
 func (s *Sink) Flush(context.Context) error { return nil }
 
 // Pending returns the transitions not delivered yet, oldest first, for a
-// checkpoint to hand back to Restore.
+// checkpoint to hand back to Restore. For kind alertmanager the last trigger
+// of every open alert follows, unless it is queued already: Restore re-sends
+// it, which is what an open alert needs after a restart anyway.
 func (s *Sink) Pending() []alert.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]alert.Event, len(s.queue))
-	for i, d := range s.queue {
-		out[i] = cloneEvent(d.ev)
+	out := make([]alert.Event, 0, len(s.queue)+len(s.open))
+	for _, d := range s.queue {
+		out = append(out, cloneEvent(d.ev))
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.open)) {
+		if ev := s.open[k]; s.pending[ev.ID()] == nil {
+			out = append(out, cloneEvent(*ev))
+		}
 	}
 	return out
 }
@@ -271,12 +319,16 @@ func (s *Sink) Restore(evs []alert.Event) {
 	var restored []*delivery
 	for i := range evs {
 		ev := &evs[i]
-		d, err := s.newDelivery(ev, now)
-		if err != nil {
-			s.skip(ev, skipInvalid, "err", err)
+		if ev.Alert.Key == "" || webhookType(ev.To) == "" {
+			s.skip(ev, skipInvalid, "err", "no key or unknown status")
 			continue
 		}
-		if s.pending[d.id] != nil {
+		if s.pending[ev.ID()] != nil {
+			continue
+		}
+		d, err := s.newDelivery(ev, s.track(ev, now), now)
+		if err != nil {
+			s.skip(ev, skipInvalid, "err", err)
 			continue
 		}
 		st := s.keys[ev.Alert.Key]
@@ -370,12 +422,12 @@ func (s *Sink) admit(ev *alert.Event, now time.Time) {
 	if ev.To == alert.StatusResolved {
 		st.resolved = true
 		switch {
-		case known && !st.triggered:
+		case known && !st.triggered && s.open[a.Key] == nil:
 			s.skip(ev, skipNotTriggered)
-		case !known && a.Severity < s.minSev:
+		case !known && a.Severity < s.minSev && s.open[a.Key] == nil:
 			s.skip(ev, skipSeverity)
 		default:
-			s.enqueue(ev, now)
+			s.enqueue(ev, s.track(ev, now), now)
 		}
 		return
 	}
@@ -388,7 +440,83 @@ func (s *Sink) admit(ev *alert.Event, now time.Time) {
 		return
 	}
 	st.triggered = true
-	s.enqueue(ev, now)
+	s.enqueue(ev, s.track(ev, now), now)
+}
+
+// track keeps the open alerts of kind alertmanager up to date with ev, which is
+// about to be queued, and returns the alert as last posted for its key (nil when
+// none is known). A trigger replaces it; a resolve ends it. s.mu is held.
+func (s *Sink) track(ev *alert.Event, now time.Time) *alert.Event {
+	if s.am == nil {
+		return nil
+	}
+	key := ev.Alert.Key
+	prev := s.open[key]
+	if prev != nil && ev.Seq <= prev.Seq {
+		return nil // a restored transition older than what is known
+	}
+	if ev.To == alert.StatusResolved {
+		delete(s.open, key)
+	} else {
+		c := cloneEvent(*ev)
+		s.open[key] = &c
+		s.forgetOpen(now)
+	}
+	s.m.open.Set(float64(len(s.open)))
+	return prev
+}
+
+// forgetOpen keeps the open alerts within incident.max_open by forgetting the
+// one that changed longest ago; Alertmanager resolves it when its endsAt
+// passes. s.mu is held.
+func (s *Sink) forgetOpen(now time.Time) {
+	for len(s.open) > s.cfg.MaxOpen {
+		var oldest *alert.Event
+		for _, ev := range s.open {
+			if oldest == nil || eventTime(ev).Before(eventTime(oldest)) ||
+				(eventTime(ev).Equal(eventTime(oldest)) && ev.Alert.Key < oldest.Alert.Key) {
+				oldest = ev
+			}
+		}
+		delete(s.open, oldest.Alert.Key)
+		s.m.dropped.WithLabelValues(reasonOpenFull).Inc()
+		s.log.Warn("too many open alerts for incident.max_open; no longer re-sending the oldest, which Alertmanager will resolve",
+			"key", oldest.Alert.Key, "max_open", s.cfg.MaxOpen, "resolves_in", s.am.margin)
+	}
+}
+
+// resendLoop re-sends the open alerts every incident.resend_interval until ctx
+// is done.
+func (s *Sink) resendLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.ResendInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.resend(s.now())
+		}
+	}
+}
+
+// resend queues every open alert that is not queued already. One that is
+// queued needs nothing more: its endsAt is set when it goes out.
+func (s *Sink) resend(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.open)) {
+		ev := s.open[k]
+		if s.pending[ev.ID()] == nil {
+			s.enqueue(ev, nil, now)
+			if d := s.pending[ev.ID()]; d != nil {
+				d.resend = true
+			}
+		}
+	}
 }
 
 // allow applies the per-term rate limit. s.mu is held.
@@ -436,25 +564,34 @@ func (s *Sink) skip(ev *alert.Event, reason string, attrs ...any) {
 		append([]any{"reason", reason, "event_id", ev.ID(), "to", ev.To, "severity", ev.Alert.Severity}, attrs...)...)
 }
 
-func (s *Sink) newDelivery(ev *alert.Event, now time.Time) (*delivery, error) {
+func (s *Sink) newDelivery(ev, prev *alert.Event, now time.Time) (*delivery, error) {
 	var (
 		body []byte
 		err  error
 	)
-	if s.cfg.Kind == KindPagerDuty {
+	switch s.cfg.Kind {
+	case KindPagerDuty:
 		body, err = pagerDutyBody(s.cfg.RoutingKey, s.cfg.Source, ev)
-	} else {
+	case KindWebhook:
 		body, err = webhookBody(ev)
+	case KindAlertmanager:
+		// Made per attempt; encoding once here only proves it can be.
+		_, err = s.am.body(ev, prev, now)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", ev.ID(), err)
 	}
-	return &delivery{ev: cloneEvent(*ev), id: ev.ID(), body: body, resolve: ev.To == alert.StatusResolved, enqueued: now}, nil
+	d := &delivery{ev: cloneEvent(*ev), id: ev.ID(), body: body, resolve: ev.To == alert.StatusResolved, enqueued: now}
+	if prev != nil {
+		p := cloneEvent(*prev)
+		d.prev = &p
+	}
+	return d, nil
 }
 
 // enqueue queues one transition, making room if the outbox is full. s.mu is held.
-func (s *Sink) enqueue(ev *alert.Event, now time.Time) {
-	d, err := s.newDelivery(ev, now)
+func (s *Sink) enqueue(ev, prev *alert.Event, now time.Time) {
+	d, err := s.newDelivery(ev, prev, now)
 	if err != nil {
 		s.skip(ev, skipInvalid, "err", err)
 		return
@@ -515,7 +652,6 @@ func cloneEvent(ev alert.Event) alert.Event {
 
 // run delivers the head of the queue until ctx is done.
 func (s *Sink) run(ctx context.Context) {
-	defer close(s.done)
 	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	for {
 		d := s.head(ctx)
@@ -577,7 +713,16 @@ type result struct {
 
 // send makes one HTTP request for d.
 func (s *Sink) send(ctx context.Context, d *delivery) result {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(d.body))
+	body := d.body
+	if s.am != nil {
+		// endsAt lies ahead of this attempt, not of the first: a retry hours
+		// later must not post an alert that has already ended.
+		var err error
+		if body, err = s.am.body(&d.ev, d.prev, s.now()); err != nil {
+			return result{class: classRejected, err: fmt.Errorf("encode: %w", err)}
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target, bytes.NewReader(body))
 	if err != nil {
 		return result{class: classRejected, err: errors.New("cannot build request")}
 	}
@@ -646,6 +791,9 @@ func (s *Sink) settle(ctx context.Context, d *delivery, res result, rnd *rand.Ra
 	d.inFlight = false
 	d.attempts++
 	attrs := []any{"event_id", d.id, "to", d.ev.To, "attempt", d.attempts}
+	if d.resend {
+		attrs = append(attrs, "resend", true)
+	}
 	if res.status != 0 {
 		attrs = append(attrs, "status", res.status)
 	}
@@ -660,6 +808,11 @@ func (s *Sink) settle(ctx context.Context, d *delivery, res result, rnd *rand.Ra
 		return 0, false
 	case classRejected:
 		s.finish(d, resultRejected)
+		if s.am != nil && !d.resolve && s.open[d.ev.Alert.Key] != nil && s.open[d.ev.Alert.Key].Seq == d.ev.Seq {
+			// Re-sending what Alertmanager refused would only be refused again.
+			delete(s.open, d.ev.Alert.Key)
+			s.m.open.Set(float64(len(s.open)))
+		}
 		s.log.Error("incident endpoint rejected an alert transition; not retrying", append(attrs, "response", res.snippet)...)
 		return 0, false
 	}
