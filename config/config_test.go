@@ -97,13 +97,7 @@ func TestBadValuesNameTheKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			file := ""
-			if tt.file != "" {
-				file = writeFile(t, tt.file)
-			}
+			file := setUp(t, tt.env, tt.file)
 			_, err := NewLoader().Load(file)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want an error naming %q", err, tt.want)
@@ -227,13 +221,7 @@ func TestErrorsNameKeySourceAndValue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			file := ""
-			if tt.file != "" {
-				file = writeFile(t, tt.file)
-			}
+			file := setUp(t, tt.env, tt.file)
 			l := NewLoader()
 			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 			fs.String("bucket", "", "")
@@ -283,13 +271,7 @@ func TestSizesAndDurations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			file := ""
-			if tt.file != "" {
-				file = writeFile(t, tt.file)
-			}
+			file := setUp(t, tt.env, tt.file)
 			cfg, err := NewLoader().Load(file)
 			if err != nil {
 				t.Fatal(err)
@@ -353,4 +335,17 @@ func TestDefaultsRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setUp sets env for the test and writes the config file body, returning its
+// path ("" when body is empty).
+func setUp(t *testing.T, env map[string]string, body string) string {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	if body == "" {
+		return ""
+	}
+	return writeFile(t, body)
 }
