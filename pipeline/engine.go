@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -454,9 +455,19 @@ func (e *Engine) report(r *event.Report) {
 		e.m.unattrib.Inc()
 	}
 	if len(r.Hashtags) > 0 {
+		// The report's hashtags replace the content's, but not its sound or
+		// challenge: a report on a post that uses a sound is a report about
+		// that sound whatever the reporter tagged, and dropping them hid a
+		// fifth of a sound's report wave (a bucket later in the median).
+		cached := keys
 		keys = e.keys[:0]
 		for _, h := range r.Hashtags {
 			keys = append(keys, event.Term{Kind: event.KindHashtag, Value: h}.String())
+		}
+		for _, k := range cached {
+			if kind, _, _ := strings.Cut(k, ":"); kind != event.KindHashtag.String() {
+				keys = append(keys, k)
+			}
 		}
 		e.keys = keys
 	}

@@ -392,3 +392,26 @@ func BenchmarkProcessContent(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestEngineReportKeepsSoundOfContent: a report's hashtags replace its
+// content's hashtags, but the content's sound and challenge still get the
+// report.
+func TestEngineReportKeepsSoundOfContent(t *testing.T) {
+	e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	// Applied directly: the order and hold of records is not what is tested.
+	e.content(&event.Content{EventID: "e1", TS: start, ContentID: "c1", CreatorID: "u", Hashtags: []string{"fyp"}, SoundID: "s1"})
+	e.report(&event.Report{EventID: "r1", TS: start.Add(time.Second), ContentID: "c1", ReporterID: "x", Reason: "spam", Hashtags: []string{"other"}})
+	b := e.window.Open(start)
+	if b == nil {
+		t.Fatal("no open bucket")
+	}
+	for key, want := range map[string]uint32{"sound:s1": 1, "hashtag:other": 1, "hashtag:fyp": 0} {
+		if got := b.Reports.Estimate(sketches.Hash(key)); got != want {
+			t.Errorf("reports of %s: %d, want %d", key, got, want)
+		}
+	}
+}
