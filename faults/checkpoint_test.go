@@ -23,6 +23,11 @@ func TestCheckpointRefused(t *testing.T) {
 	cfg := newRunConfig(t, b.addr, chAddr)
 	cfg.migrate(t)
 	p := cfg.start(t, "run")
+	// /metrics answers before the sinks are open; a stop then is a start-up
+	// cancelled, which leaves no checkpoint to corrupt.
+	waitFor(t, 30*time.Second, "run to start consuming", func() (bool, error) {
+		return strings.Contains(p.output(), "msg=consuming"), nil
+	})
 	if err := p.stop(30 * time.Second); err != nil {
 		t.Fatalf("clean shutdown: %v", err)
 	}

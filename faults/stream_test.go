@@ -120,9 +120,17 @@ func generate(t *testing.T, seed int64, rate float64, duration time.Duration, st
 		b := r.TS.UTC().Truncate(time.Minute)
 		keys := terms[r.ContentID]
 		if len(r.Hashtags) > 0 {
+			// The report's hashtags replace the content's hashtags; its
+			// sound and challenge still count the report.
+			content := keys
 			keys = nil
 			for _, h := range r.Hashtags {
 				keys = append(keys, event.Term{Kind: event.KindHashtag, Value: h}.String())
+			}
+			for _, k := range content {
+				if !strings.HasPrefix(k, event.KindHashtag.String()+":") {
+					keys = append(keys, k)
+				}
 			}
 		}
 		for _, k := range keys {
