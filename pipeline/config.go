@@ -41,6 +41,12 @@ type Config struct {
 	// partitions. When it is full the earliest are applied anyway. 0 holds
 	// nothing: records count in the order they arrive.
 	MaxParked int `mapstructure:"max_parked"`
+	// DedupMaxIDs bounds the event ids remembered, all partitions together, to
+	// drop a second copy of an event (a producer's retry, a range produced
+	// twice) read from the same partition while its bucket is open. Each costs
+	// about 40 bytes; when full, the ids of the oldest open bucket are
+	// forgotten early. 0 turns deduplication off.
+	DedupMaxIDs int `mapstructure:"dedup_max_ids"`
 	// CommitInterval is how often sinks are flushed, a checkpoint written and
 	// offsets committed.
 	CommitInterval time.Duration `mapstructure:"commit_interval"`
@@ -62,6 +68,7 @@ func DefaultConfig() Config {
 		IdleAdvance:     30 * time.Second,
 		PartitionIdle:   5 * time.Second,
 		MaxParked:       200000,
+		DedupMaxIDs:     2000000,
 		CommitInterval:  10 * time.Second,
 	}
 }
@@ -91,6 +98,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.partition_idle: must be > 0, got %v", c.PartitionIdle)
 	case c.MaxParked < 0:
 		return fmt.Errorf("pipeline.max_parked: must be >= 0, got %d", c.MaxParked)
+	case c.DedupMaxIDs < 0:
+		return fmt.Errorf("pipeline.dedup_max_ids: must be >= 0, got %d", c.DedupMaxIDs)
 	case c.CommitInterval <= 0:
 		return fmt.Errorf("pipeline.commit_interval: must be > 0, got %v", c.CommitInterval)
 	}

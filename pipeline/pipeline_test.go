@@ -77,6 +77,8 @@ func TestConfigValidate(t *testing.T) {
 		{"history", func(c *Config) { c.History = 1 }, "pipeline.history"},
 		{"join cache", func(c *Config) { c.JoinCache = -1 }, "pipeline.join_cache"},
 		{"commit", func(c *Config) { c.CommitInterval = 0 }, "pipeline.commit_interval"},
+		{"dedup", func(c *Config) { c.DedupMaxIDs = -1 }, "pipeline.dedup_max_ids"},
+		{"dedup off", func(c *Config) { c.DedupMaxIDs = 0 }, ""},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()
