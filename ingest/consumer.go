@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -145,7 +147,13 @@ type Consumer struct {
 	dec     event.Decoder
 	dlq     *deadLetter
 	metrics *metrics
+	// assigned is set once the group has given this member its partitions.
+	assigned *atomic.Bool
 }
+
+// Assigned reports whether the consumer group has assigned this member its
+// partitions (or it has read a message, which proves it).
+func (c *Consumer) Assigned() bool { return c.assigned.Load() }
 
 // NewConsumer joins cfg.Group on the content and report topics.
 func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Consumer, error) {
@@ -156,6 +164,7 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 	if err != nil {
 		return nil, err
 	}
+	assigned := new(atomic.Bool)
 	start := kafka.FirstOffset
 	if cfg.StartOffset == "latest" {
 		start = kafka.LastOffset
@@ -179,6 +188,14 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 		ReadBackoffMin: 100 * time.Millisecond,
 		ReadBackoffMax: 2 * time.Second,
 		ErrorLogger:    kafka.LoggerFunc(func(f string, a ...any) { log.Warn("kafka reader: " + fmt.Sprintf(f, a...)) }),
+		// kafka-go says when a generation's partitions are assigned only in
+		// its informational log; the rest of that log is noise.
+		Logger: kafka.LoggerFunc(func(f string, a ...any) {
+			if strings.HasPrefix(f, "subscribed to topics and partitions") {
+				assigned.Store(true)
+				log.Debug("kafka reader: " + fmt.Sprintf(f, a...))
+			}
+		}),
 	})
 	w, err := cfg.NewWriter(cfg.Topics.DeadLetter)
 	if err != nil {
@@ -186,13 +203,16 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 		return nil, err
 	}
 	m := newMetrics(reg, cfg)
-	return newConsumer(cfg, log, r, newDeadLetter(w, log, m), m), nil
+	c := newConsumer(cfg, log, r, newDeadLetter(w, log, m), m)
+	c.assigned = assigned
+	return c, nil
 }
 
 func newConsumer(cfg Config, log *slog.Logger, r messageReader, dlq *deadLetter, m *metrics) *Consumer {
 	return &Consumer{
 		cfg: cfg, log: log, reader: r, dlq: dlq, metrics: m,
-		dec: event.Decoder{Limits: cfg.Limits, Now: time.Now},
+		dec:      event.Decoder{Limits: cfg.Limits, Now: time.Now},
+		assigned: new(atomic.Bool),
 	}
 }
 
@@ -209,6 +229,7 @@ func (c *Consumer) Run(ctx context.Context, out chan<- Record) error {
 			}
 			return fmt.Errorf("fetch from %v: %w", c.cfg.Brokers, err)
 		}
+		c.assigned.Store(true)
 		rec := c.decode(ctx, m)
 		select {
 		case out <- rec:

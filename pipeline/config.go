@@ -50,6 +50,15 @@ type Config struct {
 	// CommitInterval is how often sinks are flushed, a checkpoint written and
 	// offsets committed.
 	CommitInterval time.Duration `mapstructure:"commit_interval"`
+	// MaxCommitFailure is how long past CommitInterval commit rounds may keep
+	// failing (a full or read-only checkpoint directory, brokers refusing the
+	// commit) or not finish at all (a sink taking nothing) before /healthz
+	// answers 503. 0 never does.
+	MaxCommitFailure time.Duration `mapstructure:"max_commit_failure"`
+	// MaxLagGrowth is how long consumer lag may keep rising without ever
+	// falling back before /healthz answers 503: the consumer is falling
+	// behind for good. 0 never does.
+	MaxLagGrowth time.Duration `mapstructure:"max_lag_growth"`
 	// Instance names this process in ingest statistics.
 	Instance string `mapstructure:"instance"`
 }
@@ -70,6 +79,9 @@ func DefaultConfig() Config {
 		MaxParked:       200000,
 		DedupMaxIDs:     2000000,
 		CommitInterval:  10 * time.Second,
+
+		MaxCommitFailure: time.Minute,
+		MaxLagGrowth:     5 * time.Minute,
 	}
 }
 
@@ -102,6 +114,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.dedup_max_ids: must be >= 0, got %d", c.DedupMaxIDs)
 	case c.CommitInterval <= 0:
 		return fmt.Errorf("pipeline.commit_interval: must be > 0, got %v", c.CommitInterval)
+	case c.MaxCommitFailure < 0:
+		return fmt.Errorf("pipeline.max_commit_failure: must be >= 0, got %v", c.MaxCommitFailure)
+	case c.MaxLagGrowth < 0:
+		return fmt.Errorf("pipeline.max_lag_growth: must be >= 0, got %v", c.MaxLagGrowth)
 	}
 	return nil
 }

@@ -111,7 +111,13 @@ type Engine struct {
 	spare       []*ingest.Record
 	openBuckets int
 	// saving is the result of the commit round running in the background.
-	saving chan error
+	saving chan roundResult
+	// lastCommit and commitErr are how the last commit round ended, and lag
+	// how consumer lag moves, for Status.
+	runStart   time.Time
+	lastCommit time.Time
+	commitErr  error
+	lag        lagTrend
 	// holdUntil ends the start-up hold (see Process); held marks it over.
 	holdUntil time.Time
 	histBuf   []float64
@@ -217,6 +223,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		offsets:  make(map[partition]int64),
 		parts:    make(map[partition]*progress),
 		m:        newMetrics(reg),
+		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
 	// carry creators, regions and samples.

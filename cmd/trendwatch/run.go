@@ -50,7 +50,7 @@ func (a *app) pipelineFlags(f *pflag.FlagSet) {
 	f.String("clickhouse", "", "ClickHouse native address host:port; enables the ClickHouse sink (clickhouse.addr)")
 	f.String("checkpoint-dir", "", "checkpoint directory (checkpoint.dir)")
 	f.Bool("fresh", false, "discard an existing checkpoint instead of resuming from it (checkpoint.fresh)")
-	f.String("metrics-listen", "", "address for /metrics and /healthz, empty to disable (metrics.listen)")
+	f.String("metrics-listen", "", "address for /metrics, /healthz and /readyz, empty to disable (metrics.listen)")
 	for flag, key := range map[string]string{
 		"brokers": "kafka.brokers", "group": "kafka.group", "clickhouse": "clickhouse.addr",
 		"checkpoint-dir": "checkpoint.dir", "fresh": "checkpoint.fresh", "metrics-listen": "metrics.listen",
@@ -64,7 +64,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reg := newRegistry()
-	h := &health{}
+	h := newHealth(cfg.Pipeline)
 	if err := serveOps(ctx, cfg.Metrics.Listen, reg, h, log); err != nil {
 		return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
 	}
@@ -94,10 +94,15 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 		return err
 	}
 
+	if err := cfg.Kafka.WaitForBroker(ctx, log); err != nil {
+		return err
+	}
 	consumer, err := ingest.NewConsumer(cfg.Kafka, log, reg)
 	if err != nil {
 		return err
 	}
+	assigned := consumer.Assigned
+	h.assigned.Store(&assigned)
 	if parts, err := consumer.Partitions(ctx); err != nil {
 		if ingest.Refused(err) {
 			// Wrong credentials or an untrusted broker: the consumer would
