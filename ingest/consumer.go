@@ -149,6 +149,10 @@ type Consumer struct {
 	metrics *metrics
 	// assigned is set once the group has given this member its partitions.
 	assigned *atomic.Bool
+	refusals *refusalLog
+	// lenient decodes without the event-time limits, to tell the refusal
+	// summary what event times the refused messages had.
+	lenient event.Decoder
 }
 
 // Assigned reports whether the consumer group has assigned this member its
@@ -213,6 +217,8 @@ func newConsumer(cfg Config, log *slog.Logger, r messageReader, dlq *deadLetter,
 		cfg: cfg, log: log, reader: r, dlq: dlq, metrics: m,
 		dec:      event.Decoder{Limits: cfg.Limits, Now: time.Now},
 		assigned: new(atomic.Bool),
+		refusals: newRefusalLog(log, time.Minute, cfg.Topics.DeadLetter),
+		lenient:  event.Decoder{Limits: lenientLimits(cfg.Limits), Now: time.Now},
 	}
 }
 
@@ -259,16 +265,43 @@ func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
 	}
 	if err == nil {
 		c.metrics.events.WithLabelValues(m.Topic, "ok").Inc()
+		c.refusals.observe(c.dec.Now(), "", time.Time{})
 		return rec
 	}
 	reason := event.ReasonOf(err)
 	if reason == "" {
 		reason = event.ReasonInvalidJSON
 	}
+	var ts time.Time
+	if c.refusals.wantTS(reason) {
+		ts = c.eventTime(m)
+	}
+	c.refusals.observe(c.dec.Now(), reason, ts)
 	c.metrics.events.WithLabelValues(m.Topic, "invalid").Inc()
 	c.metrics.failures.WithLabelValues(m.Topic, string(reason)).Inc()
 	c.dlq.send(ctx, m, reason, err, c.cfg.DeadLetterMaxBytes)
 	return Record{Source: rec.Source, Lag: rec.Lag, Kind: KindInvalid}
+}
+
+// eventTime decodes m without the event-time limits, for its ts; zero when
+// it fails for another reason too.
+func (c *Consumer) eventTime(m kafka.Message) time.Time {
+	switch m.Topic {
+	case c.cfg.Topics.Content:
+		if ev, err := c.lenient.DecodeContent(m.Value); err == nil {
+			return ev.TS
+		}
+	case c.cfg.Topics.Reports:
+		if ev, err := c.lenient.DecodeReport(m.Value); err == nil {
+			return ev.TS
+		}
+	}
+	return time.Time{}
+}
+
+func lenientLimits(l event.Limits) event.Limits {
+	l.MaxAge, l.MaxFuture = 0, 0
+	return l
 }
 
 // Commit commits the last processed offset of each partition. Call it only once

@@ -29,18 +29,40 @@ func (a *app) runCmd() *cobra.Command {
 into the sketches, runs the detectors at every bucket close, and writes
 aggregates and alerts to the configured sinks. Offsets are committed only after
 the sinks have flushed and a checkpoint holds the state, so a crash neither loses
-nor double-counts. SIGTERM or Ctrl-C shuts down cleanly.`,
+nor double-counts. SIGTERM or Ctrl-C shuts down cleanly.
+
+--replay reads history: events of any age count (kafka.limits.max_age=0 and
+kafka.limits.max_future=0, where by default events over 7 days old or an hour
+ahead are dead-lettered), a group without committed offsets starts at the
+earliest (kafka.start_offset=earliest), and no incident is paged for alerts
+on past events (incident.enabled=false; alerts still go to the sinks). Give
+a replay its own --group and --checkpoint-dir, or it moves the live run's
+offsets and resumes from its state.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)
 			if err != nil {
 				return err
 			}
-			return runPipeline(cmd.Context(), cfg, cfg.Log.Logger(), nil)
+			log := cfg.Log.Logger()
+			if replay, _ := cmd.Flags().GetBool("replay"); replay {
+				applyReplay(cfg, log)
+			}
+			return runPipeline(cmd.Context(), cfg, log, nil)
 		},
 	}
 	a.pipelineFlags(cmd.Flags())
+	cmd.Flags().Bool("replay", false, "replay history: accept any event time, start at the earliest offsets, page no one (see above)")
 	return cmd
+}
+
+// applyReplay sets what reading history needs; see the run command's help.
+func applyReplay(cfg *config.Config, log *slog.Logger) {
+	cfg.Kafka.Limits.MaxAge, cfg.Kafka.Limits.MaxFuture = 0, 0
+	cfg.Kafka.StartOffset = "earliest"
+	cfg.Incident.Enabled = false
+	log.Info("replay: accepting events of any age, starting at the earliest offsets, paging no one",
+		"kafka.limits.max_age", 0, "kafka.limits.max_future", 0, "kafka.start_offset", "earliest", "incident.enabled", false)
 }
 
 // pipelineFlags are the flags of every command that runs the pipeline.

@@ -133,3 +133,29 @@ func TestRunExitsWhenNoBrokerAnswers(t *testing.T) {
 	}
 	t.Logf("%s: %v", took.Round(time.Millisecond), err)
 }
+
+func TestReplaySetsWhatAReplayNeeds(t *testing.T) {
+	cfg := config.Default()
+	cfg.Kafka.StartOffset = "latest"
+	cfg.Incident.Enabled = true
+	applyReplay(&cfg, slog.New(slog.DiscardHandler))
+	if cfg.Kafka.Limits.MaxAge != 0 || cfg.Kafka.Limits.MaxFuture != 0 || cfg.Kafka.StartOffset != "earliest" || cfg.Incident.Enabled {
+		t.Errorf("after --replay: max_age %v, max_future %v, start_offset %s, incident %v",
+			cfg.Kafka.Limits.MaxAge, cfg.Kafka.Limits.MaxFuture, cfg.Kafka.StartOffset, cfg.Incident.Enabled)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("replay configuration does not validate: %v", err)
+	}
+	var help strings.Builder
+	root := newRoot()
+	root.SetOut(&help)
+	root.SetArgs([]string{"run", "--help"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"--replay", "kafka.limits.max_age=0", "incident.enabled=false"} {
+		if !strings.Contains(help.String(), w) {
+			t.Errorf("run --help does not mention %s", w)
+		}
+	}
+}
