@@ -33,6 +33,13 @@ type Config struct {
 	// IdleAdvance moves event time forward with the wall clock when no event has
 	// arrived for this long, so the last buckets of a quiet stream still close.
 	IdleAdvance time.Duration `mapstructure:"idle_advance"`
+	// IdleClose closes every open bucket once no record has arrived for this
+	// long of wall-clock time: the last minutes of a finished stream, or of a
+	// replay, are written and their alerts raised instead of waiting for
+	// events that are not coming. An event for them that comes after all is
+	// late, and counted as such. 0 means window.bucket +
+	// window.allowed_lateness; a negative value never closes early.
+	IdleClose time.Duration `mapstructure:"idle_close"`
 	// PartitionIdle is how long an input partition may go without a record
 	// before it stops holding the watermark back.
 	PartitionIdle time.Duration `mapstructure:"partition_idle"`

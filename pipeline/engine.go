@@ -198,6 +198,9 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.IdleClose == 0 {
+		cfg.IdleClose = wcfg.Bucket + wcfg.AllowedLateness
+	}
 	if cfg.History > wcfg.FineBuckets {
 		return nil, fmt.Errorf("pipeline.history: %d exceeds window.fine_buckets %d; history comes from the fine ring", cfg.History, wcfg.FineBuckets)
 	}

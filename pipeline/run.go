@@ -230,10 +230,42 @@ func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 			return err
 		}
 	}
+	if e.cfg.IdleClose > 0 && pending == 0 && now.Sub(e.lastEvent) >= e.cfg.IdleClose {
+		if err := e.closeIdle(ctx, now); err != nil {
+			return err
+		}
+	}
 	if e.cfg.MaxLagGrowth > 0 {
 		e.lag.sample(now, e.totalLag())
 	}
 	e.publish(now)
+	return nil
+}
+
+// closeIdle closes every open bucket that holds events, after the whole input
+// has been silent for IdleClose, as Drain does at the end of a finite input.
+func (e *Engine) closeIdle(ctx context.Context, now time.Time) error {
+	end := e.maxApplied
+	if last := e.latestParked(); last.After(end) {
+		end = last
+	}
+	before := e.window.Closed()
+	if end.IsZero() || end.Before(before) {
+		return nil // nothing open holds an event
+	}
+	if before.IsZero() {
+		before = end.Truncate(e.bucket)
+	}
+	if err := e.endHold(ctx, now, true); err != nil {
+		return err
+	}
+	if err := e.Advance(ctx, end.Truncate(e.bucket).Add(e.bucket+e.lateness)); err != nil {
+		return err
+	}
+	after := e.window.Closed()
+	e.log.Info("input silent; closed the open buckets, later events for them count as late",
+		"silent", now.Sub(e.lastEvent).Round(time.Second), "pipeline.idle_close", e.cfg.IdleClose,
+		"buckets", int(after.Sub(before)/e.bucket), "first", before, "last", after.Add(-e.bucket))
 	return nil
 }
 
