@@ -571,6 +571,11 @@ func (e *Engine) isDuplicate(p partition, rec *ingest.Record, ts time.Time) bool
 	id := rec.Content.EventID
 	if rec.Kind == ingest.KindReport {
 		id = rec.Report.EventID
+		if p.topic == "" {
+			// A record read from no topic (a file, a backtest): contents and
+			// reports still keep apart, as their topics would.
+			p.topic = "reports"
+		}
 	}
 	dup, forgot := e.dedup.seen(p, id, ts, e.window.Closed())
 	if forgot > 0 {
