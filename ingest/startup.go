@@ -42,7 +42,7 @@ func (c Config) WaitForBroker(ctx context.Context, log *slog.Logger) error {
 			}
 			lastErr = err
 		}
-		if attempt == 1 {
+		if attempt == 1 && ctx.Err() == nil {
 			log.Warn("no kafka broker answers yet; waiting", "brokers", c.Brokers, "kafka.startup_timeout", c.StartupTimeout, "err", lastErr)
 		}
 		select {

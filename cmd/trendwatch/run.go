@@ -116,9 +116,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 		return err
 	}
 
-	if err := cfg.Kafka.WaitForBroker(ctx, log); err != nil {
+	if err := cfg.Kafka.WaitForBroker(ctx, log); err != nil && ctx.Err() == nil {
 		return err
 	}
+	// Stopped while waiting: go on to the engine, whose shutdown path saves
+	// the checkpoint as any clean stop does.
 	consumer, err := ingest.NewConsumer(cfg.Kafka, log, reg)
 	if err != nil {
 		return err
