@@ -68,9 +68,10 @@ func (e *Engine) roundDone(r roundResult) {
 	if r.err != nil {
 		e.m.commitErr.Inc()
 		e.commitErr = r.err
-		return
+	} else {
+		e.lastCommit, e.commitErr = r.at, nil
 	}
-	e.lastCommit, e.commitErr = r.at, nil
+	e.publish(r.at)
 }
 
 // collect takes the result of the background round if it has ended and

@@ -46,10 +46,10 @@ func (s Status) Unhealthy(now time.Time, cfg Config) string {
 		if stale := now.Sub(s.LastCommit); stale > cfg.CommitInterval+cfg.MaxCommitFailure {
 			if s.CommitErr != nil {
 				return fmt.Sprintf("checkpoint or offset commit failing for %s (pipeline.max_commit_failure %s): %v",
-					stale.Round(time.Second), cfg.MaxCommitFailure, s.CommitErr)
+					roundFor(stale), cfg.MaxCommitFailure, s.CommitErr)
 			}
 			return fmt.Sprintf("no checkpoint or offset commit for %s (pipeline.max_commit_failure %s): the engine is stuck, most likely on a sink that takes no rows",
-				stale.Round(time.Second), cfg.MaxCommitFailure)
+				roundFor(stale), cfg.MaxCommitFailure)
 		}
 	}
 	if cfg.MaxLagGrowth > 0 && !s.LagGrowing.IsZero() {
@@ -59,6 +59,14 @@ func (s Status) Unhealthy(now time.Time, cfg Config) string {
 		}
 	}
 	return ""
+}
+
+// roundFor rounds d for a message: to the second, or to 10ms below 10s.
+func roundFor(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(time.Second)
 }
 
 // lagTrend follows whether consumer lag keeps growing, as Burrow judges a

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/config"
+	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline"
 )
 
@@ -157,5 +158,59 @@ func TestReplaySetsWhatAReplayNeeds(t *testing.T) {
 		if !strings.Contains(help.String(), w) {
 			t.Errorf("run --help does not mention %s", w)
 		}
+	}
+}
+
+// roFS is a checkpoint directory that has turned read-only.
+type roFS struct{}
+
+func (roFS) Save([]byte) (int, error) {
+	return 0, errors.New("checkpoint: create temp in /data: open /data/.state-1.tmp: read-only file system")
+}
+
+// TestHealthzWithRunningEngine wires a running engine whose every checkpoint
+// fails to the real handler, as `trendwatch run` does, and waits for
+// /healthz to turn 503 with the reason; bounds are scaled down to keep the
+// wait short.
+func TestHealthzWithRunningEngine(t *testing.T) {
+	cfg := config.Default()
+	cfg.Pipeline.CommitInterval = 100 * time.Millisecond
+	cfg.Pipeline.MaxCommitFailure = 300 * time.Millisecond
+	h := newHealth(cfg.Pipeline)
+	eng, err := pipeline.New(cfg.Pipeline, cfg.Window, cfg.Detectors, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.AddObserver(h)
+	srv := httptest.NewServer(opsMux(newRegistry(), h))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	in := make(chan ingest.Record)
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx, in, nil, roFS{}) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(srv.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body healthState
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		// On a loaded machine the handler may judge the engine before the
+		// first failed round is reported ("stuck", no error): that is 503
+		// too, and the reason follows.
+		if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(body.Reason, "read-only file system") {
+			t.Logf("503: %s", body.Reason)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz %d %q %q after 15s of failing checkpoints", resp.StatusCode, body.Status, body.Reason)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
