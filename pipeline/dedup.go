@@ -62,20 +62,19 @@ func (d *dedupFilter) seen(p partition, id string, ts, closed time.Time) (dup bo
 		d.parts[p] = s
 	}
 	h := sketches.Hash(id)
-	if _, ok := s.ids[h]; ok {
+	// One map operation, not a lookup and then an insert: this runs for
+	// every event.
+	before := len(s.ids)
+	s.ids[h] = struct{}{}
+	if len(s.ids) == before {
 		return true, 0
 	}
-	for d.n >= d.max {
-		n := d.evictOldest()
-		if n == 0 {
-			break
-		}
-		forgot += n
-	}
-	s.ids[h] = struct{}{}
 	idx := floorDiv(ts.UnixNano(), d.bucketNs)
 	s.byBucket[idx] = append(s.byBucket[idx], h)
 	d.n++
+	for d.n > d.max {
+		forgot += d.evictOldest()
+	}
 	return false, forgot
 }
 
