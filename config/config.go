@@ -40,7 +40,7 @@ type Incident struct {
 
 // Metrics is the operability endpoint.
 type Metrics struct {
-	// Listen serves /metrics and /healthz; loopback by default so nothing is
+	// Listen serves /metrics, /healthz and /readyz; loopback by default so nothing is
 	// exposed beyond the host unless asked. Empty disables it.
 	Listen string `mapstructure:"listen"`
 }

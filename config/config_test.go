@@ -94,6 +94,10 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{"typo in file", nil, "kafka:\n  grup: x\n", "grup"},
 		{"history beyond ring", map[string]string{"TRENDWATCH_PIPELINE_HISTORY": "500"}, "", "pipeline.history"},
 		{"metrics address", map[string]string{"TRENDWATCH_METRICS_LISTEN": "nowhere"}, "", "metrics.listen"},
+		{"negative startup timeout", map[string]string{"TRENDWATCH_KAFKA_STARTUP_TIMEOUT": "-1s"}, "", "kafka.startup_timeout"},
+		{"negative lag growth", map[string]string{"TRENDWATCH_PIPELINE_MAX_LAG_GROWTH": "-1m"}, "", "pipeline.max_lag_growth"},
+		{"negative commit failure", map[string]string{"TRENDWATCH_PIPELINE_MAX_COMMIT_FAILURE": "-1m"}, "", "pipeline.max_commit_failure"},
+		{"negative dedup", map[string]string{"TRENDWATCH_PIPELINE_DEDUP_MAX_IDS": "-5"}, "", "pipeline.dedup_max_ids"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

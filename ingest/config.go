@@ -68,6 +68,10 @@ type Config struct {
 	// DeadLetterMaxBytes bounds the copy of a bad message kept in the dead-letter
 	// topic; the rest is cut and the original size recorded in a header.
 	DeadLetterMaxBytes int `mapstructure:"dead_letter_max_bytes"`
+	// StartupTimeout is how long start-up waits for any broker to answer
+	// before the process exits saying which it tried; 0 waits for ever. Once
+	// running, a broker that goes away is retried without end.
+	StartupTimeout time.Duration `mapstructure:"startup_timeout"`
 }
 
 // DefaultConfig suits the embedded broker on loopback.
@@ -82,6 +86,7 @@ func DefaultConfig() Config {
 		FetchMaxBytes:      1 << 20,
 		Limits:             event.DefaultLimits(),
 		DeadLetterMaxBytes: 64 << 10,
+		StartupTimeout:     time.Minute,
 	}
 }
 
@@ -116,6 +121,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("kafka.fetch_max_bytes: must be >= 1024, got %d", c.FetchMaxBytes)
 	case c.DeadLetterMaxBytes <= 0:
 		return fmt.Errorf("kafka.dead_letter_max_bytes: must be > 0, got %d", c.DeadLetterMaxBytes)
+	case c.StartupTimeout < 0:
+		return fmt.Errorf("kafka.startup_timeout: must be >= 0, got %v", c.StartupTimeout)
 	}
 	if err := c.Limits.Validate(); err != nil {
 		return fmt.Errorf("kafka.limits: %w", err)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -153,7 +155,17 @@ type Consumer struct {
 	dec     event.Decoder
 	dlq     *deadLetter
 	metrics *metrics
+	// assigned is set once the group has given this member its partitions.
+	assigned *atomic.Bool
+	refusals *refusalLog
+	// lenient decodes without the event-time limits, to tell the refusal
+	// summary what event times the refused messages had.
+	lenient event.Decoder
 }
+
+// Assigned reports whether the consumer group has assigned this member its
+// partitions (or it has read a message, which proves it).
+func (c *Consumer) Assigned() bool { return c.assigned.Load() }
 
 // NewConsumer joins cfg.Group on the content and report topics.
 func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Consumer, error) {
@@ -164,6 +176,7 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 	if err != nil {
 		return nil, err
 	}
+	assigned := new(atomic.Bool)
 	start := kafka.FirstOffset
 	if cfg.StartOffset == "latest" {
 		start = kafka.LastOffset
@@ -187,6 +200,14 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 		ReadBackoffMin: 100 * time.Millisecond,
 		ReadBackoffMax: 2 * time.Second,
 		ErrorLogger:    kafka.LoggerFunc(func(f string, a ...any) { log.Warn("kafka reader: " + fmt.Sprintf(f, a...)) }),
+		// kafka-go says when a generation's partitions are assigned only in
+		// its informational log; the rest of that log is noise.
+		Logger: kafka.LoggerFunc(func(f string, a ...any) {
+			if strings.HasPrefix(f, "subscribed to topics and partitions") {
+				assigned.Store(true)
+				log.Debug("kafka reader: " + fmt.Sprintf(f, a...))
+			}
+		}),
 	})
 	w, err := cfg.NewWriter(cfg.Topics.DeadLetter)
 	if err != nil {
@@ -194,13 +215,18 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 		return nil, err
 	}
 	m := newMetrics(reg, cfg)
-	return newConsumer(cfg, log, r, newDeadLetter(w, log, m), m), nil
+	c := newConsumer(cfg, log, r, newDeadLetter(w, log, m), m)
+	c.assigned = assigned
+	return c, nil
 }
 
 func newConsumer(cfg Config, log *slog.Logger, r messageReader, dlq *deadLetter, m *metrics) *Consumer {
 	return &Consumer{
 		cfg: cfg, log: log, reader: r, dlq: dlq, metrics: m,
-		dec: event.Decoder{Limits: cfg.Limits, Now: time.Now},
+		dec:      event.Decoder{Limits: cfg.Limits, Now: time.Now},
+		assigned: new(atomic.Bool),
+		refusals: newRefusalLog(log, time.Minute, cfg.Topics.DeadLetter),
+		lenient:  event.Decoder{Limits: lenientLimits(cfg.Limits), Now: time.Now},
 	}
 }
 
@@ -217,6 +243,7 @@ func (c *Consumer) Run(ctx context.Context, out chan<- Record) error {
 			}
 			return fmt.Errorf("fetch from %v: %w", c.cfg.Brokers, err)
 		}
+		c.assigned.Store(true)
 		rec := c.decode(ctx, m)
 		select {
 		case out <- rec:
@@ -254,16 +281,43 @@ func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
 	}
 	if err == nil {
 		c.metrics.events.WithLabelValues(m.Topic, "ok").Inc()
+		c.refusals.observe(c.dec.Now(), "", time.Time{})
 		return rec
 	}
 	reason := event.ReasonOf(err)
 	if reason == "" {
 		reason = event.ReasonInvalidJSON
 	}
+	var ts time.Time
+	if c.refusals.wantTS(reason) {
+		ts = c.eventTime(m)
+	}
+	c.refusals.observe(c.dec.Now(), reason, ts)
 	c.metrics.events.WithLabelValues(m.Topic, "invalid").Inc()
 	c.metrics.failures.WithLabelValues(m.Topic, string(reason)).Inc()
 	c.dlq.send(ctx, m, reason, err, c.cfg.DeadLetterMaxBytes)
 	return Record{Source: rec.Source, Lag: rec.Lag, Kind: KindInvalid}
+}
+
+// eventTime decodes m without the event-time limits, for its ts; zero when
+// it fails for another reason too.
+func (c *Consumer) eventTime(m kafka.Message) time.Time {
+	switch m.Topic {
+	case c.cfg.Topics.Content:
+		if ev, err := c.lenient.DecodeContent(m.Value); err == nil {
+			return ev.TS
+		}
+	case c.cfg.Topics.Reports:
+		if ev, err := c.lenient.DecodeReport(m.Value); err == nil {
+			return ev.TS
+		}
+	}
+	return time.Time{}
+}
+
+func lenientLimits(l event.Limits) event.Limits {
+	l.MaxAge, l.MaxFuture = 0, 0
+	return l
 }
 
 // Commit commits the last processed offset of each partition. Call it only once

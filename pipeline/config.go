@@ -33,6 +33,13 @@ type Config struct {
 	// IdleAdvance moves event time forward with the wall clock when no event has
 	// arrived for this long, so the last buckets of a quiet stream still close.
 	IdleAdvance time.Duration `mapstructure:"idle_advance"`
+	// IdleClose closes every open bucket once no record has arrived for this
+	// long of wall-clock time: the last minutes of a finished stream, or of a
+	// replay, are written and their alerts raised instead of waiting for
+	// events that are not coming. An event for them that comes after all is
+	// late, and counted as such. 0 means window.bucket +
+	// window.allowed_lateness; a negative value never closes early.
+	IdleClose time.Duration `mapstructure:"idle_close"`
 	// PartitionIdle is how long an input partition may go without a record
 	// before it stops holding the watermark back.
 	PartitionIdle time.Duration `mapstructure:"partition_idle"`
@@ -41,9 +48,24 @@ type Config struct {
 	// partitions. When it is full the earliest are applied anyway. 0 holds
 	// nothing: records count in the order they arrive.
 	MaxParked int `mapstructure:"max_parked"`
+	// DedupMaxIDs bounds the event ids remembered, all partitions together, to
+	// drop a second copy of an event (a producer's retry, a range produced
+	// twice) read from the same partition while its bucket is open. Each costs
+	// about 40 bytes; when full, the ids of the oldest open bucket are
+	// forgotten early. 0 turns deduplication off.
+	DedupMaxIDs int `mapstructure:"dedup_max_ids"`
 	// CommitInterval is how often sinks are flushed, a checkpoint written and
 	// offsets committed.
 	CommitInterval time.Duration `mapstructure:"commit_interval"`
+	// MaxCommitFailure is how long past CommitInterval commit rounds may keep
+	// failing (a full or read-only checkpoint directory, brokers refusing the
+	// commit) or not finish at all (a sink taking nothing) before /healthz
+	// answers 503. 0 never does.
+	MaxCommitFailure time.Duration `mapstructure:"max_commit_failure"`
+	// MaxLagGrowth is how long consumer lag may keep rising without ever
+	// falling back before /healthz answers 503: the consumer is falling
+	// behind for good. 0 never does.
+	MaxLagGrowth time.Duration `mapstructure:"max_lag_growth"`
 	// Instance names this process in ingest statistics.
 	Instance string `mapstructure:"instance"`
 }
@@ -62,7 +84,11 @@ func DefaultConfig() Config {
 		IdleAdvance:     30 * time.Second,
 		PartitionIdle:   5 * time.Second,
 		MaxParked:       200000,
+		DedupMaxIDs:     2000000,
 		CommitInterval:  10 * time.Second,
+
+		MaxCommitFailure: time.Minute,
+		MaxLagGrowth:     5 * time.Minute,
 	}
 }
 
@@ -91,8 +117,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.partition_idle: must be > 0, got %v", c.PartitionIdle)
 	case c.MaxParked < 0:
 		return fmt.Errorf("pipeline.max_parked: must be >= 0, got %d", c.MaxParked)
+	case c.DedupMaxIDs < 0:
+		return fmt.Errorf("pipeline.dedup_max_ids: must be >= 0, got %d", c.DedupMaxIDs)
 	case c.CommitInterval <= 0:
 		return fmt.Errorf("pipeline.commit_interval: must be > 0, got %v", c.CommitInterval)
+	case c.MaxCommitFailure < 0:
+		return fmt.Errorf("pipeline.max_commit_failure: must be >= 0, got %v", c.MaxCommitFailure)
+	case c.MaxLagGrowth < 0:
+		return fmt.Errorf("pipeline.max_lag_growth: must be >= 0, got %v", c.MaxLagGrowth)
 	}
 	return nil
 }

@@ -94,6 +94,7 @@ type Engine struct {
 
 	tracked  map[string]*termState
 	join     *joinCache
+	dedup    *dedupFilter
 	creators map[time.Time]*sketches.HLL // platform-wide unique creators per open bucket
 
 	watermark  time.Time
@@ -111,7 +112,13 @@ type Engine struct {
 	spare       []*ingest.Record
 	openBuckets int
 	// saving is the result of the commit round running in the background.
-	saving chan error
+	saving chan roundResult
+	// lastCommit and commitErr are how the last commit round ended, and lag
+	// how consumer lag moves, for Status.
+	runStart   time.Time
+	lastCommit time.Time
+	commitErr  error
+	lag        lagTrend
 	// holdUntil ends the start-up hold (see Process); held marks it over.
 	holdUntil time.Time
 	histBuf   []float64
@@ -156,6 +163,10 @@ type metrics struct {
 	watermark prometheus.Gauge
 	alerts    *prometheus.CounterVec
 	unattrib  prometheus.Counter
+	dups      prometheus.Counter
+	dedupLost prometheus.Counter
+	dedupIDs  prometheus.Gauge
+	dedupB    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -174,9 +185,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		watermark: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
 		alerts:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
 		unattrib:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_reports_unattributed_total", Help: "Reports counted against no term: their content_id is not in the content→terms cache and they carry no hashtags."}),
+		dups:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_duplicates_dropped_total", Help: "Events dropped because their event_id was already counted from the same partition within the open buckets."}),
+		dedupLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_dedup_forgotten_total", Help: "Event ids forgotten before their bucket closed because pipeline.dedup_max_ids was reached; a copy of one would count again."}),
+		dedupIDs:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
+		dedupB:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib)
+		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB)
 	}
 	return m
 }
@@ -185,6 +200,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []Sink, log *slog.Logger, reg prometheus.Registerer) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.IdleClose == 0 {
+		cfg.IdleClose = wcfg.Bucket + wcfg.AllowedLateness
 	}
 	if cfg.History > wcfg.FineBuckets {
 		return nil, fmt.Errorf("pipeline.history: %d exceeds window.fine_buckets %d; history comes from the fine ring", cfg.History, wcfg.FineBuckets)
@@ -206,10 +224,12 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		sinks:    sinks,
 		tracked:  make(map[string]*termState),
 		join:     newJoinCache(cfg.JoinCache),
+		dedup:    newDedupFilter(cfg.DedupMaxIDs, wcfg.Bucket),
 		creators: make(map[time.Time]*sketches.HLL),
 		offsets:  make(map[partition]int64),
 		parts:    make(map[partition]*progress),
 		m:        newMetrics(reg),
+		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
 	// carry creators, regions and samples.
@@ -277,6 +297,9 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 	pr.caughtUp, pr.lag = rec.Lag <= 0, rec.Lag
 	if ts.After(pr.max) {
 		pr.max = ts
+	}
+	if e.isDuplicate(p, &rec, ts) {
+		return nil
 	}
 	if rec.Source.Topic != "" && e.holdUntil.IsZero() {
 		e.holdUntil = now.Add(e.cfg.PartitionIdle)
@@ -555,7 +578,35 @@ func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 			return err
 		}
 	}
+	e.dedup.closeBefore(e.window.Closed())
+	e.m.dedupIDs.Set(float64(e.dedup.n))
+	e.m.dedupB.Set(float64(e.dedup.bytes()))
 	return nil
+}
+
+// isDuplicate reports whether rec is a copy of an event already read from
+// its partition in a bucket still open, and counts it if so.
+func (e *Engine) isDuplicate(p partition, rec *ingest.Record, ts time.Time) bool {
+	id := rec.Content.EventID
+	if rec.Kind == ingest.KindReport {
+		id = rec.Report.EventID
+		if p.topic == "" {
+			// A record read from no topic (a file, a backtest): contents and
+			// reports still keep apart, as their topics would.
+			p.topic = "reports"
+		}
+	}
+	dup, forgot := e.dedup.seen(p, id, ts, e.window.Closed())
+	if forgot > 0 {
+		e.m.dedupLost.Add(float64(forgot))
+		e.log.Warn("event_id filter full; forgot the ids of its oldest bucket early, copies of those events would count again",
+			"forgotten", forgot, "pipeline.dedup_max_ids", e.cfg.DedupMaxIDs)
+	}
+	if dup {
+		e.m.dups.Inc()
+		e.m.records.WithLabelValues("duplicate").Inc()
+	}
+	return dup
 }
 
 // Drain applies every parked record and closes every open bucket, as at the

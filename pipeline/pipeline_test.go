@@ -84,6 +84,8 @@ func TestConfigValidate(t *testing.T) {
 		{"history", func(c *Config) { c.History = 1 }, "pipeline.history"},
 		{"join cache", func(c *Config) { c.JoinCache = -1 }, "pipeline.join_cache"},
 		{"commit", func(c *Config) { c.CommitInterval = 0 }, "pipeline.commit_interval"},
+		{"dedup", func(c *Config) { c.DedupMaxIDs = -1 }, "pipeline.dedup_max_ids"},
+		{"dedup off", func(c *Config) { c.DedupMaxIDs = 0 }, ""},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()
@@ -239,7 +241,8 @@ func TestEngineCountsUnattributedReports(t *testing.T) {
 		add(ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: id, TS: start, ContentID: id, CreatorID: "u", Hashtags: tags}})
 	}
 	report := func(contentID string, tags ...string) {
-		add(ingest.Record{Kind: ingest.KindReport, Report: event.Report{EventID: "r" + contentID, TS: start.Add(time.Second), ContentID: contentID,
+		// Each report its own event_id: a repeated one is a duplicate.
+		add(ingest.Record{Kind: ingest.KindReport, Report: event.Report{EventID: fmt.Sprint("r", len(recs)), TS: start.Add(time.Second), ContentID: contentID,
 			ReporterID: "x", Reason: "spam", Hashtags: tags}})
 	}
 	content("c1", "fyp")

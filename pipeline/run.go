@@ -26,28 +26,30 @@ type Checkpointer interface {
 // what the snapshot already counts.
 func (e *Engine) Commit(ctx context.Context, c Committer, ck Checkpointer) error {
 	began := time.Now()
+	err := e.commit(ctx, c, ck, began)
+	e.roundDone(roundResult{err: err, at: time.Now()})
+	return err
+}
+
+func (e *Engine) commit(ctx context.Context, c Committer, ck Checkpointer, began time.Time) error {
 	for _, s := range e.sinks {
 		if err := s.Flush(ctx); err != nil {
-			e.m.commitErr.Inc()
 			return fmt.Errorf("flush sink: %w", err)
 		}
 	}
 	if ck != nil {
 		state, err := e.Snapshot()
 		if err != nil {
-			e.m.commitErr.Inc()
 			return err
 		}
 		n, err := ck.Save(state)
 		if err != nil {
-			e.m.commitErr.Inc()
 			return err
 		}
 		e.log.Debug("checkpoint saved", "bytes", n, "state_bytes", len(state), "took", time.Since(began))
 	}
 	if c != nil {
 		if err := c.Commit(ctx, e.Offsets()); err != nil {
-			e.m.commitErr.Inc()
 			return err
 		}
 	}
@@ -55,56 +57,85 @@ func (e *Engine) Commit(ctx context.Context, c Committer, ck Checkpointer) error
 	return nil
 }
 
+// roundResult is how a commit round ended.
+type roundResult struct {
+	err error
+	at  time.Time
+}
+
+// roundDone records the end of a commit round for Status and the metrics.
+func (e *Engine) roundDone(r roundResult) {
+	if r.err != nil {
+		e.m.commitErr.Inc()
+		e.commitErr = r.err
+	} else {
+		e.lastCommit, e.commitErr = r.at, nil
+	}
+	e.publish(r.at)
+}
+
+// collect takes the result of the background round if it has ended and
+// reports whether none is in flight any more.
+func (e *Engine) collect() bool {
+	if e.saving == nil {
+		return true
+	}
+	select {
+	case r := <-e.saving:
+		e.saving = nil
+		e.roundDone(r)
+		if r.err != nil {
+			e.log.Warn("checkpoint or offset commit failed; offsets not committed", "err", r.err)
+		}
+		return true
+	default:
+		return false
+	}
+}
+
 // commitAsync flushes the sinks and takes the snapshot on the engine's
 // goroutine, as consistency requires, then leaves compressing, writing and the
 // offset commit to a background goroutine so counting goes on meanwhile. A round
 // still in flight makes this one a no-op: the next tick will catch up.
 func (e *Engine) commitAsync(ctx context.Context, c Committer, ck Checkpointer) error {
-	if e.saving != nil {
-		select {
-		case err := <-e.saving:
-			e.saving = nil
-			if err != nil {
-				e.m.commitErr.Inc()
-				e.log.Warn("checkpoint or offset commit failed; offsets not committed", "err", err)
-			}
-		default:
-			return nil
-		}
+	if !e.collect() {
+		return nil
 	}
 	began := time.Now()
+	fail := func(err error) error {
+		e.roundDone(roundResult{err: err, at: time.Now()})
+		return err
+	}
 	for _, s := range e.sinks {
 		if err := s.Flush(ctx); err != nil {
-			e.m.commitErr.Inc()
-			return fmt.Errorf("flush sink: %w", err)
+			return fail(fmt.Errorf("flush sink: %w", err))
 		}
 	}
 	var state []byte
 	if ck != nil {
 		var err error
 		if state, err = e.Snapshot(); err != nil {
-			e.m.commitErr.Inc()
-			return err
+			return fail(err)
 		}
 	}
 	offsets := e.Offsets()
-	done := make(chan error, 1)
+	done := make(chan roundResult, 1)
 	e.saving = done
 	go func() {
 		if ck != nil {
 			if _, err := ck.Save(state); err != nil {
-				done <- err
+				done <- roundResult{err: err, at: time.Now()}
 				return
 			}
 		}
 		if c != nil {
 			if err := c.Commit(ctx, offsets); err != nil {
-				done <- err
+				done <- roundResult{err: err, at: time.Now()}
 				return
 			}
 		}
 		e.m.commitDur.Observe(time.Since(began).Seconds())
-		done <- nil
+		done <- roundResult{at: time.Now()}
 	}()
 	return nil
 }
@@ -114,9 +145,10 @@ func (e *Engine) waitSaving() error {
 	if e.saving == nil {
 		return nil
 	}
-	err := <-e.saving
+	r := <-e.saving
 	e.saving = nil
-	return err
+	e.roundDone(r)
+	return r.err
 }
 
 // Run processes records from in until ctx ends or in is closed, committing every
@@ -130,6 +162,11 @@ func (e *Engine) Run(ctx context.Context, in <-chan ingest.Record, c Committer, 
 	// A (re)started engine has seen no record yet, which is not the same as
 	// none for ages: idle advance waits its full interval from here.
 	e.lastEvent = time.Now()
+	e.runStart = e.lastEvent
+	if e.lastCommit.IsZero() {
+		e.lastCommit = e.runStart
+	}
+	e.publish(e.runStart)
 	final := func(drain bool) error {
 		// The caller's context is done; the last commit gets its own deadline so a
 		// clean shutdown still saves what it can.
@@ -173,23 +210,109 @@ func (e *Engine) Run(ctx context.Context, in <-chan ingest.Record, c Committer, 
 				e.log.Warn("commit round failed; offsets not committed", "err", err)
 			}
 		case <-idle.C:
-			if err := e.endHold(ctx, time.Now(), false); err != nil {
+			if err := e.tick(ctx, time.Now(), len(in)); err != nil {
 				return err
 			}
-			if e.held {
-				// A partition that fell silent stops holding event time back
-				// even when no record comes to notice it.
-				if err := e.maybeAdvance(ctx, time.Now()); err != nil {
-					return err
-				}
+		}
+	}
+}
+
+// tick is the engine's once-a-second housekeeping. pending is how many records
+// wait in the input: records waiting have arrived, so the input is not idle,
+// the engine is behind (it may just have been stalled by a sink).
+func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
+	e.collect()
+	if err := e.endHold(ctx, now, false); err != nil {
+		return err
+	}
+	if e.held {
+		// A partition that fell silent stops holding event time back
+		// even when no record comes to notice it.
+		if err := e.maybeAdvance(ctx, now); err != nil {
+			return err
+		}
+	}
+	if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && pending == 0 && now.Sub(e.lastEvent) >= e.cfg.IdleAdvance {
+		if err := e.Advance(ctx, e.watermark.Add(time.Second)); err != nil {
+			return err
+		}
+	}
+	if e.cfg.IdleClose > 0 && pending == 0 && now.Sub(e.lastEvent) >= e.cfg.IdleClose {
+		if err := e.closeIdle(ctx, now); err != nil {
+			return err
+		}
+	}
+	if e.cfg.MaxLagGrowth > 0 {
+		e.lag.sample(now, e.totalLag())
+	}
+	e.publish(now)
+	return nil
+}
+
+// closeIdle closes every open bucket that holds events, after the whole input
+// has been silent for IdleClose, as Drain does at the end of a finite input.
+func (e *Engine) closeIdle(ctx context.Context, now time.Time) error {
+	end := e.maxApplied
+	if last := e.latestParked(); last.After(end) {
+		end = last
+	}
+	before := e.window.Closed()
+	if end.IsZero() || end.Before(before) {
+		return nil // nothing open holds an event
+	}
+	if before.IsZero() {
+		before = end.Truncate(e.bucket)
+	}
+	if err := e.endHold(ctx, now, true); err != nil {
+		return err
+	}
+	if err := e.Advance(ctx, end.Truncate(e.bucket).Add(e.bucket+e.lateness)); err != nil {
+		return err
+	}
+	after := e.window.Closed()
+	e.log.Info("input silent; closed the open buckets, later events for them count as late",
+		"silent", now.Sub(e.lastEvent).Round(time.Second), "pipeline.idle_close", e.cfg.IdleClose,
+		"buckets", int(after.Sub(before)/e.bucket), "first", before, "last", after.Add(-e.bucket))
+	return nil
+}
+
+// totalLag sums the lag the last record of each partition reported, -1 when
+// none did.
+func (e *Engine) totalLag() int64 {
+	total, known := int64(0), false
+	for _, pr := range e.parts {
+		if !pr.unseen && pr.lag >= 0 {
+			total, known = total+pr.lag, true
+		}
+	}
+	if !known {
+		return -1
+	}
+	return total
+}
+
+// Status is how the engine stands at now.
+func (e *Engine) Status(now time.Time) Status {
+	s := Status{
+		At:         now,
+		Ready:      e.held || (e.holdUntil.IsZero() && now.Sub(e.runStart) >= e.cfg.PartitionIdle),
+		LastCommit: e.lastCommit,
+		CommitErr:  e.commitErr,
+		Lag:        e.totalLag(),
+	}
+	s.LagGrowing, s.LagRose, s.LagFrom = e.lag.growing()
+	return s
+}
+
+func (e *Engine) publish(now time.Time) {
+	var s *Status
+	for _, o := range e.obs {
+		if so, ok := o.(StatusObserver); ok {
+			if s == nil {
+				st := e.Status(now)
+				s = &st
 			}
-			// Records waiting in in have arrived: the input is not idle, the
-			// engine is behind (it may just have been stalled by a sink).
-			if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && len(in) == 0 && time.Since(e.lastEvent) >= e.cfg.IdleAdvance {
-				if err := e.Advance(ctx, e.watermark.Add(time.Second)); err != nil {
-					return err
-				}
-			}
+			so.Status(*s)
 		}
 	}
 }

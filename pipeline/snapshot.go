@@ -32,6 +32,12 @@ type snapshot struct {
 	History    int
 	Parked     []ingest.Record
 	Outbox     []alert.Event
+	// Dedup holds the event ids remembered per partition. DedupKept tells a
+	// checkpoint from before deduplication (gob leaves both zero) from one
+	// with nothing to remember: the older kind is read, not refused, and the
+	// restart says that copies of what it counted are not recognised.
+	Dedup     []dedupSnap
+	DedupKept bool
 }
 
 type termSnap struct {
@@ -88,6 +94,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	s.Watermark, s.LastClosed, s.First, s.Invalid, s.History = e.watermark, e.lastClosed, e.first, e.invalid, e.cfg.History
 	s.MaxApplied = e.maxApplied
 	s.Offsets = e.Offsets()
+	s.Dedup, s.DedupKept = e.dedup.snap(), true
 	s.Parked = make([]ingest.Record, len(e.parked))
 	for i, r := range e.parked {
 		s.Parked[i] = *r
@@ -167,6 +174,10 @@ func (e *Engine) Restore(b []byte) error {
 		if o, ok := sk.(Outbox); ok && len(s.Outbox) > 0 {
 			o.Restore(s.Outbox)
 		}
+	}
+	e.dedup.restore(s.Dedup)
+	if !s.DedupKept && e.cfg.DedupMaxIDs > 0 {
+		e.log.Info("checkpoint predates event_id deduplication: a copy of an event it already counted counts again until its bucket closes")
 	}
 	e.offsets = make(map[partition]int64, len(s.Offsets))
 	for _, o := range s.Offsets {

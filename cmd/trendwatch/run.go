@@ -30,7 +30,15 @@ func (a *app) runCmd() *cobra.Command {
 into the sketches, runs the detectors at every bucket close, and writes
 aggregates and alerts to the configured sinks. Offsets are committed only after
 the sinks have flushed and a checkpoint holds the state, so a crash neither loses
-nor double-counts. SIGTERM or Ctrl-C shuts down cleanly.`,
+nor double-counts. SIGTERM or Ctrl-C shuts down cleanly.
+
+--replay reads history: events of any age count (kafka.limits.max_age=0 and
+kafka.limits.max_future=0, where by default events over 7 days old or an hour
+ahead are dead-lettered), a group without committed offsets starts at the
+earliest (kafka.start_offset=earliest), and no incident is paged for alerts
+on past events (incident.enabled=false; alerts still go to the sinks). Give
+a replay its own --group and --checkpoint-dir, or it moves the live run's
+offsets and resumes from its state.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)
@@ -38,11 +46,24 @@ nor double-counts. SIGTERM or Ctrl-C shuts down cleanly.`,
 				return err
 			}
 			log := cfg.Log.Logger()
+			if replay, _ := cmd.Flags().GetBool("replay"); replay {
+				applyReplay(cfg, log)
+			}
 			return runPipeline(cmd.Context(), cfg, log, []pipeline.Observer{alertLog{log}})
 		},
 	}
 	a.pipelineFlags(cmd.Flags())
+	cmd.Flags().Bool("replay", false, "replay history: accept any event time, start at the earliest offsets, page no one (see above)")
 	return cmd
+}
+
+// applyReplay sets what reading history needs; see the run command's help.
+func applyReplay(cfg *config.Config, log *slog.Logger) {
+	cfg.Kafka.Limits.MaxAge, cfg.Kafka.Limits.MaxFuture = 0, 0
+	cfg.Kafka.StartOffset = "earliest"
+	cfg.Incident.Enabled = false
+	log.Info("replay: accepting events of any age, starting at the earliest offsets, paging no one",
+		"kafka.limits.max_age", 0, "kafka.limits.max_future", 0, "kafka.start_offset", "earliest", "incident.enabled", false)
 }
 
 // pipelineFlags are the flags of every command that runs the pipeline.
@@ -55,7 +76,7 @@ func (a *app) pipelineFlags(f *pflag.FlagSet) {
 	f.String("clickhouse", "", "ClickHouse native address host:port; enables the ClickHouse sink (clickhouse.addr)")
 	f.String("checkpoint-dir", d.Checkpoint.Dir, "checkpoint directory (checkpoint.dir)")
 	f.Bool("fresh", false, "discard an existing checkpoint instead of resuming from it (checkpoint.fresh)")
-	f.String("metrics-listen", d.Metrics.Listen, "address for /metrics and /healthz, empty to disable (metrics.listen)")
+	f.String("metrics-listen", d.Metrics.Listen, "address for /metrics, /healthz and /readyz, empty to disable (metrics.listen)")
 	for flag, key := range map[string]string{
 		"brokers": "kafka.brokers", "group": "kafka.group", "clickhouse": "clickhouse.addr",
 		"checkpoint-dir": "checkpoint.dir", "fresh": "checkpoint.fresh", "metrics-listen": "metrics.listen",
@@ -69,7 +90,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reg := newRegistry()
-	h := &health{}
+	h := newHealth(cfg.Pipeline)
 	if err := serveOps(ctx, cfg.Metrics.Listen, reg, h, log); err != nil {
 		return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
 	}
@@ -98,10 +119,17 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 		return err
 	}
 
+	if err := cfg.Kafka.WaitForBroker(ctx, log); err != nil && ctx.Err() == nil {
+		return err
+	}
+	// Stopped while waiting: go on to the engine, whose shutdown path saves
+	// the checkpoint as any clean stop does.
 	consumer, err := ingest.NewConsumer(cfg.Kafka, log, reg)
 	if err != nil {
 		return err
 	}
+	assigned := consumer.Assigned
+	h.assigned.Store(&assigned)
 	if parts, err := consumer.Partitions(ctx); err != nil {
 		if ingest.Refused(err) {
 			// Wrong credentials or an untrusted broker: the consumer would

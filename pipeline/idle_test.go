@@ -1,0 +1,115 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+func alertKeys(evs []alert.Event) []string {
+	var out []string
+	for _, ev := range evs {
+		out = append(out, ev.Alert.Detector+"/"+ev.Alert.Term+"/"+string(ev.To)+"@"+ev.At.UTC().Format(time.RFC3339))
+	}
+	return out
+}
+
+// TestIdleClose: when every partition goes quiet, the open buckets close
+// after pipeline.idle_close of silence, exactly as if the input had ended,
+// and an event for them that comes after all is late. The engine's ticks are
+// driven with a fake clock.
+func TestIdleClose(t *testing.T) {
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 62, surgeAt: 60}
+	recs := f.records()
+	drained := &memSink{}
+	run(t, newTestEngine(t, drained), recs, true)
+	lastBucket := f.start.Add(61 * time.Minute)
+
+	tests := []struct {
+		name        string
+		idleAdvance time.Duration
+		idleClose   time.Duration
+		silent      time.Duration // ticks up to this long after the last record
+		wantClosed  bool
+	}{
+		{name: "default: bucket + lateness", idleAdvance: 0, idleClose: 0, silent: 3 * time.Minute, wantClosed: true},
+		{name: "not silent long enough", idleAdvance: 0, idleClose: 0, silent: 3*time.Minute - 2*time.Second, wantClosed: false},
+		{name: "short idle_close", idleAdvance: 0, idleClose: 10 * time.Second, silent: 10 * time.Second, wantClosed: true},
+		{name: "with idle advance on", idleAdvance: 30 * time.Second, idleClose: 0, silent: 3 * time.Minute, wantClosed: true},
+		{name: "off", idleAdvance: 0, idleClose: -1, silent: time.Hour, wantClosed: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			cfg := DefaultConfig()
+			cfg.IdleAdvance, cfg.IdleClose = tt.idleAdvance, tt.idleClose
+			sink := &memSink{}
+			e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), []Sink{sink},
+				slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			run(t, e, recs, false)
+			last := time.Now() // the engine's wall clock at the last record
+			for d := time.Second; d <= tt.silent; d += time.Second {
+				if err := e.tick(ctx, last.Add(d), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var sawLast bool
+			for _, r := range sink.rows {
+				sawLast = sawLast || r.Bucket.Equal(lastBucket)
+			}
+			if sawLast != tt.wantClosed {
+				t.Fatalf("last bucket written: %v, want %v (closed up to %s)", sawLast, tt.wantClosed, e.window.Closed())
+			}
+			said := strings.Contains(logs.String(), "closed the open buckets")
+			if !tt.wantClosed {
+				if said {
+					t.Errorf("logged an idle close that did not happen:\n%s", logs.String())
+				}
+				return
+			}
+			t.Log(strings.TrimSpace(logs.String()))
+			if tt.idleAdvance == 0 {
+				if !said || !strings.Contains(logs.String(), "buckets=3") || !strings.Contains(logs.String(), "last=2026-11-20T11:01:00") {
+					t.Errorf("idle close not logged at INFO with the buckets closed:\n%s", logs.String())
+				}
+			}
+			// The same rows and alerts as a stream that ended.
+			if got, want := mentionsByKey(sink.rows), mentionsByKey(drained.rows); !reflect.DeepEqual(got, want) {
+				t.Errorf("rows after idle close differ from a drained engine's: %d vs %d keys", len(got), len(want))
+			}
+			if got, want := alertKeys(sink.alerts), alertKeys(drained.alerts); !reflect.DeepEqual(got, want) {
+				t.Errorf("alerts after idle close:\n%v\nwant those of a drained engine:\n%v", got, want)
+			}
+			// An event for a closed bucket that comes after all is late.
+			late := testutil.ToFloat64(e.m.late)
+			rows := len(sink.rows)
+			err = e.Process(ctx, ingest.Record{Source: ingest.Source{Topic: "content-events", Offset: 1 << 40}, Kind: ingest.KindContent,
+				Content: event.Content{EventID: "straggler", TS: lastBucket.Add(30 * time.Second), ContentID: "cs", CreatorID: "us", Hashtags: []string{"surgingtag"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := testutil.ToFloat64(e.m.late); got != late+1 {
+				t.Errorf("late events %v after a straggler, want %v", got, late+1)
+			}
+			if len(sink.rows) != rows {
+				t.Errorf("a straggler for a closed bucket wrote %d rows", len(sink.rows)-rows)
+			}
+		})
+	}
+}
