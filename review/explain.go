@@ -1,6 +1,7 @@
 package review
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -30,17 +31,17 @@ var phrasings = map[string]func(v string) string{
 	},
 	"z":                    sigma,
 	"raw_z":                func(v string) string { return "before correcting for this term's usual burstiness: " + sigma(v) },
-	"observed":             func(v string) string { return v + " counted in the minute that raised the alert" },
-	"expected":             func(v string) string { return v + " expected at that time from the term's usual level" },
+	"observed":             func(v string) string { return v + " counted in the minutes judged" },
+	"expected":             func(v string) string { return v + " expected in those minutes from the term's usual level" },
 	"growth":               func(v string) string { return v + " times the usual level" },
-	"window":               func(v string) string { return "judged over the last " + v + " minutes together" },
+	"window":               func(v string) string { return "judged over the last " + minutes(v) + " together" },
 	"mentions":             func(v string) string { return v + " posts used the term in that minute" },
 	"creators":             func(v string) string { return v + " different accounts posted it in that minute" },
-	"mentions_per_creator": func(v string) string { return "each account posted it " + v + " times on average" },
+	"mentions_per_creator": func(v string) string { return "on average each account posted it " + v + " times" },
 	"platform_mentions_per_creator": func(v string) string {
 		return v + " posts per account is normal across the platform"
 	},
-	"history":     func(v string) string { return v + " minutes of the term's past were there to compare against" },
+	"history":     func(v string) string { return minutes(v) + " of the term's past were there to compare against" },
 	"day_ago":     func(v string) string { return v + " posts at the same time the day before" },
 	"regions":     func(v string) string { return "where the posts came from (region: posts): " + counts(v) },
 	"reports":     func(v string) string { return v + " user reports in that minute" },
@@ -58,7 +59,7 @@ var phrasings = map[string]func(v string) string{
 	"strength":   func(v string) string { return "strength of the signal on the detector's own scale: " + v },
 	"prior_mean": func(v string) string { return v + " posts per minute before it began to rise" },
 	"rising_buckets": func(v string) string {
-		return "it had been rising for " + v + " minutes in a row"
+		return "it had been rising for " + minutes(v) + " in a row"
 	},
 	"expected_by_mentions": func(v string) string { return v + " reports expected for that many posts" },
 	"expected_by_history":  func(v string) string { return v + " reports expected from the term's own past" },
@@ -98,7 +99,14 @@ func percent(v string) string {
 	if err != nil {
 		return v
 	}
-	return strconv.FormatFloat(f*100, 'f', -1, 64) + "%"
+	return strconv.FormatFloat(f*100, 'g', 3, 64) + "%"
+}
+
+func minutes(v string) string {
+	if v == "1" {
+		return "1 minute"
+	}
+	return v + " minutes"
 }
 
 // counts turns "IN:120,NP:40" into "IN 120, NP 40".
@@ -132,6 +140,11 @@ func Explain(explanation string) []Phrase {
 }
 
 func meaning(k, v string) string {
+	// Detectors write NaN for what they could not know, such as the count a
+	// day ago in a term's first day.
+	if f, err := strconv.ParseFloat(v, 64); err == nil && math.IsNaN(f) {
+		return "not known: not enough history (" + k + ")"
+	}
 	if f, ok := phrasings[k]; ok {
 		return f(v)
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // when is a moment as a reader outside engineering writes it.
@@ -114,7 +116,9 @@ func FileName(key string) string {
 	lossy := false
 	for _, r := range key {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.':
+		// Letters of every script: a Nepali hashtag keeps a name its reader
+		// recognises, and file systems store UTF-8 names as they are.
+		case unicode.IsLetter(r), unicode.IsDigit(r), r == '_', r == '.':
 			b.WriteRune(r)
 		case r == '-':
 			// "|" and ":" become "-" too.
@@ -129,7 +133,11 @@ func FileName(key string) string {
 	}
 	name := strings.Trim(b.String(), ".")
 	if len(name) > 80 {
-		name, lossy = name[:80], true
+		cut := 80
+		for !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name, lossy = name[:cut], true
 	}
 	if lossy || name == "" {
 		h := fnv.New32a()
