@@ -39,7 +39,7 @@ func words(d time.Duration) string {
 	case d < time.Minute && d > 0:
 		s = "under a minute"
 	case m == 0:
-		s = "no time"
+		s = "within the same minute"
 	case m < 60:
 		s = plural(m, "minute")
 	case m%60 == 0:

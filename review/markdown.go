@@ -66,7 +66,7 @@ func WriteMarkdown(w io.Writer, p Page) error {
 	m.f("| Most accounts in one minute | %s |\n", count(p.MaxCreators))
 	m.f("| User reports during the episode | %s |\n\n", count(p.Reports))
 
-	m.f("## What happened\n\n%s\n\n", md(p.Summary))
+	m.f("## What happened\n\n%s\n\n", md(p.Lead))
 	m.f("| When (UTC) | What | Severity | Detector's note |\n|---|---|---|---|\n")
 	for _, s := range p.Timeline {
 		m.f("| %s | %s | %s | %s |\n", when(s.At), md(s.What), md(s.Severity), md(s.Summary))

@@ -19,6 +19,7 @@ type Page struct {
 	Severity            string // the highest the alert reached
 	Status              string // where it ended
 	Summary             string // the detector's one line at the first alert
+	Lead                string // what happened, in one paragraph of plain words
 
 	Onset, FirstAlert, Resolved time.Time // Resolved is zero while open
 	Escalations                 []time.Time
@@ -154,6 +155,8 @@ func Build(inc *Incident) Page {
 	p.Regions = shares(episode, func(m *trend.Minute) []string { return m.TopRegions })
 	p.Langs = shares(episode, func(m *trend.Minute) []string { return m.Langs })
 	p.Reasons = shares(episode, func(m *trend.Minute) []string { return m.ReportReasons })
+
+	p.Lead = p.lead()
 
 	var from, to time.Time
 	if len(mins) > 0 {
@@ -393,3 +396,37 @@ func niceCeil(v float64) float64 {
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
 func num(f float64) string { return strconv.FormatFloat(round1(f), 'f', -1, 64) }
+
+// lead tells the story of the alert in the order it happened.
+func (p *Page) lead() string {
+	what := "Posts using " + p.Term
+	if p.LevelOf == "reports" {
+		what = "User reports on " + p.Term
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s rose above the expected level at %s UTC. ", what, clock(p.Onset))
+	if p.Delay > 0 {
+		fmt.Fprintf(&b, "trendwatch raised a %s alert %s later, at %s.", p.Timeline[0].Severity, words(p.Delay), clock(p.FirstAlert))
+	} else {
+		fmt.Fprintf(&b, "trendwatch raised a %s alert in the same minute.", p.Timeline[0].Severity)
+	}
+	for i, t := range p.Escalations {
+		if i == 0 {
+			fmt.Fprintf(&b, " It was escalated at %s", clock(t))
+		} else {
+			fmt.Fprintf(&b, " and again at %s", clock(t))
+		}
+		if i == len(p.Escalations)-1 {
+			b.WriteString(".")
+		}
+	}
+	if p.Peak > 0 {
+		fmt.Fprintf(&b, " The busiest minute, %s UTC, had %s posts.", clock(p.PeakAt), count(p.Peak))
+	}
+	if p.Resolved.IsZero() {
+		fmt.Fprintf(&b, " The alert was still %s when this review was made.", p.Status)
+	} else {
+		fmt.Fprintf(&b, " Activity was back to normal by %s UTC, %s after it began.", clock(p.Resolved), words(p.Resolved.Sub(p.Onset)))
+	}
+	return b.String()
+}

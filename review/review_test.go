@@ -80,6 +80,9 @@ func TestBuild(t *testing.T) {
 		{"samples", len(p.Samples), 2},
 		{"charts", len(p.Charts), 3},
 		{"markers", len(p.Charts[0].Markers), 4},
+		{"lead", p.Lead, "Posts using " + hostile + " rose above the expected level at 14:30 UTC. " +
+			"trendwatch raised a high alert 3 minutes later, at 14:33. It was escalated at 14:36. " +
+			"The busiest minute, 14:49 UTC, had 840 posts. Activity was back to normal by 14:50 UTC, 20 minutes after it began."},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)

@@ -28,6 +28,15 @@ if ! command -v kcat >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq kcat >/dev/null
 fi
 
+echo "== chromium"
+# Headless Chromium draws the review pages, to prove they render without the
+# network: charts drawn, numbers on the page, a hostile term left as text.
+if ! command -v chromium >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+	$sudo apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+
 echo "== ClickHouse"
 ./scripts/clickhouse.sh start "$work/clickhouse" "$port"
 export TRENDWATCH_TEST_CLICKHOUSE="127.0.0.1:$port"
