@@ -73,6 +73,7 @@ type Chart struct {
 	Markers    []Marker
 	From, To   time.Time
 	Points     int
+	PlotLeft   float64 // x of the y axis
 	PlotTop    float64
 	PlotBottom float64
 }
@@ -324,7 +325,7 @@ func chart(title string, mins []trend.Minute, v func(*trend.Minute) float64, fro
 	if w <= sparkW {
 		pl, pr, pt, pb = 1, 1, 2, 2
 	}
-	c.PlotTop, c.PlotBottom = pt, float64(h)-pb
+	c.PlotLeft, c.PlotTop, c.PlotBottom = pl, pt, float64(h)-pb
 	span := to.Sub(from)
 	if span <= 0 {
 		span = time.Minute
