@@ -2,7 +2,12 @@
 --
 -- How often is each detector right? Precision needs a person's verdict, kept in
 -- alert_reviews (one row per alert key; the latest review wins). Record one
--- with, for example:
+-- with `trendwatch verdict`, for example:
+--
+--   trendwatch verdict 'surge|hashtag:blackoutchallenge' true_positive \
+--       --note 'dangerous challenge, escalated to policy' --reviewer asha
+--
+-- or in SQL:
 --
 --   INSERT INTO alert_reviews (key, verdict, reviewer, note)
 --   VALUES ('surge|hashtag:blackoutchallenge', 'true_positive', 'asha', 'dangerous challenge, escalated to policy');

@@ -21,22 +21,29 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; 
 $GO vet ./... 
 $GO vet -tags integration ./...
 
-echo "== kcat"
-# A third-party Kafka client, to prove the embedded broker speaks the protocol.
-if ! command -v kcat >/dev/null 2>&1; then
+# install CMD PACKAGE...: installs Debian's packages when CMD is missing.
+install() {
+	local cmd=$1
+	shift
+	command -v "$cmd" >/dev/null 2>&1 && return
 	if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
 	$sudo apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq kcat >/dev/null
-fi
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+echo "== kcat"
+# A third-party Kafka client, to prove the embedded broker speaks the protocol.
+install kcat kcat
 
 echo "== Alertmanager"
 # The real Alertmanager, for the incident sink's kind alertmanager; the test
 # starts its own on a loopback port.
-if ! command -v prometheus-alertmanager >/dev/null 2>&1 && ! command -v alertmanager >/dev/null 2>&1; then
-	if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
-	$sudo apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus-alertmanager >/dev/null
-fi
+install prometheus-alertmanager prometheus-alertmanager
+
+echo "== chromium"
+# Headless Chromium draws the review pages, to prove they render without the
+# network: charts drawn, numbers on the page, a hostile term left as text.
+install chromium chromium
 
 echo "== ClickHouse"
 ./scripts/clickhouse.sh start "$work/clickhouse" "$port"

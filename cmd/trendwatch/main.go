@@ -53,7 +53,7 @@ variables (clickhouse.addr -> TRENDWATCH_CLICKHOUSE_ADDR) < flags.`,
 	configKey(pf, "log-level", "log.level")
 	configKey(pf, "log-format", "log.format")
 
-	root.AddCommand(a.runCmd(), a.brokerCmd(), a.genCmd(), a.migrateCmd(), a.demoCmd(), a.backtestCmd(), a.configCmd())
+	root.AddCommand(a.runCmd(), a.brokerCmd(), a.genCmd(), a.migrateCmd(), a.demoCmd(), a.backtestCmd(), a.configCmd(), a.reviewCmd(), a.verdictCmd())
 	return root
 }
 

@@ -6,6 +6,7 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -46,6 +47,27 @@ func SharedData(t testing.TB, dir, what string) string {
 		abs = dir
 	}
 	msg := fmt.Sprintf("%s not found at %s; it lives in ../shared beside the checkout", what, abs)
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+		return ""
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// Chromium returns the path of a headless-capable Chromium, for tests that
+// check a page as a reader's browser draws it. scripts/test.sh installs
+// Debian's chromium when it is missing.
+func Chromium(t testing.TB) string { return chromium(t, exec.LookPath) }
+
+func chromium(t testing.TB, lookPath func(string) (string, error)) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := lookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "chromium not found in PATH; install it with `apt-get install chromium` (scripts/test.sh does)"
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg)
 		return ""

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/user"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/trendwatch/trendwatch/config"
+	"github.com/trendwatch/trendwatch/review"
+	"github.com/trendwatch/trendwatch/sinks/clickhouse"
+	"github.com/trendwatch/trendwatch/sinks/parquet"
+)
+
+func (a *app) reviewCmd() *cobra.Command {
+	var (
+		day string
+		out string
+	)
+	cmd := &cobra.Command{
+		Use:   "review ALERT_KEY | --day YYYY-MM-DD",
+		Short: "Write a post-incident review of an alert, or the digest of a day's alerts",
+		Long: `review writes a self-contained HTML page and a Markdown twin for readers
+outside engineering: the term's posts, accounts and reports per minute as
+charts with the onset, first alert, escalations and resolution marked; the
+detection delay; the detector's numbers in plain words; top regions, languages
+and report reasons; sample content IDs; and the analysts' verdict.
+
+With --day it writes the digest of every alert opened that day (UTC), with a
+sparkline, severity, delay and verdict each, and the review of each alert
+beside it.
+
+It reads ClickHouse when clickhouse.addr is configured (or --clickhouse is
+given), else the Parquet files under parquet.dir (--parquet).`,
+		Example: `  trendwatch review 'surge|hashtag:blackoutchallenge' --parquet trendwatch-data/demo-20261122-101500 --out reviews
+  trendwatch review --day 2026-11-22 --clickhouse 127.0.0.1:9000 --out reviews`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case day == "" && len(args) != 1:
+				return fmt.Errorf("want one alert key, such as 'surge|hashtag:blackoutchallenge', or --day YYYY-MM-DD")
+			case day != "" && len(args) != 0:
+				return fmt.Errorf("--day makes the digest of a day: give no alert key with it")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.load(cmd)
+			if err != nil {
+				return err
+			}
+			src, closeSrc, err := openReviewSource(cmd.Context(), cfg, cmd.Flags().Changed("parquet"))
+			if err != nil {
+				return err
+			}
+			defer closeSrc()
+			if day != "" {
+				d, err := time.Parse(time.DateOnly, day)
+				if err != nil {
+					return fmt.Errorf("--day %q: want YYYY-MM-DD: %w", day, err)
+				}
+				return writeDigest(cmd.Context(), cmd.OutOrStdout(), src, d, out)
+			}
+			inc, err := review.Load(cmd.Context(), src, args[0])
+			if err != nil {
+				return err
+			}
+			return writeReview(cmd.OutOrStdout(), review.Build(inc), out)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&day, "day", "", "make the digest of the alerts opened on this UTC day, YYYY-MM-DD")
+	f.StringVar(&out, "out", ".", "directory for the HTML and Markdown files")
+	storeFlags(f)
+	return cmd
+}
+
+func (a *app) verdictCmd() *cobra.Command {
+	var note, reviewer string
+	cmd := &cobra.Command{
+		Use:   "verdict ALERT_KEY true_positive|false_positive|unsure",
+		Short: "Record an analyst's verdict on an alert",
+		Long: `verdict records whether an alert was a real problem, a false alarm or unclear,
+with a note, in ClickHouse's alert_reviews (when clickhouse.addr is configured
+or --clickhouse is given) or in verdicts.jsonl in the Parquet run directory
+(--parquet). The latest verdict on an alert wins; reviews show it and
+notebooks/05_alert_precision.sql turns verdicts into precision per detector.`,
+		Example: `  trendwatch verdict 'surge|hashtag:blackoutchallenge' true_positive --note "dangerous challenge, escalated to policy" --reviewer asha`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			verdict, err := review.ParseVerdict(args[1])
+			if err != nil {
+				return err
+			}
+			cfg, err := a.load(cmd)
+			if err != nil {
+				return err
+			}
+			if reviewer == "" {
+				if u, err := user.Current(); err == nil {
+					reviewer = u.Username
+				}
+			}
+			src, closeSrc, err := openReviewSource(cmd.Context(), cfg, cmd.Flags().Changed("parquet"))
+			if err != nil {
+				return err
+			}
+			defer closeSrc()
+			// A verdict on a key no alert has is a typo, and it would count in
+			// no detector's precision.
+			evs, err := src.AlertHistory(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if len(evs) == 0 {
+				return fmt.Errorf("alert %q: no transitions found; keys look like 'surge|hashtag:blackoutchallenge'", args[0])
+			}
+			v := review.Verdict{Key: args[0], Verdict: verdict, Reviewer: reviewer, Note: note, At: time.Now()}
+			if err := src.RecordVerdict(cmd.Context(), v); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded %s on %s by %s\n", verdict, args[0], reviewer)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&note, "note", "", "why: what the analyst found")
+	f.StringVar(&reviewer, "reviewer", "", "who reviewed it (default: the current user)")
+	storeFlags(f)
+	return cmd
+}
+
+// storeFlags choose where review and verdict read and write.
+func storeFlags(f *pflag.FlagSet) {
+	f.String("clickhouse", "", "ClickHouse native address host:port (clickhouse.addr)")
+	f.String("database", "", "ClickHouse database (clickhouse.database)")
+	f.String("parquet", "", "Parquet run directory (parquet.dir)")
+	configKey(f, "clickhouse", "clickhouse.addr")
+	configKey(f, "database", "clickhouse.database")
+	configKey(f, "parquet", "parquet.dir")
+}
+
+// reviewStore is what review and verdict need of a store.
+type reviewStore interface {
+	review.Source
+	RecordVerdict(ctx context.Context, v review.Verdict) error
+}
+
+// openReviewSource picks ClickHouse when it is configured, as the sinks do,
+// unless --parquet names a directory.
+func openReviewSource(ctx context.Context, cfg *config.Config, parquetFlag bool) (reviewStore, func(), error) {
+	if !parquetFlag && contains(cfg.Sinks, "clickhouse") {
+		r, err := clickhouse.OpenReader(ctx, cfg.ClickHouse)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, func() { r.Close() }, nil
+	}
+	r, err := parquet.NewReader(cfg.Parquet.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, func() {}, nil
+}
+
+func writeReview(w io.Writer, p review.Page, dir string) error {
+	name := review.FileName(p.Key)
+	for _, f := range []struct {
+		ext   string
+		write func(io.Writer) error
+	}{
+		{".html", func(w io.Writer) error { return review.WriteHTML(w, p) }},
+		{".md", func(w io.Writer) error { return review.WriteMarkdown(w, p) }},
+	} {
+		path, err := review.WriteFile(dir, name+f.ext, f.write)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, path)
+	}
+	return nil
+}
+
+func writeDigest(ctx context.Context, w io.Writer, src review.Source, day time.Time, dir string) error {
+	incs, err := review.LoadDay(ctx, src, day)
+	if err != nil {
+		return err
+	}
+	d := review.BuildDay(day, incs)
+	// The digest links to each alert's page, so they are written beside it.
+	for _, r := range d.Rows {
+		if err := writeReview(io.Discard, r.Page, dir); err != nil {
+			return err
+		}
+	}
+	name := review.DayFileName(day)
+	for _, f := range []struct {
+		ext   string
+		write func(io.Writer) error
+	}{
+		{".html", func(w io.Writer) error { return review.WriteDayHTML(w, d) }},
+		{".md", func(w io.Writer) error { return review.WriteDayMarkdown(w, d) }},
+	} {
+		path, err := review.WriteFile(dir, name+f.ext, f.write)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, path)
+	}
+	fmt.Fprintf(w, "%d alerts opened on %s\n", len(d.Rows), day.Format(time.DateOnly))
+	return nil
+}

@@ -1,0 +1,152 @@
+package review
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// md escapes text for Markdown, where many renderers also pass raw HTML
+// through: a term like "<script>" must stay text, and "|" must not end a
+// table cell.
+func md(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '\n', '\r':
+			b.WriteByte(' ')
+		case '\\', '`', '*', '_', '[', ']', '|', '#', '!', '{', '}', '~':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// mdWriter collects the first write error so the page reads top to bottom.
+type mdWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (m *mdWriter) f(format string, args ...any) {
+	if m.err == nil {
+		_, m.err = fmt.Fprintf(m.w, format, args...)
+	}
+}
+
+// WriteMarkdown writes the page as Markdown, for pasting into a document.
+func WriteMarkdown(w io.Writer, p Page) error {
+	m := &mdWriter{w: w}
+	m.f("# Post-incident review: %s\n\n", md(p.Term))
+	state := "still " + md(p.Status)
+	if !p.Resolved.IsZero() {
+		state = "resolved " + when(p.Resolved)
+	}
+	m.f("Alert %s · highest severity **%s** · %s\n\n", md(p.Key), md(p.Severity), state)
+	m.f("| | |\n|---|---|\n")
+	m.f("| Activity rose above normal | %s |\n", when(p.Onset))
+	m.f("| First alert | %s |\n", when(p.FirstAlert))
+	m.f("| Detection delay | %s |\n", words(p.Delay))
+	for _, t := range p.Escalations {
+		m.f("| Escalated | %s |\n", when(t))
+	}
+	m.f("| Resolved | %s |\n", when(p.Resolved))
+	m.f("| Busiest minute | %s posts at %s |\n", count(p.Peak), clock(p.PeakAt))
+	m.f("| Posts during the episode | %s over %d minutes |\n", count(p.Mentions), p.EpisodeMinutes)
+	m.f("| Most accounts in one minute | %s |\n", count(p.MaxCreators))
+	m.f("| User reports during the episode | %s |\n\n", count(p.Reports))
+
+	m.f("## What happened\n\n%s\n\n", md(p.Lead))
+	m.f("| When (UTC) | What | Severity | Detector's note |\n|---|---|---|---|\n")
+	for _, s := range p.Timeline {
+		m.f("| %s | %s | %s | %s |\n", when(s.At), md(s.What), md(s.Severity), md(s.Summary))
+	}
+	m.f("\n## Activity minute by minute\n\nThe charts are in the HTML version of this review.\n\n")
+
+	m.f("## Why the detector raised it\n\n| What it means | Number |\n|---|---|\n")
+	for _, e := range p.Explanation {
+		m.f("| %s | `%s=%s` |\n", md(e.Meaning), code(e.Key), code(e.Value))
+	}
+	m.f("\n## Where and in which languages\n\n")
+	mdShares(m, "Region", p.Regions)
+	mdShares(m, "Language", p.Langs)
+	m.f("## Why users reported it\n\n")
+	mdShares(m, "Report reason", p.Reasons)
+	m.f("Report channels are not recorded in this data.\n\n## Sample content\n\n")
+	if len(p.Samples) == 0 {
+		m.f("No sample content IDs were kept.\n\n")
+	}
+	for _, s := range p.Samples {
+		m.f("- `%s`\n", code(s))
+	}
+	m.f("\n## Analysts' verdict\n\n")
+	if v := p.Verdict; v != nil {
+		m.f("**%s**", verdictWords(v))
+		if v.Reviewer != "" {
+			m.f(" — %s", md(v.Reviewer))
+		}
+		if !v.At.IsZero() {
+			m.f(", %s", when(v.At))
+		}
+		m.f("\n\n")
+		if v.Note != "" {
+			m.f("> %s\n", md(v.Note))
+		}
+	} else {
+		m.f("Not reviewed yet.\n")
+	}
+	return wrap(m.err, "writing Markdown review of %q", p.Key)
+}
+
+// code keeps text inside a code span: a backtick would end it and a pipe the
+// table cell.
+func code(s string) string {
+	return strings.NewReplacer("`", "'", "|", "¦", "\n", " ").Replace(s)
+}
+
+func mdShares(m *mdWriter, title string, rows []Share) {
+	if len(rows) == 0 {
+		m.f("No %s data for this period.\n\n", strings.ToLower(title))
+		return
+	}
+	m.f("| %s | Minutes it led | Minutes among the top |\n|---|---|---|\n", title)
+	for _, s := range rows {
+		m.f("| %s | %d of %d | %d of %d |\n", md(s.Label), s.First, s.Minutes, s.Listed, s.Minutes)
+	}
+	m.f("\n")
+}
+
+// WriteDayMarkdown writes the digest as Markdown.
+func WriteDayMarkdown(w io.Writer, d Day) error {
+	m := &mdWriter{w: w}
+	m.f("# Alerts of %s\n\n", d.Date.Format("Monday 2 January 2006"))
+	m.f("%d alerts opened this day (UTC) · %d reviewed · %d real, %d false alarms\n\n", len(d.Rows), d.Reviewed, d.TruePositives, d.FalsePositives)
+	if len(d.Rows) == 0 {
+		m.f("No alerts were opened this day.\n")
+		return wrap(m.err, "writing Markdown digest of %s", d.Date.Format(time.DateOnly))
+	}
+	m.f("| Opened (UTC) | Term | Detector | Peak posts/min | Severity | Detection delay | Verdict |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range d.Rows {
+		p := r.Page
+		m.f("| %s | [%s](%s) | %s | %s | %s | %s | %s |\n", clock(p.FirstAlert), md(p.Term), r.File, md(p.Detector),
+			count(p.Peak), md(p.Severity), words(p.Delay), verdictWords(p.Verdict))
+	}
+	return wrap(m.err, "writing Markdown digest of %s", d.Date.Format(time.DateOnly))
+}
+
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

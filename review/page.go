@@ -1,0 +1,433 @@
+package review
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/trend"
+)
+
+// Page is one alert's review, every value ready to print.
+type Page struct {
+	Key, Detector, Term string
+	Severity            string // the highest the alert reached
+	Status              string // where it ended
+	Summary             string // the detector's one line at the first alert
+	Lead                string // what happened, in one paragraph of plain words
+
+	Onset, FirstAlert, Resolved time.Time // Resolved is zero while open
+	Escalations                 []time.Time
+	Delay                       time.Duration // FirstAlert - Onset
+	Level                       float64       // the alert's expected level: "above normal" means above it
+	LevelOf                     string        // the series Level applies to: "mentions" or "reports"
+
+	Peak           float64 // most mentions in one minute
+	PeakAt         time.Time
+	Mentions       uint64 // over the episode, onset to resolution (or last minute)
+	Reports        uint64
+	MaxCreators    uint64
+	EpisodeMinutes int
+
+	Charts      []Chart
+	Timeline    []Step
+	Explanation []Phrase
+	Regions     []Share
+	Langs       []Share
+	Reasons     []Share
+	Samples     []string
+	Verdict     *Verdict
+}
+
+// Step is one lifecycle transition in words.
+type Step struct {
+	At       time.Time
+	What     string
+	Severity string
+	Summary  string
+}
+
+// Share is how often a region, language or reason led the term's minutes
+// during the episode: the aggregates keep a ranked list per minute, not counts.
+type Share struct {
+	Label   string
+	First   int // minutes it was the top one
+	Listed  int // minutes it was among the top few
+	Minutes int // minutes of the episode with any data
+}
+
+// Chart is one per-minute series drawn as SVG, in a viewBox of Width×Height.
+type Chart struct {
+	Title      string
+	Path       string // SVG path data of the line; empty when there is no data
+	Area       string // the same line closed to the baseline, for the fill
+	Width      int
+	Height     int
+	Max        float64 // value at the top of the plot
+	LevelY     float64 // y of the expected level, -1 when not drawn
+	Markers    []Marker
+	From, To   time.Time
+	Points     int
+	PlotLeft   float64 // x of the y axis
+	PlotTop    float64
+	PlotBottom float64
+}
+
+// Marker is a moment drawn as a vertical line on a chart.
+type Marker struct {
+	X     float64
+	Label string
+	Class string // onset, alert, escalated, resolved
+}
+
+const (
+	chartW, chartH = 1000, 220
+	padL, padR     = 56.0, 16.0
+	padT, padB     = 22.0, 26.0
+	sparkW, sparkH = 160, 32
+)
+
+// Build turns an incident into a page.
+func Build(inc *Incident) Page {
+	first, last := inc.Events[0], inc.Events[len(inc.Events)-1]
+	p := Page{
+		Key:        last.Alert.Key,
+		Detector:   last.Alert.Detector,
+		Term:       last.Alert.Term,
+		Status:     string(last.Alert.Status),
+		Summary:    first.Alert.Summary,
+		FirstAlert: first.At,
+		Level:      first.Alert.Expected,
+		LevelOf:    "mentions",
+		Verdict:    inc.Verdict,
+	}
+	if p.Detector == "report_rate" {
+		p.LevelOf = "reports"
+	}
+	top := alert.Severity(0)
+	samples := map[string]bool{}
+	for _, e := range inc.Events {
+		top = max(top, e.Alert.Severity)
+		switch e.To {
+		case alert.StatusEscalated:
+			p.Escalations = append(p.Escalations, e.At)
+		case alert.StatusResolved:
+			p.Resolved = e.At
+		}
+		p.Timeline = append(p.Timeline, step(e))
+		for _, s := range e.Alert.Samples {
+			if !samples[s] {
+				samples[s] = true
+				p.Samples = append(p.Samples, s)
+			}
+		}
+	}
+	p.Severity = top.String()
+	p.Explanation = Explain(first.Alert.Explanation)
+
+	mins := inc.Minutes
+	p.Onset = onset(mins, p.LevelOf, p.Level, first.Alert.Bucket, first.At)
+	p.Delay = p.FirstAlert.Sub(p.Onset)
+
+	end := p.Resolved
+	if end.IsZero() && len(mins) > 0 {
+		end = mins[len(mins)-1].Bucket
+	}
+	var episode []trend.Minute
+	for _, m := range mins {
+		if !m.Bucket.Before(p.Onset) && !m.Bucket.After(end) {
+			episode = append(episode, m)
+		}
+		if v := float64(m.Mentions); v > p.Peak {
+			p.Peak, p.PeakAt = v, m.Bucket
+		}
+	}
+	p.EpisodeMinutes = len(episode)
+	for _, m := range episode {
+		p.Mentions += m.Mentions
+		p.Reports += m.Reports
+		p.MaxCreators = max(p.MaxCreators, m.UniqueCreators)
+	}
+	p.Regions = shares(episode, func(m *trend.Minute) []string { return m.TopRegions })
+	p.Langs = shares(episode, func(m *trend.Minute) []string { return m.Langs })
+	p.Reasons = shares(episode, func(m *trend.Minute) []string { return m.ReportReasons })
+
+	p.Lead = p.lead()
+
+	var from, to time.Time
+	if len(mins) > 0 {
+		from, to = mins[0].Bucket, mins[len(mins)-1].Bucket
+	}
+	from, to = earliest(from, p.Onset, p.FirstAlert), latest(to, p.FirstAlert, p.Resolved)
+	marks := p.marks()
+	for _, s := range []struct {
+		title string
+		v     func(*trend.Minute) float64
+		level string
+	}{
+		{"Posts using the term, per minute", func(m *trend.Minute) float64 { return float64(m.Mentions) }, "mentions"},
+		{"Different accounts posting it, per minute", func(m *trend.Minute) float64 { return float64(m.UniqueCreators) }, ""},
+		{"User reports, per minute", func(m *trend.Minute) float64 { return float64(m.Reports) }, "reports"},
+	} {
+		level := -1.0
+		if s.level == p.LevelOf {
+			level = p.Level
+		}
+		p.Charts = append(p.Charts, chart(s.title, mins, s.v, from, to, level, marks, chartW, chartH))
+	}
+	return p
+}
+
+func step(e alert.Event) Step {
+	s := Step{At: e.At, Severity: e.Alert.Severity.String(), Summary: e.Alert.Summary}
+	switch e.To {
+	case alert.StatusOpen:
+		s.What = "Alert raised"
+	case alert.StatusEscalated:
+		s.What = "Escalated"
+	case alert.StatusResolved:
+		s.What = "Resolved: back to normal"
+	default:
+		s.What = "Changed to " + string(e.To)
+	}
+	return s
+}
+
+// onset is the first bucket of the episode: walking back from the bucket that
+// raised the alert, the earliest of the unbroken run of buckets above the
+// alert's expected level. A gap in the rows ends the run: the term was not
+// counted then. Without rows it is the alert's own bucket.
+func onset(mins []trend.Minute, of string, level float64, alertBucket, alertAt time.Time) time.Time {
+	if alertBucket.IsZero() {
+		alertBucket = alertAt
+	}
+	i := -1
+	for j := range mins {
+		if !mins[j].Bucket.After(alertBucket) {
+			i = j
+		}
+	}
+	if i < 0 {
+		return alertBucket
+	}
+	width := bucketWidth(mins)
+	value := func(m *trend.Minute) float64 {
+		if of == "reports" {
+			return float64(m.Reports)
+		}
+		return float64(m.Mentions)
+	}
+	start := alertBucket
+	for j := i; j >= 0; j-- {
+		if value(&mins[j]) <= level {
+			break
+		}
+		if j < i && mins[j+1].Bucket.Sub(mins[j].Bucket) != width {
+			break
+		}
+		start = mins[j].Bucket
+	}
+	return start
+}
+
+// bucketWidth is the smallest step between rows, a minute when it cannot tell.
+func bucketWidth(mins []trend.Minute) time.Duration {
+	w := time.Duration(0)
+	for j := 1; j < len(mins); j++ {
+		if d := mins[j].Bucket.Sub(mins[j-1].Bucket); d > 0 && (w == 0 || d < w) {
+			w = d
+		}
+	}
+	if w == 0 {
+		return time.Minute
+	}
+	return w
+}
+
+func shares(mins []trend.Minute, list func(*trend.Minute) []string) []Share {
+	by := map[string]*Share{}
+	n := 0
+	for i := range mins {
+		l := list(&mins[i])
+		if len(l) > 0 {
+			n++
+		}
+		for j, label := range l {
+			s := by[label]
+			if s == nil {
+				s = &Share{Label: label}
+				by[label] = s
+			}
+			s.Listed++
+			if j == 0 {
+				s.First++
+			}
+		}
+	}
+	out := make([]Share, 0, len(by))
+	for _, s := range by {
+		s.Minutes = n
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b Share) int {
+		return cmp.Or(cmp.Compare(b.First, a.First), cmp.Compare(b.Listed, a.Listed), strings.Compare(a.Label, b.Label))
+	})
+	return out[:min(len(out), 5)]
+}
+
+func (p *Page) marks() []mark {
+	ms := []mark{{p.Onset, "onset", "began"}, {p.FirstAlert, "alert", "first alert"}}
+	for _, t := range p.Escalations {
+		ms = append(ms, mark{t, "escalated", "escalated"})
+	}
+	if !p.Resolved.IsZero() {
+		ms = append(ms, mark{p.Resolved, "resolved", "resolved"})
+	}
+	return ms
+}
+
+type mark struct {
+	at           time.Time
+	class, label string
+}
+
+func earliest(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if !t.IsZero() && (out.IsZero() || t.Before(out)) {
+			out = t
+		}
+	}
+	return out
+}
+
+func latest(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
+}
+
+// chart lays out one series. The x axis is time, so gaps in the rows show as
+// zeros (an untracked term had no counted posts), and markers line up across
+// the three charts of a page.
+func chart(title string, mins []trend.Minute, v func(*trend.Minute) float64, from, to time.Time, level float64, marks []mark, w, h int) Chart {
+	c := Chart{Title: title, Width: w, Height: h, From: from, To: to, LevelY: -1, Points: len(mins)}
+	pl, pr, pt, pb := padL, padR, padT, padB
+	if w <= sparkW {
+		pl, pr, pt, pb = 1, 1, 2, 2
+	}
+	c.PlotLeft, c.PlotTop, c.PlotBottom = pl, pt, float64(h)-pb
+	span := to.Sub(from)
+	if span <= 0 {
+		span = time.Minute
+	}
+	x := func(t time.Time) float64 {
+		return pl + (float64(w)-pl-pr)*float64(t.Sub(from))/float64(span)
+	}
+	for i := range mins {
+		c.Max = max(c.Max, v(&mins[i]))
+	}
+	c.Max = max(c.Max, level)
+	c.Max = niceCeil(c.Max)
+	y := func(f float64) float64 { return c.PlotBottom - (c.PlotBottom-c.PlotTop)*f/c.Max }
+	if level >= 0 {
+		c.LevelY = round1(y(level))
+	}
+	var b strings.Builder
+	width := bucketWidth(mins)
+	for i := range mins {
+		m := &mins[i]
+		cmd := "L"
+		switch {
+		case i == 0:
+			cmd = "M"
+		case m.Bucket.Sub(mins[i-1].Bucket) > width:
+			// Drop to zero across a gap rather than drawing a slope through it.
+			fmt.Fprintf(&b, "L%s %sL%s %s", num(x(mins[i-1].Bucket.Add(width))), num(y(0)), num(x(m.Bucket.Add(-width))), num(y(0)))
+		}
+		fmt.Fprintf(&b, "%s%s %s", cmd, num(x(m.Bucket)), num(y(v(m))))
+	}
+	c.Path = b.String()
+	if len(mins) > 0 {
+		c.Area = c.Path + fmt.Sprintf("L%s %sL%s %sZ", num(x(mins[len(mins)-1].Bucket)), num(y(0)), num(x(mins[0].Bucket)), num(y(0)))
+	}
+	for _, m := range marks {
+		if m.at.IsZero() {
+			continue
+		}
+		c.Markers = append(c.Markers, Marker{X: round1(x(m.at)), Label: m.label, Class: m.class})
+	}
+	return c
+}
+
+// Spark is a small chart of mentions with the alert's moments, for the digest.
+func Spark(p *Page, mins []trend.Minute) Chart {
+	from, to := p.Onset, p.Onset
+	if len(mins) > 0 {
+		from, to = mins[0].Bucket, mins[len(mins)-1].Bucket
+	}
+	from, to = earliest(from, p.Onset, p.FirstAlert), latest(to, p.FirstAlert, p.Resolved)
+	return chart("", mins, func(m *trend.Minute) float64 { return float64(m.Mentions) }, from, to, -1, p.marks(), sparkW, sparkH)
+}
+
+// niceCeil rounds a chart's top up to 1, 2 or 5 times a power of ten, so the
+// axis label is a number a person reads at a glance.
+func niceCeil(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if v <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+func round1(f float64) float64 { return math.Round(f*10) / 10 }
+
+func num(f float64) string { return strconv.FormatFloat(round1(f), 'f', -1, 64) }
+
+// lead tells the story of the alert in the order it happened.
+func (p *Page) lead() string {
+	what := "Posts using " + p.Term
+	if p.LevelOf == "reports" {
+		what = "User reports on " + p.Term
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s rose above the expected level at %s UTC. ", what, clock(p.Onset))
+	if p.Delay > 0 {
+		fmt.Fprintf(&b, "trendwatch raised a %s alert %s later, at %s.", p.Timeline[0].Severity, words(p.Delay), clock(p.FirstAlert))
+	} else {
+		fmt.Fprintf(&b, "trendwatch raised a %s alert in the same minute.", p.Timeline[0].Severity)
+	}
+	for i, t := range p.Escalations {
+		if i == 0 {
+			fmt.Fprintf(&b, " It was escalated at %s", clock(t))
+		} else {
+			fmt.Fprintf(&b, " and again at %s", clock(t))
+		}
+		if i == len(p.Escalations)-1 {
+			b.WriteString(".")
+		}
+	}
+	if p.Peak > 0 {
+		fmt.Fprintf(&b, " The busiest minute, %s UTC, had %s posts.", clock(p.PeakAt), count(p.Peak))
+	}
+	if p.Resolved.IsZero() {
+		fmt.Fprintf(&b, " The alert was still %s when this review was made.", p.Status)
+	} else {
+		fmt.Fprintf(&b, " Activity was back to normal by %s UTC, %s after it began.", clock(p.Resolved), words(p.Resolved.Sub(p.Onset)))
+	}
+	return b.String()
+}

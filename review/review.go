@@ -1,0 +1,120 @@
+// Package review builds the post-incident review of an alert and the digest of
+// a day's alerts, for readers who are not engineers: what happened to a term,
+// when it started, how long detection took, what the detector's numbers mean in
+// plain words and what the analysts concluded. Pages are self-contained HTML
+// (inline CSS and SVG, nothing fetched) with a Markdown twin.
+package review
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/trend"
+)
+
+// Verdicts an analyst may give; the strings are what alert_reviews stores and
+// notebooks/05_alert_precision.sql counts.
+const (
+	TruePositive  = "true_positive"
+	FalsePositive = "false_positive"
+	Unsure        = "unsure"
+)
+
+// Verdict is an analyst's conclusion on one alert; the latest one for a key wins.
+type Verdict struct {
+	Key      string    `json:"key"`
+	Verdict  string    `json:"verdict"`
+	Reviewer string    `json:"reviewer"`
+	Note     string    `json:"note"`
+	At       time.Time `json:"reviewed_at"`
+}
+
+// ParseVerdict checks that s is one of the verdicts precision is computed from.
+func ParseVerdict(s string) (string, error) {
+	switch s {
+	case TruePositive, FalsePositive, Unsure:
+		return s, nil
+	}
+	return "", fmt.Errorf("verdict %q: want %s, %s or %s", s, TruePositive, FalsePositive, Unsure)
+}
+
+// Source is where alerts, aggregates and verdicts are read from: ClickHouse or
+// a Parquet run directory.
+type Source interface {
+	// AlertHistory is every transition of the alert once, in Seq order; empty
+	// when the key is unknown.
+	AlertHistory(ctx context.Context, key string) ([]alert.Event, error)
+	// TermMinutes is the latest version of each of the term's buckets in
+	// [from, to), in bucket order.
+	TermMinutes(ctx context.Context, term string, from, to time.Time) ([]trend.Minute, error)
+	// LatestVerdict is the key's latest verdict; ok is false when it has none.
+	LatestVerdict(ctx context.Context, key string) (v Verdict, ok bool, err error)
+	// AlertsOpened lists the keys of the alerts opened in [from, to), sorted.
+	AlertsOpened(ctx context.Context, from, to time.Time) ([]string, error)
+}
+
+// Incident is everything known about one alert.
+type Incident struct {
+	Events  []alert.Event  // in Seq order, at least one
+	Minutes []trend.Minute // the term's buckets around the alert
+	Verdict *Verdict       // nil when no analyst has reviewed it
+}
+
+// How much of the term's history a review shows around the alert: enough
+// before it to see the calm the surge broke, and some after the resolution to
+// see whether it stayed down.
+const (
+	lead  = 60 * time.Minute
+	trail = 30 * time.Minute
+)
+
+// Load reads one alert's history, its term's buckets around it and its verdict.
+func Load(ctx context.Context, src Source, key string) (*Incident, error) {
+	evs, err := src.AlertHistory(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("reading history of alert %q: %w", key, err)
+	}
+	if len(evs) == 0 {
+		return nil, fmt.Errorf("alert %q: no transitions found (keys look like \"surge|hashtag:blackoutchallenge\")", key)
+	}
+	first, last := evs[0], evs[len(evs)-1]
+	from := first.Alert.OpenedAt
+	if from.IsZero() || first.At.Before(from) {
+		from = first.At
+	}
+	from = from.Add(-lead)
+	to := last.At.Add(trail)
+	mins, err := src.TermMinutes(ctx, first.Alert.Term, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("reading minutes of term %q from %s to %s: %w", first.Alert.Term, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
+	}
+	inc := &Incident{Events: evs, Minutes: mins}
+	v, ok, err := src.LatestVerdict(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("reading verdict of alert %q: %w", key, err)
+	}
+	if ok {
+		inc.Verdict = &v
+	}
+	return inc, nil
+}
+
+// LoadDay reads every alert opened on the UTC day that holds day.
+func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error) {
+	from := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	keys, err := src.AlertsOpened(ctx, from, from.AddDate(0, 0, 1))
+	if err != nil {
+		return nil, fmt.Errorf("listing alerts opened on %s: %w", from.Format(time.DateOnly), err)
+	}
+	out := make([]*Incident, 0, len(keys))
+	for _, k := range keys {
+		inc, err := Load(ctx, src, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, nil
+}

@@ -1,0 +1,286 @@
+package review
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/trend"
+)
+
+const hostile = `hashtag:<script>alert("x")</script>`
+
+var t0 = time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)
+
+func at(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+
+// fixture is a surge of a hostile term: calm at 10 posts a minute, above the
+// expected 12 from minute 30, alerted at 33, escalated at 36, resolved at 50.
+func fixture() *Incident {
+	var mins []trend.Minute
+	for i := 0; i < 70; i++ {
+		m := trend.Minute{Bucket: at(i), Term: hostile, Kind: "hashtag", Mentions: 10, UniqueCreators: 8, Reports: 0,
+			TopRegions: []string{"US", "GB"}, Langs: []string{"en"}}
+		if i >= 30 && i < 50 {
+			m.Mentions = uint64(40 * (i - 28))
+			m.UniqueCreators = uint64(30 * (i - 28))
+			m.Reports = uint64(3 * (i - 28))
+			m.TopRegions = []string{"IN", "NP", "US"}
+			m.Langs = []string{"hi", "en"}
+			m.ReportReasons = []string{"dangerous_acts", "<b>spam</b>"}
+		}
+		if i == 20 {
+			continue // a gap: the term went uncounted that minute
+		}
+		mins = append(mins, m)
+	}
+	a := alert.Alert{
+		Key: "surge|" + hostile, Detector: "surge", Term: hostile, Status: alert.StatusOpen, Severity: alert.SeverityHigh,
+		OpenedAt: at(33), Bucket: at(33), Score: 7, Observed: 200, Expected: 12, Growth: 16.7,
+		Samples:     []string{"c-101", "c-<i>102</i>"},
+		Summary:     `SURGE ` + hostile + ` 200/min vs 12 expected`,
+		Explanation: "window=3 observed=200 expected=12 z=7.0 growth=16.7 creators=150 regions=IN:120,NP:40 report_rate=0.025 watch=blackout challenge risk=high frobnicate=3",
+	}
+	esc, res := a, a
+	esc.Status, esc.Severity = alert.StatusEscalated, alert.SeverityCritical
+	res.Status, res.ResolvedAt = alert.StatusResolved, at(50)
+	return &Incident{
+		Events: []alert.Event{
+			{Alert: a, To: alert.StatusOpen, At: at(33), Seq: 1},
+			{Alert: esc, From: alert.StatusOpen, To: alert.StatusEscalated, At: at(36), Seq: 2},
+			{Alert: res, From: alert.StatusEscalated, To: alert.StatusResolved, At: at(50), Seq: 3},
+		},
+		Minutes: mins,
+		Verdict: &Verdict{Key: a.Key, Verdict: TruePositive, Reviewer: "asha", Note: `escalated to policy <img src=x onerror=alert(1)>`, At: at(90)},
+	}
+}
+
+func TestBuild(t *testing.T) {
+	p := Build(fixture())
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"onset", p.Onset, at(30)},
+		{"first alert", p.FirstAlert, at(33)},
+		{"delay", p.Delay, 3 * time.Minute},
+		{"escalations", len(p.Escalations), 1},
+		{"resolved", p.Resolved, at(50)},
+		{"severity", p.Severity, "critical"},
+		{"peak", p.Peak, 840.0},
+		{"episode minutes", p.EpisodeMinutes, 21},
+		{"top region", p.Regions[0].Label, "IN"},
+		{"top region minutes", p.Regions[0].First, 20},
+		{"top language", p.Langs[0].Label, "hi"},
+		{"top reason", p.Reasons[0].Label, "dangerous_acts"},
+		{"samples", len(p.Samples), 2},
+		{"charts", len(p.Charts), 3},
+		{"markers", len(p.Charts[0].Markers), 4},
+		{"lead", p.Lead, "Posts using " + hostile + " rose above the expected level at 14:30 UTC. " +
+			"trendwatch raised a high alert 3 minutes later, at 14:33. It was escalated at 14:36. " +
+			"The busiest minute, 14:49 UTC, had 840 posts. Activity was back to normal by 14:50 UTC, 20 minutes after it began."},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestOnset(t *testing.T) {
+	mins := func(vals ...uint64) []trend.Minute {
+		out := make([]trend.Minute, len(vals))
+		for i, v := range vals {
+			out[i] = trend.Minute{Bucket: at(i), Mentions: v, Reports: v / 10}
+		}
+		return out
+	}
+	gap := mins(20, 20, 20, 20, 20)
+	gap = append(gap[:2], gap[3:]...) // minute 2 missing
+	for _, c := range []struct {
+		name  string
+		mins  []trend.Minute
+		of    string
+		level float64
+		alert int
+		want  int
+	}{
+		{"rise before the alert", mins(5, 5, 20, 30, 40), "mentions", 10, 4, 2},
+		{"alert on the first minute above", mins(5, 5, 5, 5, 40), "mentions", 10, 4, 4},
+		{"alert bucket not above the level", mins(5, 5, 5, 5, 5), "mentions", 10, 4, 4},
+		{"above from the first row", mins(20, 20, 20), "mentions", 10, 2, 0},
+		{"a gap ends the run", gap, "mentions", 10, 4, 3},
+		{"reports for report_rate", mins(100, 100, 300, 300), "reports", 15, 3, 2},
+		{"no rows", nil, "mentions", 10, 7, 7},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := onset(c.mins, c.of, c.level, at(c.alert), at(c.alert)); !got.Equal(at(c.want)) {
+				t.Errorf("onset %s, want %s", got.Format("15:04"), at(c.want).Format("15:04"))
+			}
+		})
+	}
+}
+
+func TestExplain(t *testing.T) {
+	got := map[string]Phrase{}
+	for _, p := range Explain("z=7.0 bucket_z=1.5 growth=16.7 watch=blackout challenge report_rate=0.025 regions=IN:120,NP:40 frobnicate=3") {
+		got[p.Key] = p
+	}
+	for _, c := range []struct{ key, value, want string }{
+		{"z", "7.0", "about as likely as 7.0 standard deviations by chance: far beyond normal variation"},
+		{"bucket_z", "1.5", "in that single minute alone: about as likely as 1.5 standard deviations by chance: within normal variation"},
+		{"growth", "16.7", "16.7 times the usual level"},
+		{"watch", "blackout challenge", "matches the watchlist entry \u201cblackout challenge\u201d"},
+		{"report_rate", "0.025", "2.5% of the posts were reported by users"},
+		{"regions", "IN:120,NP:40", "where the posts came from (region: posts): IN 120, NP 40"},
+		{"frobnicate", "3", "(no plain-words reading yet for frobnicate)"},
+	} {
+		p, ok := got[c.key]
+		if !ok {
+			t.Errorf("%s: missing", c.key)
+			continue
+		}
+		if p.Value != c.value || p.Meaning != c.want {
+			t.Errorf("%s: got %q → %q, want %q → %q", c.key, p.Value, p.Meaning, c.value, c.want)
+		}
+	}
+}
+
+func TestHTML(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteHTML(&b, Build(fixture())); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, bad := range []string{"<script", "<img", "<b>spam", "<i>102", "http://", "https://"} {
+		// The SVG namespace is an identifier, not something fetched.
+		if strings.Contains(strings.ReplaceAll(html, `xmlns="http://www.w3.org/2000/svg"`, ""), bad) {
+			t.Errorf("page contains %q", bad)
+		}
+	}
+	for _, want := range []string{
+		"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;",
+		`<b id="delay">3 minutes</b>`,
+		"far beyond normal variation",
+		"<code>z=7.0</code>",
+		"840", "IN", "dangerous_acts", "&lt;b&gt;spam&lt;/b&gt;", "c-101", "c-&lt;i&gt;102&lt;/i&gt;",
+		"real problem (true positive)", "asha", "escalated to policy &lt;img",
+		"Sun 22 Nov 2026, 14:30 UTC", // onset
+		"Sun 22 Nov 2026, 14:50 UTC", // resolution
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	paths := regexp.MustCompile(`<path class="line" d="([^"]*)"`).FindAllStringSubmatch(html, -1)
+	if len(paths) != 3 {
+		t.Fatalf("%d line paths, want 3", len(paths))
+	}
+	for _, p := range paths {
+		if n := strings.Count(p[1], "L"); n < 60 {
+			t.Errorf("line path has %d segments, want one per minute: %.80s", n, p[1])
+		}
+	}
+	if n := strings.Count(html, `class="mk `); n != 12 {
+		t.Errorf("%d markers, want 4 on each of 3 charts", n)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, Build(fixture())); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "<script") || strings.Contains(out, "<img") {
+		t.Errorf("Markdown passes HTML through:\n%s", out)
+	}
+	for _, want := range []string{"&lt;script&gt;", "| Detection delay | 3 minutes |", "far beyond normal variation", "`z=7.0`", "real problem"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Markdown lacks %q", want)
+		}
+	}
+}
+
+func TestDay(t *testing.T) {
+	a, b := fixture(), fixture()
+	b.Events = b.Events[:1]
+	b.Events[0].Alert.Key, b.Events[0].At = "novelty|hashtag:early", at(10)
+	b.Verdict = &Verdict{Verdict: FalsePositive}
+	d := BuildDay(t0, []*Incident{a, b})
+	if d.Rows[0].Page.Key != "novelty|hashtag:early" || d.TruePositives != 1 || d.FalsePositives != 1 {
+		t.Errorf("digest rows %v, %d true, %d false", d.Rows[0].Page.Key, d.TruePositives, d.FalsePositives)
+	}
+	var h, m bytes.Buffer
+	if err := WriteDayHTML(&h, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDayMarkdown(&m, d); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{h.String(), m.String()} {
+		if strings.Contains(out, "<script") || !strings.Contains(out, FileName("surge|"+hostile)+".html") || !strings.Contains(out, "false alarm") {
+			t.Errorf("digest:\n%s", out)
+		}
+	}
+	if n := strings.Count(h.String(), `<path class="line" d="M`); n != 2 {
+		t.Errorf("%d sparklines, want 2", n)
+	}
+}
+
+func TestFileName(t *testing.T) {
+	for _, c := range []struct{ key, want string }{
+		{"surge|hashtag:blackoutchallenge", "review-surge-hashtag-blackoutchallenge"},
+		{"surge|hashtag:<script>", "review-surge-hashtag-_script_-"},
+		{"../../etc/passwd", "review-_.._etc_passwd-"},
+	} {
+		got := FileName(c.key)
+		if !strings.HasPrefix(got, c.want) || strings.ContainsAny(got, "/<>|:") {
+			t.Errorf("FileName(%q) = %q, want prefix %q", c.key, got, c.want)
+		}
+	}
+	if FileName("surge|hashtag:_x") == FileName("surge|hashtag:<x") {
+		t.Error("replaced characters collide")
+	}
+}
+
+// fakeSource serves a fixture, so Load's windowing is tested without a store.
+type fakeSource struct {
+	inc      *Incident
+	from, to time.Time
+}
+
+func (f *fakeSource) AlertHistory(context.Context, string) ([]alert.Event, error) {
+	return f.inc.Events, nil
+}
+
+func (f *fakeSource) TermMinutes(_ context.Context, _ string, from, to time.Time) ([]trend.Minute, error) {
+	f.from, f.to = from, to
+	return f.inc.Minutes, nil
+}
+
+func (f *fakeSource) LatestVerdict(context.Context, string) (Verdict, bool, error) {
+	return Verdict{}, false, nil
+}
+
+func (f *fakeSource) AlertsOpened(context.Context, time.Time, time.Time) ([]string, error) {
+	return []string{"k"}, nil
+}
+
+func TestLoad(t *testing.T) {
+	src := &fakeSource{inc: fixture()}
+	inc, err := Load(context.Background(), src, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !src.from.Equal(at(33).Add(-lead)) || !src.to.Equal(at(50).Add(trail)) || inc.Verdict != nil {
+		t.Errorf("read %s..%s, verdict %v", src.from, src.to, inc.Verdict)
+	}
+	src.inc.Events = nil
+	if _, err := Load(context.Background(), src, "surge|x"); err == nil || !strings.Contains(err.Error(), `"surge|x"`) {
+		t.Errorf("unknown key: %v", err)
+	}
+}
