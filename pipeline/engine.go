@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
@@ -124,8 +126,15 @@ type Engine struct {
 
 	terms []event.Term
 	keys  []string
-	m     *metrics
+	// families caches the family term of each hashtag value seen lately (see
+	// familyOf); the key costs a few hundred nanoseconds, a lookup a few dozen.
+	families map[string]string
+	m        *metrics
 }
+
+// maxFamilyCache bounds Engine.families; it is emptied when full, which costs
+// only recomputing the keys of the tags still in use.
+const maxFamilyCache = 1 << 16
 
 type partition struct {
 	topic string
@@ -194,6 +203,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 	if err != nil {
 		return nil, err
 	}
+	set.WatchFamilies(family.Prefix, family.Key)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -206,6 +216,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		creators: make(map[time.Time]*sketches.HLL),
 		offsets:  make(map[partition]int64),
 		parts:    make(map[partition]*progress),
+		families: make(map[string]string),
 		m:        newMetrics(reg),
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
@@ -410,32 +421,71 @@ func (e *Engine) content(c *event.Content) {
 	ch.InsertHash(creator)
 
 	e.terms = c.Terms(e.terms[:0])
-	keys := make([]string, 0, len(e.terms))
+	keys := make([]string, 0, len(e.terms)+len(c.Hashtags))
 	open := e.window.Open(ts)
 	for _, t := range e.terms {
 		key := t.String()
 		keys = append(keys, key)
-		h := sketches.Hash(key)
-		if e.late(e.window.Mention(ts, key, h, 1)) {
+		if !e.mention(c, ts, start, creator, open, key, "") {
 			return
 		}
-		st := e.tracked[key]
-		if st == nil {
-			st = e.maybeTrack(key, h, open, false)
-			if st == nil {
-				continue
-			}
+	}
+	// Each hashtag also counts into its family, once per post however many of
+	// the family's spellings the post carries.
+	terms := len(keys)
+	for _, t := range e.terms {
+		if t.Kind != event.KindHashtag {
+			continue
 		}
-		tb := e.bucketOf(st, start)
-		tb.mentions++
-		tb.creators.insert(creator)
-		tb.regions.add(c.Region)
-		tb.langs.add(c.Lang)
-		if len(tb.samples) < e.cfg.Samples {
-			tb.samples = append(tb.samples, c.ContentID)
+		fam := e.familyOf(t.Value)
+		if slices.Contains(keys[terms:], fam) {
+			continue
+		}
+		keys = append(keys, fam)
+		if !e.mention(c, ts, start, creator, open, fam, t.Value) {
+			return
 		}
 	}
 	e.join.put(c.ContentID, keys)
+}
+
+// mention counts one mention of key by content c; member is the spelling that
+// brought it when key is a family. It reports false when the event is too late.
+func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, open *sketches.Bucket, key, member string) bool {
+	h := sketches.Hash(key)
+	if e.late(e.window.Mention(ts, key, h, 1)) {
+		return false
+	}
+	st := e.tracked[key]
+	if st == nil {
+		st = e.maybeTrack(key, h, open, false)
+		if st == nil {
+			return true
+		}
+	}
+	tb := e.bucketOf(st, start)
+	tb.mentions++
+	tb.creators.insert(creator)
+	tb.regions.add(c.Region)
+	tb.langs.add(c.Lang)
+	tb.members.add(member)
+	if len(tb.samples) < e.cfg.Samples {
+		tb.samples = append(tb.samples, c.ContentID)
+	}
+	return true
+}
+
+// familyOf returns the family term key of a normalised hashtag value.
+func (e *Engine) familyOf(value string) string {
+	if f, ok := e.families[value]; ok {
+		return f
+	}
+	if len(e.families) >= maxFamilyCache {
+		clear(e.families)
+	}
+	f := family.Prefix + family.Key(value)
+	e.families[value] = f
+	return f
 }
 
 func (e *Engine) report(r *event.Report) {
@@ -449,6 +499,11 @@ func (e *Engine) report(r *event.Report) {
 		keys = e.keys[:0]
 		for _, h := range r.Hashtags {
 			keys = append(keys, event.Term{Kind: event.KindHashtag, Value: h}.String())
+		}
+		for _, h := range r.Hashtags {
+			if fam := e.familyOf(h); !slices.Contains(keys[len(r.Hashtags):], fam) {
+				keys = append(keys, fam)
+			}
 		}
 		e.keys = keys
 	}
@@ -505,7 +560,7 @@ func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEn
 		watch = e.set.Watch(key)
 	}
 	st := &termState{
-		key: key, kind: kindOf(key), hash: h, watch: watch,
+		key: key, kind: kindOf(key), hash: h, watch: watch, family: e.termFamily(key),
 		open:      make(map[time.Time]*termBucket, 2),
 		mentions:  newSeries(e.cfg.History),
 		reports:   newSeries(e.cfg.History),
@@ -659,9 +714,16 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		o.Platform = platform
 		st := e.tracked[o.Term]
 		o.Tail = st.tail
-		fs := e.set.Evaluate(o)
+		var fs []detectors.Finding
+		if st.kind != event.KindFamily || spread(st.open[b.Start]) {
+			fs = e.set.Evaluate(o)
+		}
 		st.tail = e.set.Learn(o)
+		n := len(evs)
 		evs = append(evs, e.life.Observe(o, fs)...)
+		if tb := st.open[b.Start]; tb != nil && st.kind == event.KindFamily {
+			withMembers(evs[n:], tb.members, e.cfg.TopLabels)
+		}
 		if o.Mentions > 0 || o.Reports > 0 {
 			var langs []string
 			if tb := st.open[b.Start]; tb != nil {
@@ -673,6 +735,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 				Reports: uint64(o.Reports), UniqueReporters: o.UniqueReporters,
 				TopRegions: names(o.Regions), Langs: langs, ReportReasons: names(o.ReportReasons),
 				Exact:   !b.Start.Before(st.exactFrom),
+				Family:  st.family,
 				Version: version,
 			})
 			if o.Mentions >= float64(2*e.cfg.TrackMin) {

@@ -63,6 +63,8 @@ type openSnap struct {
 	Langs     labels
 	Reasons   labels
 	Samples   []string
+	// Members: a family's spellings (older checkpoints lack it; gob leaves it nil).
+	Members labels
 }
 
 type joinEntry struct {
@@ -101,7 +103,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil),
 			Creators: st.creators.appendTo(nil), HistEnd: st.histEnd, ExactFrom: st.exactFrom, Tail: st.tail, Quiet: st.quiet}
 		for start, tb := range st.open {
-			osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples}
+			osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples, Members: tb.members}
 			if osn.Creators, err = tb.creators.snap(); err != nil {
 				return nil, err
 			}
@@ -179,7 +181,7 @@ func (e *Engine) Restore(b []byte) error {
 			return fmt.Errorf("restore: term %s: history of %d mentions, %d reports, %d creators", ts.Key, n, len(ts.Reports), len(ts.Creators))
 		}
 		st := &termState{
-			key: ts.Key, kind: kindOf(ts.Key), hash: ts.Hash, watch: e.set.Watch(ts.Key),
+			key: ts.Key, kind: kindOf(ts.Key), hash: ts.Hash, watch: e.set.Watch(ts.Key), family: e.termFamily(ts.Key),
 			open:     make(map[time.Time]*termBucket, len(ts.Open)),
 			mentions: newSeries(e.cfg.History), reports: newSeries(e.cfg.History), creators: newSeries(e.cfg.History),
 			histEnd: ts.HistEnd, exactFrom: ts.ExactFrom, tail: ts.Tail, quiet: ts.Quiet,
@@ -193,7 +195,7 @@ func (e *Engine) Restore(b []byte) error {
 			st.pushHistory(ts.Mentions[i], ts.Reports[i], c)
 		}
 		for _, osn := range ts.Open {
-			tb := &termBucket{mentions: osn.Mentions, reports: osn.Reports, regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples}
+			tb := &termBucket{mentions: osn.Mentions, reports: osn.Reports, regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples, members: osn.Members}
 			var err error
 			if tb.creators, err = osn.Creators.restore(); err != nil {
 				return fmt.Errorf("restore: term %s creators: %w", ts.Key, err)

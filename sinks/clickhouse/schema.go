@@ -163,6 +163,10 @@ func migrations() []migration {
 		}, func(s schema) []string {
 			return []string{"DROP TABLE IF EXISTS " + s.table("term_history"), s.termHistory()}
 		}},
+		// family groups a hashtag's spellings; rows written before it hold "".
+		{8, "trend_minute_family", func(s schema) []tableColumn {
+			return []tableColumn{{table: "trend_minute", name: "family", typ: "String DEFAULT ''", after: "exact"}}
+		}, func(schema) []string { return nil }},
 	}
 }
 
