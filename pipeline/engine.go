@@ -96,6 +96,10 @@ type Engine struct {
 	tracked  map[string]*termState
 	join     *joinCache
 	creators map[time.Time]*sketches.HLL // platform-wide unique creators per open bucket
+	// familyMentions counts the family mentions of each open bucket: the window
+	// counts them with the rest, and the platform's totals must leave them out,
+	// or every hashtag would count twice.
+	familyMentions map[time.Time]uint64
 
 	watermark  time.Time
 	lastClosed time.Time // start of the last bucket closed
@@ -209,15 +213,16 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 	}
 	e := &Engine{
 		cfg: cfg, log: log, window: w, windowConfig: wcfg, openBuckets: w.Plan().OpenBuckets, bucket: wcfg.Bucket, lateness: wcfg.AllowedLateness, set: set,
-		life:     detectors.NewLifecycle(dcfg.Lifecycle),
-		sinks:    sinks,
-		tracked:  make(map[string]*termState),
-		join:     newJoinCache(cfg.JoinCache),
-		creators: make(map[time.Time]*sketches.HLL),
-		offsets:  make(map[partition]int64),
-		parts:    make(map[partition]*progress),
-		families: make(map[string]string),
-		m:        newMetrics(reg),
+		life:           detectors.NewLifecycle(dcfg.Lifecycle),
+		sinks:          sinks,
+		tracked:        make(map[string]*termState),
+		join:           newJoinCache(cfg.JoinCache),
+		creators:       make(map[time.Time]*sketches.HLL),
+		offsets:        make(map[partition]int64),
+		parts:          make(map[partition]*progress),
+		families:       make(map[string]string),
+		familyMentions: make(map[time.Time]uint64),
+		m:              newMetrics(reg),
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
 	// carry creators, regions and samples.
@@ -445,6 +450,7 @@ func (e *Engine) content(c *event.Content) {
 		if !e.mention(c, ts, start, creator, open, fam, t.Value) {
 			return
 		}
+		e.familyMentions[start]++
 	}
 	e.join.put(c.ContentID, keys)
 }
@@ -642,7 +648,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	sort.Strings(keys)
 
 	platform := detectors.Platform{
-		Mentions:           float64(b.Mentions.Total()),
+		Mentions:           float64(b.Mentions.Total() - e.familyMentions[b.Start]),
 		Events:             float64(b.Events),
 		Reports:            float64(b.ReportEvents),
 		MentionsPerCreator: 0,
@@ -654,6 +660,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		platform.UniqueCreators = ch.Estimate()
 		delete(e.creators, b.Start)
 	}
+	delete(e.familyMentions, b.Start)
 
 	obs := make([]detectors.Observation, 0, len(keys))
 	var ratios []float64
@@ -768,7 +775,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		surging = surging[:10]
 	}
 	report := &BucketReport{
-		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: b.Mentions.Total(),
+		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: uint64(platform.Mentions),
 		Tracked: len(e.tracked), Observed: len(obs), Late: e.window.Dropped() - e.reported.late, Invalid: e.invalid - e.reported.invalid,
 		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
 	}

@@ -18,20 +18,22 @@ import (
 // tracked terms with their open buckets and history, the alert lifecycle, the
 // report join cache and the offsets the state includes.
 type snapshot struct {
-	Window     []byte
-	Lifecycle  []byte
-	Terms      []termSnap
-	Join       []joinEntry // oldest first
-	Creators   []hllSnap
-	Watermark  time.Time
-	LastClosed time.Time
-	First      time.Time
-	MaxApplied time.Time
-	Offsets    []ingest.Offset
-	Invalid    uint64
-	History    int
-	Parked     []ingest.Record
-	Outbox     []alert.Event
+	Window    []byte
+	Lifecycle []byte
+	Terms     []termSnap
+	Join      []joinEntry // oldest first
+	Creators  []hllSnap
+	// FamilyMentions: see Engine.familyMentions (older checkpoints lack it).
+	FamilyMentions []familySnap
+	Watermark      time.Time
+	LastClosed     time.Time
+	First          time.Time
+	MaxApplied     time.Time
+	Offsets        []ingest.Offset
+	Invalid        uint64
+	History        int
+	Parked         []ingest.Record
+	Outbox         []alert.Event
 }
 
 type termSnap struct {
@@ -70,6 +72,11 @@ type openSnap struct {
 type joinEntry struct {
 	ID   string
 	Keys []string
+}
+
+type familySnap struct {
+	Start time.Time
+	N     uint64
 }
 
 type hllSnap struct {
@@ -119,6 +126,9 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		if id != "" {
 			s.Join = append(s.Join, joinEntry{ID: id, Keys: e.join.m[id]})
 		}
+	}
+	for start, n := range e.familyMentions {
+		s.FamilyMentions = append(s.FamilyMentions, familySnap{Start: start, N: n})
 	}
 	for start, h := range e.creators {
 		b, err := h.MarshalBinary()
@@ -215,6 +225,10 @@ func (e *Engine) Restore(b []byte) error {
 	e.join = newJoinCache(e.cfg.JoinCache)
 	for _, j := range s.Join {
 		e.join.put(j.ID, j.Keys)
+	}
+	e.familyMentions = make(map[time.Time]uint64, len(s.FamilyMentions))
+	for _, f := range s.FamilyMentions {
+		e.familyMentions[f.Start] = f.N
 	}
 	e.creators = make(map[time.Time]*sketches.HLL, len(s.Creators))
 	for _, c := range s.Creators {
