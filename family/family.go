@@ -30,19 +30,27 @@ const (
 // Key returns the family key of a normalised hashtag value (event.NormaliseHashtag's
 // output): every spelling of one tag that the package doc's rules fold has the same
 // key. A term with at most MaxPlain letters after folding is its own family.
-func Key(value string) string { return key(value, MinLoose) }
+func Key(value string) string {
+	k, _ := key(value, MinLoose)
+	return k
+}
 
-func key(value string, minLoose int) string {
+// KeyOf is Key, and reports whether the term is its own family: a term of at most
+// MaxPlain letters, whose family no other spelling can join (every other key has
+// more letters), so counting the family apart would count the term twice.
+func KeyOf(value string) (k string, own bool) { return key(value, MinLoose) }
+
+func key(value string, minLoose int) (string, bool) {
 	var buf [96]byte
 	k, letters := skeleton(buf[:0], value)
 	if letters <= MaxPlain {
-		return value
+		return value, true
 	}
 	if letters >= minLoose {
 		var lb [96]byte
 		k = loose(lb[:0], k)
 	}
-	return string(k)
+	return string(k), false
 }
 
 // skeleton returns the strict fold of s, appended to dst: separators dropped,

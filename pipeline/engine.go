@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -99,7 +100,7 @@ type Engine struct {
 	// familyMentions counts the family mentions of each open bucket: the window
 	// counts them with the rest, and the platform's totals must leave them out,
 	// or every hashtag would count twice.
-	familyMentions map[time.Time]uint64
+	familyMentions bucketCounts
 
 	watermark  time.Time
 	lastClosed time.Time // start of the last bucket closed
@@ -128,17 +129,14 @@ type Engine struct {
 	reported   struct{ late, invalid uint64 } // totals at the last bucket report
 	lastEvent  time.Time                      // wall clock of the last record, for idle advance
 
-	terms []event.Term
-	keys  []string
-	// families caches the family term of each hashtag value seen lately (see
-	// familyOf); the key costs a few hundred nanoseconds, a lookup a few dozen.
-	families map[string]string
+	terms  []event.Term
+	keys   []string
+	hashes []uint64
+	fams   []*familyRec
+	// families are the families of the hashtags seen lately (see family.go).
+	families families
 	m        *metrics
 }
-
-// maxFamilyCache bounds Engine.families; it is emptied when full, which costs
-// only recomputing the keys of the tags still in use.
-const maxFamilyCache = 1 << 16
 
 type partition struct {
 	topic string
@@ -213,16 +211,14 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 	}
 	e := &Engine{
 		cfg: cfg, log: log, window: w, windowConfig: wcfg, openBuckets: w.Plan().OpenBuckets, bucket: wcfg.Bucket, lateness: wcfg.AllowedLateness, set: set,
-		life:           detectors.NewLifecycle(dcfg.Lifecycle),
-		sinks:          sinks,
-		tracked:        make(map[string]*termState),
-		join:           newJoinCache(cfg.JoinCache),
-		creators:       make(map[time.Time]*sketches.HLL),
-		offsets:        make(map[partition]int64),
-		parts:          make(map[partition]*progress),
-		families:       make(map[string]string),
-		familyMentions: make(map[time.Time]uint64),
-		m:              newMetrics(reg),
+		life:     detectors.NewLifecycle(dcfg.Lifecycle),
+		sinks:    sinks,
+		tracked:  make(map[string]*termState),
+		join:     newJoinCache(cfg.JoinCache),
+		creators: make(map[time.Time]*sketches.HLL),
+		offsets:  make(map[partition]int64),
+		parts:    make(map[partition]*progress),
+		m:        newMetrics(reg),
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
 	// carry creators, regions and samples.
@@ -426,41 +422,57 @@ func (e *Engine) content(c *event.Content) {
 	ch.InsertHash(creator)
 
 	e.terms = c.Terms(e.terms[:0])
-	keys := make([]string, 0, len(e.terms)+len(c.Hashtags))
+	keys := make([]string, 0, len(e.terms))
+	hashes := e.hashes[:0]
 	open := e.window.Open(ts)
 	for _, t := range e.terms {
 		key := t.String()
+		h := sketches.Hash(key)
 		keys = append(keys, key)
-		if !e.mention(c, ts, start, creator, open, key, "") {
+		hashes = append(hashes, h)
+		if !e.mention(c, ts, start, creator, open, key, h, nil, "") {
 			return
 		}
 	}
+	e.hashes = hashes
 	// Each hashtag also counts into its family, once per post however many of
-	// the family's spellings the post carries.
-	terms := len(keys)
-	for _, t := range e.terms {
+	// the family's spellings the post carries. The join cache keeps only the
+	// post's own terms: a report finds the families again from them.
+	fams := e.fams[:0]
+	for i, t := range e.terms {
 		if t.Kind != event.KindHashtag {
 			continue
 		}
-		fam := e.familyOf(t.Value)
-		if slices.Contains(keys[terms:], fam) {
+		fam := e.familyOf(hashes[i], t.Value)
+		if fam.own || slices.Contains(fams, fam) {
 			continue
 		}
-		keys = append(keys, fam)
-		if !e.mention(c, ts, start, creator, open, fam, t.Value) {
-			return
+		fams = append(fams, fam)
+		fam.spelled(hashes[i])
+		if !e.mention(c, ts, start, creator, open, fam.term, fam.hash, fam, t.Value) {
+			break
 		}
-		e.familyMentions[start]++
 	}
+	e.fams = fams
 	e.join.put(c.ContentID, keys)
 }
 
-// mention counts one mention of key by content c; member is the spelling that
-// brought it when key is a family. It reports false when the event is too late.
-func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, open *sketches.Bucket, key, member string) bool {
-	h := sketches.Hash(key)
-	if e.late(e.window.Mention(ts, key, h, 1)) {
-		return false
+// mention counts one mention of key (hash h) by content c; when key is a
+// family, fam is its record and member the spelling that brought the mention.
+// It reports false when the event is too late.
+func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, open *sketches.Bucket, key string, h uint64, fam *familyRec, member string) bool {
+	if fam == nil {
+		if e.late(e.window.Mention(ts, key, h, 1)) {
+			return false
+		}
+	} else {
+		if e.late(e.window.MentionDerived(ts, h, 1)) {
+			return false
+		}
+		e.familyMentions.add(start)
+		if !fam.track {
+			return true
+		}
 	}
 	st := e.tracked[key]
 	if st == nil {
@@ -481,38 +493,31 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 	return true
 }
 
-// familyOf returns the family term key of a normalised hashtag value.
-func (e *Engine) familyOf(value string) string {
-	if f, ok := e.families[value]; ok {
-		return f
-	}
-	if len(e.families) >= maxFamilyCache {
-		clear(e.families)
-	}
-	f := family.Prefix + family.Key(value)
-	e.families[value] = f
-	return f
-}
-
 func (e *Engine) report(r *event.Report) {
 	ts := r.TS.UTC()
 	if e.late(e.window.ReportEvent(ts)) {
 		return
 	}
 	start := ts.Truncate(e.bucket)
-	keys := e.join.get(r.ContentID)
+	keys := e.keys[:0]
 	if len(r.Hashtags) > 0 {
-		keys = e.keys[:0]
 		for _, h := range r.Hashtags {
 			keys = append(keys, event.Term{Kind: event.KindHashtag, Value: h}.String())
 		}
-		for _, h := range r.Hashtags {
-			if fam := e.familyOf(h); !slices.Contains(keys[len(r.Hashtags):], fam) {
-				keys = append(keys, fam)
+	} else {
+		keys = append(keys, e.join.get(r.ContentID)...)
+	}
+	// The families of its hashtags are reported with them, each once.
+	fams := e.fams[:0]
+	for _, k := range keys {
+		if v, ok := strings.CutPrefix(k, "hashtag:"); ok {
+			if fam := e.familyOf(sketches.Hash(k), v); !fam.own && !slices.Contains(fams, fam) {
+				fams = append(fams, fam)
+				keys = append(keys, fam.term)
 			}
 		}
-		e.keys = keys
 	}
+	e.keys, e.fams = keys, fams
 	reporter := sketches.Hash(r.ReporterID)
 	open := e.window.Open(ts)
 	for _, key := range keys {
@@ -522,6 +527,9 @@ func (e *Engine) report(r *event.Report) {
 		}
 		st := e.tracked[key]
 		if st == nil {
+			if strings.HasPrefix(key, family.Prefix) && !e.families.tracks(key) {
+				continue
+			}
 			st = e.maybeTrack(key, h, open, true)
 			if st == nil {
 				continue
@@ -635,7 +643,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			if it.Count-it.Err < uint64(top.min) {
 				continue
 			}
-			if _, ok := e.tracked[it.Key]; !ok {
+			if _, ok := e.tracked[it.Key]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Key)) {
 				e.track(it.Key, it.Hash, nil, b.Start)
 			}
 		}
@@ -648,7 +656,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	sort.Strings(keys)
 
 	platform := detectors.Platform{
-		Mentions:           float64(b.Mentions.Total() - e.familyMentions[b.Start]),
+		Mentions:           float64(b.Mentions.Total() - e.familyMentions.get(b.Start)),
 		Events:             float64(b.Events),
 		Reports:            float64(b.ReportEvents),
 		MentionsPerCreator: 0,
@@ -660,7 +668,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		platform.UniqueCreators = ch.Estimate()
 		delete(e.creators, b.Start)
 	}
-	delete(e.familyMentions, b.Start)
+	e.familyMentions.drop(b.Start)
 
 	obs := make([]detectors.Observation, 0, len(keys))
 	var ratios []float64

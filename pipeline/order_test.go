@@ -316,7 +316,8 @@ func counted(tags []string) []string {
 		out = append(out, "hashtag:"+tg)
 	}
 	for _, tg := range tags {
-		if f := family.Prefix + family.Key(tg); !slices.Contains(out, f) {
+		k, own := family.KeyOf(tg)
+		if f := family.Prefix + k; !own && !slices.Contains(out, f) {
 			out = append(out, f)
 		}
 	}

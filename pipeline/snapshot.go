@@ -25,15 +25,18 @@ type snapshot struct {
 	Creators  []hllSnap
 	// FamilyMentions: see Engine.familyMentions (older checkpoints lack it).
 	FamilyMentions []familySnap
-	Watermark      time.Time
-	LastClosed     time.Time
-	First          time.Time
-	MaxApplied     time.Time
-	Offsets        []ingest.Offset
-	Invalid        uint64
-	History        int
-	Parked         []ingest.Record
-	Outbox         []alert.Event
+	// Spelled: see familyRec.first (older checkpoints lack it: families are
+	// then tracked from their next two spellings).
+	Spelled    map[string]uint64
+	Watermark  time.Time
+	LastClosed time.Time
+	First      time.Time
+	MaxApplied time.Time
+	Offsets    []ingest.Offset
+	Invalid    uint64
+	History    int
+	Parked     []ingest.Record
+	Outbox     []alert.Event
 }
 
 type termSnap struct {
@@ -127,8 +130,9 @@ func (e *Engine) Snapshot() ([]byte, error) {
 			s.Join = append(s.Join, joinEntry{ID: id, Keys: e.join.m[id]})
 		}
 	}
-	for start, n := range e.familyMentions {
-		s.FamilyMentions = append(s.FamilyMentions, familySnap{Start: start, N: n})
+	s.Spelled = e.families.spellings()
+	for start, n := range e.familyMentions.m {
+		s.FamilyMentions = append(s.FamilyMentions, familySnap{Start: start, N: *n})
 	}
 	for start, h := range e.creators {
 		b, err := h.MarshalBinary()
@@ -226,9 +230,11 @@ func (e *Engine) Restore(b []byte) error {
 	for _, j := range s.Join {
 		e.join.put(j.ID, j.Keys)
 	}
-	e.familyMentions = make(map[time.Time]uint64, len(s.FamilyMentions))
+	e.restoreFamilies(s.Spelled)
+	e.familyMentions = bucketCounts{m: make(map[time.Time]*uint64, len(s.FamilyMentions))}
 	for _, f := range s.FamilyMentions {
-		e.familyMentions[f.Start] = f.N
+		n := f.N
+		e.familyMentions.m[f.Start] = &n
 	}
 	e.creators = make(map[time.Time]*sketches.HLL, len(s.Creators))
 	for _, c := range s.Creators {

@@ -9,6 +9,7 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/sketches"
 )
 
 // series is a fixed-length ring of per-bucket counts, oldest first when read.
@@ -166,7 +167,7 @@ func kindOf(key string) event.Kind {
 func (e *Engine) termFamily(key string) string {
 	switch kindOf(key) {
 	case event.KindHashtag:
-		return e.familyOf(key[len("hashtag:"):])
+		return e.familyOf(sketches.Hash(key), key[len("hashtag:"):]).term
 	case event.KindFamily:
 		return key
 	}
