@@ -11,7 +11,7 @@ import (
 // maxFamilies bounds the families remembered; they are forgotten all at once
 // when it is reached, which costs only recomputing the keys of the tags still
 // in use and seeing two spellings again of families not yet tracked.
-const maxFamilies = 1 << 16
+const maxFamilies = 1 << 18
 
 // familyRec is one family as the engine knows it.
 type familyRec struct {
@@ -44,7 +44,7 @@ type families struct {
 	// byHashtag is keyed by the hash of the hashtag's term key, which the
 	// engine has at hand: a string key would cost a second hash and a compare.
 	// Two hashtags whose 64-bit hashes collide would share a family; at 2^16
-	// entries that is one chance in 2^33.
+	// entries that is one chance in 2^29.
 	byHashtag map[uint64]*familyRec
 	byTerm    map[string]*familyRec // by family term
 }
