@@ -440,7 +440,7 @@ func (e *Engine) content(c *event.Content) {
 	// post's own terms: a report finds the families again from them.
 	fams := e.fams[:0]
 	for i, t := range e.terms {
-		if t.Kind != event.KindHashtag {
+		if t.Kind != event.KindHashtag || shortASCII(t.Value) {
 			continue
 		}
 		fam := e.familyOf(hashes[i], t.Value)

@@ -142,3 +142,18 @@ func (c *bucketCounts) drop(start time.Time) {
 		c.n = nil
 	}
 }
+
+// shortASCII reports a hashtag that is its own family (family.KeyOf) without
+// looking it up: ASCII of at most family.MaxPlain bytes has at most that many
+// letters. fyp, ootd and lol are among the commonest tags of all.
+func shortASCII(v string) bool {
+	if len(v) > family.MaxPlain {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

@@ -244,3 +244,19 @@ func TestFamilySnapshotRestore(t *testing.T) {
 		}
 	}
 }
+
+func TestShortASCIIIsOwnFamily(t *testing.T) {
+	for _, v := range []string{"fyp", "ootd", "l0l", "a_b", "t123", "x", "4444"} {
+		if !shortASCII(v) {
+			t.Errorf("shortASCII(%q) = false", v)
+		}
+		if _, own := family.KeyOf(v); !own {
+			t.Errorf("%q: shortASCII, but family.KeyOf says it is not its own family", v)
+		}
+	}
+	for _, v := range []string{"fyp12", "नाच", "dance"} {
+		if shortASCII(v) {
+			t.Errorf("shortASCII(%q) = true", v)
+		}
+	}
+}
