@@ -78,6 +78,14 @@ func (s *Set) Detectors() []Detector {
 // none does. Callers must not modify the result; it is shared.
 func (s *Set) Watch(term string) *WatchMatch { return s.watch.match(term) }
 
+// WatchFamilies makes every watched hashtag watch its family too: the term
+// prefix+key(value), where key is the family key of a normalised hashtag value
+// (package family). The detectors' maths is the same for a family as for any
+// term; only the watchlist match grows. Call it before the Set is shared.
+func (s *Set) WatchFamilies(prefix string, key func(hashtag string) string) {
+	s.watch.watchFamilies(prefix, key)
+}
+
 // WatchTerms returns the exact term keys the pipeline must track in every bucket
 // whether or not they are heavy hitters. Glob entries cannot be listed; they match
 // terms that are tracked for other reasons.

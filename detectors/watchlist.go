@@ -83,6 +83,9 @@ type watchlist struct {
 	exact map[string]*WatchMatch // "kind:value"
 	bare  map[string]*WatchMatch // normalised value, any kind
 	globs []pattern
+	// family holds "family:key" for the hashtag entries once a family key is
+	// set (Set.WatchFamilies): a watched hashtag watches its other spellings.
+	family map[string]*WatchMatch
 }
 
 func newWatchlist(c WatchlistConfig) (*watchlist, error) {
@@ -130,6 +133,20 @@ func addRiskier(m map[string]*WatchMatch, key string, wm WatchMatch) {
 	m[key] = &wm
 }
 
+// watchFamilies adds the family of every exact hashtag and any-kind entry; prefix
+// and key make the family's term key.
+func (w *watchlist) watchFamilies(prefix string, key func(hashtag string) string) {
+	w.family = map[string]*WatchMatch{}
+	for k, m := range w.exact {
+		if v, ok := strings.CutPrefix(k, event.KindHashtag.String()+":"); ok {
+			addRiskier(w.family, prefix+key(v), *m)
+		}
+	}
+	for v, m := range w.bare {
+		addRiskier(w.family, prefix+key(v), *m)
+	}
+}
+
 func (w *watchlist) empty() bool {
 	return len(w.exact) == 0 && len(w.bare) == 0 && len(w.globs) == 0
 }
@@ -144,6 +161,7 @@ func (w *watchlist) match(term string) *WatchMatch {
 		}
 	}
 	better(w.exact[term])
+	better(w.family[term])
 	if len(w.bare) == 0 && len(w.globs) == 0 {
 		return best
 	}
@@ -173,8 +191,11 @@ func (w *watchlist) match(term string) *WatchMatch {
 // terms lists the exact terms to track always: exact entries, and any-kind
 // entries under each kind.
 func (w *watchlist) terms() []string {
-	out := make([]string, 0, len(w.exact)+len(termKinds)*len(w.bare))
+	out := make([]string, 0, len(w.exact)+len(termKinds)*len(w.bare)+len(w.family))
 	for k := range w.exact {
+		out = append(out, k)
+	}
+	for k := range w.family {
 		out = append(out, k)
 	}
 	for v := range w.bare {

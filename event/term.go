@@ -15,9 +15,12 @@ const (
 	KindHashtag Kind = iota + 1
 	KindChallenge
 	KindSound
+	// KindFamily is the pipeline's own: the spellings of one hashtag counted
+	// together (package family). Events never carry it.
+	KindFamily
 )
 
-var kindNames = [...]string{KindHashtag: "hashtag", KindChallenge: "challenge", KindSound: "sound"}
+var kindNames = [...]string{KindHashtag: "hashtag", KindChallenge: "challenge", KindSound: "sound", KindFamily: "family"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
@@ -33,7 +36,7 @@ func ParseKind(s string) (Kind, error) {
 			return Kind(k), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown term kind %q (want hashtag, challenge or sound)", s)
+	return 0, fmt.Errorf("unknown term kind %q (want hashtag, challenge, sound or family)", s)
 }
 
 // Term is one countable thing: a normalised hashtag, a challenge ID or a sound ID.

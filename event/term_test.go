@@ -16,6 +16,7 @@ func TestKind(t *testing.T) {
 		{KindHashtag, "hashtag"},
 		{KindChallenge, "challenge"},
 		{KindSound, "sound"},
+		{KindFamily, "family"},
 	} {
 		if got := tt.kind.String(); got != tt.name {
 			t.Errorf("Kind(%d).String() = %q, want %q", tt.kind, got, tt.name)
@@ -25,7 +26,7 @@ func TestKind(t *testing.T) {
 			t.Errorf("ParseKind(%q) = %v, %v; want %v", tt.name, got, err, tt.kind)
 		}
 	}
-	for _, k := range []Kind{0, 4, 255} {
+	for _, k := range []Kind{0, 5, 255} {
 		if s := k.String(); !strings.HasPrefix(s, "kind(") {
 			t.Errorf("Kind(%d).String() = %q, want kind(N)", k, s)
 		}
@@ -39,7 +40,7 @@ func TestParseKindErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseKind(%q) = %v, want an error", s, k)
 			}
-			if !strings.Contains(err.Error(), "hashtag, challenge or sound") {
+			if !strings.Contains(err.Error(), "hashtag, challenge, sound or family") {
 				t.Fatalf("ParseKind(%q) error %q does not list the kinds", s, err)
 			}
 		})

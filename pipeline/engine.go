@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
@@ -96,6 +98,10 @@ type Engine struct {
 	join     *joinCache
 	dedup    *dedupFilter
 	creators map[time.Time]*sketches.HLL // platform-wide unique creators per open bucket
+	// familyMentions counts the family mentions of each open bucket: the window
+	// counts them with the rest, and the platform's totals must leave them out,
+	// or every hashtag would count twice.
+	familyMentions bucketCounts
 
 	watermark  time.Time
 	lastClosed time.Time // start of the last bucket closed
@@ -130,9 +136,13 @@ type Engine struct {
 	reported   struct{ late, invalid uint64 } // totals at the last bucket report
 	lastEvent  time.Time                      // wall clock of the last record, for idle advance
 
-	terms []event.Term
-	keys  []string
-	m     *metrics
+	terms  []event.Term
+	keys   []string
+	hashes []uint64
+	fams   []*familyRec
+	// families are the families of the hashtags seen lately (see family.go).
+	families families
+	m        *metrics
 }
 
 type partition struct {
@@ -215,6 +225,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 	if err != nil {
 		return nil, err
 	}
+	set.WatchFamilies(family.Prefix, family.Key)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -440,31 +451,74 @@ func (e *Engine) content(c *event.Content) {
 
 	e.terms = c.Terms(e.terms[:0])
 	keys := make([]string, 0, len(e.terms))
+	hashes := e.hashes[:0]
 	open := e.window.Open(ts)
 	for _, t := range e.terms {
 		key := t.String()
-		keys = append(keys, key)
 		h := sketches.Hash(key)
-		if e.late(e.window.Mention(ts, key, h, 1)) {
+		keys = append(keys, key)
+		hashes = append(hashes, h)
+		if !e.mention(c, ts, start, creator, open, key, h, nil, "") {
 			return
 		}
-		st := e.tracked[key]
-		if st == nil {
-			st = e.maybeTrack(key, h, open, false)
-			if st == nil {
-				continue
-			}
+	}
+	e.hashes = hashes
+	// Each hashtag also counts into its family, once per post however many of
+	// the family's spellings the post carries. The join cache keeps only the
+	// post's own terms: a report finds the families again from them.
+	fams := e.fams[:0]
+	for i, t := range e.terms {
+		if t.Kind != event.KindHashtag || shortASCII(t.Value) {
+			continue
 		}
-		tb := e.bucketOf(st, start)
-		tb.mentions++
-		tb.creators.insert(creator)
-		tb.regions.add(c.Region)
-		tb.langs.add(c.Lang)
-		if len(tb.samples) < e.cfg.Samples {
-			tb.samples = append(tb.samples, c.ContentID)
+		fam := e.familyOf(hashes[i], t.Value)
+		if fam.own || slices.Contains(fams, fam) {
+			continue
+		}
+		fams = append(fams, fam)
+		fam.spelled(hashes[i])
+		if !e.mention(c, ts, start, creator, open, fam.term, fam.hash, fam, t.Value) {
+			break
 		}
 	}
+	e.fams = fams
 	e.join.put(c.ContentID, keys)
+}
+
+// mention counts one mention of key (hash h) by content c; when key is a
+// family, fam is its record and member the spelling that brought the mention.
+// It reports false when the event is too late.
+func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, open *sketches.Bucket, key string, h uint64, fam *familyRec, member string) bool {
+	if fam == nil {
+		if e.late(e.window.Mention(ts, key, h, 1)) {
+			return false
+		}
+	} else {
+		if e.late(e.window.MentionDerived(ts, h, 1)) {
+			return false
+		}
+		e.familyMentions.add(start)
+		if !fam.track {
+			return true
+		}
+	}
+	st := e.tracked[key]
+	if st == nil {
+		st = e.maybeTrack(key, h, open, false)
+		if st == nil {
+			return true
+		}
+	}
+	tb := e.bucketOf(st, start)
+	tb.mentions++
+	tb.creators.insert(creator)
+	tb.regions.add(c.Region)
+	tb.langs.add(c.Lang)
+	tb.members.add(member)
+	if len(tb.samples) < e.cfg.Samples {
+		tb.samples = append(tb.samples, c.ContentID)
+	}
+	return true
 }
 
 func (e *Engine) report(r *event.Report) {
@@ -473,17 +527,16 @@ func (e *Engine) report(r *event.Report) {
 		return
 	}
 	start := ts.Truncate(e.bucket)
-	keys, known := e.join.get(r.ContentID)
+	cached, known := e.join.get(r.ContentID)
 	if len(r.Hashtags) == 0 && !known {
 		e.m.unattrib.Inc()
 	}
+	keys := e.keys[:0]
 	if len(r.Hashtags) > 0 {
 		// The report's hashtags replace the content's, but not its sound or
 		// challenge: a report on a post that uses a sound is a report about
 		// that sound whatever the reporter tagged, and dropping them hid a
 		// fifth of a sound's report wave (a bucket later in the median).
-		cached := keys
-		keys = e.keys[:0]
 		for _, h := range r.Hashtags {
 			keys = append(keys, event.Term{Kind: event.KindHashtag, Value: h}.String())
 		}
@@ -492,8 +545,20 @@ func (e *Engine) report(r *event.Report) {
 				keys = append(keys, k)
 			}
 		}
-		e.keys = keys
+	} else {
+		keys = append(keys, cached...)
 	}
+	// The families of its hashtags are reported with them, each once.
+	fams := e.fams[:0]
+	for _, k := range keys {
+		if v, ok := strings.CutPrefix(k, "hashtag:"); ok {
+			if fam := e.familyOf(sketches.Hash(k), v); !fam.own && !slices.Contains(fams, fam) {
+				fams = append(fams, fam)
+				keys = append(keys, fam.term)
+			}
+		}
+	}
+	e.keys, e.fams = keys, fams
 	reporter := sketches.Hash(r.ReporterID)
 	open := e.window.Open(ts)
 	for _, key := range keys {
@@ -503,6 +568,9 @@ func (e *Engine) report(r *event.Report) {
 		}
 		st := e.tracked[key]
 		if st == nil {
+			if strings.HasPrefix(key, family.Prefix) && !e.families.tracks(key) {
+				continue
+			}
 			st = e.maybeTrack(key, h, open, true)
 			if st == nil {
 				continue
@@ -547,7 +615,7 @@ func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEn
 		watch = e.set.Watch(key)
 	}
 	st := &termState{
-		key: key, kind: kindOf(key), hash: h, watch: watch,
+		key: key, kind: kindOf(key), hash: h, watch: watch, family: e.termFamily(key),
 		open:      make(map[time.Time]*termBucket, 2),
 		mentions:  newSeries(e.cfg.History),
 		reports:   newSeries(e.cfg.History),
@@ -644,7 +712,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			if it.Count-it.Err < uint64(top.min) {
 				continue
 			}
-			if _, ok := e.tracked[it.Key]; !ok {
+			if _, ok := e.tracked[it.Key]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Key)) {
 				e.track(it.Key, it.Hash, nil, b.Start)
 			}
 		}
@@ -657,7 +725,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	sort.Strings(keys)
 
 	platform := detectors.Platform{
-		Mentions:           float64(b.Mentions.Total()),
+		Mentions:           float64(b.Mentions.Total() - e.familyMentions.get(b.Start)),
 		Events:             float64(b.Events),
 		Reports:            float64(b.ReportEvents),
 		MentionsPerCreator: 0,
@@ -669,6 +737,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		platform.UniqueCreators = ch.Estimate()
 		delete(e.creators, b.Start)
 	}
+	e.familyMentions.drop(b.Start)
 
 	obs := make([]detectors.Observation, 0, len(keys))
 	var ratios []float64
@@ -729,9 +798,16 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		o.Platform = platform
 		st := e.tracked[o.Term]
 		o.Tail = st.tail
-		fs := e.set.Evaluate(o)
+		var fs []detectors.Finding
+		if st.kind != event.KindFamily || spread(st.open[b.Start]) {
+			fs = e.set.Evaluate(o)
+		}
 		st.tail = e.set.Learn(o)
+		n := len(evs)
 		evs = append(evs, e.life.Observe(o, fs)...)
+		if tb := st.open[b.Start]; tb != nil && st.kind == event.KindFamily {
+			withMembers(evs[n:], tb.members, e.cfg.TopLabels)
+		}
 		if o.Mentions > 0 || o.Reports > 0 {
 			var langs []string
 			if tb := st.open[b.Start]; tb != nil {
@@ -743,6 +819,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 				Reports: uint64(o.Reports), UniqueReporters: o.UniqueReporters,
 				TopRegions: names(o.Regions), Langs: langs, ReportReasons: names(o.ReportReasons),
 				Exact:   !b.Start.Before(st.exactFrom),
+				Family:  st.family,
 				Version: version,
 			})
 			if o.Mentions >= float64(2*e.cfg.TrackMin) {
@@ -775,7 +852,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		surging = surging[:10]
 	}
 	report := &BucketReport{
-		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: b.Mentions.Total(),
+		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: uint64(platform.Mentions),
 		Tracked: len(e.tracked), Observed: len(obs), Late: e.window.Dropped() - e.reported.late, Invalid: e.invalid - e.reported.invalid,
 		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
 	}

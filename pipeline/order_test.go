@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
@@ -47,8 +49,8 @@ func newOrderFeed(seed uint64, minutes int) *orderFeed {
 			c := event.Content{EventID: fmt.Sprint("e", n), TS: ts, ContentID: fmt.Sprint("c", n),
 				CreatorID: fmt.Sprint("u", rng.IntN(50)), Region: "NP", Hashtags: tags}
 			f.parts[n%3] = append(f.parts[n%3], ingest.Record{Kind: ingest.KindContent, Content: c})
-			for _, tg := range tags {
-				k := key("hashtag:"+tg, ts)
+			for _, tk := range counted(tags) {
+				k := key(tk, ts)
 				v := f.truth[k]
 				v[0]++
 				f.truth[k] = v
@@ -59,8 +61,8 @@ func newOrderFeed(seed uint64, minutes int) *orderFeed {
 			r := event.Report{EventID: fmt.Sprint("r", n), TS: ts.Add(time.Duration(1+rng.IntN(20)) * time.Second),
 				ContentID: c.ContentID, ReporterID: fmt.Sprint("x", rng.IntN(100)), Reason: "spam"}
 			f.parts[3+n%2] = append(f.parts[3+n%2], ingest.Record{Kind: ingest.KindReport, Report: r})
-			for _, tg := range tags {
-				k := key("hashtag:"+tg, r.TS)
+			for _, tk := range counted(tags) {
+				k := key(tk, r.TS)
 				v := f.truth[k]
 				v[1]++
 				f.truth[k] = v
@@ -304,4 +306,20 @@ func TestStallKeepsPartitionsActive(t *testing.T) {
 	if len(e.parked) != 0 || !e.Watermark().Equal(start.Add(10*time.Minute)) {
 		t.Fatalf("after partition 1 caught up: %d held, watermark %s", len(e.parked), e.Watermark())
 	}
+}
+
+// counted is the terms a post's hashtags count into: each hashtag, and each of
+// their families once.
+func counted(tags []string) []string {
+	var out []string
+	for _, tg := range tags {
+		out = append(out, "hashtag:"+tg)
+	}
+	for _, tg := range tags {
+		k, own := family.KeyOf(tg)
+		if f := family.Prefix + k; !own && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -369,6 +369,23 @@ func TestSnapshotRestore(t *testing.T) {
 }
 
 func BenchmarkProcessContent(b *testing.B) {
+	benchmarkProcess(b, func(i int) []string {
+		return []string{fmt.Sprint("t", i%1000), fmt.Sprint("t", (i*7)%20000), "fyp"}
+	})
+}
+
+// BenchmarkProcessContentWords has hashtags of words, long enough to have
+// families (BenchmarkProcessContent's are too short to): each of its three
+// counts into a family too, and some families have two spellings.
+func BenchmarkProcessContentWords(b *testing.B) {
+	words := []string{"blackoutchallenge", "foryoupage", "trending", "cricket", "football", "motivation",
+		"storytime", "skincare", "lifehack", "weekend", "blackout_challenge", "foryou_page"}
+	benchmarkProcess(b, func(i int) []string {
+		return []string{fmt.Sprint(words[i%len(words)], i%1000), fmt.Sprint(words[(i/3)%len(words)], "x", (i*7)%20000), "foryoupage"}
+	})
+}
+
+func benchmarkProcess(b *testing.B, tags func(i int) []string) {
 	wcfg := sketches.DefaultWindowConfig()
 	e, err := New(DefaultConfig(), wcfg, detectors.DefaultConfig(), nil, nil, nil)
 	if err != nil {
@@ -380,7 +397,7 @@ func BenchmarkProcessContent(b *testing.B) {
 		recs[i] = ingest.Record{Kind: ingest.KindContent, Content: event.Content{
 			EventID: fmt.Sprint("e", i), TS: start.Add(time.Duration(i) * 10 * time.Millisecond),
 			ContentID: fmt.Sprint("c", i), CreatorID: fmt.Sprint("u", i%5000), Region: "IN", Lang: "hi",
-			Hashtags: []string{fmt.Sprint("t", i%1000), fmt.Sprint("t", (i*7)%20000), "fyp"}, SoundID: fmt.Sprint("s", i%300),
+			Hashtags: tags(i), SoundID: fmt.Sprint("s", i%300),
 		}}
 	}
 	ctx := context.Background()

@@ -18,11 +18,16 @@ import (
 // tracked terms with their open buckets and history, the alert lifecycle, the
 // report join cache and the offsets the state includes.
 type snapshot struct {
-	Window     []byte
-	Lifecycle  []byte
-	Terms      []termSnap
-	Join       []joinEntry // oldest first
-	Creators   []hllSnap
+	Window    []byte
+	Lifecycle []byte
+	Terms     []termSnap
+	Join      []joinEntry // oldest first
+	Creators  []hllSnap
+	// FamilyMentions: see Engine.familyMentions (older checkpoints lack it).
+	FamilyMentions []familySnap
+	// Spelled: see familyRec.first (older checkpoints lack it: families are
+	// then tracked from their next two spellings).
+	Spelled    map[string]uint64
 	Watermark  time.Time
 	LastClosed time.Time
 	First      time.Time
@@ -69,11 +74,18 @@ type openSnap struct {
 	Langs     labels
 	Reasons   labels
 	Samples   []string
+	// Members: a family's spellings (older checkpoints lack it; gob leaves it nil).
+	Members labels
 }
 
 type joinEntry struct {
 	ID   string
 	Keys []string
+}
+
+type familySnap struct {
+	Start time.Time
+	N     uint64
 }
 
 type hllSnap struct {
@@ -108,7 +120,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil),
 			Creators: st.creators.appendTo(nil), HistEnd: st.histEnd, ExactFrom: st.exactFrom, Tail: st.tail, Quiet: st.quiet}
 		for start, tb := range st.open {
-			osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples}
+			osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples, Members: tb.members}
 			if osn.Creators, err = tb.creators.snap(); err != nil {
 				return nil, err
 			}
@@ -124,6 +136,10 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		if id != "" {
 			s.Join = append(s.Join, joinEntry{ID: id, Keys: e.join.m[id]})
 		}
+	}
+	s.Spelled = e.families.spellings()
+	for start, n := range e.familyMentions.m {
+		s.FamilyMentions = append(s.FamilyMentions, familySnap{Start: start, N: *n})
 	}
 	for start, h := range e.creators {
 		b, err := h.MarshalBinary()
@@ -190,7 +206,7 @@ func (e *Engine) Restore(b []byte) error {
 			return fmt.Errorf("restore: term %s: history of %d mentions, %d reports, %d creators", ts.Key, n, len(ts.Reports), len(ts.Creators))
 		}
 		st := &termState{
-			key: ts.Key, kind: kindOf(ts.Key), hash: ts.Hash, watch: e.set.Watch(ts.Key),
+			key: ts.Key, kind: kindOf(ts.Key), hash: ts.Hash, watch: e.set.Watch(ts.Key), family: e.termFamily(ts.Key),
 			open:     make(map[time.Time]*termBucket, len(ts.Open)),
 			mentions: newSeries(e.cfg.History), reports: newSeries(e.cfg.History), creators: newSeries(e.cfg.History),
 			histEnd: ts.HistEnd, exactFrom: ts.ExactFrom, tail: ts.Tail, quiet: ts.Quiet,
@@ -204,7 +220,7 @@ func (e *Engine) Restore(b []byte) error {
 			st.pushHistory(ts.Mentions[i], ts.Reports[i], c)
 		}
 		for _, osn := range ts.Open {
-			tb := &termBucket{mentions: osn.Mentions, reports: osn.Reports, regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples}
+			tb := &termBucket{mentions: osn.Mentions, reports: osn.Reports, regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples, members: osn.Members}
 			var err error
 			if tb.creators, err = osn.Creators.restore(); err != nil {
 				return fmt.Errorf("restore: term %s creators: %w", ts.Key, err)
@@ -224,6 +240,12 @@ func (e *Engine) Restore(b []byte) error {
 	e.join = newJoinCache(e.cfg.JoinCache)
 	for _, j := range s.Join {
 		e.join.put(j.ID, j.Keys)
+	}
+	e.restoreFamilies(s.Spelled)
+	e.familyMentions = bucketCounts{m: make(map[time.Time]*uint64, len(s.FamilyMentions))}
+	for _, f := range s.FamilyMentions {
+		n := f.N
+		e.familyMentions.m[f.Start] = &n
 	}
 	e.creators = make(map[time.Time]*sketches.HLL, len(s.Creators))
 	for _, c := range s.Creators {

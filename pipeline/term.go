@@ -1,11 +1,15 @@
 package pipeline
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/sketches"
 )
 
 // series is a fixed-length ring of per-bucket counts, oldest first when read.
@@ -89,7 +93,9 @@ type termBucket struct {
 	regions   labels
 	langs     labels
 	reasons   labels
-	samples   []string
+	// members counts, for a family, the spellings its mentions came by.
+	members labels
+	samples []string
 }
 
 // termState is one tracked term.
@@ -98,6 +104,9 @@ type termState struct {
 	kind  event.Kind
 	hash  uint64
 	watch *detectors.WatchMatch
+	// family is the row's family column: the hashtag's family, a family itself,
+	// "" for other kinds.
+	family string
 
 	open map[time.Time]*termBucket
 
@@ -152,4 +161,65 @@ func kindOf(key string) event.Kind {
 		}
 	}
 	return 0
+}
+
+// termFamily is the family column of key's rows.
+func (e *Engine) termFamily(key string) string {
+	switch kindOf(key) {
+	case event.KindHashtag:
+		return e.familyOf(sketches.Hash(key), key[len("hashtag:"):]).term
+	case event.KindFamily:
+		return key
+	}
+	return ""
+}
+
+// withMembers names, in the summary and explanation of a family's alert
+// transitions, the spellings that made the bucket and their shares: the
+// analyst sees at once that #bl4ckoutchallenge is a third of the surge.
+func withMembers(evs []alert.Event, members labels, top int) {
+	if len(evs) == 0 || len(members) == 0 {
+		return
+	}
+	var total uint64
+	for _, m := range members {
+		total += m.N
+	}
+	var sum, exp strings.Builder
+	for i, m := range members.top(top) {
+		share := 100 * float64(m.N) / float64(total)
+		if i > 0 {
+			sum.WriteString(", ")
+			exp.WriteByte(',')
+		}
+		fmt.Fprintf(&sum, "#%s %.0f%%", m.Label, share)
+		fmt.Fprintf(&exp, "%s:%.0f%%", m.Label, share)
+	}
+	if len(members) > top {
+		fmt.Fprintf(&sum, " and %d more", len(members)-top)
+	}
+	for i := range evs {
+		a := &evs[i].Alert
+		a.Summary += "; spellings: " + sum.String()
+		a.Explanation += " members=" + exp.String()
+	}
+}
+
+// maxMemberShare is the share of a family's mentions above which one spelling
+// is the family: the family is then not judged, because that hashtag's own
+// alert already says everything, and a page for each would double every surge.
+const maxMemberShare = 0.9
+
+// spread reports whether a family's bucket came by several spellings, none of
+// them over maxMemberShare of it.
+func spread(tb *termBucket) bool {
+	if tb == nil || len(tb.members) < 2 {
+		return false
+	}
+	var total, top uint64
+	for _, m := range tb.members {
+		total += m.N
+		top = max(top, m.N)
+	}
+	return float64(top) < maxMemberShare*float64(total)
 }

@@ -427,6 +427,19 @@ func (w *Window) Mention(ts time.Time, key string, h uint64, n uint32) error {
 	return nil
 }
 
+// MentionDerived counts n mentions (hash h) at ts in the count-min only: for a
+// term derived from others (a hashtag's family), whose counts and history must
+// be kept but which is neither a heavy hitter of its own (its members are) nor
+// another distinct term. It costs a third of Mention.
+func (w *Window) MentionDerived(ts time.Time, h uint64, n uint32) error {
+	b, err := w.bucketFor(ts)
+	if err != nil || n == 0 {
+		return err
+	}
+	b.Mentions.Add(h, n)
+	return nil
+}
+
 // Report counts n reports attributed to the term key (hash h) at ts.
 func (w *Window) Report(ts time.Time, key string, h uint64, n uint32) error {
 	if len(key) > w.cfg.MaxKeyBytes {

@@ -20,6 +20,10 @@ type Minute struct {
 	// tracked before the bucket saw any event. Otherwise they are count-min
 	// estimates, which may overcount by a little and never undercount.
 	Exact bool
+	// Family is the term's family ("family:blakautchalenj", package family): for
+	// a hashtag, the family it counts into; for a family, itself; "" for challenge
+	// and sound IDs. Analysts group spellings by it.
+	Family string
 	// Version orders rewrites of the same (Bucket, Term): a late event or a replay
 	// writes the row again with a larger version, and readers keep the largest.
 	Version uint64

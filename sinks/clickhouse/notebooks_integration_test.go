@@ -42,9 +42,9 @@ func newFixture(now time.Time) fixture {
 			f.minutes = append(f.minutes, m)
 		}
 	}
-	blackout := "hashtag:blackoutchallenge"
-	add(-75, -16, trend.Minute{Term: blackout, Mentions: 2, UniqueCreators: 2, TopRegions: []string{"NP"}, Langs: []string{"ne"}, Version: 1})
-	add(-14, -1, trend.Minute{Term: blackout, Mentions: 40, UniqueCreators: 30, Reports: 6, UniqueReporters: 5,
+	blackout, fam := "hashtag:blackoutchallenge", "family:blakautchalenj"
+	add(-75, -16, trend.Minute{Term: blackout, Family: fam, Mentions: 2, UniqueCreators: 2, TopRegions: []string{"NP"}, Langs: []string{"ne"}, Version: 1})
+	add(-14, -1, trend.Minute{Term: blackout, Family: fam, Mentions: 40, UniqueCreators: 30, Reports: 6, UniqueReporters: 5,
 		TopRegions: []string{"NP", "IN"}, Langs: []string{"ne", "hi"}, ReportReasons: []string{"dangerous_acts", "self_harm"}, Exact: true, Version: 1})
 	add(-24*60-14, -24*60-1, trend.Minute{Term: blackout, Mentions: 3, UniqueCreators: 3, TopRegions: []string{"NP"}, Langs: []string{"ne"}, Version: 1})
 	add(-75, -1, trend.Minute{Term: "hashtag:fyp", Mentions: 100, UniqueCreators: 90, Reports: 1, UniqueReporters: 1,
@@ -120,6 +120,8 @@ func notebookExpectations() map[string]expectation {
 		"04_coordinated_pushes.sql#3": {first: map[string]string{"term": "sound:7712", "status": "resolved"}},
 		"05_alert_precision.sql#1":    {first: map[string]string{"detector": "coordination", "false_positives": "1", "review_precision": "0"}},
 		"05_alert_precision.sql#2":    {first: map[string]string{"key": "report_rate|hashtag:नेपाल"}},
+		"06_family_members.sql#1":     {someRow: map[string]string{"spelling": "hashtag:blackoutchallenge", "spelling_mentions": "40", "share": "1"}},
+		"06_family_members.sql#2":     {first: map[string]string{"spelling": "hashtag:blackoutchallenge", "minutes_seen": "74"}},
 	}
 }
 

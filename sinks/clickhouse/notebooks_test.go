@@ -128,13 +128,13 @@ func notebookQueries(t testing.TB) map[string][]string {
 	return out
 }
 
-// TestNotebooksShape checks what the server tests cannot: that there are five
+// TestNotebooksShape checks what the server tests cannot: that there are six
 // notebooks, each explained, and that every query runs as written (no
 // placeholders an analyst must fill before the first run).
 func TestNotebooksShape(t *testing.T) {
 	nb := notebookQueries(t)
-	if len(nb) != 5 {
-		t.Fatalf("found %d notebooks in %s, want 5", len(nb), notebookDir)
+	if len(nb) != 6 {
+		t.Fatalf("found %d notebooks in %s, want 6", len(nb), notebookDir)
 	}
 	for name, qs := range nb {
 		if len(qs) == 0 {

@@ -161,6 +161,13 @@ func migrations() []migration {
 		{7, "trend_minute_exact", func(s schema) []tableColumn {
 			return []tableColumn{{table: "trend_minute", name: "exact", typ: "UInt8 DEFAULT 0", after: "report_reasons"}}
 		}, func(s schema) []string {
+			return []string{"DROP TABLE IF EXISTS " + s.table("term_history"), s.termHistoryV7()}
+		}},
+		// family groups a hashtag's spellings (package family); rows written
+		// before it hold "".
+		{8, "trend_minute_family", func(s schema) []tableColumn {
+			return []tableColumn{{table: "trend_minute", name: "family", typ: "String DEFAULT ''", after: "exact"}}
+		}, func(s schema) []string {
 			return []string{"DROP TABLE IF EXISTS " + s.table("term_history"), s.termHistory()}
 		}},
 	}
@@ -303,8 +310,12 @@ ORDER BY key`
 
 // termHistory is trend_minute with rewrites resolved: one row per bucket and
 // term, the latest version's numbers. exact says whether mentions and reports
-// are exact counts or count-min estimates (never below the truth).
-func (s schema) termHistory() string { return s.termHistoryView("    exact,\n") }
+// are exact counts or count-min estimates (never below the truth); family is
+// the family of spellings the term counts into.
+func (s schema) termHistory() string { return s.termHistoryView("    exact,\n    family,\n") }
+
+// termHistoryV7 is term_history as migration 7 created it, before family.
+func (s schema) termHistoryV7() string { return s.termHistoryView("    exact,\n") }
 
 // termHistoryV6 is term_history as migration 6 created it, before exact: the
 // migration must keep creating what it always did, and 7 replaces it.

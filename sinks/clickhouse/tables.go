@@ -115,6 +115,7 @@ func minuteBlock(rows []trend.Minute) *block {
 		mentions, creators, reports, repos = make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
 		regions, langs, reasons            = make([][]string, n), make([][]string, n), make([][]string, n)
 		exact                              = make([]uint8, n)
+		family                             = make([]string, n)
 		version                            = make([]uint64, n)
 	)
 	for i := range rows {
@@ -125,6 +126,7 @@ func minuteBlock(rows []trend.Minute) *block {
 		if m.Exact {
 			exact[i] = 1
 		}
+		family[i] = m.Family
 		version[i] = m.Version
 	}
 	b := &block{table: "trend_minute", rows: n}
@@ -139,6 +141,7 @@ func minuteBlock(rows []trend.Minute) *block {
 	b.add("langs", langs)
 	b.add("report_reasons", reasons)
 	b.add("exact", exact)
+	b.add("family", family)
 	b.add("version", version)
 	return b
 }

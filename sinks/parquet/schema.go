@@ -41,6 +41,9 @@ func minuteSchema() *arrow.Schema {
 		// estimates. Files written before it existed read back false.
 		{Name: "exact", Type: arrow.FixedWidthTypes.Boolean},
 		{Name: "version", Type: arrow.PrimitiveTypes.Uint64},
+		// family: the spellings' family ("family:..."); files written before it
+		// existed lack the column.
+		{Name: "family", Type: arrow.BinaryTypes.String},
 	}, nil)
 }
 
@@ -84,6 +87,7 @@ type minuteCols struct {
 	mentions, creators, reports, reporters, vers *array.Uint64Builder
 	regions, langs, reasons                      stringList
 	exact                                        *array.BooleanBuilder
+	family                                       *array.StringBuilder
 }
 
 func newMinuteCols(b *array.RecordBuilder) *minuteCols {
@@ -100,6 +104,7 @@ func newMinuteCols(b *array.RecordBuilder) *minuteCols {
 		reasons:   newStringList(b.Field(9)),
 		exact:     b.Field(10).(*array.BooleanBuilder),
 		vers:      b.Field(11).(*array.Uint64Builder),
+		family:    b.Field(12).(*array.StringBuilder),
 	}
 }
 
@@ -116,6 +121,7 @@ func (c *minuteCols) append(m *trend.Minute) {
 	c.reasons.append(m.ReportReasons)
 	c.exact.Append(m.Exact)
 	c.vers.Append(m.Version)
+	c.family.Append(m.Family)
 }
 
 type alertCols struct {

@@ -111,7 +111,7 @@ var t0 = time.Date(2025, 3, 9, 14, 0, 0, 0, time.UTC)
 func sampleMinutes() []trend.Minute {
 	return []trend.Minute{
 		{Bucket: t0, Term: "hashtag:fyp", Kind: "hashtag", Mentions: 1200, UniqueCreators: 900, Reports: 3, UniqueReporters: 2,
-			TopRegions: []string{"NP", "IN"}, Langs: []string{"ne", "en"}, ReportReasons: []string{"spam"}, Exact: true, Version: 1},
+			TopRegions: []string{"NP", "IN"}, Langs: []string{"ne", "en"}, ReportReasons: []string{"spam"}, Exact: true, Family: "family:fyp", Version: 1},
 		{Bucket: t0.Add(time.Minute), Term: "hashtag:नेपाल", Kind: "hashtag", Mentions: 42, UniqueCreators: 40,
 			TopRegions: []string{"NP"}, Langs: []string{"ne", "bho"}, Version: 3},
 		{Bucket: t0.Add(59 * time.Minute), Term: "challenge:c-991", Kind: "challenge", Mentions: math.MaxUint64, UniqueCreators: 1,
@@ -467,7 +467,7 @@ func TestCompactionOlderSchema(t *testing.T) {
 	full := minuteSchema()
 	var fields []arrow.Field
 	for _, f := range full.Fields() {
-		if f.Name != "report_reasons" && f.Name != "exact" {
+		if f.Name != "report_reasons" && f.Name != "exact" && f.Name != "family" {
 			fields = append(fields, f)
 		}
 	}
@@ -721,6 +721,7 @@ func readMinutes(t testing.TB, dir string) []trend.Minute {
 				ReportReasons:   stringsAt(col[*array.List](t, rec, "report_reasons"), i),
 				Exact:           col[*array.Boolean](t, rec, "exact").Value(i),
 				Version:         col[*array.Uint64](t, rec, "version").Value(i),
+				Family:          col[*array.String](t, rec, "family").Value(i),
 			})
 		}
 	})

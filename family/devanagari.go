@@ -1,0 +1,236 @@
+package family
+
+// Devanagari is written the way people type it in Latin letters: ISO 15919 with its
+// diacritics dropped (ṭ→t, ṇ→n, ṁ→n) but ā written "aa", as typed, so that the
+// loose tier folds vowel length on both scripts alike and short words keep it
+// (भारत, भरत); ī and ū are written i and u, c written "ch" as Hindi, Nepali and
+// Bhojpuri users type it, and ै read "a" (in the English loanwords that challenges
+// are named with, ब्लैक, चैलेंज, it stands for the vowel of "black").
+
+// devaClass is what a Devanagari rune is to the transliterator.
+type devaClass uint8
+
+const (
+	devaOther     devaClass = iota // not Devanagari, or ignored (avagraha, danda)
+	devaConsonant                  // carries an inherent a
+	devaVowel                      // independent vowel letter
+	devaSign                       // vowel sign (matra): replaces the inherent a
+	devaVirama                     // kills the inherent a
+	devaNasal                      // anusvara, candrabindu: a nasal after the vowel
+	devaVisarga
+	devaNukta // changes the consonant before it
+	devaDigit
+)
+
+// devanagari returns the class of r and its Latin letters.
+func devanagari(r rune) (devaClass, string) {
+	switch r {
+	// Independent vowels.
+	case 'अ':
+		return devaVowel, "a"
+	case 'आ':
+		return devaVowel, "aa"
+	case 'इ', 'ई':
+		return devaVowel, "i"
+	case 'उ', 'ऊ':
+		return devaVowel, "u"
+	case 'ऋ', 'ॠ':
+		return devaVowel, "ri"
+	case 'ए', 'ऎ', 'ऍ':
+		return devaVowel, "e"
+	case 'ऐ':
+		return devaVowel, "ai"
+	case 'ओ', 'ऒ', 'ऑ':
+		return devaVowel, "o"
+	case 'औ':
+		return devaVowel, "au"
+	// Vowel signs.
+	case 'ा':
+		return devaSign, "aa"
+	case 'ि', 'ी':
+		return devaSign, "i"
+	case 'ु', 'ू':
+		return devaSign, "u"
+	case 'ृ', 'ॄ':
+		return devaSign, "ri"
+	case 'े', 'ॆ', 'ॅ':
+		return devaSign, "e"
+	case 'ै':
+		return devaSign, "a"
+	case 'ो', 'ॊ', 'ॉ':
+		return devaSign, "o"
+	case 'ौ':
+		return devaSign, "au"
+	case '्':
+		return devaVirama, ""
+	case 'ं', 'ँ':
+		return devaNasal, "n"
+	case 'ः':
+		return devaVisarga, "h"
+	case '़':
+		return devaNukta, ""
+	// Consonants; aspirates keep their h, which the loose tier folds.
+	case 'क':
+		return devaConsonant, "k"
+	case 'ख':
+		return devaConsonant, "kh"
+	case 'ग':
+		return devaConsonant, "g"
+	case 'घ':
+		return devaConsonant, "gh"
+	case 'ङ', 'ञ', 'ण', 'न', 'ऩ':
+		return devaConsonant, "n"
+	case 'च':
+		return devaConsonant, "ch"
+	case 'छ':
+		return devaConsonant, "chh"
+	case 'ज':
+		return devaConsonant, "j"
+	case 'झ':
+		return devaConsonant, "jh"
+	case 'ट', 'त':
+		return devaConsonant, "t"
+	case 'ठ', 'थ':
+		return devaConsonant, "th"
+	case 'ड', 'द':
+		return devaConsonant, "d"
+	case 'ढ', 'ध':
+		return devaConsonant, "dh"
+	case 'प':
+		return devaConsonant, "p"
+	case 'फ':
+		return devaConsonant, "ph"
+	case 'ब':
+		return devaConsonant, "b"
+	case 'भ':
+		return devaConsonant, "bh"
+	case 'म':
+		return devaConsonant, "m"
+	case 'य':
+		return devaConsonant, "y"
+	case 'र', 'ऱ':
+		return devaConsonant, "r"
+	case 'ल', 'ळ', 'ऴ':
+		return devaConsonant, "l"
+	case 'व':
+		return devaConsonant, "v"
+	case 'श', 'ष':
+		return devaConsonant, "sh"
+	case 'स':
+		return devaConsonant, "s"
+	case 'ह':
+		return devaConsonant, "h"
+	}
+	if r >= '०' && r <= '९' {
+		return devaDigit, string(rune('0' + r - '०'))
+	}
+	return devaOther, ""
+}
+
+// nukta is the Latin of a consonant with a nukta: the Perso-Arabic and English
+// sounds Hindi borrows (ज़ z, फ़ f) and the flaps (ड़ r).
+func nukta(latin string) string {
+	switch latin {
+	case "j":
+		return "z"
+	case "ph":
+		return "f"
+	case "d":
+		return "r"
+	case "dh":
+		return "rh"
+	case "kh":
+		return "kh"
+	}
+	return latin
+}
+
+func isDevanagari(r rune) bool { return r >= 0x0900 && r <= 0x097F }
+
+// akshara is one written syllable: consonants, then a vowel (the inherent a
+// when there is no sign), then a nasal or visarga.
+type akshara struct {
+	cons     string
+	vowel    string
+	inherent bool // vowel is the unwritten a
+	coda     string
+}
+
+// appendDevanagari appends the Latin of a run of Devanagari (already NFD, so a
+// nukta follows its consonant). The inherent a is dropped where Hindi does not
+// say it (schwa deletion, after Ohala): at the end of a word of more than one
+// syllable, and inside one between a vowel and a consonant that has one (VC_CV):
+// दालभात is "dalbhat", not "dalabhata".
+func appendDevanagari(dst []byte, run []rune, ak []akshara) ([]byte, []akshara) {
+	ak = ak[:0]
+	for _, r := range run {
+		class, latin := devanagari(r)
+		n := len(ak)
+		switch class {
+		case devaConsonant:
+			if n > 0 && ak[n-1].vowel == "" && !ak[n-1].inherent {
+				// After a virama: a conjunct.
+				ak[n-1].cons += latin
+				ak[n-1].inherent = true
+				continue
+			}
+			ak = append(ak, akshara{cons: latin, inherent: true})
+		case devaVowel:
+			ak = append(ak, akshara{vowel: latin})
+		case devaSign:
+			if n == 0 {
+				ak = append(ak, akshara{vowel: latin})
+				continue
+			}
+			ak[n-1].vowel, ak[n-1].inherent = latin, false
+		case devaVirama:
+			if n > 0 {
+				ak[n-1].inherent = false
+			}
+		case devaNasal, devaVisarga:
+			if n == 0 {
+				continue
+			}
+			if latin == "n" && ak[n-1].vowel == "" && !ak[n-1].inherent {
+				continue
+			}
+			ak[n-1].coda = latin
+		case devaNukta:
+			if n > 0 {
+				c := ak[n-1].cons
+				// The nukta belongs to the last consonant of the cluster.
+				for _, base := range [...]string{"dh", "ph", "kh", "j", "d"} {
+					if len(c) >= len(base) && c[len(c)-len(base):] == base {
+						ak[n-1].cons = c[:len(c)-len(base)] + nukta(base)
+						break
+					}
+				}
+			}
+		case devaDigit:
+			ak = append(ak, akshara{cons: latin})
+		}
+	}
+	// Schwa deletion, right to left so each choice sees the syllables after it.
+	for i := len(ak) - 1; i > 0; i-- {
+		a := &ak[i]
+		if !a.inherent || a.coda != "" || a.cons == "" {
+			continue
+		}
+		prevVowel := ak[i-1].vowel != "" || ak[i-1].inherent
+		switch {
+		case i == len(ak)-1:
+			a.inherent = !prevVowel
+		case prevVowel && ak[i+1].cons != "" && (ak[i+1].vowel != "" || ak[i+1].inherent):
+			a.inherent = false
+		}
+	}
+	for _, a := range ak {
+		dst = append(dst, a.cons...)
+		if a.inherent {
+			dst = append(dst, 'a')
+		}
+		dst = append(dst, a.vowel...)
+		dst = append(dst, a.coda...)
+	}
+	return dst, ak
+}

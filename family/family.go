@@ -1,0 +1,291 @@
+package family
+
+//go:generate go run gen_confusables.go
+
+import (
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Prefix starts a family's term key: "family:" + Key(value).
+const Prefix = "family:"
+
+const (
+	// MaxPlain is the most letters a key may have for the term to stay its own
+	// family: "fyp", "l0l" and "ootd" are too short for folding to tell a variant
+	// from another word.
+	MaxPlain = 4
+	// MinLoose is the fewest letters a key must have for the loose rules
+	// (doubled letters, i as l, the spelling rules of the package doc). Below it,
+	// real words that differ in one such letter are common (hoping and hopping,
+	// fails and falls); at and above it the measured false merges stay under one
+	// per 10,000 words (see TestFalseMerges).
+	MinLoose = 10
+)
+
+// Key returns the family key of a normalised hashtag value (event.NormaliseHashtag's
+// output): every spelling of one tag that the package doc's rules fold has the same
+// key. A term with at most MaxPlain letters after folding is its own family.
+func Key(value string) string {
+	k, _ := key(value, MinLoose)
+	return k
+}
+
+// KeyOf is Key, and reports whether the term is its own family: a term of at most
+// MaxPlain letters, whose family no other spelling can join (every other key has
+// more letters), so counting the family apart would count the term twice.
+func KeyOf(value string) (k string, own bool) { return key(value, MinLoose) }
+
+func key(value string, minLoose int) (string, bool) {
+	var buf [96]byte
+	k, letters := skeleton(buf[:0], value)
+	if letters <= MaxPlain {
+		return value, true
+	}
+	if letters >= minLoose {
+		var lb [96]byte
+		k = loose(lb[:0], k)
+	}
+	return string(k), false
+}
+
+// skeleton returns the strict fold of s, appended to dst: separators dropped,
+// digits inside a word read as letters, confusables replaced by their prototypes
+// (UTS #39), Devanagari transliterated, other marks dropped. letters counts the
+// letters of the result.
+func skeleton(dst []byte, s string) (out []byte, letters int) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return skeletonSlow(dst, s)
+		}
+	}
+	return skeletonASCII(dst, s)
+}
+
+// skeletonASCII is the strict fold of ASCII, the fast path and the last pass of
+// the slow one.
+func skeletonASCII(dst []byte, s string) ([]byte, int) {
+	letters := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			dst = append(dst, c)
+			letters++
+		case c >= 'A' && c <= 'Z':
+			dst = append(dst, c+'a'-'A')
+			letters++
+		case c >= '0' && c <= '9' || c == '$' || c == '@':
+			j := i
+			for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '$' || s[j] == '@') {
+				j++
+			}
+			if leet, ok := readAsLetters(s, i, j); ok {
+				dst = append(dst, leet[:j-i]...)
+				letters += j - i
+			} else {
+				dst = append(dst, s[i:j]...)
+			}
+			i = j - 1
+		}
+		// Anything else, '_' included, separates words and is dropped.
+	}
+	return dst, letters
+}
+
+// readAsLetters reports how s[i:j], a run of digits and symbols, reads as letters:
+// only when letters stand on both sides of it ("bl4ck", "ch4ll3nge") and every
+// one of it has a letter look-alike. Numbers before or after a word stay numbers:
+// "covid19", "top10" and "dance2" are different tags from "covidl9" or "dance".
+func readAsLetters(s string, i, j int) (b [3]byte, ok bool) {
+	if i == 0 || j == len(s) || !isASCIILetter(s[i-1]) || !isASCIILetter(s[j]) || j-i > len(b) {
+		return b, false
+	}
+	for k := i; k < j; k++ {
+		switch s[k] {
+		case '4', '@':
+			b[k-i] = 'a'
+		case '3':
+			b[k-i] = 'e'
+		case '0':
+			b[k-i] = 'o'
+		case '1':
+			b[k-i] = 'l'
+		case '$', '5':
+			b[k-i] = 's'
+		case '7':
+			b[k-i] = 't'
+		default:
+			return b, false
+		}
+	}
+	return b, true
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+func skeletonSlow(dst []byte, s string) ([]byte, int) {
+	s = norm.NFD.String(s)
+	// The strict fold of the whole string, rune by rune, into a Latin-mostly
+	// string; digits are decided on it afterwards so that "bl4сk" with a Cyrillic
+	// с reads its 4 the way "bl4ck" does.
+	var mid []byte
+	var run []rune
+	var ak []akshara
+	flush := func() {
+		if len(run) > 0 {
+			mid, ak = appendDevanagari(mid, run, ak)
+			run = run[:0]
+		}
+	}
+	for _, r := range s {
+		if isDevanagari(r) {
+			if c, _ := devanagari(r); c != devaOther {
+				run = append(run, r)
+			}
+			continue
+		}
+		flush()
+		switch {
+		case r < utf8.RuneSelf:
+			mid = append(mid, byte(r))
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r):
+			// Accents and other marks on Latin (café, cafe): typed or not at will.
+		default:
+			if to, ok := confusable(r); ok {
+				for _, t := range to {
+					if t < utf8.RuneSelf || !unicode.Is(unicode.Mn, t) {
+						mid = utf8.AppendRune(mid, unicode.ToLower(t))
+					}
+				}
+				continue
+			}
+			mid = utf8.AppendRune(mid, r)
+		}
+	}
+	flush()
+	letters := 0
+	for i := 0; i < len(mid); {
+		c := mid[i]
+		if c < utf8.RuneSelf {
+			j := i
+			for j < len(mid) && mid[j] < utf8.RuneSelf {
+				j++
+			}
+			var n int
+			dst, n = skeletonASCII(dst, string(mid[i:j]))
+			letters += n
+			i = j
+			continue
+		}
+		r, size := utf8.DecodeRune(mid[i:])
+		if unicode.IsLetter(r) {
+			letters++
+		}
+		dst = append(dst, mid[i:i+size]...)
+		i += size
+	}
+	return dst, letters
+}
+
+func confusable(r rune) (string, bool) {
+	i := sort.Search(len(confusables), func(i int) bool { return confusables[i].from >= r })
+	if i < len(confusables) && confusables[i].from == r {
+		return confusables[i].to, true
+	}
+	return "", false
+}
+
+// loose appends the loose fold of k, a strict key, to dst. Its rules, in order,
+// each one spelling people type for another:
+//
+//	ck → k            English spelling of k (black, blak, ब्लैक)
+//	nge → nj, dge → j, final ge → j
+//	                  the English j sound (challenge, chalenj, चैलेंज)
+//	ou → au           the English "ow" sound (blackout, blakaut, ब्लैकआउट)
+//	ai → a            ै as typed (chailenj)
+//	bh dh gh jh kh → b d g j k
+//	                  aspiration, typed or not in romanised Hindi
+//	i → l             a capital I typed for l folds to i (bIackout)
+//	doubled letters → one
+//	                  vowel length (chaalenj) and doubled consonants (chalenge)
+func loose(dst []byte, k []byte) []byte {
+	// last is the last letter as written, before i became l: "il" and "li" stay
+	// two letters, so illegitimate and legitimate do not meet.
+	var last byte
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c >= utf8.RuneSelf {
+			dst = append(dst, c)
+			last = 0
+			continue
+		}
+		var n1, n2 byte
+		if i+1 < len(k) {
+			n1 = k[i+1]
+		}
+		if i+2 < len(k) {
+			n2 = k[i+2]
+		}
+		switch {
+		case c == 'c' && n1 == 'k':
+			c = 'k'
+			i++
+		case (c == 'n' || c == 'd') && n1 == 'g' && n2 == 'e':
+			if c == 'n' {
+				dst, last = emit(dst, last, 'n')
+			}
+			c = 'j'
+			i += 2
+		case c == 'g' && n1 == 'e' && i+2 == len(k):
+			c = 'j'
+			i++
+		case c == 'o' && n1 == 'u':
+			dst, last = emit(dst, last, 'a')
+			c = 'u'
+			i++
+		case c == 'a' && n1 == 'i':
+			i++
+		case (c == 'b' || c == 'd' || c == 'g' || c == 'j' || c == 'k') && n1 == 'h':
+			i++
+		}
+		dst, last = emit(dst, last, c)
+	}
+	return dst
+}
+
+// emit appends c unless it doubles the letter before it, and writes i as l.
+func emit(dst []byte, last, c byte) ([]byte, byte) {
+	if c == last && doubles(c) {
+		return dst, last
+	}
+	if c == 'i' {
+		return append(dst, 'l'), c
+	}
+	return append(dst, c), c
+}
+
+// doubles reports the letters whose doubling loose folds: consonants, and a,
+// which romanised Hindi doubles for ā. Other doubled vowels spell other words
+// (cartoons, cartons; commandeer, commander).
+func doubles(c byte) bool {
+	switch c {
+	case 'e', 'i', 'o', 'u':
+		return false
+	}
+	return c >= 'a' && c <= 'z'
+}
+
+// Of returns the family term key of a term key, and false for a term that is not a
+// hashtag: challenge and sound IDs are opaque, one ID one thing.
+func Of(term string) (string, bool) {
+	v, ok := strings.CutPrefix(term, "hashtag:")
+	if !ok {
+		return "", false
+	}
+	return Prefix + Key(v), true
+}

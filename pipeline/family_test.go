@@ -1,0 +1,262 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
+	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+// spellings are five ways one challenge is typed, as decode hands them on
+// (normalised: "#bIackoutchallenge" arrives as "biackoutchallenge").
+var spellings = []string{"blackoutchallenge", "blackout_challenge", "bl4ckoutchallenge", "biackoutchallenge", "ब्लैकआउटचैलेंज"}
+
+// splitSurge is a steady background with the five spellings seldom seen, then
+// from minute surgeAt on perSpelling posts a minute of each: the family surges
+// while no spelling reaches the detectors' supports (surge 10, novelty 15).
+func splitSurge(start time.Time, minutes, surgeAt, perSpelling int) []ingest.Record {
+	var recs []ingest.Record
+	id := 0
+	post := func(ts time.Time, tag string) {
+		id++
+		recs = append(recs, ingest.Record{
+			Source: ingest.Source{Topic: "content-events", Partition: 0, Offset: int64(len(recs))},
+			Kind:   ingest.KindContent,
+			Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
+				CreatorID: fmt.Sprint("u", id), Region: "IN", Lang: "hi", Hashtags: []string{tag}},
+		})
+	}
+	for m := 0; m < minutes; m++ {
+		base := start.Add(time.Duration(m) * time.Minute)
+		for i := 0; i < 120; i++ {
+			post(base.Add(time.Duration(i)*500*time.Millisecond), fmt.Sprintf("steady%d", i%12))
+		}
+		if m%5 == 0 {
+			post(base.Add(250*time.Millisecond), spellings[(m/5)%len(spellings)])
+		}
+		if m < surgeAt {
+			continue
+		}
+		for i := 0; i < perSpelling; i++ {
+			for j, s := range spellings {
+				post(base.Add(time.Duration(i*len(spellings)+j)*time.Second+300*time.Millisecond), s)
+			}
+		}
+	}
+	return recs
+}
+
+var shareRE = regexp.MustCompile(`#(\S+) (\d+)%`)
+
+func TestFamilySurgeSplitAcrossSpellings(t *testing.T) {
+	key := family.Prefix + family.Key(spellings[0])
+	for _, s := range spellings[1:] {
+		if k := family.Prefix + family.Key(s); k != key {
+			t.Fatalf("%q is in %s, %q in %s", s, k, spellings[0], key)
+		}
+	}
+	if surge, novelty := detectors.DefaultConfig().Surge.MinSupport, detectors.DefaultConfig().Novelty.MinCount; 8 >= surge || 8 >= novelty {
+		t.Fatalf("8 mentions a spelling reach the supports (surge %v, novelty %v): the test would not split the surge", surge, novelty)
+	}
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	const surgeAt = 60
+	ctx := context.Background()
+	for _, r := range splitSurge(start, 70, surgeAt, 8) {
+		if err := e.Process(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	onset := start.Add(surgeAt * time.Minute)
+	paged := false
+	for _, ev := range sink.alerts {
+		a := ev.Alert
+		if strings.HasPrefix(a.Term, "hashtag:") {
+			t.Errorf("alert on a single spelling: %s %s %s", a.Detector, a.Term, a.Summary)
+		}
+		if a.Term != key || ev.From != "" {
+			continue
+		}
+		if paged {
+			continue
+		}
+		paged = true
+		if d := a.Bucket.Sub(onset); d < 0 || d >= 2*time.Minute {
+			t.Errorf("family paged on bucket %s, %s after onset; want within 2 buckets", a.Bucket.Format("15:04"), d)
+		}
+		shares := map[string]int{}
+		for _, m := range shareRE.FindAllStringSubmatch(a.Summary, -1) {
+			shares[m[1]], _ = strconv.Atoi(m[2])
+		}
+		for _, s := range spellings {
+			// 8 posts a spelling: a fifth each, give or take the mentions
+			// before the family was tracked in the bucket.
+			if sh := shares[s]; sh < 15 || sh > 25 {
+				t.Errorf("summary %q gives #%s %d%%, want about 20%%", a.Summary, s, sh)
+			}
+		}
+		if !strings.Contains(a.Explanation, "members=") {
+			t.Errorf("explanation %q lacks the members", a.Explanation)
+		}
+	}
+	if !paged {
+		t.Fatalf("no alert on %s; alerts: %d", key, len(sink.alerts))
+	}
+	var fam, rows int
+	for _, r := range sink.rows {
+		switch {
+		case r.Term == key:
+			fam++
+			if r.Family != key || r.Kind != "family" {
+				t.Errorf("family row: kind %q family %q", r.Kind, r.Family)
+			}
+		case r.Term == "hashtag:"+spellings[1]:
+			rows++
+			if r.Family != key {
+				t.Errorf("hashtag row family %q, want %q", r.Family, key)
+			}
+		case strings.HasPrefix(r.Term, "hashtag:steady"):
+			if r.Family != "family:"+strings.TrimPrefix(r.Term, "hashtag:") {
+				t.Errorf("%s row family %q", r.Term, r.Family)
+			}
+		}
+	}
+	if fam == 0 || rows == 0 {
+		t.Errorf("%d family rows, %d rows of %s", fam, rows, spellings[1])
+	}
+}
+
+// TestFamilyOfOneSpellingIsNotJudged: a surge under one spelling pages on the
+// hashtag only, not a second time on its family.
+func TestFamilyOfOneSpellingIsNotJudged(t *testing.T) {
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 70, surgeAt: 60}
+	ctx := context.Background()
+	for _, r := range f.records() {
+		if err := e.Process(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var hashtag bool
+	fam := family.Prefix + family.Key("surgingtag")
+	for _, ev := range sink.alerts {
+		switch ev.Alert.Term {
+		case "hashtag:surgingtag":
+			hashtag = true
+		case fam:
+			t.Errorf("family of one spelling paged: %s", ev.Alert.Summary)
+		}
+	}
+	if !hashtag {
+		t.Error("no alert on the surging hashtag")
+	}
+}
+
+func TestWatchlistWatchesFamily(t *testing.T) {
+	dcfg := detectors.DefaultConfig()
+	dcfg.Watchlist.Enabled = true
+	dcfg.Watchlist.Terms = []string{"hashtag:BlackoutChallenge"}
+	e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), dcfg, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := family.Prefix + family.Key("blackoutchallenge")
+	st := e.tracked[key]
+	if st == nil || st.watch == nil {
+		t.Fatalf("%s not tracked as watched: %+v", key, st)
+	}
+}
+
+// TestFamilySnapshotRestore stops an engine in the middle of a split surge and
+// checks that the restored one writes the family's rows as one that never
+// stopped: the families seen under two spellings and the family mentions of
+// the open buckets travel in the checkpoint.
+func TestFamilySnapshotRestore(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	recs := splitSurge(start, 30, 20, 8)
+	ctx := context.Background()
+	run := func(e *Engine, recs []ingest.Record) {
+		t.Helper()
+		for _, r := range recs {
+			if err := e.Process(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	whole := &memSink{}
+	e := newTestEngine(t, whole)
+	run(e, recs)
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	first, second := &memSink{}, &memSink{}
+	a := newTestEngine(t, first)
+	run(a, recs[:len(recs)*3/4])
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newTestEngine(t, second)
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	run(b, recs)
+	if err := b.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	key := family.Prefix + family.Key(spellings[0])
+	rows := func(sinks ...*memSink) map[string]uint64 {
+		m := map[string]uint64{}
+		for _, s := range sinks {
+			for _, r := range s.rows {
+				if r.Term == key {
+					m[r.Bucket.Format("15:04")] = r.Mentions
+				}
+			}
+		}
+		return m
+	}
+	want, got := rows(whole), rows(first, second)
+	if len(want) == 0 {
+		t.Fatal("no family rows")
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s %s: %d mentions after restore, want %d", key, k, got[k], v)
+		}
+	}
+}
+
+func TestShortASCIIIsOwnFamily(t *testing.T) {
+	for _, v := range []string{"fyp", "ootd", "l0l", "a_b", "t123", "x", "4444"} {
+		if !shortASCII(v) {
+			t.Errorf("shortASCII(%q) = false", v)
+		}
+		if _, own := family.KeyOf(v); !own {
+			t.Errorf("%q: shortASCII, but family.KeyOf says it is not its own family", v)
+		}
+	}
+	for _, v := range []string{"fyp12", "नाच", "dance"} {
+		if shortASCII(v) {
+			t.Errorf("shortASCII(%q) = true", v)
+		}
+	}
+}
