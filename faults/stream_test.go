@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
 )
 
 // message is one event of the generated stream, as it goes to Kafka.
@@ -109,7 +111,7 @@ func generate(t *testing.T, seed int64, rate float64, duration time.Duration, st
 	for _, c := range contents {
 		b := c.TS.UTC().Truncate(time.Minute)
 		s.events[b]++
-		for _, k := range terms[c.ContentID] {
+		for _, k := range withFamilies(terms[c.ContentID]) {
 			tm := termMinute{k, b}
 			v := s.truth[tm]
 			v.mentions++
@@ -133,7 +135,7 @@ func generate(t *testing.T, seed int64, rate float64, duration time.Duration, st
 				}
 			}
 		}
-		for _, k := range keys {
+		for _, k := range withFamilies(keys) {
 			tm := termMinute{k, b}
 			v := s.truth[tm]
 			v.reports++
@@ -239,4 +241,23 @@ func sentinel(t *testing.T, addr string, at time.Time) {
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatalf("produce sentinels: %v", err)
 	}
+}
+
+// withFamilies adds to a post's (or report's) terms the family of each of its
+// hashtags that has one (family.KeyOf), each family once: what the pipeline
+// counts as family:<key>.
+func withFamilies(keys []string) []string {
+	out := slices.Clone(keys)
+	for _, k := range keys {
+		v, ok := strings.CutPrefix(k, event.KindHashtag.String()+":")
+		if !ok {
+			continue
+		}
+		if key, own := family.KeyOf(v); !own {
+			if f := family.Prefix + key; !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }
