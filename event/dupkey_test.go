@@ -3,10 +3,22 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 )
+
+// duplicateKey runs the scanner with no fields, so on valid JSON only a repeated
+// key (or a message that is no object) can refuse it.
+func duplicateKey(b []byte) (string, bool) {
+	var m message
+	var de *DecodeError
+	if err := parse(b, nil, &m); errors.As(err, &de) && de.Reason == ReasonDuplicateKey {
+		return de.Field, true
+	}
+	return "", false
+}
 
 func TestDuplicateKey(t *testing.T) {
 	long := strings.Repeat("k", 600) // longer than keySet's inline buffer

@@ -267,3 +267,36 @@ func checkIDRunes(s string) error {
 	}
 	return nil
 }
+
+// lowerASCIIHashtag normalises in place a hashtag that is, after its leading '#'s,
+// only ASCII letters, digits and '_': it lower-cases the letters and returns how
+// many '#' to skip. It reports !ok, changing nothing, for anything else, which
+// takes NormaliseHashtag's full path. For such a tag NFKC and case folding reduce
+// to ASCII lower-casing (FuzzLowerASCIIHashtag holds the two paths together), so
+// the decoder can normalise a tag while it copies it, with no allocation.
+func lowerASCIIHashtag(t []byte) (skip int, ok bool) {
+	for skip < len(t) && t[skip] == '#' {
+		skip++
+	}
+	if skip == len(t) {
+		return 0, false
+	}
+	upper := false
+	for _, c := range t[skip:] {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_':
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		default:
+			return 0, false
+		}
+	}
+	if upper {
+		for i := skip; i < len(t); i++ {
+			if c := t[i]; 'A' <= c && c <= 'Z' {
+				t[i] = c + 'a' - 'A'
+			}
+		}
+	}
+	return skip, true
+}
