@@ -249,10 +249,11 @@ func (d *Decoder) DecodeContent(b []byte) (Content, error) {
 		stack [512]byte
 		s     [5]string
 	)
-	c.Hashtags = gather(b, v[cHashtags], m.ntags, d.Limits.MaxHashtags,
+	var lowered uint64
+	c.Hashtags, lowered = gather(b, v[cHashtags], m.ntags, d.Limits.MaxHashtags,
 		[]value{v[cEventID], v[cCreatorID], v[cRegion], v[cChallengeID], v[cSoundID]}, s[:], stack[:])
 	c.EventID, c.CreatorID, c.Region, c.ChallengeID, c.SoundID = s[0], s[1], s[2], s[3], s[4]
-	if err := d.checkContent(&c, v[cTS].raw(b), m.ntags); err != nil {
+	if err := d.checkContent(&c, v[cTS].raw(b), m.ntags, lowered); err != nil {
 		return Content{}, err
 	}
 	return c, nil
@@ -260,8 +261,8 @@ func (d *Decoder) DecodeContent(b []byte) (Content, error) {
 
 // checkContent validates and normalises c as decoded, its ts still raw. ntags
 // counts the hashtag elements, which c.Hashtags holds when there are at most
-// MaxHashtags.
-func (d *Decoder) checkContent(c *Content, rawTS []byte, ntags int) error {
+// MaxHashtags; bit i of lowered marks hashtag i as normalised already.
+func (d *Decoder) checkContent(c *Content, rawTS []byte, ntags int, lowered uint64) error {
 	var err error
 	if c.TS, err = parseTS(rawTS); err != nil {
 		return err
@@ -287,7 +288,7 @@ func (d *Decoder) checkContent(c *Content, rawTS []byte, ntags int) error {
 	if i := textControl(c.Text); i >= 0 {
 		return fail(ReasonControlChars, "text", fmt.Errorf("control character at byte %d", i))
 	}
-	if c.Hashtags, err = d.hashtags(c.Hashtags, ntags); err != nil {
+	if c.Hashtags, err = d.hashtags(c.Hashtags, ntags, lowered); err != nil {
 		return err
 	}
 	c.Region = upperRegion(c.Region)
@@ -332,17 +333,18 @@ func (d *Decoder) DecodeReport(b []byte) (Report, error) {
 		stack [256]byte
 		s     [4]string
 	)
-	r.Hashtags = gather(b, v[rHashtags], m.ntags, d.Limits.MaxHashtags,
+	var lowered uint64
+	r.Hashtags, lowered = gather(b, v[rHashtags], m.ntags, d.Limits.MaxHashtags,
 		[]value{v[rEventID], v[rContentID], v[rReporterID], v[rRegion]}, s[:], stack[:])
 	r.EventID, r.ContentID, r.ReporterID, r.Region = s[0], s[1], s[2], s[3]
-	if err := d.checkReport(&r, v[rTS].raw(b), m.ntags); err != nil {
+	if err := d.checkReport(&r, v[rTS].raw(b), m.ntags, lowered); err != nil {
 		return Report{}, err
 	}
 	return r, nil
 }
 
 // checkReport is checkContent for reports.
-func (d *Decoder) checkReport(r *Report, rawTS []byte, ntags int) error {
+func (d *Decoder) checkReport(r *Report, rawTS []byte, ntags int, lowered uint64) error {
 	var err error
 	if r.TS, err = parseTS(rawTS); err != nil {
 		return err
@@ -359,7 +361,7 @@ func (d *Decoder) checkReport(r *Report, rawTS []byte, ntags int) error {
 	if err := d.id("reason", r.Reason, true); err != nil {
 		return err
 	}
-	if r.Hashtags, err = d.hashtags(r.Hashtags, ntags); err != nil {
+	if r.Hashtags, err = d.hashtags(r.Hashtags, ntags, lowered); err != nil {
 		return err
 	}
 	r.Region = upperRegion(r.Region)
@@ -481,8 +483,8 @@ func textReason(err error) Reason {
 }
 
 // hashtags normalises and de-duplicates raw, n hashtags in all (raw is only read
-// when n is within the limit).
-func (d *Decoder) hashtags(raw []string, n int) ([]string, error) {
+// when n is within the limit). Bit i of lowered marks raw[i] as normalised already.
+func (d *Decoder) hashtags(raw []string, n int, lowered uint64) ([]string, error) {
 	if n > d.Limits.MaxHashtags {
 		return nil, fail(ReasonTooManyTags, "hashtags", fmt.Errorf("%d hashtags, limit %d", n, d.Limits.MaxHashtags))
 	}
@@ -492,18 +494,24 @@ func (d *Decoder) hashtags(raw []string, n int) ([]string, error) {
 	// De-duplicate in place: out never overtakes the tag being read.
 	out := raw[:0]
 	for i, t := range raw {
-		if err := checkText(t); err != nil {
-			return nil, fail(textReason(err), fmt.Sprintf("hashtags[%d]", i), err)
-		}
-		// A tag gather lower-cased is normalised already, and NormaliseHashtag
-		// returns it, as a fixed point, after one pass over its bytes.
-		n, err := NormaliseHashtag(t, d.Limits.MaxHashtagRunes)
-		if err != nil {
-			r := ReasonInvalidTag
-			if errors.Is(err, ErrHashtagTooLong) {
-				r = ReasonTagTooLong
+		n := t
+		if i < 64 && lowered&(1<<i) != 0 {
+			// ASCII letters, digits and '_': a rune a byte.
+			if max := d.Limits.MaxHashtagRunes; len(t) > max {
+				return nil, fail(ReasonTagTooLong, fmt.Sprintf("hashtags[%d]", i), fmt.Errorf("%w: %d runes, limit %d", ErrHashtagTooLong, len(t), max))
 			}
-			return nil, fail(r, fmt.Sprintf("hashtags[%d]", i), err)
+		} else {
+			if err := checkText(t); err != nil {
+				return nil, fail(textReason(err), fmt.Sprintf("hashtags[%d]", i), err)
+			}
+			var err error
+			if n, err = NormaliseHashtag(t, d.Limits.MaxHashtagRunes); err != nil {
+				r := ReasonInvalidTag
+				if errors.Is(err, ErrHashtagTooLong) {
+					r = ReasonTagTooLong
+				}
+				return nil, fail(r, fmt.Sprintf("hashtags[%d]", i), err)
+			}
 		}
 		dup := false
 		for _, o := range out {
@@ -524,8 +532,9 @@ func (d *Decoder) hashtags(raw []string, n int) ([]string, error) {
 // out[k] to the value of vals[k]. These are the strings read and then dropped, so
 // one allocation serves them all; stack holds them while they are gathered when
 // they fit. All-ASCII hashtags are normalised (lower-cased, '#' dropped) in place
-// on the way, so they need no allocation of their own. It returns the hashtags.
-func gather(b []byte, tags value, ntags, maxTags int, vals []value, out []string, stack []byte) []string {
+// on the way, so they need no allocation of their own. It returns the hashtags and
+// a bit set for each of the first 64 it normalised.
+func gather(b []byte, tags value, ntags, maxTags int, vals []value, out []string, stack []byte) (decoded []string, lowered uint64) {
 	size := 0
 	for _, v := range vals {
 		size += v.end - v.start
@@ -559,6 +568,9 @@ func gather(b []byte, tags value, ntags, maxTags int, vals []value, out []string
 			buf = appendValue(buf, b, t) // null: "", which normalisation refuses
 			if skip, ok := lowerASCIIHashtag(buf[start:]); ok {
 				start += skip
+				if k := len(offs) / 2; k < 64 {
+					lowered |= 1 << k
+				}
 			}
 			offs = append(offs, start, len(buf))
 		}
@@ -569,13 +581,13 @@ func gather(b []byte, tags value, ntags, maxTags int, vals []value, out []string
 		out[k], prev = s[prev:ends[k]], ends[k]
 	}
 	if !withTags {
-		return nil
+		return nil, 0
 	}
-	decoded := make([]string, ntags)
+	decoded = make([]string, ntags)
 	for k := range decoded {
 		decoded[k] = s[offs[2*k]:offs[2*k+1]]
 	}
-	return decoded
+	return decoded, lowered
 }
 
 // appendValue appends the string value v of message b, unescaped; nothing for null

@@ -41,7 +41,7 @@ func refUnmarshal(t testing.TB, b []byte, v any) error {
 		}
 		return fail(ReasonInvalidJSON, "", err)
 	}
-	if k := refDuplicateKey(t, b); k != "" {
+	if k, dup := refDuplicateKey(t, b); dup {
 		return fail(ReasonDuplicateKey, k, errors.New("key given more than once"))
 	}
 	return nil
@@ -56,7 +56,7 @@ func refDecodeContent(t testing.TB, d *Decoder, b []byte) (Content, error) {
 		return Content{}, err
 	}
 	c := Content(w.contentFields)
-	if err := d.checkContent(&c, w.TS, len(c.Hashtags)); err != nil {
+	if err := d.checkContent(&c, w.TS, len(c.Hashtags), 0); err != nil {
 		return Content{}, err
 	}
 	return c, nil
@@ -71,7 +71,7 @@ func refDecodeReport(t testing.TB, d *Decoder, b []byte) (Report, error) {
 		return Report{}, err
 	}
 	r := Report(w.reportFields)
-	if err := d.checkReport(&r, w.TS, len(r.Hashtags)); err != nil {
+	if err := d.checkReport(&r, w.TS, len(r.Hashtags), 0); err != nil {
 		return Report{}, err
 	}
 	return r, nil

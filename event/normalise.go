@@ -29,7 +29,17 @@ var (
 // platform's hashtag parser never produces it and a silent rewrite would merge
 // distinct tags. The result is a fixed point: normalising it again returns it.
 func NormaliseHashtag(s string, maxRunes int) (string, error) {
-	s = strings.TrimLeft(s, "#＃")
+	// Not strings.TrimLeft(s, "#＃"): a cutset that is not all ASCII takes its
+	// rune-by-rune path, which cost more than the rest of an ASCII tag's normalisation.
+	for {
+		if strings.HasPrefix(s, "#") {
+			s = s[1:]
+		} else if strings.HasPrefix(s, "＃") {
+			s = s[len("＃"):]
+		} else {
+			break
+		}
+	}
 	if s == "" {
 		return "", ErrEmptyHashtag
 	}
@@ -38,6 +48,14 @@ func NormaliseHashtag(s string, maxRunes int) (string, error) {
 		return "", fmt.Errorf("%w: %d bytes", ErrHashtagTooLong, len(s))
 	}
 	t, n, ok := normaliseFast(s)
+	if !ok {
+		// A joiner or a variation selector is what keeps most Devanagari and emoji-
+		// decorated tags off the fast path; without them most take it after all.
+		// normaliseSlow drops them first too, so the result is the same.
+		if d := dropIgnorable(s); d != s && d != "" {
+			t, n, ok = normaliseFast(d)
+		}
+	}
 	if !ok {
 		var err error
 		if t, n, err = normaliseSlow(s); err != nil {
