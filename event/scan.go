@@ -116,14 +116,6 @@ type value struct {
 	kind       valueKind
 }
 
-// str returns the bytes of a string value between its quotes.
-func (v value) str(b []byte) []byte {
-	if v.kind != valString && v.kind != valEscaped {
-		return nil
-	}
-	return b[v.start+1 : v.end-1]
-}
-
 // nextTag returns the hashtag element at b[i] of an array that parse accepted, and
 // the index of the next one, or of the closing bracket.
 func nextTag(b []byte, i int) (value, int) {
