@@ -624,14 +624,15 @@ func code(b []byte, v value) string {
 	return ownString(b, v)
 }
 
-// ownLower is ownString lower-cased as strings.ToLower does, in place when it is
-// ASCII, so an upper-case reason costs one allocation rather than two.
+// ownLower is ownString lower-cased in place when it is ASCII, so an upper-case
+// reason costs one allocation rather than two. Anything else is left to
+// checkReport's strings.ToLower, so that it is lower-cased exactly once.
 func ownLower(b []byte, v value) string {
 	var stack [64]byte
 	s := appendValue(stack[:0], b, v)
 	for _, c := range s {
 		if c >= utf8.RuneSelf {
-			return strings.ToLower(string(s))
+			return string(s)
 		}
 	}
 	for i, c := range s {
