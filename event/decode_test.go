@@ -671,3 +671,32 @@ func TestUpperRegion(t *testing.T) {
 		t.Fatalf(`upperRegion("") = %q`, got)
 	}
 }
+
+// TestDecodeCopiesStrings: the decoded event shares no bytes with the message,
+// whose buffer the consumer does not own for long.
+func TestDecodeCopiesStrings(t *testing.T) {
+	d := testDecoder()
+	b := []byte(benchContent)
+	c, err := d.DecodeContent(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%+v", c)
+	rb := report("reason", `"SPAM"`, "content_id", `"c\u002d1"`)
+	r, err := d.DecodeReport(rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantR := fmt.Sprintf("%+v", r)
+	for _, m := range [][]byte{b, rb} {
+		for i := range m {
+			m[i] = 'x'
+		}
+	}
+	if got := fmt.Sprintf("%+v", c); got != want {
+		t.Fatalf("content changed with its message:\n got %s\nwant %s", got, want)
+	}
+	if got := fmt.Sprintf("%+v", r); got != wantR {
+		t.Fatalf("report changed:\n got %s\nwant %s", got, wantR)
+	}
+}
