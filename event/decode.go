@@ -1,12 +1,10 @@
 package event
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -167,45 +165,9 @@ func (d *Decoder) precheck(b []byte) error {
 	return nil
 }
 
-// The wire structs shadow the ts field with its raw JSON, because time.Time's own
-// UnmarshalJSON reports a wrong JSON type as a bare error that names no field.
-// contentFields and reportFields are Content and Report without their methods.
-type (
-	contentFields Content
-	reportFields  Report
-	contentWire   struct {
-		contentFields
-		TS json.RawMessage `json:"ts"`
-	}
-	reportWire struct {
-		reportFields
-		TS json.RawMessage `json:"ts"`
-	}
-)
-
-// unmarshal decodes one JSON object. json.Unmarshal, unlike json.Decoder, refuses
-// anything after the object, closing brackets included, but keeps the last of
-// duplicate keys, so those are refused here.
-func unmarshal(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			// The path runs through the embedded struct of the wire type; the wire
-			// name is what the producer needs to see.
-			field := strings.TrimPrefix(strings.TrimPrefix(te.Field, "contentFields."), "reportFields.")
-			return fail(ReasonWrongType, field, fmt.Errorf("want %s, got JSON %s", te.Type, te.Value))
-		}
-		return fail(ReasonInvalidJSON, "", err)
-	}
-	if k, dup := duplicateKey(b); dup {
-		return fail(ReasonDuplicateKey, k, errors.New("key given more than once (keys match case-insensitively)"))
-	}
-	return nil
-}
-
 // parseTS reads the raw ts value; absent and null give the zero time, which
 // checkCommon reports as missing.
-func parseTS(raw json.RawMessage) (time.Time, error) {
+func parseTS(raw []byte) (time.Time, error) {
 	var ts time.Time
 	if len(raw) == 0 || string(raw) == "null" {
 		return ts, nil
@@ -230,12 +192,14 @@ func parseTS(raw json.RawMessage) (time.Time, error) {
 // daily partition) it names, and still sorts after every 23:59:59 event and before
 // every 00:00:00 one. The fraction of the leap second is lost, which no bucket can
 // resolve anyway.
-func leapSecond(raw json.RawMessage) (time.Time, bool) {
+func leapSecond(raw []byte) (time.Time, bool) {
 	// "2016-12-31T23:59:60Z": seconds at bytes 18 and 19 of the quoted string.
 	if len(raw) < 22 || len(raw) > 64 || raw[17] != ':' || raw[18] != '6' || raw[19] != '0' {
 		return time.Time{}, false
 	}
-	b := []byte(raw[1 : len(raw)-1])
+	// A copy: raw is the caller's message.
+	var buf [64]byte
+	b := append(buf[:0], raw[1:len(raw)-1]...)
 	b[17], b[18] = '5', '9'
 	t, err := time.Parse(time.RFC3339Nano, string(b))
 	if err != nil {
@@ -268,41 +232,88 @@ func (d *Decoder) DecodeContent(b []byte) (Content, error) {
 	if err := d.precheck(b); err != nil {
 		return Content{}, err
 	}
-	var w contentWire
-	// encoding/json appends into the capacity it finds, so one allocation covers a
-	// typical post instead of four rounds of growth.
-	w.Hashtags = make([]string, 0, 8)
-	if err := unmarshal(b, &w); err != nil {
+	var m message
+	if err := parse(b, contentSchema, &m); err != nil {
 		return Content{}, err
 	}
-	c := Content(w.contentFields)
-	var err error
-	if c.TS, err = parseTS(w.TS); err != nil {
+	v := &m.vals
+	var c Content
+	// What the engine keeps gets an allocation of its own, so keeping it does not
+	// keep the message: content_id goes to alert samples and the content→terms cache,
+	// text can be 64 KiB, lang and region are labels of tracked buckets (and mostly
+	// come from letterPairs). The rest, read and dropped, shares one block.
+	c.ContentID = ownString(b, v[cContentID])
+	c.Text = ownString(b, v[cText])
+	c.Lang = code(b, v[cLang])
+	var (
+		stack [512]byte
+		s     [5]string
+	)
+	var lowered uint64
+	c.Hashtags, lowered = gather(b, v[cHashtags], m.ntags, d.Limits.MaxHashtags,
+		[]value{v[cEventID], v[cCreatorID], v[cRegion], v[cChallengeID], v[cSoundID]}, s[:], stack[:])
+	c.EventID, c.CreatorID, c.Region, c.ChallengeID, c.SoundID = s[0], s[1], s[2], s[3], s[4]
+	if err := d.checkContent(&c, v[cTS].raw(b), m.ntags, lowered); err != nil {
 		return Content{}, err
+	}
+	return c, nil
+}
+
+// checkContent validates and normalises c as decoded, its ts still raw. ntags
+// counts the hashtag elements, which c.Hashtags holds when there are at most
+// MaxHashtags; bit i of lowered marks hashtag i as normalised already.
+func (d *Decoder) checkContent(c *Content, rawTS []byte, ntags int, lowered uint64) error {
+	var err error
+	if c.TS, err = parseTS(rawTS); err != nil {
+		return err
 	}
 	if err := d.checkCommon(c.EventID, c.ContentID, c.TS, c.Region); err != nil {
-		return Content{}, err
+		return err
 	}
 	if err := d.id("creator_id", c.CreatorID, true); err != nil {
-		return Content{}, err
+		return err
 	}
-	for _, f := range []struct{ name, v string }{{"lang", c.Lang}, {"challenge_id", c.ChallengeID}, {"sound_id", c.SoundID}} {
-		if err := d.id(f.name, f.v, false); err != nil {
-			return Content{}, err
-		}
+	if err := d.id("lang", c.Lang, false); err != nil {
+		return err
+	}
+	if err := d.id("challenge_id", c.ChallengeID, false); err != nil {
+		return err
+	}
+	if err := d.id("sound_id", c.SoundID, false); err != nil {
+		return err
 	}
 	if len(c.Text) > d.Limits.MaxTextBytes {
-		return Content{}, fail(ReasonInvalidField, "text", fmt.Errorf("%d bytes, limit %d", len(c.Text), d.Limits.MaxTextBytes))
+		return fail(ReasonInvalidField, "text", fmt.Errorf("%d bytes, limit %d", len(c.Text), d.Limits.MaxTextBytes))
 	}
-	// Free text may break lines; other control characters have no business there.
-	if i := strings.IndexFunc(c.Text, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }); i >= 0 {
-		return Content{}, fail(ReasonControlChars, "text", fmt.Errorf("control character at byte %d", i))
+	if i := textControl(c.Text); i >= 0 {
+		return fail(ReasonControlChars, "text", fmt.Errorf("control character at byte %d", i))
 	}
-	if c.Hashtags, err = d.hashtags(c.Hashtags); err != nil {
-		return Content{}, err
+	if c.Hashtags, err = d.hashtags(c.Hashtags, ntags, lowered); err != nil {
+		return err
 	}
 	c.Region = upperRegion(c.Region)
-	return c, nil
+	return nil
+}
+
+// textControl returns the index of the first control character in free text other
+// than the line breaks and tab it may hold, or -1.
+func textControl(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20:
+			if c != '\n' && c != '\t' && c != '\r' {
+				return i
+			}
+		case c == 0x7f:
+			return i
+		case c == 0xc2:
+			// U+0080–U+009F, the C1 controls, the only others unicode.IsControl knows.
+			if i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] <= 0x9f {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // DecodeReport decodes, validates and normalises one report event.
@@ -310,32 +321,51 @@ func (d *Decoder) DecodeReport(b []byte) (Report, error) {
 	if err := d.precheck(b); err != nil {
 		return Report{}, err
 	}
-	var w reportWire
-	if err := unmarshal(b, &w); err != nil {
+	var m message
+	if err := parse(b, reportSchema, &m); err != nil {
 		return Report{}, err
 	}
-	r := Report(w.reportFields)
-	var err error
-	if r.TS, err = parseTS(w.TS); err != nil {
+	v := &m.vals
+	var r Report
+	// The reason is a label of tracked buckets: its own allocation (see DecodeContent).
+	r.Reason = ownLower(b, v[rReason])
+	var (
+		stack [256]byte
+		s     [4]string
+	)
+	var lowered uint64
+	r.Hashtags, lowered = gather(b, v[rHashtags], m.ntags, d.Limits.MaxHashtags,
+		[]value{v[rEventID], v[rContentID], v[rReporterID], v[rRegion]}, s[:], stack[:])
+	r.EventID, r.ContentID, r.ReporterID, r.Region = s[0], s[1], s[2], s[3]
+	if err := d.checkReport(&r, v[rTS].raw(b), m.ntags, lowered); err != nil {
 		return Report{}, err
+	}
+	return r, nil
+}
+
+// checkReport is checkContent for reports.
+func (d *Decoder) checkReport(r *Report, rawTS []byte, ntags int, lowered uint64) error {
+	var err error
+	if r.TS, err = parseTS(rawTS); err != nil {
+		return err
 	}
 	if err := d.checkCommon(r.EventID, r.ContentID, r.TS, r.Region); err != nil {
-		return Report{}, err
+		return err
 	}
 	if err := d.id("reporter_id", r.ReporterID, true); err != nil {
-		return Report{}, err
+		return err
 	}
 	// Lower-case before checking: lower-casing can lengthen a string ("Ⱥ" is two bytes,
 	// "ⱥ" three), and the stored value is what must fit the limit.
 	r.Reason = strings.ToLower(r.Reason)
 	if err := d.id("reason", r.Reason, true); err != nil {
-		return Report{}, err
+		return err
 	}
-	if r.Hashtags, err = d.hashtags(r.Hashtags); err != nil {
-		return Report{}, err
+	if r.Hashtags, err = d.hashtags(r.Hashtags, ntags, lowered); err != nil {
+		return err
 	}
 	r.Region = upperRegion(r.Region)
-	return r, nil
+	return nil
 }
 
 func (d *Decoder) checkCommon(eventID, contentID string, ts time.Time, region string) error {
@@ -363,13 +393,13 @@ func (d *Decoder) checkCommon(eventID, contentID string, ts time.Time, region st
 	return nil
 }
 
-// upperRegions holds every upper-case region code, "AA" to "ZZ", slices of one
-// string: upper-casing a lower-case region (most producers send "np") then costs
-// no allocation.
-var upperRegions = func() (t [26 * 26]string) {
+// letterPairs holds every two-letter ASCII string, "AA" to "zz", as slices of one
+// string. Region and language codes are labels the engine keeps for as long as it
+// tracks a term; taken from here they cost no allocation and keep no message alive.
+var letterPairs = func() (t [52 * 52]string) {
 	b := make([]byte, 0, 2*len(t))
 	for i := range t {
-		b = append(b, byte('A'+i/26), byte('A'+i%26))
+		b = append(b, letterOf(i/52), letterOf(i%52))
 	}
 	all := string(b)
 	for i := range t {
@@ -378,16 +408,42 @@ var upperRegions = func() (t [26 * 26]string) {
 	return t
 }()
 
+func letterOf(i int) byte {
+	if i < 26 {
+		return byte('A' + i)
+	}
+	return byte('a' + i - 26)
+}
+
+func letterIndex(c byte) int {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return int(c - 'A')
+	case 'a' <= c && c <= 'z':
+		return int(c-'a') + 26
+	}
+	return -1
+}
+
+// letterPair returns the letterPairs entry of a and b, or false when one is not an
+// ASCII letter.
+func letterPair(a, b byte) (string, bool) {
+	i, j := letterIndex(a), letterIndex(b)
+	if i < 0 || j < 0 {
+		return "", false
+	}
+	return letterPairs[i*52+j], true
+}
+
 // upperRegion upper-cases a region that isRegion accepted, or "".
 func upperRegion(s string) string {
 	if len(s) != 2 {
 		return s
 	}
-	a, b := s[0]&^0x20, s[1]&^0x20 // ASCII letters: clearing 0x20 upper-cases
-	if a == s[0] && b == s[1] {
-		return s
+	if p, ok := letterPair(s[0]&^0x20, s[1]&^0x20); ok { // clearing 0x20 upper-cases a letter
+		return p
 	}
-	return upperRegions[int(a-'A')*26+int(b-'A')]
+	return s
 }
 
 func isRegion(s string) bool {
@@ -426,9 +482,11 @@ func textReason(err error) Reason {
 	return ReasonControlChars
 }
 
-func (d *Decoder) hashtags(raw []string) ([]string, error) {
-	if len(raw) > d.Limits.MaxHashtags {
-		return nil, fail(ReasonTooManyTags, "hashtags", fmt.Errorf("%d hashtags, limit %d", len(raw), d.Limits.MaxHashtags))
+// hashtags normalises and de-duplicates raw, n hashtags in all (raw is only read
+// when n is within the limit). Bit i of lowered marks raw[i] as normalised already.
+func (d *Decoder) hashtags(raw []string, n int, lowered uint64) ([]string, error) {
+	if n > d.Limits.MaxHashtags {
+		return nil, fail(ReasonTooManyTags, "hashtags", fmt.Errorf("%d hashtags, limit %d", n, d.Limits.MaxHashtags))
 	}
 	if len(raw) == 0 {
 		return nil, nil
@@ -436,16 +494,24 @@ func (d *Decoder) hashtags(raw []string) ([]string, error) {
 	// De-duplicate in place: out never overtakes the tag being read.
 	out := raw[:0]
 	for i, t := range raw {
-		if err := checkText(t); err != nil {
-			return nil, fail(textReason(err), fmt.Sprintf("hashtags[%d]", i), err)
-		}
-		n, err := NormaliseHashtag(t, d.Limits.MaxHashtagRunes)
-		if err != nil {
-			r := ReasonInvalidTag
-			if errors.Is(err, ErrHashtagTooLong) {
-				r = ReasonTagTooLong
+		n := t
+		if i < 64 && lowered&(1<<i) != 0 {
+			// ASCII letters, digits and '_': a rune a byte.
+			if max := d.Limits.MaxHashtagRunes; len(t) > max {
+				return nil, fail(ReasonTagTooLong, fmt.Sprintf("hashtags[%d]", i), fmt.Errorf("%w: %d runes, limit %d", ErrHashtagTooLong, len(t), max))
 			}
-			return nil, fail(r, fmt.Sprintf("hashtags[%d]", i), err)
+		} else {
+			if err := checkText(t); err != nil {
+				return nil, fail(textReason(err), fmt.Sprintf("hashtags[%d]", i), err)
+			}
+			var err error
+			if n, err = NormaliseHashtag(t, d.Limits.MaxHashtagRunes); err != nil {
+				r := ReasonInvalidTag
+				if errors.Is(err, ErrHashtagTooLong) {
+					r = ReasonTagTooLong
+				}
+				return nil, fail(r, fmt.Sprintf("hashtags[%d]", i), err)
+			}
 		}
 		dup := false
 		for _, o := range out {
@@ -459,6 +525,122 @@ func (d *Decoder) hashtags(raw []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// gather copies the string values vals and, when there are at most maxTags of
+// them, the ntags hashtags of the array tags, unescaped, into one string, and sets
+// out[k] to the value of vals[k]. These are the strings read and then dropped, so
+// one allocation serves them all; stack holds them while they are gathered when
+// they fit. All-ASCII hashtags are normalised (lower-cased, '#' dropped) in place
+// on the way, so they need no allocation of their own. It returns the hashtags and
+// a bit set for each of the first 64 it normalised.
+func gather(b []byte, tags value, ntags, maxTags int, vals []value, out []string, stack []byte) (decoded []string, lowered uint64) {
+	size := 0
+	for _, v := range vals {
+		size += v.end - v.start
+	}
+	withTags := tags.kind == valOther && ntags > 0 && ntags <= maxTags
+	if withTags {
+		size += tags.end - tags.start
+	}
+	// Unescaping never lengthens a string, so buf is never reallocated.
+	buf := stack[:0]
+	if size > len(stack) {
+		buf = make([]byte, 0, size)
+	}
+	var ends [maxFields]int
+	for k, v := range vals {
+		buf = appendValue(buf, b, v)
+		ends[k] = len(buf)
+	}
+	var (
+		offStack [2 * 16]int
+		offs     = offStack[:0]
+	)
+	if withTags {
+		if 2*ntags > len(offStack) {
+			offs = make([]int, 0, 2*ntags)
+		}
+		for i := skipWS(b, tags.start+1); b[i] != ']'; {
+			var t value
+			t, i = nextTag(b, i)
+			start := len(buf)
+			buf = appendValue(buf, b, t) // null: "", which normalisation refuses
+			if skip, ok := lowerASCIIHashtag(buf[start:]); ok {
+				start += skip
+				if k := len(offs) / 2; k < 64 {
+					lowered |= 1 << k
+				}
+			}
+			offs = append(offs, start, len(buf))
+		}
+	}
+	s := string(buf)
+	prev := 0
+	for k := range vals {
+		out[k], prev = s[prev:ends[k]], ends[k]
+	}
+	if !withTags {
+		return nil, 0
+	}
+	decoded = make([]string, ntags)
+	for k := range decoded {
+		decoded[k] = s[offs[2*k]:offs[2*k+1]]
+	}
+	return decoded, lowered
+}
+
+// appendValue appends the string value v of message b, unescaped; nothing for null
+// or absent.
+func appendValue(dst, b []byte, v value) []byte {
+	switch v.kind {
+	case valString:
+		return append(dst, b[v.start+1:v.end-1]...)
+	case valEscaped:
+		return appendUnquoted(dst, b[v.start+1:v.end-1])
+	}
+	return dst
+}
+
+// ownString returns the string value v of message b in an allocation of its own.
+func ownString(b []byte, v value) string {
+	switch v.kind {
+	case valString:
+		return string(b[v.start+1 : v.end-1])
+	case valEscaped:
+		var stack [64]byte
+		return string(appendUnquoted(stack[:0], b[v.start+1:v.end-1]))
+	}
+	return ""
+}
+
+// code returns a language code: from letterPairs when it is two ASCII letters.
+func code(b []byte, v value) string {
+	if v.kind == valString && v.end-v.start == 4 {
+		if p, ok := letterPair(b[v.start+1], b[v.start+2]); ok {
+			return p
+		}
+	}
+	return ownString(b, v)
+}
+
+// ownLower is ownString lower-cased in place when it is ASCII, so an upper-case
+// reason costs one allocation rather than two. Anything else is left to
+// checkReport's strings.ToLower, so that it is lower-cased exactly once.
+func ownLower(b []byte, v value) string {
+	var stack [64]byte
+	s := appendValue(stack[:0], b, v)
+	for _, c := range s {
+		if c >= utf8.RuneSelf {
+			return string(s)
+		}
+	}
+	for i, c := range s {
+		if 'A' <= c && c <= 'Z' {
+			s[i] = c + 'a' - 'A'
+		}
+	}
+	return string(s)
 }
 
 // Terms appends the terms of c to dst: its hashtags, challenge and sound, each once.

@@ -141,8 +141,8 @@ func checkDecodeErr(t *testing.T, tc decodeErrCase, err error) {
 	}
 }
 
-func TestDecodeContentErrors(t *testing.T) {
-	tests := []decodeErrCase{
+func contentErrorCases() []decodeErrCase {
+	return []decodeErrCase{
 		{"invalid JSON", []byte(`{"event_id":`), ReasonInvalidJSON, ""},
 		{"empty message", []byte{}, ReasonEmpty, ""},
 		{"whitespace message", []byte(" \n"), ReasonInvalidJSON, ""},
@@ -230,6 +230,10 @@ func TestDecodeContentErrors(t *testing.T) {
 		{"content_id too long", content("content_id", jsonString(strings.Repeat("c", 257))), ReasonInvalidField, "content_id"},
 		{"text too long", content("text", jsonString(strings.Repeat("t", 64<<10+1))), ReasonInvalidField, "text"},
 	}
+}
+
+func TestDecodeContentErrors(t *testing.T) {
+	tests := contentErrorCases()
 	d := testDecoder()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,8 +257,8 @@ func TestDecodeContentErrors(t *testing.T) {
 	}
 }
 
-func TestDecodeReportErrors(t *testing.T) {
-	tests := []decodeErrCase{
+func reportErrorCases() []decodeErrCase {
+	return []decodeErrCase{
 		{"invalid JSON", []byte(`{"reason":"spam"`), ReasonInvalidJSON, ""},
 		{"trailing brace", append(report(), '}'), ReasonInvalidJSON, ""},
 		{"reason as number", report("reason", `3`), ReasonWrongType, "reason"},
@@ -289,6 +293,10 @@ func TestDecodeReportErrors(t *testing.T) {
 		// 128 × "Ⱥ" is 256 bytes, within the limit, but lower-cases to 384 bytes.
 		{"reason too long once lower-cased", report("reason", jsonString(strings.Repeat("Ⱥ", 128))), ReasonInvalidField, "reason"},
 	}
+}
+
+func TestDecodeReportErrors(t *testing.T) {
+	tests := reportErrorCases()
 	d := testDecoder()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -661,5 +669,34 @@ func TestUpperRegion(t *testing.T) {
 	}
 	if got := upperRegion(""); got != "" {
 		t.Fatalf(`upperRegion("") = %q`, got)
+	}
+}
+
+// TestDecodeCopiesStrings: the decoded event shares no bytes with the message,
+// whose buffer the consumer does not own for long.
+func TestDecodeCopiesStrings(t *testing.T) {
+	d := testDecoder()
+	b := []byte(benchContent)
+	c, err := d.DecodeContent(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%+v", c)
+	rb := report("reason", `"SPAM"`, "content_id", `"c\u002d1"`)
+	r, err := d.DecodeReport(rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantR := fmt.Sprintf("%+v", r)
+	for _, m := range [][]byte{b, rb} {
+		for i := range m {
+			m[i] = 'x'
+		}
+	}
+	if got := fmt.Sprintf("%+v", c); got != want {
+		t.Fatalf("content changed with its message:\n got %s\nwant %s", got, want)
+	}
+	if got := fmt.Sprintf("%+v", r); got != wantR {
+		t.Fatalf("report changed:\n got %s\nwant %s", got, wantR)
 	}
 }

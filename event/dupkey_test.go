@@ -3,10 +3,22 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 )
+
+// duplicateKey runs the scanner with no fields, so on valid JSON only a repeated
+// key (or a message that is no object) can refuse it.
+func duplicateKey(b []byte) (string, bool) {
+	var m message
+	var de *DecodeError
+	if err := parse(b, nil, &m); errors.As(err, &de) && de.Reason == ReasonDuplicateKey {
+		return de.Field, true
+	}
+	return "", false
+}
 
 func TestDuplicateKey(t *testing.T) {
 	long := strings.Repeat("k", 600) // longer than keySet's inline buffer
@@ -49,9 +61,16 @@ func TestDuplicateKey(t *testing.T) {
 		if got != tt.want || dup != (tt.want != "") {
 			t.Errorf("duplicateKey(%.80s) = %.80q, %v; want %.80q", tt.in, got, dup, tt.want)
 		}
-		if ref := refDuplicateKey(t, []byte(tt.in)); ref != tt.want {
+		if ref, _ := refDuplicateKey(t, []byte(tt.in)); ref != tt.want {
 			t.Errorf("reference(%.80s) = %.80q; the table says %.80q", tt.in, ref, tt.want)
 		}
+	}
+}
+
+// TestDuplicateEmptyKey: the empty key can repeat like any other.
+func TestDuplicateEmptyKey(t *testing.T) {
+	if k, dup := duplicateKey([]byte(`{"":0,"":{}}`)); !dup || k != "" {
+		t.Fatalf(`duplicateKey({"":0,"":{}}) = %q, %v; want "", true`, k, dup)
 	}
 }
 
@@ -89,7 +108,7 @@ func TestDuplicateKeyPremise(t *testing.T) {
 
 // refDuplicateKey is duplicateKey done slowly: top-level keys from json.Decoder,
 // compared with bytes.EqualFold, which encoding/json documents its matching as.
-func refDuplicateKey(t testing.TB, b []byte) string {
+func refDuplicateKey(t testing.TB, b []byte) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber() // 1E700 is valid JSON but no float64
 	tok, err := dec.Token()
@@ -97,7 +116,7 @@ func refDuplicateKey(t testing.TB, b []byte) string {
 		t.Fatalf("reference: %v", err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return ""
+		return "", false
 	}
 	var keys []string
 	for dec.More() {
@@ -108,7 +127,7 @@ func refDuplicateKey(t testing.TB, b []byte) string {
 		k := tok.(string)
 		for _, o := range keys {
 			if bytes.EqualFold([]byte(o), []byte(k)) {
-				return k
+				return k, true
 			}
 		}
 		keys = append(keys, k)
@@ -117,7 +136,7 @@ func refDuplicateKey(t testing.TB, b []byte) string {
 			t.Fatalf("reference: %v", err)
 		}
 	}
-	return ""
+	return "", false
 }
 
 func FuzzDuplicateKey(f *testing.F) {
@@ -130,9 +149,9 @@ func FuzzDuplicateKey(f *testing.F) {
 		if !json.Valid(b) {
 			return
 		}
-		got, _ := duplicateKey(b)
-		if want := refDuplicateKey(t, b); got != want {
-			t.Fatalf("duplicateKey(%q) = %q, reference %q", b, got, want)
+		got, dup := duplicateKey(b)
+		if want, wantDup := refDuplicateKey(t, b); got != want || dup != wantDup {
+			t.Fatalf("duplicateKey(%q) = %q, %v; reference %q, %v", b, got, dup, want, wantDup)
 		}
 	})
 }

@@ -29,7 +29,17 @@ var (
 // platform's hashtag parser never produces it and a silent rewrite would merge
 // distinct tags. The result is a fixed point: normalising it again returns it.
 func NormaliseHashtag(s string, maxRunes int) (string, error) {
-	s = strings.TrimLeft(s, "#＃")
+	// Not strings.TrimLeft(s, "#＃"): a cutset that is not all ASCII takes its
+	// rune-by-rune path, which cost more than the rest of an ASCII tag's normalisation.
+	for {
+		if strings.HasPrefix(s, "#") {
+			s = s[1:]
+		} else if strings.HasPrefix(s, "＃") {
+			s = s[len("＃"):]
+		} else {
+			break
+		}
+	}
 	if s == "" {
 		return "", ErrEmptyHashtag
 	}
@@ -38,6 +48,14 @@ func NormaliseHashtag(s string, maxRunes int) (string, error) {
 		return "", fmt.Errorf("%w: %d bytes", ErrHashtagTooLong, len(s))
 	}
 	t, n, ok := normaliseFast(s)
+	if !ok {
+		// A joiner or a variation selector is what keeps most Devanagari and emoji-
+		// decorated tags off the fast path; without them most take it after all.
+		// normaliseSlow drops them first too, so the result is the same.
+		if d := dropIgnorable(s); d != s && d != "" {
+			t, n, ok = normaliseFast(d)
+		}
+	}
 	if !ok {
 		var err error
 		if t, n, err = normaliseSlow(s); err != nil {
@@ -266,4 +284,37 @@ func checkIDRunes(s string) error {
 		}
 	}
 	return nil
+}
+
+// lowerASCIIHashtag normalises in place a hashtag that is, after its leading '#'s,
+// only ASCII letters, digits and '_': it lower-cases the letters and returns how
+// many '#' to skip. It reports !ok, changing nothing, for anything else, which
+// takes NormaliseHashtag's full path. For such a tag NFKC and case folding reduce
+// to ASCII lower-casing (FuzzLowerASCIIHashtag holds the two paths together), so
+// the decoder can normalise a tag while it copies it, with no allocation.
+func lowerASCIIHashtag(t []byte) (skip int, ok bool) {
+	for skip < len(t) && t[skip] == '#' {
+		skip++
+	}
+	if skip == len(t) {
+		return 0, false
+	}
+	upper := false
+	for _, c := range t[skip:] {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_':
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		default:
+			return 0, false
+		}
+	}
+	if upper {
+		for i := skip; i < len(t); i++ {
+			if c := t[i]; 'A' <= c && c <= 'Z' {
+				t[i] = c + 'a' - 'A'
+			}
+		}
+	}
+	return skip, true
 }

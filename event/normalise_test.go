@@ -234,6 +234,25 @@ func TestDevanagariFastPath(t *testing.T) {
 		}
 		check(string(rs))
 	}
+	// With ignorables among them the strings take the fast path once those are
+	// dropped, and must still come out as the full path has them.
+	ign := []rune{0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0xFE0F, 0x034F}
+	for range 20000 {
+		rs := make([]rune, 1+rng.IntN(12))
+		for i := range rs {
+			if rng.IntN(3) == 0 {
+				rs[i] = ign[rng.IntN(len(ign))]
+			} else {
+				rs[i] = set[rng.IntN(len(set))]
+			}
+		}
+		s := string(rs)
+		got, err := NormaliseHashtag(s, 0)
+		want, _, werr := normaliseSlow(s)
+		if got != want || (err == nil) != (werr == nil) {
+			t.Fatalf("NormaliseHashtag(%+q) = %+q, %v; full path gives %+q, %v", s, got, err, want, werr)
+		}
+	}
 	for _, r := range []rune{0x0929, 0x093C, 0x0951, 0x0958, 0x0964, 0x0980, 'A' + 0xFEE0} {
 		if _, _, ok := normaliseFast(string(r)); ok {
 			t.Errorf("normaliseFast accepts %U, which normalisation changes or refuses", r)
@@ -298,5 +317,59 @@ func FuzzNormaliseHashtag(f *testing.F) {
 		if unlimited, err := NormaliseHashtag(s, 0); err != nil || unlimited != got {
 			t.Fatalf("NormaliseHashtag(%+q, 0) = %+q, %v; with limit 100 %+q", s, unlimited, err, got)
 		}
+	})
+}
+
+// checkLowerASCII holds lowerASCIIHashtag to NormaliseHashtag on s: where the fast
+// path takes a tag it must give what the full path gives, and it may refuse only
+// tags holding something other than '#', ASCII letters, digits and '_', or none
+// of those after the leading '#'s.
+func checkLowerASCII(t *testing.T, s string) {
+	t.Helper()
+	b := []byte(s)
+	skip, ok := lowerASCIIHashtag(b)
+	want, err := NormaliseHashtag(s, 0)
+	if !ok {
+		if string(b) != s {
+			t.Fatalf("lowerASCIIHashtag(%q) refused the tag but changed it to %q", s, b)
+		}
+		if err == nil && strings.Trim(strings.TrimLeft(s, "#"), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == "" {
+			t.Fatalf("lowerASCIIHashtag(%q) refused a tag of letters, digits and '_'", s)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("lowerASCIIHashtag(%q) = %q; NormaliseHashtag refuses it: %v", s, b[skip:], err)
+	}
+	if got := string(b[skip:]); got != want {
+		t.Fatalf("lowerASCIIHashtag(%q) = %q; NormaliseHashtag gives %q", s, got, want)
+	}
+}
+
+// TestLowerASCIIHashtag runs every ASCII string of up to two bytes, after a '#'
+// and after a letter, through both paths.
+func TestLowerASCIIHashtag(t *testing.T) {
+	for _, s := range []string{"", "#", "##", "#a", "##Ab_9", "#fyp#x", "#f yp", "#Ａ", "_", "#TrendingNow"} {
+		checkLowerASCII(t, s)
+	}
+	for a := 0; a < utf8.RuneSelf; a++ {
+		for c := -1; c < utf8.RuneSelf; c++ {
+			s := string(rune(a))
+			if c >= 0 {
+				s += string(rune(c))
+			}
+			for _, p := range []string{"", "#", "X"} {
+				checkLowerASCII(t, p+s)
+			}
+		}
+	}
+}
+
+func FuzzLowerASCIIHashtag(f *testing.F) {
+	for _, s := range []string{"#FYP", "#fyp", "##Nepal_2024", "#", "", "#a#b", "#a b", "#Ꮳ", "ſ", "K"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkLowerASCII(t, s)
 	})
 }
