@@ -15,7 +15,7 @@ lint:
 	$(GO) vet ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./sketches/ ./bench/
+	$(GO) test -run '^$$' -bench . -benchmem ./sketches/ ./event/ ./bench/
 
 build:
 	$(GO) build -o bin/trendwatch ./cmd/trendwatch
