@@ -27,7 +27,7 @@ ANY LEFT JOIN
     FROM term_history
     WHERE family = the_family AND kind = 'hashtag' AND bucket >= since
     GROUP BY bucket
-) USING bucket
+) AS family_minutes USING bucket
 WHERE family = 'family:blakautchalenj'
   AND kind = 'hashtag'
   AND bucket >= toStartOfMinute(now()) - INTERVAL 3 HOUR
