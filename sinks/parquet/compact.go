@@ -172,17 +172,29 @@ func mergedParts(path string) (map[string]bool, error) {
 
 // copyFile streams the rows of one Parquet file into fw.
 func (s *Sink) copyFile(ctx context.Context, fw *pqarrow.FileWriter, schema *arrow.Schema, path string) error {
+	return eachRecord(ctx, path, schema, s.mem, func(rec arrow.Record) error {
+		if err := fw.Write(rec); err != nil {
+			return fmt.Errorf("copy rows of %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// eachRecord calls fn with every record of the Parquet file at path,
+// conformed to schema so files written before a column existed read the same,
+// and releases each record after fn returns.
+func eachRecord(ctx context.Context, path string, schema *arrow.Schema, mem memory.Allocator, fn func(arrow.Record) error) error {
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: compactBatch}, s.mem)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
 	if pf.NumRows() == 0 {
 		return nil
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: compactBatch}, mem)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
 	}
 	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
@@ -190,14 +202,14 @@ func (s *Sink) copyFile(ctx context.Context, fw *pqarrow.FileWriter, schema *arr
 	}
 	defer rr.Release()
 	for rr.Next() {
-		rec, err := conform(rr.Record(), schema, s.mem)
+		rec, err := conform(rr.Record(), schema, mem)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", path, err)
 		}
-		err = fw.Write(rec)
+		err = fn(rec)
 		rec.Release()
 		if err != nil {
-			return fmt.Errorf("copy rows of %s: %w", path, err)
+			return err
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,8 +15,6 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/apache/arrow/go/v17/parquet/file"
-	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/review"
@@ -76,35 +73,10 @@ func (r *Reader) files(table string, from, to time.Time) ([]string, error) {
 // scan calls fn with every record of the file, conformed to schema so files
 // written before a column existed read the same.
 func (r *Reader) scan(ctx context.Context, path string, schema *arrow.Schema, fn func(arrow.Record)) error {
-	pf, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	defer pf.Close()
-	if pf.NumRows() == 0 {
-		return nil
-	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: compactBatch}, r.mem)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	defer rr.Release()
-	for rr.Next() {
-		rec, err := conform(rr.Record(), schema, r.mem)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
-		}
+	return eachRecord(ctx, path, schema, r.mem, func(rec arrow.Record) error {
 		fn(rec)
-		rec.Release()
-	}
-	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 func timeOf(a *array.Timestamp, i int) time.Time {
