@@ -61,7 +61,7 @@ func docs() map[string]doc {
 		"detectors.baseline.alpha":        {UnitRatio, "baseline level smoothing, (0,1)"},
 		"detectors.baseline.beta":         {UnitRatio, "baseline trend smoothing relative to alpha, [0,1)"},
 		"detectors.baseline.clip":         {UnitSigma, "distance from the forecast, in spreads, at which a bucket is an outlier the baseline does not learn"},
-		"detectors.baseline.max_surge":    {UnitBuckets, "outliers in a row that are a surge; a longer run is the term's new level"},
+		"detectors.baseline.max_surge":    {UnitBuckets, "buckets a surge may last before the baseline takes it as the term's new level"},
 		"detectors.baseline.gamma":        {UnitRatio, "baseline spread smoothing, (0,1)"},
 		"detectors.baseline.min_expected": {UnitCount, "floor of a bucket's expected count"},
 		"detectors.baseline.tail_memory":  {UnitBuckets, "history a term's spikiness estimate remembers"},

@@ -40,8 +40,9 @@ type BaselineConfig struct {
 	// of a surge, which teaches the baseline nothing, so a surge in the history
 	// does not teach it that surges are normal.
 	Clip float64 `mapstructure:"clip"`
-	// MaxSurge is how many outliers in a row are a surge; a longer run is the
-	// term's new level, which the baseline then takes.
+	// MaxSurge is how many buckets a surge (two outliers within three buckets,
+	// then every bucket on their side of the forecast) may last; a longer one
+	// is the term's new level, which the baseline then takes.
 	MaxSurge int `mapstructure:"max_surge"`
 	// MinExpected floors the expected count of a bucket: a term at zero is not
 	// infinitely surprised by one mention, and count-min estimates are never exact.
