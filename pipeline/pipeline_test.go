@@ -435,3 +435,80 @@ func TestEngineReportKeepsSoundOfContent(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineHighTrustReport checks that one report from a regulator opens a high
+// alert on a term nothing else mentions, and that one from a user does not.
+func TestEngineHighTrustReport(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name    string
+		channel string
+		alert   bool
+	}{
+		{"regulator", "regulator", true},
+		{"law enforcement", "law_enforcement", true},
+		{"user", "user", false},
+		{"media", "media", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &memSink{}
+			e := newTestEngine(t, sink)
+			var recs []ingest.Record
+			add := func(r ingest.Record) {
+				r.Source = ingest.Source{Topic: "t", Offset: int64(len(recs))}
+				recs = append(recs, r)
+			}
+			for m := range 5 {
+				for i := range 20 {
+					id := fmt.Sprint("c", m, "-", i)
+					add(ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: id,
+						TS: start.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Second), ContentID: id, CreatorID: "u", Hashtags: []string{"steady"}}})
+				}
+			}
+			add(ingest.Record{Kind: ingest.KindReport, Report: event.Report{EventID: "r1", TS: start.Add(2*time.Minute + 30*time.Second),
+				ContentID: "c9", ReporterID: "x", Reason: "illegal", Hashtags: []string{"quietterm"}, Channel: tc.channel}})
+			ctx := context.Background()
+			for _, r := range recs {
+				if err := e.Process(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var opened []alert.Event
+			for _, ev := range sink.alerts {
+				if ev.Alert.Term == "hashtag:quietterm" && ev.From == "" {
+					opened = append(opened, ev)
+				}
+			}
+			if !tc.alert {
+				if len(opened) > 0 {
+					t.Fatalf("alert on a %s report: %+v", tc.channel, opened[0].Alert)
+				}
+				return
+			}
+			if len(opened) != 1 {
+				t.Fatalf("%d alerts opened on the term, want 1", len(opened))
+			}
+			a := opened[0].Alert
+			if a.Detector != detectors.NameTrustedReport || a.Severity < alert.SeverityHigh {
+				t.Errorf("alert %s at %v, want %s at high or above", a.Detector, a.Severity, detectors.NameTrustedReport)
+			}
+			if want := "REPORT " + tc.channel + " hashtag:quietterm 1 report from " + tc.channel; !strings.HasPrefix(a.Summary, want) {
+				t.Errorf("summary %q, want it to begin %q", a.Summary, want)
+			}
+			c, _ := event.ParseChannel(tc.channel)
+			var row *trend.Minute
+			for i := range sink.rows {
+				if sink.rows[i].Term == "hashtag:quietterm" {
+					row = &sink.rows[i]
+				}
+			}
+			if row == nil || row.Reports != 1 || row.ReportsByChannel[c] != 1 {
+				t.Errorf("row %+v, want 1 report, from %s", row, tc.channel)
+			}
+		})
+	}
+}
