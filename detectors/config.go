@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 )
 
 // Config is the detectors.* section of the configuration.
@@ -132,6 +133,10 @@ type ReportRateConfig struct {
 	// not known.
 	PriorRate   float64 `mapstructure:"prior_rate"`
 	MinExpected float64 `mapstructure:"min_expected"` // floor of expected reports per bucket
+	// HighTrustChannels are the report channels (event.Channel names) whose
+	// every report pages, whatever the volume: a regulator or the police rarely
+	// write twice before they expect an answer. Empty disables it.
+	HighTrustChannels []string `mapstructure:"high_trust_channels"`
 }
 
 // WatchlistConfig: terms an incident team already fears. Watched terms are
@@ -200,6 +205,7 @@ func DefaultConfig() Config {
 		ReportRate: ReportRateConfig{
 			Enabled: true, MinReports: 3, MinZ: 5, MinGrowth: 3, Window: 3,
 			PriorMentions: 500, PriorRate: 0.002, MinExpected: 0.05,
+			HighTrustChannels: []string{"regulator", "law_enforcement", "partner"},
 		},
 		Watchlist: WatchlistConfig{
 			Enabled: true, Risk: "high", Category: "watchlist",
@@ -297,6 +303,15 @@ func (c Config) Validate() error {
 
 	r := c.ReportRate
 	pos("report_rate.min_reports", r.MinReports)
+	for _, ch := range r.HighTrustChannels {
+		switch c, ok := event.ParseChannel(ch); {
+		case !ok || ch == "":
+			bad("report_rate.high_trust_channels", "%q is not a report channel (%s)", ch, strings.Join(event.Channels(), ", "))
+		case c == event.ChannelUser:
+			// Every report would page.
+			bad("report_rate.high_trust_channels", "must not hold %q", ch)
+		}
+	}
 	pos("report_rate.min_z", r.MinZ)
 	growth("report_rate.min_growth", r.MinGrowth)
 	atLeast("report_rate.window", r.Window, 1)

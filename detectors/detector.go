@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 )
 
 // Count is a label with its count, most first where a slice of them is returned.
@@ -39,7 +40,11 @@ type Observation struct {
 	UniqueReporters uint64
 	Regions         []Count // by mentions, most first
 	ReportReasons   []Count // by reports, most first
-	Samples         []string
+	// ReportsByChannel counts the bucket's reports by the channel they came by,
+	// indexed by event.Channel. It is exact from when the term was tracked, so
+	// it may sum to less than Reports, which may be an estimate.
+	ReportsByChannel [event.NumChannels]float64
+	Samples          []string
 
 	// MentionHistory and ReportHistory hold the counts of the buckets before this
 	// one, oldest first, the last element being the bucket just before Bucket. For

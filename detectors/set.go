@@ -3,6 +3,9 @@ package detectors
 import (
 	"fmt"
 	"math"
+	"slices"
+
+	"github.com/trendwatch/trendwatch/event"
 )
 
 // judge is a Detector that can share one analysis of an observation with the
@@ -23,6 +26,8 @@ type Set struct {
 	// comparisons; watched terms have their own, lower, pair.
 	minMentions, minReports           float64
 	minWatchMentions, minWatchReports float64
+	// trusted pages on any report from a high-trust channel, below every minimum.
+	trusted *TrustedReport
 }
 
 // NewSet validates cfg and builds its enabled detectors.
@@ -55,6 +60,10 @@ func NewSet(cfg Config) (*Set, error) {
 	if cfg.ReportRate.Enabled {
 		s.detectors = append(s.detectors, newReportRate(cfg))
 		s.minReports = math.Min(s.minReports, cfg.ReportRate.MinReports)
+		if len(cfg.ReportRate.HighTrustChannels) > 0 {
+			s.trusted = newTrustedReport(cfg)
+			s.detectors = append(s.detectors, s.trusted)
+		}
 	}
 	s.minWatchMentions, s.minWatchReports = s.minMentions, s.minReports
 	if cfg.Watchlist.Enabled && !w.empty() {
@@ -86,6 +95,16 @@ func (s *Set) WatchFamilies(prefix string, key func(hashtag string) string) {
 	s.watch.watchFamilies(prefix, key)
 }
 
+// HighTrust reports whether o holds a report from a high-trust channel, which a
+// detector pages on whatever the volume.
+func (s *Set) HighTrust(o *Observation) bool { return s.trusted != nil && s.trusted.any(o) }
+
+// HighTrustChannel reports whether a report from c pages on its own, so that the
+// pipeline tracks its terms from that one report.
+func (s *Set) HighTrustChannel(c event.Channel) bool {
+	return s.trusted != nil && slices.Contains(s.trusted.channels, c)
+}
+
 // WatchTerms returns the exact term keys the pipeline must track in every bucket
 // whether or not they are heavy hitters. Glob entries cannot be listed; they match
 // terms that are tracked for other reasons.
@@ -98,7 +117,7 @@ func (s *Set) Evaluate(o *Observation) []Finding {
 	if o.Watch != nil {
 		minM, minR = s.minWatchMentions, s.minWatchReports
 	}
-	if o.Mentions < minM && o.Reports < minR {
+	if o.Mentions < minM && o.Reports < minR && !s.HighTrust(o) {
 		return nil
 	}
 	a := analysis{o: o, mp: &s.mp, rp: &s.rp}

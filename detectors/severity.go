@@ -4,12 +4,13 @@ import "github.com/trendwatch/trendwatch/alert"
 
 // Detector names; an alert's key is name + "|" + term.
 const (
-	NameSurge        = "surge"
-	NameNovelty      = "novelty"
-	NameCoordination = "coordination"
-	NameSpreading    = "spreading"
-	NameReportRate   = "report_rate"
-	NameWatchlist    = "watchlist"
+	NameSurge         = "surge"
+	NameNovelty       = "novelty"
+	NameCoordination  = "coordination"
+	NameSpreading     = "spreading"
+	NameReportRate    = "report_rate"
+	NameWatchlist     = "watchlist"
+	NameTrustedReport = "trusted_report"
 )
 
 // severityOf turns a finding's strength and the term's risk into a severity.

@@ -36,6 +36,9 @@ type Report struct {
 	Reason     string    `json:"reason"`
 	Region     string    `json:"region,omitempty"`
 	Hashtags   []string  `json:"hashtags,omitempty"`
+	// Channel is how the report reached the desk (see Channel): a wire name,
+	// "user" when the message has none.
+	Channel string `json:"channel,omitempty"`
 }
 
 // Reason is why a message was refused. It travels with the message to the
@@ -337,6 +340,7 @@ func (d *Decoder) DecodeReport(b []byte) (Report, error) {
 	r.Hashtags, lowered = gather(b, v[rHashtags], m.ntags, d.Limits.MaxHashtags,
 		[]value{v[rEventID], v[rContentID], v[rReporterID], v[rRegion]}, s[:], stack[:])
 	r.EventID, r.ContentID, r.ReporterID, r.Region = s[0], s[1], s[2], s[3]
+	r.Channel = channelOf(b, v[rChannel])
 	if err := d.checkReport(&r, v[rTS].raw(b), m.ntags, lowered); err != nil {
 		return Report{}, err
 	}
@@ -365,7 +369,27 @@ func (d *Decoder) checkReport(r *Report, rawTS []byte, ntags int, lowered uint64
 		return err
 	}
 	r.Region = upperRegion(r.Region)
+	// An unknown channel is refused rather than counted as a user's: a new
+	// channel must be added here first, or its reports would page as a user's.
+	c, ok := ParseChannel(r.Channel)
+	if !ok {
+		return fail(ReasonInvalidField, "channel", fmt.Errorf("%q is not one of %s", r.Channel, strings.Join(channelNames[:], ", ")))
+	}
+	r.Channel = c.String()
 	return nil
+}
+
+// channelOf returns the channel value v of message b, without an allocation when
+// it is a known name: the engine keeps none of it.
+func channelOf(b []byte, v value) string {
+	var stack [32]byte
+	s := appendValue(stack[:0], b, v)
+	for _, n := range channelNames {
+		if string(s) == n {
+			return n
+		}
+	}
+	return string(s)
 }
 
 func (d *Decoder) checkCommon(eventID, contentID string, ts time.Time, region string) error {

@@ -153,6 +153,11 @@ func agreementSeeds() [][]byte {
 		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","reporter_id":"r","reason":"Sp\u0041m"}`,
 		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","reporter_id":"r","reason":7}`,
 		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","creator_id":"u","text":"\u0085"}`,
+		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","reporter_id":"r","reason":"spam","channel":"partner"}`,
+		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","reporter_id":"r","reason":"spam","Channel":"\u0070artner"}`,
+		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","reporter_id":"r","reason":"spam","channel":"\ud800"}`,
+		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","reporter_id":"r","reason":"spam","channel":null}`,
+		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","reporter_id":"r","reason":"spam","channel":"internal","channel":"x"}`,
 		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","creator_id":"u","text":"ok\u007f"}`,
 	}
 	out := make([][]byte, 0, len(s)+8)

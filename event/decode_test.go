@@ -290,6 +290,10 @@ func reportErrorCases() []decodeErrCase {
 		{"ts leap second mid-month", report("ts", `"2024-05-15T23:59:60Z"`), ReasonInvalidField, "ts"},
 		{"invalid region", report("region", `"N"`), ReasonInvalidField, "region"},
 		{"reason too long", report("reason", jsonString(strings.Repeat("r", 257))), ReasonInvalidField, "reason"},
+		{"unknown channel", report("channel", `"press"`), ReasonInvalidField, "channel"},
+		{"channel in capitals", report("channel", `"REGULATOR"`), ReasonInvalidField, "channel"},
+		{"channel as number", report("channel", `2`), ReasonWrongType, "channel"},
+		{"duplicate channel", withKey(report("channel", `"media"`), "channel", `"user"`), ReasonDuplicateKey, "channel"},
 		// 128 × "Ⱥ" is 256 bytes, within the limit, but lower-cases to 384 bytes.
 		{"reason too long once lower-cased", report("reason", jsonString(strings.Repeat("Ⱥ", 128))), ReasonInvalidField, "reason"},
 	}
@@ -421,7 +425,7 @@ func TestDecodeContentMessageLimit(t *testing.T) {
 
 func TestDecodeReport(t *testing.T) {
 	ts := time.Date(2024, 6, 1, 11, 59, 30, 0, time.UTC)
-	full := Report{EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam", Region: "NP", Hashtags: []string{"fyp"}}
+	full := Report{Channel: "user", EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam", Region: "NP", Hashtags: []string{"fyp"}}
 	tests := []struct {
 		name string
 		msg  []byte
@@ -429,13 +433,18 @@ func TestDecodeReport(t *testing.T) {
 	}{
 		{"full", report(), full},
 		{"reason lower-cased", report("reason", `"SPAM"`), full},
-		{"reason unicode lower-cased", report("reason", `"ÉCHEC"`), Report{EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "échec", Region: "NP", Hashtags: []string{"fyp"}}},
+		{"reason unicode lower-cased", report("reason", `"ÉCHEC"`), Report{Channel: "user", EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "échec", Region: "NP", Hashtags: []string{"fyp"}}},
 		{"region upper-cased", report("region", `"np"`), full},
 		{"hashtags normalised and de-duplicated", report("hashtags", `["#FYP","＃ｆｙｐ","#चुनौती"]`),
-			Report{EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam", Region: "NP", Hashtags: []string{"fyp", "चुनौती"}}},
-		{"optional fields absent", report("region", del, "hashtags", del), Report{EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam"}},
+			Report{Channel: "user", EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam", Region: "NP", Hashtags: []string{"fyp", "चुनौती"}}},
+		{"optional fields absent", report("region", del, "hashtags", del), Report{Channel: "user", EventID: "ev-2", TS: ts, ContentID: "c-1", ReporterID: "r-1", Reason: "spam"}},
 		{"unknown fields ignored", report("surface", `"profile"`, "severity", `[1,2]`), full},
-		{"leap second", report("ts", `"2024-05-31T23:59:60Z"`), Report{EventID: "ev-2", TS: time.Date(2024, 5, 31, 23, 59, 59, 999999999, time.UTC), ContentID: "c-1", ReporterID: "r-1", Reason: "spam", Region: "NP", Hashtags: []string{"fyp"}}},
+		{"channel null is user", report("channel", `null`), full},
+		{"channel empty is user", report("channel", `""`), full},
+		{"channel regulator", report("channel", `"regulator"`), withChannel(full, "regulator")},
+		{"channel law_enforcement escaped", report("channel", `"law\u005fenforcement"`), withChannel(full, "law_enforcement")},
+		{"channel key in capitals", report("CHANNEL", `"media"`), withChannel(full, "media")},
+		{"leap second", report("ts", `"2024-05-31T23:59:60Z"`), Report{Channel: "user", EventID: "ev-2", TS: time.Date(2024, 5, 31, 23, 59, 59, 999999999, time.UTC), ContentID: "c-1", ReporterID: "r-1", Reason: "spam", Region: "NP", Hashtags: []string{"fyp"}}},
 	}
 	d := testDecoder()
 	for _, tt := range tests {
@@ -699,4 +708,9 @@ func TestDecodeCopiesStrings(t *testing.T) {
 	if got := fmt.Sprintf("%+v", r); got != wantR {
 		t.Fatalf("report changed:\n got %s\nwant %s", got, wantR)
 	}
+}
+
+func withChannel(r Report, c string) Report {
+	r.Channel = c
+	return r
 }

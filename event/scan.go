@@ -78,6 +78,7 @@ const (
 	rReason
 	rRegion
 	rHashtags
+	rChannel
 )
 
 // maxFields bounds a schema, so a message's values live in an array on the stack.
@@ -94,7 +95,7 @@ var (
 	reportSchema = newSchema(
 		field{name: "event_id"}, field{name: "ts", kind: kindRaw}, field{name: "content_id"},
 		field{name: "reporter_id"}, field{name: "reason"}, field{name: "region"},
-		field{name: "hashtags", kind: kindStrings},
+		field{name: "hashtags", kind: kindStrings}, field{name: "channel"},
 	)
 )
 

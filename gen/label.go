@@ -26,7 +26,7 @@ type Label struct {
 	Watchlist bool     `json:"watchlist,omitempty"` // the term is meant to be on the watchlist
 }
 
-var detectorNames = []string{"surge", "novelty", "coordination", "spreading", "report_rate", "watchlist"}
+var detectorNames = []string{"surge", "novelty", "coordination", "spreading", "report_rate", "watchlist", "trusted_report"}
 
 // Validate reports a label that names nothing trendwatch could match.
 func (l *Label) Validate() error {

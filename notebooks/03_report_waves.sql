@@ -72,3 +72,25 @@ WHERE bucket >= recent_start
 GROUP BY term
 ORDER BY total_reports DESC, term
 LIMIT 50;
+
+-- 4. Which terms are reported by whom: reports per channel, last 6 hours, the
+--    terms with most reports from outside the app first. One report from a
+--    regulator, law enforcement or a partner pages on its own (trusted_report);
+--    from_user is what the other channels leave of reports.
+WITH
+    now() - INTERVAL 6 HOUR AS since
+SELECT
+    term,
+    sum(reports) AS total_reports,
+    sum(reports_user) AS from_user,
+    sum(reports_partner) AS from_partner,
+    sum(reports_regulator) AS from_regulator,
+    sum(reports_law_enforcement) AS from_law_enforcement,
+    sum(reports_media) AS from_media,
+    sum(reports_internal) AS from_internal,
+    total_reports - from_user AS from_outside
+FROM term_history
+WHERE bucket >= since AND reports > 0
+GROUP BY term
+ORDER BY from_outside DESC, total_reports DESC, term
+LIMIT 50;

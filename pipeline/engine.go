@@ -79,6 +79,7 @@ type detectorSet interface {
 	WatchTerms() []string
 	Evaluate(o *detectors.Observation) []detectors.Finding
 	Learn(o *detectors.Observation) detectors.Tail
+	HighTrustChannel(c event.Channel) bool
 }
 
 // Engine is the single-goroutine core. Its methods are not safe for concurrent use.
@@ -560,6 +561,10 @@ func (e *Engine) report(r *event.Report) {
 	}
 	e.keys, e.fams = keys, fams
 	reporter := sketches.Hash(r.ReporterID)
+	// The decoder has checked the channel; an unknown one (a record built by
+	// hand) counts as a user's.
+	channel, _ := event.ParseChannel(r.Channel)
+	trusted := e.set.HighTrustChannel(channel)
 	open := e.window.Open(ts)
 	for _, key := range keys {
 		h := sketches.Hash(key)
@@ -571,13 +576,20 @@ func (e *Engine) report(r *event.Report) {
 			if strings.HasPrefix(key, family.Prefix) && !e.families.tracks(key) {
 				continue
 			}
-			st = e.maybeTrack(key, h, open, true)
+			if trusted {
+				// One report from a high-trust channel pages (detectors.TrustedReport),
+				// so its terms are tracked from it.
+				st = e.trackNow(key, h, open)
+			} else {
+				st = e.maybeTrack(key, h, open, true)
+			}
 			if st == nil {
 				continue
 			}
 		}
 		tb := e.bucketOf(st, start)
 		tb.reports++
+		tb.byChannel[channel]++
 		tb.reporters.insert(reporter)
 		tb.reasons.add(r.Reason)
 	}
@@ -606,6 +618,14 @@ func (e *Engine) maybeTrack(key string, h uint64, open *sketches.Bucket, isRepor
 		}
 	}
 	return e.track(key, h, watch, e.window.Closed())
+}
+
+// trackNow starts tracking key whatever its counts, room permitting.
+func (e *Engine) trackNow(key string, h uint64, open *sketches.Bucket) *termState {
+	if len(e.tracked) >= e.cfg.MaxTracked || open == nil {
+		return nil
+	}
+	return e.track(key, h, nil, e.window.Closed())
 }
 
 // track starts following key in detail, with its history up to histEnd taken
@@ -781,6 +801,9 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			o.Regions = tb.regions.top(e.cfg.TopLabels)
 			o.ReportReasons = tb.reasons.top(e.cfg.TopLabels)
 			o.Samples = tb.samples
+			for c, n := range tb.byChannel {
+				o.ReportsByChannel[c] = float64(n)
+			}
 		}
 		if o.Mentions >= 10 && o.UniqueCreators > 0 {
 			ratios = append(ratios, o.Mentions/float64(o.UniqueCreators))
@@ -810,11 +833,14 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		}
 		if o.Mentions > 0 || o.Reports > 0 {
 			var langs []string
+			var byChannel [event.NumChannels]uint64
 			if tb := st.open[b.Start]; tb != nil {
 				langs = names(tb.langs.top(e.cfg.TopLabels))
+				byChannel = tb.byChannel
 			}
 			rows = append(rows, trend.Minute{
-				Bucket: b.Start, Term: o.Term, Kind: st.kind.String(),
+				ReportsByChannel: byChannel,
+				Bucket:           b.Start, Term: o.Term, Kind: st.kind.String(),
 				Mentions: uint64(o.Mentions), UniqueCreators: o.UniqueCreators,
 				Reports: uint64(o.Reports), UniqueReporters: o.UniqueReporters,
 				TopRegions: names(o.Regions), Langs: langs, ReportReasons: names(o.ReportReasons),

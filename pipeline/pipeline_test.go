@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"fmt"
 	"reflect"
 	"strings"
@@ -433,5 +435,162 @@ func TestEngineReportKeepsSoundOfContent(t *testing.T) {
 		if got := b.Reports.Estimate(sketches.Hash(key)); got != want {
 			t.Errorf("reports of %s: %d, want %d", key, got, want)
 		}
+	}
+}
+
+// TestEngineHighTrustReport checks that one report from a regulator opens a high
+// alert on a term nothing else mentions, and that one from a user does not.
+func TestEngineHighTrustReport(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name    string
+		channel string
+		alert   bool
+	}{
+		{"regulator", "regulator", true},
+		{"law enforcement", "law_enforcement", true},
+		{"user", "user", false},
+		{"media", "media", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &memSink{}
+			e := newTestEngine(t, sink)
+			var recs []ingest.Record
+			add := func(r ingest.Record) {
+				r.Source = ingest.Source{Topic: "t", Offset: int64(len(recs))}
+				recs = append(recs, r)
+			}
+			for m := range 5 {
+				for i := range 20 {
+					id := fmt.Sprint("c", m, "-", i)
+					add(ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: id,
+						TS: start.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Second), ContentID: id, CreatorID: "u", Hashtags: []string{"steady"}}})
+				}
+			}
+			add(ingest.Record{Kind: ingest.KindReport, Report: event.Report{EventID: "r1", TS: start.Add(2*time.Minute + 30*time.Second),
+				ContentID: "c9", ReporterID: "x", Reason: "illegal", Hashtags: []string{"quietterm"}, Channel: tc.channel}})
+			ctx := context.Background()
+			for _, r := range recs {
+				if err := e.Process(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var opened []alert.Event
+			for _, ev := range sink.alerts {
+				if ev.Alert.Term == "hashtag:quietterm" && ev.From == "" {
+					opened = append(opened, ev)
+				}
+			}
+			if !tc.alert {
+				if len(opened) > 0 {
+					t.Fatalf("alert on a %s report: %+v", tc.channel, opened[0].Alert)
+				}
+				return
+			}
+			if len(opened) != 1 {
+				t.Fatalf("%d alerts opened on the term, want 1", len(opened))
+			}
+			a := opened[0].Alert
+			if a.Detector != detectors.NameTrustedReport || a.Severity < alert.SeverityHigh {
+				t.Errorf("alert %s at %v, want %s at high or above", a.Detector, a.Severity, detectors.NameTrustedReport)
+			}
+			if want := "REPORT " + tc.channel + " hashtag:quietterm 1 report from " + tc.channel; !strings.HasPrefix(a.Summary, want) {
+				t.Errorf("summary %q, want it to begin %q", a.Summary, want)
+			}
+			c, _ := event.ParseChannel(tc.channel)
+			var row *trend.Minute
+			for i := range sink.rows {
+				if sink.rows[i].Term == "hashtag:quietterm" {
+					row = &sink.rows[i]
+				}
+			}
+			if row == nil || row.Reports != 1 || row.ReportsByChannel[c] != 1 {
+				t.Errorf("row %+v, want 1 report, from %s", row, tc.channel)
+			}
+		})
+	}
+}
+
+// TestSnapshotReportsByChannel checks that an open bucket's reports by channel
+// survive a checkpoint, and that a checkpoint from before they were kept (its
+// open buckets without ByChannel) restores them as zero.
+func TestSnapshotReportsByChannel(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs []ingest.Record
+	for i, ch := range []string{"regulator", "partner", "partner", "user"} {
+		recs = append(recs, ingest.Record{Source: ingest.Source{Topic: "t", Offset: int64(i)}, Kind: ingest.KindReport,
+			Report: event.Report{EventID: fmt.Sprint("r", i), TS: start.Add(time.Duration(i) * time.Second), ContentID: "c",
+				ReporterID: fmt.Sprint("x", i), Reason: "illegal", Hashtags: []string{"quietterm"}, Channel: ch}})
+	}
+	cases := []struct {
+		name string
+		old  bool // drop ByChannel, as a checkpoint written before it
+		want [event.NumChannels]uint64
+	}{
+		{"current", false, [event.NumChannels]uint64{event.ChannelUser: 1, event.ChannelPartner: 2, event.ChannelRegulator: 1}},
+		{"older checkpoint", true, [event.NumChannels]uint64{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			a := newTestEngine(t)
+			for _, r := range recs {
+				if err := a.Process(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Apply them, leaving their bucket open: what is checkpointed is
+			// then the term's bucket rather than parked records.
+			if err := a.Advance(ctx, start.Add(30*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if len(a.parked) != 0 || a.tracked["hashtag:quietterm"] == nil {
+				t.Fatalf("%d records parked, term tracked: %v", len(a.parked), a.tracked["hashtag:quietterm"] != nil)
+			}
+			snap, err := a.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.old {
+				var s snapshot
+				if err := gob.NewDecoder(bytes.NewReader(snap)).Decode(&s); err != nil {
+					t.Fatal(err)
+				}
+				for i := range s.Terms {
+					for j := range s.Terms[i].Open {
+						s.Terms[i].Open[j].ByChannel = nil
+					}
+				}
+				var buf bytes.Buffer
+				if err := gob.NewEncoder(&buf).Encode(&s); err != nil {
+					t.Fatal(err)
+				}
+				snap = buf.Bytes()
+			}
+			sink := &memSink{}
+			b := newTestEngine(t, sink)
+			if err := b.Restore(snap); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var got *trend.Minute
+			for i := range sink.rows {
+				if sink.rows[i].Term == "hashtag:quietterm" {
+					got = &sink.rows[i]
+				}
+			}
+			if got == nil {
+				t.Fatal("no row for the term")
+			}
+			if got.ReportsByChannel != tc.want {
+				t.Errorf("reports by channel %v, want %v", got.ReportsByChannel, tc.want)
+			}
+		})
 	}
 }

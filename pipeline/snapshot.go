@@ -76,6 +76,10 @@ type openSnap struct {
 	Samples   []string
 	// Members: a family's spellings (older checkpoints lack it; gob leaves it nil).
 	Members labels
+	// ByChannel: reports by event.Channel. Older checkpoints lack it and read
+	// as zero for every channel; a slice, not an array, so that a channel added
+	// later reads from an older checkpoint too.
+	ByChannel []uint64
 }
 
 type joinEntry struct {
@@ -120,7 +124,8 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil),
 			Creators: st.creators.appendTo(nil), HistEnd: st.histEnd, ExactFrom: st.exactFrom, Tail: st.tail, Quiet: st.quiet}
 		for start, tb := range st.open {
-			osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples, Members: tb.members}
+			osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples, Members: tb.members,
+				ByChannel: tb.byChannel[:]}
 			if osn.Creators, err = tb.creators.snap(); err != nil {
 				return nil, err
 			}
@@ -221,6 +226,7 @@ func (e *Engine) Restore(b []byte) error {
 		}
 		for _, osn := range ts.Open {
 			tb := &termBucket{mentions: osn.Mentions, reports: osn.Reports, regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples, members: osn.Members}
+			copy(tb.byChannel[:], osn.ByChannel)
 			var err error
 			if tb.creators, err = osn.Creators.restore(); err != nil {
 				return fmt.Errorf("restore: term %s creators: %w", ts.Key, err)

@@ -86,8 +86,11 @@ func names(cs []detectors.Count) []string {
 // termBucket is what a tracked term gathers in one open bucket beyond the counts
 // the sketches already hold.
 type termBucket struct {
-	mentions  uint64
-	reports   uint64
+	mentions uint64
+	reports  uint64
+	// byChannel counts reports by event.Channel: a handful of fixed slots, where
+	// a map would cost an allocation per term and bucket.
+	byChannel [event.NumChannels]uint64
 	creators  distinct
 	reporters distinct
 	regions   labels

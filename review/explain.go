@@ -17,12 +17,13 @@ type Phrase struct {
 var phrasings = map[string]func(v string) string{
 	"detector": func(v string) string {
 		what := map[string]string{
-			"surge":        "a sudden rise in posts using the term",
-			"novelty":      "a new term rising quickly",
-			"coordination": "many posts from few accounts, a sign of a coordinated push",
-			"spreading":    "the term spreading to new regions",
-			"report_rate":  "an unusual share of user reports",
-			"watchlist":    "a term on the watchlist of known risks",
+			"surge":          "a sudden rise in posts using the term",
+			"novelty":        "a new term rising quickly",
+			"coordination":   "many posts from few accounts, a sign of a coordinated push",
+			"spreading":      "the term spreading to new regions",
+			"report_rate":    "an unusual share of user reports",
+			"watchlist":      "a term on the watchlist of known risks",
+			"trusted_report": "a report from a regulator, law enforcement or a partner, which pages on its own",
 		}[v]
 		if what == "" {
 			return "found by the " + v + " detector"
@@ -70,7 +71,20 @@ var phrasings = map[string]func(v string) string{
 	"mentions_per_creator_needed": func(v string) string {
 		return v + " times normal is the bar for calling it coordinated"
 	},
-	"regions_over_share": func(v string) string { return v + " regions had more than their usual share of the posts" },
+	"regions_over_share":      func(v string) string { return v + " regions had more than their usual share of the posts" },
+	"channel":                 func(v string) string { return "the report came from: " + channelName(v) },
+	"reports_partner":         channelReports("trusted partners"),
+	"reports_regulator":       channelReports("regulators"),
+	"reports_law_enforcement": channelReports("law enforcement"),
+	"reports_media":           channelReports("the media"),
+	"reports_internal":        channelReports("internal teams"),
+}
+
+// channelName reads a report channel's wire name.
+func channelName(v string) string { return strings.ReplaceAll(v, "_", " ") }
+
+func channelReports(from string) func(v string) string {
+	return func(v string) string { return v + " reports from " + from + " in that minute" }
 }
 
 // sigma reads a z-score: how many standard deviations from normal, and how

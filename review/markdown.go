@@ -64,7 +64,11 @@ func WriteMarkdown(w io.Writer, p Page) error {
 	m.f("| Busiest minute | %s posts at %s |\n", count(p.Peak), clock(p.PeakAt))
 	m.f("| Posts during the episode | %s over %d minutes |\n", count(p.Mentions), p.EpisodeMinutes)
 	m.f("| Most accounts in one minute | %s |\n", count(p.MaxCreators))
-	m.f("| User reports during the episode | %s |\n\n", count(p.Reports))
+	m.f("| User reports during the episode | %s |\n", count(p.Reports))
+	for _, c := range p.ByChannel {
+		m.f("| Reports from %s | %s |\n", md(c.Channel), count(c.N))
+	}
+	m.f("\n")
 
 	m.f("## What happened\n\n%s\n\n", md(p.Lead))
 	m.f("| When (UTC) | What | Severity | Detector's note |\n|---|---|---|---|\n")

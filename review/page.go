@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/trend"
 )
 
@@ -27,10 +28,13 @@ type Page struct {
 	Level                       float64       // the alert's expected level: "above normal" means above it
 	LevelOf                     string        // the series Level applies to: "mentions" or "reports"
 
-	Peak           float64 // most mentions in one minute
-	PeakAt         time.Time
-	Mentions       uint64 // over the episode, onset to resolution (or last minute)
-	Reports        uint64
+	Peak     float64 // most mentions in one minute
+	PeakAt   time.Time
+	Mentions uint64 // over the episode, onset to resolution (or last minute)
+	Reports  uint64
+	// ByChannel breaks Reports down by the channel they came by, most first;
+	// nil when every report was a user's, which the total already says.
+	ByChannel      []ChannelReports
 	MaxCreators    uint64
 	EpisodeMinutes int
 
@@ -42,6 +46,36 @@ type Page struct {
 	Reasons     []Share
 	Samples     []string
 	Verdict     *Verdict
+}
+
+// ChannelReports is how many of an episode's reports came by one channel.
+type ChannelReports struct {
+	Channel string // "law enforcement"
+	N       uint64
+}
+
+// reportsByChannel sums the episode's reports by channel.
+func reportsByChannel(episode []trend.Minute) []ChannelReports {
+	var sum [event.NumChannels]uint64
+	for i := range episode {
+		for c, n := range episode[i].ReportsByChannel {
+			sum[c] += n
+		}
+	}
+	var out []ChannelReports
+	others := false
+	for c, n := range sum {
+		if n == 0 {
+			continue
+		}
+		others = others || event.Channel(c) != event.ChannelUser
+		out = append(out, ChannelReports{Channel: strings.ReplaceAll(event.Channel(c).String(), "_", " "), N: n})
+	}
+	if !others {
+		return nil
+	}
+	slices.SortStableFunc(out, func(a, b ChannelReports) int { return cmp.Compare(b.N, a.N) })
+	return out
 }
 
 // Step is one lifecycle transition in words.
@@ -156,6 +190,7 @@ func Build(inc *Incident) Page {
 	p.Regions = shares(episode, func(m *trend.Minute) []string { return m.TopRegions })
 	p.Langs = shares(episode, func(m *trend.Minute) []string { return m.Langs })
 	p.Reasons = shares(episode, func(m *trend.Minute) []string { return m.ReportReasons })
+	p.ByChannel = reportsByChannel(episode)
 
 	p.Lead = p.lead()
 

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/trend"
 )
 
@@ -282,5 +284,58 @@ func TestLoad(t *testing.T) {
 	src.inc.Events = nil
 	if _, err := Load(context.Background(), src, "surge|x"); err == nil || !strings.Contains(err.Error(), `"surge|x"`) {
 		t.Errorf("unknown key: %v", err)
+	}
+}
+
+func TestReportsByChannel(t *testing.T) {
+	minute := func(byChannel ...uint64) trend.Minute {
+		var m trend.Minute
+		copy(m.ReportsByChannel[:], byChannel)
+		return m
+	}
+	cases := []struct {
+		name    string
+		episode []trend.Minute
+		want    []ChannelReports
+	}{
+		{"no reports", []trend.Minute{minute(), minute()}, nil},
+		{"users only", []trend.Minute{minute(3), minute(4)}, nil},
+		{"a regulator among users", []trend.Minute{minute(3), minute(4, 0, 1), minute(0, 0, 1)},
+			[]ChannelReports{{"user", 7}, {"regulator", 2}}},
+		{"most first, names in words", []trend.Minute{minute(1, 0, 0, 2), minute(0, 3)},
+			[]ChannelReports{{"partner", 3}, {"law enforcement", 2}, {"user", 1}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := reportsByChannel(tc.episode); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPagesShowReportsByChannel(t *testing.T) {
+	in := fixture()
+	for i := range in.Minutes {
+		m := &in.Minutes[i]
+		m.ReportsByChannel[event.ChannelUser] = m.Reports
+		if m.Bucket.Equal(at(40)) {
+			m.ReportsByChannel[event.ChannelUser]--
+			m.ReportsByChannel[event.ChannelLawEnforcement] = 1
+		}
+	}
+	p := Build(in)
+	var md, html bytes.Buffer
+	if err := WriteMarkdown(&md, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, p); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| Reports from law enforcement | 1 |"; !strings.Contains(md.String(), want) {
+		t.Errorf("Markdown lacks %q", want)
+	}
+	if want := "reports from law enforcement"; !strings.Contains(html.String(), want) {
+		t.Errorf("HTML lacks %q", want)
 	}
 }

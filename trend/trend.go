@@ -2,7 +2,11 @@
 // writes for analysts every bucket, whether anything alerted or not.
 package trend
 
-import "time"
+import (
+	"time"
+
+	"github.com/trendwatch/trendwatch/event"
+)
 
 // Minute is one term in one bucket of event time (a minute by default).
 type Minute struct {
@@ -16,6 +20,11 @@ type Minute struct {
 	TopRegions      []string // most mentions first, at most a handful
 	Langs           []string // most mentions first, at most a handful
 	ReportReasons   []string // most reports first, at most a handful
+	// ReportsByChannel counts Reports by the channel they came by, indexed by
+	// event.Channel. It counts exactly from when the term was tracked, so for a
+	// row that is not Exact it may sum to less than Reports; rows written before
+	// channels were counted read as all zero.
+	ReportsByChannel [event.NumChannels]uint64
 	// Exact is true when Mentions and Reports are exact counts: the term was
 	// tracked before the bucket saw any event. Otherwise they are count-min
 	// estimates, which may overcount by a little and never undercount.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/internal/testenv"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -52,7 +53,8 @@ func newFixture(now time.Time) fixture {
 	add(-10, -1, trend.Minute{Term: "sound:7712", Mentions: 12, UniqueCreators: 2, TopRegions: []string{"BD"}, Langs: []string{"bn"}, Version: 1})
 	add(-75, -21, trend.Minute{Term: "hashtag:नेपाल", Mentions: 20, UniqueCreators: 18, TopRegions: []string{"NP"}, Langs: []string{"ne"}, Version: 1})
 	add(-20, -1, trend.Minute{Term: "hashtag:नेपाल", Mentions: 25, UniqueCreators: 20, Reports: 12, UniqueReporters: 10,
-		TopRegions: []string{"NP"}, Langs: []string{"ne"}, ReportReasons: []string{"hate_speech"}, Version: 1})
+		TopRegions: []string{"NP"}, Langs: []string{"ne"}, ReportReasons: []string{"hate_speech"}, Version: 1,
+		ReportsByChannel: [event.NumChannels]uint64{event.ChannelUser: 10, event.ChannelPartner: 1, event.ChannelRegulator: 1}})
 	// The bucket two minutes ago was first written before its late events
 	// arrived: the rewrite (version 2) is what every view must show.
 	for i, m := range f.minutes {
@@ -108,13 +110,15 @@ func viewExpectations() map[string]expectation {
 // notebookExpectations are keyed by file and 1-based query number.
 func notebookExpectations() map[string]expectation {
 	return map[string]expectation{
-		"01_top_surging_terms.sql#1":  {first: map[string]string{"term": "hashtag:blackoutchallenge", "open_alerts": "[surge]"}},
-		"01_top_surging_terms.sql#2":  {first: map[string]string{"term": "hashtag:blackoutchallenge", "new_regions": "[IN]"}},
-		"02_term_vs_baseline.sql#1":   {someRow: map[string]string{"mentions": "40", "day_ago_mentions": "3"}},
-		"02_term_vs_baseline.sql#2":   {someRow: map[string]string{"peak_unique_creators": "30"}},
-		"03_report_waves.sql#1":       {someRow: map[string]string{"reason": "hate_speech", "region": "NP"}},
-		"03_report_waves.sql#2":       {first: map[string]string{"reason": "hate_speech", "region": "NP"}},
-		"03_report_waves.sql#3":       {first: map[string]string{"term": "hashtag:blackoutchallenge"}},
+		"01_top_surging_terms.sql#1": {first: map[string]string{"term": "hashtag:blackoutchallenge", "open_alerts": "[surge]"}},
+		"01_top_surging_terms.sql#2": {first: map[string]string{"term": "hashtag:blackoutchallenge", "new_regions": "[IN]"}},
+		"02_term_vs_baseline.sql#1":  {someRow: map[string]string{"mentions": "40", "day_ago_mentions": "3"}},
+		"02_term_vs_baseline.sql#2":  {someRow: map[string]string{"peak_unique_creators": "30"}},
+		"03_report_waves.sql#1":      {someRow: map[string]string{"reason": "hate_speech", "region": "NP"}},
+		"03_report_waves.sql#2":      {first: map[string]string{"reason": "hate_speech", "region": "NP"}},
+		"03_report_waves.sql#3":      {first: map[string]string{"term": "hashtag:blackoutchallenge"}},
+		"03_report_waves.sql#4": {first: map[string]string{"term": "hashtag:नेपाल", "total_reports": "240", "from_user": "200",
+			"from_regulator": "20", "from_partner": "20", "from_media": "0", "from_outside": "40"}},
 		"04_coordinated_pushes.sql#1": {first: map[string]string{"term": "sound:7712", "avg_mentions_per_creator": "6"}},
 		"04_coordinated_pushes.sql#2": {first: map[string]string{"term": "sound:7712", "recent_mentions": "120"}},
 		"04_coordinated_pushes.sql#3": {first: map[string]string{"term": "sound:7712", "status": "resolved"}},

@@ -9,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/review"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -97,7 +98,7 @@ ORDER BY seq`, key)
 func (r *Reader) TermMinutes(ctx context.Context, term string, from, to time.Time) ([]trend.Minute, error) {
 	kind, _, _ := strings.Cut(term, ":")
 	rows, err := r.conn.Query(ctx, `SELECT bucket, mentions, unique_creators, reports, unique_reporters,
-    top_regions, langs, report_reasons, exact, version
+    top_regions, langs, report_reasons, exact, version, `+strings.Join(reportChannelColumns(), ", ")+`
 FROM `+r.table("trend_minute")+` FINAL
 WHERE kind = ? AND term = ? AND bucket >= toDateTime(?) AND bucket < toDateTime(?)
 ORDER BY bucket`, kind, term, from.Unix(), to.Unix())
@@ -108,12 +109,28 @@ ORDER BY bucket`, kind, term, from.Unix(), to.Unix())
 	var out []trend.Minute
 	for rows.Next() {
 		m := trend.Minute{Term: term, Kind: kind}
-		var exact uint8
-		if err := rows.Scan(&m.Bucket, &m.Mentions, &m.UniqueCreators, &m.Reports, &m.UniqueReporters,
-			&m.TopRegions, &m.Langs, &m.ReportReasons, &exact, &m.Version); err != nil {
+		var (
+			exact     uint8
+			byChannel [event.NumChannels - 1]uint32 // from the first channel after user
+		)
+		dest := []any{&m.Bucket, &m.Mentions, &m.UniqueCreators, &m.Reports, &m.UniqueReporters,
+			&m.TopRegions, &m.Langs, &m.ReportReasons, &exact, &m.Version}
+		for i := range byChannel {
+			dest = append(dest, &byChannel[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("clickhouse: reading trend_minute of %q: %w", term, err)
 		}
 		m.Exact = exact != 0
+		// User's reports are what the other channels leave.
+		var others uint64
+		for i, n := range byChannel {
+			m.ReportsByChannel[event.ChannelUser+1+event.Channel(i)] = uint64(n)
+			others += uint64(n)
+		}
+		if m.Reports > others {
+			m.ReportsByChannel[event.ChannelUser] = m.Reports - others
+		}
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/review"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -30,6 +31,8 @@ func TestReaderIntegration(t *testing.T) {
 			TopRegions: []string{"IN"}, Langs: []string{"hi", "en"}, ReportReasons: []string{"self_harm"}})
 	}
 	mins = append(mins, trend.Minute{Bucket: at, Term: "hashtag:other", Mentions: 99, Version: 1})
+	mins[5].Reports = 4
+	mins[5].ReportsByChannel[event.ChannelRegulator], mins[5].ReportsByChannel[event.ChannelPartner] = 1, 1
 	evs := []alert.Event{
 		transition(key, term, 1, "", alert.StatusOpen, at.Add(5*time.Minute), alert.SeverityHigh),
 		transition(key, term, 2, alert.StatusOpen, alert.StatusResolved, at.Add(15*time.Minute), alert.SeverityHigh),
@@ -64,6 +67,15 @@ func TestReaderIntegration(t *testing.T) {
 	if len(got) != 12 || got[10].Mentions != 500 || got[10].Version != 2 || !got[0].Bucket.Equal(at.Add(2*time.Minute)) ||
 		!reflect.DeepEqual(got[0].Langs, []string{"hi", "en"}) || got[0].Kind != "hashtag" {
 		t.Errorf("minutes: %d rows, %+v", len(got), got)
+	}
+	// User's reports are what the other channels leave.
+	if want := [event.NumChannels]uint64{event.ChannelUser: 2, event.ChannelPartner: 1, event.ChannelRegulator: 1}; len(got) > 3 && got[3].ReportsByChannel != want {
+		t.Errorf("reports by channel %v, want %v", got[3].ReportsByChannel, want)
+	}
+	conn := directConn(t, cfg.Addr[0], cfg.Database)
+	th := mustQuery(t, conn, "SELECT reports, reports_user, reports_regulator, reports_partner, reports_media FROM term_history WHERE term = '"+term+"' AND reports > 0")
+	if len(th.rows) != 1 || th.cell(0, "reports_user") != "2" || th.cell(0, "reports_regulator") != "1" || th.cell(0, "reports_media") != "0" {
+		t.Errorf("term_history by channel:\n%s", th)
 	}
 	hist, err := r.AlertHistory(ctx, key)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/trendwatch/trendwatch/event"
 )
 
 // version is a ClickHouse server version as version() reports it.
@@ -168,9 +170,33 @@ func migrations() []migration {
 		{8, "trend_minute_family", func(s schema) []tableColumn {
 			return []tableColumn{{table: "trend_minute", name: "family", typ: "String DEFAULT ''", after: "exact"}}
 		}, func(s schema) []string {
+			return []string{"DROP TABLE IF EXISTS " + s.table("term_history"), s.termHistoryV8()}
+		}},
+		// Reports by the channel they came by, but user's, which is reports less
+		// these: rows written before channels were counted then read as all
+		// user reports, as they were.
+		{9, "trend_minute_channels", func(s schema) []tableColumn {
+			var cs []tableColumn
+			after := "family"
+			for _, name := range reportChannelColumns() {
+				cs = append(cs, tableColumn{table: "trend_minute", name: name, typ: "UInt32 DEFAULT 0", after: after})
+				after = name
+			}
+			return cs
+		}, func(s schema) []string {
 			return []string{"DROP TABLE IF EXISTS " + s.table("term_history"), s.termHistory()}
 		}},
 	}
+}
+
+// reportChannelColumns names trend_minute's columns of reports by channel, in
+// event.Channel order from the first channel after user.
+func reportChannelColumns() []string {
+	var out []string
+	for c := event.ChannelUser + 1; c < event.NumChannels; c++ {
+		out = append(out, "reports_"+c.String())
+	}
+	return out
 }
 
 func (m migration) id() string { return fmt.Sprintf("%04d_%s", m.version, m.name) }
@@ -312,7 +338,19 @@ ORDER BY key`
 // term, the latest version's numbers. exact says whether mentions and reports
 // are exact counts or count-min estimates (never below the truth); family is
 // the family of spellings the term counts into.
-func (s schema) termHistory() string { return s.termHistoryView("    exact,\n    family,\n") }
+func (s schema) termHistory() string {
+	cols := reportChannelColumns()
+	extra := "    exact,\n    family,\n"
+	for _, c := range cols {
+		extra += "    " + c + ",\n"
+	}
+	sum := strings.Join(cols, " + ")
+	extra += "    if(reports > " + sum + ", reports - (" + sum + "), 0) AS reports_user,\n"
+	return s.termHistoryView(extra)
+}
+
+// termHistoryV8 is term_history as migration 8 created it, before channels.
+func (s schema) termHistoryV8() string { return s.termHistoryView("    exact,\n    family,\n") }
 
 // termHistoryV7 is term_history as migration 7 created it, before family.
 func (s schema) termHistoryV7() string { return s.termHistoryView("    exact,\n") }

@@ -408,3 +408,61 @@ func BenchmarkFlushMinutesIntegration(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestChannelsMigrationIntegration upgrades a database at migration 8 that
+// holds a minute: migration 9 applies alone, and the older row reads as all
+// user reports.
+func TestChannelsMigrationIntegration(t *testing.T) {
+	cfg := testConfig(t)
+	ctx := context.Background()
+	conn := directConn(t, cfg.Addr[0], "")
+	sc := schema{db: cfg.Database, dialect: dialectLegacy}
+	for _, sql := range []string{"CREATE DATABASE IF NOT EXISTS `" + cfg.Database + "`", sc.schemaMigrations()} {
+		if err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range migrations() {
+		if m.version > 8 {
+			break
+		}
+		if m.columns != nil {
+			for _, c := range m.columns(sc) {
+				if err := conn.Exec(ctx, sc.addColumn(c)); err != nil {
+					t.Fatalf("%s: %v", m.id(), err)
+				}
+			}
+		}
+		for _, stmt := range m.ddl(sc) {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				t.Fatalf("%s: %v", m.id(), err)
+			}
+		}
+		if err := record(ctx, conn, cfg.Database, m, sc.dialect, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO `"+cfg.Database+"`.trend_minute (bucket, kind, term, mentions, reports, version)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), "hashtag", "hashtag:old", uint64(9), uint64(4), uint64(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+
+	applied, err := Migrate(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"0009_trend_minute_channels"}; !slices.Equal(applied, want) {
+		t.Errorf("applied %q, want %q", applied, want)
+	}
+	got := mustQuery(t, directConn(t, cfg.Addr[0], cfg.Database),
+		"SELECT reports, reports_user, reports_regulator, reports_internal FROM term_history WHERE term = 'hashtag:old'")
+	if len(got.rows) != 1 || got.cell(0, "reports_user") != "4" || got.cell(0, "reports_regulator") != "0" || got.cell(0, "reports_internal") != "0" {
+		t.Errorf("older row after the migration:\n%s", got)
+	}
+}

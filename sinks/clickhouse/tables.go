@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/trend"
 )
 
@@ -117,7 +118,11 @@ func minuteBlock(rows []trend.Minute) *block {
 		exact                              = make([]uint8, n)
 		family                             = make([]string, n)
 		version                            = make([]uint64, n)
+		byChannel                          [event.NumChannels][]uint32
 	)
+	for c := event.ChannelUser + 1; c < event.NumChannels; c++ {
+		byChannel[c] = make([]uint32, n)
+	}
 	for i := range rows {
 		m := &rows[i]
 		bucket[i], kind[i], term[i] = m.Bucket, m.Kind, m.Term
@@ -128,6 +133,9 @@ func minuteBlock(rows []trend.Minute) *block {
 		}
 		family[i] = m.Family
 		version[i] = m.Version
+		for c := event.ChannelUser + 1; c < event.NumChannels; c++ {
+			byChannel[c][i] = uint32(min(m.ReportsByChannel[c], math.MaxUint32))
+		}
 	}
 	b := &block{table: "trend_minute", rows: n}
 	b.add("bucket", bucket)
@@ -142,6 +150,9 @@ func minuteBlock(rows []trend.Minute) *block {
 	b.add("report_reasons", reasons)
 	b.add("exact", exact)
 	b.add("family", family)
+	for c := event.ChannelUser + 1; c < event.NumChannels; c++ {
+		b.add("reports_"+c.String(), byChannel[c])
+	}
 	b.add("version", version)
 	return b
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/review"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -120,7 +121,7 @@ func (r *Reader) TermMinutes(ctx context.Context, term string, from, to time.Tim
 				if old, ok := latest[b]; ok && old.Version >= vers {
 					continue
 				}
-				latest[b] = trend.Minute{
+				m := trend.Minute{
 					Bucket: b, Term: term,
 					Kind:            rec.Column(2).(*array.String).Value(i),
 					Mentions:        rec.Column(3).(*array.Uint64).Value(i),
@@ -133,6 +134,8 @@ func (r *Reader) TermMinutes(ctx context.Context, term string, from, to time.Tim
 					Exact:           rec.Column(10).(*array.Boolean).Value(i),
 					Version:         vers,
 				}
+				readChannels(&m, rec, i)
+				latest[b] = m
 			}
 		})
 		if err != nil {
@@ -145,6 +148,20 @@ func (r *Reader) TermMinutes(ctx context.Context, term string, from, to time.Tim
 	}
 	slices.SortFunc(out, func(a, b trend.Minute) int { return a.Bucket.Compare(b.Bucket) })
 	return out, nil
+}
+
+// readChannels sets m's reports by channel from row i of a conformed
+// trend_minute record: user's is what the other channels leave of reports.
+func readChannels(m *trend.Minute, rec arrow.Record, i int) {
+	var others uint64
+	for ch := event.ChannelUser + 1; ch < event.NumChannels; ch++ {
+		n := uint64(rec.Column(minuteChannelCol + int(ch) - 1).(*array.Uint32).Value(i))
+		m.ReportsByChannel[ch] = n
+		others += n
+	}
+	if m.Reports > others {
+		m.ReportsByChannel[event.ChannelUser] = m.Reports - others
+	}
 }
 
 // alerts scans every alert transition, each event_id once, keeping those keep

@@ -1,12 +1,14 @@
 package parquet
 
 import (
+	"math"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/trend"
 )
 
@@ -44,8 +46,21 @@ func minuteSchema() *arrow.Schema {
 		// family: the spellings' family ("family:..."); files written before it
 		// existed lack the column.
 		{Name: "family", Type: arrow.BinaryTypes.String},
+		// reports_<channel>: reports by the channel they came by, one column per
+		// channel but user, whose count is reports less the others. Files
+		// written before channels were counted lack them and read back 0, which
+		// makes every report of theirs a user's, as it was.
+		{Name: "reports_partner", Type: arrow.PrimitiveTypes.Uint32},
+		{Name: "reports_regulator", Type: arrow.PrimitiveTypes.Uint32},
+		{Name: "reports_law_enforcement", Type: arrow.PrimitiveTypes.Uint32},
+		{Name: "reports_media", Type: arrow.PrimitiveTypes.Uint32},
+		{Name: "reports_internal", Type: arrow.PrimitiveTypes.Uint32},
 	}, nil)
 }
+
+// minuteChannelCol is the index of reports_partner in minuteSchema; the columns
+// of the other channels but user follow it in event.Channel order.
+const minuteChannelCol = 13
 
 func alertSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
@@ -88,10 +103,11 @@ type minuteCols struct {
 	regions, langs, reasons                      stringList
 	exact                                        *array.BooleanBuilder
 	family                                       *array.StringBuilder
+	byChannel                                    [event.NumChannels]*array.Uint32Builder // nil for user
 }
 
 func newMinuteCols(b *array.RecordBuilder) *minuteCols {
-	return &minuteCols{
+	c := &minuteCols{
 		bucket:    b.Field(0).(*array.TimestampBuilder),
 		term:      b.Field(1).(*array.StringBuilder),
 		kind:      b.Field(2).(*array.StringBuilder),
@@ -106,6 +122,10 @@ func newMinuteCols(b *array.RecordBuilder) *minuteCols {
 		vers:      b.Field(11).(*array.Uint64Builder),
 		family:    b.Field(12).(*array.StringBuilder),
 	}
+	for ch := event.ChannelUser + 1; ch < event.NumChannels; ch++ {
+		c.byChannel[ch] = b.Field(minuteChannelCol + int(ch) - 1).(*array.Uint32Builder)
+	}
+	return c
 }
 
 func (c *minuteCols) append(m *trend.Minute) {
@@ -122,6 +142,9 @@ func (c *minuteCols) append(m *trend.Minute) {
 	c.exact.Append(m.Exact)
 	c.vers.Append(m.Version)
 	c.family.Append(m.Family)
+	for ch := event.ChannelUser + 1; ch < event.NumChannels; ch++ {
+		c.byChannel[ch].Append(uint32(min(m.ReportsByChannel[ch], math.MaxUint32)))
+	}
 }
 
 type alertCols struct {

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/trend"
 )
 
@@ -111,7 +112,8 @@ var t0 = time.Date(2025, 3, 9, 14, 0, 0, 0, time.UTC)
 func sampleMinutes() []trend.Minute {
 	return []trend.Minute{
 		{Bucket: t0, Term: "hashtag:fyp", Kind: "hashtag", Mentions: 1200, UniqueCreators: 900, Reports: 3, UniqueReporters: 2,
-			TopRegions: []string{"NP", "IN"}, Langs: []string{"ne", "en"}, ReportReasons: []string{"spam"}, Exact: true, Family: "family:fyp", Version: 1},
+			TopRegions: []string{"NP", "IN"}, Langs: []string{"ne", "en"}, ReportReasons: []string{"spam"}, Exact: true, Family: "family:fyp", Version: 1,
+			ReportsByChannel: [event.NumChannels]uint64{event.ChannelUser: 1, event.ChannelRegulator: 1, event.ChannelLawEnforcement: 1}},
 		{Bucket: t0.Add(time.Minute), Term: "hashtag:नेपाल", Kind: "hashtag", Mentions: 42, UniqueCreators: 40,
 			TopRegions: []string{"NP"}, Langs: []string{"ne", "bho"}, Version: 3},
 		{Bucket: t0.Add(59 * time.Minute), Term: "challenge:c-991", Kind: "challenge", Mentions: math.MaxUint64, UniqueCreators: 1,
@@ -467,7 +469,7 @@ func TestCompactionOlderSchema(t *testing.T) {
 	full := minuteSchema()
 	var fields []arrow.Field
 	for _, f := range full.Fields() {
-		if f.Name != "report_reasons" && f.Name != "exact" && f.Name != "family" {
+		if f.Name != "report_reasons" && f.Name != "exact" && f.Name != "family" && !strings.HasPrefix(f.Name, "reports_") {
 			fields = append(fields, f)
 		}
 	}
@@ -723,6 +725,7 @@ func readMinutes(t testing.TB, dir string) []trend.Minute {
 				Version:         col[*array.Uint64](t, rec, "version").Value(i),
 				Family:          col[*array.String](t, rec, "family").Value(i),
 			})
+			readChannels(&out[len(out)-1], rec, i)
 		}
 	})
 	return out
@@ -768,8 +771,15 @@ func readAlerts(t testing.TB, dir string) []alert.Event {
 
 // normaliseMinutes makes rows comparable with what is read back: nil lists read
 // back empty, and rows come back partition by partition.
+// normaliseMinutes makes rows as they read back: empty lists, not nil, and
+// user's reports what the other channels leave.
 func normaliseMinutes(ms []trend.Minute) {
 	for i := range ms {
+		var others uint64
+		for ch := event.ChannelUser + 1; ch < event.NumChannels; ch++ {
+			others += ms[i].ReportsByChannel[ch]
+		}
+		ms[i].ReportsByChannel[event.ChannelUser] = ms[i].Reports - others
 		for _, l := range []*[]string{&ms[i].TopRegions, &ms[i].Langs, &ms[i].ReportReasons} {
 			if *l == nil {
 				*l = []string{}
