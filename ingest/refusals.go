@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/trendwatch/trendwatch/event"
@@ -19,6 +20,9 @@ type refusalLog struct {
 	period     time.Duration
 	deadLetter string
 
+	// mu guards the rest: the consumer observes, a ticker flushes a period
+	// that ended while no message came (a replay read to its end).
+	mu       sync.Mutex
 	start    time.Time
 	total    uint64
 	byReason map[event.Reason]uint64
@@ -44,6 +48,8 @@ func newRefusalLog(log *slog.Logger, period time.Duration, deadLetter string) *r
 // wantTS reports whether the event time of a message refused for reason is
 // worth decoding for the summary. Call it once per refused message.
 func (r *refusalLog) wantTS(reason event.Reason) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if reason != event.ReasonTSTooOld && reason != event.ReasonTSFuture {
 		return false
 	}
@@ -54,6 +60,8 @@ func (r *refusalLog) wantTS(reason event.Reason) bool {
 // observe counts one message read at now: reason is "" when it was accepted;
 // ts is its event time when known.
 func (r *refusalLog) observe(now time.Time, reason event.Reason, ts time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.start.IsZero() {
 		r.start = now
 	}
@@ -72,6 +80,17 @@ func (r *refusalLog) observe(now time.Time, reason event.Reason, ts time.Time) {
 		if ts.After(r.tsMax) {
 			r.tsMax = ts
 		}
+	}
+}
+
+// tick flushes the period if it ended by now with messages in it: without
+// it, a stream that stops (a replay read to its end, every event refused)
+// would never say why nothing was counted.
+func (r *refusalLog) tick(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.total > 0 && !r.start.IsZero() && now.Sub(r.start) >= r.period {
+		r.flush(now)
 	}
 }
 

@@ -110,3 +110,24 @@ func TestConsumerSaysWhyEverythingIsRefused(t *testing.T) {
 		t.Errorf("log:\n%s\nwant one WARN saying %q", out, want)
 	}
 }
+
+// TestRefusalLogTick: a period whose messages were mostly refused is reported
+// by the ticker once it has ended, though no message comes after it (a replay
+// read to its end), and only once.
+func TestRefusalLogTick(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	var buf bytes.Buffer
+	r := newRefusalLog(slog.New(slog.NewTextHandler(&buf, nil)), time.Minute, "dlq")
+	for i := range 50 {
+		r.observe(t0.Add(time.Duration(i)*100*time.Millisecond), event.ReasonTSTooOld, time.Time{})
+	}
+	r.tick(t0.Add(30 * time.Second))
+	if buf.Len() != 0 {
+		t.Fatalf("logged before the minute was over:\n%s", buf.String())
+	}
+	r.tick(t0.Add(61 * time.Second))
+	r.tick(t0.Add(200 * time.Second))
+	if out := buf.String(); !strings.Contains(out, "100 % of events refused as ts_too_old") || strings.Count(out, "\n") != 1 {
+		t.Errorf("log %q, want one line saying 100 %% refused as ts_too_old", out)
+	}
+}
