@@ -91,6 +91,7 @@ func docs() map[string]doc {
 		"detectors.novelty.growth_buckets": {UnitBuckets, "consecutive rises ending with the bucket"},
 		"detectors.novelty.max_prior":      {UnitCount, "largest typical count per bucket for a term to be new"},
 		"detectors.novelty.min_count":      {UnitCount, "least mentions in the bucket"},
+		"detectors.novelty.min_creators":   {UnitCount, "least unique creators of a new term's bucket"},
 		"detectors.novelty.min_history":    {UnitBuckets, "least history counted before anything is called new"},
 		"detectors.novelty.min_z":          {UnitSigma, "least significance"},
 
@@ -109,6 +110,7 @@ func docs() map[string]doc {
 		"detectors.surge.min_growth":   {UnitRatio, "least observed/expected"},
 		"detectors.surge.min_history":  {UnitBuckets, "least history before the mention baseline is trusted"},
 		"detectors.surge.min_support":  {UnitCount, "least mentions in the bucket"},
+		"detectors.surge.min_creators": {UnitCount, "least unique creators of a surging bucket; one or two accounts are coordination's to judge"},
 		"detectors.surge.min_z":        {UnitSigma, "significance to page at; 0 derives it from detectors.false_pages"},
 		"detectors.surge.shift_window": {UnitBuckets, "level-shift window: a change that holds without one standout bucket"},
 		"detectors.surge.window":       {UnitBuckets, "short window tested beside the bucket; 1 tests the bucket only"},

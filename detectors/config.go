@@ -76,6 +76,12 @@ type SurgeConfig struct {
 	ShiftWindow int `mapstructure:"shift_window"`
 	History     int `mapstructure:"history"`     // most buckets of history the baseline reads
 	MinHistory  int `mapstructure:"min_history"` // less history: no mention baseline is trusted, only novelty judges
+	// MinCreators is the least unique creators of the bucket's mentions for a
+	// surge: a term one or two accounts post is not a trend (a push is
+	// coordination's to judge), and a flood of one-off hashtags, each posted
+	// once, must not page because the sketch overcounts it. 0 creators
+	// (unknown, as in a backtest of a count series) is not judged by it.
+	MinCreators uint64 `mapstructure:"min_creators"`
 }
 
 // NoveltyConfig: a term with no meaningful history that crosses a minimum count
@@ -93,6 +99,8 @@ type NoveltyConfig struct {
 	// are tracked), so a short history means the process has just started and
 	// every term would look new.
 	MinHistory int `mapstructure:"min_history"`
+	// MinCreators: as surge.min_creators.
+	MinCreators uint64 `mapstructure:"min_creators"`
 }
 
 // CoordinationConfig: a surge carried by few accounts, and its opposite, a surge
@@ -195,9 +203,9 @@ func DefaultConfig() Config {
 		Baseline:   BaselineConfig{Alpha: 0.1, Beta: 0.1, Gamma: 0.05, Clip: 3, MaxSurge: 60, MinExpected: 1, TailMemory: 1440, TailPrior: 360},
 		Surge: SurgeConfig{
 			Enabled: true, MinSupport: 10, MinGrowth: 2,
-			Window: 3, ShiftWindow: 10, History: 120, MinHistory: 10,
+			Window: 3, ShiftWindow: 10, History: 120, MinHistory: 10, MinCreators: 3,
 		},
-		Novelty: NoveltyConfig{Enabled: true, MinCount: 15, MaxPrior: 2, GrowthBuckets: 2, MinZ: 5, MinHistory: 5},
+		Novelty: NoveltyConfig{Enabled: true, MinCount: 15, MaxPrior: 2, GrowthBuckets: 2, MinZ: 5, MinHistory: 5, MinCreators: 3},
 		Coordination: CoordinationConfig{
 			Enabled: true, MinMentions: 30, MinZ: 4, MinGrowth: 2, MinRatio: 3, NormFactor: 3,
 			Spreading: SpreadingConfig{Enabled: true, MinRegions: 5, MinRegionShare: 0.05, MinCreators: 30},

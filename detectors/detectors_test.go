@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
 )
@@ -435,5 +436,30 @@ func TestFindingExplains(t *testing.T) {
 	}
 	if surge.Severity != alert.SeverityCritical {
 		t.Errorf("severity %v of a 10× surge on a watched term, want critical", surge.Severity)
+	}
+}
+
+// TestSurgeNeedsCreators: a bucket whose mentions come from fewer than
+// surge.min_creators accounts is not a surge or a new term, however many
+// mentions it has; unknown creators (0, a count series) are not judged by it.
+func TestSurgeNeedsCreators(t *testing.T) {
+	s := mustSet(t, DefaultConfig())
+	h := make([]float64, 60)
+	for i := range h {
+		h[i] = 1
+	}
+	for _, tc := range []struct {
+		creators uint64
+		want     bool
+	}{{1, false}, {2, false}, {3, true}, {40, true}, {0, true}} {
+		o := &Observation{Term: "hashtag:x", Width: time.Minute, Mentions: 40, UniqueCreators: tc.creators,
+			MentionHistory: h, DayAgo: math.NaN()}
+		got := false
+		for _, f := range s.Evaluate(o) {
+			got = got || f.Detector == NameSurge || f.Detector == NameNovelty
+		}
+		if got != tc.want {
+			t.Errorf("%d creators: surge or novelty %v, want %v", tc.creators, got, tc.want)
+		}
 	}
 }

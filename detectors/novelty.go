@@ -25,7 +25,7 @@ func (d *Novelty) Detect(o *Observation) (Finding, bool) {
 func (d *Novelty) judge(a *analysis) (Finding, bool) {
 	o := a.o
 	h := tail(o.MentionHistory, a.mp.history)
-	if o.Mentions < d.cfg.MinCount || len(h) < d.cfg.MinHistory {
+	if o.Mentions < d.cfg.MinCount || len(h) < d.cfg.MinHistory || tooFewCreators(o, d.cfg.MinCreators) {
 		return Finding{}, false
 	}
 	// Rising: each of the last growth_buckets counts above the one before it.

@@ -28,7 +28,7 @@ func (d *Surge) strength(a *analysis) (float64, evidence) {
 
 func (d *Surge) judge(a *analysis) (Finding, bool) {
 	o := a.o
-	if o.Mentions < d.cfg.MinSupport {
+	if o.Mentions < d.cfg.MinSupport || tooFewCreators(o, d.cfg.MinCreators) {
 		return Finding{}, false
 	}
 	r, e := d.strength(a)
@@ -74,4 +74,10 @@ func mentionFinding(name, tag string, a *analysis, strength float64, e evidence,
 		Summary:     summary(tag, o, o.Mentions, exp, e.z, "", extra),
 		Explanation: x.String(),
 	}
+}
+
+// tooFewCreators reports whether the bucket's mentions come from fewer than
+// min unique creators, when the creators are known (UniqueCreators > 0).
+func tooFewCreators(o *Observation, min uint64) bool {
+	return o.UniqueCreators > 0 && o.UniqueCreators < min
 }
