@@ -235,12 +235,14 @@ func newConsumer(cfg Config, log *slog.Logger, r messageReader, dlq *deadLetter,
 // backpressure when a sink is slow.
 func (c *Consumer) Run(ctx context.Context, out chan<- Record) error {
 	c.dlq.start(ctx)
+	tickCtx, stopTicks := context.WithCancel(ctx)
+	defer stopTicks()
 	go func() {
 		t := time.NewTicker(c.refusals.period / 4)
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-tickCtx.Done():
 				return
 			case <-t.C:
 				c.refusals.tick(c.dec.Now())
