@@ -145,15 +145,7 @@ func TestFamilyOfOneSpellingIsNotJudged(t *testing.T) {
 	sink := &memSink{}
 	e := newTestEngine(t, sink)
 	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 70, surgeAt: 60}
-	ctx := context.Background()
-	for _, r := range f.records() {
-		if err := e.Process(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	run(t, e, f.records(), true)
 	var hashtag bool
 	fam := family.Prefix + family.Key("surgingtag")
 	for _, ev := range sink.alerts {

@@ -124,15 +124,7 @@ func runOrdered(t *testing.T, recs []ingest.Record, maxParked int) map[string]tr
 	e.Expect(parts)
 	// The start-up hold would put a feed this short in order by itself.
 	e.held = true
-	ctx := context.Background()
-	for _, r := range recs {
-		if err := e.Process(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	run(t, e, recs, true)
 	out := map[string]trend.Minute{}
 	for _, r := range sink.rows {
 		out[r.Term+"@"+r.Bucket.Format("15:04")] = r

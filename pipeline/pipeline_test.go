@@ -175,15 +175,7 @@ func TestEngineRowsAndAlerts(t *testing.T) {
 	sink := &memSink{}
 	e := newTestEngine(t, sink)
 	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 70, surgeAt: 60}
-	ctx := context.Background()
-	for _, r := range f.records() {
-		if err := e.Process(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	run(t, e, f.records(), true)
 	var surging, steady uint64
 	for _, r := range sink.rows {
 		switch r.Term {
@@ -255,15 +247,7 @@ func TestEngineCountsUnattributedReports(t *testing.T) {
 	add(ingest.Record{Kind: ingest.KindSkipped})
 	report("c9")
 	report("c8")
-	ctx := context.Background()
-	for _, r := range recs {
-		if err := e.Process(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	run(t, e, recs, true)
 	if got := testutil.ToFloat64(e.m.unattrib); got != 2 {
 		t.Errorf("trendwatch_reports_unattributed_total = %v, want 2 (c9 and c8 without hashtags)", got)
 	}
@@ -315,14 +299,7 @@ func TestSnapshotRestore(t *testing.T) {
 
 	whole := &memSink{}
 	e := newTestEngine(t, whole)
-	for _, r := range recs {
-		if err := e.Process(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	run(t, e, recs, true)
 
 	first, second := &memSink{}, &memSink{}
 	a := newTestEngine(t, first)
