@@ -16,8 +16,13 @@ type analysis struct {
 	m            baseline
 	one, win     evidence // the mention tests: current bucket, short window
 	shift        evidence // and the level-shift window; window 0 when not made
-	tailDone     bool
-	tail         Tail // the term's tail before this bucket: Observation.Tail, or learnt from the history
+	// trend are the same tests with lone outliers counted at the clip
+	// limit (see holt.step): what the surge judges, as a lone spike is
+	// no trend. The other detectors judge a lone bucket whole: a burst by
+	// a few accounts, or a watched term's jump, is news in one bucket.
+	trend    [mentionTests]evidence
+	tailDone bool
+	tail     Tail // the term's tail before this bucket: Observation.Tail, or learnt from the history
 
 	reportsDone    bool
 	rOne, rWin     evidence // the report tests: current bucket, short window
@@ -84,14 +89,18 @@ func (a *analysis) mentions() {
 	}
 	a.mentionsDone = true
 	o := a.o
-	a.m, a.one, a.win, a.shift = a.mp.tests(tail(o.MentionHistory, a.mp.history), o.Mentions, o.DayAgo)
+	h := tail(o.MentionHistory, a.mp.history)
+	a.m, a.trend[0], a.trend[1], a.trend[2] = a.mp.tests(h, o.Mentions, o.DayAgo, false)
+	a.one, a.win, a.shift = a.trend[0], a.trend[1], a.trend[2]
+	if a.m.clipped {
+		_, a.one, a.win, a.shift = a.mp.tests(h, o.Mentions, o.DayAgo, true)
+	}
 	// Calibration only ever lowers a significance above tailLevel, so below it
 	// the term's tail need not be known.
-	if a.one.z > tailLevel || a.win.z > tailLevel || a.shift.z > tailLevel {
-		t := a.termTail()
-		a.one.z = t.calibrate(testBucket, a.one.z, &a.mp.tail)
-		a.win.z = t.calibrate(testWindow, a.win.z, &a.mp.tail)
-		a.shift.z = t.calibrate(testShift, a.shift.z, &a.mp.tail)
+	for _, e := range [...]*evidence{&a.one, &a.win, &a.shift, &a.trend[0], &a.trend[1], &a.trend[2]} {
+		if e.z > tailLevel {
+			e.z = a.termTail().calibrate(e.test, e.z, &a.mp.tail)
+		}
 	}
 }
 
@@ -100,11 +109,13 @@ func (a *analysis) mentions() {
 // the history is too short for it). Where the same time yesterday is known
 // (day) it is a second expectation, and the tests use the larger of the two, so
 // a term that peaks every evening is judged against its evening.
-func (p *mentionParams) tests(h []float64, x, day float64) (b baseline, one, win, shift evidence) {
-	b = fitBaseline(h, x, p.window, p.shift, p.minHistory, &p.base, p.inflate)
+func (p *mentionParams) tests(h []float64, x, day float64, whole bool) (b baseline, one, win, shift evidence) {
+	b = fitBaseline(h, x, p.window, p.shift, p.minHistory, &p.base, p.inflate, whole)
 	if math.IsNaN(day) || day < 0 {
 		day = 0
 	}
+	// A lone outlier counts at the clip limit (b.obs; see holt.step).
+	x = b.obs
 	one = newEvidence(x, math.Max(b.next, day), b.disp, 1)
 	// A window is evidence about now only while the current bucket is still
 	// more than a spread above the term's normal level (the one-bucket
@@ -164,7 +175,7 @@ func (a *analysis) learnTail() Tail {
 	if j < len(o.MentionHistory) {
 		x = o.MentionHistory[j]
 	}
-	b, one, win, shift := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, math.NaN())
+	b, one, win, shift := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, math.NaN(), true)
 	z := [mentionTests]float64{testBucket: one.raw, testWindow: win.raw, testShift: math.NaN()}
 	g := [mentionTests]float64{testBucket: one.growth, testWindow: win.growth}
 	if shift.window > 0 {
@@ -198,15 +209,20 @@ func (p *mentionParams) surging(t Tail, z, g [mentionTests]float64, x float64, w
 }
 
 // mentionStrength is the strongest of the mention tests under thresholds,
-// support being the current bucket's mentions; 0 while the history is too short
+// support being the current bucket's mentions, lone outliers clipped where
+// trend (see analysis.trend); 0 while the history is too short
 // (surge.min_history) for a baseline to mean anything.
-func (a *analysis) mentionStrength(minZ, minGrowth, minSupport float64) (float64, evidence) {
+func (a *analysis) mentionStrength(minZ, minGrowth, minSupport float64, trend bool) (float64, evidence) {
 	if len(a.o.MentionHistory) < a.mp.minHistory {
 		return 0, evidence{}
 	}
 	a.mentions()
-	best, e := a.one.strength(minZ, minGrowth, a.o.Mentions, minSupport), a.one
-	for _, w := range [...]evidence{a.win, a.shift} {
+	one, win, shift := a.one, a.win, a.shift
+	if trend {
+		one, win, shift = a.trend[0], a.trend[1], a.trend[2]
+	}
+	best, e := one.strength(minZ, minGrowth, a.o.Mentions, minSupport), one
+	for _, w := range [...]evidence{win, shift} {
 		if w.window > 1 {
 			if s := w.strength(minZ, minGrowth, a.o.Mentions, minSupport); s > best {
 				best, e = s, w

@@ -31,6 +31,44 @@ type baseline struct {
 	// inSurge: the current bucket is part of a run of outliers on one side
 	// of the forecast (see holt.step), not a lone one.
 	inSurge bool
+	// obs is the current bucket as the tests count it: its count, or, for
+	// an outlier above the forecast that no other outlier within surgeGap
+	// buckets before it joins, the clip limit (see holt.step).
+	obs float64
+	// clipped: a lone outlier counts at the clip limit in a test.
+	clipped bool
+}
+
+// lone is a bucket of a window that was an outlier above its forecast with no
+// other outlier within surgeGap buckets of it (so far): the tests count it at
+// the clip limit, excess below its count.
+type lone struct {
+	i      int
+	excess float64
+}
+
+// loneExcess is the excess of the lone outliers at index from or later.
+func loneExcess(l []lone, from int) float64 {
+	e := 0.0
+	for _, o := range l {
+		if o.i >= from {
+			e += o.excess
+		}
+	}
+	return e
+}
+
+// confirm drops the outliers within surgeGap buckets before bucket i from l: a
+// surge began at i, and they are its first buckets, not lone ones.
+func confirm(l []lone, i int) []lone {
+	k := 0
+	for _, o := range l {
+		if o.i < i-surgeGap {
+			l[k] = o
+			k++
+		}
+	}
+	return l[:k]
 }
 
 // windowForecast is the forecast of the sum of the last w buckets, made before
@@ -61,7 +99,7 @@ const surgeGap = 3
 // bucket after it, whose count is x, and for the windows of the last w and
 // shift buckets ending with it. The short window shrinks to the history there
 // is; the shift window needs minBefore buckets of history before it.
-func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineConfig, inflate []float64) baseline {
+func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineConfig, inflate []float64, whole bool) baseline {
 	b := baseline{next: c.MinExpected, disp: 1, win: windowForecast{w: 1, obs: x, expect: c.MinExpected, disp: 1}}
 	if len(h) == 0 {
 		return b
@@ -74,6 +112,12 @@ func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineCon
 	}
 	s := initHolt(h, c.MinExpected)
 	var winSnap, shiftSnap holt
+	from := winSplit // the first bucket a window holds
+	if shiftSplit >= 0 {
+		from = min(from, shiftSplit)
+	}
+	var buf [8]lone
+	lones := buf[:0]
 	for i, y := range h {
 		if i == winSplit {
 			winSnap = s
@@ -81,7 +125,13 @@ func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineCon
 		if i == shiftSplit {
 			shiftSnap = s
 		}
-		s.step(y, c)
+		was := s.surge
+		if cy := s.step(y, c); cy < y && i >= from && !whole {
+			lones = append(lones, lone{i, y - cy})
+		}
+		if s.surge > 0 && was <= 0 {
+			lones = confirm(lones, i)
+		}
 	}
 	if winSplit == len(h) {
 		winSnap = s
@@ -92,12 +142,19 @@ func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineCon
 
 	b.next, b.disp = s.window(1, c, inflate)
 	after := s
-	after.step(x, c)
+	b.obs = after.step(x, c)
+	if whole {
+		b.obs = x
+	}
 	b.inSurge = after.surge != 0
-	b.win = windowForecast{w: w, obs: x + sum(h[winSplit:])}
+	if after.surge > 0 && s.surge <= 0 {
+		lones = confirm(lones, len(h))
+	}
+	b.clipped = b.obs < x || loneExcess(lones, from) > 0
+	b.win = windowForecast{w: w, obs: b.obs + sum(h[winSplit:]) - loneExcess(lones, winSplit)}
 	b.win.expect, b.win.disp = winSnap.window(w, c, inflate)
 	if shiftSplit >= 0 {
-		b.shift = windowForecast{w: shift, obs: x + sum(h[shiftSplit:])}
+		b.shift = windowForecast{w: shift, obs: b.obs + sum(h[shiftSplit:]) - loneExcess(lones, shiftSplit)}
 		b.shift.expect, b.shift.disp = shiftSnap.window(shift, c, inflate)
 	}
 	return b
@@ -232,7 +289,13 @@ func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) 
 	return t
 }
 
-func (s *holt) step(y float64, c *BaselineConfig) {
+// step folds bucket y into the smoother and returns y as the tests count it:
+// y itself, or, for an outlier above the forecast that is not part of a
+// rising surge (a lone one, so far), the clip limit. A lone outlier is the
+// term's own noise until a second one within surgeGap buckets confirms a
+// surge: NAB's tweets and real topics spike tenfold for a bucket several
+// times a day, and judged whole each such spike would be a page.
+func (s *holt) step(y float64, c *BaselineConfig) float64 {
 	f := s.level + s.trend
 	fp := max(f, c.MinExpected)
 	e := y - f
@@ -257,24 +320,29 @@ func (s *holt) step(y float64, c *BaselineConfig) {
 		s.run++
 		if s.run <= c.MaxSurge {
 			s.level = f
-			return
+			return y
 		}
 		s.level, s.trend = y, 0
 		s.surge, s.run = 0, 0
-		return
+		return y
 	}
 	// Back at (or past) the forecast: the surge is over.
 	s.surge, s.run = 0, 0
+	counted := y
 	if outlier {
 		// A lone outlier is the term's own noise, heavier-tailed than any
 		// count model: clipped at Clip spreads (Gelper et al.), it moves the
 		// baseline a little and keeps the dispersion honest.
 		e = math.Copysign(math.Sqrt(limit2), e)
+		if e > 0 {
+			counted = f + e
+		}
 	}
 	level := f + c.Alpha*e
 	s.trend = c.Beta*(level-s.level) + (1-c.Beta)*s.trend
 	s.level = level
 	s.disp = (1-c.Gamma)*s.disp + c.Gamma*e*e/fp
+	return counted
 }
 
 // significance is the signed square root of the deviance of observing x when mu

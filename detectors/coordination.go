@@ -66,7 +66,7 @@ func (d *Coordination) judge(a *analysis) (Finding, bool) {
 	if ratio < need {
 		return Finding{}, false
 	}
-	r, e := a.mentionStrength(d.cfg.MinZ, d.cfg.MinGrowth, d.cfg.MinMentions)
+	r, e := a.mentionStrength(d.cfg.MinZ, d.cfg.MinGrowth, d.cfg.MinMentions, false)
 	r = math.Min(r, ratio/need)
 	if r < 1 {
 		return Finding{}, false
@@ -116,7 +116,7 @@ func (d *Spreading) judge(a *analysis) (Finding, bool) {
 	if regions < d.cfg.MinRegions {
 		return Finding{}, false
 	}
-	r, e := a.mentionStrength(a.mp.pageZ(o.Width), d.surge.MinGrowth, d.surge.MinSupport)
+	r, e := a.mentionStrength(a.mp.pageZ(o.Width), d.surge.MinGrowth, d.surge.MinSupport, false)
 	if r < 1 {
 		return Finding{}, false
 	}

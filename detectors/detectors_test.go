@@ -407,9 +407,11 @@ func TestFindingExplains(t *testing.T) {
 	o := &Observation{
 		Term: "hashtag:blackoutchallenge", Width: 60e9, Mentions: 412, UniqueCreators: 380,
 		Reports: 12, UniqueReporters: 11,
-		Regions:        []Count{{"IN", 200}, {"NP", 150}, {"US", 30}},
-		ReportReasons:  []Count{{"dangerous_acts", 12}},
-		MentionHistory: slices.Repeat([]float64{38}, unitHistory),
+		Regions:       []Count{{"IN", 200}, {"NP", 150}, {"US", 30}},
+		ReportReasons: []Count{{"dangerous_acts", 12}},
+		// The surge's second bucket: its first is a lone outlier until a
+		// second confirms it.
+		MentionHistory: append(slices.Repeat([]float64{38}, unitHistory-1), 390),
 		ReportHistory:  make([]float64, unitHistory),
 		DayAgo:         math.NaN(),
 	}
@@ -448,6 +450,7 @@ func TestSurgeNeedsCreators(t *testing.T) {
 	for i := range h {
 		h[i] = 1
 	}
+	h[len(h)-1] = 40 // the surge's first bucket: the one judged is its second
 	for _, tc := range []struct {
 		creators uint64
 		want     bool

@@ -23,7 +23,7 @@ func (d *Surge) Detect(o *Observation) (Finding, bool) {
 // strength is the surge's decision statistic (1 at the thresholds) and the test
 // behind it; 0 when the term has too little history to judge.
 func (d *Surge) strength(a *analysis) (float64, evidence) {
-	return a.mentionStrength(d.mp.pageZ(a.o.Width), d.cfg.MinGrowth, d.cfg.MinSupport)
+	return a.mentionStrength(d.mp.pageZ(a.o.Width), d.cfg.MinGrowth, d.cfg.MinSupport, true)
 }
 
 func (d *Surge) judge(a *analysis) (Finding, bool) {

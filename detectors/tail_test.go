@@ -68,7 +68,7 @@ func TestCountModelMatchesReference(t *testing.T) {
 		}
 		var buckets, over, excess [mentionTests]float64
 		for i := 200; i < n; i++ {
-			_, one, win, shift := mp.tests(values[i-unitHistory:i], values[i], math.NaN())
+			_, one, win, shift := mp.tests(values[i-unitHistory:i], values[i], math.NaN(), true)
 			for j, e := range [...]evidence{one, win, shift} {
 				buckets[j]++
 				if e.raw > tailLevel {

@@ -59,8 +59,8 @@ func topicSeries(r *rand.Rand, base float64, trending bool) (ts []time.Time, val
 // between its onset and three hours later; a non-trending one is a false page
 // when it pages at all after its first day (the warm-up a new term gets from the
 // count-min rings). TRENDWATCH_TOPICS sets topics per volume and kind (20 in
-// the unit suite). The bounds are today's measurement with a margin, a
-// regression guard: the targets (95 % and 5 %) are not met yet.
+// the unit suite). The bounds are the targets (95 % and 5 %) with a margin for
+// 20 topics a volume: 100 a volume (make eval) measure 97.0 % and 2.5 %.
 func TestTopics(t *testing.T) {
 	per := 20
 	if env := os.Getenv("TRENDWATCH_TOPICS"); env != "" {
@@ -117,11 +117,12 @@ func TestTopics(t *testing.T) {
 	}
 }
 
-// Regression bounds: today's measurement (20 topics per volume: 95 % and 25 %)
-// with a margin.
+// Bounds: the targets with a margin for 20 topics a volume (96.2 % and 3.8 %
+// measured). Before lone outliers were clipped (see holt.step) the quiet
+// topics' false pages were 25 %, nearly all on one-bucket spikes.
 const (
 	minTrendingPaged = 0.9
-	maxQuietPaged    = 0.3
+	maxQuietPaged    = 0.08
 )
 
 func boolBits(b bool) uint64 {
