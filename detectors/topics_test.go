@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,15 +75,23 @@ func TestTopics(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("| mean per bucket | trending topics paged | non-trending topics paged |\n|---|---|---|\n")
 	var found, falsePaged, total int
+	// Each topic's highest anomaly score after its first day, to rank them
+	// as the issue ranked real topics (ROC AUC, trending against not).
+	var maxTrending, maxQuiet []float64
 	for _, base := range []float64{0.2, 2, 20, 200} {
 		var tp, fp int
 		for k := range per {
 			for _, trending := range []bool{true, false} {
 				r := rand.New(rand.NewPCG(uint64(k), math.Float64bits(base)^boolBits(trending)))
 				ts, v, onset := topicSeries(r, base, trending)
-				_, alerts, err := RunSeries(cfg, ts, v)
+				scores, alerts, err := RunSeries(cfg, ts, v)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if trending {
+					maxTrending = append(maxTrending, slices.Max(scores[720:]))
+				} else {
+					maxQuiet = append(maxQuiet, slices.Max(scores[720:]))
 				}
 				from, to := 720, len(v)
 				if trending {
@@ -109,6 +118,7 @@ func TestTopics(t *testing.T) {
 	t.Logf("topics, two-minute buckets, two days judged each\n%s", b.String())
 	t.Logf("EVAL | topics (%d per volume): trending paged / non-trending paged | %.1f %% / %.1f %% | targets ≥ 95 %% / ≤ 5 %% |", per,
 		100*float64(found)/float64(total), 100*float64(falsePaged)/float64(total))
+	t.Logf("EVAL | topics: ROC AUC of each topic's highest anomaly score, trending against not | %.3f | |", rocAUC(maxTrending, maxQuiet))
 	if float64(found) < minTrendingPaged*float64(total) {
 		t.Errorf("trending topics paged: %d of %d, want at least %.0f %%", found, total, 100*minTrendingPaged)
 	}
@@ -130,4 +140,41 @@ func boolBits(b bool) uint64 {
 		return 1 << 63
 	}
 	return 0
+}
+
+// rocAUC is the probability that a positive's score is above a negative's,
+// ties counting half (the Mann-Whitney statistic).
+func rocAUC(pos, neg []float64) float64 {
+	if len(pos) == 0 || len(neg) == 0 {
+		return math.NaN()
+	}
+	var wins float64
+	for _, p := range pos {
+		for _, n := range neg {
+			switch {
+			case p > n:
+				wins++
+			case p == n:
+				wins += 0.5
+			}
+		}
+	}
+	return wins / float64(len(pos)*len(neg))
+}
+
+func TestROCAUC(t *testing.T) {
+	cases := []struct {
+		pos, neg []float64
+		want     float64
+	}{
+		{[]float64{2, 3}, []float64{0, 1}, 1},
+		{[]float64{0, 1}, []float64{2, 3}, 0},
+		{[]float64{1, 2}, []float64{0, 3}, 0.5},
+		{[]float64{1}, []float64{1}, 0.5},
+	}
+	for _, tc := range cases {
+		if got := rocAUC(tc.pos, tc.neg); got != tc.want {
+			t.Errorf("rocAUC(%v, %v) = %v, want %v", tc.pos, tc.neg, got, tc.want)
+		}
+	}
 }
