@@ -271,6 +271,11 @@ func (e *Engine) AddObserver(o Observer) { e.obs = append(e.obs, o) }
 // A record at or below an offset already counted (a replay after a restart from
 // a checkpoint) is skipped.
 func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
+	return e.process(ctx, &rec)
+}
+
+// process is Process without copying the record; it does not keep rec.
+func (e *Engine) process(ctx context.Context, rec *ingest.Record) error {
 	now := time.Now()
 	e.resume(now)
 	e.lastEvent = now
@@ -310,7 +315,7 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 	if ts.After(pr.max) {
 		pr.max = ts
 	}
-	if e.isDuplicate(p, &rec, ts) {
+	if e.isDuplicate(p, rec, ts) {
 		return nil
 	}
 	if rec.Source.Topic != "" && e.holdUntil.IsZero() {
@@ -321,13 +326,13 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 		// at different times, and whichever comes first must not decide
 		// where event time stands. Hold everything briefly, then apply it
 		// in event-time order.
-		e.park(&rec)
+		e.park(rec)
 		return nil
 	}
 	if err := e.endHold(ctx, now, true); err != nil {
 		return err
 	}
-	return e.order(ctx, &rec, ts, now)
+	return e.order(ctx, rec, ts, now)
 }
 
 // endHold applies the records held at start-up, oldest first, once the hold
