@@ -254,6 +254,7 @@ func (e *Engine) Restore(b []byte) error {
 		e.familyMentions.m[f.Start] = &n
 	}
 	e.creators = make(map[time.Time]*sketches.HLL, len(s.Creators))
+	e.lastCreators = nil
 	for _, c := range s.Creators {
 		h, err := sketches.NewHLL(sketches.DefaultHLLPrecision)
 		if err != nil {
