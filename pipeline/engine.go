@@ -143,14 +143,15 @@ type Engine struct {
 	terms  []event.Term
 	keys   []string
 	hashes []uint64
-	// keyBuf and keyCache make term keys without an allocation for the terms
-	// mentioned lately (see termKey).
-	keyBuf   []byte
-	keyCache []cachedKey
 	fams   []*familyRec
 	// families are the families of the hashtags seen lately (see family.go).
 	families families
 	m        *metrics
+
+	// keyBuf and keyCache make term keys without an allocation for the terms
+	// mentioned lately (see termKey).
+	keyBuf   []byte
+	keyCache []cachedKey
 }
 
 type partition struct {
@@ -167,11 +168,7 @@ type progress struct {
 }
 
 type metrics struct {
-	records *prometheus.CounterVec
-	// The records counter of each kind, resolved once: a label lookup per
-	// record costs as much as counting its terms.
-	recContent, recReport, recInvalid, recSkipped, recReplayed, recDuplicate prometheus.Counter
-
+	records   *prometheus.CounterVec
 	parked    prometheus.Gauge
 	forced    prometheus.Counter
 	late      prometheus.Counter
@@ -189,6 +186,10 @@ type metrics struct {
 	dedupLost prometheus.Counter
 	dedupIDs  prometheus.Gauge
 	dedupB    prometheus.Gauge
+
+	// The records counter of each kind, resolved once: a label lookup per
+	// record costs as much as counting its terms.
+	recContent, recReport, recInvalid, recSkipped, recReplayed, recDuplicate prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
