@@ -131,7 +131,6 @@ type Engine struct {
 	lag        lagTrend
 	// holdUntil ends the start-up hold (see Process); held marks it over.
 	holdUntil time.Time
-	histBuf   []float64
 	// maxApplied is the latest event time counted into the window; buckets up
 	// to its own may hold events of terms not yet tracked.
 	maxApplied time.Time
@@ -793,15 +792,10 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 
 	obs := make([]detectors.Observation, 0, len(keys))
 	var ratios []float64
-	// One buffer holds every history of this close; detectors do not keep them.
-	if need := 3 * len(keys) * e.cfg.History; cap(e.histBuf) < need {
-		e.histBuf = make([]float64, 0, need)
-	}
-	hist := e.histBuf[:0]
+	// The histories are the series' own memory, not copies: detectors do
+	// not keep them, and the series are pushed only after every term is judged.
 	history := func(s *series) []float64 {
-		start := len(hist)
-		hist = s.appendTo(hist)
-		return e.known(hist[start:len(hist):len(hist)], b.Start)
+		return e.known(s.view(), b.Start)
 	}
 	for _, k := range keys {
 		st := e.tracked[k]

@@ -42,6 +42,19 @@ func TestSeries(t *testing.T) {
 			t.Errorf("size %d push %v: got %v, want %v", tt.size, tt.push, got, tt.want)
 		}
 	}
+	// Long runs, through many moves back to the front.
+	for _, size := range []int{2, 5, 120} {
+		s := newSeries(size)
+		var all []float64
+		for i := range 10 * size {
+			s.push(float64(i))
+			all = append(all, float64(i))
+			want := all[max(0, len(all)-size):]
+			if got := s.view(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("size %d after %d pushes: got %v, want %v", size, i+1, got, want)
+			}
+		}
+	}
 }
 
 func TestJoinCacheEvictsOldest(t *testing.T) {

@@ -12,31 +12,38 @@ import (
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
-// series is a fixed-length ring of per-bucket counts, oldest first when read.
+// series holds the last size per-bucket counts, oldest first, contiguous:
+// every close hands each tracked term's histories to the detectors, and a
+// ring would have to be copied out in order each time (a tenth of the
+// engine's time at 120 buckets). It keeps a quarter of size spare and moves
+// the last values back to the front when that fills, a copy of size values
+// every size/4 pushes.
 type series struct {
 	buf  []float64
-	n    int // values held, ≤ len(buf)
-	head int // index of the next write
+	size int
 }
 
-func newSeries(size int) *series { return &series{buf: make([]float64, size)} }
+func newSeries(size int) *series {
+	return &series{buf: make([]float64, 0, size+size/4+1), size: size}
+}
 
 func (s *series) push(v float64) {
-	s.buf[s.head] = v
-	s.head = (s.head + 1) % len(s.buf)
-	if s.n < len(s.buf) {
-		s.n++
+	if len(s.buf) == cap(s.buf) {
+		s.buf = s.buf[:copy(s.buf, s.buf[len(s.buf)-(s.size-1):])]
 	}
+	s.buf = append(s.buf, v)
+}
+
+// view returns the held values, oldest first. It is the series' own memory,
+// valid until the next push; appending to it copies.
+func (s *series) view() []float64 {
+	v := s.buf[max(0, len(s.buf)-s.size):]
+	return v[:len(v):len(v)]
 }
 
 // appendTo appends the held values, oldest first.
 func (s *series) appendTo(dst []float64) []float64 {
-	start := (s.head - s.n + len(s.buf)) % len(s.buf)
-	if end := start + s.n; end <= len(s.buf) {
-		return append(dst, s.buf[start:end]...)
-	}
-	dst = append(dst, s.buf[start:]...)
-	return append(dst, s.buf[:s.head]...)
+	return append(dst, s.view()...)
 }
 
 // labels counts a few distinct labels (regions, languages, reasons) exactly up to
