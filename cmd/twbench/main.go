@@ -175,12 +175,12 @@ type childRun struct {
 
 func (k childRun) describe() string {
 	if k.mode == modeRead {
-		return "kafka-go group Reader alone, " + cores(k.cores)
+		return "kafka-go group Reader alone, " + cores1(k.cores)
 	}
-	return "Kafka → detectors, " + cores(k.cores)
+	return "Kafka → detectors, " + cores1(k.cores)
 }
 
-func cores(n int) string {
+func cores1(n int) string {
 	if n == 1 {
 		return "1 core"
 	}

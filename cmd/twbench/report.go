@@ -38,31 +38,42 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "| %s | %.0f ns, %.1f allocs | %s |\n", m.what, m.ns, m.allocs, m.how)
 	}
 	for _, k := range r.kafka {
-		what := k.describe()
-		how := "a child process at GOMAXPROCS=" + fmt.Sprint(k.cores) + ": ingest.Consumer.RunBatches and pipeline.Engine at their defaults (as `trendwatch run --replay`, no sinks), first message to last"
+		how := fmt.Sprintf("child process, GOMAXPROCS=%d: consumer and engine at their defaults, as `trendwatch run --replay` without sinks", k.cores)
 		if k.mode == modeRead {
-			how = "FetchMessage and nothing else: the most the client delivers"
+			how = "child process: FetchMessage and nothing else, the client's ceiling"
 		}
 		fmt.Fprintf(&b, "| %s | **%.0f events/s**; %.1f CPU s; peak RSS %d MiB | %s |\n",
-			what, k.res.rate(), k.res.CPUSeconds, k.res.PeakRSS>>20, how)
+			k.describe(), k.res.rate(), k.res.CPUSeconds, k.res.PeakRSS>>20, how)
 	}
-	if rss := r.replayRSS(); rss > 0 {
-		fmt.Fprintf(&b, "| RSS through the %d-event replay, defaults | %d MiB peak (target ≤ 512 MiB) | VmHWM of the all-cores run above |\n", r.events, rss>>20)
+	if rss, cores := r.replayRSS(); rss > 0 {
+		var others []string
+		for _, k := range r.kafka {
+			if k.mode == modeConsume && k.cores != cores {
+				others = append(others, fmt.Sprintf("%d MiB at %s", k.res.PeakRSS>>20, cores1(k.cores)))
+			}
+		}
+		also := ""
+		if len(others) > 0 {
+			also = "; " + strings.Join(others, ", ")
+		}
+		fmt.Fprintf(&b, "| peak RSS through the %d-event replay, defaults | **%d MiB** (all %d cores)%s | VmHWM of the runs above; target ≤ 512 MiB |\n",
+			r.events, rss>>20, cores, also)
 	}
 	b.WriteString("| ClickHouse Kafka engine peer | not measured | left: see the README |\n")
 	fmt.Fprintf(&b, "\nThe whole run took %s.\n", r.took.Round(time.Second))
 	return b.String()
 }
 
-// replayRSS is the peak RSS of the consuming run with the most cores.
-func (r *report) replayRSS() int64 {
+// replayRSS is the peak RSS of the consuming run with the most cores, and
+// that count.
+func (r *report) replayRSS() (int64, int) {
 	var best kafkaRow
 	for _, k := range r.kafka {
 		if k.mode == modeConsume && k.cores >= best.cores {
 			best = k
 		}
 	}
-	return best.res.PeakRSS
+	return best.res.PeakRSS, best.cores
 }
 
 // describeMachine is the CPU model, the cores and the load average now.
