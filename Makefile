@@ -2,7 +2,7 @@
 # (installed from Debian when missing) and modern ClickHouse through chDB.
 GO ?= go
 
-.PHONY: test unit lint bench build eval
+.PHONY: test unit lint bench bench-micro build eval
 
 test:
 	./scripts/test.sh
@@ -14,8 +14,17 @@ lint:
 	gofmt -l . | (! grep .)
 	$(GO) vet ./...
 
+# make bench: one generated stream of 1M messages; decode, normalise and engine
+# cost per event, Kafka → detectors at 1, 2 and all cores, peak RSS; prints the
+# table and writes it to bench.md (a few minutes). BENCH_FLAGS=-short proves it
+# works in seconds; go test ./cmd/twbench does that too. bench-micro runs the
+# package benchmarks.
+BENCH_FLAGS ?=
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./sketches/ ./event/ ./bench/
+	$(GO) run ./cmd/twbench -out bench.md $(BENCH_FLAGS)
+
+bench-micro:
+	$(GO) test -run '^$$' -bench . -benchmem ./sketches/ ./event/ ./ingest/ ./pipeline/ ./bench/
 
 build:
 	$(GO) build -o bin/trendwatch ./cmd/trendwatch

@@ -88,13 +88,15 @@ func BenchmarkKafkaToDetectors(b *testing.B) {
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	recs := make(chan ingest.Record, 4096)
-	go func() { _ = c.Run(rctx, recs) }()
+	batches := make(chan []ingest.Record, 16)
+	go func() { _ = c.RunBatches(rctx, batches) }()
 	b.ResetTimer()
-	for i := 0; i < produced; i++ {
-		if err := eng.Process(ctx, <-recs); err != nil {
+	for n := 0; n < produced; {
+		recs := <-batches
+		if err := eng.ProcessBatch(ctx, recs); err != nil {
 			b.Fatal(err)
 		}
+		n += len(recs)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(produced)/b.Elapsed().Seconds(), "msgs/s")

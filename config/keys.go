@@ -148,6 +148,7 @@ func docs() map[string]doc {
 
 		"kafka.brokers":                  {UnitList, "bootstrap brokers, host:port"},
 		"kafka.client_id":                {UnitText, "client ID sent to the brokers"},
+		"kafka.decoders":                 {UnitCount, "goroutines decoding messages; 0: one per CPU (order is kept either way)"},
 		"kafka.dead_letter_max_bytes":    {UnitBytes, "most of a bad message copied to the dead-letter topic"},
 		"kafka.fetch_max_bytes":          {UnitBytes, "bound on one fetch"},
 		"kafka.group":                    {UnitText, "consumer group; instances of one group share the partitions"},

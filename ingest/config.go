@@ -72,6 +72,10 @@ type Config struct {
 	// before the process exits saying which it tried; 0 waits for ever. Once
 	// running, a broker that goes away is retried without end.
 	StartupTimeout time.Duration `mapstructure:"startup_timeout"`
+	// Decoders is how many goroutines decode, validate and normalise messages;
+	// 0 means one per CPU (GOMAXPROCS). Records leave them in fetch order
+	// whatever the number, so it changes throughput only.
+	Decoders int `mapstructure:"decoders"`
 }
 
 // DefaultConfig suits the embedded broker on loopback.
@@ -123,6 +127,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("kafka.dead_letter_max_bytes: must be > 0, got %d", c.DeadLetterMaxBytes)
 	case c.StartupTimeout < 0:
 		return fmt.Errorf("kafka.startup_timeout: must be >= 0, got %v", c.StartupTimeout)
+	case c.Decoders < 0:
+		return fmt.Errorf("kafka.decoders: must be >= 0 (0: one per CPU), got %d", c.Decoders)
 	}
 	if err := c.Limits.Validate(); err != nil {
 		return fmt.Errorf("kafka.limits: %w", err)

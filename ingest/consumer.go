@@ -161,6 +161,7 @@ type Consumer struct {
 	// lenient decodes without the event-time limits, to tell the refusal
 	// summary what event times the refused messages had.
 	lenient event.Decoder
+	msgBufs msgBufs
 }
 
 // Assigned reports whether the consumer group has assigned this member its
@@ -230,49 +231,30 @@ func newConsumer(cfg Config, log *slog.Logger, r messageReader, dlq *deadLetter,
 	}
 }
 
-// Run fetches, decodes and sends records to out until ctx ends or the reader fails
-// for good. A full out blocks Run, which pauses consumption: that is the
-// backpressure when a sink is slow.
-func (c *Consumer) Run(ctx context.Context, out chan<- Record) error {
-	c.dlq.start(ctx)
-	tickCtx, stopTicks := context.WithCancel(ctx)
-	defer stopTicks()
-	go func() {
-		t := time.NewTicker(c.refusals.period / 4)
-		defer t.Stop()
-		for {
-			select {
-			case <-tickCtx.Done():
-				return
-			case <-t.C:
-				c.refusals.tick(c.dec.Now())
-			}
-		}
-	}()
-	for {
-		m, err := c.reader.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("fetch from %v: %w", c.cfg.Brokers, err)
-		}
-		c.assigned.Store(true)
-		rec := c.decode(ctx, m)
-		select {
-		case out <- rec:
-		case <-ctx.Done():
-			return nil
-		}
+// decode turns one message into a Record, dead-lettering it when it is
+// refused, and counts it at once: the one-message path of tests and
+// benchmarks. RunBatches decodes with decodeInto and counts per batch.
+func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
+	var rec Record
+	if c.decodeInto(ctx, &m, &rec) {
+		c.metrics.events.WithLabelValues(m.Topic, "ok").Inc()
+		c.refusals.accepted(c.dec.Now(), 1)
 	}
+	if rec.Lag >= 0 {
+		c.metrics.lag.WithLabelValues(m.Topic, strconv.Itoa(m.Partition)).Set(float64(rec.Lag))
+	}
+	return rec
 }
 
-// decode turns one message into a Record, dead-lettering it when it is refused.
-func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
-	rec := Record{Source: Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, Lag: -1}
+// decodeInto decodes m into rec and reports whether it was accepted. A refused
+// message is dead-lettered and counted here (refusals are rare); accepted ones
+// and the lag gauge are left to the caller, which counts them in bulk, since
+// a metric update per message costs more than decoding on many cores at once.
+// It is safe for concurrent use.
+func (c *Consumer) decodeInto(ctx context.Context, m *kafka.Message, rec *Record) bool {
+	*rec = Record{Source: Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, Lag: -1}
 	if m.HighWaterMark > 0 {
 		rec.Lag = max(0, m.HighWaterMark-m.Offset-1)
-		c.metrics.lag.WithLabelValues(m.Topic, strconv.Itoa(m.Partition)).Set(float64(rec.Lag))
 	}
 	if m.Value == nil && (m.Topic == c.cfg.Topics.Content || m.Topic == c.cfg.Topics.Reports) {
 		// A tombstone deletes its key from a compacted topic: no event, and not a
@@ -280,7 +262,8 @@ func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
 		// too, so an empty message from the broker is counted here; the decoder
 		// refuses one as "empty" wherever it still arrives as a non-nil slice.
 		c.metrics.tombstones.WithLabelValues(m.Topic).Inc()
-		return Record{Source: rec.Source, Lag: rec.Lag, Kind: KindSkipped}
+		rec.Kind = KindSkipped
+		return false
 	}
 	var err error
 	switch m.Topic {
@@ -294,9 +277,7 @@ func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
 		err = &event.DecodeError{Reason: event.ReasonUnknownSource, Err: fmt.Errorf("topic %q is not an input topic", m.Topic)}
 	}
 	if err == nil {
-		c.metrics.events.WithLabelValues(m.Topic, "ok").Inc()
-		c.refusals.observe(c.dec.Now(), "", time.Time{})
-		return rec
+		return true
 	}
 	reason := event.ReasonOf(err)
 	if reason == "" {
@@ -304,13 +285,14 @@ func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
 	}
 	var ts time.Time
 	if c.refusals.wantTS(reason) {
-		ts = c.eventTime(m)
+		ts = c.eventTime(*m)
 	}
 	c.refusals.observe(c.dec.Now(), reason, ts)
 	c.metrics.events.WithLabelValues(m.Topic, "invalid").Inc()
 	c.metrics.failures.WithLabelValues(m.Topic, string(reason)).Inc()
-	c.dlq.send(ctx, m, reason, err, c.cfg.DeadLetterMaxBytes)
-	return Record{Source: rec.Source, Lag: rec.Lag, Kind: KindInvalid}
+	c.dlq.send(ctx, *m, reason, err, c.cfg.DeadLetterMaxBytes)
+	*rec = Record{Source: rec.Source, Lag: rec.Lag, Kind: KindInvalid}
+	return false
 }
 
 // eventTime decodes m without the event-time limits, for its ts; zero when

@@ -14,7 +14,7 @@ import (
 // pipeline that refuses everything writes nothing and logs nothing else: a
 // replay of two-week-old events looks exactly like a quiet topic. One line a
 // minute with the share, the reason, the event times and the fix makes it
-// plain. Decode runs on the consumer's one goroutine, so no locks.
+// plain.
 type refusalLog struct {
 	log        *slog.Logger
 	period     time.Duration
@@ -81,6 +81,23 @@ func (r *refusalLog) observe(now time.Time, reason event.Reason, ts time.Time) {
 			r.tsMax = ts
 		}
 	}
+}
+
+// accepted counts n messages accepted by now, in one step: decoders count a
+// batch at a time rather than take the lock for every message.
+func (r *refusalLog) accepted(now time.Time, n uint64) {
+	if n == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.start.IsZero() {
+		r.start = now
+	}
+	if now.Sub(r.start) >= r.period {
+		r.flush(now)
+	}
+	r.total += n
 }
 
 // tick flushes the period if it ended by now with messages in it: without

@@ -99,6 +99,9 @@ type Engine struct {
 	join     *joinCache
 	dedup    *dedupFilter
 	creators map[time.Time]*sketches.HLL // platform-wide unique creators per open bucket
+	// lastCreators is creators[lastCreatorsStart], the one content used last.
+	lastCreators      *sketches.HLL
+	lastCreatorsStart time.Time
 	// familyMentions counts the family mentions of each open bucket: the window
 	// counts them with the rest, and the platform's totals must leave them out,
 	// or every hashtag would count twice.
@@ -128,7 +131,6 @@ type Engine struct {
 	lag        lagTrend
 	// holdUntil ends the start-up hold (see Process); held marks it over.
 	holdUntil time.Time
-	histBuf   []float64
 	// maxApplied is the latest event time counted into the window; buckets up
 	// to its own may hold events of terms not yet tracked.
 	maxApplied time.Time
@@ -144,6 +146,11 @@ type Engine struct {
 	// families are the families of the hashtags seen lately (see family.go).
 	families families
 	m        *metrics
+
+	// keyBuf and keyCache make term keys without an allocation for the terms
+	// mentioned lately (see termKey).
+	keyBuf   []byte
+	keyCache []cachedKey
 }
 
 type partition struct {
@@ -178,6 +185,10 @@ type metrics struct {
 	dedupLost prometheus.Counter
 	dedupIDs  prometheus.Gauge
 	dedupB    prometheus.Gauge
+
+	// The records counter of each kind, resolved once: a label lookup per
+	// record costs as much as counting its terms.
+	recContent, recReport, recInvalid, recSkipped, recReplayed, recDuplicate prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -201,6 +212,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		dedupIDs:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
 		dedupB:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
 	}
+	m.recContent, m.recReport = m.records.WithLabelValues("content"), m.records.WithLabelValues("report")
+	m.recInvalid, m.recSkipped = m.records.WithLabelValues("invalid"), m.records.WithLabelValues("skipped")
+	m.recReplayed, m.recDuplicate = m.records.WithLabelValues("replayed"), m.records.WithLabelValues("duplicate")
 	if reg != nil {
 		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB)
 	}
@@ -242,6 +256,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		parts:    make(map[partition]*progress),
 		m:        newMetrics(reg),
 		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
+		keyCache: make([]cachedKey, keyCacheSize),
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
 	// carry creators, regions and samples.
@@ -271,13 +286,18 @@ func (e *Engine) AddObserver(o Observer) { e.obs = append(e.obs, o) }
 // A record at or below an offset already counted (a replay after a restart from
 // a checkpoint) is skipped.
 func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
+	return e.process(ctx, &rec)
+}
+
+// process is Process without copying the record; it does not keep rec.
+func (e *Engine) process(ctx context.Context, rec *ingest.Record) error {
 	now := time.Now()
 	e.resume(now)
 	e.lastEvent = now
 	p := partition{rec.Source.Topic, rec.Source.Partition}
 	if rec.Source.Topic != "" {
 		if last, ok := e.offsets[p]; ok && rec.Source.Offset <= last {
-			e.m.records.WithLabelValues("replayed").Inc()
+			e.m.recReplayed.Inc()
 			return nil
 		}
 		e.offsets[p] = rec.Source.Offset
@@ -285,17 +305,17 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 	var ts time.Time
 	switch rec.Kind {
 	case ingest.KindContent:
-		e.m.records.WithLabelValues("content").Inc()
+		e.m.recContent.Inc()
 		ts = rec.Content.TS
 	case ingest.KindReport:
-		e.m.records.WithLabelValues("report").Inc()
+		e.m.recReport.Inc()
 		ts = rec.Report.TS
 	case ingest.KindInvalid:
-		e.m.records.WithLabelValues("invalid").Inc()
+		e.m.recInvalid.Inc()
 		e.invalid++
 		return nil
 	case ingest.KindSkipped:
-		e.m.records.WithLabelValues("skipped").Inc()
+		e.m.recSkipped.Inc()
 		return nil
 	default:
 		return fmt.Errorf("record kind %d from %s/%d@%d", rec.Kind, rec.Source.Topic, rec.Source.Partition, rec.Source.Offset)
@@ -310,7 +330,7 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 	if ts.After(pr.max) {
 		pr.max = ts
 	}
-	if e.isDuplicate(p, &rec, ts) {
+	if e.isDuplicate(p, rec, ts) {
 		return nil
 	}
 	if rec.Source.Topic != "" && e.holdUntil.IsZero() {
@@ -321,13 +341,13 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 		// at different times, and whichever comes first must not decide
 		// where event time stands. Hold everything briefly, then apply it
 		// in event-time order.
-		e.park(&rec)
+		e.park(rec)
 		return nil
 	}
 	if err := e.endHold(ctx, now, true); err != nil {
 		return err
 	}
-	return e.order(ctx, &rec, ts, now)
+	return e.order(ctx, rec, ts, now)
 }
 
 // endHold applies the records held at start-up, oldest first, once the hold
@@ -440,23 +460,14 @@ func (e *Engine) content(c *event.Content) {
 		e.first = start
 	}
 	creator := sketches.Hash(c.CreatorID)
-	ch := e.creators[start]
-	if ch == nil {
-		var err error
-		if ch, err = sketches.NewHLL(sketches.DefaultHLLPrecision); err != nil {
-			panic(err)
-		}
-		e.creators[start] = ch
-	}
-	ch.InsertHash(creator)
+	e.creatorsOf(start).InsertHash(creator)
 
 	e.terms = c.Terms(e.terms[:0])
-	keys := make([]string, 0, len(e.terms))
+	keys := e.keys[:0]
 	hashes := e.hashes[:0]
 	open := e.window.Open(ts)
 	for _, t := range e.terms {
-		key := t.String()
-		h := sketches.Hash(key)
+		key, h := e.termKey(t)
 		keys = append(keys, key)
 		hashes = append(hashes, h)
 		if !e.mention(c, ts, start, creator, open, key, h, nil, "") {
@@ -482,8 +493,27 @@ func (e *Engine) content(c *event.Content) {
 			break
 		}
 	}
-	e.fams = fams
+	e.fams, e.keys = fams, keys
 	e.join.put(c.ContentID, keys)
+}
+
+// creatorsOf returns the platform's unique creators of the open bucket at
+// start. The last one is kept at hand, as bucketOf keeps a term's: a map keyed
+// by time.Time is slow to hash, and the entry goes only when its bucket closes.
+func (e *Engine) creatorsOf(start time.Time) *sketches.HLL {
+	if e.lastCreators != nil && e.lastCreatorsStart.Equal(start) {
+		return e.lastCreators
+	}
+	ch := e.creators[start]
+	if ch == nil {
+		var err error
+		if ch, err = sketches.NewHLL(sketches.DefaultHLLPrecision); err != nil {
+			panic(err)
+		}
+		e.creators[start] = ch
+	}
+	e.lastCreators, e.lastCreatorsStart = ch, start
+	return ch
 }
 
 // mention counts one mention of key (hash h) by content c; when key is a
@@ -539,7 +569,8 @@ func (e *Engine) report(r *event.Report) {
 		// that sound whatever the reporter tagged, and dropping them hid a
 		// fifth of a sound's report wave (a bucket later in the median).
 		for _, h := range r.Hashtags {
-			keys = append(keys, event.Term{Kind: event.KindHashtag, Value: h}.String())
+			key, _ := e.termKey(event.Term{Kind: event.KindHashtag, Value: h})
+			keys = append(keys, key)
 		}
 		for _, k := range cached {
 			if kind, _, _ := strings.Cut(k, ":"); kind != event.KindHashtag.String() {
@@ -692,7 +723,7 @@ func (e *Engine) isDuplicate(p partition, rec *ingest.Record, ts time.Time) bool
 	}
 	if dup {
 		e.m.dups.Inc()
-		e.m.records.WithLabelValues("duplicate").Inc()
+		e.m.recDuplicate.Inc()
 	}
 	return dup
 }
@@ -761,15 +792,10 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 
 	obs := make([]detectors.Observation, 0, len(keys))
 	var ratios []float64
-	// One buffer holds every history of this close; detectors do not keep them.
-	if need := 3 * len(keys) * e.cfg.History; cap(e.histBuf) < need {
-		e.histBuf = make([]float64, 0, need)
-	}
-	hist := e.histBuf[:0]
+	// The histories are the series' own memory, not copies: detectors do
+	// not keep them, and the series are pushed only after every term is judged.
 	history := func(s *series) []float64 {
-		start := len(hist)
-		hist = s.appendTo(hist)
-		return e.known(hist[start:len(hist):len(hist)], b.Start)
+		return e.known(s.view(), b.Start)
 	}
 	for _, k := range keys {
 		st := e.tracked[k]

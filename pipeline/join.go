@@ -13,21 +13,26 @@ func newJoinCache(size int) *joinCache {
 	return &joinCache{m: make(map[string][]string, size), ring: make([]string, size)}
 }
 
+// put remembers a copy of keys as contentID's. The copy goes into the slice
+// of the entry it replaces or evicts, so a full cache allocates nothing.
 func (c *joinCache) put(contentID string, keys []string) {
-	if _, ok := c.m[contentID]; ok {
-		c.m[contentID] = keys
+	if cur, ok := c.m[contentID]; ok {
+		c.m[contentID] = append(cur[:0], keys...)
 		return
 	}
+	var spare []string
 	if old := c.ring[c.next]; old != "" {
+		spare = c.m[old][:0]
 		delete(c.m, old)
 	}
 	c.ring[c.next] = contentID
 	c.next = (c.next + 1) % len(c.ring)
-	c.m[contentID] = keys
+	c.m[contentID] = append(spare, keys...)
 }
 
 // get returns the term keys of a content ID, and whether it is known at all: a
-// content without terms is known but has none.
+// content without terms is known but has none. The slice is the cache's: it
+// changes with the next put.
 func (c *joinCache) get(contentID string) ([]string, bool) {
 	keys, ok := c.m[contentID]
 	return keys, ok

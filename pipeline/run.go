@@ -155,6 +155,29 @@ func (e *Engine) waitSaving() error {
 // CommitInterval and once more on the way out. A closed input (a finite file,
 // the end of a demo) also closes every open bucket first.
 func (e *Engine) Run(ctx context.Context, in <-chan ingest.Record, c Committer, ck Checkpointer) error {
+	return runLoop(ctx, e, in, c, ck, e.Process)
+}
+
+// RunBatches is Run for an input that comes in batches (ingest's
+// RunBatches): one channel receive per batch instead of per record, and the
+// commit and housekeeping ticks between batches. The engine does not keep
+// the slices.
+func (e *Engine) RunBatches(ctx context.Context, in <-chan []ingest.Record, c Committer, ck Checkpointer) error {
+	return runLoop(ctx, e, in, c, ck, e.ProcessBatch)
+}
+
+// ProcessBatch processes recs in order, as Process does each.
+func (e *Engine) ProcessBatch(ctx context.Context, recs []ingest.Record) error {
+	for i := range recs {
+		if err := e.process(ctx, &recs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runLoop is the loop of Run and RunBatches; process applies one item of in.
+func runLoop[T any](ctx context.Context, e *Engine, in <-chan T, c Committer, ck Checkpointer, process func(context.Context, T) error) error {
 	commit := time.NewTicker(e.cfg.CommitInterval)
 	defer commit.Stop()
 	idle := time.NewTicker(time.Second)
@@ -195,7 +218,7 @@ func (e *Engine) Run(ctx context.Context, in <-chan ingest.Record, c Committer, 
 			if !ok {
 				return final(true)
 			}
-			if err := e.Process(ctx, rec); err != nil {
+			if err := process(ctx, rec); err != nil {
 				if ctx.Err() != nil {
 					return final(false)
 				}

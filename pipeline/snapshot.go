@@ -112,8 +112,8 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	s.Offsets = e.Offsets()
 	s.Dedup, s.DedupKept = e.dedup.snap(), true
 	s.Parked = make([]ingest.Record, len(e.parked))
-	for i, r := range e.parked {
-		s.Parked[i] = *r
+	for i, p := range e.parked {
+		s.Parked[i] = *p.rec
 	}
 	for _, sk := range e.sinks {
 		if o, ok := sk.(Outbox); ok {
@@ -187,7 +187,7 @@ func (e *Engine) Restore(b []byte) error {
 	e.reported.invalid = s.Invalid
 	e.parked = make(parkedHeap, len(s.Parked))
 	for i := range s.Parked {
-		e.parked[i] = &s.Parked[i]
+		e.parked[i] = parkedOf(&s.Parked[i])
 	}
 	heap.Init(&e.parked)
 	e.m.parked.Set(float64(len(e.parked)))
@@ -254,6 +254,7 @@ func (e *Engine) Restore(b []byte) error {
 		e.familyMentions.m[f.Start] = &n
 	}
 	e.creators = make(map[time.Time]*sketches.HLL, len(s.Creators))
+	e.lastCreators = nil
 	for _, c := range s.Creators {
 		h, err := sketches.NewHLL(sketches.DefaultHLLPrecision)
 		if err != nil {

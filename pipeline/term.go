@@ -12,31 +12,38 @@ import (
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
-// series is a fixed-length ring of per-bucket counts, oldest first when read.
+// series holds the last size per-bucket counts, oldest first, contiguous:
+// every close hands each tracked term's histories to the detectors, and a
+// ring would have to be copied out in order each time (a tenth of the
+// engine's time at 120 buckets). It keeps a quarter of size spare and moves
+// the last values back to the front when that fills, a copy of size values
+// every size/4 pushes.
 type series struct {
 	buf  []float64
-	n    int // values held, ≤ len(buf)
-	head int // index of the next write
+	size int
 }
 
-func newSeries(size int) *series { return &series{buf: make([]float64, size)} }
+func newSeries(size int) *series {
+	return &series{buf: make([]float64, 0, size+size/4+1), size: size}
+}
 
 func (s *series) push(v float64) {
-	s.buf[s.head] = v
-	s.head = (s.head + 1) % len(s.buf)
-	if s.n < len(s.buf) {
-		s.n++
+	if len(s.buf) == cap(s.buf) {
+		s.buf = s.buf[:copy(s.buf, s.buf[len(s.buf)-(s.size-1):])]
 	}
+	s.buf = append(s.buf, v)
+}
+
+// view returns the held values, oldest first. It is the series' own memory,
+// valid until the next push; appending to it copies.
+func (s *series) view() []float64 {
+	v := s.buf[max(0, len(s.buf)-s.size):]
+	return v[:len(v):len(v)]
 }
 
 // appendTo appends the held values, oldest first.
 func (s *series) appendTo(dst []float64) []float64 {
-	start := (s.head - s.n + len(s.buf)) % len(s.buf)
-	if end := start + s.n; end <= len(s.buf) {
-		return append(dst, s.buf[start:end]...)
-	}
-	dst = append(dst, s.buf[start:]...)
-	return append(dst, s.buf[:s.head]...)
+	return append(dst, s.view()...)
 }
 
 // labels counts a few distinct labels (regions, languages, reasons) exactly up to
@@ -99,6 +106,25 @@ type termBucket struct {
 	// members counts, for a family, the spellings its mentions came by.
 	members labels
 	samples []string
+	// inline backs the first creators, regions, languages and samples, so
+	// that a term's bucket costs one allocation where growing each slice
+	// from nothing cost a dozen: most tracked terms see few of each.
+	inline struct {
+		creators      [8]uint64
+		regions, lang [2]detectors.Count
+		samples       [5]string
+	}
+}
+
+// newTermBucket returns an empty bucket whose slices start in its own
+// inline arrays.
+func newTermBucket() *termBucket {
+	tb := &termBucket{}
+	tb.creators.small = tb.inline.creators[:0]
+	tb.regions = tb.inline.regions[:0]
+	tb.langs = tb.inline.lang[:0]
+	tb.samples = tb.inline.samples[:0]
+	return tb
 }
 
 // termState is one tracked term.
@@ -112,6 +138,9 @@ type termState struct {
 	family string
 
 	open map[time.Time]*termBucket
+	// last is the open bucket bucketOf returned last, which starts at lastStart.
+	last      *termBucket
+	lastStart time.Time
 
 	mentions *series
 	reports  *series
@@ -141,12 +170,45 @@ func (st *termState) pushHistory(mentions, reports, creators float64) {
 }
 
 func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {
+	// Nearly every mention falls in the bucket of the term's previous one,
+	// and a map keyed by time.Time is slow to hash. The cached bucket is
+	// still st.open's: an entry is removed only when its bucket closes, and
+	// no mention reaches a closed bucket (the window refuses it as late).
+	if st.last != nil && st.lastStart.Equal(start) {
+		return st.last
+	}
 	tb := st.open[start]
 	if tb == nil {
-		tb = &termBucket{}
+		tb = newTermBucket()
 		st.open[start] = tb
 	}
+	st.last, st.lastStart = tb, start
 	return tb
+}
+
+// keyCacheSize is the slots of the engine's term-key cache: 2^16 slots of 24
+// bytes (1.5 MiB) and their keys, for the terms that make most mentions.
+const keyCacheSize = 1 << 16
+
+// cachedKey is one slot of the term-key cache.
+type cachedKey struct {
+	hash uint64
+	key  string
+}
+
+// termKey returns t's key (Term.String) and its hash (sketches.Hash). The
+// key is made in a buffer and hashed there; only when its cache slot holds
+// another term is it copied into a new string. Every mention needs its term's
+// key, and a popular term is mentioned thousands of times a minute: making
+// the key anew each time was an allocation per term and event.
+func (e *Engine) termKey(t event.Term) (string, uint64) {
+	e.keyBuf = append(append(append(e.keyBuf[:0], t.Kind.String()...), ':'), t.Value...)
+	h := sketches.HashBytes(e.keyBuf)
+	slot := &e.keyCache[h&(keyCacheSize-1)]
+	if slot.hash != h || slot.key != string(e.keyBuf) {
+		slot.hash, slot.key = h, string(e.keyBuf)
+	}
+	return slot.key, h
 }
 
 // termHLLPrecision is lower than the window's: thousands of terms each hold

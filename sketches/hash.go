@@ -6,6 +6,9 @@ import "github.com/cespare/xxhash/v2"
 // key. Callers hash a term once per event and pass the hash to every sketch.
 func Hash(key string) uint64 { return xxhash.Sum64String(key) }
 
+// HashBytes is Hash of string(key), without making the string.
+func HashBytes(key []byte) uint64 { return xxhash.Sum64(key) }
+
 // remix derives a further 64 well-mixed bits from h (the murmur3 finaliser), for
 // a count-min sketch whose rows need more index bits than one hash holds.
 func remix(h uint64) uint64 {

@@ -143,19 +143,21 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 		eng.Expect(parts)
 	}
 	log.Info("consuming", "kafka", cfg.Kafka, "sinks", cfg.Sinks, "checkpoint", store.Path())
-	records := make(chan ingest.Record, 4096)
+	// 16 batches of up to 256 records: as much as the 4096 records queued
+	// when records came one at a time.
+	records := make(chan []ingest.Record, 16)
 	cctx, stopConsumer := context.WithCancel(ctx)
 	defer stopConsumer()
 	var consumerErr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := consumer.Run(cctx, records); err != nil {
+		if err := consumer.RunBatches(cctx, records); err != nil {
 			consumerErr = err
 			cancel()
 		}
 	}()
-	err = eng.Run(ctx, records, consumer, store)
+	err = eng.RunBatches(ctx, records, consumer, store)
 	stopConsumer()
 	<-done
 	return errors.Join(err, consumerErr, consumer.Close())

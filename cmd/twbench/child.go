@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+// childEnv, when set, makes the binary a child: it names the mode.
+const childEnv = "TWBENCH_CHILD"
+
+const (
+	// modeConsume reads the stream with trendwatch's consumer and engine at
+	// their defaults, as trendwatch run --replay does without sinks.
+	modeConsume = "consume"
+	// modeRead reads it with a bare kafka-go group Reader: the ceiling.
+	modeRead = "read"
+)
+
+// childResult is what a child prints, as one line of JSON.
+type childResult struct {
+	Events int `json:"events"`
+	// Seconds runs from the first message received to the last processed:
+	// joining the group is left out, being the same for any throughput.
+	Seconds    float64 `json:"seconds"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	PeakRSS    int64   `json:"peak_rss_bytes"`
+	Err        string  `json:"err,omitempty"`
+}
+
+func (r childResult) rate() float64 {
+	if r.Seconds <= 0 {
+		return 0
+	}
+	return float64(r.Events) / r.Seconds
+}
+
+func childMain() int {
+	res, err := child(os.Getenv(childEnv), os.Getenv("TWBENCH_BROKER"), os.Getenv("TWBENCH_GROUP"), os.Getenv("TWBENCH_EVENTS"))
+	if err != nil {
+		res.Err = err.Error()
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+		return 1
+	}
+	return 0
+}
+
+func child(mode, addr, group, events string) (childResult, error) {
+	n, err := strconv.Atoi(events)
+	if err != nil {
+		return childResult{}, fmt.Errorf("TWBENCH_EVENTS: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg := ingest.DefaultConfig()
+	cfg.Brokers, cfg.Group = []string{addr}, group
+	cfg.Limits.MaxAge, cfg.Limits.MaxFuture = 0, 0 // --replay
+	var first, last time.Time
+	switch mode {
+	case modeRead:
+		first, last, err = readOnly(ctx, cfg, n)
+	case modeConsume:
+		first, last, err = consume(ctx, cfg, n, log)
+	default:
+		err = fmt.Errorf("unknown mode %q", mode)
+	}
+	res := childResult{Events: n, Seconds: last.Sub(first).Seconds(), CPUSeconds: cpuSeconds(), PeakRSS: peakRSS()}
+	return res, err
+}
+
+// consume runs the consumer and the engine, with their defaults, until n
+// records were processed.
+func consume(ctx context.Context, cfg ingest.Config, n int, log *slog.Logger) (first, last time.Time, err error) {
+	eng, err := pipeline.New(pipeline.DefaultConfig(), sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, log, nil)
+	if err != nil {
+		return first, last, err
+	}
+	c, err := ingest.NewConsumer(cfg, log, nil)
+	if err != nil {
+		return first, last, err
+	}
+	defer c.Close()
+	if parts, err := c.Partitions(ctx); err == nil {
+		eng.Expect(parts)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	batches := make(chan []ingest.Record, 16)
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.RunBatches(rctx, batches) }()
+	for got := 0; got < n; {
+		select {
+		case recs := <-batches:
+			if first.IsZero() {
+				first = time.Now()
+			}
+			if err := eng.ProcessBatch(ctx, recs); err != nil {
+				return first, last, err
+			}
+			got += len(recs)
+		case err := <-runErr:
+			return first, last, fmt.Errorf("consumer stopped: %v", err)
+		case <-ctx.Done():
+			return first, last, fmt.Errorf("%d of %d records by the deadline: %w", got, n, ctx.Err())
+		}
+	}
+	return first, time.Now(), nil
+}
+
+// readOnly fetches n messages with a kafka-go group Reader and does nothing
+// with them.
+func readOnly(ctx context.Context, cfg ingest.Config, n int) (first, last time.Time, err error) {
+	dialer, err := cfg.Dialer()
+	if err != nil {
+		return first, last, err
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: cfg.Brokers, GroupID: cfg.Group, GroupTopics: []string{cfg.Topics.Content, cfg.Topics.Reports},
+		Dialer: dialer, MinBytes: 1, MaxBytes: cfg.FetchMaxBytes, MaxWait: cfg.MaxWait, StartOffset: kafka.FirstOffset,
+	})
+	defer r.Close()
+	for got := 0; got < n; got++ {
+		if _, err := r.FetchMessage(ctx); err != nil {
+			return first, last, fmt.Errorf("fetch %d of %d: %w", got, n, err)
+		}
+		if got == 0 {
+			first = time.Now()
+		}
+	}
+	return first, time.Now(), nil
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// peakRSS is the process's high-water resident set (VmHWM), 0 where /proc
+// does not say.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}

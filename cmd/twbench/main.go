@@ -1,0 +1,219 @@
+// Command twbench measures trendwatch on one generated stream and writes the
+// README's benchmark table (make bench): decode, normalise and engine cost per
+// event on a sample of the stream, then the whole stream consumed from the
+// embedded broker by a child process at 1, 2 and all cores, each with its
+// throughput, CPU time and peak RSS. The machine it ran on is printed beside
+// the numbers. It needs nothing from the network.
+//
+// Each Kafka run is a child process (this binary again), so its GOMAXPROCS is
+// the core count measured, its RSS is its own and not the broker's, and the
+// broker, as a real one would be, runs outside it.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func main() {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(childMain())
+	}
+	testing.Init() // testing.Benchmark reads the test.* flags
+	var cfg config
+	flag.IntVar(&cfg.events, "events", 1_000_000, "messages in the generated stream")
+	flag.IntVar(&cfg.sample, "sample", 200_000, "messages of the stream the decode, normalise and engine rows use")
+	flag.StringVar(&cfg.cpus, "cpus", "1,2,4,8,all", "core counts of the Kafka runs (those above the machine's are left out); all is every core; none skips the Kafka runs")
+	flag.StringVar(&cfg.out, "out", "bench.md", "markdown file to write; - for none")
+	flag.DurationVar(&cfg.benchtime, "benchtime", time.Second, "time per decode and normalise measurement")
+	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "bound on the whole run")
+	flag.StringVar(&cfg.engineProfile, "engineprofile", "", "write a CPU profile of the engine row to this file")
+	short := flag.Bool("short", false, "a small stream and brief measurements, to prove the harness works (seconds)")
+	flag.Parse()
+	if *short {
+		cfg.shorten()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	if err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "twbench:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	events, sample int
+	cpus           string
+	out            string
+	benchtime      time.Duration
+	timeout        time.Duration
+	short          bool
+	engineProfile  string
+}
+
+// shorten makes the run take seconds: it proves every row still measures,
+// not how fast anything is.
+func (c *config) shorten() {
+	c.short = true
+	c.events = min(c.events, 20_000)
+	c.sample = min(c.sample, 5_000)
+	c.benchtime = 50 * time.Millisecond
+	c.cpus = "1,all"
+}
+
+// coreCounts parses -cpus.
+func coreCounts(s string) ([]int, error) {
+	var out []int
+	if s == "none" {
+		return nil, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "all" {
+			out = append(out, runtime.NumCPU())
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("-cpus: %q is neither a positive count nor all", f)
+		}
+		out = append(out, n)
+	}
+	// "all" on a 2-core machine is 2 again: measure each count once, and
+	// none beyond the machine's cores.
+	out = slices.DeleteFunc(out, func(n int) bool { return n > runtime.NumCPU() })
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func run(ctx context.Context, cfg config, w io.Writer) error {
+	cpus, err := coreCounts(cfg.cpus)
+	if err != nil {
+		return err
+	}
+	if err := flagSet("test.benchtime", cfg.benchtime.String()); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	began := time.Now()
+	r := &report{machine: describeMachine(), events: cfg.events, sample: cfg.sample, short: cfg.short}
+	fmt.Fprintf(w, "machine: %s\n", r.machine)
+
+	st, err := startStream(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	fmt.Fprintf(w, "stream: %d messages (%d content, %d reports) produced in %s\n",
+		st.produced, st.content, st.reports, st.produceTook.Round(time.Millisecond))
+
+	if err := measureMicro(r, st, cfg.engineProfile); err != nil {
+		return err
+	}
+	for _, row := range r.micro {
+		fmt.Fprintf(w, "%-40s %8.0f ns/event %6.1f allocs/event\n", row.what, row.ns, row.allocs)
+	}
+
+	var kinds []childRun
+	if len(cpus) > 0 {
+		kinds = append(kinds, childRun{mode: modeRead, cores: runtime.NumCPU()})
+	}
+	for _, n := range cpus {
+		kinds = append(kinds, childRun{mode: modeConsume, cores: n})
+	}
+	for i, k := range kinds {
+		k.group = fmt.Sprintf("twbench-%d-%s-%d", os.Getpid(), k.mode, i)
+		res, err := k.run(ctx, st.addr, st.produced)
+		if err != nil {
+			return fmt.Errorf("%s at %d cores: %w", k.mode, k.cores, err)
+		}
+		r.kafka = append(r.kafka, kafkaRow{childRun: k, res: res})
+		fmt.Fprintf(w, "%-40s %9.0f events/s  cpu %.1fs  peak RSS %d MiB\n",
+			k.describe(), res.rate(), res.CPUSeconds, res.PeakRSS>>20)
+	}
+	r.load = loadAverage()
+	r.took = time.Since(began)
+
+	md := r.markdown()
+	fmt.Fprintln(w)
+	fmt.Fprint(w, md)
+	if cfg.out != "-" && cfg.out != "" {
+		if err := os.WriteFile(cfg.out, []byte(md), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", cfg.out, err)
+		}
+		fmt.Fprintf(w, "\nwritten to %s\n", cfg.out)
+	}
+	return nil
+}
+
+func flagSet(name, value string) error {
+	if err := flag.Set(name, value); err != nil {
+		return fmt.Errorf("set -%s: %w", name, err)
+	}
+	return nil
+}
+
+// childRun is one Kafka run in a child process.
+type childRun struct {
+	mode  string
+	cores int
+	group string
+}
+
+func (k childRun) describe() string {
+	if k.mode == modeRead {
+		return "kafka-go group Reader alone, " + cores1(k.cores)
+	}
+	return "Kafka → detectors, " + cores1(k.cores)
+}
+
+func cores1(n int) string {
+	if n == 1 {
+		return "1 core"
+	}
+	return fmt.Sprintf("%d cores", n)
+}
+
+// run starts the child and reads its one line of JSON.
+func (k childRun) run(ctx context.Context, addr string, n int) (childResult, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return childResult{}, fmt.Errorf("find own executable: %w", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, exe)
+	cmd.Env = append(os.Environ(),
+		childEnv+"="+k.mode,
+		"GOMAXPROCS="+strconv.Itoa(k.cores),
+		"TWBENCH_BROKER="+addr,
+		"TWBENCH_GROUP="+k.group,
+		"TWBENCH_EVENTS="+strconv.Itoa(n),
+	)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return childResult{}, fmt.Errorf("child: %w", err)
+	}
+	var res childResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		return childResult{}, fmt.Errorf("child said %q: %w", out, err)
+	}
+	if res.Err != "" {
+		return res, errors.New(res.Err)
+	}
+	return res, nil
+}

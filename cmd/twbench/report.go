@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// report is everything one run measured.
+type report struct {
+	machine string
+	load    string // at the end
+	events  int
+	sample  int
+	short   bool
+	took    time.Duration
+	micro   []microRow
+	kafka   []kafkaRow
+}
+
+type kafkaRow struct {
+	childRun
+	res childResult
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured by `make bench` (cmd/twbench) on %s; load average at the end %s; Go %s; %s.\n\n",
+		r.machine, r.load, strings.TrimPrefix(runtime.Version(), "go"), time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	if r.short {
+		b.WriteString("**-short run: a small stream and brief measurements, not figures to quote.**\n\n")
+	}
+	fmt.Fprintf(&b, "One generated stream (the generator's default platform, every scenario), %d messages, produced to the embedded broker; the per-event rows use its first %d content events.\n\n", r.events, r.sample)
+	b.WriteString("| what | measured | how |\n|---|---|---|\n")
+	for _, m := range r.micro {
+		fmt.Fprintf(&b, "| %s | %.0f ns, %.1f allocs | %s |\n", m.what, m.ns, m.allocs, m.how)
+	}
+	for _, k := range r.kafka {
+		how := fmt.Sprintf("child process, GOMAXPROCS=%d: consumer and engine at their defaults, as `trendwatch run --replay` without sinks", k.cores)
+		if k.mode == modeRead {
+			how = "child process: FetchMessage and nothing else, the client's ceiling"
+		}
+		fmt.Fprintf(&b, "| %s | **%.0f events/s**; %.1f CPU s; peak RSS %d MiB | %s |\n",
+			k.describe(), k.res.rate(), k.res.CPUSeconds, k.res.PeakRSS>>20, how)
+	}
+	if rss, cores := r.replayRSS(); rss > 0 {
+		var others []string
+		for _, k := range r.kafka {
+			if k.mode == modeConsume && k.cores != cores {
+				others = append(others, fmt.Sprintf("%d MiB at %s", k.res.PeakRSS>>20, cores1(k.cores)))
+			}
+		}
+		also := ""
+		if len(others) > 0 {
+			also = "; " + strings.Join(others, ", ")
+		}
+		fmt.Fprintf(&b, "| peak RSS through the %d-event replay, defaults | **%d MiB** (all %d cores)%s | VmHWM of the runs above; target ≤ 512 MiB |\n",
+			r.events, rss>>20, cores, also)
+	}
+	b.WriteString("| ClickHouse Kafka engine peer | not measured | left: see the README |\n")
+	fmt.Fprintf(&b, "\nThe whole run took %s.\n", r.took.Round(time.Second))
+	return b.String()
+}
+
+// replayRSS is the peak RSS of the consuming run with the most cores, and
+// that count.
+func (r *report) replayRSS() (int64, int) {
+	var best kafkaRow
+	for _, k := range r.kafka {
+		if k.mode == modeConsume && k.cores >= best.cores {
+			best = k
+		}
+	}
+	return best.res.PeakRSS, best.cores
+}
+
+// describeMachine is the CPU model, the cores and the load average now.
+func describeMachine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores, load average %s at the start", model, runtime.NumCPU(), loadAverage())
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
