@@ -165,6 +165,8 @@ func docs() map[string]doc {
 		"kafka.sasl.username":            {UnitText, "SASL user name"},
 		"kafka.start_offset":             {UnitText, "where a group without committed offsets starts: earliest or latest"},
 		"kafka.startup_timeout":          {UnitDuration, "start-up fails, naming the brokers, when none answers by then; 0 waits for ever"},
+		"kafka.session_timeout":          {UnitDuration, "a member silent this long is dropped from the group: how long a standby or a restart after a crash waits"},
+		"kafka.standby":                  {UnitBool, "when another member holds the group, wait as a hot standby instead of exiting"},
 		"kafka.tls.ca_file":              {UnitPath, "CA bundle for the brokers' certificates"},
 		"kafka.tls.cert_file":            {UnitPath, "client certificate"},
 		"kafka.tls.enabled":              {UnitBool, "connect to the brokers with TLS"},
