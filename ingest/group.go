@@ -178,10 +178,14 @@ func (c *Consumer) Acquire(ctx context.Context, want []Partition) error {
 	}
 }
 
-// checkSole is the guard on every commit: offsets are committed only while
-// this consumer is the group's only member, so that a member that is not
-// (an older build that joined beside it, a process whose session expired
-// while it was stopped) never moves offsets for partitions another may own.
+// Owns reports an error unless this consumer is still the group's only
+// member. The pipeline asks before it saves a checkpoint, and Commit before
+// it commits: a process that is not the only member (one that was cut off
+// past its session timeout and rejoined beside its standby, an older build
+// that joined beside it) must neither move offsets for partitions another
+// may own nor overwrite the owner's checkpoint.
+func (c *Consumer) Owns(ctx context.Context) error { return c.checkSole(ctx) }
+
 func (c *Consumer) checkSole(ctx context.Context) error {
 	if !c.exclusive.Load() {
 		return nil // not acquired: a test of the decode path, or no group
