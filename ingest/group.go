@@ -99,6 +99,7 @@ func (c Config) busyError(g Group) error {
 func (c Config) WaitForGroup(ctx context.Context, log *slog.Logger, standby func(Group)) error {
 	var since time.Time // when members were first seen
 	announced := false
+	began := time.Now()
 	for {
 		g, err := c.DescribeGroup(ctx)
 		switch {
@@ -106,7 +107,11 @@ func (c Config) WaitForGroup(ctx context.Context, log *slog.Logger, standby func
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return err
+			// A broker that has just started may not have a coordinator yet.
+			if Refused(err) || (c.StartupTimeout > 0 && time.Since(began) > c.StartupTimeout) {
+				return err
+			}
+			log.Warn("could not describe the consumer group; retrying", "group", c.Group, "err", err)
 		case len(g.Members) == 0:
 			if announced {
 				log.Info("standby: the consumer group is empty; taking over every partition from its committed offsets",
@@ -153,10 +158,10 @@ func (c *Consumer) Acquire(ctx context.Context, want []Partition) error {
 	for {
 		if c.Assigned() {
 			g, err := c.cfg.DescribeGroup(ctx)
-			if err != nil {
-				return err
-			}
 			switch {
+			case err != nil:
+				// Retried until the deadline: the coordinator may be moving.
+				c.log.Debug("could not describe the consumer group; retrying", "group", c.cfg.Group, "err", err)
 			case len(g.Members) > 1:
 				return c.cfg.busyError(g)
 			case len(g.Members) == 1 && g.State == "Stable" && (want == nil || g.Members[0].Assigned == len(want)):
