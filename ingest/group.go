@@ -209,3 +209,58 @@ func (c *Consumer) checkSole(ctx context.Context) error {
 
 // Jitter spreads the retries of processes that lost a race for the group.
 func Jitter(d time.Duration) time.Duration { return d/2 + rand.N(d) }
+
+// Committed returns the group's committed offset of each of parts (the
+// offset of the next message to read), leaving out those with none.
+func (c Config) Committed(ctx context.Context, parts []Partition) (map[Partition]int64, error) {
+	tr, err := c.Transport()
+	if err != nil {
+		return nil, err
+	}
+	defer tr.CloseIdleConnections()
+	topics := make(map[string][]int)
+	for _, p := range parts {
+		topics[p.Topic] = append(topics[p.Topic], p.Partition)
+	}
+	cl := &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: tr, Timeout: 10 * time.Second}
+	resp, err := cl.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: c.Group, Topics: topics})
+	if err == nil {
+		err = resp.Error
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetch committed offsets of group %s: %w", c.Group, err)
+	}
+	out := make(map[Partition]int64)
+	for topic, ps := range resp.Topics {
+		for _, p := range ps {
+			if p.Error == nil && p.CommittedOffset >= 0 {
+				out[Partition{Topic: topic, Partition: p.Partition}] = p.CommittedOffset
+			}
+		}
+	}
+	return out, nil
+}
+
+// Behind lists the partitions whose committed offset is past what the
+// state (offsets: the last offset it counted of each partition) holds: the
+// messages between were counted by a process whose state this is not.
+func Behind(committed map[Partition]int64, offsets []Offset) []Partition {
+	have := make(map[Partition]int64, len(offsets))
+	for _, o := range offsets {
+		have[Partition{Topic: o.Topic, Partition: o.Partition}] = o.Offset
+	}
+	var out []Partition
+	for p, next := range committed {
+		last, ok := have[p]
+		if next > 0 && (!ok || next > last+1) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b Partition) int {
+		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+			return c
+		}
+		return a.Partition - b.Partition
+	})
+	return out
+}

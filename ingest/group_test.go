@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +120,27 @@ func TestSimultaneousJoinersDoNotBothOwn(t *testing.T) {
 	t.Logf("two joiners at once: %s", strings.Join(got, " | "))
 	if owners > 1 {
 		t.Fatal("both consumers own the group")
+	}
+}
+
+// TestBehind: a committed offset past the state's last counted offset + 1,
+// or committed for a partition the state never counted, is behind.
+func TestBehind(t *testing.T) {
+	c0, c1, r0 := Partition{"c", 0}, Partition{"c", 1}, Partition{"r", 0}
+	committed := map[Partition]int64{c0: 11, c1: 5, r0: 3}
+	tests := []struct {
+		name    string
+		offsets []Offset
+		want    []Partition
+	}{
+		{"state at the committed offsets", []Offset{{"c", 0, 10}, {"c", 1, 4}, {"r", 0, 2}}, nil},
+		{"state ahead (saved, crashed before the commit)", []Offset{{"c", 0, 20}, {"c", 1, 9}, {"r", 0, 2}}, nil},
+		{"no state", nil, []Partition{c0, c1, r0}},
+		{"one partition behind", []Offset{{"c", 0, 10}, {"c", 1, 3}, {"r", 0, 2}}, []Partition{c1}},
+	}
+	for _, tt := range tests {
+		if got := Behind(committed, tt.offsets); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -151,6 +151,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	}
 	if parts != nil {
 		eng.Expect(parts)
+		checkState(ctx, cfg, eng, parts, log)
 	}
 	log.Info("consuming", "kafka", cfg.Kafka, "sinks", cfg.Sinks, "checkpoint", store.Path())
 	records := make(chan ingest.Record, 4096)
@@ -219,6 +220,22 @@ func joinAlone(ctx context.Context, kcfg ingest.Config, log *slog.Logger, reg pr
 			return nil, nil, ctx.Err()
 		case <-time.After(ingest.Jitter(4 * time.Second)):
 		}
+	}
+}
+
+// checkState warns when the checkpoint is behind the group's committed
+// offsets: the messages between were counted by another process (a standby
+// given its own checkpoint.dir, a checkpoint restored from an old backup),
+// and the open buckets' rows will lack them.
+func checkState(ctx context.Context, cfg *config.Config, eng *pipeline.Engine, parts []ingest.Partition, log *slog.Logger) {
+	committed, err := cfg.Kafka.Committed(ctx, parts)
+	if err != nil {
+		log.Warn("could not compare the checkpoint with the committed offsets", "err", err)
+		return
+	}
+	if behind := ingest.Behind(committed, eng.Offsets()); len(behind) > 0 && !cfg.Checkpoint.Fresh {
+		log.Warn("the checkpoint is behind the consumer group's committed offsets: messages counted by the process that committed them are not in this state, and rows of the buckets still open will lack them; a standby needs the same checkpoint.dir as the process it takes over from",
+			"checkpoint", cfg.Checkpoint.Dir, "partitions", len(behind), "first", behind[0])
 	}
 }
 
