@@ -166,6 +166,8 @@ func docs() map[string]doc {
 		"kafka.sasl.username":            {UnitText, "SASL user name"},
 		"kafka.start_offset":             {UnitText, "where a group without committed offsets starts: earliest or latest"},
 		"kafka.startup_timeout":          {UnitDuration, "start-up fails, naming the brokers, when none answers by then; 0 waits for ever"},
+		"kafka.session_timeout":          {UnitDuration, "a member silent this long is dropped from the group: how long a standby or a restart after a crash waits"},
+		"kafka.standby":                  {UnitBool, "when another member holds the group, wait as a hot standby instead of exiting"},
 		"kafka.tls.ca_file":              {UnitPath, "CA bundle for the brokers' certificates"},
 		"kafka.tls.cert_file":            {UnitPath, "client certificate"},
 		"kafka.tls.enabled":              {UnitBool, "connect to the brokers with TLS"},
@@ -185,6 +187,7 @@ func docs() map[string]doc {
 
 		"pipeline.commit_interval":    {UnitDuration, "how often sinks flush, a checkpoint is written and offsets committed"},
 		"pipeline.dedup_max_ids":      {UnitCount, "event ids remembered per process to drop retried copies (about 40 bytes each); 0 off"},
+		"pipeline.admission_slots":    {UnitCount, "per open bucket, terms held at the tracking door until their second sighting at the bar (8 bytes each, a power of two >= 1024); 0 off"},
 		"pipeline.evict_after":        {UnitBuckets, "quiet buckets before an untracked-worthy term is dropped"},
 		"pipeline.history":            {UnitBuckets, "history of a term the detectors see; ≤ window.fine_buckets"},
 		"pipeline.idle_advance":       {UnitDuration, "move event time with the clock after this long without events"},

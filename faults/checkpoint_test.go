@@ -70,6 +70,10 @@ func TestCheckpointRefused(t *testing.T) {
 
 	other.extra = append(other.extra, "TRENDWATCH_CHECKPOINT_FRESH=true")
 	p = other.start(t, "fresh")
+	// The checkpoint is dealt with once the process owns the consumer group.
+	waitFor(t, 30*time.Second, "fresh to start consuming", func() (bool, error) {
+		return strings.Contains(p.output(), "msg=consuming"), nil
+	})
 	if err := p.stop(30 * time.Second); err != nil {
 		t.Fatalf("clean shutdown after --fresh: %v", err)
 	}

@@ -90,6 +90,10 @@ func TestFaults(t *testing.T) {
 			t.Parallel()
 			brokerRestart(t, s, chAddr, ref)
 		})
+		t.Run("standby", func(t *testing.T) {
+			t.Parallel()
+			standby(t, s, chAddr, ref)
+		})
 		t.Run("incident_down", func(t *testing.T) {
 			t.Parallel()
 			incidentDown(t, s, chAddr, ref)

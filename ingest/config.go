@@ -76,6 +76,14 @@ type Config struct {
 	// 0 means one per CPU (GOMAXPROCS). Records leave them in fetch order
 	// whatever the number, so it changes throughput only.
 	Decoders int `mapstructure:"decoders"`
+	// SessionTimeout is how long the coordinator keeps a member that sends no
+	// heartbeat before it gives the member's partitions to another: how long
+	// a standby, or a restart after kill -9, waits for a crashed instance.
+	SessionTimeout time.Duration `mapstructure:"session_timeout"`
+	// Standby makes a process that finds another member in the group wait
+	// until the group is empty and then take every partition over, instead
+	// of exiting. One process owns a group at a time (see WaitForGroup).
+	Standby bool `mapstructure:"standby"`
 }
 
 // DefaultConfig suits the embedded broker on loopback.
@@ -91,6 +99,7 @@ func DefaultConfig() Config {
 		Limits:             event.DefaultLimits(),
 		DeadLetterMaxBytes: 64 << 10,
 		StartupTimeout:     time.Minute,
+		SessionTimeout:     30 * time.Second,
 	}
 }
 
@@ -129,6 +138,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("kafka.startup_timeout: must be >= 0, got %v", c.StartupTimeout)
 	case c.Decoders < 0:
 		return fmt.Errorf("kafka.decoders: must be >= 0 (0: one per CPU), got %d", c.Decoders)
+	case c.SessionTimeout < time.Second:
+		return fmt.Errorf("kafka.session_timeout: must be >= 1s, got %v", c.SessionTimeout)
 	}
 	if err := c.Limits.Validate(); err != nil {
 		return fmt.Errorf("kafka.limits: %w", err)

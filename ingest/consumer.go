@@ -124,7 +124,10 @@ func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
 		}, []string{"result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.failures, m.tombstones, m.lag, m.dlqWrites, m.commits)
+		// A standby that lost a race for the group makes a new consumer;
+		// it counts on in the first one's series.
+		m.events, m.failures, m.tombstones = register(reg, m.events), register(reg, m.failures), register(reg, m.tombstones)
+		m.lag, m.dlqWrites, m.commits = register(reg, m.lag), register(reg, m.dlqWrites), register(reg, m.commits)
 	}
 	// Pre-create the label values so a dashboard shows zero rather than nothing.
 	for _, t := range []string{cfg.Topics.Content, cfg.Topics.Reports} {
@@ -136,6 +139,22 @@ func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
 		}
 	}
 	return m
+}
+
+// register registers c, or returns the collector already registered under
+// its name.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if ex, ok := are.ExistingCollector.(C); ok {
+			return ex
+		}
+	}
+	panic(err)
 }
 
 // messageReader is the part of *kafka.Reader the consumer uses; tests of the
@@ -162,6 +181,10 @@ type Consumer struct {
 	// summary what event times the refused messages had.
 	lenient event.Decoder
 	msgBufs msgBufs
+
+	// exclusive is set once Acquire found this consumer the group's only
+	// member; from then on every commit checks that it still is.
+	exclusive atomic.Bool
 }
 
 // Assigned reports whether the consumer group has assigned this member its
@@ -192,6 +215,7 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 		MaxWait:               cfg.MaxWait,
 		StartOffset:           start,
 		WatchPartitionChanges: true,
+		SessionTimeout:        cfg.SessionTimeout,
 		// kafka-go reads a fetched batch lazily from the socket; a batch the
 		// pipeline has not drained within this time is abandoned and fetched
 		// again, so it must outlast the slowest drain of FetchMaxBytes.
@@ -325,6 +349,10 @@ func (c *Consumer) Commit(ctx context.Context, offsets []Offset) error {
 	// Dead letters for these offsets must be written before the offsets move on.
 	if err := c.dlq.flush(ctx); err != nil {
 		return err
+	}
+	if err := c.checkSole(ctx); err != nil {
+		c.metrics.commits.WithLabelValues("error").Inc()
+		return fmt.Errorf("commit %d partition offsets: %w", len(offsets), err)
 	}
 	msgs := make([]kafka.Message, len(offsets))
 	for i, o := range offsets {

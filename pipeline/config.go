@@ -54,6 +54,12 @@ type Config struct {
 	// about 40 bytes; when full, the ids of the oldest open bucket are
 	// forgotten early. 0 turns deduplication off.
 	DedupMaxIDs int `mapstructure:"dedup_max_ids"`
+	// AdmissionSlots bounds the door a term passes before it is tracked (see
+	// door.go): per open bucket, the hashes of terms whose count-min estimate
+	// reached the bar once, 8 bytes each, a power of two. 0 turns the door
+	// off: a term is then tracked on its first sighting at the bar, and in a
+	// flood one-off tags with inflated estimates are tracked and written.
+	AdmissionSlots int `mapstructure:"admission_slots"`
 	// CommitInterval is how often sinks are flushed, a checkpoint written and
 	// offsets committed.
 	CommitInterval time.Duration `mapstructure:"commit_interval"`
@@ -85,6 +91,7 @@ func DefaultConfig() Config {
 		PartitionIdle:   5 * time.Second,
 		MaxParked:       200000,
 		DedupMaxIDs:     2000000,
+		AdmissionSlots:  1 << 20,
 		CommitInterval:  10 * time.Second,
 
 		MaxCommitFailure: time.Minute,
@@ -119,6 +126,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.max_parked: must be >= 0, got %d", c.MaxParked)
 	case c.DedupMaxIDs < 0:
 		return fmt.Errorf("pipeline.dedup_max_ids: must be >= 0, got %d", c.DedupMaxIDs)
+	case c.AdmissionSlots != 0 && (c.AdmissionSlots < 1024 || c.AdmissionSlots&(c.AdmissionSlots-1) != 0):
+		return fmt.Errorf("pipeline.admission_slots: must be 0 or a power of two >= 1024, got %d", c.AdmissionSlots)
 	case c.CommitInterval <= 0:
 		return fmt.Errorf("pipeline.commit_interval: must be > 0, got %v", c.CommitInterval)
 	case c.MaxCommitFailure < 0:

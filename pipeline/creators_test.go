@@ -61,9 +61,10 @@ func process(t *testing.T, e *Engine, recs []ingest.Record) {
 // TestCreatorsReachDetectors checks that every observation carries the term's
 // unique creators per history bucket, aligned with MentionHistory, and marks
 // the bucket in which the term began being tracked as partial. Each steady
-// term has 10 mentions a minute, each by a new creator; an unwatched one is
-// tracked at its 5th mention of minute 0, so that bucket's creators are an
-// undercount (6) and its history entry unknown (0).
+// term has 10 mentions a minute, each by a new creator; an unwatched one
+// reaches pipeline.track_min at its 5th mention of minute 0, is held at the
+// tracking door then and tracked at its 6th, so that bucket's creators are
+// an undercount (5) and its history entry unknown (0).
 func TestCreatorsReachDetectors(t *testing.T) {
 	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 8, surgeAt: 4}
 	e, rec := newRecordingEngine(t)
@@ -82,11 +83,11 @@ func TestCreatorsReachDetectors(t *testing.T) {
 	}{
 		{"watched: tracked before its first event", "hashtag:steady0", 0, false, 10, []float64{}},
 		{"watched: whole buckets in history", "hashtag:steady0", 3, false, 10, []float64{10, 10, 10}},
-		{"first bucket is partial", "hashtag:steady1", 0, true, 6, []float64{}},
+		{"first bucket is partial", "hashtag:steady1", 0, true, 5, []float64{}},
 		{"partial bucket unknown in history", "hashtag:steady1", 1, false, 10, []float64{0}},
 		{"whole buckets after it", "hashtag:steady1", 3, false, 10, []float64{0, 10, 10}},
 		// Before it was tracked only the count-min knew the term: creators unknown.
-		{"surge tracked mid-bucket", "hashtag:surgingtag", 4, true, 56, []float64{0, 0, 0, 0}},
+		{"surge tracked mid-bucket", "hashtag:surgingtag", 4, true, 55, []float64{0, 0, 0, 0}},
 		{"surge's next bucket", "hashtag:surgingtag", 5, false, 60, []float64{0, 0, 0, 0, 0}},
 		{"surge's history fills", "hashtag:surgingtag", 7, false, 60, []float64{0, 0, 0, 0, 0, 60, 60}},
 	}

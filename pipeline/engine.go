@@ -98,10 +98,13 @@ type Engine struct {
 	tracked  map[string]*termState
 	join     *joinCache
 	dedup    *dedupFilter
+	door     *door
 	creators map[time.Time]*sketches.HLL // platform-wide unique creators per open bucket
 	// lastCreators is creators[lastCreatorsStart], the one content used last.
 	lastCreators      *sketches.HLL
 	lastCreatorsStart time.Time
+	// doorWarned is the last bucket whose door was full, said once a bucket.
+	doorWarned time.Time
 	// familyMentions counts the family mentions of each open bucket: the window
 	// counts them with the rest, and the platform's totals must leave them out,
 	// or every hashtag would count twice.
@@ -189,6 +192,9 @@ type metrics struct {
 	// The records counter of each kind, resolved once: a label lookup per
 	// record costs as much as counting its terms.
 	recContent, recReport, recInvalid, recSkipped, recReplayed, recDuplicate prometheus.Counter
+	doorHeld                                                                 prometheus.Counter
+	doorLost                                                                 prometheus.Counter
+	doorB                                                                    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -211,12 +217,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		dedupLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_dedup_forgotten_total", Help: "Event ids forgotten before their bucket closed because pipeline.dedup_max_ids was reached; a copy of one would count again."}),
 		dedupIDs:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
 		dedupB:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
+		doorHeld:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_held_total", Help: "Terms whose count-min estimate reached the tracking bar for the first time in a bucket: held at the door until a second sighting."}),
+		doorLost:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_forgotten_total", Help: "Terms held at the tracking door that another took the slot of before their second sighting; many once the door is at pipeline.admission_slots."}),
+		doorB:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_admission_bytes", Help: "Bytes held by the tracking admission door."}),
 	}
 	m.recContent, m.recReport = m.records.WithLabelValues("content"), m.records.WithLabelValues("report")
 	m.recInvalid, m.recSkipped = m.records.WithLabelValues("invalid"), m.records.WithLabelValues("skipped")
 	m.recReplayed, m.recDuplicate = m.records.WithLabelValues("replayed"), m.records.WithLabelValues("duplicate")
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB)
+		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB)
 	}
 	return m
 }
@@ -251,6 +260,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		tracked:  make(map[string]*termState),
 		join:     newJoinCache(cfg.JoinCache),
 		dedup:    newDedupFilter(cfg.DedupMaxIDs, wcfg.Bucket),
+		door:     newDoor(cfg.AdmissionSlots),
 		creators: make(map[time.Time]*sketches.HLL),
 		offsets:  make(map[partition]int64),
 		parts:    make(map[partition]*progress),
@@ -648,7 +658,29 @@ func (e *Engine) maybeTrack(key string, h uint64, open *sketches.Bucket, isRepor
 			return nil
 		}
 	}
+	if watch == nil && !e.admit(open.Start, h) {
+		return nil
+	}
 	return e.track(key, h, watch, e.window.Closed())
+}
+
+// admit passes a term at the tracking bar through the door: on its first
+// sighting there it is only remembered.
+func (e *Engine) admit(start time.Time, h uint64) bool {
+	ok, evicted, full := e.door.admit(start, h)
+	if ok {
+		return true
+	}
+	e.m.doorHeld.Inc()
+	if evicted {
+		e.m.doorLost.Inc()
+		if full && !e.doorWarned.Equal(start) {
+			e.doorWarned = start
+			e.log.Warn("tracking admission door full: terms at the tracking bar are forgotten before their second sighting, so real ones are tracked later; a flood of one-off terms is the usual cause",
+				"bucket", start, "pipeline.admission_slots", e.cfg.AdmissionSlots)
+		}
+	}
+	return false
 }
 
 // trackNow starts tracking key whatever its counts, room permitting.
@@ -698,6 +730,8 @@ func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 		}
 	}
 	e.dedup.closeBefore(e.window.Closed())
+	e.door.closeBefore(e.window.Closed())
+	e.m.doorB.Set(float64(e.door.bytes()))
 	e.m.dedupIDs.Set(float64(e.dedup.n))
 	e.m.dedupB.Set(float64(e.dedup.bytes()))
 	return nil

@@ -14,6 +14,22 @@ type Committer interface {
 	Commit(ctx context.Context, offsets []ingest.Offset) error
 }
 
+// Owner is a Committer that can say whether this process still owns its
+// input alone (ingest.Consumer: the consumer group's only member). A process
+// that does not saves no checkpoint: in a shared checkpoint directory it
+// would overwrite the owner's state.
+type Owner interface {
+	Owns(ctx context.Context) error
+}
+
+// owns asks c, when it can tell, whether this process owns its input.
+func owns(ctx context.Context, c Committer) error {
+	if o, ok := c.(Owner); ok {
+		return o.Owns(ctx)
+	}
+	return nil
+}
+
 // Checkpointer stores engine snapshots.
 type Checkpointer interface {
 	Save(state []byte) (int, error)
@@ -40,6 +56,9 @@ func (e *Engine) commit(ctx context.Context, c Committer, ck Checkpointer, began
 	if ck != nil {
 		state, err := e.Snapshot()
 		if err != nil {
+			return err
+		}
+		if err := owns(ctx, c); err != nil {
 			return err
 		}
 		n, err := ck.Save(state)
@@ -123,6 +142,10 @@ func (e *Engine) commitAsync(ctx context.Context, c Committer, ck Checkpointer) 
 	e.saving = done
 	go func() {
 		if ck != nil {
+			if err := owns(ctx, c); err != nil {
+				done <- roundResult{err: err, at: time.Now()}
+				return
+			}
 			if _, err := ck.Save(state); err != nil {
 				done <- roundResult{err: err, at: time.Now()}
 				return

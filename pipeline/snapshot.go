@@ -43,6 +43,9 @@ type snapshot struct {
 	// restart says that copies of what it counted are not recognised.
 	Dedup     []dedupSnap
 	DedupKept bool
+	// Door holds the terms waiting at the tracking door (older checkpoints
+	// lack it: those terms need one more sighting after the restart).
+	Door []doorSnap
 }
 
 type termSnap struct {
@@ -111,6 +114,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	s.MaxApplied = e.maxApplied
 	s.Offsets = e.Offsets()
 	s.Dedup, s.DedupKept = e.dedup.snap(), true
+	s.Door = e.door.snap()
 	s.Parked = make([]ingest.Record, len(e.parked))
 	for i, p := range e.parked {
 		s.Parked[i] = *p.rec
@@ -197,6 +201,7 @@ func (e *Engine) Restore(b []byte) error {
 		}
 	}
 	e.dedup.restore(s.Dedup)
+	e.door.restore(s.Door)
 	if !s.DedupKept && e.cfg.DedupMaxIDs > 0 {
 		e.log.Info("checkpoint predates event_id deduplication: a copy of an event it already counted counts again until its bucket closes")
 	}

@@ -38,7 +38,15 @@ ahead are dead-lettered), a group without committed offsets starts at the
 earliest (kafka.start_offset=earliest), and no incident is paged for alerts
 on past events (incident.enabled=false; alerts still go to the sinks). Give
 a replay its own --group and --checkpoint-dir, or it moves the live run's
-offsets and resumes from its state.`,
+offsets and resumes from its state.
+
+One process owns a consumer group: a second one in the same group would
+split the partitions and overwrite the first one's rows. A process that
+finds a live member in its group exits saying so, after waiting
+kafka.session_timeout for a crashed one to be dropped. With --standby
+(kafka.standby) it waits instead, not ready, and takes every partition over
+when the other leaves the group, resuming from the checkpoint the other
+saved last: give both the same checkpoint.dir on shared storage.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)
@@ -49,11 +57,17 @@ offsets and resumes from its state.`,
 			if replay, _ := cmd.Flags().GetBool("replay"); replay {
 				applyReplay(cfg, log)
 			}
+			if cfg.Kafka.Standby && cfg.Checkpoint.Fresh {
+				// The standby would discard the very state it is there to take over.
+				return errors.New("kafka.standby with checkpoint.fresh (--fresh): a standby resumes from the checkpoint its predecessor saved; drop one of them")
+			}
 			return runPipeline(cmd.Context(), cfg, log, []pipeline.Observer{alertLog{log}})
 		},
 	}
 	a.pipelineFlags(cmd.Flags())
 	cmd.Flags().Bool("replay", false, "replay history: accept any event time, start at the earliest offsets, page no one (see above)")
+	cmd.Flags().Bool("standby", false, "when another instance holds the consumer group, wait as its hot standby instead of exiting (kafka.standby; see above)")
+	configKey(cmd.Flags(), "standby", "kafka.standby")
 	return cmd
 }
 
@@ -115,32 +129,29 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	if err != nil {
 		return err
 	}
-	if err := resume(eng, store, cfg.Checkpoint.Fresh, log); err != nil {
-		return err
-	}
 
-	if err := cfg.Kafka.WaitForBroker(ctx, log); err != nil && ctx.Err() == nil {
-		return err
-	}
-	// Stopped while waiting: go on to the engine, whose shutdown path saves
-	// the checkpoint as any clean stop does.
-	consumer, err := ingest.NewConsumer(cfg.Kafka, log, reg)
-	if err != nil {
-		return err
-	}
-	assigned := consumer.Assigned
-	h.assigned.Store(&assigned)
-	if parts, err := consumer.Partitions(ctx); err != nil {
-		if ingest.Refused(err) {
-			// Wrong credentials or an untrusted broker: the consumer would
-			// retry forever without a word beyond warnings.
-			return errors.Join(fmt.Errorf("kafka: %w", err), consumer.Close())
+	if err := cfg.Kafka.WaitForBroker(ctx, log); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting: nothing loaded, nothing to save
 		}
-		// Not fatal: the topics may not exist yet. Event time then follows the
-		// partitions as they deliver.
-		log.Warn("could not list input partitions", "err", err)
-	} else {
+		return err
+	}
+	// The checkpoint is loaded only once this process owns the group: a
+	// standby takes over the state its predecessor saved last, and a process
+	// that must not run never writes it.
+	consumer, parts, err := joinAlone(ctx, cfg.Kafka, log, reg, h)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	if err := resume(eng, store, cfg.Checkpoint.Fresh, log); err != nil {
+		return errors.Join(err, consumer.Close())
+	}
+	if parts != nil {
 		eng.Expect(parts)
+		checkState(ctx, cfg, eng, parts, log)
 	}
 	log.Info("consuming", "kafka", cfg.Kafka, "sinks", cfg.Sinks, "checkpoint", store.Path())
 	// 16 batches of up to 256 records: as much as the 4096 records queued
@@ -161,6 +172,73 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	stopConsumer()
 	<-done
 	return errors.Join(err, consumerErr, consumer.Close())
+}
+
+// joinAlone joins the consumer group once it has no other member and
+// returns the consumer, owning every input partition, with the partitions
+// (nil when the brokers could not list them). See ingest.WaitForGroup.
+func joinAlone(ctx context.Context, kcfg ingest.Config, log *slog.Logger, reg prometheus.Registerer, h *health) (*ingest.Consumer, []ingest.Partition, error) {
+	for {
+		err := kcfg.WaitForGroup(ctx, log, func(ingest.Group) { h.standby.Store(true) })
+		if err != nil {
+			return nil, nil, err
+		}
+		consumer, err := ingest.NewConsumer(kcfg, log, reg)
+		if err != nil {
+			return nil, nil, err
+		}
+		assigned := consumer.Assigned
+		h.assigned.Store(&assigned)
+		parts, err := consumer.Partitions(ctx)
+		if err != nil {
+			if ingest.Refused(err) {
+				// Wrong credentials or an untrusted broker: the consumer would
+				// retry forever without a word beyond warnings.
+				return nil, nil, errors.Join(fmt.Errorf("kafka: %w", err), consumer.Close())
+			}
+			// Not fatal: the topics may not exist yet. Event time then follows the
+			// partitions as they deliver.
+			log.Warn("could not list input partitions", "err", err)
+			parts = nil
+		}
+		err = consumer.Acquire(ctx, parts)
+		if err == nil {
+			if h.standby.Swap(false) {
+				log.Info("standby: took the consumer group over", "group", kcfg.Group, "partitions", len(parts))
+			}
+			return consumer, parts, nil
+		}
+		// Closing leaves the group; nothing was read or committed.
+		err = errors.Join(err, consumer.Close())
+		if !errors.Is(err, ingest.ErrGroupBusy) || ctx.Err() != nil {
+			return nil, nil, err
+		}
+		// Two processes that join at once both leave. Each tries again after
+		// a random pause; the one that comes second finds the other's member,
+		// waits as a standby or exits, as it would have had it come later.
+		log.Warn("another process joined the consumer group at the same moment; left it, trying again", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(ingest.Jitter(4 * time.Second)):
+		}
+	}
+}
+
+// checkState warns when the checkpoint is behind the group's committed
+// offsets: the messages between were counted by another process (a standby
+// given its own checkpoint.dir, a checkpoint restored from an old backup),
+// and the open buckets' rows will lack them.
+func checkState(ctx context.Context, cfg *config.Config, eng *pipeline.Engine, parts []ingest.Partition, log *slog.Logger) {
+	committed, err := cfg.Kafka.Committed(ctx, parts)
+	if err != nil {
+		log.Warn("could not compare the checkpoint with the committed offsets", "err", err)
+		return
+	}
+	if behind := ingest.Behind(committed, eng.Offsets()); len(behind) > 0 && !cfg.Checkpoint.Fresh {
+		log.Warn("the checkpoint is behind the consumer group's committed offsets: messages counted by the process that committed them are not in this state, and rows of the buckets still open will lack them; a standby needs the same checkpoint.dir as the process it takes over from",
+			"checkpoint", cfg.Checkpoint.Dir, "partitions", len(behind), "first", behind[0])
+	}
 }
 
 // resume loads the checkpoint into eng, or starts fresh when asked to. A

@@ -35,6 +35,9 @@ type health struct {
 	last     atomic.Pointer[healthState]
 	status   atomic.Pointer[pipeline.Status]
 	ready    atomic.Bool // sticky: readiness is about start-up
+	// standby is set while another instance holds the consumer group and
+	// this one waits to take over (kafka.standby).
+	standby atomic.Bool
 }
 
 func newHealth(cfg pipeline.Config) *health {
@@ -72,6 +75,11 @@ func (h *health) state() (*healthState, bool) {
 		st = *last
 	}
 	st.CheckedAt = h.now()
+	if h.standby.Load() {
+		// Alive and waiting: nothing to judge until it owns the partitions.
+		st.Status, st.Reason = "standby", "another instance holds the consumer group; this one takes over when it leaves"
+		return &st, true
+	}
 	s := h.status.Load()
 	if s == nil {
 		// Start-up is bounded by kafka.startup_timeout, not by this check.
@@ -108,6 +116,8 @@ func (h *health) readyz(w http.ResponseWriter, _ *http.Request) {
 	if ok && !h.ready.Load() {
 		s := h.status.Load()
 		switch {
+		case h.standby.Load():
+			// st.Reason says so already.
 		case !h.partitionsAssigned():
 			st.Reason = "waiting for the consumer group to assign partitions"
 		case s == nil || !s.Ready:

@@ -31,12 +31,15 @@ func TestHealthEndpoints(t *testing.T) {
 		name     string
 		status   *pipeline.Status // nil: the engine has not reported yet
 		assigned bool
+		standby  bool
 		now      time.Time
 		healthz  want
 		readyz   want
 	}{
 		{name: "starting", now: t0,
 			healthz: want{200, "starting", ""}, readyz: want{503, "not ready", "assign"}},
+		{name: "standby", standby: true, now: t0,
+			healthz: want{200, "standby", "another instance holds the consumer group"}, readyz: want{503, "not ready", "another instance holds the consumer group"}},
 		{name: "partitions not assigned", status: &pipeline.Status{LastCommit: t0, Ready: true}, now: t0,
 			healthz: want{200, "ok", ""}, readyz: want{503, "not ready", "assign"}},
 		{name: "start-up hold", status: &pipeline.Status{LastCommit: t0}, assigned: true, now: t0,
@@ -59,6 +62,7 @@ func TestHealthEndpoints(t *testing.T) {
 			h.now = func() time.Time { return tt.now }
 			assigned := func() bool { return tt.assigned }
 			h.assigned.Store(&assigned)
+			h.standby.Store(tt.standby)
 			if tt.status != nil {
 				h.Status(*tt.status)
 			}

@@ -1,0 +1,124 @@
+//go:build integration
+
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sessionTimeout is the consumer groups' session timeout in the standby
+// test: the broker's minimum, so a killed member is dropped quickly.
+const sessionTimeout = "TRENDWATCH_KAFKA_SESSION_TIMEOUT=6s"
+
+// standby runs the fail-over operators set up first: a second `trendwatch
+// run` in the same group. Without --standby it must exit at once, saying
+// what to run instead, while the first goes on undisturbed; with --standby
+// it waits, not ready, and after kill -9 of the first takes every partition
+// over from the first one's checkpoint and committed offsets. The rows in
+// ClickHouse must then equal the generator's and the reference run's, with
+// nothing dropped as late.
+func standby(t *testing.T, s *stream, chAddr string, ref *reference) {
+	b := startBroker(t, freeAddr(t), t.TempDir())
+	cfg := newRunConfig(t, b.addr, chAddr)
+	cfg.extra = append(cfg.extra, watchlist(), sessionTimeout)
+	cfg.migrate(t)
+	first := cfg.start(t, "first")
+	waitFor(t, 30*time.Second, "the first instance to own the group", func() (bool, error) {
+		return strings.Contains(first.output(), "sole member of the consumer group"), nil
+	})
+
+	// The same configuration, its own /metrics.
+	second := cfg
+	second.metrics = freeAddr(t)
+	refused := startProc(t, "second", second.env(), "run")
+	spare := second
+	spare.metrics = freeAddr(t)
+	spare.extra = append(append([]string(nil), cfg.extra...), "TRENDWATCH_KAFKA_STANDBY=true")
+	var standby *proc
+
+	s.play(t, newProducer(t, b.addr), pace, func(i int) {
+		switch i {
+		case 2:
+			standby = spare.start(t, "standby")
+		case 4:
+			// A live member is not dropped after the session timeout.
+			select {
+			case <-refused.done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("a second instance in the group still runs 30 s after it started:\n%s", refused.tail(20))
+			}
+			var exit *exec.ExitError
+			if !errors.As(refused.err, &exit) || exit.ExitCode() == 0 {
+				t.Errorf("second instance: exit %v, want non-zero", refused.err)
+			}
+			out := refused.output()
+			for _, want := range []string{"consumer group already has a member", "--standby"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("second instance's message lacks %q:\n%s", want, refused.tail(5))
+				}
+			}
+			for _, never := range []string{"sole member", "resumed from checkpoint", "checkpoint saved"} {
+				if strings.Contains(out, never) {
+					t.Errorf("second instance logged %q: it joined or touched the checkpoint", never)
+				}
+			}
+			st := readyz(t, spare.metrics)
+			if st.code != http.StatusServiceUnavailable || st.Status != "not ready" || !strings.Contains(st.Reason, "another instance holds the consumer group") {
+				t.Errorf("standby /readyz: %d %s %q, want 503 not ready, another instance holds the group", st.code, st.Status, st.Reason)
+			}
+		case 12:
+			waitForCheckpoint(t, cfg)
+			first.kill9()
+			t.Logf("minute %d: kill -9 of the first instance after a checkpoint and rows in ClickHouse", i)
+		}
+	})
+	spare.finish(t, standby, s)
+	out := standby.output()
+	for _, want := range []string{"standby: another member holds the consumer group", "standby: took the consumer group over", "resumed from checkpoint"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("standby did not log %q:\n%s", want, standby.tail(30))
+		}
+	}
+	for _, never := range []string{"another member joined the consumer group", "the checkpoint is behind"} {
+		if strings.Contains(first.output()+out, never) {
+			t.Errorf("logged %q: two members shared the group", never)
+		}
+	}
+	got := readRows(t, chAddr, cfg.database, s)
+	t.Logf("standby after kill -9: %v", checkTotals(t, s, got))
+	checkIngestStats(t, chAddr, cfg.database, s)
+	checkSameRows(t, got, ref.wait(t))
+}
+
+type readyState struct {
+	code   int
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+func readyz(t *testing.T, addr string) readyState {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/readyz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("/readyz: %v", err)
+	}
+	defer resp.Body.Close()
+	st := readyState{code: resp.StatusCode}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("/readyz: %v", err)
+	}
+	return st
+}

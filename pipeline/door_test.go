@@ -1,0 +1,92 @@
+package pipeline
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestDoorAdmitsOnSecondSighting: a term passes the door on its second
+// sighting in a bucket, not its first, and a bucket's sightings say nothing
+// about another's.
+func TestDoorAdmitsOnSecondSighting(t *testing.T) {
+	d := newDoor(1 << 10)
+	b0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	b1 := b0.Add(time.Minute)
+	for _, step := range []struct {
+		bucket time.Time
+		h      uint64
+		want   bool
+	}{
+		{b0, 42, false}, {b1, 42, false}, {b0, 7, false}, {b0, 42, true}, {b1, 42, true}, {b0, 0, false}, {b0, 0, true},
+	} {
+		if ok, _, _ := d.admit(step.bucket, step.h); ok != step.want {
+			t.Errorf("admit(%s, %d) = %v, want %v", step.bucket.Format("15:04"), step.h, ok, step.want)
+		}
+	}
+	d.closeBefore(b1)
+	if _, ok := d.tables[b0]; ok {
+		t.Error("closed bucket's table still held")
+	}
+	if ok, _, _ := d.admit(b1, 7); ok {
+		t.Error("a sighting in a closed bucket admitted a term in the next")
+	}
+	off := newDoor(0)
+	if ok, _, _ := off.admit(b0, 1); !ok {
+		t.Error("a door of 0 slots refused a term")
+	}
+}
+
+// TestDoorGrowsAndRestores: the table doubles while half full, keeps every
+// candidate as it grows, stops at its bound, and a checkpoint round trip
+// keeps exactly what it held.
+func TestDoorGrowsAndRestores(t *testing.T) {
+	const max = 1 << 14
+	d := newDoor(max)
+	b := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(3, 4))
+	var seen []uint64
+	displaced := 0
+	for range 3000 {
+		h := r.Uint64()
+		ok, evicted, full := d.admit(b, h)
+		if ok || full {
+			t.Fatalf("first sighting admitted (%v) or door full (%v) at %d slots", ok, full, len(d.tables[b].slots))
+		}
+		if evicted {
+			displaced++
+		}
+		seen = append(seen, h)
+	}
+	slots := len(d.tables[b].slots)
+	if slots < 4096 || slots > max {
+		t.Errorf("%d slots for 3000 candidates, want a power of two in [4096, %d]", slots, max)
+	}
+	held := 0
+	for _, h := range d.tables[b].slots {
+		if h != 0 {
+			held++
+		}
+	}
+	if held+displaced != len(seen) {
+		t.Errorf("%d held + %d displaced, want %d", held, displaced, len(seen))
+	}
+	t.Logf("3000 candidates: %d slots, %d pushed out of a full group", slots, displaced)
+
+	restored := newDoor(max)
+	restored.restore(d.snap())
+	if !slices.Equal(restored.tables[b].slots, d.tables[b].slots) || restored.tables[b].used != d.tables[b].used {
+		t.Fatal("restored door differs from the one saved")
+	}
+
+	for range 100_000 {
+		d.admit(b, r.Uint64())
+	}
+	if n := len(d.tables[b].slots); n != max {
+		t.Errorf("%d slots after a flood, want the bound %d", n, max)
+	}
+	if _, _, full := d.admit(b, r.Uint64()); !full {
+		t.Error("door at its bound not reported full")
+	}
+}
