@@ -78,6 +78,7 @@ type detectorSet interface {
 	Watch(term string) *detectors.WatchMatch
 	WatchTerms() []string
 	Evaluate(o *detectors.Observation) []detectors.Finding
+	EvaluateEarly(o *detectors.Observation, elapsed float64) []detectors.Finding
 	Learn(o *detectors.Observation) detectors.Tail
 	HighTrustChannel(c event.Channel) bool
 }
@@ -143,6 +144,7 @@ type Engine struct {
 	fams   []*familyRec
 	// families are the families of the hashtags seen lately (see family.go).
 	families families
+	early    earlyState
 	m        *metrics
 }
 
@@ -178,6 +180,8 @@ type metrics struct {
 	dedupLost prometheus.Counter
 	dedupIDs  prometheus.Gauge
 	dedupB    prometheus.Gauge
+	early     *prometheus.CounterVec
+	retracted *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -200,9 +204,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		dedupLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_dedup_forgotten_total", Help: "Event ids forgotten before their bucket closed because pipeline.dedup_max_ids was reached; a copy of one would count again."}),
 		dedupIDs:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
 		dedupB:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
+		early:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_early_alerts_total", Help: "Alerts opened early, on a bucket still open (detectors.early), by detector."}, []string{"detector"}),
+		retracted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alerts_retracted_total", Help: "Early alerts the final judgement of their bucket did not bear out, resolved with reason retracted, by detector."}, []string{"detector"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB)
+		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.early, m.retracted)
 	}
 	return m
 }
@@ -242,6 +248,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		parts:    make(map[partition]*progress),
 		m:        newMetrics(reg),
 		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
+		early:    newEarlyState(dcfg),
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
 	// carry creators, regions and samples.
@@ -669,7 +676,7 @@ func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 	e.dedup.closeBefore(e.window.Closed())
 	e.m.dedupIDs.Set(float64(e.dedup.n))
 	e.m.dedupB.Set(float64(e.dedup.bytes()))
-	return nil
+	return e.judgeEarly(ctx)
 }
 
 // isDuplicate reports whether rec is a copy of an event already read from
@@ -894,6 +901,9 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	}
 	for _, ev := range evs {
 		e.m.alerts.WithLabelValues(ev.Alert.Detector, string(ev.To)).Inc()
+		if ev.Reason == alert.ReasonRetracted {
+			e.m.retracted.WithLabelValues(ev.Alert.Detector).Inc()
+		}
 	}
 	e.m.buckets.Inc()
 	e.m.tracked.Set(float64(len(e.tracked)))
