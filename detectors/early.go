@@ -21,10 +21,13 @@ import (
 //     normal level: the surge may stop, the term is not expected to fall
 //     below its normal level. So the final disagrees with probability about
 //     early.retract, whatever the surge does next.
-//   - The partial count alone is significant against the prorated
-//     expectation at a budget of early.false_pages per 1,000 term-days, split
-//     over the looks at a bucket: a stricter bar than the final one, so that
-//     a projection never pages on what is mostly the model's guess.
+//   - While the bucket fills, the partial count alone must be significant
+//     against the prorated expectation at a budget of early.false_pages per
+//     1,000 term-days, split over the looks at a bucket: a stricter bar than
+//     the final one, so that a projection never pages on what is mostly the
+//     model's guess. Once the bucket is complete (its end passed, only late
+//     events to come), nothing is projected, and the final judgement on its
+//     counts so far is made at once rather than after the allowed lateness.
 //
 // Only detectors that are monotone in the counts fire early (surge, novelty,
 // watchlist on mentions, and a high-trust report, which needs no count at
@@ -119,8 +122,12 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 	// The partial count's own test. Within a bucket the term's rate is one
 	// draw, so the extra-Poisson part of the variance scales with the square
 	// of the share: dispersion 1 + elapsed·(disp-1) for the partial count.
+	// A complete bucket (its end passed, only late events to come) has
+	// nothing left to project: the final judgement, on at least these
+	// counts, agrees, and it pages now rather than after the allowed
+	// lateness.
 	z := significance(o.Mentions, elapsed*full, 1+elapsed*(disp-1))
-	if z < s.EarlyZ(o.Width, o.Watch != nil) {
+	if elapsed < 1 && z < s.EarlyZ(o.Width, o.Watch != nil) {
 		return out
 	}
 	// The least the rest of the bucket plausibly brings at the term's normal
