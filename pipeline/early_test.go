@@ -275,3 +275,57 @@ func TestEarlyRestart(t *testing.T) {
 		t.Errorf("transitions across the restart:\n%v\nunbroken:\n%v", key(got), key(want))
 	}
 }
+
+// TestEarlyFollowsSlowestPartition delivers a surge over two partitions, one
+// of them 30 s of event time behind the other: the records of the faster one
+// wait for the slower (order.go), so the share of the bucket the early
+// judgement assumes counted is the slower partition's, and a steady term read
+// this way does not look like a surge. The surge still pages early, and no
+// early page is retracted.
+func TestEarlyFollowsSlowestPartition(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	onset := start.Add(time.Hour + 20*time.Second)
+	for _, factor := range []float64{1, 10} {
+		recs := surgeFeed{start: start, minutes: 66, base: 30, factor: factor, onset: onset, seed: 4}.records()
+		var fast, slow []ingest.Record
+		for i, r := range recs {
+			r.Source = ingest.Source{Topic: "content-events", Partition: i % 2, Offset: int64(i / 2)}
+			if i%2 == 0 {
+				fast = append(fast, r)
+			} else {
+				slow = append(slow, r)
+			}
+		}
+		var skewed []ingest.Record
+		j := 0
+		for _, r := range fast {
+			skewed = append(skewed, r)
+			for j < len(slow) && !slow[j].Content.TS.After(r.Content.TS.Add(-30*time.Second)) {
+				skewed = append(skewed, slow[j])
+				j++
+			}
+		}
+		skewed = append(skewed, slow[j:]...)
+		e, log := newEarlyEngine(t, detectors.DefaultConfig(), nil)
+		run(t, e, skewed, true)
+		evs, at := log.of("hashtag:" + surgeTerm)
+		if factor == 1 {
+			if len(evs) > 0 {
+				t.Errorf("steady term paged: %s", evs[0].Alert.Summary)
+			}
+			continue
+		}
+		if len(evs) == 0 || !evs[0].Alert.Early {
+			t.Fatalf("%gx surge: %v, want an early page", factor, evs)
+		}
+		t.Logf("%gx surge paged %s after onset (event time of the slower partition)", factor, at[0].Sub(onset))
+		if lat := at[0].Sub(onset); lat > 30*time.Second {
+			t.Errorf("paged %s after onset, want within 30 s", lat)
+		}
+		for _, ev := range evs {
+			if ev.Reason == alert.ReasonRetracted {
+				t.Errorf("retracted: %s", ev.Alert.Explanation)
+			}
+		}
+	}
+}
