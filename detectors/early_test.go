@@ -1,6 +1,9 @@
 package detectors
 
 import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -267,5 +270,33 @@ func TestEarlyConfigValidate(t *testing.T) {
 				t.Errorf("Validate = %v, want an error on %s", err, tc.bad)
 			}
 		})
+	}
+}
+
+// TestLifecycleReadsVersion2: a checkpoint written before early firing
+// (version 2: no early flag on open alerts) is read, its alerts not early.
+func TestLifecycleReadsVersion2(t *testing.T) {
+	cfg := LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 1, EscalateMinSeverity: "medium", MaxSamples: 5, MaxRegions: 3}
+	a := NewLifecycle(cfg)
+	a.Observe(obsAt("hashtag:x", 0), []Finding{finding(NameSurge, alert.SeverityMedium)})
+	v3, err := a.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One open alert, no cooled keys: version 3 ends the alert with its
+	// early and prior-cooldown flags (two zero bytes), then a zero count.
+	body := v3[:len(v3)-4]
+	if !bytes.HasSuffix(body, []byte{0, 0, 0}) {
+		t.Fatalf("unexpected encoding ending %v", body[len(body)-3:])
+	}
+	v2 := append(bytes.Clone(body[:len(body)-3]), 0)
+	v2[len(checkpointMagic)] = 2
+	v2 = binary.LittleEndian.AppendUint32(v2, crc32.Checksum(v2, castagnoli))
+	b := NewLifecycle(cfg)
+	if err := b.UnmarshalBinary(v2); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Open(), b.Open()) {
+		t.Fatalf("version 2 read as %+v, want %+v", b.Open(), a.Open())
 	}
 }
