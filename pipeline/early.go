@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
@@ -30,17 +31,56 @@ import (
 // earlyState is the engine's early-firing configuration and clock.
 type earlyState struct {
 	every time.Duration // 0: disabled
-	// min is the fewest mentions so far on which any early detector can
-	// fire; most tracked terms are below it and cost one comparison.
-	min  float64
-	last time.Time // the latest interval boundary judged
+	// min is the fewest mentions so far on which an early detector can fire
+	// (minWatch for a watched term), and growth the least growth the surge
+	// needs (growthWatch the watchlist's): most tracked terms are below
+	// them and cost a few comparisons (see candidate).
+	min, minWatch       float64
+	growth, growthWatch float64
+	last                time.Time // the latest interval boundary judged
+	// hist holds the histories of one early observation; the detectors
+	// do not keep them.
+	hist []float64
 }
 
 func newEarlyState(c detectors.Config) earlyState {
 	if !c.Early.Enabled {
 		return earlyState{}
 	}
-	return earlyState{every: c.Early.Interval, min: min(c.Surge.MinSupport, c.Novelty.MinCount, c.Watchlist.MinSupport)}
+	return earlyState{every: c.Early.Interval,
+		min:      min(c.Surge.MinSupport, c.Novelty.MinCount),
+		minWatch: min(c.Surge.MinSupport, c.Novelty.MinCount, c.Watchlist.MinSupport),
+		growth:   c.Surge.MinGrowth, growthWatch: min(c.Surge.MinGrowth, c.Watchlist.MinGrowth)}
+}
+
+// candidate reports whether st, with mentions so far in the open bucket tb
+// (nil when it has none), elapsed of the bucket counted, is worth an early
+// judgement: the full one fits a baseline and costs tens of microseconds,
+// and runs for every tracked term at every look otherwise. A term is not
+// worth it below the least support, or when its count has not moved since
+// its last look at this bucket (with less time left, the same count is
+// weaker evidence) unless the bucket has just become complete; nor when the
+// count so far plus the rest of the bucket at the term's recent level cannot
+// reach the least growth over half that level: an early page needs
+// mentions + (1-elapsed)·E ≥ growth·E, and the baseline's E is rarely under
+// half the recent median. A term the filter passes over still pages at
+// close.
+func (e *Engine) candidate(st *termState, tb *termBucket, mentions, elapsed float64) bool {
+	least, growth := e.early.min, e.early.growth
+	if st.watch != nil {
+		least, growth = e.early.minWatch, e.early.growthWatch
+	}
+	if mentions < least {
+		return false
+	}
+	if tb != nil {
+		complete := elapsed >= 1
+		if tb.early.looked && tb.early.mentions == mentions && (tb.early.complete || !complete) {
+			return false
+		}
+		tb.early.looked, tb.early.mentions, tb.early.complete = true, mentions, complete
+	}
+	return mentions >= 0.5*(growth-1+elapsed)*st.recentLevel()
 }
 
 // judgeEarly judges the open buckets if event time has crossed an early
@@ -58,15 +98,13 @@ func (e *Engine) judgeEarly(ctx context.Context) error {
 	if first.IsZero() {
 		return nil
 	}
-	var evs []alert.Event
+	var open []*sketches.Bucket
 	for b := first; b.Before(e.watermark); b = b.Add(e.bucket) {
-		wb := e.window.Open(b)
-		if wb == nil {
-			continue
+		if wb := e.window.Open(b); wb != nil {
+			open = append(open, wb)
 		}
-		elapsed := min(float64(e.watermark.Sub(b))/float64(e.bucket), 1)
-		evs = e.judgeBucketEarly(wb, first, elapsed, evs)
 	}
+	evs := e.judgeOpenEarly(open, first)
 	if len(evs) == 0 {
 		return nil
 	}
@@ -88,11 +126,23 @@ func (e *Engine) judgeEarly(ctx context.Context) error {
 	return nil
 }
 
-// judgeBucketEarly judges the tracked terms of the open bucket wb, elapsed
-// of it counted, and appends the alerts that opens to evs. first is the
-// oldest open bucket.
-func (e *Engine) judgeBucketEarly(wb *sketches.Bucket, first time.Time, elapsed float64, evs []alert.Event) []alert.Event {
-	var keys []string
+// judgeOpenEarly judges the tracked terms in the open buckets, oldest
+// first, and returns the alerts that opens. first is the oldest open bucket.
+func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []alert.Event {
+	if len(open) == 0 {
+		return nil
+	}
+	elapsed := make([]float64, len(open))
+	for i, wb := range open {
+		elapsed[i] = min(float64(e.watermark.Sub(wb.Start))/float64(e.bucket), 1)
+	}
+	type look struct {
+		bucket int
+		key    string
+	}
+	var looks []look
+	// One pass over the tracked terms for every open bucket: most are
+	// passed over in a few comparisons (see candidate).
 	for k, st := range e.tracked {
 		// A family is judged only when its mentions are spread over several
 		// spellings, which a partial bucket cannot tell yet; its hashtags
@@ -100,28 +150,41 @@ func (e *Engine) judgeBucketEarly(wb *sketches.Bucket, first time.Time, elapsed 
 		if st.kind == event.KindFamily {
 			continue
 		}
-		if m, _ := e.counts(st, wb); m >= e.early.min || e.trustedReport(st.open[wb.Start]) {
-			keys = append(keys, k)
+		for i, wb := range open {
+			tb := st.open[wb.Start]
+			if m, _ := e.countsOf(st, wb, tb); e.candidate(st, tb, m, elapsed[i]) || e.trustedReport(tb) {
+				looks = append(looks, look{i, k})
+			}
 		}
 	}
-	if len(keys) == 0 {
-		return evs
+	if len(looks) == 0 {
+		return nil
 	}
-	slices.Sort(keys)
-	platform := detectors.Platform{
-		Mentions: float64(wb.Mentions.Total() - e.familyMentions.get(wb.Start)),
-		Events:   float64(wb.Events),
-		Reports:  float64(wb.ReportEvents),
-	}
-	if wb.Events > 0 {
-		platform.ReportRate = float64(wb.ReportEvents) / float64(wb.Events)
-	}
-	for _, k := range keys {
-		st := e.tracked[k]
+	slices.SortFunc(looks, func(a, b look) int {
+		if a.bucket != b.bucket {
+			return a.bucket - b.bucket
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	var evs []alert.Event
+	var platform detectors.Platform
+	for j, l := range looks {
+		wb := open[l.bucket]
+		if j == 0 || looks[j-1].bucket != l.bucket {
+			platform = detectors.Platform{
+				Mentions: float64(wb.Mentions.Total() - e.familyMentions.get(wb.Start)),
+				Events:   float64(wb.Events),
+				Reports:  float64(wb.ReportEvents),
+			}
+			if wb.Events > 0 {
+				platform.ReportRate = float64(wb.ReportEvents) / float64(wb.Events)
+			}
+		}
+		st := e.tracked[l.key]
 		e.catchUp(st, first)
 		o := e.earlyObservation(st, wb, first)
 		o.Platform = platform
-		evs = append(evs, e.life.ObserveEarly(&o, e.set.EvaluateEarly(&o, elapsed))...)
+		evs = append(evs, e.life.ObserveEarly(&o, e.set.EvaluateEarly(&o, elapsed[l.bucket]))...)
 	}
 	return evs
 }
@@ -129,19 +192,27 @@ func (e *Engine) judgeBucketEarly(wb *sketches.Bucket, first time.Time, elapsed 
 // earlyObservation is st in the open bucket wb so far: its history is the
 // closed buckets' followed by the open ones before wb, as they stand.
 func (e *Engine) earlyObservation(st *termState, wb *sketches.Bucket, first time.Time) detectors.Observation {
-	mh := st.mentions.appendTo(nil)
-	rh := st.reports.appendTo(nil)
-	ch := st.creators.appendTo(nil)
-	for b := first; b.Before(wb.Start); b = b.Add(e.bucket) {
-		var m, r float64
-		if ob := e.window.Open(b); ob != nil {
-			m, r = e.counts(st, ob)
+	open := int(wb.Start.Sub(first) / e.bucket)
+	if need := 3 * (st.mentions.n + open); cap(e.early.hist) < need {
+		e.early.hist = make([]float64, 0, need)
+	}
+	buf := e.early.hist[:0]
+	history := func(s *series, open func(ob *sketches.Bucket) float64) []float64 {
+		from := len(buf)
+		buf = s.appendTo(buf)
+		for b := first; b.Before(wb.Start); b = b.Add(e.bucket) {
+			var v float64
+			if ob := e.window.Open(b); ob != nil {
+				v = open(ob)
+			}
+			buf = append(buf, v)
 		}
-		mh, rh, ch = append(mh, m), append(rh, r), append(ch, 0)
+		h := buf[from:len(buf):len(buf)]
+		return h[max(0, len(h)-e.cfg.History):]
 	}
-	if n := e.cfg.History; len(mh) > n {
-		mh, rh, ch = mh[len(mh)-n:], rh[len(rh)-n:], ch[len(ch)-n:]
-	}
+	mh := history(st.mentions, func(ob *sketches.Bucket) float64 { m, _ := e.counts(st, ob); return m })
+	rh := history(st.reports, func(ob *sketches.Bucket) float64 { _, r := e.counts(st, ob); return r })
+	ch := history(st.creators, func(*sketches.Bucket) float64 { return 0 })
 	m, r := e.counts(st, wb)
 	o := detectors.Observation{
 		Term: st.key, Bucket: wb.Start, Width: e.bucket,
@@ -171,10 +242,15 @@ func (e *Engine) earlyObservation(st *termState, wb *sketches.Bucket, first time
 // exact counts when it was tracked before the bucket began, the sketch's
 // otherwise, as at close.
 func (e *Engine) counts(st *termState, wb *sketches.Bucket) (mentions, reports float64) {
+	return e.countsOf(st, wb, st.open[wb.Start])
+}
+
+// countsOf is counts with st's open bucket tb (nil: none) already looked up.
+func (e *Engine) countsOf(st *termState, wb *sketches.Bucket, tb *termBucket) (mentions, reports float64) {
 	if wb.Start.Before(st.exactFrom) {
 		return float64(wb.Mentions.Estimate(st.hash)), float64(wb.Reports.Estimate(st.hash))
 	}
-	if tb := st.open[wb.Start]; tb != nil {
+	if tb != nil {
 		return float64(tb.mentions), float64(tb.reports)
 	}
 	return 0, 0

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -99,6 +100,12 @@ type termBucket struct {
 	// members counts, for a family, the spellings its mentions came by.
 	members labels
 	samples []string
+	// early is what the bucket's last early judgement saw (see
+	// Engine.candidate).
+	early struct {
+		looked, complete bool
+		mentions         float64
+	}
 }
 
 // termState is one tracked term.
@@ -130,6 +137,22 @@ type termState struct {
 	quiet     int
 	// tail is the detectors' memory of how spiky the term is (see detectors.Tail).
 	tail detectors.Tail
+}
+
+// recentLevel is the median of the term's last five closed buckets, 0 when
+// it has none: a cheap stand-in for its expected count.
+func (st *termState) recentLevel() float64 {
+	var buf [5]float64
+	n := min(st.mentions.n, len(buf))
+	for i := range n {
+		buf[i] = st.mentions.buf[(st.mentions.head-1-i+2*len(st.mentions.buf))%len(st.mentions.buf)]
+	}
+	v := buf[:n]
+	slices.Sort(v)
+	if n == 0 {
+		return 0
+	}
+	return v[n/2]
 }
 
 // pushHistory appends one closed bucket to the term's history; creators is 0
