@@ -71,8 +71,12 @@ type Alert struct {
 	TopRegions     []string
 	Samples        []string // sample content IDs
 	Watchlisted    bool
-	Summary        string // one line a person can act on
-	Explanation    string // the numbers behind the decision, key=value pairs
+	// Early is set while the alert stands on a bucket still open (early
+	// firing): the final judgement of that bucket confirms it (Early is then
+	// cleared, without a transition), escalates it or retracts it.
+	Early       bool
+	Summary     string // one line a person can act on
+	Explanation string // the numbers behind the decision, key=value pairs
 }
 
 // Event is one lifecycle transition of an alert, with the alert's state after it.
@@ -83,7 +87,14 @@ type Event struct {
 	To    Status
 	At    time.Time // event time of the bucket that caused the transition
 	Seq   uint64    // increases with every transition of this key; a version for upserts
+	// Reason says why an alert resolved: "" when its term went quiet,
+	// ReasonRetracted when it was an early alert the final judgement of its
+	// bucket did not bear out.
+	Reason string
 }
+
+// ReasonRetracted is Event.Reason of an early alert taken back.
+const ReasonRetracted = "retracted"
 
 // ID is unique per transition and the same on every replay of it, so an incident
 // system or a ReplacingMergeTree absorbs a resend.

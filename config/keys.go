@@ -67,6 +67,12 @@ func docs() map[string]doc {
 		"detectors.baseline.tail_memory":  {UnitBuckets, "history a term's spikiness estimate remembers"},
 		"detectors.baseline.tail_prior":   {UnitBuckets, "weight of the count model's tail in a new term's spikiness"},
 
+		"detectors.early.enabled":           {UnitBool, "judge open buckets every early.interval and page early on evidence the final judgement will almost surely bear out"},
+		"detectors.early.false_pages":       {"per 1,000 term-days", "early bar: pages the partial count's own test may make on a term doing nothing unusual; ≤ detectors.false_pages"},
+		"detectors.early.interval":          {UnitDuration, "how often, in event time, open buckets are judged early"},
+		"detectors.early.retract":           {UnitRatio, "chance under the count model that the rest of a bucket makes the final judgement retract an early page"},
+		"detectors.early.watch_false_pages": {"per 1,000 term-days", "early bar of watchlist terms, lower than early.false_pages"},
+
 		"detectors.false_pages": {"per 1,000 term-days", "surge pages tolerated on terms doing nothing unusual; sets surge.min_z for the bucket width"},
 
 		"detectors.coordination.enabled":                    {UnitBool, "detect surges carried by few accounts"},

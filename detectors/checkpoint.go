@@ -22,10 +22,12 @@ import (
 // Version 2 adds to each cooled key what tells a new episode from the one that
 // resolved (its latest finding's bucket and width, the level it expected, and
 // whether that was of reports); version 1 is still read, its cooled keys
-// without it.
+// without it. Version 3 adds to each open alert whether it is early (see
+// Lifecycle.ObserveEarly) and the cooldown a retraction would put back;
+// versions 1 and 2 are still read, their alerts not early.
 const (
 	checkpointMagic   = "TWLC"
-	checkpointVersion = 2
+	checkpointVersion = 3
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -53,6 +55,10 @@ func (l *Lifecycle) MarshalBinary() ([]byte, error) {
 		e.uvarint(t.seq)
 		e.time(t.last)
 		e.varint(int64(t.width))
+		e.b = append(e.b, boolByte(t.a.Early), boolByte(t.hadPrior))
+		if t.hadPrior {
+			e.cooling(&t.prior)
+		}
 	}
 
 	keys = keys[:0]
@@ -64,13 +70,7 @@ func (l *Lifecycle) MarshalBinary() ([]byte, error) {
 	for _, k := range keys {
 		c := l.cool[k]
 		e.str(k)
-		e.time(c.until)
-		e.b = append(e.b, byte(c.severity))
-		e.uvarint(c.seq)
-		e.time(c.last)
-		e.varint(int64(c.width))
-		e.f64(c.calm)
-		e.b = append(e.b, boolByte(c.reports))
+		e.cooling(&c)
 	}
 	e.b = binary.LittleEndian.AppendUint32(e.b, crc32.Checksum(e.b, castagnoli))
 	return e.b, nil
@@ -88,7 +88,7 @@ func (l *Lifecycle) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("%w: bad magic %q", ErrCheckpoint, b[:len(checkpointMagic)])
 	}
 	version := b[len(checkpointMagic)]
-	if version != 1 && version != checkpointVersion {
+	if version < 1 || version > checkpointVersion {
 		return fmt.Errorf("%w: version %d, want %d", ErrCheckpoint, version, checkpointVersion)
 	}
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
@@ -103,8 +103,17 @@ func (l *Lifecycle) UnmarshalBinary(b []byte) error {
 		t.seq = d.uvarint()
 		t.last = d.time()
 		t.width = time.Duration(d.varint())
+		if version >= 3 {
+			t.a.Early = d.byte() == 1
+			if t.hadPrior = d.byte() == 1; t.hadPrior {
+				t.prior = d.cooling(version)
+			}
+		}
 		if d.err != nil {
 			break
+		}
+		if t.hadPrior && !validSeverity(t.prior.severity) {
+			return fmt.Errorf("%w: alert %q: prior cooldown severity %d", ErrCheckpoint, t.a.Key, t.prior.severity)
 		}
 		if err := validAlert(&t.a, t.width); err != nil {
 			return fmt.Errorf("%w: %w", ErrCheckpoint, err)
@@ -117,15 +126,11 @@ func (l *Lifecycle) UnmarshalBinary(b []byte) error {
 	cool := map[string]cooling{}
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		k := d.str()
-		c := cooling{until: d.time(), severity: alert.Severity(d.byte()), seq: d.uvarint()}
-		if version >= 2 {
-			c.last, c.width, c.calm = d.time(), time.Duration(d.varint()), d.f64()
-			c.reports = d.byte() == 1
-		}
+		c := d.cooling(version)
 		if d.err != nil {
 			break
 		}
-		if c.severity < alert.SeverityInfo || c.severity > alert.SeverityCritical {
+		if !validSeverity(c.severity) {
 			return fmt.Errorf("%w: cooled key %q: severity %d", ErrCheckpoint, k, c.severity)
 		}
 		cool[k] = c
@@ -140,6 +145,31 @@ func (l *Lifecycle) UnmarshalBinary(b []byte) error {
 	l.open, l.cool = open, cool
 	l.mu.Unlock()
 	return nil
+}
+
+func validSeverity(s alert.Severity) bool {
+	return s >= alert.SeverityInfo && s <= alert.SeverityCritical
+}
+
+// cooling writes a cooled key's state (without its key).
+func (e *encoder) cooling(c *cooling) {
+	e.time(c.until)
+	e.b = append(e.b, byte(c.severity))
+	e.uvarint(c.seq)
+	e.time(c.last)
+	e.varint(int64(c.width))
+	e.f64(c.calm)
+	e.b = append(e.b, boolByte(c.reports))
+}
+
+// cooling reads what encoder.cooling wrote in a checkpoint of version.
+func (d *decoder) cooling(version byte) cooling {
+	c := cooling{until: d.time(), severity: alert.Severity(d.byte()), seq: d.uvarint()}
+	if version >= 2 {
+		c.last, c.width, c.calm = d.time(), time.Duration(d.varint()), d.f64()
+		c.reports = d.byte() == 1
+	}
+	return c
 }
 
 func validAlert(a *alert.Alert, width time.Duration) error {

@@ -26,6 +26,7 @@ type Config struct {
 	ReportRate   ReportRateConfig   `mapstructure:"report_rate"`
 	Watchlist    WatchlistConfig    `mapstructure:"watchlist"`
 	Lifecycle    LifecycleConfig    `mapstructure:"lifecycle"`
+	Early        EarlyConfig        `mapstructure:"early"`
 }
 
 // BaselineConfig tunes the robust Holt baseline every count detector learns from a
@@ -221,6 +222,7 @@ func DefaultConfig() Config {
 		},
 		Lifecycle: LifecycleConfig{QuietBuckets: 15, CooldownBuckets: 60, EscalateSteps: 1, EscalateMinSeverity: "high",
 			MaxSamples: 5, MaxRegions: 3},
+		Early: EarlyConfig{Enabled: true, Interval: 10 * time.Second, FalsePages: 0.01, WatchFalsePages: 10, Retract: 0.001},
 	}
 }
 
@@ -366,6 +368,19 @@ func (c Config) Validate() error {
 	}
 	atLeast("lifecycle.max_samples", l.MaxSamples, 0)
 	atLeast("lifecycle.max_regions", l.MaxRegions, 0)
+
+	if ea := c.Early; ea.Enabled {
+		if ea.Interval < time.Second {
+			bad("early.interval", "must be at least 1s, got %v", ea.Interval)
+		}
+		if !(ea.FalsePages > 0 && ea.FalsePages <= c.FalsePages) {
+			bad("early.false_pages", "must be in (0, detectors.false_pages = %v]: early evidence is held to a stricter bar, got %v", c.FalsePages, ea.FalsePages)
+		}
+		if !(ea.WatchFalsePages > 0 && ea.WatchFalsePages <= 1000) {
+			bad("early.watch_false_pages", "must be in (0, 1000], got %v", ea.WatchFalsePages)
+		}
+		frac("early.retract", ea.Retract, false)
+	}
 
 	return errors.Join(errs...)
 }

@@ -43,6 +43,12 @@ type tracked struct {
 	last    time.Time // bucket of the latest finding
 	width   time.Duration
 	reports bool // the latest finding was about reports
+	// While the alert is early (a.Early), last is the latest bucket an early
+	// finding came from, and prior the key's cooldown before the early page
+	// (hadPrior: there was one), which a retraction puts back: an early page
+	// taken back leaves the key as the final judgements alone would have.
+	prior    cooling
+	hadPrior bool
 }
 
 // cooling remembers a resolved key until its cooldown ends.
@@ -139,17 +145,79 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 			events = append(events, alert.Event{Alert: t.a, To: alert.StatusOpen, At: bucket, Seq: t.seq})
 			continue
 		}
+		if t.a.Early {
+			// A final judgement found what the early one did: the alert
+			// stands, and pages again only if this finding escalates it. A
+			// finding on a bucket before the early one's confirms it too:
+			// without early firing that bucket would have opened the alert.
+			t.a.Early = false
+			if bucket.Before(t.last) {
+				l.escalate(t, o, f, bucket, &events)
+				continue
+			}
+		}
 		if bucket.Before(t.last) {
 			continue
 		}
 		t.last, t.width, t.reports = bucket, width, f.OnReports
 		l.fill(&t.a, o, f, bucket)
-		if int(f.Severity) >= int(t.a.Severity)+l.cfg.EscalateSteps && f.Severity >= l.escalateMin {
-			from := t.a.Status
-			t.a.Status, t.a.Severity = alert.StatusEscalated, f.Severity
-			t.seq = nextSeq(t.seq, bucket)
-			events = append(events, alert.Event{Alert: t.a, From: from, To: alert.StatusEscalated, At: bucket, Seq: t.seq})
+		l.escalate(t, o, f, bucket, &events)
+	}
+	return events
+}
+
+// escalate raises t to f's severity when f is escalate_steps more severe and
+// at least escalate_min_severity, filling in f's evidence.
+func (l *Lifecycle) escalate(t *tracked, o *Observation, f *Finding, bucket time.Time, events *[]alert.Event) {
+	if int(f.Severity) < int(t.a.Severity)+l.cfg.EscalateSteps || f.Severity < l.escalateMin {
+		return
+	}
+	l.fill(&t.a, o, f, bucket)
+	from := t.a.Status
+	t.a.Status, t.a.Severity = alert.StatusEscalated, f.Severity
+	t.seq = nextSeq(t.seq, bucket)
+	*events = append(*events, alert.Event{Alert: t.a, From: from, To: alert.StatusEscalated, At: bucket, Seq: t.seq})
+}
+
+// ObserveEarly applies the findings of an early judgement of o.Bucket, a
+// bucket still open (Set.EvaluateEarly), and returns the alerts it opens,
+// marked Early. Cooldowns apply as to any finding. An alert already open is
+// left alone, escalations being the final judgement's, except that an early
+// alert not yet confirmed now rests on o.Bucket: its retraction waits for
+// that bucket's final judgement.
+func (l *Lifecycle) ObserveEarly(o *Observation, fs []Finding) []alert.Event {
+	if len(fs) == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	bucket := o.Bucket.UTC()
+	width := o.Width
+	if width <= 0 {
+		width = time.Minute
+	}
+	var events []alert.Event
+	for i := range fs {
+		f := &fs[i]
+		key := f.Detector + "|" + o.Term
+		if t := l.open[key]; t != nil {
+			if t.a.Early && bucket.After(t.last) {
+				t.last = bucket
+				l.fill(&t.a, o, f, bucket)
+			}
+			continue
 		}
+		c, cooled := l.cool[key]
+		if cooled && bucket.Before(c.until) && f.Severity <= c.severity && !c.calmedBefore(o, bucket, l.cfg.QuietBuckets) {
+			continue
+		}
+		t := &tracked{seq: nextSeq(c.seq, bucket), last: bucket, width: width, reports: f.OnReports, prior: c, hadPrior: cooled}
+		t.a = alert.Alert{Key: key, Detector: f.Detector, Term: o.Term, Status: alert.StatusOpen,
+			Severity: f.Severity, OpenedAt: bucket, Early: true}
+		l.fill(&t.a, o, f, bucket)
+		l.open[key] = t
+		delete(l.cool, key)
+		events = append(events, alert.Event{Alert: t.a, To: alert.StatusOpen, At: bucket, Seq: t.seq})
 	}
 	return events
 }
@@ -182,6 +250,12 @@ func (l *Lifecycle) EndBucket(bucket time.Time) []alert.Event {
 	bucket = bucket.UTC()
 	var events []alert.Event
 	for key, t := range l.open {
+		if t.a.Early && !bucket.Before(t.last) {
+			// The final judgement of every bucket the early alert rested on
+			// is in, and none found it.
+			events = append(events, l.retract(key, t, bucket))
+			continue
+		}
 		if int(bucket.Sub(t.last)/t.width) < l.cfg.QuietBuckets {
 			continue
 		}
@@ -200,6 +274,26 @@ func (l *Lifecycle) EndBucket(bucket time.Time) []alert.Event {
 	}
 	slices.SortFunc(events, func(a, b alert.Event) int { return strings.Compare(a.Alert.Key, b.Alert.Key) })
 	return events
+}
+
+// retract resolves the early alert t with reason retracted and puts the key
+// back as it was before the early page, its Seq moved on. l.mu is held.
+func (l *Lifecycle) retract(key string, t *tracked, bucket time.Time) alert.Event {
+	from := t.a.Status
+	t.a.Status, t.a.ResolvedAt, t.a.UpdatedAt = alert.StatusResolved, bucket, bucket
+	t.a.Summary = "[retracted] " + t.a.Summary
+	t.a.Explanation = "resolution=" + alert.ReasonRetracted + " " + t.a.Explanation
+	t.seq = nextSeq(t.seq, bucket)
+	delete(l.open, key)
+	c := t.prior
+	if !t.hadPrior {
+		// Nothing to cool; the entry only carries Seq over the next bucket
+		// and is forgotten at its end, holding nothing back.
+		c = cooling{until: bucket.Add(t.width), severity: alert.SeverityInfo}
+	}
+	c.seq = t.seq
+	l.cool[key] = c
+	return alert.Event{Alert: t.a, From: from, To: alert.StatusResolved, At: bucket, Seq: t.seq, Reason: alert.ReasonRetracted}
 }
 
 // Open returns the alerts that are open or escalated, in key order.

@@ -28,6 +28,7 @@ type Set struct {
 	minWatchMentions, minWatchReports float64
 	// trusted pages on any report from a high-trust channel, below every minimum.
 	trusted *TrustedReport
+	early   earlyParams
 }
 
 // NewSet validates cfg and builds its enabled detectors.
@@ -40,7 +41,7 @@ func NewSet(cfg Config) (*Set, error) {
 		return nil, err
 	}
 	s := &Set{watch: w, mp: newMentionParams(cfg), rp: newReportParams(cfg),
-		minMentions: math.Inf(1), minReports: math.Inf(1)}
+		minMentions: math.Inf(1), minReports: math.Inf(1), early: newEarlyParams(cfg.Early)}
 	mention := func(d judge, support float64) {
 		s.detectors = append(s.detectors, d)
 		s.minMentions = math.Min(s.minMentions, support)

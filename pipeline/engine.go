@@ -78,6 +78,7 @@ type detectorSet interface {
 	Watch(term string) *detectors.WatchMatch
 	WatchTerms() []string
 	Evaluate(o *detectors.Observation) []detectors.Finding
+	EvaluateEarly(o *detectors.Observation, elapsed float64) []detectors.Finding
 	Learn(o *detectors.Observation) detectors.Tail
 	HighTrustChannel(c event.Channel) bool
 }
@@ -148,6 +149,7 @@ type Engine struct {
 	fams   []*familyRec
 	// families are the families of the hashtags seen lately (see family.go).
 	families families
+	early    earlyState
 	m        *metrics
 
 	// keyBuf and keyCache make term keys without an allocation for the terms
@@ -192,9 +194,12 @@ type metrics struct {
 	// The records counter of each kind, resolved once: a label lookup per
 	// record costs as much as counting its terms.
 	recContent, recReport, recInvalid, recSkipped, recReplayed, recDuplicate prometheus.Counter
-	doorHeld                                                                 prometheus.Counter
-	doorLost                                                                 prometheus.Counter
-	doorB                                                                    prometheus.Gauge
+
+	doorHeld  prometheus.Counter
+	doorLost  prometheus.Counter
+	doorB     prometheus.Gauge
+	early     *prometheus.CounterVec
+	retracted *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -220,12 +225,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		doorHeld:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_held_total", Help: "Terms whose count-min estimate reached the tracking bar for the first time in a bucket: held at the door until a second sighting."}),
 		doorLost:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_forgotten_total", Help: "Terms held at the tracking door that another took the slot of before their second sighting; many once the door is at pipeline.admission_slots."}),
 		doorB:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_admission_bytes", Help: "Bytes held by the tracking admission door."}),
+		early:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_early_alerts_total", Help: "Alerts opened early, on a bucket still open (detectors.early), by detector."}, []string{"detector"}),
+		retracted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alerts_retracted_total", Help: "Early alerts the final judgement of their bucket did not bear out, resolved with reason retracted, by detector."}, []string{"detector"}),
 	}
 	m.recContent, m.recReport = m.records.WithLabelValues("content"), m.records.WithLabelValues("report")
 	m.recInvalid, m.recSkipped = m.records.WithLabelValues("invalid"), m.records.WithLabelValues("skipped")
 	m.recReplayed, m.recDuplicate = m.records.WithLabelValues("replayed"), m.records.WithLabelValues("duplicate")
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB)
+		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted)
 	}
 	return m
 }
@@ -267,6 +274,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		m:        newMetrics(reg),
 		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
 		keyCache: make([]cachedKey, keyCacheSize),
+		early:    newEarlyState(dcfg),
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
 	// carry creators, regions and samples.
@@ -734,7 +742,7 @@ func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 	e.m.doorB.Set(float64(e.door.bytes()))
 	e.m.dedupIDs.Set(float64(e.dedup.n))
 	e.m.dedupB.Set(float64(e.dedup.bytes()))
-	return nil
+	return e.judgeEarly(ctx)
 }
 
 // isDuplicate reports whether rec is a copy of an event already read from
@@ -954,6 +962,9 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	}
 	for _, ev := range evs {
 		e.m.alerts.WithLabelValues(ev.Alert.Detector, string(ev.To)).Inc()
+		if ev.Reason == alert.ReasonRetracted {
+			e.m.retracted.WithLabelValues(ev.Alert.Detector).Inc()
+		}
 	}
 	e.m.buckets.Inc()
 	e.m.tracked.Set(float64(len(e.tracked)))

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -114,6 +115,12 @@ type termBucket struct {
 		regions, lang [2]detectors.Count
 		samples       [5]string
 	}
+	// early is what the bucket's last early judgement saw (see
+	// Engine.candidate).
+	early struct {
+		looked, complete bool
+		mentions         float64
+	}
 }
 
 // newTermBucket returns an empty bucket whose slices start in its own
@@ -159,6 +166,20 @@ type termState struct {
 	quiet     int
 	// tail is the detectors' memory of how spiky the term is (see detectors.Tail).
 	tail detectors.Tail
+}
+
+// recentLevel is the median of the term's last five closed buckets, 0 when
+// it has none: a cheap stand-in for its expected count.
+func (st *termState) recentLevel() float64 {
+	var buf [5]float64
+	h := st.mentions.view()
+	n := copy(buf[:], h[max(0, len(h)-len(buf)):])
+	v := buf[:n]
+	slices.Sort(v)
+	if n == 0 {
+		return 0
+	}
+	return v[n/2]
 }
 
 // pushHistory appends one closed bucket to the term's history; creators is 0

@@ -185,8 +185,13 @@ type alertJSON struct {
 	TopRegions     []string  `json:"top_regions"`
 	Samples        []string  `json:"samples"`
 	Watchlisted    bool      `json:"watchlisted"`
-	Summary        string    `json:"summary"`
-	Explanation    string    `json:"explanation"`
+	// Early: the alert stands on a bucket still open; its final judgement
+	// confirms it (no further message), escalates it or retracts it (a
+	// resolve with reason "retracted").
+	Early       bool   `json:"early,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	Summary     string `json:"summary"`
+	Explanation string `json:"explanation"`
 }
 
 func newAlertJSON(ev *alert.Event) *alertJSON {
@@ -205,6 +210,7 @@ func newAlertJSON(ev *alert.Event) *alertJSON {
 		Score: jsonFloat(a.Score), Observed: jsonFloat(a.Observed), Expected: jsonFloat(a.Expected), Growth: jsonFloat(a.Growth),
 		UniqueCreators: a.UniqueCreators, Reports: jsonFloat(a.Reports), ReportRate: jsonFloat(a.ReportRate),
 		TopRegions: nonNil(a.TopRegions), Samples: nonNil(a.Samples), Watchlisted: a.Watchlisted,
+		Early: a.Early, Reason: ev.Reason,
 		Summary: a.Summary, Explanation: a.Explanation,
 	}
 }

@@ -1,0 +1,168 @@
+package detectors
+
+import (
+	"math"
+	"time"
+)
+
+// Early firing: a bucket is judged for good only once event time has passed
+// its end and the allowed lateness, minutes after a surge began. Meanwhile the
+// pipeline asks EvaluateEarly about the open bucket every early.interval, with
+// the counts so far and the share of the bucket they cover. A page then must
+// be one the final judgement will almost surely make too, because a page
+// taken back costs the incident team more than one that came late. Two things
+// make sure of it, each from the count model the final judgement uses:
+//
+//   - The counts so far are a lower bound on the final ones: events only add
+//     (late ones included), so a monotone detector (more mentions never weaken
+//     a surge) that passes on the counts so far plus the least the rest of the
+//     bucket can plausibly bring passes on the final bucket. That least is the
+//     early.retract quantile of the rest under the count model, at the term's
+//     normal level: the surge may stop, the term is not expected to fall
+//     below its normal level. So the final disagrees with probability about
+//     early.retract, whatever the surge does next.
+//   - While the bucket fills, the partial count alone must be significant
+//     against the prorated expectation at a budget of early.false_pages per
+//     1,000 term-days, split over the looks at a bucket: a stricter bar than
+//     the final one, so that a projection never pages on what is mostly the
+//     model's guess. Once the bucket is complete (its end passed, only late
+//     events to come), nothing is projected, and the final judgement on its
+//     counts so far is made at once rather than after the allowed lateness.
+//
+// Only detectors that are monotone in the counts fire early (surge, novelty,
+// watchlist on mentions, and a high-trust report, which needs no count at
+// all); coordination and spreading read unique creators and regions, which a
+// partial bucket understates, and wait for the final judgement.
+
+// EarlyConfig is detectors.early: judging a bucket that is still open.
+type EarlyConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Interval is how often, in event time, the open buckets are judged.
+	Interval time.Duration `mapstructure:"interval"`
+	// FalsePages is the early bar: pages per 1,000 term-days the partial
+	// count's own test may make on a term doing nothing unusual, split over
+	// the looks at each bucket. Smaller than detectors.false_pages, so early
+	// evidence must be stronger than final evidence.
+	FalsePages float64 `mapstructure:"false_pages"`
+	// WatchFalsePages is the early bar of watched terms, lower: the team
+	// already fears them.
+	WatchFalsePages float64 `mapstructure:"watch_false_pages"`
+	// Retract is the chance, under the count model, that the rest of the
+	// bucket comes in so low that the final judgement disagrees and the early
+	// page is retracted.
+	Retract float64 `mapstructure:"retract"`
+}
+
+// earlyParams are the bars EarlyConfig sets.
+type earlyParams struct {
+	cfg EarlyConfig
+	// keepZ is the standard normal quantile of 1 - retract: how far below its
+	// expectation the rest of the bucket may plausibly come in.
+	keepZ float64
+}
+
+func newEarlyParams(c EarlyConfig) earlyParams {
+	p := earlyParams{cfg: c}
+	if c.Retract > 0 && c.Retract < 1 {
+		p.keepZ = math.Sqrt2 * math.Erfcinv(2*c.Retract)
+	}
+	return p
+}
+
+// looks is how many times a bucket of width w is judged early: once per
+// interval while it fills, and once more, complete, while late events may
+// still come.
+func (p *earlyParams) looks(w time.Duration) float64 {
+	if p.cfg.Interval <= 0 || w <= 0 {
+		return 1
+	}
+	return math.Ceil(float64(w)/float64(p.cfg.Interval)) + 1
+}
+
+// EarlyZ is the significance the partial count of a bucket of width w must
+// reach, against its prorated expectation, for an early page; watched terms
+// have their own, lower bar.
+func (s *Set) EarlyZ(w time.Duration, watched bool) float64 {
+	fp := s.early.cfg.FalsePages
+	if watched {
+		fp = s.early.cfg.WatchFalsePages
+	}
+	return PageZ(fp/s.early.looks(w), w)
+}
+
+// EvaluateEarly judges o, a bucket still open: o's counts (mentions, reports,
+// creators) are those so far, and elapsed, in (0, 1], the share of the bucket
+// they cover (the event time the slowest partition has reached in it). It
+// returns the findings the final judgement of the bucket will almost surely
+// make too, each saying it is early; nil when early firing is disabled.
+func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
+	if !s.early.cfg.Enabled || !(elapsed > 0) {
+		return nil
+	}
+	elapsed = math.Min(elapsed, 1)
+	var out []Finding
+	if s.trusted != nil && s.trusted.any(o) {
+		// One report from a regulator pages whatever else comes; the final
+		// bucket holds that report too.
+		if f, ok := s.trusted.judge(&analysis{o: o}); ok {
+			out = append(out, earlyFinding(f, elapsed, math.NaN(), math.NaN()))
+		}
+	}
+	minM := s.minMentions
+	if o.Watch != nil {
+		minM = s.minWatchMentions
+	}
+	if o.Mentions < minM {
+		return out // the final count may reach it; the partial does not yet
+	}
+	// The whole bucket's expectation and dispersion, as the final judgement
+	// fits them.
+	b, one, _, _ := s.mp.tests(tail(o.MentionHistory, s.mp.history), o.Mentions, o.DayAgo, true)
+	full, disp := one.expected, b.disp
+	// The partial count's own test. Within a bucket the term's rate is one
+	// draw, so the extra-Poisson part of the variance scales with the square
+	// of the share: dispersion 1 + elapsed·(disp-1) for the partial count.
+	// A complete bucket (its end passed, only late events to come) has
+	// nothing left to project: the final judgement, on at least these
+	// counts, agrees, and it pages now rather than after the allowed
+	// lateness.
+	z := significance(o.Mentions, elapsed*full, 1+elapsed*(disp-1))
+	if elapsed < 1 && z < s.EarlyZ(o.Width, o.Watch != nil) {
+		return out
+	}
+	// The least the rest of the bucket plausibly brings at the term's normal
+	// level: the retract quantile of a count of mean rest.
+	rest := (1 - elapsed) * full
+	least := math.Max(0, rest-s.early.keepZ*math.Sqrt(disp*rest))
+	proj := *o
+	proj.Mentions = o.Mentions + least
+	a := analysis{o: &proj, mp: &s.mp, rp: &s.rp}
+	for _, d := range s.detectors {
+		switch d.Name() {
+		case NameSurge, NameNovelty, NameWatchlist:
+		default:
+			continue
+		}
+		f, ok := d.judge(&a)
+		if !ok || f.OnReports {
+			continue
+		}
+		// The finding speaks of the projection; say what was counted.
+		f.Observed = o.Mentions
+		out = append(out, earlyFinding(f, elapsed, z, least))
+	}
+	return out
+}
+
+// earlyFinding marks f as early: its summary says so, its explanation has
+// what the early judgement saw.
+func earlyFinding(f Finding, elapsed, z, least float64) Finding {
+	f.Summary = "[early] " + f.Summary
+	var x explanation
+	x.str("early", "1").num("elapsed", elapsed)
+	if !math.IsNaN(z) {
+		x.num("early_z", z).num("rest_least", least)
+	}
+	f.Explanation = x.String() + " " + f.Explanation
+	return f
+}

@@ -1,0 +1,302 @@
+package detectors
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
+)
+
+// step is one thing that happens to a Lifecycle: an early judgement of bucket
+// b, a final one, or the end of bucket b (after its final judgement).
+type step struct {
+	op  byte // 'e' early, 'f' final, 'x' end of bucket
+	b   int
+	sev alert.Severity // 0: no finding
+}
+
+func playSteps(l *Lifecycle, steps []step) []alert.Event {
+	var evs []alert.Event
+	for _, s := range steps {
+		var fs []Finding
+		if s.sev > 0 {
+			fs = []Finding{finding(NameSurge, s.sev)}
+		}
+		switch s.op {
+		case 'e':
+			evs = append(evs, l.ObserveEarly(obsAt("hashtag:x", s.b), fs)...)
+		case 'f':
+			evs = append(evs, l.Observe(obsAt("hashtag:x", s.b), fs)...)
+		case 'x':
+			evs = append(evs, l.EndBucket(at(s.b))...)
+		}
+	}
+	return evs
+}
+
+type earlyTransition struct {
+	bucket int
+	to     alert.Status
+	sev    alert.Severity
+	early  bool
+	reason string
+}
+
+func earlyTransitions(evs []alert.Event) []earlyTransition {
+	var out []earlyTransition
+	for _, e := range evs {
+		out = append(out, earlyTransition{int(e.At.Sub(simStart) / time.Minute), e.To, e.Alert.Severity, e.Alert.Early, e.Reason})
+	}
+	return out
+}
+
+// TestLifecycleEarly: an early alert is confirmed by a final finding (no
+// second page), escalated by a more severe one, and retracted when the final
+// judgement of every bucket it rested on found nothing; a retraction leaves
+// the key as the final judgements alone would have.
+func TestLifecycleEarly(t *testing.T) {
+	const low, med, high, crit = alert.SeverityLow, alert.SeverityMedium, alert.SeverityHigh, alert.SeverityCritical
+	cfg := LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 1, EscalateMinSeverity: "medium", MaxSamples: 5, MaxRegions: 3}
+	cases := []struct {
+		name  string
+		steps []step
+		want  []earlyTransition
+	}{{
+		name:  "confirmed",
+		steps: []step{{'e', 0, med}, {'e', 0, med}, {'f', 0, med}, {'x', 0, 0}, {'x', 1, 0}, {'x', 2, 0}, {'x', 3, 0}},
+		want:  []earlyTransition{{0, alert.StatusOpen, med, true, ""}, {3, alert.StatusResolved, med, false, ""}},
+	}, {
+		name:  "retracted, then paged by a final finding as if never early",
+		steps: []step{{'e', 0, med}, {'f', 0, 0}, {'x', 0, 0}, {'f', 1, med}, {'x', 1, 0}},
+		want:  []earlyTransition{{0, alert.StatusOpen, med, true, ""}, {0, alert.StatusResolved, med, true, alert.ReasonRetracted}, {1, alert.StatusOpen, med, false, ""}},
+	}, {
+		name: "early again in the next bucket: retraction waits for that bucket",
+		steps: []step{{'e', 0, med}, {'e', 1, med}, {'f', 0, 0}, {'x', 0, 0}, {'f', 1, med}, {'x', 1, 0},
+			{'x', 2, 0}, {'x', 3, 0}, {'x', 4, 0}},
+		want: []earlyTransition{{0, alert.StatusOpen, med, true, ""}, {4, alert.StatusResolved, med, false, ""}},
+	}, {
+		name:  "confirmed by the bucket before",
+		steps: []step{{'e', 1, med}, {'f', 0, med}, {'x', 0, 0}, {'f', 1, 0}, {'x', 1, 0}},
+		want:  []earlyTransition{{1, alert.StatusOpen, med, true, ""}},
+	}, {
+		name:  "escalated by the final judgement",
+		steps: []step{{'e', 0, low}, {'f', 0, high}, {'x', 0, 0}},
+		want:  []earlyTransition{{0, alert.StatusOpen, low, true, ""}, {0, alert.StatusEscalated, high, false, ""}},
+	}, {
+		name:  "escalated by the bucket before",
+		steps: []step{{'e', 1, low}, {'f', 0, high}, {'x', 0, 0}, {'f', 1, low}, {'x', 1, 0}},
+		want:  []earlyTransition{{1, alert.StatusOpen, low, true, ""}, {0, alert.StatusEscalated, high, false, ""}},
+	}, {
+		name:  "early findings do not escalate",
+		steps: []step{{'f', 0, low}, {'x', 0, 0}, {'e', 1, crit}, {'f', 1, low}, {'x', 1, 0}},
+		want:  []earlyTransition{{0, alert.StatusOpen, low, false, ""}},
+	}, {
+		// The alert resolved at bucket 3 cools until 13 at high; an early
+		// critical finding pages through the cooldown and is retracted; a
+		// final high finding is then held back as it would have been.
+		name: "retraction puts the cooldown back",
+		steps: []step{{'f', 0, high}, {'x', 0, 0}, {'x', 1, 0}, {'x', 2, 0}, {'x', 3, 0},
+			{'e', 5, crit}, {'f', 5, 0}, {'x', 5, 0}, {'f', 6, high}, {'x', 6, 0}},
+		want: []earlyTransition{{0, alert.StatusOpen, high, false, ""}, {3, alert.StatusResolved, high, false, ""},
+			{5, alert.StatusOpen, crit, true, ""}, {5, alert.StatusResolved, crit, true, alert.ReasonRetracted}},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			evs := playSteps(NewLifecycle(cfg), tc.steps)
+			if got := earlyTransitions(evs); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("transitions\n got %+v\nwant %+v", got, tc.want)
+			}
+			for i := 1; i < len(evs); i++ {
+				if evs[i].Seq <= evs[i-1].Seq {
+					t.Errorf("Seq %d after %d", evs[i].Seq, evs[i-1].Seq)
+				}
+			}
+		})
+	}
+}
+
+// TestLifecycleEarlyCheckpoint: an early alert survives a checkpoint as
+// early, with the cooldown its retraction puts back, so a restarted engine
+// neither pages it again nor forgets to confirm or retract it.
+func TestLifecycleEarlyCheckpoint(t *testing.T) {
+	cfg := LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 1, EscalateMinSeverity: "medium", MaxSamples: 5, MaxRegions: 3}
+	before := []step{{'f', 0, alert.SeverityHigh}, {'x', 0, 0}, {'x', 1, 0}, {'x', 2, 0}, {'x', 3, 0}, {'e', 5, alert.SeverityCritical}}
+	after := []step{{'e', 5, alert.SeverityCritical}, {'f', 5, 0}, {'x', 5, 0}, {'f', 6, alert.SeverityHigh}, {'x', 6, 0}}
+	a := NewLifecycle(cfg)
+	playSteps(a, before)
+	cp, err := a.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp[len(checkpointMagic)] != 3 {
+		t.Fatalf("version %d, want 3", cp[len(checkpointMagic)])
+	}
+	b := NewLifecycle(cfg)
+	if err := b.UnmarshalBinary(cp); err != nil {
+		t.Fatal(err)
+	}
+	if open := b.Open(); len(open) != 1 || !open[0].Early {
+		t.Fatalf("restored alerts %+v, want one early", open)
+	}
+	ea, eb := playSteps(a, after), playSteps(b, after)
+	if !reflect.DeepEqual(ea, eb) {
+		t.Fatalf("restored Lifecycle emits\n%+v\noriginal\n%+v", eb, ea)
+	}
+	if len(eb) != 1 || eb[0].Reason != alert.ReasonRetracted {
+		t.Errorf("after restore: %+v, want only the retraction", earlyTransitions(eb))
+	}
+}
+
+// steadyHistory is n buckets of a Poisson count of mean mu.
+func steadyHistory(mu float64, n int, seed uint64) []float64 {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	h := make([]float64, n)
+	for i := range h {
+		// Knuth's method is fine for the small means here.
+		l, k, p := math.Exp(-mu), 0, 1.0
+		for p *= rng.Float64(); p > l; p *= rng.Float64() {
+			k++
+		}
+		h[i] = float64(k)
+	}
+	return h
+}
+
+// TestEvaluateEarly checks the early bar against the count model on a term at
+// 30 a minute: the partial count must stand out from its share of the
+// expectation at the stricter early bar, and the final bucket must pass with
+// the least the rest of it plausibly brings.
+func TestEvaluateEarly(t *testing.T) {
+	hist := steadyHistory(30, 120, 3)
+	watched := &WatchMatch{Pattern: "x", Risk: alert.SeverityHigh, Category: "c"}
+	cases := []struct {
+		name     string
+		mentions float64
+		elapsed  float64
+		watch    *WatchMatch
+		trusted  bool
+		disabled bool
+		want     string // detector of the finding, "" for none
+	}{
+		{"steady so far", 16, 0.5, nil, false, false, ""},
+		{"ten times so far", 150, 0.5, nil, false, false, NameSurge},
+		{"disabled", 150, 0.5, nil, false, true, ""},
+		// 40 in the first fifth (8 times the rate): significant, but the
+		// final bucket would pass only if the rest came in at twice the
+		// term's level.
+		{"strong start, final not sure", 40, 0.2, nil, false, false, ""},
+		{"complete bucket, three times", 90, 1, nil, false, false, NameSurge},
+		{"3.5 times so far", 52, 0.5, nil, false, false, ""},
+		{"4 times so far, watched", 62, 0.5, watched, false, false, NameSurge},
+		{"high-trust report", 2, 0.1, nil, true, false, NameTrustedReport},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Early.Enabled = !tc.disabled
+			s, err := NewSet(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := &Observation{Term: "hashtag:x", Bucket: simStart, Width: time.Minute, Mentions: tc.mentions,
+				UniqueCreators: uint64(tc.mentions), MentionHistory: hist, ReportHistory: make([]float64, len(hist)),
+				DayAgo: math.NaN(), Watch: tc.watch}
+			if tc.trusted {
+				o.Reports = 1
+				o.ReportsByChannel[event.ChannelRegulator] = 1
+			}
+			fs := s.EvaluateEarly(o, tc.elapsed)
+			var got string
+			for _, f := range fs {
+				if got == "" || f.Detector == tc.want {
+					got = f.Detector
+				}
+				if !strings.HasPrefix(f.Summary, "[early] ") || !strings.Contains(f.Explanation, "early=1") {
+					t.Errorf("%s finding not marked early: %q / %q", f.Detector, f.Summary, f.Explanation)
+				}
+			}
+			if got != tc.want {
+				t.Errorf("findings %v, want %q", fs, tc.want)
+			}
+		})
+	}
+}
+
+// TestEarlyZStricter: the early bar is above the final one, and the
+// watchlist's below the early bar of other terms.
+func TestEarlyZStricter(t *testing.T) {
+	s, err := NewSet(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := PageZ(DefaultConfig().FalsePages, time.Minute)
+	early, watch := s.EarlyZ(time.Minute, false), s.EarlyZ(time.Minute, true)
+	if !(early > final) || !(watch < early) {
+		t.Errorf("early bar %.2f, watched %.2f, final %.2f: want early > final and watched < early", early, watch, final)
+	}
+	t.Logf("bars at 1-minute buckets: final %.2f, early %.2f, watched early %.2f", final, early, watch)
+}
+
+func TestEarlyConfigValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		mod  func(c *EarlyConfig)
+		bad  string
+	}{
+		{"defaults", func(*EarlyConfig) {}, ""},
+		{"interval", func(c *EarlyConfig) { c.Interval = 0 }, "early.interval"},
+		{"bar looser than final", func(c *EarlyConfig) { c.FalsePages = 5 }, "early.false_pages"},
+		{"retract", func(c *EarlyConfig) { c.Retract = 1 }, "early.retract"},
+		{"watch", func(c *EarlyConfig) { c.WatchFalsePages = 0 }, "early.watch_false_pages"},
+		{"disabled ignores the rest", func(c *EarlyConfig) { *c = EarlyConfig{} }, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.mod(&c.Early)
+			err := c.Validate()
+			switch {
+			case tc.bad == "" && err != nil:
+				t.Errorf("Validate = %v", err)
+			case tc.bad != "" && (err == nil || !strings.Contains(err.Error(), "detectors."+tc.bad)):
+				t.Errorf("Validate = %v, want an error on %s", err, tc.bad)
+			}
+		})
+	}
+}
+
+// TestLifecycleReadsVersion2: a checkpoint written before early firing
+// (version 2: no early flag on open alerts) is read, its alerts not early.
+func TestLifecycleReadsVersion2(t *testing.T) {
+	cfg := LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 1, EscalateMinSeverity: "medium", MaxSamples: 5, MaxRegions: 3}
+	a := NewLifecycle(cfg)
+	a.Observe(obsAt("hashtag:x", 0), []Finding{finding(NameSurge, alert.SeverityMedium)})
+	v3, err := a.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One open alert, no cooled keys: version 3 ends the alert with its
+	// early and prior-cooldown flags (two zero bytes), then a zero count.
+	body := v3[:len(v3)-4]
+	if !bytes.HasSuffix(body, []byte{0, 0, 0}) {
+		t.Fatalf("unexpected encoding ending %v", body[len(body)-3:])
+	}
+	v2 := append(bytes.Clone(body[:len(body)-3]), 0)
+	v2[len(checkpointMagic)] = 2
+	v2 = binary.LittleEndian.AppendUint32(v2, crc32.Checksum(v2, castagnoli))
+	b := NewLifecycle(cfg)
+	if err := b.UnmarshalBinary(v2); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Open(), b.Open()) {
+		t.Fatalf("version 2 read as %+v, want %+v", b.Open(), a.Open())
+	}
+}

@@ -1,0 +1,270 @@
+package pipeline
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+// Early firing (detectors.early): a bucket closes only once the slowest
+// partition has passed its end and the allowed lateness, minutes after a
+// surge began. Every early interval of event time the engine judges each open
+// bucket the watermark has entered on the counts so far, and the share of the
+// bucket they cover: the watermark is the slowest active partition's event
+// time, and records ahead of it are parked, so what is counted is exactly the
+// events up to it (but for late ones, which only add). Early pages open
+// alerts the bucket's final judgement at close confirms, escalates or
+// retracts (detectors.Lifecycle).
+//
+// The clock is event time, not the wall clock: live, the two move together;
+// in a replay or a backtest early firing does what it would have done live,
+// and a restart from a checkpoint judges the same buckets again without
+// paging twice, because the lifecycle in the checkpoint holds its early
+// alerts.
+
+// earlyState is the engine's early-firing configuration and clock.
+type earlyState struct {
+	every time.Duration // 0: disabled
+	// min is the fewest mentions so far on which an early detector can fire
+	// (minWatch for a watched term), and growth the least growth the surge
+	// needs (growthWatch the watchlist's): most tracked terms are below
+	// them and cost a few comparisons (see candidate).
+	min, minWatch       float64
+	growth, growthWatch float64
+	last                time.Time // the latest interval boundary judged
+	// hist holds the histories of one early observation; the detectors
+	// do not keep them.
+	hist []float64
+}
+
+func newEarlyState(c detectors.Config) earlyState {
+	if !c.Early.Enabled {
+		return earlyState{}
+	}
+	return earlyState{every: c.Early.Interval,
+		min:      min(c.Surge.MinSupport, c.Novelty.MinCount),
+		minWatch: min(c.Surge.MinSupport, c.Novelty.MinCount, c.Watchlist.MinSupport),
+		growth:   c.Surge.MinGrowth, growthWatch: min(c.Surge.MinGrowth, c.Watchlist.MinGrowth)}
+}
+
+// candidate reports whether st, with mentions so far in the open bucket tb
+// (nil when it has none), elapsed of the bucket counted, is worth an early
+// judgement: the full one fits a baseline and costs tens of microseconds,
+// and runs for every tracked term at every look otherwise. A term is not
+// worth it below the least support, or when its count has not moved since
+// its last look at this bucket (with less time left, the same count is
+// weaker evidence) unless the bucket has just become complete; nor when the
+// count so far plus the rest of the bucket at the term's recent level cannot
+// reach the least growth over half that level: an early page needs
+// mentions + (1-elapsed)·E ≥ growth·E, and the baseline's E is rarely under
+// half the recent median. A term the filter passes over still pages at
+// close.
+func (e *Engine) candidate(st *termState, tb *termBucket, mentions, elapsed float64) bool {
+	least, growth := e.early.min, e.early.growth
+	if st.watch != nil {
+		least, growth = e.early.minWatch, e.early.growthWatch
+	}
+	if mentions < least {
+		return false
+	}
+	if tb != nil {
+		complete := elapsed >= 1
+		if tb.early.looked && tb.early.mentions == mentions && (tb.early.complete || !complete) {
+			return false
+		}
+		tb.early.looked, tb.early.mentions, tb.early.complete = true, mentions, complete
+	}
+	return mentions >= 0.5*(growth-1+elapsed)*st.recentLevel()
+}
+
+// judgeEarly judges the open buckets if event time has crossed an early
+// interval boundary since the last judgement.
+func (e *Engine) judgeEarly(ctx context.Context) error {
+	if e.early.every <= 0 || e.watermark.IsZero() {
+		return nil
+	}
+	tick := e.watermark.Truncate(e.early.every)
+	if !tick.After(e.early.last) {
+		return nil
+	}
+	e.early.last = tick
+	first := e.window.Closed()
+	if first.IsZero() {
+		return nil
+	}
+	var open []*sketches.Bucket
+	for b := first; b.Before(e.watermark); b = b.Add(e.bucket) {
+		if wb := e.window.Open(b); wb != nil {
+			open = append(open, wb)
+		}
+	}
+	evs := e.judgeOpenEarly(open, first)
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := e.write(ctx, nil, evs); err != nil {
+		return err
+	}
+	for _, o := range e.obs {
+		for _, ev := range evs {
+			o.Alert(ev)
+		}
+	}
+	for _, ev := range evs {
+		e.m.alerts.WithLabelValues(ev.Alert.Detector, string(ev.To)).Inc()
+		if ev.Alert.Early && ev.To == alert.StatusOpen {
+			e.m.early.WithLabelValues(ev.Alert.Detector).Inc()
+		}
+	}
+	e.m.openAlert.Set(float64(len(e.life.Open())))
+	return nil
+}
+
+// judgeOpenEarly judges the tracked terms in the open buckets, oldest
+// first, and returns the alerts that opens. first is the oldest open bucket.
+func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []alert.Event {
+	if len(open) == 0 {
+		return nil
+	}
+	elapsed := make([]float64, len(open))
+	for i, wb := range open {
+		elapsed[i] = min(float64(e.watermark.Sub(wb.Start))/float64(e.bucket), 1)
+	}
+	type look struct {
+		bucket int
+		key    string
+	}
+	var looks []look
+	// One pass over the tracked terms for every open bucket: most are
+	// passed over in a few comparisons (see candidate).
+	for k, st := range e.tracked {
+		// A family is judged only when its mentions are spread over several
+		// spellings, which a partial bucket cannot tell yet; its hashtags
+		// page early on their own.
+		if st.kind == event.KindFamily {
+			continue
+		}
+		for i, wb := range open {
+			tb := st.open[wb.Start]
+			if m, _ := e.countsOf(st, wb, tb); e.candidate(st, tb, m, elapsed[i]) || e.trustedReport(tb) {
+				looks = append(looks, look{i, k})
+			}
+		}
+	}
+	if len(looks) == 0 {
+		return nil
+	}
+	slices.SortFunc(looks, func(a, b look) int {
+		if a.bucket != b.bucket {
+			return a.bucket - b.bucket
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	var evs []alert.Event
+	var platform detectors.Platform
+	for j, l := range looks {
+		wb := open[l.bucket]
+		if j == 0 || looks[j-1].bucket != l.bucket {
+			platform = detectors.Platform{
+				Mentions: float64(wb.Mentions.Total() - e.familyMentions.get(wb.Start)),
+				Events:   float64(wb.Events),
+				Reports:  float64(wb.ReportEvents),
+			}
+			if wb.Events > 0 {
+				platform.ReportRate = float64(wb.ReportEvents) / float64(wb.Events)
+			}
+		}
+		st := e.tracked[l.key]
+		e.catchUp(st, first)
+		o := e.earlyObservation(st, wb, first)
+		o.Platform = platform
+		evs = append(evs, e.life.ObserveEarly(&o, e.set.EvaluateEarly(&o, elapsed[l.bucket]))...)
+	}
+	return evs
+}
+
+// earlyObservation is st in the open bucket wb so far: its history is the
+// closed buckets' followed by the open ones before wb, as they stand.
+func (e *Engine) earlyObservation(st *termState, wb *sketches.Bucket, first time.Time) detectors.Observation {
+	open := int(wb.Start.Sub(first) / e.bucket)
+	if need := 3 * (len(st.mentions.view()) + open); cap(e.early.hist) < need {
+		e.early.hist = make([]float64, 0, need)
+	}
+	buf := e.early.hist[:0]
+	history := func(s *series, open func(ob *sketches.Bucket) float64) []float64 {
+		from := len(buf)
+		buf = s.appendTo(buf)
+		for b := first; b.Before(wb.Start); b = b.Add(e.bucket) {
+			var v float64
+			if ob := e.window.Open(b); ob != nil {
+				v = open(ob)
+			}
+			buf = append(buf, v)
+		}
+		h := buf[from:len(buf):len(buf)]
+		return h[max(0, len(h)-e.cfg.History):]
+	}
+	mh := history(st.mentions, func(ob *sketches.Bucket) float64 { m, _ := e.counts(st, ob); return m })
+	rh := history(st.reports, func(ob *sketches.Bucket) float64 { _, r := e.counts(st, ob); return r })
+	ch := history(st.creators, func(*sketches.Bucket) float64 { return 0 })
+	m, r := e.counts(st, wb)
+	o := detectors.Observation{
+		Term: st.key, Bucket: wb.Start, Width: e.bucket,
+		Mentions: m, Reports: r,
+		MentionHistory:  e.known(mh, wb.Start),
+		ReportHistory:   e.known(rh, wb.Start),
+		CreatorHistory:  e.known(ch, wb.Start),
+		PartialCreators: true,
+		DayAgo:          e.dayAgo(st.hash, wb.Start),
+		Watch:           st.watch,
+		Tail:            st.tail,
+	}
+	if tb := st.open[wb.Start]; tb != nil {
+		o.UniqueCreators = tb.creators.estimate()
+		o.UniqueReporters = tb.reporters.estimate()
+		o.Regions = tb.regions.top(e.cfg.TopLabels)
+		o.ReportReasons = tb.reasons.top(e.cfg.TopLabels)
+		o.Samples = tb.samples
+		for c, n := range tb.byChannel {
+			o.ReportsByChannel[c] = float64(n)
+		}
+	}
+	return o
+}
+
+// counts are st's mentions and reports in the open bucket wb so far: its own
+// exact counts when it was tracked before the bucket began, the sketch's
+// otherwise, as at close.
+func (e *Engine) counts(st *termState, wb *sketches.Bucket) (mentions, reports float64) {
+	return e.countsOf(st, wb, st.open[wb.Start])
+}
+
+// countsOf is counts with st's open bucket tb (nil: none) already looked up.
+func (e *Engine) countsOf(st *termState, wb *sketches.Bucket, tb *termBucket) (mentions, reports float64) {
+	if wb.Start.Before(st.exactFrom) {
+		return float64(wb.Mentions.Estimate(st.hash)), float64(wb.Reports.Estimate(st.hash))
+	}
+	if tb != nil {
+		return float64(tb.mentions), float64(tb.reports)
+	}
+	return 0, 0
+}
+
+// trustedReport reports whether tb holds a report from a high-trust channel.
+func (e *Engine) trustedReport(tb *termBucket) bool {
+	if tb == nil {
+		return false
+	}
+	for c, n := range tb.byChannel {
+		if n > 0 && e.set.HighTrustChannel(event.Channel(c)) {
+			return true
+		}
+	}
+	return false
+}
