@@ -833,6 +833,10 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	e.familyMentions.drop(b.Start)
 
 	obs := make([]detectors.Observation, 0, len(keys))
+	// estimated holds each observation's count-min counts where the term
+	// was tracked only part of the bucket: what its row says, never below
+	// the truth. The detectors judge a lower bound instead (see below).
+	estimated := make([][2]float64, 0, len(keys))
 	var ratios []float64
 	// The histories are the series' own memory, not copies: detectors do
 	// not keep them, and the series are pushed only after every term is judged.
@@ -843,6 +847,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		st := e.tracked[k]
 		e.catchUp(st, b.Start)
 		mentions, reports := float64(b.Mentions.Estimate(st.hash)), float64(b.Reports.Estimate(st.hash))
+		estimated = append(estimated, [2]float64{mentions, reports})
 		if !b.Start.Before(st.exactFrom) {
 			// Tracked since before this bucket saw any event: its own counts
 			// are exact, where the count-min's may overestimate and depend on
@@ -851,6 +856,19 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			if tb := st.open[b.Start]; tb != nil {
 				mentions, reports = float64(tb.mentions), float64(tb.reports)
 			}
+			estimated[len(estimated)-1] = [2]float64{mentions, reports}
+		} else {
+			// Tracked part of the bucket: the estimate can exceed the truth by
+			// up to ε·N, which in a flood is hundreds, and judged as a count it
+			// made every ordinary term tracked in the flood's minute surge.
+			// Judge what is certain: the larger of the estimate less ε·N and
+			// the exact count since tracking began.
+			var since [2]float64
+			if tb := st.open[b.Start]; tb != nil {
+				since = [2]float64{float64(tb.mentions), float64(tb.reports)}
+			}
+			mentions = max(since[0], mentions-b.Mentions.Epsilon()*float64(b.Mentions.Total()))
+			reports = max(since[1], reports-b.Reports.Epsilon()*float64(b.Reports.Total()))
 		}
 		o := detectors.Observation{
 			Term: k, Bucket: b.Start, Width: e.bucket,
@@ -899,7 +917,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		if tb := st.open[b.Start]; tb != nil && st.kind == event.KindFamily {
 			withMembers(evs[n:], tb.members, e.cfg.TopLabels)
 		}
-		if o.Mentions > 0 || o.Reports > 0 {
+		if est := estimated[i]; est[0] > 0 || est[1] > 0 {
 			var langs []string
 			var byChannel [event.NumChannels]uint64
 			if tb := st.open[b.Start]; tb != nil {
@@ -909,8 +927,8 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			rows = append(rows, trend.Minute{
 				ReportsByChannel: byChannel,
 				Bucket:           b.Start, Term: o.Term, Kind: st.kind.String(),
-				Mentions: uint64(o.Mentions), UniqueCreators: o.UniqueCreators,
-				Reports: uint64(o.Reports), UniqueReporters: o.UniqueReporters,
+				Mentions: uint64(estimated[i][0]), UniqueCreators: o.UniqueCreators,
+				Reports: uint64(estimated[i][1]), UniqueReporters: o.UniqueReporters,
 				TopRegions: names(o.Regions), Langs: langs, ReportReasons: names(o.ReportReasons),
 				Exact:   !b.Start.Before(st.exactFrom),
 				Family:  st.family,
