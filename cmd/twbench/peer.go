@@ -30,7 +30,8 @@ const (
 
 // peerResult is the peer row and trendwatch's beside it.
 type peerResult struct {
-	events   int // content events in the backlog
+	messages int // in the backlog
+	events   int // content events in it
 	mentions int // hashtag mentions in it
 	ch       childResult
 	tw       childResult
@@ -156,7 +157,7 @@ CREATE MATERIALIZED VIEW peer.term_minutes_mv TO peer.term_minutes AS
 	if _, err := ch("DETACH TABLE peer.content_queue"); err != nil {
 		return peerResult{}, err
 	}
-	res := peerResult{}
+	res := peerResult{messages: n}
 	if res.events, res.mentions, err = producePeerBacklog(ctx, s.addr, n); err != nil {
 		return res, err
 	}

@@ -66,8 +66,8 @@ func (r *report) markdown() string {
 	case p.skipped != "":
 		fmt.Fprintf(&b, "| ClickHouse Kafka-engine peer | not measured: %s | |\n", p.skipped)
 	default:
-		fmt.Fprintf(&b, "| ClickHouse 18.16 Kafka engine + materialized view (per-minute term counts, uniq creators), %d-message backlog | **%.0f content events/s**; %.1f CPU s; server peak RSS %d MiB | ATTACH of the detached Kafka table until the view counts all %d mentions (polled every 0.2 s) |\n",
-			p.events, p.ch.rate(), p.ch.CPUSeconds, p.ch.PeakRSS>>20, p.mentions)
+		fmt.Fprintf(&b, "| ClickHouse 18.16 Kafka engine + materialized view (per-minute term counts, uniq creators), a backlog of %d messages, %d of them content | **%.0f content events/s**; %.1f CPU s; server peak RSS %d MiB | ATTACH of the detached Kafka table until the view counts all %d mentions (polled every 0.2 s) |\n",
+			p.messages, p.events, p.ch.rate(), p.ch.CPUSeconds, p.ch.PeakRSS>>20, p.mentions)
 		fmt.Fprintf(&b, "| trendwatch with its ClickHouse sink, same backlog, %s | **%.0f content events/s** (%.1f× the peer); %.1f CPU s; peak RSS %d MiB | joining the group to the last row flushed, every bucket closed |\n",
 			cores1(runtime.NumCPU()), float64(p.events)/p.tw.Seconds, float64(p.events)/p.tw.Seconds/p.ch.rate(), p.tw.CPUSeconds, p.tw.PeakRSS>>20)
 	}
