@@ -37,7 +37,7 @@ func main() {
 	flag.IntVar(&cfg.events, "events", 1_000_000, "messages in the generated stream")
 	flag.IntVar(&cfg.sample, "sample", 200_000, "messages of the stream the decode, normalise and engine rows use")
 	flag.StringVar(&cfg.cpus, "cpus", "1,2,4,8,all", "core counts of the Kafka runs (those above the machine's are left out); all is every core; none skips the Kafka runs")
-	flag.StringVar(&cfg.out, "out", "bench.md", "markdown file to write; - for none")
+	flag.StringVar(&cfg.out, "out", "bench.md", "markdown file to write; - for none (the default with -short)")
 	flag.DurationVar(&cfg.benchtime, "benchtime", time.Second, "time per decode and normalise measurement")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	flag.StringVar(&cfg.engineProfile, "engineprofile", "", "write a CPU profile of the engine row to this file")
@@ -46,6 +46,12 @@ func main() {
 	flag.Parse()
 	if *short {
 		cfg.shorten()
+		// A -short table is no figure to keep: it replaces bench.md only when asked.
+		outSet := false
+		flag.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+		if !outSet {
+			cfg.out = "-"
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
