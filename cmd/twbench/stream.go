@@ -193,8 +193,6 @@ func measureEngine(sample [][]byte, profile string) (microRow, error) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	if profile != "" {
-		// Every allocation from here on, so the engine's own show.
-		runtime.MemProfileRate = 1
 		f, err := os.Create(profile)
 		if err != nil {
 			return microRow{}, fmt.Errorf("engine profile: %w", err)
