@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -126,6 +128,14 @@ func consume(ctx context.Context, cfg ingest.Config, n int, log *slog.Logger, si
 			return first, last, fmt.Errorf("%d of %d records by the deadline: %w", got, n, ctx.Err())
 		}
 	}
+	if path := os.Getenv("TWBENCH_HEAPPROFILE"); path != "" {
+		// What the heap holds at the end of the replay, engine and all, for
+		// where the RSS goes.
+		if err := writeHeapProfile(fmt.Sprintf("%s.%s-%s", path, cfg.Topics.Content, os.Getenv("GOMAXPROCS"))); err != nil {
+			return first, last, err
+		}
+		runtime.KeepAlive(eng)
+	}
 	if len(sinks) > 0 {
 		// To the end, as the peer's count is: every bucket closed and written.
 		if err := eng.Drain(ctx); err != nil {
@@ -212,4 +222,17 @@ func statusPeakRSS(path string) int64 {
 		}
 	}
 	return 0
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return nil
 }
