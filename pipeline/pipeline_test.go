@@ -603,3 +603,68 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestRunBatchesSameAsRun: the engine fed batches of any size derives exactly
+// what it derives fed one record at a time.
+func TestRunBatchesSameAsRun(t *testing.T) {
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 70, surgeAt: 60}
+	recs := f.records()
+	ctx := context.Background()
+
+	one := &memSink{}
+	in := make(chan ingest.Record, len(recs))
+	for _, r := range recs {
+		in <- r
+	}
+	close(in)
+	if err := newTestEngine(t, one).Run(ctx, in, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	batched := &memSink{}
+	batches := make(chan []ingest.Record, len(recs))
+	for i, size := 0, 1; i < len(recs); size = size%300 + 37 {
+		n := min(size, len(recs)-i)
+		batches <- append([]ingest.Record(nil), recs[i:i+n]...)
+		i += n
+	}
+	close(batches)
+	if err := newTestEngine(t, batched).RunBatches(ctx, batches, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	if len(one.rows) == 0 || len(one.alerts) == 0 {
+		t.Fatalf("the feed made %d rows and %d alerts; want some of each", len(one.rows), len(one.alerts))
+	}
+	if want, got := mentionsByKey(one.rows), mentionsByKey(batched.rows); !reflect.DeepEqual(want, got) {
+		t.Errorf("mentions differ: %d keys one at a time, %d in batches", len(want), len(got))
+	}
+	creators := func(rows []trend.Minute) map[string]uint64 {
+		m := map[string]uint64{}
+		for _, r := range rows {
+			m[r.Term+"@"+r.Bucket.Format(time.RFC3339)] = r.UniqueCreators
+		}
+		return m
+	}
+	if !reflect.DeepEqual(creators(one.rows), creators(batched.rows)) {
+		t.Error("unique creators differ between one at a time and batches")
+	}
+	if len(one.alerts) != len(batched.alerts) {
+		t.Errorf("%d alert transitions one at a time, %d in batches", len(one.alerts), len(batched.alerts))
+	}
+}
+
+// TestTermKey: the cached keys are Term.String and their hashes
+// sketches.Hash, also for terms that evict each other from the cache.
+func TestTermKey(t *testing.T) {
+	e := newTestEngine(t)
+	for round := range 2 {
+		for i := range 3 * keyCacheSize {
+			term := event.Term{Kind: event.Kind(1 + i%3), Value: fmt.Sprint("v", i)}
+			key, h := e.termKey(term)
+			if want := term.String(); key != want || h != sketches.Hash(want) {
+				t.Fatalf("round %d: termKey(%v) = %q, %x; want %q, %x", round, term, key, h, want, sketches.Hash(want))
+			}
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +19,7 @@ import (
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sinks/clickhouse"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -29,6 +32,9 @@ const (
 	modeConsume = "consume"
 	// modeRead reads it with a bare kafka-go group Reader: the ceiling.
 	modeRead = "read"
+	// modeSink is modeConsume on the peer's topics with the ClickHouse sink,
+	// to the end: every bucket closed and its rows flushed.
+	modeSink = "sink"
 )
 
 // childResult is what a child prints, as one line of JSON.
@@ -76,7 +82,9 @@ func child(mode, addr, group, events string) (childResult, error) {
 	case modeRead:
 		first, last, err = readOnly(ctx, cfg, n)
 	case modeConsume:
-		first, last, err = consume(ctx, cfg, n, log)
+		first, last, err = consume(ctx, cfg, n, log, nil)
+	case modeSink:
+		first, last, err = consumeToClickHouse(ctx, cfg, n, log, os.Getenv("TWBENCH_CLICKHOUSE"))
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
@@ -86,8 +94,8 @@ func child(mode, addr, group, events string) (childResult, error) {
 
 // consume runs the consumer and the engine, with their defaults, until n
 // records were processed.
-func consume(ctx context.Context, cfg ingest.Config, n int, log *slog.Logger) (first, last time.Time, err error) {
-	eng, err := pipeline.New(pipeline.DefaultConfig(), sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, log, nil)
+func consume(ctx context.Context, cfg ingest.Config, n int, log *slog.Logger, sinks []pipeline.Sink) (first, last time.Time, err error) {
+	eng, err := pipeline.New(pipeline.DefaultConfig(), sketches.DefaultWindowConfig(), detectors.DefaultConfig(), sinks, log, nil)
 	if err != nil {
 		return first, last, err
 	}
@@ -120,7 +128,46 @@ func consume(ctx context.Context, cfg ingest.Config, n int, log *slog.Logger) (f
 			return first, last, fmt.Errorf("%d of %d records by the deadline: %w", got, n, ctx.Err())
 		}
 	}
+	if path := os.Getenv("TWBENCH_HEAPPROFILE"); path != "" {
+		// What the heap holds at the end of the replay, engine and all, for
+		// where the RSS goes.
+		if err := writeHeapProfile(fmt.Sprintf("%s.%s-%s", path, cfg.Topics.Content, os.Getenv("GOMAXPROCS"))); err != nil {
+			return first, last, err
+		}
+		runtime.KeepAlive(eng)
+	}
+	if len(sinks) > 0 {
+		// To the end, as the peer's count is: every bucket closed and written.
+		if err := eng.Drain(ctx); err != nil {
+			return first, last, err
+		}
+		for _, s := range sinks {
+			if err := s.Flush(ctx); err != nil {
+				return first, last, err
+			}
+		}
+	}
 	return first, time.Now(), nil
+}
+
+// consumeToClickHouse is consume on the peer's topics with the ClickHouse
+// sink at its defaults, timed from joining the group (the peer's time
+// includes its own joining) to the last row flushed.
+func consumeToClickHouse(ctx context.Context, cfg ingest.Config, n int, log *slog.Logger, addr string) (first, last time.Time, err error) {
+	cfg.Topics.Content, cfg.Topics.Reports = peerContent, peerReports
+	chcfg := clickhouse.DefaultConfig()
+	chcfg.Addr, chcfg.Database = []string{addr}, "twbench"
+	if _, err := clickhouse.Migrate(ctx, chcfg, log); err != nil {
+		return first, last, err
+	}
+	sink, err := clickhouse.Open(ctx, chcfg, log, nil)
+	if err != nil {
+		return first, last, err
+	}
+	defer sink.Close()
+	began := time.Now()
+	_, last, err = consume(ctx, cfg, n, log, []pipeline.Sink{sink})
+	return began, last, err
 }
 
 // readOnly fetches n messages with a kafka-go group Reader and does nothing
@@ -156,8 +203,10 @@ func cpuSeconds() float64 {
 
 // peakRSS is the process's high-water resident set (VmHWM), 0 where /proc
 // does not say.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
+func peakRSS() int64 { return statusPeakRSS("/proc/self/status") }
+
+func statusPeakRSS(path string) int64 {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0
 	}
@@ -173,4 +222,17 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return nil
 }

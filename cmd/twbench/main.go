@@ -37,14 +37,21 @@ func main() {
 	flag.IntVar(&cfg.events, "events", 1_000_000, "messages in the generated stream")
 	flag.IntVar(&cfg.sample, "sample", 200_000, "messages of the stream the decode, normalise and engine rows use")
 	flag.StringVar(&cfg.cpus, "cpus", "1,2,4,8,all", "core counts of the Kafka runs (those above the machine's are left out); all is every core; none skips the Kafka runs")
-	flag.StringVar(&cfg.out, "out", "bench.md", "markdown file to write; - for none")
+	flag.StringVar(&cfg.out, "out", "bench.md", "markdown file to write; - for none (the default with -short)")
 	flag.DurationVar(&cfg.benchtime, "benchtime", time.Second, "time per decode and normalise measurement")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	flag.StringVar(&cfg.engineProfile, "engineprofile", "", "write a CPU profile of the engine row to this file")
+	flag.IntVar(&cfg.peerEvents, "peer", 500_000, "messages of the backlog for the ClickHouse Kafka-engine peer and trendwatch with its ClickHouse sink; 0 skips it (so does a machine without clickhouse-server)")
 	short := flag.Bool("short", false, "a small stream and brief measurements, to prove the harness works (seconds)")
 	flag.Parse()
 	if *short {
 		cfg.shorten()
+		// A -short table is no figure to keep: it replaces bench.md only when asked.
+		outSet := false
+		flag.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+		if !outSet {
+			cfg.out = "-"
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
@@ -62,6 +69,7 @@ type config struct {
 	timeout        time.Duration
 	short          bool
 	engineProfile  string
+	peerEvents     int
 }
 
 // shorten makes the run take seconds: it proves every row still measures,
@@ -72,6 +80,7 @@ func (c *config) shorten() {
 	c.sample = min(c.sample, 5_000)
 	c.benchtime = 50 * time.Millisecond
 	c.cpus = "1,all"
+	c.peerEvents = 0 // starting ClickHouse alone takes seconds
 }
 
 // coreCounts parses -cpus.
@@ -144,6 +153,19 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		fmt.Fprintf(w, "%-40s %9.0f events/s  cpu %.1fs  peak RSS %d MiB\n",
 			k.describe(), res.rate(), res.CPUSeconds, res.PeakRSS>>20)
 	}
+	if cfg.peerEvents > 0 {
+		p, err := measurePeer(ctx, st, min(cfg.peerEvents, cfg.events))
+		if err != nil {
+			p.skipped = "failed: " + err.Error()
+		}
+		r.peer = &p
+		if p.skipped != "" {
+			fmt.Fprintf(w, "ClickHouse Kafka-engine peer: not measured: %s\n", p.skipped)
+		} else {
+			fmt.Fprintf(w, "ClickHouse Kafka-engine peer: %9.0f events/s  cpu %.1fs  peak RSS %d MiB\n", p.ch.rate(), p.ch.CPUSeconds, p.ch.PeakRSS>>20)
+			fmt.Fprintf(w, "trendwatch + ClickHouse sink:   %9.0f events/s  cpu %.1fs  peak RSS %d MiB\n", p.tw.rate(), p.tw.CPUSeconds, p.tw.PeakRSS>>20)
+		}
+	}
 	r.load = loadAverage()
 	r.took = time.Since(began)
 
@@ -189,6 +211,14 @@ func cores1(n int) string {
 
 // run starts the child and reads its one line of JSON.
 func (k childRun) run(ctx context.Context, addr string, n int) (childResult, error) {
+	return k.runEnv(ctx, addr, n)
+}
+
+// runEnv is run with more environment for the child; cores 0 is every core.
+func (k childRun) runEnv(ctx context.Context, addr string, n int, env ...string) (childResult, error) {
+	if k.cores == 0 {
+		k.cores = runtime.NumCPU()
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return childResult{}, fmt.Errorf("find own executable: %w", err)
@@ -203,6 +233,7 @@ func (k childRun) run(ctx context.Context, addr string, n int) (childResult, err
 		"TWBENCH_GROUP="+k.group,
 		"TWBENCH_EVENTS="+strconv.Itoa(n),
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {

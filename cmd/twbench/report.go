@@ -18,6 +18,7 @@ type report struct {
 	took    time.Duration
 	micro   []microRow
 	kafka   []kafkaRow
+	peer    *peerResult
 }
 
 type kafkaRow struct {
@@ -59,7 +60,17 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "| peak RSS through the %d-event replay, defaults | **%d MiB** (all %d cores)%s | VmHWM of the runs above; target ≤ 512 MiB |\n",
 			r.events, rss>>20, cores, also)
 	}
-	b.WriteString("| ClickHouse Kafka engine peer | not measured | left: see the README |\n")
+	switch p := r.peer; {
+	case p == nil:
+		b.WriteString("| ClickHouse Kafka-engine peer | not measured (-peer 0) | |\n")
+	case p.skipped != "":
+		fmt.Fprintf(&b, "| ClickHouse Kafka-engine peer | not measured: %s | |\n", p.skipped)
+	default:
+		fmt.Fprintf(&b, "| ClickHouse 18.16 Kafka engine + materialized view (per-minute term counts, uniq creators), a backlog of %d messages, %d of them content | **%.0f content events/s**; %.1f CPU s; server peak RSS %d MiB | ATTACH of the detached Kafka table until the view counts all %d mentions (polled every 0.2 s) |\n",
+			p.messages, p.events, p.ch.rate(), p.ch.CPUSeconds, p.ch.PeakRSS>>20, p.mentions)
+		fmt.Fprintf(&b, "| trendwatch with its ClickHouse sink, same backlog, %s | **%.0f content events/s** (%.1f× the peer); %.1f CPU s; peak RSS %d MiB | joining the group to the last row flushed, every bucket closed |\n",
+			cores1(runtime.NumCPU()), float64(p.events)/p.tw.Seconds, float64(p.events)/p.tw.Seconds/p.ch.rate(), p.tw.CPUSeconds, p.tw.PeakRSS>>20)
+	}
 	fmt.Fprintf(&b, "\nThe whole run took %s.\n", r.took.Round(time.Second))
 	return b.String()
 }

@@ -27,6 +27,7 @@ import (
 type stream struct {
 	br          *broker.Broker
 	addr        string
+	partitions  int
 	produced    int
 	content     int
 	reports     int
@@ -47,7 +48,7 @@ func startStream(ctx context.Context, cfg config, log *slog.Logger) (*stream, er
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{br: br, addr: br.Addr()}
+	s := &stream{br: br, addr: br.Addr(), partitions: bc.Partitions}
 	if err := s.produce(ctx, cfg); err != nil {
 		br.Close()
 		return nil, err
@@ -56,13 +57,7 @@ func startStream(ctx context.Context, cfg config, log *slog.Logger) (*stream, er
 }
 
 func (s *stream) produce(ctx context.Context, cfg config) error {
-	gc := gen.DefaultConfig()
-	gc.Speedup = 0
-	// Enough event time for cfg.events at about 50 content events a second;
-	// ending a few minutes ago, so the events are of today.
-	gc.Duration = max(time.Hour, time.Duration(float64(cfg.events)/50*float64(time.Second))).Truncate(time.Minute)
-	gc.Start = time.Now().UTC().Add(-gc.Duration).Truncate(time.Minute)
-	g, err := gen.New(gc)
+	g, err := gen.New(streamConfig(cfg.events))
 	if err != nil {
 		return fmt.Errorf("generator: %w", err)
 	}
@@ -115,6 +110,17 @@ func (s *stream) produce(ctx context.Context, cfg config) error {
 type microRow struct {
 	what, how  string
 	ns, allocs float64
+}
+
+// streamConfig is the generator's default platform, every scenario, with
+// event time enough for n messages at about 50 content events a second, ending
+// at the last whole minute so the events are of today.
+func streamConfig(n int) gen.Config {
+	gc := gen.DefaultConfig()
+	gc.Speedup = 0
+	gc.Duration = max(time.Hour, time.Duration(float64(n)/50*float64(time.Second))).Truncate(time.Minute)
+	gc.Start = time.Now().UTC().Add(-gc.Duration).Truncate(time.Minute)
+	return gc
 }
 
 // measureMicro measures decoding, normalising and the engine on the sample.
@@ -203,6 +209,16 @@ func measureEngine(sample [][]byte, profile string) (microRow, error) {
 	took := time.Since(began)
 	if profile != "" {
 		pprof.StopCPUProfile()
+		// And where the engine allocated, beside it.
+		f, err := os.Create(profile + ".allocs")
+		if err != nil {
+			return microRow{}, fmt.Errorf("engine profile: %w", err)
+		}
+		defer f.Close()
+		runtime.GC() // the profile is as of the last collection
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return microRow{}, fmt.Errorf("engine profile: %w", err)
+		}
 	}
 	runtime.ReadMemStats(&after)
 	n := float64(len(recs))

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/trendwatch/trendwatch/gen"
+	"github.com/trendwatch/trendwatch/ingest"
+)
+
+// The peer a team would build instead of trendwatch: ClickHouse's own Kafka
+// engine reading the content topic, and a materialized view into per-minute
+// term counts with uniq creators. Both it and trendwatch with its ClickHouse
+// sink drain one backlog on their own pair of topics.
+const (
+	peerContent = "peer-content-events"
+	peerReports = "peer-report-events"
+)
+
+// peerResult is the peer row and trendwatch's beside it.
+type peerResult struct {
+	messages int // in the backlog
+	events   int // content events in it
+	mentions int // hashtag mentions in it
+	ch       childResult
+	tw       childResult
+	skipped  string // why not measured, when it was not
+}
+
+// clickhouseScript is the test server's start/stop script, found from the
+// working directory (make bench runs in the repository's root).
+func clickhouseScript() (string, error) {
+	script, err := filepath.Abs("scripts/clickhouse.sh")
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(script); err != nil {
+		return "", fmt.Errorf("no scripts/clickhouse.sh here: run from the repository's root")
+	}
+	if _, err := exec.LookPath("clickhouse-server"); err != nil {
+		if _, err := os.Stat("/usr/sbin/clickhouse-server"); err != nil {
+			return "", fmt.Errorf("clickhouse-server is not installed")
+		}
+	}
+	if _, err := exec.LookPath("clickhouse-client"); err != nil {
+		return "", fmt.Errorf("clickhouse-client is not installed")
+	}
+	return script, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// measurePeer starts the test ClickHouse server, sets up the peer, and times
+// both on a backlog of n messages. The Kafka engine starts a new group at
+// the latest offset, so the backlog is produced while its table is detached.
+func measurePeer(ctx context.Context, s *stream, n int) (peerResult, error) {
+	script, err := clickhouseScript()
+	if err != nil {
+		return peerResult{skipped: err.Error()}, nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return peerResult{}, err
+	}
+	dir, err := os.MkdirTemp("", "twbench-clickhouse-")
+	if err != nil {
+		return peerResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	if out, err := exec.CommandContext(ctx, script, "start", dir, strconv.Itoa(port)).CombinedOutput(); err != nil {
+		return peerResult{}, fmt.Errorf("start ClickHouse: %w: %s", err, out)
+	}
+	defer exec.Command(script, "stop", dir).Run() //nolint:errcheck // best effort at exit
+	pidb, err := os.ReadFile(filepath.Join(dir, "server.pid"))
+	if err != nil {
+		return peerResult{}, fmt.Errorf("ClickHouse pid: %w", err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidb)))
+	ch := func(q string) (string, error) {
+		cmd := exec.CommandContext(ctx, "clickhouse-client", "--port", strconv.Itoa(port), "--multiquery", "-q", q)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("clickhouse-client: %w: %s", err, out)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	// Marks, one per partition, say when the consumer has joined; their
+	// hashtags are left out of the counts. A partition without a committed
+	// offset would start at its end again after the detach, skipping the
+	// backlog, so a whole round of marks must come through. The topic must
+	// also exist before the table subscribes, or the engine waits for its
+	// next metadata refresh, minutes away.
+	round := 0
+	ready := func() error {
+		round++
+		msgs := make([]kafka.Message, s.partitions)
+		for p := range msgs {
+			msgs[p] = kafka.Message{Topic: peerContent, Key: []byte(strconv.Itoa(p)), Value: []byte(fmt.Sprintf(
+				`{"event_id":"ready-%d-%d","ts":%q,"content_id":"ready","creator_id":"ready","hashtags":["twbenchready%d"]}`,
+				round, p, time.Now().UTC().Format(time.RFC3339), round))}
+		}
+		return produceTo(ctx, s.addr, msgs, byKey)
+	}
+	if _, err := ch(`CREATE DATABASE peer;
+CREATE TABLE peer.content_queue (event_id String, ts String, content_id String, creator_id String, region String, lang String,
+  hashtags Array(String), challenge_id String, sound_id String, text String)
+  ENGINE = Kafka('` + s.addr + `', '` + peerContent + `', 'twbench-peer', 'JSONEachRow');
+CREATE TABLE peer.term_minutes (minute DateTime, term String, mentions AggregateFunction(count), creators AggregateFunction(uniq, String))
+  ENGINE = AggregatingMergeTree() ORDER BY (term, minute);
+CREATE MATERIALIZED VIEW peer.term_minutes_mv TO peer.term_minutes AS
+  SELECT toStartOfMinute(parseDateTimeBestEffort(ts)) AS minute, arrayJoin(hashtags) AS term,
+    countState() AS mentions, uniqState(creator_id) AS creators
+  FROM peer.content_queue GROUP BY minute, term;`); err != nil {
+		return peerResult{}, err
+	}
+	count := func(q string) (int, error) {
+		out, err := ch(q)
+		if err != nil {
+			return 0, err
+		}
+		return strconv.Atoi(out)
+	}
+	// A new group starts at the end of the topic: mark until a mark counts.
+	lastMark := time.Now()
+	err = waitFor(ctx, 90*time.Second, func() (bool, error) {
+		n, err := count(fmt.Sprintf("SELECT count() FROM (SELECT term FROM peer.term_minutes WHERE term LIKE 'twbenchready%%' GROUP BY term HAVING countMerge(mentions) >= %d)", s.partitions))
+		if err != nil || n > 0 {
+			return n > 0, err
+		}
+		if time.Since(lastMark) > 2*time.Second {
+			lastMark = time.Now()
+			return false, ready()
+		}
+		return false, nil
+	})
+	if err != nil {
+		return peerResult{}, fmt.Errorf("the Kafka engine consumed nothing: %w", err)
+	}
+	if _, err := ch("DETACH TABLE peer.content_queue"); err != nil {
+		return peerResult{}, err
+	}
+	res := peerResult{messages: n}
+	if res.events, res.mentions, err = producePeerBacklog(ctx, s.addr, n); err != nil {
+		return res, err
+	}
+	cpu0 := procCPUSeconds(pid)
+	began := time.Now()
+	if _, err := ch("ATTACH TABLE peer.content_queue"); err != nil {
+		return res, err
+	}
+	if err := waitFor(ctx, 5*time.Minute, func() (bool, error) {
+		m, err := count("SELECT countMerge(mentions) FROM peer.term_minutes WHERE term NOT LIKE 'twbenchready%'")
+		return m >= res.mentions, err
+	}); err != nil {
+		return res, fmt.Errorf("the peer did not count the backlog's %d mentions: %w", res.mentions, err)
+	}
+	res.ch = childResult{Events: res.events, Seconds: time.Since(began).Seconds(), CPUSeconds: procCPUSeconds(pid) - cpu0, PeakRSS: procPeakRSS(pid)}
+
+	// trendwatch on the same backlog, writing its rows to the same server.
+	k := childRun{mode: modeSink, cores: 0, group: fmt.Sprintf("twbench-%d-sink", os.Getpid())}
+	res.tw, err = k.runEnv(ctx, s.addr, n, "TWBENCH_CLICKHOUSE=127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return res, fmt.Errorf("trendwatch with its ClickHouse sink: %w", err)
+	}
+	return res, nil
+}
+
+// producePeerBacklog produces the stream's first n messages again, to the
+// peer's topics, and counts its content events and hashtag mentions.
+func producePeerBacklog(ctx context.Context, addr string, n int) (events, mentions int, err error) {
+	gc := streamConfig(n)
+	g, err := gen.New(gc)
+	if err != nil {
+		return 0, 0, err
+	}
+	batch := make([]kafka.Message, 0, 5000)
+	for i := 0; i < n; i++ {
+		m, ok := g.Next()
+		if !ok {
+			break
+		}
+		topic := peerReports
+		if m.Topic == gen.Content {
+			topic = peerContent
+			events++
+			var c struct{ Hashtags []string }
+			if err := json.Unmarshal(m.Value, &c); err != nil {
+				return 0, 0, err
+			}
+			mentions += len(c.Hashtags)
+		}
+		batch = append(batch, kafka.Message{Topic: topic, Key: bytes.Clone(m.Key), Value: bytes.Clone(m.Value)})
+		if len(batch) == cap(batch) {
+			if err := produceTo(ctx, addr, batch); err != nil {
+				return 0, 0, err
+			}
+			batch = batch[:0]
+		}
+	}
+	return events, mentions, produceTo(ctx, addr, batch)
+}
+
+// byKey sends a message whose key is a partition number to that partition.
+var byKey = kafka.BalancerFunc(func(m kafka.Message, partitions ...int) int {
+	p, _ := strconv.Atoi(string(m.Key))
+	return partitions[p%len(partitions)]
+})
+
+func produceTo(ctx context.Context, addr string, msgs []kafka.Message, balancer ...kafka.Balancer) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	icfg := ingest.DefaultConfig()
+	icfg.Brokers = []string{addr}
+	w, err := icfg.NewWriter("")
+	if err != nil {
+		return err
+	}
+	if len(balancer) > 0 {
+		w.Balancer = balancer[0]
+	}
+	defer w.Close()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	return nil
+}
+
+func waitFor(ctx context.Context, limit time.Duration, done func() (bool, error)) error {
+	deadline := time.Now().Add(limit)
+	for {
+		ok, err := done()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s", limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// procCPUSeconds is a process's user and system time, from /proc.
+func procCPUSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which may hold spaces, in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ
+}
+
+func procPeakRSS(pid int) int64 {
+	return statusPeakRSS(fmt.Sprintf("/proc/%d/status", pid))
+}
