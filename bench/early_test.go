@@ -80,14 +80,22 @@ func surgeRecords(rng *rand.Rand, start, onset time.Time, base, factor float64) 
 // the engine had reached when it paged: what a live pipeline adds to it is its
 // consumer lag and the page's delivery (under a second in
 // cmd/trendwatch.TestEarlyPageLive). Reported as p50 and p99 seconds per
-// surge size, with early firing and without, and the latest page measured
-// from the end of the surge's first complete bucket; one op is all 120 runs.
+// surge size, with early firing and without, and with early firing on a
+// watched term (the watchlist judges a surge's first bucket whole, where the
+// surge detector waits for a second to confirm it), and the latest page
+// measured from the end of the surge's first complete bucket; one op is all
+// 180 runs.
 func BenchmarkEarlyPageLatency(b *testing.B) {
 	const runs = 30
 	ctx := context.Background()
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	modes := []struct {
+		name           string
+		early, watched bool
+	}{{"early", true, false}, {"final", false, false}, {"early_watched", true, true}}
 	for range b.N {
-		for _, early := range []bool{true, false} {
+		for _, m := range modes {
+			early := m.early
 			for _, factor := range []float64{10, 3} {
 				rng := rand.New(rand.NewPCG(uint64(factor), 1))
 				var lat []float64
@@ -97,6 +105,9 @@ func BenchmarkEarlyPageLatency(b *testing.B) {
 				for range runs {
 					dcfg := detectors.DefaultConfig()
 					dcfg.Early.Enabled = early
+					if m.watched {
+						dcfg.Watchlist.Terms = []string{"hashtag:surging"}
+					}
 					e, err := pipeline.New(pipeline.DefaultConfig(), sketches.DefaultWindowConfig(), dcfg, nil, nil, nil)
 					if err != nil {
 						b.Fatal(err)
@@ -123,10 +134,7 @@ func BenchmarkEarlyPageLatency(b *testing.B) {
 					worst = max(worst, page.at.Sub(full.Add(time.Minute)).Seconds())
 				}
 				slices.Sort(lat)
-				mode := "early"
-				if !early {
-					mode = "final"
-				}
+				mode := m.name
 				b.ReportMetric(lat[len(lat)/2], fmt.Sprintf("p50_%gx_%s_s", factor, mode))
 				b.ReportMetric(lat[min(len(lat)-1, len(lat)*99/100)], fmt.Sprintf("p99_%gx_%s_s", factor, mode))
 				b.ReportMetric(worst, fmt.Sprintf("max_after_bucket_%gx_%s_s", factor, mode))

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,9 +174,13 @@ func steadyHistory(mu float64, n int, seed uint64) []float64 {
 // TestEvaluateEarly checks the early bar against the count model on a term at
 // 30 a minute: the partial count must stand out from its share of the
 // expectation at the stricter early bar, and the final bucket must pass with
-// the least the rest of it plausibly brings.
+// the least the rest of it plausibly brings. A surge's first bucket is a lone
+// outlier the final surge judgement clips (see holt.step), so the surge fires
+// early from its second bucket (second: the bucket before held 300); the
+// watchlist judges a lone bucket whole.
 func TestEvaluateEarly(t *testing.T) {
 	hist := steadyHistory(30, 120, 3)
+	surged := append(slices.Clone(hist[1:]), 300)
 	watched := &WatchMatch{Pattern: "x", Risk: alert.SeverityHigh, Category: "c"}
 	cases := []struct {
 		name     string
@@ -184,30 +189,42 @@ func TestEvaluateEarly(t *testing.T) {
 		watch    *WatchMatch
 		trusted  bool
 		disabled bool
+		second   bool   // the surge's second bucket
 		want     string // detector of the finding, "" for none
 	}{
-		{"steady so far", 16, 0.5, nil, false, false, ""},
-		{"ten times so far", 150, 0.5, nil, false, false, NameSurge},
-		{"disabled", 150, 0.5, nil, false, true, ""},
+		{"steady so far", 16, 0.5, nil, false, false, false, ""},
+		{"ten times so far, the surge's first bucket", 150, 0.5, nil, false, false, false, ""},
+		{"ten times so far, its second bucket", 150, 0.5, nil, false, false, true, NameSurge},
+		{"disabled", 150, 0.5, nil, false, true, true, ""},
 		// 40 in the first fifth (8 times the rate): significant, but the
 		// final bucket would pass only if the rest came in at twice the
 		// term's level.
-		{"strong start, final not sure", 40, 0.2, nil, false, false, ""},
-		{"complete bucket, three times", 90, 1, nil, false, false, NameSurge},
-		{"3.5 times so far", 52, 0.5, nil, false, false, ""},
-		{"4 times so far, watched", 62, 0.5, watched, false, false, NameSurge},
-		{"high-trust report", 2, 0.1, nil, true, false, NameTrustedReport},
+		{"strong start, final not sure", 40, 0.2, nil, false, false, true, ""},
+		{"complete bucket, three times", 90, 1, nil, false, false, true, NameSurge},
+		{"3.5 times so far", 52, 0.5, nil, false, false, true, ""},
+		{"4 times so far, watched, the surge's first bucket", 62, 0.5, watched, false, false, false, NameWatchlist},
+		{"high-trust report", 2, 0.1, nil, true, false, false, NameTrustedReport},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Early.Enabled = !tc.disabled
+			if tc.watch != nil {
+				cfg.Watchlist.Entries = []WatchEntry{{Term: "hashtag:x", Category: "c"}}
+			}
 			s, err := NewSet(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tc.watch != nil {
+				tc.watch = s.Watch("hashtag:x")
+			}
+			h := hist
+			if tc.second {
+				h = surged
+			}
 			o := &Observation{Term: "hashtag:x", Bucket: simStart, Width: time.Minute, Mentions: tc.mentions,
-				UniqueCreators: uint64(tc.mentions), MentionHistory: hist, ReportHistory: make([]float64, len(hist)),
+				UniqueCreators: uint64(tc.mentions), MentionHistory: h, ReportHistory: make([]float64, len(hist)),
 				DayAgo: math.NaN(), Watch: tc.watch}
 			if tc.trusted {
 				o.Reports = 1

@@ -68,9 +68,12 @@ func (p *pageReceiver) paged(term string) (time.Time, bool) {
 // threefold (10% to 30%). Latency is from the first surging post to the
 // webhook's receipt of the page: the 10x surge must page within 30 s, the 3x
 // one within a bucket and 15 s; without early firing both would take over
-// three minutes. The onset falls 2 s into a bucket (event time runs a fixed
-// offset behind the clock), where a 3x surge has the least of its first
-// bucket to show; the test takes about a minute.
+// three minutes. Both terms are watched: the watchlist judges a surge's first
+// bucket whole, where the surge detector waits for a second bucket to confirm
+// a first one (pipeline's TestEarlyFiring measures that path in event time).
+// The onset falls 2 s into a bucket (event time runs a fixed offset behind
+// the clock), where a 3x surge has the least of its first bucket to show; the
+// test takes about a minute.
 func TestEarlyPageLive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -108,6 +111,7 @@ func TestEarlyPageLive(t *testing.T) {
 	cfg.Incident.AllowedHosts = []string{"127.0.0.1"}
 	cfg.Incident.Secret = "whsec_" + base64.StdEncoding.EncodeToString(secret)
 	cfg.Incident.MinSeverity = "info"
+	cfg.Detectors.Watchlist.Terms = []string{"hashtag:tenfold", "hashtag:threefold"}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
