@@ -230,14 +230,7 @@ func (e *Engine) earlyObservation(st *termState, wb *sketches.Bucket, first time
 		Tail:            st.tail,
 	}
 	if tb := st.open[wb.Start]; tb != nil {
-		o.UniqueCreators = tb.creators.estimate()
-		o.UniqueReporters = tb.reporters.estimate()
-		o.Regions = tb.regions.top(e.cfg.TopLabels)
-		o.ReportReasons = tb.reasons.top(e.cfg.TopLabels)
-		o.Samples = tb.samples
-		for c, n := range tb.byChannel {
-			o.ReportsByChannel[c] = float64(n)
-		}
+		tb.describe(&o, e.cfg.TopLabels)
 	}
 	return o
 }

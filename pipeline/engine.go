@@ -882,14 +882,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			Watch:           st.watch,
 		}
 		if tb := st.open[b.Start]; tb != nil {
-			o.UniqueCreators = tb.creators.estimate()
-			o.UniqueReporters = tb.reporters.estimate()
-			o.Regions = tb.regions.top(e.cfg.TopLabels)
-			o.ReportReasons = tb.reasons.top(e.cfg.TopLabels)
-			o.Samples = tb.samples
-			for c, n := range tb.byChannel {
-				o.ReportsByChannel[c] = float64(n)
-			}
+			tb.describe(&o, e.cfg.TopLabels)
 		}
 		if o.Mentions >= 10 && o.UniqueCreators > 0 {
 			ratios = append(ratios, o.Mentions/float64(o.UniqueCreators))

@@ -123,6 +123,19 @@ type termBucket struct {
 	}
 }
 
+// describe fills o with what the bucket knows beyond its counts: unique
+// creators and reporters, top regions and reasons, samples, reports by channel.
+func (tb *termBucket) describe(o *detectors.Observation, topLabels int) {
+	o.UniqueCreators = tb.creators.estimate()
+	o.UniqueReporters = tb.reporters.estimate()
+	o.Regions = tb.regions.top(topLabels)
+	o.ReportReasons = tb.reasons.top(topLabels)
+	o.Samples = tb.samples
+	for c, n := range tb.byChannel {
+		o.ReportsByChannel[c] = float64(n)
+	}
+}
+
 // newTermBucket returns an empty bucket whose slices start in its own
 // inline arrays.
 func newTermBucket() *termBucket {
