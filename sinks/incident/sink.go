@@ -40,6 +40,8 @@
 //     trigger of higher severity than any sent for the term in the interval still
 //     goes out, so an escalation to critical is never held back by the page for
 //     its medium start.
+//   - A retracted early alert (Event.Reason retracted) gives its term's slot
+//     back: the page it sent was wrong and must not hold back the next.
 //   - A resolve goes out when its alert triggered an incident, whatever its
 //     severity, and not when the alert was filtered; a resolve of an alert this
 //     process never saw (after a restart) goes out when it meets min_severity,
@@ -421,6 +423,11 @@ func (s *Sink) admit(ev *alert.Event, now time.Time) {
 	st.lastSeq, st.touched = ev.Seq, now
 	if ev.To == alert.StatusResolved {
 		st.resolved = true
+		if ev.Reason == alert.ReasonRetracted && known && st.triggered {
+			// The early page it sent was wrong: it must not hold back the
+			// term's next page for the rest of the interval.
+			delete(s.terms, a.Term)
+		}
 		switch {
 		case known && !st.triggered && s.open[a.Key] == nil:
 			s.skip(ev, skipNotTriggered)

@@ -531,6 +531,11 @@ func TestFilters(t *testing.T) {
 	res := func(key string, seq uint64, sev alert.Severity) alert.Event {
 		return transition(key, seq, alert.StatusResolved, sev)
 	}
+	retract := func(key string, seq uint64, sev alert.Severity) alert.Event {
+		ev := res(key, seq, sev)
+		ev.Reason = alert.ReasonRetracted
+		return ev
+	}
 	tests := []struct {
 		name  string
 		min   alert.Severity
@@ -562,6 +567,14 @@ func TestFilters(t *testing.T) {
 			{0, res("surge|hashtag:x", 4, alert.SeverityCritical), true}, // resolves always go out
 			{0, res("novelty|hashtag:x", 2, alert.SeverityHigh), false},  // it opened nothing
 			{time.Minute, open("watchlist|hashtag:x", alert.SeverityMedium), true},
+		}},
+		{"a retracted early page gives its term's slot back", alert.SeverityMedium, time.Minute, []step{
+			{0, open("surge|hashtag:x", alert.SeverityMedium), true},
+			{10 * time.Second, retract("surge|hashtag:x", 2, alert.SeverityMedium), true},
+			{10 * time.Second, open("watchlist|hashtag:x", alert.SeverityMedium), true},
+			{10 * time.Second, open("novelty|hashtag:x", alert.SeverityMedium), false}, // the slot is the watchlist's now
+			{0, res("watchlist|hashtag:x", 2, alert.SeverityMedium), true},             // an ordinary resolve keeps it
+			{10 * time.Second, open("coordination|hashtag:x", alert.SeverityMedium), false},
 		}},
 		{"replays", alert.SeverityMedium, 0, []step{
 			{0, open("surge|hashtag:x", alert.SeverityHigh), true},
