@@ -186,6 +186,16 @@ func migrations() []migration {
 		}, func(s schema) []string {
 			return []string{"DROP TABLE IF EXISTS " + s.table("term_history"), s.termHistory()}
 		}},
+		// early: the alert opened on a bucket still open (detectors.early);
+		// reason: why a transition happened, "retracted" for an early alert
+		// the final judgement took back. Rows written before them hold 0, "".
+		{10, "alerts_early", func(s schema) []tableColumn {
+			return []tableColumn{
+				{table: "alerts", name: "early", typ: "UInt8 DEFAULT 0", after: "watchlisted"},
+				{table: "alert_events", name: "early", typ: "UInt8 DEFAULT 0", after: "watchlisted"},
+				{table: "alert_events", name: "reason", typ: s.lc("String") + " DEFAULT ''", after: "to_status"},
+			}
+		}, func(schema) []string { return nil }},
 	}
 }
 

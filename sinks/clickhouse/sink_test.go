@@ -463,11 +463,12 @@ func TestWriteAlertsBlocks(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 30, 0, time.UTC)
 	open := alert.Event{
 		Alert: alert.Alert{Key: "surge|hashtag:a", Detector: "surge", Term: "hashtag:a", Status: alert.StatusOpen,
-			Severity: alert.SeverityHigh, Watchlisted: true, Samples: []string{"c1"}},
+			Severity: alert.SeverityHigh, Watchlisted: true, Early: true, Samples: []string{"c1"}},
 		To: alert.StatusOpen, At: at, Seq: 1,
 	}
 	resolved := open
 	resolved.Alert.Status, resolved.From, resolved.To, resolved.Seq = alert.StatusResolved, alert.StatusOpen, alert.StatusResolved, 2
+	resolved.Reason = alert.ReasonRetracted
 	resolved.At = at.Add(time.Minute)
 	resolved.Alert.ResolvedAt = resolved.At
 	ctx := context.Background()
@@ -502,6 +503,12 @@ func TestWriteAlertsBlocks(t *testing.T) {
 	}
 	if got := written[string](f, "alert_events", "from_status"); !slices.Equal(got, []string{"", "open"}) {
 		t.Errorf("from_status = %q", got)
+	}
+	if got := written[uint8](f, "alerts", "early"); !slices.Equal(got, []uint8{1, 1}) {
+		t.Errorf("alerts early = %v", got)
+	}
+	if got := written[string](f, "alert_events", "reason"); !slices.Equal(got, []string{"", "retracted"}) {
+		t.Errorf("alert_events reason = %q", got)
 	}
 }
 

@@ -233,7 +233,7 @@ func alertState(b *block, evs []alert.Event) {
 	n := len(evs)
 	var (
 		detector, term, kind, status, severity = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		level, watch                           = make([]uint8, n), make([]uint8, n)
+		level, watch, early                    = make([]uint8, n), make([]uint8, n), make([]uint8, n)
 		opened, updated, bucket                = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 		resolved                               = make([]*time.Time, n)
 		score, observed, expected, growth      = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
@@ -259,6 +259,9 @@ func alertState(b *block, evs []alert.Event) {
 		if a.Watchlisted {
 			watch[i] = 1
 		}
+		if a.Early {
+			early[i] = 1
+		}
 		summary[i], explanation[i] = a.Summary, a.Explanation
 	}
 	b.add("detector", detector)
@@ -281,6 +284,7 @@ func alertState(b *block, evs []alert.Event) {
 	b.add("top_regions", regions)
 	b.add("sample_content_ids", samples)
 	b.add("watchlisted", watch)
+	b.add("early", early)
 	b.add("summary", summary)
 	b.add("explanation", explanation)
 }
@@ -303,11 +307,11 @@ func alertEventsBlock(evs []alert.Event) *block {
 	n := len(evs)
 	b := &block{table: "alert_events", rows: n}
 	id, key, seq := make([]string, n), make([]string, n), make([]uint64, n)
-	at, from, to := make([]time.Time, n), make([]string, n), make([]string, n)
+	at, from, to, reason := make([]time.Time, n), make([]string, n), make([]string, n), make([]string, n)
 	for i := range evs {
 		e := &evs[i]
 		id[i], key[i], seq[i] = e.ID(), e.Alert.Key, e.Seq
-		at[i], from[i], to[i] = e.At, string(e.From), string(e.To)
+		at[i], from[i], to[i], reason[i] = e.At, string(e.From), string(e.To), e.Reason
 	}
 	b.add("event_id", id)
 	b.add("key", key)
@@ -315,6 +319,7 @@ func alertEventsBlock(evs []alert.Event) *block {
 	b.add("event_time", at)
 	b.add("from_status", from)
 	b.add("to_status", to)
+	b.add("reason", reason)
 	alertState(b, evs)
 	return b
 }

@@ -91,6 +91,11 @@ func alertSchema() *arrow.Schema {
 		{Name: "to_status", Type: arrow.BinaryTypes.String},
 		{Name: "event_at", Type: tsType, Nullable: true},
 		{Name: "seq", Type: arrow.PrimitiveTypes.Uint64},
+		// early: opened on a bucket still open (detectors.early); reason: why
+		// the transition happened, "retracted" for an early alert the final
+		// judgement took back. Files written before them lack both.
+		{Name: "early", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "reason", Type: arrow.BinaryTypes.String},
 	}, nil)
 }
 
@@ -153,8 +158,8 @@ type alertCols struct {
 	score, observed, expected, growth, rep, rate *array.Float64Builder
 	creators, seq                                *array.Uint64Builder
 	regions, samples                             stringList
-	watchlisted                                  *array.BooleanBuilder
-	summary, explanation, from, to               *array.StringBuilder
+	watchlisted, early                           *array.BooleanBuilder
+	summary, explanation, from, to, reason       *array.StringBuilder
 }
 
 func newAlertCols(b *array.RecordBuilder) *alertCols {
@@ -170,8 +175,10 @@ func newAlertCols(b *array.RecordBuilder) *alertCols {
 		regions: newStringList(b.Field(17)), samples: newStringList(b.Field(18)),
 		watchlisted: b.Field(19).(*array.BooleanBuilder),
 		summary:     str(20), explanation: str(21), from: str(22), to: str(23),
-		at:  ts(24),
-		seq: b.Field(25).(*array.Uint64Builder),
+		at:     ts(24),
+		seq:    b.Field(25).(*array.Uint64Builder),
+		early:  b.Field(26).(*array.BooleanBuilder),
+		reason: str(27),
 	}
 }
 
@@ -203,6 +210,8 @@ func (c *alertCols) append(e *alert.Event) {
 	c.to.Append(string(e.To))
 	appendTime(c.at, e.At)
 	c.seq.Append(e.Seq)
+	c.early.Append(a.Early)
+	c.reason.Append(e.Reason)
 }
 
 type stringList struct {

@@ -129,7 +129,7 @@ func sampleAlerts() []alert.Event {
 		Status: alert.StatusOpen, Severity: alert.SeverityHigh,
 		OpenedAt: t0.Add(3 * time.Minute), UpdatedAt: t0.Add(3 * time.Minute), Bucket: t0.Add(2 * time.Minute),
 		Score: 9.5, Observed: 300, Expected: 12.5, Growth: 24, UniqueCreators: 250, Reports: 4, ReportRate: 4.0 / 300,
-		TopRegions: []string{"NP", "IN"}, Samples: []string{"c1", "c2"}, Watchlisted: true,
+		TopRegions: []string{"NP", "IN"}, Samples: []string{"c1", "c2"}, Watchlisted: true, Early: true,
 		Summary: "hashtag:blackoutchallenge mentions ×24", Explanation: "observed=300 expected=12.5",
 	}
 	esc := a
@@ -139,7 +139,7 @@ func sampleAlerts() []alert.Event {
 	return []alert.Event{
 		{Alert: a, From: "", To: alert.StatusOpen, At: t0.Add(2 * time.Minute), Seq: 1},
 		{Alert: esc, From: alert.StatusOpen, To: alert.StatusEscalated, At: t0.Add(4 * time.Minute), Seq: 2},
-		{Alert: res, From: alert.StatusEscalated, To: alert.StatusResolved, At: t0.Add(69 * time.Minute), Seq: 3},
+		{Alert: res, From: alert.StatusEscalated, To: alert.StatusResolved, At: t0.Add(69 * time.Minute), Seq: 3, Reason: alert.ReasonRetracted},
 	}
 }
 
@@ -754,10 +754,12 @@ func readAlerts(t testing.TB, dir string) []alert.Event {
 					TopRegions:  stringsAt(col[*array.List](t, rec, "top_regions"), i),
 					Samples:     stringsAt(col[*array.List](t, rec, "samples"), i),
 					Watchlisted: col[*array.Boolean](t, rec, "watchlisted").Value(i),
+					Early:       col[*array.Boolean](t, rec, "early").Value(i),
 					Summary:     str("summary", i), Explanation: str("explanation", i),
 				},
 				From: alert.Status(str("from_status", i)), To: alert.Status(str("to_status", i)),
 				At: ts("event_at", i), Seq: col[*array.Uint64](t, rec, "seq").Value(i),
+				Reason: str("reason", i),
 			}
 			if id := str("event_id", i); id != ev.ID() {
 				t.Errorf("event_id %q, want %q", id, ev.ID())
