@@ -18,14 +18,18 @@
 --   clickhouse-client -d trendwatch --multiquery < notebooks/05_alert_precision.sql
 
 -- 1. Per detector, alerts opened in the last 7 days: how many escalated, how
---    many resolved within 10 minutes of opening (likely flapping), median
---    minutes to resolve, and precision over the reviewed ones
---    (true_positive / (true_positive + false_positive); NULL when none).
+--    many opened early (on a bucket still open, detectors.early) and how many
+--    of those the final judgement retracted, how many resolved within 10
+--    minutes of opening (likely flapping), median minutes to resolve, and
+--    precision over the reviewed ones (true_positive / (true_positive +
+--    false_positive); NULL when none).
 WITH now() - INTERVAL 7 DAY AS since
 SELECT
     detector,
     count() AS alerts,
     sum(was_escalated) AS escalated,
+    sum(was_early) AS opened_early,
+    sum(was_retracted) AS retracted,
     sum(was_resolved) AS resolved,
     countIf(was_resolved AND minutes_open <= 10) AS resolved_within_10m,
     round(medianIf(minutes_open, was_resolved), 1) AS median_minutes_to_resolve,
@@ -40,6 +44,8 @@ FROM
         key,
         any(detector) AS detector,
         max(to_status = 'escalated') AS was_escalated,
+        max(early) AS was_early,
+        max(reason = 'retracted') AS was_retracted,
         max(to_status = 'resolved') AS was_resolved,
         (toUInt32(toDateTime(maxIf(event_time, to_status = 'resolved')))
             - toUInt32(toDateTime(min(event_time)))) / 60 AS minutes_open,

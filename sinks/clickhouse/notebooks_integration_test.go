@@ -122,7 +122,7 @@ func notebookExpectations() map[string]expectation {
 		"04_coordinated_pushes.sql#1": {first: map[string]string{"term": "sound:7712", "avg_mentions_per_creator": "6"}},
 		"04_coordinated_pushes.sql#2": {first: map[string]string{"term": "sound:7712", "recent_mentions": "120"}},
 		"04_coordinated_pushes.sql#3": {first: map[string]string{"term": "sound:7712", "status": "resolved"}},
-		"05_alert_precision.sql#1":    {first: map[string]string{"detector": "coordination", "false_positives": "1", "review_precision": "0"}},
+		"05_alert_precision.sql#1":    {first: map[string]string{"detector": "coordination", "false_positives": "1", "review_precision": "0", "opened_early": "0", "retracted": "0"}},
 		"05_alert_precision.sql#2":    {first: map[string]string{"key": "report_rate|hashtag:नेपाल"}},
 		"06_family_members.sql#1":     {someRow: map[string]string{"spelling": "hashtag:blackoutchallenge", "spelling_mentions": "40", "share": "1"}},
 		"06_family_members.sql#2":     {first: map[string]string{"spelling": "hashtag:blackoutchallenge", "minutes_seen": "74"}},
