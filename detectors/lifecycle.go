@@ -112,6 +112,17 @@ func nextSeq(prev uint64, at time.Time) uint64 {
 	return s
 }
 
+// bucketOf is o's bucket in UTC and its width, a minute when not given.
+func bucketOf(o *Observation) (time.Time, time.Duration) {
+	if o.Width <= 0 {
+		return o.Bucket.UTC(), time.Minute
+	}
+	return o.Bucket.UTC(), o.Width
+}
+
+// alertKey is the key of detector's alert on term.
+func alertKey(detector, term string) string { return detector + "|" + term }
+
 // Observe applies the findings of one term in o.Bucket and returns the
 // transitions they cause, in the order of fs. Findings for a bucket older than
 // the alert's latest are stale and ignored.
@@ -121,15 +132,11 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	bucket := o.Bucket.UTC()
-	width := o.Width
-	if width <= 0 {
-		width = time.Minute
-	}
+	bucket, width := bucketOf(o)
 	var events []alert.Event
 	for i := range fs {
 		f := &fs[i]
-		key := f.Detector + "|" + o.Term
+		key := alertKey(f.Detector, o.Term)
 		t := l.open[key]
 		if t == nil {
 			c, cooled := l.cool[key]
@@ -191,15 +198,11 @@ func (l *Lifecycle) ObserveEarly(o *Observation, fs []Finding) []alert.Event {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	bucket := o.Bucket.UTC()
-	width := o.Width
-	if width <= 0 {
-		width = time.Minute
-	}
+	bucket, width := bucketOf(o)
 	var events []alert.Event
 	for i := range fs {
 		f := &fs[i]
-		key := f.Detector + "|" + o.Term
+		key := alertKey(f.Detector, o.Term)
 		if t := l.open[key]; t != nil {
 			if t.a.Early && bucket.After(t.last) {
 				t.last = bucket
