@@ -143,10 +143,9 @@ func TestEarlyGenerator(t *testing.T) {
 		evsOn, _ := run(on)
 		var s earlyTally
 		s.early, s.retracted = countEarly(evsOn)
-		fOff, fOn := finalOpens(evsOff), finalOpens(evsOn)
-		s.finalOff, s.finalOn = len(fOff), len(fOn)
-		s.falseOff = len(backtest.Evaluate(labels, fOff, time.Minute).FalseAlarms)
-		s.falseOn = len(backtest.Evaluate(labels, fOn, time.Minute).FalseAlarms)
+		scOff, scOn := backtest.Evaluate(labels, evsOff, time.Minute), backtest.Evaluate(labels, evsOn, time.Minute)
+		s.finalOff, s.finalOn = scOff.Opened-len(scOff.Retracted), scOn.Opened-len(scOn.Retracted)
+		s.falseOff, s.falseOn = len(scOff.FalseAlarms), len(scOn.FalseAlarms)
 		for _, ev := range evsOn {
 			if ev.Reason == alert.ReasonRetracted {
 				t.Logf("seed %d: retracted %s at %s: %s", seed, ev.Alert.Key, ev.At.Format("15:04"), ev.Alert.Explanation)

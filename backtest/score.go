@@ -28,6 +28,11 @@ type Score struct {
 	Opened, TruePositive int
 	// FalseAlarms are openings on terms that must not alert or no label names.
 	FalseAlarms []alert.Event
+	// Retracted are early openings that the final judgement of their bucket
+	// took back (alert.ReasonRetracted): pages the team got, so they count in
+	// Opened and against Precision, but neither as a detection nor among
+	// FalseAlarms, which are the final judgement's mistakes.
+	Retracted []alert.Event
 	Recall      float64
 	Precision   float64
 	MedianDelay float64
@@ -48,11 +53,26 @@ func Evaluate(labels []gen.Label, evs []alert.Event, width time.Duration) Score 
 	for i, l := range labels {
 		s.Outcomes[i] = Outcome{Label: l, Delay: -1}
 	}
+	// An alert is one opening of a key: the key may open again later.
+	type opening struct {
+		key string
+		at  time.Time
+	}
+	retracted := make(map[opening]bool)
+	for _, ev := range evs {
+		if ev.Reason == alert.ReasonRetracted {
+			retracted[opening{ev.Alert.Key, ev.Alert.OpenedAt}] = true
+		}
+	}
 	for _, ev := range evs {
 		if ev.From != "" { // only openings count as detections
 			continue
 		}
 		s.Opened++
+		if retracted[opening{ev.Alert.Key, ev.Alert.OpenedAt}] {
+			s.Retracted = append(s.Retracted, ev)
+			continue
+		}
 		matched := false
 		for _, i := range byTerm[ev.Alert.Term] {
 			l := labels[i]
@@ -135,9 +155,12 @@ func (s Score) WriteTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%-18s %-40s %-6s %-8s %-6s %s\n", o.Label.Scenario, o.Label.Term, want, det, delay, strings.Join(o.Detectors, ","))
 	}
-	fmt.Fprintf(w, "recall %.3f  precision %.3f (%d of %d alerts)  median delay %.1f buckets  false alarms %d\n",
-		s.Recall, s.Precision, s.TruePositive, s.Opened, s.MedianDelay, len(s.FalseAlarms))
+	fmt.Fprintf(w, "recall %.3f  precision %.3f (%d of %d alerts)  median delay %.1f buckets  false alarms %d  retracted %d\n",
+		s.Recall, s.Precision, s.TruePositive, s.Opened, s.MedianDelay, len(s.FalseAlarms), len(s.Retracted))
 	for _, ev := range s.FalseAlarms {
 		fmt.Fprintf(w, "  false alarm: %s %s %s\n", ev.At.UTC().Format("2006-01-02 15:04"), ev.Alert.Detector, ev.Alert.Summary)
+	}
+	for _, ev := range s.Retracted {
+		fmt.Fprintf(w, "  retracted: %s %s %s\n", ev.At.UTC().Format("2006-01-02 15:04"), ev.Alert.Detector, ev.Alert.Summary)
 	}
 }
