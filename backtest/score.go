@@ -32,7 +32,7 @@ type Score struct {
 	// took back (alert.ReasonRetracted): pages the team got, so they count in
 	// Opened and against Precision, but neither as a detection nor among
 	// FalseAlarms, which are the final judgement's mistakes.
-	Retracted []alert.Event
+	Retracted   []alert.Event
 	Recall      float64
 	Precision   float64
 	MedianDelay float64
