@@ -41,16 +41,90 @@ type earlyState struct {
 	// hist holds the histories of one early observation; the detectors
 	// do not keep them.
 	hist []float64
+	// A look visits the terms whose counts moved since the last one, not
+	// every tracked term: of tens of thousands tracked, a few hundred are
+	// mentioned in ten seconds, and the scan of all of them was a tenth of
+	// the engine's time. gen numbers the looks; a term's open bucket
+	// marked with the current gen is on its bucket's touched list.
+	gen     uint32
+	buckets map[time.Time]*earlyBucket
+	// lastStart and lastB are the bucket touch found last: nearly every
+	// mention falls in the same bucket as the one before.
+	lastStart time.Time
+	lastB     *earlyBucket
+	// full is set until the first look, and by a restore: the open buckets'
+	// early state is not in the checkpoint, so every tracked term is
+	// visited once.
+	full bool
+}
+
+// earlyBucket is what an open bucket's next early look must visit.
+type earlyBucket struct {
+	// touched are the tracked terms whose counts in the bucket moved since
+	// the last look.
+	touched []*termState
+	// looked are the terms the bucket's early looks have judged (Engine.candidate):
+	// each gets one more look when the bucket becomes complete.
+	looked []*termState
+	// complete is set once a look found the bucket complete.
+	complete bool
 }
 
 func newEarlyState(c detectors.Config) earlyState {
 	if !c.Early.Enabled {
 		return earlyState{}
 	}
-	return earlyState{every: c.Early.Interval,
+	return earlyState{every: c.Early.Interval, gen: 1, full: true, buckets: make(map[time.Time]*earlyBucket),
 		min:      min(c.Surge.MinSupport, c.Novelty.MinCount),
 		minWatch: min(c.Surge.MinSupport, c.Novelty.MinCount, c.Watchlist.MinSupport),
 		growth:   c.Surge.MinGrowth, growthWatch: min(c.Surge.MinGrowth, c.Watchlist.MinGrowth)}
+}
+
+// touch notes that st's counts in its open bucket tb, which starts at
+// start, moved: the next early look visits it.
+func (s *earlyState) touch(st *termState, tb *termBucket, start time.Time) {
+	if s.every <= 0 || tb.early.mark == s.gen {
+		return
+	}
+	tb.early.mark = s.gen
+	s.bucket(start).touched = append(s.bucket(start).touched, st)
+}
+
+// bucket returns the early state of the open bucket at start.
+func (s *earlyState) bucket(start time.Time) *earlyBucket {
+	if s.lastB != nil && s.lastStart.Equal(start) {
+		return s.lastB
+	}
+	b := s.buckets[start]
+	if b == nil {
+		b = &earlyBucket{}
+		s.buckets[start] = b
+	}
+	s.lastStart, s.lastB = start, b
+	return b
+}
+
+// rescan makes the next look visit every tracked term.
+func (s *earlyState) rescan() {
+	if s.every <= 0 {
+		return
+	}
+	s.full = true
+	s.gen++
+	clear(s.buckets)
+	s.lastB = nil
+}
+
+// forget drops the early state of the buckets before first, which are closed.
+func (s *earlyState) forget(first time.Time) {
+	for start := range s.buckets {
+		if start.Before(first) {
+			delete(s.buckets, start)
+		}
+	}
+	if s.lastB != nil && s.lastStart.Before(first) {
+		s.lastB = nil
+	}
 }
 
 // candidate reports whether st, with mentions so far in the open bucket tb
@@ -145,22 +219,54 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 		key    string
 	}
 	var looks []look
-	// One pass over the tracked terms for every open bucket: most are
-	// passed over in a few comparisons (see candidate).
-	for k, st := range e.tracked {
+	consider := func(i int, st *termState) {
 		// A family is judged only when its mentions are spread over several
 		// spellings, which a partial bucket cannot tell yet; its hashtags
 		// page early on their own.
 		if st.kind == event.KindFamily {
-			continue
+			return
 		}
-		for i, wb := range open {
-			tb := st.open[wb.Start]
-			if m, _ := e.countsOf(st, wb, tb); e.candidate(st, tb, m, elapsed[i]) || e.trustedReport(tb) {
-				looks = append(looks, look{i, k})
-			}
+		wb := open[i]
+		tb := st.open[wb.Start]
+		wasLooked := tb != nil && tb.early.looked
+		if m, _ := e.countsOf(st, wb, tb); e.candidate(st, tb, m, elapsed[i]) || e.trustedReport(tb) {
+			looks = append(looks, look{i, st.key})
+		}
+		if tb != nil && tb.early.looked && !wasLooked {
+			eb := e.early.bucket(wb.Start)
+			eb.looked = append(eb.looked, st)
 		}
 	}
+	e.early.forget(first)
+	if e.early.full {
+		// Most are passed over in a few comparisons (see candidate).
+		e.early.full = false
+		for _, st := range e.tracked {
+			for i := range open {
+				consider(i, st)
+			}
+		}
+	} else {
+		for i, wb := range open {
+			eb := e.early.bucket(wb.Start)
+			visit := eb.touched
+			if elapsed[i] >= 1 && !eb.complete {
+				eb.complete = true
+				visit = append(visit, eb.looked...)
+			}
+			for _, st := range visit {
+				// A term no longer tracked, or tracked anew, is not the
+				// one touched.
+				if e.tracked[st.key] == st {
+					consider(i, st)
+				}
+			}
+			clear(eb.touched)
+			eb.touched = eb.touched[:0]
+		}
+	}
+	// Counts that move from here on are the next look's.
+	e.early.gen++
 	if len(looks) == 0 {
 		return nil
 	}
@@ -170,6 +276,9 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 		}
 		return strings.Compare(a.key, b.key)
 	})
+	// A term both touched and looked at before is visited twice when its
+	// bucket becomes complete; it is judged once.
+	looks = slices.Compact(looks)
 	var evs []alert.Event
 	var platform detectors.Platform
 	for j, l := range looks {

@@ -559,6 +559,7 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 		}
 	}
 	tb := e.bucketOf(st, start)
+	e.early.touch(st, tb, start)
 	tb.mentions++
 	tb.creators.insert(creator)
 	tb.regions.add(c.Region)
@@ -637,6 +638,7 @@ func (e *Engine) report(r *event.Report) {
 			}
 		}
 		tb := e.bucketOf(st, start)
+		e.early.touch(st, tb, start)
 		tb.reports++
 		tb.byChannel[channel]++
 		tb.reporters.insert(reporter)

@@ -171,6 +171,9 @@ func (e *Engine) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return fmt.Errorf("restore: decode snapshot: %w", err)
 	}
+	// The open buckets' early state is not kept: the first look after a
+	// restore visits every tracked term.
+	e.early.rescan()
 	if s.History != e.cfg.History {
 		return fmt.Errorf("restore: snapshot has pipeline.history %d, configuration says %d", s.History, e.cfg.History)
 	}

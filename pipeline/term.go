@@ -120,6 +120,9 @@ type termBucket struct {
 	early struct {
 		looked, complete bool
 		mentions         float64
+		// mark is the early look whose touched list holds the term
+		// (earlyState.touch).
+		mark uint32
 	}
 }
 
