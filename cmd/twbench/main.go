@@ -42,6 +42,7 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	flag.StringVar(&cfg.engineProfile, "engineprofile", "", "write a CPU profile of the engine row to this file")
 	flag.IntVar(&cfg.peerEvents, "peer", 500_000, "messages of the backlog for the ClickHouse Kafka-engine peer and trendwatch with its ClickHouse sink; 0 skips it (so does a machine without clickhouse-server)")
+	flag.IntVar(&cfg.liveSurges, "live", 8, "surges of the live measurement (real time, about 20 s each plus 2 minutes of history and settling): half tenfold, half threefold; 0 skips it")
 	short := flag.Bool("short", false, "a small stream and brief measurements, to prove the harness works (seconds)")
 	flag.Parse()
 	if *short {
@@ -70,6 +71,7 @@ type config struct {
 	short          bool
 	engineProfile  string
 	peerEvents     int
+	liveSurges     int
 }
 
 // shorten makes the run take seconds: it proves every row still measures,
@@ -81,6 +83,7 @@ func (c *config) shorten() {
 	c.benchtime = 50 * time.Millisecond
 	c.cpus = "1,all"
 	c.peerEvents = 0 // starting ClickHouse alone takes seconds
+	c.liveSurges = 0 // minutes of real time
 }
 
 // coreCounts parses -cpus.
@@ -164,6 +167,17 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		} else {
 			fmt.Fprintf(w, "ClickHouse Kafka-engine peer: %9.0f events/s  cpu %.1fs  peak RSS %d MiB\n", p.ch.rate(), p.ch.CPUSeconds, p.ch.PeakRSS>>20)
 			fmt.Fprintf(w, "trendwatch + ClickHouse sink:   %9.0f events/s  cpu %.1fs  peak RSS %d MiB\n", p.tw.rate(), p.tw.CPUSeconds, p.tw.PeakRSS>>20)
+		}
+	}
+	if cfg.liveSurges > 0 {
+		fmt.Fprintf(w, "live: %d surges in real time, about %s\n", cfg.liveSurges, (liveGap*time.Duration(cfg.liveSurges+1) + liveSettle + 2*time.Minute).Round(time.Minute))
+		lr, err := measureLive(ctx, st, cfg.liveSurges, log)
+		if err != nil {
+			return fmt.Errorf("live measurement: %w", err)
+		}
+		r.live = lr
+		for _, sg := range lr.surges {
+			fmt.Fprintf(w, "  %s %.0fx: trendwatch %s (early %v), peer %s\n", sg.term, sg.gain, fmtLatency(sg.tw), sg.early, fmtLatency(sg.peer))
 		}
 	}
 	r.load = loadAverage()

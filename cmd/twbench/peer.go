@@ -68,115 +68,169 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// measurePeer starts the test ClickHouse server, sets up the peer, and times
-// both on a backlog of n messages. The Kafka engine starts a new group at
-// the latest offset, so the backlog is produced while its table is detached.
-func measurePeer(ctx context.Context, s *stream, n int) (peerResult, error) {
+// chServer is a test ClickHouse server of its own, on a free loopback port.
+type chServer struct {
+	script, dir string
+	port, pid   int
+}
+
+// startClickHouse starts one; skipped says why it cannot be (not installed),
+// where that is no error.
+func startClickHouse(ctx context.Context) (srv *chServer, skipped string, err error) {
 	script, err := clickhouseScript()
 	if err != nil {
-		return peerResult{skipped: err.Error()}, nil
+		return nil, err.Error(), nil
 	}
 	port, err := freePort()
 	if err != nil {
-		return peerResult{}, err
+		return nil, "", err
 	}
 	dir, err := os.MkdirTemp("", "twbench-clickhouse-")
 	if err != nil {
-		return peerResult{}, err
+		return nil, "", err
 	}
-	defer os.RemoveAll(dir)
 	if out, err := exec.CommandContext(ctx, script, "start", dir, strconv.Itoa(port)).CombinedOutput(); err != nil {
-		return peerResult{}, fmt.Errorf("start ClickHouse: %w: %s", err, out)
+		os.RemoveAll(dir)
+		return nil, "", fmt.Errorf("start ClickHouse: %w: %s", err, out)
 	}
-	defer exec.Command(script, "stop", dir).Run() //nolint:errcheck // best effort at exit
+	srv = &chServer{script: script, dir: dir, port: port}
 	pidb, err := os.ReadFile(filepath.Join(dir, "server.pid"))
 	if err != nil {
-		return peerResult{}, fmt.Errorf("ClickHouse pid: %w", err)
+		srv.stop()
+		return nil, "", fmt.Errorf("ClickHouse pid: %w", err)
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidb)))
-	ch := func(q string) (string, error) {
-		cmd := exec.CommandContext(ctx, "clickhouse-client", "--port", strconv.Itoa(port), "--multiquery", "-q", q)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("clickhouse-client: %w: %s", err, out)
-		}
-		return strings.TrimSpace(string(out)), nil
+	srv.pid, _ = strconv.Atoi(strings.TrimSpace(string(pidb)))
+	return srv, "", nil
+}
+
+func (c *chServer) stop() {
+	exec.Command(c.script, "stop", c.dir).Run() //nolint:errcheck // best effort at exit
+	os.RemoveAll(c.dir)
+}
+
+func (c *chServer) addr() string { return "127.0.0.1:" + strconv.Itoa(c.port) }
+
+// query runs q (several statements allowed) with clickhouse-client.
+func (c *chServer) query(ctx context.Context, q string) (string, error) {
+	cmd := exec.CommandContext(ctx, "clickhouse-client", "--port", strconv.Itoa(c.port), "--multiquery", "-q", q)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("clickhouse-client: %w: %s", err, out)
 	}
-	// Marks, one per partition, say when the consumer has joined; their
-	// hashtags are left out of the counts. A partition without a committed
-	// offset would start at its end again after the detach, skipping the
-	// backlog, so a whole round of marks must come through. The topic must
-	// also exist before the table subscribes, or the engine waits for its
-	// next metadata refresh, minutes away.
+	return strings.TrimSpace(string(out)), nil
+}
+
+// count runs q, which returns one number.
+func (c *chServer) count(ctx context.Context, q string) (int, error) {
+	out, err := c.query(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(out)
+}
+
+// peerSchema is the peer in database db: a Kafka table on topic (consumer
+// group group) and a materialized view into per-minute term counts with uniq
+// creators, db.term_minutes. block is the Kafka table's kafka_max_block_size,
+// 0 for its default (max_block_size, 65,536 rows): 18.16's Kafka engine
+// hands a block to the view only once it is full, so a live peer needs a
+// small one.
+func peerSchema(db, brokers, topic, group string, block int) string {
+	settings := ""
+	if block > 0 {
+		settings = fmt.Sprintf(", kafka_max_block_size = %d", block)
+	}
+	return `CREATE DATABASE ` + db + `;
+CREATE TABLE ` + db + `.content_queue (event_id String, ts String, content_id String, creator_id String, region String, lang String,
+  hashtags Array(String), challenge_id String, sound_id String, text String)
+  ENGINE = Kafka SETTINGS kafka_broker_list = '` + brokers + `', kafka_topic_list = '` + topic + `', kafka_group_name = '` + group + `', kafka_format = 'JSONEachRow'` + settings + `;
+CREATE TABLE ` + db + `.term_minutes (minute DateTime, term String, mentions AggregateFunction(count), creators AggregateFunction(uniq, String))
+  ENGINE = AggregatingMergeTree() ORDER BY (term, minute);
+CREATE MATERIALIZED VIEW ` + db + `.term_minutes_mv TO ` + db + `.term_minutes AS
+  SELECT toStartOfMinute(parseDateTimeBestEffort(ts)) AS minute, arrayJoin(hashtags) AS term,
+    countState() AS mentions, uniqState(creator_id) AS creators
+  FROM ` + db + `.content_queue GROUP BY minute, term;`
+}
+
+// setUpPeer makes the peer in database db (peerSchema) and waits until its
+// Kafka table has joined group and consumes topic. Marks, one per partition,
+// say when; their hashtags (twbenchready…) are to be left out of the counts.
+// A partition without a committed offset would start at its end again after
+// a detach, skipping a backlog, so a whole round of marks must come through.
+// The topic must also exist before the table subscribes, or the engine waits
+// for its next metadata refresh, minutes away: the first round makes it.
+func (c *chServer) setUpPeer(ctx context.Context, brokers, db, topic, group string, partitions, block int) error {
 	round := 0
-	ready := func() error {
+	mark := func() error {
 		round++
-		msgs := make([]kafka.Message, s.partitions)
+		msgs := make([]kafka.Message, partitions)
 		for p := range msgs {
-			msgs[p] = kafka.Message{Topic: peerContent, Key: []byte(strconv.Itoa(p)), Value: []byte(fmt.Sprintf(
+			msgs[p] = kafka.Message{Topic: topic, Key: []byte(strconv.Itoa(p)), Value: []byte(fmt.Sprintf(
 				`{"event_id":"ready-%d-%d","ts":%q,"content_id":"ready","creator_id":"ready","hashtags":["twbenchready%d"]}`,
 				round, p, time.Now().UTC().Format(time.RFC3339), round))}
 		}
-		return produceTo(ctx, s.addr, msgs, byKey)
+		return produceTo(ctx, brokers, msgs, byKey)
 	}
-	if _, err := ch(`CREATE DATABASE peer;
-CREATE TABLE peer.content_queue (event_id String, ts String, content_id String, creator_id String, region String, lang String,
-  hashtags Array(String), challenge_id String, sound_id String, text String)
-  ENGINE = Kafka('` + s.addr + `', '` + peerContent + `', 'twbench-peer', 'JSONEachRow');
-CREATE TABLE peer.term_minutes (minute DateTime, term String, mentions AggregateFunction(count), creators AggregateFunction(uniq, String))
-  ENGINE = AggregatingMergeTree() ORDER BY (term, minute);
-CREATE MATERIALIZED VIEW peer.term_minutes_mv TO peer.term_minutes AS
-  SELECT toStartOfMinute(parseDateTimeBestEffort(ts)) AS minute, arrayJoin(hashtags) AS term,
-    countState() AS mentions, uniqState(creator_id) AS creators
-  FROM peer.content_queue GROUP BY minute, term;`); err != nil {
-		return peerResult{}, err
+	if err := mark(); err != nil {
+		return err
 	}
-	count := func(q string) (int, error) {
-		out, err := ch(q)
-		if err != nil {
-			return 0, err
-		}
-		return strconv.Atoi(out)
+	if _, err := c.query(ctx, peerSchema(db, brokers, topic, group, block)); err != nil {
+		return err
 	}
 	// A new group starts at the end of the topic: mark until a mark counts.
 	lastMark := time.Now()
-	err = waitFor(ctx, 90*time.Second, func() (bool, error) {
-		n, err := count(fmt.Sprintf("SELECT count() FROM (SELECT term FROM peer.term_minutes WHERE term LIKE 'twbenchready%%' GROUP BY term HAVING countMerge(mentions) >= %d)", s.partitions))
+	err := waitFor(ctx, 90*time.Second, func() (bool, error) {
+		n, err := c.count(ctx, fmt.Sprintf("SELECT count() FROM (SELECT term FROM %s.term_minutes WHERE term LIKE 'twbenchready%%' GROUP BY term HAVING countMerge(mentions) >= %d)", db, partitions))
 		if err != nil || n > 0 {
 			return n > 0, err
 		}
 		if time.Since(lastMark) > 2*time.Second {
 			lastMark = time.Now()
-			return false, ready()
+			return false, mark()
 		}
 		return false, nil
 	})
 	if err != nil {
-		return peerResult{}, fmt.Errorf("the Kafka engine consumed nothing: %w", err)
+		return fmt.Errorf("the Kafka engine consumed nothing: %w", err)
 	}
-	if _, err := ch("DETACH TABLE peer.content_queue"); err != nil {
+	return nil
+}
+
+// measurePeer starts the test ClickHouse server, sets up the peer, and times
+// both on a backlog of n messages. The Kafka engine starts a new group at
+// the latest offset, so the backlog is produced while its table is detached.
+func measurePeer(ctx context.Context, s *stream, n int) (peerResult, error) {
+	srv, skipped, err := startClickHouse(ctx)
+	if srv == nil {
+		return peerResult{skipped: skipped}, err
+	}
+	defer srv.stop()
+	if err := srv.setUpPeer(ctx, s.addr, "peer", peerContent, "twbench-peer", s.partitions, 0); err != nil {
+		return peerResult{}, err
+	}
+	if _, err := srv.query(ctx, "DETACH TABLE peer.content_queue"); err != nil {
 		return peerResult{}, err
 	}
 	res := peerResult{messages: n}
 	if res.events, res.mentions, err = producePeerBacklog(ctx, s.addr, n); err != nil {
 		return res, err
 	}
-	cpu0 := procCPUSeconds(pid)
+	cpu0 := procCPUSeconds(srv.pid)
 	began := time.Now()
-	if _, err := ch("ATTACH TABLE peer.content_queue"); err != nil {
+	if _, err := srv.query(ctx, "ATTACH TABLE peer.content_queue"); err != nil {
 		return res, err
 	}
 	if err := waitFor(ctx, 5*time.Minute, func() (bool, error) {
-		m, err := count("SELECT countMerge(mentions) FROM peer.term_minutes WHERE term NOT LIKE 'twbenchready%'")
+		m, err := srv.count(ctx, "SELECT countMerge(mentions) FROM peer.term_minutes WHERE term NOT LIKE 'twbenchready%'")
 		return m >= res.mentions, err
 	}); err != nil {
 		return res, fmt.Errorf("the peer did not count the backlog's %d mentions: %w", res.mentions, err)
 	}
-	res.ch = childResult{Events: res.events, Seconds: time.Since(began).Seconds(), CPUSeconds: procCPUSeconds(pid) - cpu0, PeakRSS: procPeakRSS(pid)}
+	res.ch = childResult{Events: res.events, Seconds: time.Since(began).Seconds(), CPUSeconds: procCPUSeconds(srv.pid) - cpu0, PeakRSS: procPeakRSS(srv.pid)}
 
 	// trendwatch on the same backlog, writing its rows to the same server.
 	k := childRun{mode: modeSink, cores: 0, group: fmt.Sprintf("twbench-%d-sink", os.Getpid())}
-	res.tw, err = k.runEnv(ctx, s.addr, n, "TWBENCH_CLICKHOUSE=127.0.0.1:"+strconv.Itoa(port))
+	res.tw, err = k.runEnv(ctx, s.addr, n, "TWBENCH_CLICKHOUSE="+srv.addr())
 	if err != nil {
 		return res, fmt.Errorf("trendwatch with its ClickHouse sink: %w", err)
 	}

@@ -19,6 +19,7 @@ type report struct {
 	micro   []microRow
 	kafka   []kafkaRow
 	peer    *peerResult
+	live    *liveResult
 }
 
 type kafkaRow struct {
@@ -71,6 +72,28 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "| trendwatch with its ClickHouse sink, same backlog, %s | **%.0f content events/s** (%.1f× the peer); %.1f CPU s; peak RSS %d MiB | joining the group to the last row flushed, every bucket closed |\n",
 			cores1(runtime.NumCPU()), float64(p.events)/p.tw.Seconds, float64(p.events)/p.tw.Seconds/p.ch.rate(), p.tw.CPUSeconds, p.tw.PeakRSS>>20)
 	}
+	if l := r.live; l != nil {
+		for _, g := range []float64{10, 3} {
+			tw, twMissed := l.latencies(g, false)
+			early := 0
+			for _, sg := range l.surges {
+				if sg.gain == g && sg.early {
+					early++
+				}
+			}
+			fmt.Fprintf(&b, "| live, a %.0f× surge on a term with history, onset → trendwatch's page | **%s**; %d of %d paged early | %d surges in real time, %d posts/s after %s of history; consumer and engine at their defaults (1-minute buckets, 2 minutes' lateness, early firing); %d pages on other terms |\n",
+				g, fmtLatencies(tw, twMissed), early, len(tw), len(tw)+twMissed, liveRate, liveHistory, len(l.twFalse))
+		}
+		if l.peer != "" {
+			fmt.Fprintf(&b, "| live, the same surges, onset → the ClickHouse peer's spike query | not measured: %s | |\n", l.peer)
+		} else {
+			for _, g := range []float64{10, 3} {
+				p, missed := l.latencies(g, true)
+				fmt.Fprintf(&b, "| live, a %.0f× surge, onset → the ClickHouse peer's spike query first showing it | **%s** | the peer's Kafka table (kafka_max_block_size %d, a second of posts: 18.16's Kafka engine holds a trickle until a block is full) and view on the same topic, the query polled every %s: a term whose last complete or current minute is ≥ %d× its 30-minute average and ≥ %d; it showed %d other terms |\n",
+					g, fmtLatencies(p, missed), liveRate, livePoll, livePeerGain, livePeerMin, len(l.peerFalse))
+			}
+		}
+	}
 	fmt.Fprintf(&b, "\nThe whole run took %s.\n", r.took.Round(time.Second))
 	return b.String()
 }
@@ -111,4 +134,28 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// fmtLatencies is the median and the largest of ds, and how many were missed.
+func fmtLatencies(ds []time.Duration, missed int) string {
+	var parts []string
+	if len(ds) > 0 {
+		n := len(ds)
+		med := (ds[(n-1)/2] + ds[n/2]) / 2
+		parts = append(parts, fmt.Sprintf("median %.1f s, max %.1f s", med.Seconds(), ds[n-1].Seconds()))
+	}
+	if missed > 0 {
+		parts = append(parts, fmt.Sprintf("%d not found", missed))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func fmtLatency(d time.Duration) string {
+	if d == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
 }
