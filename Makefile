@@ -16,8 +16,10 @@ lint:
 
 # make bench: one generated stream of 1M messages; decode, normalise and engine
 # cost per event, Kafka → detectors at 1, 2, 4, 8 and all cores, peak RSS, and
-# the ClickHouse Kafka-engine peer where clickhouse-server is installed; prints
-# the table and writes it to bench.md (2–3 minutes). BENCH_FLAGS=-short proves it
+# the ClickHouse Kafka-engine peer where clickhouse-server is installed, and the
+# live measurement (8 surges in real time: onset to trendwatch's page and to the
+# peer's polled spike query); prints the table and writes it to bench.md (about
+# 10 minutes, 6 of them the live run; -live 0 skips it). BENCH_FLAGS=-short proves it
 # works in seconds (go test ./cmd/twbench does too); bench-micro runs the
 # package benchmarks.
 BENCH_FLAGS ?=
