@@ -42,6 +42,14 @@ const (
 	livePeerMin  = 20                // and at least this many a minute
 )
 
+// liveSpike is one term's ordinary spike: as steep as a surge, but over
+// within a minute, as the one-bucket spikes real topics have every day.
+type liveSpike struct {
+	term       string
+	gain       float64
+	start, end time.Time
+}
+
 // liveSurge is one surging term.
 type liveSurge struct {
 	term  string  // hashtag value
@@ -55,10 +63,13 @@ type liveSurge struct {
 // liveResult is what the live measurement found.
 type liveResult struct {
 	surges    []*liveSurge
+	spikes    []*liveSpike
 	twFalse   []string // pages on terms that did not surge
-	peerFalse []string // background terms the peer's query showed
-	peer      string   // why the peer was not measured, when it was not
-	took      time.Duration
+	peerFalse []string // terms that did not surge that the peer's query showed
+	// twSpiked and peerSpiked are the spiking terms among those.
+	twSpiked, peerSpiked int
+	peer                 string // why the peer was not measured, when it was not
+	took                 time.Duration
 }
 
 // latencies are the surges' latencies of gain g, trendwatch's or the peer's,
@@ -116,7 +127,8 @@ func (a *alertTimes) closed() time.Time {
 }
 
 // measureLive runs the live measurement on the stream's broker, on topics of
-// its own: surges surging terms, half tenfold and half threefold.
+// its own: surges surging terms, half tenfold and half threefold, and as many
+// other terms that spike as steeply for less than a minute.
 func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (*liveResult, error) {
 	began := time.Now()
 	res := &liveResult{}
@@ -127,6 +139,7 @@ func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (
 			g = 3
 		}
 		res.surges = append(res.surges, &liveSurge{term: fmt.Sprintf("livesurge%02d", i), gain: g})
+		res.spikes = append(res.spikes, &liveSpike{term: fmt.Sprintf("livespike%02d", i), gain: g})
 	}
 	seq := 0
 	post := func(ts time.Time) kafka.Message {
@@ -139,6 +152,15 @@ func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (
 			}
 			if rng.Float64() < p {
 				tags = append(tags, sg.term)
+			}
+		}
+		for _, sp := range res.spikes {
+			p := liveBase
+			if !ts.Before(sp.start) && ts.Before(sp.end) {
+				p *= sp.gain
+			}
+			if rng.Float64() < p {
+				tags = append(tags, sp.term)
 			}
 		}
 		creator := fmt.Sprint("u", rng.IntN(1_000_000))
@@ -218,6 +240,12 @@ func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (
 	now := time.Now()
 	for i, sg := range res.surges {
 		sg.onset = now.Add(liveGap*time.Duration(i+1) + time.Duration(rng.IntN(int(liveGap))))
+	}
+	// Each spike lasts 10 to 40 s and starts in the first 15 s of a minute,
+	// so it is over within that minute: one bucket.
+	for i, sp := range res.spikes {
+		sp.start = now.Add(liveGap * time.Duration(i+1)).Truncate(time.Minute).Add(time.Minute + time.Duration(rng.IntN(15_000))*time.Millisecond)
+		sp.end = sp.start.Add(10*time.Second + time.Duration(rng.IntN(30_000))*time.Millisecond)
 	}
 	end := res.surges[len(res.surges)-1].onset.Add(liveSettle)
 	var catchUp []kafka.Message
@@ -304,12 +332,18 @@ func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (
 	for term := range times.first {
 		if surging[term] == nil {
 			res.twFalse = append(res.twFalse, term)
+			if strings.HasPrefix(term, "hashtag:livespike") {
+				res.twSpiked++
+			}
 		}
 	}
 	times.mu.Unlock()
 	for term := range peerSeen {
 		if surging["hashtag:"+term] == nil {
 			res.peerFalse = append(res.peerFalse, term)
+			if strings.HasPrefix(term, "livespike") {
+				res.peerSpiked++
+			}
 		}
 	}
 	slices.Sort(res.twFalse)

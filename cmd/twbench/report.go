@@ -81,8 +81,8 @@ func (r *report) markdown() string {
 					early++
 				}
 			}
-			fmt.Fprintf(&b, "| live, a %.0f× surge on a term with history, onset → trendwatch's page | **%s**; %d of %d paged early | %d surges in real time, %d posts/s after %s of history; consumer and engine at their defaults (1-minute buckets, 2 minutes' lateness, early firing); %d pages on other terms |\n",
-				g, fmtLatencies(tw, twMissed), early, len(tw), len(tw)+twMissed, liveRate, liveHistory, len(l.twFalse))
+			fmt.Fprintf(&b, "| live, a %.0f× surge on a term with history, onset → trendwatch's page | **%s**; %d of %d paged early | %d surges in real time, %d posts/s after %s of history; consumer and engine at their defaults (1-minute buckets, 2 minutes' lateness, early firing) |\n",
+				g, fmtLatencies(tw, twMissed), early, len(tw), len(tw)+twMissed, liveRate, liveHistory)
 		}
 		if l.peer != "" {
 			fmt.Fprintf(&b, "| live, the same surges, onset → the ClickHouse peer's spike query | not measured: %s | |\n", l.peer)
@@ -93,6 +93,12 @@ func (r *report) markdown() string {
 					g, fmtLatencies(p, missed), liveRate, livePoll, livePeerGain, livePeerMin, len(l.peerFalse))
 			}
 		}
+		peer := "not measured"
+		if l.peer == "" {
+			peer = fmt.Sprintf("%d", l.peerSpiked)
+		}
+		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d, the peer's query %s of %d | pages on other terms: trendwatch %d, the peer %d |\n",
+			l.twSpiked, len(l.spikes), peer, len(l.spikes), len(l.twFalse)-l.twSpiked, len(l.peerFalse)-l.peerSpiked)
 	}
 	fmt.Fprintf(&b, "\nThe whole run took %s.\n", r.took.Round(time.Second))
 	return b.String()
