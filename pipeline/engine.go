@@ -846,29 +846,13 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	for _, k := range keys {
 		st := e.tracked[k]
 		e.catchUp(st, b.Start)
-		mentions, reports := float64(b.Mentions.Estimate(st.hash)), float64(b.Reports.Estimate(st.hash))
-		estimated = append(estimated, [2]float64{mentions, reports})
-		if !b.Start.Before(st.exactFrom) {
-			// Tracked since before this bucket saw any event: its own counts
-			// are exact, where the count-min's may overestimate and depend on
-			// the order events arrived in.
-			mentions, reports = 0, 0
-			if tb := st.open[b.Start]; tb != nil {
-				mentions, reports = float64(tb.mentions), float64(tb.reports)
-			}
-			estimated[len(estimated)-1] = [2]float64{mentions, reports}
+		tb := st.open[b.Start]
+		mentions, reports := e.judged(st, b, tb)
+		if b.Start.Before(st.exactFrom) {
+			// The row says the count-min's counts, never below the truth.
+			estimated = append(estimated, [2]float64{float64(b.Mentions.Estimate(st.hash)), float64(b.Reports.Estimate(st.hash))})
 		} else {
-			// Tracked part of the bucket: the estimate can exceed the truth by
-			// up to ε·N, which in a flood is hundreds, and judged as a count it
-			// made every ordinary term tracked in the flood's minute surge.
-			// Judge what is certain: the larger of the estimate less ε·N and
-			// the exact count since tracking began.
-			var since [2]float64
-			if tb := st.open[b.Start]; tb != nil {
-				since = [2]float64{float64(tb.mentions), float64(tb.reports)}
-			}
-			mentions = max(since[0], mentions-b.Mentions.Epsilon()*float64(b.Mentions.Total()))
-			reports = max(since[1], reports-b.Reports.Epsilon()*float64(b.Reports.Total()))
+			estimated = append(estimated, [2]float64{mentions, reports})
 		}
 		o := detectors.Observation{
 			Term: k, Bucket: b.Start, Width: e.bucket,
@@ -881,7 +865,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			DayAgo:          e.dayAgo(st.hash, b.Start),
 			Watch:           st.watch,
 		}
-		if tb := st.open[b.Start]; tb != nil {
+		if tb != nil {
 			tb.describe(&o, e.cfg.TopLabels)
 		}
 		if o.Mentions >= 10 && o.UniqueCreators > 0 {
@@ -983,6 +967,28 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	e.m.windowB.Set(float64(e.window.Bytes()))
 	e.m.closeDur.Observe(time.Since(began).Seconds())
 	return nil
+}
+
+// judged is what the detectors judge of st's counts in bucket b, closed or
+// still open; tb is st's own bucket (nil: none). Tracked since before the
+// bucket saw any event, its own counts are exact, where the count-min's may
+// overestimate and depend on the order events arrived in. Tracked part of
+// the bucket, the estimate can exceed the truth by up to ε·N, which in a
+// flood is hundreds: judged as a count it made every ordinary term tracked in
+// the flood's minute surge, at close and early alike. What is certain is
+// judged instead: the larger of the estimate less ε·N and the exact count
+// since tracking began.
+func (e *Engine) judged(st *termState, b *sketches.Bucket, tb *termBucket) (mentions, reports float64) {
+	var since [2]float64
+	if tb != nil {
+		since = [2]float64{float64(tb.mentions), float64(tb.reports)}
+	}
+	if !b.Start.Before(st.exactFrom) {
+		return since[0], since[1]
+	}
+	mentions = max(since[0], float64(b.Mentions.Estimate(st.hash))-b.Mentions.Epsilon()*float64(b.Mentions.Total()))
+	reports = max(since[1], float64(b.Reports.Estimate(st.hash))-b.Reports.Epsilon()*float64(b.Reports.Total()))
+	return mentions, reports
 }
 
 // catchUp fills the history of st up to start, for buckets in which it was not
