@@ -200,6 +200,7 @@ func docs() map[string]doc {
 		"pipeline.idle_close":         {UnitDuration, "close every open bucket after this long with every partition quiet; 0 bucket + lateness, negative never"},
 		"pipeline.instance":           {UnitText, "name of this process in ingest statistics"},
 		"pipeline.join_cache":         {UnitCount, "content IDs remembered to attribute reports to terms"},
+		"pipeline.join_cache_bytes":   {UnitBytes, "memory bound of the same cache, keys included; oldest forgotten first; 0 entries only"},
 		"pipeline.max_commit_failure": {UnitDuration, "/healthz fails when no commit round succeeded for this long past the commit interval; 0 never"},
 		"pipeline.max_lag_growth":     {UnitDuration, "/healthz fails when consumer lag has risen this long without a dip; 0 never"},
 		"pipeline.max_parked":         {UnitCount, "records held back to apply partitions in event-time order; 0 none"},

@@ -26,6 +26,12 @@ type Config struct {
 	History int `mapstructure:"history"`
 	// JoinCache bounds the content→terms cache that attributes reports to terms.
 	JoinCache int `mapstructure:"join_cache"`
+	// JoinCacheBytes bounds the same cache by memory, keys included: in a
+	// flood of posts with many one-off hashtags an entry costs several times
+	// an ordinary one, and the entry bound alone let the cache hold 140 MiB.
+	// The oldest entries go first; a report on content forgotten early is
+	// attributed through its own hashtags only. 0: the entry bound alone.
+	JoinCacheBytes int `mapstructure:"join_cache_bytes"`
 	// TopLabels is how many regions, languages and report reasons a row keeps.
 	TopLabels int `mapstructure:"top_labels"`
 	// Samples is how many content IDs a term keeps per bucket as examples.
@@ -85,6 +91,7 @@ func DefaultConfig() Config {
 		EvictAfter:      30,
 		History:         120,
 		JoinCache:       500000,
+		JoinCacheBytes:  64 << 20,
 		TopLabels:       5,
 		Samples:         5,
 		IdleAdvance:     30 * time.Second,
@@ -114,6 +121,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.history: must be >= 2, got %d", c.History)
 	case c.JoinCache <= 0:
 		return fmt.Errorf("pipeline.join_cache: must be > 0, got %d", c.JoinCache)
+	case c.JoinCacheBytes < 0:
+		return fmt.Errorf("pipeline.join_cache_bytes: must be >= 0, got %d", c.JoinCacheBytes)
 	case c.TopLabels <= 0:
 		return fmt.Errorf("pipeline.top_labels: must be > 0, got %d", c.TopLabels)
 	case c.Samples < 0:

@@ -104,8 +104,9 @@ type Engine struct {
 	// lastCreators is creators[lastCreatorsStart], the one content used last.
 	lastCreators      *sketches.HLL
 	lastCreatorsStart time.Time
-	// doorWarned is the last bucket whose door was full, said once a bucket.
-	doorWarned time.Time
+	// doorWarned is the last bucket whose door was full, said once a bucket;
+	// joinWarned the same for the join cache's byte bound.
+	doorWarned, joinWarned time.Time
 	// familyMentions counts the family mentions of each open bucket: the window
 	// counts them with the rest, and the platform's totals must leave them out,
 	// or every hashtag would count twice.
@@ -195,6 +196,9 @@ type metrics struct {
 	// record costs as much as counting its terms.
 	recContent, recReport, recInvalid, recSkipped, recReplayed, recDuplicate prometheus.Counter
 
+	joinB       prometheus.Gauge
+	joinEvicted prometheus.Counter
+
 	doorHeld  prometheus.Counter
 	doorLost  prometheus.Counter
 	doorB     prometheus.Gauge
@@ -204,35 +208,37 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		records:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_pipeline_records_total", Help: "Records processed, by kind."}, []string{"kind"}),
-		parked:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_parked_records", Help: "Records held because their partition is ahead of the slowest one."}),
-		forced:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_forced_closes_total", Help: "Buckets closed early because records held for a slow partition filled pipeline.max_parked."}),
-		late:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_late_events_total", Help: "Events dropped because their bucket had closed."}),
-		tracked:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_tracked_terms", Help: "Terms tracked in detail."}),
-		openAlert: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_open_alerts", Help: "Alerts open or escalated."}),
-		windowB:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_sketch_window_bytes", Help: "Bytes held by the sketch window."}),
-		buckets:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_buckets_closed_total", Help: "Buckets of event time closed."}),
-		closeDur:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_pipeline_bucket_close_seconds", Help: "Time to close a bucket: detectors and sink writes.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
-		commitDur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_sink_flush_seconds", Help: "Time to flush the sinks, checkpoint and commit offsets.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
-		commitErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_commit_errors_total", Help: "Failed flush/checkpoint/commit rounds; offsets stay put."}),
-		watermark: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
-		alerts:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
-		unattrib:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_reports_unattributed_total", Help: "Reports counted against no term: their content_id is not in the content→terms cache and they carry no hashtags."}),
-		dups:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_duplicates_dropped_total", Help: "Events dropped because their event_id was already counted from the same partition within the open buckets."}),
-		dedupLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_dedup_forgotten_total", Help: "Event ids forgotten before their bucket closed because pipeline.dedup_max_ids was reached; a copy of one would count again."}),
-		dedupIDs:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
-		dedupB:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
-		doorHeld:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_held_total", Help: "Terms whose count-min estimate reached the tracking bar for the first time in a bucket: held at the door until a second sighting."}),
-		doorLost:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_forgotten_total", Help: "Terms held at the tracking door that another took the slot of before their second sighting; many once the door is at pipeline.admission_slots."}),
-		doorB:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_admission_bytes", Help: "Bytes held by the tracking admission door."}),
-		early:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_early_alerts_total", Help: "Alerts opened early, on a bucket still open (detectors.early), by detector."}, []string{"detector"}),
-		retracted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alerts_retracted_total", Help: "Early alerts the final judgement of their bucket did not bear out, resolved with reason retracted, by detector."}, []string{"detector"}),
+		records:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_pipeline_records_total", Help: "Records processed, by kind."}, []string{"kind"}),
+		parked:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_parked_records", Help: "Records held because their partition is ahead of the slowest one."}),
+		forced:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_forced_closes_total", Help: "Buckets closed early because records held for a slow partition filled pipeline.max_parked."}),
+		late:        prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_late_events_total", Help: "Events dropped because their bucket had closed."}),
+		tracked:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_tracked_terms", Help: "Terms tracked in detail."}),
+		openAlert:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_open_alerts", Help: "Alerts open or escalated."}),
+		windowB:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_sketch_window_bytes", Help: "Bytes held by the sketch window."}),
+		buckets:     prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_buckets_closed_total", Help: "Buckets of event time closed."}),
+		closeDur:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_pipeline_bucket_close_seconds", Help: "Time to close a bucket: detectors and sink writes.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		commitDur:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_sink_flush_seconds", Help: "Time to flush the sinks, checkpoint and commit offsets.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
+		commitErr:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_commit_errors_total", Help: "Failed flush/checkpoint/commit rounds; offsets stay put."}),
+		watermark:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
+		alerts:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
+		unattrib:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_reports_unattributed_total", Help: "Reports counted against no term: their content_id is not in the content→terms cache and they carry no hashtags."}),
+		dups:        prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_duplicates_dropped_total", Help: "Events dropped because their event_id was already counted from the same partition within the open buckets."}),
+		dedupLost:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_dedup_forgotten_total", Help: "Event ids forgotten before their bucket closed because pipeline.dedup_max_ids was reached; a copy of one would count again."}),
+		dedupIDs:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
+		dedupB:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
+		joinB:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_join_cache_bytes", Help: "Bytes held by the content→terms cache that attributes reports to terms (estimate), bounded by pipeline.join_cache_bytes."}),
+		joinEvicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_join_cache_evicted_total", Help: "Content IDs the content→terms cache forgot early because it reached pipeline.join_cache_bytes before pipeline.join_cache entries; reports on them count only through their own hashtags."}),
+		doorHeld:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_held_total", Help: "Terms whose count-min estimate reached the tracking bar for the first time in a bucket: held at the door until a second sighting."}),
+		doorLost:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_forgotten_total", Help: "Terms held at the tracking door that another took the slot of before their second sighting; many once the door is at pipeline.admission_slots."}),
+		doorB:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_admission_bytes", Help: "Bytes held by the tracking admission door."}),
+		early:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_early_alerts_total", Help: "Alerts opened early, on a bucket still open (detectors.early), by detector."}, []string{"detector"}),
+		retracted:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alerts_retracted_total", Help: "Early alerts the final judgement of their bucket did not bear out, resolved with reason retracted, by detector."}, []string{"detector"}),
 	}
 	m.recContent, m.recReport = m.records.WithLabelValues("content"), m.records.WithLabelValues("report")
 	m.recInvalid, m.recSkipped = m.records.WithLabelValues("invalid"), m.records.WithLabelValues("skipped")
 	m.recReplayed, m.recDuplicate = m.records.WithLabelValues("replayed"), m.records.WithLabelValues("duplicate")
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted)
+		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted, m.joinB, m.joinEvicted)
 	}
 	return m
 }
@@ -265,7 +271,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		life:     detectors.NewLifecycle(dcfg.Lifecycle),
 		sinks:    sinks,
 		tracked:  make(map[string]*termState),
-		join:     newJoinCache(cfg.JoinCache),
+		join:     newJoinCache(cfg.JoinCache, cfg.JoinCacheBytes),
 		dedup:    newDedupFilter(cfg.DedupMaxIDs, wcfg.Bucket),
 		door:     newDoor(cfg.AdmissionSlots),
 		creators: make(map[time.Time]*sketches.HLL),
@@ -512,7 +518,15 @@ func (e *Engine) content(c *event.Content) {
 		}
 	}
 	e.fams, e.keys = fams, keys
-	e.join.put(c.ContentID, keys)
+	if e.join.put(c.ContentID, keys) {
+		e.m.joinEvicted.Inc()
+		if !e.joinWarned.Equal(start) {
+			// Said once a bucket: in a flood it is every post.
+			e.joinWarned = start
+			e.log.Warn("content→terms cache at pipeline.join_cache_bytes: the oldest content is forgotten before pipeline.join_cache entries, and reports on it count only through their own hashtags; a flood of posts with many one-off terms is the usual cause",
+				"bucket", start, "entries", e.join.len(), "pipeline.join_cache_bytes", e.cfg.JoinCacheBytes)
+		}
+	}
 }
 
 // creatorsOf returns the platform's unique creators of the open bucket at
@@ -742,6 +756,7 @@ func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 	e.m.doorB.Set(float64(e.door.bytes()))
 	e.m.dedupIDs.Set(float64(e.dedup.n))
 	e.m.dedupB.Set(float64(e.dedup.bytes()))
+	e.m.joinB.Set(float64(e.join.bytes()))
 	return e.judgeEarly(ctx)
 }
 
