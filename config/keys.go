@@ -211,6 +211,8 @@ func docs() map[string]doc {
 		"pipeline.track_min":          {UnitCount, "mentions in a bucket at which a term is tracked"},
 		"pipeline.track_min_reports":  {UnitCount, "reports in a bucket at which a term is tracked"},
 
+		"memory_limit": {UnitBytes, "the process's memory budget and Go soft memory limit; the window, join cache, event_id filter and door at their bounds must fit; 0 none"},
+
 		"sinks": {UnitList, "clickhouse, parquet or both; empty: clickhouse if clickhouse.addr was given, else parquet"},
 
 		"window.allowed_lateness": {UnitDuration, "how late an event may be and still count"},

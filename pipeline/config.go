@@ -106,6 +106,14 @@ func DefaultConfig() Config {
 	}
 }
 
+// BoundedBytes is the most the pipeline's structures bounded by bytes may
+// hold with openBuckets buckets open: the join cache, the event_id filter
+// and the tracking door. It is what the pipeline brings to the process's
+// memory_limit beside the sketch window.
+func (c Config) BoundedBytes(openBuckets int) int64 {
+	return int64(c.JoinCacheBytes) + int64(c.DedupMaxIDs)*DedupBytesPerID + int64(c.AdmissionSlots)*8*int64(openBuckets)
+}
+
 // Validate names the first bad key.
 func (c Config) Validate() error {
 	switch {

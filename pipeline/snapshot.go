@@ -61,7 +61,11 @@ type snapChunk struct {
 	Terms   []termSnap
 	Join    []joinEntry // oldest first, across chunks too
 	Spelled []spelling
-	End     bool
+	// Door and Dedup are pieces of the door's tables and the event_id
+	// filter's buckets, in order: one table or bucket may span chunks.
+	Door  []doorSnap
+	Dedup []dedupSnap
+	End   bool
 }
 
 type spelling struct {
@@ -69,8 +73,12 @@ type spelling struct {
 	First uint64
 }
 
-// chunkLen is how many items a snapChunk holds, a few hundred KiB of them.
-const chunkLen = 4096
+// chunkLen is how many items a snapChunk holds, a few hundred KiB of them,
+// chunkHashes how many hashes of the door or the event_id filter.
+const (
+	chunkLen    = 4096
+	chunkHashes = 1 << 16
+)
 
 type termSnap struct {
 	Key      string
@@ -146,8 +154,7 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 	s.Watermark, s.LastClosed, s.First, s.Invalid, s.History = e.watermark, e.lastClosed, e.first, e.invalid, e.cfg.History
 	s.MaxApplied = e.maxApplied
 	s.Offsets = e.Offsets()
-	s.Dedup, s.DedupKept = e.dedup.snap(), true
-	s.Door = e.door.snap()
+	s.DedupKept = true // the filter itself follows in chunks
 	s.Parked = make([]ingest.Record, len(e.parked))
 	for i, p := range e.parked {
 		s.Parked[i] = *p.rec
@@ -221,6 +228,32 @@ func (e *Engine) writeChunks(enc *gob.Encoder) error {
 			}
 		}
 	}
+	// The door and the filter hold up to millions of hashes: a chunk of
+	// their own for each piece, already in the form snap gives them.
+	for _, d := range e.door.snap() {
+		for h := d.Hashes; len(h) > 0; {
+			n := min(len(h), chunkHashes)
+			c.Door = []doorSnap{{Start: d.Start, Slots: d.Slots, Hashes: h[:n]}}
+			h = h[n:]
+			if err := flush(false); err != nil {
+				return err
+			}
+		}
+	}
+	c.Door = nil
+	for _, d := range e.dedup.snap() {
+		for _, b := range d.Buckets {
+			for ids := b.IDs; len(ids) > 0; {
+				n := min(len(ids), chunkHashes)
+				c.Dedup = []dedupSnap{{Topic: d.Topic, Partition: d.Partition, Buckets: []dedupBucket{{Index: b.Index, IDs: ids[:n]}}}}
+				ids = ids[n:]
+				if err := flush(false); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	c.Dedup = nil
 	return flush(true)
 }
 
@@ -253,6 +286,8 @@ func readChunks(dec *gob.Decoder, s *snapshot) error {
 		for _, sp := range c.Spelled {
 			s.Spelled[sp.Term] = sp.First
 		}
+		s.Door = append(s.Door, c.Door...)
+		s.Dedup = append(s.Dedup, c.Dedup...)
 		if c.End {
 			return nil
 		}

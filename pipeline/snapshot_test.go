@@ -90,7 +90,7 @@ func TestSnapshotChunks(t *testing.T) {
 	ctx := context.Background()
 	a := fuzzEngine(t)
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	const posts = 3*chunkLen + 17
+	const posts = chunkHashes + 3*chunkLen + 17 // event ids over one chunk too
 	for i := range posts {
 		id := fmt.Sprint("c", i)
 		if err := a.Process(ctx, ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: id, TS: start.Add(time.Duration(i) * time.Millisecond),
@@ -123,6 +123,12 @@ func TestSnapshotChunks(t *testing.T) {
 	}
 	if got, want := b.families.spellings(), a.families.spellings(); !reflect.DeepEqual(got, want) {
 		t.Errorf("%d families restored, %d saved", len(got), len(want))
+	}
+	if !reflect.DeepEqual(b.door.snap(), a.door.snap()) {
+		t.Error("the tracking door differs after the restore")
+	}
+	if b.dedup.n != a.dedup.n || b.dedup.n != posts {
+		t.Errorf("%d event ids remembered after the restore, %d before, %d posted", b.dedup.n, a.dedup.n, posts)
 	}
 	if len(a.join.m) < 3*chunkLen || len(a.families.byTerm) < chunkLen {
 		t.Fatalf("%d join entries and %d families: fewer than the chunks the test is about", len(a.join.m), len(a.families.byTerm))

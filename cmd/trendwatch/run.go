@@ -103,6 +103,7 @@ func (a *app) pipelineFlags(f *pflag.FlagSet) {
 func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, observers []pipeline.Observer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	applyMemoryLimit(cfg.MemoryLimit, log)
 	reg := newRegistry()
 	h := newHealth(cfg.Pipeline)
 	if err := serveOps(ctx, cfg.Metrics.Listen, reg, h, log); err != nil {
