@@ -205,7 +205,7 @@ func docs() map[string]doc {
 		"pipeline.max_lag_growth":     {UnitDuration, "/healthz fails when consumer lag has risen this long without a dip; 0 never"},
 		"pipeline.max_parked":         {UnitCount, "records held back to apply partitions in event-time order; 0 none"},
 		"pipeline.max_tracked":        {UnitCount, "terms followed in detail; the sketches count all"},
-		"pipeline.partition_idle":     {UnitDuration, "a partition quiet this long stops holding the watermark back"},
+		"pipeline.partition_idle":     {UnitDuration, "a partition quiet this long whose high-water mark shows nothing more stops holding the watermark back"},
 		"pipeline.samples":            {UnitCount, "content IDs kept per term and bucket as examples"},
 		"pipeline.top_labels":         {UnitCount, "regions, languages and report reasons kept per row"},
 		"pipeline.track_min":          {UnitCount, "mentions in a bucket at which a term is tracked"},

@@ -47,7 +47,8 @@ type Config struct {
 	// window.allowed_lateness; a negative value never closes early.
 	IdleClose time.Duration `mapstructure:"idle_close"`
 	// PartitionIdle is how long an input partition may go without a record
-	// before it stops holding the watermark back.
+	// before it stops holding the watermark back, once the brokers' high-water
+	// mark shows it has nothing more (see partitionWatermark).
 	PartitionIdle time.Duration `mapstructure:"partition_idle"`
 	// MaxParked bounds the records held back because their partition is ahead
 	// of the slowest one: records are applied in event-time order across

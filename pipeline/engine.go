@@ -144,6 +144,15 @@ type Engine struct {
 	reported   struct{ late, invalid uint64 } // totals at the last bucket report
 	lastEvent  time.Time                      // wall clock of the last record, for idle advance
 
+	// readMax is the latest event time read from any partition, applied or
+	// parked.
+	readMax time.Time
+	// ends reads the partitions' high-water marks (see partitionWatermark);
+	// nil when the input cannot tell. endsAsk is the round in flight.
+	ends    Ends
+	endsAsk chan endsResult
+	endsAt  time.Time // when the last round was asked for
+
 	terms  []event.Term
 	keys   []string
 	hashes []uint64
@@ -167,9 +176,15 @@ type partition struct {
 type progress struct {
 	max      time.Time // largest event time read from the partition
 	seen     time.Time // wall clock of its last record
-	caughtUp bool      // its last record was the newest in the partition
+	caughtUp bool      // its last record was the newest in the partition when fetched
 	unseen   bool      // expected (assigned) but no record yet; seen is when it was expected
 	lag      int64
+	// end is the partition's high-water mark as the brokers last gave it
+	// (endKnown), and endBound the largest event time read from any
+	// partition when it was asked for; see partitionWatermark.
+	end      int64
+	endKnown bool
+	endBound time.Time
 }
 
 type metrics struct {
@@ -315,8 +330,16 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 
 // process is Process without copying the record; it does not keep rec.
 func (e *Engine) process(ctx context.Context, rec *ingest.Record) error {
-	now := time.Now()
+	return e.processAt(ctx, rec, time.Now())
+}
+
+// processAt is process on the wall clock now.
+func (e *Engine) processAt(ctx context.Context, rec *ingest.Record, now time.Time) error {
 	e.resume(now)
+	if e.ends != nil {
+		e.takeEnds()
+		e.askEnds(ctx, now)
+	}
 	e.lastEvent = now
 	p := partition{rec.Source.Topic, rec.Source.Partition}
 	if rec.Source.Topic != "" {
@@ -351,8 +374,12 @@ func (e *Engine) process(ctx context.Context, rec *ingest.Record) error {
 	}
 	pr.seen, pr.unseen = now, false
 	pr.caughtUp, pr.lag = rec.Lag <= 0, rec.Lag
+	pr.endKnown = false // a high-water mark read before this record says nothing after it
 	if ts.After(pr.max) {
 		pr.max = ts
+	}
+	if ts.After(e.readMax) {
+		e.readMax = ts
 	}
 	if e.isDuplicate(p, rec, ts) {
 		return nil
@@ -437,27 +464,48 @@ func (e *Engine) slowest() string {
 }
 
 // partitionWatermark is the least event time reached by the partitions that
-// are not idle. Idle means caught up and silent for PartitionIdle: a partition
-// with nothing to read does not hold the others back, but one that is merely
-// slow to deliver (a large backlog, a reconnect) does, so its events are not
+// are not idle. A partition with nothing to read does not hold the others
+// back, but one that is merely slow to deliver (a large backlog, a reconnect
+// after a broker restart) does, so its events are neither applied out of
+// order (a report before the content it names, found by no join) nor
 // dropped as late when they arrive.
+//
+// Silence alone cannot tell the two apart. Where the input can say how far
+// each partition's log reaches (Ends: Kafka's high-water marks, asked once a
+// second), a partition silent for PartitionIdle is caught up only once a
+// high-water mark read after its last record shows nothing beyond that
+// record, and even then it holds the watermark at endBound, the latest event
+// time read from any partition when that high-water mark was asked for:
+// what it may still receive was produced after everything read by then.
+// Without Ends (a file, a test) a partition is idle once silent for
+// PartitionIdle after a record that was the newest in it when fetched
+// (caughtUp): judged from that record's lag, it takes a partition whose
+// consumer reconnects late for one with nothing to say.
 func (e *Engine) partitionWatermark(now time.Time) time.Time {
 	var wm, newest time.Time
 	found := false
-	for _, pr := range e.parts {
+	for p, pr := range e.parts {
 		if pr.max.After(newest) {
 			newest = pr.max
 		}
-		if (pr.caughtUp || pr.unseen) && now.Sub(pr.seen) > e.cfg.PartitionIdle {
+		at := pr.max
+		silent := now.Sub(pr.seen) > e.cfg.PartitionIdle
+		switch {
+		case pr.unseen && silent:
 			continue
-		}
-		if pr.unseen {
+		case pr.unseen:
 			// An assigned partition that has not delivered yet may hold the
 			// oldest events of all: nothing closes until it speaks or idles.
 			return time.Time{}
+		case silent && e.ends == nil && pr.caughtUp:
+			continue
+		case silent && e.ends != nil && pr.endKnown && pr.end <= e.offsets[p]+1:
+			if pr.endBound.After(at) {
+				at = pr.endBound
+			}
 		}
-		if !found || pr.max.Before(wm) {
-			wm, found = pr.max, true
+		if !found || at.Before(wm) {
+			wm, found = at, true
 		}
 	}
 	if !found {

@@ -214,6 +214,11 @@ func runLoop[T any](ctx context.Context, e *Engine, in <-chan T, c Committer, ck
 	// none for ages: idle advance waits its full interval from here.
 	e.lastEvent = time.Now()
 	e.runStart = e.lastEvent
+	if ends, ok := c.(Ends); ok {
+		// The consumer can say how far each partition reaches: silent
+		// partitions are judged on that (see partitionWatermark).
+		e.ends = ends
+	}
 	if e.lastCommit.IsZero() {
 		e.lastCommit = e.runStart
 	}
@@ -273,6 +278,8 @@ func runLoop[T any](ctx context.Context, e *Engine, in <-chan T, c Committer, ck
 // the engine is behind (it may just have been stalled by a sink).
 func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 	e.collect()
+	e.takeEnds()
+	e.askEnds(ctx, now)
 	if err := e.endHold(ctx, now, false); err != nil {
 		return err
 	}

@@ -175,6 +175,10 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	return errors.Join(err, consumerErr, consumer.Close())
 }
 
+// The consumer tells the engine how far each partition reaches, so a
+// partition that reconnects late is not taken for one with nothing to say.
+var _ pipeline.Ends = (*ingest.Consumer)(nil)
+
 // joinAlone joins the consumer group once it has no other member and
 // returns the consumer, owning every input partition, with the partitions
 // (nil when the brokers could not list them). See ingest.WaitForGroup.
