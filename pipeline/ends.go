@@ -35,16 +35,17 @@ type endsResult struct {
 }
 
 // askEnds starts reading the high-water marks of the partitions silent for
-// PartitionIdle, unless a round is in flight or one began less than
-// endsEvery ago. Asked only for them: a partition that keeps delivering
-// needs none, and an input that is all busy is never asked.
+// PartitionIdle (those that delivered, or that a checkpoint says where they
+// stand), unless a round is in flight or one began less than endsEvery ago.
+// Asked only for them: a partition that keeps delivering needs none, and an
+// input that is all busy is never asked.
 func (e *Engine) askEnds(ctx context.Context, now time.Time) {
 	if e.ends == nil || e.endsAsk != nil || now.Sub(e.endsAt) < endsEvery {
 		return
 	}
 	var parts []ingest.Partition
 	for p, pr := range e.parts {
-		if !pr.unseen && now.Sub(pr.seen) > e.cfg.PartitionIdle {
+		if _, counted := e.offsets[p]; (!pr.unseen || counted) && now.Sub(pr.seen) > e.cfg.PartitionIdle {
 			parts = append(parts, ingest.Partition{Topic: p.topic, Partition: p.part})
 		}
 	}

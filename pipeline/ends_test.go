@@ -190,3 +190,73 @@ func TestReconnectingPartitionIsNotIdle(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartedPartitionSlowToStart: restarted from a checkpoint, the
+// consumer starts delivering two partitions at once and the third 8 s
+// later. Judged by silence, the third was idle before it spoke and its
+// events came too late; judged by the high-water marks it holds event time
+// until it delivers what it has.
+func TestRestartedPartitionSlowToStart(t *testing.T) {
+	for _, withEnds := range []bool{false, true} {
+		t.Run(fmt.Sprint("high-water marks ", withEnds), func(t *testing.T) {
+			ctx := context.Background()
+			e := newTestEngine(t, &memSink{})
+			parts := []ingest.Partition{{Topic: "content-events", Partition: 0}, {Topic: "content-events", Partition: 1}, {Topic: "content-events", Partition: 2}}
+			log := &fakeLog{recs: map[ingest.Partition][]ingest.Record{}, read: map[ingest.Partition]int{}}
+			if withEnds {
+				e.ends = log
+			}
+			ev0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+			n := 0
+			post := func(p ingest.Partition, ts time.Time) {
+				n++
+				id := fmt.Sprint("c", n)
+				log.produce(p, ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: id, TS: ts, ContentID: id, CreatorID: id, Hashtags: []string{"tag"}}})
+			}
+			// What the checkpoint counted: 10 records of each partition.
+			for _, p := range parts {
+				for range 10 {
+					post(p, ev0)
+				}
+				log.fetch(p)
+				e.offsets[partition{p.Topic, p.Partition}] = 9
+			}
+			e.Expect(parts)
+			wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+			for i := range 100 { // 10 s of wall clock, 20 minutes of event time
+				ts := ev0.Add(time.Duration(i) * 12 * time.Second)
+				for _, p := range parts {
+					post(p, ts)
+				}
+				if err := e.tick(ctx, wall, 0); err != nil {
+					t.Fatal(err)
+				}
+				if e.endsAsk != nil {
+					r := <-e.endsAsk
+					e.endsAsk = nil
+					e.setEnds(r)
+				}
+				connected := parts[:2]
+				if i >= 80 {
+					connected = parts
+				}
+				for _, p := range connected {
+					for _, rec := range log.fetch(p) {
+						if err := e.processAt(ctx, &rec, wall); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				wall = wall.Add(100 * time.Millisecond)
+			}
+			if err := e.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			late := testutil.ToFloat64(e.m.late)
+			t.Logf("%v events late", late)
+			if lost := late > 0; lost == withEnds {
+				t.Errorf("%v events late with high-water marks %v", late, withEnds)
+			}
+		})
+	}
+}

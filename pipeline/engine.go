@@ -490,7 +490,15 @@ func (e *Engine) partitionWatermark(now time.Time) time.Time {
 		}
 		at := pr.max
 		silent := now.Sub(pr.seen) > e.cfg.PartitionIdle
+		_, counted := e.offsets[p] // a checkpoint says where it stands
 		switch {
+		case pr.unseen && silent && e.ends != nil && counted:
+			// Restarted from a checkpoint: silent and behind is a consumer
+			// slow to start on it, and holds event time as any does.
+			if !pr.endKnown || pr.end > e.offsets[p]+1 {
+				return time.Time{}
+			}
+			at = pr.endBound
 		case pr.unseen && silent:
 			continue
 		case pr.unseen:
