@@ -152,6 +152,8 @@ type Engine struct {
 	ends    Ends
 	endsAsk chan endsResult
 	endsAt  time.Time // when the last round was asked for
+	// winBuf holds the window's encoding from one checkpoint to the next.
+	winBuf []byte
 
 	terms  []event.Term
 	keys   []string

@@ -47,11 +47,11 @@ type snapshot struct {
 	// Door holds the terms waiting at the tracking door (older checkpoints
 	// lack it: those terms need one more sighting after the restart).
 	Door []doorSnap
-	// Chunked says that Terms, Join and Spelled follow the snapshot in
-	// chunks (snapChunk values, the last one End) instead of inside it. gob
-	// builds each value whole in memory before writing it: in a flood the
-	// join cache and the families made that buffer over 100 MiB. A
-	// checkpoint from before (gob leaves it false) holds them inside.
+	// Chunked says that Terms, Join, Spelled, Door, Dedup and Window follow
+	// the snapshot in chunks (snapChunk values, the last one End) instead of
+	// inside it. gob builds each value whole in memory before writing it: in
+	// a flood the join cache and the families made that buffer over 100 MiB.
+	// A checkpoint from before (gob leaves it false) holds them inside.
 	Chunked bool
 }
 
@@ -65,7 +65,9 @@ type snapChunk struct {
 	// filter's buckets, in order: one table or bucket may span chunks.
 	Door  []doorSnap
 	Dedup []dedupSnap
-	End   bool
+	// Window is a piece of the window's encoding, in order.
+	Window []byte
+	End    bool
 }
 
 type spelling struct {
@@ -78,6 +80,7 @@ type spelling struct {
 const (
 	chunkLen    = 4096
 	chunkHashes = 1 << 16
+	chunkBytes  = 1 << 20
 )
 
 type termSnap struct {
@@ -145,7 +148,10 @@ func (e *Engine) Snapshot() ([]byte, error) {
 func (e *Engine) WriteSnapshot(w io.Writer) error {
 	var s snapshot
 	var err error
-	if s.Window, err = e.window.MarshalBinary(); err != nil {
+	// The window's encoding (tens of MiB) goes into a buffer kept from one
+	// checkpoint to the next, and after the snapshot in pieces: made anew
+	// and inside the snapshot it was twice its size of garbage a round.
+	if e.winBuf, err = e.window.AppendBinary(e.winBuf[:0]); err != nil {
 		return fmt.Errorf("snapshot window: %w", err)
 	}
 	if s.Lifecycle, err = e.life.MarshalBinary(); err != nil {
@@ -254,6 +260,14 @@ func (e *Engine) writeChunks(enc *gob.Encoder) error {
 		}
 	}
 	c.Dedup = nil
+	for b := e.winBuf; len(b) > 0; {
+		n := min(len(b), chunkBytes)
+		c.Window, b = b[:n], b[n:]
+		if err := flush(false); err != nil {
+			return err
+		}
+	}
+	c.Window = nil
 	return flush(true)
 }
 
@@ -288,6 +302,7 @@ func readChunks(dec *gob.Decoder, s *snapshot) error {
 		}
 		s.Door = append(s.Door, c.Door...)
 		s.Dedup = append(s.Dedup, c.Dedup...)
+		s.Window = append(s.Window, c.Window...)
 		if c.End {
 			return nil
 		}

@@ -124,6 +124,18 @@ func TestSnapshotChunks(t *testing.T) {
 	if got, want := b.families.spellings(), a.families.spellings(); !reflect.DeepEqual(got, want) {
 		t.Errorf("%d families restored, %d saved", len(got), len(want))
 	}
+	wa, err := a.window.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb, err := b.window.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(wa, wb) {
+		t.Errorf("the window differs after the restore (%d bytes encoded, %d before)", len(wb), len(wa))
+	}
+	t.Logf("window encoding %d bytes, %d pieces", len(wa), (len(wa)+chunkBytes-1)/chunkBytes)
 	if !reflect.DeepEqual(b.door.snap(), a.door.snap()) {
 		t.Error("the tracking door differs after the restore")
 	}
