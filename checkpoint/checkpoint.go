@@ -66,7 +66,11 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("checkpoint.dir %s: %w", dir, err)
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	// A 1 MiB window instead of the default 8: the encoder keeps its history
+	// buffer between checkpoints, and the state (hashes, sketches, short
+	// keys) has no long-range matches to find. A flood-sized state of 26 MB
+	// compressed to the same 11.8 MB in the same time either way.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
 	if err != nil {
 		return nil, err
 	}
