@@ -576,8 +576,8 @@ func (e *Engine) content(c *event.Content) {
 		}
 	}
 	e.fams, e.keys = fams, keys
-	if e.join.put(c.ContentID, keys) {
-		e.m.joinEvicted.Inc()
+	if n := e.join.put(c.ContentID, keys); n > 0 {
+		e.m.joinEvicted.Add(float64(n))
 		if !e.joinWarned.Equal(start) {
 			// Said once a bucket: in a flood it is every post.
 			e.joinWarned = start

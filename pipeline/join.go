@@ -45,9 +45,9 @@ func newJoinCache(size, maxBytes int) *joinCache {
 
 // put remembers a copy of keys as contentID's. The copy goes into the slice
 // of the entry it replaces or evicts, so a full cache allocates nothing.
-// evicted reports whether the byte bound made it forget an entry the entry
+// evicted is how many entries the byte bound made it forget that the entry
 // bound would have kept.
-func (c *joinCache) put(contentID string, keys []string) (evicted bool) {
+func (c *joinCache) put(contentID string, keys []string) (evicted int) {
 	if cur, ok := c.m[contentID]; ok {
 		c.size += entryBytes(contentID, keys) - entryBytes(contentID, cur)
 		c.m[contentID] = append(cur[:0], keys...)
@@ -65,13 +65,13 @@ func (c *joinCache) put(contentID string, keys []string) (evicted bool) {
 }
 
 // shrink evicts the oldest entries while the cache is over its byte bound,
-// keeping the newest whatever its size.
-func (c *joinCache) shrink() bool {
-	evicted := false
+// keeping the newest whatever its size, and returns how many.
+func (c *joinCache) shrink() int {
+	evicted := 0
 	for c.maxBytes > 0 && c.size > c.maxBytes && c.n > 1 {
 		c.evictOldest()
 		c.byBytes++
-		evicted = true
+		evicted++
 	}
 	return evicted
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"syscall"
@@ -127,6 +128,38 @@ func TestJoinCacheByteBound(t *testing.T) {
 				t.Errorf("bytes() %d, the entries hold %d", c.bytes(), want)
 			}
 		})
+	}
+}
+
+// TestJoinCacheByteBoundWarns: when the byte bound is the one that holds,
+// the engine counts what it forgets and says so once a bucket.
+func TestJoinCacheByteBoundWarns(t *testing.T) {
+	var logs bytes.Buffer
+	cfg := DefaultConfig()
+	cfg.JoinCacheBytes = 64 << 10
+	e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil,
+		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	const posts = 3000 // over two minutes
+	for i := range posts {
+		id := fmt.Sprint("c", i)
+		if err := e.Process(context.Background(), ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: id,
+			TS: start.Add(time.Duration(i) * 40 * time.Millisecond), ContentID: id, CreatorID: "u", Hashtags: []string{fmt.Sprint("tag", i), "common"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evicted := testutil.ToFloat64(e.m.joinEvicted)
+	if got := float64(posts - e.join.len()); evicted != got {
+		t.Errorf("%v evictions counted, %v entries forgotten", evicted, got)
+	}
+	if e.join.bytes() > cfg.JoinCacheBytes {
+		t.Errorf("join cache holds %d bytes, over its bound %d", e.join.bytes(), cfg.JoinCacheBytes)
+	}
+	if n := strings.Count(logs.String(), "content→terms cache at pipeline.join_cache_bytes"); n != 2 {
+		t.Errorf("%d warnings over two buckets, want one each:\n%s", n, logs.String())
 	}
 }
 
