@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -92,4 +93,68 @@ func FuzzLoad(f *testing.F) {
 		}
 		_, _, _ = s.Load() // must not panic or allocate without bound
 	})
+}
+
+// TestStageCommit: a checkpoint streamed in pieces reads back whole; one
+// staged but not committed, or whose writer failed, leaves the current
+// checkpoint and no temporary file behind.
+func TestStageCommit(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	piece := bytes.Repeat([]byte("streamed "), 100_000)
+	stage := func(pieces int, fail error) error {
+		return s.Stage(func(w io.Writer) error {
+			for range pieces {
+				if _, err := w.Write(piece); err != nil {
+					return err
+				}
+			}
+			return fail
+		})
+	}
+	if err := stage(5, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Load(); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("staged, not committed: Load says %v, want ErrNotFound", err)
+	}
+	n, err := s.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(s.Path()); err != nil || st.Size() != int64(n) {
+		t.Fatalf("Commit says %d bytes; the file: %v, %v", n, st, err)
+	}
+	want := bytes.Repeat(piece, 5)
+	for _, tc := range []struct {
+		name string
+		next func() error
+	}{
+		{"writer fails", func() error { return stage(2, errors.New("broken")) }},
+		{"staged, then aborted", func() error { err := stage(2, nil); s.Abort(); return err }},
+		{"staged twice, never committed", func() error { _ = stage(1, nil); return stage(3, nil) }},
+		{"commit with nothing staged", func() error { s.Abort(); _, err := s.Commit(); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_ = tc.next()
+			got, _, err := s.Load()
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("the committed checkpoint changed: %d bytes, %v", len(got), err)
+			}
+		})
+	}
+	s.Abort()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 {
+		t.Errorf("%d files in the directory, want the checkpoint alone", len(ents))
+	}
+	if _, err := s.Commit(); err == nil {
+		t.Error("Commit with nothing staged succeeded")
+	}
 }

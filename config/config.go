@@ -64,6 +64,21 @@ type Config struct {
 	Checkpoint checkpoint.Config     `mapstructure:"checkpoint"`
 	Metrics    Metrics               `mapstructure:"metrics"`
 	Log        Log                   `mapstructure:"log"`
+	// MemoryLimit is the process's one memory budget, and the Go runtime's
+	// soft memory limit (runtime/debug.SetMemoryLimit). Without one the
+	// collector lets the heap grow to twice what is live before it runs
+	// (GOGC=100), so the RSS of a process holding 400 MiB reached 1 GiB in a
+	// flood; with it the collector runs as often as it must to stay under,
+	// and RSS follows the live heap. The structures bounded by bytes
+	// (window.memory_budget, pipeline.join_cache_bytes, the event_id filter
+	// and the tracking door at their bounds) must fit in it with room to
+	// spare for the rest (tracked terms, parked records, buffers): start-up
+	// refuses a configuration where they do not. The default, 448 MiB, keeps
+	// the process under 512 MiB with 64 MiB for what the limit does not
+	// count (the binary's code, memory freed but not yet returned). 0 turns
+	// it off: no soft limit, and no check. GOMEMLIMIT in the environment
+	// takes precedence.
+	MemoryLimit int64 `mapstructure:"memory_limit"`
 	// Sinks lists where aggregates and alerts go: "clickhouse", "parquet" or
 	// both. Empty means ClickHouse when clickhouse.addr was given (file, env or
 	// flag), else Parquet files.
@@ -73,19 +88,25 @@ type Config struct {
 // Default is the configuration of a local run against the embedded broker.
 func Default() Config {
 	return Config{
-		Kafka:      ingest.DefaultConfig(),
-		Broker:     broker.DefaultConfig(),
-		ClickHouse: clickhouse.DefaultConfig(),
-		Parquet:    parquet.DefaultConfig(),
-		Incident:   Incident{Config: incident.DefaultConfig()},
-		Window:     sketches.DefaultWindowConfig(),
-		Detectors:  detectors.DefaultConfig(),
-		Pipeline:   pipeline.DefaultConfig(),
-		Checkpoint: checkpoint.DefaultConfig(),
-		Metrics:    Metrics{Listen: "127.0.0.1:9464"},
-		Log:        Log{Level: "info", Format: "text"},
+		Kafka:       ingest.DefaultConfig(),
+		Broker:      broker.DefaultConfig(),
+		ClickHouse:  clickhouse.DefaultConfig(),
+		Parquet:     parquet.DefaultConfig(),
+		Incident:    Incident{Config: incident.DefaultConfig()},
+		Window:      sketches.DefaultWindowConfig(),
+		Detectors:   detectors.DefaultConfig(),
+		Pipeline:    pipeline.DefaultConfig(),
+		Checkpoint:  checkpoint.DefaultConfig(),
+		Metrics:     Metrics{Listen: "127.0.0.1:9464"},
+		Log:         Log{Level: "info", Format: "text"},
+		MemoryLimit: 448 << 20,
 	}
 }
+
+// memoryRoom is the least of memory_limit left for what is not bounded by
+// bytes: tracked terms (tens of MiB at pipeline.max_tracked), parked
+// records, decode batches, checkpoint buffers.
+const memoryRoom = 32 << 20
 
 // Validate checks every section; the error names the key at fault.
 func (c *Config) Validate() error {
@@ -113,6 +134,9 @@ func (c *Config) Validate() error {
 	if c.Pipeline.History > c.Window.FineBuckets {
 		return fmt.Errorf("pipeline.history: %d exceeds window.fine_buckets %d", c.Pipeline.History, c.Window.FineBuckets)
 	}
+	if err := c.checkMemory(); err != nil {
+		return err
+	}
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			return fmt.Errorf("metrics.listen: %q: %w", c.Metrics.Listen, err)
@@ -123,6 +147,28 @@ func (c *Config) Validate() error {
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		return fmt.Errorf("log.format: want text or json, got %q", c.Log.Format)
+	}
+	return nil
+}
+
+// checkMemory checks that the structures bounded by bytes fit in
+// memory_limit.
+func (c *Config) checkMemory() error {
+	switch {
+	case c.MemoryLimit < 0:
+		return fmt.Errorf("memory_limit: must be >= 0, got %d", c.MemoryLimit)
+	case c.MemoryLimit == 0:
+		return nil
+	}
+	plan, err := c.Window.Plan()
+	if err != nil {
+		return err
+	}
+	bounded := plan.MaxBytes + c.Pipeline.BoundedBytes(plan.OpenBuckets)
+	if bounded+memoryRoom > c.MemoryLimit {
+		return fmt.Errorf("memory_limit: %d MiB does not hold what is bounded within it, %d MiB: the sketch window's worst case %d MiB (window.memory_budget), pipeline.join_cache_bytes %d MiB, the event_id filter %d MiB (pipeline.dedup_max_ids) and the tracking door %d MiB (pipeline.admission_slots, %d open buckets), and %d MiB for the rest; raise it, lower those, or set 0 for no limit",
+			c.MemoryLimit>>20, bounded>>20, plan.MaxBytes>>20, c.Pipeline.JoinCacheBytes>>20,
+			int64(c.Pipeline.DedupMaxIDs)*pipeline.DedupBytesPerID>>20, int64(c.Pipeline.AdmissionSlots)*8*int64(plan.OpenBuckets)>>20, plan.OpenBuckets, memoryRoom>>20)
 	}
 	return nil
 }

@@ -260,12 +260,12 @@ func TestSizesAndDurations(t *testing.T) {
 		want any
 	}{
 		{"MiB in the file", nil, "window:\n  memory_budget: 256MiB\n", func(c *Config) any { return c.Window.MemoryBudget }, int64(256 << 20)},
-		{"GiB in the environment", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "1GiB"}, "", func(c *Config) any { return c.Window.MemoryBudget }, int64(1 << 30)},
+		{"GiB in the environment", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "1GiB", "TRENDWATCH_MEMORY_LIMIT": "2GiB"}, "", func(c *Config) any { return c.Window.MemoryBudget }, int64(1 << 30)},
 		{"SI kilobytes", map[string]string{"TRENDWATCH_KAFKA_FETCH_MAX_BYTES": "512KB"}, "", func(c *Config) any { return c.Kafka.FetchMaxBytes }, 512000},
 		{"with a space", map[string]string{"TRENDWATCH_KAFKA_FETCH_MAX_BYTES": "2 MiB"}, "", func(c *Config) any { return c.Kafka.FetchMaxBytes }, 2 << 20},
 		{"plain bytes in the file", nil, "kafka:\n  fetch_max_bytes: 65536\n", func(c *Config) any { return c.Kafka.FetchMaxBytes }, 65536},
 		{"plain bytes in the environment", map[string]string{"TRENDWATCH_KAFKA_LIMITS_MAX_TEXT_BYTES": "4096"}, "", func(c *Config) any { return c.Kafka.Limits.MaxTextBytes }, 4096},
-		{"fractional unit", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "1.5GiB"}, "", func(c *Config) any { return c.Window.MemoryBudget }, int64(3 << 29)},
+		{"fractional unit", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "1.5GiB", "TRENDWATCH_MEMORY_LIMIT": "0"}, "", func(c *Config) any { return c.Window.MemoryBudget }, int64(3 << 29)},
 		{"zero duration needs no unit", map[string]string{"TRENDWATCH_KAFKA_LIMITS_MAX_AGE": "0"}, "", func(c *Config) any { return c.Kafka.Limits.MaxAge }, time.Duration(0)},
 		{"zero duration in the file", nil, "kafka:\n  limits: {max_future: 0}\n", func(c *Config) any { return c.Kafka.Limits.MaxFuture }, time.Duration(0)},
 		{"duration with a unit", nil, "window:\n  bucket: 30s\n", func(c *Config) any { return c.Window.Bucket }, 30 * time.Second},
@@ -352,4 +352,33 @@ func setUp(t *testing.T, env map[string]string, body string) string {
 		return ""
 	}
 	return writeFile(t, body)
+}
+
+// TestMemoryLimitHoldsTheBounds: memory_limit is the process's one budget;
+// the structures bounded by bytes must fit in it, or start-up says which.
+func TestMemoryLimitHoldsTheBounds(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // "" for no error
+	}{
+		{"defaults", nil, ""},
+		{"a bigger window needs a bigger limit", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "512MiB"}, "memory_limit: 448 MiB does not hold"},
+		{"and gets it", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "512MiB", "TRENDWATCH_MEMORY_LIMIT": "1GiB"}, ""},
+		{"join cache over it", map[string]string{"TRENDWATCH_PIPELINE_JOIN_CACHE_BYTES": "256MiB"}, "pipeline.join_cache_bytes 256 MiB"},
+		{"no limit, no check", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "4GiB", "TRENDWATCH_MEMORY_LIMIT": "0"}, ""},
+		{"negative", map[string]string{"TRENDWATCH_MEMORY_LIMIT": "-1"}, "a size cannot be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := setUp(t, tt.env, "")
+			_, err := NewLoader().Load(file)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatal(err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("got %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
 }

@@ -200,15 +200,18 @@ func docs() map[string]doc {
 		"pipeline.idle_close":         {UnitDuration, "close every open bucket after this long with every partition quiet; 0 bucket + lateness, negative never"},
 		"pipeline.instance":           {UnitText, "name of this process in ingest statistics"},
 		"pipeline.join_cache":         {UnitCount, "content IDs remembered to attribute reports to terms"},
+		"pipeline.join_cache_bytes":   {UnitBytes, "memory bound of the same cache, keys included; oldest forgotten first; 0 entries only"},
 		"pipeline.max_commit_failure": {UnitDuration, "/healthz fails when no commit round succeeded for this long past the commit interval; 0 never"},
 		"pipeline.max_lag_growth":     {UnitDuration, "/healthz fails when consumer lag has risen this long without a dip; 0 never"},
 		"pipeline.max_parked":         {UnitCount, "records held back to apply partitions in event-time order; 0 none"},
 		"pipeline.max_tracked":        {UnitCount, "terms followed in detail; the sketches count all"},
-		"pipeline.partition_idle":     {UnitDuration, "a partition quiet this long stops holding the watermark back"},
+		"pipeline.partition_idle":     {UnitDuration, "a partition quiet this long whose high-water mark shows nothing more stops holding the watermark back"},
 		"pipeline.samples":            {UnitCount, "content IDs kept per term and bucket as examples"},
 		"pipeline.top_labels":         {UnitCount, "regions, languages and report reasons kept per row"},
 		"pipeline.track_min":          {UnitCount, "mentions in a bucket at which a term is tracked"},
 		"pipeline.track_min_reports":  {UnitCount, "reports in a bucket at which a term is tracked"},
+
+		"memory_limit": {UnitBytes, "the process's memory budget and Go soft memory limit; the window, join cache, event_id filter and door at their bounds must fit; 0 none"},
 
 		"sinks": {UnitList, "clickhouse, parquet or both; empty: clickhouse if clickhouse.addr was given, else parquet"},
 

@@ -54,8 +54,10 @@ func TestFloodRun(t *testing.T) {
 			t.Errorf("%s: %d rows and %d alerts of flood tags, want none", r.name, got.floodRows, got.floodAlerts)
 		}
 		if got.peakRSS > 512<<10 {
-			// The issue's bound; not met yet: the join cache, parked records
-			// and the checkpoint's encoding of them live outside any budget.
+			// The issue's bound. memory_limit (448 MiB) holds the Go
+			// runtime's memory near it and the binary adds 30-40 MiB: the
+			// flood peaked at 458-512 MiB over six runs, at the bound once,
+			// too close for an assertion that must never fail at random.
 			t.Logf("%s: peak RSS %d MiB, above the 512 MiB the hostile-load issue asks for", r.name, got.peakRSS>>10)
 		}
 		var later []string

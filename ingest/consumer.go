@@ -185,6 +185,8 @@ type Consumer struct {
 	// exclusive is set once Acquire found this consumer the group's only
 	// member; from then on every commit checks that it still is.
 	exclusive atomic.Bool
+	// ends asks the brokers for the partitions' high-water marks.
+	ends ends
 }
 
 // Assigned reports whether the consumer group has assigned this member its
@@ -368,6 +370,7 @@ func (c *Consumer) Commit(ctx context.Context, offsets []Offset) error {
 
 // Close leaves the group and closes the dead-letter writer.
 func (c *Consumer) Close() error {
+	c.ends.close()
 	return errors.Join(c.reader.Close(), c.dlq.close())
 }
 

@@ -26,6 +26,12 @@ type Config struct {
 	History int `mapstructure:"history"`
 	// JoinCache bounds the content→terms cache that attributes reports to terms.
 	JoinCache int `mapstructure:"join_cache"`
+	// JoinCacheBytes bounds the same cache by memory, keys included: in a
+	// flood of posts with many one-off hashtags an entry costs several times
+	// an ordinary one, and the entry bound alone let the cache hold 140 MiB.
+	// The oldest entries go first; a report on content forgotten early is
+	// attributed through its own hashtags only. 0: the entry bound alone.
+	JoinCacheBytes int `mapstructure:"join_cache_bytes"`
 	// TopLabels is how many regions, languages and report reasons a row keeps.
 	TopLabels int `mapstructure:"top_labels"`
 	// Samples is how many content IDs a term keeps per bucket as examples.
@@ -41,7 +47,8 @@ type Config struct {
 	// window.allowed_lateness; a negative value never closes early.
 	IdleClose time.Duration `mapstructure:"idle_close"`
 	// PartitionIdle is how long an input partition may go without a record
-	// before it stops holding the watermark back.
+	// before it stops holding the watermark back, once the brokers' high-water
+	// mark shows it has nothing more (see partitionWatermark).
 	PartitionIdle time.Duration `mapstructure:"partition_idle"`
 	// MaxParked bounds the records held back because their partition is ahead
 	// of the slowest one: records are applied in event-time order across
@@ -85,6 +92,7 @@ func DefaultConfig() Config {
 		EvictAfter:      30,
 		History:         120,
 		JoinCache:       500000,
+		JoinCacheBytes:  64 << 20,
 		TopLabels:       5,
 		Samples:         5,
 		IdleAdvance:     30 * time.Second,
@@ -97,6 +105,14 @@ func DefaultConfig() Config {
 		MaxCommitFailure: time.Minute,
 		MaxLagGrowth:     5 * time.Minute,
 	}
+}
+
+// BoundedBytes is the most the pipeline's structures bounded by bytes may
+// hold with openBuckets buckets open: the join cache, the event_id filter
+// and the tracking door. It is what the pipeline brings to the process's
+// memory_limit beside the sketch window.
+func (c Config) BoundedBytes(openBuckets int) int64 {
+	return int64(c.JoinCacheBytes) + int64(c.DedupMaxIDs)*DedupBytesPerID + int64(c.AdmissionSlots)*8*int64(openBuckets)
 }
 
 // Validate names the first bad key.
@@ -114,6 +130,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.history: must be >= 2, got %d", c.History)
 	case c.JoinCache <= 0:
 		return fmt.Errorf("pipeline.join_cache: must be > 0, got %d", c.JoinCache)
+	case c.JoinCacheBytes < 0:
+		return fmt.Errorf("pipeline.join_cache_bytes: must be >= 0, got %d", c.JoinCacheBytes)
 	case c.TopLabels <= 0:
 		return fmt.Errorf("pipeline.top_labels: must be > 0, got %d", c.TopLabels)
 	case c.Samples < 0:

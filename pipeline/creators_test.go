@@ -136,7 +136,7 @@ func TestCreatorHistoryRestored(t *testing.T) {
 		t.Fatal(err)
 	}
 	var s snapshot
-	if err := gob.NewDecoder(bytes.NewReader(snap)).Decode(&s); err != nil {
+	if err := decodeInto(snap, &s); err != nil {
 		t.Fatal(err)
 	}
 	for i := range s.Terms {

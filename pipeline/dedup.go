@@ -19,11 +19,11 @@ import (
 // collide with probability about n/2^64 per event with n ids held, some
 // 5e-14 at a million: a false drop is far rarer than any other loss.
 
-// dedupBytesPerID is what one remembered id costs: the set's slot and the
+// DedupBytesPerID is what one remembered id costs: the set's slot and the
 // bucket list's entry, with the slack of map and slice growth. Measured by
 // TestDedupMemory (Go 1.26 swiss maps, one partition): 44 bytes at 1M ids,
-// 34 at 3M, 40 at 10M.
-const dedupBytesPerID = 40
+// 34 at 3M, 40 at 10M. Exported for the process's memory budget.
+const DedupBytesPerID = 40
 
 // dedupFilter remembers the event ids seen in open buckets, per partition.
 type dedupFilter struct {
@@ -151,7 +151,7 @@ func (d *dedupFilter) drop(s *seenIDs, idx int64, hs []uint64) {
 }
 
 // bytes is the memory the filter accounts for.
-func (d *dedupFilter) bytes() int { return d.n * dedupBytesPerID }
+func (d *dedupFilter) bytes() int { return d.n * DedupBytesPerID }
 
 // dedupSnap is one partition's remembered ids in the checkpoint.
 type dedupSnap struct {
@@ -184,7 +184,11 @@ func (d *dedupFilter) restore(snaps []dedupSnap) {
 	d.parts = make(map[partition]*seenIDs, len(snaps))
 	d.n = 0
 	for _, ds := range snaps {
-		s := &seenIDs{ids: make(map[uint64]struct{}), byBucket: make(map[int64][]uint64, len(ds.Buckets))}
+		// A partition may come in several pieces (a chunked snapshot).
+		s := d.parts[partition{ds.Topic, ds.Partition}]
+		if s == nil {
+			s = &seenIDs{ids: make(map[uint64]struct{}), byBucket: make(map[int64][]uint64, len(ds.Buckets))}
+		}
 		for _, b := range ds.Buckets {
 			for _, h := range b.IDs {
 				s.ids[h] = struct{}{}

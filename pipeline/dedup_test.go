@@ -243,12 +243,12 @@ func TestDedupMemory(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	per := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
-	t.Logf("%d distinct ids: %d false drops, %.1f bytes per id held (accounted %d)", n, falseDrops, per, dedupBytesPerID)
+	t.Logf("%d distinct ids: %d false drops, %.1f bytes per id held (accounted %d)", n, falseDrops, per, DedupBytesPerID)
 	if falseDrops != 0 {
 		t.Errorf("%d false drops among %d distinct ids", falseDrops, n)
 	}
-	if per > 2*dedupBytesPerID {
-		t.Errorf("%.1f bytes per id, accounted %d", per, dedupBytesPerID)
+	if per > 2*DedupBytesPerID {
+		t.Errorf("%.1f bytes per id, accounted %d", per, DedupBytesPerID)
 	}
 	runtime.KeepAlive(d)
 }

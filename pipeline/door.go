@@ -170,13 +170,17 @@ func (d *door) snap() []doorSnap {
 // restore replaces the tables with a checkpoint's. A table larger than
 // pipeline.admission_slots now allows is kept at its size until its bucket
 // closes: shrinking it would forget candidates the run before remembered.
+// A table may come in several pieces (a chunked snapshot), in order.
 func (d *door) restore(snaps []doorSnap) {
 	d.tables = make(map[time.Time]*doorTable, len(snaps))
 	for _, s := range snaps {
 		if s.Slots < doorWays || s.Slots&(s.Slots-1) != 0 {
 			continue // not written by snap
 		}
-		t := &doorTable{slots: make([]uint64, s.Slots)}
+		t := d.tables[s.Start]
+		if t == nil || len(t.slots) != s.Slots {
+			t = &doorTable{slots: make([]uint64, s.Slots)}
+		}
 		for _, h := range s.Hashes {
 			if t.append(h) {
 				t.used++

@@ -344,22 +344,15 @@ func (e *Engine) earlyObservation(st *termState, wb *sketches.Bucket, first time
 	return o
 }
 
-// counts are st's mentions and reports in the open bucket wb so far: its own
-// exact counts when it was tracked before the bucket began, the sketch's
-// otherwise, as at close.
+// counts are st's mentions and reports in the open bucket wb so far, as
+// the detectors judge them at close (see judged).
 func (e *Engine) counts(st *termState, wb *sketches.Bucket) (mentions, reports float64) {
 	return e.countsOf(st, wb, st.open[wb.Start])
 }
 
 // countsOf is counts with st's open bucket tb (nil: none) already looked up.
 func (e *Engine) countsOf(st *termState, wb *sketches.Bucket, tb *termBucket) (mentions, reports float64) {
-	if wb.Start.Before(st.exactFrom) {
-		return float64(wb.Mentions.Estimate(st.hash)), float64(wb.Reports.Estimate(st.hash))
-	}
-	if tb != nil {
-		return float64(tb.mentions), float64(tb.reports)
-	}
-	return 0, 0
+	return e.judged(st, wb, tb)
 }
 
 // trustedReport reports whether tb holds a report from a high-trust channel.

@@ -344,3 +344,51 @@ func TestEarlyFollowsSlowestPartition(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlyJudgesWhatIsCertain: a term tracked partway through a flooded
+// bucket is judged early on what is certain of its count there, as at close:
+// the larger of its count-min estimate less ε·N and its exact count since
+// tracking began. Judged on the estimate, inflated by the flood, every
+// ordinary term tracked in the flood's minute paged early and was retracted
+// at close.
+func TestEarlyJudgesWhatIsCertain(t *testing.T) {
+	e := newTestEngine(t)
+	ctx := context.Background()
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(3, 4))
+	off := int64(0)
+	post := func(ts time.Time, tags ...string) {
+		off++
+		id := fmt.Sprint("c", off)
+		// No topic: no start-up hold, every record applied at once.
+		if err := e.Process(ctx, ingest.Record{Kind: ingest.KindContent,
+			Content: event.Content{EventID: id, TS: ts, ContentID: id, CreatorID: id, Hashtags: tags}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 200_000 { // a flood of one-off tags, the first half of a minute
+		tag := fmt.Sprintf("fl%016x", r.Uint64())
+		post(start.Add(time.Duration(i)*150*time.Microsecond), tag, tag+"b", tag+"c")
+	}
+	wb := e.window.Open(start)
+	const key = "hashtag:ordinary"
+	h := sketches.Hash(key)
+	// The term is tracked from here on, whatever its counts, and mentioned
+	// twice.
+	st := e.trackNow(key, h, wb)
+	if st == nil {
+		t.Fatal("not tracked")
+	}
+	post(start.Add(40*time.Second), "ordinary")
+	post(start.Add(41*time.Second), "ordinary")
+	est := float64(wb.Mentions.Estimate(h))
+	got, _ := e.counts(st, wb)
+	closed, _ := e.judged(st, wb, st.open[start])
+	t.Logf("count-min estimate %v after 600,000 mentions (ε·N %.0f), judged %v", est, wb.Mentions.Epsilon()*float64(wb.Mentions.Total()), got)
+	if est <= 2 {
+		t.Fatalf("the estimate %v is not inflated: the test proves nothing", est)
+	}
+	if got != 2 || got != closed {
+		t.Errorf("early judgement counts %v mentions, at close %v; want the 2 certain", got, closed)
+	}
+}

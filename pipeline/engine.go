@@ -104,8 +104,9 @@ type Engine struct {
 	// lastCreators is creators[lastCreatorsStart], the one content used last.
 	lastCreators      *sketches.HLL
 	lastCreatorsStart time.Time
-	// doorWarned is the last bucket whose door was full, said once a bucket.
-	doorWarned time.Time
+	// doorWarned is the last bucket whose door was full, said once a bucket;
+	// joinWarned the same for the join cache's byte bound.
+	doorWarned, joinWarned time.Time
 	// familyMentions counts the family mentions of each open bucket: the window
 	// counts them with the rest, and the platform's totals must leave them out,
 	// or every hashtag would count twice.
@@ -143,6 +144,17 @@ type Engine struct {
 	reported   struct{ late, invalid uint64 } // totals at the last bucket report
 	lastEvent  time.Time                      // wall clock of the last record, for idle advance
 
+	// readMax is the latest event time read from any partition, applied or
+	// parked.
+	readMax time.Time
+	// ends reads the partitions' high-water marks (see partitionWatermark);
+	// nil when the input cannot tell. endsAsk is the round in flight.
+	ends    Ends
+	endsAsk chan endsResult
+	endsAt  time.Time // when the last round was asked for
+	// winBuf holds the window's encoding from one checkpoint to the next.
+	winBuf []byte
+
 	terms  []event.Term
 	keys   []string
 	hashes []uint64
@@ -166,9 +178,15 @@ type partition struct {
 type progress struct {
 	max      time.Time // largest event time read from the partition
 	seen     time.Time // wall clock of its last record
-	caughtUp bool      // its last record was the newest in the partition
+	caughtUp bool      // its last record was the newest in the partition when fetched
 	unseen   bool      // expected (assigned) but no record yet; seen is when it was expected
 	lag      int64
+	// end is the partition's high-water mark as the brokers last gave it
+	// (endKnown), and endBound the largest event time read from any
+	// partition when it was asked for; see partitionWatermark.
+	end      int64
+	endKnown bool
+	endBound time.Time
 }
 
 type metrics struct {
@@ -195,6 +213,9 @@ type metrics struct {
 	// record costs as much as counting its terms.
 	recContent, recReport, recInvalid, recSkipped, recReplayed, recDuplicate prometheus.Counter
 
+	joinB       prometheus.Gauge
+	joinEvicted prometheus.Counter
+
 	doorHeld  prometheus.Counter
 	doorLost  prometheus.Counter
 	doorB     prometheus.Gauge
@@ -204,35 +225,37 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		records:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_pipeline_records_total", Help: "Records processed, by kind."}, []string{"kind"}),
-		parked:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_parked_records", Help: "Records held because their partition is ahead of the slowest one."}),
-		forced:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_forced_closes_total", Help: "Buckets closed early because records held for a slow partition filled pipeline.max_parked."}),
-		late:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_late_events_total", Help: "Events dropped because their bucket had closed."}),
-		tracked:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_tracked_terms", Help: "Terms tracked in detail."}),
-		openAlert: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_open_alerts", Help: "Alerts open or escalated."}),
-		windowB:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_sketch_window_bytes", Help: "Bytes held by the sketch window."}),
-		buckets:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_buckets_closed_total", Help: "Buckets of event time closed."}),
-		closeDur:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_pipeline_bucket_close_seconds", Help: "Time to close a bucket: detectors and sink writes.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
-		commitDur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_sink_flush_seconds", Help: "Time to flush the sinks, checkpoint and commit offsets.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
-		commitErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_commit_errors_total", Help: "Failed flush/checkpoint/commit rounds; offsets stay put."}),
-		watermark: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
-		alerts:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
-		unattrib:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_reports_unattributed_total", Help: "Reports counted against no term: their content_id is not in the content→terms cache and they carry no hashtags."}),
-		dups:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_duplicates_dropped_total", Help: "Events dropped because their event_id was already counted from the same partition within the open buckets."}),
-		dedupLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_dedup_forgotten_total", Help: "Event ids forgotten before their bucket closed because pipeline.dedup_max_ids was reached; a copy of one would count again."}),
-		dedupIDs:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
-		dedupB:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
-		doorHeld:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_held_total", Help: "Terms whose count-min estimate reached the tracking bar for the first time in a bucket: held at the door until a second sighting."}),
-		doorLost:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_forgotten_total", Help: "Terms held at the tracking door that another took the slot of before their second sighting; many once the door is at pipeline.admission_slots."}),
-		doorB:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_admission_bytes", Help: "Bytes held by the tracking admission door."}),
-		early:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_early_alerts_total", Help: "Alerts opened early, on a bucket still open (detectors.early), by detector."}, []string{"detector"}),
-		retracted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alerts_retracted_total", Help: "Early alerts the final judgement of their bucket did not bear out, resolved with reason retracted, by detector."}, []string{"detector"}),
+		records:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_pipeline_records_total", Help: "Records processed, by kind."}, []string{"kind"}),
+		parked:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_parked_records", Help: "Records held because their partition is ahead of the slowest one."}),
+		forced:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_forced_closes_total", Help: "Buckets closed early because records held for a slow partition filled pipeline.max_parked."}),
+		late:        prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_late_events_total", Help: "Events dropped because their bucket had closed."}),
+		tracked:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_tracked_terms", Help: "Terms tracked in detail."}),
+		openAlert:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_open_alerts", Help: "Alerts open or escalated."}),
+		windowB:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_sketch_window_bytes", Help: "Bytes held by the sketch window."}),
+		buckets:     prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_buckets_closed_total", Help: "Buckets of event time closed."}),
+		closeDur:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_pipeline_bucket_close_seconds", Help: "Time to close a bucket: detectors and sink writes.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		commitDur:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_sink_flush_seconds", Help: "Time to flush the sinks, checkpoint and commit offsets.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
+		commitErr:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_commit_errors_total", Help: "Failed flush/checkpoint/commit rounds; offsets stay put."}),
+		watermark:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
+		alerts:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
+		unattrib:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_reports_unattributed_total", Help: "Reports counted against no term: their content_id is not in the content→terms cache and they carry no hashtags."}),
+		dups:        prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_duplicates_dropped_total", Help: "Events dropped because their event_id was already counted from the same partition within the open buckets."}),
+		dedupLost:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_dedup_forgotten_total", Help: "Event ids forgotten before their bucket closed because pipeline.dedup_max_ids was reached; a copy of one would count again."}),
+		dedupIDs:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
+		dedupB:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
+		joinB:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_join_cache_bytes", Help: "Bytes held by the content→terms cache that attributes reports to terms (estimate), bounded by pipeline.join_cache_bytes."}),
+		joinEvicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_join_cache_evicted_total", Help: "Content IDs the content→terms cache forgot early because it reached pipeline.join_cache_bytes before pipeline.join_cache entries; reports on them count only through their own hashtags."}),
+		doorHeld:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_held_total", Help: "Terms whose count-min estimate reached the tracking bar for the first time in a bucket: held at the door until a second sighting."}),
+		doorLost:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_forgotten_total", Help: "Terms held at the tracking door that another took the slot of before their second sighting; many once the door is at pipeline.admission_slots."}),
+		doorB:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_admission_bytes", Help: "Bytes held by the tracking admission door."}),
+		early:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_early_alerts_total", Help: "Alerts opened early, on a bucket still open (detectors.early), by detector."}, []string{"detector"}),
+		retracted:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alerts_retracted_total", Help: "Early alerts the final judgement of their bucket did not bear out, resolved with reason retracted, by detector."}, []string{"detector"}),
 	}
 	m.recContent, m.recReport = m.records.WithLabelValues("content"), m.records.WithLabelValues("report")
 	m.recInvalid, m.recSkipped = m.records.WithLabelValues("invalid"), m.records.WithLabelValues("skipped")
 	m.recReplayed, m.recDuplicate = m.records.WithLabelValues("replayed"), m.records.WithLabelValues("duplicate")
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted)
+		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted, m.joinB, m.joinEvicted)
 	}
 	return m
 }
@@ -265,7 +288,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		life:     detectors.NewLifecycle(dcfg.Lifecycle),
 		sinks:    sinks,
 		tracked:  make(map[string]*termState),
-		join:     newJoinCache(cfg.JoinCache),
+		join:     newJoinCache(cfg.JoinCache, cfg.JoinCacheBytes),
 		dedup:    newDedupFilter(cfg.DedupMaxIDs, wcfg.Bucket),
 		door:     newDoor(cfg.AdmissionSlots),
 		creators: make(map[time.Time]*sketches.HLL),
@@ -309,8 +332,16 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 
 // process is Process without copying the record; it does not keep rec.
 func (e *Engine) process(ctx context.Context, rec *ingest.Record) error {
-	now := time.Now()
+	return e.processAt(ctx, rec, time.Now())
+}
+
+// processAt is process on the wall clock now.
+func (e *Engine) processAt(ctx context.Context, rec *ingest.Record, now time.Time) error {
 	e.resume(now)
+	if e.ends != nil {
+		e.takeEnds()
+		e.askEnds(ctx, now)
+	}
 	e.lastEvent = now
 	p := partition{rec.Source.Topic, rec.Source.Partition}
 	if rec.Source.Topic != "" {
@@ -345,8 +376,12 @@ func (e *Engine) process(ctx context.Context, rec *ingest.Record) error {
 	}
 	pr.seen, pr.unseen = now, false
 	pr.caughtUp, pr.lag = rec.Lag <= 0, rec.Lag
+	pr.endKnown = false // a high-water mark read before this record says nothing after it
 	if ts.After(pr.max) {
 		pr.max = ts
+	}
+	if ts.After(e.readMax) {
+		e.readMax = ts
 	}
 	if e.isDuplicate(p, rec, ts) {
 		return nil
@@ -431,27 +466,56 @@ func (e *Engine) slowest() string {
 }
 
 // partitionWatermark is the least event time reached by the partitions that
-// are not idle. Idle means caught up and silent for PartitionIdle: a partition
-// with nothing to read does not hold the others back, but one that is merely
-// slow to deliver (a large backlog, a reconnect) does, so its events are not
+// are not idle. A partition with nothing to read does not hold the others
+// back, but one that is merely slow to deliver (a large backlog, a reconnect
+// after a broker restart) does, so its events are neither applied out of
+// order (a report before the content it names, found by no join) nor
 // dropped as late when they arrive.
+//
+// Silence alone cannot tell the two apart. Where the input can say how far
+// each partition's log reaches (Ends: Kafka's high-water marks, asked once a
+// second), a partition silent for PartitionIdle is caught up only once a
+// high-water mark read after its last record shows nothing beyond that
+// record, and even then it holds the watermark at endBound, the latest event
+// time read from any partition when that high-water mark was asked for:
+// what it may still receive was produced after everything read by then.
+// Without Ends (a file, a test) a partition is idle once silent for
+// PartitionIdle after a record that was the newest in it when fetched
+// (caughtUp): judged from that record's lag, it takes a partition whose
+// consumer reconnects late for one with nothing to say.
 func (e *Engine) partitionWatermark(now time.Time) time.Time {
 	var wm, newest time.Time
 	found := false
-	for _, pr := range e.parts {
+	for p, pr := range e.parts {
 		if pr.max.After(newest) {
 			newest = pr.max
 		}
-		if (pr.caughtUp || pr.unseen) && now.Sub(pr.seen) > e.cfg.PartitionIdle {
+		at := pr.max
+		silent := now.Sub(pr.seen) > e.cfg.PartitionIdle
+		_, counted := e.offsets[p] // a checkpoint says where it stands
+		switch {
+		case pr.unseen && silent && e.ends != nil && counted:
+			// Restarted from a checkpoint: silent and behind is a consumer
+			// slow to start on it, and holds event time as any does.
+			if !pr.endKnown || pr.end > e.offsets[p]+1 {
+				return time.Time{}
+			}
+			at = pr.endBound
+		case pr.unseen && silent:
 			continue
-		}
-		if pr.unseen {
+		case pr.unseen:
 			// An assigned partition that has not delivered yet may hold the
 			// oldest events of all: nothing closes until it speaks or idles.
 			return time.Time{}
+		case silent && e.ends == nil && pr.caughtUp:
+			continue
+		case silent && e.ends != nil && pr.endKnown && pr.end <= e.offsets[p]+1:
+			if pr.endBound.After(at) {
+				at = pr.endBound
+			}
 		}
-		if !found || pr.max.Before(wm) {
-			wm, found = pr.max, true
+		if !found || at.Before(wm) {
+			wm, found = at, true
 		}
 	}
 	if !found {
@@ -512,7 +576,15 @@ func (e *Engine) content(c *event.Content) {
 		}
 	}
 	e.fams, e.keys = fams, keys
-	e.join.put(c.ContentID, keys)
+	if n := e.join.put(c.ContentID, keys); n > 0 {
+		e.m.joinEvicted.Add(float64(n))
+		if !e.joinWarned.Equal(start) {
+			// Said once a bucket: in a flood it is every post.
+			e.joinWarned = start
+			e.log.Warn("content→terms cache at pipeline.join_cache_bytes: the oldest content is forgotten before pipeline.join_cache entries, and reports on it count only through their own hashtags; a flood of posts with many one-off terms is the usual cause",
+				"bucket", start, "entries", e.join.len(), "pipeline.join_cache_bytes", e.cfg.JoinCacheBytes)
+		}
+	}
 }
 
 // creatorsOf returns the platform's unique creators of the open bucket at
@@ -744,6 +816,7 @@ func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 	e.m.doorB.Set(float64(e.door.bytes()))
 	e.m.dedupIDs.Set(float64(e.dedup.n))
 	e.m.dedupB.Set(float64(e.dedup.bytes()))
+	e.m.joinB.Set(float64(e.join.bytes()))
 	return e.judgeEarly(ctx)
 }
 
@@ -848,29 +921,13 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	for _, k := range keys {
 		st := e.tracked[k]
 		e.catchUp(st, b.Start)
-		mentions, reports := float64(b.Mentions.Estimate(st.hash)), float64(b.Reports.Estimate(st.hash))
-		estimated = append(estimated, [2]float64{mentions, reports})
-		if !b.Start.Before(st.exactFrom) {
-			// Tracked since before this bucket saw any event: its own counts
-			// are exact, where the count-min's may overestimate and depend on
-			// the order events arrived in.
-			mentions, reports = 0, 0
-			if tb := st.open[b.Start]; tb != nil {
-				mentions, reports = float64(tb.mentions), float64(tb.reports)
-			}
-			estimated[len(estimated)-1] = [2]float64{mentions, reports}
+		tb := st.open[b.Start]
+		mentions, reports := e.judged(st, b, tb)
+		if b.Start.Before(st.exactFrom) {
+			// The row says the count-min's counts, never below the truth.
+			estimated = append(estimated, [2]float64{float64(b.Mentions.Estimate(st.hash)), float64(b.Reports.Estimate(st.hash))})
 		} else {
-			// Tracked part of the bucket: the estimate can exceed the truth by
-			// up to ε·N, which in a flood is hundreds, and judged as a count it
-			// made every ordinary term tracked in the flood's minute surge.
-			// Judge what is certain: the larger of the estimate less ε·N and
-			// the exact count since tracking began.
-			var since [2]float64
-			if tb := st.open[b.Start]; tb != nil {
-				since = [2]float64{float64(tb.mentions), float64(tb.reports)}
-			}
-			mentions = max(since[0], mentions-b.Mentions.Epsilon()*float64(b.Mentions.Total()))
-			reports = max(since[1], reports-b.Reports.Epsilon()*float64(b.Reports.Total()))
+			estimated = append(estimated, [2]float64{mentions, reports})
 		}
 		o := detectors.Observation{
 			Term: k, Bucket: b.Start, Width: e.bucket,
@@ -883,7 +940,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			DayAgo:          e.dayAgo(st.hash, b.Start),
 			Watch:           st.watch,
 		}
-		if tb := st.open[b.Start]; tb != nil {
+		if tb != nil {
 			tb.describe(&o, e.cfg.TopLabels)
 		}
 		if o.Mentions >= 10 && o.UniqueCreators > 0 {
@@ -985,6 +1042,28 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	e.m.windowB.Set(float64(e.window.Bytes()))
 	e.m.closeDur.Observe(time.Since(began).Seconds())
 	return nil
+}
+
+// judged is what the detectors judge of st's counts in bucket b, closed or
+// still open; tb is st's own bucket (nil: none). Tracked since before the
+// bucket saw any event, its own counts are exact, where the count-min's may
+// overestimate and depend on the order events arrived in. Tracked part of
+// the bucket, the estimate can exceed the truth by up to ε·N, which in a
+// flood is hundreds: judged as a count it made every ordinary term tracked in
+// the flood's minute surge, at close and early alike. What is certain is
+// judged instead: the larger of the estimate less ε·N and the exact count
+// since tracking began.
+func (e *Engine) judged(st *termState, b *sketches.Bucket, tb *termBucket) (mentions, reports float64) {
+	var since [2]float64
+	if tb != nil {
+		since = [2]float64{float64(tb.mentions), float64(tb.reports)}
+	}
+	if !b.Start.Before(st.exactFrom) {
+		return since[0], since[1]
+	}
+	mentions = max(since[0], float64(b.Mentions.Estimate(st.hash))-b.Mentions.Epsilon()*float64(b.Mentions.Total()))
+	reports = max(since[1], float64(b.Reports.Estimate(st.hash))-b.Reports.Epsilon()*float64(b.Reports.Total()))
+	return mentions, reports
 }
 
 // catchUp fills the history of st up to start, for buckets in which it was not

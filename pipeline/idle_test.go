@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,18 @@ func TestIdleClose(t *testing.T) {
 			if got, want := mentionsByKey(sink.rows), mentionsByKey(drained.rows); !reflect.DeepEqual(got, want) {
 				t.Errorf("rows after idle close differ from a drained engine's: %d vs %d keys", len(got), len(want))
 			}
-			if got, want := alertKeys(sink.alerts), alertKeys(drained.alerts); !reflect.DeepEqual(got, want) {
+			// In the same order but where idle advance creeps event time
+			// through the last bucket's end: early firing then judges the
+			// complete bucket before it closes, as the drained engine, which
+			// jumps past it, does not, and a page it raises at close comes
+			// early. Early firing judges a complete bucket as its close does
+			// (the same counts and history), so the transitions are the same.
+			got, want := alertKeys(sink.alerts), alertKeys(drained.alerts)
+			if tt.idleAdvance > 0 {
+				slices.Sort(got)
+				slices.Sort(want)
+			}
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("alerts after idle close:\n%v\nwant those of a drained engine:\n%v", got, want)
 			}
 			// An event for a closed bucket that comes after all is late.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"syscall"
@@ -58,7 +59,7 @@ func TestSeries(t *testing.T) {
 }
 
 func TestJoinCacheEvictsOldest(t *testing.T) {
-	c := newJoinCache(2)
+	c := newJoinCache(2, 0)
 	c.put("a", []string{"hashtag:a"})
 	c.put("b", []string{"hashtag:b"})
 	c.put("a", []string{"hashtag:a2"}) // update in place, no eviction
@@ -75,6 +76,90 @@ func TestJoinCacheEvictsOldest(t *testing.T) {
 	}
 	if c.len() != 2 {
 		t.Errorf("len %d, want 2", c.len())
+	}
+}
+
+// TestJoinCacheByteBound: the byte bound evicts the oldest entries while
+// the cache is over it, whatever the entry bound would allow, and counts
+// them; the newest entry stays even alone over the bound.
+func TestJoinCacheByteBound(t *testing.T) {
+	small := []string{"hashtag:a"}
+	big := []string{"hashtag:fl0000000000000001", "hashtag:fl0000000000000002", "hashtag:fl0000000000000003"}
+	one := entryBytes("c0", small)
+	tests := []struct {
+		name     string
+		maxBytes int
+		keys     []string
+		puts     int
+		wantLen  int
+		evicted  uint64
+	}{
+		{"no byte bound: the entry bound", 0, big, 10, 5, 0},
+		{"room for three small ones", 3 * one, small, 10, 3, 7},
+		{"big entries take more room", 3 * one, big, 10, 1, 9},
+		{"one entry over the bound stays", 1, big, 1, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newJoinCache(5, tt.maxBytes)
+			for i := range tt.puts {
+				c.put(fmt.Sprint("c", i), tt.keys)
+			}
+			if c.len() != tt.wantLen {
+				t.Errorf("%d entries, want %d", c.len(), tt.wantLen)
+			}
+			if c.byBytes != tt.evicted {
+				t.Errorf("%d evicted by the byte bound, want %d", c.byBytes, tt.evicted)
+			}
+			if tt.maxBytes > 0 && c.len() > 1 && c.bytes() > tt.maxBytes {
+				t.Errorf("%d bytes over the bound %d", c.bytes(), tt.maxBytes)
+			}
+			// The newest are kept, oldest first.
+			var ids []string
+			c.each(func(id string, _ []string) { ids = append(ids, id) })
+			for i, id := range ids {
+				if want := fmt.Sprint("c", tt.puts-len(ids)+i); id != want {
+					t.Errorf("entry %d is %s, want %s", i, id, want)
+				}
+			}
+			want := 0
+			c.each(func(id string, keys []string) { want += entryBytes(id, keys) })
+			if c.bytes() != want {
+				t.Errorf("bytes() %d, the entries hold %d", c.bytes(), want)
+			}
+		})
+	}
+}
+
+// TestJoinCacheByteBoundWarns: when the byte bound is the one that holds,
+// the engine counts what it forgets and says so once a bucket.
+func TestJoinCacheByteBoundWarns(t *testing.T) {
+	var logs bytes.Buffer
+	cfg := DefaultConfig()
+	cfg.JoinCacheBytes = 64 << 10
+	e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil,
+		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	const posts = 3000 // over two minutes
+	for i := range posts {
+		id := fmt.Sprint("c", i)
+		if err := e.Process(context.Background(), ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: id,
+			TS: start.Add(time.Duration(i) * 40 * time.Millisecond), ContentID: id, CreatorID: "u", Hashtags: []string{fmt.Sprint("tag", i), "common"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evicted := testutil.ToFloat64(e.m.joinEvicted)
+	if got := float64(posts - e.join.len()); evicted != got {
+		t.Errorf("%v evictions counted, %v entries forgotten", evicted, got)
+	}
+	if e.join.bytes() > cfg.JoinCacheBytes {
+		t.Errorf("join cache holds %d bytes, over its bound %d", e.join.bytes(), cfg.JoinCacheBytes)
+	}
+	if n := strings.Count(logs.String(), "content→terms cache at pipeline.join_cache_bytes"); n != 2 {
+		t.Errorf("%d warnings over two buckets, want one each:\n%s", n, logs.String())
 	}
 }
 
@@ -557,7 +642,7 @@ func TestSnapshotReportsByChannel(t *testing.T) {
 			}
 			if tc.old {
 				var s snapshot
-				if err := gob.NewDecoder(bytes.NewReader(snap)).Decode(&s); err != nil {
+				if err := decodeInto(snap, &s); err != nil {
 					t.Fatal(err)
 				}
 				for i := range s.Terms {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/trendwatch/trendwatch/ingest"
@@ -30,9 +31,14 @@ func owns(ctx context.Context, c Committer) error {
 	return nil
 }
 
-// Checkpointer stores engine snapshots.
+// Checkpointer stores engine snapshots (checkpoint.Store). Stage streams
+// one into the next checkpoint without making it current, so the snapshot
+// is never held in memory whole; Commit makes the staged one durable and
+// current and returns its size. The engine stages on its own goroutine, as
+// consistency requires, and commits on another.
 type Checkpointer interface {
-	Save(state []byte) (int, error)
+	Stage(write func(w io.Writer) error) error
+	Commit() (int, error)
 }
 
 // Commit makes everything processed so far durable, then lets Kafka forget it:
@@ -54,18 +60,17 @@ func (e *Engine) commit(ctx context.Context, c Committer, ck Checkpointer, began
 		}
 	}
 	if ck != nil {
-		state, err := e.Snapshot()
-		if err != nil {
+		if err := ck.Stage(e.WriteSnapshot); err != nil {
 			return err
 		}
 		if err := owns(ctx, c); err != nil {
 			return err
 		}
-		n, err := ck.Save(state)
+		n, err := ck.Commit()
 		if err != nil {
 			return err
 		}
-		e.log.Debug("checkpoint saved", "bytes", n, "state_bytes", len(state), "took", time.Since(began))
+		e.log.Debug("checkpoint saved", "bytes", n, "took", time.Since(began))
 	}
 	if c != nil {
 		if err := c.Commit(ctx, e.Offsets()); err != nil {
@@ -112,10 +117,12 @@ func (e *Engine) collect() bool {
 	}
 }
 
-// commitAsync flushes the sinks and takes the snapshot on the engine's
-// goroutine, as consistency requires, then leaves compressing, writing and the
-// offset commit to a background goroutine so counting goes on meanwhile. A round
-// still in flight makes this one a no-op: the next tick will catch up.
+// commitAsync flushes the sinks and writes the snapshot on the engine's
+// goroutine, as consistency requires (streamed through the compressor into
+// the staged checkpoint file, never held in memory whole), then leaves making
+// it durable and the offset commit to a background goroutine so counting
+// goes on meanwhile. A round still in flight makes this one a no-op: the next
+// tick will catch up.
 func (e *Engine) commitAsync(ctx context.Context, c Committer, ck Checkpointer) error {
 	if !e.collect() {
 		return nil
@@ -130,10 +137,8 @@ func (e *Engine) commitAsync(ctx context.Context, c Committer, ck Checkpointer) 
 			return fail(fmt.Errorf("flush sink: %w", err))
 		}
 	}
-	var state []byte
 	if ck != nil {
-		var err error
-		if state, err = e.Snapshot(); err != nil {
+		if err := ck.Stage(e.WriteSnapshot); err != nil {
 			return fail(err)
 		}
 	}
@@ -146,7 +151,7 @@ func (e *Engine) commitAsync(ctx context.Context, c Committer, ck Checkpointer) 
 				done <- roundResult{err: err, at: time.Now()}
 				return
 			}
-			if _, err := ck.Save(state); err != nil {
+			if _, err := ck.Commit(); err != nil {
 				done <- roundResult{err: err, at: time.Now()}
 				return
 			}
@@ -209,6 +214,11 @@ func runLoop[T any](ctx context.Context, e *Engine, in <-chan T, c Committer, ck
 	// none for ages: idle advance waits its full interval from here.
 	e.lastEvent = time.Now()
 	e.runStart = e.lastEvent
+	if ends, ok := c.(Ends); ok {
+		// The consumer can say how far each partition reaches: silent
+		// partitions are judged on that (see partitionWatermark).
+		e.ends = ends
+	}
 	if e.lastCommit.IsZero() {
 		e.lastCommit = e.runStart
 	}
@@ -268,6 +278,8 @@ func runLoop[T any](ctx context.Context, e *Engine, in <-chan T, c Committer, ck
 // the engine is behind (it may just have been stalled by a sink).
 func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 	e.collect()
+	e.takeEnds()
+	e.askEnds(ctx, now)
 	if err := e.endHold(ctx, now, false); err != nil {
 		return err
 	}

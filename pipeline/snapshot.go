@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
@@ -46,7 +47,41 @@ type snapshot struct {
 	// Door holds the terms waiting at the tracking door (older checkpoints
 	// lack it: those terms need one more sighting after the restart).
 	Door []doorSnap
+	// Chunked says that Terms, Join, Spelled, Door, Dedup and Window follow
+	// the snapshot in chunks (snapChunk values, the last one End) instead of
+	// inside it. gob builds each value whole in memory before writing it: in
+	// a flood the join cache and the families made that buffer over 100 MiB.
+	// A checkpoint from before (gob leaves it false) holds them inside.
+	Chunked bool
 }
+
+// snapChunk is one chunk of the parts of a snapshot that grow with the
+// input; see snapshot.Chunked.
+type snapChunk struct {
+	Terms   []termSnap
+	Join    []joinEntry // oldest first, across chunks too
+	Spelled []spelling
+	// Door and Dedup are pieces of the door's tables and the event_id
+	// filter's buckets, in order: one table or bucket may span chunks.
+	Door  []doorSnap
+	Dedup []dedupSnap
+	// Window is a piece of the window's encoding, in order.
+	Window []byte
+	End    bool
+}
+
+type spelling struct {
+	Term  string
+	First uint64
+}
+
+// chunkLen is how many items a snapChunk holds, a few hundred KiB of them,
+// chunkHashes how many hashes of the door or the event_id filter.
+const (
+	chunkLen    = 4096
+	chunkHashes = 1 << 16
+	chunkBytes  = 1 << 20
+)
 
 type termSnap struct {
 	Key      string
@@ -102,19 +137,30 @@ type hllSnap struct {
 
 // Snapshot encodes the engine's state.
 func (e *Engine) Snapshot() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := e.WriteSnapshot(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteSnapshot encodes the engine's state to w, as Snapshot returns it.
+func (e *Engine) WriteSnapshot(w io.Writer) error {
 	var s snapshot
 	var err error
-	if s.Window, err = e.window.MarshalBinary(); err != nil {
-		return nil, fmt.Errorf("snapshot window: %w", err)
+	// The window's encoding (tens of MiB) goes into a buffer kept from one
+	// checkpoint to the next, and after the snapshot in pieces: made anew
+	// and inside the snapshot it was twice its size of garbage a round.
+	if e.winBuf, err = e.window.AppendBinary(e.winBuf[:0]); err != nil {
+		return fmt.Errorf("snapshot window: %w", err)
 	}
 	if s.Lifecycle, err = e.life.MarshalBinary(); err != nil {
-		return nil, fmt.Errorf("snapshot alert lifecycle: %w", err)
+		return fmt.Errorf("snapshot alert lifecycle: %w", err)
 	}
 	s.Watermark, s.LastClosed, s.First, s.Invalid, s.History = e.watermark, e.lastClosed, e.first, e.invalid, e.cfg.History
 	s.MaxApplied = e.maxApplied
 	s.Offsets = e.Offsets()
-	s.Dedup, s.DedupKept = e.dedup.snap(), true
-	s.Door = e.door.snap()
+	s.DedupKept = true // the filter itself follows in chunks
 	s.Parked = make([]ingest.Record, len(e.parked))
 	for i, p := range e.parked {
 		s.Parked[i] = *p.rec
@@ -124,52 +170,151 @@ func (e *Engine) Snapshot() ([]byte, error) {
 			s.Outbox = append(s.Outbox, o.Pending()...)
 		}
 	}
-	for _, st := range e.tracked {
-		ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil),
-			Creators: st.creators.appendTo(nil), HistEnd: st.histEnd, ExactFrom: st.exactFrom, Tail: st.tail, Quiet: st.quiet}
-		for start, tb := range st.open {
-			osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples, Members: tb.members,
-				ByChannel: tb.byChannel[:]}
-			if osn.Creators, err = tb.creators.snap(); err != nil {
-				return nil, err
-			}
-			if osn.Reporters, err = tb.reporters.snap(); err != nil {
-				return nil, err
-			}
-			ts.Open = append(ts.Open, osn)
-		}
-		s.Terms = append(s.Terms, ts)
-	}
-	for i := 0; i < len(e.join.ring); i++ {
-		id := e.join.ring[(e.join.next+i)%len(e.join.ring)]
-		if id != "" {
-			s.Join = append(s.Join, joinEntry{ID: id, Keys: e.join.m[id]})
-		}
-	}
-	s.Spelled = e.families.spellings()
 	for start, n := range e.familyMentions.m {
 		s.FamilyMentions = append(s.FamilyMentions, familySnap{Start: start, N: *n})
 	}
 	for start, h := range e.creators {
 		b, err := h.MarshalBinary()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.Creators = append(s.Creators, hllSnap{Start: start, HLL: b})
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&s); err != nil {
-		return nil, fmt.Errorf("snapshot encode: %w", err)
+	s.Chunked = true
+	enc := gob.NewEncoder(w)
+	if err := enc.Encode(&s); err != nil {
+		return fmt.Errorf("snapshot encode: %w", err)
 	}
-	return buf.Bytes(), nil
+	return e.writeChunks(enc)
+}
+
+// writeChunks encodes the tracked terms, the join cache and the families'
+// spellings after the snapshot, chunkLen items a chunk.
+func (e *Engine) writeChunks(enc *gob.Encoder) error {
+	var c snapChunk
+	flush := func(end bool) error {
+		c.End = end
+		if err := enc.Encode(&c); err != nil {
+			return fmt.Errorf("snapshot encode: %w", err)
+		}
+		c.Terms, c.Join, c.Spelled = c.Terms[:0], c.Join[:0], c.Spelled[:0]
+		return nil
+	}
+	full := func() bool { return len(c.Terms)+len(c.Join)+len(c.Spelled) >= chunkLen }
+	for _, st := range e.tracked {
+		ts, err := st.snap()
+		if err != nil {
+			return err
+		}
+		c.Terms = append(c.Terms, ts)
+		if full() {
+			if err := flush(false); err != nil {
+				return err
+			}
+		}
+	}
+	var err error
+	e.join.each(func(id string, keys []string) {
+		if err != nil {
+			return
+		}
+		c.Join = append(c.Join, joinEntry{ID: id, Keys: keys})
+		if full() {
+			err = flush(false)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for t, r := range e.families.byTerm {
+		c.Spelled = append(c.Spelled, spelling{t, r.first})
+		if full() {
+			if err := flush(false); err != nil {
+				return err
+			}
+		}
+	}
+	// The door and the filter hold up to millions of hashes: a chunk of
+	// their own for each piece, already in the form snap gives them.
+	for _, d := range e.door.snap() {
+		for h := d.Hashes; len(h) > 0; {
+			n := min(len(h), chunkHashes)
+			c.Door = []doorSnap{{Start: d.Start, Slots: d.Slots, Hashes: h[:n]}}
+			h = h[n:]
+			if err := flush(false); err != nil {
+				return err
+			}
+		}
+	}
+	c.Door = nil
+	for _, d := range e.dedup.snap() {
+		for _, b := range d.Buckets {
+			for ids := b.IDs; len(ids) > 0; {
+				n := min(len(ids), chunkHashes)
+				c.Dedup = []dedupSnap{{Topic: d.Topic, Partition: d.Partition, Buckets: []dedupBucket{{Index: b.Index, IDs: ids[:n]}}}}
+				ids = ids[n:]
+				if err := flush(false); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	c.Dedup = nil
+	for b := e.winBuf; len(b) > 0; {
+		n := min(len(b), chunkBytes)
+		c.Window, b = b[:n], b[n:]
+		if err := flush(false); err != nil {
+			return err
+		}
+	}
+	c.Window = nil
+	return flush(true)
+}
+
+// decodeSnapshot decodes a snapshot, its chunks gathered into it.
+func decodeSnapshot(b []byte) (*snapshot, error) {
+	var s snapshot
+	dec := gob.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("restore: decode snapshot: %w", err)
+	}
+	if s.Chunked {
+		if err := readChunks(dec, &s); err != nil {
+			return nil, err
+		}
+		s.Chunked = false
+	}
+	return &s, nil
+}
+
+// readChunks decodes what writeChunks encoded into s.
+func readChunks(dec *gob.Decoder, s *snapshot) error {
+	s.Spelled = make(map[string]uint64)
+	for {
+		var c snapChunk
+		if err := dec.Decode(&c); err != nil {
+			return fmt.Errorf("restore: decode snapshot chunk: %w", err)
+		}
+		s.Terms = append(s.Terms, c.Terms...)
+		s.Join = append(s.Join, c.Join...)
+		for _, sp := range c.Spelled {
+			s.Spelled[sp.Term] = sp.First
+		}
+		s.Door = append(s.Door, c.Door...)
+		s.Dedup = append(s.Dedup, c.Dedup...)
+		s.Window = append(s.Window, c.Window...)
+		if c.End {
+			return nil
+		}
+	}
 }
 
 // Restore replaces the engine's state with a snapshot. It refuses one taken with
 // another window shape or history length rather than misread it.
 func (e *Engine) Restore(b []byte) error {
-	var s snapshot
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
-		return fmt.Errorf("restore: decode snapshot: %w", err)
+	s, err := decodeSnapshot(b)
+	if err != nil {
+		return err
 	}
 	// The open buckets' early state is not kept: the first look after a
 	// restore visits every tracked term.
@@ -251,7 +396,7 @@ func (e *Engine) Restore(b []byte) error {
 			e.track(k, sketches.Hash(k), nil, time.Time{})
 		}
 	}
-	e.join = newJoinCache(e.cfg.JoinCache)
+	e.join = newJoinCache(e.cfg.JoinCache, e.cfg.JoinCacheBytes)
 	for _, j := range s.Join {
 		e.join.put(j.ID, j.Keys)
 	}
@@ -274,4 +419,23 @@ func (e *Engine) Restore(b []byte) error {
 		e.creators[c.Start] = h
 	}
 	return nil
+}
+
+// snap is the term's part of a snapshot.
+func (st *termState) snap() (termSnap, error) {
+	ts := termSnap{Key: st.key, Hash: st.hash, Mentions: st.mentions.appendTo(nil), Reports: st.reports.appendTo(nil),
+		Creators: st.creators.appendTo(nil), HistEnd: st.histEnd, ExactFrom: st.exactFrom, Tail: st.tail, Quiet: st.quiet}
+	for start, tb := range st.open {
+		osn := openSnap{Start: start, Mentions: tb.mentions, Reports: tb.reports, Regions: tb.regions, Langs: tb.langs, Reasons: tb.reasons, Samples: tb.samples, Members: tb.members,
+			ByChannel: tb.byChannel[:]}
+		var err error
+		if osn.Creators, err = tb.creators.snap(); err != nil {
+			return ts, err
+		}
+		if osn.Reporters, err = tb.reporters.snap(); err != nil {
+			return ts, err
+		}
+		ts.Open = append(ts.Open, osn)
+	}
+	return ts, nil
 }

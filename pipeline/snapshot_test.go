@@ -2,10 +2,16 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -65,4 +71,78 @@ func FuzzRestore(f *testing.F) {
 			t.Fatalf("restored a snapshot that does not snapshot again: %v", err)
 		}
 	})
+}
+
+// decodeInto decodes a snapshot as Restore does, chunks gathered into it, so
+// a test can change it and encode it whole again, as an older build wrote it.
+func decodeInto(b []byte, s *snapshot) error {
+	d, err := decodeSnapshot(b)
+	if err != nil {
+		return err
+	}
+	*s = *d
+	return nil
+}
+
+// TestSnapshotChunks: the parts of a snapshot that grow with the input go in
+// chunks after it; many chunks' worth reads back the same, in order.
+func TestSnapshotChunks(t *testing.T) {
+	ctx := context.Background()
+	a := fuzzEngine(t)
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	const posts = chunkHashes + 3*chunkLen + 17 // event ids over one chunk too
+	for i := range posts {
+		id := fmt.Sprint("c", i)
+		if err := a.Process(ctx, ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: id, TS: start.Add(time.Duration(i) * time.Millisecond),
+			ContentID: id, CreatorID: "u", Hashtags: []string{fmt.Sprint("tag", i%(2*chunkLen)), "common"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := fuzzEngine(t)
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	type entry struct {
+		id   string
+		keys string
+	}
+	entries := func(e *Engine) []entry {
+		var out []entry
+		e.join.each(func(id string, keys []string) { out = append(out, entry{id, strings.Join(keys, ",")}) })
+		return out
+	}
+	if got, want := entries(b), entries(a); !reflect.DeepEqual(got, want) {
+		t.Errorf("join cache: %d entries restored, %d saved, or in another order", len(got), len(want))
+	}
+	if len(b.tracked) != len(a.tracked) {
+		t.Errorf("%d terms tracked after the restore, %d before", len(b.tracked), len(a.tracked))
+	}
+	if got, want := b.families.spellings(), a.families.spellings(); !reflect.DeepEqual(got, want) {
+		t.Errorf("%d families restored, %d saved", len(got), len(want))
+	}
+	wa, err := a.window.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb, err := b.window.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(wa, wb) {
+		t.Errorf("the window differs after the restore (%d bytes encoded, %d before)", len(wb), len(wa))
+	}
+	t.Logf("window encoding %d bytes, %d pieces", len(wa), (len(wa)+chunkBytes-1)/chunkBytes)
+	if !reflect.DeepEqual(b.door.snap(), a.door.snap()) {
+		t.Error("the tracking door differs after the restore")
+	}
+	if b.dedup.n != a.dedup.n || b.dedup.n != posts {
+		t.Errorf("%d event ids remembered after the restore, %d before, %d posted", b.dedup.n, a.dedup.n, posts)
+	}
+	if len(a.join.m) < 3*chunkLen || len(a.families.byTerm) < chunkLen {
+		t.Fatalf("%d join entries and %d families: fewer than the chunks the test is about", len(a.join.m), len(a.families.byTerm))
+	}
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,9 @@ func TestLagTrend(t *testing.T) {
 // failingStore is a checkpoint directory that has filled up.
 type failingStore struct{ err error }
 
-func (f failingStore) Save([]byte) (int, error) { return 0, f.err }
+// Stage writes the snapshot nowhere; Commit fails, as a sync on a full disk does.
+func (f failingStore) Stage(write func(io.Writer) error) error { return write(io.Discard) }
+func (f failingStore) Commit() (int, error)                    { return 0, f.err }
 
 type statusLog struct{ last Status }
 

@@ -103,6 +103,7 @@ func (a *app) pipelineFlags(f *pflag.FlagSet) {
 func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, observers []pipeline.Observer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	applyMemoryLimit(cfg.MemoryLimit, log)
 	reg := newRegistry()
 	h := newHealth(cfg.Pipeline)
 	if err := serveOps(ctx, cfg.Metrics.Listen, reg, h, log); err != nil {
@@ -173,6 +174,10 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	<-done
 	return errors.Join(err, consumerErr, consumer.Close())
 }
+
+// The consumer tells the engine how far each partition reaches, so a
+// partition that reconnects late is not taken for one with nothing to say.
+var _ pipeline.Ends = (*ingest.Consumer)(nil)
 
 // joinAlone joins the consumer group once it has no other member and
 // returns the consumer, owning every input partition, with the partitions

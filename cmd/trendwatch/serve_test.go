@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -168,9 +169,11 @@ func TestReplaySetsWhatAReplayNeeds(t *testing.T) {
 // roFS is a checkpoint directory that has turned read-only.
 type roFS struct{}
 
-func (roFS) Save([]byte) (int, error) {
-	return 0, errors.New("checkpoint: create temp in /data: open /data/.state-1.tmp: read-only file system")
+func (roFS) Stage(func(io.Writer) error) error {
+	return errors.New("checkpoint: create temp in /data: open /data/.state-1.tmp: read-only file system")
 }
+
+func (roFS) Commit() (int, error) { return 0, errors.New("checkpoint: nothing staged to commit") }
 
 // TestHealthzWithRunningEngine wires a running engine whose every checkpoint
 // fails to the real handler, as `trendwatch run` does, and waits for
