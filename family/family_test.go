@@ -214,3 +214,27 @@ func FuzzKey(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// TestKeyNormalisation: a tag is keyed alike however its letters are
+// composed: precomposed and decomposed nukta letters, accented Latin in NFC
+// and NFD; and AppendKey agrees with KeyOf.
+func TestKeyNormalisation(t *testing.T) {
+	tests := []struct{ a, b string }{
+		{"\u0958\u095Bाचैलेंज", "क\u093Cज\u093Cाचैलेंज"}, // क़ज़ा, precomposed and decomposed
+		{"फ़िल्मचैलेंज", "फ\u093Cिल्मचैलेंज"},
+		{"caf\u00e9challenge", "cafe\u0301challenge"},
+		{"ब्लैकआउट_challenge", "blackout_challenge"},
+	}
+	for _, tt := range tests {
+		if ka, kb := Key(tt.a), Key(tt.b); ka != kb {
+			t.Errorf("Key(%q) = %q, Key(%q) = %q", tt.a, ka, tt.b, kb)
+		}
+	}
+	for _, s := range []string{"fyp", "blackout_challenge", "ब्लैकआउटचैलेंज", "blасk", "नाच", "café"} {
+		k, own := KeyOf(s)
+		b, bown := AppendKey([]byte("family:"), s)
+		if string(b) != "family:"+k || bown != own {
+			t.Errorf("AppendKey(%q) = %q, %v; KeyOf = %q, %v", s, b, bown, k, own)
+		}
+	}
+}

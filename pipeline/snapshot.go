@@ -25,18 +25,21 @@ type snapshot struct {
 	Creators  []hllSnap
 	// FamilyMentions: see Engine.familyMentions (older checkpoints lack it).
 	FamilyMentions []familySnap
-	// Spelled: see familyRec.first (older checkpoints lack it: families are
+	// Spelled and SpelledHash: see famSlot.first, by term for the families
+	// that may be tracked and by the term's hash for the others (older
+	// checkpoints lack both, and have every family in Spelled: families are
 	// then tracked from their next two spellings).
-	Spelled    map[string]uint64
-	Watermark  time.Time
-	LastClosed time.Time
-	First      time.Time
-	MaxApplied time.Time
-	Offsets    []ingest.Offset
-	Invalid    uint64
-	History    int
-	Parked     []ingest.Record
-	Outbox     []alert.Event
+	Spelled     map[string]uint64
+	SpelledHash map[uint64]uint64
+	Watermark   time.Time
+	LastClosed  time.Time
+	First       time.Time
+	MaxApplied  time.Time
+	Offsets     []ingest.Offset
+	Invalid     uint64
+	History     int
+	Parked      []ingest.Record
+	Outbox      []alert.Event
 	// Dedup holds the event ids remembered per partition. DedupKept tells a
 	// checkpoint from before deduplication (gob leaves both zero) from one
 	// with nothing to remember: the older kind is read, not refused, and the
@@ -146,7 +149,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 			s.Join = append(s.Join, joinEntry{ID: id, Keys: e.join.m[id]})
 		}
 	}
-	s.Spelled = e.families.spellings()
+	s.Spelled, s.SpelledHash = e.families.spellings()
 	for start, n := range e.familyMentions.m {
 		s.FamilyMentions = append(s.FamilyMentions, familySnap{Start: start, N: *n})
 	}
@@ -252,7 +255,7 @@ func (e *Engine) Restore(b []byte) error {
 	for _, j := range s.Join {
 		e.join.put(j.ID, j.Keys)
 	}
-	e.restoreFamilies(s.Spelled)
+	e.restoreFamilies(s.Spelled, s.SpelledHash)
 	e.familyMentions = bucketCounts{m: make(map[time.Time]*uint64, len(s.FamilyMentions))}
 	for _, f := range s.FamilyMentions {
 		n := f.N

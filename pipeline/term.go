@@ -10,6 +10,7 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -266,7 +267,12 @@ func kindOf(key string) event.Kind {
 func (e *Engine) termFamily(key string) string {
 	switch kindOf(key) {
 	case event.KindHashtag:
-		return e.familyOf(sketches.Hash(key), key[len("hashtag:"):]).term
+		if !e.families.on() {
+			return ""
+		}
+		// Once per tracked term: the key is made anew rather than looked up,
+		// so that the row's family does not depend on what the tables hold.
+		return family.Prefix + family.Key(key[len("hashtag:"):])
 	case event.KindFamily:
 		return key
 	}
