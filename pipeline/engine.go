@@ -509,12 +509,12 @@ func (e *Engine) content(c *event.Content) {
 		if !e.families.on() || t.Kind != event.KindHashtag || shortASCII(t.Value) {
 			continue
 		}
-		fam, fresh := e.families.tag(hashes[i], t.Value)
+		fam, spelling := e.hashtagFamily(hashes[i], t.Value)
 		if fam == 0 || slices.Contains(fams, fam) {
 			continue
 		}
 		fams = append(fams, fam)
-		term := e.spelled(fam, hashes[i], t.Value, fresh)
+		term := e.spelled(fam, hashes[i], t.Value, spelling)
 		if !e.mention(c, ts, start, creator, open, term, fam, true, t.Value) {
 			break
 		}
@@ -1053,6 +1053,9 @@ func (e *Engine) evict() {
 		}
 		if !open[k] {
 			delete(e.tracked, k)
+			if st.kind == event.KindFamily {
+				e.families.untracked(st.hash)
+			}
 		}
 	}
 }

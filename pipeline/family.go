@@ -68,9 +68,9 @@ func set[S any](slots []S, h uint64) []S {
 }
 
 // tag returns the family hash of the hashtag whose term key hashes to h and
-// value is v, 0 for its own family. fresh reports that f.buf holds the
-// family's term, made for a hashtag not in the table.
-func (f *families) tag(h uint64, v string) (fam uint64, fresh bool) {
+// value is v, 0 for its own family. spelling reports a hashtag not in the
+// table: its family's term is then in f.buf.
+func (f *families) tag(h uint64, v string) (fam uint64, spelling bool) {
 	s := set(f.tags, h)
 	for i := range s {
 		if s[i].tag == h {
@@ -96,14 +96,14 @@ func (f *families) term(v string) (k []byte, own bool) {
 
 // spelled notes a mention of family fam by the hashtag whose term key hashes
 // to h and value is v, and returns the family's term when it may be tracked,
-// "" when not. fresh is tag's: the term is in f.buf already.
-func (e *Engine) spelled(fam, h uint64, v string, fresh bool) string {
+// "" when not. spelling is tag's: the hashtag was not in the table, and its
+// family term is in f.buf. A hashtag that was is a spelling the family has
+// seen already, and changes nothing: its family is not looked up at all, only
+// whether it may be tracked.
+func (e *Engine) spelled(fam, h uint64, v string, spelling bool) string {
 	f := &e.families
-	term := func() string {
-		if !fresh {
-			f.term(v)
-		}
-		return string(f.buf)
+	if !spelling {
+		return f.terms[fam]
 	}
 	s := set(f.fams, fam)
 	for i := range s {
@@ -116,29 +116,49 @@ func (e *Engine) spelled(fam, h uint64, v string, fresh bool) string {
 		if first != 0 && first != h {
 			// The second spelling: from now on the family may be tracked.
 			s[0].first = 0
-			t := term()
+			t := string(f.buf)
 			f.terms[fam] = t
 			return t
 		}
 		return f.terms[fam]
 	}
 	if old := s[ways-1]; old.fam != 0 {
-		delete(f.terms, old.fam)
+		f.forget(old.fam, e.tracked)
 	}
 	copy(s[1:], s[:ways-1])
 	s[0] = famSlot{fam, h}
 	// A family seen under one spelling is tracked only when watched, or
 	// when it was tracked before its entry was pushed out. Most are neither,
 	// and their term is not made: f.buf is looked up as it is.
-	if !fresh {
-		f.term(v)
-	}
 	if e.tracked[string(f.buf)] == nil && (!e.watchFamilies || e.set.Watch(string(f.buf)) == nil) {
 		return ""
 	}
 	t := string(f.buf)
 	f.terms[fam] = t
 	return t
+}
+
+// forget drops the term of a family whose entry is pushed out of fams, unless
+// the family is tracked: its mentions must keep reaching its tracked state
+// (untracked drops it when the engine stops tracking it).
+func (f *families) forget(fam uint64, tracked map[string]*termState) {
+	if t, ok := f.terms[fam]; ok && tracked[t] == nil {
+		delete(f.terms, fam)
+	}
+}
+
+// untracked drops the term of a family the engine stopped tracking when its
+// entry was pushed out of fams already.
+func (f *families) untracked(fam uint64) {
+	if _, ok := f.terms[fam]; !ok {
+		return
+	}
+	for _, s := range set(f.fams, fam) {
+		if s.fam == fam {
+			return
+		}
+	}
+	delete(f.terms, fam)
 }
 
 // tracks reports whether the family term t, of hash h, may be tracked.
@@ -151,14 +171,14 @@ func (f *families) tracks(h uint64) bool {
 // "" for one that is its own family: the term as tracked when it may be, made
 // anew otherwise. Reports need it; they are few beside posts.
 func (e *Engine) familyTerm(h uint64, v string) (term string, fam uint64) {
-	fam, fresh := e.families.tag(h, v)
+	fam, spelling := e.families.tag(h, v)
 	if fam == 0 {
 		return "", 0
 	}
 	if t, ok := e.families.terms[fam]; ok {
 		return t, fam
 	}
-	if !fresh {
+	if !spelling {
 		e.families.term(v)
 	}
 	return string(e.families.buf), fam
@@ -193,7 +213,7 @@ func (e *Engine) restoreFamilies(byTerm map[string]uint64, byHash map[uint64]uin
 	restore := func(fam, first uint64) {
 		s := set(f.fams, fam)
 		if old := s[ways-1]; old.fam != 0 {
-			delete(f.terms, old.fam)
+			f.forget(old.fam, e.tracked)
 		}
 		copy(s[1:], s[:ways-1])
 		s[0] = famSlot{fam, first}

@@ -225,10 +225,14 @@ func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {
 // bytes (1.5 MiB) and their keys, for the terms that make most mentions.
 const keyCacheSize = 1 << 16
 
-// cachedKey is one slot of the term-key cache.
+// cachedKey is one slot of the term-key cache. For a hashtag it also holds
+// its family's hash once known (famOK; fam 0 for its own family): the slot is
+// in the processor's cache already, where the families' tables are not.
 type cachedKey struct {
-	hash uint64
-	key  string
+	hash  uint64
+	key   string
+	fam   uint64
+	famOK bool
 }
 
 // termKey returns t's key (Term.String) and its hash (sketches.Hash). The
@@ -241,9 +245,24 @@ func (e *Engine) termKey(t event.Term) (string, uint64) {
 	h := sketches.HashBytes(e.keyBuf)
 	slot := &e.keyCache[h&(keyCacheSize-1)]
 	if slot.hash != h || slot.key != string(e.keyBuf) {
-		slot.hash, slot.key = h, string(e.keyBuf)
+		*slot = cachedKey{hash: h, key: string(e.keyBuf)}
 	}
 	return slot.key, h
+}
+
+// hashtagFamily returns the family hash of the hashtag value v whose term key
+// (just made by termKey) hashes to h, 0 for its own family, and reports
+// whether this is a spelling the families' tables did not hold.
+func (e *Engine) hashtagFamily(h uint64, v string) (fam uint64, spelling bool) {
+	slot := &e.keyCache[h&(keyCacheSize-1)]
+	if slot.hash == h && slot.famOK {
+		return slot.fam, false
+	}
+	fam, spelling = e.families.tag(h, v)
+	if slot.hash == h {
+		slot.fam, slot.famOK = fam, true
+	}
+	return fam, spelling
 }
 
 // termHLLPrecision is lower than the window's: thousands of terms each hold
