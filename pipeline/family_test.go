@@ -337,3 +337,39 @@ func TestFamilyTrackedAfterForgotten(t *testing.T) {
 		t.Errorf("spelled = %q after the family was forgotten, want %q: a tracked family must stay tracked", got, term)
 	}
 }
+
+// TestFamilyTermKeptWhileTracked: a family entry pushed out of the table
+// keeps its term while the family is tracked, so that its spellings' mentions
+// (which no longer look the family up) still reach its tracked state; the
+// term goes when the engine stops tracking it.
+func TestFamilyTermKeptWhileTracked(t *testing.T) {
+	f := newFamilies(4) // one set: the fifth family pushes the first out
+	tracked := map[string]*termState{}
+	terms := []string{"family:a", "family:b", "family:c", "family:d", "family:e"}
+	for i, term := range terms {
+		fam := sketches.Hash(term)
+		s := set(f.fams, fam)
+		if old := s[ways-1]; old.fam != 0 {
+			f.forget(old.fam, tracked)
+		}
+		copy(s[1:], s[:ways-1])
+		s[0] = famSlot{fam, 0}
+		f.terms[fam] = term
+		if i == 0 {
+			tracked[term] = &termState{key: term}
+		}
+	}
+	a := sketches.Hash("family:a")
+	if f.terms[a] != "family:a" {
+		t.Fatal("a tracked family lost its term when pushed out of the table")
+	}
+	f.untracked(a)
+	if _, ok := f.terms[a]; ok {
+		t.Error("the term of a family pushed out and no longer tracked is kept")
+	}
+	e := sketches.Hash("family:e")
+	f.untracked(e)
+	if f.terms[e] != "family:e" {
+		t.Error("untracked dropped the term of a family still in the table")
+	}
+}
