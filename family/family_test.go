@@ -253,7 +253,11 @@ func BenchmarkKey(b *testing.B) {
 		{"ascii", "blackout_challenge"},
 		{"ascii_short", "fyp"},
 		{"ascii_word", "foryoupage"},
+		{"ascii_digits", "covid19india"},
 		{"devanagari", "ब्लैकआउटचैलेंज"},
+		{"devanagari_short", "नेपाल"},
+		{"devanagari_nukta", "फ़िल्मचैलेंज"}, // precomposed फ़
+		{"mixed", "ब्लैकआउट_challenge"},
 		{"cyrillic", "blасkоutсhаllеngе"},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
@@ -263,6 +267,20 @@ func BenchmarkKey(b *testing.B) {
 			}
 		})
 	}
+	// Typical tags: the real hashtags of TestFalseMerges, each in turn, and
+	// the time is per tag.
+	tags := hashtags(readLines(b, "covid19-twitter-hashtags.txt.gz"))
+	b.Run("covid19_twitter", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf [96]byte
+		i := 0
+		for b.Loop() {
+			AppendKey(buf[:0], tags[i])
+			if i++; i == len(tags) {
+				i = 0
+			}
+		}
+	})
 }
 
 func FuzzKey(f *testing.F) {
