@@ -165,15 +165,31 @@ func nukta(latin string) string {
 
 func isDevanagari(r rune) bool { return r >= 0x0900 && r <= 0x097F }
 
+// devaEntry is devanagari's answer for one rune.
+type devaEntry struct {
+	latin string
+	class devaClass
+}
+
+// devaTable holds devanagari's answers for the whole block, indexed by rune -
+// 0x900, made once: a switch on a rune is a binary search, and a Devanagari
+// key reads every rune through it.
+var devaTable = func() (t [0x80]devaEntry) {
+	for i := range t {
+		t[i].class, t[i].latin = devanagari(rune(0x900 + i))
+	}
+	return t
+}()
+
 // akshara is one written syllable: consonants, then a vowel (the inherent a
 // when there is no sign), then a nasal or visarga. The consonants are kept in
 // an array rather than a string, so that a conjunct costs no allocation.
 type akshara struct {
+	vowel    string
+	coda     string
 	cons     [12]byte
 	ncons    uint8
-	vowel    string
 	inherent bool // vowel is the unwritten a
-	coda     string
 }
 
 // addCons appends the Latin of a consonant to the syllable's cluster; a
@@ -186,11 +202,13 @@ func (a *akshara) addCons(latin string) {
 // nukta follows its consonant). The inherent a is dropped where Hindi does not
 // say it (schwa deletion, after Ohala): at the end of a word of more than one
 // syllable, and inside one between a vowel and a consonant that has one (VC_CV):
-// दालभात is "dalbhat", not "dalabhata". ak is scratch space.
-func appendDevanagari(dst []byte, run []rune, ak []akshara) ([]byte, []akshara) {
+// दालभात is "dalbhat", not "dalabhata". run is Devanagari only; ak is scratch
+// space.
+func appendDevanagari(dst []byte, run string, ak []akshara) ([]byte, []akshara) {
 	ak = ak[:0]
 	for _, r := range run {
-		class, latin := devanagari(r)
+		e := &devaTable[r-0x900]
+		class, latin := e.class, e.latin
 		n := len(ak)
 		switch class {
 		case devaOther:

@@ -154,22 +154,21 @@ again:
 	// hashtag of ordinary length.
 	var (
 		midBuf [192]byte
-		runBuf [48]rune
 		akBuf  [24]akshara
 	)
-	mid, run, ak := midBuf[:0], runBuf[:0], akBuf[:0]
-	flush := func() {
-		if len(run) > 0 {
-			mid, ak = appendDevanagari(mid, run, ak)
-			run = run[:0]
-		}
-	}
-	for _, r := range s {
+	mid, ak := midBuf[:0], akBuf[:0]
+	run := -1 // where the run of Devanagari being read starts
+	for i, r := range s {
 		if isDevanagari(r) {
-			run = append(run, r)
+			if run < 0 {
+				run = i
+			}
 			continue
 		}
-		flush()
+		if run >= 0 {
+			mid, ak = appendDevanagari(mid, s[run:i], ak)
+			run = -1
+		}
 		if r < utf8.RuneSelf {
 			mid = append(mid, byte(r))
 			continue
@@ -196,7 +195,9 @@ again:
 			mid = utf8.AppendRune(mid, r)
 		}
 	}
-	flush()
+	if run >= 0 {
+		mid, _ = appendDevanagari(mid, s[run:], ak)
+	}
 	letters := 0
 	for i := 0; i < len(mid); {
 		c := mid[i]
