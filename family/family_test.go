@@ -305,6 +305,14 @@ func FuzzKey(f *testing.F) {
 		if !utf8Valid(k) {
 			t.Fatalf("Key(%q) = %q is not UTF-8", v, k)
 		}
+		// Devanagari is read without NFD when the tag has no other letters:
+		// the key must be the one of the decomposed tag all the same (but
+		// for a tag that is its own family, whose key is itself as written).
+		if d := norm.NFD.String(v); Key(d) != k {
+			if _, own := KeyOf(v); !own {
+				t.Fatalf("Key(%q) = %q, but of its NFD %q, %q", v, k, d, Key(d))
+			}
+		}
 	})
 }
 
