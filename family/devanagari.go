@@ -206,8 +206,10 @@ func (a *akshara) addCons(latin string) {
 // space.
 func appendDevanagari(dst []byte, run string, ak []akshara) ([]byte, []akshara) {
 	ak = ak[:0]
-	for _, r := range run {
-		e := &devaTable[r-0x900]
+	// Every rune of the block is three bytes, E0 A4 80 to E0 A5 BF: its index
+	// in the block is read off the last two without decoding.
+	for i := 0; i+2 < len(run); i += 3 {
+		e := &devaTable[int(run[i+1]&1)<<6|int(run[i+2]&0x3F)]
 		class, latin := e.class, e.latin
 		n := len(ak)
 		switch class {

@@ -154,7 +154,7 @@ again:
 	// hashtag of ordinary length.
 	var (
 		midBuf [192]byte
-		akBuf  [24]akshara
+		akBuf  [16]akshara
 	)
 	mid, ak := midBuf[:0], akBuf[:0]
 	run := -1 // where the run of Devanagari being read starts
