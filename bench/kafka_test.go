@@ -20,8 +20,19 @@ import (
 // BenchmarkKafkaToDetectors measures the whole consuming path on this machine:
 // the embedded broker serving a kafka-go consumer group, decoding and
 // validation, the sketch window, tracked terms, bucket closes and detectors.
-// One op is one message (content or report); sinks are left out.
+// One op is one message (content or report); sinks are left out. It runs with
+// term families (pipeline.families at its default) and without (0), the
+// stream otherwise the same.
 func BenchmarkKafkaToDetectors(b *testing.B) {
+	for _, fams := range []struct {
+		name string
+		n    int
+	}{{"on", pipeline.DefaultConfig().Families}, {"off", 0}} {
+		b.Run("families="+fams.name, func(b *testing.B) { kafkaToDetectors(b, fams.n) })
+	}
+}
+
+func kafkaToDetectors(b *testing.B, families int) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bc := broker.DefaultConfig()
 	bc.Listen = "127.0.0.1:0"
@@ -74,7 +85,9 @@ func BenchmarkKafkaToDetectors(b *testing.B) {
 	}
 	w.Close()
 
-	eng, err := pipeline.New(pipeline.DefaultConfig(), sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, log, nil)
+	pcfg := pipeline.DefaultConfig()
+	pcfg.Families = families
+	eng, err := pipeline.New(pcfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, log, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

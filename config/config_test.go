@@ -98,6 +98,7 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{"negative lag growth", map[string]string{"TRENDWATCH_PIPELINE_MAX_LAG_GROWTH": "-1m"}, "", "pipeline.max_lag_growth"},
 		{"negative commit failure", map[string]string{"TRENDWATCH_PIPELINE_MAX_COMMIT_FAILURE": "-1m"}, "", "pipeline.max_commit_failure"},
 		{"negative dedup", map[string]string{"TRENDWATCH_PIPELINE_DEDUP_MAX_IDS": "-5"}, "", "pipeline.dedup_max_ids"},
+		{"negative families", map[string]string{"TRENDWATCH_PIPELINE_FAMILIES": "-1"}, "", "pipeline.families"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -194,6 +194,7 @@ func docs() map[string]doc {
 		"pipeline.commit_interval":    {UnitDuration, "how often sinks flush, a checkpoint is written and offsets committed"},
 		"pipeline.dedup_max_ids":      {UnitCount, "event ids remembered per process to drop retried copies (about 40 bytes each); 0 off"},
 		"pipeline.admission_slots":    {UnitCount, "per open bucket, terms held at the tracking door until their second sighting at the bar (8 bytes each, a power of two >= 1024); 0 off"},
+		"pipeline.families":           {UnitCount, "hashtags whose family (term families) is kept at hand, 32 bytes each; 0 turns families off"},
 		"pipeline.evict_after":        {UnitBuckets, "quiet buckets before an untracked-worthy term is dropped"},
 		"pipeline.history":            {UnitBuckets, "history of a term the detectors see; ≤ window.fine_buckets"},
 		"pipeline.idle_advance":       {UnitDuration, "move event time with the clock after this long without events"},

@@ -120,6 +120,24 @@ func devanagari(r rune) (devaClass, string) {
 		return devaConsonant, "s"
 	case 'ह':
 		return devaConsonant, "h"
+	// Consonants with a nukta, precomposed: what nukta makes of the
+	// decomposed pair, for text that was not normalised to NFD.
+	case '\u0958': // क़
+		return devaConsonant, "k"
+	case '\u0959': // ख़
+		return devaConsonant, "kh"
+	case '\u095A': // ग़
+		return devaConsonant, "g"
+	case '\u095B': // ज़
+		return devaConsonant, "z"
+	case '\u095C': // ड़
+		return devaConsonant, "r"
+	case '\u095D': // ढ़
+		return devaConsonant, "rh"
+	case '\u095E': // फ़
+		return devaConsonant, "f"
+	case '\u095F': // य़
+		return devaConsonant, "y"
 	}
 	if r >= '०' && r <= '९' {
 		return devaDigit, string(rune('0' + r - '०'))
@@ -147,34 +165,65 @@ func nukta(latin string) string {
 
 func isDevanagari(r rune) bool { return r >= 0x0900 && r <= 0x097F }
 
+// devaEntry is devanagari's answer for one rune.
+type devaEntry struct {
+	latin string
+	class devaClass
+}
+
+// devaTable holds devanagari's answers for the whole block, indexed by rune -
+// 0x900, made once: a switch on a rune is a binary search, and a Devanagari
+// key reads every rune through it.
+var devaTable = func() (t [0x80]devaEntry) {
+	for i := range t {
+		t[i].class, t[i].latin = devanagari(rune(0x900 + i))
+	}
+	return t
+}()
+
 // akshara is one written syllable: consonants, then a vowel (the inherent a
-// when there is no sign), then a nasal or visarga.
+// when there is no sign), then a nasal or visarga. The consonants are kept in
+// an array rather than a string, so that a conjunct costs no allocation.
 type akshara struct {
-	cons     string
 	vowel    string
-	inherent bool // vowel is the unwritten a
 	coda     string
+	cons     [12]byte
+	ncons    uint8
+	inherent bool // vowel is the unwritten a
+}
+
+// addCons appends the Latin of a consonant to the syllable's cluster; a
+// cluster longer than the array (no real one is) keeps its first letters.
+func (a *akshara) addCons(latin string) {
+	a.ncons += uint8(copy(a.cons[a.ncons:], latin))
 }
 
 // appendDevanagari appends the Latin of a run of Devanagari (already NFD, so a
 // nukta follows its consonant). The inherent a is dropped where Hindi does not
 // say it (schwa deletion, after Ohala): at the end of a word of more than one
 // syllable, and inside one between a vowel and a consonant that has one (VC_CV):
-// दालभात is "dalbhat", not "dalabhata".
-func appendDevanagari(dst []byte, run []rune, ak []akshara) ([]byte, []akshara) {
+// दालभात is "dalbhat", not "dalabhata". run is Devanagari only; ak is scratch
+// space.
+func appendDevanagari(dst []byte, run string, ak []akshara) ([]byte, []akshara) {
 	ak = ak[:0]
-	for _, r := range run {
-		class, latin := devanagari(r)
+	// Every rune of the block is three bytes, E0 A4 80 to E0 A5 BF: its index
+	// in the block is read off the last two without decoding.
+	for i := 0; i+2 < len(run); i += 3 {
+		e := &devaTable[int(run[i+1]&1)<<6|int(run[i+2]&0x3F)]
+		class, latin := e.class, e.latin
 		n := len(ak)
 		switch class {
+		case devaOther:
+			// Avagraha, danda and the like: not letters.
 		case devaConsonant:
 			if n > 0 && ak[n-1].vowel == "" && !ak[n-1].inherent {
 				// After a virama: a conjunct.
-				ak[n-1].cons += latin
+				ak[n-1].addCons(latin)
 				ak[n-1].inherent = true
 				continue
 			}
-			ak = append(ak, akshara{cons: latin, inherent: true})
+			ak = append(ak, akshara{inherent: true})
+			ak[n].addCons(latin)
 		case devaVowel:
 			ak = append(ak, akshara{vowel: latin})
 		case devaSign:
@@ -197,35 +246,39 @@ func appendDevanagari(dst []byte, run []rune, ak []akshara) ([]byte, []akshara) 
 			ak[n-1].coda = latin
 		case devaNukta:
 			if n > 0 {
-				c := ak[n-1].cons
+				a := &ak[n-1]
+				c := a.cons[:a.ncons]
 				// The nukta belongs to the last consonant of the cluster.
 				for _, base := range [...]string{"dh", "ph", "kh", "j", "d"} {
-					if len(c) >= len(base) && c[len(c)-len(base):] == base {
-						ak[n-1].cons = c[:len(c)-len(base)] + nukta(base)
+					if len(c) >= len(base) && string(c[len(c)-len(base):]) == base {
+						a.ncons -= uint8(len(base))
+						a.addCons(nukta(base))
 						break
 					}
 				}
 			}
 		case devaDigit:
-			ak = append(ak, akshara{cons: latin})
+			ak = append(ak, akshara{})
+			ak[n].addCons(latin)
 		}
 	}
 	// Schwa deletion, right to left so each choice sees the syllables after it.
 	for i := len(ak) - 1; i > 0; i-- {
 		a := &ak[i]
-		if !a.inherent || a.coda != "" || a.cons == "" {
+		if !a.inherent || a.coda != "" || a.ncons == 0 {
 			continue
 		}
 		prevVowel := ak[i-1].vowel != "" || ak[i-1].inherent
 		switch {
 		case i == len(ak)-1:
 			a.inherent = !prevVowel
-		case prevVowel && ak[i+1].cons != "" && (ak[i+1].vowel != "" || ak[i+1].inherent):
+		case prevVowel && ak[i+1].ncons != 0 && (ak[i+1].vowel != "" || ak[i+1].inherent):
 			a.inherent = false
 		}
 	}
-	for _, a := range ak {
-		dst = append(dst, a.cons...)
+	for i := range ak {
+		a := &ak[i]
+		dst = append(dst, a.cons[:a.ncons]...)
 		if a.inherent {
 			dst = append(dst, 'a')
 		}

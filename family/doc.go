@@ -6,8 +6,17 @@
 // Key folds a normalised hashtag (event.NormaliseHashtag's output) in two tiers.
 // Precision comes before recall: two real words that share a key merge their
 // surges, so each rule was kept only if it is what people type for another
-// spelling and it adds few false merges on an English word list (TestFalseMerges:
-// 3 in 73,604 words, 0.41 per 10,000).
+// spelling and it adds few false merges (TestFalseMerges): 3 in 73,604 English
+// words (0.41 per 10,000), and none in 8,622 real hashtags of tweets on COVID-19,
+// mostly from India and Pakistan, where it puts 133 tags in 65 families, each
+// one tag's spellings (covid_19 and covid19, aatmanirbhar and atmanirbhar,
+// sushantsinghrajput and sushantsingrajput).
+//
+// A key costs about 100 ns for an ASCII hashtag of 18 letters and 300 ns for a
+// Devanagari one, without allocating (AppendKey; Key allocates the string it
+// returns): a tag of ASCII and Devanagari alone is transliterated as typed, its
+// precomposed nukta letters read whole, and only one with other letters is
+// normalised to NFD first (BenchmarkKey).
 //
 // The strict tier applies to every key:
 //

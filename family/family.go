@@ -31,26 +31,37 @@ const (
 // output): every spelling of one tag that the package doc's rules fold has the same
 // key. A term with at most MaxPlain letters after folding is its own family.
 func Key(value string) string {
-	k, _ := key(value, MinLoose)
-	return k
+	var buf [96]byte
+	k, _ := appendKey(buf[:0], value, MinLoose)
+	return string(k)
 }
 
 // KeyOf is Key, and reports whether the term is its own family: a term of at most
 // MaxPlain letters, whose family no other spelling can join (every other key has
 // more letters), so counting the family apart would count the term twice.
-func KeyOf(value string) (k string, own bool) { return key(value, MinLoose) }
-
-func key(value string, minLoose int) (string, bool) {
+func KeyOf(value string) (k string, own bool) {
 	var buf [96]byte
-	k, letters := skeleton(buf[:0], value)
+	b, own := appendKey(buf[:0], value, MinLoose)
+	return string(b), own
+}
+
+// AppendKey appends Key(value) to dst and reports what KeyOf does. With room
+// in dst it allocates nothing for an ASCII value: a caller that keys a table
+// by the family's hash need not make the string at all.
+func AppendKey(dst []byte, value string) ([]byte, bool) { return appendKey(dst, value, MinLoose) }
+
+func appendKey(dst []byte, value string, minLoose int) ([]byte, bool) {
+	n := len(dst)
+	k, letters := skeleton(dst, value)
 	if letters <= MaxPlain {
-		return value, true
+		return append(k[:n], value...), true
 	}
 	if letters >= minLoose {
 		var lb [96]byte
-		k = loose(lb[:0], k)
+		l := loose(lb[:0], k[n:])
+		k = append(k[:n], l...)
 	}
-	return string(k), false
+	return k, false
 }
 
 // skeleton returns the strict fold of s, appended to dst: separators dropped,
@@ -68,7 +79,7 @@ func skeleton(dst []byte, s string) (out []byte, letters int) {
 
 // skeletonASCII is the strict fold of ASCII, the fast path and the last pass of
 // the slow one.
-func skeletonASCII(dst []byte, s string) ([]byte, int) {
+func skeletonASCII[S string | []byte](dst []byte, s S) ([]byte, int) {
 	letters := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -101,7 +112,7 @@ func skeletonASCII(dst []byte, s string) ([]byte, int) {
 // only when letters stand on both sides of it ("bl4ck", "ch4ll3nge") and every
 // one of it has a letter look-alike. Numbers before or after a word stay numbers:
 // "covid19", "top10" and "dance2" are different tags from "covidl9" or "dance".
-func readAsLetters(s string, i, j int) (b [3]byte, ok bool) {
+func readAsLetters[S string | []byte](s S, i, j int) (b [3]byte, ok bool) {
 	if i == 0 || j == len(s) || !isASCIILetter(s[i-1]) || !isASCIILetter(s[j]) || j-i > len(b) {
 		return b, false
 	}
@@ -129,30 +140,47 @@ func readAsLetters(s string, i, j int) (b [3]byte, ok bool) {
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 func skeletonSlow(dst []byte, s string) ([]byte, int) {
-	s = norm.NFD.String(s)
+	// NFD splits accented Latin letters into letter and mark, and Devanagari's
+	// precomposed nukta letters (क़ ज़ फ़) into consonant and nukta. A tag of
+	// ASCII and Devanagari alone is transliterated as it is instead, the
+	// precomposed letters read whole (devanagari): normalising took two thirds
+	// of the time of a Devanagari key. Any other letter starts the fold again
+	// on the NFD of the tag, unless it is in NFD already.
+	normalised := false
+again:
 	// The strict fold of the whole string, rune by rune, into a Latin-mostly
 	// string; digits are decided on it afterwards so that "bl4сk" with a Cyrillic
-	// с reads its 4 the way "bl4ck" does.
-	var mid []byte
-	var run []rune
-	var ak []akshara
-	flush := func() {
-		if len(run) > 0 {
-			mid, ak = appendDevanagari(mid, run, ak)
-			run = run[:0]
-		}
-	}
-	for _, r := range s {
+	// с reads its 4 the way "bl4ck" does. The buffers are on the stack for a
+	// hashtag of ordinary length.
+	var (
+		midBuf [192]byte
+		akBuf  [16]akshara
+	)
+	mid, ak := midBuf[:0], akBuf[:0]
+	run := -1 // where the run of Devanagari being read starts
+	for i, r := range s {
 		if isDevanagari(r) {
-			if c, _ := devanagari(r); c != devaOther {
-				run = append(run, r)
+			if run < 0 {
+				run = i
 			}
 			continue
 		}
-		flush()
-		switch {
-		case r < utf8.RuneSelf:
+		if run >= 0 {
+			mid, ak = appendDevanagari(mid, s[run:i], ak)
+			run = -1
+		}
+		if r < utf8.RuneSelf {
 			mid = append(mid, byte(r))
+			continue
+		}
+		if !normalised {
+			normalised = true
+			if norm.NFD.QuickSpanString(s) != len(s) {
+				s = norm.NFD.String(s)
+				goto again
+			}
+		}
+		switch {
 		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r):
 			// Accents and other marks on Latin (café, cafe): typed or not at will.
 		default:
@@ -167,7 +195,9 @@ func skeletonSlow(dst []byte, s string) ([]byte, int) {
 			mid = utf8.AppendRune(mid, r)
 		}
 	}
-	flush()
+	if run >= 0 {
+		mid, _ = appendDevanagari(mid, s[run:], ak)
+	}
 	letters := 0
 	for i := 0; i < len(mid); {
 		c := mid[i]
@@ -177,7 +207,7 @@ func skeletonSlow(dst []byte, s string) ([]byte, int) {
 				j++
 			}
 			var n int
-			dst, n = skeletonASCII(dst, string(mid[i:j]))
+			dst, n = skeletonASCII(dst, mid[i:j])
 			letters += n
 			i = j
 			continue

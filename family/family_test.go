@@ -96,8 +96,9 @@ func TestOf(t *testing.T) {
 
 // FalseMerges groups words by key and counts, in each group, the words beyond the
 // first that are not spelling variants of another: a word that equals another
-// once doubled consonants are undoubled (canceled, cancelled) or marks dropped
-// (angstrom, ångström) is a variant, not a false merge.
+// once doubled consonants are undoubled (canceled, cancelled), marks dropped
+// (angstrom, ångström) or separators dropped (covid_19, covid19) is a variant,
+// not a false merge.
 func FalseMerges(words []string, key func(string) string) (merges int, examples []string) {
 	groups := map[string][]string{}
 	for _, w := range words {
@@ -126,7 +127,8 @@ func FalseMerges(words []string, key func(string) string) (merges int, examples 
 func variantForm(w string) string {
 	var b []rune
 	for _, r := range norm.NFD.String(w) {
-		if unicode.Is(unicode.Mn, r) {
+		if unicode.Is(unicode.Mn, r) || r == '_' {
+			// Marks, and separators: covid_19 is covid19 written apart.
 			continue
 		}
 		if n := len(b); n > 0 && b[n-1] == r && !strings.ContainsRune("aeiou", r) {
@@ -137,8 +139,9 @@ func variantForm(w string) string {
 	return string(b)
 }
 
-func readWords(t testing.TB) []string {
-	f, err := os.Open("testdata/wamerican-words.txt.gz")
+// readLines returns the lines of a gzipped file in testdata.
+func readLines(t testing.TB, name string) []string {
+	f, err := os.Open("testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,30 +150,101 @@ func readWords(t testing.TB) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var words []string
+	var lines []string
 	sc := bufio.NewScanner(zr)
 	for sc.Scan() {
-		words = append(words, sc.Text())
+		lines = append(lines, sc.Text())
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return words
+	return lines
 }
 
-// TestFalseMerges measures false merges on 73,604 English words taken as
-// hashtags. Measured: 3 (0.41 per 10,000): chairwoman/charwoman,
-// chairwomen/charwomen and headwaiters/headwaters, all by ai → a.
-func TestFalseMerges(t *testing.T) {
-	words := readWords(t)
-	if len(words) != 73604 {
-		t.Fatalf("%d words, want 73604", len(words))
+// hashtags extracts the hashtags of lines as a platform's parser would (each
+// '#' starts one, which runs while letters, marks, digits and '_' do:
+// "#covid." is #covid, "#a#b" is #a and #b), normalises them as the decoder
+// does, and returns each once.
+func hashtags(lines []string) []string {
+	seen := map[string]bool{}
+	var tags []string
+	for _, l := range lines {
+		for _, part := range strings.Split(l, "#")[1:] {
+			end := strings.IndexFunc(part, func(r rune) bool {
+				return !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && r != '_'
+			})
+			if end >= 0 {
+				part = part[:end]
+			}
+			v, err := event.NormaliseHashtag(part, 100)
+			if err != nil || v == "" || seen[v] {
+				continue
+			}
+			seen[v] = true
+			tags = append(tags, v)
+		}
 	}
-	merges, examples := FalseMerges(words, Key)
-	per10k := float64(merges) * 1e4 / float64(len(words))
-	t.Logf("%d false merges in %d words (%.2f per 10,000): %v", merges, len(words), per10k, examples)
-	if merges > 3 || per10k > 1 {
-		t.Errorf("%d false merges (%.2f per 10,000), measured 3: %v", merges, per10k, examples)
+	sort.Strings(tags)
+	return tags
+}
+
+func TestFalseMerges(t *testing.T) {
+	tests := []struct {
+		name  string
+		terms []string
+		n     int // terms, to catch a changed file
+		// reviewed are merges a person looked at and found to be spellings of
+		// one name or word, so not false, with why. FalseMerges cannot tell
+		// them: they differ by what the rules fold on purpose.
+		reviewed map[string]string
+		// merges is the number of false merges measured, the test's bound: a
+		// change to the rules that adds one fails until it is looked at.
+		merges int
+	}{
+		// 73,604 English words taken as hashtags. Measured 3 (0.41 per
+		// 10,000): chairwoman/charwoman, chairwomen/charwomen and
+		// headwaiters/headwaters, all by ai → a.
+		{name: "wamerican", terms: readLines(t, "wamerican-words.txt.gz"), n: 73604, merges: 3},
+		// 8,622 real hashtags from tweets on COVID-19, most of them from
+		// India and Pakistan (see testdata/README.md). Measured 0: the key
+		// puts 133 of them in 65 families of two or three, 53 of spellings
+		// apart only by '_' (covid_19, covid19) and 12 reviewed below.
+		{name: "covid19-twitter", terms: hashtags(readLines(t, "covid19-twitter-hashtags.txt.gz")), n: 8622, merges: 0,
+			reviewed: map[string]string{
+				"aaradhyabachchan/aradhyabachchan":        "one name, ā typed aa or a",
+				"aarogyasetu_app/arogyasetuapp":           "the Aarogya Setu app, ā typed aa or a",
+				"aatmanirbhar/atmanirbhar":                "one word (आत्मनिर्भर), ā typed aa or a",
+				"aatmanirbhar_bharat/atmanirbharbharat":   "one slogan, ā typed aa or a",
+				"bhabhijipapad/bhabijipapad":              "one brand (भाभीजी), aspiration typed or not",
+				"corona_virus/coronaavirus":               "a typo of coronavirus",
+				"jewishpriviledge/jewishprivilege":        "a misspelling of privilege",
+				"kaattupayale/kattupayale":                "one film title, ā typed aa or a",
+				"naagpanchmi/nagpanchmi":                  "one festival (नागपंचमी), ā typed aa or a",
+				"saaddahaqnews/sadahaqnews":               "one outlet, Sada Haq, doubled letters typed or not",
+				"shivrajsinghchauhan/shivrajsinghchouhan": "one name, चौहान romanised au or ou",
+				"sushantsinghrajput/sushantsingrajput":    "one name, सिंह romanised singh or sing",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if len(tt.terms) != tt.n {
+				t.Fatalf("%d terms, want %d", len(tt.terms), tt.n)
+			}
+			merges, examples := FalseMerges(tt.terms, Key)
+			var notVariants []string
+			for _, ex := range examples {
+				if _, ok := tt.reviewed[ex]; ok {
+					merges -= strings.Count(ex, "/")
+					continue
+				}
+				notVariants = append(notVariants, ex)
+			}
+			per10k := float64(merges) * 1e4 / float64(len(tt.terms))
+			t.Logf("%d false merges in %d terms (%.2f per 10,000): %v", merges, len(tt.terms), per10k, notVariants)
+			if merges > tt.merges || per10k > 1 {
+				t.Errorf("%d false merges (%.2f per 10,000), measured %d: %v", merges, per10k, tt.merges, notVariants)
+			}
+		})
 	}
 }
 
@@ -179,16 +253,37 @@ func BenchmarkKey(b *testing.B) {
 		{"ascii", "blackout_challenge"},
 		{"ascii_short", "fyp"},
 		{"ascii_word", "foryoupage"},
+		{"ascii_digits", "covid19india"},
 		{"devanagari", "ब्लैकआउटचैलेंज"},
+		{"devanagari_short", "नेपाल"},
+		{"devanagari_nukta", "फ़िल्मचैलेंज"}, // precomposed फ़
+		{"mixed", "ब्लैकआउट_challenge"},
 		{"cyrillic", "blасkоutсhаllеngе"},
 	} {
+		// AppendKey, as the engine calls it: Key costs the string it
+		// returns besides.
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
+			var buf [96]byte
 			for b.Loop() {
-				Key(bm.s)
+				AppendKey(buf[:0], bm.s)
 			}
 		})
 	}
+	// Typical tags: the real hashtags of TestFalseMerges, each in turn, and
+	// the time is per tag.
+	tags := hashtags(readLines(b, "covid19-twitter-hashtags.txt.gz"))
+	b.Run("covid19_twitter", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf [96]byte
+		i := 0
+		for b.Loop() {
+			AppendKey(buf[:0], tags[i])
+			if i++; i == len(tags) {
+				i = 0
+			}
+		}
+	})
 }
 
 func FuzzKey(f *testing.F) {
@@ -210,7 +305,39 @@ func FuzzKey(f *testing.F) {
 		if !utf8Valid(k) {
 			t.Fatalf("Key(%q) = %q is not UTF-8", v, k)
 		}
+		// Devanagari is read without NFD when the tag has no other letters:
+		// the key must be the one of the decomposed tag all the same (but
+		// for a tag that is its own family, whose key is itself as written).
+		if d := norm.NFD.String(v); Key(d) != k {
+			if _, own := KeyOf(v); !own {
+				t.Fatalf("Key(%q) = %q, but of its NFD %q, %q", v, k, d, Key(d))
+			}
+		}
 	})
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// TestKeyNormalisation: a tag is keyed alike however its letters are
+// composed: precomposed and decomposed nukta letters, accented Latin in NFC
+// and NFD; and AppendKey agrees with KeyOf.
+func TestKeyNormalisation(t *testing.T) {
+	tests := []struct{ a, b string }{
+		{"\u0958\u095Bाचैलेंज", "क\u093Cज\u093Cाचैलेंज"}, // क़ज़ा, precomposed and decomposed
+		{"फ़िल्मचैलेंज", "फ\u093Cिल्मचैलेंज"},
+		{"caf\u00e9challenge", "cafe\u0301challenge"},
+		{"ब्लैकआउट_challenge", "blackout_challenge"},
+	}
+	for _, tt := range tests {
+		if ka, kb := Key(tt.a), Key(tt.b); ka != kb {
+			t.Errorf("Key(%q) = %q, Key(%q) = %q", tt.a, ka, tt.b, kb)
+		}
+	}
+	for _, s := range []string{"fyp", "blackout_challenge", "ब्लैकआउटचैलेंज", "blасk", "नाच", "café"} {
+		k, own := KeyOf(s)
+		b, bown := AppendKey([]byte("family:"), s)
+		if string(b) != "family:"+k || bown != own {
+			t.Errorf("AppendKey(%q) = %q, %v; KeyOf = %q, %v", s, b, bown, k, own)
+		}
+	}
+}

@@ -67,6 +67,12 @@ type Config struct {
 	// off: a term is then tracked on its first sighting at the bar, and in a
 	// flood one-off tags with inflated estimates are tracked and written.
 	AdmissionSlots int `mapstructure:"admission_slots"`
+	// Families bounds the hashtags whose family (package family) is kept at
+	// hand, a few hundred bytes each with the family's record: a hashtag not
+	// among them has its family key computed again. It should hold the
+	// hashtags of an hour or so and their spellings. 0 turns families off:
+	// hashtags are counted and tracked alone, and rows carry no family.
+	Families int `mapstructure:"families"`
 	// CommitInterval is how often sinks are flushed, a checkpoint written and
 	// offsets committed.
 	CommitInterval time.Duration `mapstructure:"commit_interval"`
@@ -100,6 +106,7 @@ func DefaultConfig() Config {
 		MaxParked:       200000,
 		DedupMaxIDs:     2000000,
 		AdmissionSlots:  1 << 20,
+		Families:        1 << 19,
 		CommitInterval:  10 * time.Second,
 
 		MaxCommitFailure: time.Minute,
@@ -146,6 +153,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.dedup_max_ids: must be >= 0, got %d", c.DedupMaxIDs)
 	case c.AdmissionSlots != 0 && (c.AdmissionSlots < 1024 || c.AdmissionSlots&(c.AdmissionSlots-1) != 0):
 		return fmt.Errorf("pipeline.admission_slots: must be 0 or a power of two >= 1024, got %d", c.AdmissionSlots)
+	case c.Families < 0:
+		return fmt.Errorf("pipeline.families: must be >= 0, got %d", c.Families)
 	case c.CommitInterval <= 0:
 		return fmt.Errorf("pipeline.commit_interval: must be > 0, got %v", c.CommitInterval)
 	case c.MaxCommitFailure < 0:

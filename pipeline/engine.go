@@ -158,11 +158,14 @@ type Engine struct {
 	terms  []event.Term
 	keys   []string
 	hashes []uint64
-	fams   []*familyRec
+	fams   []uint64
 	// families are the families of the hashtags seen lately (see family.go).
 	families families
-	early    earlyState
-	m        *metrics
+	// watchFamilies is set when the watchlist has entries, which may match a
+	// family: without any, a new family is not looked up in it.
+	watchFamilies bool
+	early         earlyState
+	m             *metrics
 
 	// keyBuf and keyCache make term keys without an allocation for the terms
 	// mentioned lately (see termKey).
@@ -279,7 +282,9 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 	if err != nil {
 		return nil, err
 	}
-	set.WatchFamilies(family.Prefix, family.Key)
+	if cfg.Families > 0 {
+		set.WatchFamilies(family.Prefix, family.Key)
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -298,6 +303,9 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
 		keyCache: make([]cachedKey, keyCacheSize),
 		early:    newEarlyState(dcfg),
+		families: newFamilies(cfg.Families),
+
+		watchFamilies: len(dcfg.Watchlist.Terms)+len(dcfg.Watchlist.Entries) > 0,
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
 	// carry creators, regions and samples.
@@ -552,7 +560,7 @@ func (e *Engine) content(c *event.Content) {
 		key, h := e.termKey(t)
 		keys = append(keys, key)
 		hashes = append(hashes, h)
-		if !e.mention(c, ts, start, creator, open, key, h, nil, "") {
+		if !e.mention(c, ts, start, creator, open, key, h, false, "") {
 			return
 		}
 	}
@@ -562,16 +570,16 @@ func (e *Engine) content(c *event.Content) {
 	// post's own terms: a report finds the families again from them.
 	fams := e.fams[:0]
 	for i, t := range e.terms {
-		if t.Kind != event.KindHashtag || shortASCII(t.Value) {
+		if !e.families.on() || t.Kind != event.KindHashtag || shortASCII(t.Value) {
 			continue
 		}
-		fam := e.familyOf(hashes[i], t.Value)
-		if fam.own || slices.Contains(fams, fam) {
+		fam, spelling := e.hashtagFamily(hashes[i], t.Value)
+		if fam == 0 || slices.Contains(fams, fam) {
 			continue
 		}
 		fams = append(fams, fam)
-		fam.spelled(hashes[i])
-		if !e.mention(c, ts, start, creator, open, fam.term, fam.hash, fam, t.Value) {
+		term := e.spelled(fam, hashes[i], t.Value, spelling)
+		if !e.mention(c, ts, start, creator, open, term, fam, true, t.Value) {
 			break
 		}
 	}
@@ -606,11 +614,12 @@ func (e *Engine) creatorsOf(start time.Time) *sketches.HLL {
 	return ch
 }
 
-// mention counts one mention of key (hash h) by content c; when key is a
-// family, fam is its record and member the spelling that brought the mention.
-// It reports false when the event is too late.
-func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, open *sketches.Bucket, key string, h uint64, fam *familyRec, member string) bool {
-	if fam == nil {
+// mention counts one mention of key (hash h) by content c; a family's
+// (derived) is counted in the count-min only unless key, its term, is set
+// because it may be tracked, and member is the spelling that brought it. It
+// reports false when the event is too late.
+func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, open *sketches.Bucket, key string, h uint64, derived bool, member string) bool {
+	if !derived {
 		if e.late(e.window.Mention(ts, key, h, 1)) {
 			return false
 		}
@@ -619,7 +628,7 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 			return false
 		}
 		e.familyMentions.add(start)
-		if !fam.track {
+		if key == "" {
 			return true
 		}
 	}
@@ -674,10 +683,10 @@ func (e *Engine) report(r *event.Report) {
 	// The families of its hashtags are reported with them, each once.
 	fams := e.fams[:0]
 	for _, k := range keys {
-		if v, ok := strings.CutPrefix(k, "hashtag:"); ok {
-			if fam := e.familyOf(sketches.Hash(k), v); !fam.own && !slices.Contains(fams, fam) {
+		if v, ok := strings.CutPrefix(k, "hashtag:"); ok && e.families.on() {
+			if term, fam := e.familyTerm(sketches.Hash(k), v); fam != 0 && !slices.Contains(fams, fam) {
 				fams = append(fams, fam)
-				keys = append(keys, fam.term)
+				keys = append(keys, term)
 			}
 		}
 	}
@@ -695,7 +704,7 @@ func (e *Engine) report(r *event.Report) {
 		}
 		st := e.tracked[key]
 		if st == nil {
-			if strings.HasPrefix(key, family.Prefix) && !e.families.tracks(key) {
+			if strings.HasPrefix(key, family.Prefix) && !e.families.tracks(h) {
 				continue
 			}
 			if trusted {
@@ -880,7 +889,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 			if it.Count-it.Err < uint64(top.min) {
 				continue
 			}
-			if _, ok := e.tracked[it.Key]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Key)) {
+			if _, ok := e.tracked[it.Key]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Hash)) {
 				e.track(it.Key, it.Hash, nil, b.Start)
 			}
 		}
@@ -1125,6 +1134,9 @@ func (e *Engine) evict() {
 		}
 		if !open[k] {
 			delete(e.tracked, k)
+			if st.kind == event.KindFamily {
+				e.families.untracked(st.hash)
+			}
 		}
 	}
 }

@@ -1,107 +1,232 @@
 package pipeline
 
 import (
-	"strings"
 	"time"
 
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
-// maxFamilies bounds the families remembered; they are forgotten all at once
-// when it is reached, which costs only recomputing the keys of the tags still
-// in use and seeing two spellings again of families not yet tracked.
-const maxFamilies = 1 << 18
-
-// familyRec is one family as the engine knows it.
-type familyRec struct {
-	term string // "family:<key>"
-	hash uint64 // of term
-	// first is the hash of the term key of the one spelling seen so far, 0
-	// once a second one was.
-	first uint64
-	// track is set once the family was seen under two spellings, is watched,
-	// or is tracked already. A family of one spelling is that hashtag over
-	// again: tracking it would double the work of every bucket close and page
-	// twice for one surge. The sketches count every family regardless, so one
-	// tracked late has its whole history.
-	track bool
-	// own is set for a term too short to have other spellings (family.KeyOf):
-	// its family is the hashtag itself, and is neither counted nor tracked.
-	own bool
-}
-
-// spelled notes a mention of the family by the hashtag whose term key hashes
-// to h.
-func (r *familyRec) spelled(h uint64) {
-	if r.first != h && r.first != 0 {
-		r.first, r.track = 0, true
-	}
-}
-
-// families are the families of the hashtags seen lately.
+// families is what the engine remembers of the families (package family) of
+// the hashtags it has seen lately, in two tables of fixed size with no
+// pointers in them, so that the garbage collector never scans them and a
+// hashtag seen once costs no allocation beyond its family term's:
+//
+//   - tags maps the hash of a hashtag's term key, which the engine has at
+//     hand, to the hash of its family term: family.Key, a few hundred
+//     nanoseconds, is paid once per hashtag while it stays in use;
+//   - fams holds each family's first spelling, to know when a second one
+//     comes.
+//
+// Both are 4-way set associative: an entry found moves to the front of its
+// set and a new one enters at the front, pushing out the set's least recently
+// used. Forgetting is one entry at a time, never the whole table: a tag not
+// seen since has its key computed again, and a family not seen since needs
+// two spellings again before it is tracked (the sketches count it all along,
+// so its history is whole when it is). Two hashtags whose 64-bit hashes
+// collide share a family; with 2^19 entries that is one chance in 2^45.
 type families struct {
-	// byHashtag is keyed by the hash of the hashtag's term key, which the
-	// engine has at hand: a string key would cost a second hash and a compare.
-	// Two hashtags whose 64-bit hashes collide would share a family; at 2^16
-	// entries that is one chance in 2^29.
-	byHashtag map[uint64]*familyRec
-	byTerm    map[string]*familyRec // by family term
+	tags []tagSlot
+	fams []famSlot
+	// terms holds the term of each family that may be tracked: seen under two
+	// spellings, watched, or tracked already. Only these need their term;
+	// a family entry pushed out of fams takes its term with it.
+	terms map[uint64]string
+	// buf is where a family term is made before it is hashed.
+	buf []byte
 }
 
-// tracks reports whether the family term may be tracked.
-func (f *families) tracks(term string) bool {
-	r := f.byTerm[term]
-	return r != nil && r.track
+// tagSlot is one hashtag's family. fam is 0 for a hashtag that is its own
+// family (family.KeyOf), tag 0 for an empty slot.
+type tagSlot struct{ tag, fam uint64 }
+
+// famSlot is one family: first is the hash of the term key of the one spelling
+// seen so far, 0 once a second one was; fam is 0 for an empty slot.
+type famSlot struct{ fam, first uint64 }
+
+// ways is the associativity of both tables: a set of 4 slots of 16 bytes is
+// one cache line.
+const ways = 4
+
+func newFamilies(n int) families {
+	if n <= 0 {
+		return families{}
+	}
+	size := ways
+	for size < n {
+		size <<= 1
+	}
+	return families{tags: make([]tagSlot, size), fams: make([]famSlot, size), terms: make(map[uint64]string)}
 }
 
-// familyOf returns the family of a normalised hashtag value, whose term key
-// hashes to h. family.Key costs a few hundred nanoseconds; a lookup, a few dozen.
-func (e *Engine) familyOf(h uint64, value string) *familyRec {
+func (f *families) on() bool { return f.tags != nil }
+
+// set returns the set of slots where hash h lives.
+func set[S any](slots []S, h uint64) []S {
+	i := int(h&uint64(len(slots)-1)) &^ (ways - 1)
+	return slots[i : i+ways : i+ways]
+}
+
+// tag returns the family hash of the hashtag whose term key hashes to h and
+// value is v, 0 for its own family. spelling reports a hashtag not in the
+// table: its family's term is then in f.buf.
+func (f *families) tag(h uint64, v string) (fam uint64, spelling bool) {
+	s := set(f.tags, h)
+	for i := range s {
+		if s[i].tag == h {
+			fam := s[i].fam
+			copy(s[1:i+1], s[:i])
+			s[0] = tagSlot{h, fam}
+			return fam, false
+		}
+	}
+	if k, own := f.term(v); !own {
+		fam = sketches.HashBytes(k)
+	}
+	copy(s[1:], s[:ways-1])
+	s[0] = tagSlot{h, fam}
+	return fam, true
+}
+
+// term makes the family term of the hashtag value v in f.buf.
+func (f *families) term(v string) (k []byte, own bool) {
+	f.buf, own = family.AppendKey(append(f.buf[:0], family.Prefix...), v)
+	return f.buf, own
+}
+
+// spelled notes a mention of family fam by the hashtag whose term key hashes
+// to h and value is v, and returns the family's term when it may be tracked,
+// "" when not. spelling is tag's: the hashtag was not in the table, and its
+// family term is in f.buf. A hashtag that was is a spelling the family has
+// seen already, and changes nothing: its family is not looked up at all, only
+// whether it may be tracked.
+func (e *Engine) spelled(fam, h uint64, v string, spelling bool) string {
 	f := &e.families
-	if r := f.byHashtag[h]; r != nil {
-		return r
+	if !spelling {
+		return f.terms[fam]
 	}
-	if f.byHashtag == nil || len(f.byHashtag) >= maxFamilies {
-		f.byHashtag = make(map[uint64]*familyRec)
-		f.byTerm = make(map[string]*familyRec)
+	s := set(f.fams, fam)
+	for i := range s {
+		if s[i].fam != fam {
+			continue
+		}
+		first := s[i].first
+		copy(s[1:i+1], s[:i])
+		s[0] = famSlot{fam, first}
+		if first != 0 && first != h {
+			// The second spelling: from now on the family may be tracked.
+			s[0].first = 0
+			t := string(f.buf)
+			f.terms[fam] = t
+			return t
+		}
+		return f.terms[fam]
 	}
-	k, own := family.KeyOf(value)
-	term := family.Prefix + k
-	r := f.byTerm[term]
-	if r == nil {
-		r = e.newFamilyRec(term, h)
-		r.own = own
-		f.byTerm[term] = r
+	if old := s[ways-1]; old.fam != 0 {
+		f.forget(old.fam, e.tracked)
 	}
-	f.byHashtag[h] = r
-	return r
+	copy(s[1:], s[:ways-1])
+	s[0] = famSlot{fam, h}
+	// A family seen under one spelling is tracked only when watched, or
+	// when it was tracked before its entry was pushed out. Most are neither,
+	// and their term is not made: f.buf is looked up as it is.
+	if e.tracked[string(f.buf)] == nil && (!e.watchFamilies || e.set.Watch(string(f.buf)) == nil) {
+		return ""
+	}
+	t := string(f.buf)
+	f.terms[fam] = t
+	return t
 }
 
-func (e *Engine) newFamilyRec(term string, first uint64) *familyRec {
-	r := &familyRec{term: term, hash: sketches.Hash(term), first: first}
-	r.track = first == 0 || e.tracked[term] != nil || e.set.Watch(term) != nil
-	return r
-}
-
-// spellings is what the checkpoint keeps of the families: each one's first
-// spelling (hashed), 0 for those seen under two.
-func (f *families) spellings() map[string]uint64 {
-	out := make(map[string]uint64, len(f.byTerm))
-	for t, r := range f.byTerm {
-		out[t] = r.first
+// forget drops the term of a family whose entry is pushed out of fams, unless
+// the family is tracked: its mentions must keep reaching its tracked state
+// (untracked drops it when the engine stops tracking it).
+func (f *families) forget(fam uint64, tracked map[string]*termState) {
+	if t, ok := f.terms[fam]; ok && tracked[t] == nil {
+		delete(f.terms, fam)
 	}
-	return out
 }
 
-// restoreFamilies takes back what spellings kept.
-func (e *Engine) restoreFamilies(spellings map[string]uint64) {
-	e.families = families{byHashtag: make(map[uint64]*familyRec), byTerm: make(map[string]*familyRec, len(spellings))}
-	for t, first := range spellings {
-		r := e.newFamilyRec(t, first)
-		// An own family's key is its hashtag's value, so it is its own key.
-		_, r.own = family.KeyOf(strings.TrimPrefix(t, family.Prefix))
-		e.families.byTerm[t] = r
+// untracked drops the term of a family the engine stopped tracking when its
+// entry was pushed out of fams already.
+func (f *families) untracked(fam uint64) {
+	if _, ok := f.terms[fam]; !ok {
+		return
+	}
+	for _, s := range set(f.fams, fam) {
+		if s.fam == fam {
+			return
+		}
+	}
+	delete(f.terms, fam)
+}
+
+// tracks reports whether the family term t, of hash h, may be tracked.
+func (f *families) tracks(h uint64) bool {
+	_, ok := f.terms[h]
+	return ok
+}
+
+// familyTerm returns the family term of the hashtag value v (term key hash h),
+// "" for one that is its own family: the term as tracked when it may be, made
+// anew otherwise. Reports need it; they are few beside posts.
+func (e *Engine) familyTerm(h uint64, v string) (term string, fam uint64) {
+	fam, spelling := e.families.tag(h, v)
+	if fam == 0 {
+		return "", 0
+	}
+	if t, ok := e.families.terms[fam]; ok {
+		return t, fam
+	}
+	if !spelling {
+		e.families.term(v)
+	}
+	return string(e.families.buf), fam
+}
+
+// spellings is what the checkpoint keeps of the families: the first spelling
+// (hashed) of each family that may be tracked, by term, 0 for those seen under
+// two, and of the others by family hash.
+func (f *families) spellings() (byTerm map[string]uint64, byHash map[uint64]uint64) {
+	byTerm, byHash = make(map[string]uint64, len(f.terms)), make(map[uint64]uint64)
+	for _, s := range f.fams {
+		if s.fam == 0 {
+			continue
+		}
+		if t, ok := f.terms[s.fam]; ok {
+			byTerm[t] = s.first
+		} else {
+			byHash[s.fam] = s.first
+		}
+	}
+	return byTerm, byHash
+}
+
+// restoreFamilies takes back what spellings kept. A checkpoint written before
+// byHash existed has every family in byTerm.
+func (e *Engine) restoreFamilies(byTerm map[string]uint64, byHash map[uint64]uint64) {
+	e.families = newFamilies(e.cfg.Families)
+	f := &e.families
+	if !f.on() {
+		return
+	}
+	restore := func(fam, first uint64) {
+		s := set(f.fams, fam)
+		if old := s[ways-1]; old.fam != 0 {
+			f.forget(old.fam, e.tracked)
+		}
+		copy(s[1:], s[:ways-1])
+		s[0] = famSlot{fam, first}
+	}
+	for fam, first := range byHash {
+		restore(fam, first)
+	}
+	for t, first := range byTerm {
+		fam := sketches.Hash(t)
+		restore(fam, first)
+		if first == 0 || e.tracked[t] != nil || e.set.Watch(t) != nil {
+			f.terms[fam] = t
+		}
 	}
 }
 

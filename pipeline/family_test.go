@@ -252,3 +252,124 @@ func TestShortASCIIIsOwnFamily(t *testing.T) {
 		}
 	}
 }
+
+// TestFamiliesOff: with pipeline.families 0 the split surge of
+// TestFamilySurgeSplitAcrossSpellings pages nowhere, no family is counted or
+// written, and rows carry no family.
+func TestFamiliesOff(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Families = 0
+	sink := &memSink{}
+	e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), []Sink{sink}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	for _, r := range splitSurge(start, 70, 60, 8) {
+		if err := e.Process(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range sink.alerts {
+		t.Errorf("alert with families off: %s %s", ev.Alert.Term, ev.Alert.Summary)
+	}
+	for _, r := range sink.rows {
+		if strings.HasPrefix(r.Term, family.Prefix) || r.Family != "" {
+			t.Errorf("row %s (family %q) with families off", r.Term, r.Family)
+		}
+	}
+	if len(sink.rows) == 0 {
+		t.Fatal("no rows")
+	}
+}
+
+// TestFamiliesForgetLeastRecent: the tables forget one entry at a time, the
+// least recently used of its set, so hashtags in use keep their families
+// however many others pass through.
+func TestFamiliesForgetLeastRecent(t *testing.T) {
+	f := newFamilies(64)
+	keep := sketches.Hash("hashtag:blackoutchallenge")
+	want, fresh := f.tag(keep, "blackoutchallenge")
+	if !fresh || want == 0 {
+		t.Fatalf("first sighting: fam %x, fresh %v", want, fresh)
+	}
+	for i := range 10_000 {
+		v := fmt.Sprintf("passingtag%d", i)
+		f.tag(sketches.Hash("hashtag:"+v), v)
+		if i%3 == 0 {
+			// In use: seen again every few tags.
+			if fam, fresh := f.tag(keep, "blackoutchallenge"); fam != want || fresh {
+				t.Fatalf("after %d other tags: fam %x (want %x), key made anew %v", i, fam, want, fresh)
+			}
+		}
+	}
+	// One not seen since is forgotten, and its key made again.
+	first := sketches.Hash("hashtag:passingtag0")
+	if _, fresh := f.tag(first, "passingtag0"); !fresh {
+		t.Error("a tag last seen 10,000 tags ago is still remembered by a 64-entry table")
+	}
+}
+
+// TestFamilyTrackedAfterForgotten: a family pushed out of the tables while
+// tracked goes on counting into its tracked state at its next mention.
+func TestFamilyTrackedAfterForgotten(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Families = 8
+	e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := spellings[0]
+	h := sketches.Hash("hashtag:" + v)
+	fam, _ := e.families.tag(h, v)
+	term := family.Prefix + family.Key(v)
+	if fam != sketches.Hash(term) {
+		t.Fatalf("family hash %x, want the hash of %s", fam, term)
+	}
+	e.tracked[term] = &termState{key: term}
+	e.families = newFamilies(cfg.Families) // everything forgotten
+	fam, fresh := e.families.tag(h, v)
+	if got := e.spelled(fam, h, v, fresh); got != term {
+		t.Errorf("spelled = %q after the family was forgotten, want %q: a tracked family must stay tracked", got, term)
+	}
+}
+
+// TestFamilyTermKeptWhileTracked: a family entry pushed out of the table
+// keeps its term while the family is tracked, so that its spellings' mentions
+// (which no longer look the family up) still reach its tracked state; the
+// term goes when the engine stops tracking it.
+func TestFamilyTermKeptWhileTracked(t *testing.T) {
+	f := newFamilies(4) // one set: the fifth family pushes the first out
+	tracked := map[string]*termState{}
+	terms := []string{"family:a", "family:b", "family:c", "family:d", "family:e"}
+	for i, term := range terms {
+		fam := sketches.Hash(term)
+		s := set(f.fams, fam)
+		if old := s[ways-1]; old.fam != 0 {
+			f.forget(old.fam, tracked)
+		}
+		copy(s[1:], s[:ways-1])
+		s[0] = famSlot{fam, 0}
+		f.terms[fam] = term
+		if i == 0 {
+			tracked[term] = &termState{key: term}
+		}
+	}
+	a := sketches.Hash("family:a")
+	if f.terms[a] != "family:a" {
+		t.Fatal("a tracked family lost its term when pushed out of the table")
+	}
+	f.untracked(a)
+	if _, ok := f.terms[a]; ok {
+		t.Error("the term of a family pushed out and no longer tracked is kept")
+	}
+	e := sketches.Hash("family:e")
+	f.untracked(e)
+	if f.terms[e] != "family:e" {
+		t.Error("untracked dropped the term of a family still in the table")
+	}
+}

@@ -26,18 +26,21 @@ type snapshot struct {
 	Creators  []hllSnap
 	// FamilyMentions: see Engine.familyMentions (older checkpoints lack it).
 	FamilyMentions []familySnap
-	// Spelled: see familyRec.first (older checkpoints lack it: families are
+	// Spelled and SpelledHash: see famSlot.first, by term for the families
+	// that may be tracked and by the term's hash for the others (older
+	// checkpoints lack both, and have every family in Spelled: families are
 	// then tracked from their next two spellings).
-	Spelled    map[string]uint64
-	Watermark  time.Time
-	LastClosed time.Time
-	First      time.Time
-	MaxApplied time.Time
-	Offsets    []ingest.Offset
-	Invalid    uint64
-	History    int
-	Parked     []ingest.Record
-	Outbox     []alert.Event
+	Spelled     map[string]uint64
+	SpelledHash map[uint64]uint64
+	Watermark   time.Time
+	LastClosed  time.Time
+	First       time.Time
+	MaxApplied  time.Time
+	Offsets     []ingest.Offset
+	Invalid     uint64
+	History     int
+	Parked      []ingest.Record
+	Outbox      []alert.Event
 	// Dedup holds the event ids remembered per partition. DedupKept tells a
 	// checkpoint from before deduplication (gob leaves both zero) from one
 	// with nothing to remember: the older kind is read, not refused, and the
@@ -60,7 +63,8 @@ type snapshot struct {
 type snapChunk struct {
 	Terms   []termSnap
 	Join    []joinEntry // oldest first, across chunks too
-	Spelled []spelling
+	Spelled     []spelling
+	SpelledHash []spellingHash
 	// Door and Dedup are pieces of the door's tables and the event_id
 	// filter's buckets, in order: one table or bucket may span chunks.
 	Door  []doorSnap
@@ -73,6 +77,12 @@ type snapChunk struct {
 type spelling struct {
 	Term  string
 	First uint64
+}
+
+// spellingHash is a family known by its term's hash alone (see
+// families.spellings).
+type spellingHash struct {
+	Hash, First uint64
 }
 
 // chunkLen is how many items a snapChunk holds, a few hundred KiB of them,
@@ -197,10 +207,10 @@ func (e *Engine) writeChunks(enc *gob.Encoder) error {
 		if err := enc.Encode(&c); err != nil {
 			return fmt.Errorf("snapshot encode: %w", err)
 		}
-		c.Terms, c.Join, c.Spelled = c.Terms[:0], c.Join[:0], c.Spelled[:0]
+		c.Terms, c.Join, c.Spelled, c.SpelledHash = c.Terms[:0], c.Join[:0], c.Spelled[:0], c.SpelledHash[:0]
 		return nil
 	}
-	full := func() bool { return len(c.Terms)+len(c.Join)+len(c.Spelled) >= chunkLen }
+	full := func() bool { return len(c.Terms)+len(c.Join)+len(c.Spelled)+len(c.SpelledHash) >= chunkLen }
 	for _, st := range e.tracked {
 		ts, err := st.snap()
 		if err != nil {
@@ -226,8 +236,17 @@ func (e *Engine) writeChunks(enc *gob.Encoder) error {
 	if err != nil {
 		return err
 	}
-	for t, r := range e.families.byTerm {
-		c.Spelled = append(c.Spelled, spelling{t, r.first})
+	byTerm, byHash := e.families.spellings()
+	for t, first := range byTerm {
+		c.Spelled = append(c.Spelled, spelling{t, first})
+		if full() {
+			if err := flush(false); err != nil {
+				return err
+			}
+		}
+	}
+	for h, first := range byHash {
+		c.SpelledHash = append(c.SpelledHash, spellingHash{h, first})
 		if full() {
 			if err := flush(false); err != nil {
 				return err
@@ -289,7 +308,7 @@ func decodeSnapshot(b []byte) (*snapshot, error) {
 
 // readChunks decodes what writeChunks encoded into s.
 func readChunks(dec *gob.Decoder, s *snapshot) error {
-	s.Spelled = make(map[string]uint64)
+	s.Spelled, s.SpelledHash = make(map[string]uint64), make(map[uint64]uint64)
 	for {
 		var c snapChunk
 		if err := dec.Decode(&c); err != nil {
@@ -299,6 +318,9 @@ func readChunks(dec *gob.Decoder, s *snapshot) error {
 		s.Join = append(s.Join, c.Join...)
 		for _, sp := range c.Spelled {
 			s.Spelled[sp.Term] = sp.First
+		}
+		for _, sp := range c.SpelledHash {
+			s.SpelledHash[sp.Hash] = sp.First
 		}
 		s.Door = append(s.Door, c.Door...)
 		s.Dedup = append(s.Dedup, c.Dedup...)
@@ -400,7 +422,7 @@ func (e *Engine) Restore(b []byte) error {
 	for _, j := range s.Join {
 		e.join.put(j.ID, j.Keys)
 	}
-	e.restoreFamilies(s.Spelled)
+	e.restoreFamilies(s.Spelled, s.SpelledHash)
 	e.familyMentions = bucketCounts{m: make(map[time.Time]*uint64, len(s.FamilyMentions))}
 	for _, f := range s.FamilyMentions {
 		n := f.N

@@ -10,6 +10,7 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -227,10 +228,14 @@ func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {
 // bytes (1.5 MiB) and their keys, for the terms that make most mentions.
 const keyCacheSize = 1 << 16
 
-// cachedKey is one slot of the term-key cache.
+// cachedKey is one slot of the term-key cache. For a hashtag it also holds
+// its family's hash once known (famOK; fam 0 for its own family): the slot is
+// in the processor's cache already, where the families' tables are not.
 type cachedKey struct {
-	hash uint64
-	key  string
+	hash  uint64
+	key   string
+	fam   uint64
+	famOK bool
 }
 
 // termKey returns t's key (Term.String) and its hash (sketches.Hash). The
@@ -243,9 +248,24 @@ func (e *Engine) termKey(t event.Term) (string, uint64) {
 	h := sketches.HashBytes(e.keyBuf)
 	slot := &e.keyCache[h&(keyCacheSize-1)]
 	if slot.hash != h || slot.key != string(e.keyBuf) {
-		slot.hash, slot.key = h, string(e.keyBuf)
+		*slot = cachedKey{hash: h, key: string(e.keyBuf)}
 	}
 	return slot.key, h
+}
+
+// hashtagFamily returns the family hash of the hashtag value v whose term key
+// (just made by termKey) hashes to h, 0 for its own family, and reports
+// whether this is a spelling the families' tables did not hold.
+func (e *Engine) hashtagFamily(h uint64, v string) (fam uint64, spelling bool) {
+	slot := &e.keyCache[h&(keyCacheSize-1)]
+	if slot.hash == h && slot.famOK {
+		return slot.fam, false
+	}
+	fam, spelling = e.families.tag(h, v)
+	if slot.hash == h {
+		slot.fam, slot.famOK = fam, true
+	}
+	return fam, spelling
 }
 
 // termHLLPrecision is lower than the window's: thousands of terms each hold
@@ -269,7 +289,12 @@ func kindOf(key string) event.Kind {
 func (e *Engine) termFamily(key string) string {
 	switch kindOf(key) {
 	case event.KindHashtag:
-		return e.familyOf(sketches.Hash(key), key[len("hashtag:"):]).term
+		if !e.families.on() {
+			return ""
+		}
+		// Once per tracked term: the key is made anew rather than looked up,
+		// so that the row's family does not depend on what the tables hold.
+		return family.Prefix + family.Key(key[len("hashtag:"):])
 	case event.KindFamily:
 		return key
 	}
