@@ -104,7 +104,7 @@ func DefaultConfig() Config {
 		IdleAdvance:     30 * time.Second,
 		PartitionIdle:   5 * time.Second,
 		MaxParked:       200000,
-		DedupMaxIDs:     2000000,
+		DedupMaxIDs:     1600000,
 		AdmissionSlots:  1 << 20,
 		Families:        1 << 19,
 		CommitInterval:  10 * time.Second,
@@ -115,11 +115,24 @@ func DefaultConfig() Config {
 }
 
 // BoundedBytes is the most the pipeline's structures bounded by bytes may
-// hold with openBuckets buckets open: the join cache, the event_id filter
-// and the tracking door. It is what the pipeline brings to the process's
-// memory_limit beside the sketch window.
+// hold with openBuckets buckets open: the join cache, the event_id filter,
+// the tracking door and the families' tables. It is what the pipeline brings
+// to the process's memory_limit beside the sketch window.
 func (c Config) BoundedBytes(openBuckets int) int64 {
-	return int64(c.JoinCacheBytes) + int64(c.DedupMaxIDs)*DedupBytesPerID + int64(c.AdmissionSlots)*8*int64(openBuckets)
+	return int64(c.JoinCacheBytes) + int64(c.DedupMaxIDs)*DedupBytesPerID + int64(c.AdmissionSlots)*8*int64(openBuckets) + c.FamiliesBytes()
+}
+
+// FamiliesBytes is the size of the families' two tables: a slot of 16 bytes
+// in each per hashtag, pipeline.families rounded up to a power of two.
+func (c Config) FamiliesBytes() int64 {
+	if c.Families <= 0 {
+		return 0
+	}
+	n := int64(ways)
+	for n < int64(c.Families) {
+		n <<= 1
+	}
+	return 32 * n
 }
 
 // Validate names the first bad key.
