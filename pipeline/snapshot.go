@@ -61,8 +61,8 @@ type snapshot struct {
 // snapChunk is one chunk of the parts of a snapshot that grow with the
 // input; see snapshot.Chunked.
 type snapChunk struct {
-	Terms   []termSnap
-	Join    []joinEntry // oldest first, across chunks too
+	Terms       []termSnap
+	Join        []joinEntry // oldest first, across chunks too
 	Spelled     []spelling
 	SpelledHash []spellingHash
 	// Door and Dedup are pieces of the door's tables and the event_id
