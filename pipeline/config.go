@@ -97,7 +97,7 @@ func DefaultConfig() Config {
 		TrackMinReports: 3,
 		EvictAfter:      30,
 		History:         120,
-		JoinCache:       500000,
+		JoinCache:       250000,
 		JoinCacheBytes:  64 << 20,
 		TopLabels:       5,
 		Samples:         5,

@@ -586,8 +586,9 @@ func (e *Engine) content(c *event.Content) {
 	e.fams, e.keys = fams, keys
 	if n := e.join.put(c.ContentID, keys); n > 0 {
 		e.m.joinEvicted.Add(float64(n))
-		if !e.joinWarned.Equal(start) {
-			// Said once a bucket: in a flood it is every post.
+		if start.After(e.joinWarned) {
+			// Said once a bucket, as event time moves on: in a flood it is
+			// every post, and a backlog interleaves buckets.
 			e.joinWarned = start
 			e.log.Warn("content→terms cache at pipeline.join_cache_bytes: the oldest content is forgotten before pipeline.join_cache entries, and reports on it count only through their own hashtags; a flood of posts with many one-off terms is the usual cause",
 				"bucket", start, "entries", e.join.len(), "pipeline.join_cache_bytes", e.cfg.JoinCacheBytes)
@@ -765,7 +766,7 @@ func (e *Engine) admit(start time.Time, h uint64) bool {
 	e.m.doorHeld.Inc()
 	if evicted {
 		e.m.doorLost.Inc()
-		if full && !e.doorWarned.Equal(start) {
+		if full && start.After(e.doorWarned) {
 			e.doorWarned = start
 			e.log.Warn("tracking admission door full: terms at the tracking bar are forgotten before their second sighting, so real ones are tracked later; a flood of one-off terms is the usual cause",
 				"bucket", start, "pipeline.admission_slots", e.cfg.AdmissionSlots)
