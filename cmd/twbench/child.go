@@ -99,19 +99,12 @@ func consume(ctx context.Context, cfg ingest.Config, n int, log *slog.Logger, si
 	if err != nil {
 		return first, last, err
 	}
-	c, err := ingest.NewConsumer(cfg, log, nil)
+	f, err := startFeed(ctx, cfg, eng, log)
 	if err != nil {
 		return first, last, err
 	}
-	defer c.Close()
-	if parts, err := c.Partitions(ctx); err == nil {
-		eng.Expect(parts)
-	}
-	rctx, stop := context.WithCancel(ctx)
-	defer stop()
-	batches := make(chan []ingest.Record, 16)
-	runErr := make(chan error, 1)
-	go func() { runErr <- c.RunBatches(rctx, batches) }()
+	defer f.close()
+	batches, runErr := f.batches, f.consumed
 	for got := 0; got < n; {
 		select {
 		case recs := <-batches:
@@ -148,6 +141,35 @@ func consume(ctx context.Context, cfg ingest.Config, n int, log *slog.Logger, si
 		}
 	}
 	return first, time.Now(), nil
+}
+
+// feed is a consumer started for an engine: its batches, in fetch order, and
+// why it stopped.
+type feed struct {
+	c        *ingest.Consumer
+	batches  chan []ingest.Record
+	consumed chan error
+	stop     context.CancelFunc
+}
+
+// startFeed starts cfg's consumer for eng, which learns its partitions.
+func startFeed(ctx context.Context, cfg ingest.Config, eng *pipeline.Engine, log *slog.Logger) (*feed, error) {
+	c, err := ingest.NewConsumer(cfg, log, nil)
+	if err != nil {
+		return nil, err
+	}
+	if parts, err := c.Partitions(ctx); err == nil {
+		eng.Expect(parts)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	f := &feed{c: c, batches: make(chan []ingest.Record, 16), consumed: make(chan error, 1), stop: stop}
+	go func() { f.consumed <- c.RunBatches(rctx, f.batches) }()
+	return f, nil
+}
+
+func (f *feed) close() {
+	f.stop()
+	f.c.Close()
 }
 
 // consumeToClickHouse is consume on the peer's topics with the ClickHouse

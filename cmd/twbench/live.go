@@ -204,21 +204,16 @@ func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (
 	icfg := ingest.DefaultConfig()
 	icfg.Brokers, icfg.Group = []string{s.addr}, "twbench-live-trendwatch"
 	icfg.Topics.Content, icfg.Topics.Reports = liveContent, liveReports
-	c, err := ingest.NewConsumer(icfg, log, nil)
+	f, err := startFeed(ctx, icfg, eng, log)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	if parts, err := c.Partitions(ctx); err == nil {
-		eng.Expect(parts)
-	}
+	defer f.close()
+	consumed := f.consumed
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
-	batches := make(chan []ingest.Record, 16)
-	consumed := make(chan error, 1)
-	go func() { consumed <- c.RunBatches(rctx, batches) }()
 	engined := make(chan error, 1)
-	go func() { engined <- eng.RunBatches(rctx, batches, c, nil) }()
+	go func() { engined <- eng.RunBatches(rctx, f.batches, f.c, nil) }()
 	// Start-up and the history are not part of the latency: wait until
 	// the history is counted (all but its last buckets, still open).
 	if err := waitFor(ctx, 3*time.Minute, func() (bool, error) {
