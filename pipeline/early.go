@@ -246,6 +246,10 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 				consider(i, st)
 			}
 		}
+		for _, eb := range e.early.buckets {
+			clear(eb.touched)
+			eb.touched = eb.touched[:0]
+		}
 	} else {
 		for i, wb := range open {
 			eb := e.early.bucket(wb.Start)
