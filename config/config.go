@@ -99,7 +99,7 @@ func Default() Config {
 		Checkpoint:  checkpoint.DefaultConfig(),
 		Metrics:     Metrics{Listen: "127.0.0.1:9464"},
 		Log:         Log{Level: "info", Format: "text"},
-		MemoryLimit: 448 << 20,
+		MemoryLimit: 432 << 20,
 	}
 }
 

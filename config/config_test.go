@@ -364,7 +364,7 @@ func TestMemoryLimitHoldsTheBounds(t *testing.T) {
 		want string // "" for no error
 	}{
 		{"defaults", nil, ""},
-		{"a bigger window needs a bigger limit", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "512MiB"}, "memory_limit: 448 MiB does not hold"},
+		{"a bigger window needs a bigger limit", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "512MiB"}, "memory_limit: 432 MiB does not hold"},
 		{"and gets it", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "512MiB", "TRENDWATCH_MEMORY_LIMIT": "1GiB"}, ""},
 		{"join cache over it", map[string]string{"TRENDWATCH_PIPELINE_JOIN_CACHE_BYTES": "256MiB"}, "pipeline.join_cache_bytes 256 MiB"},
 		{"no limit, no check", map[string]string{"TRENDWATCH_WINDOW_MEMORY_BUDGET": "4GiB", "TRENDWATCH_MEMORY_LIMIT": "0"}, ""},
