@@ -82,17 +82,19 @@ func surgeRecords(rng *rand.Rand, start, onset time.Time, base, factor float64) 
 // cmd/trendwatch.TestEarlyPageLive). Reported as p50 and p99 seconds per
 // surge size, with early firing and without, and with early firing on a
 // watched term (the watchlist judges a surge's first bucket whole, where the
-// surge detector waits for a second to confirm it), and the latest page
+// surge detector waits for a second to confirm it), with early firing and
+// detectors.early.first_bucket (the surge judges its first bucket whole
+// against the early bar), and the latest page
 // measured from the end of the surge's first complete bucket; one op is all
-// 180 runs.
+// 240 runs.
 func BenchmarkEarlyPageLatency(b *testing.B) {
 	const runs = 30
 	ctx := context.Background()
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	modes := []struct {
-		name           string
-		early, watched bool
-	}{{"early", true, false}, {"final", false, false}, {"early_watched", true, true}}
+		name                  string
+		early, watched, first bool
+	}{{"early", true, false, false}, {"final", false, false, false}, {"early_watched", true, true, false}, {"early_first_bucket", true, false, true}}
 	for range b.N {
 		for _, m := range modes {
 			early := m.early
@@ -105,6 +107,7 @@ func BenchmarkEarlyPageLatency(b *testing.B) {
 				for range runs {
 					dcfg := detectors.DefaultConfig()
 					dcfg.Early.Enabled = early
+					dcfg.Early.FirstBucket = m.first
 					if m.watched {
 						dcfg.Watchlist.Terms = []string{"hashtag:surging"}
 					}

@@ -69,6 +69,7 @@ func docs() map[string]doc {
 
 		"detectors.early.enabled":           {UnitBool, "judge open buckets every early.interval and page early on evidence the final judgement will almost surely bear out"},
 		"detectors.early.false_pages":       {"per 1,000 term-days", "early bar: pages the partial count's own test may make on a term doing nothing unusual; ≤ detectors.false_pages"},
+		"detectors.early.first_bucket":      {UnitBool, "let a surge page early in its first bucket, judged whole against the early bar; spikes that end within the bucket are then paged and retracted"},
 		"detectors.early.interval":          {UnitDuration, "how often, in event time, open buckets are judged early"},
 		"detectors.early.retract":           {UnitRatio, "chance under the count model that the rest of a bucket makes the final judgement retract an early page"},
 		"detectors.early.watch_false_pages": {"per 1,000 term-days", "early bar of watchlist terms, lower than early.false_pages"},

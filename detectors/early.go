@@ -51,6 +51,12 @@ type EarlyConfig struct {
 	// bucket comes in so low that the final judgement disagrees and the early
 	// page is retracted.
 	Retract float64 `mapstructure:"retract"`
+	// FirstBucket lets a surge page early in its first bucket, judged whole
+	// against the early bar (Surge.judgeLone), where the final judgement
+	// waits for a second outlying bucket. Off by default: a spike that ends
+	// within the bucket is then paged and retracted, and on real series
+	// spikes are common (see the README's early-firing measurements).
+	FirstBucket bool `mapstructure:"first_bucket"`
 }
 
 // earlyParams are the bars EarlyConfig sets.
@@ -144,6 +150,9 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 			continue
 		}
 		f, ok := d.judge(&a)
+		if sg, isSurge := d.(*Surge); isSurge && !ok && s.early.cfg.FirstBucket {
+			f, ok = sg.judgeLone(&a, s.EarlyZ(o.Width, o.Watch != nil))
+		}
 		if !ok || f.OnReports {
 			continue
 		}

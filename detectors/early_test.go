@@ -176,8 +176,9 @@ func steadyHistory(mu float64, n int, seed uint64) []float64 {
 // expectation at the stricter early bar, and the final bucket must pass with
 // the least the rest of it plausibly brings. A surge's first bucket is a lone
 // outlier the final surge judgement clips (see holt.step), so the surge fires
-// early from its second bucket (second: the bucket before held 300); the
-// watchlist judges a lone bucket whole.
+// early from its second bucket (second: the bucket before held 300), unless
+// early.first_bucket lets the first page when, judged whole, it passes the
+// early bar; the watchlist judges a lone bucket whole.
 func TestEvaluateEarly(t *testing.T) {
 	hist := steadyHistory(30, 120, 3)
 	surged := append(slices.Clone(hist[1:]), 300)
@@ -189,26 +190,32 @@ func TestEvaluateEarly(t *testing.T) {
 		watch    *WatchMatch
 		trusted  bool
 		disabled bool
+		first    bool   // detectors.early.first_bucket
 		second   bool   // the surge's second bucket
 		want     string // detector of the finding, "" for none
 	}{
-		{"steady so far", 16, 0.5, nil, false, false, false, ""},
-		{"ten times so far, the surge's first bucket", 150, 0.5, nil, false, false, false, ""},
-		{"ten times so far, its second bucket", 150, 0.5, nil, false, false, true, NameSurge},
-		{"disabled", 150, 0.5, nil, false, true, true, ""},
+		{"steady so far", 16, 0.5, nil, false, false, false, false, ""},
+		{"ten times so far, the surge's first bucket", 150, 0.5, nil, false, false, false, false, ""},
+		{"first_bucket: ten times so far, the surge's first bucket", 150, 0.5, nil, false, false, true, false, NameSurge},
+		{"first_bucket: three times so far, the surge's first bucket", 45, 0.5, nil, false, false, true, false, ""},
+		{"first_bucket: complete first bucket, three times", 90, 1, nil, false, false, true, false, NameSurge},
+		{"first_bucket: complete first bucket, twice", 60, 1, nil, false, false, true, false, ""},
+		{"ten times so far, its second bucket", 150, 0.5, nil, false, false, false, true, NameSurge},
+		{"disabled", 150, 0.5, nil, false, true, false, true, ""},
 		// 40 in the first fifth (8 times the rate): significant, but the
 		// final bucket would pass only if the rest came in at twice the
 		// term's level.
-		{"strong start, final not sure", 40, 0.2, nil, false, false, true, ""},
-		{"complete bucket, three times", 90, 1, nil, false, false, true, NameSurge},
-		{"3.5 times so far", 52, 0.5, nil, false, false, true, ""},
-		{"4 times so far, watched, the surge's first bucket", 62, 0.5, watched, false, false, false, NameWatchlist},
-		{"high-trust report", 2, 0.1, nil, true, false, false, NameTrustedReport},
+		{"strong start, final not sure", 40, 0.2, nil, false, false, false, true, ""},
+		{"complete bucket, three times", 90, 1, nil, false, false, false, true, NameSurge},
+		{"3.5 times so far", 52, 0.5, nil, false, false, false, true, ""},
+		{"4 times so far, watched, the surge's first bucket", 62, 0.5, watched, false, false, false, false, NameWatchlist},
+		{"high-trust report", 2, 0.1, nil, true, false, false, false, NameTrustedReport},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Early.Enabled = !tc.disabled
+			cfg.Early.FirstBucket = tc.first
 			if tc.watch != nil {
 				cfg.Watchlist.Entries = []WatchEntry{{Term: "hashtag:x", Category: "c"}}
 			}

@@ -38,6 +38,36 @@ func (d *Surge) judge(a *analysis) (Finding, bool) {
 	return mentionFinding(NameSurge, "SURGE", a, r, e, ""), true
 }
 
+// judgeLone judges a bucket the surge counts at the clip limit, a lone
+// outlier with no other outlier before it (see holt.step), on its whole
+// count, for an early page: without it a surge on a term with history pages
+// in its second bucket at the earliest, a minute or more after its onset.
+// The lone-outlier rule is there because a term's ordinary spikes are not
+// surges; the term's tail has learnt those spikes judged whole (learnTail),
+// so a whole bucket whose calibrated significance passes the early bar, at
+// which the term's own spikes page about early.false_pages times per 1,000
+// term-days, is beyond them. If the surge stops within the bucket the final
+// judgement retracts the page; if it goes on, the next bucket's early look
+// confirms it as a surge (a second outlier) and the alert rests on that
+// bucket. Severity is that of the final bar, so the confirmation does not
+// page again as an escalation.
+func (d *Surge) judgeLone(a *analysis, earlyZ float64) (Finding, bool) {
+	o := a.o
+	if o.Mentions < d.cfg.MinSupport || tooFewCreators(o, d.cfg.MinCreators) || len(o.MentionHistory) < a.mp.minHistory {
+		return Finding{}, false
+	}
+	a.mentions()
+	// Only the bucket itself is judged whole: a window holding an earlier
+	// lone outlier is that outlier's evidence, not this bucket's.
+	if !(a.m.obs < o.Mentions) || a.one.strength(earlyZ, d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport) < 1 {
+		return Finding{}, false
+	}
+	r := a.one.strength(d.mp.pageZ(o.Width), d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport)
+	f := mentionFinding(NameSurge, "SURGE", a, r, a.one, "first bucket, judged whole")
+	f.Explanation = "lone=1 " + f.Explanation
+	return f, true
+}
+
 // mentionFinding reports a finding about mentions: observed and expected of the
 // current bucket, significance of the test that decided.
 func mentionFinding(name, tag string, a *analysis, strength float64, e evidence, extra string) Finding {

@@ -121,7 +121,8 @@ func newEarlyEngine(t testing.TB, dcfg detectors.Config, reg prometheus.Register
 // pages early in its second bucket: a 10x surge within 30 s of the end of the
 // bucket it began in, a 3x surge within a bucket and 15 s of the end of the
 // first bucket it fills. A watched term's watchlist detector judges the first
-// bucket whole: a 10x surge on it pages within 30 s of its onset.
+// bucket whole: a 10x surge on it pages within 30 s of its onset, and so
+// does one on any term with early.first_bucket.
 func TestEarlyFiring(t *testing.T) {
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	hour := start.Add(time.Hour)
@@ -131,21 +132,25 @@ func TestEarlyFiring(t *testing.T) {
 		factor  float64
 		onset   time.Time
 		watched bool
+		first   bool      // detectors.early.first_bucket
 		by      time.Time // the page's deadline; zero: must not page
 	}{
-		{"10x mid-bucket", 30, 10, hour.Add(37 * time.Second), false, hour.Add(90 * time.Second)},
-		{"10x at bucket start", 30, 10, hour, false, hour.Add(90 * time.Second)},
-		{"10x mid-bucket, watched", 30, 10, hour.Add(37 * time.Second), true, hour.Add(67 * time.Second)},
+		{"10x mid-bucket", 30, 10, hour.Add(37 * time.Second), false, false, hour.Add(90 * time.Second)},
+		{"10x at bucket start", 30, 10, hour, false, false, hour.Add(90 * time.Second)},
+		{"10x mid-bucket, watched", 30, 10, hour.Add(37 * time.Second), true, false, hour.Add(67 * time.Second)},
+		{"10x mid-bucket, first_bucket", 30, 10, hour.Add(17 * time.Second), false, true, hour.Add(47 * time.Second)},
+		{"3x at bucket start, first_bucket", 60, 3, hour, false, true, hour.Add(75 * time.Second)},
 		// The live measurement: 5.7 a minute, then 40% of 10 posts a
 		// second.
-		{"40x on a small term", 5.7, 236 / 5.7, hour.Add(12 * time.Second), false, hour.Add(90 * time.Second)},
-		{"3x at bucket start", 60, 3, hour, false, hour.Add(135 * time.Second)},
-		{"3x late in the bucket", 60, 3, hour.Add(45 * time.Second), false, hour.Add(195 * time.Second)},
-		{"steady", 30, 1, hour, false, time.Time{}},
+		{"40x on a small term", 5.7, 236 / 5.7, hour.Add(12 * time.Second), false, false, hour.Add(90 * time.Second)},
+		{"3x at bucket start", 60, 3, hour, false, false, hour.Add(135 * time.Second)},
+		{"3x late in the bucket", 60, 3, hour.Add(45 * time.Second), false, false, hour.Add(195 * time.Second)},
+		{"steady", 30, 1, hour, false, false, time.Time{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dcfg := detectors.DefaultConfig()
+			dcfg.Early.FirstBucket = tc.first
 			if tc.watched {
 				dcfg.Watchlist.Entries = []detectors.WatchEntry{{Term: "hashtag:" + surgeTerm, Category: "dangerous_challenge"}}
 			}
@@ -232,6 +237,32 @@ func TestEarlyRetracted(t *testing.T) {
 	}
 	if len(e.OpenAlerts()) != 0 {
 		t.Errorf("alerts still open: %v", e.OpenAlerts())
+	}
+}
+
+// TestEarlyFirstBucketSpike is what early.first_bucket costs: a term spikes
+// tenfold for 25 s within one bucket and falls silent. Its first bucket,
+// judged whole, pages early; the final judgement counts a lone outlier at the
+// clip limit and retracts it. Without first_bucket nothing pages.
+func TestEarlyFirstBucketSpike(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	onset := start.Add(time.Hour + 15*time.Second)
+	for _, first := range []bool{false, true} {
+		dcfg := detectors.DefaultConfig()
+		dcfg.Early.FirstBucket = first
+		e, log := newEarlyEngine(t, dcfg, nil)
+		f := surgeFeed{start: start, minutes: 66, base: 30, factor: 10, onset: onset, stop: onset.Add(25 * time.Second)}
+		run(t, e, f.records(), true)
+		evs, _ := log.of("hashtag:" + surgeTerm)
+		if !first {
+			if len(evs) != 0 {
+				t.Errorf("first_bucket off: %d transitions, want none: %v", len(evs), evs)
+			}
+			continue
+		}
+		if len(evs) != 2 || !evs[0].Alert.Early || evs[0].To != alert.StatusOpen || evs[1].Reason != alert.ReasonRetracted {
+			t.Fatalf("first_bucket on: %v, want an early open and its retraction", evs)
+		}
 	}
 }
 

@@ -50,13 +50,25 @@ type liveSpike struct {
 	start, end time.Time
 }
 
+// The trendwatch engines of the live measurement, on the same stream, each in
+// a consumer group of its own: the defaults, and the defaults with
+// detectors.early.first_bucket, which lets a surge page early in its first
+// bucket at the price of paging (and retracting) spikes that end within it.
+const (
+	liveDefaults = iota
+	liveFirstBucket
+	liveEngines
+)
+
 // liveSurge is one surging term.
 type liveSurge struct {
 	term  string  // hashtag value
 	gain  float64 // 10 or 3
 	onset time.Time
-	tw    time.Duration // onset to trendwatch's page; 0 none
-	early bool          // the page was early
+	// tw is the time from onset to each engine's page (0: none), early
+	// whether that page was early.
+	tw    [liveEngines]time.Duration
+	early [liveEngines]bool
 	peer  time.Duration // onset to the peer's query; 0 none
 }
 
@@ -64,22 +76,26 @@ type liveSurge struct {
 type liveResult struct {
 	surges    []*liveSurge
 	spikes    []*liveSpike
-	twFalse   []string // pages on terms that did not surge
-	peerFalse []string // terms that did not surge that the peer's query showed
+	twFalse   [liveEngines][]string // each engine's pages on terms that did not surge
+	peerFalse []string              // terms that did not surge that the peer's query showed
 	// twSpiked and peerSpiked are the spiking terms among those.
-	twSpiked, peerSpiked int
-	peer                 string // why the peer was not measured, when it was not
-	took                 time.Duration
+	twSpiked   [liveEngines]int
+	peerSpiked int
+	// retracted counts each engine's early pages its final judgement took
+	// back.
+	retracted [liveEngines]int
+	peer      string // why the peer was not measured, when it was not
+	took      time.Duration
 }
 
-// latencies are the surges' latencies of gain g, trendwatch's or the peer's,
-// and how many of them got none.
-func (r *liveResult) latencies(g float64, peer bool) (got []time.Duration, missed int) {
+// latencies are the surges' latencies of gain g, engine's or, with peer, the
+// peer's, and how many of them got none.
+func (r *liveResult) latencies(g float64, engine int, peer bool) (got []time.Duration, missed int) {
 	for _, s := range r.surges {
 		if s.gain != g {
 			continue
 		}
-		d := s.tw
+		d := s.tw[engine]
 		if peer {
 			d = s.peer
 		}
@@ -95,9 +111,10 @@ func (r *liveResult) latencies(g float64, peer bool) (got []time.Duration, misse
 
 // alertTimes is a pipeline.Observer that notes when each term first paged.
 type alertTimes struct {
-	mu    sync.Mutex
-	first map[string]time.Time
-	early map[string]bool
+	mu        sync.Mutex
+	first     map[string]time.Time
+	early     map[string]bool
+	retracted int
 	// reached is the start of the latest bucket closed.
 	reached time.Time
 }
@@ -109,12 +126,15 @@ func (a *alertTimes) Bucket(r *pipeline.BucketReport) {
 }
 
 func (a *alertTimes) Alert(ev alert.Event) {
-	if ev.To != alert.StatusOpen {
-		return
-	}
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if ev.Reason == alert.ReasonRetracted {
+		a.retracted++
+	}
+	if ev.To != alert.StatusOpen {
+		return
+	}
 	if _, ok := a.first[ev.Alert.Term]; !ok {
 		a.first[ev.Alert.Term], a.early[ev.Alert.Term] = now, ev.Alert.Early
 	}
@@ -193,27 +213,34 @@ func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (
 		return nil, err
 	}
 
-	// trendwatch: the consumer and engine at their defaults, as `trendwatch
-	// run` has them (live, so with the default event-age limits).
-	times := &alertTimes{first: map[string]time.Time{}, early: map[string]bool{}}
-	eng, err := pipeline.New(pipeline.DefaultConfig(), sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, log, nil)
-	if err != nil {
-		return nil, err
-	}
-	eng.AddObserver(times)
-	icfg := ingest.DefaultConfig()
-	icfg.Brokers, icfg.Group = []string{s.addr}, "twbench-live-trendwatch"
-	icfg.Topics.Content, icfg.Topics.Reports = liveContent, liveReports
-	f, err := startFeed(ctx, icfg, eng, log)
-	if err != nil {
-		return nil, err
-	}
-	defer f.close()
-	consumed := f.consumed
+	// trendwatch: the consumer and engines as `trendwatch run` has them (live,
+	// so with the default event-age limits).
+	var times [liveEngines]*alertTimes
+	consumed := make(chan error, liveEngines)
+	engined := make(chan error, liveEngines)
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
-	engined := make(chan error, 1)
-	go func() { engined <- eng.RunBatches(rctx, f.batches, f.c, nil) }()
+	icfg := ingest.DefaultConfig()
+	icfg.Brokers = []string{s.addr}
+	icfg.Topics.Content, icfg.Topics.Reports = liveContent, liveReports
+	for i := range times {
+		times[i] = &alertTimes{first: map[string]time.Time{}, early: map[string]bool{}}
+		dcfg := detectors.DefaultConfig()
+		dcfg.Early.FirstBucket = i == liveFirstBucket
+		eng, err := pipeline.New(pipeline.DefaultConfig(), sketches.DefaultWindowConfig(), dcfg, nil, log, nil)
+		if err != nil {
+			return nil, err
+		}
+		eng.AddObserver(times[i])
+		icfg.Group = fmt.Sprintf("twbench-live-trendwatch-%d", i)
+		f, err := startFeed(ctx, icfg, eng, log)
+		if err != nil {
+			return nil, err
+		}
+		defer f.close()
+		go func() { consumed <- <-f.consumed }()
+		go func() { engined <- eng.RunBatches(rctx, f.batches, f.c, nil) }()
+	}
 	// Start-up and the history are not part of the latency: wait until
 	// the history is counted (all but its last buckets, still open).
 	if err := waitFor(ctx, 3*time.Minute, func() (bool, error) {
@@ -224,7 +251,12 @@ func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (
 			return false, fmt.Errorf("engine stopped: %v", err)
 		default:
 		}
-		return !times.closed().Before(histEnd.Add(-4 * time.Minute)), nil
+		for _, t := range times {
+			if t.closed().Before(histEnd.Add(-4 * time.Minute)) {
+				return false, nil
+			}
+		}
+		return true, nil
 	}); err != nil {
 		return nil, fmt.Errorf("history not counted: %w", err)
 	}
@@ -314,25 +346,31 @@ func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (
 	}
 
 	surging := map[string]*liveSurge{}
-	times.mu.Lock()
 	for _, sg := range res.surges {
 		surging["hashtag:"+sg.term] = sg
-		if at, ok := times.first["hashtag:"+sg.term]; ok {
-			sg.tw, sg.early = max(at.Sub(sg.onset), time.Nanosecond), times.early["hashtag:"+sg.term]
-		}
 		if at, ok := peerSeen[sg.term]; ok {
 			sg.peer = max(at.Sub(sg.onset), time.Nanosecond)
 		}
 	}
-	for term := range times.first {
-		if surging[term] == nil {
-			res.twFalse = append(res.twFalse, term)
-			if strings.HasPrefix(term, "hashtag:livespike") {
-				res.twSpiked++
+	for i, t := range times {
+		t.mu.Lock()
+		for _, sg := range res.surges {
+			if at, ok := t.first["hashtag:"+sg.term]; ok {
+				sg.tw[i], sg.early[i] = max(at.Sub(sg.onset), time.Nanosecond), t.early["hashtag:"+sg.term]
 			}
 		}
+		for term := range t.first {
+			if surging[term] == nil {
+				res.twFalse[i] = append(res.twFalse[i], term)
+				if strings.HasPrefix(term, "hashtag:livespike") {
+					res.twSpiked[i]++
+				}
+			}
+		}
+		res.retracted[i] = t.retracted
+		t.mu.Unlock()
+		slices.Sort(res.twFalse[i])
 	}
-	times.mu.Unlock()
 	for term := range peerSeen {
 		if surging["hashtag:"+term] == nil {
 			res.peerFalse = append(res.peerFalse, term)
@@ -341,7 +379,6 @@ func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (
 			}
 		}
 	}
-	slices.Sort(res.twFalse)
 	slices.Sort(res.peerFalse)
 	res.took = time.Since(began)
 	return res, nil

@@ -177,7 +177,8 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		}
 		r.live = lr
 		for _, sg := range lr.surges {
-			fmt.Fprintf(w, "  %s %.0fx: trendwatch %s (early %v), peer %s\n", sg.term, sg.gain, fmtLatency(sg.tw), sg.early, fmtLatency(sg.peer))
+			fmt.Fprintf(w, "  %s %.0fx: trendwatch %s (early %v), with first_bucket %s (early %v), peer %s\n", sg.term, sg.gain,
+				fmtLatency(sg.tw[liveDefaults]), sg.early[liveDefaults], fmtLatency(sg.tw[liveFirstBucket]), sg.early[liveFirstBucket], fmtLatency(sg.peer))
 		}
 	}
 	r.load = loadAverage()

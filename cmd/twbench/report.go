@@ -73,22 +73,24 @@ func (r *report) markdown() string {
 			cores1(runtime.NumCPU()), float64(p.events)/p.tw.Seconds, float64(p.events)/p.tw.Seconds/p.ch.rate(), p.tw.CPUSeconds, p.tw.PeakRSS>>20)
 	}
 	if l := r.live; l != nil {
-		for _, g := range []float64{10, 3} {
-			tw, twMissed := l.latencies(g, false)
-			early := 0
-			for _, sg := range l.surges {
-				if sg.gain == g && sg.early {
-					early++
+		for i, what := range [liveEngines]string{"trendwatch's page", "trendwatch's page with `detectors.early.first_bucket`"} {
+			for _, g := range []float64{10, 3} {
+				tw, twMissed := l.latencies(g, i, false)
+				early := 0
+				for _, sg := range l.surges {
+					if sg.gain == g && sg.early[i] {
+						early++
+					}
 				}
+				fmt.Fprintf(&b, "| live, a %.0f× surge on a term with history, onset → %s | **%s**; %d of %d paged early | %d surges in real time, %d posts/s after %s of history; consumer and engine at their defaults (1-minute buckets, 2 minutes' lateness, early firing) |\n",
+					g, what, fmtLatencies(tw, twMissed), early, len(tw), len(tw)+twMissed, liveRate, liveHistory)
 			}
-			fmt.Fprintf(&b, "| live, a %.0f× surge on a term with history, onset → trendwatch's page | **%s**; %d of %d paged early | %d surges in real time, %d posts/s after %s of history; consumer and engine at their defaults (1-minute buckets, 2 minutes' lateness, early firing) |\n",
-				g, fmtLatencies(tw, twMissed), early, len(tw), len(tw)+twMissed, liveRate, liveHistory)
 		}
 		if l.peer != "" {
 			fmt.Fprintf(&b, "| live, the same surges, onset → the ClickHouse peer's spike query | not measured: %s | |\n", l.peer)
 		} else {
 			for _, g := range []float64{10, 3} {
-				p, missed := l.latencies(g, true)
+				p, missed := l.latencies(g, 0, true)
 				fmt.Fprintf(&b, "| live, a %.0f× surge, onset → the ClickHouse peer's spike query first showing it | **%s** | the peer's Kafka table (kafka_max_block_size %d, a second of posts: 18.16's Kafka engine holds a trickle until a block is full) and view on the same topic, the query polled every %s: a term whose last complete or current minute is ≥ %d× its 30-minute average and ≥ %d; it showed %d other terms |\n",
 					g, fmtLatencies(p, missed), liveRate, livePoll, livePeerGain, livePeerMin, len(l.peerFalse))
 			}
@@ -97,8 +99,9 @@ func (r *report) markdown() string {
 		if l.peer == "" {
 			peer = fmt.Sprintf("%d", l.peerSpiked)
 		}
-		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d, the peer's query %s of %d | pages on other terms: trendwatch %d, the peer %d |\n",
-			l.twSpiked, len(l.spikes), peer, len(l.spikes), len(l.twFalse)-l.twSpiked, len(l.peerFalse)-l.peerSpiked)
+		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d, %d early pages retracted), the peer's query %s of %d | pages on other terms: trendwatch %d (with `first_bucket` %d), the peer %d |\n",
+			l.twSpiked[liveDefaults], len(l.spikes), l.twSpiked[liveFirstBucket], l.retracted[liveFirstBucket], peer, len(l.spikes),
+			len(l.twFalse[liveDefaults])-l.twSpiked[liveDefaults], len(l.twFalse[liveFirstBucket])-l.twSpiked[liveFirstBucket], len(l.peerFalse)-l.peerSpiked)
 	}
 	fmt.Fprintf(&b, "\nThe whole run took %s.\n", r.took.Round(time.Second))
 	return b.String()
