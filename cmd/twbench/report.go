@@ -74,6 +74,10 @@ func (r *report) markdown() string {
 	}
 	if l := r.live; l != nil {
 		for i, what := range [liveEngines]string{"trendwatch's page", "trendwatch's page with `detectors.early.first_bucket`"} {
+			how := "consumer and engine at their defaults (1-minute buckets, 2 minutes' lateness, early firing)"
+			if i == liveFirstBucket {
+				how = "the same, in a consumer group of its own, with `detectors.early.first_bucket` on"
+			}
 			for _, g := range []float64{10, 3} {
 				tw, twMissed := l.latencies(g, i, false)
 				early := 0
@@ -82,8 +86,8 @@ func (r *report) markdown() string {
 						early++
 					}
 				}
-				fmt.Fprintf(&b, "| live, a %.0f× surge on a term with history, onset → %s | **%s**; %d of %d paged early | %d surges in real time, %d posts/s after %s of history; consumer and engine at their defaults (1-minute buckets, 2 minutes' lateness, early firing) |\n",
-					g, what, fmtLatencies(tw, twMissed), early, len(tw), len(tw)+twMissed, liveRate, liveHistory)
+				fmt.Fprintf(&b, "| live, a %.0f× surge on a term with history, onset → %s | **%s**; %d of %d paged early | %d surges in real time, %d posts/s after %s of history; %s |\n",
+					g, what, fmtLatencies(tw, twMissed), early, len(tw), len(tw)+twMissed, liveRate, liveHistory, how)
 			}
 		}
 		if l.peer != "" {
@@ -99,7 +103,7 @@ func (r *report) markdown() string {
 		if l.peer == "" {
 			peer = fmt.Sprintf("%d", l.peerSpiked)
 		}
-		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d, %d early pages retracted), the peer's query %s of %d | pages on other terms: trendwatch %d (with `first_bucket` %d), the peer %d |\n",
+		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d, and %d early pages retracted by the run's end), the peer's query %s of %d | pages on other terms: trendwatch %d (with `first_bucket` %d), the peer %d |\n",
 			l.twSpiked[liveDefaults], len(l.spikes), l.twSpiked[liveFirstBucket], l.retracted[liveFirstBucket], peer, len(l.spikes),
 			len(l.twFalse[liveDefaults])-l.twSpiked[liveDefaults], len(l.twFalse[liveFirstBucket])-l.twSpiked[liveFirstBucket], len(l.peerFalse)-l.peerSpiked)
 	}
