@@ -20,10 +20,10 @@ import (
 	"github.com/trendwatch/trendwatch/broker"
 	"github.com/trendwatch/trendwatch/checkpoint"
 	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/incident"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline"
 	"github.com/trendwatch/trendwatch/sinks/clickhouse"
-	"github.com/trendwatch/trendwatch/sinks/incident"
 	"github.com/trendwatch/trendwatch/sinks/parquet"
 	"github.com/trendwatch/trendwatch/sketches"
 )

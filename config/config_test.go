@@ -112,7 +112,7 @@ func TestBadValuesNameTheKey(t *testing.T) {
 }
 
 // TestIncidentAlertmanager loads the Alertmanager configuration the README
-// tells operators to copy, and checks its keys reach the incident sink.
+// tells operators to copy, and checks its keys reach the incident notifier.
 func TestIncidentAlertmanager(t *testing.T) {
 	file := writeFile(t, `
 incident:

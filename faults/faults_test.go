@@ -535,7 +535,7 @@ func incidentDown(t *testing.T, s *stream, chAddr string, ref *reference) {
 	checkSameRows(t, got, ref.wait(t))
 }
 
-// expectedDeliveries is the set of webhook-ids the incident sink is to send
+// expectedDeliveries is the set of webhook-ids the incident notifier is to send
 // for what alert_events holds: every open or escalation at or above the
 // minimum severity (low), and the resolve of every alert that sent one.
 func expectedDeliveries(t *testing.T, chAddr, db string) map[string]bool {

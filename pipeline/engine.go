@@ -33,10 +33,16 @@ type Sink interface {
 	Close() error
 }
 
-// Outbox is a sink that holds deliveries it has not made yet (the incident
-// sink). Its pending transitions go into the checkpoint and are handed back on
-// restore, so an endpoint that is down when the process stops still gets them.
-type Outbox interface {
+// Notifier pages: it is told every alert transition after the sinks were
+// given it, and holds the deliveries it has not made yet. Its pending
+// transitions go into the checkpoint and are handed back on restore, so an
+// endpoint that is down when the process stops still gets them. Notify must
+// not wait for the endpoint: the engine calls it on its own goroutine.
+// Paging is apart from the sinks, as Prometheus' notifier is from its
+// storage: a sink stores rows whose write the commit waits for; a notifier
+// delivers pages whose state the checkpoint keeps.
+type Notifier interface {
+	Notify(ctx context.Context, evs []alert.Event) error
 	Pending() []alert.Event
 	Restore(evs []alert.Event)
 }
@@ -94,6 +100,7 @@ type Engine struct {
 	set          detectorSet
 	life         *detectors.Lifecycle
 	sinks        []Sink
+	notifier     Notifier // nil: nothing pages
 	obs          []Observer
 
 	tracked  map[string]*termState
@@ -330,6 +337,10 @@ func (e *Engine) Expect(parts []ingest.Partition) {
 
 // AddObserver registers o for bucket reports and alert transitions.
 func (e *Engine) AddObserver(o Observer) { e.obs = append(e.obs, o) }
+
+// SetNotifier makes n the engine's pager. Set it before the engine restores a
+// checkpoint, which hands n the deliveries its predecessor had not made.
+func (e *Engine) SetNotifier(n Notifier) { e.notifier = n }
 
 // Process counts one record and closes the buckets its event time moves past.
 // A record at or below an offset already counted (a replay after a restart from
@@ -1153,6 +1164,11 @@ func (e *Engine) write(ctx context.Context, rows []trend.Minute, evs []alert.Eve
 			if err := s.WriteAlerts(ctx, evs); err != nil {
 				return fmt.Errorf("write %d alert transitions: %w", len(evs), err)
 			}
+		}
+	}
+	if len(evs) > 0 && e.notifier != nil {
+		if err := e.notifier.Notify(ctx, evs); err != nil {
+			return fmt.Errorf("page %d alert transitions: %w", len(evs), err)
 		}
 	}
 	return nil

@@ -175,10 +175,8 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 	for i, p := range e.parked {
 		s.Parked[i] = *p.rec
 	}
-	for _, sk := range e.sinks {
-		if o, ok := sk.(Outbox); ok {
-			s.Outbox = append(s.Outbox, o.Pending()...)
-		}
+	if e.notifier != nil {
+		s.Outbox = e.notifier.Pending()
 	}
 	for start, n := range e.familyMentions.m {
 		s.FamilyMentions = append(s.FamilyMentions, familySnap{Start: start, N: *n})
@@ -365,10 +363,8 @@ func (e *Engine) Restore(b []byte) error {
 	}
 	heap.Init(&e.parked)
 	e.m.parked.Set(float64(len(e.parked)))
-	for _, sk := range e.sinks {
-		if o, ok := sk.(Outbox); ok && len(s.Outbox) > 0 {
-			o.Restore(s.Outbox)
-		}
+	if e.notifier != nil && len(s.Outbox) > 0 {
+		e.notifier.Restore(s.Outbox)
 	}
 	e.dedup.restore(s.Dedup)
 	e.door.restore(s.Door)

@@ -15,10 +15,10 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/checkpoint"
 	"github.com/trendwatch/trendwatch/config"
+	"github.com/trendwatch/trendwatch/incident"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline"
 	"github.com/trendwatch/trendwatch/sinks/clickhouse"
-	"github.com/trendwatch/trendwatch/sinks/incident"
 	"github.com/trendwatch/trendwatch/sinks/parquet"
 )
 
@@ -114,10 +114,18 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 		return err
 	}
 	defer closeSinks(sinks, log)
+	pager, err := openNotifier(ctx, cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	defer closeNotifier(pager, log)
 
 	eng, err := pipeline.New(cfg.Pipeline, cfg.Window, cfg.Detectors, sinks, log, reg)
 	if err != nil {
 		return err
+	}
+	if pager != nil {
+		eng.SetNotifier(pager)
 	}
 	eng.AddObserver(h)
 	if chSink != nil {
@@ -298,31 +306,45 @@ func openSinks(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 			log.Info("writing Parquet files", "dir", cfg.Parquet.Dir)
 		}
 	}
-	if cfg.Incident.Enabled {
-		s, err := incident.New(cfg.Incident.Config, log, reg)
-		if err != nil {
-			return fail(fmt.Errorf("incident sink: %w", err))
-		}
-		// Deliveries outlive the run context: on shutdown closeSinks drains the
-		// outbox with a deadline, and what is left goes into the checkpoint.
-		s.Start(context.WithoutCancel(ctx))
-		sinks = append(sinks, s)
-	}
 	return sinks, ch, nil
 }
 
 func closeSinks(sinks []pipeline.Sink, log *slog.Logger) {
 	for _, s := range sinks {
-		if d, ok := s.(interface{ Drain(context.Context) error }); ok {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := d.Drain(ctx); err != nil {
-				log.Warn("incident outbox not empty at shutdown; the checkpoint keeps it", "err", err)
-			}
-			cancel()
-		}
 		if err := s.Close(); err != nil {
 			log.Warn("closing sink", "err", err)
 		}
+	}
+}
+
+// openNotifier starts the incident notifier when incident.enabled; nil
+// otherwise.
+func openNotifier(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*incident.Notifier, error) {
+	if !cfg.Incident.Enabled {
+		return nil, nil
+	}
+	n, err := incident.New(cfg.Incident.Config, log, reg)
+	if err != nil {
+		return nil, fmt.Errorf("incident notifier: %w", err)
+	}
+	// Deliveries outlive the run context: on shutdown closeNotifier drains
+	// the outbox with a deadline, and what is left goes into the checkpoint.
+	n.Start(context.WithoutCancel(ctx))
+	return n, nil
+}
+
+// closeNotifier drains n's outbox for up to 10 s and closes it.
+func closeNotifier(n *incident.Notifier, log *slog.Logger) {
+	if n == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.Drain(ctx); err != nil {
+		log.Warn("incident outbox not empty at shutdown; the checkpoint keeps it", "err", err)
+	}
+	if err := n.Close(); err != nil {
+		log.Warn("closing the incident notifier", "err", err)
 	}
 }
 

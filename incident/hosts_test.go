@@ -155,10 +155,10 @@ func TestDialRefusesRestrictedAddresses(t *testing.T) {
 	}
 }
 
-// TestSinkRefusesResolvedLoopback runs a whole delivery to a host name that is
+// TestNotifierRefusesResolvedLoopback runs a whole delivery to a host name that is
 // allowed but resolves to loopback: nothing reaches the endpoint until the
 // address is listed too.
-func TestSinkRefusesResolvedLoopback(t *testing.T) {
+func TestNotifierRefusesResolvedLoopback(t *testing.T) {
 	key, _ := parseSecret(testSecret)
 	rc := newReceiver(t, key)
 	_, port, _ := net.SplitHostPort(rc.srv.Listener.Addr().String())
@@ -180,7 +180,7 @@ func TestSinkRefusesResolvedLoopback(t *testing.T) {
 		}
 		s.Start(context.Background())
 		ev := transition("surge|hashtag:x", uint64(len(tt.allowed)), alert.StatusOpen, alert.SeverityHigh)
-		if err := s.WriteAlerts(context.Background(), []alert.Event{ev}); err != nil {
+		if err := s.Notify(context.Background(), []alert.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 		drain(t, s, 5*time.Second)

@@ -188,7 +188,7 @@ func TestAMBody(t *testing.T) {
 	}
 }
 
-// amReceiver is an Alertmanager stand-in for the sink's own behaviour (re-sends,
+// amReceiver is an Alertmanager stand-in for the notifier's own behaviour (re-sends,
 // retries, checkpoints); the integration test runs the real one.
 type amReceiver struct {
 	srv  *httptest.Server
@@ -258,16 +258,16 @@ func TestAlertmanagerResendsWhileOpen(t *testing.T) {
 	cfg := amTestConfig(rc.srv.URL)
 	cfg.ResendInterval = 20 * time.Millisecond
 	reg := prometheus.NewRegistry()
-	s := startSink(t, cfg, reg)
+	s := startNotifier(t, cfg, reg)
 	evs := lifecycle("surge|hashtag:a")
-	if err := s.WriteAlerts(context.Background(), evs[:1]); err != nil {
+	if err := s.Notify(context.Background(), evs[:1]); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "three re-sends", func() bool { p, _ := rc.received(); return len(p) >= 4 })
 	if got := testutil.ToFloat64(s.m.open); got != 1 {
 		t.Errorf("open alerts gauge = %v, want 1", got)
 	}
-	if err := s.WriteAlerts(context.Background(), evs[1:]); err != nil {
+	if err := s.Notify(context.Background(), evs[1:]); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, s, 5*time.Second)
@@ -310,7 +310,7 @@ func TestAlertmanagerRetryRefreshesEndsAt(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(base.UnixNano())
 	s.now = func() time.Time { return time.Unix(0, clock.Load()).UTC() }
-	if err := s.WriteAlerts(context.Background(), lifecycle("surge|hashtag:a")[:1]); err != nil {
+	if err := s.Notify(context.Background(), lifecycle("surge|hashtag:a")[:1]); err != nil {
 		t.Fatal(err)
 	}
 	clock.Store(base.Add(3 * time.Hour).UnixNano())
@@ -327,14 +327,14 @@ func TestAlertmanagerRetryRefreshesEndsAt(t *testing.T) {
 }
 
 // TestAlertmanagerCheckpointKeepsOpenAlerts: the open alerts are in Pending, so
-// a restarted sink keeps re-sending them and resolves them with the labels it
+// a restarted notifier keeps re-sending them and resolves them with the labels it
 // posted.
 func TestAlertmanagerCheckpointKeepsOpenAlerts(t *testing.T) {
 	rc := newAMReceiver(t)
 	cfg := amTestConfig(rc.srv.URL)
-	first := startSink(t, cfg, nil)
+	first := startNotifier(t, cfg, nil)
 	a, b := lifecycle("surge|hashtag:a"), lifecycle("novelty|hashtag:b")
-	if err := first.WriteAlerts(context.Background(), []alert.Event{a[0], a[1], b[0], b[1], b[2]}); err != nil {
+	if err := first.Notify(context.Background(), []alert.Event{a[0], a[1], b[0], b[1], b[2]}); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, first, 5*time.Second)
@@ -355,18 +355,18 @@ func TestAlertmanagerCheckpointKeepsOpenAlerts(t *testing.T) {
 	second.Start(context.Background())
 	defer second.Close()
 	// The replayed input brings a's transitions again, then its resolve.
-	if err := second.WriteAlerts(context.Background(), a[:2]); err != nil {
+	if err := second.Notify(context.Background(), a[:2]); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, second, 5*time.Second)
-	if err := second.WriteAlerts(context.Background(), a[2:]); err != nil {
+	if err := second.Notify(context.Background(), a[2:]); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, second, 5*time.Second)
 	posts, _ := rc.received()
-	posts = posts[5:] // what the first sink sent: open, escalation of each, and b's resolve
+	posts = posts[5:] // what the first notifier sent: open, escalation of each, and b's resolve
 	if len(posts) != 2 {
-		t.Fatalf("second sink posted %+v, want the restored alert and its resolve", posts)
+		t.Fatalf("second notifier posted %+v, want the restored alert and its resolve", posts)
 	}
 	if l := posts[0][0].Labels; l["term"] != "hashtag:a" || l["severity"] != "high" {
 		t.Errorf("restored post labels %v", l)
@@ -394,7 +394,7 @@ func TestAlertmanagerMaxOpen(t *testing.T) {
 		ev.At = base.Add(time.Duration(i) * time.Minute)
 		evs = append(evs, ev)
 	}
-	if err := s.WriteAlerts(context.Background(), evs); err != nil {
+	if err := s.Notify(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	s.mu.Lock()
@@ -423,8 +423,8 @@ func TestAlertmanagerRejectedNotResent(t *testing.T) {
 	defer srv.Close()
 	cfg := amTestConfig(srv.URL)
 	cfg.ResendInterval = 10 * time.Millisecond
-	s := startSink(t, cfg, nil)
-	if err := s.WriteAlerts(context.Background(), lifecycle("surge|hashtag:a")[:1]); err != nil {
+	s := startNotifier(t, cfg, nil)
+	if err := s.Notify(context.Background(), lifecycle("surge|hashtag:a")[:1]); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the rejection", func() bool { return posts.Load() >= 1 })

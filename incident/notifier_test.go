@@ -24,17 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/trendwatch/trendwatch/alert"
-	"github.com/trendwatch/trendwatch/trend"
 )
-
-// The pipeline's sink interface, restated so a change to the Sink's method set
-// breaks this package's build rather than the pipeline's.
-var _ interface {
-	WriteMinutes(context.Context, []trend.Minute) error
-	WriteAlerts(context.Context, []alert.Event) error
-	Flush(context.Context) error
-	Close() error
-} = (*Sink)(nil)
 
 // receiver is an incident endpoint in the test process. It verifies webhook
 // signatures on its own (not with the package's sign), counts requests and
@@ -243,7 +233,7 @@ func testConfig(rawURL string) Config {
 	return c
 }
 
-func startSink(t testing.TB, cfg Config, reg *prometheus.Registry) *Sink {
+func startNotifier(t testing.TB, cfg Config, reg *prometheus.Registry) *Notifier {
 	t.Helper()
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -264,7 +254,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func drain(t testing.TB, s *Sink, within time.Duration) {
+func drain(t testing.TB, s *Notifier, within time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
@@ -277,12 +267,12 @@ func TestDeliversSignedWebhooks(t *testing.T) {
 	key, _ := parseSecret(testSecret)
 	rc := newReceiver(t, key)
 	reg := prometheus.NewRegistry()
-	s := startSink(t, testConfig(rc.srv.URL), reg)
+	s := startNotifier(t, testConfig(rc.srv.URL), reg)
 	var evs []alert.Event
 	for _, k := range []string{"surge|hashtag:fyp", "novelty|hashtag:नेपाल", "watchlist|challenge:c-1"} {
 		evs = append(evs, lifecycle(k)...)
 	}
-	if err := s.WriteAlerts(context.Background(), evs); err != nil {
+	if err := s.Notify(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, s, 5*time.Second)
@@ -324,7 +314,7 @@ func TestEndpointDownForAWhile(t *testing.T) {
 			if err == nil {
 				conn.Close()
 			}
-		case 4: // slower than the sink's timeout
+		case 4: // slower than the notifier's timeout
 			select {
 			case <-r.Context().Done():
 			case <-time.After(time.Second):
@@ -334,7 +324,7 @@ func TestEndpointDownForAWhile(t *testing.T) {
 	})
 	cfg := testConfig(rc.srv.URL)
 	cfg.BackoffMax = 200 * time.Millisecond
-	s := startSink(t, cfg, nil)
+	s := startNotifier(t, cfg, nil)
 	var all []alert.Event
 	// Transitions arrive during the outage, as the pipeline would write them
 	// bucket by bucket.
@@ -353,14 +343,11 @@ func TestEndpointDownForAWhile(t *testing.T) {
 			}
 		}
 		start := time.Now()
-		if err := s.WriteAlerts(context.Background(), batch); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Flush(context.Background()); err != nil {
+		if err := s.Notify(context.Background(), batch); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(start); d > 100*time.Millisecond {
-			t.Errorf("WriteAlerts+Flush took %v while the endpoint was down", d)
+			t.Errorf("Notify took %v while the endpoint was down", d)
 		}
 		all = append(all, batch...)
 		time.Sleep(300 * time.Millisecond)
@@ -399,9 +386,9 @@ func TestRetryAfterHonoured(t *testing.T) {
 				w.WriteHeader(tt.status)
 				return true
 			})
-			s := startSink(t, testConfig(rc.srv.URL), nil)
+			s := startNotifier(t, testConfig(rc.srv.URL), nil)
 			ev := transition("surge|hashtag:fyp", 1, alert.StatusOpen, alert.SeverityHigh)
-			if err := s.WriteAlerts(context.Background(), []alert.Event{ev}); err != nil {
+			if err := s.Notify(context.Background(), []alert.Event{ev}); err != nil {
 				t.Fatal(err)
 			}
 			drain(t, s, 5*time.Second)
@@ -432,12 +419,12 @@ func TestClientErrorNotRetried(t *testing.T) {
 		}
 		return false
 	})
-	s := startSink(t, testConfig(rc.srv.URL), nil)
+	s := startNotifier(t, testConfig(rc.srv.URL), nil)
 	good := []alert.Event{
 		transition("surge|hashtag:fine", 1, alert.StatusOpen, alert.SeverityHigh),
 		transition("surge|hashtag:retry-408", 1, alert.StatusOpen, alert.SeverityHigh),
 	}
-	if err := s.WriteAlerts(context.Background(), []alert.Event{poisoned, good[0], good[1]}); err != nil {
+	if err := s.Notify(context.Background(), []alert.Event{poisoned, good[0], good[1]}); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, s, 5*time.Second)
@@ -460,12 +447,12 @@ func TestTimeoutRetried(t *testing.T) {
 		if try > 0 {
 			return false
 		}
-		<-r.Context().Done() // longer than the sink waits
+		<-r.Context().Done() // longer than the notifier waits
 		return true
 	})
-	s := startSink(t, testConfig(rc.srv.URL), nil)
+	s := startNotifier(t, testConfig(rc.srv.URL), nil)
 	ev := transition("surge|hashtag:slow", 1, alert.StatusOpen, alert.SeverityHigh)
-	if err := s.WriteAlerts(context.Background(), []alert.Event{ev}); err != nil {
+	if err := s.Notify(context.Background(), []alert.Event{ev}); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, s, 5*time.Second)
@@ -484,9 +471,9 @@ func TestMaxAttempts(t *testing.T) {
 	})
 	cfg := testConfig(rc.srv.URL)
 	cfg.MaxAttempts = 3
-	s := startSink(t, cfg, nil)
+	s := startNotifier(t, cfg, nil)
 	ev := transition("surge|hashtag:never", 1, alert.StatusOpen, alert.SeverityHigh)
-	if err := s.WriteAlerts(context.Background(), []alert.Event{ev}); err != nil {
+	if err := s.Notify(context.Background(), []alert.Event{ev}); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, s, 5*time.Second)
@@ -503,8 +490,8 @@ func TestRedirectNotFollowed(t *testing.T) {
 	target := newReceiver(t, key)
 	redirector := httptest.NewServer(http.RedirectHandler(target.srv.URL, http.StatusTemporaryRedirect))
 	defer redirector.Close()
-	s := startSink(t, testConfig(redirector.URL), nil)
-	if err := s.WriteAlerts(context.Background(), []alert.Event{transition("surge|hashtag:x", 1, alert.StatusOpen, alert.SeverityHigh)}); err != nil {
+	s := startNotifier(t, testConfig(redirector.URL), nil)
+	if err := s.Notify(context.Background(), []alert.Event{transition("surge|hashtag:x", 1, alert.StatusOpen, alert.SeverityHigh)}); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, s, 5*time.Second)
@@ -517,7 +504,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 }
 
 // TestFilters runs the severity filter, the per-term rate limit and replay
-// detection against a sink that is not started, reading what it queued.
+// detection against a notifier that is not started, reading what it queued.
 func TestFilters(t *testing.T) {
 	type step struct {
 		after time.Duration // clock advance before the write
@@ -599,7 +586,7 @@ func TestFilters(t *testing.T) {
 			for i, st := range tt.steps {
 				now = now.Add(st.after)
 				before := len(s.Pending())
-				if err := s.WriteAlerts(context.Background(), []alert.Event{st.ev}); err != nil {
+				if err := s.Notify(context.Background(), []alert.Event{st.ev}); err != nil {
 					t.Fatal(err)
 				}
 				if sent := len(s.Pending()) > before; sent != st.sent {
@@ -631,17 +618,17 @@ func TestReopenAfterResolve(t *testing.T) {
 	}
 	now := base
 	s.now = func() time.Time { return now }
-	if err := s.WriteAlerts(context.Background(), lifecycle("surge|hashtag:x")); err != nil {
+	if err := s.Notify(context.Background(), lifecycle("surge|hashtag:x")); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(2 * time.Minute)
 	again := transition("surge|hashtag:x", 4, alert.StatusOpen, alert.SeverityMedium)
 	again.Alert.OpenedAt = again.At
-	if err := s.WriteAlerts(context.Background(), []alert.Event{again}); err != nil {
+	if err := s.Notify(context.Background(), []alert.Event{again}); err != nil {
 		t.Fatal(err)
 	}
 	// A replay of the first alert's open must not count as the new one's.
-	if err := s.WriteAlerts(context.Background(), lifecycle("surge|hashtag:x")[:1]); err != nil {
+	if err := s.Notify(context.Background(), lifecycle("surge|hashtag:x")[:1]); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -653,10 +640,10 @@ func TestReopenAfterResolve(t *testing.T) {
 	}
 }
 
-// TestWriteAlertsSortsByKeyOrder writes a batch whose transitions are out of
+// TestNotifySortsByKeyOrder writes a batch whose transitions are out of
 // order and checks the queue holds each key's in Seq order, and the caller's
 // slice untouched.
-func TestWriteAlertsSortsByKeyOrder(t *testing.T) {
+func TestNotifySortsByKeyOrder(t *testing.T) {
 	s, err := New(testConfig("https://hooks.example.org/x"), nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -664,7 +651,7 @@ func TestWriteAlertsSortsByKeyOrder(t *testing.T) {
 	a, b := lifecycle("surge|hashtag:a"), lifecycle("surge|hashtag:b")
 	batch := []alert.Event{a[2], b[1], a[0], b[0], a[1], b[2]}
 	orig := append([]alert.Event(nil), batch...)
-	if err := s.WriteAlerts(context.Background(), batch); err != nil {
+	if err := s.Notify(context.Background(), batch); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -677,7 +664,7 @@ func TestWriteAlertsSortsByKeyOrder(t *testing.T) {
 	}
 	for i := range batch {
 		if batch[i].ID() != orig[i].ID() {
-			t.Fatal("WriteAlerts reordered the caller's slice")
+			t.Fatal("Notify reordered the caller's slice")
 		}
 	}
 }
@@ -717,7 +704,7 @@ func TestOutboxOverflow(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, ev := range tt.writes {
-				if err := s.WriteAlerts(context.Background(), []alert.Event{ev}); err != nil {
+				if err := s.Notify(context.Background(), []alert.Event{ev}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -753,8 +740,8 @@ func TestPendingRestore(t *testing.T) {
 		return false
 	})
 	evs := append(lifecycle("surge|hashtag:a"), lifecycle("novelty|hashtag:b")...)
-	first := startSink(t, testConfig(rc.srv.URL), nil)
-	if err := first.WriteAlerts(context.Background(), evs); err != nil {
+	first := startNotifier(t, testConfig(rc.srv.URL), nil)
+	if err := first.Notify(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond) // some failed attempts
@@ -765,8 +752,8 @@ func TestPendingRestore(t *testing.T) {
 	if len(pending) != len(evs) {
 		t.Fatalf("Pending() after Close = %d, want %d", len(pending), len(evs))
 	}
-	if err := first.WriteAlerts(context.Background(), evs); err == nil {
-		t.Fatal("WriteAlerts after Close succeeded")
+	if err := first.Notify(context.Background(), evs); err == nil {
+		t.Fatal("Notify after Close succeeded")
 	}
 
 	down.Store(false)
@@ -777,7 +764,7 @@ func TestPendingRestore(t *testing.T) {
 	second.Restore(pending)
 	second.Restore(pending) // twice: no duplicates
 	// The replayed input after a restart brings the same transitions again.
-	if err := second.WriteAlerts(context.Background(), evs); err != nil {
+	if err := second.Notify(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	second.Start(context.Background())
@@ -787,8 +774,8 @@ func TestPendingRestore(t *testing.T) {
 	rc.checkOrder()
 }
 
-// TestWriteAlertsNeverBlocks writes to a sink whose endpoint never answers.
-func TestWriteAlertsNeverBlocks(t *testing.T) {
+// TestNotifyNeverBlocks notifies one whose endpoint never answers.
+func TestNotifyNeverBlocks(t *testing.T) {
 	key, _ := parseSecret(testSecret)
 	rc := newReceiver(t, key)
 	rc.setFail(func(w http.ResponseWriter, r *http.Request, id string, try int) bool {
@@ -798,19 +785,16 @@ func TestWriteAlertsNeverBlocks(t *testing.T) {
 	cfg := testConfig(rc.srv.URL)
 	cfg.Timeout = 10 * time.Second
 	cfg.Outbox = 50
-	s := startSink(t, cfg, nil)
+	s := startNotifier(t, cfg, nil)
 	start := time.Now()
 	for i := range 200 {
 		ev := transition(fmt.Sprintf("surge|hashtag:t%d", i), 1, alert.StatusOpen, alert.SeverityHigh)
-		if err := s.WriteAlerts(context.Background(), []alert.Event{ev}); err != nil {
+		if err := s.Notify(context.Background(), []alert.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	if d := time.Since(start); d > time.Second {
-		t.Fatalf("200 WriteAlerts and a Flush took %v against a hung endpoint", d)
+		t.Fatalf("200 Notify took %v against a hung endpoint", d)
 	}
 	if n := len(s.Pending()); n != cfg.Outbox {
 		t.Fatalf("Pending() = %d, want the outbox bound %d", n, cfg.Outbox)
@@ -845,9 +829,9 @@ func TestPagerDutyEndToEnd(t *testing.T) {
 	cfg.AllowedHosts = []string{"127.0.0.1"}
 	cfg.BackoffBase, cfg.BackoffMax = time.Millisecond, 10*time.Millisecond
 	cfg.PerTermInterval = 0
-	s := startSink(t, cfg, nil)
+	s := startNotifier(t, cfg, nil)
 	evs := lifecycle("surge|hashtag:fyp")
-	if err := s.WriteAlerts(context.Background(), evs); err != nil {
+	if err := s.Notify(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, s, 5*time.Second)
@@ -908,7 +892,7 @@ func TestCredentialsNeverLeak(t *testing.T) {
 			}
 			s.Start(context.Background())
 			defer s.Close()
-			if err := s.WriteAlerts(context.Background(), []alert.Event{transition("surge|hashtag:x", 1, alert.StatusOpen, alert.SeverityHigh)}); err != nil {
+			if err := s.Notify(context.Background(), []alert.Event{transition("surge|hashtag:x", 1, alert.StatusOpen, alert.SeverityHigh)}); err != nil {
 				t.Fatal(err)
 			}
 			drain(t, s, 5*time.Second)
@@ -939,9 +923,9 @@ func TestCredentialsNeverLeak(t *testing.T) {
 	}
 }
 
-// BenchmarkWriteAlerts is the cost the pipeline pays per transition: filters,
-// encoding and queueing, the sink not started so nothing is sent.
-func BenchmarkWriteAlerts(b *testing.B) {
+// BenchmarkNotify is the cost the pipeline pays per transition: filters,
+// encoding and queueing, the notifier not started so nothing is sent.
+func BenchmarkNotify(b *testing.B) {
 	for _, kind := range []string{KindWebhook, KindPagerDuty} {
 		b.Run(kind, func(b *testing.B) {
 			cfg := testConfig("https://hooks.example.org/x")
@@ -963,7 +947,7 @@ func BenchmarkWriteAlerts(b *testing.B) {
 			for b.Loop() {
 				ev := &evs[i%len(evs)]
 				ev.Seq++ // a new transition each time, not a replay
-				if err := s.WriteAlerts(ctx, evs[i%len(evs):i%len(evs)+1]); err != nil {
+				if err := s.Notify(ctx, evs[i%len(evs):i%len(evs)+1]); err != nil {
 					b.Fatal(err)
 				}
 				i++

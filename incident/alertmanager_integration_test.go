@@ -258,7 +258,7 @@ func TestAlertmanagerLifecycle(t *testing.T) {
 	// margin (four of them) never lapses on a busy machine.
 	cfg.ResendInterval = 3 * time.Second
 	cfg.GeneratorURL = "https://grafana.example.org/d/trendwatch-term?var-term={term}"
-	s := startSink(t, cfg, nil)
+	s := startNotifier(t, cfg, nil)
 	ctx := context.Background()
 
 	const term = "hashtag:blackoutchallenge"
@@ -276,7 +276,7 @@ func TestAlertmanagerLifecycle(t *testing.T) {
 	}
 	write := func(ev alert.Event) {
 		t.Helper()
-		if err := s.WriteAlerts(ctx, []alert.Event{ev}); err != nil {
+		if err := s.Notify(ctx, []alert.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 		drain(t, s, 30*time.Second)

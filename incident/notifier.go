@@ -7,7 +7,7 @@
 // keyed by the alert's Key, and a webhook's webhook-id is the transition's
 // Event.ID(), so neither a retry nor a replay opens a second incident.
 //
-// WriteAlerts never touches the network: it filters, encodes and puts each
+// Notify never touches the network: it filters, encodes and puts each
 // transition in a bounded outbox, which one goroutine delivers in order, one
 // request at a time, so the transitions of one key arrive in the order they
 // happened. A failed request is retried with exponential backoff and full jitter,
@@ -23,7 +23,7 @@
 // else. Drops, give-ups and filtered transitions are logged and counted.
 //
 // Alertmanager (kind alertmanager) keeps an alert firing only while it is
-// re-sent, and resolves it when its endsAt passes. So the sink remembers the
+// re-sent, and resolves it when its endsAt passes. So the notifier remembers the
 // alerts it has open (at most incident.max_open; past that the one changed
 // longest ago is forgotten and expires in Alertmanager on its own) and re-sends
 // each every incident.resend_interval with endsAt four intervals ahead; a
@@ -72,7 +72,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trendwatch/trendwatch/alert"
-	"github.com/trendwatch/trendwatch/trend"
 )
 
 // Label values.
@@ -92,7 +91,7 @@ const (
 )
 
 const (
-	// sweepEvery bounds how often WriteAlerts forgets old keys and terms.
+	// sweepEvery bounds how often Notify forgets old keys and terms.
 	sweepEvery = time.Minute
 	// tombstoneTTL is how long a resolved alert is remembered, to recognise a
 	// replay of its transitions.
@@ -104,9 +103,9 @@ const (
 	snippetBytes = 512
 )
 
-// Sink delivers alert transitions to an incident endpoint. It is safe for
+// Notifier delivers alert transitions to an incident endpoint. It is safe for
 // concurrent use.
-type Sink struct {
+type Notifier struct {
 	cfg      Config
 	log      *slog.Logger
 	m        *metrics
@@ -162,7 +161,7 @@ type termState struct {
 }
 
 // New checks cfg and loads the webhook secret. Nothing is sent before Start.
-func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error) {
+func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Notifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -192,7 +191,7 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error)
 	// address dialled, hiding the endpoint's from the check, so none is used.
 	transport.Proxy = nil
 	transport.DialContext = policy.dialContext()
-	s := &Sink{
+	s := &Notifier{
 		cfg:      cfg,
 		m:        m,
 		endpoint: redactURL(cfg.URL),
@@ -218,14 +217,14 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error)
 		s.am = newAMEncoder(cfg)
 		s.target = alertsURL(cfg.URL)
 	}
-	s.log = log.With("sink", "incident", "kind", cfg.Kind, "endpoint", s.endpoint)
+	s.log = log.With("notifier", "incident", "kind", cfg.Kind, "endpoint", s.endpoint)
 	close(s.emptied)
 	return s, nil
 }
 
 // Start runs the delivery goroutine until ctx is done or Close is called.
 // Calling it again does nothing.
-func (s *Sink) Start(ctx context.Context) {
+func (s *Notifier) Start(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started || s.closed {
@@ -253,12 +252,9 @@ func (s *Sink) Start(ctx context.Context) {
 	}()
 }
 
-// WriteMinutes does nothing: aggregates are not incidents.
-func (s *Sink) WriteMinutes(context.Context, []trend.Minute) error { return nil }
-
-// WriteAlerts filters evs (see the package documentation), encodes what is left
+// Notify filters evs (see the package documentation), encodes what is left
 // and queues it for delivery. It never waits for the endpoint; evs is not kept.
-func (s *Sink) WriteAlerts(ctx context.Context, evs []alert.Event) error {
+func (s *Notifier) Notify(ctx context.Context, evs []alert.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -278,7 +274,7 @@ func (s *Sink) WriteAlerts(ctx context.Context, evs []alert.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return errors.New("incident sink: WriteAlerts after Close")
+		return errors.New("incident notifier: Notify after Close")
 	}
 	now := s.now()
 	s.sweep(now)
@@ -288,15 +284,11 @@ func (s *Sink) WriteAlerts(ctx context.Context, evs []alert.Event) error {
 	return nil
 }
 
-// Flush returns nil at once: waiting for an endpoint that is down would stall
-// the pipeline, and what is not delivered yet is in Pending for the checkpoint.
-func (s *Sink) Flush(context.Context) error { return nil }
-
 // Pending returns the transitions not delivered yet, oldest first, for a
 // checkpoint to hand back to Restore. For kind alertmanager the last trigger
 // of every open alert follows, unless it is queued already: Restore re-sends
 // it, which is what an open alert needs after a restart anyway.
-func (s *Sink) Pending() []alert.Event {
+func (s *Notifier) Pending() []alert.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]alert.Event, 0, len(s.queue)+len(s.open))
@@ -314,7 +306,7 @@ func (s *Sink) Pending() []alert.Event {
 // Restore queues transitions a previous process had not delivered, ahead of
 // anything queued since, without filtering them again: they passed the filters
 // when first written. Call it before Start, so they go out first.
-func (s *Sink) Restore(evs []alert.Event) {
+func (s *Notifier) Restore(evs []alert.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -359,7 +351,7 @@ func (s *Sink) Restore(evs []alert.Event) {
 
 // Drain waits until every queued transition is delivered or given up, or ctx is
 // done. It needs Start.
-func (s *Sink) Drain(ctx context.Context) error {
+func (s *Notifier) Drain(ctx context.Context) error {
 	for {
 		s.mu.Lock()
 		n, emptied := len(s.queue), s.emptied
@@ -370,14 +362,14 @@ func (s *Sink) Drain(ctx context.Context) error {
 		select {
 		case <-emptied:
 		case <-ctx.Done():
-			return fmt.Errorf("incident sink: %d transitions still pending: %w", n, ctx.Err())
+			return fmt.Errorf("incident notifier: %d transitions still pending: %w", n, ctx.Err())
 		}
 	}
 }
 
 // Close stops delivery without waiting for the outbox (call Drain first for a
 // clean shutdown); what is left stays in Pending.
-func (s *Sink) Close() error {
+func (s *Notifier) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -395,7 +387,7 @@ func (s *Sink) Close() error {
 }
 
 // admit applies the filters to one transition and queues it. s.mu is held.
-func (s *Sink) admit(ev *alert.Event, now time.Time) {
+func (s *Notifier) admit(ev *alert.Event, now time.Time) {
 	a := &ev.Alert
 	if a.Key == "" || webhookType(ev.To) == "" {
 		s.skip(ev, skipInvalid, "err", "no key or unknown status")
@@ -453,7 +445,7 @@ func (s *Sink) admit(ev *alert.Event, now time.Time) {
 // track keeps the open alerts of kind alertmanager up to date with ev, which is
 // about to be queued, and returns the alert as last posted for its key (nil when
 // none is known). A trigger replaces it; a resolve ends it. s.mu is held.
-func (s *Sink) track(ev *alert.Event, now time.Time) *alert.Event {
+func (s *Notifier) track(ev *alert.Event, now time.Time) *alert.Event {
 	if s.am == nil {
 		return nil
 	}
@@ -476,7 +468,7 @@ func (s *Sink) track(ev *alert.Event, now time.Time) *alert.Event {
 // forgetOpen keeps the open alerts within incident.max_open by forgetting the
 // one that changed longest ago; Alertmanager resolves it when its endsAt
 // passes. s.mu is held.
-func (s *Sink) forgetOpen(now time.Time) {
+func (s *Notifier) forgetOpen(now time.Time) {
 	for len(s.open) > s.cfg.MaxOpen {
 		var oldest *alert.Event
 		for _, ev := range s.open {
@@ -494,7 +486,7 @@ func (s *Sink) forgetOpen(now time.Time) {
 
 // resendLoop re-sends the open alerts every incident.resend_interval until ctx
 // is done.
-func (s *Sink) resendLoop(ctx context.Context) {
+func (s *Notifier) resendLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.ResendInterval)
 	defer t.Stop()
 	for {
@@ -509,7 +501,7 @@ func (s *Sink) resendLoop(ctx context.Context) {
 
 // resend queues every open alert that is not queued already. One that is
 // queued needs nothing more: its endsAt is set when it goes out.
-func (s *Sink) resend(now time.Time) {
+func (s *Notifier) resend(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -527,7 +519,7 @@ func (s *Sink) resend(now time.Time) {
 }
 
 // allow applies the per-term rate limit. s.mu is held.
-func (s *Sink) allow(term string, sev alert.Severity, now time.Time) bool {
+func (s *Notifier) allow(term string, sev alert.Severity, now time.Time) bool {
 	if s.cfg.PerTermInterval <= 0 {
 		return true
 	}
@@ -543,7 +535,7 @@ func (s *Sink) allow(term string, sev alert.Severity, now time.Time) bool {
 	return false
 }
 
-func (s *Sink) sweep(now time.Time) {
+func (s *Notifier) sweep(now time.Time) {
 	if now.Sub(s.lastSweep) < sweepEvery {
 		return
 	}
@@ -561,7 +553,7 @@ func (s *Sink) sweep(now time.Time) {
 	}
 }
 
-func (s *Sink) skip(ev *alert.Event, reason string, attrs ...any) {
+func (s *Notifier) skip(ev *alert.Event, reason string, attrs ...any) {
 	s.m.skipped.WithLabelValues(reason).Inc()
 	level := slog.LevelDebug
 	if reason == skipInvalid {
@@ -571,7 +563,7 @@ func (s *Sink) skip(ev *alert.Event, reason string, attrs ...any) {
 		append([]any{"reason", reason, "event_id", ev.ID(), "to", ev.To, "severity", ev.Alert.Severity}, attrs...)...)
 }
 
-func (s *Sink) newDelivery(ev, prev *alert.Event, now time.Time) (*delivery, error) {
+func (s *Notifier) newDelivery(ev, prev *alert.Event, now time.Time) (*delivery, error) {
 	var (
 		body []byte
 		err  error
@@ -597,7 +589,7 @@ func (s *Sink) newDelivery(ev, prev *alert.Event, now time.Time) (*delivery, err
 }
 
 // enqueue queues one transition, making room if the outbox is full. s.mu is held.
-func (s *Sink) enqueue(ev, prev *alert.Event, now time.Time) {
+func (s *Notifier) enqueue(ev, prev *alert.Event, now time.Time) {
 	d, err := s.newDelivery(ev, prev, now)
 	if err != nil {
 		s.skip(ev, skipInvalid, "err", err)
@@ -615,7 +607,7 @@ func (s *Sink) enqueue(ev, prev *alert.Event, now time.Time) {
 
 // evict drops deliveries while the outbox is over its bound: the oldest that is
 // not a resolve, else the oldest resolve; never one on the wire. s.mu is held.
-func (s *Sink) evict() {
+func (s *Notifier) evict() {
 	for len(s.queue) > s.cfg.Outbox {
 		victim := -1
 		for i, d := range s.queue {
@@ -644,7 +636,7 @@ func (s *Sink) evict() {
 	}
 }
 
-func (s *Sink) signal() {
+func (s *Notifier) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -658,7 +650,7 @@ func cloneEvent(ev alert.Event) alert.Event {
 }
 
 // run delivers the head of the queue until ctx is done.
-func (s *Sink) run(ctx context.Context) {
+func (s *Notifier) run(ctx context.Context) {
 	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	for {
 		d := s.head(ctx)
@@ -684,7 +676,7 @@ func (s *Sink) run(ctx context.Context) {
 }
 
 // head waits for the oldest queued delivery and marks it in flight.
-func (s *Sink) head(ctx context.Context) *delivery {
+func (s *Notifier) head(ctx context.Context) *delivery {
 	for {
 		s.mu.Lock()
 		if len(s.queue) > 0 {
@@ -719,7 +711,7 @@ type result struct {
 }
 
 // send makes one HTTP request for d.
-func (s *Sink) send(ctx context.Context, d *delivery) result {
+func (s *Notifier) send(ctx context.Context, d *delivery) result {
 	body := d.body
 	if s.am != nil {
 		// endsAt lies ahead of this attempt, not of the first: a retry hours
@@ -783,7 +775,7 @@ func (s *Sink) send(ctx context.Context, d *delivery) result {
 
 // scrub keeps credentials out of a logged response body, should an endpoint
 // echo the request.
-func (s *Sink) scrub(body string) string {
+func (s *Notifier) scrub(body string) string {
 	if s.cfg.RoutingKey != "" {
 		body = strings.ReplaceAll(body, s.cfg.RoutingKey, redacted)
 	}
@@ -792,7 +784,7 @@ func (s *Sink) scrub(body string) string {
 
 // settle records the outcome of a request and says how long to wait before the
 // next one when d is to be retried.
-func (s *Sink) settle(ctx context.Context, d *delivery, res result, rnd *rand.Rand) (wait time.Duration, again bool) {
+func (s *Notifier) settle(ctx context.Context, d *delivery, res result, rnd *rand.Rand) (wait time.Duration, again bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d.inFlight = false
@@ -839,7 +831,7 @@ func (s *Sink) settle(ctx context.Context, d *delivery, res result, rnd *rand.Ra
 }
 
 // finish takes d out of the outbox. s.mu is held.
-func (s *Sink) finish(d *delivery, result string) {
+func (s *Notifier) finish(d *delivery, result string) {
 	delete(s.pending, d.id)
 	s.m.deliveries.WithLabelValues(result).Inc()
 	i := slices.Index(s.queue, d)

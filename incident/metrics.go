@@ -72,7 +72,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{m.deliveries, m.attempts, m.latency, m.delay, m.outbox, m.open, m.dropped, m.skipped} {
 		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register incident sink metrics: %w", err)
+			return nil, fmt.Errorf("register incident notifier metrics: %w", err)
 		}
 	}
 	return m, nil

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// hostPolicy is where the sink may connect. A page carries alert samples and,
+// hostPolicy is where the notifier may connect. A page carries alert samples and,
 // for PagerDuty, the routing key, so a URL pointing inside the network (a cloud
 // metadata service, an admin port on localhost) must not be reachable by a
 // config mistake or by a DNS answer that changes after start-up.
@@ -100,7 +100,7 @@ func canonicalHost(h string) string {
 	return h
 }
 
-// checkHost reports whether the sink may connect to host:port at all, before
+// checkHost reports whether the notifier may connect to host:port at all, before
 // any name is resolved. key names the config key the error is about.
 func (p *hostPolicy) checkHost(key, host, port string) error {
 	h := canonicalHost(host)

@@ -45,7 +45,7 @@ type Config struct {
 	SecretFile      string        `mapstructure:"secret_file"`       // file holding Secret, instead of Secret
 	Source          string        `mapstructure:"source"`            // PagerDuty payload.source
 	MinSeverity     string        `mapstructure:"min_severity"`      // alerts below it open no incident
-	PerTermInterval time.Duration `mapstructure:"per_term_interval"` // one trigger per term per interval (0: no limit); see Sink
+	PerTermInterval time.Duration `mapstructure:"per_term_interval"` // one trigger per term per interval (0: no limit); see Notifier
 	Timeout         time.Duration `mapstructure:"timeout"`           // per HTTP attempt
 	MaxAttempts     int           `mapstructure:"max_attempts"`      // 0: retry until delivered or pushed out of the outbox
 	BackoffBase     time.Duration `mapstructure:"backoff_base"`      // first retry waits up to this
