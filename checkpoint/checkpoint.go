@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/trendwatch/trendwatch/internal/binenc"
 )
 
 // Config is the checkpoint section.
@@ -194,11 +195,9 @@ type sumWriter struct {
 func (s *sumWriter) Write(p []byte) (int, error) {
 	n, err := s.w.Write(p)
 	s.n += n
-	s.crc = crc32.Update(s.crc, castagnoli, p[:n])
+	s.crc = binenc.UpdateChecksum(s.crc, p[:n])
 	return n, err
 }
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Load returns the state of the last Save and when it was saved. A missing
 // checkpoint is ErrNotFound; a corrupt or foreign one is an error saying why.
@@ -238,7 +237,7 @@ func (s *Store) Load() ([]byte, time.Time, error) {
 	if _, err := io.ReadFull(f, body); err != nil {
 		return nil, time.Time{}, fmt.Errorf("checkpoint %s: body: %w", s.Path(), err)
 	}
-	if got := crc32.Checksum(body, castagnoli); got != hdr.CRC {
+	if got := binenc.Checksum(body); got != hdr.CRC {
 		return nil, time.Time{}, fmt.Errorf("checkpoint %s: checksum mismatch (stored %08x, computed %08x): the file is corrupt; start with --fresh to discard it", s.Path(), hdr.CRC, got)
 	}
 	state, err := s.dec.DecodeAll(body, nil)

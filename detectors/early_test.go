@@ -2,8 +2,6 @@ package detectors
 
 import (
 	"bytes"
-	"encoding/binary"
-	"hash/crc32"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -137,8 +135,8 @@ func TestLifecycleEarlyCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cp[len(checkpointMagic)] != 3 {
-		t.Fatalf("version %d, want 3", cp[len(checkpointMagic)])
+	if cp[len(envelope.Magic)] != 3 {
+		t.Fatalf("version %d, want 3", cp[len(envelope.Magic)])
 	}
 	b := NewLifecycle(cfg)
 	if err := b.UnmarshalBinary(cp); err != nil {
@@ -314,8 +312,8 @@ func TestLifecycleReadsVersion2(t *testing.T) {
 		t.Fatalf("unexpected encoding ending %v", body[len(body)-3:])
 	}
 	v2 := append(bytes.Clone(body[:len(body)-3]), 0)
-	v2[len(checkpointMagic)] = 2
-	v2 = binary.LittleEndian.AppendUint32(v2, crc32.Checksum(v2, castagnoli))
+	v2[len(envelope.Magic)] = 2
+	v2 = envelope.Seal(v2, 0)
 	b := NewLifecycle(cfg)
 	if err := b.UnmarshalBinary(v2); err != nil {
 		t.Fatal(err)

@@ -283,3 +283,34 @@ func BenchmarkWindowAdvance(b *testing.B) {
 		minute++
 	}
 }
+
+// BenchmarkWindowCheckpoint: encode and decode the default window with both
+// rings full, as each checkpoint and restart does (MB/s of encoding).
+func BenchmarkWindowCheckpoint(b *testing.B) {
+	w := mustWindow(b, DefaultWindowConfig())
+	start := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	for m := range 200 {
+		ts := start.Add(time.Duration(m) * 17 * time.Minute)
+		for j := range 500 {
+			key := "hashtag:k" + strconv.Itoa((j*7+m)%2000)
+			_ = w.Mention(ts, key, Hash(key), 1)
+		}
+		w.Advance(ts.Add(time.Minute))
+	}
+	enc, err := w.MarshalBinary()
+	mustNil(b, err)
+	b.Run("marshal", func(b *testing.B) {
+		b.SetBytes(int64(len(enc)))
+		buf := make([]byte, 0, len(enc))
+		for b.Loop() {
+			buf, _ = w.AppendBinary(buf[:0])
+		}
+	})
+	b.Run("unmarshal", func(b *testing.B) {
+		b.SetBytes(int64(len(enc)))
+		for b.Loop() {
+			var r Window
+			mustNil(b, r.UnmarshalBinary(enc))
+		}
+	})
+}

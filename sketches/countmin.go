@@ -1,11 +1,12 @@
 package sketches
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
 	"unsafe"
+
+	"github.com/trendwatch/trendwatch/internal/binenc"
 )
 
 const (
@@ -247,66 +248,66 @@ func countMinBytes(counters int) int {
 // MarshalBinary encodes c. Body: width, depth, total, then width·depth counters
 // row by row, all uvarints.
 func (c *CountMin) MarshalBinary() ([]byte, error) {
-	return c.AppendBinary(make([]byte, 0, headerLen+trailerLen+16+len(c.counts)*2))
+	return c.AppendBinary(make([]byte, 0, envelope.Overhead()+16+len(c.counts)*2))
 }
 
 // AppendBinary appends the encoding of c to dst.
 func (c *CountMin) AppendBinary(dst []byte) ([]byte, error) {
-	dst = appendHeader(dst, kindCountMin)
 	start := len(dst)
-	dst = binary.AppendUvarint(dst, uint64(c.width))
-	dst = binary.AppendUvarint(dst, uint64(c.depth))
-	dst = binary.AppendUvarint(dst, c.total)
+	dst = envelope.AppendHeader(dst, kindCountMin)
+	dst = binenc.AppendUvarint(dst, uint64(c.width))
+	dst = binenc.AppendUvarint(dst, uint64(c.depth))
+	dst = binenc.AppendUvarint(dst, c.total)
 	for _, v := range c.counts {
-		dst = binary.AppendUvarint(dst, uint64(v))
+		dst = binenc.AppendUvarint(dst, uint64(v))
 	}
-	return appendTrailer(dst, start), nil
+	return envelope.Seal(dst, start), nil
 }
 
 // UnmarshalBinary replaces c with the sketch data encodes. It checks every length
 // against the input before allocating, and that the counters are consistent with
 // the total (no counter, and no row's sum, above it). On error c is unchanged.
 func (c *CountMin) UnmarshalBinary(data []byte) error {
-	body, err := openEnvelope(data, kindCountMin)
+	body, _, err := envelope.Open(data, kindCountMin)
 	if err != nil {
 		return err
 	}
-	r := newReader("count-min", body)
-	width := r.uvarintMax("width", MaxCountMinWidth)
-	depth := r.uvarintMax("depth", MaxCountMinDepth)
-	total := r.uvarint("total")
-	if r.err != nil {
-		return r.err
+	r := binenc.NewReader(ErrEncoding, "count-min", body)
+	width := r.UvarintMax("width", MaxCountMinWidth)
+	depth := r.UvarintMax("depth", MaxCountMinDepth)
+	total := r.Uvarint("total")
+	if err := r.Err(); err != nil {
+		return err
 	}
 	if err := checkCountMinShape(int(width), int(depth)); err != nil {
 		return fmt.Errorf("%w: %w", ErrEncoding, err)
 	}
 	n := int(width * depth)
 	// Each counter takes at least one byte, so this bounds the allocation by the input.
-	if n > r.remaining() {
-		return fmt.Errorf("%w: count-min: %d×%d counters need at least %d bytes, have %d", ErrEncoding, width, depth, n, r.remaining())
+	if n > r.Remaining() {
+		return fmt.Errorf("%w: count-min: %d×%d counters need at least %d bytes, have %d", ErrEncoding, width, depth, n, r.Remaining())
 	}
 	// Validate in a first pass so that c is only touched once data is known good.
-	start := r.off
+	counters := body[r.Offset():]
 	for row := 0; row < int(depth); row++ {
 		var sum uint64
 		for j := 0; j < int(width); j++ {
-			v := r.uvarintMax("counter", math.MaxUint32)
-			if r.err != nil {
-				return r.err
+			v := r.UvarintMax("counter", math.MaxUint32)
+			if err := r.Err(); err != nil {
+				return err
 			}
 			if v > total {
-				r.failf("counter %d of row %d is %d, above the total %d", j, row, v, total)
-				return r.err
+				r.Failf("counter %d of row %d is %d, above the total %d", j, row, v, total)
+				return r.Err()
 			}
 			sum += v
 		}
 		if sum > total {
-			r.failf("row %d sums to %d, above the total %d", row, sum, total)
-			return r.err
+			r.Failf("row %d sums to %d, above the total %d", row, sum, total)
+			return r.Err()
 		}
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return err
 	}
 	if cap(c.counts) >= n {
@@ -314,9 +315,9 @@ func (c *CountMin) UnmarshalBinary(data []byte) error {
 	} else {
 		c.counts = make([]uint32, n)
 	}
-	r.off = start
+	r = binenc.NewReader(ErrEncoding, "count-min counters", counters)
 	for i := range c.counts {
-		c.counts[i] = uint32(r.uvarint("counter"))
+		c.counts[i] = uint32(r.Uvarint("counter"))
 	}
 	c.setShape(int(width), int(depth))
 	c.total = total

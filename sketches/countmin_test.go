@@ -281,11 +281,7 @@ func TestCountMinUnmarshalRejects(t *testing.T) {
 	c.Add(5, 3)
 	good, _ := c.MarshalBinary()
 	flip := func(i int) []byte { b := slices.Clone(good); b[i] ^= 0x40; return b }
-	reseal := func(body []byte) []byte {
-		b := appendHeader(nil, kindCountMin)
-		b = append(b, body...)
-		return appendTrailer(b, headerLen)
-	}
+	reseal := func(body []byte) []byte { return seal(kindCountMin, body) }
 	hllEnc, _ := mustHLL(t, 4).MarshalBinary()
 	for _, tc := range []struct {
 		name string
@@ -297,7 +293,7 @@ func TestCountMinUnmarshalRejects(t *testing.T) {
 		{"bad magic", flip(0), "bad magic"},
 		{"bad version", flip(4), "unsupported version"},
 		{"other kind", hllEnc, "holds a HLL, not a CountMin"},
-		{"corrupt body", flip(headerLen + 3), "checksum"},
+		{"corrupt body", flip(envelope.HeaderLen() + 3), "checksum"},
 		{"width not pow2", reseal([]byte{3, 1, 0, 0, 0, 0}), "power of two"},
 		{"huge width, no counters", reseal([]byte{0x80, 0x80, 0x80, 0x80, 0x04, 1, 0}), "need at least"},
 		{"counter above total", reseal([]byte{2, 1, 1, 2, 0}), "above the total"},

@@ -7,21 +7,26 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/trendwatch/trendwatch/internal/binenc"
 )
 
 // seal wraps body in a valid envelope, so the fuzzer reaches the body decoders
 // rather than stopping at the checksum.
-func seal(k encKind, body []byte) []byte {
-	b := appendHeader(nil, k)
+func seal(k byte, body []byte) []byte {
+	b := envelope.AppendHeader(nil, k)
 	b = append(b, body...)
-	return appendTrailer(b, headerLen)
+	return envelope.Seal(b, 0)
 }
+
+// bodyOf is the body of an encoding.
+func bodyOf(enc []byte) []byte { return enc[envelope.HeaderLen() : len(enc)-binenc.TrailerLen] }
 
 // addSeeds adds each encoding and its bare body.
 func addSeeds(f *testing.F, encs ...[]byte) {
 	for _, e := range encs {
 		f.Add(e)
-		f.Add(slices.Clone(e[headerLen : len(e)-trailerLen]))
+		f.Add(slices.Clone(bodyOf(e)))
 	}
 }
 
@@ -31,7 +36,7 @@ func fuzzDecode[T any, P interface {
 	*T
 	MarshalBinary() ([]byte, error)
 	UnmarshalBinary([]byte) error
-}](t *testing.T, k encKind, data []byte, check func(t *testing.T, v P)) {
+}](t *testing.T, k byte, data []byte, check func(t *testing.T, v P)) {
 	for _, in := range [][]byte{data, seal(k, data)} {
 		v := P(new(T))
 		if err := v.UnmarshalBinary(in); err != nil {

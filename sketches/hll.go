@@ -106,19 +106,19 @@ func (h *HLL) AppendBinary(dst []byte) ([]byte, error) {
 	if h.sk == nil {
 		return dst, fmt.Errorf("hll: marshal of a zero HLL; use NewHLL")
 	}
-	dst = appendHeader(dst, kindHLL)
 	start := len(dst)
+	dst = envelope.AppendHeader(dst, kindHLL)
 	dst, err := h.sk.AppendBinary(dst)
 	if err != nil {
-		return dst[:start-headerLen], fmt.Errorf("hll: marshal: %w", err)
+		return dst[:start], fmt.Errorf("hll: marshal: %w", err)
 	}
-	return appendTrailer(dst, start), nil
+	return envelope.Seal(dst, start), nil
 }
 
 // UnmarshalBinary replaces h with the sketch data encodes. Only the dense form
 // MarshalBinary writes is accepted. On error h is unchanged.
 func (h *HLL) UnmarshalBinary(data []byte) error {
-	body, err := openEnvelope(data, kindHLL)
+	body, _, err := envelope.Open(data, kindHLL)
 	if err != nil {
 		return err
 	}

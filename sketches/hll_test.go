@@ -175,12 +175,8 @@ func TestHLLUnmarshalRejects(t *testing.T) {
 	h := mustHLL(t, 4)
 	h.InsertHash(1 << 63)
 	good, _ := h.MarshalBinary()
-	reseal := func(body []byte) []byte {
-		b := appendHeader(nil, kindHLL)
-		b = append(b, body...)
-		return appendTrailer(b, headerLen)
-	}
-	body := good[headerLen : len(good)-trailerLen]
+	reseal := func(body []byte) []byte { return seal(kindHLL, body) }
+	body := bodyOf(good)
 	highReg := slices.Clone(body)
 	highReg[8] = 62 // above 64−p+1
 	cm, _ := mustCountMin(t, 2, 1).MarshalBinary()

@@ -2,12 +2,13 @@ package sketches
 
 import (
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
 	"slices"
 	"unsafe"
+
+	"github.com/trendwatch/trendwatch/internal/binenc"
 )
 
 // MaxTopK bounds k, so that a config typo or a corrupt checkpoint cannot ask for
@@ -431,11 +432,11 @@ func (t *TopK) MarshalBinary() ([]byte, error) { return t.AppendBinary(nil) }
 
 // AppendBinary appends the encoding of t to dst.
 func (t *TopK) AppendBinary(dst []byte) ([]byte, error) {
-	dst = appendHeader(dst, kindTopK)
 	start := len(dst)
-	dst = binary.AppendUvarint(dst, uint64(t.k))
-	dst = binary.AppendUvarint(dst, t.total)
-	dst = binary.AppendUvarint(dst, uint64(len(t.entries)))
+	dst = envelope.AppendHeader(dst, kindTopK)
+	dst = binenc.AppendUvarint(dst, uint64(t.k))
+	dst = binenc.AppendUvarint(dst, t.total)
+	dst = binenc.AppendUvarint(dst, uint64(len(t.entries)))
 	order := make([]int32, len(t.entries))
 	for i := range order {
 		order[i] = int32(i)
@@ -448,12 +449,12 @@ func (t *TopK) AppendBinary(dst []byte) ([]byte, error) {
 	})
 	for _, id := range order {
 		e := &t.entries[id]
-		dst = binary.LittleEndian.AppendUint64(dst, e.hash)
-		dst = binary.AppendUvarint(dst, t.count(id))
-		dst = binary.AppendUvarint(dst, e.err)
-		dst = appendLenPrefixed(dst, e.key)
+		dst = binenc.AppendU64(dst, e.hash)
+		dst = binenc.AppendUvarint(dst, t.count(id))
+		dst = binenc.AppendUvarint(dst, e.err)
+		dst = binenc.AppendBytes(dst, e.key)
 	}
-	return appendTrailer(dst, start), nil
+	return envelope.Seal(dst, start), nil
 }
 
 // UnmarshalBinary replaces t with the summary data encodes. It checks the item
@@ -461,23 +462,23 @@ func (t *TopK) AppendBinary(dst []byte) ([]byte, error) {
 // Err ≤ Count ≤ total and that the counts sum to at most the total. On error t is
 // unchanged.
 func (t *TopK) UnmarshalBinary(data []byte) error {
-	body, err := openEnvelope(data, kindTopK)
+	body, _, err := envelope.Open(data, kindTopK)
 	if err != nil {
 		return err
 	}
-	r := newReader("top-k", body)
-	k := r.uvarintMax("k", MaxTopK)
-	total := r.uvarint("total")
+	r := binenc.NewReader(ErrEncoding, "top-k", body)
+	k := r.UvarintMax("k", MaxTopK)
+	total := r.Uvarint("total")
 	// An item takes at least 11 bytes: hash, count, err and key length.
-	n := r.uvarintMax("item count", k)
-	if r.err == nil && k == 0 {
-		r.failf("k is 0")
+	n := r.UvarintMax("item count", k)
+	if r.Err() == nil && k == 0 {
+		r.Failf("k is 0")
 	}
-	if r.err == nil && n > uint64(r.remaining()/11) {
-		r.failf("%d items need at least %d bytes, have %d", n, 11*n, r.remaining())
+	if r.Err() == nil && n > uint64(r.Remaining()/11) {
+		r.Failf("%d items need at least %d bytes, have %d", n, 11*n, r.Remaining())
 	}
-	if r.err != nil {
-		return r.err
+	if err := r.Err(); err != nil {
+		return err
 	}
 	type item struct {
 		hash, count, err uint64
@@ -487,22 +488,22 @@ func (t *TopK) UnmarshalBinary(data []byte) error {
 	var sum uint64
 	for i := range items {
 		it := &items[i]
-		it.hash = r.u64("hash")
-		it.count = r.uvarintMax("count", total)
-		it.err = r.uvarintMax("err", it.count)
-		it.key = r.lenPrefixed("key")
-		if r.err != nil {
-			return r.err
+		it.hash = r.U64("hash")
+		it.count = r.UvarintMax("count", total)
+		it.err = r.UvarintMax("err", it.count)
+		it.key = r.Bytes("key")
+		if err := r.Err(); err != nil {
+			return err
 		}
 		if n < k && it.err != 0 {
 			// Errors only arise from evictions, which only happen when all k
 			// counters are in use, and a merge that overflows keeps exactly k.
-			r.failf("item %d has err %d in a summary that never filled", i, it.err)
-			return r.err
+			r.Failf("item %d has err %d in a summary that never filled", i, it.err)
+			return r.Err()
 		}
 		sum = satAdd(sum, it.count)
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return err
 	}
 	if sum > total {

@@ -287,11 +287,7 @@ func TestTopKUnmarshalRejects(t *testing.T) {
 	tk := mustTopK(t, 2)
 	tk.Add("a", 1, 5)
 	good, _ := tk.MarshalBinary()
-	reseal := func(body ...byte) []byte {
-		b := appendHeader(nil, kindTopK)
-		b = append(b, body...)
-		return appendTrailer(b, headerLen)
-	}
+	reseal := func(body ...byte) []byte { return seal(kindTopK, body) }
 	item := func(h byte, count, err byte, key string) []byte {
 		return append([]byte{h, 0, 0, 0, 0, 0, 0, 0, count, err, byte(len(key))}, key...)
 	}

@@ -1,9 +1,10 @@
 package sketches
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/trendwatch/trendwatch/internal/binenc"
 )
 
 const (
@@ -22,29 +23,29 @@ func (w *Window) MarshalBinary() ([]byte, error) { return w.AppendBinary(nil) }
 
 // AppendBinary appends the encoding of w to dst.
 func (w *Window) AppendBinary(dst []byte) ([]byte, error) {
-	dst = appendHeader(dst, kindWindow)
 	start := len(dst)
+	dst = envelope.AppendHeader(dst, kindWindow)
 	c := w.cfg
-	dst = binary.AppendVarint(dst, int64(c.Bucket))
-	dst = binary.AppendUvarint(dst, uint64(c.FineBuckets))
-	dst = binary.AppendVarint(dst, int64(c.CoarseBucket))
-	dst = binary.AppendUvarint(dst, uint64(c.CoarseBuckets))
-	dst = binary.AppendVarint(dst, int64(c.AllowedLateness))
-	dst = binary.AppendUvarint(dst, uint64(c.OpenBuckets))
-	dst = binary.AppendUvarint(dst, uint64(c.TopK))
-	dst = binary.AppendUvarint(dst, uint64(c.MaxKeyBytes))
+	dst = binenc.AppendVarint(dst, int64(c.Bucket))
+	dst = binenc.AppendUvarint(dst, uint64(c.FineBuckets))
+	dst = binenc.AppendVarint(dst, int64(c.CoarseBucket))
+	dst = binenc.AppendUvarint(dst, uint64(c.CoarseBuckets))
+	dst = binenc.AppendVarint(dst, int64(c.AllowedLateness))
+	dst = binenc.AppendUvarint(dst, uint64(c.OpenBuckets))
+	dst = binenc.AppendUvarint(dst, uint64(c.TopK))
+	dst = binenc.AppendUvarint(dst, uint64(c.MaxKeyBytes))
 	dst = append(dst, c.HLLPrecision)
-	dst = binary.AppendVarint(dst, c.MemoryBudget)
-	dst = binary.AppendUvarint(dst, uint64(c.CMSDepth))
-	dst = binary.AppendUvarint(dst, uint64(c.CMSWidth))
-	dst = binary.AppendUvarint(dst, uint64(c.CMSReportWidth))
+	dst = binenc.AppendVarint(dst, c.MemoryBudget)
+	dst = binenc.AppendUvarint(dst, uint64(c.CMSDepth))
+	dst = binenc.AppendUvarint(dst, uint64(c.CMSWidth))
+	dst = binenc.AppendUvarint(dst, uint64(c.CMSReportWidth))
 
-	dst = appendBool(dst, w.started)
-	dst = binary.AppendVarint(dst, w.closed)
-	dst = binary.AppendVarint(dst, w.first)
-	dst = appendBool(dst, w.hasCoarse)
-	dst = binary.AppendVarint(dst, w.coarseTop)
-	dst = binary.AppendUvarint(dst, w.dropped)
+	dst = binenc.AppendBool(dst, w.started)
+	dst = binenc.AppendVarint(dst, w.closed)
+	dst = binenc.AppendVarint(dst, w.first)
+	dst = binenc.AppendBool(dst, w.hasCoarse)
+	dst = binenc.AppendVarint(dst, w.coarseTop)
+	dst = binenc.AppendUvarint(dst, w.dropped)
 
 	type rb struct {
 		role byte
@@ -68,15 +69,15 @@ func (w *Window) AppendBinary(dst []byte) ([]byte, error) {
 			buckets = append(buckets, rb{roleCoarse, b})
 		}
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(buckets)))
+	dst = binenc.AppendUvarint(dst, uint64(len(buckets)))
 	var scratch []byte
 	var err error
 	for _, x := range buckets {
 		b := x.b
 		dst = append(dst, x.role)
-		dst = binary.AppendVarint(dst, b.idx)
-		dst = binary.AppendUvarint(dst, b.Events)
-		dst = binary.AppendUvarint(dst, b.ReportEvents)
+		dst = binenc.AppendVarint(dst, b.idx)
+		dst = binenc.AppendUvarint(dst, b.Events)
+		dst = binenc.AppendUvarint(dst, b.ReportEvents)
 		type marshaler interface{ AppendBinary([]byte) ([]byte, error) }
 		parts := []marshaler{b.Mentions, b.Reports, b.Terms}
 		if x.role != roleCoarse {
@@ -86,17 +87,10 @@ func (w *Window) AppendBinary(dst []byte) ([]byte, error) {
 			if scratch, err = p.AppendBinary(scratch[:0]); err != nil {
 				return nil, fmt.Errorf("sketches: window: bucket %s: %w", b.Start.Format(time.RFC3339), err)
 			}
-			dst = appendLenPrefixed(dst, scratch)
+			dst = binenc.AppendBytes(dst, scratch)
 		}
 	}
-	return appendTrailer(dst, start), nil
-}
-
-func appendBool(dst []byte, v bool) []byte {
-	if v {
-		return append(dst, 1)
-	}
-	return append(dst, 0)
+	return envelope.Seal(dst, start), nil
 }
 
 // UnmarshalBinary restores a checkpoint into w. A zero Window takes the encoded
@@ -106,27 +100,27 @@ func appendBool(dst []byte, v bool) []byte {
 // than a silent wrong answer. Every bucket's index must fit its ring and every
 // sketch must have the window's shape. On error w is unchanged.
 func (w *Window) UnmarshalBinary(data []byte) error {
-	body, err := openEnvelope(data, kindWindow)
+	body, _, err := envelope.Open(data, kindWindow)
 	if err != nil {
 		return err
 	}
-	r := newReader("window", body)
+	r := binenc.NewReader(ErrEncoding, "window", body)
 	var c WindowConfig
-	c.Bucket = time.Duration(r.varint("bucket"))
-	c.FineBuckets = int(r.uvarintMax("fine buckets", maxRingBuckets))
-	c.CoarseBucket = time.Duration(r.varint("coarse bucket"))
-	c.CoarseBuckets = int(r.uvarintMax("coarse buckets", maxRingBuckets))
-	c.AllowedLateness = time.Duration(r.varint("allowed lateness"))
-	c.OpenBuckets = int(r.uvarintMax("open buckets", maxOpenBuckets))
-	c.TopK = int(r.uvarintMax("top-k", MaxTopK))
-	c.MaxKeyBytes = int(r.uvarintMax("max key bytes", maxKeyBytes))
-	c.HLLPrecision = r.byte1("hll precision")
-	c.MemoryBudget = r.varint("memory budget")
-	c.CMSDepth = int(r.uvarintMax("cms depth", MaxCountMinDepth))
-	c.CMSWidth = int(r.uvarintMax("cms width", MaxCountMinWidth))
-	c.CMSReportWidth = int(r.uvarintMax("cms report width", MaxCountMinWidth))
-	if r.err != nil {
-		return r.err
+	c.Bucket = time.Duration(r.Varint("bucket"))
+	c.FineBuckets = int(r.UvarintMax("fine buckets", maxRingBuckets))
+	c.CoarseBucket = time.Duration(r.Varint("coarse bucket"))
+	c.CoarseBuckets = int(r.UvarintMax("coarse buckets", maxRingBuckets))
+	c.AllowedLateness = time.Duration(r.Varint("allowed lateness"))
+	c.OpenBuckets = int(r.UvarintMax("open buckets", maxOpenBuckets))
+	c.TopK = int(r.UvarintMax("top-k", MaxTopK))
+	c.MaxKeyBytes = int(r.UvarintMax("max key bytes", maxKeyBytes))
+	c.HLLPrecision = r.Byte("hll precision")
+	c.MemoryBudget = r.Varint("memory budget")
+	c.CMSDepth = int(r.UvarintMax("cms depth", MaxCountMinDepth))
+	c.CMSWidth = int(r.UvarintMax("cms width", MaxCountMinWidth))
+	c.CMSReportWidth = int(r.UvarintMax("cms report width", MaxCountMinWidth))
+	if err := r.Err(); err != nil {
+		return err
 	}
 	tmp, err := NewWindow(c)
 	if err != nil {
@@ -141,71 +135,71 @@ func (w *Window) UnmarshalBinary(data []byte) error {
 		}
 	}
 
-	tmp.started = r.byte1("started") != 0
-	tmp.closed = r.varint("closed")
-	tmp.first = r.varint("first")
-	tmp.hasCoarse = r.byte1("has coarse") != 0
-	tmp.coarseTop = r.varint("coarse top")
-	tmp.dropped = r.uvarint("dropped")
-	n := r.uvarintMax("bucket count", uint64(len(tmp.open)+len(tmp.fine)+len(tmp.coarse)))
-	if r.err != nil {
-		return r.err
+	tmp.started = r.Bool("started")
+	tmp.closed = r.Varint("closed")
+	tmp.first = r.Varint("first")
+	tmp.hasCoarse = r.Bool("has coarse")
+	tmp.coarseTop = r.Varint("coarse top")
+	tmp.dropped = r.Uvarint("dropped")
+	n := r.UvarintMax("bucket count", uint64(len(tmp.open)+len(tmp.fine)+len(tmp.coarse)))
+	if err := r.Err(); err != nil {
+		return err
 	}
 	// Bucket times are computed as index·width in nanoseconds; keep them in range.
 	const maxIdxNs = 1 << 62
 	lim := func(field string, v, width int64) {
 		if v > maxIdxNs/width || v < -maxIdxNs/width {
-			r.failf("%s %d is out of the representable range", field, v)
+			r.Failf("%s %d is out of the representable range", field, v)
 		}
 	}
 	lim("closed", tmp.closed, tmp.bucketNs)
 	lim("first", tmp.first, tmp.bucketNs)
 	lim("coarse top", tmp.coarseTop, tmp.coarseNs)
-	if r.err == nil && !tmp.started && (n != 0 || tmp.hasCoarse) {
-		r.failf("an unstarted window holds %d buckets", n)
+	if r.Err() == nil && !tmp.started && (n != 0 || tmp.hasCoarse) {
+		r.Failf("an unstarted window holds %d buckets", n)
 	}
-	if r.err == nil && tmp.first > tmp.closed {
-		r.failf("first bucket %d after the closed mark %d", tmp.first, tmp.closed)
+	if r.Err() == nil && tmp.first > tmp.closed {
+		r.Failf("first bucket %d after the closed mark %d", tmp.first, tmp.closed)
 	}
-	if r.err != nil {
-		return r.err
+	if err := r.Err(); err != nil {
+		return err
 	}
 	nOpen, nFine, nCoarse := int64(len(tmp.open)), int64(len(tmp.fine)), int64(len(tmp.coarse))
 	for i := range n {
-		role := r.byte1("bucket role")
-		idx := r.varint("bucket index")
-		events := r.uvarint("events")
-		reportEvents := r.uvarint("report events")
-		if r.err != nil {
-			return r.err
+		role := r.Byte("bucket role")
+		idx := r.Varint("bucket index")
+		events := r.Uvarint("events")
+		reportEvents := r.Uvarint("report events")
+		if err := r.Err(); err != nil {
+			return err
 		}
 		var ring []*Bucket
 		var slot int64
 		switch role {
 		case roleOpen:
 			if idx < tmp.closed || idx-tmp.closed >= nOpen {
-				r.failf("open bucket %d outside [%d, %d)", idx, tmp.closed, tmp.closed+nOpen)
+				r.Failf("open bucket %d outside [%d, %d)", idx, tmp.closed, tmp.closed+nOpen)
 			}
 			ring, slot = tmp.open, floorMod(idx, nOpen)
 		case roleFine:
 			if idx >= tmp.closed || tmp.closed-idx > nFine || idx < tmp.first {
-				r.failf("fine bucket %d outside [%d, %d)", idx, max(tmp.closed-nFine, tmp.first), tmp.closed)
+				r.Failf("fine bucket %d outside [%d, %d)", idx, max(tmp.closed-nFine, tmp.first), tmp.closed)
 			}
 			ring, slot = tmp.fine, floorMod(idx, nFine)
 		case roleCoarse:
 			if !tmp.hasCoarse || idx > tmp.coarseTop || tmp.coarseTop-idx >= nCoarse {
-				r.failf("coarse bucket %d outside the coarse ring", idx)
+				r.Failf("coarse bucket %d outside the coarse ring", idx)
 			}
 			ring, slot = tmp.coarse, floorMod(idx, nCoarse)
 		default:
-			r.failf("bucket %d has role %d", i, role)
+			r.Failf("bucket %d has role %d", i, role)
 		}
-		if r.err != nil {
-			return r.err
+		if err := r.Err(); err != nil {
+			return err
 		}
 		if ring[slot] != nil {
-			r.failf("bucket %d appears twice", idx)
-			return r.err
+			r.Failf("bucket %d appears twice", idx)
+			return r.Err()
 		}
 		// Zero sketches: each allocates only once its encoding, which backs the
 		// allocation, has been checked.
@@ -224,22 +218,22 @@ func (w *Window) UnmarshalBinary(data []byte) error {
 		}
 		ring[slot] = b
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return err
 	}
 	*w = *tmp
 	return nil
 }
 
-func (w *Window) decodeBucket(r *reader, b *Bucket) error {
+func (w *Window) decodeBucket(r *binenc.Reader, b *Bucket) error {
 	what := fmt.Sprintf("bucket %s", b.Start.Format(time.RFC3339))
 	decode := func(field string, u interface{ UnmarshalBinary([]byte) error }) {
-		raw := r.lenPrefixed(field)
-		if r.err != nil {
+		raw := r.Bytes(field)
+		if r.Err() != nil {
 			return
 		}
 		if err := u.UnmarshalBinary(raw); err != nil {
-			r.failf("%s %s: %v", what, field, err)
+			r.Failf("%s %s: %v", what, field, err)
 		}
 	}
 	decode("mentions", b.Mentions)
@@ -249,22 +243,22 @@ func (w *Window) decodeBucket(r *reader, b *Bucket) error {
 		decode("top", b.Top)
 		decode("report top", b.ReportTop)
 	}
-	if r.err != nil {
-		return r.err
+	if err := r.Err(); err != nil {
+		return err
 	}
 	switch {
 	case b.Mentions.Width() != w.plan.MentionsWidth || b.Mentions.Depth() != w.plan.Depth:
-		r.failf("%s: mentions sketch %d×%d, want %d×%d", what, b.Mentions.Width(), b.Mentions.Depth(), w.plan.MentionsWidth, w.plan.Depth)
+		r.Failf("%s: mentions sketch %d×%d, want %d×%d", what, b.Mentions.Width(), b.Mentions.Depth(), w.plan.MentionsWidth, w.plan.Depth)
 	case b.Reports.Width() != w.plan.ReportsWidth || b.Reports.Depth() != w.plan.Depth:
-		r.failf("%s: reports sketch %d×%d, want %d×%d", what, b.Reports.Width(), b.Reports.Depth(), w.plan.ReportsWidth, w.plan.Depth)
+		r.Failf("%s: reports sketch %d×%d, want %d×%d", what, b.Reports.Width(), b.Reports.Depth(), w.plan.ReportsWidth, w.plan.Depth)
 	case b.Terms.Precision() != w.cfg.HLLPrecision:
-		r.failf("%s: terms HLL precision %d, want %d", what, b.Terms.Precision(), w.cfg.HLLPrecision)
+		r.Failf("%s: terms HLL precision %d, want %d", what, b.Terms.Precision(), w.cfg.HLLPrecision)
 	case b.Top != nil && (b.Top.K() != w.cfg.TopK || b.ReportTop.K() != w.cfg.TopK):
-		r.failf("%s: top-K k=%d/%d, want %d", what, b.Top.K(), b.ReportTop.K(), w.cfg.TopK)
+		r.Failf("%s: top-K k=%d/%d, want %d", what, b.Top.K(), b.ReportTop.K(), w.cfg.TopK)
 	case b.Top != nil && (maxKeyLen(b.Top) > w.cfg.MaxKeyBytes || maxKeyLen(b.ReportTop) > w.cfg.MaxKeyBytes):
-		r.failf("%s: top-K key longer than max_key_bytes %d", what, w.cfg.MaxKeyBytes)
+		r.Failf("%s: top-K key longer than max_key_bytes %d", what, w.cfg.MaxKeyBytes)
 	}
-	return r.err
+	return r.Err()
 }
 
 func maxKeyLen(t *TopK) int {

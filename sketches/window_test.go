@@ -2,7 +2,6 @@ package sketches
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trendwatch/trendwatch/internal/binenc"
 )
 
 var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
@@ -596,16 +597,12 @@ func TestWindowUnmarshalRejects(t *testing.T) {
 	w := mustWindow(t, cfg)
 	feed(t, w, []string{"hashtag:a"}, 0, 3)
 	good := mustMarshal(t, w)
-	body := good[headerLen : len(good)-trailerLen]
-	reseal := func(body []byte) []byte {
-		b := appendHeader(nil, kindWindow)
-		b = append(b, body...)
-		return appendTrailer(b, headerLen)
-	}
+	body := bodyOf(good)
+	reseal := func(body []byte) []byte { return seal(kindWindow, body) }
 	// The config is 13 fields; find where the state starts by re-encoding it.
-	cfgLen := len(mustMarshal(t, mustWindow(t, cfg))) - headerLen - trailerLen - 7 // 7 bytes of unstarted state
+	cfgLen := len(mustMarshal(t, mustWindow(t, cfg))) - envelope.Overhead() - 7 // 7 bytes of unstarted state
 	// Bucket 0: a one-byte varint in place of the minute.
-	badCfg := slices.Concat([]byte{0}, body[len(binary.AppendVarint(nil, int64(time.Minute))):])
+	badCfg := slices.Concat([]byte{0}, body[len(binenc.AppendVarint(nil, int64(time.Minute))):])
 	for _, tc := range []struct {
 		name string
 		data []byte
