@@ -223,16 +223,14 @@ var errInvalidUTF8 = errors.New("invalid UTF-8")
 // U+FFFD has already lost the original bytes.
 func checkText(s string) error {
 	// Hashtags and IDs are mostly ASCII: check bytes until the first that is not.
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			return checkTextRunes(s[i:])
-		}
-		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("control character %U", rune(c))
-		}
+	i := printableRun(s)
+	if i == len(s) {
+		return nil
 	}
-	return nil
+	if c := s[i]; c < utf8.RuneSelf {
+		return fmt.Errorf("control character %U", rune(c))
+	}
+	return checkTextRunes(s[i:])
 }
 
 func checkTextRunes(s string) error {
@@ -258,16 +256,14 @@ func checkTextRunes(s string) error {
 // them (Persian needs ZWNJ, right-to-left text its marks); hashtag normalisation
 // drops or refuses them on its own.
 func checkIDText(s string) error {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			return checkIDRunes(s[i:])
-		}
-		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("control character %U", rune(c))
-		}
+	i := printableRun(s)
+	if i == len(s) {
+		return nil
 	}
-	return nil
+	if c := s[i]; c < utf8.RuneSelf {
+		return fmt.Errorf("control character %U", rune(c))
+	}
+	return checkIDRunes(s[i:])
 }
 
 func checkIDRunes(s string) error {
