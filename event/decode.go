@@ -622,6 +622,9 @@ func (d *Decoder) hashtags(raw []string, n int, lowered uint64) ([]string, error
 			if max := d.Limits.MaxHashtagRunes; len(t) > max {
 				return nil, fail(ReasonTagTooLong, fmt.Sprintf("hashtags[%d]", i), fmt.Errorf("%w: %d runes, limit %d", ErrHashtagTooLong, len(t), max))
 			}
+		} else if f, ok := normaliseStable(t, d.Limits.MaxHashtagRunes); ok {
+			// Devanagari, most often: checkText has nothing to refuse in it.
+			n = f
 		} else {
 			if err := checkText(t); err != nil {
 				return nil, fail(textReason(err), fmt.Sprintf("hashtags[%d]", i), err)

@@ -29,17 +29,7 @@ var (
 // platform's hashtag parser never produces it and a silent rewrite would merge
 // distinct tags. The result is a fixed point: normalising it again returns it.
 func NormaliseHashtag(s string, maxRunes int) (string, error) {
-	// Not strings.TrimLeft(s, "#＃"): a cutset that is not all ASCII takes its
-	// rune-by-rune path, which cost more than the rest of an ASCII tag's normalisation.
-	for {
-		if strings.HasPrefix(s, "#") {
-			s = s[1:]
-		} else if strings.HasPrefix(s, "＃") {
-			s = s[len("＃"):]
-		} else {
-			break
-		}
-	}
+	s = trimHashes(s)
 	if s == "" {
 		return "", ErrEmptyHashtag
 	}
@@ -68,6 +58,33 @@ func NormaliseHashtag(s string, maxRunes int) (string, error) {
 	return t, nil
 }
 
+// trimHashes strips the leading '#'s and fullwidth '＃'s of a hashtag.
+func trimHashes(s string) string {
+	// Not strings.TrimLeft(s, "#＃"): a cutset that is not all ASCII takes its
+	// rune-by-rune path, which cost more than the rest of an ASCII tag's normalisation.
+	for {
+		if strings.HasPrefix(s, "#") {
+			s = s[1:]
+		} else if strings.HasPrefix(s, "＃") {
+			s = s[len("＃"):]
+		} else {
+			return s
+		}
+	}
+}
+
+// normaliseStable returns NormaliseHashtag(s, maxRunes) when normaliseFast takes
+// s as it is and it fits: valid UTF-8 of letters, marks, digits and '_' only, so
+// checkText would accept it too, and the decoder can skip that check.
+func normaliseStable(s string, maxRunes int) (string, bool) {
+	s = trimHashes(s)
+	t, n, ok := normaliseFast(s)
+	if !ok || n == 0 || maxRunes > 0 && n > maxRunes {
+		return "", false
+	}
+	return t, true
+}
+
 // normaliseFast handles what most hashtags are, ASCII words and Devanagari, without
 // the NFKC and folding passes, which cost a microsecond on Devanagari. It reports
 // !ok when s holds anything those passes could change or refuse; n is the rune count.
@@ -81,6 +98,12 @@ func normaliseFast(s string) (t string, n int, ok bool) {
 		case c >= 'A' && c <= 'Z':
 			upper = true
 			i++
+		case c == 0xe0 && i+2 < len(s) && s[i+1]&^1 == 0xa4 && s[i+2]&0xc0 == 0x80:
+			// U+0900–U+097F, the Devanagari block, read in line: E0 A4–A5 80–BF.
+			if !devanagariStable(0x900 | rune(s[i+1]&1)<<6 | rune(s[i+2]&0x3f)) {
+				return "", 0, false
+			}
+			i += 3
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if !devanagariStable(r) {

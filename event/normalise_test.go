@@ -300,12 +300,18 @@ func FuzzNormaliseHashtag(f *testing.F) {
 	for _, s := range []string{
 		"#FYP", "＃ＦＹＰ", "#ＣＨＡＬＬＥＮＧＥ", "#चुनौती", "#क्\u200dष", "#नेपाल२०८१", "#भोजपुरी",
 		"#Straße", "#ΟΔΟΣ", "#cafe\u200d\u0301", "#fyp\ufe0f", "#1\ufe0f\u20e3", "#🔥", "#f yp",
-		"#\u0958", "#İstanbul", "#ᏣᎳᎩ", "#ﬁre", "#a\u0345\u0301", "", "#", strings.Repeat("ab", 60),
+		"#\u0958", "#İstanbul", "#\u0900\u093f\u0940\u097f", "#\xe0\xa4", "#\xe0\xa5\xc0", "#ᏣᎳᎩ", "#ﬁre", "#a\u0345\u0301", "", "#", strings.Repeat("ab", 60),
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := NormaliseHashtag(s, 100)
+		// The decoder's shortcut past checkText and the full path agree.
+		if stable, ok := normaliseStable(s, 100); ok {
+			if cerr := checkText(s); cerr != nil || err != nil || stable != got {
+				t.Fatalf("normaliseStable(%+q) = %+q; checkText %v, NormaliseHashtag %+q, %v", s, stable, cerr, got, err)
+			}
+		}
 		if err != nil {
 			if !isNormaliseError(err) {
 				t.Fatalf("NormaliseHashtag(%+q): unexpected error %v", s, err)
