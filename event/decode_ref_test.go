@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -159,6 +161,34 @@ func agreementSeeds() [][]byte {
 		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","reporter_id":"r","reason":"spam","channel":null}`,
 		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","reporter_id":"r","reason":"spam","channel":"internal","channel":"x"}`,
 		`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","creator_id":"u","text":"ok\u007f"}`,
+	}
+	// More hashtags than the scanner records, so the rest are read again; and
+	// long values, whose quotes, escapes and controls fall at every offset of a
+	// word the scanner reads at once.
+	var tags []string
+	for i := range 40 {
+		t := []string{`"#Tag%d"`, ` "\u0023x%d" `, `"#नेपाल%d"`, `"#T\u0061g%d"`, `"#TAG%d"`}[i%5]
+		tags = append(tags, fmt.Sprintf(t, i-i%5)) // #Tag0, #TAG0 and #Tag0 again: duplicates
+	}
+	base := `{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","creator_id":"u","hashtags":[%s]}`
+	s = append(s, fmt.Sprintf(base, strings.Join(tags, ",")), fmt.Sprintf(base, strings.Join(tags, " , ")))
+	for _, bad := range []string{`null`, `"#a\u0001b"`, `"#a b"`, `"#` + strings.Repeat("x", 101) + `"`} {
+		t := slices.Clone(tags)
+		t[30] = bad
+		s = append(s, fmt.Sprintf(base, strings.Join(t, ",")))
+	}
+	for i := range 17 {
+		pad := strings.Repeat("abcdefgh", 3)[:i]
+		for _, f := range []string{
+			`{"event_id":"e%[1]s","ts":"2024-06-01T11:59:30Z","content_id":"c","creator_id":"u%[1]s\"q","text":"%[1]s\n%[1]s"}`,
+			`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c%[1]s\u007f","creator_id":"u","text":"%[1]sok"}`,
+			`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","creator_id":"u%[1]s` + "\x7f" + `","text":"t"}`,
+			`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","creator_id":"u","text":"%[1]s` + "\u0085" + `"}`,
+			`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","creator_id":"u","text":"%[1]s¢\t¢x"}`,
+			`{"event_id":"e","ts":"2024-06-01T11:59:30Z","content_id":"c","creator_id":"u","text":"%[1]s` + "\x01" + `"}`,
+		} {
+			s = append(s, fmt.Sprintf(f, pad))
+		}
 	}
 	out := make([][]byte, 0, len(s)+8)
 	for _, m := range s {

@@ -714,3 +714,72 @@ func withChannel(r Report, c string) Report {
 	r.Channel = c
 	return r
 }
+
+// TestParseUTC holds the ts fast path to time.Time.UnmarshalJSON on the forms it
+// takes and on its edges; FuzzParseUTC does the same on any input.
+func TestParseUTC(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		wantOK bool
+	}{
+		{`"2024-06-01T11:59:30Z"`, true},
+		{`"2024-06-01T11:59:30.123Z"`, true},
+		{`"2024-06-01T11:59:30.123456789Z"`, true},
+		{`"2024-06-01T11:59:30.1234567891234Z"`, true}, // digits past the ninth dropped
+		{`"0000-01-01T00:00:00Z"`, true},
+		{`"9999-12-31T23:59:59.999999999Z"`, true},
+		{`"1969-12-31T23:59:59.5Z"`, true},
+		{`"2024-02-29T00:00:00Z"`, true},
+		{`"2000-02-29T00:00:00Z"`, true},
+		{`"1900-02-29T00:00:00Z"`, false},
+		{`"2023-02-29T00:00:00Z"`, false},
+		{`"2024-04-31T00:00:00Z"`, false},
+		{`"2024-06-01T24:00:00Z"`, false},
+		{`"2024-06-01T11:60:00Z"`, false},
+		{`"2024-05-31T23:59:60Z"`, false}, // leap second: UnmarshalJSON's path
+		{`"2024-06-01T11:59:30.Z"`, false},
+		{`"2024-06-01T11:59:30,5Z"`, false},
+		{`"2024-06-01T11:59:30.5aZ"`, false},
+		{`"2024-06-01T11:59:30+05:45"`, false},
+		{`"2024-06-01t11:59:30Z"`, false},
+		{`"2024-06-01T11:59:30z"`, false},
+		{`"2024-13-01T11:59:30Z"`, false},
+		{`"2024-00-01T11:59:30Z"`, false},
+		{`"+024-06-01T11:59:30Z"`, false},
+		{`"2024-06-01T11:59:3Z"`, false},
+	} {
+		got, ok := parseUTC([]byte(tc.in))
+		if ok != tc.wantOK {
+			t.Errorf("parseUTC(%s) ok = %v, want %v", tc.in, ok, tc.wantOK)
+			continue
+		}
+		checkParseUTC(t, []byte(tc.in), got, ok)
+	}
+}
+
+// checkParseUTC fails t unless a time parseUTC accepted is the one
+// time.Time.UnmarshalJSON reads, field for field.
+func checkParseUTC(t *testing.T, in []byte, got time.Time, ok bool) {
+	t.Helper()
+	if !ok {
+		return
+	}
+	var want time.Time
+	if err := want.UnmarshalJSON(in); err != nil {
+		t.Fatalf("parseUTC(%s) accepted what UnmarshalJSON refuses: %v", in, err)
+	}
+	if !reflect.DeepEqual(got, want) || got.Location() != want.Location() {
+		t.Fatalf("parseUTC(%s) = %#v, UnmarshalJSON %#v", in, got, want)
+	}
+}
+
+func FuzzParseUTC(f *testing.F) {
+	f.Add([]byte(`"2024-06-01T11:59:30.123Z"`))
+	f.Add([]byte(`"0000-02-29T23:59:59Z"`))
+	f.Add([]byte(`"9999-12-31T23:59:59.9999999999Z"`))
+	f.Add([]byte(`"2024-06-01T11:59:30+05:45"`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, ok := parseUTC(in)
+		checkParseUTC(t, in, got, ok)
+	})
+}

@@ -29,17 +29,7 @@ var (
 // platform's hashtag parser never produces it and a silent rewrite would merge
 // distinct tags. The result is a fixed point: normalising it again returns it.
 func NormaliseHashtag(s string, maxRunes int) (string, error) {
-	// Not strings.TrimLeft(s, "#＃"): a cutset that is not all ASCII takes its
-	// rune-by-rune path, which cost more than the rest of an ASCII tag's normalisation.
-	for {
-		if strings.HasPrefix(s, "#") {
-			s = s[1:]
-		} else if strings.HasPrefix(s, "＃") {
-			s = s[len("＃"):]
-		} else {
-			break
-		}
-	}
+	s = trimHashes(s)
 	if s == "" {
 		return "", ErrEmptyHashtag
 	}
@@ -68,11 +58,40 @@ func NormaliseHashtag(s string, maxRunes int) (string, error) {
 	return t, nil
 }
 
-// normaliseFast handles what most hashtags are, ASCII words and Devanagari, without
-// the NFKC and folding passes, which cost a microsecond on Devanagari. It reports
-// !ok when s holds anything those passes could change or refuse; n is the rune count.
+// trimHashes strips the leading '#'s and fullwidth '＃'s of a hashtag.
+func trimHashes(s string) string {
+	// Not strings.TrimLeft(s, "#＃"): a cutset that is not all ASCII takes its
+	// rune-by-rune path, which cost more than the rest of an ASCII tag's normalisation.
+	for {
+		if strings.HasPrefix(s, "#") {
+			s = s[1:]
+		} else if strings.HasPrefix(s, "＃") {
+			s = s[len("＃"):]
+		} else {
+			return s
+		}
+	}
+}
+
+// normaliseStable returns NormaliseHashtag(s, maxRunes) when normaliseFast takes
+// s as it is and it fits: valid UTF-8 of letters, marks, digits and '_' only, so
+// checkText would accept it too, and the decoder can skip that check.
+func normaliseStable(s string, maxRunes int) (string, bool) {
+	s = trimHashes(s)
+	t, n, ok := normaliseFast(s)
+	if !ok || n == 0 || maxRunes > 0 && n > maxRunes {
+		return "", false
+	}
+	return t, true
+}
+
+// normaliseFast handles what most hashtags are, ASCII words and Devanagari, and
+// Latin-1 letters and fullwidth ASCII letters and digits, without the NFKC and folding passes, which
+// cost a microsecond on Devanagari and eight thousand instructions on "ＦＹＰ". It
+// reports !ok when s holds anything those passes could change otherwise or
+// refuse; n is the rune count of t.
 func normaliseFast(s string) (t string, n int, ok bool) {
-	upper := false
+	upper, wide := false, false // an upper-case ASCII letter; a fullwidth form
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -81,6 +100,18 @@ func normaliseFast(s string) (t string, n int, ok bool) {
 		case c >= 'A' && c <= 'Z':
 			upper = true
 			i++
+		case c == 0xe0 && i+2 < len(s) && s[i+1]&^1 == 0xa4 && s[i+2]&0xc0 == 0x80:
+			// U+0900–U+097F, the Devanagari block, read in line: E0 A4–A5 80–BF.
+			if !devanagariStable(0x900 | rune(s[i+1]&1)<<6 | rune(s[i+2]&0x3f)) {
+				return "", 0, false
+			}
+			i += 3
+		case c == 0xef && i+2 < len(s) && fullwidthASCII(s[i+1], s[i+2]) != 0:
+			wide = true
+			i += 3
+		case c == 0xc3 && i+1 < len(s) && latin1Lower(s[i+1]) != 0:
+			upper = upper || s[i+1] != latin1Lower(s[i+1])
+			i += 2
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if !devanagariStable(r) {
@@ -92,16 +123,74 @@ func normaliseFast(s string) (t string, n int, ok bool) {
 		}
 		n++
 	}
-	if !upper {
+	if !upper && !wide {
 		return s, n, true
 	}
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
+	if !wide {
+		// Lower-casing keeps every letter's length: in place.
+		b := []byte(s)
+		for i, c := range b {
+			switch {
+			case c >= 'A' && c <= 'Z':
+				b[i] = c + 'a' - 'A'
+			case c == 0xc3: // only ever a Latin-1 letter here
+				b[i+1] = latin1Lower(b[i+1])
+			}
+		}
+		return string(b), n, true
+	}
+	var stack [32]byte
+	b := stack[:0]
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'A' && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		case c == 0xef: // only ever a fullwidth form here: Devanagari leads with 0xe0
+			b = append(b, fullwidthASCII(s[i+1], s[i+2]))
+			i += 2
+		case c == 0xc3:
+			b = append(b, c, latin1Lower(s[i+1]))
+			i++
+		default:
+			b = append(b, c)
 		}
 	}
 	return string(b), n, true
+}
+
+// latin1Lower returns the second byte of what NFKC and case folding make of the
+// Latin-1 letter C3 b (U+00C0–U+00FF): its lower-case form, which is NFKC and its
+// own fold, and 2 bytes long like it. 0 for ×, ÷ and ß, which folds to "ss".
+// Brazilian and Mexican tags ("música", "forró", "açaí") are most of the tags
+// that took the slow path in the generator's stream.
+func latin1Lower(b byte) byte {
+	switch {
+	case b == 0x97 || b == 0x9f || b == 0xb7: // ×, ß, ÷
+		return 0
+	case b >= 0x80 && b <= 0x9e:
+		return b + 0x20
+	case b >= 0xa0 && b <= 0xbf:
+		return b
+	}
+	return 0
+}
+
+// fullwidthASCII returns what NFKC and case folding make of the fullwidth form
+// EF b1 b2 when it is a digit, letter or low line (U+FF10–U+FF19, U+FF21–U+FF3A,
+// U+FF3F, U+FF41–U+FF5A): the ASCII digit, lower-case letter or '_'. 0 for
+// anything else.
+func fullwidthASCII(b1, b2 byte) byte {
+	switch {
+	case b1 == 0xbc && b2 >= 0x90 && b2 <= 0x99:
+		return '0' + b2 - 0x90
+	case b1 == 0xbc && b2 >= 0xa1 && b2 <= 0xba:
+		return 'a' + b2 - 0xa1
+	case b1 == 0xbc && b2 == 0xbf:
+		return '_'
+	case b1 == 0xbd && b2 >= 0x81 && b2 <= 0x9a:
+		return 'a' + b2 - 0x81
+	}
+	return 0
 }
 
 // devanagariStable reports the Devanagari letters, marks and digits that NFKC and
@@ -223,16 +312,14 @@ var errInvalidUTF8 = errors.New("invalid UTF-8")
 // U+FFFD has already lost the original bytes.
 func checkText(s string) error {
 	// Hashtags and IDs are mostly ASCII: check bytes until the first that is not.
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			return checkTextRunes(s[i:])
-		}
-		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("control character %U", rune(c))
-		}
+	i := printableRun(s)
+	if i == len(s) {
+		return nil
 	}
-	return nil
+	if c := s[i]; c < utf8.RuneSelf {
+		return fmt.Errorf("control character %U", rune(c))
+	}
+	return checkTextRunes(s[i:])
 }
 
 func checkTextRunes(s string) error {
@@ -258,16 +345,14 @@ func checkTextRunes(s string) error {
 // them (Persian needs ZWNJ, right-to-left text its marks); hashtag normalisation
 // drops or refuses them on its own.
 func checkIDText(s string) error {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			return checkIDRunes(s[i:])
-		}
-		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("control character %U", rune(c))
-		}
+	i := printableRun(s)
+	if i == len(s) {
+		return nil
 	}
-	return nil
+	if c := s[i]; c < utf8.RuneSelf {
+		return fmt.Errorf("control character %U", rune(c))
+	}
+	return checkIDRunes(s[i:])
 }
 
 func checkIDRunes(s string) error {

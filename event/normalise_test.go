@@ -201,7 +201,17 @@ func TestDevanagariFastPath(t *testing.T) {
 			}
 		}
 	}
-	if len(set) < 37+100 {
+	for r := rune(0x80); r < 0x180; r++ { // Latin-1 and a few beyond
+		if _, _, ok := normaliseFast(string(r)); ok {
+			set = append(set, r)
+		}
+	}
+	for r := rune(0xff00); r < 0xff70; r++ { // the fullwidth ASCII forms and a few beyond
+		if _, _, ok := normaliseFast(string(r)); ok {
+			set = append(set, r)
+		}
+	}
+	if len(set) < 37+100+63+61 {
 		t.Fatalf("fast path accepts only %d runes", len(set))
 	}
 	slow := func(s string) string {
@@ -253,7 +263,7 @@ func TestDevanagariFastPath(t *testing.T) {
 			t.Fatalf("NormaliseHashtag(%+q) = %+q, %v; full path gives %+q, %v", s, got, err, want, werr)
 		}
 	}
-	for _, r := range []rune{0x0929, 0x093C, 0x0951, 0x0958, 0x0964, 0x0980, 'A' + 0xFEE0} {
+	for _, r := range []rune{0x0929, 0x093C, 0x0951, 0x0958, 0x0964, 0x0980, '#' + 0xFEE0, '-' + 0xFEE0, 0xFF20, 0xFF3B, 0xFF40, 0xFF5B, 0xFF65, 0xFFE1, 0xAA, 0xB5, 0xBA, 0xD7, 0xDF, 0xF7, 0x100} {
 		if _, _, ok := normaliseFast(string(r)); ok {
 			t.Errorf("normaliseFast accepts %U, which normalisation changes or refuses", r)
 		}
@@ -300,12 +310,25 @@ func FuzzNormaliseHashtag(f *testing.F) {
 	for _, s := range []string{
 		"#FYP", "＃ＦＹＰ", "#ＣＨＡＬＬＥＮＧＥ", "#चुनौती", "#क्\u200dष", "#नेपाल२०८१", "#भोजपुरी",
 		"#Straße", "#ΟΔΟΣ", "#cafe\u200d\u0301", "#fyp\ufe0f", "#1\ufe0f\u20e3", "#🔥", "#f yp",
-		"#\u0958", "#İstanbul", "#ᏣᎳᎩ", "#ﬁre", "#a\u0345\u0301", "", "#", strings.Repeat("ab", 60),
+		"#\u0958", "#İstanbul", "#\u0900\u093f\u0940\u097f", "#\xe0\xa4", "#\xe0\xa5\xc0", "#ＴｒｅｎｄｉｎｇＮｏｗ＿２０２４", "#Ｎｅｐａｌ२०८१", "#ＡＢＣ\xef\xbc", "#MúSICA_Forró", "#ÀÉÎÕÜÝÞàÿ", "#ßtraße", "#\xc3", "#a\xc3\xc3", "#ᏣᎳᎩ", "#ﬁre", "#a\u0345\u0301", "", "#", strings.Repeat("ab", 60),
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := NormaliseHashtag(s, 100)
+		// The fast path and the full one agree wherever the fast one goes.
+		if fast, n, ok := normaliseFast(trimHashes(s)); ok && n > 0 {
+			slow, sn, err := normaliseSlow(trimHashes(s))
+			if err != nil || slow != fast || sn != n {
+				t.Fatalf("normaliseFast(%+q) = %+q, %d; normaliseSlow %+q, %d, %v", s, fast, n, slow, sn, err)
+			}
+		}
+		// The decoder's shortcut past checkText and the full path agree.
+		if stable, ok := normaliseStable(s, 100); ok {
+			if cerr := checkText(s); cerr != nil || err != nil || stable != got {
+				t.Fatalf("normaliseStable(%+q) = %+q; checkText %v, NormaliseHashtag %+q, %v", s, stable, cerr, got, err)
+			}
+		}
 		if err != nil {
 			if !isNormaliseError(err) {
 				t.Fatalf("NormaliseHashtag(%+q): unexpected error %v", s, err)

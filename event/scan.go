@@ -117,9 +117,17 @@ type value struct {
 	kind       valueKind
 }
 
-// nextTag returns the hashtag element at b[i] of an array that parse accepted, and
-// the index of the next one, or of the closing bracket.
-func nextTag(b []byte, i int) (value, int) {
+// tagAt returns hashtag element k of message b, prev being element k-1: the
+// scan's record of it for the first few, read again after them (an array that
+// parse accepted, so known good).
+func (m *message) tagAt(b []byte, k int, prev value) value {
+	if k < len(m.tags) {
+		return m.tags[k]
+	}
+	i := skipWS(b, prev.end)
+	if b[i] == ',' {
+		i = skipWS(b, i+1)
+	}
 	v := value{start: i, end: i + 4, kind: valNull}
 	if b[i] == '"' {
 		v.end, v.kind = skipValueString(b, i), valString
@@ -127,11 +135,7 @@ func nextTag(b []byte, i int) (value, int) {
 			v.kind = valEscaped
 		}
 	}
-	i = skipWS(b, v.end)
-	if b[i] == ',' {
-		i = skipWS(b, i+1)
-	}
-	return v, i
+	return v
 }
 
 // raw returns the bytes of a value as written; nil when absent.
@@ -143,11 +147,13 @@ func (v value) raw(b []byte) []byte {
 }
 
 // message is what the scanner found in one message. It holds no slice, so it
-// stays on the decoder's stack; the hashtag array is read again, known good, when
-// its strings are copied.
+// stays on the decoder's stack. It holds the first hashtags too, which most
+// messages have no more of; the rest of a longer array is read again when its
+// strings are copied.
 type message struct {
 	vals  [maxFields]value
 	ntags int // hashtag elements
+	tags  [16]value
 }
 
 // maxDepth is encoding/json's nesting limit: deeper input is a syntax error there.
@@ -168,6 +174,7 @@ type parser struct {
 	// Keys that name no field, for the duplicate check: hash and start of each, a
 	// map past what fits inline. Field keys are told apart by id.
 	seen     uint64 // bit per field id
+	next     int    // the field after the last key that named one: the likely next key
 	nOther   int
 	hashes   [16]uint64
 	starts   [16]int
@@ -282,6 +289,16 @@ func (p *parser) object(i int) (int, error) {
 // names (-1 for none) and the index after it.
 func (p *parser) key(i int) (id, end int, err error) {
 	b := p.b
+	// Producers write every message's keys in one order, most often the schema's:
+	// a key spelt exactly as the field after the last one matched names it with one
+	// comparison. Exact is plain and folds to the name, and no other field folds
+	// to it.
+	if n := p.next; n < len(p.sch) {
+		name := p.sch[n].name
+		if e := i + 1 + len(name); e < len(b) && b[e] == '"' && string(b[i+1:e]) == name {
+			return p.fieldKey(n, i, e+1, true), e + 1, nil
+		}
+	}
 	var h uint64
 	plain := false
 	for j := i + 1; j < len(b); j++ {
@@ -314,20 +331,30 @@ func (p *parser) key(i int) (id, end int, err error) {
 			break
 		}
 	}
-	if p.dup {
-		return id, end, nil
-	}
 	if id >= 0 {
-		if p.seen&(1<<id) != 0 {
-			p.dup, p.dupKey = true, keyText(b[i:end], plain)
-		}
-		p.seen |= 1 << id
+		return p.fieldKey(id, i, end, plain), end, nil
+	}
+	if p.dup {
 		return id, end, nil
 	}
 	if p.otherSeen(h, i) {
 		p.dup, p.dupKey = true, keyText(b[i:end], plain)
 	}
 	return id, end, nil
+}
+
+// fieldKey notes the key b[start:end] naming field id, plain when it has no
+// escape, as seen, and returns id.
+func (p *parser) fieldKey(id, start, end int, plain bool) int {
+	p.next = id + 1
+	if p.dup {
+		return id
+	}
+	if p.seen&(1<<id) != 0 {
+		p.dup, p.dupKey = true, keyText(p.b[start:end], plain)
+	}
+	p.seen |= 1 << id
+	return id
 }
 
 // otherSeen records the key at b[start] with hash h and reports whether an earlier
@@ -454,6 +481,9 @@ func (p *parser) tags(i int) (int, error) {
 		if err != nil {
 			return v.end, err
 		}
+		if m.ntags < len(m.tags) {
+			m.tags[m.ntags] = v
+		}
 		m.ntags++
 		if i = skipWS(b, v.end); i >= len(b) {
 			return i, errEOF()
@@ -496,10 +526,10 @@ var strStop = func() (t [256]bool) {
 // it holds escapes.
 func scanString(b []byte, i int) (end int, esc bool, err error) {
 	for j := i + 1; j < len(b); j++ {
-		c := b[j]
-		if !strStop[c] {
-			continue
+		if j = plainRun(b, j); j >= len(b) {
+			break
 		}
+		c := b[j]
 		switch {
 		case c == '"':
 			return j + 1, esc, nil

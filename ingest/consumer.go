@@ -272,13 +272,17 @@ func (c *Consumer) decode(ctx context.Context, m kafka.Message) Record {
 	return rec
 }
 
-// decodeInto decodes m into rec and reports whether it was accepted. A refused
-// message is dead-lettered and counted here (refusals are rare); accepted ones
-// and the lag gauge are left to the caller, which counts them in bulk, since
-// a metric update per message costs more than decoding on many cores at once.
-// It is safe for concurrent use.
+// decodeInto decodes m into rec, which must be the zero Record, and reports
+// whether it was accepted. A refused message is dead-lettered and counted here
+// (refusals are rare); accepted ones and the lag gauge are left to the caller,
+// which counts them in bulk, since a metric update per message costs more than
+// decoding on many cores at once. It is safe for concurrent use.
 func (c *Consumer) decodeInto(ctx context.Context, m *kafka.Message, rec *Record) bool {
-	*rec = Record{Source: Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, Lag: -1}
+	// Fields one by one, not a Record literal: rec lies in a batch on the heap, and
+	// overwriting all of its 368 bytes (write barriers included while the collector
+	// runs) took 110 of decodeInto's 800 ms in a profile of BenchmarkKafkaToDetectors.
+	rec.Source = Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}
+	rec.Lag = -1
 	if m.HighWaterMark > 0 {
 		rec.Lag = max(0, m.HighWaterMark-m.Offset-1)
 	}
