@@ -10,9 +10,9 @@ import (
 
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
-	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sim/gen"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 

@@ -17,12 +17,12 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
-	"github.com/trendwatch/trendwatch/broker"
 	"github.com/trendwatch/trendwatch/checkpoint"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/incident"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sim/broker"
 	"github.com/trendwatch/trendwatch/sinks/clickhouse"
 	"github.com/trendwatch/trendwatch/sinks/parquet"
 	"github.com/trendwatch/trendwatch/sketches"

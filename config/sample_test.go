@@ -6,7 +6,7 @@ import (
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
-	"github.com/trendwatch/trendwatch/gen"
+	"github.com/trendwatch/trendwatch/sim/gen"
 )
 
 // TestSampleConfig loads the repository's trendwatch.yaml, the one the

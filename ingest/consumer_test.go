@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/trendwatch/trendwatch/broker"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/sim/broker"
 )
 
 func TestConfigValidate(t *testing.T) {

@@ -21,7 +21,7 @@ run() { # name, env, go test args...
 }
 run "NAB corpus and realTweets" "" -run '^(TestCorpus|TestRealTweets)$' ./bench/nab/
 run "synthetic NAB stand-in, 4 seeds" "TRENDWATCH_SYNTH_SEEDS=4" -run '^TestSynthetic$' ./bench/nab/
-run "generator scenarios, 10 seeds" "TRENDWATCH_GEN_SEEDS=10" -run '^TestGeneratorScenarios$' ./backtest/
+run "generator scenarios, 10 seeds" "TRENDWATCH_GEN_SEEDS=10" -run '^TestGeneratorScenarios$' ./sim/backtest/
 run "re-surge and topics" "TRENDWATCH_TOPICS=100" -run '^(TestResurge|TestTopics)$' ./detectors/
 
 {

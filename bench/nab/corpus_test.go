@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trendwatch/trendwatch/backtest"
 	"github.com/trendwatch/trendwatch/bench/nab"
 	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/sim/backtest"
 )
 
 // TestCorpus runs every file of the shared NAB corpus through what

@@ -13,10 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/trendwatch/trendwatch/backtest"
 	"github.com/trendwatch/trendwatch/bench/nab"
 	"github.com/trendwatch/trendwatch/detectors"
-	"github.com/trendwatch/trendwatch/gen"
+	"github.com/trendwatch/trendwatch/sim/backtest"
+	"github.com/trendwatch/trendwatch/sim/gen"
 )
 
 func (a *app) backtestCmd() *cobra.Command {

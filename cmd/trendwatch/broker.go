@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/trendwatch/trendwatch/broker"
+	"github.com/trendwatch/trendwatch/sim/broker"
 )
 
 func (a *app) brokerCmd() *cobra.Command {

@@ -12,11 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/trendwatch/trendwatch/broker"
 	"github.com/trendwatch/trendwatch/config"
 	"github.com/trendwatch/trendwatch/detectors"
-	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sim/broker"
+	"github.com/trendwatch/trendwatch/sim/gen"
 	"github.com/trendwatch/trendwatch/sinks/clickhouse"
 )
 

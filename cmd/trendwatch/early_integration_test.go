@@ -19,10 +19,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/trendwatch/trendwatch/broker"
 	"github.com/trendwatch/trendwatch/config"
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sim/broker"
 )
 
 // pageReceiver is an incident webhook endpoint that notes when the first

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/trendwatch/trendwatch/config"
-	"github.com/trendwatch/trendwatch/gen"
+	"github.com/trendwatch/trendwatch/sim/gen"
 )
 
 // genFlags are the generator's knobs, shared by gen and demo.

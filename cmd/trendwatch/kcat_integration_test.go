@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trendwatch/trendwatch/broker"
 	"github.com/trendwatch/trendwatch/config"
-	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sim/broker"
+	"github.com/trendwatch/trendwatch/sim/gen"
 )
 
 // TestKcatFeedsThePipeline feeds the embedded broker with kcat, a third-party

@@ -14,11 +14,11 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/trendwatch/trendwatch/alert"
-	"github.com/trendwatch/trendwatch/broker"
 	"github.com/trendwatch/trendwatch/config"
-	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/internal/testenv"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sim/broker"
+	"github.com/trendwatch/trendwatch/sim/gen"
 	chsink "github.com/trendwatch/trendwatch/sinks/clickhouse"
 )
 

@@ -14,10 +14,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/trendwatch/trendwatch/broker"
 	"github.com/trendwatch/trendwatch/config"
-	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sim/broker"
+	"github.com/trendwatch/trendwatch/sim/gen"
 )
 
 // syncBuffer is a log destination two goroutines may share.

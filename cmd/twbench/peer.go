@@ -15,8 +15,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/sim/gen"
 )
 
 // The peer a team would build instead of trendwatch: ClickHouse's own Kafka

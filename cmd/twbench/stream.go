@@ -13,12 +13,12 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/trendwatch/trendwatch/broker"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
-	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sim/broker"
+	"github.com/trendwatch/trendwatch/sim/gen"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 

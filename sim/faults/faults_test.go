@@ -24,8 +24,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/trendwatch/trendwatch/alert"
-	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/internal/testenv"
+	"github.com/trendwatch/trendwatch/sim/gen"
 )
 
 // The stream every fault test plays: half an hour of event time with every

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
-	"github.com/trendwatch/trendwatch/gen"
+	"github.com/trendwatch/trendwatch/sim/gen"
 )
 
 // Outcome is one labelled scenario term and what the alerts did about it.

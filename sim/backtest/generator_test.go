@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
-	"github.com/trendwatch/trendwatch/backtest"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
-	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sim/backtest"
+	"github.com/trendwatch/trendwatch/sim/gen"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 

@@ -14,14 +14,14 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
-	"github.com/trendwatch/trendwatch/backtest"
 	"github.com/trendwatch/trendwatch/bench/nab"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
-	"github.com/trendwatch/trendwatch/gen"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/internal/testenv"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/sim/backtest"
+	"github.com/trendwatch/trendwatch/sim/gen"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -158,7 +158,7 @@ func TestEarlyGenerator(t *testing.T) {
 }
 
 // nabSharedData is NAB's corpus, shared by the project and never copied into it.
-const nabSharedData = "../../shared/data/nab"
+const nabSharedData = "../../../shared/data/nab"
 
 // TestEarlyNAB replays every file of the NAB corpus as a live stream, one
 // event per count, through the engine with and without early firing, its

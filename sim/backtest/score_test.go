@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
-	"github.com/trendwatch/trendwatch/gen"
+	"github.com/trendwatch/trendwatch/sim/gen"
 )
 
 func TestEvaluate(t *testing.T) {
