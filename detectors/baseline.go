@@ -345,6 +345,32 @@ func (s *holt) step(y float64, c *BaselineConfig) float64 {
 	return counted
 }
 
+// spikedBefore reports whether history h (oldest first) holds a lone spike of
+// significance z or more: a bucket above its forecast, by z against the
+// smoother's dispersion then, that no other outlier within surgeGap buckets
+// before or after joined, so the term came straight back from it. Such a
+// term's next outlying first bucket is more likely a spike than a surge.
+func spikedBefore(h []float64, z float64, c *BaselineConfig) bool {
+	s := initHolt(h, c.MinExpected)
+	pending := -1 // a strong outlier not yet known to be lone
+	for i, y := range h {
+		if pending >= 0 && i-pending > surgeGap {
+			return true
+		}
+		f := math.Max(s.level+s.trend, c.MinExpected)
+		strong := significance(y, f, math.Max(s.disp, 1)) >= z
+		was := s.surge
+		if cy := s.step(y, c); cy < y && strong && pending < 0 {
+			pending = i
+			continue
+		}
+		if s.surge > 0 && was <= 0 {
+			pending = -1 // a second outlier: the first began a surge
+		}
+	}
+	return false
+}
+
 // significance is the signed square root of the deviance of observing x when mu
 // is expected with variance disp·mu: a z-like number (≈ (x-mu)/sqrt(disp·mu) for
 // large counts near mu) that is honest about small counts and heavy tails.

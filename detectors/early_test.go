@@ -322,3 +322,65 @@ func TestLifecycleReadsVersion2(t *testing.T) {
 		t.Fatalf("version 2 read as %+v, want %+v", b.Open(), a.Open())
 	}
 }
+
+// TestSpikedBefore: a history holds a lone spike when a bucket stood out by
+// the bar and the term came straight back; a surge of several buckets, a
+// weaker outlier, or a spike too recent to know are not.
+func TestSpikedBefore(t *testing.T) {
+	c := DefaultConfig().Baseline
+	with := func(at []int, v float64) []float64 {
+		h := steadyHistory(30, 120, 5)
+		for _, i := range at {
+			h[i] = v
+		}
+		return h
+	}
+	cases := []struct {
+		name string
+		h    []float64
+		want bool
+	}{
+		{"steady", with(nil, 0), false},
+		{"a tenfold spike an hour ago", with([]int{60}, 300), true},
+		{"a tenfold surge of three buckets", with([]int{60, 61, 62}, 300), false},
+		{"two spikes two buckets apart: a surge's start", with([]int{60, 62}, 300), false},
+		{"a spike under the bar", with([]int{60}, 60), false},
+		{"a spike two buckets ago: not yet known to be lone", with([]int{118}, 300), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := spikedBefore(tc.h, 6.2, &c); got != tc.want {
+				t.Errorf("spikedBefore = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestFirstBucketAfterASpike: with early.first_bucket, a term's first
+// outlying bucket pages early unless the term has spiked as hard before and
+// come straight back (spikedBefore); then it waits for the second bucket.
+func TestFirstBucketAfterASpike(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Early.FirstBucket = true
+	s, err := NewSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spiky := steadyHistory(30, 120, 3)
+	spiky[60] = 300
+	for _, tc := range []struct {
+		name string
+		h    []float64
+		want bool
+	}{{"steady history", steadyHistory(30, 120, 3), true}, {"a lone spike an hour ago", spiky, false}} {
+		o := &Observation{Term: "hashtag:x", Bucket: simStart, Width: time.Minute, Mentions: 150, UniqueCreators: 150,
+			MentionHistory: tc.h, ReportHistory: make([]float64, len(tc.h)), DayAgo: math.NaN()}
+		got := false
+		for _, f := range s.EvaluateEarly(o, 0.5) {
+			got = got || f.Detector == NameSurge
+		}
+		if got != tc.want {
+			t.Errorf("%s: surge paged early %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

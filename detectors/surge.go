@@ -62,6 +62,12 @@ func (d *Surge) judgeLone(a *analysis, earlyZ float64) (Finding, bool) {
 	if !(a.m.obs < o.Mentions) || a.one.strength(earlyZ, d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport) < 1 {
 		return Finding{}, false
 	}
+	// A term that has spiked this hard before and come straight back is
+	// likely doing it again: its first bucket waits for the second, as at
+	// the close.
+	if spikedBefore(tail(o.MentionHistory, a.mp.history), earlyZ, &a.mp.base) {
+		return Finding{}, false
+	}
 	r := a.one.strength(d.mp.pageZ(o.Width), d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport)
 	f := mentionFinding(NameSurge, "SURGE", a, r, a.one, "first bucket, judged whole")
 	f.Explanation = "lone=1 " + f.Explanation
