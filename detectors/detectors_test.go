@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
 const unitHistory = 120
@@ -17,7 +18,7 @@ const unitHistory = 120
 func counts(r *rand.Rand, n int, lambda func(i int) float64) []float64 {
 	out := make([]float64, n)
 	for i := range out {
-		out[i] = poisson(r, lambda(i))
+		out[i] = dist.Poisson(r, lambda(i))
 	}
 	return out
 }
@@ -238,7 +239,7 @@ func TestCoordination(t *testing.T) {
 func reportTrack(r *rand.Rand, n int, lambdaM, rate func(i int) float64) *track {
 	t := mentionTrack(r, n, lambdaM)
 	for i, m := range t.mentions {
-		t.reports[i] = binomial(r, m, rate(i))
+		t.reports[i] = dist.Binomial(r, m, rate(i))
 	}
 	return t
 }

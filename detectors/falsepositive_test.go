@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
 // TestFalsePositives runs 2000 Zipf-sized background terms for 300 buckets
@@ -53,10 +55,10 @@ func TestFalsePositives(t *testing.T) {
 				tr := newTrack(fmt.Sprintf("hashtag:bg%d", k+1), n)
 				mu := total / h / float64(k+1)
 				for i := range n {
-					m := negBinomial(r, mu*diurnal(float64(i), phase, 0.5), tc.k)
+					m := dist.NegBinomial(r, mu*diurnal(float64(i), phase, 0.5), tc.k)
 					tr.mentions[i] = m
 					tr.creators[i] = math.Round(m * 0.95)
-					tr.reports[i] = binomial(r, m, 0.002)
+					tr.reports[i] = dist.Binomial(r, m, 0.002)
 					tr.regions[i] = spread(m, "IN", "NP", "US", "BD", "GB", "AE")
 				}
 				tr.watch = s.Watch(tr.term)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
 // resurgeSeries is two days of one-minute counts of a term with a daily cycle
@@ -24,7 +26,7 @@ func resurgeSeries(seed uint64) (ts []time.Time, values []float64, onsets []int)
 			}
 		}
 		ts = append(ts, start.Add(time.Duration(i)*time.Minute))
-		values = append(values, poisson(r, lambda))
+		values = append(values, dist.Poisson(r, lambda))
 	}
 	return ts, values, onsets
 }

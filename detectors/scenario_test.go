@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
 // The generator's six scenarios (issue #4), simulated at the level the
@@ -65,10 +66,10 @@ func buildWorld(seed uint64, s *Set, backgroundTerms int) *world {
 		t := newTrack(fmt.Sprintf("hashtag:bg%d", k), n)
 		mu := total / h / float64(k)
 		for i := range n {
-			m := poisson(r, mu*dia(i))
+			m := dist.Poisson(r, mu*dia(i))
 			t.mentions[i] = m
 			t.creators[i] = math.Round(m * 0.95)
-			t.reports[i] = binomial(r, m, 0.002)
+			t.reports[i] = dist.Binomial(r, m, 0.002)
 			t.regions[i] = spread(m, "IN", "NP", "US", "BD", "GB", "AE")
 		}
 		w.background = append(w.background, t)
@@ -92,9 +93,9 @@ func buildWorld(seed uint64, s *Set, backgroundTerms int) *world {
 			case d >= 25:
 				lam = 0.2 + 45*math.Exp(-float64(d-25)/5)
 			}
-			m := poisson(r, lam*dia(i))
+			m := dist.Poisson(r, lam*dia(i))
 			t.mentions[i], t.creators[i] = m, m
-			t.reports[i] = binomial(r, m, 0.002)
+			t.reports[i] = dist.Binomial(r, m, 0.002)
 			t.regions[i] = spread(m, "NP", "IN", "US", "GB", "AE", "QA")
 		}
 		w.injected = append(w.injected, &injected{scenario: "organic_surge", t: t, onset: org, end: org + 25,
@@ -119,9 +120,9 @@ func buildWorld(seed uint64, s *Set, backgroundTerms int) *world {
 			case d >= 25:
 				lam, rr = base+base*9*math.Exp(-float64(d-25)/5), rate
 			}
-			m := poisson(r, lam*dia(i))
+			m := dist.Poisson(r, lam*dia(i))
 			t.mentions[i], t.creators[i] = m, math.Round(m*0.9)
-			t.reports[i] = binomial(r, m, rr)
+			t.reports[i] = dist.Binomial(r, m, rr)
 			t.regions[i] = spread(m, "NP", "IN", "US")
 		}
 		w.injected = append(w.injected, &injected{scenario: "dangerous_surge", t: t, onset: dang, end: dang + 25,
@@ -140,7 +141,7 @@ func buildWorld(seed uint64, s *Set, backgroundTerms int) *world {
 			case d > 0 && d < 20:
 				lam, creators = 48, 6
 			}
-			m := poisson(r, lam)
+			m := dist.Poisson(r, lam)
 			t.mentions[i] = m
 			if creators < 0 {
 				creators = m
@@ -158,13 +159,13 @@ func buildWorld(seed uint64, s *Set, backgroundTerms int) *world {
 	{
 		t := newTrack(fmt.Sprintf("sound:%d", 9000+seed), n)
 		for i := range n {
-			m := poisson(r, 120*dia(i))
+			m := dist.Poisson(r, 120*dia(i))
 			rr := 0.002
 			if d := i - wave; d >= 0 && d < 15 {
 				rr = 0.05
 			}
 			t.mentions[i], t.creators[i] = m, math.Round(m*0.95)
-			t.reports[i] = binomial(r, m, rr)
+			t.reports[i] = dist.Binomial(r, m, rr)
 			t.regions[i] = spread(m, "IN", "NP", "US", "BD")
 		}
 		w.injected = append(w.injected, &injected{scenario: "report_wave", t: t, onset: wave, end: wave + 15,
@@ -176,7 +177,7 @@ func buildWorld(seed uint64, s *Set, backgroundTerms int) *world {
 		t := newTrack(fmt.Sprintf("hashtag:slow%d", seed), n)
 		for i := range n {
 			lam := 5 + 35*math.Min(1, math.Max(0, float64(i-150)/120))
-			m := poisson(r, lam*dia(i))
+			m := dist.Poisson(r, lam*dia(i))
 			t.mentions[i], t.creators[i] = m, m
 			t.regions[i] = spread(m, "IN", "NP", "US", "BD", "GB")
 		}
@@ -191,7 +192,7 @@ func buildWorld(seed uint64, s *Set, backgroundTerms int) *world {
 		for i := range n {
 			d := (float64(i) - peak) / 90
 			lam := 15 * (1 + 2*math.Exp(-d*d/2))
-			m := poisson(r, lam*dia(i))
+			m := dist.Poisson(r, lam*dia(i))
 			t.mentions[i], t.creators[i] = m, m
 			t.regions[i] = spread(m, "IN", "NP", "US", "BD", "GB")
 		}

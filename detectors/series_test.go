@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
 func fiveMinutes(n int) []time.Time {
@@ -145,7 +147,7 @@ func spikySeries(seed uint64) (ts []time.Time, values []float64, surgeAt int) {
 		if i >= surgeAt && i < surgeAt+12 {
 			mu *= 6
 		}
-		values[i] = negBinomial(r, mu, 10)
+		values[i] = dist.NegBinomial(r, mu, 10)
 	}
 	return ts, values, surgeAt
 }

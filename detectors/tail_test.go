@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
 // TestForecastInflation checks the forecast's error variance two ways: without
@@ -64,7 +66,7 @@ func TestCountModelMatchesReference(t *testing.T) {
 		const n = 10000
 		values := make([]float64, n)
 		for i := range values {
-			values[i] = negBinomial(r, tc.level*diurnal(float64(i), 0, 0.5), tc.k)
+			values[i] = dist.NegBinomial(r, tc.level*diurnal(float64(i), 0, 0.5), tc.k)
 		}
 		var buckets, over, excess [mentionTests]float64
 		for i := 200; i < n; i++ {
@@ -159,7 +161,7 @@ func TestTailLearnsSpikiness(t *testing.T) {
 			if r.Float64() < tc.spikes {
 				mu *= 1 + math.Pow(1-r.Float64(), -1/1.5) // Pareto sizes, one bucket long
 			}
-			values[i] = negBinomial(r, mu, 10)
+			values[i] = dist.NegBinomial(r, mu, 10)
 		}
 		var tl Tail
 		for i := range values {

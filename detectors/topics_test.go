@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
 // topicSeries is three days of two-minute counts of one topic, the layout of
@@ -50,7 +52,7 @@ func topicSeries(r *rand.Rand, base float64, trending bool) (ts []time.Time, val
 			}
 		}
 		ts = append(ts, start.Add(time.Duration(i)*2*time.Minute))
-		values = append(values, negBinomial(r, mu, 10))
+		values = append(values, dist.NegBinomial(r, mu, 10))
 	}
 	return ts, values, onset
 }

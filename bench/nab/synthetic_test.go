@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
 // A synthetic stand-in for NAB's tweet series, on which the detector's
@@ -99,7 +100,7 @@ func synthSeries(seed uint64, term synthTerm, anomalies bool) ([]time.Time, []fl
 				mu *= 1 + a.gain*a.shape(i)
 			}
 		}
-		values[i] = negBinomial(r, mu, term.k)
+		values[i] = dist.NegBinomial(r, mu, term.k)
 	}
 	if !anomalies {
 		an = nil
@@ -324,69 +325,4 @@ func TestSynthetic(t *testing.T) {
 	if got.own.Normalized < 0.75*ref.own.Normalized {
 		t.Errorf("own pages: %.1f, below the count model's %.1f", got.own.Normalized, ref.own.Normalized)
 	}
-}
-
-// Samplers: math/rand/v2 has none for counts.
-
-func poisson(r *rand.Rand, lambda float64) float64 {
-	switch {
-	case !(lambda > 0):
-		return 0
-	case lambda < 30:
-		limit := math.Exp(-lambda)
-		k, p := 0, r.Float64()
-		for p > limit {
-			k++
-			p *= r.Float64()
-		}
-		return float64(k)
-	}
-	// Hörmann's transformed rejection (PTRS, 1993).
-	slam := math.Sqrt(lambda)
-	loglam := math.Log(lambda)
-	b := 0.931 + 2.53*slam
-	a := -0.059 + 0.02483*b
-	invalpha := 1.1239 + 1.1328/(b-3.4)
-	vr := 0.9277 - 3.6224/(b-2)
-	for {
-		u := r.Float64() - 0.5
-		v := r.Float64()
-		us := 0.5 - math.Abs(u)
-		k := math.Floor((2*a/us+b)*u + lambda + 0.43)
-		if us >= 0.07 && v <= vr {
-			return k
-		}
-		if k < 0 || (us < 0.013 && v > us) {
-			continue
-		}
-		lg, _ := math.Lgamma(k + 1)
-		if math.Log(v)+math.Log(invalpha)-math.Log(a/(us*us)+b) <= -lambda+k*loglam-lg {
-			return k
-		}
-	}
-}
-
-// gamma draws Gamma(shape, 1) (Marsaglia and Tsang, 2000).
-func gamma(r *rand.Rand, shape float64) float64 {
-	if shape < 1 {
-		return gamma(r, shape+1) * math.Pow(r.Float64(), 1/shape)
-	}
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := r.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		if math.Log(r.Float64()) < 0.5*x*x+d-d*v+d*math.Log(v) {
-			return d * v
-		}
-	}
-}
-
-// negBinomial draws a count of mean mu and variance mu + mu²/k.
-func negBinomial(r *rand.Rand, mu, k float64) float64 {
-	return poisson(r, mu*gamma(r, k)/k)
 }

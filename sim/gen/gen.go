@@ -26,6 +26,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
 // Topic says which stream a message belongs to.
@@ -336,7 +338,7 @@ func (g *Generator) fill() {
 
 	// Reports first: they may only reference posts of earlier ticks, which were
 	// all emitted before this tick starts.
-	for range poisson(g.r, g.cfg.ReportRate*posts*dt) {
+	for range int(dist.Poisson(g.r, g.cfg.ReportRate*posts*dt)) {
 		if e, ok := g.recent.pick(g.r); ok {
 			g.addReport(t0, spanMs, e, uint8(pickCum(baseReasonCum[:], g.r.Float64())))
 		}
@@ -345,20 +347,20 @@ func (g *Generator) fill() {
 		if s.reports <= 0 || s.ring == nil {
 			continue
 		}
-		for range poisson(g.r, s.reports*dt) {
+		for range int(dist.Poisson(g.r, s.reports*dt)) {
 			if e, ok := s.ring.pick(g.r); ok {
 				g.addReport(t0, spanMs, e, g.scenarioReason(s))
 			}
 		}
 	}
-	for range poisson(g.r, g.bgRate*dt) {
+	for range int(dist.Poisson(g.r, g.bgRate*dt)) {
 		g.addBackground(t0, spanMs)
 	}
 	for _, s := range g.scen {
 		if s.posts <= 0 {
 			continue
 		}
-		for range poisson(g.r, s.posts*dt) {
+		for range int(dist.Poisson(g.r, s.posts*dt)) {
 			g.addScenarioPost(s, t0, spanMs)
 		}
 	}

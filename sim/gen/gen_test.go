@@ -320,30 +320,6 @@ func TestAppendJSONString(t *testing.T) {
 	}
 }
 
-func TestPoisson(t *testing.T) {
-	g := mustNew(t, testConfig(1, time.Hour, 5))
-	for _, lambda := range []float64{0, 0.05, 0.9, 4, 9.99, 10, 37.5, 400, 50_000} {
-		const n = 20_000
-		var sum, sq float64
-		for range n {
-			k := float64(poisson(g.r, lambda))
-			if k < 0 {
-				t.Fatalf("λ=%g: negative draw %g", lambda, k)
-			}
-			sum += k
-			sq += k * k
-		}
-		mean := sum / n
-		variance := sq/n - mean*mean
-		if se := math.Sqrt(lambda / n); math.Abs(mean-lambda) > 5*se+1e-12 {
-			t.Errorf("λ=%g: mean %g, want within 5 standard errors (%g)", lambda, mean, se)
-		}
-		if lambda > 0 && math.Abs(variance/lambda-1) > 0.08 {
-			t.Errorf("λ=%g: variance %g", lambda, variance)
-		}
-	}
-}
-
 func TestHighRateDecodes(t *testing.T) {
 	cfg := testConfig(11, time.Minute, 500)
 	cfg.Scenarios = nil
