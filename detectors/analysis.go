@@ -46,6 +46,9 @@ type mentionParams struct {
 	// and teaches the term's tail nothing. minZ 0: pageZ decides.
 	minZ, minGrowth, minSupport float64
 	falsePages                  float64
+	// loneBar is the early bar (Set.EarlyZ) with early.first_bucket, nil
+	// without: the lone spikes that learnTail remembers in Tail.Lone.
+	loneBar func(w time.Duration, watched bool) float64
 }
 
 // pageZ is the surge's significance bar for buckets of width w: surge.min_z
@@ -184,7 +187,20 @@ func (a *analysis) learnTail() Tail {
 	if b.inSurge && a.mp.surging(t, z, g, x, o.Width) {
 		return t
 	}
-	return t.learn(z, &a.mp.tail)
+	t = t.learn(z, &a.mp.tail)
+	// A lone spike beyond the early bar: the term came straight back from
+	// it if no outlier followed within surgeGap buckets, which history
+	// holds by now (the bucket learnt is shift-1 buckets back).
+	if a.mp.loneBar == nil || b.inSurge {
+		return t
+	}
+	if bar := a.mp.loneBar(o.Width, o.Watch != nil); one.raw >= bar {
+		h := o.MentionHistory[:min(len(o.MentionHistory), j+2+surgeGap)]
+		if spikedBefore(tail(h, a.mp.history), bar, &a.mp.base) {
+			t.Lone = 1
+		}
+	}
+	return t
 }
 
 // surging reports whether a bucket whose mention tests scored z (raw) with

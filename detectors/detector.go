@@ -82,13 +82,19 @@ type WatchMatch struct {
 
 // Finding is one detector's verdict that a term is anomalous in a bucket.
 type Finding struct {
-	Detector    string
-	Severity    alert.Severity
-	Score       float64 // significance, z-like
-	Observed    float64
-	Expected    float64
-	Growth      float64
-	OnReports   bool // Observed and Expected count reports, not mentions
+	Detector  string
+	Severity  alert.Severity
+	Score     float64 // significance, z-like
+	Observed  float64
+	Expected  float64
+	Growth    float64
+	OnReports bool // Observed and Expected count reports, not mentions
+	// Lone is an early finding on a lone outlier judged whole (the surge's
+	// early.first_bucket). No final judgement of its bucket can bear it out,
+	// the surge counting a lone outlier at the clip limit; the next bucket's
+	// can, a second outlier making the two a surge counted whole. So the
+	// alert rests on the next bucket too before it is retracted.
+	Lone        bool
 	Summary     string
 	Explanation string
 }

@@ -17,7 +17,7 @@ import (
 // step is one thing that happens to a Lifecycle: an early judgement of bucket
 // b, a final one, or the end of bucket b (after its final judgement).
 type step struct {
-	op  byte // 'e' early, 'f' final, 'x' end of bucket
+	op  byte // 'e' early, 'l' early on a lone outlier (Finding.Lone), 'f' final, 'x' end of bucket
 	b   int
 	sev alert.Severity // 0: no finding
 }
@@ -30,7 +30,10 @@ func playSteps(l *Lifecycle, steps []step) []alert.Event {
 			fs = []Finding{finding(NameSurge, s.sev)}
 		}
 		switch s.op {
-		case 'e':
+		case 'e', 'l':
+			for i := range fs {
+				fs[i].Lone = s.op == 'l'
+			}
 			evs = append(evs, l.ObserveEarly(obsAt("hashtag:x", s.b), fs)...)
 		case 'f':
 			evs = append(evs, l.Observe(obsAt("hashtag:x", s.b), fs)...)
@@ -85,6 +88,19 @@ func TestLifecycleEarly(t *testing.T) {
 		name:  "confirmed by the bucket before",
 		steps: []step{{'e', 1, med}, {'f', 0, med}, {'x', 0, 0}, {'f', 1, 0}, {'x', 1, 0}},
 		want:  []earlyTransition{{1, alert.StatusOpen, med, true, ""}},
+	}, {
+		// A lone first bucket judged whole: its own final judgement
+		// counts it at the clip limit and cannot bear it out; the next
+		// bucket's can (a second outlier), and only that bucket's end
+		// retracts it.
+		name: "lone: confirmed by the next bucket",
+		steps: []step{{'l', 0, med}, {'f', 0, 0}, {'x', 0, 0}, {'f', 1, med}, {'x', 1, 0},
+			{'x', 2, 0}, {'x', 3, 0}, {'x', 4, 0}},
+		want: []earlyTransition{{0, alert.StatusOpen, med, true, ""}, {4, alert.StatusResolved, med, false, ""}},
+	}, {
+		name:  "lone: retracted at the end of the next bucket",
+		steps: []step{{'l', 0, med}, {'f', 0, 0}, {'x', 0, 0}, {'f', 1, 0}, {'x', 1, 0}},
+		want:  []earlyTransition{{0, alert.StatusOpen, med, true, ""}, {1, alert.StatusResolved, med, true, alert.ReasonRetracted}},
 	}, {
 		name:  "escalated by the final judgement",
 		steps: []step{{'e', 0, low}, {'f', 0, high}, {'x', 0, 0}},
@@ -382,5 +398,53 @@ func TestFirstBucketAfterASpike(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s: surge paged early %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestFirstBucketAfterADaysSpike: a lone spike beyond the early bar older than
+// the history the observation holds is remembered in the term's Tail
+// (Tail.Lone) for two of its memories (baseline.tail_memory buckets each), so
+// a term that spikes daily still waits for its second bucket; one forgotten
+// that long does not hold it back.
+func TestFirstBucketAfterADaysSpike(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Early.FirstBucket = true
+	s, err := NewSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memory := cfg.Baseline.TailMemory
+	for _, tc := range []struct {
+		name  string
+		spike int // buckets before the judged one; 0 for none
+		want  bool
+	}{
+		{"steady for two days", 0, true},
+		{"a lone spike a day ago", memory, false},
+		{"a lone spike nearly two memories ago", 2*memory - 200, false},
+		{"a lone spike three memories ago", 3 * memory, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 3*memory + 200
+			h := steadyHistory(30, n, 3)
+			if tc.spike > 0 {
+				h[n-tc.spike] = 300
+			}
+			var tl Tail
+			for i := range h {
+				o := Observation{Term: "hashtag:x", Bucket: simStart.Add(time.Duration(i) * time.Minute), Width: time.Minute,
+					Mentions: h[i], MentionHistory: h[max(0, i-cfg.Surge.History):i], DayAgo: math.NaN(), Tail: tl}
+				tl = s.Learn(&o)
+			}
+			o := &Observation{Term: "hashtag:x", Bucket: simStart.Add(time.Duration(n) * time.Minute), Width: time.Minute,
+				Mentions: 150, UniqueCreators: 150, MentionHistory: h[n-cfg.Surge.History:], DayAgo: math.NaN(), Tail: tl}
+			got := false
+			for _, f := range s.EvaluateEarly(o, 0.5) {
+				got = got || f.Detector == NameSurge
+			}
+			if got != tc.want {
+				t.Errorf("surge paged early %v, want %v (Tail.Lone %.3f)", got, tc.want, tl.Lone)
+			}
+		})
 	}
 }

@@ -203,9 +203,14 @@ func (l *Lifecycle) ObserveEarly(o *Observation, fs []Finding) []alert.Event {
 	for i := range fs {
 		f := &fs[i]
 		key := alertKey(f.Detector, o.Term)
+		// The last bucket whose final judgement may bear the finding out.
+		last := bucket
+		if f.Lone {
+			last = bucket.Add(width)
+		}
 		if t := l.open[key]; t != nil {
-			if t.a.Early && bucket.After(t.last) {
-				t.last = bucket
+			if t.a.Early && last.After(t.last) {
+				t.last = last
 				l.fill(&t.a, o, f, bucket)
 			}
 			continue
@@ -214,7 +219,7 @@ func (l *Lifecycle) ObserveEarly(o *Observation, fs []Finding) []alert.Event {
 		if cooled && bucket.Before(c.until) && f.Severity <= c.severity && !c.calmedBefore(o, bucket, l.cfg.QuietBuckets) {
 			continue
 		}
-		t := &tracked{seq: nextSeq(c.seq, bucket), last: bucket, width: width, reports: f.OnReports, prior: c, hadPrior: cooled}
+		t := &tracked{seq: nextSeq(c.seq, bucket), last: last, width: width, reports: f.OnReports, prior: c, hadPrior: cooled}
 		t.a = alert.Alert{Key: key, Detector: f.Detector, Term: o.Term, Status: alert.StatusOpen,
 			Severity: f.Severity, OpenedAt: bucket, Early: true}
 		l.fill(&t.a, o, f, bucket)

@@ -42,6 +42,9 @@ func NewSet(cfg Config) (*Set, error) {
 	}
 	s := &Set{watch: w, mp: newMentionParams(cfg), rp: newReportParams(cfg),
 		minMentions: math.Inf(1), minReports: math.Inf(1), early: newEarlyParams(cfg.Early)}
+	if cfg.Early.Enabled && cfg.Early.FirstBucket {
+		s.mp.loneBar = s.EarlyZ
+	}
 	mention := func(d judge, support float64) {
 		s.detectors = append(s.detectors, d)
 		s.minMentions = math.Min(s.minMentions, support)

@@ -65,12 +65,13 @@ func (d *Surge) judgeLone(a *analysis, earlyZ float64) (Finding, bool) {
 	// A term that has spiked this hard before and come straight back is
 	// likely doing it again: its first bucket waits for the second, as at
 	// the close.
-	if spikedBefore(tail(o.MentionHistory, a.mp.history), earlyZ, &a.mp.base) {
+	if spikedBefore(tail(o.MentionHistory, a.mp.history), earlyZ, &a.mp.base) || a.termTail().Lone >= a.mp.tail.loneFor {
 		return Finding{}, false
 	}
 	r := a.one.strength(d.mp.pageZ(o.Width), d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport)
 	f := mentionFinding(NameSurge, "SURGE", a, r, a.one, "first bucket, judged whole")
 	f.Explanation = "lone=1 " + f.Explanation
+	f.Lone = true
 	return f, true
 }
 

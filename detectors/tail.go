@@ -37,6 +37,12 @@ type Tail struct {
 	// while a change that holds is not, so a term that spikes every day can
 	// still be caught shifting.
 	Tests [mentionTests]TailTest
+	// Lone is how recently the term had a lone spike beyond the early bar
+	// that it came straight back from: 1 when one is learnt, times the
+	// tail's weight of the past with every bucket learnt since, 0 for none.
+	// Only kept with early.first_bucket, where such a term's first
+	// outlying bucket waits for its second (see Surge.judgeLone).
+	Lone float64
 }
 
 // TailTest is one test's exceedances: exponentially weighted counts of the
@@ -70,13 +76,19 @@ const (
 // tailParams configures the tail model.
 type tailParams struct {
 	keep  float64 // weight of the past per bucket: 1 - 1/tail_memory
+	// loneFor is Tail.Lone after two memories, 2·tail_memory buckets, with no
+	// lone spike: about e^-2. A term with a spike as recent waits. One
+	// memory would forget a daily spike at one-minute buckets minutes
+	// before it came back.
+	loneFor float64
 	prior float64 // pseudo-buckets of the reference model
 	clip  float64 // excess clipped at clip scales (baseline.clip)
 	bias  float64 // 1 - e^-clip, the mean of an exponential clipped at clip scales over its scale
 }
 
 func newTailParams(c BaselineConfig) tailParams {
-	return tailParams{keep: 1 - 1/float64(c.TailMemory), prior: c.TailPrior, clip: c.Clip, bias: -math.Expm1(-c.Clip)}
+	keep := 1 - 1/float64(c.TailMemory)
+	return tailParams{keep: keep, loneFor: math.Pow(keep, 2*float64(c.TailMemory)), prior: c.TailPrior, clip: c.Clip, bias: -math.Expm1(-c.Clip)}
 }
 
 // pot is one test's peaks-over-threshold model: the share of buckets above
@@ -115,6 +127,7 @@ func (t Tail) learn(z [mentionTests]float64, p *tailParams) Tail {
 		}
 		e.Buckets = p.keep*e.Buckets + 1
 	}
+	t.Lone *= p.keep
 	return t
 }
 

@@ -106,6 +106,11 @@ func earlyEval(t *testing.T) {
 	}
 }
 
+// firstBucket is TRENDWATCH_EARLY_FIRST_BUCKET: the measurements below then
+// run early firing with detectors.early.first_bucket on, held to the same
+// bounds.
+func firstBucket() bool { return os.Getenv("TRENDWATCH_EARLY_FIRST_BUCKET") != "" }
+
 // TestEarlyGenerator runs the generator's scenarios (TRENDWATCH_GEN_SEEDS
 // seeds, 10 by default) through the engine with and without early firing and
 // holds early firing to the bounds: early pages later retracted at most
@@ -125,6 +130,7 @@ func TestEarlyGenerator(t *testing.T) {
 	for _, term := range gen.DefaultWatchlist() {
 		on.Watchlist.Entries = append(on.Watchlist.Entries, detectors.WatchEntry{Term: term, Category: "dangerous_challenge"})
 	}
+	on.Early.FirstBucket = firstBucket()
 	off := on
 	off.Early.Enabled = false
 	var total earlyTally
@@ -236,6 +242,7 @@ func replaySeries(t *testing.T, s *backtest.Series, early bool) []alert.Event {
 	wcfg.CoarseBuckets = max(wcfg.CoarseBuckets, int(48*time.Hour/wcfg.CoarseBucket)+1)
 	dcfg := detectors.DefaultConfig()
 	dcfg.Early.Enabled = early
+	dcfg.Early.FirstBucket = early && firstBucket()
 	e, err := pipeline.New(pipeline.DefaultConfig(), wcfg, dcfg, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
