@@ -79,6 +79,31 @@ func TestJoinCacheEvictsOldest(t *testing.T) {
 	}
 }
 
+// TestJoinCacheHashCollision: two content IDs whose hashes collide are told
+// apart by the ID each slot keeps: the newer is found, the older is not (and
+// is never mistaken for the newer), and evicting the older leaves the
+// newer's map entry alone.
+func TestJoinCacheHashCollision(t *testing.T) {
+	c := newJoinCache(3, 0)
+	const h = 42
+	c.putHash("old", h, []string{"hashtag:old"})
+	c.putHash("new", h, []string{"hashtag:new"})
+	if keys, ok := c.getHash("new", h); !ok || len(keys) != 1 || keys[0] != "hashtag:new" {
+		t.Errorf("new: got %v, %v", keys, ok)
+	}
+	if keys, ok := c.getHash("old", h); ok {
+		t.Errorf("old: got %v, found under the newer entry's slot", keys)
+	}
+	c.put("x", nil)
+	c.put("y", nil) // evicts "old", the oldest
+	if keys, ok := c.getHash("new", h); !ok || keys[0] != "hashtag:new" {
+		t.Errorf("new after the older colliding entry was evicted: got %v, %v", keys, ok)
+	}
+	if c.len() != 3 {
+		t.Errorf("len %d, want 3", c.len())
+	}
+}
+
 // TestJoinCacheByteBound: the byte bound evicts the oldest entries while
 // the cache is over it, whatever the entry bound would allow, and counts
 // them; the newest entry stays even alone over the bound.
