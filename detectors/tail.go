@@ -75,15 +75,15 @@ const (
 
 // tailParams configures the tail model.
 type tailParams struct {
-	keep  float64 // weight of the past per bucket: 1 - 1/tail_memory
+	keep float64 // weight of the past per bucket: 1 - 1/tail_memory
 	// loneFor is Tail.Lone after two memories, 2·tail_memory buckets, with no
 	// lone spike: about e^-2. A term with a spike as recent waits. One
 	// memory would forget a daily spike at one-minute buckets minutes
 	// before it came back.
 	loneFor float64
-	prior float64 // pseudo-buckets of the reference model
-	clip  float64 // excess clipped at clip scales (baseline.clip)
-	bias  float64 // 1 - e^-clip, the mean of an exponential clipped at clip scales over its scale
+	prior   float64 // pseudo-buckets of the reference model
+	clip    float64 // excess clipped at clip scales (baseline.clip)
+	bias    float64 // 1 - e^-clip, the mean of an exponential clipped at clip scales over its scale
 }
 
 func newTailParams(c BaselineConfig) tailParams {
