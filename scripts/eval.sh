@@ -20,6 +20,7 @@ run() { # name, env, go test args...
 	echo "   $((SECONDS - began)) s" >&2
 }
 run "NAB corpus and realTweets" "" -run '^(TestCorpus|TestRealTweets)$' ./bench/nab/
+run "reference: EWMA z-score on realTweets" "TRENDWATCH_EVAL_REFERENCE=1" -run '^TestReferenceDetectors$' ./bench/nab/
 run "synthetic NAB stand-in, 4 seeds" "TRENDWATCH_SYNTH_SEEDS=4" -run '^TestSynthetic$' ./bench/nab/
 run "generator scenarios, 10 seeds" "TRENDWATCH_GEN_SEEDS=10" -run '^TestGeneratorScenarios$' ./sim/backtest/
 run "re-surge and topics" "TRENDWATCH_TOPICS=100" -run '^(TestResurge|TestTopics)$' ./detectors/
