@@ -376,12 +376,7 @@ func TestSpikedBefore(t *testing.T) {
 // outlying bucket pages early unless the term has spiked as hard before and
 // come straight back (spikedBefore); then it waits for the second bucket.
 func TestFirstBucketAfterASpike(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Early.FirstBucket = true
-	s, err := NewSet(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := firstBucketSet(t)
 	spiky := steadyHistory(30, 120, 3)
 	spiky[60] = 300
 	for _, tc := range []struct {
@@ -391,14 +386,33 @@ func TestFirstBucketAfterASpike(t *testing.T) {
 	}{{"steady history", steadyHistory(30, 120, 3), true}, {"a lone spike an hour ago", spiky, false}} {
 		o := &Observation{Term: "hashtag:x", Bucket: simStart, Width: time.Minute, Mentions: 150, UniqueCreators: 150,
 			MentionHistory: tc.h, ReportHistory: make([]float64, len(tc.h)), DayAgo: math.NaN()}
-		got := false
-		for _, f := range s.EvaluateEarly(o, 0.5) {
-			got = got || f.Detector == NameSurge
-		}
-		if got != tc.want {
+		if got := surgePagedEarly(s, o); got != tc.want {
 			t.Errorf("%s: surge paged early %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// firstBucketSet is the default detectors with early.first_bucket.
+func firstBucketSet(t *testing.T) (*Set, Config) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Early.FirstBucket = true
+	s, err := NewSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, cfg
+}
+
+// surgePagedEarly reports whether the surge pages o early, half its bucket
+// counted.
+func surgePagedEarly(s *Set, o *Observation) bool {
+	for _, f := range s.EvaluateEarly(o, 0.5) {
+		if f.Detector == NameSurge {
+			return true
+		}
+	}
+	return false
 }
 
 // TestFirstBucketAfterADaysSpike: a lone spike beyond the early bar older than
@@ -407,12 +421,7 @@ func TestFirstBucketAfterASpike(t *testing.T) {
 // a term that spikes daily still waits for its second bucket; one forgotten
 // that long does not hold it back.
 func TestFirstBucketAfterADaysSpike(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Early.FirstBucket = true
-	s, err := NewSet(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, cfg := firstBucketSet(t)
 	memory := cfg.Baseline.TailMemory
 	for _, tc := range []struct {
 		name  string
@@ -438,11 +447,7 @@ func TestFirstBucketAfterADaysSpike(t *testing.T) {
 			}
 			o := &Observation{Term: "hashtag:x", Bucket: simStart.Add(time.Duration(n) * time.Minute), Width: time.Minute,
 				Mentions: 150, UniqueCreators: 150, MentionHistory: h[n-cfg.Surge.History:], DayAgo: math.NaN(), Tail: tl}
-			got := false
-			for _, f := range s.EvaluateEarly(o, 0.5) {
-				got = got || f.Detector == NameSurge
-			}
-			if got != tc.want {
+			if got := surgePagedEarly(s, o); got != tc.want {
 				t.Errorf("surge paged early %v, want %v (Tail.Lone %.3f)", got, tc.want, tl.Lone)
 			}
 		})
