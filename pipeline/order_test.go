@@ -315,3 +315,51 @@ func counted(tags []string) []string {
 	}
 	return out
 }
+
+// TestParkedHeap: records come out of the holding area in event-time order,
+// ties by source, however they went in, pushed one by one or restored whole
+// (init, as from a checkpoint).
+func TestParkedHeap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for _, n := range []int{0, 1, 2, 3, 10, 1000} {
+		recs := make([]ingest.Record, n)
+		for i := range recs {
+			// Few distinct times and sources, so ties are common.
+			recs[i] = ingest.Record{Kind: ingest.KindContent,
+				Source:  ingest.Source{Topic: []string{"a", "b"}[rng.IntN(2)], Partition: rng.IntN(3), Offset: int64(i)},
+				Content: event.Content{TS: start.Add(time.Duration(rng.IntN(20)) * 500 * time.Millisecond)}}
+		}
+		want := make([]*ingest.Record, n)
+		for i := range recs {
+			want[i] = &recs[i]
+		}
+		slices.SortFunc(want, func(a, b *ingest.Record) int {
+			pa, pb := parkedOf(a), parkedOf(b)
+			switch {
+			case before(&pa, &pb):
+				return -1
+			case before(&pb, &pa):
+				return 1
+			}
+			return 0
+		})
+		var pushed parkedHeap
+		restored := make(parkedHeap, 0, n)
+		for i := range recs {
+			pushed.push(&recs[i])
+			restored = append(restored, parkedOf(&recs[i]))
+		}
+		restored.init()
+		for name, h := range map[string]*parkedHeap{"pushed": &pushed, "restored": &restored} {
+			for i, w := range want {
+				if got := h.pop(); got != w {
+					t.Fatalf("%d records, %s: pop %d is %+v, want %+v", n, name, i, got.Source, w.Source)
+				}
+			}
+			if len(*h) != 0 {
+				t.Errorf("%d records, %s: %d left", n, name, len(*h))
+			}
+		}
+	}
+}

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"container/heap"
 	"encoding/gob"
 	"fmt"
 	"io"
@@ -361,7 +360,7 @@ func (e *Engine) Restore(b []byte) error {
 	for i := range s.Parked {
 		e.parked[i] = parkedOf(&s.Parked[i])
 	}
-	heap.Init(&e.parked)
+	e.parked.init()
 	e.m.parked.Set(float64(len(e.parked)))
 	if e.notifier != nil && len(s.Outbox) > 0 {
 		e.notifier.Restore(s.Outbox)
