@@ -129,6 +129,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		return err
 	}
 	defer st.close()
+	r.events = st.produced // the generator's event time may end first
 	fmt.Fprintf(w, "stream: %d messages (%d content, %d reports) produced in %s\n",
 		st.produced, st.content, st.reports, st.produceTook.Round(time.Millisecond))
 

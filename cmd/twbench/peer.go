@@ -211,8 +211,10 @@ func measurePeer(ctx context.Context, s *stream, n int) (peerResult, error) {
 	if _, err := srv.query(ctx, "DETACH TABLE peer.content_queue"); err != nil {
 		return peerResult{}, err
 	}
-	res := peerResult{messages: n}
-	if res.events, res.mentions, err = producePeerBacklog(ctx, s.addr, n); err != nil {
+	// The generator may end its event time before n messages: the backlog is
+	// what it produced, and both sides are timed on all of it.
+	var res peerResult
+	if res.messages, res.events, res.mentions, err = producePeerBacklog(ctx, s.addr, n); err != nil {
 		return res, err
 	}
 	cpu0 := procCPUSeconds(srv.pid)
@@ -230,20 +232,21 @@ func measurePeer(ctx context.Context, s *stream, n int) (peerResult, error) {
 
 	// trendwatch on the same backlog, writing its rows to the same server.
 	k := childRun{mode: modeSink, cores: 0, group: fmt.Sprintf("twbench-%d-sink", os.Getpid())}
-	res.tw, err = k.runEnv(ctx, s.addr, n, "TWBENCH_CLICKHOUSE="+srv.addr())
+	res.tw, err = k.runEnv(ctx, s.addr, res.messages, "TWBENCH_CLICKHOUSE="+srv.addr())
 	if err != nil {
 		return res, fmt.Errorf("trendwatch with its ClickHouse sink: %w", err)
 	}
 	return res, nil
 }
 
-// producePeerBacklog produces the stream's first n messages again, to the
-// peer's topics, and counts its content events and hashtag mentions.
-func producePeerBacklog(ctx context.Context, addr string, n int) (events, mentions int, err error) {
+// producePeerBacklog produces the stream's first n messages again (fewer
+// where the generator's event time ends first), to the peer's topics, and
+// counts the messages, their content events and hashtag mentions.
+func producePeerBacklog(ctx context.Context, addr string, n int) (messages, events, mentions int, err error) {
 	gc := streamConfig(n)
 	g, err := gen.New(gc)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	batch := make([]kafka.Message, 0, 5000)
 	for i := 0; i < n; i++ {
@@ -251,25 +254,26 @@ func producePeerBacklog(ctx context.Context, addr string, n int) (events, mentio
 		if !ok {
 			break
 		}
+		messages++
 		topic := peerReports
 		if m.Topic == gen.Content {
 			topic = peerContent
 			events++
 			var c struct{ Hashtags []string }
 			if err := json.Unmarshal(m.Value, &c); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 			mentions += len(c.Hashtags)
 		}
 		batch = append(batch, kafka.Message{Topic: topic, Key: bytes.Clone(m.Key), Value: bytes.Clone(m.Value)})
 		if len(batch) == cap(batch) {
 			if err := produceTo(ctx, addr, batch); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 			batch = batch[:0]
 		}
 	}
-	return events, mentions, produceTo(ctx, addr, batch)
+	return messages, events, mentions, produceTo(ctx, addr, batch)
 }
 
 // byKey sends a message whose key is a partition number to that partition.
