@@ -29,7 +29,10 @@ func (a *app) backtestCmd() *cobra.Command {
   --events FILE --labels FILE   JSON lines of content/report events (as written by
                                 'trendwatch gen --out'); prints precision, recall and
                                 detection delay per scenario against the labels.
-  --series FILE --format nab    a count series (NAB layout: timestamp,value); writes
+  --series FILE --format nab    a count series (NAB layout: timestamp,value; or a
+                                header naming a time and a value column, e.g.
+                                time,count; or none, time first; commas,
+                                semicolons or tabs; Unix times too); writes
                                 timestamp,value,anomaly_score,alert per distinct
                                 timestamp to --out (default stdout), alert being the
                                 detector's own decision and value what it read.
@@ -137,7 +140,7 @@ func (a *app) backtestCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&events, "events", "", "JSON lines of content and report events")
 	f.StringVar(&labels, "labels", "", "ground truth written by 'trendwatch gen --labels'")
-	f.StringVar(&series, "series", "", "CSV count series (timestamp,value), or a corpus folder in NAB layout")
+	f.StringVar(&series, "series", "", "CSV count series (timestamp,value, or a header naming a time and a value column), or a corpus folder in NAB layout")
 	f.StringVar(&format, "format", "nab", "series format: nab")
 	f.StringVar(&out, "out", "", "output CSV for --series (default stdout)")
 	f.StringVar(&windows, "windows", "", "NAB windows JSON for --series: score it as NAB does")

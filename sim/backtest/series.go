@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/csv"
 	"errors"
@@ -109,22 +110,74 @@ type row struct {
 	line int
 }
 
-// ReadSeries reads a "timestamp,value" CSV export (NAB's layout) and makes it
-// regular. Only a value that is not a finite number, a timestamp it cannot
-// read or a file without rows is refused; everything else is repaired.
+// timeColumns and valueColumns are the header names ReadSeries takes for an
+// export's time and its value, case aside: NAB's, and what spreadsheets,
+// monitoring exports and notebooks call them.
+var (
+	timeColumns  = []string{"timestamp", "time", "date", "datetime", "ts", "t", "bucket", "period", "minute", "hour", "day"}
+	valueColumns = []string{"value", "count", "counts", "volume", "mentions", "posts", "tweets", "total", "n", "y"}
+)
+
+// ReadSeries reads a time series export and makes it regular: a CSV (or
+// semicolon- or tab-separated) file of a time and a value per row, NAB's
+// "timestamp,value" layout or any header whose columns timeColumns and
+// valueColumns name, or no header at all (time, then value). Only a value that
+// is not a finite number, a timestamp it cannot read or a file without rows
+// is refused; everything else is repaired.
 func ReadSeries(r io.Reader) (*Series, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	first, err := br.ReadString('\n')
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	cr := csv.NewReader(io.MultiReader(strings.NewReader(first), br))
+	cr.Comma = separator(first)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
+	cr.LazyQuotes = true
 	header, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
-	if len(header) < 2 || !strings.EqualFold(strings.TrimSpace(strings.TrimPrefix(header[0], "\ufeff")), "timestamp") ||
-		!strings.EqualFold(strings.TrimSpace(header[1]), "value") {
-		return nil, fmt.Errorf("line 1: header %q, want timestamp,value", strings.Join(header, ","))
-	}
+	header = slices.Clone(header)
+	header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	var rows []row
+	var notes []string
+	tcol, vcol, headed, err := columns(header)
+	if err != nil {
+		return nil, fmt.Errorf("line 1: %w", err)
+	}
+	if !headed {
+		notes = append(notes, fmt.Sprintf("no header: column 1 read as the time, column 2 as the value (a header names them: %s and %s)", timeColumns[0], valueColumns[0]))
+	} else if !strings.EqualFold(strings.TrimSpace(header[tcol]), "timestamp") || !strings.EqualFold(strings.TrimSpace(header[vcol]), "value") {
+		notes = append(notes, fmt.Sprintf("column %q read as the time, %q as the value", strings.TrimSpace(header[tcol]), strings.TrimSpace(header[vcol])))
+	}
+	add := func(rec []string, line int) error {
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			return nil
+		}
+		if len(rec) <= max(tcol, vcol) {
+			return fmt.Errorf("line %d: %q has %d fields, want the time in field %d and the value in field %d", line, strings.Join(rec, string(cr.Comma)), len(rec), tcol+1, vcol+1)
+		}
+		t, err := ParseTime(rec[tcol])
+		if err != nil {
+			return fmt.Errorf("line %d: timestamp %q: %w", line, rec[tcol], err)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(rec[vcol]), 64)
+		if err != nil {
+			return fmt.Errorf("line %d: value %q is not a number", line, rec[vcol])
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("line %d: value %q is not a finite number", line, rec[vcol])
+		}
+		rows = append(rows, row{t: t, text: strings.TrimSpace(rec[tcol]), v: v, line: line})
+		return nil
+	}
+	if !headed {
+		if err := add(header, 1); err != nil {
+			return nil, err
+		}
+	}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -134,44 +187,105 @@ func ReadSeries(r io.Reader) (*Series, error) {
 			return nil, err // csv.ParseError names the line
 		}
 		line, _ := cr.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
+		if err := add(rec, line); err != nil {
+			return nil, err
 		}
-		if len(rec) < 2 {
-			return nil, fmt.Errorf("line %d: %q is not timestamp,value", line, strings.Join(rec, ","))
-		}
-		t, err := ParseTime(rec[0])
-		if err != nil {
-			return nil, fmt.Errorf("line %d: timestamp %q: %w", line, rec[0], err)
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(rec[1]), 64)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: value %q is not a number", line, rec[1])
-		}
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("line %d: value %q is not a finite number", line, rec[1])
-		}
-		rows = append(rows, row{t: t, text: strings.TrimSpace(rec[0]), v: v, line: line})
 	}
 	if len(rows) == 0 {
 		return nil, errors.New("no rows after the header")
 	}
-	return regularize(rows), nil
+	s, err := regularize(rows)
+	if err != nil {
+		return nil, err
+	}
+	s.Warnings = append(notes, s.Warnings...)
+	return s, nil
 }
 
-// ParseTime reads the timestamps NAB writes ("2006-01-02 15:04:05", with or
-// without fractional seconds, as UTC) and RFC 3339 ones.
+// separator is the field separator of an export whose first line is line:
+// a comma, unless the line has none and has semicolons (a spreadsheet in a
+// locale with decimal commas) or tabs.
+func separator(line string) rune {
+	if strings.Contains(line, ",") {
+		return ','
+	}
+	if strings.Contains(line, ";") {
+		return ';'
+	}
+	if strings.Contains(line, "\t") {
+		return '\t'
+	}
+	return ','
+}
+
+// columns finds the time and value fields of an export from its first row:
+// named by a header, or, where the row is data already (a time and a
+// number), the first two fields of a file without one.
+func columns(first []string) (tcol, vcol int, headed bool, err error) {
+	if len(first) >= 2 {
+		if _, err := ParseTime(first[0]); err == nil {
+			if _, err := strconv.ParseFloat(strings.TrimSpace(first[1]), 64); err == nil {
+				return 0, 1, false, nil
+			}
+		}
+	}
+	named := func(names []string, skip int) int {
+		for _, n := range names {
+			for i, h := range first {
+				if i != skip && strings.EqualFold(strings.TrimSpace(h), n) {
+					return i
+				}
+			}
+		}
+		return -1
+	}
+	tcol = named(timeColumns, -1)
+	if tcol < 0 {
+		return 0, 0, true, fmt.Errorf("header %q names no time column: want one of %s (or no header, the time first)", strings.Join(first, ","), strings.Join(timeColumns, ", "))
+	}
+	vcol = named(valueColumns, tcol)
+	if vcol < 0 {
+		if len(first) != 2 {
+			return 0, 0, true, fmt.Errorf("header %q names no value column: want one of %s", strings.Join(first, ","), strings.Join(valueColumns, ", "))
+		}
+		vcol = 1 - tcol
+	}
+	return tcol, vcol, true, nil
+}
+
+// timeLayouts are the timestamps ParseTime reads besides Unix times: NAB's
+// ("2006-01-02 15:04:05", with or without fractional seconds), RFC 3339, and
+// the same without seconds, without a zone, with slashes, or a date alone.
+// A time without a zone is UTC.
+var timeLayouts = []string{
+	"2006-01-02 15:04:05.999999999", time.RFC3339Nano, "2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02T15:04Z07:00",
+	"2006/01/02 15:04:05.999999999", "2006/01/02 15:04", "2006-01-02",
+}
+
+// ParseTime reads an export's timestamp: one of timeLayouts, or a Unix time
+// in seconds or milliseconds (fractions allowed), told apart by size.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999", time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, nil
 		}
 	}
-	return time.Time{}, errors.New("want YYYY-MM-DD HH:MM:SS or RFC 3339")
+	if v, err := strconv.ParseFloat(s, 64); err == nil && s != "" && (s[0] >= '0' && s[0] <= '9') {
+		switch {
+		case v >= 1e8 && v < 1e11: // seconds: 1973 to 5138
+			sec, frac := math.Modf(v)
+			return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), nil
+		case v >= 1e11 && v < 1e14: // milliseconds
+			return time.UnixMilli(int64(math.Round(v))).UTC(), nil
+		}
+		return time.Time{}, errors.New("a number, but not a Unix time in seconds (1e8 to 1e11) or milliseconds (1e11 to 1e14)")
+	}
+	return time.Time{}, errors.New("want YYYY-MM-DD HH:MM:SS, RFC 3339 or a Unix time")
 }
 
-func regularize(rows []row) *Series {
+func regularize(rows []row) (*Series, error) {
 	s := &Series{Counts: true}
 	warn := func(format string, args ...any) { s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...)) }
 
@@ -253,11 +367,16 @@ func regularize(rows []row) *Series {
 	}
 
 	s.Width = medianStep(s.Times)
-	gaps, longest := 0, time.Duration(0)
+	gaps, longest, fill := 0, time.Duration(0), 0
 	for i := 1; i < len(s.Times); i++ {
-		if step := s.Times[i].Sub(s.Times[i-1]); missing(step, s.Width) > 0 {
+		step := s.Times[i].Sub(s.Times[i-1])
+		if n := missing(step, s.Width); n > 0 {
 			gaps++
 			longest = max(longest, step)
+			if fill += n; s.Counts && (n > maxFilled || fill > maxFilled) {
+				return nil, fmt.Errorf("%s follows %s: filling the gaps of this count series with zero buckets of %s would take more than %d (a timestamp out of place, or a year mistyped?)",
+					s.Text[i], s.Text[i-1], s.Width, maxFilled)
+			}
 		}
 	}
 	if !s.Counts {
@@ -279,7 +398,7 @@ func regularize(rows []row) *Series {
 		s.at[i] = i
 	}
 	if !s.Counts || gaps == 0 {
-		return s
+		return s, nil
 	}
 	s.regTimes, s.regValues, s.at = nil, nil, nil
 	for i, t := range s.Times {
@@ -300,8 +419,13 @@ func regularize(rows []row) *Series {
 	}
 	warn("%s of %s in %s (longest %s) filled with zero counts",
 		plural(s.Filled, "missing bucket", "missing buckets"), s.Width, plural(gaps, "gap", "gaps"), longest)
-	return s
+	return s, nil
 }
+
+// maxFilled bounds the zero buckets ReadSeries fills into a count series'
+// gaps: a hundred years of minutes is 53 million, and one stray timestamp
+// must not make the reader allocate them.
+const maxFilled = 5_000_000
 
 // missing is how many buckets of width fit in a step between two rows: a step
 // of about two buckets (1.5 or more) misses one. Rounding leaves jitter alone.

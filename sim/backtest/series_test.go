@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,6 +95,41 @@ func TestReadSeries(t *testing.T) {
 			},
 		},
 		{
+			name:     "another header, semicolons",
+			in:       "Date;Count\n2015-01-01;3\n2015-01-02;4\n",
+			times:    []string{"2015-01-01", "2015-01-02"},
+			values:   []float64{3, 4},
+			regular:  []float64{3, 4},
+			counts:   true,
+			warnings: []string{`column "Date" read as the time, "Count" as the value`},
+		},
+		{
+			name:     "value before time, more columns, tabs, minutes",
+			in:       "value\tlabel\ttime\n3\ta\t2015-01-01 00:00\n5\tb\t2015-01-01 00:01\n",
+			times:    []string{"2015-01-01 00:00", "2015-01-01 00:01"},
+			values:   []float64{3, 5},
+			regular:  []float64{3, 5},
+			counts:   true,
+			warnings: []string{`column "time" read as the time, "value" as the value`},
+		},
+		{
+			name:     "no header, Unix seconds",
+			in:       "1420070400,3\n1420070460,0\n1420070520.0,7\n",
+			times:    []string{"1420070400", "1420070460", "1420070520.0"},
+			values:   []float64{3, 0, 7},
+			regular:  []float64{3, 0, 7},
+			counts:   true,
+			warnings: []string{"no header: column 1 read as the time, column 2 as the value"},
+		},
+		{
+			name:    "Unix milliseconds",
+			in:      csvOf("1420070400000,1", "1420070700000,2"),
+			times:   []string{"1420070400000", "1420070700000"},
+			values:  []float64{1, 2},
+			regular: []float64{1, 2},
+			counts:  true,
+		},
+		{
 			name:    "BOM, CRLF, blank line, fractional seconds",
 			in:      "\ufefftimestamp,value\r\n2015-01-01 00:00:00.000000,1\r\n\r\n2015-01-01 00:05:00,2\r\n",
 			times:   []string{"2015-01-01 00:00:00.000000", "2015-01-01 00:05:00"},
@@ -139,8 +175,12 @@ func TestReadSeriesRefuses(t *testing.T) {
 		{"Inf", csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,+Inf"), `line 3: value "+Inf" is not a finite number`},
 		{"empty value", csvOf("2015-01-01 00:00:00,"), `line 2: value "" is not a number`},
 		{"bad time", csvOf("yesterday,1"), `line 2: timestamp "yesterday"`},
-		{"one field", csvOf("2015-01-01 00:00:00"), `line 2: "2015-01-01 00:00:00" is not timestamp,value`},
-		{"header", "time,count\n2015-01-01 00:00:00,1\n", `line 1: header "time,count"`},
+		{"one field", csvOf("2015-01-01 00:00:00"), `line 2: "2015-01-01 00:00:00" has 1 fields, want the time in field 1 and the value in field 2`},
+		{"no time column", "when,amount\n2015-01-01 00:00:00,1\n", `line 1: header "when,amount" names no time column`},
+		{"no value column", "time,a,b\n2015-01-01 00:00:00,1,2\n", `line 1: header "time,a,b" names no value column`},
+		{"a century's gap", csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:01:00,1", "2015-01-01 00:02:00,1", "2115-01-01 00:00:00,1"),
+			"2115-01-01 00:00:00 follows 2015-01-01 00:02:00: filling the gaps of this count series with zero buckets of 1m0s would take more than 5000000"},
+		{"small number", csvOf("12345,1"), `line 2: timestamp "12345": a number, but not a Unix time`},
 		{"no rows", "timestamp,value\n", "no rows"},
 	}
 	for _, tc := range cases {
@@ -239,4 +279,67 @@ func TestRunAfterGap(t *testing.T) {
 	if !res.Alerts[2001] || res.Pages != 1 {
 		t.Errorf("%d pages; the burst after the gap pages on its second row (%s): %v", res.Pages, s.Text[2001], res.Alerts[2001])
 	}
+}
+
+func TestParseTime(t *testing.T) {
+	want := time.Date(2015, 1, 1, 0, 5, 0, 0, time.UTC)
+	for _, in := range []string{
+		"2015-01-01 00:05:00", "2015-01-01 00:05:00.000000", "2015-01-01T00:05:00Z", "2015-01-01T01:05:00+01:00",
+		"2015-01-01T00:05:00", "2015-01-01 00:05", "2015-01-01T00:05", "2015/01/01 00:05:00", "2015/01/01 00:05",
+		"1420070700", "1420070700.0", "1420070700000", " 1420070700 ",
+	} {
+		got, err := ParseTime(in)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ParseTime(%q) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+	if got, err := ParseTime("2015-01-01"); err != nil || !got.Equal(want.Truncate(24*time.Hour)) {
+		t.Errorf("a date alone: %s, %v", got, err)
+	}
+	if got, err := ParseTime("1420070700.25"); err != nil || !got.Equal(want.Add(250*time.Millisecond)) {
+		t.Errorf("fractional seconds: %s, %v", got, err)
+	}
+	for _, in := range []string{"", "yesterday", "12345", "-1420070700", "1e20", "NaN", "2015-13-01 00:00:00"} {
+		if _, err := ParseTime(in); err == nil {
+			t.Errorf("ParseTime(%q) took it", in)
+		}
+	}
+}
+
+// FuzzReadSeries: whatever the bytes, ReadSeries refuses them or returns a
+// series the detector can run: distinct times in order, one value each, a
+// regular series strictly later row by row, no value below zero.
+func FuzzReadSeries(f *testing.F) {
+	f.Add(csvOf("2015-01-01 00:00:00,3", "2015-01-01 00:05:00,0", "2015-01-01 00:20:00,7"))
+	f.Add("Date;Count\n2015-01-01;3\n2015-01-02;-4\n")
+	f.Add("1420070400,3\n1420070460,0.5\n1420070400,7\n")
+	f.Add("value\tlabel\ttime\n3\ta\t2015-01-01 00:00\n")
+	f.Add("\ufefftimestamp,value\r\n2015-01-01 00:00:00.000000,1\r\n\r\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ReadSeries(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		if len(s.Times) == 0 || len(s.Times) != len(s.Text) || len(s.Times) != len(s.Values) {
+			t.Fatalf("%d times, %d texts, %d values", len(s.Times), len(s.Text), len(s.Values))
+		}
+		for i := 1; i < len(s.Times); i++ {
+			if !s.Times[i].After(s.Times[i-1]) {
+				t.Fatalf("time %d (%s) not after %s", i, s.Times[i], s.Times[i-1])
+			}
+		}
+		for k := 1; k < len(s.regTimes); k++ {
+			if !s.regTimes[k].After(s.regTimes[k-1]) {
+				t.Fatalf("regular row %d at %s, not after %s", k, s.regTimes[k], s.regTimes[k-1])
+			}
+		}
+		for _, v := range s.regValues {
+			if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("regular value %v", v)
+			}
+		}
+		if _, err := s.Run(detectors.DefaultConfig()); err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	})
 }
