@@ -200,7 +200,7 @@ type LifecycleConfig struct {
 // measured rate) while real surges alert within one or two buckets.
 func DefaultConfig() Config {
 	return Config{
-		FalsePages: 1,
+		FalsePages: 2,
 		Baseline:   BaselineConfig{Alpha: 0.1, Beta: 0.1, Gamma: 0.05, Clip: 3, MaxSurge: 60, MinExpected: 1, TailMemory: 1440, TailPrior: 360},
 		Surge: SurgeConfig{
 			Enabled: true, MinSupport: 10, MinGrowth: 2,

@@ -56,14 +56,15 @@ func loadTweets(tb testing.TB) ([]series, map[string][]Window, map[string]Profil
 	return out, windows, profiles
 }
 
-// Floors a little below what detectors.DefaultConfig() measures (54.8 and 59.7
+// Floors a little below what detectors.DefaultConfig() measures (60.1 and 59.0
 // on the standard profile): a regression guard, not a target. Nothing was tuned
 // on these labels. The own pages scored 63.4 before a lone outlier stopped
-// paging the surge (see detectors' holt.step): of the two windows lost,
-// one is labelled on a one-bucket spike (of the kind never-trending topics
-// have every day), the other's four-bucket rise now scores just under the bar.
+// paging the surge (see detectors' holt.step), 54.8 after it: of the two
+// windows lost, one is labelled on a one-bucket spike (of the kind
+// never-trending topics have every day); the other, a four-bucket rise, pages
+// again since detectors.false_pages went from 1 to 2.
 const (
-	ownFloor   = 52
+	ownFloor   = 57
 	sweptFloor = 56
 )
 
