@@ -886,8 +886,22 @@ func (e *Engine) Drain(ctx context.Context) error {
 func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	began := time.Now()
 	e.lastClosed = b.Start
-	// Heavy hitters nominate terms that crossed the threshold without being
-	// noticed on the way (e.g. a term whose first mentions were in a late event).
+	e.nominate(b)
+	platform := e.platform(b)
+	obs, estimated := e.observe(b, &platform)
+	rows, evs, surging := e.judgeBucket(b, obs, estimated, platform)
+	e.evict()
+	if err := e.write(ctx, rows, evs); err != nil {
+		return err
+	}
+	e.reportBucket(b, platform, len(obs), evs, surging, began)
+	return nil
+}
+
+// nominate starts tracking the heavy hitters of closed bucket b that crossed
+// the tracking bar without being noticed on the way (e.g. a term whose first
+// mentions were in a late event).
+func (e *Engine) nominate(b *sketches.Bucket) {
 	for _, top := range [2]struct {
 		items []sketches.Item
 		min   uint32
@@ -907,12 +921,12 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		}
 	}
 
-	keys := make([]string, 0, len(e.tracked))
-	for k := range e.tracked {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+}
 
+// platform is what the whole platform did in closed bucket b, the norm the
+// detectors judge a term against; it forgets the bucket's platform counts.
+// MentionsPerCreator is left to observe.
+func (e *Engine) platform(b *sketches.Bucket) detectors.Platform {
 	platform := detectors.Platform{
 		Mentions:           float64(b.Mentions.Total() - e.familyMentions.get(b.Start)),
 		Events:             float64(b.Events),
@@ -928,11 +942,24 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	}
 	e.familyMentions.drop(b.Start)
 
-	obs := make([]detectors.Observation, 0, len(keys))
+	return platform
+}
+
+// observe makes an Observation of every tracked term in closed bucket b,
+// sorted by term, with the counts its row states beside each (estimated), and
+// sets platform's MentionsPerCreator from them.
+func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs []detectors.Observation, estimated [][2]float64) {
+	keys := make([]string, 0, len(e.tracked))
+	for k := range e.tracked {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+
+	obs = make([]detectors.Observation, 0, len(keys))
 	// estimated holds each observation's count-min counts where the term
 	// was tracked only part of the bucket: what its row says, never below
 	// the truth. The detectors judge a lower bound instead (see below).
-	estimated := make([][2]float64, 0, len(keys))
+	estimated = make([][2]float64, 0, len(keys))
 	var ratios []float64
 	// The histories are the series' own memory, not copies: detectors do
 	// not keep them, and the series are pushed only after every term is judged.
@@ -971,9 +998,14 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	}
 	platform.MentionsPerCreator = median(ratios)
 
-	var evs []alert.Event
-	var rows []trend.Minute
-	var surging []TermStat
+	return obs, estimated
+}
+
+// judgeBucket runs the detectors and the alert lifecycle on the observations
+// of closed bucket b, makes its rows, and moves every tracked term's history
+// on by the bucket. surging are the terms at twice the tracking bar, for the
+// bucket report.
+func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, estimated [][2]float64, platform detectors.Platform) (rows []trend.Minute, evs []alert.Event, surging []TermStat) {
 	version := uint64(time.Now().UnixNano())
 	for i := range obs {
 		o := &obs[i]
@@ -1027,18 +1059,20 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 		}
 	}
 	evs = append(evs, e.life.EndBucket(b.Start)...)
-	e.evict()
+	return rows, evs, surging
+}
 
-	if err := e.write(ctx, rows, evs); err != nil {
-		return err
-	}
+// reportBucket tells the observers, the log and the metrics what closing bucket b
+// found: observed terms, alert events evs, the fastest-growing terms surging;
+// began is when the close began.
+func (e *Engine) reportBucket(b *sketches.Bucket, platform detectors.Platform, observed int, evs []alert.Event, surging []TermStat, began time.Time) {
 	sort.Slice(surging, func(i, j int) bool { return surging[i].Growth > surging[j].Growth })
 	if len(surging) > 10 {
 		surging = surging[:10]
 	}
 	report := &BucketReport{
 		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: uint64(platform.Mentions),
-		Tracked: len(e.tracked), Observed: len(obs), Late: e.window.Dropped() - e.reported.late, Invalid: e.invalid - e.reported.invalid,
+		Tracked: len(e.tracked), Observed: observed, Late: e.window.Dropped() - e.reported.late, Invalid: e.invalid - e.reported.invalid,
 		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
 	}
 	e.log.Debug("bucket closed", "bucket", b.Start, "events", b.Events, "mentions", report.Mentions, "reports", b.ReportEvents,
@@ -1062,7 +1096,6 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	e.m.openAlert.Set(float64(len(e.life.Open())))
 	e.m.windowB.Set(float64(e.window.Bytes()))
 	e.m.closeDur.Observe(time.Since(began).Seconds())
-	return nil
 }
 
 // judged is what the detectors judge of st's counts in bucket b, closed or
