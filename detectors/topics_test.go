@@ -69,60 +69,82 @@ func noisyTopicSeries(r *rand.Rand, base float64, trending bool, n topicNoise) (
 	return ts, values, onset
 }
 
-// TestTopics: trending against non-trending topics at four volumes, as
-// `make eval` reports them. A trending topic counts as found when it pages
-// between its onset and three hours later; a non-trending one is a false page
-// when it pages at all after its first day (the warm-up a new term gets from the
-// count-min rings). TRENDWATCH_TOPICS sets topics per volume and kind (20 in
-// the unit suite). The bounds are the targets (95 % and 5 %) with a margin for
-// 20 topics a volume: 100 a volume (make eval) measure 97.0 % and 2.5 %.
-func TestTopics(t *testing.T) {
-	per := 20
-	if env := os.Getenv("TRENDWATCH_TOPICS"); env != "" {
-		n, err := strconv.Atoi(env)
-		if err != nil || n < 1 {
-			t.Fatalf("TRENDWATCH_TOPICS=%q: want a positive integer", env)
-		}
-		per = n
+// topicVolumes are the mean counts a bucket of the topic sets.
+var topicVolumes = []float64{0.2, 2, 20, 200}
+
+// topicsPer is TRENDWATCH_TOPICS, the topics per volume and kind; def when
+// it is not set.
+func topicsPer(t *testing.T, def int) int {
+	env := os.Getenv("TRENDWATCH_TOPICS")
+	if env == "" {
+		return def
 	}
+	n, err := strconv.Atoi(env)
+	if err != nil || n < 1 {
+		t.Fatalf("TRENDWATCH_TOPICS=%q: want a positive integer", env)
+	}
+	return n
+}
+
+// topicVerdict is how per trending and per never-trending topics of one
+// volume fared: a trending topic is found when it pages between its onset and
+// three hours later, a never-trending one falsely paged when it pages at all
+// after its first day (the warm-up a new term gets from the count-min rings).
+// maxTrending and maxQuiet are each topic's highest anomaly score after its
+// first day, to rank them as the issue ranked real topics (ROC AUC).
+type topicVerdict struct {
+	found, falsePaged     int
+	maxTrending, maxQuiet []float64
+}
+
+// judgeTopics runs per topics of each kind at volume base, with noise n,
+// their generators seeded from seed on.
+func judgeTopics(t *testing.T, cfg Config, base float64, per int, n topicNoise, seed uint64) topicVerdict {
+	var v topicVerdict
+	for k := range per {
+		for _, trending := range []bool{true, false} {
+			r := rand.New(rand.NewPCG(seed+uint64(k), math.Float64bits(base)^boolBits(trending)))
+			ts, vals, onset := noisyTopicSeries(r, base, trending, n)
+			scores, alerts, err := RunSeries(cfg, ts, vals)
+			if err != nil {
+				t.Fatal(err)
+			}
+			from, to := 720, len(vals)
+			if trending {
+				from, to = onset, min(len(vals), onset+90)
+			}
+			paged := slices.Contains(alerts[from:to], true)
+			if trending {
+				v.maxTrending = append(v.maxTrending, slices.Max(scores[720:]))
+				if paged {
+					v.found++
+				}
+			} else {
+				v.maxQuiet = append(v.maxQuiet, slices.Max(scores[720:]))
+				if paged {
+					v.falsePaged++
+				}
+			}
+		}
+	}
+	return v
+}
+
+// TestTopics: trending against non-trending topics at four volumes, as
+// `make eval` reports them (see judgeTopics). TRENDWATCH_TOPICS sets topics
+// per volume and kind (20 in the unit suite). The bounds are the targets (95 %
+// and 5 %) with a margin for 20 topics a volume.
+func TestTopics(t *testing.T) {
+	per := topicsPer(t, 20)
 	cfg := DefaultConfig()
 	var b strings.Builder
 	b.WriteString("| mean per bucket | trending topics paged | non-trending topics paged |\n|---|---|---|\n")
 	var found, falsePaged, total int
-	// Each topic's highest anomaly score after its first day, to rank them
-	// as the issue ranked real topics (ROC AUC, trending against not).
 	var maxTrending, maxQuiet []float64
-	for _, base := range []float64{0.2, 2, 20, 200} {
-		var tp, fp int
-		for k := range per {
-			for _, trending := range []bool{true, false} {
-				r := rand.New(rand.NewPCG(uint64(k), math.Float64bits(base)^boolBits(trending)))
-				ts, v, onset := topicSeries(r, base, trending)
-				scores, alerts, err := RunSeries(cfg, ts, v)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if trending {
-					maxTrending = append(maxTrending, slices.Max(scores[720:]))
-				} else {
-					maxQuiet = append(maxQuiet, slices.Max(scores[720:]))
-				}
-				from, to := 720, len(v)
-				if trending {
-					from, to = onset, min(len(v), onset+90)
-				}
-				paged := false
-				for i := from; i < to; i++ {
-					paged = paged || alerts[i]
-				}
-				if trending && paged {
-					tp++
-				}
-				if !trending && paged {
-					fp++
-				}
-			}
-		}
+	for _, base := range topicVolumes {
+		v := judgeTopics(t, cfg, base, per, defaultTopicNoise, 0)
+		tp, fp := v.found, v.falsePaged
+		maxTrending, maxQuiet = append(maxTrending, v.maxTrending...), append(maxQuiet, v.maxQuiet...)
 		found += tp
 		falsePaged += fp
 		total += per
@@ -145,47 +167,23 @@ func TestTopics(t *testing.T) {
 // theirs (negative binomial shape 10, a ±50 % day, 2 spikes a day): noisier
 // counts, a stronger day and five times the spikes, in the combinations
 // below, as `make eval` reports them (TRENDWATCH_TOPICS topics per volume and
-// kind). The detector's constants were not chosen on these; they show how
-// trending and never-trending topics fare where real series are rougher than
-// the synthetic ones.
+// kind; skipped without it). The detector's constants were not chosen on
+// these; they show how trending and never-trending topics fare where real
+// series are rougher than the synthetic ones.
 func TestTopicsHarder(t *testing.T) {
-	env := os.Getenv("TRENDWATCH_TOPICS")
-	if env == "" {
+	if os.Getenv("TRENDWATCH_TOPICS") == "" {
 		t.Skip("TRENDWATCH_TOPICS is not set: make eval runs it")
 	}
-	per, err := strconv.Atoi(env)
-	if err != nil || per < 1 {
-		t.Fatalf("TRENDWATCH_TOPICS=%q: want a positive integer", env)
-	}
+	per := topicsPer(t, 0)
 	cfg := DefaultConfig()
 	var b strings.Builder
 	b.WriteString("| shape | day ± | spikes a day | trending topics paged | non-trending topics paged |\n|---|---|---|---|---|\n")
 	var found, falsePaged, total int
 	for _, n := range []topicNoise{{10, 0.7, 2}, {5, 0.6, 4}, {10, 0.5, 10}, {3, 0.7, 10}} {
 		var tp, fp, all int
-		for _, base := range []float64{0.2, 2, 20, 200} {
-			for k := range per {
-				for _, trending := range []bool{true, false} {
-					r := rand.New(rand.NewPCG(uint64(k)+99, math.Float64bits(base)^boolBits(trending)))
-					ts, v, onset := noisyTopicSeries(r, base, trending, n)
-					_, alerts, err := RunSeries(cfg, ts, v)
-					if err != nil {
-						t.Fatal(err)
-					}
-					from, to := 720, len(v)
-					if trending {
-						from, to = onset, min(len(v), onset+90)
-					}
-					paged := slices.Contains(alerts[from:to], true)
-					switch {
-					case trending && paged:
-						tp++
-					case !trending && paged:
-						fp++
-					}
-				}
-			}
-			all += per
+		for _, base := range topicVolumes {
+			v := judgeTopics(t, cfg, base, per, n, 99)
+			tp, fp, all = tp+v.found, fp+v.falsePaged, all+per
 		}
 		found, falsePaged, total = found+tp, falsePaged+fp, total+all
 		fmt.Fprintf(&b, "| %g | %.0f %% | %g | %d/%d (%.1f %%) | %d/%d (%.1f %%) |\n", n.shape, 100*n.rhythm, n.spikes,
