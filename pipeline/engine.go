@@ -920,7 +920,6 @@ func (e *Engine) nominate(b *sketches.Bucket) {
 			}
 		}
 	}
-
 }
 
 // platform is what the whole platform did in closed bucket b, the norm the
@@ -941,7 +940,6 @@ func (e *Engine) platform(b *sketches.Bucket) detectors.Platform {
 		delete(e.creators, b.Start)
 	}
 	e.familyMentions.drop(b.Start)
-
 	return platform
 }
 
@@ -997,7 +995,6 @@ func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs 
 		obs = append(obs, o)
 	}
 	platform.MentionsPerCreator = median(ratios)
-
 	return obs, estimated
 }
 

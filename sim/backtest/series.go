@@ -134,7 +134,6 @@ func ReadSeries(r io.Reader) (*Series, error) {
 	cr.Comma = separator(first)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	cr.LazyQuotes = true
 	header, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
