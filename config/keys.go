@@ -209,6 +209,8 @@ func docs() map[string]doc {
 		"pipeline.max_tracked":        {UnitCount, "terms followed in detail; the sketches count all"},
 		"pipeline.partition_idle":     {UnitDuration, "a partition quiet this long whose high-water mark shows nothing more stops holding the watermark back"},
 		"pipeline.samples":            {UnitCount, "content IDs kept per term and bucket as examples"},
+		"pipeline.shard":              {UnitCount, "which shard of the terms this process judges, 0 to pipeline.shards-1 (run --shard I/N)"},
+		"pipeline.shards":             {UnitCount, "processes sharing the terms, each reading the whole stream in a group of its own; 1 one process for all"},
 		"pipeline.top_labels":         {UnitCount, "regions, languages and report reasons kept per row"},
 		"pipeline.track_min":          {UnitCount, "mentions in a bucket at which a term is tracked"},
 		"pipeline.track_min_reports":  {UnitCount, "reports in a bucket at which a term is tracked"},

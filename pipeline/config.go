@@ -87,6 +87,31 @@ type Config struct {
 	MaxLagGrowth time.Duration `mapstructure:"max_lag_growth"`
 	// Instance names this process in ingest statistics.
 	Instance string `mapstructure:"instance"`
+	// Shards cuts the terms into this many shards by the hash of their key,
+	// and Shard is the one this process judges: it reads the whole stream
+	// (the platform's counts, the sketches, the joins and the event-time
+	// order are the same in every shard) but tracks, judges, writes and
+	// pages only its own terms. One process per shard, each its own
+	// consumer group; see docs/scaling.md. 1 (the default) is one process
+	// for every term.
+	Shards int `mapstructure:"shards"`
+	Shard  int `mapstructure:"shard"`
+}
+
+// MaxShards bounds pipeline.shards: every shard reads the whole stream, so
+// beyond a few dozen the brokers' fan-out costs more than the shards save.
+const MaxShards = 64
+
+// Sharded reports whether the terms are cut into shards.
+func (c Config) Sharded() bool { return c.Shards > 1 }
+
+// ShardName names this process's shard, as in "shard-1-of-3"; empty when
+// the terms are not cut.
+func (c Config) ShardName() string {
+	if !c.Sharded() {
+		return ""
+	}
+	return fmt.Sprintf("shard-%d-of-%d", c.Shard, c.Shards)
 }
 
 // DefaultConfig keeps thousands of terms in detail within a few hundred MiB.
@@ -108,6 +133,7 @@ func DefaultConfig() Config {
 		AdmissionSlots:  1 << 20,
 		Families:        1 << 19,
 		CommitInterval:  10 * time.Second,
+		Shards:          1,
 
 		MaxCommitFailure: time.Minute,
 		MaxLagGrowth:     5 * time.Minute,
@@ -174,6 +200,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.max_commit_failure: must be >= 0, got %v", c.MaxCommitFailure)
 	case c.MaxLagGrowth < 0:
 		return fmt.Errorf("pipeline.max_lag_growth: must be >= 0, got %v", c.MaxLagGrowth)
+	case c.Shards < 1 || c.Shards > MaxShards:
+		return fmt.Errorf("pipeline.shards: must be 1 to %d, got %d", MaxShards, c.Shards)
+	case c.Shard < 0 || c.Shard >= c.Shards:
+		return fmt.Errorf("pipeline.shard: must be 0 to pipeline.shards-1 (%d), got %d", c.Shards-1, c.Shard)
 	}
 	return nil
 }

@@ -644,6 +644,9 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 			return true
 		}
 	}
+	if !e.owns(h) {
+		return true
+	}
 	st := e.tracked[key]
 	if st == nil {
 		st = e.maybeTrack(key, h, open, false)
@@ -713,6 +716,9 @@ func (e *Engine) report(r *event.Report) {
 		h := sketches.Hash(key)
 		if e.late(e.window.Report(ts, key, h, 1)) {
 			return
+		}
+		if !e.owns(h) {
+			continue
 		}
 		st := e.tracked[key]
 		if st == nil {
@@ -797,6 +803,9 @@ func (e *Engine) trackNow(key string, h uint64, open *sketches.Bucket) *termStat
 // track starts following key in detail, with its history up to histEnd taken
 // retroactively from the sketch window.
 func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEnd time.Time) *termState {
+	if !e.owns(h) {
+		return nil
+	}
 	if watch == nil {
 		watch = e.set.Watch(key)
 	}
@@ -817,6 +826,15 @@ func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEn
 	}
 	e.tracked[key] = st
 	return st
+}
+
+// owns reports whether the term of hash h is this process's to track, judge,
+// write and page (pipeline.shards). The sketches count every term whatever
+// the shard, so each shard's count-min, top-K and platform counts are the
+// whole stream's, and a term is tracked on the same evidence in its shard as
+// in a single process.
+func (e *Engine) owns(h uint64) bool {
+	return e.cfg.Shards <= 1 || h%uint64(e.cfg.Shards) == uint64(e.cfg.Shard)
 }
 
 // advanceTo moves the watermark to wm and closes every bucket it passes;

@@ -212,6 +212,11 @@ func TestConfigValidate(t *testing.T) {
 		{"commit", func(c *Config) { c.CommitInterval = 0 }, "pipeline.commit_interval"},
 		{"dedup", func(c *Config) { c.DedupMaxIDs = -1 }, "pipeline.dedup_max_ids"},
 		{"dedup off", func(c *Config) { c.DedupMaxIDs = 0 }, ""},
+		{"shards", func(c *Config) { c.Shards = 0 }, "pipeline.shards"},
+		{"too many shards", func(c *Config) { c.Shards = MaxShards + 1 }, "pipeline.shards"},
+		{"last shard", func(c *Config) { c.Shard, c.Shards = 3, 4 }, ""},
+		{"shard past the last", func(c *Config) { c.Shard, c.Shards = 4, 4 }, "pipeline.shard"},
+		{"negative shard", func(c *Config) { c.Shard = -1 }, "pipeline.shard"},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()
@@ -468,6 +473,40 @@ func TestSnapshotRestore(t *testing.T) {
 			}
 		}
 		t.Fatalf("rows differ: %d vs %d keys", len(got), len(want))
+	}
+}
+
+// TestSnapshotOfAnotherShard: a checkpoint restores only into the shard
+// that wrote it; another shard's state would judge terms it does not own.
+func TestSnapshotOfAnotherShard(t *testing.T) {
+	engine := func(shard, shards int) *Engine {
+		cfg := DefaultConfig()
+		cfg.Shard, cfg.Shards = shard, shards
+		e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 3, surgeAt: 2}
+	a := engine(1, 3)
+	for _, r := range f.records() {
+		if err := a.Process(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		shard, shards int
+		ok            bool
+	}{{1, 3, true}, {0, 3, false}, {1, 2, false}, {0, 1, false}} {
+		err := engine(tt.shard, tt.shards).Restore(snap)
+		if tt.ok && err != nil || !tt.ok && (err == nil || !strings.Contains(err.Error(), "shard 1 of 3")) {
+			t.Errorf("restore shard 1 of 3 into %d of %d: %v", tt.shard, tt.shards, err)
+		}
 	}
 }
 

@@ -38,8 +38,12 @@ type snapshot struct {
 	Offsets     []ingest.Offset
 	Invalid     uint64
 	History     int
-	Parked      []ingest.Record
-	Outbox      []alert.Event
+	// Shard and Shards: pipeline.shard and pipeline.shards of the process
+	// that wrote it (older checkpoints: 0 and 0, one process for every term).
+	// Another shard's state would judge terms this one does not own.
+	Shard, Shards int
+	Parked        []ingest.Record
+	Outbox        []alert.Event
 	// Dedup holds the event ids remembered per partition. DedupKept tells a
 	// checkpoint from before deduplication (gob leaves both zero) from one
 	// with nothing to remember: the older kind is read, not refused, and the
@@ -167,6 +171,7 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 		return fmt.Errorf("snapshot alert lifecycle: %w", err)
 	}
 	s.Watermark, s.LastClosed, s.First, s.Invalid, s.History = e.watermark, e.lastClosed, e.first, e.invalid, e.cfg.History
+	s.Shard, s.Shards = e.cfg.Shard, e.cfg.Shards
 	s.MaxApplied = e.maxApplied
 	s.Offsets = e.Offsets()
 	s.DedupKept = true // the filter itself follows in chunks
@@ -340,6 +345,9 @@ func (e *Engine) Restore(b []byte) error {
 	e.early.rescan()
 	if s.History != e.cfg.History {
 		return fmt.Errorf("restore: snapshot has pipeline.history %d, configuration says %d", s.History, e.cfg.History)
+	}
+	if shards := max(s.Shards, 1); shards != e.cfg.Shards || s.Shard != e.cfg.Shard {
+		return fmt.Errorf("restore: snapshot is of shard %d of %d, configuration says pipeline.shard %d of pipeline.shards %d", s.Shard, shards, e.cfg.Shard, e.cfg.Shards)
 	}
 	w, err := sketches.NewWindow(e.windowConfig)
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +49,15 @@ finds a live member in its group exits saying so, after waiting
 kafka.session_timeout for a crashed one to be dropped. With --standby
 (kafka.standby) it waits instead, not ready, and takes every partition over
 when the other leaves the group, resuming from the checkpoint the other
-saved last: give both the same checkpoint.dir on shared storage.`,
+saved last: give both the same checkpoint.dir on shared storage.
+
+--shard I/N (pipeline.shard, pipeline.shards) runs one of N processes that
+share the terms between them, each judging, writing and paging the terms
+whose key hashes to its shard. Each reads the whole stream in a consumer
+group of its own (kafka.group + ".shard-I-of-N"), keeps its checkpoint in
+checkpoint.dir/shard-I-of-N and its Parquet files in parquet.dir/shard-I-of-N;
+--standby works per shard. Together they write the rows and alerts one
+process would. See docs/scaling.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)
@@ -57,6 +68,10 @@ saved last: give both the same checkpoint.dir on shared storage.`,
 			if replay, _ := cmd.Flags().GetBool("replay"); replay {
 				applyReplay(cfg, log)
 			}
+			shard, _ := cmd.Flags().GetString("shard")
+			if err := applyShard(cfg, shard, log); err != nil {
+				return err
+			}
 			if cfg.Kafka.Standby && cfg.Checkpoint.Fresh {
 				// The standby would discard the very state it is there to take over.
 				return errors.New("kafka.standby with checkpoint.fresh (--fresh): a standby resumes from the checkpoint its predecessor saved; drop one of them")
@@ -66,9 +81,60 @@ saved last: give both the same checkpoint.dir on shared storage.`,
 	}
 	a.pipelineFlags(cmd.Flags())
 	cmd.Flags().Bool("replay", false, "replay history: accept any event time, start at the earliest offsets, page no one (see above)")
+	cmd.Flags().String("shard", "", "I/N: be shard I of N, judging the terms that hash to it (pipeline.shard, pipeline.shards; see above)")
 	cmd.Flags().Bool("standby", false, "when another instance holds the consumer group, wait as its hot standby instead of exiting (kafka.standby; see above)")
 	configKey(cmd.Flags(), "standby", "kafka.standby")
 	return cmd
+}
+
+// applyShard reads --shard (flag, "" when not given) into pipeline.shard
+// and pipeline.shards and, for
+// a sharded pipeline, gives the process the consumer group, checkpoint and
+// Parquet directories of its shard: each shard reads every partition, so
+// shards sharing a group would split them, and sharing a checkpoint or a
+// Parquet directory they would overwrite or compact away each other's files.
+func applyShard(cfg *config.Config, flag string, log *slog.Logger) error {
+	if flag != "" {
+		i, n, err := parseShard(flag)
+		if err != nil {
+			return err
+		}
+		cfg.Pipeline.Shard, cfg.Pipeline.Shards = i, n
+	}
+	if err := cfg.Pipeline.Validate(); err != nil {
+		return err
+	}
+	name := cfg.Pipeline.ShardName()
+	if name == "" {
+		return nil
+	}
+	cfg.Kafka.Group += "." + name
+	cfg.Checkpoint.Dir = filepath.Join(cfg.Checkpoint.Dir, name)
+	cfg.Parquet.Dir = filepath.Join(cfg.Parquet.Dir, name)
+	if cfg.Pipeline.Instance != "" {
+		cfg.Pipeline.Instance += "/" + name
+	}
+	log.Info("sharded: judging the terms of one shard, reading the whole stream",
+		"shard", name, "kafka.group", cfg.Kafka.Group, "checkpoint.dir", cfg.Checkpoint.Dir, "parquet.dir", cfg.Parquet.Dir)
+	return nil
+}
+
+// parseShard reads "I/N".
+func parseShard(v string) (shard, shards int, err error) {
+	a, b, ok := strings.Cut(v, "/")
+	if ok {
+		shard, err = strconv.Atoi(strings.TrimSpace(a))
+		if err == nil {
+			shards, err = strconv.Atoi(strings.TrimSpace(b))
+		}
+	}
+	if !ok || err != nil {
+		return 0, 0, fmt.Errorf("--shard %q: want I/N, e.g. 0/3 for the first of three shards", v)
+	}
+	if shards < 1 || shards > pipeline.MaxShards || shard < 0 || shard >= shards {
+		return 0, 0, fmt.Errorf("--shard %q: want 0 <= I < N <= %d", v, pipeline.MaxShards)
+	}
+	return shard, shards, nil
 }
 
 // applyReplay sets what reading history needs; see the run command's help.
@@ -128,7 +194,9 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 		eng.SetNotifier(pager)
 	}
 	eng.AddObserver(h)
-	if chSink != nil {
+	// Every shard reads the whole stream: the first writes its intake, or
+	// a query summing ingest_stats would count each event once per shard.
+	if chSink != nil && cfg.Pipeline.Shard == 0 {
 		eng.AddObserver(&statsWriter{ctx: ctx, sink: chSink, instance: cfg.Pipeline.Instance, log: log})
 	}
 	for _, o := range observers {

@@ -13,6 +13,13 @@ type Config struct {
 	Roll time.Duration `mapstructure:"roll"` // partition width: whole hours dividing a day
 }
 
+// ShardDirs matches the directories the processes of a sharded pipeline
+// (pipeline.shards) write into under Dir, one each ("shard-1-of-3"): a
+// process compacts and cleans up only its own. Readers take them with Dir as
+// one dataset: a query reads DIR/shard-*/trend_minute/ as it reads
+// DIR/trend_minute/.
+const ShardDirs = "shard-*-of-*"
+
 // DefaultConfig is an hourly dataset under ./trendwatch-data.
 func DefaultConfig() Config {
 	return Config{Dir: "./trendwatch-data", Roll: time.Hour}

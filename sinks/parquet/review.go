@@ -52,10 +52,17 @@ func NewReader(dir string) (*Reader, error) {
 // [from, to); zero times leave that side open. Temporary files never end in
 // .parquet, so the glob skips them. A partition is at most a day wide.
 func (r *Reader) files(table string, from, to time.Time) ([]string, error) {
-	pattern := filepath.Join(r.dir, table, "date=*", "hour=*", "*"+ext)
-	paths, err := filepath.Glob(pattern)
-	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", pattern, err)
+	var paths []string
+	// Processes of a sharded pipeline (pipeline.shards) each write their
+	// terms' rows under a directory of their own; together they are one
+	// dataset.
+	for _, root := range []string{r.dir, filepath.Join(r.dir, ShardDirs)} {
+		pattern := filepath.Join(root, table, "date=*", "hour=*", "*"+ext)
+		found, err := filepath.Glob(pattern)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", pattern, err)
+		}
+		paths = append(paths, found...)
 	}
 	out := paths[:0]
 	for _, p := range paths {

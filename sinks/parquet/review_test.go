@@ -2,6 +2,8 @@ package parquet
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -114,5 +116,45 @@ func TestVerdicts(t *testing.T) {
 	}
 	if err := r.RecordVerdict(ctx, review.Verdict{Key: "k", Verdict: "maybe"}); err == nil {
 		t.Error("an unknown verdict was recorded")
+	}
+}
+
+// TestReaderShards reads the directories of a sharded pipeline's processes
+// (ShardDirs) with the root as one dataset.
+func TestReaderShards(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	base := time.Date(2026, 11, 22, 13, 0, 0, 0, time.UTC)
+	for i, sub := range []string{"", "shard-0-of-2", "shard-1-of-2"} {
+		s, err := New(Config{Dir: filepath.Join(dir, sub), Roll: time.Hour}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := trend.Minute{Bucket: base.Add(time.Duration(i) * time.Minute), Term: "hashtag:x", Kind: "hashtag", Mentions: uint64(i + 1), Version: 1}
+		a := alert.Alert{Key: fmt.Sprintf("surge|hashtag:%d", i), Detector: "surge", Term: row.Term, Status: alert.StatusOpen, OpenedAt: row.Bucket, Bucket: row.Bucket}
+		if err := s.WriteMinutes(ctx, []trend.Minute{row}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WriteAlerts(ctx, []alert.Event{{Alert: a, To: alert.StatusOpen, At: row.Bucket, Seq: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := NewReader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.TermMinutes(ctx, "hashtag:x", base, base.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Mentions != 1 || got[2].Mentions != 3 {
+		t.Errorf("minutes of the root and two shards: %+v", got)
+	}
+	keys, err := r.AlertsOpened(ctx, base, base.Add(time.Hour))
+	if err != nil || len(keys) != 3 {
+		t.Errorf("alerts opened in the root and two shards: %v, %v", keys, err)
 	}
 }

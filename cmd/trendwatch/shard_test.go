@@ -1,0 +1,62 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trendwatch/trendwatch/config"
+)
+
+func TestApplyShard(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tests := []struct {
+		flag    string
+		set     func(*config.Config) // configuration file or environment
+		wantErr string
+		group   string // "" unchanged
+		dir     string // shard directory under checkpoint.dir and parquet.dir
+	}{
+		{flag: ""},
+		{flag: "0/1"},
+		{flag: "1/3", group: ".shard-1-of-3", dir: "shard-1-of-3"},
+		{flag: " 2 / 3 ", group: ".shard-2-of-3", dir: "shard-2-of-3"},
+		{set: func(c *config.Config) { c.Pipeline.Shard, c.Pipeline.Shards = 0, 2 }, group: ".shard-0-of-2", dir: "shard-0-of-2"},
+		{flag: "3/3", wantErr: "want 0 <= I < N"},
+		{flag: "-1/3", wantErr: "want 0 <= I < N"},
+		{flag: "1/65", wantErr: "want 0 <= I < N <= 64"},
+		{flag: "1", wantErr: "want I/N"},
+		{flag: "a/b", wantErr: "want I/N"},
+		{set: func(c *config.Config) { c.Pipeline.Shard, c.Pipeline.Shards = 2, 2 }, wantErr: "pipeline.shard"},
+		{set: func(c *config.Config) { c.Pipeline.Shards = 0 }, wantErr: "pipeline.shards"},
+	}
+	for _, tt := range tests {
+		d := config.Default()
+		cfg := &d
+		cfg.Pipeline.Instance = "host"
+		if tt.set != nil {
+			tt.set(cfg)
+		}
+		group, ck, pq := cfg.Kafka.Group, cfg.Checkpoint.Dir, cfg.Parquet.Dir
+		err := applyShard(cfg, tt.flag, log)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%q: got %v, want an error saying %q", tt.flag, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.flag, err)
+			continue
+		}
+		wantCk, wantPq, wantInstance := ck, pq, "host"
+		if tt.dir != "" {
+			wantCk, wantPq, wantInstance = filepath.Join(ck, tt.dir), filepath.Join(pq, tt.dir), "host/"+tt.dir
+		}
+		if cfg.Kafka.Group != group+tt.group || cfg.Checkpoint.Dir != wantCk || cfg.Parquet.Dir != wantPq || cfg.Pipeline.Instance != wantInstance {
+			t.Errorf("%q: group %q, checkpoint %q, parquet %q, instance %q", tt.flag, cfg.Kafka.Group, cfg.Checkpoint.Dir, cfg.Parquet.Dir, cfg.Pipeline.Instance)
+		}
+	}
+}
