@@ -42,7 +42,8 @@ var streamStart = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 // reference is the run with no fault that the others are compared with.
 type reference struct {
 	done chan struct{}
-	rows map[termMinute]row
+	rows   map[termMinute]row
+	alerts []string // readAlerts of its database, which goes when it ends
 }
 
 func (r *reference) wait(t *testing.T) map[termMinute]row {
@@ -73,9 +74,9 @@ func TestFaults(t *testing.T) {
 		t.Run("reference", func(t *testing.T) {
 			t.Parallel()
 			defer close(ref.done)
-			rows := referenceRun(t, s, chAddr)
+			rows, db := referenceRun(t, s, chAddr)
 			if !t.Failed() {
-				ref.rows = rows
+				ref.rows, ref.alerts = rows, readAlerts(t, chAddr, db)
 			}
 		})
 		t.Run("kill9", func(t *testing.T) {
@@ -94,6 +95,10 @@ func TestFaults(t *testing.T) {
 			t.Parallel()
 			standby(t, s, chAddr, ref)
 		})
+		t.Run("shards", func(t *testing.T) {
+			t.Parallel()
+			shards(t, s, chAddr, ref)
+		})
 		t.Run("incident_down", func(t *testing.T) {
 			t.Parallel()
 			incidentDown(t, s, chAddr, ref)
@@ -101,7 +106,7 @@ func TestFaults(t *testing.T) {
 	})
 }
 
-func referenceRun(t *testing.T, s *stream, chAddr string) map[termMinute]row {
+func referenceRun(t *testing.T, s *stream, chAddr string) (map[termMinute]row, string) {
 	b := startBroker(t, freeAddr(t), t.TempDir())
 	cfg := newRunConfig(t, b.addr, chAddr)
 	cfg.extra = append(cfg.extra, watchlist())
@@ -112,7 +117,7 @@ func referenceRun(t *testing.T, s *stream, chAddr string) map[termMinute]row {
 	got := readRows(t, chAddr, cfg.database, s)
 	t.Logf("reference: %v", checkTotals(t, s, got))
 	checkIngestStats(t, chAddr, cfg.database, s)
-	return got
+	return got, cfg.database
 }
 
 // kill9 crashes `trendwatch run` twice: once mid-stream after checkpoints and

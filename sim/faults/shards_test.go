@@ -1,0 +1,144 @@
+//go:build integration
+
+package faults
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+)
+
+// shards runs the stream through two `trendwatch run --shard I/2` processes
+// writing into one database, kills shard 1 with -9 after a checkpoint and
+// restarts it, and wants what they wrote together to be what the single
+// reference process wrote: the same rows, exact where it was exact and equal
+// to the generator's counts, every event counted once in ingest_stats (which
+// shard 0 writes), and the same alerts, each transition once.
+func shards(t *testing.T, s *stream, chAddr string, ref *reference) {
+	b := startBroker(t, freeAddr(t), t.TempDir())
+	base := newRunConfig(t, b.addr, chAddr)
+	base.extra = append(base.extra, watchlist())
+	base.migrate(t)
+	const n = 2
+	cfgs := make([]runConfig, n)
+	procs := make([]*proc, n)
+	for i := range cfgs {
+		cfgs[i] = base
+		cfgs[i].metrics = freeAddr(t)
+		cfgs[i].extra = append(slices.Clone(base.extra), fmt.Sprintf("TRENDWATCH_PIPELINE_SHARD=%d", i), fmt.Sprintf("TRENDWATCH_PIPELINE_SHARDS=%d", n))
+		procs[i] = cfgs[i].start(t, fmt.Sprintf("shard%d", i))
+	}
+	// shardView is cfgs[i] as the process derives it: its own group and
+	// checkpoint directory.
+	shardView := func(i int) runConfig {
+		c := cfgs[i]
+		name := fmt.Sprintf("shard-%d-of-%d", i, n)
+		c.group += "." + name
+		c.checkpoint = filepath.Join(c.checkpoint, name)
+		return c
+	}
+	restarted := 0
+	s.play(t, newProducer(t, b.addr), pace, func(i int) {
+		switch i {
+		case 12:
+			waitForCheckpoint(t, shardView(1))
+			procs[1].kill9()
+			t.Logf("minute %d: kill -9 of shard 1 after a checkpoint and rows in ClickHouse", i)
+		case 16:
+			procs[1] = cfgs[1].start(t, "shard1-restarted")
+			restarted++
+			t.Logf("minute %d: shard 1 restarted with the same configuration", i)
+		}
+	})
+	if restarted != 1 {
+		t.Fatal("the stream ended before shard 1 was restarted")
+	}
+	at := s.end.Add(5 * time.Minute)
+	sentinel(t, b.addr, at)
+	for i, p := range procs {
+		c := shardView(i)
+		waitFor(t, 90*time.Second, p.name+"'s watermark to pass the end of the stream", func() (bool, error) {
+			if !p.running() {
+				t.Fatalf("%s exited: %v\n%s", p.name, p.err, p.tail(30))
+			}
+			m, err := scrape(c.metrics)
+			if err != nil {
+				return false, err
+			}
+			return m.sum("trendwatch_pipeline_watermark_seconds") >= float64(at.Unix()), nil
+		})
+	}
+	for i, p := range procs {
+		if err := p.stop(60 * time.Second); err != nil {
+			t.Fatalf("%s: clean shutdown: %v", p.name, err)
+		}
+		c := shardView(i)
+		hwm, committed := brokerState(t, c.brokers, c.group)
+		for k, v := range hwm {
+			if committed[k] != v {
+				t.Errorf("%s: committed offset %d of %s after the clean shutdown, high-water mark %d", p.name, committed[k], k, v)
+			}
+		}
+		out := p.output()
+		for _, want := range []string{"sharded: judging the terms of one shard", "shard-" + fmt.Sprint(i) + "-of-2"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s did not log %q", p.name, want)
+			}
+		}
+	}
+	if !strings.Contains(procs[1].output(), "resumed from checkpoint") {
+		t.Errorf("restarted shard 1 did not resume from its checkpoint:\n%s", procs[1].tail(20))
+	}
+	got := readRows(t, chAddr, base.database, s)
+	t.Logf("two shards, one killed: %v", checkTotals(t, s, got))
+	checkIngestStats(t, chAddr, base.database, s)
+	checkSameRows(t, got, ref.wait(t))
+	alerts := readAlerts(t, chAddr, base.database)
+	if len(ref.alerts) == 0 {
+		t.Fatal("the reference run wrote no alerts; nothing to compare")
+	}
+	if !slices.Equal(alerts, ref.alerts) {
+		t.Errorf("alert transitions differ from the reference run's:\n got %s\nwant %s", strings.Join(alerts, "\n     "), strings.Join(ref.alerts, "\n     "))
+	}
+	t.Logf("alerts: %d transitions, as the reference run", len(alerts))
+}
+
+// readAlerts lists a run's alert transitions that page or escalate, each as
+// key, status it went to and severity, sorted: what an incident desk sees
+// whatever the wall clock did meanwhile.
+func readAlerts(t *testing.T, chAddr, db string) []string {
+	t.Helper()
+	conn, err := dial(chAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.Query(context.Background(), "SELECT key, to_status, severity_level FROM `"+db+
+		"`.alert_events FINAL WHERE to_status != ?", string(alert.StatusResolved))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var (
+			key, to string
+			level   uint8
+		)
+		if err := rows.Scan(&key, &to, &level); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s %s %s", key, to, alert.Severity(level)))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
