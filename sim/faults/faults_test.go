@@ -41,7 +41,7 @@ var streamStart = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 
 // reference is the run with no fault that the others are compared with.
 type reference struct {
-	done chan struct{}
+	done   chan struct{}
 	rows   map[termMinute]row
 	alerts []string // readAlerts of its database, which goes when it ends
 }
