@@ -82,7 +82,13 @@ func child(mode, addr, group, events string) (childResult, error) {
 	case modeRead:
 		first, last, err = readOnly(ctx, cfg, n)
 	case modeConsume:
-		first, last, err = consume(ctx, cfg, n, log, nil)
+		pcfg := pipeline.DefaultConfig()
+		if v := os.Getenv("TWBENCH_SHARDS"); v != "" {
+			if pcfg.Shards, err = strconv.Atoi(v); err != nil {
+				return childResult{}, fmt.Errorf("TWBENCH_SHARDS: %w", err)
+			}
+		}
+		first, last, err = consume(ctx, cfg, pcfg, n, log, nil)
 	case modeSink:
 		first, last, err = consumeToClickHouse(ctx, cfg, n, log, os.Getenv("TWBENCH_CLICKHOUSE"))
 	default:
@@ -92,10 +98,10 @@ func child(mode, addr, group, events string) (childResult, error) {
 	return res, err
 }
 
-// consume runs the consumer and the engine, with their defaults, until n
-// records were processed.
-func consume(ctx context.Context, cfg ingest.Config, n int, log *slog.Logger, sinks []pipeline.Sink) (first, last time.Time, err error) {
-	eng, err := pipeline.New(pipeline.DefaultConfig(), sketches.DefaultWindowConfig(), detectors.DefaultConfig(), sinks, log, nil)
+// consume runs the consumer and the engine, the engine configured by pcfg,
+// until n records were processed.
+func consume(ctx context.Context, cfg ingest.Config, pcfg pipeline.Config, n int, log *slog.Logger, sinks []pipeline.Sink) (first, last time.Time, err error) {
+	eng, err := pipeline.New(pcfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), sinks, log, nil)
 	if err != nil {
 		return first, last, err
 	}
@@ -188,7 +194,7 @@ func consumeToClickHouse(ctx context.Context, cfg ingest.Config, n int, log *slo
 	}
 	defer sink.Close()
 	began := time.Now()
-	_, last, err = consume(ctx, cfg, n, log, []pipeline.Sink{sink})
+	_, last, err = consume(ctx, cfg, pipeline.DefaultConfig(), n, log, []pipeline.Sink{sink})
 	return began, last, err
 }
 

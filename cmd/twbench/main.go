@@ -147,6 +147,13 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	for _, n := range cpus {
 		kinds = append(kinds, childRun{mode: modeConsume, cores: n})
 	}
+	if len(cpus) > 0 {
+		// One process of a sharded pipeline on one core: on a cluster each
+		// shard has cores of its own and reads the whole stream.
+		for _, s := range []int{2, 4} {
+			kinds = append(kinds, childRun{mode: modeConsume, cores: 1, shards: s})
+		}
+	}
 	for i, k := range kinds {
 		k.group = fmt.Sprintf("twbench-%d-%s-%d", os.Getpid(), k.mode, i)
 		res, err := k.run(ctx, st.addr, st.produced)
@@ -209,11 +216,16 @@ type childRun struct {
 	mode  string
 	cores int
 	group string
+	// shards, above 1, runs shard 0 of that many (pipeline.shards).
+	shards int
 }
 
 func (k childRun) describe() string {
-	if k.mode == modeRead {
+	switch {
+	case k.mode == modeRead:
 		return "kafka-go group Reader alone, " + cores1(k.cores)
+	case k.shards > 1:
+		return fmt.Sprintf("Kafka → detectors, one of %d term shards, %s", k.shards, cores1(k.cores))
 	}
 	return "Kafka → detectors, " + cores1(k.cores)
 }
@@ -248,6 +260,7 @@ func (k childRun) runEnv(ctx context.Context, addr string, n int, env ...string)
 		"TWBENCH_BROKER="+addr,
 		"TWBENCH_GROUP="+k.group,
 		"TWBENCH_EVENTS="+strconv.Itoa(n),
+		"TWBENCH_SHARDS="+strconv.Itoa(max(k.shards, 1)),
 	)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr

@@ -41,8 +41,11 @@ func (r *report) markdown() string {
 	}
 	for _, k := range r.kafka {
 		how := fmt.Sprintf("child process, GOMAXPROCS=%d: consumer and engine at their defaults, as `trendwatch run --replay` without sinks", k.cores)
-		if k.mode == modeRead {
+		switch {
+		case k.mode == modeRead:
 			how = "child process: FetchMessage and nothing else, the client's ceiling"
+		case k.shards > 1:
+			how = fmt.Sprintf("child process, GOMAXPROCS=%d, `run --shard 0/%d`: reads the whole stream, judges a %s of the terms; %d such processes on their own cores take the stream at this rate together", k.cores, k.shards, fraction(k.shards), k.shards)
 		}
 		fmt.Fprintf(&b, "| %s | **%.0f events/s**; %.1f CPU s; peak RSS %d MiB | %s |\n",
 			k.describe(), k.res.rate(), k.res.CPUSeconds, k.res.PeakRSS>>20, how)
@@ -50,7 +53,7 @@ func (r *report) markdown() string {
 	if rss, cores := r.replayRSS(); rss > 0 {
 		var others []string
 		for _, k := range r.kafka {
-			if k.mode == modeConsume && k.cores != cores {
+			if k.mode == modeConsume && k.shards <= 1 && k.cores != cores {
 				others = append(others, fmt.Sprintf("%d MiB at %s", k.res.PeakRSS>>20, cores1(k.cores)))
 			}
 		}
@@ -116,7 +119,7 @@ func (r *report) markdown() string {
 func (r *report) replayRSS() (int64, int) {
 	var best kafkaRow
 	for _, k := range r.kafka {
-		if k.mode == modeConsume && k.cores >= best.cores {
+		if k.mode == modeConsume && k.shards <= 1 && k.cores >= best.cores {
 			best = k
 		}
 	}
@@ -171,4 +174,17 @@ func fmtLatency(d time.Duration) string {
 		return "none"
 	}
 	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// fraction names 1/n in words.
+func fraction(n int) string {
+	switch n {
+	case 2:
+		return "half"
+	case 3:
+		return "third"
+	case 4:
+		return "quarter"
+	}
+	return fmt.Sprintf("1/%d", n)
 }
