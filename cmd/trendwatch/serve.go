@@ -55,7 +55,10 @@ type healthState struct {
 	Invalid    uint64    `json:"invalid_messages"`
 	LastCommit time.Time `json:"last_commit,omitzero"`
 	Lag        int64     `json:"lag_messages"`
-	CheckedAt  time.Time `json:"updated_at"`
+	// Shard names the terms this process judges ("shard-1-of-3"); absent
+	// when it judges them all.
+	Shard     string    `json:"shard,omitempty"`
+	CheckedAt time.Time `json:"updated_at"`
 }
 
 func (h *health) Bucket(r *pipeline.BucketReport) {
@@ -74,7 +77,7 @@ func (h *health) state() (*healthState, bool) {
 	if last := h.last.Load(); last != nil {
 		st = *last
 	}
-	st.CheckedAt = h.now()
+	st.CheckedAt, st.Shard = h.now(), h.cfg.ShardName()
 	if h.standby.Load() {
 		// Alive and waiting: nothing to judge until it owns the partitions.
 		st.Status, st.Reason = "standby", "another instance holds the consumer group; this one takes over when it leaves"

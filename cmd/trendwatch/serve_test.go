@@ -108,6 +108,28 @@ func TestReadyStaysReady(t *testing.T) {
 	}
 }
 
+// TestHealthNamesShard: a process of a sharded pipeline says which shard it
+// is; one judging every term says nothing of shards.
+func TestHealthNamesShard(t *testing.T) {
+	for _, tt := range []struct {
+		shard, shards int
+		want          string
+	}{{0, 1, ""}, {2, 3, "shard-2-of-3"}} {
+		cfg := pipeline.DefaultConfig()
+		cfg.Shard, cfg.Shards = tt.shard, tt.shards
+		rr := httptest.NewRecorder()
+		newHealth(cfg).ServeHTTP(rr, httptest.NewRequest("GET", "/healthz", nil))
+		var body map[string]any
+		if err := json.Unmarshal(rr.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := body["shard"]
+		if tt.want == "" && ok || tt.want != "" && got != tt.want {
+			t.Errorf("shard %d of %d: /healthz says shard %v (present %v), want %q", tt.shard, tt.shards, got, ok, tt.want)
+		}
+	}
+}
+
 // TestRunExitsWhenNoBrokerAnswers: brokers that never answer end start-up
 // after kafka.startup_timeout with an error naming them, instead of
 // "starting" for ever.
