@@ -107,6 +107,7 @@ func (a *app) backtestCmd() *cobra.Command {
 				if len(cfg.Detectors.Watchlist.Terms) == 0 {
 					cfg.Detectors.Watchlist.Terms = gen.DefaultWatchlist()
 				}
+				everyTerm(cfg, cfg.Log.Logger(), "a backtest")
 				bar := &progressBar{w: cmd.ErrOrStderr(), total: st.Size(), began: time.Now()}
 				limits := cfg.Kafka.Limits
 				limits.MaxAge, limits.MaxFuture = 0, 0

@@ -82,6 +82,7 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 
 			cfg.Kafka.Brokers = []string{b.Addr()}
 			cfg.Kafka.Group = "trendwatch-demo"
+			everyTerm(cfg, log, "the demo")
 			cfg.Checkpoint.Fresh = true // a new broker each time: old offsets mean nothing
 			cfg.Pipeline.CommitInterval = 5 * time.Second
 			if len(cfg.Detectors.Watchlist.Terms) == 0 && len(cfg.Detectors.Watchlist.Entries) == 0 {

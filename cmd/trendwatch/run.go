@@ -119,6 +119,17 @@ func applyShard(cfg *config.Config, flag string, log *slog.Logger) error {
 	return nil
 }
 
+// everyTerm makes what (a demo, a backtest) judge every term: term shards
+// are processes of `trendwatch run`, and a shared configuration file that
+// sets them must not leave a demo showing a third of its alerts.
+func everyTerm(cfg *config.Config, log *slog.Logger, what string) {
+	if !cfg.Pipeline.Sharded() {
+		return
+	}
+	log.Warn(what+" judges every term; pipeline.shard and pipeline.shards apply to trendwatch run", "pipeline.shards", cfg.Pipeline.Shards)
+	cfg.Pipeline.Shard, cfg.Pipeline.Shards = 0, 1
+}
+
 // parseShard reads "I/N".
 func parseShard(v string) (shard, shards int, err error) {
 	a, b, ok := strings.Cut(v, "/")

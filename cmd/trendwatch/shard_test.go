@@ -60,3 +60,18 @@ func TestApplyShard(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryTerm: a demo or a backtest judges every term whatever the
+// configuration says of shards.
+func TestEveryTerm(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, shards := range []int{1, 3} {
+		d := config.Default()
+		cfg := &d
+		cfg.Pipeline.Shard, cfg.Pipeline.Shards = shards-1, shards
+		everyTerm(cfg, log, "the demo")
+		if cfg.Pipeline.Shard != 0 || cfg.Pipeline.Shards != 1 {
+			t.Errorf("shards %d: after everyTerm shard %d of %d, want 0 of 1", shards, cfg.Pipeline.Shard, cfg.Pipeline.Shards)
+		}
+	}
+}

@@ -106,7 +106,7 @@ func (r *report) markdown() string {
 		if l.peer == "" {
 			peer = fmt.Sprintf("%d", l.peerSpiked)
 		}
-		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d, and %d early pages retracted by the run's end), the peer's query %s of %d | pages on other terms: trendwatch %d (with `first_bucket` %d), the peer %d |\n",
+		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d; early pages retracted by the run's end: %d), the peer's query %s of %d | pages on other terms: trendwatch %d (with `first_bucket` %d), the peer %d |\n",
 			l.twSpiked[liveDefaults], len(l.spikes), l.twSpiked[liveFirstBucket], l.retracted[liveFirstBucket], peer, len(l.spikes),
 			len(l.twFalse[liveDefaults])-l.twSpiked[liveDefaults], len(l.twFalse[liveFirstBucket])-l.twSpiked[liveFirstBucket], len(l.peerFalse)-l.peerSpiked)
 	}
