@@ -264,3 +264,40 @@ func Behind(committed map[Partition]int64, offsets []Offset) []Partition {
 	})
 	return out
 }
+
+// LiveGroups describes the consumer groups named base or base + "." and
+// anything, those with members only: the processes of one deployment (a
+// single `trendwatch run`, or the term shards of one, whose groups are
+// base + ".shard-I-of-N"), so that one can tell whether another layout of
+// it is running beside it.
+func (c Config) LiveGroups(ctx context.Context, base string) (map[string]Group, error) {
+	tr, err := c.Transport()
+	if err != nil {
+		return nil, err
+	}
+	defer tr.CloseIdleConnections()
+	cl := &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: tr, Timeout: 10 * time.Second}
+	list, err := cl.ListGroups(ctx, &kafka.ListGroupsRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("list consumer groups: %w", err)
+	}
+	if list.Error != nil {
+		return nil, fmt.Errorf("list consumer groups: %w", list.Error)
+	}
+	out := map[string]Group{}
+	for _, g := range list.Groups {
+		if g.GroupID != base && !strings.HasPrefix(g.GroupID, base+".") {
+			continue
+		}
+		gc := c
+		gc.Group = g.GroupID
+		d, err := gc.DescribeGroup(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(d.Members) > 0 {
+			out[g.GroupID] = d
+		}
+	}
+	return out, nil
+}

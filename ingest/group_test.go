@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -142,5 +143,48 @@ func TestBehind(t *testing.T) {
 		if got := Behind(committed, tt.offsets); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestLiveGroups on the embedded broker: the groups of one deployment with
+// members, and not a group that only shares the name's start nor one whose
+// member has left.
+func TestLiveGroups(t *testing.T) {
+	_, cfg := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	log := slog.New(slog.DiscardHandler)
+	join := func(group string) *Consumer {
+		t.Helper()
+		c := cfg
+		c.Group = group
+		cons, err := NewConsumer(c, log, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts, err := cons.Partitions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cons.Acquire(ctx, parts); err != nil {
+			t.Fatalf("%s: %v", group, err)
+		}
+		return cons
+	}
+	shard := join("tw.shard-0-of-2")
+	defer shard.Close()
+	other := join("twother")
+	defer other.Close()
+	gone := join("tw.shard-1-of-2")
+	if err := gone.Close(); err != nil {
+		t.Fatal(err)
+	}
+	live, err := cfg.LiveGroups(ctx, "tw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Sorted(maps.Keys(live))
+	if !slices.Equal(got, []string{"tw.shard-0-of-2"}) || len(live["tw.shard-0-of-2"].Members) != 1 {
+		t.Errorf("live groups of tw: %v", live)
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,6 +121,63 @@ func applyShard(cfg *config.Config, flag string, log *slog.Logger) error {
 	return nil
 }
 
+// checkLayout refuses to start beside processes of another layout of the
+// same deployment: a single `trendwatch run` (kafka.group) beside term
+// shards (kafka.group.shard-I-of-N), or shards of another N. Each judges
+// terms the others judge too, so both would write their rows and page
+// their alerts, and with shards of different N some terms would be judged
+// by none. A crashed process's member is still listed until
+// kafka.session_timeout: stopping the old layout cleanly leaves at once.
+func checkLayout(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	base := strings.TrimSuffix(cfg.Kafka.Group, "."+cfg.Pipeline.ShardName())
+	live, err := cfg.Kafka.LiveGroups(ctx, base)
+	if err != nil {
+		// The one-owner check that follows still holds; this one only
+		// guards against a mistake, and a broker that cannot list groups
+		// (an ACL) must not stop the pipeline.
+		log.Warn("could not list the consumer groups to check that no other layout of this deployment runs", "err", err)
+		return nil
+	}
+	return layoutConflict(base, cfg.Kafka.Group, cfg.Pipeline.Shards, live)
+}
+
+// layoutConflict is checkLayout's judgement on the live groups of base; own
+// is this process's group, of a layout of shards (1: unsharded).
+func layoutConflict(base, own string, shards int, live map[string]ingest.Group) error {
+	ids := slices.Sorted(maps.Keys(live))
+	for _, id := range ids {
+		if id == own {
+			continue // the one-owner check's business
+		}
+		var other int
+		switch {
+		case id == base:
+			other = 1
+		default:
+			var i, n int
+			rest := strings.TrimPrefix(id, base+".")
+			if _, err := fmt.Sscanf(rest, "shard-%d-of-%d", &i, &n); err != nil || rest != fmt.Sprintf("shard-%d-of-%d", i, n) {
+				continue // another deployment that shares the prefix
+			}
+			other = n
+		}
+		if other == shards {
+			continue // another shard of this layout
+		}
+		what := fmt.Sprintf("term shards of %d (--shard I/%d)", other, other)
+		if other == 1 {
+			what = "a trendwatch run for every term"
+		}
+		this := fmt.Sprintf("shard of %d", shards)
+		if shards == 1 {
+			this = "process for every term"
+		}
+		return fmt.Errorf("consumer group %s has %d live member(s): kafka.group %q already runs as %s, and this %s would judge terms judged there too, so both would write their rows and page their alerts. Stop every process of the other layout first (a clean stop leaves its group at once; a killed one is dropped after kafka.session_timeout)",
+			id, len(live[id].Members), base, what, this)
+	}
+	return nil
+}
+
 // everyTerm makes what (a demo, a backtest) judge every term: term shards
 // are processes of `trendwatch run`, and a shared configuration file that
 // sets them must not leave a demo showing a third of its alerts.
@@ -221,6 +280,12 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	if err := cfg.Kafka.WaitForBroker(ctx, log); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while waiting: nothing loaded, nothing to save
+		}
+		return err
+	}
+	if err := checkLayout(ctx, cfg, log); err != nil {
+		if ctx.Err() != nil {
+			return nil
 		}
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/trendwatch/trendwatch/config"
+	"github.com/trendwatch/trendwatch/ingest"
 )
 
 func TestApplyShard(t *testing.T) {
@@ -72,6 +73,37 @@ func TestEveryTerm(t *testing.T) {
 		everyTerm(cfg, log, "the demo")
 		if cfg.Pipeline.Shard != 0 || cfg.Pipeline.Shards != 1 {
 			t.Errorf("shards %d: after everyTerm shard %d of %d, want 0 of 1", shards, cfg.Pipeline.Shard, cfg.Pipeline.Shards)
+		}
+	}
+}
+
+// TestLayoutConflict: a process refuses to start beside another layout of
+// its deployment, and only then.
+func TestLayoutConflict(t *testing.T) {
+	member := ingest.Group{State: "Stable", Members: []ingest.Member{{ID: "m1", Host: "/10.0.0.7"}}}
+	tests := []struct {
+		name   string
+		own    string
+		shards int
+		live   []string
+		want   string // "" no conflict; else a word of the error
+	}{
+		{"alone", "tw", 1, nil, ""},
+		{"its own group", "tw", 1, []string{"tw"}, ""},
+		{"another shard of its layout", "tw.shard-0-of-2", 2, []string{"tw.shard-1-of-2"}, ""},
+		{"an unrelated deployment", "tw", 1, []string{"twother", "tw.replay", "tw.shard-x"}, ""},
+		{"shards beside a single run", "tw", 1, []string{"tw.shard-1-of-2"}, "term shards of 2"},
+		{"a single run beside shards", "tw.shard-0-of-2", 2, []string{"tw"}, "a trendwatch run for every term"},
+		{"shards of another N", "tw.shard-0-of-3", 3, []string{"tw.shard-1-of-3", "tw.shard-1-of-2"}, "tw.shard-1-of-2"},
+	}
+	for _, tt := range tests {
+		live := map[string]ingest.Group{}
+		for _, id := range tt.live {
+			live[id] = member
+		}
+		err := layoutConflict("tw", tt.own, tt.shards, live)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: got %v, want %q", tt.name, err, tt.want)
 		}
 	}
 }

@@ -4,7 +4,9 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -46,6 +48,21 @@ func shards(t *testing.T, s *stream, chAddr string, ref *reference) {
 	restarted := 0
 	s.play(t, newProducer(t, b.addr), pace, func(i int) {
 		switch i {
+		case 2:
+			// A run for every term in the shards' kafka.group would page
+			// what they page: it must refuse to start, saying why.
+			single := base
+			single.metrics = freeAddr(t)
+			p := startProc(t, "single", single.env(), "run")
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("a run for every term beside the shards still runs after 30 s:\n%s", p.tail(20))
+			}
+			var exit *exec.ExitError
+			if !errors.As(p.err, &exit) || exit.ExitCode() == 0 || !strings.Contains(p.output(), "term shards of 2") {
+				t.Errorf("a run for every term beside the shards: exit %v, want non-zero naming the shards:\n%s", p.err, p.tail(5))
+			}
 		case 12:
 			waitForCheckpoint(t, shardView(1))
 			procs[1].kill9()
