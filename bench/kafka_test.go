@@ -28,11 +28,14 @@ func BenchmarkKafkaToDetectors(b *testing.B) {
 		name string
 		n    int
 	}{{"on", pipeline.DefaultConfig().Families}, {"off", 0}} {
-		b.Run("families="+fams.name, func(b *testing.B) { kafkaToDetectors(b, fams.n) })
+		b.Run("families="+fams.name, func(b *testing.B) { kafkaToDetectors(b, fams.n, 1) })
 	}
+	// One process of a sharded pipeline: what is left per event when three
+	// quarters of the terms are another process's.
+	b.Run("shard=0-of-4", func(b *testing.B) { kafkaToDetectors(b, pipeline.DefaultConfig().Families, 4) })
 }
 
-func kafkaToDetectors(b *testing.B, families int) {
+func kafkaToDetectors(b *testing.B, families, shards int) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bc := broker.DefaultConfig()
 	bc.Listen = "127.0.0.1:0"
@@ -87,6 +90,7 @@ func kafkaToDetectors(b *testing.B, families int) {
 
 	pcfg := pipeline.DefaultConfig()
 	pcfg.Families = families
+	pcfg.Shards = shards
 	eng, err := pipeline.New(pcfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, log, nil)
 	if err != nil {
 		b.Fatal(err)
