@@ -101,7 +101,14 @@ func (c runConfig) finish(t *testing.T, p *proc, s *stream) {
 	defer func() {
 		t.Logf("%s: stream closed and stopped %v after the sentinels", p.name, time.Since(began).Round(100*time.Millisecond))
 	}()
-	waitFor(t, 90*time.Second, "the watermark to pass the end of the stream", func() (bool, error) {
+	c.waitPast(t, p, at)
+	c.stopCommitted(t, p)
+}
+
+// waitPast waits until p's watermark has passed at.
+func (c runConfig) waitPast(t *testing.T, p *proc, at time.Time) {
+	t.Helper()
+	waitFor(t, 90*time.Second, p.name+"'s watermark to pass the end of the stream", func() (bool, error) {
 		if !p.running() {
 			t.Fatalf("%s exited: %v\n%s", p.name, p.err, p.tail(30))
 		}
@@ -111,15 +118,20 @@ func (c runConfig) finish(t *testing.T, p *proc, s *stream) {
 		}
 		return m.sum("trendwatch_pipeline_watermark_seconds") >= float64(at.Unix()), nil
 	})
+}
+
+// stopCommitted stops p cleanly and checks that its group committed every
+// partition to its end: a run that passed the sentinels on some partitions
+// only would compare numbers of a stream it never finished.
+func (c runConfig) stopCommitted(t *testing.T, p *proc) {
+	t.Helper()
 	if err := p.stop(60 * time.Second); err != nil {
-		t.Fatalf("clean shutdown: %v", err)
+		t.Fatalf("%s: clean shutdown: %v", p.name, err)
 	}
-	// Nothing left unread: a run that passed the sentinels on some
-	// partitions only would compare numbers of a stream it never finished.
 	hwm, committed := brokerState(t, c.brokers, c.group)
 	for k, v := range hwm {
 		if committed[k] != v {
-			t.Errorf("%s: committed offset %d after the clean shutdown, high-water mark %d", k, committed[k], v)
+			t.Errorf("%s: committed offset %d of %s after the clean shutdown, high-water mark %d", p.name, committed[k], k, v)
 		}
 	}
 }

@@ -79,29 +79,10 @@ func shards(t *testing.T, s *stream, chAddr string, ref *reference) {
 	at := s.end.Add(5 * time.Minute)
 	sentinel(t, b.addr, at)
 	for i, p := range procs {
-		c := shardView(i)
-		waitFor(t, 90*time.Second, p.name+"'s watermark to pass the end of the stream", func() (bool, error) {
-			if !p.running() {
-				t.Fatalf("%s exited: %v\n%s", p.name, p.err, p.tail(30))
-			}
-			m, err := scrape(c.metrics)
-			if err != nil {
-				return false, err
-			}
-			return m.sum("trendwatch_pipeline_watermark_seconds") >= float64(at.Unix()), nil
-		})
+		shardView(i).waitPast(t, p, at)
 	}
 	for i, p := range procs {
-		if err := p.stop(60 * time.Second); err != nil {
-			t.Fatalf("%s: clean shutdown: %v", p.name, err)
-		}
-		c := shardView(i)
-		hwm, committed := brokerState(t, c.brokers, c.group)
-		for k, v := range hwm {
-			if committed[k] != v {
-				t.Errorf("%s: committed offset %d of %s after the clean shutdown, high-water mark %d", p.name, committed[k], k, v)
-			}
-		}
+		shardView(i).stopCommitted(t, p)
 		out := p.output()
 		for _, want := range []string{"sharded: judging the terms of one shard", "shard-" + fmt.Sprint(i) + "-of-2"} {
 			if !strings.Contains(out, want) {
