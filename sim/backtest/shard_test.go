@@ -69,8 +69,11 @@ func TestShardsSameAsOne(t *testing.T) {
 		pcfg.Shard, pcfg.Shards = shard, shards
 		limits := event.DefaultLimits()
 		limits.MaxAge, limits.MaxFuture = 0, 0
+		// Watched terms are tracked from the start, by their shard only.
+		dcfg := detectors.DefaultConfig()
+		dcfg.Watchlist.Terms = gen.DefaultWatchlist()
 		if _, err := backtest.Run(context.Background(), backtest.Config{
-			Pipeline: pcfg, Window: sketches.DefaultWindowConfig(), Detectors: detectors.DefaultConfig(),
+			Pipeline: pcfg, Window: sketches.DefaultWindowConfig(), Detectors: dcfg,
 			Limits: limits, Sinks: []pipeline.Sink{sink},
 		}, bytes.NewReader(stream.Bytes())); err != nil {
 			t.Fatalf("shard %d of %d: %v", shard, shards, err)
