@@ -664,6 +664,48 @@ func TestEngineHighTrustReport(t *testing.T) {
 	}
 }
 
+// TestShardsHighTrustReport: a regulator's report pages on the term it names
+// in the one shard that owns the term, tracked there from that report, and in
+// no other.
+func TestShardsHighTrustReport(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	recs := []ingest.Record{
+		{Kind: ingest.KindContent, Content: event.Content{EventID: "c1", TS: start, ContentID: "c1", CreatorID: "u", Hashtags: []string{"steady"}}},
+		{Kind: ingest.KindReport, Report: event.Report{EventID: "r1", TS: start.Add(10 * time.Second), ContentID: "c9", ReporterID: "x",
+			Reason: "illegal", Hashtags: []string{"quietterm"}, Channel: "regulator"}},
+	}
+	const shards = 3
+	owner := int(sketches.Hash("hashtag:quietterm") % shards)
+	for shard := range shards {
+		cfg := DefaultConfig()
+		cfg.Shard, cfg.Shards = shard, shards
+		sink := &memSink{}
+		e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), []Sink{sink}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for i, r := range recs {
+			r.Source = ingest.Source{Topic: "t", Offset: int64(i)}
+			if err := e.Process(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		paged := false
+		for _, ev := range sink.alerts {
+			if ev.Alert.Term == "hashtag:quietterm" && ev.From == "" && ev.Alert.Detector == detectors.NameTrustedReport {
+				paged = true
+			}
+		}
+		if paged != (shard == owner) {
+			t.Errorf("shard %d of %d (the term's is %d): paged %v", shard, shards, owner, paged)
+		}
+	}
+}
+
 // TestSnapshotReportsByChannel checks that an open bucket's reports by channel
 // survive a checkpoint, and that a checkpoint from before they were kept (its
 // open buckets without ByChannel) restores them as zero.
