@@ -60,6 +60,8 @@ type Store struct {
 	// yet, stagedLen its size.
 	staged    *os.File
 	stagedLen int
+	// epoch is what Claim made this process's (0: not claimed).
+	epoch uint64
 }
 
 // Open prepares dir (creating it) for checkpoints.
@@ -156,6 +158,10 @@ func (s *Store) Commit() (int, error) {
 	}
 	s.staged = nil
 	defer os.Remove(tmp.Name()) // no-op after the rename
+	if err := s.Superseded(); err != nil {
+		tmp.Close()
+		return 0, err
+	}
 	err := tmp.Sync()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

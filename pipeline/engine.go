@@ -118,6 +118,11 @@ type Engine struct {
 	// counts them with the rest, and the platform's totals must leave them out,
 	// or every hashtag would count twice.
 	familyMentions bucketCounts
+	// epoch is the one this process claimed its state at (SetEpoch); row
+	// versions carry it. superseded is set when a commit round found that
+	// another process claimed the state since: the run stops.
+	epoch      uint64
+	superseded error
 
 	watermark  time.Time
 	lastClosed time.Time // start of the last bucket closed
@@ -828,6 +833,24 @@ func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEn
 	return st
 }
 
+// SetEpoch sets the epoch this process claimed its state at
+// (checkpoint.Store.Claim): every row version it writes carries it.
+func (e *Engine) SetEpoch(epoch uint64) { e.epoch = epoch }
+
+// RowVersion is the version of a row written at now by the owner of epoch:
+// a later owner's rows (a larger epoch) win over an earlier owner's, whenever
+// each was written, and one owner's later rewrites over its earlier ones. So
+// a primary that was paused past its group's session timeout and wakes beside
+// the standby that took over cannot replace the standby's rows with its own:
+// ReplacingMergeTree and the Parquet reader keep the largest version. Bit 62,
+// then 18 bits of epoch (checkpoint.MaxEpoch), then 44 bits of Unix
+// milliseconds (557 years). Bit 62 puts every such version above those of
+// the releases before epochs, Unix nanoseconds (below 2^62 until 2116).
+func RowVersion(epoch uint64, now time.Time) uint64 {
+	ms := uint64(max(now.UnixMilli(), 0)) & (1<<44 - 1)
+	return 1<<62 | min(epoch, 1<<18-1)<<44 | ms
+}
+
 // owns reports whether the term of hash h is this process's to track, judge,
 // write and page (pipeline.shards). The sketches count every term whatever
 // the shard, so each shard's count-min, top-K and platform counts are the
@@ -1021,7 +1044,7 @@ func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs 
 // on by the bucket. surging are the terms at twice the tracking bar, for the
 // bucket report.
 func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, estimated [][2]float64, platform detectors.Platform) (rows []trend.Minute, evs []alert.Event, surging []TermStat) {
-	version := uint64(time.Now().UnixNano())
+	version := RowVersion(e.epoch, time.Now())
 	for i := range obs {
 		o := &obs[i]
 		o.Platform = platform

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/gob"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/checkpoint"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/ingest"
@@ -856,6 +859,77 @@ func TestTermKey(t *testing.T) {
 			if want := term.String(); key != want || h != sketches.Hash(want) {
 				t.Fatalf("round %d: termKey(%v) = %q, %x; want %q, %x", round, term, key, h, want, sketches.Hash(want))
 			}
+		}
+	}
+}
+
+// supersededStore is a checkpoint directory another process has claimed
+// since this one did: every commit is refused as checkpoint.Store refuses it.
+type supersededStore struct{ staged int }
+
+func (s *supersededStore) Stage(write func(io.Writer) error) error {
+	s.staged++
+	return write(io.Discard)
+}
+
+func (s *supersededStore) Superseded() error {
+	return fmt.Errorf("%w: claimed at epoch 2, this process holds epoch 1", checkpoint.ErrSuperseded)
+}
+
+func (s *supersededStore) Commit() (int, error) { return 0, s.Superseded() }
+
+// busyGroup is a consumer group with two members: the paused process, awake
+// again, has rejoined beside the one that took over.
+type busyGroup struct{}
+
+func (busyGroup) Commit(context.Context, []ingest.Offset) error { return ingest.ErrGroupBusy }
+func (busyGroup) Owns(context.Context) error                    { return ingest.ErrGroupBusy }
+
+// TestRunStopsWhenSuperseded: a process whose state another has claimed
+// (its standby took over while it was paused) stops within a commit round
+// or two, saying why, instead of counting and writing on beside the owner,
+// although the group it rejoined has two members, which alone would only
+// hold its commits back.
+func TestRunStopsWhenSuperseded(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CommitInterval = 50 * time.Millisecond
+	e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make(chan ingest.Record) // never closed: only the refusal ends the run
+	done := make(chan error, 1)
+	store := &supersededStore{}
+	go func() { done <- e.Run(context.Background(), in, busyGroup{}, store) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, checkpoint.ErrSuperseded) || !strings.Contains(err.Error(), "stopping") {
+			t.Fatalf("run ended with %v, want a stop wrapping checkpoint.ErrSuperseded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run still going 10 s after its commits were refused as superseded")
+	}
+	if store.staged < 1 {
+		t.Error("no commit round was tried")
+	}
+}
+
+func TestRowVersion(t *testing.T) {
+	at := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
+	old := uint64(at.Add(time.Hour).UnixNano()) // a release before epochs, an hour later
+	tests := []struct {
+		name         string
+		lower, upper uint64
+	}{
+		{"a later write of one owner", RowVersion(3, at), RowVersion(3, at.Add(time.Millisecond))},
+		{"a later owner, written before", RowVersion(3, at.Add(time.Hour)), RowVersion(4, at)},
+		{"an unclaimed run (backtest), then an owner", RowVersion(0, at.Add(time.Hour)), RowVersion(1, at)},
+		{"a row of the release before epochs", old, RowVersion(0, at)},
+		{"the largest epoch, saturated", RowVersion(1<<18-2, at.Add(time.Hour)), RowVersion(1<<30, at)},
+	}
+	for _, tt := range tests {
+		if tt.lower >= tt.upper {
+			t.Errorf("%s: %d is not below %d", tt.name, tt.lower, tt.upper)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/trendwatch/trendwatch/checkpoint"
 	"github.com/trendwatch/trendwatch/ingest"
 )
 
@@ -21,6 +22,24 @@ type Committer interface {
 // would overwrite the owner's state.
 type Owner interface {
 	Owns(ctx context.Context) error
+}
+
+// Fence is a Checkpointer that can tell whether another process has claimed
+// the state since this one did (checkpoint.Store): a standby that took over
+// while this process was paused past its consumer group's session timeout.
+type Fence interface {
+	Superseded() error
+}
+
+// superseded asks ck, when it can tell, whether another process owns the
+// state now. Asked before the consumer group is: once awake, the paused
+// process rejoins the group beside the new owner, and two members is what
+// either of them sees then.
+func superseded(ck Checkpointer) error {
+	if f, ok := ck.(Fence); ok {
+		return f.Superseded()
+	}
+	return nil
 }
 
 // owns asks c, when it can tell, whether this process owns its input.
@@ -61,6 +80,9 @@ func (e *Engine) commit(ctx context.Context, c Committer, ck Checkpointer, began
 	}
 	if ck != nil {
 		if err := ck.Stage(e.WriteSnapshot); err != nil {
+			return err
+		}
+		if err := superseded(ck); err != nil {
 			return err
 		}
 		if err := owns(ctx, c); err != nil {
@@ -111,6 +133,9 @@ func (e *Engine) collect() bool {
 		if r.err != nil {
 			e.log.Warn("checkpoint or offset commit failed; offsets not committed", "err", r.err)
 		}
+		if errors.Is(r.err, checkpoint.ErrSuperseded) {
+			e.superseded = r.err
+		}
 		return true
 	default:
 		return false
@@ -126,6 +151,9 @@ func (e *Engine) collect() bool {
 func (e *Engine) commitAsync(ctx context.Context, c Committer, ck Checkpointer) error {
 	if !e.collect() {
 		return nil
+	}
+	if e.superseded != nil {
+		return e.superseded
 	}
 	began := time.Now()
 	fail := func(err error) error {
@@ -147,6 +175,10 @@ func (e *Engine) commitAsync(ctx context.Context, c Committer, ck Checkpointer) 
 	e.saving = done
 	go func() {
 		if ck != nil {
+			if err := superseded(ck); err != nil {
+				done <- roundResult{err: err, at: time.Now()}
+				return
+			}
 			if err := owns(ctx, c); err != nil {
 				done <- roundResult{err: err, at: time.Now()}
 				return
@@ -258,7 +290,11 @@ func runLoop[T any](ctx context.Context, e *Engine, in <-chan T, c Committer, ck
 				return err
 			}
 		case <-commit.C:
-			if err := e.commitAsync(ctx, c, ck); err != nil {
+			if err := e.commitAsync(ctx, c, ck); errors.Is(err, checkpoint.ErrSuperseded) {
+				// Another process owns the state now: writing on would only
+				// add rows that lose against its own (RowVersion).
+				return fmt.Errorf("stopping: %w", err)
+			} else if err != nil {
 				if ctx.Err() != nil {
 					return final(false)
 				}
@@ -277,7 +313,9 @@ func runLoop[T any](ctx context.Context, e *Engine, in <-chan T, c Committer, ck
 // wait in the input: records waiting have arrived, so the input is not idle,
 // the engine is behind (it may just have been stalled by a sink).
 func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
-	e.collect()
+	if e.collect(); e.superseded != nil {
+		return fmt.Errorf("stopping: %w", e.superseded)
+	}
 	e.takeEnds()
 	e.askEnds(ctx, now)
 	if err := e.endHold(ctx, now, false); err != nil {

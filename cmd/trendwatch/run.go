@@ -266,8 +266,10 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	eng.AddObserver(h)
 	// Every shard reads the whole stream: the first writes its intake, or
 	// a query summing ingest_stats would count each event once per shard.
+	var stats *statsWriter
 	if chSink != nil && cfg.Pipeline.Shard == 0 {
-		eng.AddObserver(&statsWriter{ctx: ctx, sink: chSink, instance: cfg.Pipeline.Instance, log: log})
+		stats = &statsWriter{ctx: ctx, sink: chSink, instance: cfg.Pipeline.Instance, log: log}
+		eng.AddObserver(stats)
 	}
 	for _, o := range observers {
 		eng.AddObserver(o)
@@ -299,9 +301,22 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 		}
 		return err
 	}
+	// Owning the group, this process claims the state before it loads it:
+	// one it took over from, paused past the session timeout and waking
+	// later, then saves no checkpoint over it and writes rows that lose
+	// against its rows (checkpoint.Store.Claim, pipeline.RowVersion).
+	epoch, err := store.Claim()
+	if err != nil {
+		return errors.Join(err, consumer.Close())
+	}
+	eng.SetEpoch(epoch)
+	if stats != nil {
+		stats.epoch = epoch
+	}
 	if err := resume(eng, store, cfg.Checkpoint.Fresh, log); err != nil {
 		return errors.Join(err, consumer.Close())
 	}
+	log.Info("claimed the pipeline's state", "epoch", epoch, "checkpoint", store.Path())
 	if parts != nil {
 		eng.Expect(parts)
 		checkState(ctx, cfg, eng, parts, log)
@@ -498,12 +513,13 @@ type statsWriter struct {
 	sink     *clickhouse.Sink
 	instance string
 	log      *slog.Logger
+	epoch    uint64 // the state's, as the engine's rows carry it
 }
 
 func (s *statsWriter) Bucket(r *pipeline.BucketReport) {
 	err := s.sink.WriteIngestStats(s.ctx, []clickhouse.IngestStats{{
 		Bucket: r.Start, Instance: s.instance, Topic: "*", Partition: -1,
-		Events: r.Events, Invalid: r.Invalid, Late: r.Late, Version: uint64(time.Now().UnixNano()),
+		Events: r.Events, Invalid: r.Invalid, Late: r.Late, Version: pipeline.RowVersion(s.epoch, time.Now()),
 	}})
 	if err != nil && s.ctx.Err() == nil {
 		s.log.Warn("writing ingest stats", "bucket", r.Start, "err", err)
