@@ -95,6 +95,10 @@ func TestFaults(t *testing.T) {
 			t.Parallel()
 			standby(t, s, chAddr, ref)
 		})
+		t.Run("zombie", func(t *testing.T) {
+			t.Parallel()
+			zombie(t, s, chAddr, ref)
+		})
 		t.Run("shards", func(t *testing.T) {
 			t.Parallel()
 			shards(t, s, chAddr, ref)

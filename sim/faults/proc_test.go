@@ -175,6 +175,23 @@ func (p *proc) kill9() {
 	<-p.done
 }
 
+// pause stops the process as a frozen VM or a long stall would (SIGSTOP):
+// it neither runs nor heartbeats, and its connections stay open.
+func (p *proc) pause() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		p.t.Fatalf("pause %s: %v", p.name, err)
+	}
+}
+
+// resume lets a paused process run on (SIGCONT).
+func (p *proc) resume() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil && p.running() {
+		p.t.Fatalf("resume %s: %v", p.name, err)
+	}
+}
+
 // stop is a clean shutdown: SIGTERM, and the process must exit by itself.
 func (p *proc) stop(timeout time.Duration) error {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && p.running() {

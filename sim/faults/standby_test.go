@@ -122,3 +122,61 @@ func readyz(t *testing.T, addr string) readyState {
 	}
 	return st
 }
+
+// zombie pauses the primary past its session timeout, as a frozen VM or a
+// long stall would, lets the standby take over and write, and then wakes
+// the primary beside it. The primary must stop, saying another process took
+// its state over, before it saves its checkpoint over the standby's or
+// commits; rows it would write meanwhile lose against the standby's (their
+// versions carry the older epoch: pipeline.TestRowVersion). ClickHouse must
+// end up holding the generator's counts and the reference run's rows.
+func zombie(t *testing.T, s *stream, chAddr string, ref *reference) {
+	b := startBroker(t, freeAddr(t), t.TempDir())
+	cfg := newRunConfig(t, b.addr, chAddr)
+	cfg.extra = append(cfg.extra, watchlist(), sessionTimeout)
+	cfg.migrate(t)
+	first := cfg.start(t, "first")
+	waitFor(t, 30*time.Second, "the first instance to own the group", func() (bool, error) {
+		return strings.Contains(first.output(), "sole member of the consumer group"), nil
+	})
+	spare := cfg
+	spare.metrics = freeAddr(t)
+	spare.extra = append(append([]string(nil), cfg.extra...), "TRENDWATCH_KAFKA_STANDBY=true")
+	var standby *proc
+	s.play(t, newProducer(t, b.addr), pace, func(i int) {
+		switch i {
+		case 2:
+			standby = spare.start(t, "standby")
+		case 12:
+			waitForCheckpoint(t, cfg)
+			first.pause()
+			t.Logf("minute %d: the first instance paused after a checkpoint and rows in ClickHouse", i)
+		case 16:
+			waitFor(t, 60*time.Second, "the standby to take over", func() (bool, error) {
+				return strings.Contains(standby.output(), "standby: took the consumer group over"), nil
+			})
+			waitForCheckpoint(t, spare)
+			first.resume()
+			t.Logf("minute %d: the standby took over and wrote; the first instance woken", i)
+			select {
+			case <-first.done:
+			case <-time.After(60 * time.Second):
+				t.Fatalf("the woken first instance still runs 60 s later:\n%s", first.tail(20))
+			}
+			var exit *exec.ExitError
+			if !errors.As(first.err, &exit) || exit.ExitCode() == 0 || !strings.Contains(first.output(), "another process took this pipeline's state over") {
+				t.Errorf("the woken first instance: exit %v, want non-zero saying another process took its state over:\n%s", first.err, first.tail(10))
+			}
+		}
+	})
+	spare.finish(t, standby, s)
+	for _, want := range []string{"claimed the pipeline's state", "epoch=2", "resumed from checkpoint"} {
+		if !strings.Contains(standby.output(), want) {
+			t.Errorf("standby did not log %q:\n%s", want, standby.tail(30))
+		}
+	}
+	got := readRows(t, chAddr, cfg.database, s)
+	t.Logf("primary paused and woken beside its standby: %v", checkTotals(t, s, got))
+	checkIngestStats(t, chAddr, cfg.database, s)
+	checkSameRows(t, got, ref.wait(t))
+}
