@@ -123,6 +123,9 @@ type Engine struct {
 	// another process claimed the state since: the run stops.
 	epoch      uint64
 	superseded error
+	// fence is the checkpoint store's (Run sets it): asked before every
+	// write of rows, alerts and pages.
+	fence Fence
 
 	watermark  time.Time
 	lastClosed time.Time // start of the last bucket closed
@@ -1225,6 +1228,15 @@ func (e *Engine) evict() {
 }
 
 func (e *Engine) write(ctx context.Context, rows []trend.Minute, evs []alert.Event) error {
+	// Asked before every write, not only at commit rounds: a primary woken
+	// beside the standby that took over must not page or write what it
+	// judges in the moment before its next round.
+	if e.fence != nil {
+		if err := e.fence.Superseded(); err != nil {
+			e.superseded = err
+			return fmt.Errorf("stopping: %w", err)
+		}
+	}
 	for _, s := range e.sinks {
 		if len(rows) > 0 {
 			if err := s.WriteMinutes(ctx, rows); err != nil {

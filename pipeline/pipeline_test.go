@@ -933,3 +933,30 @@ func TestRowVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestSupersededWritesNothing: a process whose state another has claimed
+// writes no row, alert or page at a bucket close, and stops there, before any
+// commit round would have stopped it.
+func TestSupersededWritesNothing(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CommitInterval = time.Hour // no round: the write itself must refuse
+	sink := &memSink{}
+	e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), []Sink{sink}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 20, surgeAt: 15}
+	recs := f.records()
+	in := make(chan ingest.Record, len(recs))
+	for _, r := range recs {
+		in <- r
+	}
+	close(in)
+	err = e.Run(context.Background(), in, nil, &supersededStore{})
+	if !errors.Is(err, checkpoint.ErrSuperseded) {
+		t.Fatalf("run ended with %v, want checkpoint.ErrSuperseded", err)
+	}
+	if len(sink.rows) > 0 || len(sink.alerts) > 0 {
+		t.Errorf("superseded, it still wrote %d rows and %d alert transitions", len(sink.rows), len(sink.alerts))
+	}
+}

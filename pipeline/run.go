@@ -251,6 +251,9 @@ func runLoop[T any](ctx context.Context, e *Engine, in <-chan T, c Committer, ck
 		// partitions are judged on that (see partitionWatermark).
 		e.ends = ends
 	}
+	if f, ok := ck.(Fence); ok {
+		e.fence = f
+	}
 	if e.lastCommit.IsZero() {
 		e.lastCommit = e.runStart
 	}
