@@ -25,22 +25,11 @@ const sessionTimeout = "TRENDWATCH_KAFKA_SESSION_TIMEOUT=6s"
 // ClickHouse must then equal the generator's and the reference run's, with
 // nothing dropped as late.
 func standby(t *testing.T, s *stream, chAddr string, ref *reference) {
-	b := startBroker(t, freeAddr(t), t.TempDir())
-	cfg := newRunConfig(t, b.addr, chAddr)
-	cfg.extra = append(cfg.extra, watchlist(), sessionTimeout)
-	cfg.migrate(t)
-	first := cfg.start(t, "first")
-	waitFor(t, 30*time.Second, "the first instance to own the group", func() (bool, error) {
-		return strings.Contains(first.output(), "sole member of the consumer group"), nil
-	})
-
+	b, cfg, first, spare := withSpare(t, chAddr)
 	// The same configuration, its own /metrics.
 	second := cfg
 	second.metrics = freeAddr(t)
 	refused := startProc(t, "second", second.env(), "run")
-	spare := second
-	spare.metrics = freeAddr(t)
-	spare.extra = append(append([]string(nil), cfg.extra...), "TRENDWATCH_KAFKA_STANDBY=true")
 	var standby *proc
 
 	s.play(t, newProducer(t, b.addr), pace, func(i int) {
@@ -131,17 +120,7 @@ func readyz(t *testing.T, addr string) readyState {
 // versions carry the older epoch: pipeline.TestRowVersion). ClickHouse must
 // end up holding the generator's counts and the reference run's rows.
 func zombie(t *testing.T, s *stream, chAddr string, ref *reference) {
-	b := startBroker(t, freeAddr(t), t.TempDir())
-	cfg := newRunConfig(t, b.addr, chAddr)
-	cfg.extra = append(cfg.extra, watchlist(), sessionTimeout)
-	cfg.migrate(t)
-	first := cfg.start(t, "first")
-	waitFor(t, 30*time.Second, "the first instance to own the group", func() (bool, error) {
-		return strings.Contains(first.output(), "sole member of the consumer group"), nil
-	})
-	spare := cfg
-	spare.metrics = freeAddr(t)
-	spare.extra = append(append([]string(nil), cfg.extra...), "TRENDWATCH_KAFKA_STANDBY=true")
+	b, cfg, first, spare := withSpare(t, chAddr)
 	var standby *proc
 	s.play(t, newProducer(t, b.addr), pace, func(i int) {
 		switch i {
@@ -179,4 +158,23 @@ func zombie(t *testing.T, s *stream, chAddr string, ref *reference) {
 	t.Logf("primary paused and woken beside its standby: %v", checkTotals(t, s, got))
 	checkIngestStats(t, chAddr, cfg.database, s)
 	checkSameRows(t, got, ref.wait(t))
+}
+
+// withSpare starts a broker, a database and a first `trendwatch run` that
+// owns its group, and returns them with the configuration of a standby for
+// it: the same but for its /metrics and kafka.standby.
+func withSpare(t *testing.T, chAddr string) (b *brokerProc, cfg runConfig, first *proc, spare runConfig) {
+	t.Helper()
+	b = startBroker(t, freeAddr(t), t.TempDir())
+	cfg = newRunConfig(t, b.addr, chAddr)
+	cfg.extra = append(cfg.extra, watchlist(), sessionTimeout)
+	cfg.migrate(t)
+	first = cfg.start(t, "first")
+	waitFor(t, 30*time.Second, "the first instance to own the group", func() (bool, error) {
+		return strings.Contains(first.output(), "sole member of the consumer group"), nil
+	})
+	spare = cfg
+	spare.metrics = freeAddr(t)
+	spare.extra = append(append([]string(nil), cfg.extra...), "TRENDWATCH_KAFKA_STANDBY=true")
+	return b, cfg, first, spare
 }
