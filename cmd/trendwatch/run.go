@@ -43,7 +43,9 @@ ahead are dead-lettered), a group without committed offsets starts at the
 earliest (kafka.start_offset=earliest), and no incident is paged for alerts
 on past events (incident.enabled=false; alerts still go to the sinks). Give
 a replay its own --group and --checkpoint-dir, or it moves the live run's
-offsets and resumes from its state.
+offsets and resumes from its state. Into the live run's database a replay
+adds the minutes the live run never wrote; those it wrote keep the live
+run's rows, whose versions carry a larger epoch (see docs/scaling.md).
 
 One process owns a consumer group: a second one in the same group would
 split the partitions and overwrite the first one's rows. A process that
