@@ -147,7 +147,7 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 				}
 				cancel()
 			}()
-			err = runPipeline(ctx, cfg, log, []pipeline.Observer{p})
+			err = runPipeline(ctx, cfg, log, false, []pipeline.Observer{p})
 			p.summary(runDir, cfg)
 			return err
 		},

@@ -162,7 +162,7 @@ func TestEarlyPageLive(t *testing.T) {
 	obs := &watermarkObserver{}
 	runCtx, stop := context.WithCancel(ctx)
 	ran := make(chan error, 1)
-	go func() { ran <- runPipeline(runCtx, &cfg, log, []pipeline.Observer{obs}) }()
+	go func() { ran <- runPipeline(runCtx, &cfg, log, false, []pipeline.Observer{obs}) }()
 	defer func() {
 		stop()
 		if err := <-ran; err != nil {

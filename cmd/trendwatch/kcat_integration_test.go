@@ -108,7 +108,7 @@ func TestKcatFeedsThePipeline(t *testing.T) {
 	obs := &watermarkObserver{}
 	runCtx, stop := context.WithCancel(ctx)
 	ran := make(chan error, 1)
-	go func() { ran <- runPipeline(runCtx, &cfg, log, []pipeline.Observer{obs}) }()
+	go func() { ran <- runPipeline(runCtx, &cfg, log, false, []pipeline.Observer{obs}) }()
 	// The stream's last minutes close only on the idle clock; every scenario
 	// ends before them.
 	if limit := gc.Start.Add(gc.Duration).Add(-5 * time.Minute); last.After(limit) {

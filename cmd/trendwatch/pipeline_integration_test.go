@@ -129,7 +129,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	obs := &watermarkObserver{}
 	runCtx, stop := context.WithCancel(ctx)
 	ran := make(chan error, 1)
-	go func() { ran <- runPipeline(runCtx, &cfg, log, []pipeline.Observer{obs}) }()
+	go func() { ran <- runPipeline(runCtx, &cfg, log, false, []pipeline.Observer{obs}) }()
 
 	if err := <-produced; err != nil {
 		t.Fatalf("produce: %v", err)

@@ -110,7 +110,7 @@ func TestReplayOfOldEvents(t *testing.T) {
 		obs := &watermarkObserver{}
 		runCtx, stop := context.WithCancel(ctx)
 		ran := make(chan error, 1)
-		go func() { ran <- runPipeline(runCtx, &cfg, log, []pipeline.Observer{obs}) }()
+		go func() { ran <- runPipeline(runCtx, &cfg, log, replay, []pipeline.Observer{obs}) }()
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		for !until(logged.String(), obs) {
@@ -133,7 +133,7 @@ func TestReplayOfOldEvents(t *testing.T) {
 	out := run("defaults", false, func(logged string, _ *watermarkObserver) bool {
 		return strings.Contains(logged, "refused as ts_too_old")
 	})
-	for _, want := range []string{"100 % of events refused as ts_too_old", "event times around " + gc.Start.Format(time.DateOnly), "--replay"} {
+	for _, want := range []string{"100 % of events refused as ts_too_old", "event times around " + gc.Start.Format(time.DateOnly), "--replay", "claimed the pipeline's state"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the refusal warning does not say %q:\n%s", want, out)
 		}
@@ -143,5 +143,9 @@ func TestReplayOfOldEvents(t *testing.T) {
 	out = run("replay", true, func(_ string, obs *watermarkObserver) bool { return !obs.reached().Before(last) })
 	if strings.Contains(out, "refused as") {
 		t.Errorf("a replay refused events:\n%s", out)
+	}
+	// Its rows replace the live run's of the same minutes, and it fences no one.
+	if !strings.Contains(out, "replay: no epoch claimed") || strings.Contains(out, "claimed the pipeline's state") {
+		t.Errorf("a replay claimed an epoch, or did not say it writes with the largest:\n%s", out)
 	}
 }

@@ -43,9 +43,9 @@ ahead are dead-lettered), a group without committed offsets starts at the
 earliest (kafka.start_offset=earliest), and no incident is paged for alerts
 on past events (incident.enabled=false; alerts still go to the sinks). Give
 a replay its own --group and --checkpoint-dir, or it moves the live run's
-offsets and resumes from its state. Into the live run's database a replay
-adds the minutes the live run never wrote; those it wrote keep the live
-run's rows, whose versions carry a larger epoch (see docs/scaling.md).
+offsets and resumes from its state. Into the live run's database a replay's
+rows replace the live run's of the same minutes: their versions carry the
+largest epoch (see docs/scaling.md).
 
 One process owns a consumer group: a second one in the same group would
 split the partitions and overwrite the first one's rows. A process that
@@ -69,7 +69,8 @@ process would. See docs/scaling.md.`,
 				return err
 			}
 			log := cfg.Log.Logger()
-			if replay, _ := cmd.Flags().GetBool("replay"); replay {
+			replay, _ := cmd.Flags().GetBool("replay")
+			if replay {
 				applyReplay(cfg, log)
 			}
 			shard, _ := cmd.Flags().GetString("shard")
@@ -80,7 +81,7 @@ process would. See docs/scaling.md.`,
 				// The standby would discard the very state it is there to take over.
 				return errors.New("kafka.standby with checkpoint.fresh (--fresh): a standby resumes from the checkpoint its predecessor saved; drop one of them")
 			}
-			return runPipeline(cmd.Context(), cfg, log, []pipeline.Observer{alertLog{log}})
+			return runPipeline(cmd.Context(), cfg, log, replay, []pipeline.Observer{alertLog{log}})
 		},
 	}
 	a.pipelineFlags(cmd.Flags())
@@ -238,7 +239,10 @@ func (a *app) pipelineFlags(f *pflag.FlagSet) {
 }
 
 // runPipeline runs consumer and engine until ctx ends or the consumer fails.
-func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, observers []pipeline.Observer) error {
+// A replay (run --replay) claims no epoch: its rows carry the largest, so
+// they replace what the live run wrote of the same minutes, as a replay is
+// run to rewrite them, and it fences no one.
+func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, replay bool, observers []pipeline.Observer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	applyMemoryLimit(cfg.MemoryLimit, log)
@@ -307,9 +311,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	// one it took over from, paused past the session timeout and waking
 	// later, then saves no checkpoint over it and writes rows that lose
 	// against its rows (checkpoint.Store.Claim, pipeline.RowVersion).
-	epoch, err := store.Claim()
-	if err != nil {
-		return errors.Join(err, consumer.Close())
+	epoch := uint64(checkpoint.MaxEpoch)
+	if !replay {
+		if epoch, err = store.Claim(); err != nil {
+			return errors.Join(err, consumer.Close())
+		}
 	}
 	eng.SetEpoch(epoch)
 	if stats != nil {
@@ -318,7 +324,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, obse
 	if err := resume(eng, store, cfg.Checkpoint.Fresh, log); err != nil {
 		return errors.Join(err, consumer.Close())
 	}
-	log.Info("claimed the pipeline's state", "epoch", epoch, "checkpoint", store.Path())
+	if replay {
+		log.Info("replay: no epoch claimed; its rows carry the largest and replace the live run's of the same minutes", "epoch", epoch)
+	} else {
+		log.Info("claimed the pipeline's state", "epoch", epoch, "checkpoint", store.Path())
+	}
 	if parts != nil {
 		eng.Expect(parts)
 		checkState(ctx, cfg, eng, parts, log)

@@ -151,7 +151,7 @@ func TestRunExitsWhenNoBrokerAnswers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	began := time.Now()
-	err = runPipeline(ctx, &cfg, slog.New(slog.DiscardHandler), nil)
+	err = runPipeline(ctx, &cfg, slog.New(slog.DiscardHandler), false, nil)
 	took := time.Since(began)
 	if err == nil || !strings.Contains(err.Error(), dead) || !strings.Contains(err.Error(), "kafka.startup_timeout") {
 		t.Fatalf("runPipeline: %v; want an error naming %s and kafka.startup_timeout", err, dead)
