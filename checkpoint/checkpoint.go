@@ -162,21 +162,30 @@ func (s *Store) Commit() (int, error) {
 		tmp.Close()
 		return 0, err
 	}
+	if err := s.install(tmp, s.Path()); err != nil {
+		return 0, err
+	}
+	return s.stagedLen, nil
+}
+
+// install makes the written temporary file tmp durable as path: synced,
+// closed, renamed into place, and the rename itself synced.
+func (s *Store) install(tmp *os.File, path string) error {
 	err := tmp.Sync()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return 0, fmt.Errorf("checkpoint: write %s: %w", tmp.Name(), err)
+		return fmt.Errorf("checkpoint: write %s: %w", tmp.Name(), err)
 	}
-	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
-		return 0, fmt.Errorf("checkpoint: rename into %s: %w", s.Path(), err)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("checkpoint: rename into %s: %w", path, err)
 	}
 	if d, err := os.Open(s.dir); err == nil {
-		_ = d.Sync() // make the rename itself durable
+		_ = d.Sync()
 		d.Close()
 	}
-	return s.stagedLen, nil
+	return nil
 }
 
 // Abort discards a staged checkpoint that was not committed, if any.

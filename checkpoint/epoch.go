@@ -44,22 +44,12 @@ func (s *Store) Claim() (uint64, error) {
 		return 0, fmt.Errorf("checkpoint: claim epoch in %s: %w", s.dir, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	_, err = tmp.WriteString(strconv.FormatUint(next, 10) + "\n")
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(s.dir, epochFile))
-	}
-	if err != nil {
+	if _, err := tmp.WriteString(strconv.FormatUint(next, 10) + "\n"); err != nil {
+		tmp.Close()
 		return 0, fmt.Errorf("checkpoint: claim epoch in %s: %w", s.dir, err)
 	}
-	if d, err := os.Open(s.dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := s.install(tmp, filepath.Join(s.dir, epochFile)); err != nil {
+		return 0, fmt.Errorf("claim epoch: %w", err)
 	}
 	s.epoch = next
 	return next, nil

@@ -132,7 +132,10 @@ func applyShard(cfg *config.Config, flag string, log *slog.Logger) error {
 // by none. A crashed process's member is still listed until
 // kafka.session_timeout: stopping the old layout cleanly leaves at once.
 func checkLayout(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	base := strings.TrimSuffix(cfg.Kafka.Group, "."+cfg.Pipeline.ShardName())
+	base := cfg.Kafka.Group
+	if name := cfg.Pipeline.ShardName(); name != "" {
+		base = strings.TrimSuffix(base, "."+name)
+	}
 	live, err := cfg.Kafka.LiveGroups(ctx, base)
 	if err != nil {
 		// The one-owner check that follows still holds; this one only

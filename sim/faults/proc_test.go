@@ -192,6 +192,28 @@ func (p *proc) resume() {
 	}
 }
 
+// refused waits up to within for p to exit by itself, and checks that it
+// exited non-zero with every one of says in its output: a process that must
+// not run, saying why.
+func (p *proc) refused(within time.Duration, says ...string) {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(within):
+		p.t.Fatalf("%s still runs %v after it started, or woke:\n%s", p.name, within, p.tail(20))
+	}
+	var exit *exec.ExitError
+	if !errors.As(p.err, &exit) || exit.ExitCode() == 0 {
+		p.t.Errorf("%s: exit %v, want non-zero", p.name, p.err)
+	}
+	out := p.output()
+	for _, want := range says {
+		if !strings.Contains(out, want) {
+			p.t.Errorf("%s's output lacks %q:\n%s", p.name, want, p.tail(10))
+		}
+	}
+}
+
 // stop is a clean shutdown: SIGTERM, and the process must exit by itself.
 func (p *proc) stop(timeout time.Duration) error {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && p.running() {

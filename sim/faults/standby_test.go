@@ -5,9 +5,7 @@ package faults
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -38,21 +36,8 @@ func standby(t *testing.T, s *stream, chAddr string, ref *reference) {
 			standby = spare.start(t, "standby")
 		case 4:
 			// A live member is not dropped after the session timeout.
-			select {
-			case <-refused.done:
-			case <-time.After(30 * time.Second):
-				t.Fatalf("a second instance in the group still runs 30 s after it started:\n%s", refused.tail(20))
-			}
-			var exit *exec.ExitError
-			if !errors.As(refused.err, &exit) || exit.ExitCode() == 0 {
-				t.Errorf("second instance: exit %v, want non-zero", refused.err)
-			}
+			refused.refused(30*time.Second, "consumer group already has a member", "--standby")
 			out := refused.output()
-			for _, want := range []string{"consumer group already has a member", "--standby"} {
-				if !strings.Contains(out, want) {
-					t.Errorf("second instance's message lacks %q:\n%s", want, refused.tail(5))
-				}
-			}
 			for _, never := range []string{"sole member", "resumed from checkpoint", "checkpoint saved"} {
 				if strings.Contains(out, never) {
 					t.Errorf("second instance logged %q: it joined or touched the checkpoint", never)
@@ -137,15 +122,7 @@ func zombie(t *testing.T, s *stream, chAddr string, ref *reference) {
 			waitForCheckpoint(t, spare)
 			first.resume()
 			t.Logf("minute %d: the standby took over and wrote; the first instance woken", i)
-			select {
-			case <-first.done:
-			case <-time.After(60 * time.Second):
-				t.Fatalf("the woken first instance still runs 60 s later:\n%s", first.tail(20))
-			}
-			var exit *exec.ExitError
-			if !errors.As(first.err, &exit) || exit.ExitCode() == 0 || !strings.Contains(first.output(), "another process took this pipeline's state over") {
-				t.Errorf("the woken first instance: exit %v, want non-zero saying another process took its state over:\n%s", first.err, first.tail(10))
-			}
+			first.refused(60*time.Second, "another process took this pipeline's state over")
 		}
 	})
 	spare.finish(t, standby, s)
