@@ -103,7 +103,7 @@ func TestTailCalibrate(t *testing.T) {
 	spiky := Tail{}
 	for i := range spiky.Tests {
 		// A day of buckets, 5 % above 2 with a mean excess of 3.
-		spiky.Tests[i] = TailTest{Buckets: 1440, Over: 72, Excess: 72 * 3 * p.bias}
+		spiky.Tests[i] = TailTest{Buckets: 1440, Over: 72, Excess: 72 * 3 * p.bias, Far: 72 * (1 - p.bias)}
 	}
 	calm := Tail{}
 	for i := range calm.Tests {
@@ -214,5 +214,47 @@ func TestTailExcludesJudgedBuckets(t *testing.T) {
 	// With too little history nothing is learnt, and nothing is known.
 	if got := s.Learn(&Observation{Mentions: 5, MentionHistory: calm[:cfg.Surge.MinHistory], DayAgo: math.NaN()}); got.known() {
 		t.Errorf("Learn with %d buckets of history: %+v, want nothing learnt", cfg.Surge.MinHistory, got)
+	}
+}
+
+// TestTailScaleCensored: the scale is the censored exponential's estimate.
+// Learnt from exponential excesses it finds their scale, as the moment
+// estimate did; learnt from heavier-tailed excesses of the same mean, more
+// of which reach the clip, it is larger than the moment estimate, which
+// took them for an exponential's.
+func TestTailScaleCensored(t *testing.T) {
+	p := newTailParams(DefaultConfig().Baseline)
+	// The moment estimate, shrunk towards the reference as pot shrinks.
+	moment := func(tt TailTest) float64 {
+		pseudo := p.prior * refOver
+		return (tt.Excess/p.bias + pseudo*refScale) / (tt.Over + pseudo)
+	}
+	for _, tc := range []struct {
+		name   string
+		excess func(r *rand.Rand) float64
+		heavy  bool
+	}{
+		{"exponential", func(r *rand.Rand) float64 { return r.ExpFloat64() }, false},
+		// Pareto of shape 2 and mean 1: a tail far heavier than an exponential's.
+		{"pareto", func(r *rand.Rand) float64 { return math.Pow(1-r.Float64(), -1/2.0) - 1 }, true},
+	} {
+		r := rand.New(rand.NewPCG(1, 2))
+		var tl Tail
+		for range 20000 {
+			z := [mentionTests]float64{0, 0, math.NaN()}
+			if r.Float64() < 0.05 {
+				z[testBucket] = tailLevel + tc.excess(r)
+			}
+			tl = tl.learn(z, &p)
+		}
+		tt := tl.Tests[testBucket]
+		got, mom := tt.pot(&p).scale, moment(tt)
+		t.Logf("%s: scale %.3f, moment estimate %.3f, clipped %.1f of %.1f", tc.name, got, mom, tt.Far, tt.Over)
+		if !tc.heavy && math.Abs(got/mom-1) > 0.03 {
+			t.Errorf("%s: scale %.3f, want the moment estimate %.3f", tc.name, got, mom)
+		}
+		if tc.heavy && got < 1.04*mom {
+			t.Errorf("%s: scale %.3f, not above the moment estimate %.3f", tc.name, got, mom)
+		}
 	}
 }
