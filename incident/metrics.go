@@ -47,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trendwatch_incident_dropped_total",
-			Help: "Alert transitions dropped undelivered (outbox_full), and open alerts no longer re-sent for incident.max_open (open_full).",
+			Help: "Alert transitions dropped undelivered (outbox_full; superseded: another process took the state over), and open alerts no longer re-sent for incident.max_open (open_full).",
 		}, []string{"reason"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trendwatch_incident_skipped_total",
@@ -67,6 +67,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	m.dropped.WithLabelValues(reasonOutboxFull)
 	m.dropped.WithLabelValues(reasonOpenFull)
+	m.dropped.WithLabelValues(reasonSuperseded)
 	if reg == nil {
 		return m, nil
 	}

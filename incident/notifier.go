@@ -83,6 +83,7 @@ const (
 	outcomeError     = "error"
 	reasonOutboxFull = "outbox_full"
 	reasonOpenFull   = "open_full"
+	reasonSuperseded = "superseded"
 	skipSeverity     = "severity"
 	skipRateLimited  = "rate_limited"
 	skipReplay       = "replay"
@@ -130,6 +131,19 @@ type Notifier struct {
 	closed    bool
 	cancel    context.CancelFunc
 	done      chan struct{} // closed when the delivery and resend goroutines return
+	fence     Fence
+	// superseded is the fence's error once it said another process took
+	// over: nothing is delivered or queued from then on.
+	superseded error
+}
+
+// Fence says whether another process has taken over the state whose pages a
+// notifier delivers; checkpoint.Store is one. A process paused past its
+// group's session timeout wakes beside the standby that took over, and its
+// outbox holds pages the standby delivers too, from the checkpoint or by
+// judging the same buckets again.
+type Fence interface {
+	Superseded() error
 }
 
 type delivery struct {
@@ -252,6 +266,18 @@ func (s *Notifier) Start(ctx context.Context) {
 	}()
 }
 
+// SetFence makes every delivery ask f first. Once f says another process
+// took over, the notifier delivers nothing more: it drops its outbox (counted
+// as dropped, reason superseded), Notify refuses with f's error, and Drain
+// returns at once. The check is a moment before each request, so a takeover
+// lets at most the request on the wire through, where the engine's own check
+// before Notify would let the whole outbox through.
+func (s *Notifier) SetFence(f Fence) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fence = f
+}
+
 // Notify filters evs (see the package documentation), encodes what is left
 // and queues it for delivery. It never waits for the endpoint; evs is not kept.
 func (s *Notifier) Notify(ctx context.Context, evs []alert.Event) error {
@@ -275,6 +301,9 @@ func (s *Notifier) Notify(ctx context.Context, evs []alert.Event) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("incident notifier: Notify after Close")
+	}
+	if s.superseded != nil {
+		return fmt.Errorf("incident notifier: %w", s.superseded)
 	}
 	now := s.now()
 	s.sweep(now)
@@ -350,8 +379,13 @@ func (s *Notifier) Restore(evs []alert.Event) {
 }
 
 // Drain waits until every queued transition is delivered or given up, or ctx is
-// done. It needs Start.
+// done; with a fence that says another process took over, it drops them and
+// waits only for a request on the wire. It needs Start.
 func (s *Notifier) Drain(ctx context.Context) error {
+	// A superseded process's outbox is its successor's to deliver: asked
+	// here too, the answer does not wait for a retry's backoff to end. A
+	// request on the wire is still waited for.
+	s.fenced()
 	for {
 		s.mu.Lock()
 		n, emptied := len(s.queue), s.emptied
@@ -504,7 +538,7 @@ func (s *Notifier) resendLoop(ctx context.Context) {
 func (s *Notifier) resend(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.superseded != nil {
 		return
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.open)) {
@@ -657,6 +691,10 @@ func (s *Notifier) run(ctx context.Context) {
 		if d == nil {
 			return
 		}
+		if s.fenced() {
+			s.dropSuperseded(d)
+			return
+		}
 		res := s.send(ctx, d)
 		wait, again := s.settle(ctx, d, res, rnd)
 		if ctx.Err() != nil {
@@ -665,6 +703,10 @@ func (s *Notifier) run(ctx context.Context) {
 		if !again {
 			continue
 		}
+		// Not waiting out a backoff for a delivery that is no longer ours.
+		if s.fenced() {
+			return
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -672,6 +714,69 @@ func (s *Notifier) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// fenced asks the fence whether another process took over and, if it did,
+// drops the outbox, but for a request on the wire, whose sender finishes it
+// or drops it, and reports true: the delivery loop then stops.
+func (s *Notifier) fenced() bool {
+	s.mu.Lock()
+	f, was := s.fence, s.superseded
+	s.mu.Unlock()
+	if was != nil {
+		return true
+	}
+	if f == nil {
+		return false
+	}
+	err := f.Superseded()
+	if err == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.superseded != nil {
+		return true // another goroutine got here first
+	}
+	s.superseded = err
+	n := 0
+	kept := s.queue[:0]
+	for _, d := range s.queue {
+		if d.inFlight {
+			kept = append(kept, d)
+			continue
+		}
+		delete(s.pending, d.id)
+		n++
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
+	s.m.dropped.WithLabelValues(reasonSuperseded).Add(float64(n))
+	s.m.outbox.Set(float64(len(s.queue)))
+	if n > 0 && len(s.queue) == 0 {
+		close(s.emptied)
+	}
+	s.log.Warn("another process took this pipeline's state over: delivering nothing more, it pages what this outbox held",
+		"dropped", n, "err", err)
+	return true
+}
+
+// dropSuperseded takes d, whose request will not be made now that another
+// process took over, out of the outbox.
+func (s *Notifier) dropSuperseded(d *delivery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.Index(s.queue, d)
+	if i < 0 {
+		return
+	}
+	s.queue = slices.Delete(s.queue, i, i+1)
+	delete(s.pending, d.id)
+	s.m.dropped.WithLabelValues(reasonSuperseded).Inc()
+	s.m.outbox.Set(float64(len(s.queue)))
+	if len(s.queue) == 0 {
+		close(s.emptied)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -967,5 +968,91 @@ func BenchmarkSign(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		sign(key, ev.ID(), 1614265330, body)
+	}
+}
+
+// testFence is superseded once took is set.
+type testFence struct{ took atomic.Bool }
+
+var errTookOver = errors.New("another process took this pipeline's state over")
+
+func (f *testFence) Superseded() error {
+	if f.took.Load() {
+		return errTookOver
+	}
+	return nil
+}
+
+// TestFenceStopsDelivery: a standby claims the state while the first of
+// nine transitions is on the wire. That one is delivered; the other eight
+// are the standby's to page and go nowhere from here, Drain does not wait
+// for them, and Notify refuses what comes after.
+func TestFenceStopsDelivery(t *testing.T) {
+	key, _ := parseSecret(testSecret)
+	rc := newReceiver(t, key)
+	fence := &testFence{}
+	rc.setFail(func(w http.ResponseWriter, r *http.Request, id string, try int) bool {
+		fence.took.Store(true)
+		return false
+	})
+	s := startNotifier(t, testConfig(rc.srv.URL), nil)
+	s.SetFence(fence)
+	var evs []alert.Event
+	for _, k := range []string{"surge|hashtag:fyp", "novelty|hashtag:नेपाल", "watchlist|challenge:c-1"} {
+		evs = append(evs, lifecycle(k)...)
+	}
+	if err := s.Notify(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, s, 5*time.Second)
+	if n := rc.total(); n != 1 {
+		t.Errorf("%d requests reached the endpoint, want the 1 on the wire when the fence moved", n)
+	}
+	if got := testutil.ToFloat64(s.m.dropped.WithLabelValues(reasonSuperseded)); got != float64(len(evs)-1) {
+		t.Errorf("dropped_total{reason=superseded} = %v, want %d", got, len(evs)-1)
+	}
+	if n := len(s.Pending()); n != 0 {
+		t.Errorf("Pending() has %d after the takeover", n)
+	}
+	err := s.Notify(context.Background(), []alert.Event{transition("surge|hashtag:late", 1, alert.StatusOpen, alert.SeverityHigh)})
+	if !errors.Is(err, errTookOver) {
+		t.Errorf("Notify after the takeover: %v, want the fence's error", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := rc.total(); n != 1 {
+		t.Errorf("%d requests after the takeover, want 1", n)
+	}
+}
+
+// TestFenceEndsDrain: a process stopping because another took over does
+// not wait out a retry's backoff to learn that its outbox is not its own.
+func TestFenceEndsDrain(t *testing.T) {
+	key, _ := parseSecret(testSecret)
+	rc := newReceiver(t, key)
+	rc.setFail(func(w http.ResponseWriter, r *http.Request, id string, try int) bool {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return true
+	})
+	cfg := testConfig(rc.srv.URL)
+	cfg.BackoffBase, cfg.BackoffMax = 30*time.Second, time.Minute
+	s := startNotifier(t, cfg, nil)
+	fence := &testFence{}
+	s.SetFence(fence)
+	if err := s.Notify(context.Background(), lifecycle("surge|hashtag:fyp")[:1]); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); rc.total() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no request reached the endpoint")
+		}
+	}
+	fence.took.Store(true)
+	began := time.Now()
+	drain(t, s, 2*time.Second)
+	if took := time.Since(began); took > time.Second {
+		t.Errorf("Drain took %v", took)
+	}
+	if got := testutil.ToFloat64(s.m.dropped.WithLabelValues(reasonSuperseded)); got != 1 {
+		t.Errorf("dropped_total{reason=superseded} = %v, want 1", got)
 	}
 }

@@ -319,6 +319,12 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 		if epoch, err = store.Claim(); err != nil {
 			return errors.Join(err, consumer.Close())
 		}
+		// The engine asks the fence before it hands pages over; the
+		// notifier asks it again before each request, so what a paused
+		// process queued before it was paused stays undelivered too.
+		if pager != nil {
+			pager.SetFence(store)
+		}
 	}
 	eng.SetEpoch(epoch)
 	if stats != nil {

@@ -476,34 +476,78 @@ func (w *webhookReceiver) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	rw.WriteHeader(http.StatusNoContent)
 }
 
-// incidentDown makes the incident endpoint fail for the first minute. Every
-// transition ClickHouse holds that the sink is to send must reach the
-// endpoint once it recovers, exactly once per webhook-id, correctly signed.
-func incidentDown(t *testing.T, s *stream, chAddr string, ref *reference) {
-	const failFor = time.Minute
+// recover makes the endpoint answer from now on.
+func (w *webhookReceiver) recover() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.failUntil = time.Now()
+}
+
+// newWebhookReceiver serves a webhookReceiver failing until failUntil, and
+// returns it with the environment that points `trendwatch run` at it.
+func newWebhookReceiver(t *testing.T, failUntil time.Time) (*webhookReceiver, []string) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	recv := &webhookReceiver{t: t, key: key, failUntil: time.Now().Add(failFor), delivered: map[string]int{}}
+	recv := &webhookReceiver{t: t, key: key, failUntil: failUntil, delivered: map[string]int{}}
 	srv := httptest.NewServer(recv)
-	defer srv.Close()
-
-	b := startBroker(t, freeAddr(t), t.TempDir())
-	cfg := newRunConfig(t, b.addr, chAddr)
-	cfg.extra = append(cfg.extra, watchlist(),
+	t.Cleanup(srv.Close)
+	return recv, []string{
 		"TRENDWATCH_INCIDENT_ENABLED=true",
 		"TRENDWATCH_INCIDENT_KIND=webhook",
-		"TRENDWATCH_INCIDENT_URL="+srv.URL,
+		"TRENDWATCH_INCIDENT_URL=" + srv.URL,
 		"TRENDWATCH_INCIDENT_ALLOWED_SCHEMES=http",
 		"TRENDWATCH_INCIDENT_ALLOWED_HOSTS=127.0.0.1",
-		"TRENDWATCH_INCIDENT_SECRET=whsec_"+base64.StdEncoding.EncodeToString(key),
+		"TRENDWATCH_INCIDENT_SECRET=whsec_" + base64.StdEncoding.EncodeToString(key),
 		"TRENDWATCH_INCIDENT_MIN_SEVERITY=low",
 		// Every transition is to go out: no per-term rate limit.
 		"TRENDWATCH_INCIDENT_PER_TERM_INTERVAL=0s",
 		"TRENDWATCH_INCIDENT_BACKOFF_BASE=200ms",
 		"TRENDWATCH_INCIDENT_BACKOFF_MAX=3s",
-	)
+	}
+}
+
+// checkDeliveredOnce checks that every transition alert_events holds that
+// the notifier is to send reached recv exactly once, correctly signed, and
+// nothing else did.
+func (w *webhookReceiver) checkDeliveredOnce(t *testing.T, chAddr, db string) {
+	t.Helper()
+	want := expectedDeliveries(t, chAddr, db)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t.Logf("incident endpoint: %d requests, %d answered 503, %d bad signatures; %d transitions in alert_events to send, %d delivered",
+		w.attempts, w.failed, w.badSig, len(want), len(w.delivered))
+	if len(want) == 0 {
+		t.Fatal("no alert transition to deliver: the test proves nothing")
+	}
+	if w.failed == 0 {
+		t.Error("no request met the failing endpoint")
+	}
+	if w.badSig > 0 {
+		t.Errorf("%d requests with a wrong webhook-signature", w.badSig)
+	}
+	for id := range want {
+		if n := w.delivered[id]; n != 1 {
+			t.Errorf("transition %s delivered %d times, want once", id, n)
+		}
+	}
+	for id := range w.delivered {
+		if !want[id] {
+			t.Errorf("delivered %s, which alert_events does not hold as one to send", id)
+		}
+	}
+}
+
+// incidentDown makes the incident endpoint fail for the first minute. Every
+// transition ClickHouse holds that the sink is to send must reach the
+// endpoint once it recovers, exactly once per webhook-id, correctly signed.
+func incidentDown(t *testing.T, s *stream, chAddr string, ref *reference) {
+	const failFor = time.Minute
+	recv, env := newWebhookReceiver(t, time.Now().Add(failFor))
+	b := startBroker(t, freeAddr(t), t.TempDir())
+	cfg := newRunConfig(t, b.addr, chAddr)
+	cfg.extra = append(append(cfg.extra, watchlist()), env...)
 	cfg.migrate(t)
 	p := cfg.start(t, "run")
 	s.play(t, newProducer(t, b.addr), pace, nil)
@@ -513,31 +557,7 @@ func incidentDown(t *testing.T, s *stream, chAddr string, ref *reference) {
 		return err == nil && m.sum("trendwatch_incident_outbox_size") == 0, err
 	})
 	cfg.finish(t, p, s)
-
-	want := expectedDeliveries(t, chAddr, cfg.database)
-	recv.mu.Lock()
-	defer recv.mu.Unlock()
-	t.Logf("incident endpoint down %v: %d requests, %d answered 503, %d bad signatures; %d transitions in alert_events to send, %d delivered",
-		failFor, recv.attempts, recv.failed, recv.badSig, len(want), len(recv.delivered))
-	if len(want) == 0 {
-		t.Fatal("no alert transition to deliver: the test proves nothing")
-	}
-	if recv.failed == 0 {
-		t.Error("no request met the failing endpoint")
-	}
-	if recv.badSig > 0 {
-		t.Errorf("%d requests with a wrong webhook-signature", recv.badSig)
-	}
-	for id := range want {
-		if n := recv.delivered[id]; n != 1 {
-			t.Errorf("transition %s delivered %d times, want once", id, n)
-		}
-	}
-	for id := range recv.delivered {
-		if !want[id] {
-			t.Errorf("delivered %s, which alert_events does not hold as one to send", id)
-		}
-	}
+	recv.checkDeliveredOnce(t, chAddr, cfg.database)
 	got := readRows(t, chAddr, cfg.database, s)
 	t.Logf("incident endpoint down: %v", checkTotals(t, s, got))
 	checkIngestStats(t, chAddr, cfg.database, s)

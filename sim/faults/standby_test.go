@@ -104,22 +104,33 @@ func readyz(t *testing.T, addr string) readyState {
 // commits; rows it would write meanwhile lose against the standby's (their
 // versions carry the older epoch: pipeline.TestRowVersion). ClickHouse must
 // end up holding the generator's counts and the reference run's rows.
+//
+// Both page an incident endpoint that fails until the primary wakes, so the
+// primary wakes with an outbox of pages the standby delivers as well (from
+// the checkpoint it took over, or by judging the same buckets again): each
+// must reach the endpoint once, the primary's copies never.
 func zombie(t *testing.T, s *stream, chAddr string, ref *reference) {
-	b, cfg, first, spare := withSpare(t, chAddr)
+	recv, env := newWebhookReceiver(t, time.Now().Add(time.Hour))
+	b, cfg, first, spare := withSpare(t, chAddr, env...)
 	var standby *proc
 	s.play(t, newProducer(t, b.addr), pace, func(i int) {
 		switch i {
 		case 2:
 			standby = spare.start(t, "standby")
 		case 12:
+			waitFor(t, 60*time.Second, "the first instance to hold a page the endpoint refused", func() (bool, error) {
+				m, err := scrape(cfg.metrics)
+				return err == nil && m.sum("trendwatch_incident_outbox_size") > 0, err
+			})
 			waitForCheckpoint(t, cfg)
 			first.pause()
-			t.Logf("minute %d: the first instance paused after a checkpoint and rows in ClickHouse", i)
+			t.Logf("minute %d: the first instance paused after a checkpoint, rows in ClickHouse and pages in its outbox", i)
 		case 16:
 			waitFor(t, 60*time.Second, "the standby to take over", func() (bool, error) {
 				return strings.Contains(standby.output(), "standby: took the consumer group over"), nil
 			})
 			waitForCheckpoint(t, spare)
+			recv.recover()
 			first.resume()
 			t.Logf("minute %d: the standby took over and wrote; the first instance woken", i)
 			first.refused(60*time.Second, "another process took this pipeline's state over")
@@ -131,6 +142,10 @@ func zombie(t *testing.T, s *stream, chAddr string, ref *reference) {
 			t.Errorf("standby did not log %q:\n%s", want, standby.tail(30))
 		}
 	}
+	recv.checkDeliveredOnce(t, chAddr, cfg.database)
+	if !strings.Contains(first.output(), "delivering nothing more") {
+		t.Errorf("the woken primary did not say it dropped its outbox:\n%s", first.tail(10))
+	}
 	got := readRows(t, chAddr, cfg.database, s)
 	t.Logf("primary paused and woken beside its standby: %v", checkTotals(t, s, got))
 	checkIngestStats(t, chAddr, cfg.database, s)
@@ -138,13 +153,14 @@ func zombie(t *testing.T, s *stream, chAddr string, ref *reference) {
 }
 
 // withSpare starts a broker, a database and a first `trendwatch run` that
-// owns its group, and returns them with the configuration of a standby for
-// it: the same but for its /metrics and kafka.standby.
-func withSpare(t *testing.T, chAddr string) (b *brokerProc, cfg runConfig, first *proc, spare runConfig) {
+// owns its group, with the environment extra too, and returns them with the
+// configuration of a standby for it: the same but for its /metrics and
+// kafka.standby.
+func withSpare(t *testing.T, chAddr string, extra ...string) (b *brokerProc, cfg runConfig, first *proc, spare runConfig) {
 	t.Helper()
 	b = startBroker(t, freeAddr(t), t.TempDir())
 	cfg = newRunConfig(t, b.addr, chAddr)
-	cfg.extra = append(cfg.extra, watchlist(), sessionTimeout)
+	cfg.extra = append(append(cfg.extra, watchlist(), sessionTimeout), extra...)
 	cfg.migrate(t)
 	first = cfg.start(t, "first")
 	waitFor(t, 30*time.Second, "the first instance to own the group", func() (bool, error) {
