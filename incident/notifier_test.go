@@ -215,6 +215,16 @@ func lifecycle(key string) []alert.Event {
 	}
 }
 
+// threeLifecycles are the lifecycles of three keys of three kinds, one of them
+// Devanagari.
+func threeLifecycles() []alert.Event {
+	var evs []alert.Event
+	for _, k := range []string{"surge|hashtag:fyp", "novelty|hashtag:नेपाल", "watchlist|challenge:c-1"} {
+		evs = append(evs, lifecycle(k)...)
+	}
+	return evs
+}
+
 func ids(evs []alert.Event) []string {
 	var out []string
 	for _, ev := range evs {
@@ -269,10 +279,7 @@ func TestDeliversSignedWebhooks(t *testing.T) {
 	rc := newReceiver(t, key)
 	reg := prometheus.NewRegistry()
 	s := startNotifier(t, testConfig(rc.srv.URL), reg)
-	var evs []alert.Event
-	for _, k := range []string{"surge|hashtag:fyp", "novelty|hashtag:नेपाल", "watchlist|challenge:c-1"} {
-		evs = append(evs, lifecycle(k)...)
-	}
+	evs := threeLifecycles()
 	if err := s.Notify(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
@@ -997,10 +1004,7 @@ func TestFenceStopsDelivery(t *testing.T) {
 	})
 	s := startNotifier(t, testConfig(rc.srv.URL), nil)
 	s.SetFence(fence)
-	var evs []alert.Event
-	for _, k := range []string{"surge|hashtag:fyp", "novelty|hashtag:नेपाल", "watchlist|challenge:c-1"} {
-		evs = append(evs, lifecycle(k)...)
-	}
+	evs := threeLifecycles()
 	if err := s.Notify(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
