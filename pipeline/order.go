@@ -231,3 +231,25 @@ func (e *Engine) resume(now time.Time) {
 		}
 	}
 }
+
+// advanceTo moves the watermark to wm and closes every bucket it passes;
+// parked records stay parked (Advance applies them).
+func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
+	if !wm.After(e.watermark) {
+		return nil
+	}
+	e.watermark = wm
+	e.m.watermark.Set(float64(wm.Unix()))
+	for _, b := range e.window.Advance(wm) {
+		if err := e.close(ctx, b); err != nil {
+			return err
+		}
+	}
+	e.dedup.closeBefore(e.window.Closed())
+	e.door.closeBefore(e.window.Closed())
+	e.m.doorB.Set(float64(e.door.bytes()))
+	e.m.dedupIDs.Set(float64(e.dedup.n))
+	e.m.dedupB.Set(float64(e.dedup.bytes()))
+	e.m.joinB.Set(float64(e.join.bytes()))
+	return e.judgeEarly(ctx)
+}

@@ -1,0 +1,391 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/sketches"
+	"github.com/trendwatch/trendwatch/trend"
+)
+
+// The bucket close: which terms to judge, their observations, the
+// detectors and the lifecycle, the rows, and writing them.
+
+// Drain applies every parked record and closes every open bucket, as at the
+// end of a finite input: nothing earlier can arrive any more.
+func (e *Engine) Drain(ctx context.Context) error {
+	if err := e.endHold(ctx, time.Now(), true); err != nil {
+		return err
+	}
+	end := e.watermark
+	if last := e.latestParked(); last.After(end) {
+		end = last
+	}
+	if end.IsZero() {
+		return nil
+	}
+	return e.Advance(ctx, end.Add(e.bucket+e.lateness+time.Nanosecond))
+}
+
+// close turns one closed bucket into rows, detector runs and alert transitions.
+func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
+	began := time.Now()
+	e.lastClosed = b.Start
+	e.nominate(b)
+	platform := e.platform(b)
+	obs, estimated := e.observe(b, &platform)
+	rows, evs, surging := e.judgeBucket(b, obs, estimated, platform)
+	e.evict()
+	if err := e.write(ctx, rows, evs); err != nil {
+		return err
+	}
+	e.reportBucket(b, platform, len(obs), evs, surging, began)
+	return nil
+}
+
+// nominate starts tracking the heavy hitters of closed bucket b that crossed
+// the tracking bar without being noticed on the way (e.g. a term whose first
+// mentions were in a late event).
+func (e *Engine) nominate(b *sketches.Bucket) {
+	for _, top := range [2]struct {
+		items []sketches.Item
+		min   uint32
+	}{{b.Top.Top(), e.cfg.TrackMin}, {b.ReportTop.Top(), e.cfg.TrackMinReports}} {
+		for _, it := range top.items {
+			if len(e.tracked) >= e.cfg.MaxTracked {
+				break
+			}
+			// Space-Saving counts overestimate by up to Err; nominate only on
+			// the guaranteed part, or every slot of the summary would qualify.
+			if it.Count-it.Err < uint64(top.min) {
+				continue
+			}
+			if _, ok := e.tracked[it.Key]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Hash)) {
+				e.track(it.Key, it.Hash, nil, b.Start)
+			}
+		}
+	}
+}
+
+// platform is what the whole platform did in closed bucket b, the norm the
+// detectors judge a term against; it forgets the bucket's platform counts.
+// MentionsPerCreator is left to observe.
+func (e *Engine) platform(b *sketches.Bucket) detectors.Platform {
+	platform := detectors.Platform{
+		Mentions:           float64(b.Mentions.Total() - e.familyMentions.get(b.Start)),
+		Events:             float64(b.Events),
+		Reports:            float64(b.ReportEvents),
+		MentionsPerCreator: 0,
+	}
+	if b.Events > 0 {
+		platform.ReportRate = float64(b.ReportEvents) / float64(b.Events)
+	}
+	if ch := e.creators[b.Start]; ch != nil {
+		platform.UniqueCreators = ch.Estimate()
+		delete(e.creators, b.Start)
+	}
+	e.familyMentions.drop(b.Start)
+	return platform
+}
+
+// observe makes an Observation of every tracked term in closed bucket b,
+// sorted by term, with the counts its row states beside each (estimated), and
+// sets platform's MentionsPerCreator from them.
+func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs []detectors.Observation, estimated [][2]float64) {
+	keys := make([]string, 0, len(e.tracked))
+	for k := range e.tracked {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+
+	obs = make([]detectors.Observation, 0, len(keys))
+	// estimated holds each observation's count-min counts where the term
+	// was tracked only part of the bucket: what its row says, never below
+	// the truth. The detectors judge a lower bound instead (see below).
+	estimated = make([][2]float64, 0, len(keys))
+	var ratios []float64
+	// The histories are the series' own memory, not copies: detectors do
+	// not keep them, and the series are pushed only after every term is judged.
+	history := func(s *series) []float64 {
+		return e.known(s.view(), b.Start)
+	}
+	for _, k := range keys {
+		st := e.tracked[k]
+		e.catchUp(st, b.Start)
+		tb := st.open[b.Start]
+		mentions, reports := e.judged(st, b, tb)
+		if b.Start.Before(st.exactFrom) {
+			// The row says the count-min's counts, never below the truth.
+			estimated = append(estimated, [2]float64{float64(b.Mentions.Estimate(st.hash)), float64(b.Reports.Estimate(st.hash))})
+		} else {
+			estimated = append(estimated, [2]float64{mentions, reports})
+		}
+		o := detectors.Observation{
+			Term: k, Bucket: b.Start, Width: e.bucket,
+			Mentions:        mentions,
+			Reports:         reports,
+			MentionHistory:  history(st.mentions),
+			ReportHistory:   history(st.reports),
+			CreatorHistory:  history(st.creators),
+			PartialCreators: b.Start.Before(st.exactFrom),
+			DayAgo:          e.dayAgo(st.hash, b.Start),
+			Watch:           st.watch,
+		}
+		if tb != nil {
+			tb.describe(&o, e.cfg.TopLabels)
+		}
+		if o.Mentions >= 10 && o.UniqueCreators > 0 {
+			ratios = append(ratios, o.Mentions/float64(o.UniqueCreators))
+		}
+		obs = append(obs, o)
+	}
+	platform.MentionsPerCreator = median(ratios)
+	return obs, estimated
+}
+
+// judgeBucket runs the detectors and the alert lifecycle on the observations
+// of closed bucket b, makes its rows, and moves every tracked term's history
+// on by the bucket. surging are the terms at twice the tracking bar, for the
+// bucket report.
+func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, estimated [][2]float64, platform detectors.Platform) (rows []trend.Minute, evs []alert.Event, surging []TermStat) {
+	version := RowVersion(e.epoch, time.Now())
+	for i := range obs {
+		o := &obs[i]
+		o.Platform = platform
+		st := e.tracked[o.Term]
+		o.Tail = st.tail
+		var fs []detectors.Finding
+		if st.kind != event.KindFamily || spread(st.open[b.Start]) {
+			fs = e.set.Evaluate(o)
+		}
+		st.tail = e.set.Learn(o)
+		n := len(evs)
+		evs = append(evs, e.life.Observe(o, fs)...)
+		if tb := st.open[b.Start]; tb != nil && st.kind == event.KindFamily {
+			withMembers(evs[n:], tb.members, e.cfg.TopLabels)
+		}
+		if est := estimated[i]; est[0] > 0 || est[1] > 0 {
+			var langs []string
+			var byChannel [event.NumChannels]uint64
+			if tb := st.open[b.Start]; tb != nil {
+				langs = names(tb.langs.top(e.cfg.TopLabels))
+				byChannel = tb.byChannel
+			}
+			rows = append(rows, trend.Minute{
+				ReportsByChannel: byChannel,
+				Bucket:           b.Start, Term: o.Term, Kind: st.kind.String(),
+				Mentions: uint64(estimated[i][0]), UniqueCreators: o.UniqueCreators,
+				Reports: uint64(estimated[i][1]), UniqueReporters: o.UniqueReporters,
+				TopRegions: names(o.Regions), Langs: langs, ReportReasons: names(o.ReportReasons),
+				Exact:   !b.Start.Before(st.exactFrom),
+				Family:  st.family,
+				Version: version,
+			})
+			if o.Mentions >= float64(2*e.cfg.TrackMin) {
+				exp := recentMean(o.MentionHistory, 30)
+				surging = append(surging, TermStat{Term: o.Term, Mentions: o.Mentions, Expected: exp,
+					Growth: (o.Mentions + 1) / (exp + 1), UniqueCreators: o.UniqueCreators, Reports: o.Reports})
+			}
+		}
+		creators := float64(o.UniqueCreators)
+		if o.PartialCreators {
+			creators = 0 // an undercount would overstate the term's norm
+		}
+		st.pushHistory(o.Mentions, o.Reports, creators)
+		st.histEnd = b.Start.Add(e.bucket)
+		delete(st.open, b.Start)
+		if o.Mentions < float64(e.cfg.TrackMin) && o.Reports < float64(e.cfg.TrackMinReports) {
+			st.quiet++
+		} else {
+			st.quiet = 0
+		}
+	}
+	evs = append(evs, e.life.EndBucket(b.Start)...)
+	return rows, evs, surging
+}
+
+// reportBucket tells the observers, the log and the metrics what closing bucket b
+// found: observed terms, alert events evs, the fastest-growing terms surging;
+// began is when the close began.
+func (e *Engine) reportBucket(b *sketches.Bucket, platform detectors.Platform, observed int, evs []alert.Event, surging []TermStat, began time.Time) {
+	sort.Slice(surging, func(i, j int) bool { return surging[i].Growth > surging[j].Growth })
+	if len(surging) > 10 {
+		surging = surging[:10]
+	}
+	report := &BucketReport{
+		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: uint64(platform.Mentions),
+		Tracked: len(e.tracked), Observed: observed, Late: e.window.Dropped() - e.reported.late, Invalid: e.invalid - e.reported.invalid,
+		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
+	}
+	e.log.Debug("bucket closed", "bucket", b.Start, "events", b.Events, "mentions", report.Mentions, "reports", b.ReportEvents,
+		"tracked", report.Tracked, "late", report.Late, "parked", len(e.parked), "watermark", e.watermark, "alerts", len(evs),
+		"slowest", e.slowest())
+	e.reported.late, e.reported.invalid = e.window.Dropped(), e.invalid
+	for _, o := range e.obs {
+		o.Bucket(report)
+		for _, ev := range evs {
+			o.Alert(ev)
+		}
+	}
+	for _, ev := range evs {
+		e.m.alerts.WithLabelValues(ev.Alert.Detector, string(ev.To)).Inc()
+		if ev.Reason == alert.ReasonRetracted {
+			e.m.retracted.WithLabelValues(ev.Alert.Detector).Inc()
+		}
+	}
+	e.m.buckets.Inc()
+	e.m.tracked.Set(float64(len(e.tracked)))
+	e.m.openAlert.Set(float64(len(e.life.Open())))
+	e.m.windowB.Set(float64(e.window.Bytes()))
+	e.m.closeDur.Observe(time.Since(began).Seconds())
+}
+
+// judged is what the detectors judge of st's counts in bucket b, closed or
+// still open; tb is st's own bucket (nil: none). Tracked since before the
+// bucket saw any event, its own counts are exact, where the count-min's may
+// overestimate and depend on the order events arrived in. Tracked part of
+// the bucket, the estimate can exceed the truth by up to ε·N, which in a
+// flood is hundreds: judged as a count it made every ordinary term tracked in
+// the flood's minute surge, at close and early alike. What is certain is
+// judged instead: the larger of the estimate less ε·N and the exact count
+// since tracking began.
+func (e *Engine) judged(st *termState, b *sketches.Bucket, tb *termBucket) (mentions, reports float64) {
+	var since [2]float64
+	if tb != nil {
+		since = [2]float64{float64(tb.mentions), float64(tb.reports)}
+	}
+	if !b.Start.Before(st.exactFrom) {
+		return since[0], since[1]
+	}
+	mentions = max(since[0], float64(b.Mentions.Estimate(st.hash))-b.Mentions.Epsilon()*float64(b.Mentions.Total()))
+	reports = max(since[1], float64(b.Reports.Estimate(st.hash))-b.Reports.Epsilon()*float64(b.Reports.Total()))
+	return mentions, reports
+}
+
+// catchUp fills the history of st up to start, for buckets in which it was not
+// evaluated (none in steady state; a term restored from an older checkpoint).
+func (e *Engine) catchUp(st *termState, start time.Time) {
+	if !st.histEnd.Before(start) {
+		return
+	}
+	n := int(start.Sub(st.histEnd) / e.bucket)
+	if n > e.cfg.History {
+		n = e.cfg.History
+	}
+	m, r := e.window.Series(st.hash, start, n)
+	for i := range m {
+		st.pushHistory(m[i], r[i], 0)
+	}
+	st.histEnd = start
+}
+
+// known trims a history ending before start to the buckets the window has seen:
+// before the first event the counts are unknown, not zero, and a detector told
+// "zero" would see every term of a fresh start as new.
+func (e *Engine) known(hist []float64, start time.Time) []float64 {
+	n := int(start.Sub(e.first) / e.bucket)
+	if n < 0 {
+		n = 0
+	}
+	if len(hist) > n {
+		return hist[len(hist)-n:]
+	}
+	return hist
+}
+
+// dayAgo is the mean count per bucket in the hour around this time yesterday,
+// or NaN while the window does not reach that far back.
+func (e *Engine) dayAgo(h uint64, start time.Time) float64 {
+	from := start.Add(-24*time.Hour - 30*time.Minute)
+	if e.first.IsZero() || from.Before(e.first) {
+		return math.NaN()
+	}
+	m, _, err := e.window.Count(h, from, from.Add(time.Hour))
+	if err != nil {
+		return math.NaN()
+	}
+	return float64(m) / float64(time.Hour/e.bucket)
+}
+
+func (e *Engine) evict() {
+	var open map[string]bool
+	for k, st := range e.tracked {
+		if st.quiet < e.cfg.EvictAfter || st.watch != nil || len(st.open) > 0 {
+			continue
+		}
+		if open == nil {
+			open = make(map[string]bool)
+			for _, a := range e.life.Open() {
+				open[a.Term] = true
+			}
+		}
+		if !open[k] {
+			delete(e.tracked, k)
+			if st.kind == event.KindFamily {
+				e.families.untracked(st.hash)
+			}
+		}
+	}
+}
+
+func (e *Engine) write(ctx context.Context, rows []trend.Minute, evs []alert.Event) error {
+	// Asked before every write, not only at commit rounds: a primary woken
+	// beside the standby that took over must not page or write what it
+	// judges in the moment before its next round.
+	if e.fence != nil {
+		if err := e.fence.Superseded(); err != nil {
+			e.superseded = err
+			return fmt.Errorf("stopping: %w", err)
+		}
+	}
+	for _, s := range e.sinks {
+		if len(rows) > 0 {
+			if err := s.WriteMinutes(ctx, rows); err != nil {
+				return fmt.Errorf("write %d minute rows: %w", len(rows), err)
+			}
+		}
+		if len(evs) > 0 {
+			if err := s.WriteAlerts(ctx, evs); err != nil {
+				return fmt.Errorf("write %d alert transitions: %w", len(evs), err)
+			}
+		}
+	}
+	if len(evs) > 0 && e.notifier != nil {
+		if err := e.notifier.Notify(ctx, evs); err != nil {
+			return fmt.Errorf("page %d alert transitions: %w", len(evs), err)
+		}
+	}
+	return nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	sort.Float64s(xs)
+	mid := len(xs) / 2
+	if len(xs)%2 == 1 {
+		return xs[mid]
+	}
+	return (xs[mid-1] + xs[mid]) / 2
+}
+
+func recentMean(xs []float64, n int) float64 {
+	if len(xs) > n {
+		xs = xs[len(xs)-n:]
+	}
+	if len(xs) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}

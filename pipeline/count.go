@@ -1,0 +1,301 @@
+package pipeline
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+// Counting: what each event adds to the sketches, the tracked terms and
+// their open buckets, and when a term starts being tracked.
+
+func (e *Engine) late(err error) bool {
+	if errors.Is(err, sketches.ErrLate) || errors.Is(err, sketches.ErrTooEarly) {
+		e.m.late.Inc()
+		return true
+	}
+	return false
+}
+
+func (e *Engine) content(c *event.Content) {
+	ts := c.TS.UTC()
+	if e.late(e.window.Event(ts)) {
+		return
+	}
+	start := ts.Truncate(e.bucket)
+	if e.first.IsZero() || start.Before(e.first) {
+		e.first = start
+	}
+	creator := sketches.Hash(c.CreatorID)
+	e.creatorsOf(start).InsertHash(creator)
+
+	e.terms = c.Terms(e.terms[:0])
+	keys := e.keys[:0]
+	hashes := e.hashes[:0]
+	open := e.window.Open(ts)
+	for _, t := range e.terms {
+		key, h := e.termKey(t)
+		keys = append(keys, key)
+		hashes = append(hashes, h)
+		if !e.mention(c, ts, start, creator, open, key, h, false, "") {
+			return
+		}
+	}
+	e.hashes = hashes
+	// Each hashtag also counts into its family, once per post however many of
+	// the family's spellings the post carries. The join cache keeps only the
+	// post's own terms: a report finds the families again from them.
+	fams := e.fams[:0]
+	for i, t := range e.terms {
+		if !e.families.on() || t.Kind != event.KindHashtag || shortASCII(t.Value) {
+			continue
+		}
+		fam, spelling := e.hashtagFamily(hashes[i], t.Value)
+		if fam == 0 || slices.Contains(fams, fam) {
+			continue
+		}
+		fams = append(fams, fam)
+		term := e.spelled(fam, hashes[i], t.Value, spelling)
+		if !e.mention(c, ts, start, creator, open, term, fam, true, t.Value) {
+			break
+		}
+	}
+	e.fams, e.keys = fams, keys
+	if n := e.join.put(c.ContentID, keys); n > 0 {
+		e.m.joinEvicted.Add(float64(n))
+		if start.After(e.joinWarned) {
+			// Said once a bucket, as event time moves on: in a flood it is
+			// every post, and a backlog interleaves buckets.
+			e.joinWarned = start
+			e.log.Warn("content→terms cache at pipeline.join_cache_bytes: the oldest content is forgotten before pipeline.join_cache entries, and reports on it count only through their own hashtags; a flood of posts with many one-off terms is the usual cause",
+				"bucket", start, "entries", e.join.len(), "pipeline.join_cache_bytes", e.cfg.JoinCacheBytes)
+		}
+	}
+}
+
+// creatorsOf returns the platform's unique creators of the open bucket at
+// start. The last one is kept at hand, as bucketOf keeps a term's: a map keyed
+// by time.Time is slow to hash, and the entry goes only when its bucket closes.
+func (e *Engine) creatorsOf(start time.Time) *sketches.HLL {
+	if e.lastCreators != nil && e.lastCreatorsStart.Equal(start) {
+		return e.lastCreators
+	}
+	ch := e.creators[start]
+	if ch == nil {
+		var err error
+		if ch, err = sketches.NewHLL(sketches.DefaultHLLPrecision); err != nil {
+			panic(err)
+		}
+		e.creators[start] = ch
+	}
+	e.lastCreators, e.lastCreatorsStart = ch, start
+	return ch
+}
+
+// mention counts one mention of key (hash h) by content c; a family's
+// (derived) is counted in the count-min only unless key, its term, is set
+// because it may be tracked, and member is the spelling that brought it. It
+// reports false when the event is too late.
+func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, open *sketches.Bucket, key string, h uint64, derived bool, member string) bool {
+	if !derived {
+		if e.late(e.window.Mention(ts, key, h, 1)) {
+			return false
+		}
+	} else {
+		if e.late(e.window.MentionDerived(ts, h, 1)) {
+			return false
+		}
+		e.familyMentions.add(start)
+		if key == "" {
+			return true
+		}
+	}
+	if !e.owns(h) {
+		return true
+	}
+	st := e.tracked[key]
+	if st == nil {
+		st = e.maybeTrack(key, h, open, false)
+		if st == nil {
+			return true
+		}
+	}
+	tb := e.bucketOf(st, start)
+	e.early.touch(st, tb, start)
+	tb.mentions++
+	tb.creators.insert(creator)
+	tb.regions.add(c.Region)
+	tb.langs.add(c.Lang)
+	tb.members.add(member)
+	if len(tb.samples) < e.cfg.Samples {
+		tb.samples = append(tb.samples, c.ContentID)
+	}
+	return true
+}
+
+func (e *Engine) report(r *event.Report) {
+	ts := r.TS.UTC()
+	if e.late(e.window.ReportEvent(ts)) {
+		return
+	}
+	start := ts.Truncate(e.bucket)
+	cached, known := e.join.get(r.ContentID)
+	if len(r.Hashtags) == 0 && !known {
+		e.m.unattrib.Inc()
+	}
+	keys := e.keys[:0]
+	if len(r.Hashtags) > 0 {
+		// The report's hashtags replace the content's, but not its sound or
+		// challenge: a report on a post that uses a sound is a report about
+		// that sound whatever the reporter tagged, and dropping them hid a
+		// fifth of a sound's report wave (a bucket later in the median).
+		for _, h := range r.Hashtags {
+			key, _ := e.termKey(event.Term{Kind: event.KindHashtag, Value: h})
+			keys = append(keys, key)
+		}
+		for _, k := range cached {
+			if kind, _, _ := strings.Cut(k, ":"); kind != event.KindHashtag.String() {
+				keys = append(keys, k)
+			}
+		}
+	} else {
+		keys = append(keys, cached...)
+	}
+	// The families of its hashtags are reported with them, each once.
+	fams := e.fams[:0]
+	for _, k := range keys {
+		if v, ok := strings.CutPrefix(k, "hashtag:"); ok && e.families.on() {
+			if term, fam := e.familyTerm(sketches.Hash(k), v); fam != 0 && !slices.Contains(fams, fam) {
+				fams = append(fams, fam)
+				keys = append(keys, term)
+			}
+		}
+	}
+	e.keys, e.fams = keys, fams
+	reporter := sketches.Hash(r.ReporterID)
+	// The decoder has checked the channel; an unknown one (a record built by
+	// hand) counts as a user's.
+	channel, _ := event.ParseChannel(r.Channel)
+	trusted := e.set.HighTrustChannel(channel)
+	open := e.window.Open(ts)
+	for _, key := range keys {
+		h := sketches.Hash(key)
+		if e.late(e.window.Report(ts, key, h, 1)) {
+			return
+		}
+		if !e.owns(h) {
+			continue
+		}
+		st := e.tracked[key]
+		if st == nil {
+			if strings.HasPrefix(key, family.Prefix) && !e.families.tracks(h) {
+				continue
+			}
+			if trusted {
+				// One report from a high-trust channel pages (detectors.TrustedReport),
+				// so its terms are tracked from it.
+				st = e.trackNow(key, h, open)
+			} else {
+				st = e.maybeTrack(key, h, open, true)
+			}
+			if st == nil {
+				continue
+			}
+		}
+		tb := e.bucketOf(st, start)
+		e.early.touch(st, tb, start)
+		tb.reports++
+		tb.byChannel[channel]++
+		tb.reporters.insert(reporter)
+		tb.reasons.add(r.Reason)
+	}
+}
+
+// maybeTrack starts tracking key when its count in the open bucket reaches the
+// threshold, or on its first mention when it is on the watchlist. Its history
+// comes retroactively from the sketch window.
+func (e *Engine) maybeTrack(key string, h uint64, open *sketches.Bucket, isReport bool) *termState {
+	if len(e.tracked) >= e.cfg.MaxTracked || open == nil {
+		return nil
+	}
+	var watch *detectors.WatchMatch
+	if isReport {
+		if open.Reports.Estimate(h) < e.cfg.TrackMinReports {
+			return nil
+		}
+	} else if est := open.Mentions.Estimate(h); est < e.cfg.TrackMin {
+		// The watchlist is checked once per term and bucket (on its first
+		// mention), not on every event.
+		if est != 1 {
+			return nil
+		}
+		if watch = e.set.Watch(key); watch == nil {
+			return nil
+		}
+	}
+	if watch == nil && !e.admit(open.Start, h) {
+		return nil
+	}
+	return e.track(key, h, watch, e.window.Closed())
+}
+
+// admit passes a term at the tracking bar through the door: on its first
+// sighting there it is only remembered.
+func (e *Engine) admit(start time.Time, h uint64) bool {
+	ok, evicted, full := e.door.admit(start, h)
+	if ok {
+		return true
+	}
+	e.m.doorHeld.Inc()
+	if evicted {
+		e.m.doorLost.Inc()
+		if full && start.After(e.doorWarned) {
+			e.doorWarned = start
+			e.log.Warn("tracking admission door full: terms at the tracking bar are forgotten before their second sighting, so real ones are tracked later; a flood of one-off terms is the usual cause",
+				"bucket", start, "pipeline.admission_slots", e.cfg.AdmissionSlots)
+		}
+	}
+	return false
+}
+
+// trackNow starts tracking key whatever its counts, room permitting.
+func (e *Engine) trackNow(key string, h uint64, open *sketches.Bucket) *termState {
+	if len(e.tracked) >= e.cfg.MaxTracked || open == nil {
+		return nil
+	}
+	return e.track(key, h, nil, e.window.Closed())
+}
+
+// track starts following key in detail, with its history up to histEnd taken
+// retroactively from the sketch window.
+func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEnd time.Time) *termState {
+	if !e.owns(h) {
+		return nil
+	}
+	if watch == nil {
+		watch = e.set.Watch(key)
+	}
+	st := &termState{
+		key: key, kind: kindOf(key), hash: h, watch: watch, family: e.termFamily(key),
+		open:      make(map[time.Time]*termBucket, 2),
+		mentions:  newSeries(e.cfg.History),
+		reports:   newSeries(e.cfg.History),
+		creators:  newSeries(e.cfg.History),
+		histEnd:   histEnd,
+		exactFrom: e.maxApplied.Truncate(e.bucket).Add(e.bucket),
+	}
+	if !st.histEnd.IsZero() {
+		m, r := e.window.Series(h, st.histEnd, e.cfg.History)
+		for i := range m {
+			st.pushHistory(m[i], r[i], 0)
+		}
+	}
+	e.tracked[key] = st
+	return st
+}
