@@ -704,7 +704,10 @@ func (s *Notifier) run(ctx context.Context) {
 			continue
 		}
 		// Not waiting out a backoff for a delivery that is no longer ours.
+		// It was on the wire if the fence moved during the request, and
+		// kept then.
 		if s.fenced() {
+			s.dropSuperseded(d)
 			return
 		}
 		t := time.NewTimer(wait)

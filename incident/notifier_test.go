@@ -1029,34 +1029,49 @@ func TestFenceStopsDelivery(t *testing.T) {
 }
 
 // TestFenceEndsDrain: a process stopping because another took over does
-// not wait out a retry's backoff to learn that its outbox is not its own.
+// not wait out a retry's backoff to learn that its outbox is not its own,
+// whether the takeover came while a failed request was on the wire or after.
 func TestFenceEndsDrain(t *testing.T) {
-	key, _ := parseSecret(testSecret)
-	rc := newReceiver(t, key)
-	rc.setFail(func(w http.ResponseWriter, r *http.Request, id string, try int) bool {
-		http.Error(w, "down", http.StatusServiceUnavailable)
-		return true
-	})
-	cfg := testConfig(rc.srv.URL)
-	cfg.BackoffBase, cfg.BackoffMax = 30*time.Second, time.Minute
-	s := startNotifier(t, cfg, nil)
-	fence := &testFence{}
-	s.SetFence(fence)
-	if err := s.Notify(context.Background(), lifecycle("surge|hashtag:fyp")[:1]); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); rc.total() == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no request reached the endpoint")
-		}
-	}
-	fence.took.Store(true)
-	began := time.Now()
-	drain(t, s, 2*time.Second)
-	if took := time.Since(began); took > time.Second {
-		t.Errorf("Drain took %v", took)
-	}
-	if got := testutil.ToFloat64(s.m.dropped.WithLabelValues(reasonSuperseded)); got != 1 {
-		t.Errorf("dropped_total{reason=superseded} = %v, want 1", got)
+	for _, during := range []bool{false, true} {
+		t.Run(fmt.Sprintf("during_request=%v", during), func(t *testing.T) {
+			key, _ := parseSecret(testSecret)
+			rc := newReceiver(t, key)
+			fence := &testFence{}
+			rc.setFail(func(w http.ResponseWriter, r *http.Request, id string, try int) bool {
+				if during {
+					// The answer comes after Drain has asked the fence,
+					// with the request still on the wire.
+					fence.took.Store(true)
+					time.Sleep(100 * time.Millisecond)
+				}
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return true
+			})
+			cfg := testConfig(rc.srv.URL)
+			cfg.BackoffBase, cfg.BackoffMax = 30*time.Second, time.Minute
+			cfg.Timeout = time.Second
+			s := startNotifier(t, cfg, nil)
+			s.SetFence(fence)
+			if err := s.Notify(context.Background(), lifecycle("surge|hashtag:fyp")[:1]); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(5 * time.Second); rc.total() == 0; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("no request reached the endpoint")
+				}
+			}
+			fence.took.Store(true)
+			began := time.Now()
+			drain(t, s, 2*time.Second)
+			if took := time.Since(began); took > time.Second {
+				t.Errorf("Drain took %v", took)
+			}
+			if got := testutil.ToFloat64(s.m.dropped.WithLabelValues(reasonSuperseded)); got != 1 {
+				t.Errorf("dropped_total{reason=superseded} = %v, want 1", got)
+			}
+			if n := rc.total(); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+		})
 	}
 }
