@@ -14,7 +14,7 @@ import (
 	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
-// topicSeries is three days of two-minute counts of one topic, the layout of
+// A topic series is three days of two-minute counts of one topic, the layout of
 // the trending/non-trending topic sets trend detectors are judged on: a daily
 // rhythm (±50 %), negative binomial noise (shape 10) and two ordinary one-bucket
 // spikes a day of Pareto size (shape 1.5). A trending topic rises, from a time
@@ -22,10 +22,8 @@ import (
 // nobody calls a topic at two posts a bucket a trend) over 3 to 15 buckets (6
 // to 30 minutes), holds for three hours and fades. A rise that takes hours is
 // the generator's slow_trend, which must not page. onset is -1 for a topic
-// that never trends.
-func topicSeries(r *rand.Rand, base float64, trending bool) (ts []time.Time, values []float64, onset int) {
-	return noisyTopicSeries(r, base, trending, defaultTopicNoise)
-}
+// that never trends. noisyTopicSeries makes one, with defaultTopicNoise or
+// rougher noise.
 
 // topicNoise is how unruly a topic's counts are: the negative binomial's
 // shape (smaller is noisier), the daily rhythm's amplitude and the ordinary
@@ -34,7 +32,7 @@ type topicNoise struct{ shape, rhythm, spikes float64 }
 
 var defaultTopicNoise = topicNoise{shape: 10, rhythm: 0.5, spikes: 2}
 
-// noisyTopicSeries is topicSeries with noise n.
+// noisyTopicSeries is a topic series with noise n.
 func noisyTopicSeries(r *rand.Rand, base float64, trending bool, n topicNoise) (ts []time.Time, values []float64, onset int) {
 	const perDay = 720
 	rows := 3 * perDay

@@ -42,11 +42,29 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	obs, estimated := e.observe(b, &platform)
 	rows, evs, surging := e.judgeBucket(b, obs, estimated, platform)
 	e.evict()
-	if err := e.write(ctx, rows, evs); err != nil {
+	in := e.intake(b)
+	var intake *trend.Intake
+	if e.cfg.Shard == 0 {
+		// Every shard reads the whole stream: the first writes its intake, or
+		// a query summing ingest_stats would count each event once per shard.
+		intake = &in
+	}
+	if err := e.write(ctx, rows, evs, intake); err != nil {
 		return err
 	}
-	e.reportBucket(b, platform, len(obs), evs, surging, began)
+	e.reportBucket(b, platform, len(obs), evs, surging, in, began)
 	return nil
+}
+
+// intake is what closed bucket b took in: its content events, and the
+// messages refused and events dropped as late since the bucket before it
+// closed.
+func (e *Engine) intake(b *sketches.Bucket) trend.Intake {
+	return trend.Intake{
+		Bucket: b.Start, Instance: e.cfg.Instance, Events: b.Events,
+		Invalid: e.invalid - e.reported.invalid, Late: e.window.Dropped() - e.reported.late,
+		Version: RowVersion(e.epoch, time.Now()),
+	}
 }
 
 // nominate starts tracking the heavy hitters of closed bucket b that crossed
@@ -213,14 +231,14 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, es
 // reportBucket tells the observers, the log and the metrics what closing bucket b
 // found: observed terms, alert events evs, the fastest-growing terms surging;
 // began is when the close began.
-func (e *Engine) reportBucket(b *sketches.Bucket, platform detectors.Platform, observed int, evs []alert.Event, surging []TermStat, began time.Time) {
+func (e *Engine) reportBucket(b *sketches.Bucket, platform detectors.Platform, observed int, evs []alert.Event, surging []TermStat, in trend.Intake, began time.Time) {
 	sort.Slice(surging, func(i, j int) bool { return surging[i].Growth > surging[j].Growth })
 	if len(surging) > 10 {
 		surging = surging[:10]
 	}
 	report := &BucketReport{
 		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: uint64(platform.Mentions),
-		Tracked: len(e.tracked), Observed: observed, Late: e.window.Dropped() - e.reported.late, Invalid: e.invalid - e.reported.invalid,
+		Tracked: len(e.tracked), Observed: observed, Late: in.Late, Invalid: in.Invalid,
 		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
 	}
 	e.log.Debug("bucket closed", "bucket", b.Start, "events", b.Events, "mentions", report.Mentions, "reports", b.ReportEvents,
@@ -334,7 +352,9 @@ func (e *Engine) evict() {
 	}
 }
 
-func (e *Engine) write(ctx context.Context, rows []trend.Minute, evs []alert.Event) error {
+// write hands a closed bucket's rows, alert transitions and intake (nil:
+// none to write) to every sink, then its transitions to the notifier.
+func (e *Engine) write(ctx context.Context, rows []trend.Minute, evs []alert.Event, intake *trend.Intake) error {
 	// Asked before every write, not only at commit rounds: a primary woken
 	// beside the standby that took over must not page or write what it
 	// judges in the moment before its next round.
@@ -353,6 +373,11 @@ func (e *Engine) write(ctx context.Context, rows []trend.Minute, evs []alert.Eve
 		if len(evs) > 0 {
 			if err := s.WriteAlerts(ctx, evs); err != nil {
 				return fmt.Errorf("write %d alert transitions: %w", len(evs), err)
+			}
+		}
+		if intake != nil {
+			if err := s.WriteIntake(ctx, *intake); err != nil {
+				return fmt.Errorf("write the intake of bucket %s: %w", intake.Bucket.Format(time.RFC3339), err)
 			}
 		}
 	}

@@ -186,7 +186,7 @@ func (e *Engine) judgeEarly(ctx context.Context) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	if err := e.write(ctx, nil, evs); err != nil {
+	if err := e.write(ctx, nil, evs, nil); err != nil {
 		return err
 	}
 	for _, o := range e.obs {

@@ -25,6 +25,9 @@ import (
 type Sink interface {
 	WriteMinutes(ctx context.Context, rows []trend.Minute) error
 	WriteAlerts(ctx context.Context, evs []alert.Event) error
+	// WriteIntake stores a closed bucket's intake, in the same flush as
+	// its rows.
+	WriteIntake(ctx context.Context, in trend.Intake) error
 	Flush(ctx context.Context) error
 	Close() error
 }

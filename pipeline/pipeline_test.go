@@ -235,7 +235,13 @@ func TestConfigValidate(t *testing.T) {
 type memSink struct {
 	rows   []trend.Minute
 	alerts []alert.Event
+	intake []trend.Intake
 	flush  int
+}
+
+func (m *memSink) WriteIntake(_ context.Context, in trend.Intake) error {
+	m.intake = append(m.intake, in)
+	return nil
 }
 
 func (m *memSink) WriteMinutes(_ context.Context, rows []trend.Minute) error {
@@ -958,5 +964,43 @@ func TestSupersededWritesNothing(t *testing.T) {
 	}
 	if len(sink.rows) > 0 || len(sink.alerts) > 0 {
 		t.Errorf("superseded, it still wrote %d rows and %d alert transitions", len(sink.rows), len(sink.alerts))
+	}
+}
+
+// TestIntakeWrittenWithRows: every closed bucket's intake goes to the sinks
+// in the same write as its rows: one row a bucket, in order, whose events
+// add up to the content events read and whose invalid count holds the
+// refused messages of the buckets they came in.
+func TestIntakeWrittenWithRows(t *testing.T) {
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 6, surgeAt: 4}
+	recs := f.records()
+	var content uint64
+	for _, r := range recs {
+		if r.Kind == ingest.KindContent {
+			content++
+		}
+	}
+	// Three refused messages arrive among the first minute's events.
+	bad := ingest.Record{Kind: ingest.KindInvalid}
+	recs = append(recs[:10:10], append([]ingest.Record{bad, bad, bad}, recs[10:]...)...)
+	run(t, e, recs, true)
+	if len(sink.intake) < f.minutes {
+		t.Fatalf("%d intake rows for %d minutes of events", len(sink.intake), f.minutes)
+	}
+	var events, invalid uint64
+	for i, in := range sink.intake {
+		if i > 0 && !in.Bucket.After(sink.intake[i-1].Bucket) {
+			t.Errorf("intake of %s after that of %s", in.Bucket, sink.intake[i-1].Bucket)
+		}
+		if in.Version == 0 || in.Instance != DefaultConfig().Instance {
+			t.Errorf("intake %+v: want a version and the instance", in)
+		}
+		events += in.Events
+		invalid += in.Invalid
+	}
+	if events != content || invalid != 3 {
+		t.Errorf("intake counts %d events and %d invalid, want %d and 3", events, invalid, content)
 	}
 }

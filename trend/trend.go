@@ -37,3 +37,19 @@ type Minute struct {
 	// writes the row again with a larger version, and readers keep the largest.
 	Version uint64
 }
+
+// Intake is what the pipeline took in for one bucket of event time: content
+// events counted, messages refused as invalid and events dropped as late
+// while it was open. Sinks store it beside the bucket's rows, in the same
+// write, so it is flushed, checkpointed and committed with them: a query
+// summing it over a range is the intake of that range, each bucket once.
+type Intake struct {
+	Bucket   time.Time // bucket start, UTC
+	Instance string    // pipeline.instance of the process that wrote it
+	Events   uint64
+	Invalid  uint64
+	Late     uint64
+	// Version orders rewrites of the bucket's row after a restart or by a
+	// replay, as Minute.Version does.
+	Version uint64
+}

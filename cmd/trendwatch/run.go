@@ -254,7 +254,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 	if err := serveOps(ctx, cfg.Metrics.Listen, reg, h, log); err != nil {
 		return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
 	}
-	sinks, chSink, err := openSinks(ctx, cfg, log, reg)
+	sinks, err := openSinks(ctx, cfg, log, reg)
 	if err != nil {
 		return err
 	}
@@ -273,13 +273,6 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 		eng.SetNotifier(pager)
 	}
 	eng.AddObserver(h)
-	// Every shard reads the whole stream: the first writes its intake, or
-	// a query summing ingest_stats would count each event once per shard.
-	var stats *statsWriter
-	if chSink != nil && cfg.Pipeline.Shard == 0 {
-		stats = &statsWriter{ctx: ctx, sink: chSink, instance: cfg.Pipeline.Instance, log: log}
-		eng.AddObserver(stats)
-	}
 	for _, o := range observers {
 		eng.AddObserver(o)
 	}
@@ -327,9 +320,6 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 		}
 	}
 	eng.SetEpoch(epoch)
-	if stats != nil {
-		stats.epoch = epoch
-	}
 	if err := resume(eng, store, cfg.Checkpoint.Fresh, log); err != nil {
 		return errors.Join(err, consumer.Close())
 	}
@@ -461,12 +451,11 @@ func resume(eng *pipeline.Engine, store *checkpoint.Store, fresh bool, log *slog
 	return nil
 }
 
-func openSinks(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) ([]pipeline.Sink, *clickhouse.Sink, error) {
+func openSinks(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) ([]pipeline.Sink, error) {
 	var sinks []pipeline.Sink
-	var ch *clickhouse.Sink
-	fail := func(err error) ([]pipeline.Sink, *clickhouse.Sink, error) {
+	fail := func(err error) ([]pipeline.Sink, error) {
 		closeSinks(sinks, log)
-		return nil, nil, err
+		return nil, err
 	}
 	for _, name := range cfg.Sinks {
 		switch name {
@@ -475,7 +464,6 @@ func openSinks(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 			if err != nil {
 				return fail(fmt.Errorf("clickhouse sink: %w", err))
 			}
-			ch = s
 			sinks = append(sinks, s)
 		case "parquet":
 			s, err := parquet.New(cfg.Parquet, log, reg)
@@ -486,7 +474,7 @@ func openSinks(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pr
 			log.Info("writing Parquet files", "dir", cfg.Parquet.Dir)
 		}
 	}
-	return sinks, ch, nil
+	return sinks, nil
 }
 
 func closeSinks(sinks []pipeline.Sink, log *slog.Logger) {
@@ -527,27 +515,6 @@ func closeNotifier(n *incident.Notifier, log *slog.Logger) {
 		log.Warn("closing the incident notifier", "err", err)
 	}
 }
-
-// statsWriter records per-bucket ingest statistics in ClickHouse.
-type statsWriter struct {
-	ctx      context.Context
-	sink     *clickhouse.Sink
-	instance string
-	log      *slog.Logger
-	epoch    uint64 // the state's, as the engine's rows carry it
-}
-
-func (s *statsWriter) Bucket(r *pipeline.BucketReport) {
-	err := s.sink.WriteIngestStats(s.ctx, []clickhouse.IngestStats{{
-		Bucket: r.Start, Instance: s.instance, Topic: "*", Partition: -1,
-		Events: r.Events, Invalid: r.Invalid, Late: r.Late, Version: pipeline.RowVersion(s.epoch, time.Now()),
-	}})
-	if err != nil && s.ctx.Err() == nil {
-		s.log.Warn("writing ingest stats", "bucket", r.Start, "err", err)
-	}
-}
-
-func (s *statsWriter) Alert(alert.Event) {}
 
 // alertLog puts every alert transition in the process log, so an operator
 // without a sink at hand still sees what fired.

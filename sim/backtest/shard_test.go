@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -19,10 +20,16 @@ import (
 	"github.com/trendwatch/trendwatch/trend"
 )
 
-// rowSink keeps the rows and alert transitions it is given.
+// rowSink keeps the rows, alert transitions and intake it is given.
 type rowSink struct {
 	rows   []trend.Minute
 	alerts []alert.Event
+	intake []trend.Intake
+}
+
+func (s *rowSink) WriteIntake(_ context.Context, in trend.Intake) error {
+	s.intake = append(s.intake, in)
+	return nil
 }
 
 func (s *rowSink) WriteMinutes(_ context.Context, rows []trend.Minute) error {
@@ -85,6 +92,14 @@ func TestShardsSameAsOne(t *testing.T) {
 	if len(wantRows) < 1000 || len(wantAlerts) < 10 {
 		t.Fatalf("the stream made %d rows and %d alert transitions; want a real test", len(wantRows), len(wantAlerts))
 	}
+	wantIntake := intakeByBucket(one.intake)
+	var events uint64
+	for _, in := range one.intake {
+		events += in.Events
+	}
+	if len(one.intake) == 0 || events == 0 {
+		t.Fatalf("one process wrote %d intake rows counting %d events", len(one.intake), events)
+	}
 	for _, shards := range []int{2, 3} {
 		gotRows := map[string]string{}
 		var gotAlerts []string
@@ -100,6 +115,14 @@ func TestShardsSameAsOne(t *testing.T) {
 				gotRows[k] = r
 			}
 			gotAlerts = append(gotAlerts, alertTransitions(s.alerts)...)
+			// Every shard reads the whole stream; the first alone writes
+			// the intake, the same as one process's.
+			switch got := intakeByBucket(s.intake); {
+			case shard == 0 && !maps.Equal(got, wantIntake):
+				t.Errorf("shard 0 of %d: intake of %d buckets differs from one process's %d", shards, len(got), len(wantIntake))
+			case shard > 0 && len(got) > 0:
+				t.Errorf("shard %d of %d wrote the intake of %d buckets", shard, shards, len(got))
+			}
 		}
 		slices.Sort(gotAlerts)
 		diff := 0
@@ -124,6 +147,16 @@ func TestShardsSameAsOne(t *testing.T) {
 			t.Errorf("%d shards: %d alert transitions, one process %d; first difference: %s", shards, len(gotAlerts), len(wantAlerts), firstDiff(gotAlerts, wantAlerts))
 		}
 	}
+}
+
+// intakeByBucket keys intake rows by bucket, without their version.
+func intakeByBucket(ins []trend.Intake) map[string]trend.Intake {
+	out := make(map[string]trend.Intake, len(ins))
+	for _, in := range ins {
+		in.Version = 0
+		out[in.Bucket.Format(time.RFC3339)] = in
+	}
+	return out
 }
 
 // rowsByKey keys rows by term and bucket, keeping the last write of each

@@ -188,6 +188,16 @@ func (s *Sink) WriteAlerts(ctx context.Context, evs []alert.Event) error {
 	return s.enqueue(ctx, len(cp), func(p *pending) { p.events = append(p.events, cp...) })
 }
 
+// WriteIntake queues a closed bucket's intake as its ingest_stats row, for
+// every topic and partition together (topic "*", partition -1). It blocks
+// like WriteMinutes.
+func (s *Sink) WriteIntake(ctx context.Context, in trend.Intake) error {
+	return s.WriteIngestStats(ctx, []IngestStats{{
+		Bucket: in.Bucket, Instance: in.Instance, Topic: "*", Partition: -1,
+		Events: in.Events, Invalid: in.Invalid, Late: in.Late, Version: in.Version,
+	}})
+}
+
 // WriteIngestStats queues intake statistics. It blocks like WriteMinutes.
 func (s *Sink) WriteIngestStats(ctx context.Context, rows []IngestStats) error {
 	if len(rows) == 0 {

@@ -35,7 +35,7 @@ func (s *Sink) compactComplete(ctx context.Context, watermark time.Time) {
 		return
 	}
 	cutoff := watermark.UTC().Truncate(s.cfg.Roll).Add(-2 * s.cfg.Roll)
-	for _, t := range []*table{s.minutes, s.alerts} {
+	for _, t := range s.tables() {
 		s.mu.Lock()
 		var due []string
 		for rel := range t.dirty {

@@ -17,6 +17,7 @@ import (
 const (
 	TableMinutes = "trend_minute"
 	TableAlerts  = "alert_events"
+	TableIntake  = "ingest_stats"
 )
 
 var (
@@ -97,6 +98,42 @@ func alertSchema() *arrow.Schema {
 		{Name: "early", Type: arrow.FixedWidthTypes.Boolean},
 		{Name: "reason", Type: arrow.BinaryTypes.String},
 	}, nil)
+}
+
+// intakeSchema is ClickHouse's ingest_stats for all partitions together,
+// without its topic, partition and lag columns.
+func intakeSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		{Name: "bucket", Type: tsType, Nullable: true},
+		{Name: "instance", Type: arrow.BinaryTypes.String},
+		{Name: "events", Type: arrow.PrimitiveTypes.Uint64},
+		{Name: "invalid", Type: arrow.PrimitiveTypes.Uint64},
+		{Name: "late", Type: arrow.PrimitiveTypes.Uint64},
+		{Name: "version", Type: arrow.PrimitiveTypes.Uint64},
+	}, nil)
+}
+
+type intakeCols struct {
+	bucket                         *array.TimestampBuilder
+	instance                       *array.StringBuilder
+	events, invalid, late, version *array.Uint64Builder
+}
+
+func newIntakeCols(b *array.RecordBuilder) *intakeCols {
+	u64 := func(i int) *array.Uint64Builder { return b.Field(i).(*array.Uint64Builder) }
+	return &intakeCols{
+		bucket: b.Field(0).(*array.TimestampBuilder), instance: b.Field(1).(*array.StringBuilder),
+		events: u64(2), invalid: u64(3), late: u64(4), version: u64(5),
+	}
+}
+
+func (c *intakeCols) append(in *trend.Intake) {
+	appendTime(c.bucket, in.Bucket)
+	c.instance.Append(in.Instance)
+	c.events.Append(in.Events)
+	c.invalid.Append(in.Invalid)
+	c.late.Append(in.Late)
+	c.version.Append(in.Version)
 }
 
 // minuteCols holds the typed builders of one trend_minute record so appending a

@@ -65,6 +65,7 @@ type Sink struct {
 	mu        sync.Mutex // guards what follows
 	minutes   *table
 	alerts    *table
+	intake    *table
 	watermark time.Time // latest event time written: how far the pipeline has moved
 	seq       uint64
 	closed    bool
@@ -83,6 +84,7 @@ type partition struct {
 	b       *array.RecordBuilder
 	minute  *minuteCols
 	alert   *alertCols
+	intake  *intakeCols
 	pending []arrow.Record
 }
 
@@ -107,17 +109,21 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error)
 		now:     time.Now,
 		minutes: &table{name: TableMinutes, schema: minuteSchema(), parts: map[time.Time]*partition{}, dirty: map[string]bool{}},
 		alerts:  &table{name: TableAlerts, schema: alertSchema(), parts: map[time.Time]*partition{}, dirty: map[string]bool{}},
+		intake:  &table{name: TableIntake, schema: intakeSchema(), parts: map[time.Time]*partition{}, dirty: map[string]bool{}},
 	}
 	if err := mkdirDurable(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("parquet.dir: %w", err)
 	}
-	for _, t := range []*table{s.minutes, s.alerts} {
+	for _, t := range s.tables() {
 		if err := s.scan(t); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
 }
+
+// tables are the sink's tables, in the order they are flushed.
+func (s *Sink) tables() []*table { return []*table{s.minutes, s.alerts, s.intake} }
 
 // scan removes leftover temporary files and marks every partition holding more
 // than one file (or an unfinished compaction) for compaction once it is complete.
@@ -172,6 +178,19 @@ func (s *Sink) WriteMinutes(ctx context.Context, rows []trend.Minute) error {
 	return nil
 }
 
+// WriteIntake buffers a closed bucket's intake, partitioned by its bucket.
+func (s *Sink) WriteIntake(ctx context.Context, in trend.Intake) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("parquet sink: WriteIntake after Close")
+	}
+	s.partition(s.intake, in.Bucket).intake.append(&in)
+	s.advance(in.Bucket)
+	s.metrics.buffered.WithLabelValues(TableIntake).Inc()
+	return nil
+}
+
 // WriteAlerts buffers alert transitions, partitioned by the transition's event
 // time (Event.At).
 func (s *Sink) WriteAlerts(ctx context.Context, evs []alert.Event) error {
@@ -200,10 +219,13 @@ func (s *Sink) partition(t *table, at time.Time) *partition {
 		t.parts[start] = p
 	}
 	p.b = array.NewRecordBuilder(s.mem, t.schema)
-	if t == s.minutes {
+	switch t {
+	case s.minutes:
 		p.minute = newMinuteCols(p.b)
-	} else {
+	case s.alerts:
 		p.alert = newAlertCols(p.b)
+	default:
+		p.intake = newIntakeCols(p.b)
 	}
 	return p
 }
@@ -236,7 +258,7 @@ func (s *Sink) flush(ctx context.Context) error {
 	began := time.Now()
 	s.mu.Lock()
 	var jobs []job
-	for _, t := range []*table{s.minutes, s.alerts} {
+	for _, t := range s.tables() {
 		for start, p := range t.parts {
 			j := job{t: t, start: start, recs: p.pending}
 			if p.b != nil {

@@ -170,6 +170,15 @@ func TestRoundTrip(t *testing.T) {
 	if err := s.WriteAlerts(ctx, alerts); err != nil {
 		t.Fatal(err)
 	}
+	intake := []trend.Intake{
+		{Bucket: minutes[0].Bucket, Instance: "tw-1", Events: 1234, Invalid: 2, Late: 1, Version: 7},
+		{Bucket: minutes[len(minutes)-1].Bucket, Instance: "tw-1", Events: 987, Version: 8},
+	}
+	for _, in := range intake {
+		if err := s.WriteIntake(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// The caller owns its slices again once Write returns.
 	minutes[0].TopRegions[0] = "XX"
 	minutes, alerts = sampleMinutes(), sampleAlerts()
@@ -185,6 +194,8 @@ func TestRoundTrip(t *testing.T) {
 	want := []string{
 		"alert_events/date=2025-03-09/hour=14/part-*.parquet",
 		"alert_events/date=2025-03-09/hour=15/part-*.parquet",
+		"ingest_stats/date=2025-03-09/hour=14/part-*.parquet",
+		"ingest_stats/date=2025-03-09/hour=15/part-*.parquet",
 		"trend_minute/date=2025-03-09/hour=14/part-*.parquet",
 		"trend_minute/date=2025-03-09/hour=15/part-*.parquet",
 	}
@@ -207,6 +218,31 @@ func TestRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(gotAlerts, alerts) {
 		t.Errorf("alerts read back:\n%+v\nwant\n%+v", gotAlerts, alerts)
 	}
+	for i := range intake {
+		intake[i].Bucket = intake[i].Bucket.UTC()
+	}
+	if got := readIntake(t, filepath.Join(dir, TableIntake)); !reflect.DeepEqual(got, intake) {
+		t.Errorf("intake read back:\n%+v\nwant\n%+v", got, intake)
+	}
+}
+
+func readIntake(t testing.TB, dir string) []trend.Intake {
+	t.Helper()
+	var out []trend.Intake
+	readRecords(t, dir, func(rec arrow.Record) {
+		bucket := col[*array.Timestamp](t, rec, "bucket")
+		for i := range int(rec.NumRows()) {
+			out = append(out, trend.Intake{
+				Bucket:   timeAt(bucket, i),
+				Instance: col[*array.String](t, rec, "instance").Value(i),
+				Events:   col[*array.Uint64](t, rec, "events").Value(i),
+				Invalid:  col[*array.Uint64](t, rec, "invalid").Value(i),
+				Late:     col[*array.Uint64](t, rec, "late").Value(i),
+				Version:  col[*array.Uint64](t, rec, "version").Value(i),
+			})
+		}
+	})
+	return out
 }
 
 func TestColumnTypes(t *testing.T) {
