@@ -50,6 +50,22 @@ func TestModernClickHouseReadsFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The intake of each minute, the first written twice (a replay's rewrite,
+	// version 2, counts).
+	var events uint64
+	for m := range 60 {
+		in := trend.Intake{Bucket: t0.Add(time.Duration(m) * time.Minute), Instance: "tw", Events: uint64(100 + m), Late: 1, Version: 1}
+		if m == 0 {
+			if err := s.WriteIntake(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			in.Events, in.Version = 50, 2
+		}
+		if err := s.WriteIntake(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		events += in.Events
+	}
 	if err := s.WriteMinutes(ctx, []trend.Minute{{Bucket: t0.Add(2 * time.Hour), Term: "hashtag:later", Kind: "hashtag"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +81,13 @@ func TestModernClickHouseReadsFiles(t *testing.T) {
 		rows, sum, t0.Format("2006-01-02 15:04:05.000"), rows/len(terms), rows/3)
 	if got != want {
 		t.Fatalf("chDB read\n%s\nwant\n%s", got, want)
+	}
+	// The README's intake query, in ClickHouse's dialect.
+	got = chdbQuery(t, chdb, fmt.Sprintf(
+		"SELECT count(), sum(e), sum(l) FROM (SELECT bucket, argMax(events, version) AS e, argMax(late, version) AS l "+
+			"FROM file('%s/%s/*/*/*.parquet', Parquet) GROUP BY bucket)", sqlString(dir), TableIntake))
+	if want := fmt.Sprintf("60,%d,60", events); got != want {
+		t.Errorf("chDB read the intake\n%s\nwant\n%s", got, want)
 	}
 }
 
