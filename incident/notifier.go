@@ -138,10 +138,12 @@ type Notifier struct {
 }
 
 // Fence says whether another process has taken over the state whose pages a
-// notifier delivers; checkpoint.Store is one. A process paused past its
-// group's session timeout wakes beside the standby that took over, and its
-// outbox holds pages the standby delivers too, from the checkpoint or by
-// judging the same buckets again.
+// notifier delivers. A process paused past its group's session timeout wakes
+// beside the standby that took over, and its outbox holds pages the standby
+// delivers too, from the checkpoint or by judging the same buckets again.
+// Superseded returns non-nil only for such a takeover, which drops the
+// outbox for good: a failure to find out is not one, as pages it dropped
+// would be missing from the checkpoint that should keep them.
 type Fence interface {
 	Superseded() error
 }
@@ -269,9 +271,9 @@ func (s *Notifier) Start(ctx context.Context) {
 // SetFence makes every delivery ask f first. Once f says another process
 // took over, the notifier delivers nothing more: it drops its outbox (counted
 // as dropped, reason superseded), Notify refuses with f's error, and Drain
-// returns at once. The check is a moment before each request, so a takeover
-// lets at most the request on the wire through, where the engine's own check
-// before Notify would let the whole outbox through.
+// waits only for a request already on the wire. The check is a moment before
+// each request, so a takeover lets at most that request through, where the
+// engine's own check before Notify would let the whole outbox through.
 func (s *Notifier) SetFence(f Fence) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

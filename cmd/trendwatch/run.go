@@ -316,7 +316,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 		// notifier asks it again before each request, so what a paused
 		// process queued before it was paused stays undelivered too.
 		if pager != nil {
-			pager.SetFence(store)
+			pager.SetFence(takeover{store})
 		}
 	}
 	eng.SetEpoch(epoch)
@@ -483,6 +483,19 @@ func closeSinks(sinks []pipeline.Sink, log *slog.Logger) {
 			log.Warn("closing sink", "err", err)
 		}
 	}
+}
+
+// takeover is the checkpoint store as the incident notifier's fence: a
+// process that took the state over stops this one's deliveries; a failed
+// read of the epoch does not (it stops the engine at its next write, and the
+// checkpoint keeps the outbox), where dropping the outbox would lose pages.
+type takeover struct{ store *checkpoint.Store }
+
+func (t takeover) Superseded() error {
+	if err := t.store.Superseded(); errors.Is(err, checkpoint.ErrSuperseded) {
+		return err
+	}
+	return nil
 }
 
 // openNotifier starts the incident notifier when incident.enabled; nil
