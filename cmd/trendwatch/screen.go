@@ -162,7 +162,7 @@ func (p *printer) summary(runDir string, cfg *config.Config) {
 	}
 	fmt.Fprintf(p.w, "events:      %d (%d mentions, %d reports)%s\n", p.events, p.mentions, p.reports, span)
 	if runDir != "" {
-		fmt.Fprintf(p.w, "Parquet:     %s  (trend_minute/, alert_events/)\n", runDir)
+		fmt.Fprintf(p.w, "Parquet:     %s  (trend_minute/, alert_events/, ingest_stats/)\n", runDir)
 	}
 	if contains(cfg.Sinks, "clickhouse") {
 		fmt.Fprintf(p.w, "ClickHouse:  %v, database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
