@@ -123,7 +123,8 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 	}
 	// The whole bucket's expectation and dispersion, as the final judgement
 	// fits them.
-	b, one, _, _ := s.mp.tests(tail(o.MentionHistory, s.mp.history), o.Mentions, o.DayAgo, true)
+	mp := s.mentionParams(o)
+	b, one, _, _ := mp.tests(tail(o.MentionHistory, mp.history), o.Mentions, o.DayAgo, true)
 	full, disp := one.expected, b.disp
 	// The partial count's own test. Within a bucket the term's rate is one
 	// draw, so the extra-Poisson part of the variance scales with the square
@@ -142,7 +143,7 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 	least := math.Max(0, rest-s.early.keepZ*math.Sqrt(disp*rest))
 	proj := *o
 	proj.Mentions = o.Mentions + least
-	a := analysis{o: &proj, mp: &s.mp, rp: &s.rp}
+	a := analysis{o: &proj, mp: mp, rp: &s.rp}
 	for _, d := range s.detectors {
 		switch d.Name() {
 		case NameSurge, NameNovelty, NameWatchlist:

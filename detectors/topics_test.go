@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
@@ -242,4 +243,76 @@ func TestROCAUC(t *testing.T) {
 			t.Errorf("rocAUC(%v, %v) = %v, want %v", tc.pos, tc.neg, got, tc.want)
 		}
 	}
+}
+
+// TestTopicsWatched runs the topics of TestTopics and TestTopicsHarder as
+// watched terms, through the whole Set and the lifecycle as the engine
+// judges them: watched terms are judged at lower bars (the watchlist's own,
+// lone spikes whole), and this is what that costs on topics that never
+// trend. `make eval` reports it (TRENDWATCH_TOPICS topics per volume and
+// kind of noise; skipped without it).
+func TestTopicsWatched(t *testing.T) {
+	if os.Getenv("TRENDWATCH_TOPICS") == "" {
+		t.Skip("TRENDWATCH_TOPICS is not set: make eval runs it")
+	}
+	per := topicsPer(t, 0)
+	cfg := DefaultConfig()
+	cfg.Watchlist.Terms = []string{"hashtag:watched"}
+	s, err := NewSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.Watch("hashtag:watched")
+	var b strings.Builder
+	b.WriteString("| shape | day ± | spikes a day | mean per bucket | watched trending topics paged | watched never-trending topics paged |\n|---|---|---|---|---|---|\n")
+	var found, falsePaged, total int
+	for _, n := range []topicNoise{defaultTopicNoise, {10, 0.7, 2}, {5, 0.6, 4}, {3, 0.7, 10}} {
+		for _, base := range topicVolumes {
+			tp, fp := 0, 0
+			for k := range per {
+				for _, trending := range []bool{true, false} {
+					r := rand.New(rand.NewPCG(7+uint64(k), math.Float64bits(base)^boolBits(trending)))
+					ts, vals, onset := noisyTopicSeries(r, base, trending, n)
+					from, to := 720, len(vals)
+					if trending {
+						from, to = onset, min(len(vals), onset+90)
+					}
+					if watchedPages(s, cfg, w, ts, vals, from, to) {
+						if trending {
+							tp++
+						} else {
+							fp++
+						}
+					}
+				}
+			}
+			found, falsePaged, total = found+tp, falsePaged+fp, total+per
+			fmt.Fprintf(&b, "| %g | %.0f %% | %g | %g | %d/%d | %d/%d |\n", n.shape, 100*n.rhythm, n.spikes, base, tp, per, fp, per)
+		}
+	}
+	t.Logf("topics as watched terms, two-minute buckets\n%s", b.String())
+	t.Logf("EVAL | topics as watched terms (4 kinds of noise, %d per volume): trending paged / never-trending paged | %.1f %% / %.1f %% | the watchlist's lower bars on busy terms |", per,
+		100*float64(found)/float64(total), 100*float64(falsePaged)/float64(total))
+}
+
+// watchedPages reports whether the series, judged as the watched term w
+// through s and a lifecycle, opens an alert in rows [from, to).
+func watchedPages(s *Set, cfg Config, w *WatchMatch, ts []time.Time, vals []float64, from, to int) bool {
+	lc := NewLifecycle(cfg.Lifecycle)
+	var tl Tail
+	width := ts[1].Sub(ts[0])
+	for i := range vals {
+		o := Observation{Term: "hashtag:watched", Bucket: ts[i], Width: width, Mentions: vals[i],
+			MentionHistory: vals[max(0, i-cfg.Surge.History):i], DayAgo: math.NaN(), Tail: tl, Watch: w,
+			UniqueCreators: uint64(vals[i])}
+		fs := s.Evaluate(&o)
+		tl = s.Learn(&o)
+		for _, ev := range lc.Observe(&o, fs) {
+			if ev.To == alert.StatusOpen && i >= from && i < to {
+				return true
+			}
+		}
+		lc.EndBucket(ts[i])
+	}
+	return false
 }

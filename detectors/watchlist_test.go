@@ -159,3 +159,34 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchedBaselineHasNoTrend: on a ramp, an unwatched term's forecast
+// follows the ramp, a watched one's stays at the level the term has
+// reached: the team fears the term's growth, so its baseline does not
+// get used to it.
+func TestWatchedBaselineHasNoTrend(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Watchlist.Terms = []string{"hashtag:blackoutchallenge"}
+	s, err := NewSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h []float64
+	for range 60 {
+		h = append(h, 10)
+	}
+	for i := range 8 {
+		h = append(h, 10+2*float64(i+1)) // up 2 a bucket, each step under the clip
+	}
+	forecast := func(term string) float64 {
+		o := &Observation{Term: term, Watch: s.Watch(term), MentionHistory: h, Mentions: 28, DayAgo: math.NaN()}
+		mp := s.mentionParams(o)
+		b, _, _, _ := mp.tests(h, o.Mentions, o.DayAgo, true)
+		return b.next
+	}
+	plain, watched := forecast("hashtag:fyp"), forecast("hashtag:blackoutchallenge")
+	t.Logf("after a ramp from 10 to 26: forecast %.1f unwatched, %.1f watched", plain, watched)
+	if !(watched < plain-1) {
+		t.Errorf("watched forecast %.1f, unwatched %.1f: want the watched one below, without the ramp's trend", watched, plain)
+	}
+}
