@@ -203,6 +203,23 @@ func (a *analysis) learnTail() Tail {
 	return t
 }
 
+// spiky reports whether a lone outlier in this bucket's tests is, for this
+// term, ordinary: the term spiked to significance bar or more before, within
+// its history or its tail's memory of lone spikes (Tail.Lone), and came
+// straight back. Such a term's lone bucket is judged as the surge judges it,
+// at the clip limit until a second outlier confirms it.
+func (a *analysis) spiky(bar float64) bool {
+	if len(a.o.MentionHistory) < a.mp.minHistory {
+		return false
+	}
+	a.mentions()
+	if !a.m.clipped {
+		return false
+	}
+	return a.termTail().Lone >= a.mp.tail.loneFor ||
+		spikedBefore(tail(a.o.MentionHistory, a.mp.history), bar, &a.mp.base)
+}
+
 // surging reports whether a bucket whose mention tests scored z (raw) with
 // growths g, on support x, passes the surge's thresholds once the term's tail t
 // has calibrated it. Such a bucket is part of a surge, and, as in SPOT (Siffer

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/trendwatch/trendwatch/event"
 )
@@ -54,7 +55,20 @@ func NewSet(cfg Config) (*Set, error) {
 	watched := cfg
 	watched.Baseline.Beta = 0
 	s.mpWatch = newMentionParams(watched)
-	s.mpWatch.loneBar = s.mp.loneBar
+	// A watched term remembers its lone spikes at the watchlist's bar (or
+	// the early one, if lower), which it judges whole: a feared term's jump
+	// is news, unless jumps like it are what the term does (see
+	// Watchlist.judge).
+	if cfg.Watchlist.Enabled {
+		s.mpWatch.loneBar = func(w time.Duration, watched bool) float64 {
+			if s.mp.loneBar != nil {
+				return math.Min(cfg.Watchlist.MinZ, s.mp.loneBar(w, watched))
+			}
+			return cfg.Watchlist.MinZ
+		}
+	} else {
+		s.mpWatch.loneBar = s.mp.loneBar
+	}
 	mention := func(d judge, support float64) {
 		s.detectors = append(s.detectors, d)
 		s.minMentions = math.Min(s.minMentions, support)

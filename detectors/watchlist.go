@@ -235,7 +235,7 @@ func (d *Watchlist) judge(a *analysis) (Finding, bool) {
 	var rm, rr float64
 	var em, er evidence
 	if o.Mentions >= d.cfg.MinSupport {
-		rm, em = a.mentionStrength(d.cfg.MinZ, d.cfg.MinGrowth, d.cfg.MinSupport, false)
+		rm, em = a.mentionStrength(d.cfg.MinZ, d.cfg.MinGrowth, d.cfg.MinSupport, a.spiky(d.cfg.MinZ))
 	}
 	if o.Reports >= d.cfg.MinReports {
 		rr, er = a.reportStrength(d.cfg.MinZ, d.cfg.MinGrowth, d.cfg.MinReports)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
 )
@@ -188,5 +189,76 @@ func TestWatchedBaselineHasNoTrend(t *testing.T) {
 	t.Logf("after a ramp from 10 to 26: forecast %.1f unwatched, %.1f watched", plain, watched)
 	if !(watched < plain-1) {
 		t.Errorf("watched forecast %.1f, unwatched %.1f: want the watched one below, without the ramp's trend", watched, plain)
+	}
+}
+
+// TestWatchedSpikyTermWaits: a watched term's lone jump pages at once, unless
+// the term has jumped as hard before and come straight back, within its
+// history or its tail's memory of lone spikes; then it waits for a second
+// outlying bucket, as every other term's does.
+func TestWatchedSpikyTermWaits(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Watchlist.Terms = []string{"hashtag:blackoutchallenge"}
+	s, err := NewSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const term = "hashtag:blackoutchallenge"
+	w := s.Watch(term)
+	calm := make([]float64, 100)
+	for i := range calm {
+		calm[i] = 20 + float64(i%3) // 20, 21, 22: no outlier
+	}
+	spiky := slices.Clone(calm)
+	spiky[40] = 120 // a lone spike, straight back to 20 after it
+	watchlistPages := func(name string, h []float64, tl Tail) bool {
+		t.Helper()
+		o := &Observation{Term: term, Watch: w, Width: time.Minute, MentionHistory: h, Mentions: 110,
+			UniqueCreators: 110, DayAgo: math.NaN(), Tail: tl}
+		for _, f := range s.Evaluate(o) {
+			if f.Detector == NameWatchlist {
+				return true
+			}
+		}
+		return false
+	}
+	// The tail of a calm term learnt bucket by bucket, with and without a
+	// lone spike long enough ago that the history no longer holds it.
+	learn := func(spikeAt int) Tail {
+		var tl Tail
+		h := make([]float64, 0, 600)
+		for i := range 600 {
+			x := 20 + float64(i%3)
+			if i == spikeAt {
+				x = 120
+			}
+			o := &Observation{Term: term, Watch: w, Width: time.Minute, Mentions: x,
+				MentionHistory: tail(h, cfg.Surge.History), DayAgo: math.NaN(), Tail: tl}
+			tl = s.Learn(o)
+			h = append(h, x)
+		}
+		return tl
+	}
+	for _, c := range []struct {
+		name  string
+		h     []float64
+		tl    Tail
+		pages bool
+	}{
+		{"calm term, no tail", calm, Tail{}, true},
+		{"spiked within its history", spiky, Tail{}, false},
+		{"calm tail", calm, learn(-1), true},
+		{"spiked 400 buckets ago, remembered by its tail", calm, learn(200), false},
+	} {
+		if got := watchlistPages(c.name, c.h, c.tl); got != c.pages {
+			t.Errorf("%s: watchlist pages a lone jump to 110 = %v, want %v", c.name, got, c.pages)
+		}
+	}
+	// The same term's jump that holds a second bucket pages, spiky or not.
+	h := append(slices.Clone(spiky), 110)
+	o := &Observation{Term: term, Watch: w, Width: time.Minute, MentionHistory: h, Mentions: 110,
+		UniqueCreators: 110, DayAgo: math.NaN()}
+	if fs := s.Evaluate(o); len(fs) == 0 {
+		t.Error("spiky watched term: a jump that holds a second bucket did not page")
 	}
 }
