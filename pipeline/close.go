@@ -121,6 +121,8 @@ func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs 
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// The previous close's observations are gone.
+	e.topCounts.reset()
 
 	obs = make([]detectors.Observation, 0, len(keys))
 	// estimated holds each observation's count-min counts where the term
@@ -156,7 +158,7 @@ func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs 
 			Watch:           st.watch,
 		}
 		if tb != nil {
-			tb.describe(&o, e.cfg.TopLabels)
+			tb.describe(&o, e.cfg.TopLabels, &e.topCounts)
 		}
 		if o.Mentions >= 10 && o.UniqueCreators > 0 {
 			ratios = append(ratios, o.Mentions/float64(o.UniqueCreators))
@@ -192,7 +194,7 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, es
 			var langs []string
 			var byChannel [event.NumChannels]uint64
 			if tb := st.open[b.Start]; tb != nil {
-				langs = names(tb.langs.top(e.cfg.TopLabels))
+				langs = e.rowNames.names(e.topCounts.top(tb.langs, e.cfg.TopLabels))
 				byChannel = tb.byChannel
 			}
 			rows = append(rows, trend.Minute{
@@ -200,7 +202,7 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, es
 				Bucket:           b.Start, Term: o.Term, Kind: st.kind.String(),
 				Mentions: uint64(estimated[i][0]), UniqueCreators: o.UniqueCreators,
 				Reports: uint64(estimated[i][1]), UniqueReporters: o.UniqueReporters,
-				TopRegions: names(o.Regions), Langs: langs, ReportReasons: names(o.ReportReasons),
+				TopRegions: e.rowNames.names(o.Regions), Langs: langs, ReportReasons: e.rowNames.names(o.ReportReasons),
 				Exact:   !b.Start.Before(st.exactFrom),
 				Family:  st.family,
 				Version: version,

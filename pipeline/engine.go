@@ -185,6 +185,10 @@ type Engine struct {
 	// mentioned lately (see termKey).
 	keyBuf   []byte
 	keyCache []cachedKey
+	// topCounts holds the top labels of the observations being judged, and
+	// rowNames the label lists of the rows made (see their types).
+	topCounts countScratch
+	rowNames  stringSlab
 }
 
 type partition struct {
