@@ -72,23 +72,22 @@ func (e *Engine) intake(b *sketches.Bucket) trend.Intake {
 // mentions were in a late event).
 func (e *Engine) nominate(b *sketches.Bucket) {
 	for _, top := range [2]struct {
-		items []sketches.Item
-		min   uint32
-	}{{b.Top.Top(), e.cfg.TrackMin}, {b.ReportTop.Top(), e.cfg.TrackMinReports}} {
-		for _, it := range top.items {
+		summary *sketches.TopK
+		min     uint32
+	}{{b.Top, e.cfg.TrackMin}, {b.ReportTop, e.cfg.TrackMinReports}} {
+		// Space-Saving counts overestimate by up to Err; nominate only on
+		// the guaranteed part, or every slot of the summary would qualify.
+		e.heavy = top.summary.AppendHeavy(e.heavy[:0], uint64(top.min))
+		for _, it := range e.heavy {
 			if len(e.tracked) >= e.cfg.MaxTracked {
 				break
-			}
-			// Space-Saving counts overestimate by up to Err; nominate only on
-			// the guaranteed part, or every slot of the summary would qualify.
-			if it.Count-it.Err < uint64(top.min) {
-				continue
 			}
 			if _, ok := e.tracked[it.Key]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Hash)) {
 				e.track(it.Key, it.Hash, nil, b.Start)
 			}
 		}
 	}
+	clear(e.heavy) // let go of the keys
 }
 
 // platform is what the whole platform did in closed bucket b, the norm the

@@ -189,6 +189,9 @@ type Engine struct {
 	// rowNames the label lists of the rows made (see their types).
 	topCounts countScratch
 	rowNames  stringSlab
+	// heavy holds a closed bucket's heavy hitters while nominate looks
+	// through them.
+	heavy []sketches.Item
 }
 
 type partition struct {
