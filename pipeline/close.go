@@ -218,7 +218,10 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, es
 		}
 		st.pushHistory(o.Mentions, o.Reports, creators)
 		st.histEnd = b.Start.Add(e.bucket)
-		delete(st.open, b.Start)
+		if tb := st.open[b.Start]; tb != nil {
+			delete(st.open, b.Start)
+			e.recycle(st, tb)
+		}
 		if o.Mentions < float64(e.cfg.TrackMin) && o.Reports < float64(e.cfg.TrackMinReports) {
 			st.quiet++
 		} else {

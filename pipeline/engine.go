@@ -192,6 +192,8 @@ type Engine struct {
 	// heavy holds a closed bucket's heavy hitters while nominate looks
 	// through them.
 	heavy []sketches.Item
+	// spareBuckets are closed term buckets for reuse (see recycle).
+	spareBuckets []*termBucket
 }
 
 type partition struct {

@@ -1004,3 +1004,45 @@ func TestIntakeWrittenWithRows(t *testing.T) {
 		t.Errorf("intake counts %d events and %d invalid, want %d and 3", events, invalid, content)
 	}
 }
+
+// TestTermBucketReset checks that a recycled term bucket counts from
+// nothing, as a new one does, whatever it held.
+func TestTermBucketReset(t *testing.T) {
+	for _, n := range []int{1, 3, 300} {
+		tb := newTermBucket()
+		for i := range n {
+			tb.mentions++
+			tb.reports++
+			tb.byChannel[i%len(tb.byChannel)]++
+			tb.creators.insert(uint64(i))
+			tb.reporters.insert(uint64(i))
+			tb.regions.add(fmt.Sprint("r", i))
+			tb.langs.add(fmt.Sprint("l", i))
+			tb.reasons.add(fmt.Sprint("x", i))
+			tb.members.add(fmt.Sprint("m", i))
+			if len(tb.samples) < 5 {
+				tb.samples = append(tb.samples, fmt.Sprint("s", i))
+			}
+		}
+		tb.early.looked, tb.early.mark = true, 7
+		tb.reset()
+		if tb.mentions != 0 || tb.reports != 0 || tb.byChannel != ([event.NumChannels]uint64{}) || tb.early != newTermBucket().early {
+			t.Errorf("%d: counts left after reset: %+v", n, tb)
+		}
+		if tb.creators.estimate() != 0 || tb.reporters.estimate() != 0 || tb.creators.hll != nil || tb.reporters.hll != nil {
+			t.Errorf("%d: distinct counts left after reset", n)
+		}
+		if len(tb.regions)+len(tb.langs)+len(tb.reasons)+len(tb.members)+len(tb.samples) != 0 {
+			t.Errorf("%d: labels or samples left after reset", n)
+		}
+		// Lists that did not outgrow their inline arrays are back in them.
+		if n <= 2 && (&tb.regions[:1][0] != &tb.inline.regions[0] || &tb.creators.small[:1][0] != &tb.inline.creators[0]) {
+			t.Errorf("%d: small lists not in the bucket's inline arrays", n)
+		}
+		tb.regions.add("IN")
+		tb.creators.insert(42)
+		if got := tb.regions.top(5); len(got) != 1 || got[0] != (detectors.Count{Label: "IN", N: 1}) || tb.creators.estimate() != 1 {
+			t.Errorf("%d: after reset, regions %v, creators %d", n, got, tb.creators.estimate())
+		}
+	}
+}

@@ -202,6 +202,63 @@ func newTermBucket() *termBucket {
 	return tb
 }
 
+// reset empties tb as newTermBucket makes it, but keeps the lists that grew
+// past their inline arrays: a recycled bucket takes a busy term's mentions
+// without growing them again (see Engine.takeBucket).
+func (tb *termBucket) reset() {
+	creators, reporters := tb.creators.small, tb.reporters.small
+	regions, langs, reasons, members := tb.regions, tb.langs, tb.reasons, tb.members
+	samples := tb.samples
+	*tb = termBucket{}
+	tb.creators.small = emptied(creators, tb.inline.creators[:0])
+	tb.reporters.small = emptied(reporters, nil)
+	tb.regions = emptied(regions, tb.inline.regions[:0])
+	tb.langs = emptied(langs, tb.inline.lang[:0])
+	tb.reasons = emptied(reasons, nil)
+	tb.members = emptied(members, nil)
+	tb.samples = emptied(samples, tb.inline.samples[:0])
+}
+
+// emptied returns s emptied for reuse when it grew larger than inline, else
+// inline (which s may be).
+func emptied[S ~[]E, E any](s, inline S) S {
+	if cap(s) <= cap(inline) {
+		return inline
+	}
+	clear(s) // let go of what it points to
+	return s[:0]
+}
+
+// maxSpareBuckets bounds the closed term buckets kept for reuse, a few MiB.
+const maxSpareBuckets = 8192
+
+// takeBucket returns an empty term bucket, a closed one if any is spare.
+func (e *Engine) takeBucket() *termBucket {
+	n := len(e.spareBuckets)
+	if n == 0 {
+		return newTermBucket()
+	}
+	tb := e.spareBuckets[n-1]
+	e.spareBuckets[n-1] = nil
+	e.spareBuckets = e.spareBuckets[:n-1]
+	return tb
+}
+
+// recycle keeps st's bucket tb, just closed and out of st.open, for reuse:
+// a bucket per tracked term and bucket was a tenth of the engine's
+// allocations. Nothing refers to it any more: observations copy what they
+// keep, and the term's cached last bucket is let go.
+func (e *Engine) recycle(st *termState, tb *termBucket) {
+	if st.last == tb {
+		st.last = nil
+	}
+	if len(e.spareBuckets) >= maxSpareBuckets {
+		return
+	}
+	tb.reset()
+	e.spareBuckets = append(e.spareBuckets, tb)
+}
+
 // termState is one tracked term.
 type termState struct {
 	key   string
@@ -268,7 +325,7 @@ func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {
 	}
 	tb := st.open[start]
 	if tb == nil {
-		tb = newTermBucket()
+		tb = e.takeBucket()
 		st.open[start] = tb
 	}
 	st.last, st.lastStart = tb, start
