@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,6 +105,58 @@ func TestJoinCacheHashCollision(t *testing.T) {
 	}
 	if c.len() != 3 {
 		t.Errorf("len %d, want 3", c.len())
+	}
+}
+
+// TestJoinCacheChunks: entries keep their own keys while the chunks they
+// share are filled, emptied and reused, through evictions, updates in place
+// and entries without keys; once warm, a put allocates nothing.
+func TestJoinCacheChunks(t *testing.T) {
+	const size = 300
+	c := newJoinCache(size, 0)
+	want := map[string][]string{}
+	var order []string
+	put := func(i int) {
+		id := fmt.Sprint("c", i%(3*size)) // ids come back: updates in place
+		keys := make([]string, i%7)
+		for j := range keys {
+			keys[j] = fmt.Sprint("hashtag:", i, "-", j)
+		}
+		if _, ok := want[id]; !ok {
+			order = append(order, id)
+		}
+		c.put(id, keys)
+		want[id] = keys
+		for len(order) > size {
+			delete(want, order[0])
+			order = order[1:]
+		}
+	}
+	for i := range 20 * joinChunkLen / 3 {
+		put(i)
+		if i%997 != 0 {
+			continue
+		}
+		for id, keys := range want {
+			if got, ok := c.get(id); !ok || !slices.Equal(got, keys) {
+				t.Fatalf("after put %d: %s holds %v, %v; want %v", i, id, got, ok, keys)
+			}
+		}
+	}
+	if c.len() != len(want) {
+		t.Errorf("%d entries, want %d", c.len(), len(want))
+	}
+	keys := []string{"hashtag:a", "hashtag:b", "hashtag:c"}
+	ids := make([]string, 2*size)
+	for i := range ids {
+		ids[i] = fmt.Sprint("w", i)
+	}
+	i := 0
+	if n := testing.AllocsPerRun(10*joinChunkLen, func() {
+		c.put(ids[i%len(ids)], keys[:i%4])
+		i++
+	}); n > 0.01 {
+		t.Errorf("a put allocates %v times", n)
 	}
 }
 
