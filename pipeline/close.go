@@ -72,23 +72,22 @@ func (e *Engine) intake(b *sketches.Bucket) trend.Intake {
 // mentions were in a late event).
 func (e *Engine) nominate(b *sketches.Bucket) {
 	for _, top := range [2]struct {
-		items []sketches.Item
-		min   uint32
-	}{{b.Top.Top(), e.cfg.TrackMin}, {b.ReportTop.Top(), e.cfg.TrackMinReports}} {
-		for _, it := range top.items {
+		summary *sketches.TopK
+		min     uint32
+	}{{b.Top, e.cfg.TrackMin}, {b.ReportTop, e.cfg.TrackMinReports}} {
+		// Space-Saving counts overestimate by up to Err; nominate only on
+		// the guaranteed part, or every slot of the summary would qualify.
+		e.heavy = top.summary.AppendHeavy(e.heavy[:0], uint64(top.min))
+		for _, it := range e.heavy {
 			if len(e.tracked) >= e.cfg.MaxTracked {
 				break
-			}
-			// Space-Saving counts overestimate by up to Err; nominate only on
-			// the guaranteed part, or every slot of the summary would qualify.
-			if it.Count-it.Err < uint64(top.min) {
-				continue
 			}
 			if _, ok := e.tracked[it.Key]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Hash)) {
 				e.track(it.Key, it.Hash, nil, b.Start)
 			}
 		}
 	}
+	clear(e.heavy) // let go of the keys
 }
 
 // platform is what the whole platform did in closed bucket b, the norm the
@@ -121,6 +120,8 @@ func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs 
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// The previous close's observations are gone.
+	e.topCounts.reset()
 
 	obs = make([]detectors.Observation, 0, len(keys))
 	// estimated holds each observation's count-min counts where the term
@@ -156,7 +157,7 @@ func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs 
 			Watch:           st.watch,
 		}
 		if tb != nil {
-			tb.describe(&o, e.cfg.TopLabels)
+			tb.describe(&o, e.cfg.TopLabels, &e.topCounts)
 		}
 		if o.Mentions >= 10 && o.UniqueCreators > 0 {
 			ratios = append(ratios, o.Mentions/float64(o.UniqueCreators))
@@ -192,7 +193,7 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, es
 			var langs []string
 			var byChannel [event.NumChannels]uint64
 			if tb := st.open[b.Start]; tb != nil {
-				langs = names(tb.langs.top(e.cfg.TopLabels))
+				langs = e.rowNames.names(e.topCounts.top(tb.langs, e.cfg.TopLabels))
 				byChannel = tb.byChannel
 			}
 			rows = append(rows, trend.Minute{
@@ -200,7 +201,7 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, es
 				Bucket:           b.Start, Term: o.Term, Kind: st.kind.String(),
 				Mentions: uint64(estimated[i][0]), UniqueCreators: o.UniqueCreators,
 				Reports: uint64(estimated[i][1]), UniqueReporters: o.UniqueReporters,
-				TopRegions: names(o.Regions), Langs: langs, ReportReasons: names(o.ReportReasons),
+				TopRegions: e.rowNames.names(o.Regions), Langs: langs, ReportReasons: e.rowNames.names(o.ReportReasons),
 				Exact:   !b.Start.Before(st.exactFrom),
 				Family:  st.family,
 				Version: version,
@@ -217,7 +218,10 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, es
 		}
 		st.pushHistory(o.Mentions, o.Reports, creators)
 		st.histEnd = b.Start.Add(e.bucket)
-		delete(st.open, b.Start)
+		if tb := st.open[b.Start]; tb != nil {
+			delete(st.open, b.Start)
+			e.recycle(st, tb)
+		}
 		if o.Mentions < float64(e.cfg.TrackMin) && o.Reports < float64(e.cfg.TrackMinReports) {
 			st.quiet++
 		} else {

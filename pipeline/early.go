@@ -285,7 +285,9 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 	looks = slices.Compact(looks)
 	var evs []alert.Event
 	var platform detectors.Platform
+	// Each look's observation is done with before the next is made.
 	for j, l := range looks {
+		e.topCounts.reset()
 		wb := open[l.bucket]
 		if j == 0 || looks[j-1].bucket != l.bucket {
 			platform = detectors.Platform{
@@ -343,7 +345,7 @@ func (e *Engine) earlyObservation(st *termState, wb *sketches.Bucket, first time
 		Tail:            st.tail,
 	}
 	if tb := st.open[wb.Start]; tb != nil {
-		tb.describe(&o, e.cfg.TopLabels)
+		tb.describe(&o, e.cfg.TopLabels, &e.topCounts)
 	}
 	return o
 }

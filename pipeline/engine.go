@@ -185,6 +185,15 @@ type Engine struct {
 	// mentioned lately (see termKey).
 	keyBuf   []byte
 	keyCache []cachedKey
+	// topCounts holds the top labels of the observations being judged, and
+	// rowNames the label lists of the rows made (see their types).
+	topCounts countScratch
+	rowNames  stringSlab
+	// heavy holds a closed bucket's heavy hitters while nominate looks
+	// through them.
+	heavy []sketches.Item
+	// spareBuckets are closed term buckets for reuse (see recycle).
+	spareBuckets []*termBucket
 }
 
 type partition struct {

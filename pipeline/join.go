@@ -29,15 +29,36 @@ type joinCache struct {
 	// byBytes counts the entries evicted by the byte bound while the entry
 	// bound still had room.
 	byBytes uint64
+	// cur is the chunk new entries' keys go into, spare emptied ones.
+	cur   *keyChunk
+	spare []*keyChunk
 }
 
-// joinSlot is one content's term keys. An evicted slot keeps its emptied
-// keys slice for the entry that takes the slot next.
+// joinSlot is one content's term keys, in chunk.
 type joinSlot struct {
-	id   string
-	h    uint64
-	keys []string
+	id    string
+	h     uint64
+	keys  []string
+	chunk *keyChunk
 }
+
+// keyChunk holds the keys of consecutive entries, live of which are still
+// in the cache. The entries' keys were a slice each, which a slot grew
+// whenever it took a post with more terms than any it held before: a
+// quarter of the engine's allocations once the other per-event ones were
+// gone. Entries leave about in the order they came, so a chunk empties
+// soon after the next one starts filling, and is reused.
+type keyChunk struct {
+	keys []string
+	live int
+}
+
+// joinChunkLen is the keys a chunk holds (64 KiB of string headers), those
+// of a thousand posts or so; maxSpareChunks the emptied chunks kept.
+const (
+	joinChunkLen   = 4096
+	maxSpareChunks = 2
+)
 
 // Approximate costs, for the byte bound: a map entry (the ID's and the keys'
 // slice headers, hash bits and load-factor slack) and ring slot, and a key's
@@ -62,10 +83,10 @@ func newJoinCache(size, maxBytes int) *joinCache {
 	return &joinCache{m: make(map[uint64]int32), ring: make([]joinSlot, size), maxBytes: maxBytes}
 }
 
-// put remembers a copy of keys as contentID's. The copy goes into the slice
-// of the entry it replaces or of the slot it takes, so a full cache allocates
-// nothing. evicted is how many entries the byte bound made it forget that the
-// entry bound would have kept.
+// put remembers a copy of keys as contentID's. The copy goes into a chunk
+// (see keyChunk), so a full cache allocates a chunk every few thousand keys.
+// evicted is how many entries the byte bound made it forget that the entry
+// bound would have kept.
 func (c *joinCache) put(contentID string, keys []string) (evicted int) {
 	return c.putHash(contentID, sketches.Hash(contentID), keys)
 }
@@ -75,7 +96,8 @@ func (c *joinCache) putHash(contentID string, h uint64, keys []string) (evicted 
 	if i, ok := c.m[h]; ok && c.ring[i].id == contentID {
 		e := &c.ring[i]
 		c.size += entryBytes(contentID, keys) - entryBytes(contentID, e.keys)
-		e.keys = append(e.keys[:0], keys...)
+		c.release(e)
+		c.store(e, keys)
 		return c.shrink()
 	}
 	if c.n == len(c.ring) {
@@ -83,7 +105,8 @@ func (c *joinCache) putHash(contentID string, h uint64, keys []string) (evicted 
 	}
 	i := (c.first + c.n) % len(c.ring)
 	e := &c.ring[i]
-	e.id, e.h, e.keys = contentID, h, append(e.keys[:0], keys...)
+	e.id, e.h = contentID, h
+	c.store(e, keys)
 	c.n++
 	c.m[h] = int32(i)
 	c.size += entryBytes(contentID, keys)
@@ -102,15 +125,60 @@ func (c *joinCache) shrink() int {
 	return evicted
 }
 
-// evictOldest forgets the oldest entry. Its slot keeps the emptied keys slice.
+// store makes a copy of keys in the current chunk e's keys.
+func (c *joinCache) store(e *joinSlot, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	ch := c.cur
+	if ch == nil || cap(ch.keys)-len(ch.keys) < len(keys) {
+		ch = c.newChunk(len(keys))
+		c.cur = ch
+	}
+	from := len(ch.keys)
+	ch.keys = append(ch.keys, keys...)
+	e.keys, e.chunk = ch.keys[from:len(ch.keys):len(ch.keys)], ch
+	ch.live++
+}
+
+// newChunk returns an empty chunk with room for n keys at least.
+func (c *joinCache) newChunk(n int) *keyChunk {
+	if k := len(c.spare); k > 0 && cap(c.spare[k-1].keys) >= n {
+		ch := c.spare[k-1]
+		c.spare[k-1] = nil
+		c.spare = c.spare[:k-1]
+		return ch
+	}
+	return &keyChunk{keys: make([]string, 0, max(joinChunkLen, n))}
+}
+
+// release lets go of e's keys; their chunk is emptied when no entry's keys
+// are left in it.
+func (c *joinCache) release(e *joinSlot) {
+	ch := e.chunk
+	e.keys, e.chunk = nil, nil
+	if ch == nil {
+		return
+	}
+	if ch.live--; ch.live > 0 {
+		return
+	}
+	clear(ch.keys) // let go of the keys' strings
+	ch.keys = ch.keys[:0]
+	if ch != c.cur && len(c.spare) < maxSpareChunks {
+		c.spare = append(c.spare, ch)
+	}
+}
+
+// evictOldest forgets the oldest entry.
 func (c *joinCache) evictOldest() {
 	e := &c.ring[c.first]
 	if i, ok := c.m[e.h]; ok && int(i) == c.first {
 		delete(c.m, e.h)
 	}
 	c.size -= entryBytes(e.id, e.keys)
-	clear(e.keys) // let go of the keys' strings
-	e.id, e.h, e.keys = "", 0, e.keys[:0]
+	c.release(e)
+	e.id, e.h = "", 0
 	c.first = (c.first + 1) % len(c.ring)
 	c.n--
 }

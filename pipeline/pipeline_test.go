@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,6 +105,58 @@ func TestJoinCacheHashCollision(t *testing.T) {
 	}
 	if c.len() != 3 {
 		t.Errorf("len %d, want 3", c.len())
+	}
+}
+
+// TestJoinCacheChunks: entries keep their own keys while the chunks they
+// share are filled, emptied and reused, through evictions, updates in place
+// and entries without keys; once warm, a put allocates nothing.
+func TestJoinCacheChunks(t *testing.T) {
+	const size = 300
+	c := newJoinCache(size, 0)
+	want := map[string][]string{}
+	var order []string
+	put := func(i int) {
+		id := fmt.Sprint("c", i%(3*size)) // ids come back: updates in place
+		keys := make([]string, i%7)
+		for j := range keys {
+			keys[j] = fmt.Sprint("hashtag:", i, "-", j)
+		}
+		if _, ok := want[id]; !ok {
+			order = append(order, id)
+		}
+		c.put(id, keys)
+		want[id] = keys
+		for len(order) > size {
+			delete(want, order[0])
+			order = order[1:]
+		}
+	}
+	for i := range 20 * joinChunkLen / 3 {
+		put(i)
+		if i%997 != 0 {
+			continue
+		}
+		for id, keys := range want {
+			if got, ok := c.get(id); !ok || !slices.Equal(got, keys) {
+				t.Fatalf("after put %d: %s holds %v, %v; want %v", i, id, got, ok, keys)
+			}
+		}
+	}
+	if c.len() != len(want) {
+		t.Errorf("%d entries, want %d", c.len(), len(want))
+	}
+	keys := []string{"hashtag:a", "hashtag:b", "hashtag:c"}
+	ids := make([]string, 2*size)
+	for i := range ids {
+		ids[i] = fmt.Sprint("w", i)
+	}
+	i := 0
+	if n := testing.AllocsPerRun(10*joinChunkLen, func() {
+		c.put(ids[i%len(ids)], keys[:i%4])
+		i++
+	}); n > 0.01 {
+		t.Errorf("a put allocates %v times", n)
 	}
 }
 
@@ -1002,5 +1055,47 @@ func TestIntakeWrittenWithRows(t *testing.T) {
 	}
 	if events != content || invalid != 3 {
 		t.Errorf("intake counts %d events and %d invalid, want %d and 3", events, invalid, content)
+	}
+}
+
+// TestTermBucketReset checks that a recycled term bucket counts from
+// nothing, as a new one does, whatever it held.
+func TestTermBucketReset(t *testing.T) {
+	for _, n := range []int{1, 3, 300} {
+		tb := newTermBucket()
+		for i := range n {
+			tb.mentions++
+			tb.reports++
+			tb.byChannel[i%len(tb.byChannel)]++
+			tb.creators.insert(uint64(i))
+			tb.reporters.insert(uint64(i))
+			tb.regions.add(fmt.Sprint("r", i))
+			tb.langs.add(fmt.Sprint("l", i))
+			tb.reasons.add(fmt.Sprint("x", i))
+			tb.members.add(fmt.Sprint("m", i))
+			if len(tb.samples) < 5 {
+				tb.samples = append(tb.samples, fmt.Sprint("s", i))
+			}
+		}
+		tb.early.looked, tb.early.mark = true, 7
+		tb.reset()
+		if tb.mentions != 0 || tb.reports != 0 || tb.byChannel != ([event.NumChannels]uint64{}) || tb.early != newTermBucket().early {
+			t.Errorf("%d: counts left after reset: %+v", n, tb)
+		}
+		if tb.creators.estimate() != 0 || tb.reporters.estimate() != 0 || tb.creators.hll != nil || tb.reporters.hll != nil {
+			t.Errorf("%d: distinct counts left after reset", n)
+		}
+		if len(tb.regions)+len(tb.langs)+len(tb.reasons)+len(tb.members)+len(tb.samples) != 0 {
+			t.Errorf("%d: labels or samples left after reset", n)
+		}
+		// Lists that did not outgrow their inline arrays are back in them.
+		if n <= 2 && (&tb.regions[:1][0] != &tb.inline.regions[0] || &tb.creators.small[:1][0] != &tb.inline.creators[0]) {
+			t.Errorf("%d: small lists not in the bucket's inline arrays", n)
+		}
+		tb.regions.add("IN")
+		tb.creators.insert(42)
+		if got := tb.regions.top(5); len(got) != 1 || got[0] != (detectors.Count{Label: "IN", N: 1}) || tb.creators.estimate() != 1 {
+			t.Errorf("%d: after reset, regions %v, creators %d", n, got, tb.creators.estimate())
+		}
 	}
 }

@@ -1,9 +1,9 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -71,17 +71,26 @@ func (l *labels) add(label string) {
 
 // top returns the labels most first, ties by name so output is stable.
 func (l labels) top(n int) []detectors.Count {
-	out := append([]detectors.Count(nil), l...)
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].N != out[j].N {
-			return out[i].N > out[j].N
-		}
-		return out[i].Label < out[j].Label
-	})
-	if len(out) > n {
-		out = out[:n]
+	return l.appendTop(nil, n)
+}
+
+// appendTop appends the n labels with the most counts to dst, most first,
+// ties by name, and returns the extended slice. slices.SortFunc, where
+// sort.Slice cost two allocations a call (its swapper and the boxed slice).
+func (l labels) appendTop(dst []detectors.Count, n int) []detectors.Count {
+	from := len(dst)
+	dst = append(dst, l...)
+	slices.SortFunc(dst[from:], compareCounts)
+	return dst[:from+min(n, len(l))]
+}
+
+// compareCounts orders labels most first, ties by name. Labels are unique
+// in a labels list, so any sort gives the same order.
+func compareCounts(a, b detectors.Count) int {
+	if c := cmp.Compare(b.N, a.N); c != 0 {
+		return c
 	}
-	return out
+	return strings.Compare(a.Label, b.Label)
 }
 
 func names(cs []detectors.Count) []string {
@@ -90,6 +99,47 @@ func names(cs []detectors.Count) []string {
 		out[i] = c.Label
 	}
 	return out
+}
+
+// countScratch holds the top labels of the observations of one judgement
+// (a bucket's close, or one early look): every tracked term's observation
+// needs its top regions and reasons, and a slice for each was a third of
+// the engine's allocations. The observations do not outlive the judgement
+// (the lifecycle copies what it keeps), so the next one reuses the memory.
+type countScratch []detectors.Count
+
+// reset makes the memory handed out so far free for reuse.
+func (s *countScratch) reset() { *s = (*s)[:0] }
+
+// top is l.top(n) in the scratch memory: valid until the next reset.
+func (s *countScratch) top(l labels, n int) []detectors.Count {
+	if len(l) == 0 {
+		return nil
+	}
+	from := len(*s)
+	*s = l.appendTop(*s, n)
+	return (*s)[from:len(*s):len(*s)]
+}
+
+// stringSlab hands out the rows' label lists (regions, languages, reasons)
+// from shared chunks, where a slice of their own cost three allocations per
+// row. Unlike countScratch it never reuses memory: a chunk's handed-out part
+// is not written again, so a sink may keep the rows' slices.
+type stringSlab []string
+
+// stringSlabChunk is the strings of a chunk: a few hundred rows' lists.
+const stringSlabChunk = 1024
+
+// names is names(cs) in the slab. It is never nil, as names' is not.
+func (s *stringSlab) names(cs []detectors.Count) []string {
+	if *s == nil || cap(*s)-len(*s) < len(cs) {
+		*s = make([]string, 0, max(stringSlabChunk, len(cs)))
+	}
+	from := len(*s)
+	for _, c := range cs {
+		*s = append(*s, c.Label)
+	}
+	return (*s)[from:len(*s):len(*s)]
 }
 
 // termBucket is what a tracked term gathers in one open bucket beyond the counts
@@ -129,11 +179,12 @@ type termBucket struct {
 
 // describe fills o with what the bucket knows beyond its counts: unique
 // creators and reporters, top regions and reasons, samples, reports by channel.
-func (tb *termBucket) describe(o *detectors.Observation, topLabels int) {
+// The top labels are in scratch.
+func (tb *termBucket) describe(o *detectors.Observation, topLabels int, scratch *countScratch) {
 	o.UniqueCreators = tb.creators.estimate()
 	o.UniqueReporters = tb.reporters.estimate()
-	o.Regions = tb.regions.top(topLabels)
-	o.ReportReasons = tb.reasons.top(topLabels)
+	o.Regions = scratch.top(tb.regions, topLabels)
+	o.ReportReasons = scratch.top(tb.reasons, topLabels)
 	o.Samples = tb.samples
 	for c, n := range tb.byChannel {
 		o.ReportsByChannel[c] = float64(n)
@@ -149,6 +200,63 @@ func newTermBucket() *termBucket {
 	tb.langs = tb.inline.lang[:0]
 	tb.samples = tb.inline.samples[:0]
 	return tb
+}
+
+// reset empties tb as newTermBucket makes it, but keeps the lists that grew
+// past their inline arrays: a recycled bucket takes a busy term's mentions
+// without growing them again (see Engine.takeBucket).
+func (tb *termBucket) reset() {
+	creators, reporters := tb.creators.small, tb.reporters.small
+	regions, langs, reasons, members := tb.regions, tb.langs, tb.reasons, tb.members
+	samples := tb.samples
+	*tb = termBucket{}
+	tb.creators.small = emptied(creators, tb.inline.creators[:0])
+	tb.reporters.small = emptied(reporters, nil)
+	tb.regions = emptied(regions, tb.inline.regions[:0])
+	tb.langs = emptied(langs, tb.inline.lang[:0])
+	tb.reasons = emptied(reasons, nil)
+	tb.members = emptied(members, nil)
+	tb.samples = emptied(samples, tb.inline.samples[:0])
+}
+
+// emptied returns s emptied for reuse when it grew larger than inline, else
+// inline (which s may be).
+func emptied[S ~[]E, E any](s, inline S) S {
+	if cap(s) <= cap(inline) {
+		return inline
+	}
+	clear(s) // let go of what it points to
+	return s[:0]
+}
+
+// maxSpareBuckets bounds the closed term buckets kept for reuse, a few MiB.
+const maxSpareBuckets = 8192
+
+// takeBucket returns an empty term bucket, a closed one if any is spare.
+func (e *Engine) takeBucket() *termBucket {
+	n := len(e.spareBuckets)
+	if n == 0 {
+		return newTermBucket()
+	}
+	tb := e.spareBuckets[n-1]
+	e.spareBuckets[n-1] = nil
+	e.spareBuckets = e.spareBuckets[:n-1]
+	return tb
+}
+
+// recycle keeps st's bucket tb, just closed and out of st.open, for reuse:
+// a bucket per tracked term and bucket was a tenth of the engine's
+// allocations. Nothing refers to it any more: observations copy what they
+// keep, and the term's cached last bucket is let go.
+func (e *Engine) recycle(st *termState, tb *termBucket) {
+	if st.last == tb {
+		st.last = nil
+	}
+	if len(e.spareBuckets) >= maxSpareBuckets {
+		return
+	}
+	tb.reset()
+	e.spareBuckets = append(e.spareBuckets, tb)
 }
 
 // termState is one tracked term.
@@ -217,7 +325,7 @@ func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {
 	}
 	tb := st.open[start]
 	if tb == nil {
-		tb = newTermBucket()
+		tb = e.takeBucket()
 		st.open[start] = tb
 	}
 	st.last, st.lastStart = tb, start

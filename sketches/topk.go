@@ -330,13 +330,38 @@ func (t *TopK) Top() []Item {
 		e := &t.entries[i]
 		items[i] = Item{Key: string(e.key), Hash: e.hash, Count: t.count(int32(i)), Err: e.err}
 	}
-	slices.SortFunc(items, func(a, b Item) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Hash, b.Hash)
-	})
+	slices.SortFunc(items, compareItems)
 	return items
+}
+
+// AppendHeavy appends to dst the items whose guaranteed count Count−Err is
+// at least min, in Top's order, and returns the extended slice. Only their
+// keys become strings: Top's string for each of k counters, most of them
+// below any useful bar, was an allocation per counter on every call.
+func (t *TopK) AppendHeavy(dst []Item, min uint64) []Item {
+	from := len(dst)
+	for i := range t.entries {
+		e := &t.entries[i]
+		if c := t.count(int32(i)); c-e.err >= min {
+			dst = append(dst, Item{Hash: e.hash, Count: c, Err: e.err})
+		}
+	}
+	heavy := dst[from:]
+	slices.SortFunc(heavy, compareItems)
+	for i := range heavy {
+		// Hashes are unique in the summary.
+		_, id := t.find(heavy[i].Hash)
+		heavy[i].Key = string(t.entries[id].key)
+	}
+	return dst
+}
+
+// compareItems orders items by count, largest first, ties by hash.
+func compareItems(a, b Item) int {
+	if c := cmp.Compare(b.Count, a.Count); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Hash, b.Hash)
 }
 
 // K is the number of counters.

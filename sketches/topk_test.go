@@ -142,6 +142,30 @@ func TestTopKGuaranteeOnStreams(t *testing.T) {
 	}
 }
 
+// TestTopKAppendHeavy checks that AppendHeavy is Top filtered on the
+// guaranteed count, in the same order, after what dst held.
+func TestTopKAppendHeavy(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	tk := mustTopK(t, 64)
+	for range 50_000 {
+		key := fmt.Sprintf("key-%d", int(2000*math.Pow(r.Float64(), 4)))
+		tk.Add(key, Hash(key), uint32(1+r.IntN(3)))
+	}
+	for _, min := range []uint64{0, 1, 50, 500, 5000, math.MaxUint64} {
+		var want []Item
+		for _, it := range tk.Top() {
+			if it.Count-it.Err >= min {
+				want = append(want, it)
+			}
+		}
+		prefix := Item{Key: "held", Hash: 1}
+		got := tk.AppendHeavy([]Item{prefix}, min)
+		if got[0] != prefix || !slices.Equal(got[1:], want) {
+			t.Errorf("min %d: AppendHeavy %v, want %v after %v", min, got, want, prefix)
+		}
+	}
+}
+
 func TestTopKMerge(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const k, shards = 40, 3
