@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"flag"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -14,11 +14,10 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/checkpoint"
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/ingest"
 )
-
-var updateSnapFixture = flag.Bool("update-snapshot-fixture", false, "rewrite the snapshot fixtures in testdata from the current writer")
 
 // fixtureStart is where the fixtures' streams begin.
 var fixtureStart = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
@@ -87,34 +86,14 @@ func fixtureEngine(tb testing.TB) (*Engine, *outbox) {
 	return e, ob
 }
 
-// gobFixture is a snapshot of fixtureEngine written by the gob encoder of
-// commit 33cfa22, the last before the snapshot moved to the binary codec,
-// gzipped (the window's sketches are mostly zeros: 930 KB become 30).
+// gobFixture is a snapshot of fixtureEngine written by the gob writer of
+// commit 33cfa22, the last before the snapshot moved to the binary codec
+// (by TestSnapshotGobFixture -update-snapshot-fixture of commit 29ca983),
+// gzipped: the window's sketches are mostly zeros, 930 KB become 31. No
+// build writes gob any more, so it is never rewritten.
 var gobFixture = filepath.Join("testdata", "snapshot-gob.bin.gz")
 
-// writeFixture writes b gzipped to path.
-func writeFixture(t *testing.T, path string, b []byte) {
-	t.Helper()
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// readFixture reads what writeFixture wrote.
+// readFixture reads a gzipped fixture.
 func readFixture(t *testing.T, path string) []byte {
 	t.Helper()
 	f, err := os.Open(path)
@@ -136,14 +115,6 @@ func readFixture(t *testing.T, path string) []byte {
 // TestSnapshotGobFixture: a checkpoint an older build wrote in gob restores,
 // so that an operator upgrading keeps the state.
 func TestSnapshotGobFixture(t *testing.T) {
-	if *updateSnapFixture {
-		e, _ := fixtureEngine(t)
-		snap, err := e.Snapshot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFixture(t, gobFixture, snap)
-	}
 	b := readFixture(t, gobFixture)
 	e := fuzzEngine(t)
 	ob := &outbox{}
@@ -201,5 +172,57 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	}
 	if offs := e.Offsets(); len(offs) != 2 {
 		t.Errorf("offsets %v, want two partitions", offs)
+	}
+}
+
+// TestCheckpointVersion1Gob: a checkpoint file of version 1, which holds a
+// gob snapshot, loads and restores in this build, and the checkpoint it
+// writes next is of the current version and in the binary layout.
+func TestCheckpointVersion1Gob(t *testing.T) {
+	dir := t.TempDir()
+	store, err := checkpoint.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Save(readFixture(t, gobFixture)); err != nil {
+		t.Fatal(err)
+	}
+	// The file as a build before checkpoint version 2 wrote it: the header's
+	// version is outside the checksum, which covers the body only.
+	b, err := os.ReadFile(store.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.BigEndian.PutUint16(b[len("TWCKPT"):], 1)
+	if err := os.WriteFile(store.Path(), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state, _, err := store.Load()
+	if err != nil {
+		t.Fatalf("a version 1 checkpoint does not load: %v", err)
+	}
+	e, ob := fuzzEngine(t), &outbox{}
+	e.SetNotifier(ob)
+	if err := e.Restore(state); err != nil {
+		t.Fatalf("a version 1 checkpoint does not restore: %v", err)
+	}
+	checkFixtureState(t, e, ob)
+	if err := store.Stage(e.WriteSnapshot); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = os.ReadFile(store.Path()); err != nil {
+		t.Fatal(err)
+	}
+	if v := binary.BigEndian.Uint16(b[len("TWCKPT"):]); v != checkpoint.Version {
+		t.Errorf("the next checkpoint is of version %d, want %d", v, checkpoint.Version)
+	}
+	if state, _, err = store.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(state, []byte(snapEnvelope.Magic)) {
+		t.Errorf("the next checkpoint holds %q…, not the binary layout", state[:min(len(state), 8)])
 	}
 }
