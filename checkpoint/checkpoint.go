@@ -44,8 +44,15 @@ const (
 	fileName = "state.ckpt"
 	magic    = "TWCKPT"
 	// Version changes whenever the layout of what the pipeline stores changes;
-	// a checkpoint of another version is refused, not misread.
-	Version uint16 = 1
+	// a checkpoint of a version this build does not read is refused, not
+	// misread. Version 2: the pipeline's snapshot is in the binary codec
+	// (pipeline/snapshot.go) where version 1 held gob. A build from before
+	// would fail in gob on the new state with a message that names no cause
+	// ("gob: duplicate type received"), so the version changes and such a
+	// build says which version it met. MinVersion is the oldest still read:
+	// the pipeline tells the layouts apart itself (snapshot_gob.go).
+	Version    uint16 = 2
+	MinVersion uint16 = 1
 )
 
 // ErrNotFound means there is no checkpoint yet: a first start.
@@ -238,8 +245,8 @@ func (s *Store) Load() ([]byte, time.Time, error) {
 	if string(hdr.Magic[:]) != magic {
 		return nil, time.Time{}, fmt.Errorf("checkpoint %s: not a trendwatch checkpoint (magic %q)", s.Path(), hdr.Magic[:])
 	}
-	if hdr.Version != Version {
-		return nil, time.Time{}, fmt.Errorf("checkpoint %s: version %d, this build reads version %d (start with --fresh to discard it)", s.Path(), hdr.Version, Version)
+	if hdr.Version < MinVersion || hdr.Version > Version {
+		return nil, time.Time{}, fmt.Errorf("checkpoint %s: version %d, this build reads versions %d to %d (start with --fresh to discard it)", s.Path(), hdr.Version, MinVersion, Version)
 	}
 	st, err := f.Stat()
 	if err != nil {

@@ -44,7 +44,8 @@ func TestLoadRefusesDamage(t *testing.T) {
 		{"flipped body byte", func(b []byte) []byte { b[len(b)-1] ^= 0xff; return b }, "checksum mismatch"},
 		{"truncated", func(b []byte) []byte { return b[:len(b)-3] }, "truncated"},
 		{"wrong magic", func(b []byte) []byte { copy(b, "XXXXXX"); return b }, "not a trendwatch checkpoint"},
-		{"other version", func(b []byte) []byte { b[6], b[7] = 0, 99; return b }, "version 99"},
+		{"newer version", func(b []byte) []byte { b[6], b[7] = 0, 99; return b }, "version 99, this build reads versions 1 to 2"},
+		{"version 0", func(b []byte) []byte { b[6], b[7] = 0, 0; return b }, "version 0, this build reads versions 1 to 2"},
 		{"header only", func(b []byte) []byte { return b[:10] }, "header"},
 	}
 	for _, tt := range tests {

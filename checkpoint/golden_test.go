@@ -65,19 +65,28 @@ func TestGoldenFile(t *testing.T) {
 		t.Fatalf("a save differs from %s beyond the time of the save (%d bytes, want %d)", path, len(got), len(want))
 	}
 
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, fileName), want, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	old, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, saved, err := old.Load()
-	if err != nil {
-		t.Fatalf("%s does not load: %v", path, err)
-	}
-	if !bytes.Equal(state, goldenState()) || !saved.Equal(goldenSaved) {
-		t.Fatalf("%s loads as %d bytes saved %v, want %d bytes saved %v", path, len(state), saved, len(goldenState()), goldenSaved)
+	// The golden file of every version still read loads: testdata/golden is
+	// this version's, golden-v1 one written before Version 2 (the store
+	// itself did not change; what the pipeline puts in it did).
+	for _, path := range []string{path, filepath.Join("testdata", "golden-v1", fileName)} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, fileName), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		old, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state, saved, err := old.Load()
+		if err != nil {
+			t.Fatalf("%s does not load: %v", path, err)
+		}
+		if !bytes.Equal(state, goldenState()) || !saved.Equal(goldenSaved) {
+			t.Fatalf("%s loads as %d bytes saved %v, want %d bytes saved %v", path, len(state), saved, len(goldenState()), goldenSaved)
+		}
 	}
 }

@@ -164,6 +164,34 @@ func validAlert(a *alert.Alert, width time.Duration) error {
 	return nil
 }
 
+// AppendEvent appends an alert transition, as the engine's checkpoint keeps
+// the notifier's outbox: the alert as the lifecycle's checkpoint writes it,
+// then what that leaves out (Early, which the lifecycle keeps beside it) and
+// the transition's own fields. One encoding of an alert for both, so a field
+// added to alert.Alert is added once.
+func AppendEvent(b []byte, ev *alert.Event) []byte {
+	b = appendAlert(b, &ev.Alert)
+	b = binenc.AppendBool(b, ev.Alert.Early)
+	b = binenc.AppendString(b, string(ev.From))
+	b = binenc.AppendString(b, string(ev.To))
+	b = binenc.AppendTime(b, ev.At)
+	b = binenc.AppendUvarint(b, ev.Seq)
+	return binenc.AppendString(b, ev.Reason)
+}
+
+// ReadEvent reads what AppendEvent wrote into ev. The transition is taken as
+// written: an outbox holds what was to be delivered, resolved alerts too,
+// and validAlert's rules are those of open ones.
+func ReadEvent(r *binenc.Reader, ev *alert.Event) {
+	readAlert(r, &ev.Alert)
+	ev.Alert.Early = r.Bool("early")
+	ev.From = alert.Status(r.String("from"))
+	ev.To = alert.Status(r.String("to"))
+	ev.At = r.Time("at")
+	ev.Seq = r.Uvarint("seq")
+	ev.Reason = r.String("reason")
+}
+
 func appendAlert(b []byte, a *alert.Alert) []byte {
 	b = binenc.AppendString(b, a.Key)
 	b = binenc.AppendString(b, a.Detector)

@@ -166,21 +166,6 @@ type dedupBucket struct {
 	IDs   []uint64
 }
 
-func (d *dedupFilter) snap() []dedupSnap {
-	out := make([]dedupSnap, 0, len(d.parts))
-	for p, s := range d.parts {
-		if len(s.byBucket) == 0 {
-			continue
-		}
-		ds := dedupSnap{Topic: p.topic, Partition: p.part}
-		for idx, hs := range s.byBucket {
-			ds.Buckets = append(ds.Buckets, dedupBucket{Index: idx, IDs: hs})
-		}
-		out = append(out, ds)
-	}
-	return out
-}
-
 func (d *dedupFilter) restore(snaps []dedupSnap) {
 	d.parts = make(map[partition]*seenIDs, len(snaps))
 	d.n = 0

@@ -54,14 +54,6 @@ type distinctSnap struct {
 	HLL   []byte
 }
 
-func (d *distinct) snap() (distinctSnap, error) {
-	if d.hll == nil {
-		return distinctSnap{Small: d.small}, nil
-	}
-	b, err := d.hll.MarshalBinary()
-	return distinctSnap{HLL: b}, err
-}
-
 func (s distinctSnap) restore() (distinct, error) {
 	if s.HLL == nil {
 		return distinct{small: s.Small}, nil

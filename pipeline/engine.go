@@ -168,6 +168,8 @@ type Engine struct {
 	endsAt  time.Time // when the last round was asked for
 	// winBuf holds the window's encoding from one checkpoint to the next.
 	winBuf []byte
+	// snapBuf is the buffer a snapshot is written through, kept likewise.
+	snapBuf []byte
 
 	terms  []event.Term
 	keys   []string

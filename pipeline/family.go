@@ -202,30 +202,70 @@ func (f *families) spellings() (byTerm map[string]uint64, byHash map[uint64]uint
 	return byTerm, byHash
 }
 
-// restoreFamilies takes back what spellings kept. A checkpoint written before
-// byHash existed has every family in byTerm.
-func (e *Engine) restoreFamilies(byTerm map[string]uint64, byHash map[uint64]uint64) {
+// famEntry is one family of a snapshot: its term when it may be tracked, ""
+// when it is kept by its hash alone, and the hash of its first spelling (0
+// once a second one was seen).
+type famEntry struct {
+	term       string
+	fam, first uint64
+}
+
+// eachFamily calls fn with every family held, from the back of the table to
+// its front: restoreFamilies, which puts each at the front of its set, then
+// puts every set back in the same order (the least recently used last).
+func (f *families) eachFamily(fn func(e famEntry) error) error {
+	for i := len(f.fams) - 1; i >= 0; i-- {
+		s := f.fams[i]
+		if s.fam == 0 {
+			continue
+		}
+		e := famEntry{fam: s.fam, first: s.first}
+		if t, ok := f.terms[s.fam]; ok {
+			e.term = t
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// count is how many families the table holds.
+func (f *families) count() int {
+	n := 0
+	for _, s := range f.fams {
+		if s.fam != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// restoreFamilies takes back a snapshot's families, in the order eachFamily
+// gave them. A family with a term has it as its hash (families.tag). exact
+// says that every term was one that could be tracked when written (the
+// binary layout); a gob snapshot written before byHash existed had every
+// family by term, and only those seen under two spellings, tracked or watched
+// get their term back.
+func (e *Engine) restoreFamilies(entries []famEntry, exact bool) {
 	e.families = newFamilies(e.cfg.Families)
 	f := &e.families
 	if !f.on() {
 		return
 	}
-	restore := func(fam, first uint64) {
+	for _, en := range entries {
+		fam := en.fam
+		if en.term != "" {
+			fam = sketches.Hash(en.term)
+		}
 		s := set(f.fams, fam)
 		if old := s[ways-1]; old.fam != 0 {
 			f.forget(old.fam, e.tracked)
 		}
 		copy(s[1:], s[:ways-1])
-		s[0] = famSlot{fam, first}
-	}
-	for fam, first := range byHash {
-		restore(fam, first)
-	}
-	for t, first := range byTerm {
-		fam := sketches.Hash(t)
-		restore(fam, first)
-		if first == 0 || e.tracked[t] != nil || e.set.Watch(t) != nil {
-			f.terms[fam] = t
+		s[0] = famSlot{fam, en.first}
+		if en.term != "" && (exact || en.first == 0 || e.tracked[en.term] != nil || e.set.Watch(en.term) != nil) {
+			f.terms[fam] = en.term
 		}
 	}
 }

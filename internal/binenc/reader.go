@@ -56,18 +56,7 @@ func (r *Reader) End() error {
 func (r *Reader) head() []byte { return r.b[r.off:min(len(r.b), r.off+binary.MaxVarintLen64)] }
 
 // Uvarint reads an unsigned varint.
-func (r *Reader) Uvarint(field string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b[r.off:])
-	if n <= 0 {
-		r.Failf("%s: truncated or overlong varint % x", field, r.head())
-		return 0
-	}
-	r.off += n
-	return v
-}
+func (r *Reader) Uvarint(field string) uint64 { return r.uvarintPart(field, "") }
 
 // UvarintMax reads an unsigned varint that must not exceed max.
 func (r *Reader) UvarintMax(field string, max uint64) uint64 {
@@ -79,14 +68,32 @@ func (r *Reader) UvarintMax(field string, max uint64) uint64 {
 	return v
 }
 
+// uvarintPart is Uvarint of a part of field (say " length"), named in an
+// error only: a name made for every read cost an allocation each.
+func (r *Reader) uvarintPart(field, part string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b[r.off:])
+	if n <= 0 {
+		r.Failf("%s%s: truncated or overlong varint % x", field, part, r.head())
+		return 0
+	}
+	r.off += n
+	return v
+}
+
 // Varint reads a zig-zag varint.
-func (r *Reader) Varint(field string) int64 {
+func (r *Reader) Varint(field string) int64 { return r.varintPart(field, "") }
+
+// varintPart is Varint of a part of field, as uvarintPart.
+func (r *Reader) varintPart(field, part string) int64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Varint(r.b[r.off:])
 	if n <= 0 {
-		r.Failf("%s: truncated or overlong varint % x", field, r.head())
+		r.Failf("%s%s: truncated or overlong varint % x", field, part, r.head())
 		return 0
 	}
 	r.off += n
@@ -162,7 +169,7 @@ func (r *Reader) Raw(field string, n uint64) []byte {
 
 // Bytes reads what AppendBytes wrote, without copying it.
 func (r *Reader) Bytes(field string) []byte {
-	return r.Raw(field, r.Uvarint(field+" length"))
+	return r.Raw(field, r.uvarintPart(field, " length"))
 }
 
 // String reads what AppendString wrote.
@@ -201,7 +208,8 @@ func (r *Reader) Time(field string) time.Time {
 	case 0:
 		return time.Time{}
 	case 1:
-		sec, nsec := r.Varint(field+" seconds"), r.Uvarint(field+" nanoseconds")
+		sec := r.varintPart(field, " seconds")
+		nsec := r.uvarintPart(field, " nanoseconds")
 		if r.err == nil && nsec >= 1e9 {
 			r.Failf("%s: nanoseconds %d out of range", field, nsec)
 		}

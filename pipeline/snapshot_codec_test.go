@@ -1,0 +1,504 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/internal/binenc"
+	"github.com/trendwatch/trendwatch/sketches"
+	"github.com/trendwatch/trendwatch/trend"
+)
+
+// zeroFields lists the paths of the exported fields of v that hold their
+// zero value (an empty slice or map counts as zero), so that a fixture meant
+// to set every field says which it does not: a field added to a type later
+// fails the test until the fixture, and so the codec, covers it.
+func zeroFields(v reflect.Value, path string) []string {
+	if t, ok := v.Interface().(time.Time); ok {
+		if t.IsZero() {
+			return []string{path}
+		}
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		var out []string
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.IsExported() {
+				out = append(out, zeroFields(v.Field(i), path+"."+f.Name)...)
+			}
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		if v.Len() == 0 {
+			return []string{path}
+		}
+		if k := v.Type().Elem().Kind(); k != reflect.Struct && k != reflect.Slice {
+			return nil // bytes, counts: a zero among them is a value
+		}
+		var out []string
+		for i := range v.Len() {
+			out = append(out, zeroFields(v.Index(i), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+		return out
+	case reflect.Map:
+		if v.Len() == 0 {
+			return []string{path}
+		}
+		return nil
+	default:
+		if v.IsZero() {
+			return []string{path}
+		}
+		return nil
+	}
+}
+
+// fullRecord is a record with every field set, content and report both: the
+// codec writes both whatever the kind, so that a record reads back as it was.
+func fullRecord() ingest.Record {
+	r := richRecords()
+	full := r[0]
+	full.Report = r[1].Report
+	return full
+}
+
+// TestSnapshotRecordAndEvent: a parked record and an outbox transition with
+// every exported field set read back equal, through the codec and through a
+// snapshot of an engine holding them.
+func TestSnapshotRecordAndEvent(t *testing.T) {
+	rec, ev := fullRecord(), richEvent()
+	if z := zeroFields(reflect.ValueOf(rec), "Record"); len(z) > 0 {
+		t.Fatalf("the fixture record leaves %v zero: set them, and encode them in appendRecord", z)
+	}
+	if z := zeroFields(reflect.ValueOf(ev), "Event"); len(z) > 0 {
+		t.Fatalf("the fixture event leaves %v zero: set them, and encode them in detectors.AppendEvent", z)
+	}
+	b := appendRecord(nil, &rec)
+	b = detectors.AppendEvent(b, &ev)
+	r := binenc.NewReader(ErrSnapshot, "test", b)
+	var gotRec ingest.Record
+	var gotEv alert.Event
+	readRecord(r, &gotRec)
+	detectors.ReadEvent(r, &gotEv)
+	if err := r.End(); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotRec, rec) {
+		t.Errorf("record read back as\n%+v\nwant\n%+v", gotRec, rec)
+	}
+	if !reflect.DeepEqual(gotEv, ev) {
+		t.Errorf("event read back as\n%+v\nwant\n%+v", gotEv, ev)
+	}
+
+	e := fuzzEngine(t)
+	e.held = true
+	// One record counted, for a partition other than 0 in the offsets and
+	// the event_id filter.
+	counted := ingest.Record{Source: ingest.Source{Topic: "content-events", Partition: 5, Offset: 77}, Kind: ingest.KindContent,
+		Content: event.Content{EventID: "counted", TS: fixtureStart, ContentID: "c", CreatorID: "u", Hashtags: []string{"t"}}}
+	if err := e.Process(context.Background(), counted); err != nil {
+		t.Fatal(err)
+	}
+	e.park(&rec)
+	e.SetNotifier(&outbox{got: []alert.Event{ev}})
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := decodeBinary(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Parked) != 1 || !reflect.DeepEqual(s.Parked[0], rec) {
+		t.Errorf("parked records read back as %+v", s.Parked)
+	}
+	if len(s.Outbox) != 1 || !reflect.DeepEqual(s.Outbox[0], ev) {
+		t.Errorf("outbox read back as %+v", s.Outbox)
+	}
+	if want := []ingest.Offset{{Topic: "content-events", Partition: 5, Offset: 77}}; !reflect.DeepEqual(s.Offsets, want) {
+		t.Errorf("offsets read back as %+v, want %+v", s.Offsets, want)
+	}
+	if len(s.Dedup) != 1 || s.Dedup[0].Topic != "content-events" || s.Dedup[0].Partition != 5 {
+		t.Errorf("event_id filter read back as %+v", s.Dedup)
+	}
+}
+
+// richEngine is fixtureEngine with what its stream leaves at zero set by
+// hand on one term: a tail with every field, a quiet count, reporters past
+// the exact set (an HLL), reports on every channel, languages and reasons.
+func richEngine(tb testing.TB) (*Engine, *outbox) {
+	tb.Helper()
+	e, ob := fixtureEngine(tb)
+	e.invalid = 3
+	st := e.tracked["hashtag:steady3"]
+	if st == nil || len(st.open) == 0 {
+		tb.Fatal("hashtag:steady3 is not tracked with an open bucket")
+	}
+	for i := range st.tail.Tests {
+		st.tail.Tests[i] = detectors.TailTest{Buckets: 30 + float64(i), Over: 2.5, Excess: 1.25, Far: 0.5}
+	}
+	st.tail.Lone, st.quiet = 0.75, 2
+	for _, tb := range st.open {
+		for i := range tb.byChannel {
+			tb.byChannel[i] = uint64(i + 1)
+		}
+		for i := range 2 * smallSet {
+			tb.reporters.insert(uint64(i)*0x9e3779b97f4a7c15 + 1)
+		}
+		tb.creators.insert(42)
+		tb.regions.add("NP")
+		tb.langs.add("ne")
+		tb.reasons.add("spam")
+		tb.members.add("steady3")
+		tb.samples = append(tb.samples, "c1")
+	}
+	return e, ob
+}
+
+// TestSnapshotRoundTrip: a snapshot restores to an engine whose snapshot is
+// the same bytes, that holds every field the snapshot keeps, and that goes on
+// to write the rows and alerts the engine it was taken of writes; a gob
+// snapshot of an older build restores to the same state.
+func TestSnapshotRoundTrip(t *testing.T) {
+	a, _ := richEngine(t)
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(snap, again) {
+		t.Fatal("two snapshots of one state differ")
+	}
+
+	s, err := decodeBinary(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Shard and partition 0 are valid; the gob-only fields are not written.
+	skip := map[string]bool{"snapshot.Shard": true, "snapshot.Spelled": true, "snapshot.SpelledHash": true, "snapshot.Chunked": true}
+	for _, z := range zeroFields(reflect.ValueOf(*s), "snapshot") {
+		if !skip[z] && !strings.HasSuffix(z, ".Partition") && !strings.HasPrefix(z, "snapshot.Terms") && !strings.HasPrefix(z, "snapshot.Parked") {
+			t.Errorf("%s is zero in the snapshot of a rich state", z)
+		}
+	}
+	if len(s.families) == 0 {
+		t.Error("no families in the snapshot")
+	}
+	for _, ts := range s.Terms {
+		if ts.Key != "hashtag:steady3" {
+			continue
+		}
+		for _, z := range zeroFields(reflect.ValueOf(ts), "term") {
+			// An open bucket keeps either exact creators or an HLL.
+			if !strings.HasSuffix(z, ".Creators.HLL") && !strings.HasSuffix(z, ".Reporters.Small") {
+				t.Errorf("%s is zero in the snapshot of hashtag:steady3", z)
+			}
+		}
+	}
+
+	tests := []struct {
+		name string
+		snap func(t *testing.T) []byte
+	}{
+		{"binary", func(*testing.T) []byte { return snap }},
+		{"gob fixture", func(t *testing.T) []byte { return readFixture(t, gobFixture) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, ob := fuzzEngine(t), &outbox{}
+			b.SetNotifier(ob)
+			if err := b.Restore(tc.snap(t)); err != nil {
+				t.Fatal(err)
+			}
+			checkFixtureState(t, b, ob)
+			ob.got = ob.restored // what a notifier restored is pending again
+			first, err := b.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := fuzzEngine(t)
+			oc := &outbox{}
+			c.SetNotifier(oc)
+			if err := c.Restore(first); err != nil {
+				t.Fatal(err)
+			}
+			oc.got = oc.restored
+			second, err := c.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(first, second) {
+				t.Errorf("snapshot → restore → snapshot: %d bytes, then %d, not the same", len(first), len(second))
+			}
+			if tc.name == "binary" && !bytes.Equal(first, snap) {
+				t.Errorf("the restored engine's snapshot (%d bytes) differs from the one it was restored from (%d)", len(first), len(snap))
+			}
+		})
+	}
+
+	// The restored engine goes on as the one it was restored from.
+	more := splitSurge(fixtureStart.Add(12*time.Minute), 4, 0, 3)
+	for i := range more {
+		more[i].Source.Offset += 1 << 20
+	}
+	finish := func(e *Engine) *memSink {
+		sink := &memSink{}
+		e.sinks = append(e.sinks, sink)
+		run(t, e, more, true)
+		return sink
+	}
+	b, ob := fuzzEngine(t), &outbox{}
+	b.SetNotifier(ob)
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	ob.got = ob.restored
+	want, got := finish(a), finish(b)
+	if len(want.rows) == 0 {
+		t.Fatal("no rows after the snapshot: the test tests nothing")
+	}
+	key := func(r trend.Minute) string { return r.Term + "@" + r.Bucket.Format("15:04") }
+	wantRows := map[string]trend.Minute{}
+	for _, r := range want.rows {
+		wantRows[key(r)] = r
+	}
+	if len(got.rows) != len(want.rows) {
+		t.Errorf("%d rows after the restore, %d without it", len(got.rows), len(want.rows))
+	}
+	for _, r := range got.rows {
+		if w, ok := wantRows[key(r)]; !ok || w.Mentions != r.Mentions || w.Reports != r.Reports || w.UniqueCreators != r.UniqueCreators {
+			t.Errorf("row %s: %d mentions, %d reports, %d creators after the restore; want %d, %d, %d", key(r), r.Mentions, r.Reports, r.UniqueCreators, w.Mentions, w.Reports, w.UniqueCreators)
+		}
+	}
+	if len(got.alerts) != len(want.alerts) {
+		t.Errorf("%d alert transitions after the restore, %d without it", len(got.alerts), len(want.alerts))
+	}
+}
+
+// snapBody returns the body of a binary snapshot, and seal puts a body back
+// in the envelope, checksummed: what the checksum misses, the decoder must.
+func snapBody(t testing.TB, snap []byte) []byte {
+	t.Helper()
+	body, _, err := snapEnvelope.Open(snap, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), body...)
+}
+
+func seal(body []byte) []byte {
+	b := snapEnvelope.AppendHeader(nil, 0)
+	return snapEnvelope.Seal(append(b, body...), 0)
+}
+
+// TestSnapshotRefused: a snapshot that is not whole and valid is refused
+// with an error that wraps ErrSnapshot and says what was wrong where.
+func TestSnapshotRefused(t *testing.T) {
+	e, _ := fixtureEngine(t)
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := snapBody(t, snap)
+	tests := []struct {
+		name string
+		snap []byte
+		want string
+	}{
+		{"trailing bytes", seal(append(body[:len(body):len(body)], 0)), "1 trailing bytes"},
+		{"truncated body", seal(body[:len(body)-10]), "window"},
+		{"half the body", seal(body[:len(body)/2]), "snapshot at offset"},
+		{"history too large", seal(append(binenc.AppendUvarint(nil, 1<<40), body[1:]...)), "history"},
+		{"body cut in the header", seal(body[:3]), "at offset"},
+		{"no body", seal(nil), "history"},
+		{"checksum", append(snap[:len(snap)-1:len(snap)-1], snap[len(snap)-1]^1), "checksum"},
+		{"newer version", append([]byte{'T', 'W', 'S', 'N', snapEnvelope.Version + 1}, snap[5:]...), "unsupported version"},
+		{"envelope cut", snap[:6], "shorter than"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := fuzzEngine(t).Restore(tc.snap)
+			if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Restore: %v; want an error wrapping %v that says %q", err, ErrSnapshot, tc.want)
+			}
+		})
+	}
+}
+
+// TestSnapshotRefusedField: the decoder names the field it found wrong in
+// entries deep in the body; each case rewrites one entry of a snapshot of one
+// term, one family, one door table and one parked record.
+func TestSnapshotRefusedField(t *testing.T) {
+	e := fuzzEngine(t)
+	ctx := context.Background()
+	e.held = true
+	for i := range 6 {
+		rec := ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: fmt.Sprint("e", i), TS: fixtureStart.Add(time.Duration(i) * time.Second),
+			ContentID: fmt.Sprint("c", i), CreatorID: "u", Hashtags: []string{"blackoutchallenge", "blackout_challenge"}}}
+		if err := e.Process(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := snapBody(t, snap)
+	s, err := decodeBinary(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.families) != 1 || s.families[0].term != "" {
+		t.Fatalf("families %+v, want one known by its hash", s.families)
+	}
+	fam := bytes.Index(body, binenc.AppendU64([]byte{famByHash}, s.families[0].fam))
+	if fam < 0 {
+		t.Fatal("the family is not in the snapshot")
+	}
+	with := func(off int, b ...byte) []byte {
+		out := append([]byte(nil), body...)
+		copy(out[off:], b)
+		return seal(out)
+	}
+	tests := []struct {
+		name string
+		snap []byte
+		want string
+	}{
+		{"family tag", with(fam, 7), "family tag 7"},
+		{"family hash 0", with(fam+1, 0, 0, 0, 0, 0, 0, 0, 0), "family hash 0"},
+		{"family by an empty term", with(fam, famByTerm, 0), "family with an empty term"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := fuzzEngine(t).Restore(tc.snap)
+			if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Restore: %v; want an error wrapping %v that says %q", err, ErrSnapshot, tc.want)
+			}
+		})
+	}
+}
+
+// tinyEngine is fuzzEngine at the smallest window and families tables, so
+// that a fuzzer's input is a few kilobytes and its engine costs little.
+func tinyEngine(tb testing.TB) *Engine {
+	tb.Helper()
+	cfg := DefaultConfig()
+	cfg.History, cfg.Families, cfg.TrackMin, cfg.JoinCache, cfg.MaxParked = 4, 64, 2, 256, 256
+	wcfg := sketches.DefaultWindowConfig()
+	wcfg.FineBuckets, wcfg.CoarseBuckets, wcfg.TopK, wcfg.MemoryBudget = 4, 25, 10, 1<<20
+	e, err := New(cfg, wcfg, detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// FuzzSnapshotBody feeds the decoder bodies in a valid envelope: FuzzRestore's
+// inputs nearly all stop at the checksum, and what passes it must still be
+// refused, never panic. The seed is a small engine's state with a bit of
+// everything, over two minutes so that a bucket closed.
+func FuzzSnapshotBody(f *testing.F) {
+	e := tinyEngine(f)
+	e.held = true
+	ctx := context.Background()
+	for i := range 40 {
+		ts := fixtureStart.Add(time.Duration(i) * 3 * time.Second)
+		tags := []string{"blackoutchallenge", "blackout_challenge", fmt.Sprint("tag", i%3)}[i%2:]
+		rec := ingest.Record{Source: ingest.Source{Topic: "content-events", Partition: i % 2, Offset: int64(i)}, Kind: ingest.KindContent,
+			Content: event.Content{EventID: fmt.Sprint("e", i), TS: ts, ContentID: fmt.Sprint("c", i), CreatorID: fmt.Sprint("u", i%7), Region: "NP", Hashtags: tags}}
+		if err := e.Process(ctx, rec); err != nil {
+			f.Fatal(err)
+		}
+		if i%4 == 0 {
+			rep := ingest.Record{Source: ingest.Source{Topic: "report-events", Offset: int64(i)}, Kind: ingest.KindReport,
+				Report: event.Report{EventID: fmt.Sprint("r", i), TS: ts.Add(time.Second), ContentID: rec.Content.ContentID, ReporterID: "x", Reason: "spam", Channel: "media"}}
+			if err := e.Process(ctx, rep); err != nil {
+				f.Fatal(err)
+			}
+		}
+	}
+	for _, r := range richRecords() {
+		e.park(&r)
+	}
+	e.SetNotifier(&outbox{got: []alert.Event{richEvent()}})
+	snap, err := e.Snapshot()
+	if err != nil {
+		f.Fatal(err)
+	}
+	body := snapBody(f, snap)
+	f.Logf("seed body %d bytes, %d terms tracked", len(body), len(e.tracked))
+	f.Add(body)
+	f.Add(body[:len(body)/3])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e := tinyEngine(t)
+		e.SetNotifier(&outbox{})
+		if err := e.Restore(seal(body)); err != nil {
+			return
+		}
+		if _, err := e.Snapshot(); err != nil {
+			t.Fatalf("restored a snapshot that does not snapshot again: %v", err)
+		}
+	})
+}
+
+// TestSnapshotCounts: a term's history reads back bit for bit, whole counts
+// in a byte or two and anything else in 9.
+func TestSnapshotCounts(t *testing.T) {
+	tests := []struct {
+		name  string
+		v     float64
+		bytes int
+	}{
+		{"zero", 0, 1},
+		{"small count", 63, 1},
+		{"count", 12345, 3},
+		{"largest whole", 1<<53 - 1, 8},
+		{"2^53", 1 << 53, 9},
+		{"fraction", 2.5, 9},
+		{"negative", -1, 9},
+		{"negative zero", math.Copysign(0, -1), 9},
+		{"NaN", math.NaN(), 9},
+		{"infinity", math.Inf(1), 9},
+		{"largest", math.MaxFloat64, 9},
+		{"smallest", math.SmallestNonzeroFloat64, 9},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := appendCounts(nil, []float64{tc.v})
+			if len(b)-1 != tc.bytes {
+				t.Errorf("%v takes %d bytes, want %d", tc.v, len(b)-1, tc.bytes)
+			}
+			r := binenc.NewReader(ErrSnapshot, "test", b)
+			got := readCounts(r, "counts")
+			if err := r.End(); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || math.Float64bits(got[0]) != math.Float64bits(tc.v) {
+				t.Errorf("%v reads back as %v", tc.v, got)
+			}
+		})
+	}
+	for _, bad := range [][]byte{{1, 3}, {1, 1, 0}, binenc.AppendUvarint([]byte{1}, 1<<54)} {
+		r := binenc.NewReader(ErrSnapshot, "test", bad)
+		if readCounts(r, "counts"); !errors.Is(r.End(), ErrSnapshot) {
+			t.Errorf("% x read without an error", bad)
+		}
+	}
+}
