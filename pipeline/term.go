@@ -332,8 +332,8 @@ func (e *Engine) bucketOf(st *termState, start time.Time) *termBucket {
 	return tb
 }
 
-// keyCacheSize is the slots of the engine's term-key cache: 2^16 slots of 24
-// bytes (1.5 MiB) and their keys, for the terms that make most mentions.
+// keyCacheSize is the slots of the engine's term-key cache: 2^16 slots of 40
+// bytes (2.5 MiB) and their keys, for the terms that make most mentions.
 const keyCacheSize = 1 << 16
 
 // cachedKey is one slot of the term-key cache. For a hashtag it also holds
@@ -351,11 +351,17 @@ type cachedKey struct {
 // another term is it copied into a new string. Every mention needs its term's
 // key, and a popular term is mentioned thousands of times a minute: making
 // the key anew each time was an allocation per term and event.
+//
+// A slot is the term's when it holds the term's 64-bit hash: the count-min
+// sketches, the tracking door and the families' tables know a term by that
+// hash alone, so two terms whose hashes collide (a chance in 2^64 for a pair)
+// are one term to them already. Comparing the bytes too read the cached key's
+// from wherever the heap put them, a cache miss on most mentions.
 func (e *Engine) termKey(t event.Term) (string, uint64) {
 	e.keyBuf = append(append(append(e.keyBuf[:0], t.Kind.String()...), ':'), t.Value...)
 	h := sketches.HashBytes(e.keyBuf)
 	slot := &e.keyCache[h&(keyCacheSize-1)]
-	if slot.hash != h || slot.key != string(e.keyBuf) {
+	if slot.hash != h || len(slot.key) != len(e.keyBuf) {
 		*slot = cachedKey{hash: h, key: string(e.keyBuf)}
 	}
 	return slot.key, h
