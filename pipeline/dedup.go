@@ -20,10 +20,11 @@ import (
 // collide with probability about n/2^64 per event with n ids held, some
 // 5e-14 at a million: a false drop is far rarer than any other loss.
 
-// DedupBytesPerID is what one remembered id costs: the set's slot and the
-// bucket list's entry, with the slack of map and slice growth. Measured by
-// TestDedupMemory (Go 1.26 swiss maps, one partition): 44 bytes at 1M ids,
-// 34 at 3M, 40 at 10M. Exported for the process's memory budget.
+// DedupBytesPerID is what one remembered id costs at most: the set's slots
+// (idSet: 11–23 bytes an id between its doublings) and the bucket list's
+// entry (8, up to 16 as the list grows). Measured by TestDedupMemory (one
+// partition): 24 bytes at 1M ids, 31 at 3M, 23 at 10M (44, 34 and 40 with
+// the Go map before idSet). Exported for the process's memory budget.
 const DedupBytesPerID = 40
 
 // dedupFilter remembers the event ids seen in open buckets, per partition.
@@ -40,7 +41,7 @@ type dedupFilter struct {
 }
 
 type seenIDs struct {
-	ids map[uint64]struct{}
+	ids idSet
 	// byBucket lists the ids first seen in each bucket, by bucket index, so
 	// that closing a bucket forgets its ids without scanning the set.
 	byBucket map[int64][]uint64
@@ -64,15 +65,11 @@ func (d *dedupFilter) seen(p partition, id string, ts, closed time.Time) (dup bo
 	}
 	s := d.parts[p]
 	if s == nil {
-		s = &seenIDs{ids: make(map[uint64]struct{}), byBucket: make(map[int64][]uint64)}
+		s = &seenIDs{byBucket: make(map[int64][]uint64)}
 		d.parts[p] = s
 	}
 	h := sketches.Hash(id)
-	// One map operation, not a lookup and then an insert: this runs for
-	// every event.
-	before := len(s.ids)
-	s.ids[h] = struct{}{}
-	if len(s.ids) == before {
+	if !s.ids.add(h) {
 		return true, 0
 	}
 	idx := floorDiv(ts.UnixNano(), d.bucketNs)
@@ -145,7 +142,7 @@ func (d *dedupFilter) evictOldest() int {
 
 func (d *dedupFilter) drop(s *seenIDs, idx int64, hs []uint64) {
 	for _, h := range hs {
-		delete(s.ids, h)
+		s.ids.remove(h)
 	}
 	delete(s.byBucket, idx)
 	d.n -= len(hs)
@@ -173,11 +170,11 @@ func (d *dedupFilter) restore(snaps []dedupSnap) {
 		// A partition may come in several pieces (a chunked snapshot).
 		s := d.parts[partition{ds.Topic, ds.Partition}]
 		if s == nil {
-			s = &seenIDs{ids: make(map[uint64]struct{}), byBucket: make(map[int64][]uint64, len(ds.Buckets))}
+			s = &seenIDs{byBucket: make(map[int64][]uint64, len(ds.Buckets))}
 		}
 		for _, b := range ds.Buckets {
 			for _, h := range b.IDs {
-				s.ids[h] = struct{}{}
+				s.ids.add(h)
 			}
 			s.byBucket[b.Index] = append(s.byBucket[b.Index], b.IDs...)
 			d.n += len(b.IDs)
