@@ -10,15 +10,15 @@ import "github.com/trendwatch/trendwatch/sketches"
 // post's entry, and 500,000 of them held 140 MiB of keys nothing else
 // referenced.
 //
-// Entries live in a ring of slots, oldest first, and the map finds an entry's
-// slot by the hash of its content ID: one map operation of a fixed-size key
-// per post where a map keyed by the ID string took four with its hashing and
-// comparing, a tenth of the engine's time on the generator's stream. The slot
-// holds the ID, so two IDs whose hashes collide are told apart: the newer
-// takes the map entry, and the older, no longer found, waits in the ring for
-// its eviction like any other.
+// Entries live in a ring of slots, oldest first, and an index (hashTable)
+// finds an entry's slot by the hash of its content ID: a probe of a
+// fixed-size key per post where a map keyed by the ID string took four with
+// its hashing and comparing, a tenth of the engine's time on the generator's
+// stream. The slot holds the ID, so two IDs whose hashes collide are told
+// apart: the newer takes the index entry, and the older, no longer found,
+// waits in the ring for its eviction like any other.
 type joinCache struct {
-	m    map[uint64]int32 // hash of the content ID → slot in ring
+	m    hashTable[int32] // hash of the content ID → slot in ring
 	ring []joinSlot
 	// The entries are ring[first], ring[first+1], … (modulo its length), n
 	// of them, oldest first.
@@ -60,7 +60,7 @@ const (
 	maxSpareChunks = 2
 )
 
-// Approximate costs, for the byte bound: a map entry (the ID's and the keys'
+// Approximate costs, for the byte bound: an index entry (the ID's and the keys'
 // slice headers, hash bits and load-factor slack) and ring slot, and a key's
 // string header in the slice. The key's bytes count in full although
 // tracked terms share them: the bound is on what the cache can hold alone.
@@ -78,9 +78,9 @@ func entryBytes(id string, keys []string) int {
 }
 
 func newJoinCache(size, maxBytes int) *joinCache {
-	// The map grows as entries come rather than being sized for the entry
+	// The index grows as entries come rather than being sized for the entry
 	// bound up front: the byte bound may never let it get there.
-	return &joinCache{m: make(map[uint64]int32), ring: make([]joinSlot, size), maxBytes: maxBytes}
+	return &joinCache{ring: make([]joinSlot, size), maxBytes: maxBytes}
 }
 
 // put remembers a copy of keys as contentID's. The copy goes into a chunk
@@ -93,7 +93,7 @@ func (c *joinCache) put(contentID string, keys []string) (evicted int) {
 
 // putHash is put of the content ID whose hash is h.
 func (c *joinCache) putHash(contentID string, h uint64, keys []string) (evicted int) {
-	if i, ok := c.m[h]; ok && c.ring[i].id == contentID {
+	if i, ok := c.m.get(h); ok && c.ring[i].id == contentID {
 		e := &c.ring[i]
 		c.size += entryBytes(contentID, keys) - entryBytes(contentID, e.keys)
 		c.release(e)
@@ -108,7 +108,7 @@ func (c *joinCache) putHash(contentID string, h uint64, keys []string) (evicted 
 	e.id, e.h = contentID, h
 	c.store(e, keys)
 	c.n++
-	c.m[h] = int32(i)
+	c.m.put(h, int32(i))
 	c.size += entryBytes(contentID, keys)
 	return c.shrink()
 }
@@ -173,8 +173,8 @@ func (c *joinCache) release(e *joinSlot) {
 // evictOldest forgets the oldest entry.
 func (c *joinCache) evictOldest() {
 	e := &c.ring[c.first]
-	if i, ok := c.m[e.h]; ok && int(i) == c.first {
-		delete(c.m, e.h)
+	if i, ok := c.m.get(e.h); ok && int(i) == c.first {
+		c.m.remove(e.h)
 	}
 	c.size -= entryBytes(e.id, e.keys)
 	c.release(e)
@@ -192,7 +192,7 @@ func (c *joinCache) get(contentID string) ([]string, bool) {
 
 // getHash is get of the content ID whose hash is h.
 func (c *joinCache) getHash(contentID string, h uint64) ([]string, bool) {
-	i, ok := c.m[h]
+	i, ok := c.m.get(h)
 	if !ok || c.ring[i].id != contentID {
 		return nil, false
 	}

@@ -157,7 +157,7 @@ func TestSnapshotChunks(t *testing.T) {
 	if b.dedup.n != a.dedup.n || b.dedup.n != posts {
 		t.Errorf("%d event ids remembered after the restore, %d before, %d posted", b.dedup.n, a.dedup.n, posts)
 	}
-	if len(a.join.m) < 3*chunkLen || len(wantTerm)+len(wantHash) < chunkLen {
-		t.Fatalf("%d join entries and %d families: fewer than the chunks the test is about", len(a.join.m), len(wantTerm)+len(wantHash))
+	if a.join.m.len() < 3*chunkLen || len(wantTerm)+len(wantHash) < chunkLen {
+		t.Fatalf("%d join entries and %d families: fewer than the chunks the test is about", a.join.m.len(), len(wantTerm)+len(wantHash))
 	}
 }

@@ -1,0 +1,96 @@
+package pipeline
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestHashTable checks the table against a map through random puts, gets and
+// removes, with hashes that crowd a few home slots (so probe runs wrap and
+// the backward shift has work), uniform ones and small ones, hash 0 included.
+func TestHashTable(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		h    func(r *rand.Rand) uint64
+	}{
+		{"uniform", func(r *rand.Rand) uint64 { return r.Uint64() >> r.IntN(64) }},
+		{"crowded", func(r *rand.Rand) uint64 { return uint64(r.IntN(40)) << 58 >> uint(r.IntN(3)) }},
+		{"small", func(r *rand.Rand) uint64 { return uint64(r.IntN(300)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 2))
+			var tab hashTable[int32]
+			want := map[uint64]int32{}
+			var keys []uint64
+			for op := range 200_000 {
+				switch k := r.IntN(6); {
+				case len(keys) == 0 || k < 3:
+					h, v := c.h(r), r.Int32()
+					_, had := want[h]
+					if added := tab.put(h, v); added == had {
+						t.Fatalf("op %d: put(%#x) added %v, had %v", op, h, added, had)
+					}
+					if !had {
+						keys = append(keys, h)
+					}
+					want[h] = v
+				case k < 5:
+					i := r.IntN(len(keys))
+					h := keys[i]
+					keys[i] = keys[len(keys)-1]
+					keys = keys[:len(keys)-1]
+					tab.remove(h)
+					delete(want, h)
+					tab.remove(h) // a second remove is a no-op
+				default:
+					h := c.h(r)
+					v, ok := tab.get(h)
+					if w, wok := want[h]; ok != wok || v != w {
+						t.Fatalf("op %d: get(%#x) = %d, %v; want %d, %v", op, h, v, ok, w, wok)
+					}
+				}
+				if tab.len() != len(want) {
+					t.Fatalf("op %d: len %d, want %d", op, tab.len(), len(want))
+				}
+			}
+			for h, w := range want {
+				if v, ok := tab.get(h); !ok || v != w {
+					t.Fatalf("%#x: got %d, %v; want %d", h, v, ok, w)
+				}
+			}
+		})
+	}
+}
+
+// TestIDSet: the set the event_id filter keeps is the table without values.
+func TestIDSet(t *testing.T) {
+	var s idSet
+	for _, h := range []uint64{0, 1, 64, 128, 1} {
+		s.add(h)
+	}
+	if s.len() != 4 || s.add(64) || !s.add(65) {
+		t.Fatalf("len %d after adding 0, 1, 64, 128 and 1 again", s.len())
+	}
+	s.remove(64)
+	if _, ok := s.get(64); ok {
+		t.Fatal("64 still there after remove")
+	}
+	if _, ok := s.get(128); !ok {
+		t.Fatal("128, after 64 in its probe run, lost by the remove")
+	}
+}
+
+func BenchmarkIDSet(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var s idSet
+	const window = 1 << 18 // ids held, as the filter holds a few buckets'
+	ring := make([]uint64, window)
+	for i := 0; b.Loop(); i++ {
+		k := i % window
+		if ring[k] != 0 {
+			s.remove(ring[k])
+		}
+		ring[k] = r.Uint64()
+		s.add(ring[k])
+	}
+}
