@@ -249,9 +249,19 @@ func TestLabelsTop(t *testing.T) {
 	for _, s := range []string{"NP", "IN", "NP", "US", "IN", "NP", ""} {
 		l.add(s)
 	}
-	got := names(l.top(2))
+	// As a bucket close makes a row's label list: the top labels in the
+	// scratch, their names in the slab.
+	var scratch countScratch
+	var slab stringSlab
+	got := slab.names(scratch.top(l, 2))
 	if !reflect.DeepEqual(got, []string{"NP", "IN"}) {
 		t.Errorf("top 2: %v", got)
+	}
+	if got := l.top(5); len(got) != 3 || got[2].Label != "US" {
+		t.Errorf("top 5 of 3 labels: %v", got)
+	}
+	if got := slab.names(scratch.top(nil, 2)); got == nil || len(got) != 0 {
+		t.Errorf("no labels: %#v, want an empty list", got)
 	}
 }
 

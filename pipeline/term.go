@@ -93,14 +93,6 @@ func compareCounts(a, b detectors.Count) int {
 	return strings.Compare(a.Label, b.Label)
 }
 
-func names(cs []detectors.Count) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Label
-	}
-	return out
-}
-
 // countScratch holds the top labels of the observations of one judgement
 // (a bucket's close, or one early look): every tracked term's observation
 // needs its top regions and reasons, and a slice for each was a third of
@@ -130,7 +122,8 @@ type stringSlab []string
 // stringSlabChunk is the strings of a chunk: a few hundred rows' lists.
 const stringSlabChunk = 1024
 
-// names is names(cs) in the slab. It is never nil, as names' is not.
+// names returns the labels of cs, in order, in the slab; never nil, so a row
+// without labels writes an empty list.
 func (s *stringSlab) names(cs []detectors.Count) []string {
 	if *s == nil || cap(*s)-len(*s) < len(cs) {
 		*s = make([]string, 0, max(stringSlabChunk, len(cs)))
