@@ -120,6 +120,7 @@ func docs() map[string]doc {
 		"detectors.surge.min_creators": {UnitCount, "least unique creators of a surging bucket; one or two accounts are coordination's to judge"},
 		"detectors.surge.min_z":        {UnitSigma, "significance to page at; 0 derives it from detectors.false_pages"},
 		"detectors.surge.shift_window": {UnitBuckets, "level-shift window: a change that holds without one standout bucket"},
+		"detectors.surge.hold_window":  {UnitBuckets, "sustained test: clipped forecast errors summed, a trend holds where a burst fades"},
 		"detectors.surge.window":       {UnitBuckets, "short window tested beside the bucket; 1 tests the bucket only"},
 
 		"detectors.watchlist.category":    {UnitText, "category of watchlist alerts unless an entry sets its own"},

@@ -16,6 +16,7 @@ type analysis struct {
 	m            baseline
 	one, win     evidence // the mention tests: current bucket, short window
 	shift        evidence // and the level-shift window; window 0 when not made
+	hold         evidence // and the sustained test
 	// trend are the same tests with lone outliers counted at the clip
 	// limit (see holt.step): what the surge judges, as a lone spike is
 	// no trend. The other detectors judge a lone bucket whole: a burst by
@@ -40,6 +41,7 @@ type mentionParams struct {
 	tail       tailParams
 	window     int
 	shift      int
+	hold       int
 	history    int
 	minHistory int
 	// The surge's thresholds: a bucket that passes them is part of a surge
@@ -69,7 +71,7 @@ type reportParams struct {
 func newMentionParams(c Config) mentionParams {
 	return mentionParams{base: c.Baseline, tail: newTailParams(c.Baseline), window: c.Surge.Window,
 		inflate: forecastInflation(c.Baseline.Alpha, c.Baseline.Beta, max(c.Surge.Window, c.Surge.ShiftWindow)),
-		shift:   c.Surge.ShiftWindow, history: c.Surge.History, minHistory: c.Surge.MinHistory,
+		shift:   c.Surge.ShiftWindow, hold: c.Surge.HoldWindow, history: c.Surge.History, minHistory: c.Surge.MinHistory,
 		minZ: c.Surge.MinZ, minGrowth: c.Surge.MinGrowth, minSupport: c.Surge.MinSupport, falsePages: c.FalsePages}
 }
 
@@ -93,14 +95,16 @@ func (a *analysis) mentions() {
 	a.mentionsDone = true
 	o := a.o
 	h := tail(o.MentionHistory, a.mp.history)
-	a.m, a.trend[0], a.trend[1], a.trend[2] = a.mp.tests(h, o.Mentions, o.DayAgo, false)
-	a.one, a.win, a.shift = a.trend[0], a.trend[1], a.trend[2]
+	a.m, a.trend = a.mp.tests(h, o.Mentions, o.DayAgo, false)
+	a.one, a.win, a.shift, a.hold = a.trend[0], a.trend[1], a.trend[2], a.trend[3]
 	if a.m.clipped {
-		_, a.one, a.win, a.shift = a.mp.tests(h, o.Mentions, o.DayAgo, true)
+		var ev [mentionTests]evidence
+		_, ev = a.mp.tests(h, o.Mentions, o.DayAgo, true)
+		a.one, a.win, a.shift, a.hold = ev[0], ev[1], ev[2], ev[3]
 	}
 	// Calibration only ever lowers a significance above tailLevel, so below it
 	// the term's tail need not be known.
-	for _, e := range [...]*evidence{&a.one, &a.win, &a.shift, &a.trend[0], &a.trend[1], &a.trend[2]} {
+	for _, e := range [...]*evidence{&a.one, &a.win, &a.shift, &a.hold, &a.trend[0], &a.trend[1], &a.trend[2], &a.trend[3]} {
 		if e.z > tailLevel {
 			e.z = a.termTail().calibrate(e.test, e.z, &a.mp.tail)
 		}
@@ -112,14 +116,14 @@ func (a *analysis) mentions() {
 // the history is too short for it). Where the same time yesterday is known
 // (day) it is a second expectation, and the tests use the larger of the two, so
 // a term that peaks every evening is judged against its evening.
-func (p *mentionParams) tests(h []float64, x, day float64, whole bool) (b baseline, one, win, shift evidence) {
-	b = fitBaseline(h, x, p.window, p.shift, p.minHistory, &p.base, p.inflate, whole)
+func (p *mentionParams) tests(h []float64, x, day float64, whole bool) (b baseline, ev [mentionTests]evidence) {
+	b = fitBaseline(h, x, p.window, p.shift, p.hold, p.minHistory, &p.base, p.inflate, whole)
 	if math.IsNaN(day) || day < 0 {
 		day = 0
 	}
 	// A lone outlier counts at the clip limit (b.obs; see holt.step).
 	x = b.obs
-	one = newEvidence(x, math.Max(b.next, day), b.disp, 1)
+	one := newEvidence(x, math.Max(b.next, day), b.disp, 1)
 	// A window is evidence about now only while the current bucket is still
 	// more than a spread above the term's normal level (the one-bucket
 	// forecast, which a surge does not teach): a surge a few buckets back
@@ -134,11 +138,29 @@ func (p *mentionParams) tests(h []float64, x, day float64, whole bool) (b baseli
 		}
 		return e
 	}
-	win = test(b.win, testWindow)
+	ev[testBucket] = one
+	ev[testWindow] = test(b.win, testWindow)
 	if b.shift.w > 0 {
-		shift = test(b.shift, testShift)
+		ev[testShift] = test(b.shift, testShift)
 	}
-	return b, one, win, shift
+	if b.hold.w > 1 {
+		hz := b.hold.zScore()
+		e := evidence{observed: b.hold.obs, expected: b.hold.exp, z: hz, raw: hz, growth: b.hold.obs / b.hold.exp, window: b.hold.w, test: testHold}
+		// The clipped errors know nothing of yesterday: where it expects more,
+		// the sum must stand out from yesterday's level too.
+		if dw := day * float64(b.hold.w); dw > e.expected {
+			e.expected, e.growth = dw, e.observed/dw
+			d := significance(e.observed, dw, b.disp)
+			e.z, e.raw = math.Min(e.z, d), math.Min(e.raw, d)
+		}
+		// Sustained evidence is about now only while the current bucket is
+		// itself an outlier: a run that ended buckets ago still fills the sums.
+		if !running || !b.outlier {
+			e.z, e.raw = math.Min(e.z, 0), math.Min(e.raw, 0)
+		}
+		ev[testHold] = e
+	}
+	return b, ev
 }
 
 // The Tail an Observation carries covers the term's buckets up to
@@ -178,9 +200,10 @@ func (a *analysis) learnTail() Tail {
 	if j < len(o.MentionHistory) {
 		x = o.MentionHistory[j]
 	}
-	b, one, win, shift := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, math.NaN(), true)
-	z := [mentionTests]float64{testBucket: one.raw, testWindow: win.raw, testShift: math.NaN()}
-	g := [mentionTests]float64{testBucket: one.growth, testWindow: win.growth}
+	b, ev := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, math.NaN(), true)
+	one, win, shift, hold := ev[testBucket], ev[testWindow], ev[testShift], ev[testHold]
+	z := [mentionTests]float64{testBucket: one.raw, testWindow: win.raw, testShift: math.NaN(), testHold: hold.raw}
+	g := [mentionTests]float64{testBucket: one.growth, testWindow: win.growth, testHold: hold.growth}
 	if shift.window > 0 {
 		z[testShift], g[testShift] = shift.raw, shift.growth
 	}
@@ -250,12 +273,12 @@ func (a *analysis) mentionStrength(minZ, minGrowth, minSupport float64, trend bo
 		return 0, evidence{}
 	}
 	a.mentions()
-	one, win, shift := a.one, a.win, a.shift
+	one, win, shift, hold := a.one, a.win, a.shift, a.hold
 	if trend {
-		one, win, shift = a.trend[0], a.trend[1], a.trend[2]
+		one, win, shift, hold = a.trend[0], a.trend[1], a.trend[2], a.trend[3]
 	}
 	best, e := one.strength(minZ, minGrowth, a.o.Mentions, minSupport), one
-	for _, w := range [...]evidence{win, shift} {
+	for _, w := range [...]evidence{win, shift, hold} {
 		if w.window > 1 {
 			if s := w.strength(minZ, minGrowth, a.o.Mentions, minSupport); s > best {
 				best, e = s, w

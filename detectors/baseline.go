@@ -37,6 +37,38 @@ type baseline struct {
 	obs float64
 	// clipped: a lone outlier counts at the clip limit in a test.
 	clipped bool
+	// hold is the sustained test's sums over the last surge.hold_window
+	// buckets (fewer while the history is short), the current one included.
+	hold holdSums
+	// outlier: the current bucket is beyond Clip spreads above its forecast.
+	outlier bool
+}
+
+// zScore is the sustained test's significance: the clipped errors' sum over
+// the square root of their number, a standard normal for a term that follows
+// its forecast, whatever its count model.
+func (h holdSums) zScore() float64 {
+	if h.w == 0 {
+		return 0
+	}
+	return h.z / math.Sqrt(float64(h.w))
+}
+
+// holdSums are the sustained test's sums: of each bucket's standardised
+// forecast error clipped at Clip spreads, as the smoother clips it, of the
+// counts and of their forecasts, over w buckets.
+type holdSums struct {
+	w           int
+	z, obs, exp float64
+}
+
+// add folds bucket y, forecast f with dispersion disp, into the sums.
+func (h *holdSums) add(y, f, disp float64, c *BaselineConfig) {
+	f = max(f, c.MinExpected)
+	h.w++
+	h.z += max(-c.Clip, min(c.Clip, (y-f)/math.Sqrt(max(disp, 1)*f)))
+	h.obs += y
+	h.exp += f
 }
 
 // lone is a bucket of a window that was an outlier above its forecast with no
@@ -99,7 +131,7 @@ const surgeGap = 3
 // bucket after it, whose count is x, and for the windows of the last w and
 // shift buckets ending with it. The short window shrinks to the history there
 // is; the shift window needs minBefore buckets of history before it.
-func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineConfig, inflate []float64, whole bool) baseline {
+func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *BaselineConfig, inflate []float64, whole bool) baseline {
 	b := baseline{next: c.MinExpected, disp: 1, win: windowForecast{w: 1, obs: x, expect: c.MinExpected, disp: 1}}
 	if len(h) == 0 {
 		return b
@@ -118,7 +150,11 @@ func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineCon
 	}
 	var buf [8]lone
 	lones := buf[:0]
+	holdFrom := len(h) - (hold - 1)
 	for i, y := range h {
+		if i >= holdFrom {
+			b.hold.add(y, s.level+s.trend, s.disp, c)
+		}
 		if i == winSplit {
 			winSnap = s
 		}
@@ -141,12 +177,14 @@ func fitBaseline(h []float64, x float64, w, shift, minBefore int, c *BaselineCon
 	}
 
 	b.next, b.disp = s.window(1, c, inflate)
+	b.hold.add(x, s.level+s.trend, s.disp, c)
 	after := s
 	b.obs = after.step(x, c)
 	if whole {
 		b.obs = x
 	}
 	b.inSurge = after.surge != 0
+	b.outlier = after.since == 0 && x > s.level+s.trend
 	if after.surge > 0 && s.surge <= 0 {
 		lones = confirm(lones, len(h))
 	}
@@ -254,7 +292,19 @@ func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) 
 	n := max(w, shift)
 	states := make([]holt, n)
 	var winSum, shiftSum float64 // of the last w and shift buckets
+	// The sustained test's terms of the last surge.hold_window buckets.
+	var buf [64]holdSums
+	ring := buf[:]
+	if mp.hold > len(buf) {
+		ring = make([]holdSums, mp.hold)
+	}
+	var hold holdSums
 	for i, y := range h {
+		var one holdSums
+		one.add(y, s.level+s.trend, s.disp, c)
+		old := ring[i%mp.hold]
+		ring[i%mp.hold] = one
+		hold = holdSums{w: min(i+1, mp.hold), z: hold.z + one.z - old.z, obs: hold.obs + one.obs - old.obs, exp: hold.exp + one.exp - old.exp}
 		states[i%n] = s
 		winSum += y
 		if i >= w {
@@ -277,6 +327,9 @@ func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) 
 				if mu, disp := states[(i-shift+1)%n].window(shift, c, inflate); y*float64(shift) > mu {
 					z[testShift], g[testShift] = exceedance(shiftSum, mu, disp), shiftSum/mu
 				}
+			}
+			if f := max(s.level+s.trend, c.MinExpected); y > f && (y-f)*(y-f) > c.Clip*c.Clip*max(s.disp, 1)*f {
+				z[testHold], g[testHold] = hold.zScore(), hold.obs/hold.exp
 			}
 			next := s
 			next.step(y, c)

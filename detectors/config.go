@@ -75,6 +75,12 @@ type SurgeConfig struct {
 	// term's usual spikes. It is made only with surge.min_history buckets of
 	// history before it.
 	ShiftWindow int `mapstructure:"shift_window"`
+	// HoldWindow is the sustained test's span: the forecast errors of this
+	// many buckets ending with the current one, each clipped at
+	// baseline.clip spreads, summed. A trend holds where a burst and its
+	// aftermath fade, so the sum tells them apart where a term's tail has
+	// learnt that bursts fill a level-shift window (see testHold).
+	HoldWindow  int `mapstructure:"hold_window"`
 	History     int `mapstructure:"history"`     // most buckets of history the baseline reads
 	MinHistory  int `mapstructure:"min_history"` // less history: no mention baseline is trusted, only novelty judges
 	// MinCreators is the least unique creators of the bucket's mentions for a
@@ -204,7 +210,7 @@ func DefaultConfig() Config {
 		Baseline:   BaselineConfig{Alpha: 0.1, Beta: 0.1, Gamma: 0.05, Clip: 3, MaxSurge: 60, MinExpected: 1, TailMemory: 1440, TailPrior: 360},
 		Surge: SurgeConfig{
 			Enabled: true, MinSupport: 10, MinGrowth: 2,
-			Window: 3, ShiftWindow: 10, History: 120, MinHistory: 10, MinCreators: 3,
+			Window: 3, ShiftWindow: 10, HoldWindow: 30, History: 120, MinHistory: 10, MinCreators: 3,
 		},
 		Novelty: NoveltyConfig{Enabled: true, MinCount: 15, MaxPrior: 2, GrowthBuckets: 2, MinZ: 5, MinHistory: 5, MinCreators: 3},
 		Coordination: CoordinationConfig{
@@ -286,6 +292,10 @@ func (c Config) Validate() error {
 	}
 	if s.ShiftWindow > s.History-s.MinHistory {
 		bad("surge.shift_window", "must be <= surge.history - surge.min_history (%d), got %d", s.History-s.MinHistory, s.ShiftWindow)
+	}
+	atLeast("surge.hold_window", s.HoldWindow, 2)
+	if s.HoldWindow > s.History {
+		bad("surge.hold_window", "must be <= surge.history (%d), got %d", s.History, s.HoldWindow)
 	}
 
 	n := c.Novelty

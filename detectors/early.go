@@ -124,7 +124,8 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 	// The whole bucket's expectation and dispersion, as the final judgement
 	// fits them.
 	mp := s.mentionParams(o)
-	b, one, _, _ := mp.tests(tail(o.MentionHistory, mp.history), o.Mentions, o.DayAgo, true)
+	b, ev := mp.tests(tail(o.MentionHistory, mp.history), o.Mentions, o.DayAgo, true)
+	one := ev[testBucket]
 	full, disp := one.expected, b.disp
 	// The partial count's own test. Within a bucket the term's rate is one
 	// draw, so the extra-Poisson part of the variance scales with the square

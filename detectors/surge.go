@@ -81,11 +81,14 @@ func mentionFinding(name, tag string, a *analysis, strength float64, e evidence,
 	o := a.o
 	var x explanation
 	x.str("detector", name).num("strength", strength)
+	if e.window > 1 {
+		x.str("test", testName(e.test))
+	}
 	x.test("", e)
 	if a.tailDone {
 		// The term's own tail calibrated the significance: what it was, and
 		// the tail that discounted it.
-		m := a.tail.Tests[e.test].pot(&a.mp.tail)
+		m := a.tail.Test(e.test).pot(&a.mp.tail)
 		x.num("raw_z", e.raw).num("tail_over", m.over).num("tail_scale", m.scale)
 	}
 	if e.window > 1 {

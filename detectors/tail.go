@@ -26,7 +26,7 @@ import "math"
 // kept because a day's few dozen exceedances cannot estimate a shape.
 //
 // The sums are exponentially weighted with memory baseline.tail_memory
-// buckets: nine numbers per term. The pipeline keeps the Tail that Set.Learn
+// buckets: seventeen numbers per term. The pipeline keeps the Tail that Set.Learn
 // returns for a term and hands it back in the term's next Observation; the zero
 // Tail means nothing is known, and the detectors then learn one from the
 // Observation's history.
@@ -36,7 +36,11 @@ type Tail struct {
 	// bucket or two and is ordinary for the term is diluted in a window's sum,
 	// while a change that holds is not, so a term that spikes every day can
 	// still be caught shifting.
-	Tests [mentionTests]TailTest
+	Tests [testHold]TailTest
+	// Hold is the sustained test's (testHold), kept apart from Tests because
+	// the checkpoints written with encoding/gob hold three tests, and gob reads
+	// an array into an array of the same length only. Test(i) is either.
+	Hold TailTest
 	// Lone is how recently the term had a lone spike beyond the early bar
 	// that it came straight back from: 1 when one is learnt, times the
 	// tail's weight of the past with every bucket learnt since, 0 for none.
@@ -61,6 +65,7 @@ const (
 	testBucket = iota
 	testWindow
 	testShift
+	testHold
 	mentionTests
 )
 
@@ -126,11 +131,11 @@ func (t *TailTest) pot(p *tailParams) pot {
 // clips its errors, so one giant surge does not teach the term that giant
 // surges are ordinary; the clipping's bias is undone in pot.
 func (t Tail) learn(z [mentionTests]float64, p *tailParams) Tail {
-	for i := range t.Tests {
+	for i := range mentionTests {
 		if math.IsNaN(z[i]) {
 			continue
 		}
-		e := &t.Tests[i]
+		e := t.Test(i)
 		e.Far *= p.keep
 		if z[i] > tailLevel {
 			limit := p.clip * e.pot(p).scale
@@ -149,6 +154,31 @@ func (t Tail) learn(z [mentionTests]float64, p *tailParams) Tail {
 	return t
 }
 
+// testName names mention test i in explanations: the short window, the
+// level-shift window and the sustained test can span as many buckets.
+func testName(i int) string {
+	switch i {
+	case testWindow:
+		return "window"
+	case testShift:
+		return "shift"
+	case testHold:
+		return "hold"
+	}
+	return "bucket"
+}
+
+// Test is the tail of mention test i, 0 ≤ i < TailTests.
+func (t *Tail) Test(i int) *TailTest {
+	if i == testHold {
+		return &t.Hold
+	}
+	return &t.Tests[i]
+}
+
+// TailTests is how many tests a Tail holds a tail of.
+const TailTests = mentionTests
+
 // known reports whether anything has been learnt.
 func (t Tail) known() bool { return t.Tests[testBucket].Buckets > 0 }
 
@@ -164,7 +194,7 @@ func (t Tail) calibrate(i int, z float64, p *tailParams) float64 {
 	if !(z > tailLevel) {
 		return z
 	}
-	m := t.Tests[i].pot(p)
+	m := t.Test(i).pot(p)
 	c := tailLevel + refScale*((z-tailLevel)/m.scale+math.Log(refOver/m.over))
 	return math.Min(z, math.Max(c, tailLevel))
 }

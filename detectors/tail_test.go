@@ -70,8 +70,8 @@ func TestCountModelMatchesReference(t *testing.T) {
 		}
 		var buckets, over, excess [mentionTests]float64
 		for i := 200; i < n; i++ {
-			_, one, win, shift := mp.tests(values[i-unitHistory:i], values[i], math.NaN(), true)
-			for j, e := range [...]evidence{one, win, shift} {
+			_, ev := mp.tests(values[i-unitHistory:i], values[i], math.NaN(), true)
+			for j, e := range ev {
 				buckets[j]++
 				if e.raw > tailLevel {
 					over[j]++
@@ -101,13 +101,13 @@ func TestTailCalibrate(t *testing.T) {
 	p := newTailParams(DefaultConfig().Baseline)
 	var reference Tail // nothing learnt: the prior, the count model's tail
 	spiky := Tail{}
-	for i := range spiky.Tests {
+	for i := range TailTests {
 		// A day of buckets, 5 % above 2 with a mean excess of 3.
-		spiky.Tests[i] = TailTest{Buckets: 1440, Over: 72, Excess: 72 * 3 * p.bias, Far: 72 * (1 - p.bias)}
+		*spiky.Test(i) = TailTest{Buckets: 1440, Over: 72, Excess: 72 * 3 * p.bias, Far: 72 * (1 - p.bias)}
 	}
 	calm := Tail{}
-	for i := range calm.Tests {
-		calm.Tests[i] = TailTest{Buckets: 1440}
+	for i := range TailTests {
+		*calm.Test(i) = TailTest{Buckets: 1440}
 	}
 	for _, tc := range []struct {
 		name string
@@ -256,5 +256,66 @@ func TestTailScaleCensored(t *testing.T) {
 		if tc.heavy && got < 1.04*mom {
 			t.Errorf("%s: scale %.3f, not above the moment estimate %.3f", tc.name, got, mom)
 		}
+	}
+}
+
+// TestHoldTellsTrendFromBurst: the sustained test sums forecast errors each
+// clipped at baseline.clip spreads, so a burst counts a few clipped buckets
+// however tall it is, and a change that holds counts every bucket it holds.
+func TestHoldTellsTrendFromBurst(t *testing.T) {
+	mp := newMentionParams(DefaultConfig())
+	r := rand.New(rand.NewPCG(3, 4))
+	calm := make([]float64, 120)
+	for i := range calm {
+		calm[i] = dist.NegBinomial(r, 50, 20)
+	}
+	hold := func(after []float64) evidence {
+		h := append(slices.Clone(calm), after[:len(after)-1]...)
+		_, ev := mp.tests(h, after[len(after)-1], math.NaN(), false)
+		return ev[testHold]
+	}
+	// A burst: ten times the level, then its aftermath halving each bucket.
+	burst := []float64{500, 250, 125, 90, 70, 60}
+	for n := 1; n <= len(burst); n++ {
+		if e := hold(burst[:n]); e.raw >= 3 {
+			t.Errorf("burst, bucket %d: hold z %.2f, want < 3", n, e.raw)
+		}
+	}
+	// A trend: three times the level, held.
+	trend := make([]float64, 15)
+	for i := range trend {
+		trend[i] = dist.NegBinomial(r, 150, 20)
+	}
+	if e := hold(trend); e.raw < 5 || e.window != DefaultConfig().Surge.HoldWindow {
+		t.Errorf("trend held 15 buckets: hold z %.2f over %d buckets, want ≥ 5 over %d", e.raw, e.window, DefaultConfig().Surge.HoldWindow)
+	}
+}
+
+func TestHoldSums(t *testing.T) {
+	c := DefaultConfig().Baseline
+	for _, tc := range []struct {
+		name       string
+		y, f, disp float64
+		z          float64
+	}{
+		{"on the forecast", 100, 100, 1, 0},
+		{"one spread above", 110, 100, 1, 1},
+		{"far above: clipped", 1000, 100, 1, c.Clip},
+		{"far below: clipped", 0, 100, 1, -c.Clip},
+		{"dispersion below 1 is Poisson", 110, 100, 0.5, 1},
+		{"forecast under the floor", 3, 0, 1, 2},
+	} {
+		var h holdSums
+		h.add(tc.y, tc.f, tc.disp, &c)
+		if math.Abs(h.z-tc.z) > 1e-9 || h.w != 1 {
+			t.Errorf("%s: z %v over %d, want %v over 1", tc.name, h.z, h.w, tc.z)
+		}
+	}
+	var h holdSums
+	for range 4 {
+		h.add(1000, 100, 1, &c)
+	}
+	if got, want := h.zScore(), 4*c.Clip/2; math.Abs(got-want) > 1e-9 {
+		t.Errorf("four clipped buckets: zScore %v, want %v", got, want)
 	}
 }

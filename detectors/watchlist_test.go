@@ -182,7 +182,7 @@ func TestWatchedBaselineHasNoTrend(t *testing.T) {
 	forecast := func(term string) float64 {
 		o := &Observation{Term: term, Watch: s.Watch(term), MentionHistory: h, Mentions: 28, DayAgo: math.NaN()}
 		mp := s.mentionParams(o)
-		b, _, _, _ := mp.tests(h, o.Mentions, o.DayAgo, true)
+		b, _ := mp.tests(h, o.Mentions, o.DayAgo, true)
 		return b.next
 	}
 	plain, watched := forecast("hashtag:fyp"), forecast("hashtag:blackoutchallenge")

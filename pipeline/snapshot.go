@@ -407,8 +407,9 @@ func (e *Engine) writeTerms(sw *snapWriter) error {
 		b = appendCounts(b, st.creators.view())
 		b = binenc.AppendTime(b, st.histEnd)
 		b = binenc.AppendTime(b, st.exactFrom)
-		b = binenc.AppendUvarint(b, uint64(len(st.tail.Tests)))
-		for _, t := range st.tail.Tests {
+		b = binenc.AppendUvarint(b, detectors.TailTests)
+		for i := range detectors.TailTests {
+			t := st.tail.Test(i)
 			b = binenc.AppendFloat64(b, t.Buckets)
 			b = binenc.AppendFloat64(b, t.Over)
 			b = binenc.AppendFloat64(b, t.Excess)

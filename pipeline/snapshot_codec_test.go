@@ -146,8 +146,8 @@ func richEngine(tb testing.TB) (*Engine, *outbox) {
 	if st == nil || len(st.open) == 0 {
 		tb.Fatal("hashtag:steady3 is not tracked with an open bucket")
 	}
-	for i := range st.tail.Tests {
-		st.tail.Tests[i] = detectors.TailTest{Buckets: 30 + float64(i), Over: 2.5, Excess: 1.25, Far: 0.5}
+	for i := range detectors.TailTests {
+		*st.tail.Test(i) = detectors.TailTest{Buckets: 30 + float64(i), Over: 2.5, Excess: 1.25, Far: 0.5}
 	}
 	st.tail.Lone, st.quiet = 0.75, 2
 	for _, tb := range st.open {

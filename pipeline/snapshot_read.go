@@ -159,9 +159,9 @@ func readTerm(r *binenc.Reader, ts *termSnap) {
 	ts.ExactFrom = r.Time("term exact from")
 	// A tail with fewer tests (a test added since) reads with the others 0,
 	// as a gob one would; one with more is not of this build.
-	tests := r.UvarintMax("term tail tests", uint64(len(ts.Tail.Tests)))
-	for i := range tests {
-		t := &ts.Tail.Tests[i]
+	tests := r.UvarintMax("term tail tests", detectors.TailTests)
+	for i := range int(tests) {
+		t := ts.Tail.Test(i)
 		t.Buckets, t.Over, t.Excess, t.Far = r.Float64("tail buckets"), r.Float64("tail over"), r.Float64("tail excess"), r.Float64("tail far")
 	}
 	ts.Tail.Lone = r.Float64("tail lone")
