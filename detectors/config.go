@@ -80,9 +80,9 @@ type SurgeConfig struct {
 	// baseline.clip spreads, summed. A trend holds where a burst and its
 	// aftermath fade, so the sum tells them apart where a term's tail has
 	// learnt that bursts fill a level-shift window (see testHold).
-	HoldWindow  int `mapstructure:"hold_window"`
-	History     int `mapstructure:"history"`     // most buckets of history the baseline reads
-	MinHistory  int `mapstructure:"min_history"` // less history: no mention baseline is trusted, only novelty judges
+	HoldWindow int `mapstructure:"hold_window"`
+	History    int `mapstructure:"history"`     // most buckets of history the baseline reads
+	MinHistory int `mapstructure:"min_history"` // less history: no mention baseline is trusted, only novelty judges
 	// MinCreators is the least unique creators of the bucket's mentions for a
 	// surge: a term one or two accounts post is not a trend (a push is
 	// coordination's to judge), and a flood of one-off hashtags, each posted
