@@ -400,8 +400,8 @@ func (c Config) Validate() error {
 // the surge's mentionTests tests of each bucket may pass it with probability
 // q = falsePages/1000 × w/24h / mentionTests, and PageZ is the standard
 // normal's (1-q) quantile, the count model's reference tail (see tail.go). One
-// false page per 1,000 term-days is 5.04 for one-minute buckets and 4.73 for
-// five-minute ones.
+// false page per 1,000 term-days is 5.10 for one-minute buckets and 4.78 for
+// five-minute ones (the four tests).
 func PageZ(falsePages float64, w time.Duration) float64 {
 	if w <= 0 {
 		w = time.Minute

@@ -55,8 +55,9 @@ func TestForecastInflation(t *testing.T) {
 // 2 (2.3 % of buckets, mean excess 0.37), so calibrating by the term's own tail
 // leaves a well-modelled term's evidence as it is. The window tests count only
 // while the current bucket stands a spread above normal (a surge that has
-// ended is not evidence now), which removes exceedances: their tail must not
-// be heavier than the reference's, so calibration leaves them as they are too.
+// ended is not evidence now), and the sustained test only on an outlying
+// bucket, which removes exceedances: their tail must not be heavier than the
+// reference's, so calibration leaves them as they are too.
 func TestCountModelMatchesReference(t *testing.T) {
 	mp := newMentionParams(DefaultConfig())
 	for _, tc := range []struct {
