@@ -129,8 +129,10 @@ const surgeGap = 3
 
 // fitBaseline reads history h (oldest first) and returns the forecast for the
 // bucket after it, whose count is x, and for the windows of the last w and
-// shift buckets ending with it. The short window shrinks to the history there
-// is; the shift window needs minBefore buckets of history before it.
+// shift buckets ending with it, and sums the sustained test's clipped one-step
+// errors over the last hold. The short window and the sustained test shrink to
+// the history there is; the shift window needs minBefore buckets of history
+// before it.
 func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *BaselineConfig, inflate []float64, whole bool) baseline {
 	b := baseline{next: c.MinExpected, disp: 1, win: windowForecast{w: 1, obs: x, expect: c.MinExpected, disp: 1}}
 	if len(h) == 0 {
