@@ -15,6 +15,7 @@ import (
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/checkpoint"
+	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/ingest"
 )
@@ -123,6 +124,31 @@ func TestSnapshotGobFixture(t *testing.T) {
 		t.Fatalf("%s does not restore: %v", gobFixture, err)
 	}
 	checkFixtureState(t, e, ob)
+}
+
+// binaryThreeTestsFixture is a snapshot of fixtureEngine in the binary layout,
+// written by commit 1ee9352, the last whose terms' tails held three mention
+// tests (before the sustained one), gzipped.
+var binaryThreeTestsFixture = filepath.Join("testdata", "snapshot-bin-3tests.bin.gz")
+
+// TestSnapshotBinaryThreeTests: a binary snapshot whose tails hold fewer
+// mention tests than this build's restores, the missing test's tail empty
+// (judged by the count model until it has learnt), so an upgrade keeps the
+// state.
+func TestSnapshotBinaryThreeTests(t *testing.T) {
+	b := readFixture(t, binaryThreeTestsFixture)
+	e := fuzzEngine(t)
+	ob := &outbox{}
+	e.SetNotifier(ob)
+	if err := e.Restore(b); err != nil {
+		t.Fatalf("%s does not restore: %v", binaryThreeTestsFixture, err)
+	}
+	checkFixtureState(t, e, ob)
+	for k, st := range e.tracked {
+		if st.tail.Hold != (detectors.TailTest{}) {
+			t.Errorf("%s: sustained test's tail %+v, want empty", k, st.tail.Hold)
+		}
+	}
 }
 
 // checkFixtureState checks a few values of an engine restored from a
