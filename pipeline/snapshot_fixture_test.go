@@ -116,14 +116,21 @@ func readFixture(t *testing.T, path string) []byte {
 // TestSnapshotGobFixture: a checkpoint an older build wrote in gob restores,
 // so that an operator upgrading keeps the state.
 func TestSnapshotGobFixture(t *testing.T) {
-	b := readFixture(t, gobFixture)
+	restoreFixture(t, gobFixture)
+}
+
+// restoreFixture restores the snapshot fixture at path into a new engine and
+// checks its state (checkFixtureState).
+func restoreFixture(t *testing.T, path string) *Engine {
+	t.Helper()
 	e := fuzzEngine(t)
 	ob := &outbox{}
 	e.SetNotifier(ob)
-	if err := e.Restore(b); err != nil {
-		t.Fatalf("%s does not restore: %v", gobFixture, err)
+	if err := e.Restore(readFixture(t, path)); err != nil {
+		t.Fatalf("%s does not restore: %v", path, err)
 	}
 	checkFixtureState(t, e, ob)
+	return e
 }
 
 // binaryThreeTestsFixture is a snapshot of fixtureEngine in the binary layout,
@@ -136,14 +143,7 @@ var binaryThreeTestsFixture = filepath.Join("testdata", "snapshot-bin-3tests.bin
 // (judged by the count model until it has learnt), so an upgrade keeps the
 // state.
 func TestSnapshotBinaryThreeTests(t *testing.T) {
-	b := readFixture(t, binaryThreeTestsFixture)
-	e := fuzzEngine(t)
-	ob := &outbox{}
-	e.SetNotifier(ob)
-	if err := e.Restore(b); err != nil {
-		t.Fatalf("%s does not restore: %v", binaryThreeTestsFixture, err)
-	}
-	checkFixtureState(t, e, ob)
+	e := restoreFixture(t, binaryThreeTestsFixture)
 	for k, st := range e.tracked {
 		if st.tail.Hold != (detectors.TailTest{}) {
 			t.Errorf("%s: sustained test's tail %+v, want empty", k, st.tail.Hold)
