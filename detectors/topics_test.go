@@ -102,6 +102,16 @@ func topicsPer(t *testing.T, def int) int {
 	return n
 }
 
+// evalTopicsPer is TRENDWATCH_TOPICS for the evaluations only make eval runs:
+// the test is skipped without it.
+func evalTopicsPer(t *testing.T) int {
+	t.Helper()
+	if os.Getenv("TRENDWATCH_TOPICS") == "" {
+		t.Skip("TRENDWATCH_TOPICS is not set: make eval runs it")
+	}
+	return topicsPer(t, 0)
+}
+
 // topicVerdict is how per trending and per never-trending topics of one
 // volume fared: a trending topic is found when it pages between its onset and
 // three hours later, a never-trending one falsely paged when it pages at all
@@ -187,10 +197,7 @@ func TestTopics(t *testing.T) {
 // these; they show how trending and never-trending topics fare where real
 // series are rougher than the synthetic ones.
 func TestTopicsHarder(t *testing.T) {
-	if os.Getenv("TRENDWATCH_TOPICS") == "" {
-		t.Skip("TRENDWATCH_TOPICS is not set: make eval runs it")
-	}
-	per := topicsPer(t, 0)
+	per := evalTopicsPer(t)
 	cfg := DefaultConfig()
 	var b strings.Builder
 	b.WriteString("| shape | day ± | spikes a day | trending topics paged | non-trending topics paged |\n|---|---|---|---|---|\n")
@@ -218,10 +225,7 @@ func TestTopicsHarder(t *testing.T) {
 // without it). No constant was chosen on these: they show what cascades do
 // to never-trending topics (detectors/README.md, "Cascades").
 func TestTopicsCascades(t *testing.T) {
-	if os.Getenv("TRENDWATCH_TOPICS") == "" {
-		t.Skip("TRENDWATCH_TOPICS is not set: make eval runs it")
-	}
-	per := topicsPer(t, 0)
+	per := evalTopicsPer(t)
 	cfg := DefaultConfig()
 	var b strings.Builder
 	b.WriteString("| excitation | mean per bucket | trending topics paged | non-trending topics paged |\n|---|---|---|---|\n")
@@ -302,10 +306,7 @@ func TestROCAUC(t *testing.T) {
 // trend. `make eval` reports it (TRENDWATCH_TOPICS topics per volume and
 // kind of noise; skipped without it).
 func TestTopicsWatched(t *testing.T) {
-	if os.Getenv("TRENDWATCH_TOPICS") == "" {
-		t.Skip("TRENDWATCH_TOPICS is not set: make eval runs it")
-	}
-	per := topicsPer(t, 0)
+	per := evalTopicsPer(t)
 	cfg := DefaultConfig()
 	cfg.Watchlist.Terms = []string{"hashtag:watched"}
 	s, err := NewSet(cfg)
