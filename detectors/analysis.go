@@ -112,8 +112,8 @@ func (a *analysis) mentions() {
 }
 
 // tests fits the baseline to history h and runs the mention tests of count x:
-// the bucket alone, the short window and the level-shift window (window 0 when
-// the history is too short for it). Where the same time yesterday is known
+// the bucket alone, the short window, the level-shift window (window 0 when
+// the history is too short for it) and the sustained test. Where the same time yesterday is known
 // (day) it is a second expectation, and the tests use the larger of the two, so
 // a term that peaks every evening is judged against its evening.
 func (p *mentionParams) tests(h []float64, x, day float64, whole bool) (b baseline, ev [mentionTests]evidence) {

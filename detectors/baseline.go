@@ -280,7 +280,7 @@ func initHolt(h []float64, minExpected float64) holt {
 }
 
 // historyTail learns a Tail from a history alone, for a term whose Tail is not
-// known (just tracked, or the pipeline restarted): each bucket's three tests,
+// known (just tracked, or the pipeline restarted): each bucket's four tests,
 // as fitBaseline would have made them then, from the skip-th bucket on, before
 // which the smoother has not settled.
 func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) Tail {

@@ -60,7 +60,7 @@ type TailTest struct {
 	Far                   float64
 }
 
-// The mention tests, indices of Tail.Tests.
+// The mention tests, indices of Tail.Test.
 const (
 	testBucket = iota
 	testWindow
