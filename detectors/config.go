@@ -202,8 +202,8 @@ type LifecycleConfig struct {
 }
 
 // DefaultConfig returns thresholds chosen for a false-positive rate far below one
-// per 100,000 term-buckets on over-dispersed background (see the README for the
-// measured rate) while real surges alert within one or two buckets.
+// per 100,000 term-buckets on over-dispersed background (TestFalsePositives
+// measures it) while real surges alert within one or two buckets.
 func DefaultConfig() Config {
 	return Config{
 		FalsePages: 2,

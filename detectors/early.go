@@ -55,7 +55,7 @@ type EarlyConfig struct {
 	// against the early bar (Surge.judgeLone), where the final judgement
 	// waits for a second outlying bucket. Off by default: a spike that ends
 	// within the bucket is then paged and retracted, and on real series
-	// spikes are common (see the README's early-firing measurements).
+	// spikes are common (see docs/detection.md, early firing).
 	FirstBucket bool `mapstructure:"first_bucket"`
 }
 
