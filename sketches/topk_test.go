@@ -258,7 +258,9 @@ func TestTopKBytesIsHonest(t *testing.T) {
 		for j := range tks {
 			tks[j] = mustTopK(t, k)
 			for i, key := range keys {
-				tks[j].Add(key, Hash(key), uint32(1+i%3))
+				// A key of its own for each Add, as the engine's are
+				// made: what a counter keeps is then the counter's.
+				tks[j].Add(strings.Clone(key), Hash(key), uint32(1+i%3))
 			}
 		}
 		return tks
@@ -345,5 +347,19 @@ func TestTopKUnmarshalRejects(t *testing.T) {
 				t.Fatal("a failed decode changed the receiver")
 			}
 		})
+	}
+}
+
+// TestAllocSize holds allocSize to the allocator's size classes, which it
+// spells out up to 1 KiB.
+func TestAllocSize(t *testing.T) {
+	for n := range 4096 {
+		want := 0
+		if n > 0 {
+			want = cap(append([]byte(nil), make([]byte, n)...))
+		}
+		if got := allocSize(n); got != want {
+			t.Fatalf("allocSize(%d) = %d, the allocator's class is %d", n, got, want)
+		}
 	}
 }
