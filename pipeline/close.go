@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
@@ -39,8 +41,9 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	e.lastClosed = b.Start
 	e.nominate(b)
 	platform := e.platform(b)
-	obs, estimated := e.observe(b, &platform)
-	rows, evs, surging := e.judgeBucket(b, obs, estimated, platform)
+	sts := e.trackedByKey()
+	obs, estimated := e.observe(b, sts, &platform)
+	rows, evs, surging := e.judgeBucket(b, sts, obs, estimated, platform)
 	e.evict()
 	in := e.intake(b)
 	var intake *trend.Intake
@@ -82,7 +85,7 @@ func (e *Engine) nominate(b *sketches.Bucket) {
 			if len(e.tracked) >= e.cfg.MaxTracked {
 				break
 			}
-			if _, ok := e.tracked[it.Key]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Hash)) {
+			if _, ok := e.tracked[it.Hash]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Hash)) {
 				e.track(it.Key, it.Hash, nil, b.Start)
 			}
 		}
@@ -111,31 +114,36 @@ func (e *Engine) platform(b *sketches.Bucket) detectors.Platform {
 	return platform
 }
 
-// observe makes an Observation of every tracked term in closed bucket b,
-// sorted by term, with the counts its row states beside each (estimated), and
-// sets platform's MentionsPerCreator from them.
-func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs []detectors.Observation, estimated [][2]float64) {
-	keys := make([]string, 0, len(e.tracked))
-	for k := range e.tracked {
-		keys = append(keys, k)
+// trackedByKey returns the tracked terms sorted by key: the order of a
+// bucket's observations, rows and alerts, and of the snapshot.
+func (e *Engine) trackedByKey() []*termState {
+	sts := make([]*termState, 0, len(e.tracked))
+	for _, st := range e.tracked {
+		sts = append(sts, st)
 	}
-	sort.Strings(keys)
+	slices.SortFunc(sts, func(a, b *termState) int { return strings.Compare(a.key, b.key) })
+	return sts
+}
+
+// observe makes an Observation of each tracked term sts (trackedByKey) in
+// closed bucket b, in that order, with the counts its row states beside each
+// (estimated), and sets platform's MentionsPerCreator from them.
+func (e *Engine) observe(b *sketches.Bucket, sts []*termState, platform *detectors.Platform) (obs []detectors.Observation, estimated [][2]float64) {
 	// The previous close's observations are gone.
 	e.topCounts.reset()
 
-	obs = make([]detectors.Observation, 0, len(keys))
+	obs = make([]detectors.Observation, 0, len(sts))
 	// estimated holds each observation's count-min counts where the term
 	// was tracked only part of the bucket: what its row says, never below
 	// the truth. The detectors judge a lower bound instead (see below).
-	estimated = make([][2]float64, 0, len(keys))
+	estimated = make([][2]float64, 0, len(sts))
 	var ratios []float64
 	// The histories are the series' own memory, not copies: detectors do
 	// not keep them, and the series are pushed only after every term is judged.
 	history := func(s *series) []float64 {
 		return e.known(s.view(), b.Start)
 	}
-	for _, k := range keys {
-		st := e.tracked[k]
+	for _, st := range sts {
 		e.catchUp(st, b.Start)
 		tb := st.open[b.Start]
 		mentions, reports := e.judged(st, b, tb)
@@ -146,7 +154,7 @@ func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs 
 			estimated = append(estimated, [2]float64{mentions, reports})
 		}
 		o := detectors.Observation{
-			Term: k, Bucket: b.Start, Width: e.bucket,
+			Term: st.key, Bucket: b.Start, Width: e.bucket,
 			Mentions:        mentions,
 			Reports:         reports,
 			MentionHistory:  history(st.mentions),
@@ -169,15 +177,15 @@ func (e *Engine) observe(b *sketches.Bucket, platform *detectors.Platform) (obs 
 }
 
 // judgeBucket runs the detectors and the alert lifecycle on the observations
-// of closed bucket b, makes its rows, and moves every tracked term's history
-// on by the bucket. surging are the terms at twice the tracking bar, for the
-// bucket report.
-func (e *Engine) judgeBucket(b *sketches.Bucket, obs []detectors.Observation, estimated [][2]float64, platform detectors.Platform) (rows []trend.Minute, evs []alert.Event, surging []TermStat) {
+// of closed bucket b, one of each term of sts, makes its rows, and moves every
+// tracked term's history on by the bucket. surging are the terms at twice the
+// tracking bar, for the bucket report.
+func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*termState, obs []detectors.Observation, estimated [][2]float64, platform detectors.Platform) (rows []trend.Minute, evs []alert.Event, surging []TermStat) {
 	version := RowVersion(e.epoch, time.Now())
 	for i := range obs {
 		o := &obs[i]
 		o.Platform = platform
-		st := e.tracked[o.Term]
+		st := sts[i]
 		o.Tail = st.tail
 		var fs []detectors.Finding
 		if st.kind != event.KindFamily || spread(st.open[b.Start]) {
@@ -337,7 +345,7 @@ func (e *Engine) dayAgo(h uint64, start time.Time) float64 {
 
 func (e *Engine) evict() {
 	var open map[string]bool
-	for k, st := range e.tracked {
+	for h, st := range e.tracked {
 		if st.quiet < e.cfg.EvictAfter || st.watch != nil || len(st.open) > 0 {
 			continue
 		}
@@ -347,8 +355,8 @@ func (e *Engine) evict() {
 				open[a.Term] = true
 			}
 		}
-		if !open[k] {
-			delete(e.tracked, k)
+		if !open[st.key] {
+			delete(e.tracked, h)
 			if st.kind == event.KindFamily {
 				e.families.untracked(st.hash)
 			}

@@ -119,7 +119,7 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 	if !e.owns(h) {
 		return true
 	}
-	st := e.tracked[key]
+	st := e.tracked[h]
 	if st == nil {
 		st = e.maybeTrack(key, h, open, false)
 		if st == nil {
@@ -192,7 +192,7 @@ func (e *Engine) report(r *event.Report) {
 		if !e.owns(h) {
 			continue
 		}
-		st := e.tracked[key]
+		st := e.tracked[h]
 		if st == nil {
 			if strings.HasPrefix(key, family.Prefix) && !e.families.tracks(h) {
 				continue
@@ -296,6 +296,6 @@ func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEn
 			st.pushHistory(m[i], r[i], 0)
 		}
 	}
-	e.tracked[key] = st
+	e.tracked[h] = st
 	return st
 }

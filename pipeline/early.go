@@ -217,6 +217,7 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 	type look struct {
 		bucket int
 		key    string
+		st     *termState
 	}
 	var looks []look
 	consider := func(i int, st *termState) {
@@ -230,7 +231,7 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 		tb := st.open[wb.Start]
 		wasLooked := tb != nil && tb.early.looked
 		if m, _ := e.countsOf(st, wb, tb); e.candidate(st, tb, m, elapsed[i]) || e.trustedReport(tb) {
-			looks = append(looks, look{i, st.key})
+			looks = append(looks, look{i, st.key, st})
 		}
 		if tb != nil && tb.early.looked && !wasLooked {
 			eb := e.early.bucket(wb.Start)
@@ -261,7 +262,7 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 			for _, st := range visit {
 				// A term no longer tracked, or tracked anew, is not the
 				// one touched.
-				if e.tracked[st.key] == st {
+				if e.tracked[st.hash] == st {
 					consider(i, st)
 				}
 			}
@@ -299,7 +300,7 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 				platform.ReportRate = float64(wb.ReportEvents) / float64(wb.Events)
 			}
 		}
-		st := e.tracked[l.key]
+		st := l.st
 		e.catchUp(st, first)
 		o := e.earlyObservation(st, wb, first)
 		o.Platform = platform

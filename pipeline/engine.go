@@ -102,7 +102,11 @@ type Engine struct {
 	notifier     Notifier // nil: nothing pages
 	obs          []Observer
 
-	tracked  map[string]*termState
+	// tracked is by the hash of the term's key (sketches.Hash), which every
+	// mention has at hand: hashing the key string again read its bytes from
+	// wherever the heap put them, a cache miss on most mentions. Two keys of
+	// one hash are one term to the sketches already.
+	tracked  map[uint64]*termState
 	join     *joinCache
 	dedup    *dedupFilter
 	door     *door
@@ -317,7 +321,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		cfg: cfg, log: log, window: w, windowConfig: wcfg, openBuckets: w.Plan().OpenBuckets, bucket: wcfg.Bucket, lateness: wcfg.AllowedLateness, set: set,
 		life:     detectors.NewLifecycle(dcfg.Lifecycle),
 		sinks:    sinks,
-		tracked:  make(map[string]*termState),
+		tracked:  make(map[uint64]*termState),
 		join:     newJoinCache(cfg.JoinCache, cfg.JoinCacheBytes),
 		dedup:    newDedupFilter(cfg.DedupMaxIDs, wcfg.Bucket),
 		door:     newDoor(cfg.AdmissionSlots),

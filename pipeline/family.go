@@ -130,7 +130,7 @@ func (e *Engine) spelled(fam, h uint64, v string, spelling bool) string {
 	// A family seen under one spelling is tracked only when watched, or
 	// when it was tracked before its entry was pushed out. Most are neither,
 	// and their term is not made: f.buf is looked up as it is.
-	if e.tracked[string(f.buf)] == nil && (!e.watchFamilies || e.set.Watch(string(f.buf)) == nil) {
+	if e.tracked[fam] == nil && (!e.watchFamilies || e.set.Watch(string(f.buf)) == nil) {
 		return ""
 	}
 	t := string(f.buf)
@@ -141,8 +141,8 @@ func (e *Engine) spelled(fam, h uint64, v string, spelling bool) string {
 // forget drops the term of a family whose entry is pushed out of fams, unless
 // the family is tracked: its mentions must keep reaching its tracked state
 // (untracked drops it when the engine stops tracking it).
-func (f *families) forget(fam uint64, tracked map[string]*termState) {
-	if t, ok := f.terms[fam]; ok && tracked[t] == nil {
+func (f *families) forget(fam uint64, tracked map[uint64]*termState) {
+	if _, ok := f.terms[fam]; ok && tracked[fam] == nil {
 		delete(f.terms, fam)
 	}
 }
@@ -264,7 +264,7 @@ func (e *Engine) restoreFamilies(entries []famEntry, exact bool) {
 		}
 		copy(s[1:], s[:ways-1])
 		s[0] = famSlot{fam, en.first}
-		if en.term != "" && (exact || en.first == 0 || e.tracked[en.term] != nil || e.set.Watch(en.term) != nil) {
+		if en.term != "" && (exact || en.first == 0 || e.tracked[fam] != nil || e.set.Watch(en.term) != nil) {
 			f.terms[fam] = en.term
 		}
 	}

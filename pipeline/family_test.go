@@ -170,7 +170,7 @@ func TestWatchlistWatchesFamily(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := family.Prefix + family.Key("blackoutchallenge")
-	st := e.tracked[key]
+	st := e.trackedTerm(key)
 	if st == nil || st.watch == nil {
 		t.Fatalf("%s not tracked as watched: %+v", key, st)
 	}
@@ -330,7 +330,7 @@ func TestFamilyTrackedAfterForgotten(t *testing.T) {
 	if fam != sketches.Hash(term) {
 		t.Fatalf("family hash %x, want the hash of %s", fam, term)
 	}
-	e.tracked[term] = &termState{key: term}
+	e.tracked[fam] = &termState{key: term, hash: fam}
 	e.families = newFamilies(cfg.Families) // everything forgotten
 	fam, fresh := e.families.tag(h, v)
 	if got := e.spelled(fam, h, v, fresh); got != term {
@@ -344,7 +344,7 @@ func TestFamilyTrackedAfterForgotten(t *testing.T) {
 // term goes when the engine stops tracking it.
 func TestFamilyTermKeptWhileTracked(t *testing.T) {
 	f := newFamilies(4) // one set: the fifth family pushes the first out
-	tracked := map[string]*termState{}
+	tracked := map[uint64]*termState{}
 	terms := []string{"family:a", "family:b", "family:c", "family:d", "family:e"}
 	for i, term := range terms {
 		fam := sketches.Hash(term)
@@ -356,7 +356,7 @@ func TestFamilyTermKeptWhileTracked(t *testing.T) {
 		s[0] = famSlot{fam, 0}
 		f.terms[fam] = term
 		if i == 0 {
-			tracked[term] = &termState{key: term}
+			tracked[fam] = &termState{key: term, hash: fam}
 		}
 	}
 	a := sketches.Hash("family:a")

@@ -811,8 +811,8 @@ func TestSnapshotReportsByChannel(t *testing.T) {
 			if err := a.Advance(ctx, start.Add(30*time.Second)); err != nil {
 				t.Fatal(err)
 			}
-			if len(a.parked) != 0 || a.tracked["hashtag:quietterm"] == nil {
-				t.Fatalf("%d records parked, term tracked: %v", len(a.parked), a.tracked["hashtag:quietterm"] != nil)
+			if len(a.parked) != 0 || a.trackedTerm("hashtag:quietterm") == nil {
+				t.Fatalf("%d records parked, term tracked: %v", len(a.parked), a.trackedTerm("hashtag:quietterm") != nil)
 			}
 			snap, err := a.Snapshot()
 			if err != nil {
@@ -1109,3 +1109,6 @@ func TestTermBucketReset(t *testing.T) {
 		}
 	}
 }
+
+// trackedTerm is the tracked state of the term key, nil when not tracked.
+func (e *Engine) trackedTerm(key string) *termState { return e.tracked[sketches.Hash(key)] }

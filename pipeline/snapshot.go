@@ -391,15 +391,10 @@ const (
 
 // writeTerms writes the tracked terms, by key.
 func (e *Engine) writeTerms(sw *snapWriter) error {
-	keys := make([]string, 0, len(e.tracked))
-	for k := range e.tracked {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	sw.b = binenc.AppendUvarint(sw.b, uint64(len(keys)))
+	sts := e.trackedByKey()
+	sw.b = binenc.AppendUvarint(sw.b, uint64(len(sts)))
 	var starts []time.Time
-	for _, k := range keys {
-		st := e.tracked[k]
+	for _, st := range sts {
 		b := binenc.AppendString(sw.b, st.key)
 		b = binenc.AppendU64(b, st.hash)
 		b = appendCounts(b, st.mentions.view())
@@ -430,10 +425,10 @@ func (e *Engine) writeTerms(sw *snapWriter) error {
 			sw.b = binenc.AppendUvarint(sw.b, tb.mentions)
 			sw.b = binenc.AppendUvarint(sw.b, tb.reports)
 			if err := sw.appendDistinct(&tb.creators); err != nil {
-				return fmt.Errorf("snapshot term %s creators: %w", k, err)
+				return fmt.Errorf("snapshot term %s creators: %w", st.key, err)
 			}
 			if err := sw.appendDistinct(&tb.reporters); err != nil {
-				return fmt.Errorf("snapshot term %s reporters: %w", k, err)
+				return fmt.Errorf("snapshot term %s reporters: %w", st.key, err)
 			}
 			b := appendLabels(sw.b, tb.regions)
 			b = appendLabels(b, tb.langs)
@@ -672,7 +667,7 @@ func (e *Engine) Restore(b []byte) error {
 	for _, o := range s.Offsets {
 		e.offsets[partition{o.Topic, o.Partition}] = o.Offset
 	}
-	e.tracked = make(map[string]*termState, len(s.Terms))
+	e.tracked = make(map[uint64]*termState, len(s.Terms))
 	for _, ts := range s.Terms {
 		n := len(ts.Mentions)
 		if len(ts.Reports) != n || len(ts.Creators) > n {
@@ -704,11 +699,11 @@ func (e *Engine) Restore(b []byte) error {
 			}
 			st.open[osn.Start] = tb
 		}
-		e.tracked[ts.Key] = st
+		e.tracked[st.hash] = st
 	}
 	for _, k := range e.set.WatchTerms() {
-		if e.tracked[k] == nil {
-			e.track(k, sketches.Hash(k), nil, time.Time{})
+		if h := sketches.Hash(k); e.tracked[h] == nil {
+			e.track(k, h, nil, time.Time{})
 		}
 	}
 	e.join = newJoinCache(e.cfg.JoinCache, e.cfg.JoinCacheBytes)

@@ -142,7 +142,7 @@ func richEngine(tb testing.TB) (*Engine, *outbox) {
 	tb.Helper()
 	e, ob := fixtureEngine(tb)
 	e.invalid = 3
-	st := e.tracked["hashtag:steady3"]
+	st := e.trackedTerm("hashtag:steady3")
 	if st == nil || len(st.open) == 0 {
 		tb.Fatal("hashtag:steady3 is not tracked with an open bucket")
 	}

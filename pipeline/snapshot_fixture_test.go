@@ -144,9 +144,9 @@ var binaryThreeTestsFixture = filepath.Join("testdata", "snapshot-bin-3tests.bin
 // state.
 func TestSnapshotBinaryThreeTests(t *testing.T) {
 	e := restoreFixture(t, binaryThreeTestsFixture)
-	for k, st := range e.tracked {
+	for _, st := range e.tracked {
 		if st.tail.Hold != (detectors.TailTest{}) {
-			t.Errorf("%s: sustained test's tail %+v, want empty", k, st.tail.Hold)
+			t.Errorf("%s: sustained test's tail %+v, want empty", st.key, st.tail.Hold)
 		}
 	}
 }
@@ -170,7 +170,7 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	if len(ob.restored) != 1 || !reflect.DeepEqual(ob.restored[0], richEvent()) {
 		t.Errorf("outbox restored as %+v, want %+v", ob.restored, richEvent())
 	}
-	st := e.tracked["hashtag:steady3"]
+	st := e.trackedTerm("hashtag:steady3")
 	if st == nil {
 		t.Fatal("hashtag:steady3 not tracked")
 	}

@@ -77,6 +77,15 @@ func child(mode, addr, group, events string) (childResult, error) {
 	cfg := ingest.DefaultConfig()
 	cfg.Brokers, cfg.Group = []string{addr}, group
 	cfg.Limits.MaxAge, cfg.Limits.MaxFuture = 0, 0 // --replay
+	if path := os.Getenv("TWBENCH_CPUPROFILE"); path != "" {
+		// The whole child, client and decoders included: where a core's
+		// time goes beside the engine's.
+		stop, err := startCPUProfile(fmt.Sprintf("%s.%s-%s-%s", path, mode, cfg.Topics.Content, os.Getenv("GOMAXPROCS")))
+		if err != nil {
+			return childResult{}, err
+		}
+		defer stop()
+	}
 	var first, last time.Time
 	switch mode {
 	case modeRead:
@@ -250,6 +259,22 @@ func statusPeakRSS(path string) int64 {
 		}
 	}
 	return 0
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func writeHeapProfile(path string) error {
