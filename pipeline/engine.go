@@ -506,6 +506,13 @@ func (e *Engine) slowest() string {
 	return fmt.Sprintf("%s/%d at %s (lag %d, silent %s)", sp.topic, sp.part, spr.max.Format(time.RFC3339), spr.lag, time.Since(spr.seen).Round(time.Second))
 }
 
+// counted reports whether the offset of p is known: read, or said by a
+// checkpoint.
+func (e *Engine) counted(p partition) bool {
+	_, ok := e.offsets[p]
+	return ok
+}
+
 // partitionWatermark is the least event time reached by the partitions that
 // are not idle. A partition with nothing to read does not hold the others
 // back, but one that is merely slow to deliver (a large backlog, a reconnect
@@ -533,9 +540,10 @@ func (e *Engine) partitionWatermark(now time.Time) time.Time {
 		}
 		at := pr.max
 		silent := now.Sub(pr.seen) > e.cfg.PartitionIdle
-		_, counted := e.offsets[p] // a checkpoint says where it stands
+		// Maps are looked up only for a silent partition: this runs for
+		// every record, and a partition key's topic is a string to hash.
 		switch {
-		case pr.unseen && silent && e.ends != nil && counted:
+		case pr.unseen && silent && e.ends != nil && e.counted(p):
 			// Restarted from a checkpoint: silent and behind is a consumer
 			// slow to start on it, and holds event time as any does.
 			if !pr.endKnown || pr.end > e.offsets[p]+1 {
