@@ -9,6 +9,7 @@ import (
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
+	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -23,7 +24,7 @@ func (e *Engine) late(err error) bool {
 	return false
 }
 
-func (e *Engine) content(c *event.Content) {
+func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 	ts := c.TS.UTC()
 	if e.late(e.window.Event(ts)) {
 		return
@@ -32,7 +33,7 @@ func (e *Engine) content(c *event.Content) {
 	if e.first.IsZero() || start.Before(e.first) {
 		e.first = start
 	}
-	creator := sketches.Hash(c.CreatorID)
+	creator := hs.Actor
 	e.creatorsOf(start).InsertHash(creator)
 
 	e.terms = c.Terms(e.terms[:0])
@@ -67,7 +68,7 @@ func (e *Engine) content(c *event.Content) {
 		}
 	}
 	e.fams, e.keys = fams, keys
-	if n := e.join.put(c.ContentID, keys); n > 0 {
+	if n := e.join.putHash(c.ContentID, hs.Content, keys); n > 0 {
 		e.m.joinEvicted.Add(float64(n))
 		if start.After(e.joinWarned) {
 			// Said once a bucket, as event time moves on: in a flood it is
@@ -139,13 +140,13 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 	return true
 }
 
-func (e *Engine) report(r *event.Report) {
+func (e *Engine) report(r *event.Report, hs *ingest.Hashes) {
 	ts := r.TS.UTC()
 	if e.late(e.window.ReportEvent(ts)) {
 		return
 	}
 	start := ts.Truncate(e.bucket)
-	cached, known := e.join.get(r.ContentID)
+	cached, known := e.join.getHash(r.ContentID, hs.Content)
 	if len(r.Hashtags) == 0 && !known {
 		e.m.unattrib.Inc()
 	}
@@ -178,7 +179,7 @@ func (e *Engine) report(r *event.Report) {
 		}
 	}
 	e.keys, e.fams = keys, fams
-	reporter := sketches.Hash(r.ReporterID)
+	reporter := hs.Actor
 	// The decoder has checked the channel; an unknown one (a record built by
 	// hand) counts as a user's.
 	channel, _ := event.ParseChannel(r.Channel)

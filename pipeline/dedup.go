@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/ingest"
-	"github.com/trendwatch/trendwatch/sketches"
 )
 
 // A producer that retries a send it believes failed writes the same event
@@ -51,12 +50,12 @@ func newDedupFilter(max int, bucket time.Duration) *dedupFilter {
 	return &dedupFilter{max: max, bucketNs: int64(bucket), parts: make(map[partition]*seenIDs)}
 }
 
-// seen records id as read from p with event time ts and reports whether it
+// seen records id (hash h) as read from p with event time ts and reports whether it
 // was already there. closed is the start of the oldest open bucket (zero
 // before any closed): an event before it is late, is not remembered, and is
 // never called a duplicate here. forgot is how many ids had to be dropped
 // before their bucket closed to stay within max.
-func (d *dedupFilter) seen(p partition, id string, ts, closed time.Time) (dup bool, forgot int) {
+func (d *dedupFilter) seen(p partition, id string, h uint64, ts, closed time.Time) (dup bool, forgot int) {
 	if d.max <= 0 || id == "" {
 		return false, 0
 	}
@@ -68,7 +67,6 @@ func (d *dedupFilter) seen(p partition, id string, ts, closed time.Time) (dup bo
 		s = &seenIDs{byBucket: make(map[int64][]uint64)}
 		d.parts[p] = s
 	}
-	h := sketches.Hash(id)
 	if !s.ids.add(h) {
 		return true, 0
 	}
@@ -204,7 +202,7 @@ func (e *Engine) isDuplicate(p partition, rec *ingest.Record, ts time.Time) bool
 			p.topic = "reports"
 		}
 	}
-	dup, forgot := e.dedup.seen(p, id, ts, e.window.Closed())
+	dup, forgot := e.dedup.seen(p, id, rec.Hashes.Event, ts, e.window.Closed())
 	if forgot > 0 {
 		e.m.dedupLost.Add(float64(forgot))
 		e.log.Warn("event_id filter full; forgot the ids of its oldest bucket early, copies of those events would count again",

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
 )
 
@@ -177,7 +178,7 @@ func TestDedupFilterBounded(t *testing.T) {
 			for b := 0; b < tt.buckets; b++ {
 				for i := 0; i < tt.perBucket; i++ {
 					ts := start.Add(time.Duration(b)*time.Minute + time.Duration(i)*time.Second)
-					dup, n := d.seen(p, fmt.Sprint("e", b, "-", i), ts, time.Time{})
+					dup, n := d.seenID(p, fmt.Sprint("e", b, "-", i), ts, time.Time{})
 					if dup {
 						t.Fatalf("bucket %d id %d: a first copy called a duplicate", b, i)
 					}
@@ -192,11 +193,11 @@ func TestDedupFilterBounded(t *testing.T) {
 			}
 			// The newest bucket is always remembered.
 			last := start.Add(time.Duration(tt.buckets-1) * time.Minute)
-			if dup, _ := d.seen(p, fmt.Sprint("e", tt.buckets-1, "-0"), last, time.Time{}); dup != (tt.max > 0) {
+			if dup, _ := d.seenID(p, fmt.Sprint("e", tt.buckets-1, "-0"), last, time.Time{}); dup != (tt.max > 0) {
 				t.Errorf("copy of an event in the newest bucket: duplicate %v", dup)
 			}
 			// Another partition's event with the same id is not a copy.
-			if dup, _ := d.seen(partition{"content-events", 1}, fmt.Sprint("e", tt.buckets-1, "-1"), last, time.Time{}); dup {
+			if dup, _ := d.seenID(partition{"content-events", 1}, fmt.Sprint("e", tt.buckets-1, "-1"), last, time.Time{}); dup {
 				t.Error("same id on another partition called a duplicate")
 			}
 			// Closing every bucket forgets every id; a copy then is late.
@@ -204,7 +205,7 @@ func TestDedupFilterBounded(t *testing.T) {
 			if d.n != 0 {
 				t.Errorf("%d ids held after every bucket closed", d.n)
 			}
-			if dup, _ := d.seen(p, "e0-0", start, start.Add(time.Hour)); dup {
+			if dup, _ := d.seenID(p, "e0-0", start, start.Add(time.Hour)); dup {
 				t.Error("an event before the closed bucket called a duplicate; it must go the late path")
 			}
 		})
@@ -236,7 +237,7 @@ func TestDedupMemory(t *testing.T) {
 	buf := make([]byte, 0, 32)
 	for i := 0; i < n; i++ {
 		buf = strconv.AppendInt(append(buf[:0], "evt-"...), int64(i), 36)
-		if dup, _ := d.seen(p, string(buf), ts, time.Time{}); dup {
+		if dup, _ := d.seenID(p, string(buf), ts, time.Time{}); dup {
 			falseDrops++
 		}
 	}
@@ -251,4 +252,9 @@ func TestDedupMemory(t *testing.T) {
 		t.Errorf("%.1f bytes per id, accounted %d", per, DedupBytesPerID)
 	}
 	runtime.KeepAlive(d)
+}
+
+// seenID is seen of id, hashed as the consumer's decoders hash it.
+func (d *dedupFilter) seenID(p partition, id string, ts, closed time.Time) (bool, int) {
+	return d.seen(p, id, sketches.Hash(id), ts, closed)
 }

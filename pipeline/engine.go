@@ -384,6 +384,9 @@ func (e *Engine) processAt(ctx context.Context, rec *ingest.Record, now time.Tim
 		e.askEnds(ctx, now)
 	}
 	e.lastEvent = now
+	if !rec.Hashes.Set {
+		rec.Hash() // a record not from the consumer's decoders
+	}
 	p := partition{rec.Source.Topic, rec.Source.Partition}
 	if rec.Source.Topic != "" {
 		if last, ok := e.offsets[p]; ok && rec.Source.Offset <= last {
@@ -464,9 +467,9 @@ func (e *Engine) apply(rec *ingest.Record) {
 		e.maxApplied = ts
 	}
 	if rec.Kind == ingest.KindContent {
-		e.content(&rec.Content)
+		e.content(&rec.Content, &rec.Hashes)
 	} else {
-		e.report(&rec.Report)
+		e.report(&rec.Report, &rec.Hashes)
 	}
 }
 

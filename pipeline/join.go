@@ -183,14 +183,9 @@ func (c *joinCache) evictOldest() {
 	c.n--
 }
 
-// get returns the term keys of a content ID, and whether it is known at all: a
-// content without terms is known but has none. The slice is the cache's: it
-// changes with the next put.
-func (c *joinCache) get(contentID string) ([]string, bool) {
-	return c.getHash(contentID, sketches.Hash(contentID))
-}
-
-// getHash is get of the content ID whose hash is h.
+// getHash returns the term keys of the content ID whose hash is h, and
+// whether it is known at all: a content without terms is known but has none.
+// The slice is the cache's: it changes with the next put.
 func (c *joinCache) getHash(contentID string, h uint64) ([]string, bool) {
 	i, ok := c.m.get(h)
 	if !ok || c.ring[i].id != contentID {

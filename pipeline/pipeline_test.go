@@ -613,6 +613,7 @@ func benchmarkProcess(b *testing.B, tags func(i int) []string) {
 			ContentID: fmt.Sprint("c", i), CreatorID: fmt.Sprint("u", i%5000), Region: "IN", Lang: "hi",
 			Hashtags: tags(i), SoundID: fmt.Sprint("s", i%300),
 		}}
+		recs[i].Hash() // as the consumer's decoders do
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -641,8 +642,12 @@ func TestEngineReportKeepsSoundOfContent(t *testing.T) {
 	}
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	// Applied directly: the order and hold of records is not what is tested.
-	e.content(&event.Content{EventID: "e1", TS: start, ContentID: "c1", CreatorID: "u", Hashtags: []string{"fyp"}, SoundID: "s1"})
-	e.report(&event.Report{EventID: "r1", TS: start.Add(time.Second), ContentID: "c1", ReporterID: "x", Reason: "spam", Hashtags: []string{"other"}})
+	c := ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: "e1", TS: start, ContentID: "c1", CreatorID: "u", Hashtags: []string{"fyp"}, SoundID: "s1"}}
+	r := ingest.Record{Kind: ingest.KindReport, Report: event.Report{EventID: "r1", TS: start.Add(time.Second), ContentID: "c1", ReporterID: "x", Reason: "spam", Hashtags: []string{"other"}}}
+	c.Hash()
+	r.Hash()
+	e.content(&c.Content, &c.Hashes)
+	e.report(&r.Report, &r.Hashes)
 	b := e.window.Open(start)
 	if b == nil {
 		t.Fatal("no open bucket")
@@ -1112,3 +1117,8 @@ func TestTermBucketReset(t *testing.T) {
 
 // trackedTerm is the tracked state of the term key, nil when not tracked.
 func (e *Engine) trackedTerm(key string) *termState { return e.tracked[sketches.Hash(key)] }
+
+// get is getHash of contentID, hashed as the consumer's decoders hash it.
+func (c *joinCache) get(contentID string) ([]string, bool) {
+	return c.getHash(contentID, sketches.Hash(contentID))
+}

@@ -651,6 +651,7 @@ func (e *Engine) Restore(b []byte) error {
 	e.reported.invalid = s.Invalid
 	e.parked = make(parkedHeap, len(s.Parked))
 	for i := range s.Parked {
+		s.Parked[i].Hash() // not in the snapshot: made from what is
 		e.parked[i] = parkedOf(&s.Parked[i])
 	}
 	e.parked.init()

@@ -24,10 +24,11 @@ import (
 var fixtureStart = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 
 // richRecords are a parked content and a parked report with every field set,
-// so that a field the snapshot's codec forgets shows in a test.
+// so that a field the snapshot's codec forgets shows in a test; their hashes
+// are made as the consumer's decoders make them.
 func richRecords() []ingest.Record {
 	ts := fixtureStart.Add(11*time.Minute + 30*time.Second + 123456789)
-	return []ingest.Record{
+	recs := []ingest.Record{
 		{Source: ingest.Source{Topic: "content-events", Partition: 2, Offset: 9001}, Lag: 17, Kind: ingest.KindContent,
 			Content: event.Content{EventID: "parked-e1", TS: ts, ContentID: "parked-c1", CreatorID: "parked-u1", Region: "NP", Lang: "ne",
 				Hashtags: []string{"parkedtag", "blackoutchallenge"}, ChallengeID: "ch-7", SoundID: "snd-9", Text: "waiting for the slow partition ✓"}},
@@ -35,6 +36,10 @@ func richRecords() []ingest.Record {
 			Report: event.Report{EventID: "parked-r1", TS: ts.Add(time.Second), ContentID: "c5", ReporterID: "rep-3", Reason: "dangerous",
 				Region: "IN", Hashtags: []string{"reportedtag"}, Channel: "regulator"}},
 	}
+	for i := range recs {
+		recs[i].Hash()
+	}
+	return recs
 }
 
 // richEvent is an outbox transition with every field set.
