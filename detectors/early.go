@@ -151,7 +151,7 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 		default:
 			continue
 		}
-		f, ok := d.judge(&a)
+		f, ok := judgeOne(d, &a)
 		if sg, isSurge := d.(*Surge); isSurge && !ok && s.early.cfg.FirstBucket {
 			f, ok = sg.judgeLone(&a, s.EarlyZ(o.Width, o.Watch != nil))
 		}

@@ -160,7 +160,7 @@ func (s *Set) Evaluate(o *Observation) []Finding {
 	a := analysis{o: o, mp: s.mentionParams(o), rp: &s.rp}
 	var out []Finding
 	for _, d := range s.detectors {
-		if f, ok := d.judge(&a); ok {
+		if f, ok := judgeOne(d, &a); ok {
 			out = append(out, f)
 		}
 	}
@@ -174,4 +174,29 @@ func (s *Set) Evaluate(o *Observation) []Finding {
 func (s *Set) Learn(o *Observation) Tail {
 	a := analysis{o: o, mp: s.mentionParams(o)}
 	return a.learnTail()
+}
+
+// judgeOne runs d on a through d's concrete type. Called through the
+// interface, the compiler cannot tell what a judge keeps of a, so every
+// analysis (hundreds of bytes, one per tracked term per bucket close and per
+// early look) went to the heap; called on the types themselves it stays on
+// the caller's stack.
+func judgeOne(d judge, a *analysis) (Finding, bool) {
+	switch d := d.(type) {
+	case *Surge:
+		return d.judge(a)
+	case *Novelty:
+		return d.judge(a)
+	case *Watchlist:
+		return d.judge(a)
+	case *Coordination:
+		return d.judge(a)
+	case *Spreading:
+		return d.judge(a)
+	case *ReportRate:
+		return d.judge(a)
+	case *TrustedReport:
+		return d.judge(a)
+	}
+	panic(fmt.Sprintf("detectors: judge of unknown type %T", d))
 }

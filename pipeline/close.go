@@ -41,9 +41,10 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	e.lastClosed = b.Start
 	e.nominate(b)
 	platform := e.platform(b)
-	sts := e.trackedByKey()
+	sts := e.trackedByKey(e.closing.sts[:0])
 	obs, estimated := e.observe(b, sts, &platform)
 	rows, evs, surging := e.judgeBucket(b, sts, obs, estimated, platform)
+	defer e.closing.release(obs, estimated, rows, sts)
 	e.evict()
 	in := e.intake(b)
 	var intake *trend.Intake
@@ -114,10 +115,9 @@ func (e *Engine) platform(b *sketches.Bucket) detectors.Platform {
 	return platform
 }
 
-// trackedByKey returns the tracked terms sorted by key: the order of a
+// trackedByKey appends the tracked terms to sts sorted by key: the order of a
 // bucket's observations, rows and alerts, and of the snapshot.
-func (e *Engine) trackedByKey() []*termState {
-	sts := make([]*termState, 0, len(e.tracked))
+func (e *Engine) trackedByKey(sts []*termState) []*termState {
 	for _, st := range e.tracked {
 		sts = append(sts, st)
 	}
@@ -132,11 +132,11 @@ func (e *Engine) observe(b *sketches.Bucket, sts []*termState, platform *detecto
 	// The previous close's observations are gone.
 	e.topCounts.reset()
 
-	obs = make([]detectors.Observation, 0, len(sts))
+	obs = slices.Grow(e.closing.obs[:0], len(sts))
 	// estimated holds each observation's count-min counts where the term
 	// was tracked only part of the bucket: what its row says, never below
 	// the truth. The detectors judge a lower bound instead (see below).
-	estimated = make([][2]float64, 0, len(sts))
+	estimated = slices.Grow(e.closing.estimated[:0], len(sts))
 	var ratios []float64
 	// The histories are the series' own memory, not copies: detectors do
 	// not keep them, and the series are pushed only after every term is judged.
@@ -182,6 +182,7 @@ func (e *Engine) observe(b *sketches.Bucket, sts []*termState, platform *detecto
 // tracking bar, for the bucket report.
 func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*termState, obs []detectors.Observation, estimated [][2]float64, platform detectors.Platform) (rows []trend.Minute, evs []alert.Event, surging []TermStat) {
 	version := RowVersion(e.epoch, time.Now())
+	rows = e.closing.rows[:0]
 	for i := range obs {
 		o := &obs[i]
 		o.Platform = platform

@@ -200,6 +200,29 @@ type Engine struct {
 	heavy []sketches.Item
 	// spareBuckets are closed term buckets for reuse (see recycle).
 	spareBuckets []*termBucket
+	// closing holds a close's slices for the next one: a close made them
+	// anew for every tracked term, the engine's largest allocations (a third
+	// of its bytes), and the garbage collector's work grows with them.
+	closing closeScratch
+}
+
+// closeScratch is what one bucket close makes and lets go of at its end:
+// the observations, the counts the rows state, the rows (sinks must not keep
+// them) and the tracked terms in key order.
+type closeScratch struct {
+	obs       []detectors.Observation
+	estimated [][2]float64
+	rows      []trend.Minute
+	sts       []*termState
+}
+
+// release keeps the slices' room for the next close, their contents cleared
+// so that they hold on to no term's history or strings.
+func (c *closeScratch) release(obs []detectors.Observation, estimated [][2]float64, rows []trend.Minute, sts []*termState) {
+	clear(obs)
+	clear(rows)
+	clear(sts)
+	c.obs, c.estimated, c.rows, c.sts = obs[:0], estimated[:0], rows[:0], sts[:0]
 }
 
 type partition struct {

@@ -391,7 +391,7 @@ const (
 
 // writeTerms writes the tracked terms, by key.
 func (e *Engine) writeTerms(sw *snapWriter) error {
-	sts := e.trackedByKey()
+	sts := e.trackedByKey(nil)
 	sw.b = binenc.AppendUvarint(sw.b, uint64(len(sts)))
 	var starts []time.Time
 	for _, st := range sts {
