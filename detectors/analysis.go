@@ -186,9 +186,9 @@ func (a *analysis) termTail() Tail {
 
 // learnTail is the term's Tail for its next bucket: this bucket's Tail with the
 // bucket surge.shift_window - 1 before this one learnt, its tests made as they
-// were when it was current (the same day-ago expectation aside, which the
-// Observation does not carry for past buckets). A bucket judged on less than
-// surge.min_history of history teaches nothing, as its baseline is not trusted.
+// were when it was current, against its own day-ago level
+// (Observation.LearnDayAgo). A bucket judged on less than surge.min_history of
+// history teaches nothing, as its baseline is not trusted.
 func (a *analysis) learnTail() Tail {
 	o := a.o
 	t := a.termTail()
@@ -200,7 +200,7 @@ func (a *analysis) learnTail() Tail {
 	if j < len(o.MentionHistory) {
 		x = o.MentionHistory[j]
 	}
-	b, ev := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, math.NaN(), true)
+	b, ev := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, o.LearnDayAgo, true)
 	one, win, shift, hold := ev[testBucket], ev[testWindow], ev[testShift], ev[testHold]
 	z := [mentionTests]float64{testBucket: one.raw, testWindow: win.raw, testShift: math.NaN(), testHold: hold.raw}
 	g := [mentionTests]float64{testBucket: one.growth, testWindow: win.growth, testHold: hold.growth}

@@ -63,6 +63,13 @@ type Observation struct {
 	// DayAgo is the mean count per bucket at this time of day yesterday, or NaN
 	// when not known.
 	DayAgo float64
+	// LearnDayAgo is DayAgo of the bucket Set.Learn folds into the term's
+	// Tail, Set.LearnLag buckets before this one; NaN or 0 when not known.
+	// The tail must learn the significance the tests judge, which is
+	// measured against yesterday's level where that is known: learnt
+	// without it, a term's daily rise taught its tail that rises are
+	// ordinary, and its real ones were discounted.
+	LearnDayAgo float64
 	// Tail is the term's Tail as Set.Learn returned it for the term's previous
 	// bucket: how heavy-tailed its significance has been over about a day
 	// (baseline.tail_memory buckets). The zero Tail means unknown (a term just

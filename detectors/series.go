@@ -63,7 +63,11 @@ func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, 
 			Mentions:       v,
 			MentionHistory: values[max(0, i-cfg.Surge.History):i],
 			DayAgo:         day.at(ts[i]),
+			LearnDayAgo:    math.NaN(),
 			Tail:           tail,
+		}
+		if j := i - (d.mp.shift - 1); j >= 0 {
+			o.LearnDayAgo = day.at(ts[j])
 		}
 		a := analysis{o: &o, mp: &d.mp}
 		r, _ := d.strength(&a)

@@ -167,6 +167,11 @@ func (s *Set) Evaluate(o *Observation) []Finding {
 	return out
 }
 
+// LearnLag is how many buckets before an Observation's own the bucket is that
+// Learn folds into the term's Tail (see Observation.LearnDayAgo): the level-shift
+// window less one, so that no bucket a test still judges has taught the tail.
+func (s *Set) LearnLag() int { return s.mp.shift - 1 }
+
 // Learn returns the term's Tail after o's bucket, for the pipeline to keep with
 // the term and set as Observation.Tail of its next bucket. Call it for every
 // tracked term at every bucket close, after Evaluate or instead of it; it reads

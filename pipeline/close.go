@@ -162,6 +162,7 @@ func (e *Engine) observe(b *sketches.Bucket, sts []*termState, platform *detecto
 			CreatorHistory:  history(st.creators),
 			PartialCreators: b.Start.Before(st.exactFrom),
 			DayAgo:          e.dayAgo(st.hash, b.Start),
+			LearnDayAgo:     e.dayAgo(st.hash, b.Start.Add(-time.Duration(e.set.LearnLag())*e.bucket)),
 			Watch:           st.watch,
 		}
 		if tb != nil {

@@ -85,6 +85,7 @@ type detectorSet interface {
 	Evaluate(o *detectors.Observation) []detectors.Finding
 	EvaluateEarly(o *detectors.Observation, elapsed float64) []detectors.Finding
 	Learn(o *detectors.Observation) detectors.Tail
+	LearnLag() int
 	HighTrustChannel(c event.Channel) bool
 }
 

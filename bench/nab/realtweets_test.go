@@ -56,16 +56,20 @@ func loadTweets(tb testing.TB) ([]series, map[string][]Window, map[string]Profil
 	return out, windows, profiles
 }
 
-// Floors a little below what detectors.DefaultConfig() measures (60.7 and 61.4
+// Floors a little below what detectors.DefaultConfig() measures (65.6 and 54.4
 // on the standard profile): a regression guard, not a target. Nothing was tuned
-// on these labels. The own pages scored 63.4 before a lone outlier stopped
+// on these labels. The threshold sweep fell from 61.4 when the tail began to
+// learn each bucket against its own day-ago level, as the tests judge it
+// (Observation.LearnDayAgo), while the own pages rose from 60.7: the tails are
+// lighter, so more rows outside the windows score above the best threshold,
+// where the lifecycle pages once. The own pages scored 63.4 before a lone outlier stopped
 // paging the surge (see detectors' holt.step), 54.8 after it: of the two
 // windows lost, one is labelled on a one-bucket spike (of the kind
 // never-trending topics have every day); the other, a four-bucket rise, pages
 // again since detectors.false_pages went from 1 to 2.
 const (
-	ownFloor   = 57
-	sweptFloor = 56
+	ownFloor   = 62
+	sweptFloor = 51
 )
 
 // TestRealTweets scores detectors.RunSeries with the default configuration on
