@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/trendwatch/trendwatch/sim/dist"
 )
@@ -318,5 +319,58 @@ func TestHoldSums(t *testing.T) {
 	}
 	if got, want := h.zScore(), 4*c.Clip/2; math.Abs(got-want) > 1e-9 {
 		t.Errorf("four clipped buckets: zScore %v, want %v", got, want)
+	}
+}
+
+// TestTailLearnsAgainstDayAgo: the tests judge a bucket against the larger of
+// its forecast and the term's level at that time yesterday, so the tail that
+// calibrates them must learn each bucket against its own yesterday too
+// (Observation.LearnDayAgo, Set.LearnLag buckets back). On a term whose
+// afternoons are four times its nights, learnt without it, each day's rise
+// was a run of buckets above a lagging forecast: the windows' tails learnt
+// two to ten times the exceedances, and a real shift was discounted as the
+// term's habit (AMZN's tweets tripled for 90 minutes one night, unpaged).
+func TestTailLearnsAgainstDayAgo(t *testing.T) {
+	const perDay = 288 // five-minute buckets, as NAB's tweets
+	s, err := NewSet(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(5) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+		var ts []time.Time
+		var vals []float64
+		for i := range 5 * perDay {
+			// 20 a bucket at 04:00, 80 at 16:00, smoothly.
+			mu := 50 - 30*math.Cos(2*math.Pi*float64(i%perDay-48)/perDay)
+			ts = append(ts, start.Add(time.Duration(i)*5*time.Minute))
+			vals = append(vals, dist.NegBinomial(r, mu, 20))
+		}
+		day := newDayAgo(ts, vals)
+		learn := func(withDayAgo bool) Tail {
+			var tail Tail
+			for i, v := range vals {
+				o := Observation{Term: "t", Bucket: ts[i], Width: 5 * time.Minute, Mentions: v,
+					MentionHistory: vals[max(0, i-DefaultConfig().Surge.History):i],
+					DayAgo:         day.at(ts[i]), LearnDayAgo: math.NaN(), Tail: tail}
+				if j := i - s.LearnLag(); withDayAgo && j >= 0 {
+					o.LearnDayAgo = day.at(ts[j])
+				}
+				tail = s.Learn(&o)
+			}
+			return tail
+		}
+		with, without := learn(true), learn(false)
+		for _, c := range []struct {
+			test int
+			max  float64 // exceedances learnt with yesterday over those without, at most
+		}{{testWindow, 0.7}, {testShift, 0.5}} {
+			w, wo := with.Test(c.test).Over, without.Test(c.test).Over
+			if !(w <= c.max*wo) {
+				t.Errorf("seed %d, %s test: %.2f exceedances learnt against yesterday's level, %.2f without; want at most %.0f %%",
+					seed, testName(c.test), w, wo, 100*c.max)
+			}
+		}
 	}
 }

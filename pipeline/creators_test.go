@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -263,5 +264,64 @@ func TestCoordinationJudgedByTermNorm(t *testing.T) {
 				t.Errorf("coordination alert %v, want %v", coordinated, tt.coordinated)
 			}
 		})
+	}
+}
+
+// TestObservationsKnowYesterday checks the day-ago levels the engine hands
+// the detectors: DayAgo, the term's mean mentions per bucket in the hour
+// around this bucket's time yesterday, and LearnDayAgo, the same for the
+// bucket Set.Learn folds into the term's tail (Set.LearnLag buckets back),
+// both read from the count-min rings. The watched term is posted at a rate
+// that changes every hour (2 to 6 a minute), so the two differ, and both are
+// NaN until the engine has seen a day and a half-hour.
+func TestObservationsKnowYesterday(t *testing.T) {
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	perMinute := func(m int) int { return 2 + m/60%5 }
+	var recs []ingest.Record
+	const minutes = 26 * 60
+	for m := range minutes {
+		for i := range perMinute(m) {
+			n := len(recs)
+			recs = append(recs, ingest.Record{
+				Source: ingest.Source{Topic: "content-events", Offset: int64(n)},
+				Kind:   ingest.KindContent,
+				Content: event.Content{EventID: fmt.Sprint("e", n), ContentID: fmt.Sprint("c", n), CreatorID: fmt.Sprint("u", n),
+					TS: start.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Second), Hashtags: []string{"steady0"}},
+			})
+		}
+	}
+	e, rec := newRecordingEngine(t)
+	process(t, e, recs)
+	if err := e.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// meanAround is the mean of perMinute over the hour around minute m, a
+	// day earlier.
+	meanAround := func(m int) float64 {
+		from := m - 24*60 - 30
+		if from < 0 {
+			return math.NaN()
+		}
+		sum := 0
+		for k := from; k < from+60; k++ {
+			sum += perMinute(k)
+		}
+		return float64(sum) / 60
+	}
+	lag := e.set.LearnLag()
+	same := func(got, want float64) bool {
+		return math.IsNaN(got) && math.IsNaN(want) || math.Abs(got-want) < 1e-9
+	}
+	for _, m := range []int{20 * 60, 24*60 + 29, 24*60 + 30 + lag - 1, 24*60 + 30 + lag, 25*60 + 5, 25*60 + 40} {
+		o, ok := rec.obs["hashtag:steady0"][start.Add(time.Duration(m)*time.Minute)]
+		if !ok {
+			t.Fatalf("minute %d: no observation of hashtag:steady0", m)
+		}
+		if want := meanAround(m); !same(o.DayAgo, want) {
+			t.Errorf("minute %d: DayAgo %v, want %v", m, o.DayAgo, want)
+		}
+		if want := meanAround(m - lag); !same(o.LearnDayAgo, want) {
+			t.Errorf("minute %d: LearnDayAgo %v, want %v (the bucket %d back)", m, o.LearnDayAgo, want, lag)
+		}
 	}
 }
