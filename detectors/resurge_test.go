@@ -3,6 +3,7 @@ package detectors
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -70,6 +71,70 @@ func TestResurge(t *testing.T) {
 			if low < 0.5 {
 				t.Errorf("seed %d wave %d: anomaly score fell to %.2f inside the wave", seed, k+1, low)
 			}
+		}
+	}
+}
+
+// nightlySeries is four days of two-minute counts of a term at mean level a
+// bucket (±50 % over the day, negative binomial of shape 10) surging fivefold
+// for 40 minutes from 20:00 on the given days (0-based).
+func nightlySeries(seed uint64, level float64, days ...int) (ts []time.Time, values []float64, onsets []int) {
+	r := rand.New(rand.NewPCG(seed, math.Float64bits(level)))
+	const perDay = 720
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for _, d := range days {
+		onsets = append(onsets, d*perDay+20*30)
+	}
+	for i := range 4 * perDay {
+		mu := level * (1 + 0.5*math.Sin(2*math.Pi*float64(i%perDay)/perDay))
+		for _, o := range onsets {
+			if i >= o && i < o+20 {
+				mu *= 5
+			}
+		}
+		ts = append(ts, start.Add(time.Duration(i)*2*time.Minute))
+		values = append(values, dist.NegBinomial(r, mu, 10))
+	}
+	return ts, values, onsets
+}
+
+// TestSurgeBackNextEvening: a surge at the hour a surge came the evening
+// before is a new episode, paged within two buckets, as a challenge that
+// comes back the day after its takedown must be: yesterday's surge does not
+// raise today's expectation (SurgeMemory). A surge every evening is the
+// term's rhythm from its second evening on, and is paged less often from its
+// third than a comeback is. At 5 a bucket the surge is weak at 20:00 (14
+// against 2.8) and the first evening's is itself paged late; it is logged.
+func TestSurgeBackNextEvening(t *testing.T) {
+	for _, tc := range []struct {
+		level   float64
+		minBack int // of 20 seeds
+	}{{5, 0}, {20, 14}, {100, 18}} {
+		back, nightly := 0, 0
+		const seeds = 20
+		for seed := range uint64(seeds) {
+			ts, v, onsets := nightlySeries(seed, tc.level, 2, 3)
+			_, alerts, err := RunSeries(DefaultConfig(), ts, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(alerts[onsets[1]:onsets[1]+3], true) {
+				back++
+			}
+			ts, v, onsets = nightlySeries(seed, tc.level, 0, 1, 2, 3)
+			if _, alerts, err = RunSeries(DefaultConfig(), ts, v); err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(alerts[onsets[2]:], true) {
+				nightly++
+			}
+		}
+		t.Logf("%g a bucket: the surge back the next evening paged within 2 buckets %d/%d; a nightly surge paged on its third or fourth evening %d/%d", tc.level, back, seeds, nightly, seeds)
+		if back < tc.minBack {
+			t.Errorf("%g a bucket: the surge back the next evening paged within 2 buckets %d/%d times, want at least %d", tc.level, back, seeds, tc.minBack)
+		}
+		if tc.minBack > 0 && nightly >= back {
+			t.Errorf("%g a bucket: a nightly surge paged on its third or fourth evening %d/%d times, a comeback %d/%d: rhythm not told from a comeback", tc.level, nightly, seeds, back, seeds)
 		}
 	}
 }

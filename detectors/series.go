@@ -14,7 +14,8 @@ import (
 // as `trendwatch backtest --series` does and as the pipeline would see the term:
 // each row is a bucket, its history the cfg.Surge.History rows before it, its
 // DayAgo the mean of the rows in the hour around the same time 24 h earlier
-// (NaN until the series covers it), its Tail the one Set.Learn returned for the
+// less the surges paged in it (NaN until the series covers it; see
+// SurgeMemory), its Tail the one Set.Learn returned for the
 // row before, its bucket width the median spacing of the timestamps.
 //
 // alerts[i] is true on the rows where the surge alert opens or escalates: the
@@ -52,6 +53,7 @@ func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, 
 	d := newSurge(cfg)
 	lc := NewLifecycle(cfg.Lifecycle)
 	day := newDayAgo(ts, values)
+	var surges SurgeMemory
 	width := medianStep(ts)
 	var tail Tail
 	fs := make([]Finding, 1)
@@ -62,12 +64,13 @@ func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, 
 			Width:          width,
 			Mentions:       v,
 			MentionHistory: values[max(0, i-cfg.Surge.History):i],
-			DayAgo:         day.at(ts[i]),
+			DayAgo:         day.at(ts[i], &surges),
 			LearnDayAgo:    math.NaN(),
 			Tail:           tail,
 		}
 		if j := i - (d.mp.shift - 1); j >= 0 {
-			o.LearnDayAgo = day.at(ts[j])
+			o.LearnDayAgo = day.at(ts[j], &surges)
+			surges.Forget(DayAgoFrom(ts[j]))
 		}
 		a := analysis{o: &o, mp: &d.mp}
 		r, _ := d.strength(&a)
@@ -75,6 +78,9 @@ func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, 
 			fs[0] = f
 			for _, ev := range lc.Observe(&o, fs) {
 				alerts[i] = alerts[i] || ev.To == alert.StatusOpen || ev.To == alert.StatusEscalated
+			}
+			if exp, ok := SurgeExpected(fs); ok {
+				surges.Remember(ts[i], v, exp)
 			}
 		}
 		scores[i] = r / (1 + r)
@@ -97,7 +103,8 @@ func medianStep(ts []time.Time) time.Duration {
 }
 
 // dayAgo answers "mean count per bucket in the hour around t, 24 h before" from
-// a series, as the pipeline does: the rows in [t-24h30m, t-23h30m).
+// a series, as the pipeline does: the rows in [t-24h30m, t-23h30m), less the
+// excess of the surges remembered in them (SurgeMemory).
 type dayAgo struct {
 	ts  []time.Time
 	sum []float64 // sum[i] = values[0] + … + values[i-1]
@@ -111,9 +118,9 @@ func newDayAgo(ts []time.Time, values []float64) dayAgo {
 	return dayAgo{ts: ts, sum: sum}
 }
 
-func (d dayAgo) at(t time.Time) float64 {
-	from := t.Add(-24*time.Hour - 30*time.Minute)
-	to := from.Add(time.Hour)
+func (d dayAgo) at(t time.Time, surges *SurgeMemory) float64 {
+	from := DayAgoFrom(t)
+	to := from.Add(dayAgoSpan)
 	if len(d.ts) == 0 || d.ts[0].After(from) {
 		return math.NaN()
 	}
@@ -122,5 +129,9 @@ func (d dayAgo) at(t time.Time) float64 {
 	if hi <= lo {
 		return math.NaN()
 	}
-	return (d.sum[hi] - d.sum[lo]) / float64(hi-lo)
+	sum := d.sum[hi] - d.sum[lo]
+	if surges != nil {
+		sum = math.Max(0, sum-surges.Excess(t, nil))
+	}
+	return sum / float64(hi-lo)
 }

@@ -123,9 +123,21 @@ func TestDayAgo(t *testing.T) {
 		{ts[5], math.NaN()},          // before a day of history
 	}
 	for _, tc := range cases {
-		got := d.at(tc.at)
+		got := d.at(tc.at, nil)
 		if got != tc.want && !(math.IsNaN(got) && math.IsNaN(tc.want)) {
 			t.Errorf("at(%s) = %v, want %v", tc.at.Format(time.DateTime), got, tc.want)
+		}
+	}
+	// A surge paged in the hour is taken out of it: the second hour's twelve
+	// rows of 1 with 6 of excess remembered mean 0.5; the first hour's rows
+	// of 0 cannot go below 0; an hour with no surge in it keeps its mean.
+	surges := RestoreSurgeMemory([]SurgedBucket{{Start: ts[3], Excess: 6}, {Start: ts[15], Excess: 6}})
+	for _, tc := range []struct {
+		at   time.Time
+		want float64
+	}{{ts[12*24+18], 0.5}, {ts[12*24+6], 0}, {ts[12*24+23], 17.0 / 12}} {
+		if got := d.at(tc.at, &surges); got != tc.want {
+			t.Errorf("with surges remembered, at(%s) = %v, want %v", tc.at.Format(time.DateTime), got, tc.want)
 		}
 	}
 }

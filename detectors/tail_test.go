@@ -353,9 +353,9 @@ func TestTailLearnsAgainstDayAgo(t *testing.T) {
 			for i, v := range vals {
 				o := Observation{Term: "t", Bucket: ts[i], Width: 5 * time.Minute, Mentions: v,
 					MentionHistory: vals[max(0, i-DefaultConfig().Surge.History):i],
-					DayAgo:         day.at(ts[i]), LearnDayAgo: math.NaN(), Tail: tail}
+					DayAgo:         day.at(ts[i], nil), LearnDayAgo: math.NaN(), Tail: tail}
 				if j := i - s.LearnLag(); withDayAgo && j >= 0 {
-					o.LearnDayAgo = day.at(ts[j])
+					o.LearnDayAgo = day.at(ts[j], nil)
 				}
 				tail = s.Learn(&o)
 			}

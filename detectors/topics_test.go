@@ -368,12 +368,13 @@ func watchedPages(s *Set, cfg Config, w *WatchMatch, ts []time.Time, vals []floa
 	// Yesterday's levels as the engine hands them over (RunSeries' dayAgo):
 	// a term's daily rise is judged against yesterday's, not as growth.
 	day := newDayAgo(ts, vals)
+	var surges SurgeMemory
 	for i := range vals {
 		o := Observation{Term: "hashtag:watched", Bucket: ts[i], Width: width, Mentions: vals[i],
-			MentionHistory: vals[max(0, i-cfg.Surge.History):i], DayAgo: day.at(ts[i]), LearnDayAgo: math.NaN(),
+			MentionHistory: vals[max(0, i-cfg.Surge.History):i], DayAgo: day.at(ts[i], &surges), LearnDayAgo: math.NaN(),
 			Tail: tl, Watch: w, UniqueCreators: uint64(vals[i])}
 		if j := i - s.LearnLag(); j >= 0 {
-			o.LearnDayAgo = day.at(ts[j])
+			o.LearnDayAgo = day.at(ts[j], &surges)
 		}
 		fs := s.Evaluate(&o)
 		tl = s.Learn(&o)

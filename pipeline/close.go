@@ -193,6 +193,9 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*termState, obs []detecto
 		if st.kind != event.KindFamily || spread(st.open[b.Start]) {
 			fs = e.set.Evaluate(o)
 		}
+		if exp, ok := detectors.SurgeExpected(fs); ok {
+			e.rememberSurge(st.hash, b.Start, o.Mentions, exp)
+		}
 		st.tail = e.set.Learn(o)
 		n := len(evs)
 		evs = append(evs, e.life.Observe(o, fs)...)
@@ -239,6 +242,7 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*termState, obs []detecto
 		}
 	}
 	evs = append(evs, e.life.EndBucket(b.Start)...)
+	e.forgetSurges(b.Start)
 	return rows, evs, surging
 }
 
@@ -332,9 +336,10 @@ func (e *Engine) known(hist []float64, start time.Time) []float64 {
 }
 
 // dayAgo is the mean count per bucket in the hour around this time yesterday,
-// or NaN while the window does not reach that far back.
+// less the surges the term paged in it (see Engine.surges), or NaN while the
+// window does not reach that far back.
 func (e *Engine) dayAgo(h uint64, start time.Time) float64 {
-	from := start.Add(-24*time.Hour - 30*time.Minute)
+	from := detectors.DayAgoFrom(start)
 	if e.first.IsZero() || from.Before(e.first) {
 		return math.NaN()
 	}
@@ -342,7 +347,40 @@ func (e *Engine) dayAgo(h uint64, start time.Time) float64 {
 	if err != nil {
 		return math.NaN()
 	}
-	return float64(m) / float64(time.Hour/e.bucket)
+	n := float64(m)
+	if mem := e.surges[h]; mem != nil {
+		n = math.Max(0, n-mem.Excess(start, e.window.Share))
+	}
+	return n / float64(time.Hour/e.bucket)
+}
+
+// rememberSurge records that the final judgement's surge paged on term h's
+// bucket at start, of count mentions against expected.
+func (e *Engine) rememberSurge(h uint64, start time.Time, count, expected float64) {
+	m := e.surges[h]
+	if m == nil {
+		if len(e.surges) >= 2*e.cfg.MaxTracked {
+			// A flood of surging terms: the newest go unremembered, and a
+			// comeback of theirs tomorrow is judged against raw counts.
+			return
+		}
+		m = new(detectors.SurgeMemory)
+		e.surges[h] = m
+	}
+	m.Remember(start, count, expected)
+}
+
+// forgetSurges drops what the day-ago levels still to be asked for, from the
+// bucket after start on, no longer cover: a coarse bucket's width before the
+// hour, which the window pro-rates from coarse buckets.
+func (e *Engine) forgetSurges(start time.Time) {
+	learn := start.Add(e.bucket - time.Duration(e.set.LearnLag())*e.bucket)
+	before := detectors.DayAgoFrom(learn).Add(-e.windowConfig.CoarseBucket)
+	for h, m := range e.surges {
+		if m.Forget(before); m.Empty() {
+			delete(e.surges, h)
+		}
+	}
 }
 
 func (e *Engine) evict() {

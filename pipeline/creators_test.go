@@ -325,3 +325,62 @@ func TestObservationsKnowYesterday(t *testing.T) {
 		}
 	}
 }
+
+// TestObservationsForgetYesterdaysSurge: a surge the engine paged on is left
+// out of the next day's day-ago level at its hour (detectors.SurgeMemory), so a
+// comeback is judged against an ordinary hour; the hour's raw count would
+// hold it.
+func TestObservationsForgetYesterdaysSurge(t *testing.T) {
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	const level, surge, surgeFrom, surgeLen = 10, 100, 60, 20
+	perMinute := func(m int) int {
+		if m >= surgeFrom && m < surgeFrom+surgeLen {
+			return surge
+		}
+		return level
+	}
+	var recs []ingest.Record
+	for m := range 25*60 + 30 {
+		for i := range perMinute(m) {
+			n := len(recs)
+			recs = append(recs, ingest.Record{
+				Source: ingest.Source{Topic: "content-events", Offset: int64(n)},
+				Kind:   ingest.KindContent,
+				Content: event.Content{EventID: fmt.Sprint("e", n), ContentID: fmt.Sprint("c", n), CreatorID: fmt.Sprint("u", n),
+					TS: start.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Second/2), Hashtags: []string{"steady0"}},
+			})
+		}
+	}
+	e, rec := newRecordingEngine(t)
+	process(t, e, recs)
+	if err := e.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mem := e.surges[sketches.Hash("hashtag:steady0")]
+	if mem == nil || len(mem.Buckets()) < surgeLen/2 {
+		t.Fatalf("surges remembered of hashtag:steady0: %+v, want most of its %d surging buckets", mem, surgeLen)
+	}
+	// The hour around the surge's middle, a day later. Its raw count holds
+	// the surge (the window pro-rates it from hourly buckets by then); the
+	// buckets the surge paged on are left out, as the window takes them in,
+	// so what is left is the level and at most the surge's first bucket,
+	// a lone outlier the surge does not page on.
+	at := start.Add((24*60 + surgeFrom + surgeLen/2) * time.Minute)
+	o, ok := rec.obs["hashtag:steady0"][at]
+	if !ok {
+		t.Fatal("no observation of hashtag:steady0 the next day")
+	}
+	from := at.Add(-24*time.Hour - 30*time.Minute)
+	raw, _, err := e.window.Count(sketches.Hash("hashtag:steady0"), from, from.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lone := float64(surge-level) / 60
+	if o.DayAgo < level-0.5 || o.DayAgo > level+lone+0.5 {
+		t.Errorf("DayAgo the next day at the surge's hour %.2f, want %d to %.2f (the level, and the surge's first bucket at most); the hour's raw mean is %.2f",
+			o.DayAgo, level, level+lone, float64(raw)/60)
+	}
+	if float64(raw)/60 < level+5 {
+		t.Errorf("the hour's raw mean %.2f: the surge is not in it, the test tests nothing", float64(raw)/60)
+	}
+}

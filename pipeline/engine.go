@@ -122,6 +122,13 @@ type Engine struct {
 	// counts them with the rest, and the platform's totals must leave them out,
 	// or every hashtag would count twice.
 	familyMentions bucketCounts
+	// surges remembers, by term hash, the buckets the surge paged on within
+	// the last day, so that the day-ago level leaves them out
+	// (detectors.SurgeMemory): a challenge that comes back the next evening
+	// is judged against an ordinary evening. Kept apart from the tracked
+	// terms, so a term evicted after its surge and tracked again when it
+	// comes back still has it; at most 2·pipeline.max_tracked terms.
+	surges map[uint64]*detectors.SurgeMemory
 	// epoch is the one this process claimed its state at (SetEpoch); row
 	// versions carry it. superseded is set when a commit round found that
 	// another process claimed the state since: the run stops.
@@ -346,6 +353,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		life:     detectors.NewLifecycle(dcfg.Lifecycle),
 		sinks:    sinks,
 		tracked:  make(map[uint64]*termState),
+		surges:   make(map[uint64]*detectors.SurgeMemory),
 		join:     newJoinCache(cfg.JoinCache, cfg.JoinCacheBytes),
 		dedup:    newDedupFilter(cfg.DedupMaxIDs, wcfg.Bucket),
 		door:     newDoor(cfg.AdmissionSlots),

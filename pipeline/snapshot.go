@@ -41,6 +41,7 @@ import (
 //	door               bucket start, slots, hashes
 //	event_id filter    topic, partition, buckets (index, ids)
 //	window             the window's encoding (sketches), as bytes
+//	surges             term hash, buckets (start, excess, rhythm); version 2 on
 //
 // Every list whose order the engine does not keep is sorted, so that a state
 // encodes to the same bytes after a restore. The snapshot streams: the parts
@@ -51,7 +52,7 @@ import (
 // are gob (snapshot_gob.go), told apart by their first bytes: gob opens with
 // the byte count of the type definition of snapshot, hundreds of bytes, never
 // "TWSN".
-var snapEnvelope = binenc.Format{Magic: "TWSN", Version: 1, SumHeader: true, Invalid: ErrSnapshot}
+var snapEnvelope = binenc.Format{Magic: "TWSN", Version: 2, MinVersion: 1, SumHeader: true, Invalid: ErrSnapshot}
 
 // ErrSnapshot is wrapped by every error of a snapshot that is not a valid
 // encoding.
@@ -109,6 +110,14 @@ type snapshot struct {
 	// the order restoreFamilies takes them (gob ignores unexported fields).
 	families []famEntry
 	binary   bool
+	// surges: see Engine.surges (version 1 and gob checkpoints lack them: a
+	// surge from before the restart then counts whole in the day-ago level).
+	surges []surgeSnap
+}
+
+type surgeSnap struct {
+	Hash    uint64
+	Buckets []detectors.SurgedBucket
 }
 
 // chunkBytes is the size of the pieces a snapshot is written in: big enough
@@ -365,6 +374,9 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 	if err := sw.blob(e.winBuf); err != nil {
 		return err
 	}
+	if err := e.writeSurges(sw); err != nil {
+		return err
+	}
 	if err := sw.flush(); err != nil {
 		return err
 	}
@@ -455,6 +467,30 @@ func (sw *snapWriter) appendDistinct(d *distinct) error {
 	}
 	sw.b = append(sw.b, distinctSmall)
 	sw.b = appendU64s(sw.b, d.small)
+	return nil
+}
+
+// writeSurges writes the surges remembered, by term hash.
+func (e *Engine) writeSurges(sw *snapWriter) error {
+	hs := make([]uint64, 0, len(e.surges))
+	for h := range e.surges {
+		hs = append(hs, h)
+	}
+	slices.Sort(hs)
+	sw.b = binenc.AppendUvarint(sw.b, uint64(len(hs)))
+	for _, h := range hs {
+		bs := e.surges[h].Buckets()
+		sw.b = binenc.AppendU64(sw.b, h)
+		sw.b = binenc.AppendUvarint(sw.b, uint64(len(bs)))
+		for _, b := range bs {
+			sw.b = binenc.AppendTime(sw.b, b.Start)
+			sw.b = binenc.AppendFloat64(sw.b, b.Excess)
+			sw.b = binenc.AppendBool(sw.b, b.Rhythm)
+		}
+		if err := sw.spill(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -715,6 +751,11 @@ func (e *Engine) Restore(b []byte) error {
 		e.restoreFamilies(s.families, true)
 	} else {
 		e.restoreFamilies(gobFamilies(s.Spelled, s.SpelledHash), false)
+	}
+	e.surges = make(map[uint64]*detectors.SurgeMemory, len(s.surges))
+	for _, sn := range s.surges {
+		m := detectors.RestoreSurgeMemory(sn.Buckets)
+		e.surges[sn.Hash] = &m
 	}
 	e.familyMentions = bucketCounts{m: make(map[time.Time]*uint64, len(s.FamilyMentions))}
 	for _, f := range s.FamilyMentions {

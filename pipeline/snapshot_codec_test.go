@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,10 @@ func richEngine(tb testing.TB) (*Engine, *outbox) {
 		*st.tail.Test(i) = detectors.TailTest{Buckets: 30 + float64(i), Over: 2.5, Excess: 1.25, Far: 0.5}
 	}
 	st.tail.Lone, st.quiet = 0.75, 2
+	// Surges remembered, one a rhythm, and one of a term no longer tracked.
+	e.rememberSurge(st.hash, fixtureStart, 30, 10)
+	e.rememberSurge(st.hash, fixtureStart.Add(24*time.Hour), 30, 10)
+	e.rememberSurge(12345, fixtureStart.Add(time.Minute), 7, 2.5)
 	for _, tb := range st.open {
 		for i := range tb.byChannel {
 			tb.byChannel[i] = uint64(i + 1)
@@ -206,6 +211,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if len(s.families) == 0 {
 		t.Error("no families in the snapshot")
 	}
+	if len(s.surges) != 2 {
+		t.Errorf("%d terms' surges in the snapshot, want 2", len(s.surges))
+	}
 	for _, ts := range s.Terms {
 		if ts.Key != "hashtag:steady3" {
 			continue
@@ -233,6 +241,16 @@ func TestSnapshotRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkFixtureState(t, b, ob)
+			if tc.name == "binary" {
+				for h, m := range a.surges {
+					if got := b.surges[h]; got == nil || !slices.Equal(got.Buckets(), m.Buckets()) {
+						t.Errorf("surges of term %x restored as %+v, want %+v", h, got, m.Buckets())
+					}
+				}
+				if len(b.surges) != len(a.surges) {
+					t.Errorf("%d terms' surges restored, want %d", len(b.surges), len(a.surges))
+				}
+			}
 			ob.got = ob.restored // what a notifier restored is pending again
 			first, err := b.Snapshot()
 			if err != nil {

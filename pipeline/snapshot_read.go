@@ -32,7 +32,7 @@ const maxDoorSlots = 1 << 28
 // decodeBinary decodes what WriteSnapshot wrote. Its errors wrap
 // ErrSnapshot and name the field.
 func decodeBinary(data []byte) (*snapshot, error) {
-	body, _, err := snapEnvelope.Open(data, 0)
+	body, version, err := snapEnvelope.Open(data, 0)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
@@ -142,6 +142,21 @@ func decodeBinary(data []byte) (*snapshot, error) {
 		}
 	}
 	s.Window = r.Bytes("window")
+	if version >= 2 {
+		if n := r.Count("surges"); n > 0 {
+			s.surges = make([]surgeSnap, n)
+			for i := range s.surges {
+				sn := &s.surges[i]
+				sn.Hash = r.U64("surges term")
+				if m := r.Count("surged buckets"); m > 0 {
+					sn.Buckets = make([]detectors.SurgedBucket, m)
+					for j := range sn.Buckets {
+						sn.Buckets[j] = detectors.SurgedBucket{Start: r.Time("surged bucket start"), Excess: r.Float64("surged bucket excess"), Rhythm: r.Bool("surged bucket rhythm")}
+					}
+				}
+			}
+		}
+	}
 	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}

@@ -691,6 +691,49 @@ func (w *Window) Count(h uint64, from, to time.Time) (mentions, reports uint64, 
 	return uint64(math.Round(m)), uint64(math.Round(r)), nil
 }
 
+// Share is how much of a count made at instant at Count(h, from, to) takes in:
+// Count spreads a bucket's count evenly over its span (a coarse bucket's over
+// the part the fine ring no longer holds) and takes the share of the span
+// inside the range. 0 for an instant in an open bucket, outside the range, or
+// outside what the window holds. A caller that keeps its own record of counts
+// (pipeline: a term's surges) takes them out of Count's answer with it.
+func (w *Window) Share(at, from, to time.Time) float64 {
+	f, t, a := from.UnixNano(), to.UnixNano(), at.UnixNano()
+	if !w.started || t <= f {
+		return 0
+	}
+	frac := func(lo, hi int64) float64 {
+		ov := min(hi, t) - max(lo, f)
+		if ov <= 0 || hi <= lo {
+			return 0
+		}
+		return float64(ov) / float64(hi-lo)
+	}
+	nFine := int64(len(w.fine))
+	fineFrom := max(w.closed-nFine, w.first)
+	idx := floorDiv(a, w.bucketNs)
+	switch {
+	case idx >= w.closed || idx < w.first:
+		return 0
+	case idx >= fineFrom:
+		if b := w.fine[floorMod(idx, nFine)]; b != nil && b.idx == idx {
+			return frac(idx*w.bucketNs, (idx+1)*w.bucketNs)
+		}
+		return 0
+	case !w.hasCoarse:
+		return 0
+	}
+	nCoarse := int64(len(w.coarse))
+	cidx := floorDiv(a, w.coarseNs)
+	if cidx < w.coarseTop-nCoarse+1 || cidx > w.coarseTop {
+		return 0
+	}
+	if c := w.coarse[floorMod(cidx, nCoarse)]; c == nil || c.idx != cidx {
+		return 0
+	}
+	return frac(max(cidx*w.coarseNs, w.first*w.bucketNs), min((cidx+1)*w.coarseNs, fineFrom*w.bucketNs))
+}
+
 // Bytes is the memory the window holds: every bucket's sketches, recycled ones
 // included, and the rings. It never exceeds Plan().MaxBytes.
 func (w *Window) Bytes() int64 {

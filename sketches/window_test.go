@@ -663,3 +663,44 @@ func TestWindowStartedMidHour(t *testing.T) {
 		t.Fatalf("before the window started: %v", err)
 	}
 }
+
+// TestWindowShare: Count over a range is what each count made takes in by
+// Share, in the fine ring, in coarse buckets (pro-rated) and across both, and
+// nothing of an open bucket or one the window no longer holds.
+func TestWindowShare(t *testing.T) {
+	w := mustWindow(t, smallConfig())
+	const key = "hashtag:a"
+	feed(t, w, []string{key}, 0, 185) // fine holds [155, 185), coarse the rest
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	for _, tc := range []struct{ from, to time.Time }{
+		{at(160), at(170)},
+		{at(0), at(60)},
+		{at(30), at(45)},
+		{at(60), at(155)},
+		{at(120), at(160)},
+		{at(100).Add(20 * time.Second), at(161).Add(40 * time.Second)},
+		{at(0), at(185)},
+	} {
+		m, _, err := w.Count(Hash(key), tc.from, tc.to)
+		mustNil(t, err)
+		var sum float64
+		for k := range 185 {
+			sum += w.Share(t0.Add(time.Duration(k)*time.Minute+17*time.Second), tc.from, tc.to) * float64(k%7+1)
+		}
+		if math.Abs(sum-float64(m)) > 0.5 {
+			t.Errorf("[%s, %s): Count %d, the counts made times their shares %.2f", tc.from.Format("15:04:05"), tc.to.Format("15:04:05"), m, sum)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+	}{
+		{"an open bucket", at(185).Add(10 * time.Second)},
+		{"before the window", at(-10)},
+		{"outside the range", at(100)},
+	} {
+		if s := w.Share(tc.at, at(150), at(170)); s != 0 {
+			t.Errorf("%s: share %v, want 0", tc.name, s)
+		}
+	}
+}
