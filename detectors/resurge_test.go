@@ -1,9 +1,11 @@
 package detectors
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +108,11 @@ func nightlySeries(seed uint64, level float64, days ...int) (ts []time.Time, val
 // third than a comeback is. At 5 a bucket the surge is weak at 20:00 (14
 // against 2.8) and the first evening's is itself paged late; it is logged.
 func TestSurgeBackNextEvening(t *testing.T) {
+	var backs, nightlies []string
+	defer func() {
+		t.Logf("EVAL | a surge back the next evening at its hour, paged within 2 buckets / a nightly surge paged on its third or fourth evening (5, 20, 100 a bucket) | %s / %s | 20 seeds a level, two-minute buckets |",
+			strings.Join(backs, ", "), strings.Join(nightlies, ", "))
+	}()
 	for _, tc := range []struct {
 		level   float64
 		minBack int // of 20 seeds
@@ -130,6 +137,7 @@ func TestSurgeBackNextEvening(t *testing.T) {
 			}
 		}
 		t.Logf("%g a bucket: the surge back the next evening paged within 2 buckets %d/%d; a nightly surge paged on its third or fourth evening %d/%d", tc.level, back, seeds, nightly, seeds)
+		backs, nightlies = append(backs, fmt.Sprintf("%d/%d", back, seeds)), append(nightlies, fmt.Sprintf("%d/%d", nightly, seeds))
 		if back < tc.minBack {
 			t.Errorf("%g a bucket: the surge back the next evening paged within 2 buckets %d/%d times, want at least %d", tc.level, back, seeds, tc.minBack)
 		}

@@ -48,15 +48,36 @@ func DayAgoFrom(t time.Time) time.Time { return t.Add(-dayAgoBack) }
 // half-hour, oldest first: what the day-ago levels still to be asked for can
 // cover. The zero value remembers nothing.
 type SurgeMemory struct {
-	buckets []SurgedBucket
+	buckets []surged
+}
+
+// surged is a SurgedBucket in 16 bytes: a memory may hold a day of buckets.
+type surged struct {
+	start  int64 // Unix nanoseconds
+	excess float32
+	rhythm bool
 }
 
 // RestoreSurgeMemory is the memory that Buckets returned, for a restore.
-func RestoreSurgeMemory(bs []SurgedBucket) SurgeMemory { return SurgeMemory{buckets: bs} }
+func RestoreSurgeMemory(bs []SurgedBucket) SurgeMemory {
+	m := SurgeMemory{buckets: make([]surged, len(bs))}
+	for i, b := range bs {
+		m.buckets[i] = surged{start: b.Start.UnixNano(), excess: float32(b.Excess), rhythm: b.Rhythm}
+	}
+	return m
+}
 
-// Buckets returns the buckets remembered, oldest first; the caller must not
-// change them.
-func (m *SurgeMemory) Buckets() []SurgedBucket { return m.buckets }
+// Buckets returns the buckets remembered, oldest first, in UTC.
+func (m *SurgeMemory) Buckets() []SurgedBucket {
+	out := make([]SurgedBucket, len(m.buckets))
+	for i, b := range m.buckets {
+		out[i] = SurgedBucket{Start: time.Unix(0, b.start).UTC(), Excess: float64(b.excess), Rhythm: b.rhythm}
+	}
+	return out
+}
+
+// Len is how many buckets are remembered.
+func (m *SurgeMemory) Len() int { return len(m.buckets) }
 
 // Empty reports whether nothing is remembered.
 func (m *SurgeMemory) Empty() bool { return len(m.buckets) == 0 }
@@ -64,11 +85,11 @@ func (m *SurgeMemory) Empty() bool { return len(m.buckets) == 0 }
 // Remember records that the surge paged on the bucket starting at start, of
 // count mentions against expected. Buckets come in time order.
 func (m *SurgeMemory) Remember(start time.Time, count, expected float64) {
-	b := SurgedBucket{Start: start}
+	b := surged{start: start.UnixNano()}
 	if m.surgedIn(DayAgoFrom(start)) {
-		b.Rhythm = true
+		b.rhythm = true
 	} else if count > expected && !math.IsNaN(expected) {
-		b.Excess = count - expected
+		b.excess = float32(count - expected)
 	}
 	m.buckets = append(m.buckets, b)
 }
@@ -79,8 +100,9 @@ func (m *SurgeMemory) Remember(start time.Time, count, expected float64) {
 // the one judged, and where counts are pro-rated from coarser buckets a
 // bucket before the hour counts in it too.
 func (m *SurgeMemory) Forget(before time.Time) {
+	b := before.UnixNano()
 	i := 0
-	for i < len(m.buckets) && m.buckets[i].Start.Before(before) {
+	for i < len(m.buckets) && m.buckets[i].start < b {
 		i++
 	}
 	if i > 0 {
@@ -90,9 +112,9 @@ func (m *SurgeMemory) Forget(before time.Time) {
 
 // surgedIn reports whether a bucket in the hour from from was remembered.
 func (m *SurgeMemory) surgedIn(from time.Time) bool {
-	to := from.Add(dayAgoSpan)
+	f, t := from.UnixNano(), from.Add(dayAgoSpan).UnixNano()
 	for _, b := range m.buckets {
-		if !b.Start.Before(from) && b.Start.Before(to) {
+		if b.start >= f && b.start < t {
 			return true
 		}
 	}
@@ -111,13 +133,17 @@ type Share func(at, from, to time.Time) float64
 func (m *SurgeMemory) Excess(t time.Time, share Share) float64 {
 	from := DayAgoFrom(t)
 	to := from.Add(dayAgoSpan)
+	f, tn := from.UnixNano(), to.UnixNano()
 	var sum float64
 	for _, b := range m.buckets {
+		if b.excess == 0 {
+			continue
+		}
 		switch {
 		case share != nil:
-			sum += share(b.Start, from, to) * b.Excess
-		case !b.Start.Before(from) && b.Start.Before(to):
-			sum += b.Excess
+			sum += share(time.Unix(0, b.start), from, to) * float64(b.excess)
+		case b.start >= f && b.start < tn:
+			sum += float64(b.excess)
 		}
 	}
 	return sum
@@ -128,7 +154,7 @@ func (m *SurgeMemory) Newest() time.Time {
 	if len(m.buckets) == 0 {
 		return time.Time{}
 	}
-	return m.buckets[len(m.buckets)-1].Start
+	return time.Unix(0, m.buckets[len(m.buckets)-1].start).UTC()
 }
 
 // SurgeExpected is the expectation to remember a bucket's surge against: that

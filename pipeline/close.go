@@ -357,18 +357,24 @@ func (e *Engine) dayAgo(h uint64, start time.Time) float64 {
 // rememberSurge records that the final judgement's surge paged on term h's
 // bucket at start, of count mentions against expected.
 func (e *Engine) rememberSurge(h uint64, start time.Time, count, expected float64) {
+	if e.surgeBuckets >= maxSurgeBuckets {
+		// A flood of surging terms: the newest go unremembered, and a
+		// comeback of theirs tomorrow is judged against raw counts.
+		e.m.surgesLost.Inc()
+		return
+	}
 	m := e.surges[h]
 	if m == nil {
-		if len(e.surges) >= 2*e.cfg.MaxTracked {
-			// A flood of surging terms: the newest go unremembered, and a
-			// comeback of theirs tomorrow is judged against raw counts.
-			return
-		}
 		m = new(detectors.SurgeMemory)
 		e.surges[h] = m
 	}
 	m.Remember(start, count, expected)
+	e.surgeBuckets++
 }
+
+// maxSurgeBuckets bounds the surged buckets the engine remembers, 4 MiB of
+// them: a day of hour-long surges on over four thousand terms.
+const maxSurgeBuckets = 1 << 18
 
 // forgetSurges drops what the day-ago levels still to be asked for, from the
 // bucket after start on, no longer cover: a coarse bucket's width before the
@@ -376,11 +382,14 @@ func (e *Engine) rememberSurge(h uint64, start time.Time, count, expected float6
 func (e *Engine) forgetSurges(start time.Time) {
 	learn := start.Add(e.bucket - time.Duration(e.set.LearnLag())*e.bucket)
 	before := detectors.DayAgoFrom(learn).Add(-e.windowConfig.CoarseBucket)
+	e.surgeBuckets = 0
 	for h, m := range e.surges {
 		if m.Forget(before); m.Empty() {
 			delete(e.surges, h)
 		}
+		e.surgeBuckets += m.Len()
 	}
+	e.m.surges.Set(float64(e.surgeBuckets))
 }
 
 func (e *Engine) evict() {

@@ -127,8 +127,10 @@ type Engine struct {
 	// (detectors.SurgeMemory): a challenge that comes back the next evening
 	// is judged against an ordinary evening. Kept apart from the tracked
 	// terms, so a term evicted after its surge and tracked again when it
-	// comes back still has it; at most 2·pipeline.max_tracked terms.
-	surges map[uint64]*detectors.SurgeMemory
+	// comes back still has it. surgeBuckets counts what they hold, at most
+	// maxSurgeBuckets.
+	surges       map[uint64]*detectors.SurgeMemory
+	surgeBuckets int
 	// epoch is the one this process claimed its state at (SetEpoch); row
 	// versions carry it. superseded is set when a commit round found that
 	// another process claimed the state since: the run stops.
@@ -284,6 +286,9 @@ type metrics struct {
 	doorB     prometheus.Gauge
 	early     *prometheus.CounterVec
 	retracted *prometheus.CounterVec
+
+	surges     prometheus.Gauge
+	surgesLost prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -313,12 +318,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		doorB:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_admission_bytes", Help: "Bytes held by the tracking admission door."}),
 		early:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_early_alerts_total", Help: "Alerts opened early, on a bucket still open (detectors.early), by detector."}, []string{"detector"}),
 		retracted:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alerts_retracted_total", Help: "Early alerts the final judgement of their bucket did not bear out, resolved with reason retracted, by detector."}, []string{"detector"}),
+		surges:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_surges_remembered", Help: "Buckets the surge paged on within the last day, remembered so that the day-ago level leaves them out."}),
+		surgesLost:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_surges_unremembered_total", Help: "Surged buckets not remembered because the engine held its bound of them: tomorrow's day-ago level at their hour counts them."}),
 	}
 	m.recContent, m.recReport = m.records.WithLabelValues("content"), m.records.WithLabelValues("report")
 	m.recInvalid, m.recSkipped = m.records.WithLabelValues("invalid"), m.records.WithLabelValues("skipped")
 	m.recReplayed, m.recDuplicate = m.records.WithLabelValues("replayed"), m.records.WithLabelValues("duplicate")
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted, m.joinB, m.joinEvicted)
+		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted, m.joinB, m.joinEvicted, m.surges, m.surgesLost)
 	}
 	return m
 }

@@ -753,9 +753,11 @@ func (e *Engine) Restore(b []byte) error {
 		e.restoreFamilies(gobFamilies(s.Spelled, s.SpelledHash), false)
 	}
 	e.surges = make(map[uint64]*detectors.SurgeMemory, len(s.surges))
+	e.surgeBuckets = 0
 	for _, sn := range s.surges {
 		m := detectors.RestoreSurgeMemory(sn.Buckets)
 		e.surges[sn.Hash] = &m
+		e.surgeBuckets += m.Len()
 	}
 	e.familyMentions = bucketCounts{m: make(map[time.Time]*uint64, len(s.FamilyMentions))}
 	for _, f := range s.FamilyMentions {

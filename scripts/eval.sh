@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make eval: one evaluation of the detectors for every change, on the NAB corpus
 # in ../shared/data/nab (53 files), the generator's scenarios over 10 seeds, the
-# re-surge scenario, trending against non-trending synthetic topics, and the
+# re-surge scenario and a surge back the next evening, trending against non-trending synthetic topics, and the
 # synthetic stand-in for NAB's tweets. Prints one markdown table of the headline
 # numbers, then each test's own table, and writes both to eval.md.
 set -euo pipefail
@@ -23,7 +23,7 @@ run "NAB corpus and realTweets" "" -run '^(TestCorpus|TestRealTweets)$' ./bench/
 run "reference: EWMA z-score on realTweets" "TRENDWATCH_EVAL_REFERENCE=1" -run '^TestReferenceDetectors$' ./bench/nab/
 run "synthetic NAB stand-in, 4 seeds" "TRENDWATCH_SYNTH_SEEDS=4" -run '^TestSynthetic$' ./bench/nab/
 run "generator scenarios, 10 seeds" "TRENDWATCH_GEN_SEEDS=10" -run '^TestGeneratorScenarios$' ./sim/backtest/
-run "re-surge and topics" "TRENDWATCH_TOPICS=100" -run '^(TestResurge|TestTopics|TestTopicsHarder|TestTopicsWatched|TestTopicsCascades)$' ./detectors/
+run "re-surge and topics" "TRENDWATCH_TOPICS=100" -run '^(TestResurge|TestSurgeBackNextEvening|TestTopics|TestTopicsHarder|TestTopicsWatched|TestTopicsCascades)$' ./detectors/
 
 {
 	echo "## Detection quality ($(date -u +%Y-%m-%d), $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
