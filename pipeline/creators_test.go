@@ -274,22 +274,30 @@ func TestCoordinationJudgedByTermNorm(t *testing.T) {
 // both read from the count-min rings. The watched term is posted at a rate
 // that changes every hour (2 to 6 a minute), so the two differ, and both are
 // NaN until the engine has seen a day and a half-hour.
-func TestObservationsKnowYesterday(t *testing.T) {
-	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	perMinute := func(m int) int { return 2 + m/60%5 }
+// minutePosts is minutes of posts of #steady0 from start, perMinute(m) of
+// them in minute m, each by its own creator, spread over the minute's first
+// half.
+func minutePosts(start time.Time, minutes int, perMinute func(m int) int) []ingest.Record {
 	var recs []ingest.Record
-	const minutes = 26 * 60
 	for m := range minutes {
-		for i := range perMinute(m) {
+		k := perMinute(m)
+		for i := range k {
 			n := len(recs)
 			recs = append(recs, ingest.Record{
 				Source: ingest.Source{Topic: "content-events", Offset: int64(n)},
 				Kind:   ingest.KindContent,
 				Content: event.Content{EventID: fmt.Sprint("e", n), ContentID: fmt.Sprint("c", n), CreatorID: fmt.Sprint("u", n),
-					TS: start.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Second), Hashtags: []string{"steady0"}},
+					TS: start.Add(time.Duration(m)*time.Minute + time.Duration(i)*30*time.Second/time.Duration(k)), Hashtags: []string{"steady0"}},
 			})
 		}
 	}
+	return recs
+}
+
+func TestObservationsKnowYesterday(t *testing.T) {
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	perMinute := func(m int) int { return 2 + m/60%5 }
+	recs := minutePosts(start, 26*60, perMinute)
 	e, rec := newRecordingEngine(t)
 	process(t, e, recs)
 	if err := e.Drain(context.Background()); err != nil {
@@ -339,18 +347,7 @@ func TestObservationsForgetYesterdaysSurge(t *testing.T) {
 		}
 		return level
 	}
-	var recs []ingest.Record
-	for m := range 25*60 + 30 {
-		for i := range perMinute(m) {
-			n := len(recs)
-			recs = append(recs, ingest.Record{
-				Source: ingest.Source{Topic: "content-events", Offset: int64(n)},
-				Kind:   ingest.KindContent,
-				Content: event.Content{EventID: fmt.Sprint("e", n), ContentID: fmt.Sprint("c", n), CreatorID: fmt.Sprint("u", n),
-					TS: start.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Second/2), Hashtags: []string{"steady0"}},
-			})
-		}
-	}
+	recs := minutePosts(start, 25*60+30, perMinute)
 	e, rec := newRecordingEngine(t)
 	process(t, e, recs)
 	if err := e.Drain(context.Background()); err != nil {
