@@ -527,3 +527,48 @@ func TestSnapshotCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotSurges: the surges a term paged on (Engine.surges) are the
+// snapshot's last part, from version 2 of its envelope: a version-1 snapshot,
+// which ends before them, restores with none, and one cut inside them is
+// refused naming them.
+func TestSnapshotSurges(t *testing.T) {
+	e, _ := richEngine(t)
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := snapBody(t, snap)
+
+	plain, _ := fixtureEngine(t)
+	plainSnap, err := plain.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainBody := snapBody(t, plainSnap)
+	if plainBody[len(plainBody)-1] != 0 {
+		t.Fatalf("a snapshot with no surges ends in %#x, not an empty list", plainBody[len(plainBody)-1])
+	}
+	v1 := snapEnvelope
+	v1.Version, v1.MinVersion = 1, 0
+	old := v1.Seal(append(v1.AppendHeader(nil, 0), plainBody[:len(plainBody)-1]...), 0)
+	r := fuzzEngine(t)
+	if err := r.Restore(old); err != nil {
+		t.Fatalf("version 1 snapshot: %v", err)
+	}
+	if len(r.surges) != 0 || r.surgeBuckets != 0 {
+		t.Errorf("version 1 snapshot restored %d terms' surges", len(r.surges))
+	}
+
+	err = fuzzEngine(t).Restore(seal(body[:len(body)-3]))
+	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "surged bucket") {
+		t.Errorf("cut in the surges: %v; want an error wrapping %v that names the surged bucket", err, ErrSnapshot)
+	}
+	r = fuzzEngine(t)
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if r.surgeBuckets != 3 {
+		t.Errorf("%d surged buckets counted after the restore, want 3", r.surgeBuckets)
+	}
+}
