@@ -55,9 +55,7 @@ type EarlyConfig struct {
 	// against the early bar (Surge.judgeLone), where the final judgement
 	// waits for a second outlying bucket. Off by default: a spike that ends
 	// within the bucket is then paged and retracted, and on real series
-	// spikes are common (see docs/detection.md, early firing). Without it
-	// the first outlying bucket is judged so only when the bucket before it
-	// was already a spread above its forecast (risingBefore).
+	// spikes are common (see docs/detection.md, early firing).
 	FirstBucket bool `mapstructure:"first_bucket"`
 }
 
@@ -154,7 +152,7 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 			continue
 		}
 		f, ok := judgeOne(d, &a)
-		if sg, isSurge := d.(*Surge); isSurge && !ok && (s.early.cfg.FirstBucket || risingBefore(&a)) {
+		if sg, isSurge := d.(*Surge); isSurge && !ok && s.early.cfg.FirstBucket {
 			f, ok = sg.judgeLone(&a, s.EarlyZ(o.Width, o.Watch != nil))
 		}
 		if !ok || f.OnReports {
@@ -178,26 +176,4 @@ func earlyFinding(f Finding, elapsed, z, least float64) Finding {
 	}
 	f.Explanation = x.String() + " " + f.Explanation
 	return f
-}
-
-// risingBefore reports whether the bucket before a's was already above its
-// forecast by a spread: a surge that began within it, split by the bucket
-// edge, whose first whole bucket is then no lone outlier in time. The
-// lone-outlier rule is there for one-bucket spikes; a rise that spans two
-// buckets is not one, and its first outlying bucket is judged whole early
-// (Surge.judgeLone, with its guards: the early bar, and no spike as hard in
-// the term's history). The final judgement still waits for a second
-// outlier, so an early page the surge does not bear out is retracted when
-// the bucket after it closes: none over NAB's 53 files replayed live or the
-// generator's scenarios (docs/detection.md, latency). The forecast compared
-// against is the current bucket's, which the bucket before moved a little
-// (Baseline.Alpha of its error): a stricter test than that bucket's own.
-func risingBefore(a *analysis) bool {
-	h := a.o.MentionHistory
-	if len(h) < a.mp.minHistory {
-		return false
-	}
-	a.mentions()
-	prev := h[len(h)-1]
-	return prev > a.m.next+math.Sqrt(a.m.disp*a.m.next)
 }

@@ -392,43 +392,6 @@ func TestFirstBucketAfterASpike(t *testing.T) {
 	}
 }
 
-// TestEarlyAfterARisingBucket: without early.first_bucket, a surge's first
-// outlying bucket still pages early when the bucket before it was already a
-// spread above its forecast: the surge began within that bucket, and its
-// first whole bucket is no lone spike in time. A bucket before it at the
-// term's level, or one a spike an hour ago makes ordinary, waits for the
-// second outlying bucket.
-func TestEarlyAfterARisingBucket(t *testing.T) {
-	s, err := NewSet(DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	steady := steadyHistory(30, 120, 3)
-	withLast := func(h []float64, last float64) []float64 {
-		return append(slices.Clone(h[1:]), last)
-	}
-	spiky := slices.Clone(steady)
-	spiky[60] = 300
-	for _, tc := range []struct {
-		name     string
-		h        []float64
-		mentions float64
-		want     bool
-	}{
-		{"ten times so far, the bucket before at the level", withLast(steady, 30), 150, false},
-		{"ten times so far, the bucket before two spreads up", withLast(steady, 42), 150, true},
-		{"ten times so far, the bucket before half a spread up", withLast(steady, 33), 150, false},
-		{"three times so far, the bucket before two spreads up", withLast(steady, 42), 45, false},
-		{"ten times so far after a rise, a lone spike an hour ago", withLast(spiky, 42), 150, false},
-	} {
-		o := &Observation{Term: "hashtag:x", Bucket: simStart, Width: time.Minute, Mentions: tc.mentions, UniqueCreators: uint64(tc.mentions),
-			MentionHistory: tc.h, ReportHistory: make([]float64, len(tc.h)), DayAgo: math.NaN()}
-		if got := surgePagedEarly(s, o); got != tc.want {
-			t.Errorf("%s: surge paged early %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
 // firstBucketSet is the default detectors with early.first_bucket.
 func firstBucketSet(t *testing.T) (*Set, Config) {
 	t.Helper()
