@@ -149,14 +149,6 @@ func (m *SurgeMemory) Excess(t time.Time, share Share) float64 {
 	return sum
 }
 
-// Newest is the start of the last bucket remembered, zero when none is.
-func (m *SurgeMemory) Newest() time.Time {
-	if len(m.buckets) == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, m.buckets[len(m.buckets)-1].start).UTC()
-}
-
 // SurgeExpected is the expectation to remember a bucket's surge against: that
 // of the surge's finding among fs, the final judgement's findings on the
 // bucket; ok false when the surge did not page on it.
