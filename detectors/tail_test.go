@@ -261,6 +261,56 @@ func TestTailScaleCensored(t *testing.T) {
 	}
 }
 
+// TestTailDeclusters: the sustained test's tail counts runs of exceedances,
+// not buckets: a run of buckets above tailLevel is one exceedance whose excess
+// is the run's peak, and a run the clip cut short counts once among Far,
+// however many of its buckets are beyond the clip. The other tests count
+// every bucket above tailLevel (see Tail).
+func TestTailDeclusters(t *testing.T) {
+	p := newTailParams(DefaultConfig().Baseline)
+	p.keep = 1 // no forgetting: the sums are plain counts
+	unclipped := p
+	unclipped.clip, unclipped.bias = math.Inf(1), 1
+	nan := math.NaN()
+	type want struct {
+		over, far float64
+		excess    float64 // NaN: not checked (clipped)
+		peak      float64 // the run under way; -1: a clipped one
+	}
+	for _, tc := range []struct {
+		name          string
+		p             tailParams
+		z             []float64
+		buckets       float64
+		hold, buckety want
+	}{
+		{"one bucket", unclipped, []float64{0, 5, 0}, 3, want{1, 0, 3, 0}, want{1, 0, 3, 0}},
+		{"a run is one exceedance at its peak", unclipped, []float64{0, 3, 7, 4, 1}, 5, want{1, 0, 5, 0}, want{3, 0, 8, 0}},
+		{"two runs", unclipped, []float64{5, 0, 2.5, 0}, 4, want{2, 0, 3.5, 0}, want{2, 0, 3.5, 0}},
+		{"a run under way", unclipped, []float64{0, 3, 6}, 3, want{1, 0, 4, 4}, want{2, 0, 5, 0}},
+		{"a test not made leaves the run as it was", unclipped, []float64{3, nan, 6, 0}, 3, want{1, 0, 4, 0}, want{2, 0, 5, 0}},
+		{"clipped once per run", p, []float64{0, 30, 40, 30, 0, 30, 0}, 7, want{2, 2, nan, 0}, want{4, 4, nan, 0}},
+		{"a clipped run under way", p, []float64{0, 30, 40}, 3, want{1, 1, nan, -1}, want{2, 2, nan, 0}},
+	} {
+		var tl Tail
+		for _, z := range tc.z {
+			tl = tl.learn([mentionTests]float64{z, z, z, z}, &tc.p)
+		}
+		for i := range TailTests {
+			w := tc.buckety
+			if i == testHold {
+				w = tc.hold
+			}
+			tt := tl.Test(i)
+			peakOK := tt.Peak == w.peak || w.peak == -1 && tt.Peak < 0
+			if tt.Buckets != tc.buckets || tt.Over != w.over || tt.Far != w.far || !peakOK ||
+				!math.IsNaN(w.excess) && tt.Excess != w.excess {
+				t.Errorf("%s, test %d: %+v; want buckets %v, %+v", tc.name, i, *tt, tc.buckets, w)
+			}
+		}
+	}
+}
+
 // TestHoldTellsTrendFromBurst: the sustained test sums forecast errors each
 // clipped at baseline.clip spreads, so a burst counts a few clipped buckets
 // however tall it is, and a change that holds counts every bucket it holds.

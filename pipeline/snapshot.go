@@ -52,7 +52,7 @@ import (
 // are gob (snapshot_gob.go), told apart by their first bytes: gob opens with
 // the byte count of the type definition of snapshot, hundreds of bytes, never
 // "TWSN".
-var snapEnvelope = binenc.Format{Magic: "TWSN", Version: 2, MinVersion: 1, SumHeader: true, Invalid: ErrSnapshot}
+var snapEnvelope = binenc.Format{Magic: "TWSN", Version: 3, MinVersion: 1, SumHeader: true, Invalid: ErrSnapshot}
 
 // ErrSnapshot is wrapped by every error of a snapshot that is not a valid
 // encoding.
@@ -377,6 +377,7 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 	if err := e.writeSurges(sw); err != nil {
 		return err
 	}
+	e.writePeaks(sw)
 	if err := sw.flush(); err != nil {
 		return err
 	}
@@ -492,6 +493,33 @@ func (e *Engine) writeSurges(sw *snapWriter) error {
 		}
 	}
 	return nil
+}
+
+// writePeaks writes, from version 3, the tail tests of tracked terms that are
+// in a run of exceedances (detectors.TailTest.Peak), by the terms' index in
+// writeTerms' order. Most terms are in none, so only those that are are
+// written; and written last, a snapshot of an older version is the same
+// bytes less this part.
+func (e *Engine) writePeaks(sw *snapWriter) {
+	sts := e.trackedByKey(nil)
+	n := 0
+	for _, st := range sts {
+		for i := range detectors.TailTests {
+			if st.tail.Test(i).Peak != 0 {
+				n++
+			}
+		}
+	}
+	sw.b = binenc.AppendUvarint(sw.b, uint64(n))
+	for j, st := range sts {
+		for i := range detectors.TailTests {
+			if p := st.tail.Test(i).Peak; p != 0 {
+				sw.b = binenc.AppendUvarint(sw.b, uint64(j))
+				sw.b = binenc.AppendUvarint(sw.b, uint64(i))
+				sw.b = binenc.AppendFloat64(sw.b, p)
+			}
+		}
+	}
 }
 
 // writeJoin writes the join cache, oldest first.

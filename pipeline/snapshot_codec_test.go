@@ -155,7 +155,7 @@ func richEngine(tb testing.TB) (*Engine, *outbox) {
 		tb.Fatal("hashtag:steady3 is not tracked with an open bucket")
 	}
 	for i := range detectors.TailTests {
-		*st.tail.Test(i) = detectors.TailTest{Buckets: 30 + float64(i), Over: 2.5, Excess: 1.25, Far: 0.5}
+		*st.tail.Test(i) = detectors.TailTest{Buckets: 30 + float64(i), Over: 2.5, Excess: 1.25, Far: 0.5, Peak: float64(i) - 1.5}
 	}
 	st.tail.Lone, st.quiet = 0.75, 2
 	// Surges remembered, one a rhythm, and one of a term no longer tracked.
@@ -528,10 +528,10 @@ func TestSnapshotCounts(t *testing.T) {
 	}
 }
 
-// TestSnapshotSurges: the surges a term paged on (Engine.surges) are the
-// snapshot's last part, from version 2 of its envelope: a version-1 snapshot,
+// TestSnapshotSurges: the surges a term paged on (Engine.surges) follow the
+// window, from version 2 of the snapshot's envelope: a version-1 snapshot,
 // which ends before them, restores with none, and one cut inside them is
-// refused naming them.
+// refused naming them. The tail peaks (TestSnapshotPeaks) follow them.
 func TestSnapshotSurges(t *testing.T) {
 	e, _ := richEngine(t)
 	snap, err := e.Snapshot()
@@ -546,12 +546,10 @@ func TestSnapshotSurges(t *testing.T) {
 		t.Fatal(err)
 	}
 	plainBody := snapBody(t, plainSnap)
-	if plainBody[len(plainBody)-1] != 0 {
-		t.Fatalf("a snapshot with no surges ends in %#x, not an empty list", plainBody[len(plainBody)-1])
+	if !bytes.HasSuffix(plainBody, []byte{0, 0}) {
+		t.Fatalf("a snapshot with no surges and no tail peaks ends in % x, not two empty lists", plainBody[len(plainBody)-2:])
 	}
-	v1 := snapEnvelope
-	v1.Version, v1.MinVersion = 1, 0
-	old := v1.Seal(append(v1.AppendHeader(nil, 0), plainBody[:len(plainBody)-1]...), 0)
+	old := sealVersion(1, plainBody[:len(plainBody)-2])
 	r := fuzzEngine(t)
 	if err := r.Restore(old); err != nil {
 		t.Fatalf("version 1 snapshot: %v", err)
@@ -560,7 +558,7 @@ func TestSnapshotSurges(t *testing.T) {
 		t.Errorf("version 1 snapshot restored %d terms' surges", len(r.surges))
 	}
 
-	err = fuzzEngine(t).Restore(seal(body[:len(body)-3]))
+	err = fuzzEngine(t).Restore(seal(body[:len(body)-3-peaksLen(t, e)]))
 	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "surged bucket") {
 		t.Errorf("cut in the surges: %v; want an error wrapping %v that names the surged bucket", err, ErrSnapshot)
 	}
@@ -570,5 +568,77 @@ func TestSnapshotSurges(t *testing.T) {
 	}
 	if r.surgeBuckets != 3 {
 		t.Errorf("%d surged buckets counted after the restore, want 3", r.surgeBuckets)
+	}
+}
+
+// sealVersion seals body in the envelope of an older version.
+func sealVersion(v byte, body []byte) []byte {
+	f := snapEnvelope
+	f.Version, f.MinVersion = v, 0
+	return f.Seal(append(f.AppendHeader(nil, 0), body...), 0)
+}
+
+// peaksLen is how many bytes e's tail peaks take at the end of its snapshot.
+func peaksLen(t *testing.T, e *Engine) int {
+	t.Helper()
+	sw := &snapWriter{}
+	e.writePeaks(sw)
+	return len(sw.b)
+}
+
+// TestSnapshotPeaks: the tail tests of tracked terms in a run of exceedances
+// (detectors.TailTest.Peak) are the snapshot's last part, from version 3: they
+// restore, a version-2 snapshot restores with none, and peaks that name no
+// tracked term or test, or are no run's excess, are refused.
+func TestSnapshotPeaks(t *testing.T) {
+	e, _ := richEngine(t)
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := e.trackedTerm("hashtag:steady3").tail
+	r := fuzzEngine(t)
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.trackedTerm("hashtag:steady3").tail; got != want {
+		t.Errorf("tail restored as %+v, want %+v", got, want)
+	}
+
+	body := snapBody(t, snap)
+	n := peaksLen(t, e)
+	r = fuzzEngine(t)
+	if err := r.Restore(sealVersion(2, body[:len(body)-n])); err != nil {
+		t.Fatalf("version 2 snapshot: %v", err)
+	}
+	for i := range detectors.TailTests {
+		if p := r.trackedTerm("hashtag:steady3").tail.Test(i).Peak; p != 0 {
+			t.Errorf("version 2 snapshot restored test %d's peak as %v", i, p)
+		}
+	}
+
+	peaks := func(term, test uint64, p float64) []byte {
+		b := append([]byte(nil), body[:len(body)-n]...)
+		b = binenc.AppendUvarint(b, 1)
+		b = binenc.AppendUvarint(b, term)
+		b = binenc.AppendUvarint(b, test)
+		return binenc.AppendFloat64(b, p)
+	}
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"no such term", peaks(uint64(len(e.tracked)), 0, 1), "tail peak term"},
+		{"no such test", peaks(0, detectors.TailTests, 1), "tail peak test"},
+		{"zero", peaks(0, 0, 0), "not the excess of a run"},
+		{"NaN", peaks(0, 0, math.NaN()), "not the excess of a run"},
+		{"infinite", peaks(0, 0, math.Inf(-1)), "not the excess of a run"},
+		{"cut", body[:len(body)-1], "tail peak"},
+	} {
+		err := fuzzEngine(t).Restore(seal(tc.body))
+		if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v; want an error wrapping %v that names %q", tc.name, err, ErrSnapshot, tc.want)
+		}
 	}
 }

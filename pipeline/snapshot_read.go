@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"fmt"
+	"math"
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
@@ -155,6 +156,24 @@ func decodeBinary(data []byte) (*snapshot, error) {
 					}
 				}
 			}
+		}
+	}
+	if version >= 3 {
+		n := r.Count("tail peaks")
+		if n > 0 && len(s.Terms) == 0 {
+			r.Failf("tail peaks: %d with no tracked term", n)
+		}
+		for range n {
+			term, test := r.UvarintMax("tail peak term", uint64(len(s.Terms)-1)), r.UvarintMax("tail peak test", detectors.TailTests-1)
+			p := r.Float64("tail peak")
+			if r.Err() != nil {
+				break
+			}
+			if p == 0 || math.IsNaN(p) || math.IsInf(p, 0) {
+				r.Failf("tail peak %v of term %d: not the excess of a run", p, term)
+				break
+			}
+			s.Terms[term].Tail.Test(int(test)).Peak = p
 		}
 	}
 	if err := r.End(); err != nil {

@@ -56,9 +56,15 @@ func loadTweets(tb testing.TB) ([]series, map[string][]Window, map[string]Profil
 	return out, windows, profiles
 }
 
-// Floors a little below what detectors.DefaultConfig() measures (65.6 and 54.4
+// Floors a little below what detectors.DefaultConfig() measures (71.1 and 48.7
 // on the standard profile): a regression guard, not a target. Nothing was tuned
-// on these labels. The threshold sweep fell from 61.4 when the tail began to
+// on these labels. The threshold sweep fell from 54.8, and the own pages rose
+// from 65.6, when the sustained test's tail began to count runs of exceedances
+// rather than buckets (see detectors.Tail): a spiky term's long stretches
+// above normal taught it a tail several times too heavy, which held its real
+// surges under the bar and its other rows' scores low alike; now more of both
+// score high, and one threshold for all five files separates them less well
+// than the lifecycle's pages do. The threshold sweep fell from 61.4 when the tail began to
 // learn each bucket against its own day-ago level, as the tests judge it
 // (Observation.LearnDayAgo), while the own pages rose from 60.7: the tails are
 // lighter, so more rows outside the windows score above the best threshold,
@@ -68,8 +74,8 @@ func loadTweets(tb testing.TB) ([]series, map[string][]Window, map[string]Profil
 // never-trending topics have every day); the other, a four-bucket rise, pages
 // again since detectors.false_pages went from 1 to 2.
 const (
-	ownFloor   = 62
-	sweptFloor = 51
+	ownFloor   = 68
+	sweptFloor = 46
 )
 
 // TestRealTweets scores detectors.RunSeries with the default configuration on
