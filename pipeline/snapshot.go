@@ -345,7 +345,8 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 		}
 	}
 
-	if err := e.writeTerms(sw); err != nil {
+	sts := e.trackedByKey(nil)
+	if err := e.writeTerms(sw, sts); err != nil {
 		return err
 	}
 	if err := e.writeJoin(sw); err != nil {
@@ -377,7 +378,9 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 	if err := e.writeSurges(sw); err != nil {
 		return err
 	}
-	e.writePeaks(sw)
+	if err := writePeaks(sw, sts); err != nil {
+		return err
+	}
 	if err := sw.flush(); err != nil {
 		return err
 	}
@@ -402,9 +405,8 @@ const (
 	distinctHLL   = 1
 )
 
-// writeTerms writes the tracked terms, by key.
-func (e *Engine) writeTerms(sw *snapWriter) error {
-	sts := e.trackedByKey(nil)
+// writeTerms writes the tracked terms sts, by key (trackedByKey).
+func (e *Engine) writeTerms(sw *snapWriter, sts []*termState) error {
 	sw.b = binenc.AppendUvarint(sw.b, uint64(len(sts)))
 	var starts []time.Time
 	for _, st := range sts {
@@ -495,13 +497,12 @@ func (e *Engine) writeSurges(sw *snapWriter) error {
 	return nil
 }
 
-// writePeaks writes, from version 3, the tail tests of tracked terms that are
-// in a run of exceedances (detectors.TailTest.Peak), by the terms' index in
-// writeTerms' order. Most terms are in none, so only those that are are
-// written; and written last, a snapshot of an older version is the same
-// bytes less this part.
-func (e *Engine) writePeaks(sw *snapWriter) {
-	sts := e.trackedByKey(nil)
+// writePeaks writes, from version 3, the tail tests of the tracked terms sts
+// (writeTerms' order) that are in a run of exceedances
+// (detectors.TailTest.Peak), each by the term's index in sts. Most terms are
+// in none, so only those that are are written; and written last, a snapshot
+// of an older version is the same bytes less this part.
+func writePeaks(sw *snapWriter, sts []*termState) error {
 	n := 0
 	for _, st := range sts {
 		for i := range detectors.TailTests {
@@ -519,7 +520,11 @@ func (e *Engine) writePeaks(sw *snapWriter) {
 				sw.b = binenc.AppendFloat64(sw.b, p)
 			}
 		}
+		if err := sw.spill(); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // writeJoin writes the join cache, oldest first.

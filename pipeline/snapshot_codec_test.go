@@ -582,7 +582,9 @@ func sealVersion(v byte, body []byte) []byte {
 func peaksLen(t *testing.T, e *Engine) int {
 	t.Helper()
 	sw := &snapWriter{}
-	e.writePeaks(sw)
+	if err := writePeaks(sw, e.trackedByKey(nil)); err != nil {
+		t.Fatal(err)
+	}
 	return len(sw.b)
 }
 
