@@ -207,6 +207,10 @@ func (a *analysis) learnTail() Tail {
 	if shift.window > 0 {
 		z[testShift], g[testShift] = shift.raw, shift.growth
 	}
+	if math.IsNaN(o.LearnDayAgo) {
+		// The sustained test learns only against a yesterday (see Tail).
+		z[testHold] = math.NaN()
+	}
 	if b.inSurge && a.mp.surging(t, z, g, x, o.Width) {
 		return t
 	}

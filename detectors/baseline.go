@@ -280,9 +280,10 @@ func initHolt(h []float64, minExpected float64) holt {
 }
 
 // historyTail learns a Tail from a history alone, for a term whose Tail is not
-// known (just tracked, or the pipeline restarted): each bucket's four tests,
-// as fitBaseline would have made them then, from the skip-th bucket on, before
-// which the smoother has not settled.
+// known (just tracked, or the pipeline restarted): each bucket's tests but the
+// sustained one, which a history without yesterday's levels cannot teach (see
+// Tail), as fitBaseline would have made them then, from the skip-th bucket on,
+// before which the smoother has not settled.
 func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) Tail {
 	w, shift, c, inflate, p := mp.window, mp.shift, &mp.base, mp.inflate, &mp.tail
 	var t Tail
@@ -294,19 +295,7 @@ func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) 
 	n := max(w, shift)
 	states := make([]holt, n)
 	var winSum, shiftSum float64 // of the last w and shift buckets
-	// The sustained test's terms of the last surge.hold_window buckets.
-	var buf [64]holdSums
-	ring := buf[:]
-	if mp.hold > len(buf) {
-		ring = make([]holdSums, mp.hold)
-	}
-	var hold holdSums
 	for i, y := range h {
-		var one holdSums
-		one.add(y, s.level+s.trend, s.disp, c)
-		old := ring[i%mp.hold]
-		ring[i%mp.hold] = one
-		hold = holdSums{w: min(i+1, mp.hold), z: hold.z + one.z - old.z, obs: hold.obs + one.obs - old.obs, exp: hold.exp + one.exp - old.exp}
 		states[i%n] = s
 		winSum += y
 		if i >= w {
@@ -330,9 +319,9 @@ func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) 
 					z[testShift], g[testShift] = exceedance(shiftSum, mu, disp), shiftSum/mu
 				}
 			}
-			if f := max(s.level+s.trend, c.MinExpected); y > f && (y-f)*(y-f) > c.Clip*c.Clip*max(s.disp, 1)*f {
-				z[testHold], g[testHold] = hold.zScore(), hold.obs/hold.exp
-			}
+			// A history has no yesterday, against which alone the
+			// sustained test learns (see Tail).
+			z[testHold] = math.NaN()
 			next := s
 			next.step(y, c)
 			if !(next.surge != 0 && mp.surging(t, z, g, y, width)) {

@@ -39,6 +39,17 @@ import "math"
 // 17 → 31, as beyond a few scales the exponential is lighter than real tails
 // and per-bucket counting made up for it (see docs/detection.md).
 //
+// The sustained test learns only buckets it would judge against a yesterday
+// (Observation.LearnDayAgo known). Its sum of the smoother's errors runs high
+// through the whole of a daily rise, which, once yesterday's level is known,
+// the test holds back: learnt without one, a term's first day taught its tail
+// the rhythm as exceedances, and for the tail's memory after it (five days of
+// NAB's five-minute rows) its real sustained surges were discounted. The
+// other tests learn on the first day as on any other: their evidence is
+// about the last few buckets, which a daily rhythm barely moves, and a term
+// whose first-day tail knew nothing of its spikes paged on them (measured;
+// see docs/detection.md).
+//
 // The sums are exponentially weighted with memory baseline.tail_memory
 // buckets: twenty-one numbers per term. The pipeline keeps the Tail that Set.Learn
 // returns for a term and hands it back in the term's next Observation; the zero

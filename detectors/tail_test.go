@@ -380,6 +380,8 @@ func TestHoldSums(t *testing.T) {
 // was a run of buckets above a lagging forecast: the windows' tails learnt
 // two to ten times the exceedances, and a real shift was discounted as the
 // term's habit (AMZN's tweets tripled for 90 minutes one night, unpaged).
+// The sustained test, whose sum runs high through all of such a rise, learns
+// nothing at all without a yesterday.
 func TestTailLearnsAgainstDayAgo(t *testing.T) {
 	const perDay = 288 // five-minute buckets, as NAB's tweets
 	s, err := NewSet(DefaultConfig())
@@ -412,6 +414,17 @@ func TestTailLearnsAgainstDayAgo(t *testing.T) {
 			return tail
 		}
 		with, without := learn(true), learn(false)
+		// The sustained test learns only against a yesterday: without one
+		// it learns nothing, with one every bucket whose yesterday is known.
+		if h := without.Test(testHold); *h != (TailTest{}) {
+			t.Errorf("seed %d: the sustained test learnt %+v with no yesterday", seed, *h)
+		}
+		if h := with.Test(testHold); h.Buckets < 0.5*float64(3*perDay) {
+			t.Errorf("seed %d: the sustained test learnt %.0f buckets (weighted) against yesterday, want most of the last three days'", seed, h.Buckets)
+		}
+		if h := historyTail(vals[:2*perDay], s.mp.minHistory, &s.mp, 5*time.Minute).Hold; h != (TailTest{}) {
+			t.Errorf("seed %d: a history alone taught the sustained test %+v", seed, h)
+		}
 		for _, c := range []struct {
 			test int
 			max  float64 // exceedances learnt with yesterday over those without, at most

@@ -23,7 +23,7 @@ run "NAB corpus and realTweets" "" -run '^(TestCorpus|TestRealTweets)$' ./bench/
 run "reference: EWMA z-score on realTweets" "TRENDWATCH_EVAL_REFERENCE=1" -run '^TestReferenceDetectors$' ./bench/nab/
 run "synthetic NAB stand-in, 4 seeds" "TRENDWATCH_SYNTH_SEEDS=4" -run '^TestSynthetic$' ./bench/nab/
 run "generator scenarios, 10 seeds" "TRENDWATCH_GEN_SEEDS=10" -run '^TestGeneratorScenarios$' ./sim/backtest/
-run "re-surge and topics" "TRENDWATCH_TOPICS=100" -run '^(TestResurge|TestSurgeBackNextEvening|TestTopics|TestTopicsHarder|TestTopicsWatched|TestTopicsCascades)$' ./detectors/
+run "re-surge and topics" "TRENDWATCH_TOPICS=100" -run '^(TestResurge|TestSurgeBackNextEvening|TestTopics|TestTopicsHarder|TestTopicsWatched|TestTopicsCascades|TestTopicsFirstDay)$' ./detectors/
 
 {
 	echo "## Detection quality ($(date -u +%Y-%m-%d), $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"

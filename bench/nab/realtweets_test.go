@@ -56,9 +56,11 @@ func loadTweets(tb testing.TB) ([]series, map[string][]Window, map[string]Profil
 	return out, windows, profiles
 }
 
-// Floors a little below what detectors.DefaultConfig() measures (71.1 and 48.7
+// Floors a little below what detectors.DefaultConfig() measures (76.9 and 53.4
 // on the standard profile): a regression guard, not a target. Nothing was tuned
-// on these labels. The threshold sweep fell from 54.8, and the own pages rose
+// on these labels. Own pages rose from 71.1 and the sweep from 48.7 when the
+// sustained test's tail stopped learning buckets with no yesterday (see
+// detectors.Tail). The threshold sweep fell from 54.8, and the own pages rose
 // from 65.6, when the sustained test's tail began to count runs of exceedances
 // rather than buckets (see detectors.Tail): a spiky term's long stretches
 // above normal taught it a tail several times too heavy, which held its real
@@ -74,8 +76,8 @@ func loadTweets(tb testing.TB) ([]series, map[string][]Window, map[string]Profil
 // never-trending topics have every day); the other, a four-bucket rise, pages
 // again since detectors.false_pages went from 1 to 2.
 const (
-	ownFloor   = 68
-	sweptFloor = 46
+	ownFloor   = 73
+	sweptFloor = 50
 )
 
 // TestRealTweets scores detectors.RunSeries with the default configuration on
