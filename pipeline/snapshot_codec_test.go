@@ -117,10 +117,7 @@ func TestSnapshotRecordAndEvent(t *testing.T) {
 	}
 	e.park(&rec)
 	e.SetNotifier(&outbox{got: []alert.Event{ev}})
-	snap, err := e.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := mustSnapshot(t, e)
 	s, err := decodeBinary(snap)
 	if err != nil {
 		t.Fatal(err)
@@ -185,14 +182,8 @@ func richEngine(tb testing.TB) (*Engine, *outbox) {
 // snapshot of an older build restores to the same state.
 func TestSnapshotRoundTrip(t *testing.T) {
 	a, _ := richEngine(t)
-	snap, err := a.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := a.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := mustSnapshot(t, a)
+	again := mustSnapshot(t, a)
 	if !bytes.Equal(snap, again) {
 		t.Fatal("two snapshots of one state differ")
 	}
@@ -252,10 +243,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 				}
 			}
 			ob.got = ob.restored // what a notifier restored is pending again
-			first, err := b.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
+			first := mustSnapshot(t, b)
 			c := fuzzEngine(t)
 			oc := &outbox{}
 			c.SetNotifier(oc)
@@ -263,10 +251,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			oc.got = oc.restored
-			second, err := c.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
+			second := mustSnapshot(t, c)
 			if !bytes.Equal(first, second) {
 				t.Errorf("snapshot → restore → snapshot: %d bytes, then %d, not the same", len(first), len(second))
 			}
@@ -326,6 +311,16 @@ func snapBody(t testing.TB, snap []byte) []byte {
 	return append([]byte(nil), body...)
 }
 
+// mustSnapshot is e's snapshot; the test fails if it cannot be made.
+func mustSnapshot(t testing.TB, e *Engine) []byte {
+	t.Helper()
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
 func seal(body []byte) []byte {
 	b := snapEnvelope.AppendHeader(nil, 0)
 	return snapEnvelope.Seal(append(b, body...), 0)
@@ -335,10 +330,7 @@ func seal(body []byte) []byte {
 // with an error that wraps ErrSnapshot and says what was wrong where.
 func TestSnapshotRefused(t *testing.T) {
 	e, _ := fixtureEngine(t)
-	snap, err := e.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := mustSnapshot(t, e)
 	body := snapBody(t, snap)
 	tests := []struct {
 		name string
@@ -379,10 +371,7 @@ func TestSnapshotRefusedField(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	snap, err := e.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := mustSnapshot(t, e)
 	body := snapBody(t, snap)
 	s, err := decodeBinary(snap)
 	if err != nil {
@@ -462,11 +451,7 @@ func FuzzSnapshotBody(f *testing.F) {
 		e.park(&r)
 	}
 	e.SetNotifier(&outbox{got: []alert.Event{richEvent()}})
-	snap, err := e.Snapshot()
-	if err != nil {
-		f.Fatal(err)
-	}
-	body := snapBody(f, snap)
+	body := snapBody(f, mustSnapshot(f, e))
 	f.Logf("seed body %d bytes, %d terms tracked", len(body), len(e.tracked))
 	f.Add(body)
 	f.Add(body[:len(body)/3])
@@ -534,17 +519,11 @@ func TestSnapshotCounts(t *testing.T) {
 // refused naming them. The tail peaks (TestSnapshotPeaks) follow them.
 func TestSnapshotSurges(t *testing.T) {
 	e, _ := richEngine(t)
-	snap, err := e.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := mustSnapshot(t, e)
 	body := snapBody(t, snap)
 
 	plain, _ := fixtureEngine(t)
-	plainSnap, err := plain.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	plainSnap := mustSnapshot(t, plain)
 	plainBody := snapBody(t, plainSnap)
 	if !bytes.HasSuffix(plainBody, []byte{0, 0}) {
 		t.Fatalf("a snapshot with no surges and no tail peaks ends in % x, not two empty lists", plainBody[len(plainBody)-2:])
@@ -558,7 +537,7 @@ func TestSnapshotSurges(t *testing.T) {
 		t.Errorf("version 1 snapshot restored %d terms' surges", len(r.surges))
 	}
 
-	err = fuzzEngine(t).Restore(seal(body[:len(body)-3-peaksLen(t, e)]))
+	err := fuzzEngine(t).Restore(seal(body[:len(body)-3-peaksLen(t, e)]))
 	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "surged bucket") {
 		t.Errorf("cut in the surges: %v; want an error wrapping %v that names the surged bucket", err, ErrSnapshot)
 	}
@@ -594,10 +573,7 @@ func peaksLen(t *testing.T, e *Engine) int {
 // tracked term or test, or are no run's excess, are refused.
 func TestSnapshotPeaks(t *testing.T) {
 	e, _ := richEngine(t)
-	snap, err := e.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := mustSnapshot(t, e)
 	want := e.trackedTerm("hashtag:steady3").tail
 	r := fuzzEngine(t)
 	if err := r.Restore(snap); err != nil {
