@@ -106,7 +106,7 @@ func (a *analysis) mentions() {
 	// the term's tail need not be known.
 	for _, e := range [...]*evidence{&a.one, &a.win, &a.shift, &a.hold, &a.trend[0], &a.trend[1], &a.trend[2], &a.trend[3]} {
 		if e.z > tailLevel {
-			e.z = a.termTail().calibrate(e.test, e.z, &a.mp.tail)
+			e.z = a.termTail().calibrate(e.test, e.z, &a.mp.tail, a.o.Watch != nil)
 		}
 	}
 }
@@ -178,7 +178,7 @@ func (a *analysis) termTail() Tail {
 		if !a.tail.known() {
 			h := tail(a.o.MentionHistory, a.mp.history)
 			h = h[:max(0, len(h)-(a.mp.shift-1))]
-			a.tail = historyTail(h, a.mp.minHistory, a.mp, a.o.Width)
+			a.tail = historyTail(h, a.mp.minHistory, a.mp, a.o.Width, a.o.Watch != nil)
 		}
 	}
 	return a.tail
@@ -211,7 +211,7 @@ func (a *analysis) learnTail() Tail {
 		// The sustained test learns only against a yesterday (see Tail).
 		z[testHold] = math.NaN()
 	}
-	if b.inSurge && a.mp.surging(t, z, g, x, o.Width) {
+	if b.inSurge && a.mp.surging(t, z, g, x, o.Width, o.Watch != nil) {
 		return t
 	}
 	t = t.learn(z, &a.mp.tail)
@@ -255,13 +255,13 @@ func (a *analysis) spiky(bar float64) bool {
 // it normally is stays what it was before the surge, so a second wave is judged
 // as the first was. What is learnt is the term's ordinary spikes, those below
 // the bar.
-func (p *mentionParams) surging(t Tail, z, g [mentionTests]float64, x float64, w time.Duration) bool {
+func (p *mentionParams) surging(t Tail, z, g [mentionTests]float64, x float64, w time.Duration, watched bool) bool {
 	if x < p.minSupport {
 		return false
 	}
 	minZ := p.pageZ(w)
 	for i := range z {
-		if z[i] > 0 && g[i] >= p.minGrowth && t.calibrate(i, z[i], &p.tail) >= minZ {
+		if z[i] > 0 && g[i] >= p.minGrowth && t.calibrate(i, z[i], &p.tail, watched) >= minZ {
 			return true
 		}
 	}

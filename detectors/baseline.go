@@ -284,7 +284,7 @@ func initHolt(h []float64, minExpected float64) holt {
 // sustained one, which a history without yesterday's levels cannot teach (see
 // Tail), as fitBaseline would have made them then, from the skip-th bucket on,
 // before which the smoother has not settled.
-func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) Tail {
+func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration, watched bool) Tail {
 	w, shift, c, inflate, p := mp.window, mp.shift, &mp.base, mp.inflate, &mp.tail
 	var t Tail
 	if len(h) <= skip {
@@ -324,7 +324,7 @@ func historyTail(h []float64, skip int, mp *mentionParams, width time.Duration) 
 			z[testHold] = math.NaN()
 			next := s
 			next.step(y, c)
-			if !(next.surge != 0 && mp.surging(t, z, g, y, width)) {
+			if !(next.surge != 0 && mp.surging(t, z, g, y, width, watched)) {
 				t = t.learn(z, p)
 			}
 		}

@@ -238,11 +238,44 @@ func (t Tail) known() bool { return t.Tests[testBucket].Buckets > 0 }
 // approximation's error. It never raises z: a term calmer than the count model
 // is not judged by less than the count model's evidence. It is monotone in z,
 // and z itself up to tailLevel.
-func (t Tail) calibrate(i int, z float64, p *tailParams) float64 {
+//
+// The result is then read as Student's t with as many degrees of freedom as
+// the term's tail has learnt buckets, and given as the normal deviate as rare
+// (studentAsNormal). Until a term's tail has learnt from its own buckets,
+// what calibrates its significance is the count model, fitted to a short
+// history, and the prior's light tail; and a forecast error standardised by
+// a scale estimated from n observations is Student's t with about n degrees
+// of freedom, heavier-tailed than the normal for small n. The count is the
+// one-bucket test's (TailTest.Buckets), which learns every bucket, for every
+// test: the sustained test's own learns only against a yesterday, and with
+// it the sustained test could not page on a term's first day at all, which
+// was measured and not kept (docs/detection.md). The correction is about 0.5
+// at the surge's bar at 50 buckets learnt, 0.1 at 300 and 0.02 at a full
+// memory (baseline.tail_memory). A watched term is judged without it: the
+// team asked to hear of it early.
+func (t Tail) calibrate(i int, z float64, p *tailParams, watched bool) float64 {
 	if !(z > tailLevel) {
 		return z
 	}
-	m := t.Test(i).pot(p)
+	e := t.Test(i)
+	m := e.pot(p)
 	c := tailLevel + refScale*((z-tailLevel)/m.scale+math.Log(refOver/m.over))
-	return math.Min(z, math.Max(c, tailLevel))
+	c = math.Min(z, math.Max(c, tailLevel))
+	if watched {
+		return c
+	}
+	return math.Max(studentAsNormal(c, t.Tests[testBucket].Buckets), tailLevel)
+}
+
+// studentAsNormal is the normal deviate as far out in the normal's tail as t
+// is in that of Student's t with nu degrees of freedom: Wallace's
+// approximation (D. L. Wallace, "Bounds on normal approximations to Student's
+// and the chi-square distributions", Ann. Math. Statist. 30, 1959), within a
+// few hundredths of the exact value from nu = 3 on; 0 for nu ≤ 0, as t then
+// says nothing. It is below t, and approaches it as nu grows.
+func studentAsNormal(t, nu float64) float64 {
+	if !(nu > 0) {
+		return 0
+	}
+	return (8*nu + 1) / (8*nu + 3) * math.Sqrt(nu*math.Log1p(t*t/nu))
 }

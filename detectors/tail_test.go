@@ -117,7 +117,9 @@ func TestTailCalibrate(t *testing.T) {
 	}{{"reference", reference}, {"spiky", spiky}, {"calm", calm}} {
 		prev := math.Inf(-1)
 		for z := -3.0; z <= 40; z += 0.25 {
-			c := tc.t.calibrate(testBucket, z, &p)
+			// Watched: the peaks-over-threshold mapping alone
+			// (TestTailYoungTerm has the rest).
+			c := tc.t.calibrate(testBucket, z, &p, true)
 			switch {
 			case c > z+1e-12:
 				t.Fatalf("%s: calibrate(%v) = %v raises the evidence", tc.name, z, c)
@@ -134,8 +136,69 @@ func TestTailCalibrate(t *testing.T) {
 	// Shrunk by the prior's 360 buckets, the spiky term's tail is 4.5 % above 2
 	// with a mean excess of 2.7, where a z of 20 is as rare as 4.2 is for the
 	// count model.
-	if c := spiky.calibrate(testBucket, 20, &p); c < 4 || c > 4.4 {
+	if c := spiky.calibrate(testBucket, 20, &p, true); c < 4 || c > 4.4 {
 		t.Errorf("spiky: calibrate(20) = %v, want about 4.2", c)
+	}
+}
+
+func TestStudentAsNormal(t *testing.T) {
+	// One-sided 0.999 quantiles of Student's t, each as rare as the
+	// normal's 3.090.
+	for _, tc := range []struct{ nu, t float64 }{{5, 5.893}, {10, 4.144}, {30, 3.385}, {100, 3.174}} {
+		if z := studentAsNormal(tc.t, tc.nu); math.Abs(z-3.090) > 0.03 {
+			t.Errorf("studentAsNormal(%v, %v) = %.3f, want 3.090", tc.t, tc.nu, z)
+		}
+	}
+	if z := studentAsNormal(7, 0); z != 0 {
+		t.Errorf("studentAsNormal(7, 0) = %v, want 0: nothing learnt, nothing said", z)
+	}
+}
+
+// TestTailYoungTerm checks that a term's significance counts for less while its
+// tail has learnt few buckets, and for as much as the count model says once it
+// has learnt a full memory; a watched term is judged without the correction.
+func TestTailYoungTerm(t *testing.T) {
+	p := newTailParams(DefaultConfig().Baseline)
+	bar := PageZ(DefaultConfig().FalsePages, time.Minute)
+	young := func(b float64) Tail {
+		var tl Tail
+		for i := range TailTests {
+			// A term following the count model: 2.3 % of buckets above 2.
+			*tl.Test(i) = TailTest{Buckets: b, Over: b * refOver, Excess: b * refOver * refScale * p.bias, Far: b * refOver * (1 - p.bias)}
+		}
+		return tl
+	}
+	for _, tc := range []struct {
+		buckets    float64
+		z          float64
+		lo, hi     float64 // bounds of the calibrated z, unwatched
+		pagesAtBar bool
+	}{
+		{0, 10, tailLevel, tailLevel, false}, // nothing learnt: no evidence
+		{20, bar + 0.5, 4.1, 4.35, false},
+		{50, bar + 0.3, 4.55, 4.8, false},
+		{300, bar + 0.3, bar, bar + 0.3, true},
+		{1440, bar, bar - 0.05, bar, false},
+	} {
+		tl := young(tc.buckets)
+		c := tl.calibrate(testBucket, tc.z, &p, false)
+		if c < tc.lo || c > tc.hi {
+			t.Errorf("%v buckets learnt: calibrate(%.2f) = %.3f, want %.2f to %.2f", tc.buckets, tc.z, c, tc.lo, tc.hi)
+		}
+		if (c >= bar) != tc.pagesAtBar {
+			t.Errorf("%v buckets learnt: calibrate(%.2f) = %.3f against the bar %.3f, want paging %v", tc.buckets, tc.z, c, bar, tc.pagesAtBar)
+		}
+		if w := tl.calibrate(testBucket, tc.z, &p, true); math.Abs(w-tc.z) > 0.05 {
+			t.Errorf("%v buckets learnt, watched: calibrate(%.2f) = %.3f, want about z", tc.buckets, tc.z, w)
+		}
+		prev := math.Inf(-1)
+		for z := -3.0; z <= 40; z += 0.25 {
+			c := tl.calibrate(testBucket, z, &p, false)
+			if c < prev || c > tl.calibrate(testBucket, z, &p, true)+1e-12 {
+				t.Fatalf("%v buckets learnt: calibrate(%v) = %v: not monotone, or above the watched term's", tc.buckets, z, c)
+			}
+			prev = c
+		}
 	}
 }
 
@@ -174,7 +237,7 @@ func TestTailLearnsSpikiness(t *testing.T) {
 		if ratio := m.scale / refScale; ratio < tc.lo || ratio > tc.hi {
 			t.Errorf("%s: learnt scale %.3f, %.2f times the reference's, want %v to %v", tc.name, m.scale, ratio, tc.lo, tc.hi)
 		}
-		if c := tl.calibrate(testBucket, 7, &s.mp.tail); (c >= 5) != tc.pages {
+		if c := tl.calibrate(testBucket, 7, &s.mp.tail, false); (c >= 5) != tc.pages {
 			t.Errorf("%s: a 7-sigma bucket calibrates to %.2f", tc.name, c)
 		}
 	}
@@ -422,7 +485,7 @@ func TestTailLearnsAgainstDayAgo(t *testing.T) {
 		if h := with.Test(testHold); h.Buckets < 0.5*float64(3*perDay) {
 			t.Errorf("seed %d: the sustained test learnt %.0f buckets (weighted) against yesterday, want most of the last three days'", seed, h.Buckets)
 		}
-		if h := historyTail(vals[:2*perDay], s.mp.minHistory, &s.mp, 5*time.Minute).Hold; h != (TailTest{}) {
+		if h := historyTail(vals[:2*perDay], s.mp.minHistory, &s.mp, 5*time.Minute, false).Hold; h != (TailTest{}) {
 			t.Errorf("seed %d: a history alone taught the sustained test %+v", seed, h)
 		}
 		for _, c := range []struct {
