@@ -254,18 +254,30 @@ func columns(first []string) (tcol, vcol int, headed bool, err error) {
 
 // timeLayouts are the timestamps ParseTime reads besides Unix times: NAB's
 // ("2006-01-02 15:04:05", with or without fractional seconds), RFC 3339, and
-// the same without seconds, without a zone, with slashes, or a date alone.
-// A time without a zone is UTC.
+// the same without seconds, without a zone, with slashes, or a date alone;
+// an offset after a space-separated time, as pandas writes a zoned
+// timestamp, or without its colon (ISO 8601's basic form); and the Twitter
+// API's created_at. A time without a zone is UTC.
 var timeLayouts = []string{
 	"2006-01-02 15:04:05.999999999", time.RFC3339Nano, "2006-01-02T15:04:05.999999999",
 	"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02T15:04Z07:00",
 	"2006/01/02 15:04:05.999999999", "2006/01/02 15:04", "2006-01-02",
+	"2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z0700",
+	time.RubyDate,
 }
 
 // ParseTime reads an export's timestamp: one of timeLayouts, or a Unix time
-// in seconds or milliseconds (fractions allowed), told apart by size.
+// in seconds or milliseconds (fractions allowed), told apart by size. A
+// trailing " UTC" or " GMT", as SQL engines write a zoned time, is UTC; no
+// other zone name is read, since an abbreviation such as CST names several
+// offsets.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
+	if t, ok := strings.CutSuffix(s, " UTC"); ok {
+		s = t
+	} else if t, ok := strings.CutSuffix(s, " GMT"); ok {
+		s = t
+	}
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, nil
@@ -280,6 +292,9 @@ func ParseTime(s string) (time.Time, error) {
 			return time.UnixMilli(int64(math.Round(v))).UTC(), nil
 		}
 		return time.Time{}, errors.New("a number, but not a Unix time in seconds (1e8 to 1e11) or milliseconds (1e11 to 1e14)")
+	}
+	if d, _, ok := strings.Cut(s, "/"); ok && len(d) <= 2 {
+		return time.Time{}, errors.New("a date with the day or the month first is ambiguous (01/02 is January 2 or February 1): want YYYY-MM-DD HH:MM:SS, RFC 3339 or a Unix time")
 	}
 	return time.Time{}, errors.New("want YYYY-MM-DD HH:MM:SS, RFC 3339 or a Unix time")
 }
