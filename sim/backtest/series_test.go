@@ -1,7 +1,9 @@
 package backtest
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/sim/dist"
 )
 
 func csvOf(rows ...string) string {
@@ -344,4 +347,71 @@ func FuzzReadSeries(f *testing.F) {
 			t.Fatalf("run: %v", err)
 		}
 	})
+}
+
+func TestMeasurementScale(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	rate := make([]float64, 2000) // counts of about 50 a bucket, per second of a two-minute bucket
+	for i := range rate {
+		rate[i] = dist.Poisson(r, 50) / 120
+	}
+	noisy := make([]float64, 2000) // a CPU share about 30 %, its noise 2.1 points (3 from one row to the next)
+	for i := range noisy {
+		noisy[i] = 30 + 3*r.NormFloat64()/math.Sqrt2
+	}
+	for _, tc := range []struct {
+		name   string
+		values []float64
+		lo, hi float64
+	}{
+		{"a rate of counts is read as the counts", rate, 100, 140},
+		{"a noisy measurement", noisy, 30 / 4.5 * 0.85, 30 / 4.5 * 1.15},
+		{"no noise between rows: relative changes alone", []float64{20, 20, 20, 20, 40, 20, 20}, maxScaledLevel / 20, maxScaledLevel / 20},
+		{"a median of 0", []float64{0, 0, 0, 0.5, 0}, 1, 1},
+		{"too short to say", []float64{0.2, 0.3}, 1, 1},
+	} {
+		if k := measurementScale(tc.values); k < tc.lo || k > tc.hi {
+			t.Errorf("%s: scale %.4g, want %.4g to %.4g", tc.name, k, tc.lo, tc.hi)
+		}
+	}
+}
+
+// TestMeasurementSurgePages checks that a measurement far below the count
+// model's supports is judged on its own noise: a rate per second of about 50
+// posts a bucket that rises fivefold for an hour pages in that hour, and its
+// values come back as they were written.
+func TestMeasurementSurgePages(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	const n, onset = 3 * 720, 2*720 + 300
+	for i := range n {
+		mu := 50.0
+		if i >= onset && i < onset+30 {
+			mu = 250
+		}
+		fmt.Fprintf(&b, "%s,%s\n", start.Add(time.Duration(i)*2*time.Minute).Format(time.DateTime), strconv.FormatFloat(dist.Poisson(r, mu)/120, 'f', 4, 64))
+	}
+	s, err := ReadSeries(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Counts || s.Scale < 100 || s.Scale > 140 {
+		t.Fatalf("counts %v, scale %.4g: want a measurement read near 120 times", s.Counts, s.Scale)
+	}
+	res, err := s.Run(detectors.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	paged := false
+	for i := onset; i < onset+30; i++ {
+		paged = paged || res.Alerts[i]
+	}
+	if !paged {
+		t.Error("a fivefold rise for an hour did not page")
+	}
+	if s.Values[0] > 2 {
+		t.Errorf("first value %v: want the export's own, not scaled", s.Values[0])
+	}
 }
