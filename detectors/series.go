@@ -52,9 +52,9 @@ func RunSeries(cfg Config, ts []time.Time, values []float64) (scores []float64, 
 
 	d := newSurge(cfg)
 	lc := NewLifecycle(cfg.Lifecycle)
-	day := newDayAgo(ts, values)
-	var surges SurgeMemory
 	width := medianStep(ts)
+	day := newDayAgo(ts, values, width)
+	var surges SurgeMemory
 	var tail Tail
 	fs := make([]Finding, 1)
 	for i, v := range values {
@@ -105,12 +105,25 @@ func medianStep(ts []time.Time) time.Duration {
 // dayAgo answers "mean count per bucket in the hour around t, 24 h before" from
 // a series, as the pipeline does: the rows in [t-24h30m, t-23h30m), less the
 // excess of the surges remembered in them (SurgeMemory).
+//
+// A series of buckets wider than maxDayAgoWidth has none: yesterday is then
+// the bucket before, or the one before that, which the baseline follows
+// already, and a surge's second bucket was judged against its first (a
+// daily series' three-day fourfold surge was never paged).
 type dayAgo struct {
 	ts  []time.Time
 	sum []float64 // sum[i] = values[0] + … + values[i-1]
 }
 
-func newDayAgo(ts []time.Time, values []float64) dayAgo {
+// maxDayAgoWidth is the widest bucket for which yesterday's level is a daily
+// rhythm's: at least two buckets a day, so that yesterday lies two buckets
+// back or more.
+const maxDayAgoWidth = 12 * time.Hour
+
+func newDayAgo(ts []time.Time, values []float64, width time.Duration) dayAgo {
+	if width > maxDayAgoWidth {
+		return dayAgo{}
+	}
 	sum := make([]float64, len(values)+1)
 	for i, v := range values {
 		sum[i+1] = sum[i] + v

@@ -110,7 +110,7 @@ func TestDayAgo(t *testing.T) {
 	for i := range values {
 		values[i] = float64(i / 12) // the hour's index
 	}
-	d := newDayAgo(ts, values)
+	d := newDayAgo(ts, values, medianStep(ts))
 	cases := []struct {
 		at   time.Time
 		want float64
@@ -283,5 +283,47 @@ func TestRunSeriesScoresSurprise(t *testing.T) {
 			t.Errorf("row %d scores %.3f in RunSeries but the Set finds no surge", i, scores[i])
 		}
 		tl = s.Learn(o)
+	}
+}
+
+// TestDailySeriesSurge checks a series of whole days: yesterday is the bucket
+// before, so it is no daily rhythm and no second expectation, and a fourfold
+// surge over three days pages within two buckets of its onset, where judged
+// against its own first day its second was not a surge.
+func TestDailySeriesSurge(t *testing.T) {
+	for _, tc := range []struct {
+		width time.Duration
+		known bool
+	}{{5 * time.Minute, true}, {time.Hour, true}, {12 * time.Hour, true}, {24 * time.Hour, false}, {7 * 24 * time.Hour, false}} {
+		ts := make([]time.Time, max(60, int(48*time.Hour/tc.width)))
+		for i := range ts {
+			ts[i] = simStart.Add(time.Duration(i) * tc.width)
+		}
+		d := newDayAgo(ts, make([]float64, len(ts)), tc.width)
+		if got := d.at(ts[len(ts)-1], nil); math.IsNaN(got) == tc.known {
+			t.Errorf("buckets of %s: yesterday's level %v, want known %v", tc.width, got, tc.known)
+		}
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	const n, onset = 400, 300
+	ts := make([]time.Time, n)
+	values := make([]float64, n)
+	for i := range values {
+		ts[i] = simStart.Add(time.Duration(i) * 24 * time.Hour)
+		mu := 260.0 // weekdays
+		if i%7 >= 5 {
+			mu = 140
+		}
+		if i >= onset && i < onset+3 {
+			mu *= 4
+		}
+		values[i] = dist.NegBinomial(r, mu, 50)
+	}
+	_, alerts, err := RunSeries(DefaultConfig(), ts, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first := slices.Index(alerts, true); first < onset || first > onset+1 {
+		t.Errorf("first page at day %d, want %d or %d", first, onset, onset+1)
 	}
 }

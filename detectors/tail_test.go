@@ -462,7 +462,7 @@ func TestTailLearnsAgainstDayAgo(t *testing.T) {
 			ts = append(ts, start.Add(time.Duration(i)*5*time.Minute))
 			vals = append(vals, dist.NegBinomial(r, mu, 20))
 		}
-		day := newDayAgo(ts, vals)
+		day := newDayAgo(ts, vals, medianStep(ts))
 		learn := func(withDayAgo bool) Tail {
 			var tail Tail
 			for i, v := range vals {

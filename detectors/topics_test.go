@@ -377,7 +377,7 @@ func watchedPages(s *Set, cfg Config, w *WatchMatch, ts []time.Time, vals []floa
 	width := ts[1].Sub(ts[0])
 	// Yesterday's levels as the engine hands them over (RunSeries' dayAgo):
 	// a term's daily rise is judged against yesterday's, not as growth.
-	day := newDayAgo(ts, vals)
+	day := newDayAgo(ts, vals, medianStep(ts))
 	var surges SurgeMemory
 	for i := range vals {
 		o := Observation{Term: "hashtag:watched", Bucket: ts[i], Width: width, Mentions: vals[i],
