@@ -257,8 +257,7 @@ func (t Tail) calibrate(i int, z float64, p *tailParams, watched bool) float64 {
 	if !(z > tailLevel) {
 		return z
 	}
-	e := t.Test(i)
-	m := e.pot(p)
+	m := t.Test(i).pot(p)
 	c := tailLevel + refScale*((z-tailLevel)/m.scale+math.Log(refOver/m.over))
 	c = math.Min(z, math.Max(c, tailLevel))
 	if watched {
