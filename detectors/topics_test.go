@@ -426,6 +426,9 @@ func TestTopicsFirstDay(t *testing.T) {
 	b.WriteString("| noise | trending topics paged on their first day | quiet topics paged on their first day |\n|---|---|---|\n")
 	var detail []string
 	var found, paged, total int
+	// Each topic's highest anomaly score: a trending one's within three
+	// hours of its onset, a quiet one's over its day, to rank them.
+	var maxTrending, maxQuiet []float64
 	for ki, k := range kinds {
 		var kf, kp, kt int
 		for _, base := range topicVolumes {
@@ -433,21 +436,24 @@ func TestTopicsFirstDay(t *testing.T) {
 				seed := uint64(ki)<<40 | uint64(i)
 				r := rand.New(rand.NewPCG(seed, math.Float64bits(base)^boolBits(true)))
 				ts, vals, onset := topicSeries(r, base, true, k.n, 2, 90)
-				_, alerts, err := RunSeries(cfg, ts, vals)
+				scores, alerts, err := RunSeries(cfg, ts, vals)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if slices.Contains(alerts[onset:min(len(alerts), onset+90)], true) {
+				end := min(len(alerts), onset+90)
+				if slices.Contains(alerts[onset:end], true) {
 					kf++
 				}
+				maxTrending = append(maxTrending, slices.Max(scores[onset:end]))
 				r = rand.New(rand.NewPCG(seed, math.Float64bits(base)^boolBits(false)))
 				ts, vals, _ = topicSeries(r, base, false, k.n, 1, 0)
-				if _, alerts, err = RunSeries(cfg, ts, vals); err != nil {
+				if scores, alerts, err = RunSeries(cfg, ts, vals); err != nil {
 					t.Fatal(err)
 				}
 				if slices.Contains(alerts, true) {
 					kp++
 				}
+				maxQuiet = append(maxQuiet, slices.Max(scores))
 				kt++
 			}
 		}
@@ -464,6 +470,6 @@ func TestTopicsFirstDay(t *testing.T) {
 		found, paged, total = found+kf, paged+kp, total+kt
 	}
 	t.Logf("topics on their first day, two-minute buckets\n%s", b.String())
-	t.Logf("EVAL | topics on their first day (4 kinds of noise, %d per volume): trending paged / never-trending paged | %.1f %% / %.1f %% | %s |", per,
-		100*float64(found)/float64(total), 100*float64(paged)/float64(total), strings.Join(detail, "; "))
+	t.Logf("EVAL | topics on their first day (4 kinds of noise, %d per volume): trending paged / never-trending paged | %.1f %% / %.1f %% | %s; ROC AUC %.3f |", per,
+		100*float64(found)/float64(total), 100*float64(paged)/float64(total), strings.Join(detail, "; "), rocAUC(maxTrending, maxQuiet))
 }
