@@ -106,7 +106,7 @@ func (a *analysis) mentions() {
 	// the term's tail need not be known.
 	for _, e := range [...]*evidence{&a.one, &a.win, &a.shift, &a.hold, &a.trend[0], &a.trend[1], &a.trend[2], &a.trend[3]} {
 		if e.z > tailLevel {
-			e.z = a.termTail().calibrate(e.test, e.z, &a.mp.tail, a.o.Watch != nil)
+			e.z = a.termTail().calibrate(e.test, e.z, &a.mp.tail)
 		}
 	}
 }
@@ -249,7 +249,8 @@ func (a *analysis) spiky(bar float64) bool {
 
 // surging reports whether a bucket whose mention tests scored z (raw) with
 // growths g, on support x, passes the surge's thresholds once the term's tail t
-// has calibrated it. Such a bucket is part of a surge, and, as in SPOT (Siffer
+// has calibrated it, at the bar a term as young as t pages at (Tail.youngBar;
+// a watched term's is the bar itself). Such a bucket is part of a surge, and, as in SPOT (Siffer
 // et al., KDD 2017), where a value beyond the alarm threshold is not added to
 // the tail's peaks, it teaches the tail nothing: the term's memory of how spiky
 // it normally is stays what it was before the surge, so a second wave is judged
@@ -260,12 +261,25 @@ func (p *mentionParams) surging(t Tail, z, g [mentionTests]float64, x float64, w
 		return false
 	}
 	minZ := p.pageZ(w)
+	if !watched {
+		minZ = t.youngBar(minZ)
+	}
 	for i := range z {
-		if z[i] > 0 && g[i] >= p.minGrowth && t.calibrate(i, z[i], &p.tail, watched) >= minZ {
+		if z[i] > 0 && g[i] >= p.minGrowth && t.calibrate(i, z[i], &p.tail) >= minZ {
 			return true
 		}
 	}
 	return false
+}
+
+// pageBar is the significance a surge must reach to page this term, where bar
+// is its strength's: higher while the term's tail is young (Tail.youngBar),
+// unless the term is watched, which the team asked to hear of early.
+func (a *analysis) pageBar(bar float64) float64 {
+	if a.o.Watch != nil {
+		return bar
+	}
+	return a.termTail().youngBar(bar)
 }
 
 // mentionStrength is the strongest of the mention tests under thresholds,

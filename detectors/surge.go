@@ -32,10 +32,19 @@ func (d *Surge) judge(a *analysis) (Finding, bool) {
 		return Finding{}, false
 	}
 	r, e := d.strength(a)
-	if r < 1 {
+	// The decision is made at the term's page bar, which a young tail raises;
+	// the finding's strength, and the anomaly score, stay the point estimate.
+	if r < 1 || d.pages(a) < 1 {
 		return Finding{}, false
 	}
 	return mentionFinding(NameSurge, "SURGE", a, r, e, ""), true
+}
+
+// pages is the surge's strength at the term's page bar (analysis.pageBar): 1
+// where it pages.
+func (d *Surge) pages(a *analysis) float64 {
+	r, _ := a.mentionStrength(a.pageBar(d.mp.pageZ(a.o.Width)), d.cfg.MinGrowth, d.cfg.MinSupport, true)
+	return r
 }
 
 // judgeLone judges a bucket the surge counts at the clip limit, a lone
@@ -59,7 +68,7 @@ func (d *Surge) judgeLone(a *analysis, earlyZ float64) (Finding, bool) {
 	a.mentions()
 	// Only the bucket itself is judged whole: a window holding an earlier
 	// lone outlier is that outlier's evidence, not this bucket's.
-	if !(a.m.obs < o.Mentions) || a.one.strength(earlyZ, d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport) < 1 {
+	if !(a.m.obs < o.Mentions) || a.one.strength(a.pageBar(earlyZ), d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport) < 1 {
 		return Finding{}, false
 	}
 	// A term that has spiked this hard before and come straight back is

@@ -238,32 +238,44 @@ func (t Tail) known() bool { return t.Tests[testBucket].Buckets > 0 }
 // approximation's error. It never raises z: a term calmer than the count model
 // is not judged by less than the count model's evidence. It is monotone in z,
 // and z itself up to tailLevel.
-//
-// The result is then read as Student's t with as many degrees of freedom as
-// the term's tail has learnt buckets, and given as the normal deviate as rare
-// (studentAsNormal). Until a term's tail has learnt from its own buckets,
-// what calibrates its significance is the count model, fitted to a short
-// history, and the prior's light tail; and a forecast error standardised by
-// a scale estimated from n observations is Student's t with about n degrees
-// of freedom, heavier-tailed than the normal for small n. The count is the
-// one-bucket test's (TailTest.Buckets), which learns every bucket, for every
-// test: the sustained test's own learns only against a yesterday, and with
-// it the sustained test could not page on a term's first day at all, which
-// was measured and not kept (docs/detection.md). The correction is about 0.5
-// at the surge's bar at 50 buckets learnt, 0.1 at 300 and 0.02 at a full
-// memory (baseline.tail_memory). A watched term is judged without it: the
-// team asked to hear of it early.
-func (t Tail) calibrate(i int, z float64, p *tailParams, watched bool) float64 {
+func (t Tail) calibrate(i int, z float64, p *tailParams) float64 {
 	if !(z > tailLevel) {
 		return z
 	}
 	m := t.Test(i).pot(p)
 	c := tailLevel + refScale*((z-tailLevel)/m.scale+math.Log(refOver/m.over))
-	c = math.Min(z, math.Max(c, tailLevel))
-	if watched {
-		return c
+	return math.Min(z, math.Max(c, tailLevel))
+}
+
+// youngBar is the significance a surge needs to page, bar for a term whose
+// tail knows it well, when the term's tail has learnt only buckets of it
+// (the one-bucket test's TailTest.Buckets, which learns every bucket): the
+// calibrated significance is read as Student's t with that many degrees of
+// freedom, and must be as rare as the normal's bar. Until a term's tail has
+// learnt from its own buckets, what calibrates its significance is the count
+// model, fitted to a short history, and the prior's light tail; and a
+// forecast error standardised by a scale estimated from n observations is
+// Student's t with about n degrees of freedom, heavier-tailed than the
+// normal for small n. Real counts judged from their first row paged on 37.7 %
+// of quiet days, against 7.1 % of the same days with the series run whole.
+// At the one-minute bar (4.96) a term needs 1.3 more at 20 buckets learnt,
+// 0.6 at 50, 0.1 at 300 and 0.02 at a full memory (baseline.tail_memory);
+// +Inf with nothing learnt. It raises the bar of the page decision only: the
+// surge's strength, and so a series' anomaly score, stays the point estimate
+// of how surprising the bucket is, so that ranking buckets by it is not
+// skewed against a series' first hours (measured: docs/detection.md).
+func (t Tail) youngBar(bar float64) float64 {
+	return studentBar(bar, t.Tests[testBucket].Buckets)
+}
+
+// studentBar inverts studentAsNormal: the t with nu degrees of freedom as
+// rare as the normal deviate z; +Inf for nu ≤ 0.
+func studentBar(z, nu float64) float64 {
+	if !(nu > 0) {
+		return math.Inf(1)
 	}
-	return math.Max(studentAsNormal(c, t.Tests[testBucket].Buckets), tailLevel)
+	u := z * (8*nu + 3) / (8*nu + 1)
+	return math.Sqrt(nu * math.Expm1(u*u/nu))
 }
 
 // studentAsNormal is the normal deviate as far out in the normal's tail as t

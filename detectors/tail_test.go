@@ -117,9 +117,7 @@ func TestTailCalibrate(t *testing.T) {
 	}{{"reference", reference}, {"spiky", spiky}, {"calm", calm}} {
 		prev := math.Inf(-1)
 		for z := -3.0; z <= 40; z += 0.25 {
-			// Watched: the peaks-over-threshold mapping alone
-			// (TestTailYoungTerm has the rest).
-			c := tc.t.calibrate(testBucket, z, &p, true)
+			c := tc.t.calibrate(testBucket, z, &p)
 			switch {
 			case c > z+1e-12:
 				t.Fatalf("%s: calibrate(%v) = %v raises the evidence", tc.name, z, c)
@@ -136,7 +134,7 @@ func TestTailCalibrate(t *testing.T) {
 	// Shrunk by the prior's 360 buckets, the spiky term's tail is 4.5 % above 2
 	// with a mean excess of 2.7, where a z of 20 is as rare as 4.2 is for the
 	// count model.
-	if c := spiky.calibrate(testBucket, 20, &p, true); c < 4 || c > 4.4 {
+	if c := spiky.calibrate(testBucket, 20, &p); c < 4 || c > 4.4 {
 		t.Errorf("spiky: calibrate(20) = %v, want about 4.2", c)
 	}
 }
@@ -154,12 +152,20 @@ func TestStudentAsNormal(t *testing.T) {
 	}
 }
 
-// TestTailYoungTerm checks that a term's significance counts for less while its
-// tail has learnt few buckets, and for as much as the count model says once it
-// has learnt a full memory; a watched term is judged without the correction.
+// TestTailYoungTerm checks the bar a young term's surge pages at: higher while
+// its tail has learnt few buckets, the bar itself once it has learnt a full
+// memory, and the bar for a watched term; studentBar inverts studentAsNormal.
 func TestTailYoungTerm(t *testing.T) {
-	p := newTailParams(DefaultConfig().Baseline)
-	bar := PageZ(DefaultConfig().FalsePages, time.Minute)
+	for _, nu := range []float64{3, 10, 50, 300, 1440} {
+		for _, z := range []float64{2.5, 4.96} {
+			if got := studentAsNormal(studentBar(z, nu), nu); math.Abs(got-z) > 1e-9 {
+				t.Errorf("studentAsNormal(studentBar(%v, %v)) = %v", z, nu, got)
+			}
+		}
+	}
+	cfg := DefaultConfig()
+	p := newTailParams(cfg.Baseline)
+	bar := PageZ(cfg.FalsePages, time.Minute)
 	young := func(b float64) Tail {
 		var tl Tail
 		for i := range TailTests {
@@ -168,36 +174,22 @@ func TestTailYoungTerm(t *testing.T) {
 		}
 		return tl
 	}
+	if b := (Tail{}).youngBar(bar); !math.IsInf(b, 1) {
+		t.Errorf("nothing learnt: bar %v, want +Inf", b)
+	}
+	mp := newMentionParams(cfg)
 	for _, tc := range []struct {
-		buckets    float64
-		z          float64
-		lo, hi     float64 // bounds of the calibrated z, unwatched
-		pagesAtBar bool
-	}{
-		{0, 10, tailLevel, tailLevel, false}, // nothing learnt: no evidence
-		{20, bar + 0.5, 4.1, 4.35, false},
-		{50, bar + 0.3, 4.55, 4.8, false},
-		{300, bar + 0.3, bar, bar + 0.3, true},
-		{1440, bar, bar - 0.05, bar, false},
-	} {
+		buckets float64
+		lo, hi  float64 // bounds of the page bar over the bar
+	}{{20, 1.5, 2.5}, {50, 0.4, 0.9}, {300, 0.05, 0.2}, {1440, 0, 0.04}} {
 		tl := young(tc.buckets)
-		c := tl.calibrate(testBucket, tc.z, &p, false)
-		if c < tc.lo || c > tc.hi {
-			t.Errorf("%v buckets learnt: calibrate(%.2f) = %.3f, want %.2f to %.2f", tc.buckets, tc.z, c, tc.lo, tc.hi)
+		a := analysis{o: &Observation{Tail: tl}, mp: &mp}
+		if d := a.pageBar(bar) - bar; d < tc.lo || d > tc.hi {
+			t.Errorf("%v buckets learnt: page bar %.3f over %.3f, want %v to %v over", tc.buckets, a.pageBar(bar), bar, tc.lo, tc.hi)
 		}
-		if (c >= bar) != tc.pagesAtBar {
-			t.Errorf("%v buckets learnt: calibrate(%.2f) = %.3f against the bar %.3f, want paging %v", tc.buckets, tc.z, c, bar, tc.pagesAtBar)
-		}
-		if w := tl.calibrate(testBucket, tc.z, &p, true); math.Abs(w-tc.z) > 0.05 {
-			t.Errorf("%v buckets learnt, watched: calibrate(%.2f) = %.3f, want about z", tc.buckets, tc.z, w)
-		}
-		prev := math.Inf(-1)
-		for z := -3.0; z <= 40; z += 0.25 {
-			c := tl.calibrate(testBucket, z, &p, false)
-			if c < prev || c > tl.calibrate(testBucket, z, &p, true)+1e-12 {
-				t.Fatalf("%v buckets learnt: calibrate(%v) = %v: not monotone, or above the watched term's", tc.buckets, z, c)
-			}
-			prev = c
+		a = analysis{o: &Observation{Tail: tl, Watch: &WatchMatch{}}, mp: &mp}
+		if got := a.pageBar(bar); got != bar {
+			t.Errorf("%v buckets learnt, watched: page bar %v, want the bar %v", tc.buckets, got, bar)
 		}
 	}
 }
@@ -237,7 +229,7 @@ func TestTailLearnsSpikiness(t *testing.T) {
 		if ratio := m.scale / refScale; ratio < tc.lo || ratio > tc.hi {
 			t.Errorf("%s: learnt scale %.3f, %.2f times the reference's, want %v to %v", tc.name, m.scale, ratio, tc.lo, tc.hi)
 		}
-		if c := tl.calibrate(testBucket, 7, &s.mp.tail, false); (c >= 5) != tc.pages {
+		if c := tl.calibrate(testBucket, 7, &s.mp.tail); (c >= 5) != tc.pages {
 			t.Errorf("%s: a 7-sigma bucket calibrates to %.2f", tc.name, c)
 		}
 	}
