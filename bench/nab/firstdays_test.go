@@ -10,7 +10,7 @@ import (
 // quietCeiling bounds the share of quiet days that page when each is judged
 // from its first row (TestRealTweetsFirstDays): a regression guard a little
 // above what detectors.DefaultConfig() measures (33.5 %; 37.7 % before a
-// young tail's significance was read as Student's t, see detectors.Tail).
+// young tail came to raise the surge's page bar, see detectors.Tail.youngBar).
 const quietCeiling = 0.36
 
 // TestRealTweetsFirstDays judges real social counts as `backtest --series`

@@ -59,8 +59,8 @@ func loadTweets(tb testing.TB) ([]series, map[string][]Window, map[string]Profil
 // Floors a little below what detectors.DefaultConfig() measures (77.2 and 53.4
 // on the standard profile): a regression guard, not a target. Nothing was tuned
 // on these labels. Own pages rose from 76.9 (one false page fewer) when a
-// young tail's significance came to be read as Student's t (see
-// detectors.Tail.calibrate). Own pages rose from 71.1 and the sweep from 48.7 when the
+// young tail came to raise the surge's page bar (see
+// detectors.Tail.youngBar). Own pages rose from 71.1 and the sweep from 48.7 when the
 // sustained test's tail stopped learning buckets with no yesterday (see
 // detectors.Tail). The threshold sweep fell from 54.8, and the own pages rose
 // from 65.6, when the sustained test's tail began to count runs of exceedances
