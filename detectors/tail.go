@@ -258,9 +258,9 @@ func (t Tail) calibrate(i int, z float64, p *tailParams) float64 {
 // Student's t with about n degrees of freedom, heavier-tailed than the
 // normal for small n. Real counts judged from their first row paged on 37.7 %
 // of quiet days, against 7.1 % of the same days with the series run whole.
-// At the one-minute bar (4.96) a term needs 1.3 more at 20 buckets learnt,
-// 0.6 at 50, 0.1 at 300 and 0.02 at a full memory (baseline.tail_memory);
-// +Inf with nothing learnt. It raises the bar of the page decision only: the
+// At the one-minute bar (4.96) a term needs 2.2 more at 20 buckets learnt,
+// 0.7 at 50, 0.3 at 100, 0.1 at 300 and 0.02 at a full memory
+// (baseline.tail_memory); +Inf with nothing learnt. It raises the bar of the page decision only: the
 // surge's strength, and so a series' anomaly score, stays the point estimate
 // of how surprising the bucket is, so that ranking buckets by it is not
 // skewed against a series' first hours (measured: docs/detection.md).
@@ -268,25 +268,17 @@ func (t Tail) youngBar(bar float64) float64 {
 	return studentBar(bar, t.Tests[testBucket].Buckets)
 }
 
-// studentBar inverts studentAsNormal: the t with nu degrees of freedom as
-// rare as the normal deviate z; +Inf for nu ≤ 0.
+// studentBar is the value of Student's t with nu degrees of freedom as far
+// out in its tail as the normal deviate z is in the normal's: Wallace's
+// approximation (D. L. Wallace, "Bounds on normal approximations to Student's
+// and the chi-square distributions", Ann. Math. Statist. 30, 1959), z =
+// (8nu+1)/(8nu+3)·√(nu·ln(1+t²/nu)), solved for t; within a few hundredths of
+// the exact quantile from nu = 3 on. It is above z, approaches it as nu
+// grows, and is +Inf for nu ≤ 0, where nothing has been learnt.
 func studentBar(z, nu float64) float64 {
 	if !(nu > 0) {
 		return math.Inf(1)
 	}
 	u := z * (8*nu + 3) / (8*nu + 1)
 	return math.Sqrt(nu * math.Expm1(u*u/nu))
-}
-
-// studentAsNormal is the normal deviate as far out in the normal's tail as t
-// is in that of Student's t with nu degrees of freedom: Wallace's
-// approximation (D. L. Wallace, "Bounds on normal approximations to Student's
-// and the chi-square distributions", Ann. Math. Statist. 30, 1959), within a
-// few hundredths of the exact value from nu = 3 on; 0 for nu ≤ 0, as t then
-// says nothing. It is below t, and approaches it as nu grows.
-func studentAsNormal(t, nu float64) float64 {
-	if !(nu > 0) {
-		return 0
-	}
-	return (8*nu + 1) / (8*nu + 3) * math.Sqrt(nu*math.Log1p(t*t/nu))
 }

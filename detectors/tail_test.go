@@ -139,30 +139,23 @@ func TestTailCalibrate(t *testing.T) {
 	}
 }
 
-func TestStudentAsNormal(t *testing.T) {
+func TestStudentBar(t *testing.T) {
 	// One-sided 0.999 quantiles of Student's t, each as rare as the
 	// normal's 3.090.
 	for _, tc := range []struct{ nu, t float64 }{{5, 5.893}, {10, 4.144}, {30, 3.385}, {100, 3.174}} {
-		if z := studentAsNormal(tc.t, tc.nu); math.Abs(z-3.090) > 0.03 {
-			t.Errorf("studentAsNormal(%v, %v) = %.3f, want 3.090", tc.t, tc.nu, z)
+		if got := studentBar(3.090, tc.nu); math.Abs(got-tc.t) > 0.05*tc.t {
+			t.Errorf("studentBar(3.090, %v) = %.3f, want %.3f", tc.nu, got, tc.t)
 		}
 	}
-	if z := studentAsNormal(7, 0); z != 0 {
-		t.Errorf("studentAsNormal(7, 0) = %v, want 0: nothing learnt, nothing said", z)
+	if got := studentBar(3.090, 0); !math.IsInf(got, 1) {
+		t.Errorf("studentBar(3.090, 0) = %v, want +Inf: nothing learnt", got)
 	}
 }
 
 // TestTailYoungTerm checks the bar a young term's surge pages at: higher while
 // its tail has learnt few buckets, the bar itself once it has learnt a full
-// memory, and the bar for a watched term; studentBar inverts studentAsNormal.
+// memory, and the bar for a watched term.
 func TestTailYoungTerm(t *testing.T) {
-	for _, nu := range []float64{3, 10, 50, 300, 1440} {
-		for _, z := range []float64{2.5, 4.96} {
-			if got := studentAsNormal(studentBar(z, nu), nu); math.Abs(got-z) > 1e-9 {
-				t.Errorf("studentAsNormal(studentBar(%v, %v)) = %v", z, nu, got)
-			}
-		}
-	}
 	cfg := DefaultConfig()
 	p := newTailParams(cfg.Baseline)
 	bar := PageZ(cfg.FalsePages, time.Minute)
