@@ -183,6 +183,7 @@ func docs() map[string]doc {
 		"kafka.tls.key_file":             {UnitPath, "client key"},
 		"kafka.topics.content":           {UnitText, "topic of content events"},
 		"kafka.topics.dead_letter":       {UnitText, "topic for messages that cannot be counted"},
+		"kafka.topics.relay":             {UnitText, "prefix of the topics aggregate processes forward to, one per detect shard (.shard-I-of-N)"},
 		"kafka.topics.reports":           {UnitText, "topic of report events"},
 
 		"log.format": {UnitText, "text or json"},
@@ -212,6 +213,7 @@ func docs() map[string]doc {
 		"pipeline.samples":            {UnitCount, "content IDs kept per term and bucket as examples"},
 		"pipeline.shard":              {UnitCount, "which shard of the terms this process judges, 0 to pipeline.shards-1 (run --shard I/N)"},
 		"pipeline.shards":             {UnitCount, "processes sharing the terms, each reading the whole stream in a group of its own; 1 one process for all"},
+		"pipeline.role":               {UnitText, "all (read and detect), aggregate (read, forward to the detect shards) or detect (read a relay topic)"},
 		"pipeline.top_labels":         {UnitCount, "regions, languages and report reasons kept per row"},
 		"pipeline.track_min":          {UnitCount, "mentions in a bucket at which a term is tracked"},
 		"pipeline.track_min_reports":  {UnitCount, "reports in a bucket at which a term is tracked"},

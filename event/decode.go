@@ -61,12 +61,16 @@ const (
 	ReasonUnknownSource Reason = "unknown_topic"
 	ReasonEmpty         Reason = "empty"
 	ReasonDuplicateKey  Reason = "duplicate_key"
+	// ReasonInvalidRelay is a relay record (an aggregate process forwards
+	// what it decoded to the detect processes) that does not decode: a
+	// version this process does not know, or a damaged message.
+	ReasonInvalidRelay Reason = "invalid_relay"
 )
 
 // Reasons lists every Reason, for pre-registering metric label values.
 var Reasons = []Reason{ReasonTooLarge, ReasonInvalidUTF8, ReasonInvalidJSON, ReasonWrongType,
 	ReasonMissingField, ReasonInvalidField, ReasonControlChars, ReasonTooManyTags, ReasonInvalidTag,
-	ReasonTagTooLong, ReasonTSFuture, ReasonTSTooOld, ReasonUnknownSource, ReasonEmpty, ReasonDuplicateKey}
+	ReasonTagTooLong, ReasonTSFuture, ReasonTSTooOld, ReasonUnknownSource, ReasonEmpty, ReasonDuplicateKey, ReasonInvalidRelay}
 
 // DecodeError says why a message was refused and which field was at fault.
 type DecodeError struct {

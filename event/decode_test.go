@@ -245,8 +245,9 @@ func TestDecodeContentErrors(t *testing.T) {
 		})
 	}
 
-	// Every reason a decoder can give has a row; unknown_topic belongs to the consumer.
-	covered := map[Reason]bool{ReasonUnknownSource: true}
+	// Every reason a decoder can give has a row; unknown_topic and
+	// invalid_relay belong to the consumer.
+	covered := map[Reason]bool{ReasonUnknownSource: true, ReasonInvalidRelay: true}
 	for _, tc := range tests {
 		covered[tc.reason] = true
 	}

@@ -26,7 +26,13 @@ type Topics struct {
 	Content    string `mapstructure:"content"`
 	Reports    string `mapstructure:"reports"`
 	DeadLetter string `mapstructure:"dead_letter"`
+	// Relay is the prefix of the topics aggregate processes forward decoded
+	// records on, one topic per detect shard (RelayTopic).
+	Relay string `mapstructure:"relay"`
 }
+
+// RelayTopic is the topic that carries detect shard i of n its records.
+func (t Topics) RelayTopic(i, n int) string { return fmt.Sprintf("%s.shard-%d-of-%d", t.Relay, i, n) }
 
 // SASL configures authentication. The password comes from the environment
 // (TRENDWATCH_KAFKA_SASL_PASSWORD) or a file, never from a flag.
@@ -84,6 +90,9 @@ type Config struct {
 	// until the group is empty and then take every partition over, instead
 	// of exiting. One process owns a group at a time (see WaitForGroup).
 	Standby bool `mapstructure:"standby"`
+	// ReadRelay, set by a detect process, is the relay topic it reads in
+	// place of the input topics (Topics.RelayTopic); empty for every other.
+	ReadRelay string `mapstructure:"-"`
 }
 
 // DefaultConfig suits the embedded broker on loopback.
@@ -92,7 +101,7 @@ func DefaultConfig() Config {
 		Brokers:            []string{"127.0.0.1:9092"},
 		Group:              "trendwatch",
 		ClientID:           "trendwatch",
-		Topics:             Topics{Content: "content-events", Reports: "report-events", DeadLetter: "trendwatch-dead-letter"},
+		Topics:             Topics{Content: "content-events", Reports: "report-events", DeadLetter: "trendwatch-dead-letter", Relay: "trendwatch-relay"},
 		StartOffset:        "earliest",
 		MaxWait:            2 * time.Second,
 		FetchMaxBytes:      1 << 20,
@@ -126,6 +135,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("kafka.topics.reports: must differ from kafka.topics.content (both %q)", c.Topics.Content)
 	case c.Topics.DeadLetter == c.Topics.Content || c.Topics.DeadLetter == c.Topics.Reports:
 		return fmt.Errorf("kafka.topics.dead_letter: %q is also an input topic", c.Topics.DeadLetter)
+	case c.Topics.Relay == "":
+		return errors.New("kafka.topics.relay: must not be empty")
+	case c.Topics.Relay == c.Topics.Content || c.Topics.Relay == c.Topics.Reports || c.Topics.Relay == c.Topics.DeadLetter:
+		return fmt.Errorf("kafka.topics.relay: %q is also another of kafka.topics", c.Topics.Relay)
 	case c.StartOffset != "earliest" && c.StartOffset != "latest":
 		return fmt.Errorf("kafka.start_offset: want earliest or latest, got %q", c.StartOffset)
 	case c.MaxWait <= 0:

@@ -43,6 +43,11 @@ type Source struct {
 // Record is one decoded message.
 type Record struct {
 	Source Source
+	// Via is where a detect process read a relayed record (the relay topic's
+	// partition and offset); zero for a record read from its input topic.
+	// Source stays the input topic's, which every instance sees the same, so
+	// a relayed record is deduplicated and ordered as the record itself is.
+	Via Source
 	// Lag is how many messages of the partition were still behind this one when
 	// it was fetched, or -1 when unknown. 0 means the consumer is caught up.
 	Lag     int64
@@ -234,10 +239,14 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 	if cfg.StartOffset == "latest" {
 		start = kafka.LastOffset
 	}
+	topics := []string{cfg.Topics.Content, cfg.Topics.Reports}
+	if cfg.ReadRelay != "" {
+		topics = []string{cfg.ReadRelay}
+	}
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:               cfg.Brokers,
 		GroupID:               cfg.Group,
-		GroupTopics:           []string{cfg.Topics.Content, cfg.Topics.Reports},
+		GroupTopics:           topics,
 		Dialer:                dialer,
 		MinBytes:              1,
 		MaxBytes:              cfg.FetchMaxBytes,
@@ -322,6 +331,9 @@ func (c *Consumer) decodeInto(ctx context.Context, m *kafka.Message, rec *Record
 		rec.Kind = KindSkipped
 		return false
 	}
+	if m.Topic == c.cfg.ReadRelay && m.Topic != "" {
+		return c.decodeRelay(ctx, m, rec)
+	}
 	var err error
 	switch m.Topic {
 	case c.cfg.Topics.Content:
@@ -351,6 +363,29 @@ func (c *Consumer) decodeInto(ctx context.Context, m *kafka.Message, rec *Record
 	c.dlq.send(ctx, *m, reason, err, c.cfg.DeadLetterMaxBytes)
 	*rec = Record{Source: rec.Source, Lag: rec.Lag, Kind: KindInvalid}
 	return false
+}
+
+// decodeRelay decodes a record an aggregate process forwarded: already
+// validated, it keeps its input coordinates (Source) and its own are Via.
+// One that does not decode is dead-lettered, as any refused message is, with
+// no input coordinates, so that the engine commits past it and counts it
+// nowhere else.
+func (c *Consumer) decodeRelay(ctx context.Context, m *kafka.Message, rec *Record) bool {
+	relayLag := rec.Lag
+	rec.Via = rec.Source
+	if err := DecodeRelay(m.Value, rec); err != nil {
+		c.metrics.events.WithLabelValues(m.Topic, "invalid").Inc()
+		c.metrics.failures.WithLabelValues(m.Topic, string(event.ReasonInvalidRelay)).Inc()
+		c.dlq.send(ctx, *m, event.ReasonInvalidRelay, err, c.cfg.DeadLetterMaxBytes)
+		*rec = Record{Via: rec.Via, Lag: relayLag, Kind: KindInvalid}
+		return false
+	}
+	// Behind on the relay is behind on the input, whatever the aggregate
+	// process saw when it read the record.
+	if relayLag > rec.Lag {
+		rec.Lag = relayLag
+	}
+	return rec.Kind == KindContent || rec.Kind == KindReport
 }
 
 // eventTime decodes m without the event-time limits, for its ts; zero when

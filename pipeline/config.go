@@ -96,7 +96,24 @@ type Config struct {
 	// for every term.
 	Shards int `mapstructure:"shards"`
 	Shard  int `mapstructure:"shard"`
+	// Role is what of the pipeline this process runs: RoleAll, RoleAggregate
+	// or RoleDetect (see docs/scaling.md). An aggregate process forwards to
+	// pipeline.shards detect shards; a detect process is shard
+	// pipeline.shard of them.
+	Role string `mapstructure:"role"`
 }
+
+// The roles of pipeline.role.
+const (
+	// RoleAll reads the input topics and detects: one process for the
+	// whole pipeline, or a term shard of it.
+	RoleAll = "all"
+	// RoleAggregate reads, decodes and validates its share of the input
+	// topics' partitions and forwards the records to the detect shards.
+	RoleAggregate = "aggregate"
+	// RoleDetect reads its shard's relay topic and detects.
+	RoleDetect = "detect"
+)
 
 // MaxShards bounds pipeline.shards: every shard reads the whole stream, so
 // beyond a few dozen the brokers' fan-out costs more than the shards save.
@@ -108,7 +125,12 @@ func (c Config) Sharded() bool { return c.Shards > 1 }
 // ShardName names this process's shard, as in "shard-1-of-3"; empty when
 // the terms are not cut.
 func (c Config) ShardName() string {
-	if !c.Sharded() {
+	switch {
+	case c.Role == RoleDetect:
+		return fmt.Sprintf("detect-%d-of-%d", c.Shard, c.Shards)
+	case c.Role == RoleAggregate:
+		return fmt.Sprintf("aggregate-of-%d", c.Shards)
+	case !c.Sharded():
 		return ""
 	}
 	return fmt.Sprintf("shard-%d-of-%d", c.Shard, c.Shards)
@@ -134,6 +156,7 @@ func DefaultConfig() Config {
 		Families:        1 << 19,
 		CommitInterval:  10 * time.Second,
 		Shards:          1,
+		Role:            RoleAll,
 
 		MaxCommitFailure: time.Minute,
 		MaxLagGrowth:     5 * time.Minute,
@@ -204,6 +227,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.shards: must be 1 to %d, got %d", MaxShards, c.Shards)
 	case c.Shard < 0 || c.Shard >= c.Shards:
 		return fmt.Errorf("pipeline.shard: must be 0 to pipeline.shards-1 (%d), got %d", c.Shards-1, c.Shard)
+	case c.Role != RoleAll && c.Role != RoleAggregate && c.Role != RoleDetect:
+		return fmt.Errorf("pipeline.role: want %s, %s or %s, got %q", RoleAll, RoleAggregate, RoleDetect, c.Role)
+	case c.Role == RoleAggregate && c.Shard != 0:
+		return fmt.Errorf("pipeline.shard: an aggregate process forwards to every detect shard; set pipeline.shards (--shards N) alone, got shard %d", c.Shard)
 	}
 	return nil
 }

@@ -144,6 +144,10 @@ type Engine struct {
 	lastClosed time.Time // start of the last bucket closed
 	first      time.Time // start of the first bucket ever seen, for "same time yesterday"
 	offsets    map[partition]int64
+	// via is the last relay offset read of each relay partition (detect
+	// processes, ingest.Record.Via): what they commit, where offsets is
+	// what they deduplicate by.
+	via map[partition]int64
 	// parts is the event-time progress of each input partition. The watermark is
 	// the slowest active partition's, not the fastest's: a consumer that reads
 	// one partition ahead of another must not close buckets the other one
@@ -366,6 +370,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		door:     newDoor(cfg.AdmissionSlots),
 		creators: make(map[time.Time]*sketches.HLL),
 		offsets:  make(map[partition]int64),
+		via:      make(map[partition]int64),
 		parts:    make(map[partition]*progress),
 		m:        newMetrics(reg),
 		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
@@ -425,6 +430,11 @@ func (e *Engine) processAt(ctx context.Context, rec *ingest.Record, now time.Tim
 	e.lastEvent = now
 	if !rec.Hashes.Set {
 		rec.Hash() // a record not from the consumer's decoders
+	}
+	if rec.Via.Topic != "" {
+		// Read, so committed, even when it is a replay skipped below: the
+		// relay holds records again after an aggregate process restarts.
+		e.via[partition{rec.Via.Topic, rec.Via.Partition}] = rec.Via.Offset
 	}
 	p := partition{rec.Source.Topic, rec.Source.Partition}
 	if rec.Source.Topic != "" {
@@ -643,9 +653,22 @@ func (e *Engine) owns(h uint64) bool {
 }
 
 // Offsets returns the last processed offset of each partition.
-func (e *Engine) Offsets() []ingest.Offset {
-	out := make([]ingest.Offset, 0, len(e.offsets))
-	for p, o := range e.offsets {
+func (e *Engine) Offsets() []ingest.Offset { return sortedOffsets(e.offsets) }
+
+// CommitOffsets returns the offsets to commit once what was processed is
+// durable: the relay partitions' for a detect process (their records'
+// input offsets are in the checkpoint, which skips a replay), the input
+// partitions' otherwise.
+func (e *Engine) CommitOffsets() []ingest.Offset {
+	if len(e.via) > 0 {
+		return sortedOffsets(e.via)
+	}
+	return e.Offsets()
+}
+
+func sortedOffsets(offsets map[partition]int64) []ingest.Offset {
+	out := make([]ingest.Offset, 0, len(offsets))
+	for p, o := range offsets {
 		out = append(out, ingest.Offset{Topic: p.topic, Partition: p.part, Offset: o})
 	}
 	sort.Slice(out, func(i, j int) bool {

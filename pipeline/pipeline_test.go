@@ -491,6 +491,51 @@ func TestEngineSkipsReplayedOffsets(t *testing.T) {
 	}
 }
 
+// TestEngineRelayedRecords: a detect process reads records an aggregate
+// process forwarded (ingest.Record.Via); a record forwarded twice, at a later
+// relay offset, counts once, and what it commits is the relay's offsets, not
+// the input's.
+func TestEngineRelayedRecords(t *testing.T) {
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 5, surgeAt: 99}
+	recs := f.records()
+	ctx := context.Background()
+	relay := int64(0)
+	forward := func(rs []ingest.Record) {
+		for _, r := range rs {
+			r.Via = ingest.Source{Topic: "trendwatch-relay.shard-0-of-1", Partition: 1, Offset: relay}
+			relay++
+			if err := e.Process(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	forward(recs)
+	// An aggregate process that took the partition over forwards from the
+	// last commit again.
+	forward(recs[len(recs)/2:])
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, r := range sink.rows {
+		if r.Term == "hashtag:steady3" {
+			n += r.Mentions
+		}
+	}
+	if n != 50 {
+		t.Errorf("steady3 mentions %d with records forwarded twice, want 50", n)
+	}
+	want := []ingest.Offset{{Topic: "trendwatch-relay.shard-0-of-1", Partition: 1, Offset: relay - 1}}
+	if got := e.CommitOffsets(); !slices.Equal(got, want) {
+		t.Errorf("commits %v, want the relay's %v", got, want)
+	}
+	if got := e.Offsets(); len(got) != 1 || got[0].Topic != "content-events" || got[0].Offset != int64(len(recs)-1) {
+		t.Errorf("input offsets %v, want content-events up to %d", got, len(recs)-1)
+	}
+}
+
 // TestSnapshotRestore stops an engine half-way, restores its snapshot into a
 // new engine, and checks the rows equal those of an engine that never stopped.
 func TestSnapshotRestore(t *testing.T) {

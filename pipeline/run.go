@@ -95,7 +95,7 @@ func (e *Engine) commit(ctx context.Context, c Committer, ck Checkpointer, began
 		e.log.Debug("checkpoint saved", "bytes", n, "took", time.Since(began))
 	}
 	if c != nil {
-		if err := c.Commit(ctx, e.Offsets()); err != nil {
+		if err := c.Commit(ctx, e.CommitOffsets()); err != nil {
 			return err
 		}
 	}
@@ -170,7 +170,7 @@ func (e *Engine) commitAsync(ctx context.Context, c Committer, ck Checkpointer) 
 			return fail(err)
 		}
 	}
-	offsets := e.Offsets()
+	offsets := e.CommitOffsets()
 	done := make(chan roundResult, 1)
 	e.saving = done
 	go func() {

@@ -328,7 +328,7 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 
 	sw.b = binenc.AppendUvarint(sw.b, uint64(len(e.parked)))
 	for _, p := range e.parked {
-		sw.b = appendRecord(sw.b, p.rec)
+		sw.b = ingest.AppendRecord(sw.b, p.rec)
 		if err := sw.spill(); err != nil {
 			return err
 		}
@@ -654,37 +654,6 @@ func appendLabels(b []byte, l labels) []byte {
 		b = binenc.AppendUvarint(b, c.N)
 	}
 	return b
-}
-
-// appendRecord appends a parked record: its source, lag and kind, then the
-// content and the report whole, whichever the kind says it holds, so that
-// the record reads back as it was.
-func appendRecord(b []byte, r *ingest.Record) []byte {
-	b = binenc.AppendString(b, r.Source.Topic)
-	b = binenc.AppendVarint(b, int64(r.Source.Partition))
-	b = binenc.AppendVarint(b, r.Source.Offset)
-	b = binenc.AppendVarint(b, r.Lag)
-	b = append(b, byte(r.Kind))
-	c := &r.Content
-	b = binenc.AppendString(b, c.EventID)
-	b = binenc.AppendTime(b, c.TS)
-	b = binenc.AppendString(b, c.ContentID)
-	b = binenc.AppendString(b, c.CreatorID)
-	b = binenc.AppendString(b, c.Region)
-	b = binenc.AppendString(b, c.Lang)
-	b = binenc.AppendStrings(b, c.Hashtags)
-	b = binenc.AppendString(b, c.ChallengeID)
-	b = binenc.AppendString(b, c.SoundID)
-	b = binenc.AppendString(b, c.Text)
-	p := &r.Report
-	b = binenc.AppendString(b, p.EventID)
-	b = binenc.AppendTime(b, p.TS)
-	b = binenc.AppendString(b, p.ContentID)
-	b = binenc.AppendString(b, p.ReporterID)
-	b = binenc.AppendString(b, p.Reason)
-	b = binenc.AppendString(b, p.Region)
-	b = binenc.AppendStrings(b, p.Hashtags)
-	return binenc.AppendString(b, p.Channel)
 }
 
 // Restore replaces the engine's state with a snapshot. It refuses one taken with

@@ -7,7 +7,6 @@ import (
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
-	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/internal/binenc"
 )
@@ -300,25 +299,11 @@ func readLabels(r *binenc.Reader, field string) labels {
 	return out
 }
 
-// readRecord reads what appendRecord wrote.
+// readRecord reads a parked record (ingest.AppendRecord), which is content
+// or a report.
 func readRecord(r *binenc.Reader, rec *ingest.Record) {
-	rec.Source.Topic = r.String("parked topic")
-	rec.Source.Partition = int(r.Varint("parked partition"))
-	rec.Source.Offset = r.Varint("parked offset")
-	rec.Lag = r.Varint("parked lag")
-	rec.Kind = ingest.Kind(r.Byte("parked kind"))
+	ingest.ReadRecord(r, "", rec)
 	if k := rec.Kind; r.Err() == nil && k != ingest.KindContent && k != ingest.KindReport {
 		r.Failf("parked kind %d is neither content nor report", k)
-	}
-	rec.Content = event.Content{
-		EventID: r.String("content event_id"), TS: r.Time("content ts"), ContentID: r.String("content content_id"),
-		CreatorID: r.String("content creator_id"), Region: r.String("content region"), Lang: r.String("content lang"),
-		Hashtags: r.Strings("content hashtags"), ChallengeID: r.String("content challenge_id"),
-		SoundID: r.String("content sound_id"), Text: r.String("content text"),
-	}
-	rec.Report = event.Report{
-		EventID: r.String("report event_id"), TS: r.Time("report ts"), ContentID: r.String("report content_id"),
-		ReporterID: r.String("report reporter_id"), Reason: r.String("report reason"), Region: r.String("report region"),
-		Hashtags: r.Strings("report hashtags"), Channel: r.String("report channel"),
 	}
 }

@@ -61,7 +61,18 @@ whose key hashes to its shard. Each reads the whole stream in a consumer
 group of its own (kafka.group + ".shard-I-of-N"), keeps its checkpoint in
 checkpoint.dir/shard-I-of-N and its Parquet files in parquet.dir/shard-I-of-N;
 --standby works per shard. Together they write the rows and alerts one
-process would. See docs/scaling.md.`,
+process would. See docs/scaling.md.
+
+--role (pipeline.role) cuts the pipeline in two stages, each an ordinary
+consumer group: "aggregate" processes (any number, in the group
+kafka.group + ".aggregate-of-N") read, decode, validate and dead-letter the
+input topics' partitions between them, and forward every record to the relay
+topic of each of N detect shards (--shards N); each "detect" process
+(--shard I/N) reads its relay topic in the group kafka.group + ".detect-I-of-N",
+keeps its checkpoint in checkpoint.dir/detect-I-of-N and judges, writes and
+pages its shard's terms. An aggregate process keeps no state: kill one and the
+others take its partitions over; a detect process resumes from its checkpoint
+and skips what it already counted. "all" (the default) is both in one process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)
@@ -74,6 +85,15 @@ process would. See docs/scaling.md.`,
 				applyReplay(cfg, log)
 			}
 			shard, _ := cmd.Flags().GetString("shard")
+			if cfg.Pipeline.Role == pipeline.RoleAggregate {
+				if shard != "" {
+					return fmt.Errorf("--shard %q with --role aggregate: an aggregate process forwards to every detect shard; give --shards N, the number of detect shards", shard)
+				}
+				if err := applyShard(cfg, "", log); err != nil {
+					return err
+				}
+				return runAggregate(cmd.Context(), cfg, log)
+			}
 			if err := applyShard(cfg, shard, log); err != nil {
 				return err
 			}
@@ -87,6 +107,10 @@ process would. See docs/scaling.md.`,
 	a.pipelineFlags(cmd.Flags())
 	cmd.Flags().Bool("replay", false, "replay history: accept any event time, start at the earliest offsets, page no one (see above)")
 	cmd.Flags().String("shard", "", "I/N: be shard I of N, judging the terms that hash to it (pipeline.shard, pipeline.shards; see above)")
+	cmd.Flags().String("role", pipeline.RoleAll, "all, aggregate or detect: the stage of the pipeline to run (pipeline.role; see above)")
+	cmd.Flags().Int("shards", 1, "with --role aggregate: the number of detect shards to forward to (pipeline.shards)")
+	configKey(cmd.Flags(), "role", "pipeline.role")
+	configKey(cmd.Flags(), "shards", "pipeline.shards")
 	cmd.Flags().Bool("standby", false, "when another instance holds the consumer group, wait as its hot standby instead of exiting (kafka.standby; see above)")
 	configKey(cmd.Flags(), "standby", "kafka.standby")
 	return cmd
@@ -119,8 +143,18 @@ func applyShard(cfg *config.Config, flag string, log *slog.Logger) error {
 	if cfg.Pipeline.Instance != "" {
 		cfg.Pipeline.Instance += "/" + name
 	}
-	log.Info("sharded: judging the terms of one shard, reading the whole stream",
-		"shard", name, "kafka.group", cfg.Kafka.Group, "checkpoint.dir", cfg.Checkpoint.Dir, "parquet.dir", cfg.Parquet.Dir)
+	switch cfg.Pipeline.Role {
+	case pipeline.RoleAggregate:
+		log.Info("aggregate: reading a share of the input partitions, forwarding to the detect shards",
+			"detect_shards", cfg.Pipeline.Shards, "kafka.group", cfg.Kafka.Group)
+	case pipeline.RoleDetect:
+		cfg.Kafka.ReadRelay = cfg.Kafka.Topics.RelayTopic(cfg.Pipeline.Shard, cfg.Pipeline.Shards)
+		log.Info("detect: judging the terms of one shard, reading its relay topic",
+			"shard", name, "relay", cfg.Kafka.ReadRelay, "kafka.group", cfg.Kafka.Group, "checkpoint.dir", cfg.Checkpoint.Dir, "parquet.dir", cfg.Parquet.Dir)
+	default:
+		log.Info("sharded: judging the terms of one shard, reading the whole stream",
+			"shard", name, "kafka.group", cfg.Kafka.Group, "checkpoint.dir", cfg.Checkpoint.Dir, "parquet.dir", cfg.Parquet.Dir)
+	}
 	return nil
 }
 
@@ -144,44 +178,66 @@ func checkLayout(ctx context.Context, cfg *config.Config, log *slog.Logger) erro
 		log.Warn("could not list the consumer groups to check that no other layout of this deployment runs", "err", err)
 		return nil
 	}
-	return layoutConflict(base, cfg.Kafka.Group, cfg.Pipeline.Shards, live)
+	return layoutConflict(base, cfg.Kafka.Group, live)
 }
 
 // layoutConflict is checkLayout's judgement on the live groups of base; own
-// is this process's group, of a layout of shards (1: unsharded).
-func layoutConflict(base, own string, shards int, live map[string]ingest.Group) error {
+// is this process's group.
+func layoutConflict(base, own string, live map[string]ingest.Group) error {
+	mine, _ := parseLayout(base, own)
 	ids := slices.Sorted(maps.Keys(live))
 	for _, id := range ids {
 		if id == own {
 			continue // the one-owner check's business
 		}
-		var other int
-		switch {
-		case id == base:
-			other = 1
-		default:
-			var i, n int
-			rest := strings.TrimPrefix(id, base+".")
-			if _, err := fmt.Sscanf(rest, "shard-%d-of-%d", &i, &n); err != nil || rest != fmt.Sprintf("shard-%d-of-%d", i, n) {
-				continue // another deployment that shares the prefix
-			}
-			other = n
+		other, ok := parseLayout(base, id)
+		if !ok || other == mine {
+			continue // another deployment that shares the prefix, or a part of this layout
 		}
-		if other == shards {
-			continue // another shard of this layout
-		}
-		what := fmt.Sprintf("term shards of %d (--shard I/%d)", other, other)
-		if other == 1 {
-			what = "a trendwatch run for every term"
-		}
-		this := fmt.Sprintf("shard of %d", shards)
-		if shards == 1 {
-			this = "process for every term"
-		}
-		return fmt.Errorf("consumer group %s has %d live member(s): kafka.group %q already runs as %s, and this %s would judge terms judged there too, so both would write their rows and page their alerts. Stop every process of the other layout first (a clean stop leaves its group at once; a killed one is dropped after kafka.session_timeout)",
-			id, len(live[id].Members), base, what, this)
+		return fmt.Errorf("consumer group %s has %d live member(s): kafka.group %q already runs as %s, and this process, of %s, would judge terms judged there too, so both would write their rows and page their alerts. Stop every process of the other layout first (a clean stop leaves its group at once; a killed one is dropped after kafka.session_timeout)",
+			id, len(live[id].Members), base, other, mine)
 	}
 	return nil
+}
+
+// layout is how a deployment cuts its work: one run for every term (n 1),
+// term shards of n, or two stages with n detect shards. Every process of a
+// deployment must be of one layout.
+type layout struct {
+	kind string
+	n    int
+}
+
+func (l layout) String() string {
+	switch l.kind {
+	case "shard":
+		return fmt.Sprintf("term shards of %d (--shard I/%d)", l.n, l.n)
+	case "stages":
+		return fmt.Sprintf("two stages with %d detect shards (--role aggregate --shards %d, --role detect --shard I/%d)", l.n, l.n, l.n)
+	}
+	return "a trendwatch run for every term"
+}
+
+// parseLayout reads the layout of consumer group id of the deployment whose
+// kafka.group is base; false when id is not one of its groups.
+func parseLayout(base, id string) (layout, bool) {
+	if id == base {
+		return layout{"all", 1}, true
+	}
+	rest, ok := strings.CutPrefix(id, base+".")
+	if !ok {
+		return layout{}, false
+	}
+	var i, n int
+	for _, f := range []struct{ format, kind string }{{"shard-%d-of-%d", "shard"}, {"detect-%d-of-%d", "stages"}} {
+		if _, err := fmt.Sscanf(rest, f.format, &i, &n); err == nil && rest == fmt.Sprintf(f.format, i, n) {
+			return layout{f.kind, n}, true
+		}
+	}
+	if _, err := fmt.Sscanf(rest, "aggregate-of-%d", &n); err == nil && rest == fmt.Sprintf("aggregate-of-%d", n) {
+		return layout{"stages", n}, true
+	}
+	return layout{}, false
 }
 
 // everyTerm makes what (a demo, a backtest) judge every term: term shards
@@ -293,6 +349,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 		}
 		return err
 	}
+	if cfg.Kafka.ReadRelay != "" {
+		if err := cfg.Kafka.EnsureRelay(ctx, cfg.Kafka.ReadRelay); err != nil {
+			return err
+		}
+	}
 	// The checkpoint is loaded only once this process owns the group: a
 	// standby takes over the state its predecessor saved last, and a process
 	// that must not run never writes it.
@@ -330,7 +391,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 	}
 	if parts != nil {
 		eng.Expect(parts)
-		checkState(ctx, cfg, eng, parts, log)
+		if cfg.Kafka.ReadRelay == "" {
+			// A detect process's group commits the relay's offsets, not
+			// the input's that its checkpoint holds.
+			checkState(ctx, cfg, eng, parts, log)
+		}
 	}
 	log.Info("consuming", "kafka", cfg.Kafka, "sinks", cfg.Sinks, "checkpoint", store.Path())
 	// 16 batches of up to 256 records: as much as the 4096 records queued
@@ -384,7 +449,13 @@ func joinAlone(ctx context.Context, kcfg ingest.Config, log *slog.Logger, reg pr
 			log.Warn("could not list input partitions", "err", err)
 			parts = nil
 		}
-		err = consumer.Acquire(ctx, parts)
+		// A detect process owns its relay topic's partitions, whatever
+		// their number; it reads the input's through them.
+		want := parts
+		if kcfg.ReadRelay != "" {
+			want = nil
+		}
+		err = consumer.Acquire(ctx, want)
 		if err == nil {
 			if h.standby.Swap(false) {
 				log.Info("standby: took the consumer group over", "group", kcfg.Group, "partitions", len(parts))

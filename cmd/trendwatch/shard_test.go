@@ -82,26 +82,31 @@ func TestEveryTerm(t *testing.T) {
 func TestLayoutConflict(t *testing.T) {
 	member := ingest.Group{State: "Stable", Members: []ingest.Member{{ID: "m1", Host: "/10.0.0.7"}}}
 	tests := []struct {
-		name   string
-		own    string
-		shards int
-		live   []string
-		want   string // "" no conflict; else a word of the error
+		name string
+		own  string
+		live []string
+		want string // "" no conflict; else a word of the error
 	}{
-		{"alone", "tw", 1, nil, ""},
-		{"its own group", "tw", 1, []string{"tw"}, ""},
-		{"another shard of its layout", "tw.shard-0-of-2", 2, []string{"tw.shard-1-of-2"}, ""},
-		{"an unrelated deployment", "tw", 1, []string{"twother", "tw.replay", "tw.shard-x"}, ""},
-		{"shards beside a single run", "tw", 1, []string{"tw.shard-1-of-2"}, "term shards of 2"},
-		{"a single run beside shards", "tw.shard-0-of-2", 2, []string{"tw"}, "a trendwatch run for every term"},
-		{"shards of another N", "tw.shard-0-of-3", 3, []string{"tw.shard-1-of-3", "tw.shard-1-of-2"}, "tw.shard-1-of-2"},
+		{"alone", "tw", nil, ""},
+		{"its own group", "tw", []string{"tw"}, ""},
+		{"another shard of its layout", "tw.shard-0-of-2", []string{"tw.shard-1-of-2"}, ""},
+		{"an unrelated deployment", "tw", []string{"twother", "tw.replay", "tw.shard-x"}, ""},
+		{"shards beside a single run", "tw", []string{"tw.shard-1-of-2"}, "term shards of 2"},
+		{"a single run beside shards", "tw.shard-0-of-2", []string{"tw"}, "a trendwatch run for every term"},
+		{"shards of another N", "tw.shard-0-of-3", []string{"tw.shard-1-of-3", "tw.shard-1-of-2"}, "tw.shard-1-of-2"},
+		{"the stages together", "tw.detect-0-of-2", []string{"tw.detect-1-of-2", "tw.aggregate-of-2"}, ""},
+		{"an aggregate beside its detect shards", "tw.aggregate-of-2", []string{"tw.detect-0-of-2", "tw.detect-1-of-2"}, ""},
+		{"a single run beside the stages", "tw", []string{"tw.aggregate-of-2"}, "two stages with 2 detect shards"},
+		{"stages beside a single run", "tw.detect-0-of-1", []string{"tw"}, "a trendwatch run for every term"},
+		{"stages beside term shards", "tw.aggregate-of-2", []string{"tw.shard-0-of-2"}, "term shards of 2"},
+		{"detect shards of another N", "tw.detect-0-of-2", []string{"tw.aggregate-of-3"}, "tw.aggregate-of-3"},
 	}
 	for _, tt := range tests {
 		live := map[string]ingest.Group{}
 		for _, id := range tt.live {
 			live[id] = member
 		}
-		err := layoutConflict("tw", tt.own, tt.shards, live)
+		err := layoutConflict("tw", tt.own, live)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("%s: got %v, want %q", tt.name, err, tt.want)
 		}

@@ -103,6 +103,10 @@ func TestFaults(t *testing.T) {
 			t.Parallel()
 			shards(t, s, chAddr, ref)
 		})
+		t.Run("stages", func(t *testing.T) {
+			t.Parallel()
+			stages(t, s, chAddr, ref)
+		})
 		t.Run("incident_down", func(t *testing.T) {
 			t.Parallel()
 			incidentDown(t, s, chAddr, ref)
@@ -402,6 +406,13 @@ func brokerRestart(t *testing.T, s *stream, chAddr string, ref *reference) {
 // high-water marks and the group's committed offsets.
 func brokerState(t *testing.T, addr, group string) (hwm, committed map[string]int64) {
 	t.Helper()
+	return topicState(t, addr, group, contentTopic, reportTopic)
+}
+
+// topicState is what a broker holds for the partitions of topics: their
+// high-water marks and the group's committed offsets.
+func topicState(t *testing.T, addr, group string, topicNames ...string) (hwm, committed map[string]int64) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// A transport of its own: kafka-go's shared one keeps connections to a
@@ -411,7 +422,7 @@ func brokerState(t *testing.T, addr, group string) (hwm, committed map[string]in
 	cl := &kafka.Client{Addr: kafka.TCP(addr), Transport: tr}
 	hwm, committed = map[string]int64{}, map[string]int64{}
 	topics := map[string][]int{}
-	for _, topic := range []string{contentTopic, reportTopic} {
+	for _, topic := range topicNames {
 		for p := 0; p < partitions; p++ {
 			topics[topic] = append(topics[topic], p)
 			conn, err := kafka.DialLeader(ctx, "tcp", addr, topic, p)

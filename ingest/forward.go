@@ -1,0 +1,259 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+)
+
+// An aggregate process (trendwatch run --role aggregate) is one of any number
+// of members of an ordinary consumer group on the input topics: each reads,
+// decodes, validates and dead-letters its share of the partitions, and
+// forwards every record it read, with the input partition and offset it came
+// from, to the relay topic of each detect shard (Topics.RelayTopic). A detect
+// process reads its relay topic and runs the engine on the records as if it
+// had read the input itself: it deduplicates and orders by the input
+// coordinates, so a record forwarded twice (an aggregate process killed
+// before it committed, its partitions taken over by another that reads them
+// again) counts once. The aggregate processes keep no state: what they have
+// forwarded is on the relay, and what they have committed only bounds how
+// much is forwarded again.
+//
+// Every record goes to every shard, terms and all. A shard counts the whole
+// stream into its sketches and judges its own terms, exactly as a term shard
+// that reads the input topics does (docs/scaling.md), so N detect shards
+// write the rows and alerts one process would.
+
+// Forwarder forwards decoded records to the relay topics.
+type Forwarder struct {
+	cfg    Config
+	shards int
+	log    *slog.Logger
+	w      *kafka.Writer
+	topics []string
+	// keys keep each input partition's records on one relay partition, in
+	// input order: a detect process skips a record at or below the last
+	// offset it counted of its input partition, which is a replay only if
+	// they arrive in order.
+	keys map[Partition][]byte
+	buf  []byte
+
+	forwarded prometheus.Counter
+	commits   *prometheus.CounterVec
+	// OnCommit, when set, hears how each commit round ended: a round with
+	// nothing new to commit succeeds.
+	OnCommit func(at time.Time, err error)
+}
+
+// forwardBatch is the most records written to the relay at once: a round
+// trip to the brokers per this many, per shard.
+const forwardBatch = 4096
+
+// NewForwarder writes to the relay topics of shards detect shards.
+func NewForwarder(cfg Config, shards int, log *slog.Logger, reg prometheus.Registerer) (*Forwarder, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if shards < 1 {
+		return nil, fmt.Errorf("relay to %d detect shards: want at least one", shards)
+	}
+	w, err := cfg.NewWriter("")
+	if err != nil {
+		return nil, err
+	}
+	f := &Forwarder{cfg: cfg, shards: shards, log: log, w: w, keys: make(map[Partition][]byte),
+		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trendwatch_relay_forwarded_total", Help: "Records an aggregate process forwarded to the relay, counted once however many shards they went to.",
+		}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trendwatch_relay_commits_total", Help: "Input offset commits of an aggregate process, by result.",
+		}, []string{"result"}),
+	}
+	if reg != nil {
+		f.forwarded, f.commits = register(reg, f.forwarded), register(reg, f.commits)
+	}
+	for i := range shards {
+		f.topics = append(f.topics, cfg.Topics.RelayTopic(i, shards))
+	}
+	return f, nil
+}
+
+// Topics lists the relay topics, one per detect shard.
+func (f *Forwarder) Topics() []string { return f.topics }
+
+// EnsureTopics creates the relay topics that do not exist (see
+// Config.EnsureRelay).
+func (f *Forwarder) EnsureTopics(ctx context.Context) error {
+	return f.cfg.EnsureRelay(ctx, f.topics...)
+}
+
+// EnsureRelay creates those of the relay topics that do not exist, each with
+// as many partitions as the content topic, so the relay spreads as the input
+// does, at the brokers' default replication. Aggregate and detect processes
+// both ask, whichever starts first.
+func (c Config) EnsureRelay(ctx context.Context, topics ...string) error {
+	tr, err := c.Transport()
+	if err != nil {
+		return err
+	}
+	defer tr.CloseIdleConnections()
+	cl := &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: tr, Timeout: 10 * time.Second}
+	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{c.Topics.Content}})
+	if err != nil {
+		return fmt.Errorf("read the partitions of %s, to give the relay topics as many: %w", c.Topics.Content, err)
+	}
+	partitions := 1
+	for _, t := range md.Topics {
+		if t.Name == c.Topics.Content && t.Error == nil {
+			partitions = max(partitions, len(t.Partitions))
+		}
+	}
+	req := &kafka.CreateTopicsRequest{}
+	for _, t := range topics {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: -1})
+	}
+	resp, err := cl.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create relay topics %v: %w", topics, err)
+	}
+	for t, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("create relay topic %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// Run forwards the batches from in until in closes or ctx ends, committing
+// c's offsets every interval once what they cover is on every relay topic,
+// and once more on the way out.
+func (f *Forwarder) Run(ctx context.Context, in <-chan []Record, c Committer, every time.Duration) error {
+	// pending are the input offsets of the records in msgs, offsets those
+	// of the records on the relay, not committed yet.
+	pending, offsets := make(map[Partition]int64), make(map[Partition]int64)
+	var msgs []kafka.Message
+	commit := func(ctx context.Context) (err error) {
+		if f.OnCommit != nil {
+			defer func() { f.OnCommit(time.Now(), err) }()
+		}
+		if len(offsets) == 0 {
+			return nil
+		}
+		out := make([]Offset, 0, len(offsets))
+		for p, o := range offsets {
+			out = append(out, Offset{Topic: p.Topic, Partition: p.Partition, Offset: o})
+		}
+		if err := c.Commit(ctx, out); err != nil {
+			f.commits.WithLabelValues("error").Inc()
+			return err
+		}
+		f.commits.WithLabelValues("ok").Inc()
+		clear(offsets)
+		return nil
+	}
+	flush := func(ctx context.Context) error {
+		if len(msgs) == 0 {
+			return nil
+		}
+		if err := f.w.WriteMessages(ctx, msgs...); err != nil {
+			return fmt.Errorf("forward %d records to the relay topics %v: %w", len(msgs)/f.shards, f.topics, err)
+		}
+		f.forwarded.Add(float64(len(msgs) / f.shards))
+		for p, o := range pending {
+			offsets[p] = o // pending holds the later offsets
+		}
+		clear(pending)
+		msgs = msgs[:0]
+		f.buf = f.buf[:0]
+		return nil
+	}
+	defer func() {
+		// Commit what is on the relay even when stopped: a context of its
+		// own, as ctx may be what stopped us.
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := commit(cctx); err != nil {
+			f.log.Warn("could not commit the input offsets forwarded last; another aggregate process forwards them again, and the detect processes skip them", "err", err)
+		}
+	}()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		closed := false
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if err := commit(ctx); err != nil && ctx.Err() == nil {
+				return err
+			}
+			continue
+		case batch, ok := <-in:
+			if !ok {
+				return nil
+			}
+			f.add(&msgs, batch, pending)
+		}
+		// Take what else is queued, up to forwardBatch: one write for many
+		// small batches of a live stream.
+	drain:
+		for len(msgs) < forwardBatch*f.shards {
+			select {
+			case batch, ok := <-in:
+				if !ok {
+					closed = true
+					break drain
+				}
+				f.add(&msgs, batch, pending)
+			default:
+				break drain
+			}
+		}
+		if err := flush(ctx); err != nil {
+			// What was not written is not committed: the deferred commit
+			// covers only what is on the relay.
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if closed {
+			return nil
+		}
+	}
+}
+
+// add appends batch's relay messages, one per shard per record, to msgs and
+// notes their input offsets.
+func (f *Forwarder) add(msgs *[]kafka.Message, batch []Record, offsets map[Partition]int64) {
+	for i := range batch {
+		r := &batch[i]
+		start := len(f.buf)
+		f.buf = AppendRelay(f.buf, r)
+		p := Partition{r.Source.Topic, r.Source.Partition}
+		key, ok := f.keys[p]
+		if !ok {
+			key = []byte(p.Topic + "/" + strconv.Itoa(p.Partition))
+			f.keys[p] = key
+		}
+		for _, t := range f.topics {
+			*msgs = append(*msgs, kafka.Message{Topic: t, Key: key, Value: f.buf[start:len(f.buf):len(f.buf)]})
+		}
+		// A partition's records come in offset order.
+		offsets[p] = r.Source.Offset
+	}
+}
+
+// Close closes the relay writer.
+func (f *Forwarder) Close() error { return f.w.Close() }
+
+// Committer commits input offsets (Consumer.Commit).
+type Committer interface {
+	Commit(ctx context.Context, offsets []Offset) error
+}

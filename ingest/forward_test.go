@@ -1,0 +1,137 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+)
+
+// TestForwarderRelays: an aggregate process's forwarder puts every record it
+// read, the refused ones as KindInvalid, on the relay topic of each detect
+// shard, where a detect process's consumer reads back what the aggregate
+// decoded with its input coordinates (Source) and its relay ones (Via); and
+// it commits the input offsets once they are on the relay.
+func TestForwarderRelays(t *testing.T) {
+	_, cfg := startBroker(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	var contents [][]byte
+	for i := range 20 {
+		contents = append(contents, contentJSON(i, now, "#FYP", fmt.Sprintf("#tag%d", i%3), "#ब्लैकआउटचैलेंज"))
+	}
+	contents = append(contents, []byte(`{"event_id":`)) // refused: dead-lettered, relayed as invalid
+	produce(t, cfg, cfg.Topics.Content, contents...)
+	produce(t, cfg, cfg.Topics.Reports, []byte(fmt.Sprintf(`{"event_id":"r1","ts":%q,"content_id":"c1","reporter_id":"x","reason":"spam","channel":"regulator"}`, now.Format(time.RFC3339))))
+	want := len(contents) + 1
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	const shards = 2
+	agg := cfg
+	agg.Group += ".aggregate-of-2"
+	fw, err := NewForwarder(agg, shards, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	if err := fw.EnsureTopics(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewConsumer(agg, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	parts, err := c.Partitions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, stop := context.WithCancel(ctx)
+	batches := make(chan []Record, 4)
+	direct := make(chan []Record, 64) // what the aggregate decoded, to compare with
+	go func() {
+		defer close(batches)
+		in := make(chan []Record)
+		go func() { _ = c.RunBatches(actx, in); close(in) }()
+		for b := range in {
+			direct <- b
+			batches <- b
+		}
+	}()
+	fwErr := make(chan error, 1)
+	go func() { fwErr <- fw.Run(actx, batches, c, 20*time.Millisecond) }()
+
+	// The input offsets are committed once on the relay.
+	committed := func() bool {
+		got, err := agg.Committed(ctx, parts)
+		if err != nil {
+			return false
+		}
+		n := 0
+		for _, o := range got {
+			n += int(o)
+		}
+		return n == want
+	}
+	for !committed() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the aggregate's input offsets were not all committed")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	stop()
+	if err := <-fwErr; err != nil {
+		t.Fatal(err)
+	}
+	read := map[Source]Record{}
+	for len(direct) > 0 {
+		for _, r := range <-direct {
+			read[r.Source] = r
+		}
+	}
+	if len(read) != want {
+		t.Fatalf("the aggregate decoded %d records, want %d", len(read), want)
+	}
+
+	for i := range shards {
+		det := cfg
+		det.Group += fmt.Sprintf(".detect-%d-of-2", i)
+		det.ReadRelay = cfg.Topics.RelayTopic(i, shards)
+		dc, err := NewConsumer(det, log, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dctx, dstop := context.WithCancel(ctx)
+		out := make(chan Record, 64)
+		go func() { _ = dc.Run(dctx, out) }()
+		got := map[Source]bool{}
+		for len(got) < want {
+			var r Record
+			select {
+			case r = <-out:
+			case <-ctx.Done():
+				t.Fatalf("shard %d: %d of %d records relayed", i, len(got), want)
+			}
+			if r.Via.Topic != det.ReadRelay {
+				t.Errorf("shard %d: record via %q, want the relay topic %q", i, r.Via.Topic, det.ReadRelay)
+			}
+			if got[r.Source] {
+				t.Errorf("shard %d: %v relayed twice", i, r.Source)
+			}
+			got[r.Source] = true
+			d, ok := read[r.Source]
+			switch {
+			case !ok:
+				t.Errorf("shard %d: %v was never read from the input", i, r.Source)
+			case d.Kind != r.Kind || fmt.Sprint(d.Content) != fmt.Sprint(r.Content) || fmt.Sprint(d.Report) != fmt.Sprint(r.Report) || d.Hashes != r.Hashes:
+				t.Errorf("shard %d: %v relayed as\n %+v\nwant\n %+v", i, r.Source, r, d)
+			}
+		}
+		dstop()
+		dc.Close()
+	}
+}
