@@ -35,6 +35,13 @@ const (
 	// modeSink is modeConsume on the peer's topics with the ClickHouse sink,
 	// to the end: every bucket closed and its rows flushed.
 	modeSink = "sink"
+	// modeAggregate is one of the aggregate processes of the two stages
+	// (run --role aggregate): it forwards its share of the stream to the
+	// relay until the relay holds all of it.
+	modeAggregate = "aggregate"
+	// modeDetect is a detect process (run --role detect --shard 0/N): the
+	// engine on a relay topic an aggregate run filled.
+	modeDetect = "detect"
 )
 
 // childResult is what a child prints, as one line of JSON.
@@ -46,6 +53,10 @@ type childResult struct {
 	CPUSeconds float64 `json:"cpu_seconds"`
 	PeakRSS    int64   `json:"peak_rss_bytes"`
 	Err        string  `json:"err,omitempty"`
+	// First and Last are Seconds' ends in Unix nanoseconds, to time
+	// processes that share a stream together.
+	First int64 `json:"first_unix_nano,omitempty"`
+	Last  int64 `json:"last_unix_nano,omitempty"`
 }
 
 func (r childResult) rate() float64 {
@@ -100,11 +111,106 @@ func child(mode, addr, group, events string) (childResult, error) {
 		first, last, err = consume(ctx, cfg, pcfg, n, log, nil)
 	case modeSink:
 		first, last, err = consumeToClickHouse(ctx, cfg, n, log, os.Getenv("TWBENCH_CLICKHOUSE"))
+	case modeAggregate, modeDetect:
+		shards, perr := strconv.Atoi(os.Getenv("TWBENCH_SHARDS"))
+		if perr != nil {
+			return childResult{}, fmt.Errorf("TWBENCH_SHARDS: %w", perr)
+		}
+		cfg.Topics.Relay = os.Getenv("TWBENCH_RELAY")
+		if mode == modeDetect {
+			cfg.ReadRelay = cfg.Topics.RelayTopic(0, shards)
+			pcfg := pipeline.DefaultConfig()
+			pcfg.Role, pcfg.Shards = pipeline.RoleDetect, shards
+			first, last, err = consume(ctx, cfg, pcfg, n, log, nil)
+			break
+		}
+		var own int
+		first, last, own, err = aggregate(ctx, cfg, shards, n, log)
+		res := childResult{Events: own, Seconds: last.Sub(first).Seconds(), CPUSeconds: cpuSeconds(), PeakRSS: peakRSS(),
+			First: first.UnixNano(), Last: last.UnixNano()}
+		return res, err
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
 	res := childResult{Events: n, Seconds: last.Sub(first).Seconds(), CPUSeconds: cpuSeconds(), PeakRSS: peakRSS()}
 	return res, err
+}
+
+// aggregate runs an aggregate process's consumer and forwarder, as run
+// --role aggregate does, until shard 0's relay topic holds all n records of
+// the stream, which the siblings in its group forward with it; it returns
+// when it got its first batch, when it saw the relay whole, and how many
+// records it forwarded itself.
+func aggregate(ctx context.Context, cfg ingest.Config, shards, n int, log *slog.Logger) (first, last time.Time, own int, err error) {
+	fw, err := ingest.NewForwarder(cfg, shards, log, nil)
+	if err != nil {
+		return first, last, 0, err
+	}
+	defer fw.Close()
+	if err := fw.EnsureTopics(ctx); err != nil {
+		return first, last, 0, err
+	}
+	c, err := ingest.NewConsumer(cfg, log, nil)
+	if err != nil {
+		return first, last, 0, err
+	}
+	defer c.Close()
+	parts, err := c.Partitions(ctx)
+	if err != nil {
+		return first, last, 0, err
+	}
+	var relay []ingest.Partition
+	for _, p := range parts {
+		if p.Topic == cfg.Topics.Content {
+			relay = append(relay, ingest.Partition{Topic: cfg.Topics.RelayTopic(0, shards), Partition: p.Partition})
+		}
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	in, counted := make(chan []ingest.Record, 16), make(chan []ingest.Record, 16)
+	go func() {
+		_ = c.RunBatches(rctx, in)
+		close(in)
+	}()
+	go func() {
+		defer close(counted)
+		for b := range in {
+			if first.IsZero() {
+				first = time.Now()
+			}
+			own += len(b)
+			counted <- b
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- fw.Run(rctx, counted, c, pipeline.DefaultConfig().CommitInterval) }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return first, last, own, fmt.Errorf("forwarder stopped: %v", err)
+		case <-ctx.Done():
+			return first, last, own, ctx.Err()
+		case <-tick.C:
+		}
+		hw, err := c.HighWaterMarks(ctx, relay)
+		if err != nil {
+			continue
+		}
+		total := int64(0)
+		for _, v := range hw {
+			total += v
+		}
+		if total >= int64(n) {
+			last = time.Now()
+			stop()
+			for range counted {
+			}
+			<-done
+			return first, last, own, nil
+		}
+	}
 }
 
 // consume runs the consumer and the engine, the engine configured by pcfg,

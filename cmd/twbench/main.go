@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -154,6 +155,28 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 			kinds = append(kinds, childRun{mode: modeConsume, cores: 1, shards: s})
 		}
 	}
+	// The two stages: aggregate processes of one core each forwarding the
+	// stream to two detect shards' relay topics, then one detect shard on
+	// the relay the first of them filled.
+	var firstRelay string
+	if len(cpus) > 0 {
+		for _, a := range []int{1, 2, 4} {
+			relay := fmt.Sprintf("twbench-%d-relay-%d", os.Getpid(), a)
+			if firstRelay == "" {
+				firstRelay = relay
+			}
+			res, err := runAggregates(ctx, st.addr, st.produced, a, relay)
+			if err != nil {
+				return fmt.Errorf("%d aggregate processes: %w", a, err)
+			}
+			r.stages = append(r.stages, stageRow{aggregates: a, res: res})
+			fmt.Fprintf(w, "%-40s %9.0f events/s  cpu %.1fs  peak RSS %d MiB\n",
+				fmt.Sprintf("two stages, %d aggregate process(es)", a), res.rate(), res.CPUSeconds, res.PeakRSS>>20)
+		}
+	}
+	if firstRelay != "" {
+		kinds = append(kinds, childRun{mode: modeDetect, cores: 1, shards: stageShards, relay: firstRelay})
+	}
 	for i, k := range kinds {
 		k.group = fmt.Sprintf("twbench-%d-%s-%d", os.Getpid(), k.mode, i)
 		res, err := k.run(ctx, st.addr, st.produced)
@@ -218,12 +241,54 @@ type childRun struct {
 	group string
 	// shards, above 1, runs shard 0 of that many (pipeline.shards).
 	shards int
+	// relay is the relay topics' prefix of the two stages' modes.
+	relay string
+}
+
+// stageShards is how many detect shards the two stages' runs forward to.
+const stageShards = 2
+
+// runAggregates runs a aggregate processes of one core each in one
+// consumer group, forwarding the n-message stream to stageShards relay
+// topics named from relay, and times them together: from the first batch
+// any of them got to the relay holding the whole stream.
+func runAggregates(ctx context.Context, addr string, n, a int, relay string) (childResult, error) {
+	k := childRun{mode: modeAggregate, cores: 1, shards: stageShards, relay: relay, group: relay + "-group"}
+	results := make([]childResult, a)
+	errs := make([]error, a)
+	var wg sync.WaitGroup
+	for i := range a {
+		wg.Go(func() { results[i], errs[i] = k.run(ctx, addr, n) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return childResult{}, err
+	}
+	out := childResult{Events: n}
+	var first, last int64
+	forwarded := 0
+	for _, r := range results {
+		if r.First > 0 && (first == 0 || r.First < first) {
+			first = r.First
+		}
+		last = max(last, r.Last)
+		out.CPUSeconds += r.CPUSeconds
+		out.PeakRSS = max(out.PeakRSS, r.PeakRSS)
+		forwarded += r.Events
+	}
+	if forwarded < n {
+		return out, fmt.Errorf("the aggregate processes forwarded %d of %d messages", forwarded, n)
+	}
+	out.Seconds = time.Duration(last - first).Seconds()
+	return out, nil
 }
 
 func (k childRun) describe() string {
 	switch {
 	case k.mode == modeRead:
 		return "kafka-go group Reader alone, " + cores1(k.cores)
+	case k.mode == modeDetect:
+		return fmt.Sprintf("two stages: one of %d detect shards, reading its relay, %s", k.shards, cores1(k.cores))
 	case k.shards > 1:
 		return fmt.Sprintf("Kafka → detectors, one of %d term shards, %s", k.shards, cores1(k.cores))
 	}
@@ -261,6 +326,7 @@ func (k childRun) runEnv(ctx context.Context, addr string, n int, env ...string)
 		"TWBENCH_GROUP="+k.group,
 		"TWBENCH_EVENTS="+strconv.Itoa(n),
 		"TWBENCH_SHARDS="+strconv.Itoa(max(k.shards, 1)),
+		"TWBENCH_RELAY="+k.relay,
 	)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr

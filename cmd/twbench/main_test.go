@@ -36,7 +36,7 @@ func TestShortRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"decode + validate + normalise", "normalise a hashtag", "engine per content event",
-		"kafka-go group Reader alone", "Kafka → detectors, 1 core", "peak RSS through the 4000-event replay", "load average"} {
+		"kafka-go group Reader alone", "Kafka → detectors, 1 core", "two stages: 4 aggregate process(es)", "one of 2 detect shards, reading its relay", "peak RSS through the 4000-event replay", "load average"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}

@@ -18,6 +18,7 @@ type report struct {
 	took    time.Duration
 	micro   []microRow
 	kafka   []kafkaRow
+	stages  []stageRow
 	peer    *peerResult
 	live    *liveResult
 }
@@ -25,6 +26,12 @@ type report struct {
 type kafkaRow struct {
 	childRun
 	res childResult
+}
+
+// stageRow is the two stages' aggregate processes, timed together.
+type stageRow struct {
+	aggregates int
+	res        childResult
 }
 
 func (r *report) markdown() string {
@@ -44,11 +51,17 @@ func (r *report) markdown() string {
 		switch {
 		case k.mode == modeRead:
 			how = "child process: FetchMessage and nothing else, the client's ceiling"
+		case k.mode == modeDetect:
+			how = fmt.Sprintf("child process, GOMAXPROCS=%d, `run --role detect --shard 0/%d` on the relay the 1-aggregate run filled: the engine counts every record and judges its shard's terms, so the stages take the stream at most at this rate per detect shard", k.cores, k.shards)
 		case k.shards > 1:
 			how = fmt.Sprintf("child process, GOMAXPROCS=%d, `run --shard 0/%d`: reads the whole stream, judges a %s of the terms; %d such processes on their own cores take the stream at this rate together", k.cores, k.shards, fraction(k.shards), k.shards)
 		}
 		fmt.Fprintf(&b, "| %s | **%.0f events/s**; %.1f CPU s; peak RSS %d MiB | %s |\n",
 			k.describe(), k.res.rate(), k.res.CPUSeconds, k.res.PeakRSS>>20, how)
+	}
+	for _, st := range r.stages {
+		fmt.Fprintf(&b, "| two stages: %d aggregate process(es) of 1 core, forwarding to %d detect shards | **%.0f events/s**; %.1f CPU s together; peak RSS %d MiB each at most | child processes, GOMAXPROCS=1 each, in one consumer group, as `run --role aggregate --shards %d`: decode, validate, relay every record to each shard's topic; from the first batch any got to the relay holding the whole stream (on a machine of %d cores) |\n",
+			st.aggregates, stageShards, st.res.rate(), st.res.CPUSeconds, st.res.PeakRSS>>20, stageShards, runtime.NumCPU())
 	}
 	if rss, cores := r.replayRSS(); rss > 0 {
 		var others []string
