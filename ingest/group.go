@@ -84,8 +84,10 @@ func (c Config) busyError(g Group) error {
 	return fmt.Errorf("%w: group %s (%s) has %d member(s): %s. A second `trendwatch run` in one group "+
 		"would split the partitions and overwrite the other's rows with partial counts. Stop the other "+
 		"instance, give this one its own kafka.group and checkpoint.dir (a separate copy that pages too), "+
-		"or start it with --standby (kafka.standby=true) and the same checkpoint.dir on shared storage "+
-		"to wait as a hot standby that takes over when the other leaves the group",
+		"start it with --standby (kafka.standby=true) and the same checkpoint.dir on shared storage "+
+		"to wait as a hot standby that takes over when the other leaves the group, or, to share the reading "+
+		"between processes, run the two stages instead: any number of `trendwatch run --role aggregate --shards N` "+
+		"and one `trendwatch run --role detect --shard I/N` for each I (docs/scaling.md)",
 		ErrGroupBusy, c.Group, g.State, len(g.Members), strings.Join(ms, "; "))
 }
 

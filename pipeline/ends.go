@@ -64,6 +64,28 @@ func (e *Engine) askEnds(ctx context.Context, now time.Time) {
 	}()
 }
 
+// unread reports whether a high-water mark read while the input was silent
+// shows records of a partition not read yet: then the input is not silent,
+// its reading is (a consumer cut off from a broker, or, for a detect process,
+// aggregate processes that died before relaying them and whose partitions
+// the others have not taken over yet). Event time does not move on silence
+// then: the records would come too late.
+func (e *Engine) unread() bool {
+	for p, pr := range e.parts {
+		if !pr.endKnown {
+			continue
+		}
+		next := int64(0)
+		if last, ok := e.offsets[p]; ok {
+			next = last + 1
+		}
+		if pr.end > next {
+			return true
+		}
+	}
+	return false
+}
+
 // takeEnds applies the round in flight if it has ended.
 func (e *Engine) takeEnds() {
 	if e.endsAsk == nil {

@@ -125,3 +125,67 @@ func TestIdleClose(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleCloseWaitsForUnread: silence with records in the log that were not
+// read (a consumer cut off, or a detect process whose aggregate processes
+// died before relaying them) is not an idle input: event time stays, and
+// the buckets close only once the high-water marks show nothing unread.
+func TestIdleCloseWaitsForUnread(t *testing.T) {
+	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 62, surgeAt: 60}
+	recs := f.records()
+	lastBucket := f.start.Add(61 * time.Minute)
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	ctx := context.Background()
+	run(t, e, recs, false)
+	// Each partition's log ends ten records past what the consumer got.
+	ends := fixedEnds{}
+	for _, o := range e.Offsets() {
+		ends[ingest.Partition{Topic: o.Topic, Partition: o.Partition}] = o.Offset + 1 + 10
+	}
+	e.ends = ends
+	last := time.Now()
+	silence := func(from, to time.Duration) {
+		for d := from; d <= to; d += time.Second {
+			if err := e.tick(ctx, last.Add(d), 0); err != nil {
+				t.Fatal(err)
+			}
+			if e.endsAsk != nil {
+				r := <-e.endsAsk
+				e.endsAsk = nil
+				e.setEnds(r)
+			}
+		}
+	}
+	written := func() bool {
+		for _, r := range sink.rows {
+			if r.Bucket.Equal(lastBucket) {
+				return true
+			}
+		}
+		return false
+	}
+	silence(time.Second, 10*time.Minute)
+	if written() {
+		t.Fatalf("closed the last bucket after silence with 10 records unread (closed up to %s)", e.window.Closed())
+	}
+	// Nothing unread: the same silence closes it.
+	for p := range ends {
+		ends[p] -= 10
+	}
+	silence(10*time.Minute+time.Second, 20*time.Minute)
+	if !written() {
+		t.Fatalf("the last bucket did not close once nothing was unread (closed up to %s)", e.window.Closed())
+	}
+}
+
+// fixedEnds answers HighWaterMarks from a map.
+type fixedEnds map[ingest.Partition]int64
+
+func (f fixedEnds) HighWaterMarks(_ context.Context, parts []ingest.Partition) (map[ingest.Partition]int64, error) {
+	out := make(map[ingest.Partition]int64, len(parts))
+	for _, p := range parts {
+		out[p] = f[p]
+	}
+	return out, nil
+}

@@ -334,12 +334,13 @@ func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 			return err
 		}
 	}
-	if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && pending == 0 && now.Sub(e.lastEvent) >= e.cfg.IdleAdvance {
+	silent := pending == 0 && !e.unread()
+	if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && silent && now.Sub(e.lastEvent) >= e.cfg.IdleAdvance {
 		if err := e.Advance(ctx, e.watermark.Add(time.Second)); err != nil {
 			return err
 		}
 	}
-	if e.cfg.IdleClose > 0 && pending == 0 && now.Sub(e.lastEvent) >= e.cfg.IdleClose {
+	if e.cfg.IdleClose > 0 && silent && now.Sub(e.lastEvent) >= e.cfg.IdleClose {
 		if err := e.closeIdle(ctx, now); err != nil {
 			return err
 		}

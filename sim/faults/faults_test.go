@@ -373,7 +373,11 @@ func brokerRestart(t *testing.T, s *stream, chAddr string, ref *reference) {
 		// A bad message after the restart: the dead-letter writer, whose
 		// connections went down with the broker, must still deliver it.
 		bad := message{topic: contentTopic, key: []byte("bad-after-restart"), value: []byte(`{"event_id":`)}
-		part := (&kafka.Hash{}).Balance(kafka.Message{Key: bad.key}, 0, 1, 2, 3)
+		ids := make([]int, partitions)
+		for i := range ids {
+			ids[i] = i
+		}
+		part := (&kafka.Hash{}).Balance(kafka.Message{Key: bad.key}, ids...)
 		deadAt = fmt.Sprintf("%s/%d/%d", contentTopic, part, hwm2[fmt.Sprintf("%s/%d", contentTopic, part)])
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -316,7 +316,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 	}
 }
 
-const partitions = 4
+const partitions = 6
 
 // brokerProc is `trendwatch broker` with its log on disk.
 type brokerProc struct {
