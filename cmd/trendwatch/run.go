@@ -244,11 +244,12 @@ func parseLayout(base, id string) (layout, bool) {
 // are processes of `trendwatch run`, and a shared configuration file that
 // sets them must not leave a demo showing a third of its alerts.
 func everyTerm(cfg *config.Config, log *slog.Logger, what string) {
-	if !cfg.Pipeline.Sharded() {
+	if !cfg.Pipeline.Sharded() && cfg.Pipeline.Role == pipeline.RoleAll {
 		return
 	}
-	log.Warn(what+" judges every term; pipeline.shard and pipeline.shards apply to trendwatch run", "pipeline.shards", cfg.Pipeline.Shards)
-	cfg.Pipeline.Shard, cfg.Pipeline.Shards = 0, 1
+	log.Warn(what+" judges every term in one process; pipeline.role, pipeline.shard and pipeline.shards apply to trendwatch run",
+		"pipeline.role", cfg.Pipeline.Role, "pipeline.shards", cfg.Pipeline.Shards)
+	cfg.Pipeline.Shard, cfg.Pipeline.Shards, cfg.Pipeline.Role = 0, 1, pipeline.RoleAll
 }
 
 // parseShard reads "I/N".

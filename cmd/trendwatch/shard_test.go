@@ -19,6 +19,7 @@ func TestApplyShard(t *testing.T) {
 		wantErr string
 		group   string // "" unchanged
 		dir     string // shard directory under checkpoint.dir and parquet.dir
+		relay   string // the relay topic a detect process reads
 	}{
 		{flag: ""},
 		{flag: "0/1"},
@@ -32,6 +33,12 @@ func TestApplyShard(t *testing.T) {
 		{flag: "a/b", wantErr: "want I/N"},
 		{set: func(c *config.Config) { c.Pipeline.Shard, c.Pipeline.Shards = 2, 2 }, wantErr: "pipeline.shard"},
 		{set: func(c *config.Config) { c.Pipeline.Shards = 0 }, wantErr: "pipeline.shards"},
+		// The two stages: a detect shard reads its relay topic.
+		{flag: "1/2", set: func(c *config.Config) { c.Pipeline.Role = "detect" }, group: ".detect-1-of-2", dir: "detect-1-of-2", relay: "trendwatch-relay.shard-1-of-2"},
+		{flag: "0/1", set: func(c *config.Config) { c.Pipeline.Role = "detect" }, group: ".detect-0-of-1", dir: "detect-0-of-1", relay: "trendwatch-relay.shard-0-of-1"},
+		{set: func(c *config.Config) { c.Pipeline.Role, c.Pipeline.Shards = "aggregate", 3 }, group: ".aggregate-of-3", dir: "aggregate-of-3"},
+		{set: func(c *config.Config) { c.Pipeline.Role, c.Pipeline.Shard, c.Pipeline.Shards = "aggregate", 1, 3 }, wantErr: "set pipeline.shards (--shards N) alone"},
+		{set: func(c *config.Config) { c.Pipeline.Role = "detector" }, wantErr: `pipeline.role: want all, aggregate or detect, got "detector"`},
 	}
 	for _, tt := range tests {
 		d := config.Default()
@@ -56,6 +63,9 @@ func TestApplyShard(t *testing.T) {
 		if tt.dir != "" {
 			wantCk, wantPq, wantInstance = filepath.Join(ck, tt.dir), filepath.Join(pq, tt.dir), "host/"+tt.dir
 		}
+		if cfg.Kafka.ReadRelay != tt.relay {
+			t.Errorf("%q: reads relay %q, want %q", tt.flag, cfg.Kafka.ReadRelay, tt.relay)
+		}
 		if cfg.Kafka.Group != group+tt.group || cfg.Checkpoint.Dir != wantCk || cfg.Parquet.Dir != wantPq || cfg.Pipeline.Instance != wantInstance {
 			t.Errorf("%q: group %q, checkpoint %q, parquet %q, instance %q", tt.flag, cfg.Kafka.Group, cfg.Checkpoint.Dir, cfg.Parquet.Dir, cfg.Pipeline.Instance)
 		}
@@ -70,9 +80,10 @@ func TestEveryTerm(t *testing.T) {
 		d := config.Default()
 		cfg := &d
 		cfg.Pipeline.Shard, cfg.Pipeline.Shards = shards-1, shards
+		cfg.Pipeline.Role = "detect"
 		everyTerm(cfg, log, "the demo")
-		if cfg.Pipeline.Shard != 0 || cfg.Pipeline.Shards != 1 {
-			t.Errorf("shards %d: after everyTerm shard %d of %d, want 0 of 1", shards, cfg.Pipeline.Shard, cfg.Pipeline.Shards)
+		if cfg.Pipeline.Shard != 0 || cfg.Pipeline.Shards != 1 || cfg.Pipeline.Role != "all" {
+			t.Errorf("shards %d: after everyTerm shard %d of %d, role %s, want 0 of 1, all", shards, cfg.Pipeline.Shard, cfg.Pipeline.Shards, cfg.Pipeline.Role)
 		}
 	}
 }
