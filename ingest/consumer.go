@@ -268,7 +268,9 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 		Logger: kafka.LoggerFunc(func(f string, a ...any) {
 			if strings.HasPrefix(f, "subscribed to topics and partitions") {
 				assigned.Store(true)
-				log.Debug("kafka reader: " + fmt.Sprintf(f, a...))
+				// At INFO: after a rebalance (a member of an aggregate
+				// group killed, say) it is what a process took over.
+				log.Info("kafka reader: " + fmt.Sprintf(f, a...))
 			}
 		}),
 	})
