@@ -480,15 +480,20 @@ func TestEngineSkipsReplayedOffsets(t *testing.T) {
 	if err := e.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if n := termMentions(sink.rows, "hashtag:steady3"); n != 50 {
+		t.Errorf("steady3 mentions %d after a replay, want 50", n)
+	}
+}
+
+// termMentions sums term's mentions over rows.
+func termMentions(rows []trend.Minute, term string) uint64 {
 	var n uint64
-	for _, r := range sink.rows {
-		if r.Term == "hashtag:steady3" {
+	for _, r := range rows {
+		if r.Term == term {
 			n += r.Mentions
 		}
 	}
-	if n != 50 {
-		t.Errorf("steady3 mentions %d after a replay, want 50", n)
-	}
+	return n
 }
 
 // TestEngineRelayedRecords: a detect process reads records an aggregate
@@ -518,13 +523,7 @@ func TestEngineRelayedRecords(t *testing.T) {
 	if err := e.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var n uint64
-	for _, r := range sink.rows {
-		if r.Term == "hashtag:steady3" {
-			n += r.Mentions
-		}
-	}
-	if n != 50 {
+	if n := termMentions(sink.rows, "hashtag:steady3"); n != 50 {
 		t.Errorf("steady3 mentions %d with records forwarded twice, want 50", n)
 	}
 	want := []ingest.Offset{{Topic: "trendwatch-relay.shard-0-of-1", Partition: 1, Offset: relay - 1}}

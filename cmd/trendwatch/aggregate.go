@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -19,11 +18,9 @@ import (
 func runAggregate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	applyMemoryLimit(cfg.MemoryLimit, log)
-	reg := newRegistry()
-	h := newHealth(cfg.Pipeline)
-	if err := serveOps(ctx, cfg.Metrics.Listen, reg, h, log); err != nil {
-		return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
+	reg, h, err := startProcess(ctx, cfg, log)
+	if err != nil {
+		return err
 	}
 	if err := cfg.Kafka.WaitForBroker(ctx, log); err != nil {
 		if ctx.Err() != nil {

@@ -298,6 +298,18 @@ func (a *app) pipelineFlags(f *pflag.FlagSet) {
 	}
 }
 
+// startProcess does what every process of `trendwatch run` does first: its
+// memory limit, and its metrics and health endpoints, served until ctx ends.
+func startProcess(ctx context.Context, cfg *config.Config, log *slog.Logger) (*prometheus.Registry, *health, error) {
+	applyMemoryLimit(cfg.MemoryLimit, log)
+	reg := newRegistry()
+	h := newHealth(cfg.Pipeline)
+	if err := serveOps(ctx, cfg.Metrics.Listen, reg, h, log); err != nil {
+		return nil, nil, fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
+	}
+	return reg, h, nil
+}
+
 // runPipeline runs consumer and engine until ctx ends or the consumer fails.
 // A replay (run --replay) claims no epoch: its rows carry the largest, so
 // they replace what the live run wrote of the same minutes, as a replay is
@@ -305,11 +317,9 @@ func (a *app) pipelineFlags(f *pflag.FlagSet) {
 func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, replay bool, observers []pipeline.Observer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	applyMemoryLimit(cfg.MemoryLimit, log)
-	reg := newRegistry()
-	h := newHealth(cfg.Pipeline)
-	if err := serveOps(ctx, cfg.Metrics.Listen, reg, h, log); err != nil {
-		return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
+	reg, h, err := startProcess(ctx, cfg, log)
+	if err != nil {
+		return err
 	}
 	sinks, err := openSinks(ctx, cfg, log, reg)
 	if err != nil {

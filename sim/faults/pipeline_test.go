@@ -129,9 +129,16 @@ func (c runConfig) stopCommitted(t *testing.T, p *proc) {
 		t.Fatalf("%s: clean shutdown: %v", p.name, err)
 	}
 	hwm, committed := brokerState(t, c.brokers, c.group)
+	checkCommitted(t, p.name, hwm, committed)
+}
+
+// checkCommitted wants every partition's committed offset at its high-water
+// mark after who stopped cleanly.
+func checkCommitted(t *testing.T, who string, hwm, committed map[string]int64) {
+	t.Helper()
 	for k, v := range hwm {
 		if committed[k] != v {
-			t.Errorf("%s: committed offset %d of %s after the clean shutdown, high-water mark %d", p.name, committed[k], k, v)
+			t.Errorf("%s: committed offset %d of %s after the clean shutdown, high-water mark %d", who, committed[k], k, v)
 		}
 	}
 }

@@ -106,11 +106,7 @@ func stages(t *testing.T, s *stream, chAddr string, ref *reference) {
 		}
 		relay := fmt.Sprintf("trendwatch-relay.shard-%d-of-%d", i, n)
 		hwm, committed := topicState(t, b.addr, detView(i).group, relay)
-		for k, v := range hwm {
-			if committed[k] != v {
-				t.Errorf("%s: committed offset %d of %s after the clean shutdown, high-water mark %d", p.name, committed[k], k, v)
-			}
-		}
+		checkCommitted(t, p.name, hwm, committed)
 		if out := p.output(); !strings.Contains(out, "detect: judging the terms of one shard") {
 			t.Errorf("%s did not log its role", p.name)
 		}
@@ -121,24 +117,9 @@ func stages(t *testing.T, s *stream, chAddr string, ref *reference) {
 		}
 	}
 	hwm, committed := brokerState(t, b.addr, base.group+fmt.Sprintf(".aggregate-of-%d", n))
-	for k, v := range hwm {
-		if committed[k] != v {
-			t.Errorf("aggregate processes: committed offset %d of %s after the clean shutdown, high-water mark %d", committed[k], k, v)
-		}
-	}
+	checkCommitted(t, "the aggregate processes", hwm, committed)
 	if !strings.Contains(dets[1].output(), "resumed from checkpoint") {
 		t.Errorf("restarted detect shard 1 did not resume from its checkpoint:\n%s", dets[1].tail(20))
 	}
-	got := readRows(t, chAddr, base.database, s)
-	t.Logf("3 aggregate and 2 detect processes, one of each killed: %v", checkTotals(t, s, got))
-	checkIngestStats(t, chAddr, base.database, s)
-	checkSameRows(t, got, ref.wait(t))
-	alerts := readAlerts(t, chAddr, base.database)
-	if len(ref.alerts) == 0 {
-		t.Fatal("the reference run wrote no alerts; nothing to compare")
-	}
-	if !slices.Equal(alerts, ref.alerts) {
-		t.Errorf("alert transitions differ from the reference run's:\n got %s\nwant %s", strings.Join(alerts, "\n     "), strings.Join(ref.alerts, "\n     "))
-	}
-	t.Logf("alerts: %d transitions, as the reference run", len(alerts))
+	sameAsReference(t, chAddr, base.database, s, ref, "3 aggregate and 2 detect processes, one of each killed")
 }
