@@ -67,6 +67,9 @@ func NewForwarder(cfg Config, shards int, log *slog.Logger, reg prometheus.Regis
 	if err != nil {
 		return nil, err
 	}
+	// A few quick attempts inside kafka-go; write retries for as long as
+	// it takes, and says so.
+	w.MaxAttempts = 3
 	f := &Forwarder{cfg: cfg, shards: shards, log: log, w: w, keys: make(map[Partition][]byte),
 		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trendwatch_relay_forwarded_total", Help: "Records an aggregate process forwarded to the relay, counted once however many shards they went to.",
@@ -161,8 +164,8 @@ func (f *Forwarder) Run(ctx context.Context, in <-chan []Record, c Committer, ev
 		if len(msgs) == 0 {
 			return nil
 		}
-		if err := f.w.WriteMessages(ctx, msgs...); err != nil {
-			return fmt.Errorf("forward %d records to the relay topics %v: %w", len(msgs)/f.shards, f.topics, err)
+		if err := f.write(ctx, msgs); err != nil {
+			return err
 		}
 		f.forwarded.Add(float64(len(msgs) / f.shards))
 		for p, o := range pending {
@@ -227,6 +230,52 @@ func (f *Forwarder) Run(ctx context.Context, in <-chan []Record, c Committer, ev
 			return nil
 		}
 	}
+}
+
+// write writes msgs to the relay, retrying until it succeeds or ctx ends:
+// brokers that restart or move a partition's leadership must not end an
+// aggregate process, as they do not end a consumer. Writing again what a
+// failed attempt wrote in part is safe: a partition's records stay in order,
+// and the detect processes skip a record they counted.
+func (f *Forwarder) write(ctx context.Context, msgs []kafka.Message) error {
+	backoff := 100 * time.Millisecond
+	var warned time.Time
+	for failures := 0; ; failures++ {
+		err := f.w.WriteMessages(ctx, msgs...)
+		if err == nil {
+			if failures > 0 {
+				f.log.Info("relay writable again", "records", len(msgs)/f.shards, "failed_attempts", failures)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("forward %d records to the relay topics %v: %w", len(msgs)/f.shards, f.topics, ctx.Err())
+		}
+		if time.Since(warned) >= 10*time.Second {
+			warned = time.Now()
+			f.log.Warn("could not forward to the relay; retrying, the input's offsets stay uncommitted meanwhile",
+				"records", len(msgs)/f.shards, "relay", f.topics, "attempts", failures+1, "err", firstWriteError(err))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// firstWriteError is err, or, for kafka-go's error per message, the first
+// of them: a batch's are mostly one error many times.
+func firstWriteError(err error) error {
+	var we kafka.WriteErrors
+	if errors.As(err, &we) {
+		for _, e := range we {
+			if e != nil {
+				return fmt.Errorf("%d of %d messages failed, the first: %w", we.Count(), len(we), e)
+			}
+		}
+	}
+	return err
 }
 
 // add appends batch's relay messages, one per shard per record, to msgs and

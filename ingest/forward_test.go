@@ -7,6 +7,11 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/sim/broker"
 )
 
 // TestForwarderRelays: an aggregate process's forwarder puts every record it
@@ -133,5 +138,99 @@ func TestForwarderRelays(t *testing.T) {
 		}
 		dstop()
 		dc.Close()
+	}
+}
+
+// recordingCommitter keeps the offsets it was asked to commit.
+type recordingCommitter struct{ last map[Partition]int64 }
+
+func (c *recordingCommitter) Commit(_ context.Context, offsets []Offset) error {
+	for _, o := range offsets {
+		c.last[Partition{o.Topic, o.Partition}] = o.Offset
+	}
+	return nil
+}
+
+// TestForwarderRidesOutBrokerRestart: records to forward while the broker is
+// down wait, retried, until it is back, and go to the relay then; the
+// forwarder neither stops nor commits what the relay does not hold.
+func TestForwarderRidesOutBrokerRestart(t *testing.T) {
+	bc := broker.DefaultConfig()
+	bc.Listen, bc.Partitions, bc.DataDir = "127.0.0.1:0", 2, t.TempDir()
+	b, err := broker.Start(bc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc.Listen = b.Addr()
+	defer func() { b.Close() }()
+	cfg := DefaultConfig()
+	cfg.Brokers = []string{b.Addr()}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	fw, err := NewForwarder(cfg, 1, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	if err := fw.EnsureTopics(ctx); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(from int) []Record {
+		var out []Record
+		for i := from; i < from+50; i++ {
+			r := Record{Source: Source{Topic: cfg.Topics.Content, Partition: 0, Offset: int64(i)}, Kind: KindContent,
+				Content: event.Content{EventID: fmt.Sprint("e", i), TS: time.Now().UTC(), ContentID: fmt.Sprint("c", i), CreatorID: "u", Hashtags: []string{"fyp"}}}
+			r.Hash()
+			out = append(out, r)
+		}
+		return out
+	}
+	in := make(chan []Record)
+	c := &recordingCommitter{last: map[Partition]int64{}}
+	done := make(chan error, 1)
+	go func() { done <- fw.Run(ctx, in, c, 20*time.Millisecond) }()
+	relay := Partition{Topic: cfg.Topics.RelayTopic(0, 1)}
+	relayed := func() int64 {
+		cl := &kafka.Client{Addr: kafka.TCP(b.Addr()), Transport: &kafka.Transport{}}
+		n := int64(0)
+		for p := range bc.Partitions {
+			resp, err := cl.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{relay.Topic: {kafka.LastOffsetOf(p)}}})
+			if err != nil {
+				return -1
+			}
+			for _, po := range resp.Topics[relay.Topic] {
+				n += po.LastOffset
+			}
+		}
+		return n
+	}
+	in <- batch(0)
+	for relayed() < 50 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.Close()
+	in <- batch(50) // the forwarder retries it while the broker is down
+	time.Sleep(1500 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("the forwarder stopped while the broker was down: %v", err)
+	default:
+	}
+	if got := c.last[Partition{cfg.Topics.Content, 0}]; got >= 50 {
+		t.Fatalf("committed offset %d while the broker was down, past what the relay held (49)", got)
+	}
+	if b, err = broker.Start(bc, nil); err != nil {
+		t.Fatal(err)
+	}
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := relayed(); n < 100 {
+		t.Errorf("the relay holds %d records after the restart, want the 100 forwarded", n)
+	}
+	if got := c.last[Partition{cfg.Topics.Content, 0}]; got != 99 {
+		t.Errorf("committed offset %d at the end, want 99", got)
 	}
 }
