@@ -187,14 +187,21 @@ func (f *Forwarder) Run(ctx context.Context, in <-chan []Record, c Committer, ev
 	}()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	var commitWarned time.Time
 	for {
 		closed := false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
-			if err := commit(ctx); err != nil && ctx.Err() == nil {
-				return err
+			// A commit refused in a rebalance, or while the coordinator
+			// moves, is tried again at the next tick: what it covers is on
+			// the relay, and at worst forwarded again by the partition's
+			// next owner. OnCommit hears of it, and /healthz turns
+			// unhealthy if it goes on.
+			if err := commit(ctx); err != nil && ctx.Err() == nil && time.Since(commitWarned) >= 10*time.Second {
+				commitWarned = time.Now()
+				f.log.Warn("could not commit the input offsets forwarded; trying again", "err", err)
 			}
 			continue
 		case batch, ok := <-in:

@@ -2,9 +2,11 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,14 +143,64 @@ func TestForwarderRelays(t *testing.T) {
 	}
 }
 
-// recordingCommitter keeps the offsets it was asked to commit.
-type recordingCommitter struct{ last map[Partition]int64 }
+// recordingCommitter keeps the offsets it was asked to commit; the first
+// fail commits are refused, as a coordinator refuses them in a rebalance.
+type recordingCommitter struct {
+	mu   sync.Mutex
+	last map[Partition]int64
+	fail int
+}
 
 func (c *recordingCommitter) Commit(_ context.Context, offsets []Offset) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail > 0 {
+		c.fail--
+		return errors.New("rebalance in progress")
+	}
 	for _, o := range offsets {
 		c.last[Partition{o.Topic, o.Partition}] = o.Offset
 	}
 	return nil
+}
+
+func (c *recordingCommitter) offset(p Partition) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last[p]
+}
+
+// TestForwarderCommitRefused: a commit the group refuses (a rebalance) is
+// tried again at the next tick, and the forwarder goes on.
+func TestForwarderCommitRefused(t *testing.T) {
+	_, cfg := startBroker(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fw, err := NewForwarder(cfg, 2, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	in := make(chan []Record, 1)
+	c := &recordingCommitter{last: map[Partition]int64{}, fail: 3}
+	done := make(chan error, 1)
+	rctx, stop := context.WithCancel(ctx)
+	go func() { done <- fw.Run(rctx, in, c, 10*time.Millisecond) }()
+	in <- []Record{{Source: Source{Topic: cfg.Topics.Content, Partition: 1, Offset: 7}, Kind: KindSkipped}}
+	for c.offset(Partition{cfg.Topics.Content, 1}) != 7 {
+		select {
+		case err := <-done:
+			t.Fatalf("the forwarder stopped on a refused commit: %v", err)
+		case <-ctx.Done():
+			t.Fatal("offset 7 never committed")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestForwarderRidesOutBrokerRestart: records to forward while the broker is
@@ -217,7 +269,7 @@ func TestForwarderRidesOutBrokerRestart(t *testing.T) {
 		t.Fatalf("the forwarder stopped while the broker was down: %v", err)
 	default:
 	}
-	if got := c.last[Partition{cfg.Topics.Content, 0}]; got >= 50 {
+	if got := c.offset(Partition{cfg.Topics.Content, 0}); got >= 50 {
 		t.Fatalf("committed offset %d while the broker was down, past what the relay held (49)", got)
 	}
 	if b, err = broker.Start(bc, nil); err != nil {
@@ -230,7 +282,7 @@ func TestForwarderRidesOutBrokerRestart(t *testing.T) {
 	if n := relayed(); n < 100 {
 		t.Errorf("the relay holds %d records after the restart, want the 100 forwarded", n)
 	}
-	if got := c.last[Partition{cfg.Topics.Content, 0}]; got != 99 {
+	if got := c.offset(Partition{cfg.Topics.Content, 0}); got != 99 {
 		t.Errorf("committed offset %d at the end, want 99", got)
 	}
 }
