@@ -184,6 +184,7 @@ func docs() map[string]doc {
 		"kafka.topics.content":           {UnitText, "topic of content events"},
 		"kafka.topics.dead_letter":       {UnitText, "topic for messages that cannot be counted"},
 		"kafka.topics.relay":             {UnitText, "prefix of the topics aggregate processes forward to, one per detect shard (.shard-I-of-N)"},
+		"kafka.relay_retention":          {UnitDuration, "how long the relay topics keep a record, set when they are created; 0: the brokers' default"},
 		"kafka.topics.reports":           {UnitText, "topic of report events"},
 
 		"log.format": {UnitText, "text or json"},

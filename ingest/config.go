@@ -90,6 +90,11 @@ type Config struct {
 	// until the group is empty and then take every partition over, instead
 	// of exiting. One process owns a group at a time (see WaitForGroup).
 	Standby bool `mapstructure:"standby"`
+	// RelayRetention is how long the relay topics keep a record, set when an
+	// aggregate or detect process creates them; 0 leaves it to the brokers'
+	// default (log.retention.hours, a week unless changed). A detect process
+	// stopped for longer than this loses what the relay dropped meanwhile.
+	RelayRetention time.Duration `mapstructure:"relay_retention"`
 	// ReadRelay, set by a detect process, is the relay topic it reads in
 	// place of the input topics (Topics.RelayTopic); empty for every other.
 	ReadRelay string `mapstructure:"-"`
@@ -151,6 +156,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("kafka.startup_timeout: must be >= 0, got %v", c.StartupTimeout)
 	case c.Decoders < 0:
 		return fmt.Errorf("kafka.decoders: must be >= 0 (0: one per CPU), got %d", c.Decoders)
+	case c.RelayRetention < 0:
+		return fmt.Errorf("kafka.relay_retention: must be >= 0 (0: the brokers' default), got %v", c.RelayRetention)
+	case c.RelayRetention > 0 && c.RelayRetention < time.Hour:
+		return fmt.Errorf("kafka.relay_retention: %v would drop what a detect process restarting after a crash has yet to read; give at least 1h", c.RelayRetention)
 	case c.SessionTimeout < time.Second:
 		return fmt.Errorf("kafka.session_timeout: must be >= 1s, got %v", c.SessionTimeout)
 	}

@@ -117,9 +117,13 @@ func (c Config) EnsureRelay(ctx context.Context, topics ...string) error {
 			partitions = max(partitions, len(t.Partitions))
 		}
 	}
+	var entries []kafka.ConfigEntry
+	if c.RelayRetention > 0 {
+		entries = append(entries, kafka.ConfigEntry{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(c.RelayRetention.Milliseconds(), 10)})
+	}
 	req := &kafka.CreateTopicsRequest{}
 	for _, t := range topics {
-		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: -1})
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: -1, ConfigEntries: entries})
 	}
 	resp, err := cl.CreateTopics(ctx, req)
 	if err != nil {

@@ -39,6 +39,7 @@ func TestForwarderRelays(t *testing.T) {
 	const shards = 2
 	agg := cfg
 	agg.Group += ".aggregate-of-2"
+	agg.RelayRetention = 2 * time.Hour
 	fw, err := NewForwarder(agg, shards, log, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +47,16 @@ func TestForwarderRelays(t *testing.T) {
 	defer fw.Close()
 	if err := fw.EnsureTopics(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The relay topics keep records as long as kafka.relay_retention says.
+	cl := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: &kafka.Transport{}}
+	dc, err := cl.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{
+		{ResourceType: kafka.ResourceTypeTopic, ResourceName: cfg.Topics.RelayTopic(1, shards), ConfigNames: []string{"retention.ms"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dc.Resources) != 1 || len(dc.Resources[0].ConfigEntries) != 1 || dc.Resources[0].ConfigEntries[0].ConfigValue != "7200000" {
+		t.Errorf("relay topic config %+v, want retention.ms 7200000", dc.Resources)
 	}
 	c, err := NewConsumer(agg, log, nil)
 	if err != nil {
