@@ -107,6 +107,10 @@ func TestFaults(t *testing.T) {
 			t.Parallel()
 			stages(t, s, chAddr, ref)
 		})
+		t.Run("stages_broker_restart", func(t *testing.T) {
+			t.Parallel()
+			stagesBrokerRestart(t, s, chAddr, ref)
+		})
 		t.Run("incident_down", func(t *testing.T) {
 			t.Parallel()
 			incidentDown(t, s, chAddr, ref)

@@ -123,3 +123,58 @@ func stages(t *testing.T, s *stream, chAddr string, ref *reference) {
 	}
 	sameAsReference(t, chAddr, base.database, s, ref, "3 aggregate and 2 detect processes, one of each killed")
 }
+
+// stagesBrokerRestart runs two aggregate processes and one detect process
+// while the broker is killed with -9 mid-stream and started again on its
+// log 2 s later. No trendwatch process is touched: the aggregate processes
+// must retry the relay and the input, the detect process its relay, and
+// together they must write what the reference process wrote.
+func stagesBrokerRestart(t *testing.T, s *stream, chAddr string, ref *reference) {
+	b := startBroker(t, freeAddr(t), t.TempDir())
+	base := newRunConfig(t, b.addr, chAddr)
+	base.extra = append(base.extra, watchlist(), sessionTimeout)
+	base.migrate(t)
+	start := func(name string, extra ...string) (runConfig, *proc) {
+		c := base
+		c.metrics = freeAddr(t)
+		c.extra = append(slices.Clone(base.extra), extra...)
+		return c, c.start(t, name)
+	}
+	var aggs []*proc
+	for i := range 2 {
+		_, p := start(fmt.Sprintf("aggregate%d", i), "TRENDWATCH_PIPELINE_ROLE=aggregate", "TRENDWATCH_PIPELINE_SHARDS=1")
+		aggs = append(aggs, p)
+	}
+	det, dp := start("detect", "TRENDWATCH_PIPELINE_ROLE=detect", "TRENDWATCH_PIPELINE_SHARD=0", "TRENDWATCH_PIPELINE_SHARDS=1")
+	det.group += ".detect-0-of-1"
+	s.play(t, newProducer(t, b.addr), pace, func(i int) {
+		if i != 13 {
+			return
+		}
+		b.p.kill9()
+		time.Sleep(2 * time.Second)
+		b.start(t)
+		t.Logf("minute %d: broker killed and restarted on its log", i)
+	})
+	at := s.end.Add(5 * time.Minute)
+	sentinel(t, b.addr, at)
+	det.waitPast(t, dp, at)
+	if err := dp.stop(60 * time.Second); err != nil {
+		t.Fatalf("%s: clean shutdown: %v", dp.name, err)
+	}
+	hwm, committed := topicState(t, b.addr, det.group, "trendwatch-relay.shard-0-of-1")
+	checkCommitted(t, dp.name, hwm, committed)
+	for _, p := range append(aggs, dp) {
+		if !strings.Contains(p.output(), "kafka reader") {
+			t.Errorf("no kafka reader error in %s's log: did the broker restart reach it at all?", p.name)
+		}
+	}
+	for _, p := range aggs {
+		if err := p.stop(60 * time.Second); err != nil {
+			t.Fatalf("%s: clean shutdown: %v", p.name, err)
+		}
+	}
+	hwm, committed = brokerState(t, b.addr, base.group+".aggregate-of-1")
+	checkCommitted(t, "the aggregate processes", hwm, committed)
+	sameAsReference(t, chAddr, base.database, s, ref, "2 aggregate and 1 detect processes through a broker restart")
+}
