@@ -181,18 +181,28 @@ func (c *recordingCommitter) offset(p Partition) int64 {
 	return c.last[p]
 }
 
+// newTestForwarder is a forwarder to shards detect shards whose relay topics
+// exist, closed when the test ends.
+func newTestForwarder(t *testing.T, ctx context.Context, cfg Config, shards int) *Forwarder {
+	t.Helper()
+	fw, err := NewForwarder(cfg, shards, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fw.Close() })
+	if err := fw.EnsureTopics(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return fw
+}
+
 // TestForwarderCommitRefused: a commit the group refuses (a rebalance) is
 // tried again at the next tick, and the forwarder goes on.
 func TestForwarderCommitRefused(t *testing.T) {
 	_, cfg := startBroker(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	fw, err := NewForwarder(cfg, 2, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fw.Close()
+	fw := newTestForwarder(t, ctx, cfg, 2)
 	in := make(chan []Record, 1)
 	c := &recordingCommitter{last: map[Partition]int64{}, fail: 3}
 	done := make(chan error, 1)
@@ -228,17 +238,9 @@ func TestForwarderRidesOutBrokerRestart(t *testing.T) {
 	defer func() { b.Close() }()
 	cfg := DefaultConfig()
 	cfg.Brokers = []string{b.Addr()}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	fw, err := NewForwarder(cfg, 1, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fw.Close()
-	if err := fw.EnsureTopics(ctx); err != nil {
-		t.Fatal(err)
-	}
+	fw := newTestForwarder(t, ctx, cfg, 1)
 	batch := func(from int) []Record {
 		var out []Record
 		for i := from; i < from+50; i++ {

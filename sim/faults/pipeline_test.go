@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -38,6 +39,23 @@ func newRunConfig(t *testing.T, brokers, clickhouse string) runConfig {
 		checkpoint: filepath.Join(t.TempDir(), "checkpoint"),
 		metrics:    freeAddr(t),
 	}
+}
+
+// another is c for one more process of the same deployment: a metrics
+// address of its own, and extra settings after c's.
+func (c runConfig) another(t *testing.T, extra ...string) runConfig {
+	c.metrics = freeAddr(t)
+	c.extra = append(slices.Clone(c.extra), extra...)
+	return c
+}
+
+// derived is c as a process whose layout names it (a term shard
+// "shard-1-of-2", a detect process "detect-1-of-2") derives it: the consumer
+// group and checkpoint directory of its own.
+func (c runConfig) derived(name string) runConfig {
+	c.group += "." + name
+	c.checkpoint = filepath.Join(c.checkpoint, name)
+	return c
 }
 
 func (c runConfig) env() []string {

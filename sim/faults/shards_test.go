@@ -5,7 +5,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -29,29 +28,19 @@ func shards(t *testing.T, s *stream, chAddr string, ref *reference) {
 	cfgs := make([]runConfig, n)
 	procs := make([]*proc, n)
 	for i := range cfgs {
-		cfgs[i] = base
-		cfgs[i].metrics = freeAddr(t)
-		cfgs[i].extra = append(slices.Clone(base.extra), fmt.Sprintf("TRENDWATCH_PIPELINE_SHARD=%d", i), fmt.Sprintf("TRENDWATCH_PIPELINE_SHARDS=%d", n))
+		cfgs[i] = base.another(t, fmt.Sprintf("TRENDWATCH_PIPELINE_SHARD=%d", i), fmt.Sprintf("TRENDWATCH_PIPELINE_SHARDS=%d", n))
 		procs[i] = cfgs[i].start(t, fmt.Sprintf("shard%d", i))
 	}
 	// shardView is cfgs[i] as the process derives it: its own group and
 	// checkpoint directory.
-	shardView := func(i int) runConfig {
-		c := cfgs[i]
-		name := fmt.Sprintf("shard-%d-of-%d", i, n)
-		c.group += "." + name
-		c.checkpoint = filepath.Join(c.checkpoint, name)
-		return c
-	}
+	shardView := func(i int) runConfig { return cfgs[i].derived(fmt.Sprintf("shard-%d-of-%d", i, n)) }
 	restarted := 0
 	s.play(t, newProducer(t, b.addr), pace, func(i int) {
 		switch i {
 		case 2:
 			// A run for every term in the shards' kafka.group would page
 			// what they page: it must refuse to start, saying why.
-			single := base
-			single.metrics = freeAddr(t)
-			startProc(t, "single", single.env(), "run").refused(30*time.Second, "term shards of 2")
+			startProc(t, "single", base.another(t).env(), "run").refused(30*time.Second, "term shards of 2")
 		case 12:
 			waitForCheckpoint(t, shardView(1))
 			procs[1].kill9()

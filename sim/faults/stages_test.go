@@ -4,8 +4,6 @@ package faults
 
 import (
 	"fmt"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,16 +26,10 @@ func stages(t *testing.T, s *stream, chAddr string, ref *reference) {
 	base.extra = append(base.extra, watchlist(), sessionTimeout)
 	base.migrate(t)
 	const n, aggregates = 2, 3
-	role := func(extra ...string) runConfig {
-		c := base
-		c.metrics = freeAddr(t)
-		c.extra = append(slices.Clone(base.extra), extra...)
-		return c
-	}
 	aggCfgs := make([]runConfig, aggregates)
 	aggs := make([]*proc, aggregates)
 	for i := range aggCfgs {
-		aggCfgs[i] = role("TRENDWATCH_PIPELINE_ROLE=aggregate", fmt.Sprintf("TRENDWATCH_PIPELINE_SHARDS=%d", n))
+		aggCfgs[i] = base.another(t, "TRENDWATCH_PIPELINE_ROLE=aggregate", fmt.Sprintf("TRENDWATCH_PIPELINE_SHARDS=%d", n))
 		if i == 0 {
 			// The one to be killed commits nothing, so that everything it
 			// forwarded is forwarded again by those that take its
@@ -49,27 +41,19 @@ func stages(t *testing.T, s *stream, chAddr string, ref *reference) {
 	detCfgs := make([]runConfig, n)
 	dets := make([]*proc, n)
 	for i := range detCfgs {
-		detCfgs[i] = role("TRENDWATCH_PIPELINE_ROLE=detect", fmt.Sprintf("TRENDWATCH_PIPELINE_SHARD=%d", i), fmt.Sprintf("TRENDWATCH_PIPELINE_SHARDS=%d", n))
+		detCfgs[i] = base.another(t, "TRENDWATCH_PIPELINE_ROLE=detect", fmt.Sprintf("TRENDWATCH_PIPELINE_SHARD=%d", i), fmt.Sprintf("TRENDWATCH_PIPELINE_SHARDS=%d", n))
 		dets[i] = detCfgs[i].start(t, fmt.Sprintf("detect%d", i))
 	}
 	// detView is detCfgs[i] as the process derives it: its own group and
 	// checkpoint directory.
-	detView := func(i int) runConfig {
-		c := detCfgs[i]
-		name := fmt.Sprintf("detect-%d-of-%d", i, n)
-		c.group += "." + name
-		c.checkpoint = filepath.Join(c.checkpoint, name)
-		return c
-	}
+	detView := func(i int) runConfig { return detCfgs[i].derived(fmt.Sprintf("detect-%d-of-%d", i, n)) }
 	restarted := 0
 	s.play(t, newProducer(t, b.addr), pace, func(i int) {
 		switch i {
 		case 2:
 			// A run for every term beside the stages would page what they
 			// page: it must refuse to start, saying why.
-			single := base
-			single.metrics = freeAddr(t)
-			startProc(t, "single", single.env(), "run").refused(30*time.Second, "two stages with 2 detect shards")
+			startProc(t, "single", base.another(t).env(), "run").refused(30*time.Second, "two stages with 2 detect shards")
 		case 8:
 			aggs[0].kill9()
 			t.Logf("minute %d: kill -9 of aggregate 0, not restarted", i)
@@ -134,19 +118,13 @@ func stagesBrokerRestart(t *testing.T, s *stream, chAddr string, ref *reference)
 	base := newRunConfig(t, b.addr, chAddr)
 	base.extra = append(base.extra, watchlist(), sessionTimeout)
 	base.migrate(t)
-	start := func(name string, extra ...string) (runConfig, *proc) {
-		c := base
-		c.metrics = freeAddr(t)
-		c.extra = append(slices.Clone(base.extra), extra...)
-		return c, c.start(t, name)
-	}
 	var aggs []*proc
 	for i := range 2 {
-		_, p := start(fmt.Sprintf("aggregate%d", i), "TRENDWATCH_PIPELINE_ROLE=aggregate", "TRENDWATCH_PIPELINE_SHARDS=1")
-		aggs = append(aggs, p)
+		aggs = append(aggs, base.another(t, "TRENDWATCH_PIPELINE_ROLE=aggregate", "TRENDWATCH_PIPELINE_SHARDS=1").start(t, fmt.Sprintf("aggregate%d", i)))
 	}
-	det, dp := start("detect", "TRENDWATCH_PIPELINE_ROLE=detect", "TRENDWATCH_PIPELINE_SHARD=0", "TRENDWATCH_PIPELINE_SHARDS=1")
-	det.group += ".detect-0-of-1"
+	det := base.another(t, "TRENDWATCH_PIPELINE_ROLE=detect", "TRENDWATCH_PIPELINE_SHARD=0", "TRENDWATCH_PIPELINE_SHARDS=1")
+	dp := det.start(t, "detect")
+	det = det.derived("detect-0-of-1")
 	s.play(t, newProducer(t, b.addr), pace, func(i int) {
 		if i != 13 {
 			return
