@@ -42,6 +42,70 @@ type baseline struct {
 	hold holdSums
 	// outlier: the current bucket is beyond Clip spreads above its forecast.
 	outlier bool
+	// ranges are, for each mention test, the largest sum of as many
+	// consecutive buckets of the history as the test spans, all of them
+	// ordinary: no part of a surge or drop (lone spikes the term came
+	// straight back from are ordinary). The range a young term's test must
+	// leave to page (see analysis.leaves); 0 where the history holds no such
+	// run, and not made for a whole fit.
+	ranges [mentionTests]float64
+}
+
+// rangeSpan is how many of the history's last buckets the ranges look at: a
+// fixed set on the stack, more than surge.history's default.
+const rangeSpan = 256
+
+// ordinary marks the buckets of the last rangeSpan of a history that were no
+// part of a surge or drop.
+type ordinary struct {
+	off  int // index in the history of the first bucket marked
+	bits [rangeSpan / 64]uint64
+}
+
+func (o *ordinary) set(i int) {
+	if i -= o.off; i >= 0 {
+		o.bits[i/64] |= 1 << (i % 64)
+	}
+}
+
+func (o *ordinary) has(i int) bool {
+	i -= o.off
+	return i >= 0 && o.bits[i/64]&(1<<(i%64)) != 0
+}
+
+// rangeOf is the largest sum of l consecutive buckets of h that are all
+// ordinary. Where no run of ordinary buckets is that long (a short history,
+// or one cut by surges), it is the longest runs' largest sum scaled to l
+// buckets: their mean level; 0 with no ordinary bucket at all.
+func (o *ordinary) rangeOf(h []float64, l int) float64 {
+	longest, run := 0, 0
+	for i := o.off; i < len(h); i++ {
+		if run++; !o.has(i) {
+			run = 0
+		}
+		longest = max(longest, run)
+	}
+	m := min(l, longest)
+	if m == 0 {
+		return 0
+	}
+	best, sum := 0.0, 0.0
+	run = 0
+	for i := o.off; i < len(h); i++ {
+		if !o.has(i) {
+			sum, run = 0, 0
+			continue
+		}
+		sum += h[i]
+		if run++; run > m {
+			sum -= h[i-m]
+			run = m
+		}
+		if run == m {
+			best = max(best, sum)
+		}
+	}
+	return best * float64(l) / float64(m)
 }
 
 // zScore is the sustained test's significance: the clipped errors' sum over
@@ -153,6 +217,8 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 	var buf [8]lone
 	lones := buf[:0]
 	holdFrom := len(h) - (hold - 1)
+	pending := -1 // an outlier not yet known to be lone
+	ord := ordinary{off: max(0, len(h)-rangeSpan)}
 	for i, y := range h {
 		if i >= holdFrom {
 			b.hold.add(y, s.level+s.trend, s.disp, c)
@@ -164,11 +230,27 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 			shiftSnap = s
 		}
 		was := s.surge
-		if cy := s.step(y, c); cy < y && i >= from && !whole {
+		cy := s.step(y, c)
+		if cy < y && i >= from && !whole {
 			lones = append(lones, lone{i, y - cy})
 		}
 		if s.surge > 0 && was <= 0 {
 			lones = confirm(lones, i)
+		}
+		switch {
+		case s.surge != 0:
+			pending = -1 // a surge began with the outlier pending, or goes on
+		case s.since == 0:
+			if pending >= 0 {
+				ord.set(pending) // lone: no outlier within surgeGap after it
+			}
+			pending = i
+		default:
+			if pending >= 0 && i-pending > surgeGap {
+				ord.set(pending)
+				pending = -1
+			}
+			ord.set(i)
 		}
 	}
 	if winSplit == len(h) {
@@ -196,6 +278,14 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 	if shiftSplit >= 0 {
 		b.shift = windowForecast{w: shift, obs: b.obs + sum(h[shiftSplit:]) - loneExcess(lones, shiftSplit)}
 		b.shift.expect, b.shift.disp = shiftSnap.window(shift, c, inflate)
+	}
+	if !whole {
+		// An outlier still pending at the end may be the first bucket of
+		// the surge the current one joins: it stays out of the ranges.
+		b.ranges[testBucket] = ord.rangeOf(h, 1)
+		b.ranges[testWindow] = ord.rangeOf(h, w)
+		b.ranges[testShift] = ord.rangeOf(h, shift)
+		b.ranges[testHold] = ord.rangeOf(h, b.hold.w)
 	}
 	return b
 }

@@ -40,11 +40,10 @@ func (d *Surge) judge(a *analysis) (Finding, bool) {
 	return mentionFinding(NameSurge, "SURGE", a, r, e, ""), true
 }
 
-// pages is the surge's strength at the term's page bar (analysis.pageBar): 1
-// where it pages.
+// pages is the surge's strength at the term's page bar (analysis.pageStrength):
+// 1 where it pages.
 func (d *Surge) pages(a *analysis) float64 {
-	r, _ := a.mentionStrength(a.pageBar(d.mp.pageZ(a.o.Width)), d.cfg.MinGrowth, d.cfg.MinSupport, true)
-	return r
+	return a.pageStrength(d.mp.pageZ(a.o.Width), d.cfg.MinGrowth, d.cfg.MinSupport)
 }
 
 // judgeLone judges a bucket the surge counts at the clip limit, a lone
@@ -68,7 +67,7 @@ func (d *Surge) judgeLone(a *analysis, earlyZ float64) (Finding, bool) {
 	a.mentions()
 	// Only the bucket itself is judged whole: a window holding an earlier
 	// lone outlier is that outlier's evidence, not this bucket's.
-	if !(a.m.obs < o.Mentions) || a.one.strength(a.pageBar(earlyZ), d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport) < 1 {
+	if !(a.m.obs < o.Mentions) || a.one.strength(a.pageBar(earlyZ), d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport) < 1 || a.young() && !a.leaves(a.one) {
 		return Finding{}, false
 	}
 	// A term that has spiked this hard before and come straight back is

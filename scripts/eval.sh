@@ -19,7 +19,7 @@ run() { # name, env, go test args...
 	env $env $GO test -count=1 -timeout 20m -v "$@" >>"$log" 2>&1 || { cat "$log" >&2; echo "eval: $name failed" >&2; exit 1; }
 	echo "   $((SECONDS - began)) s" >&2
 }
-run "NAB corpus and realTweets" "" -run '^(TestCorpus|TestRealTweets|TestRealTweetsFirstDays)$' ./bench/nab/
+run "NAB corpus and realTweets" "" -run '^(TestCorpus|TestRealTweets|TestRealTweetsFirstDays|TestCorpusFirstDays)$' ./bench/nab/
 run "reference: EWMA z-score on realTweets" "TRENDWATCH_EVAL_REFERENCE=1" -run '^TestReferenceDetectors$' ./bench/nab/
 run "synthetic NAB stand-in, 4 seeds" "TRENDWATCH_SYNTH_SEEDS=4" -run '^TestSynthetic$' ./bench/nab/
 run "generator scenarios, 10 seeds" "TRENDWATCH_GEN_SEEDS=10" -run '^TestGeneratorScenarios$' ./sim/backtest/

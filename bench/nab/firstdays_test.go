@@ -9,9 +9,11 @@ import (
 
 // quietCeiling bounds the share of quiet days that page when each is judged
 // from its first row (TestRealTweetsFirstDays): a regression guard a little
-// above what detectors.DefaultConfig() measures (33.5 %; 37.7 % before a
-// young tail came to raise the surge's page bar, see detectors.Tail.youngBar).
-const quietCeiling = 0.36
+// above what detectors.DefaultConfig() measures (30.5 %; 33.5 % before a young
+// term's tests had to leave its history's range, see detectors' analysis.young;
+// 37.7 % before a young tail came to raise the surge's page bar, see
+// detectors.Tail.youngBar).
+const quietCeiling = 0.33
 
 // TestRealTweetsFirstDays judges real social counts as `backtest --series`
 // judges a short export, from its first row: each of the five realTweets
