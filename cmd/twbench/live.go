@@ -29,17 +29,21 @@ import (
 // incident team lives it: the default bucket (1 minute), allowed lateness
 // (2 minutes) and early firing (every 10 s) all count.
 const (
-	liveContent  = "live-content-events"
-	liveReports  = "live-report-events"
-	liveRate     = 20 // posts a second
-	liveHistory  = 30 * time.Minute
-	liveBgTags   = 50   // background hashtags, one a post
-	liveBase     = 0.02 // each surging term's share of posts before its surge
-	liveGap      = 20 * time.Second
-	liveSettle   = 150 * time.Second // after the last onset
-	livePoll     = 10 * time.Second  // the peer's polling interval
-	livePeerGain = 2                 // the peer's bar: this many times the term's 30-minute average
-	livePeerMin  = 20                // and at least this many a minute
+	liveContent = "live-content-events"
+	liveReports = "live-report-events"
+	liveRate    = 20 // posts a second
+	liveHistory = 30 * time.Minute
+	liveBgTags  = 50   // background hashtags, one a post
+	liveBase    = 0.02 // each surging term's share of posts before its surge
+	liveGap     = 20 * time.Second
+	// liveSettle follows the last onset: long enough for the final
+	// judgement of the last surge's bucket (the rest of its bucket, the
+	// allowed lateness and a look), so a surge that early firing leaves to
+	// it is timed, not missed; at 150 s a threefold last surge was.
+	liveSettle   = 4 * time.Minute
+	livePoll     = 10 * time.Second // the peer's polling interval
+	livePeerGain = 2                // the peer's bar: this many times the term's 30-minute average
+	livePeerMin  = 20               // and at least this many a minute
 )
 
 // liveSpike is one term's ordinary spike: as steep as a surge, but over
