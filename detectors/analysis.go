@@ -305,12 +305,13 @@ func (a *analysis) young() bool {
 }
 
 // leaves reports whether test e's count (its window's sum) is above every run
-// of as many ordinary buckets in the term's history (baseline.ranges): a lone
-// spike the term came straight back from bounds the one-bucket test, while a
-// window's sum holding it is held to the windows of the history, so that a
-// rise that lasts can leave the range a lone spike set.
+// of as many ordinary buckets in the term's history (baseline.ordinary): a
+// lone spike the term came straight back from bounds the one-bucket test,
+// while a window's sum holding it is held to the windows of the history, so
+// that a rise that lasts can leave the range a lone spike set.
 func (a *analysis) leaves(e evidence) bool {
-	return e.observed > a.m.ranges[e.test]
+	h := tail(a.o.MentionHistory, a.mp.history)
+	return e.observed > a.m.ordinary.rangeOf(h, max(e.window, 1))
 }
 
 // mentionStrength is the strongest of the mention tests under thresholds,

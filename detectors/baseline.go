@@ -42,13 +42,11 @@ type baseline struct {
 	hold holdSums
 	// outlier: the current bucket is beyond Clip spreads above its forecast.
 	outlier bool
-	// ranges are, for each mention test, the largest sum of as many
-	// consecutive buckets of the history as the test spans, all of them
-	// ordinary: no part of a surge or drop (lone spikes the term came
-	// straight back from are ordinary). The range a young term's test must
-	// leave to page (see analysis.leaves); 0 where the history holds no such
-	// run, and not made for a whole fit.
-	ranges [mentionTests]float64
+	// ordinary marks the buckets of the history that were no part of a
+	// surge or drop (lone spikes the term came straight back from are
+	// ordinary): the ranges a young term's tests must leave to page (see
+	// analysis.leaves), worked out only when one is asked for.
+	ordinary ordinary
 }
 
 // rangeSpan is how many of the history's last buckets the ranges look at: a
@@ -73,8 +71,9 @@ func (o *ordinary) has(i int) bool {
 	return i >= 0 && o.bits[i/64]&(1<<(i%64)) != 0
 }
 
-// rangeOf is the largest sum of l consecutive buckets of h that are all
-// ordinary. Where no run of ordinary buckets is that long (a short history,
+// rangeOf is the range of a test spanning l buckets in history h (the one
+// the marks were made on): the largest sum of l consecutive buckets of h that
+// are all ordinary. Where no run of ordinary buckets is that long (a short history,
 // or one cut by surges), it is the longest runs' largest sum scaled to l
 // buckets: their mean level; 0 with no ordinary bucket at all.
 func (o *ordinary) rangeOf(h []float64, l int) float64 {
@@ -217,8 +216,11 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 	var buf [8]lone
 	lones := buf[:0]
 	holdFrom := len(h) - (hold - 1)
+	// An outlier still pending at the end may be the first bucket of the
+	// surge the current one joins: it stays out of the ordinary buckets.
 	pending := -1 // an outlier not yet known to be lone
-	ord := ordinary{off: max(0, len(h)-rangeSpan)}
+	ord := &b.ordinary
+	ord.off = max(0, len(h)-rangeSpan)
 	for i, y := range h {
 		if i >= holdFrom {
 			b.hold.add(y, s.level+s.trend, s.disp, c)
@@ -278,14 +280,6 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 	if shiftSplit >= 0 {
 		b.shift = windowForecast{w: shift, obs: b.obs + sum(h[shiftSplit:]) - loneExcess(lones, shiftSplit)}
 		b.shift.expect, b.shift.disp = shiftSnap.window(shift, c, inflate)
-	}
-	if !whole {
-		// An outlier still pending at the end may be the first bucket of
-		// the surge the current one joins: it stays out of the ranges.
-		b.ranges[testBucket] = ord.rangeOf(h, 1)
-		b.ranges[testWindow] = ord.rangeOf(h, w)
-		b.ranges[testShift] = ord.rangeOf(h, shift)
-		b.ranges[testHold] = ord.rangeOf(h, b.hold.w)
 	}
 	return b
 }

@@ -15,7 +15,7 @@ func quiet(n int) []float64 {
 	return h
 }
 
-// TestRanges: the history's ranges (baseline.ranges) keep the spikes a term
+// TestRanges: the history's ranges (baseline.ordinary) keep the spikes a term
 // came straight back from and leave out its surges, and an outlier at the end
 // of the history that the current bucket may yet join; a window's range is
 // the largest sum of as many ordinary buckets.
@@ -40,8 +40,8 @@ func TestRanges(t *testing.T) {
 			c := DefaultConfig()
 			mp := newMentionParams(c)
 			b := fitBaseline(tc.h, 10, mp.window, mp.shift, mp.hold, mp.minHistory, &mp.base, mp.inflate, false)
-			if b.ranges[testBucket] != tc.bucket || b.ranges[testWindow] != tc.window {
-				t.Errorf("ranges: bucket %v, window %v; want %v, %v", b.ranges[testBucket], b.ranges[testWindow], tc.bucket, tc.window)
+			if one, win := b.ordinary.rangeOf(tc.h, 1), b.ordinary.rangeOf(tc.h, mp.window); one != tc.bucket || win != tc.window {
+				t.Errorf("ranges: bucket %v, window %v; want %v, %v", one, win, tc.bucket, tc.window)
 			}
 		})
 	}
