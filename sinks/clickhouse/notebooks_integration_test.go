@@ -34,6 +34,30 @@ type fixture struct {
 	reviews  [][3]string // key, verdict, reviewer
 }
 
+// fixtureMinute is the minute a fixture is laid out around, once at least
+// need of it is left: the views and notebooks read now(), so the fixture must
+// be queried within the minute it was laid out in. Laid out in a minute's
+// last second and queried in the next, the bucket two minutes back was the
+// fixture's last one, and the test failed at random.
+func fixtureMinute(need time.Duration) time.Time {
+	now := time.Now().UTC()
+	start := now.Truncate(time.Minute)
+	if left := start.Add(time.Minute).Sub(now); left < need {
+		time.Sleep(left)
+		start = start.Add(time.Minute)
+	}
+	return start
+}
+
+// sameMinute fails the test when its queries ran past the minute its fixture
+// was laid out in, which would make their answers wrong rather than the code.
+func sameMinute(t *testing.T, start time.Time) {
+	t.Helper()
+	if now := time.Now().UTC(); now.Truncate(time.Minute) != start {
+		t.Fatalf("the queries ended at %s, past the fixture's minute %s: the test needs a quicker run, not another look", now.Format(time.TimeOnly), start.Format(time.TimeOnly))
+	}
+}
+
 func newFixture(now time.Time) fixture {
 	var f fixture
 	at := func(min int) time.Time { return now.Add(time.Duration(min) * time.Minute) }
@@ -191,7 +215,9 @@ func TestNotebooksIntegration(t *testing.T) {
 	migrated(t, cfg)
 	s, _ := openSink(t, cfg)
 	ctx := context.Background()
-	f := newFixture(time.Now().UTC().Truncate(time.Minute))
+	minute := fixtureMinute(30 * time.Second)
+	defer sameMinute(t, minute)
+	f := newFixture(minute)
 	if err := s.WriteMinutes(ctx, f.minutes); err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +396,8 @@ func TestNotebooksChDBIntegration(t *testing.T) {
 			add(fmt.Sprintf("%s statement %d", m.id(), i+1), stmt, false)
 		}
 	}
-	f := newFixture(time.Now().UTC().Truncate(time.Minute))
+	minute := fixtureMinute(30 * time.Second)
+	f := newFixture(minute)
 	mins, err := copyMinutes(f.minutes)
 	if err != nil {
 		t.Fatal(err)
@@ -423,6 +450,7 @@ func TestNotebooksChDBIntegration(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("node: %v\n%s", err, stderr.String())
 	}
+	sameMinute(t, minute)
 	var results []chdbResult
 	if err := json.Unmarshal(stdout.Bytes(), &results); err != nil {
 		t.Fatalf("chDB output: %v\n%s", err, stdout.String())
