@@ -392,6 +392,32 @@ func TestFirstBucketAfterASpike(t *testing.T) {
 	}
 }
 
+// TestFirstBucketAtTheFloor: with early.first_bucket, a term forecast at the
+// floor (baseline.min_expected) has no rate for its first bucket to be a
+// multiple of, and its burst waits for a second bucket: replayed live, NAB's
+// series that came back from zeros (a gap, a quiet stretch) paged on their
+// first bucket and were retracted when the next came in at their level.
+func TestFirstBucketAtTheFloor(t *testing.T) {
+	s, _ := firstBucketSet(t)
+	quiet := make([]float64, 120)
+	for i := range quiet {
+		if i%40 == 0 {
+			quiet[i] = 1
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		h    []float64
+		want bool
+	}{{"a level of 30", steadyHistory(30, 120, 3), true}, {"at the floor", quiet, false}} {
+		o := &Observation{Term: "hashtag:x", Bucket: simStart, Width: time.Minute, Mentions: 150, UniqueCreators: 150,
+			MentionHistory: tc.h, ReportHistory: make([]float64, len(tc.h)), DayAgo: math.NaN()}
+		if got := surgePagedEarly(s, o); got != tc.want {
+			t.Errorf("%s: surge paged early %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // firstBucketSet is the default detectors with early.first_bucket.
 func firstBucketSet(t *testing.T) (*Set, Config) {
 	t.Helper()

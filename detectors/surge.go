@@ -76,6 +76,12 @@ func (d *Surge) judgeLone(a *analysis, earlyZ float64) (Finding, bool) {
 	if spikedBefore(tail(o.MentionHistory, a.mp.history), earlyZ, &a.mp.base) || a.termTail().Lone >= a.mp.tail.loneFor {
 		return Finding{}, false
 	}
+	// A term forecast at the floor has no rate for its first bucket to be
+	// a multiple of: the floor stands in for nothing. Its burst waits for a
+	// second bucket, as a new term's does.
+	if !(a.one.expected > a.mp.base.MinExpected) {
+		return Finding{}, false
+	}
 	r := a.one.strength(d.mp.pageZ(o.Width), d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport)
 	f := mentionFinding(NameSurge, "SURGE", a, r, a.one, "first bucket, judged whole")
 	f.Explanation = "lone=1 " + f.Explanation
