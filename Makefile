@@ -24,7 +24,7 @@ lint:
 # the ClickHouse Kafka-engine peer where clickhouse-server is installed, and the
 # live measurement (8 surges in real time: onset to trendwatch's page and to the
 # peer's polled spike query); prints the table and writes it to bench.md (about
-# 10 minutes, 6 of them the live run; -live 0 skips it). BENCH_FLAGS=-short proves it
+# 10 minutes, 7 of them the live run; -live 0 skips it). BENCH_FLAGS=-short proves it
 # works in seconds (go test ./cmd/twbench does too); bench-micro runs the
 # package benchmarks.
 BENCH_FLAGS ?=

@@ -21,8 +21,11 @@ import (
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
-// The live measurement: posts produced in real time, after half an hour of
-// history, while terms with that history surge one after another; the time
+// The live measurement: posts produced in real time, after an hour and a half
+// of history (produced at once beforehand, as the detector issue timed its
+// live surge after; half an hour left the terms' tails so young that their
+// bar, not the early firing, decided the latency), while terms with that
+// history surge one after another; the time
 // from each surge's first post to trendwatch's page (its consumer and engine
 // at their defaults, in this process) and to the first poll of the peer's
 // spike query that shows the term. Latency is the wall clock, as an
@@ -32,7 +35,7 @@ const (
 	liveContent = "live-content-events"
 	liveReports = "live-report-events"
 	liveRate    = 20 // posts a second
-	liveHistory = 30 * time.Minute
+	liveHistory = 90 * time.Minute
 	liveBgTags  = 50   // background hashtags, one a post
 	liveBase    = 0.02 // each surging term's share of posts before its surge
 	liveGap     = 20 * time.Second

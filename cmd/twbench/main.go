@@ -43,7 +43,7 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	flag.StringVar(&cfg.engineProfile, "engineprofile", "", "write a CPU profile of the engine row to this file")
 	flag.IntVar(&cfg.peerEvents, "peer", 500_000, "messages of the backlog for the ClickHouse Kafka-engine peer and trendwatch with its ClickHouse sink; 0 skips it (so does a machine without clickhouse-server)")
-	flag.IntVar(&cfg.liveSurges, "live", 8, "surges of the live measurement (real time, about 20 s each plus 2 minutes of history and settling): half tenfold, half threefold; 0 skips it")
+	flag.IntVar(&cfg.liveSurges, "live", 8, "surges of the live measurement (real time, about 20 s each plus the history's production and 4 minutes of settling): half tenfold, half threefold; 0 skips it")
 	short := flag.Bool("short", false, "a small stream and brief measurements, to prove the harness works (seconds)")
 	flag.Parse()
 	if *short {
