@@ -372,33 +372,17 @@ func TestSpikedBefore(t *testing.T) {
 	}
 }
 
-// TestFirstBucketAfterASpike: with early.first_bucket, a term's first
-// outlying bucket pages early unless the term has spiked as hard before and
-// come straight back (spikedBefore); then it waits for the second bucket.
-func TestFirstBucketAfterASpike(t *testing.T) {
+// TestFirstBucketWaits: with early.first_bucket, a term's first outlying
+// bucket pages early unless the term has spiked as hard before and come
+// straight back (spikedBefore), or is forecast at the floor
+// (baseline.min_expected), with no rate for its first bucket to be a
+// multiple of (replayed live, NAB's series that came back from zeros paged on
+// their first bucket and were retracted when the next came in at their
+// level); then it waits for the second bucket.
+func TestFirstBucketWaits(t *testing.T) {
 	s, _ := firstBucketSet(t)
 	spiky := steadyHistory(30, 120, 3)
 	spiky[60] = 300
-	for _, tc := range []struct {
-		name string
-		h    []float64
-		want bool
-	}{{"steady history", steadyHistory(30, 120, 3), true}, {"a lone spike an hour ago", spiky, false}} {
-		o := &Observation{Term: "hashtag:x", Bucket: simStart, Width: time.Minute, Mentions: 150, UniqueCreators: 150,
-			MentionHistory: tc.h, ReportHistory: make([]float64, len(tc.h)), DayAgo: math.NaN()}
-		if got := surgePagedEarly(s, o); got != tc.want {
-			t.Errorf("%s: surge paged early %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
-// TestFirstBucketAtTheFloor: with early.first_bucket, a term forecast at the
-// floor (baseline.min_expected) has no rate for its first bucket to be a
-// multiple of, and its burst waits for a second bucket: replayed live, NAB's
-// series that came back from zeros (a gap, a quiet stretch) paged on their
-// first bucket and were retracted when the next came in at their level.
-func TestFirstBucketAtTheFloor(t *testing.T) {
-	s, _ := firstBucketSet(t)
 	quiet := make([]float64, 120)
 	for i := range quiet {
 		if i%40 == 0 {
@@ -409,7 +393,11 @@ func TestFirstBucketAtTheFloor(t *testing.T) {
 		name string
 		h    []float64
 		want bool
-	}{{"a level of 30", steadyHistory(30, 120, 3), true}, {"at the floor", quiet, false}} {
+	}{
+		{"steady history", steadyHistory(30, 120, 3), true},
+		{"a lone spike an hour ago", spiky, false},
+		{"at the floor", quiet, false},
+	} {
 		o := &Observation{Term: "hashtag:x", Bucket: simStart, Width: time.Minute, Mentions: 150, UniqueCreators: 150,
 			MentionHistory: tc.h, ReportHistory: make([]float64, len(tc.h)), DayAgo: math.NaN()}
 		if got := surgePagedEarly(s, o); got != tc.want {
