@@ -70,16 +70,16 @@ func (d *Surge) judgeLone(a *analysis, earlyZ float64) (Finding, bool) {
 	if !(a.m.obs < o.Mentions) || a.one.strength(a.pageBar(earlyZ), d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport) < 1 || a.young() && !a.leaves(a.one) {
 		return Finding{}, false
 	}
-	// A term that has spiked this hard before and come straight back is
-	// likely doing it again: its first bucket waits for the second, as at
-	// the close.
-	if spikedBefore(tail(o.MentionHistory, a.mp.history), earlyZ, &a.mp.base) || a.termTail().Lone >= a.mp.tail.loneFor {
-		return Finding{}, false
-	}
 	// A term forecast at the floor has no rate for its first bucket to be
 	// a multiple of: the floor stands in for nothing. Its burst waits for a
 	// second bucket, as a new term's does.
 	if !(a.one.expected > a.mp.base.MinExpected) {
+		return Finding{}, false
+	}
+	// A term that has spiked this hard before and come straight back is
+	// likely doing it again: its first bucket waits for the second, as at
+	// the close.
+	if spikedBefore(tail(o.MentionHistory, a.mp.history), earlyZ, &a.mp.base) || a.termTail().Lone >= a.mp.tail.loneFor {
 		return Finding{}, false
 	}
 	r := a.one.strength(d.mp.pageZ(o.Width), d.cfg.MinGrowth, o.Mentions, d.cfg.MinSupport)
