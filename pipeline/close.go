@@ -190,7 +190,10 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*termState, obs []detecto
 		st := sts[i]
 		o.Tail = st.tail
 		var fs []detectors.Finding
-		if st.kind != event.KindFamily || spread(st.open[b.Start]) {
+		// A family whose bucket came by one spelling is that hashtag's copy:
+		// not judged, and not listed among the fastest-growing terms beside it.
+		judged := st.kind != event.KindFamily || spread(st.open[b.Start])
+		if judged {
 			fs = e.set.Evaluate(o)
 		}
 		if exp, ok := detectors.SurgeExpected(fs); ok {
@@ -219,7 +222,7 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*termState, obs []detecto
 				Family:  st.family,
 				Version: version,
 			})
-			if o.Mentions >= float64(2*e.cfg.TrackMin) {
+			if judged && o.Mentions >= float64(2*e.cfg.TrackMin) {
 				exp := recentMean(o.MentionHistory, 30)
 				surging = append(surging, TermStat{Term: o.Term, Mentions: o.Mentions, Expected: exp,
 					Growth: (o.Mentions + 1) / (exp + 1), UniqueCreators: o.UniqueCreators, Reports: o.Reports})

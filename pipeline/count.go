@@ -58,7 +58,18 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 			continue
 		}
 		fam, spelling := e.hashtagFamily(hashes[i], t.Value)
-		if fam == 0 || slices.Contains(fams, fam) {
+		if fam == 0 {
+			continue
+		}
+		if slices.Contains(fams, fam) {
+			// The post counted into the family already, but a spelling seen
+			// for the first time is a spelling all the same: abusers tag a
+			// post with several at once, and one first met there would
+			// otherwise be taken for known ever after, and never make its
+			// family one that may be tracked.
+			if spelling {
+				e.spelled(fam, hashes[i], t.Value, true)
+			}
 			continue
 		}
 		fams = append(fams, fam)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
@@ -371,5 +372,137 @@ func TestFamilyTermKeptWhileTracked(t *testing.T) {
 	f.untracked(e)
 	if f.terms[e] != "family:e" {
 		t.Error("untracked dropped the term of a family still in the table")
+	}
+}
+
+// surgingLog notes every term a bucket report lists among the fastest-growing.
+type surgingLog struct{ terms map[string]int }
+
+func (s *surgingLog) Bucket(r *BucketReport) {
+	for _, ts := range r.Surging {
+		s.terms[ts.Term]++
+	}
+}
+func (s *surgingLog) Alert(alert.Event) {}
+
+// TestFastestGrowingFamilies: the bucket reports (the demo's screen) list a
+// family among the fastest-growing terms when its surge came by several
+// spellings, and not when one spelling brought it and the others rode along
+// on the same posts, where the family is that hashtag's copy.
+func TestFastestGrowingFamilies(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	key := family.Prefix + family.Key(spellings[0])
+	riding := func() []ingest.Record {
+		var recs []ingest.Record
+		post := func(ts time.Time, tags ...string) {
+			id := len(recs)
+			recs = append(recs, ingest.Record{
+				Source: ingest.Source{Topic: "content-events", Offset: int64(id)}, Kind: ingest.KindContent,
+				Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
+					CreatorID: fmt.Sprint("u", id), Region: "IN", Lang: "hi", Hashtags: tags},
+			})
+		}
+		for m := range 70 {
+			base := start.Add(time.Duration(m) * time.Minute)
+			for i := range 120 {
+				post(base.Add(time.Duration(i)*500*time.Millisecond), fmt.Sprintf("steady%d", i%12))
+			}
+			if m%5 == 0 {
+				// The Devanagari spelling alone now and then: the family has
+				// two spellings, so it may be tracked.
+				post(base.Add(700*time.Millisecond), spellings[4])
+			}
+			n := 2
+			if m >= 60 {
+				n = 40
+			}
+			for i := range n {
+				tags := []string{spellings[0]}
+				if i%3 == 0 {
+					tags = append(tags, spellings[4]) // the Devanagari spelling on a third of the posts
+				}
+				post(base.Add(time.Duration(i)*time.Second+300*time.Millisecond), tags...)
+			}
+		}
+		return recs
+	}
+	for _, tc := range []struct {
+		name   string
+		recs   []ingest.Record
+		listed bool
+	}{
+		{"spread over five spellings", splitSurge(start, 70, 60, 8), true},
+		{"one spelling, another riding along", riding(), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEngine(t, &memSink{})
+			log := &surgingLog{terms: map[string]int{}}
+			e.AddObserver(log)
+			run(t, e, tc.recs, true)
+			if _, tracked := e.tracked[sketches.Hash(key)]; !tracked {
+				t.Fatalf("%s not tracked: the test does not reach the bucket reports' choice", key)
+			}
+			if got := log.terms[key] > 0; got != tc.listed {
+				t.Errorf("%s listed among the fastest-growing: %v, want %v (listed: %v)", key, got, tc.listed, log.terms)
+			}
+			if !tc.listed && log.terms["hashtag:"+spellings[0]] == 0 {
+				t.Errorf("hashtag:%s not listed among the fastest-growing: %v", spellings[0], log.terms)
+			}
+		})
+	}
+}
+
+// TestFamilySpellingFirstSeenBesideAnother: abusers tag one post with several
+// spellings at once. A spelling first met beside another of its family is a
+// second spelling all the same, so that when the two are later used apart
+// and a surge is split between them, the family is tracked and pages.
+func TestFamilySpellingFirstSeenBesideAnother(t *testing.T) {
+	a, b := spellings[0], spellings[1]
+	key := family.Prefix + family.Key(a)
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs []ingest.Record
+	post := func(ts time.Time, tags ...string) {
+		id := len(recs)
+		recs = append(recs, ingest.Record{
+			Source: ingest.Source{Topic: "content-events", Offset: int64(id)}, Kind: ingest.KindContent,
+			Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
+				CreatorID: fmt.Sprint("u", id), Region: "IN", Lang: "hi", Hashtags: tags},
+		})
+	}
+	const surgeAt = 60
+	for m := range 70 {
+		base := start.Add(time.Duration(m) * time.Minute)
+		for i := range 120 {
+			post(base.Add(time.Duration(i)*500*time.Millisecond), fmt.Sprintf("steady%d", i%12))
+		}
+		switch {
+		case m == 0:
+			post(base.Add(300*time.Millisecond), a, b) // b's first sighting
+		case m < surgeAt && m%5 == 0:
+			post(base.Add(300*time.Millisecond), a)
+		case m < surgeAt && m%5 == 2:
+			post(base.Add(300*time.Millisecond), b)
+		case m >= surgeAt:
+			for i := range 8 { // under every detector's support, for each spelling
+				post(base.Add(time.Duration(2*i)*time.Second+300*time.Millisecond), a)
+				post(base.Add(time.Duration(2*i+1)*time.Second+300*time.Millisecond), b)
+			}
+		}
+	}
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	run(t, e, recs, true)
+	onset := start.Add(surgeAt * time.Minute)
+	var first *alert.Alert
+	for _, ev := range sink.alerts {
+		if ev.Alert.Term == key && ev.From == "" && first == nil {
+			first = &ev.Alert
+		}
+	}
+	if first == nil {
+		t.Fatalf("no alert on %s, the surge split between #%s and #%s", key, a, b)
+	}
+	if d := first.Bucket.Sub(onset); d < 0 || d >= 2*time.Minute {
+		t.Errorf("family paged on bucket %s, %s after onset; want within 2 buckets", first.Bucket.Format("15:04"), d)
 	}
 }
