@@ -34,14 +34,21 @@ func TestWatchFamilies(t *testing.T) {
 		{"family:123~", false},
 		{"family:other~", false},
 		{"hashtag:blackoutchallenge", true},
+		// Another spelling of a watched hashtag, in the stand-in's family.
+		{"hashtag:blackout_challenge", true},
+		{"hashtag:skull_breaker", true},
+		{"hashtag:other", false},
+		{"challenge:12_3", false},
 	}
 	for _, tt := range tests {
 		if got := s.Watch(tt.term) != nil; got != tt.watch {
 			t.Errorf("Watch(%q) = %v, want %v", tt.term, got, tt.watch)
 		}
 	}
-	if m := s.Watch("family:blackoutchallenge~"); m == nil || m.Risk != alert.SeverityHigh {
-		t.Errorf("family match %+v, want the entry's high risk", m)
+	for _, term := range []string{"family:blackoutchallenge~", "hashtag:blackout_challenge"} {
+		if m := s.Watch(term); m == nil || m.Risk != alert.SeverityHigh || m.Pattern != "hashtag:BlackoutChallenge" {
+			t.Errorf("%s: match %+v, want the entry's, of high risk", term, m)
+		}
 	}
 	terms := strings.Join(s.WatchTerms(), " ")
 	if !strings.Contains(terms, "family:blackoutchallenge~") {

@@ -86,6 +86,8 @@ type watchlist struct {
 	// family holds "family:key" for the hashtag entries once a family key is
 	// set (Set.WatchFamilies): a watched hashtag watches its other spellings.
 	family map[string]*WatchMatch
+	// familyOf is the family term of a hashtag value, set with family.
+	familyOf func(hashtag string) string
 }
 
 func newWatchlist(c WatchlistConfig) (*watchlist, error) {
@@ -137,6 +139,7 @@ func addRiskier(m map[string]*WatchMatch, key string, wm WatchMatch) {
 // and key make the family's term key.
 func (w *watchlist) watchFamilies(prefix string, key func(hashtag string) string) {
 	w.family = map[string]*WatchMatch{}
+	w.familyOf = func(v string) string { return prefix + key(v) }
 	for k, m := range w.exact {
 		if v, ok := strings.CutPrefix(k, event.KindHashtag.String()+":"); ok {
 			addRiskier(w.family, prefix+key(v), *m)
@@ -162,6 +165,15 @@ func (w *watchlist) match(term string) *WatchMatch {
 	}
 	better(w.exact[term])
 	better(w.family[term])
+	if len(w.family) > 0 {
+		// Each spelling of a watched hashtag is watched as well as the
+		// family: a family is judged only when its bucket came by several
+		// spellings, so a variant that surges alone (#bl4ckoutchallenge)
+		// would otherwise be judged as an unwatched term.
+		if v, ok := strings.CutPrefix(term, event.KindHashtag.String()+":"); ok {
+			better(w.family[w.familyOf(v)])
+		}
+	}
 	if len(w.bare) == 0 && len(w.globs) == 0 {
 		return best
 	}

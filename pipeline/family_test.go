@@ -506,3 +506,59 @@ func TestFamilySpellingFirstSeenBesideAnother(t *testing.T) {
 		t.Errorf("family paged on bucket %s, %s after onset; want within 2 buckets", first.Bucket.Format("15:04"), d)
 	}
 }
+
+// TestWatchlistWatchesSpellings: a watchlist entry for a hashtag watches each
+// of its spellings, not only their family, which is judged only when its
+// bucket came by several: a variant that surges alone is a watched term,
+// with the watchlist's bars and severity.
+func TestWatchlistWatchesSpellings(t *testing.T) {
+	dcfg := detectors.DefaultConfig()
+	dcfg.Watchlist.Enabled = true
+	dcfg.Watchlist.Entries = []detectors.WatchEntry{{Term: "hashtag:blackoutchallenge", Category: "dangerous_challenge"}}
+	sink := &memSink{}
+	e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), dcfg, []Sink{sink}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	variant := "bl4ckoutchallenge"
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs []ingest.Record
+	post := func(ts time.Time, tags ...string) {
+		id := len(recs)
+		recs = append(recs, ingest.Record{
+			Source: ingest.Source{Topic: "content-events", Offset: int64(id)}, Kind: ingest.KindContent,
+			Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
+				CreatorID: fmt.Sprint("u", id), Region: "IN", Lang: "hi", Hashtags: tags},
+		})
+	}
+	for m := range 70 {
+		base := start.Add(time.Duration(m) * time.Minute)
+		for i := range 120 {
+			post(base.Add(time.Duration(i)*500*time.Millisecond), fmt.Sprintf("steady%d", i%12))
+		}
+		n := 1
+		if m >= 60 {
+			n = 12
+		}
+		for i := range n {
+			post(base.Add(time.Duration(4*i)*time.Second+300*time.Millisecond), variant)
+		}
+	}
+	run(t, e, recs, true)
+	var watched bool
+	for _, ev := range sink.alerts {
+		if ev.Alert.Term == "hashtag:"+variant && ev.Alert.Watchlisted {
+			watched = true
+			if ev.Alert.Severity < alert.SeverityHigh || !strings.Contains(ev.Alert.Summary, "dangerous_challenge") {
+				t.Errorf("alert on the variant: severity %s, summary %q; want the watchlist's", ev.Alert.Severity, ev.Alert.Summary)
+			}
+		}
+	}
+	if !watched {
+		var got []string
+		for _, ev := range sink.alerts {
+			got = append(got, ev.Alert.Summary)
+		}
+		t.Fatalf("no watchlisted alert on hashtag:%s; alerts: %q", variant, got)
+	}
+}
