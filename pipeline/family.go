@@ -122,10 +122,28 @@ func (e *Engine) spelled(fam, h uint64, v string, spelling bool) string {
 		}
 		return f.terms[fam]
 	}
-	if old := s[ways-1]; old.fam != 0 {
-		f.forget(old.fam, e.tracked)
+	// The entry pushed out is the least recently used family seen under one
+	// spelling, where the set has one: a family known to have two is rarer
+	// and costlier to lose, as its spellings, known to the tables, never
+	// look it up again.
+	out := ways - 1
+	for i := ways - 1; i >= 0; i-- {
+		if s[i].first != 0 {
+			out = i
+			break
+		}
 	}
-	copy(s[1:], s[:ways-1])
+	if old := s[out]; old.fam != 0 {
+		f.forget(old.fam, e.tracked)
+		if old.first != 0 {
+			// Its one spelling is forgotten with it, so that its next
+			// mention registers it again rather than pass as known: a
+			// spelling in use never looks its family up, and a new one of
+			// the family would otherwise be taken for the first.
+			e.forgetSpelling(old.first)
+		}
+	}
+	copy(s[1:out+1], s[:out])
 	s[0] = famSlot{fam, h}
 	// A family seen under one spelling is tracked only when watched, or
 	// when it was tracked before its entry was pushed out. Most are neither,
@@ -136,6 +154,22 @@ func (e *Engine) spelled(fam, h uint64, v string, spelling bool) string {
 	t := string(f.buf)
 	f.terms[fam] = t
 	return t
+}
+
+// forgetSpelling drops the hashtag whose term key hashes to h from the tags
+// table and the term-key cache's family slot.
+func (e *Engine) forgetSpelling(h uint64) {
+	s := set(e.families.tags, h)
+	for i := range s {
+		if s[i].tag == h {
+			copy(s[i:], s[i+1:])
+			s[ways-1] = tagSlot{}
+			break
+		}
+	}
+	if slot := &e.keyCache[h&(keyCacheSize-1)]; slot.hash == h {
+		slot.famOK = false
+	}
 }
 
 // forget drops the term of a family whose entry is pushed out of fams, unless

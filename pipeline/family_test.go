@@ -562,3 +562,43 @@ func TestWatchlistWatchesSpellings(t *testing.T) {
 		t.Fatalf("no watchlisted alert on hashtag:%s; alerts: %q", variant, got)
 	}
 }
+
+// TestFamilyForgottenSpellingRegistersAgain: a hashtag in use never looks its
+// family up, so when the family's entry is pushed out of the tables (other
+// families came and went), the hashtag must register again at its next
+// mention: else a new spelling of the family, seen after, is taken for the
+// first, and the family never becomes one that may be tracked. A family known
+// under two spellings is kept before one known under one.
+func TestFamilyForgottenSpellingRegistersAgain(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Families = 4 // one set in each table: a fifth family pushes one out
+	e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs []ingest.Record
+	post := func(tags ...string) {
+		id := len(recs)
+		recs = append(recs, ingest.Record{
+			Source: ingest.Source{Topic: "content-events", Offset: int64(id)}, Kind: ingest.KindContent,
+			Content: event.Content{EventID: fmt.Sprint("e", id), TS: start.Add(time.Duration(id) * time.Second), ContentID: fmt.Sprint("c", id),
+				CreatorID: fmt.Sprint("u", id), Hashtags: tags},
+		})
+	}
+	a, b := spellings[0], spellings[1]
+	post("dancechallenge", "dance_challenge") // a family known under two spellings
+	post(a)
+	for _, v := range []string{"cookingvideos", "travelstories", "footballhighlights", "makeuptutorial"} {
+		post(v, a) // a in use all along, while four other families pass through
+	}
+	post(b)
+	post(a)
+	run(t, e, recs, true)
+	if fam := sketches.Hash(family.Prefix + family.Key(a)); !e.families.tracks(fam) {
+		t.Errorf("#%s and #%s seen, but their family may not be tracked: #%s passed as known after its family was pushed out", a, b, a)
+	}
+	if fam := sketches.Hash(family.Prefix + family.Key("dancechallenge")); !e.families.tracks(fam) {
+		t.Error("the family known under two spellings was pushed out before those known under one")
+	}
+}
