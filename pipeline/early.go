@@ -221,14 +221,16 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 	}
 	var looks []look
 	consider := func(i int, st *termState) {
-		// A family is judged only when its mentions are spread over several
-		// spellings, which a partial bucket cannot tell yet; its hashtags
-		// page early on their own.
-		if st.kind == event.KindFamily {
-			return
-		}
 		wb := open[i]
 		tb := st.open[wb.Start]
+		// A family is judged only when its mentions so far are spread over
+		// several spellings, as at the close: a surge split to slip under
+		// each spelling's bar is the evasion families are for, and it must
+		// page as soon as one on a single spelling would. Should the rest
+		// of the bucket come by one spelling, the close retracts the page.
+		if st.kind == event.KindFamily && !spread(tb) {
+			return
+		}
 		wasLooked := tb != nil && tb.early.looked
 		if m, _ := e.countsOf(st, wb, tb); e.candidate(st, tb, m, elapsed[i]) || e.trustedReport(tb) {
 			looks = append(looks, look{i, st.key, st})
@@ -304,7 +306,11 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 		e.catchUp(st, first)
 		o := e.earlyObservation(st, wb, first)
 		o.Platform = platform
+		n := len(evs)
 		evs = append(evs, e.life.ObserveEarly(&o, e.set.EvaluateEarly(&o, elapsed[l.bucket]))...)
+		if tb := st.open[wb.Start]; tb != nil && st.kind == event.KindFamily {
+			withMembers(evs[n:], tb.members, e.cfg.TopLabels)
+		}
 	}
 	return evs
 }

@@ -602,3 +602,39 @@ func TestFamilyForgottenSpellingRegistersAgain(t *testing.T) {
 		t.Error("the family known under two spellings was pushed out before those known under one")
 	}
 }
+
+// TestFamilyPagesEarly: a surge split over five spellings, none of them
+// crossing its own bar, is the evasion families are for, and it pages early,
+// by the deadline TestEarlyFiring sets a 10x surge on one hashtag beginning
+// as a bucket does (in its second bucket: the surge detector waits for a
+// second outlier), where it paged 4 minutes after onset at the close: a
+// family is judged in an open bucket once the mentions so far are spread
+// over its spellings. The final judgement confirms it.
+func TestFamilyPagesEarly(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	key := family.Prefix + family.Key(spellings[0])
+	const surgeAt = 60
+	onset := start.Add(surgeAt * time.Minute)
+	e, log := newEarlyEngine(t, detectors.DefaultConfig(), nil)
+	run(t, e, splitSurge(start, 70, surgeAt, 8), true)
+	evs, at := log.of(key)
+	if len(evs) == 0 {
+		t.Fatalf("no page on %s", key)
+	}
+	first := evs[0]
+	t.Logf("%s paged %s after onset, early=%v: %s", first.Alert.Detector, at[0].Sub(onset), first.Alert.Early, first.Alert.Summary)
+	if !first.Alert.Early || first.To != alert.StatusOpen {
+		t.Errorf("first page %s early=%v, want an early open", first.To, first.Alert.Early)
+	}
+	if d := at[0].Sub(onset); d > 90*time.Second {
+		t.Errorf("paged %s after onset, want within 90 s", d)
+	}
+	if !strings.Contains(first.Alert.Summary, "spellings: #") {
+		t.Errorf("early page %q does not name the spellings", first.Alert.Summary)
+	}
+	for _, ev := range evs {
+		if ev.Reason == alert.ReasonRetracted {
+			t.Errorf("%s retracted at %s", ev.Alert.Key, ev.At)
+		}
+	}
+}
