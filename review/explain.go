@@ -78,6 +78,35 @@ var phrasings = map[string]func(v string) string{
 	"reports_law_enforcement": channelReports("law enforcement"),
 	"reports_media":           channelReports("the media"),
 	"reports_internal":        channelReports("internal teams"),
+	"early": func(string) string {
+		return "raised while the minute was still in progress (an early alert); the complete minute then confirmed or withdrew it"
+	},
+	"elapsed": func(v string) string { return "the counts so far covered " + percent(v) + " of the minute" },
+	"early_z": func(v string) string {
+		return "the posts so far, against their share of the minute's usual level: " + sigma(v)
+	},
+	"rest_least": func(v string) string {
+		return v + " posts were the fewest the rest of the minute was reckoned to bring at the term's usual level"
+	},
+	"test": func(v string) string {
+		what := map[string]string{
+			"bucket": "the single latest minute",
+			"window": "the last few minutes together",
+			"shift":  "a lasting change in the term's level",
+			"hold":   "a rise held over many minutes",
+		}[v]
+		if what == "" {
+			return "the comparison that decided: " + v
+		}
+		return "the comparison that decided: " + what
+	},
+	"lone": func(string) string {
+		return "the first minute of the rise, judged whole before a second minute could confirm it"
+	},
+	"members": func(v string) string {
+		return "the spellings of one challenge counted together here, with their shares of the posts: #" +
+			strings.ReplaceAll(counts(v), ", ", ", #")
+	},
 }
 
 // channelName reads a report channel's wire name.

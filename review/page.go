@@ -21,6 +21,9 @@ type Page struct {
 	Status              string // where it ended
 	Summary             string // the detector's one line at the first alert
 	Lead                string // what happened, in one paragraph of plain words
+	// Spellings are, for a term family's alert, its spellings and their
+	// shares of the first alerting minute ("#a 60%, #b 40%"); "" otherwise.
+	Spellings string
 
 	Onset, FirstAlert, Resolved time.Time // Resolved is zero while open
 	Escalations                 []time.Time
@@ -192,6 +195,11 @@ func Build(inc *Incident) Page {
 	p.Reasons = shares(episode, func(m *trend.Minute) []string { return m.ReportReasons })
 	p.ByChannel = reportsByChannel(episode)
 
+	for _, ph := range p.Explanation {
+		if ph.Key == "members" && strings.HasPrefix(p.Term, "family:") {
+			p.Spellings = "#" + strings.ReplaceAll(counts(ph.Value), ", ", ", #")
+		}
+	}
 	p.Lead = p.lead()
 
 	var from, to time.Time
@@ -435,9 +443,15 @@ func num(f float64) string { return strconv.FormatFloat(round1(f), 'f', -1, 64) 
 
 // lead tells the story of the alert in the order it happened.
 func (p *Page) lead() string {
-	what := "Posts using " + p.Term
+	term := p.Term
+	if p.Spellings != "" {
+		// A family is one challenge under several spellings; its key alone
+		// reads as a typo.
+		term = "one challenge under several spellings (" + p.Spellings + "; counted together as " + p.Term + ")"
+	}
+	what := "Posts using " + term
 	if p.LevelOf == "reports" {
-		what = "User reports on " + p.Term
+		what = "User reports on " + term
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s rose above the expected level at %s UTC. ", what, clock(p.Onset))

@@ -128,7 +128,7 @@ func TestOnset(t *testing.T) {
 
 func TestExplain(t *testing.T) {
 	got := map[string]Phrase{}
-	for _, p := range Explain("z=7.0 bucket_z=1.5 growth=16.7 watch=blackout challenge report_rate=0.025 regions=IN:120,NP:40 frobnicate=3") {
+	for _, p := range Explain("z=7.0 bucket_z=1.5 growth=16.7 watch=blackout challenge report_rate=0.025 regions=IN:120,NP:40 frobnicate=3 elapsed=0.5 test=window members=blackoutchallenge:60%,bl4ckoutchallenge:40%") {
 		got[p.Key] = p
 	}
 	for _, c := range []struct{ key, value, want string }{
@@ -139,6 +139,10 @@ func TestExplain(t *testing.T) {
 		{"report_rate", "0.025", "2.5% of the posts were reported by users"},
 		{"regions", "IN:120,NP:40", "where the posts came from (region: posts): IN 120, NP 40"},
 		{"frobnicate", "3", "(no plain-words reading yet for frobnicate)"},
+		{"elapsed", "0.5", "the counts so far covered 50% of the minute"},
+		{"test", "window", "the comparison that decided: the last few minutes together"},
+		{"members", "blackoutchallenge:60%,bl4ckoutchallenge:40%",
+			"the spellings of one challenge counted together here, with their shares of the posts: #blackoutchallenge 60%, #bl4ckoutchallenge 40%"},
 	} {
 		p, ok := got[c.key]
 		if !ok {
@@ -337,5 +341,25 @@ func TestPagesShowReportsByChannel(t *testing.T) {
 	}
 	if want := "reports from law enforcement"; !strings.Contains(html.String(), want) {
 		t.Errorf("HTML lacks %q", want)
+	}
+}
+
+// TestFamilyLead: the review of a term family's alert says in its first
+// sentence that the family is one challenge under several spellings, and
+// which, rather than print its key, which reads as a typo.
+func TestFamilyLead(t *testing.T) {
+	inc := fixture()
+	for i := range inc.Events {
+		a := &inc.Events[i].Alert
+		a.Term = "family:blakautchalenj"
+		a.Explanation += " members=blackoutchallenge:60%,bl4ckoutchallenge:40%"
+	}
+	p := Build(inc)
+	want := "Posts using one challenge under several spellings (#blackoutchallenge 60%, #bl4ckoutchallenge 40%; counted together as family:blakautchalenj) rose above the expected level at 14:30 UTC."
+	if !strings.HasPrefix(p.Lead, want) {
+		t.Errorf("lead %q, want it to begin %q", p.Lead, want)
+	}
+	if p := Build(fixture()); p.Spellings != "" {
+		t.Errorf("a hashtag's review has spellings %q", p.Spellings)
 	}
 }
