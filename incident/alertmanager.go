@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
 )
 
 // alertsPath is Alertmanager's v2 API for posting alerts.
@@ -167,6 +169,7 @@ func amLabels(ev *alert.Event) map[string]string {
 		"alertname": a.Detector,
 		"term":      a.Term,
 		"kind":      kind,
+		"family":    familyOf(a.Term),
 		"severity":  a.Severity.String(),
 		"region":    region,
 		"lang":      lang,
@@ -174,6 +177,20 @@ func amLabels(ev *alert.Event) map[string]string {
 	}
 	maps.DeleteFunc(l, func(_, v string) bool { return v == "" })
 	return l
+}
+
+// familyOf is the term family (package family) of a hashtag, the family
+// itself for a family's alert, "" for other kinds: the label that lets a
+// route group one challenge's alerts whatever its spelling, and an
+// inhibition mute a spelling's alert while its family's pages.
+func familyOf(term string) string {
+	if strings.HasPrefix(term, family.Prefix) {
+		return term
+	}
+	if v, ok := strings.CutPrefix(term, event.KindHashtag.String()+":"); ok && v != "" {
+		return family.Prefix + family.Key(v)
+	}
+	return ""
 }
 
 // explanationFields reads an Explanation's key=value pairs. Detectors write

@@ -64,10 +64,16 @@ func alertmanagerBinary(t *testing.T) string {
 // exits is retried on a fresh port.
 func startAlertmanager(t *testing.T) *alertmanagerServer {
 	t.Helper()
+	return startAlertmanagerWith(t, alertmanagerYAML)
+}
+
+// startAlertmanagerWith is startAlertmanager with the configuration yaml.
+func startAlertmanagerWith(t *testing.T, yaml string) *alertmanagerServer {
+	t.Helper()
 	bin := alertmanagerBinary(t)
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfgFile, []byte(alertmanagerYAML), 0o644); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var lastErr error
@@ -159,8 +165,9 @@ type gotAlert struct {
 	EndsAt       time.Time         `json:"endsAt"`
 	GeneratorURL string            `json:"generatorURL"`
 	Status       struct {
-		State      string   `json:"state"`
-		SilencedBy []string `json:"silencedBy"`
+		State       string   `json:"state"`
+		SilencedBy  []string `json:"silencedBy"`
+		InhibitedBy []string `json:"inhibitedBy"`
 	} `json:"status"`
 }
 
@@ -288,7 +295,7 @@ func TestAlertmanagerLifecycle(t *testing.T) {
 		return len(as) == 1 && as[0].Status.State == "active"
 	})[0]
 	wantLabels := map[string]string{
-		"alertname": "surge", "term": term, "kind": "hashtag", "severity": "medium",
+		"alertname": "surge", "term": term, "kind": "hashtag", "family": "family:blakautchalenj", "severity": "medium",
 		"region": "NP", "category": "dangerous_challenge",
 	}
 	if !reflect.DeepEqual(got.Labels, wantLabels) {
@@ -363,4 +370,60 @@ func TestAlertmanagerLifecycle(t *testing.T) {
 	if as := am.alerts(t, term); len(as) != 0 {
 		t.Errorf("after the resolve Alertmanager holds %+v", as)
 	}
+}
+
+// TestAlertmanagerFamilyInhibits runs Alertmanager on the example configuration
+// of docs/alertmanager.md, as a reader would copy it, and checks the
+// inhibition it documents: while a challenge's family alert fires, the same
+// detector's alert on one of its spellings is suppressed, so the desk gets one
+// page per challenge; another detector's alert on the spelling still fires.
+func TestAlertmanagerFamilyInhibits(t *testing.T) {
+	doc, err := os.ReadFile("../docs/alertmanager.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := bytes.Cut(doc, []byte("```yaml\n"))
+	yaml, _, ok2 := bytes.Cut(rest, []byte("```"))
+	if !ok || !ok2 {
+		t.Fatal("docs/alertmanager.md has no yaml block")
+	}
+	am := startAlertmanagerWith(t, string(yaml))
+
+	cfg := DefaultConfig()
+	cfg.Kind = KindAlertmanager
+	cfg.URL = am.url
+	cfg.AllowedSchemes = []string{"http"}
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg.PerTermInterval = 0
+	cfg.Timeout = 5 * time.Second
+	s := startNotifier(t, cfg, nil)
+
+	opened := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Millisecond)
+	open := func(detector, term string) alert.Event {
+		return alert.Event{Alert: alert.Alert{
+			Key: detector + "|" + term, Detector: detector, Term: term, Status: alert.StatusOpen, Severity: alert.SeverityHigh,
+			OpenedAt: opened, UpdatedAt: opened, Bucket: opened, Observed: 40, Expected: 1, Growth: 40,
+			TopRegions: []string{"NP"}, Summary: detector + " " + term, Explanation: "observed=40 expected=1",
+		}, To: alert.StatusOpen, At: opened, Seq: 1}
+	}
+	const fam, spelling = "family:blakautchalenj", "hashtag:bl4ckoutchallenge"
+	if err := s.Notify(context.Background(), []alert.Event{open("surge", fam), open("surge", spelling), open("report_rate", spelling)}); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, s, 30*time.Second)
+	am.waitFor(t, fam, "the family's alert, active", func(as []gotAlert) bool {
+		return len(as) == 1 && as[0].Status.State == "active"
+	})
+	am.waitFor(t, spelling, "the spelling's surge suppressed by the family's, its report_rate active", func(as []gotAlert) bool {
+		var surge, reports bool
+		for _, a := range as {
+			switch a.Labels["alertname"] {
+			case "surge":
+				surge = a.Status.State == "suppressed" && len(a.Status.InhibitedBy) == 1
+			case "report_rate":
+				reports = a.Status.State == "active"
+			}
+		}
+		return len(as) == 2 && surge && reports
+	})
 }
