@@ -85,6 +85,11 @@ type WatchMatch struct {
 	Pattern  string         // the configured term or pattern
 	Risk     alert.Severity // minimum severity of any alert on the term
 	Category string         // e.g. "dangerous_challenge", "self_harm"
+	// Spelling is set when the term is another spelling of a watched
+	// hashtag (Set.WatchFamilies), not matched by the entry itself: watched
+	// once tracked, but tracked only at the tracking bar, as any term, so
+	// that a flood of made-up spellings cannot fill the tracked terms.
+	Spelling bool
 }
 
 // Finding is one detector's verdict that a term is anomalous in a bucket.

@@ -45,9 +45,12 @@ func TestWatchFamilies(t *testing.T) {
 			t.Errorf("Watch(%q) = %v, want %v", tt.term, got, tt.watch)
 		}
 	}
-	for _, term := range []string{"family:blackoutchallenge~", "hashtag:blackout_challenge"} {
-		if m := s.Watch(term); m == nil || m.Risk != alert.SeverityHigh || m.Pattern != "hashtag:BlackoutChallenge" {
-			t.Errorf("%s: match %+v, want the entry's, of high risk", term, m)
+	for _, tc := range []struct {
+		term     string
+		spelling bool
+	}{{"family:blackoutchallenge~", false}, {"hashtag:blackout_challenge", true}, {"hashtag:blackoutchallenge", false}} {
+		if m := s.Watch(tc.term); m == nil || m.Risk != alert.SeverityHigh || m.Pattern != "hashtag:BlackoutChallenge" || m.Spelling != tc.spelling {
+			t.Errorf("%s: match %+v, want the entry's, of high risk, spelling %v", tc.term, m, tc.spelling)
 		}
 	}
 	terms := strings.Join(s.WatchTerms(), " ")

@@ -86,7 +86,10 @@ type watchlist struct {
 	// family holds "family:key" for the hashtag entries once a family key is
 	// set (Set.WatchFamilies): a watched hashtag watches its other spellings.
 	family map[string]*WatchMatch
-	// familyOf is the family term of a hashtag value, set with family.
+	// spelling is family's matches for a hashtag in a watched family
+	// (WatchMatch.Spelling), by family term; familyOf makes that term from
+	// a hashtag value.
+	spelling map[string]*WatchMatch
 	familyOf func(hashtag string) string
 }
 
@@ -148,6 +151,12 @@ func (w *watchlist) watchFamilies(prefix string, key func(hashtag string) string
 	for v, m := range w.bare {
 		addRiskier(w.family, prefix+key(v), *m)
 	}
+	w.spelling = make(map[string]*WatchMatch, len(w.family))
+	for k, m := range w.family {
+		s := *m
+		s.Spelling = true
+		w.spelling[k] = &s
+	}
 }
 
 func (w *watchlist) empty() bool {
@@ -171,7 +180,7 @@ func (w *watchlist) match(term string) *WatchMatch {
 		// spellings, so a variant that surges alone (#bl4ckoutchallenge)
 		// would otherwise be judged as an unwatched term.
 		if v, ok := strings.CutPrefix(term, event.KindHashtag.String()+":"); ok {
-			better(w.family[w.familyOf(v)])
+			better(w.spelling[w.familyOf(v)])
 		}
 	}
 	if len(w.bare) == 0 && len(w.globs) == 0 {

@@ -247,7 +247,9 @@ func (e *Engine) maybeTrack(key string, h uint64, open *sketches.Bucket, isRepor
 		if est != 1 {
 			return nil
 		}
-		if watch = e.set.Watch(key); watch == nil {
+		// Another spelling of a watched hashtag is tracked at the bar, as
+		// any term: made-up spellings are free to post.
+		if watch = e.set.Watch(key); watch == nil || watch.Spelling {
 			return nil
 		}
 	}

@@ -638,3 +638,48 @@ func TestFamilyPagesEarly(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchedSpellingsFlood: made-up spellings of a watched hashtag are free
+// to post (an underscore anywhere is one), and each is watched, but they are
+// tracked at the tracking bar as any term is, not on first sight as a
+// watched term is: a flood of them cannot fill the tracked terms.
+func TestWatchedSpellingsFlood(t *testing.T) {
+	dcfg := detectors.DefaultConfig()
+	dcfg.Watchlist.Enabled = true
+	dcfg.Watchlist.Entries = []detectors.WatchEntry{{Term: "hashtag:blackoutchallenge", Category: "dangerous_challenge"}}
+	e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), dcfg, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tag = "blackoutchallenge"
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs []ingest.Record
+	for i := range 2000 {
+		// Underscores where the bits of i say: 2,000 spellings of one family.
+		var b strings.Builder
+		for j := range len(tag) {
+			b.WriteByte(tag[j])
+			if j < len(tag)-1 && i>>j&1 == 1 {
+				b.WriteByte('_')
+			}
+		}
+		recs = append(recs, ingest.Record{
+			Source: ingest.Source{Topic: "content-events", Offset: int64(i)}, Kind: ingest.KindContent,
+			Content: event.Content{EventID: fmt.Sprint("e", i), TS: start.Add(time.Duration(i) * 20 * time.Millisecond), ContentID: fmt.Sprint("c", i),
+				CreatorID: fmt.Sprint("u", i), Hashtags: []string{b.String()}},
+		})
+	}
+	run(t, e, recs, true)
+	var spellings int
+	for _, st := range e.tracked {
+		if st.kind == event.KindHashtag {
+			spellings++
+		}
+	}
+	if spellings > 1 {
+		t.Errorf("%d spellings of #%s tracked after one post each, want at most the entry's own", spellings, tag)
+	}
+	if st := e.trackedTerm(family.Prefix + family.Key(tag)); st == nil || st.watch == nil {
+		t.Error("the watched family is not tracked")
+	}
+}
