@@ -185,6 +185,10 @@ type alertJSON struct {
 	TopRegions     []string  `json:"top_regions"`
 	Samples        []string  `json:"samples"`
 	Watchlisted    bool      `json:"watchlisted"`
+	// Family is a hashtag's term family, whatever its spelling, and a
+	// family's alert its own (the Alertmanager label of that name): a
+	// receiver groups one challenge's alerts by it.
+	Family string `json:"family,omitempty"`
 	// Early: the alert stands on a bucket still open; its final judgement
 	// confirms it (no further message), escalates it or retracts it (a
 	// resolve with reason "retracted").
@@ -210,7 +214,7 @@ func newAlertJSON(ev *alert.Event) *alertJSON {
 		Score: jsonFloat(a.Score), Observed: jsonFloat(a.Observed), Expected: jsonFloat(a.Expected), Growth: jsonFloat(a.Growth),
 		UniqueCreators: a.UniqueCreators, Reports: jsonFloat(a.Reports), ReportRate: jsonFloat(a.ReportRate),
 		TopRegions: nonNil(a.TopRegions), Samples: nonNil(a.Samples), Watchlisted: a.Watchlisted,
-		Early: a.Early, Reason: ev.Reason,
+		Family: familyOf(a.Term), Early: a.Early, Reason: ev.Reason,
 		Summary: a.Summary, Explanation: a.Explanation,
 	}
 }
