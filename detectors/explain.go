@@ -58,6 +58,9 @@ func (x *explanation) context(o *Observation) *explanation {
 	}
 	if w := o.Watch; w != nil {
 		x.str("watch", w.Pattern).str("risk", w.Risk.String()).str("category", w.Category)
+		if w.Spelling {
+			x.str("watch_spelling", "1")
+		}
 	}
 	return x
 }
@@ -151,6 +154,10 @@ func summary(tag string, o *Observation, observed, expected, z float64, what, ex
 	if w := o.Watch; w != nil {
 		b.WriteString("; watchlist ")
 		b.WriteString(w.Category)
+		if w.Spelling {
+			b.WriteString(", another spelling of ")
+			b.WriteString(w.Pattern)
+		}
 	}
 	return b.String()
 }

@@ -549,7 +549,7 @@ func TestWatchlistWatchesSpellings(t *testing.T) {
 	for _, ev := range sink.alerts {
 		if ev.Alert.Term == "hashtag:"+variant && ev.Alert.Watchlisted {
 			watched = true
-			if ev.Alert.Severity < alert.SeverityHigh || !strings.Contains(ev.Alert.Summary, "dangerous_challenge") {
+			if ev.Alert.Severity < alert.SeverityHigh || !strings.Contains(ev.Alert.Summary, "dangerous_challenge, another spelling of hashtag:blackoutchallenge") {
 				t.Errorf("alert on the variant: severity %s, summary %q; want the watchlist's", ev.Alert.Severity, ev.Alert.Summary)
 			}
 		}

@@ -52,6 +52,9 @@ var phrasings = map[string]func(v string) string{
 	"watch":       func(v string) string { return "matches the watchlist entry \u201c" + v + "\u201d" },
 	"risk":        func(v string) string { return "risk level the watchlist gives it: " + v },
 	"category":    func(v string) string { return "watchlist category: " + v },
+	"watch_spelling": func(string) string {
+		return "another spelling of that watchlist entry: the same challenge, written differently"
+	},
 	"dispersion": func(v string) string {
 		return "how bursty this term normally is (" + v + "; larger means it takes more to count as unusual)"
 	},
