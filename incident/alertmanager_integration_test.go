@@ -157,6 +157,19 @@ func (am *alertmanagerServer) waitReady(exited <-chan struct{}, within time.Dura
 	return errors.New("not ready within " + within.String())
 }
 
+// notifierConfig is a notifier's configuration for this Alertmanager, on
+// loopback over plain HTTP, paging every transition at once.
+func (am *alertmanagerServer) notifierConfig() Config {
+	cfg := DefaultConfig()
+	cfg.Kind = KindAlertmanager
+	cfg.URL = am.url
+	cfg.AllowedSchemes = []string{"http"}
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg.PerTermInterval = 0
+	cfg.Timeout = 5 * time.Second
+	return cfg
+}
+
 // gotAlert is a gettableAlert of Alertmanager's v2 API.
 type gotAlert struct {
 	Labels       map[string]string `json:"labels"`
@@ -252,13 +265,7 @@ func (am *alertmanagerServer) silence(t *testing.T, labels map[string]string) st
 func TestAlertmanagerLifecycle(t *testing.T) {
 	am := startAlertmanager(t)
 
-	cfg := DefaultConfig()
-	cfg.Kind = KindAlertmanager
-	cfg.URL = am.url
-	cfg.AllowedSchemes = []string{"http"}
-	cfg.AllowedHosts = []string{"127.0.0.1"}
-	cfg.PerTermInterval = 0
-	cfg.Timeout = 5 * time.Second
+	cfg := am.notifierConfig()
 	cfg.BackoffBase = 10 * time.Millisecond
 	cfg.BackoffMax = 200 * time.Millisecond
 	// Short enough to see a re-send within the test, long enough that the
@@ -389,14 +396,7 @@ func TestAlertmanagerFamilyInhibits(t *testing.T) {
 	}
 	am := startAlertmanagerWith(t, string(yaml))
 
-	cfg := DefaultConfig()
-	cfg.Kind = KindAlertmanager
-	cfg.URL = am.url
-	cfg.AllowedSchemes = []string{"http"}
-	cfg.AllowedHosts = []string{"127.0.0.1"}
-	cfg.PerTermInterval = 0
-	cfg.Timeout = 5 * time.Second
-	s := startNotifier(t, cfg, nil)
+	s := startNotifier(t, am.notifierConfig(), nil)
 
 	opened := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Millisecond)
 	open := func(detector, term string) alert.Event {

@@ -25,35 +25,43 @@ var spellings = []string{"blackoutchallenge", "blackout_challenge", "bl4ckoutcha
 // from minute surgeAt on perSpelling posts a minute of each: the family surges
 // while no spelling reaches the detectors' supports (surge 10, novelty 15).
 func splitSurge(start time.Time, minutes, surgeAt, perSpelling int) []ingest.Record {
-	var recs []ingest.Record
-	id := 0
-	post := func(ts time.Time, tag string) {
-		id++
-		recs = append(recs, ingest.Record{
-			Source: ingest.Source{Topic: "content-events", Partition: 0, Offset: int64(len(recs))},
-			Kind:   ingest.KindContent,
-			Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
-				CreatorID: fmt.Sprint("u", id), Region: "IN", Lang: "hi", Hashtags: []string{tag}},
-		})
-	}
+	var recs posts
 	for m := 0; m < minutes; m++ {
 		base := start.Add(time.Duration(m) * time.Minute)
-		for i := 0; i < 120; i++ {
-			post(base.Add(time.Duration(i)*500*time.Millisecond), fmt.Sprintf("steady%d", i%12))
-		}
+		recs.steady(base)
 		if m%5 == 0 {
-			post(base.Add(250*time.Millisecond), spellings[(m/5)%len(spellings)])
+			recs.add(base.Add(250*time.Millisecond), spellings[(m/5)%len(spellings)])
 		}
 		if m < surgeAt {
 			continue
 		}
 		for i := 0; i < perSpelling; i++ {
 			for j, s := range spellings {
-				post(base.Add(time.Duration(i*len(spellings)+j)*time.Second+300*time.Millisecond), s)
+				recs.add(base.Add(time.Duration(i*len(spellings)+j)*time.Second+300*time.Millisecond), s)
 			}
 		}
 	}
 	return recs
+}
+
+// posts is a stream of posts in the order added, each by an account of its own.
+type posts []ingest.Record
+
+func (p *posts) add(ts time.Time, tags ...string) {
+	id := len(*p)
+	*p = append(*p, ingest.Record{
+		Source: ingest.Source{Topic: "content-events", Offset: int64(id)}, Kind: ingest.KindContent,
+		Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
+			CreatorID: fmt.Sprint("u", id), Region: "IN", Lang: "hi", Hashtags: tags},
+	})
+}
+
+// steady adds the minute from base of a steady background: 120 posts of
+// twelve tags.
+func (p *posts) steady(base time.Time) {
+	for i := range 120 {
+		p.add(base.Add(time.Duration(i)*500*time.Millisecond), fmt.Sprintf("steady%d", i%12))
+	}
 }
 
 var shareRE = regexp.MustCompile(`#(\S+) (\d+)%`)
@@ -393,20 +401,11 @@ func TestFastestGrowingFamilies(t *testing.T) {
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	key := family.Prefix + family.Key(spellings[0])
 	riding := func() []ingest.Record {
-		var recs []ingest.Record
-		post := func(ts time.Time, tags ...string) {
-			id := len(recs)
-			recs = append(recs, ingest.Record{
-				Source: ingest.Source{Topic: "content-events", Offset: int64(id)}, Kind: ingest.KindContent,
-				Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
-					CreatorID: fmt.Sprint("u", id), Region: "IN", Lang: "hi", Hashtags: tags},
-			})
-		}
+		var recs posts
+		post := recs.add
 		for m := range 70 {
 			base := start.Add(time.Duration(m) * time.Minute)
-			for i := range 120 {
-				post(base.Add(time.Duration(i)*500*time.Millisecond), fmt.Sprintf("steady%d", i%12))
-			}
+			recs.steady(base)
 			if m%5 == 0 {
 				// The Devanagari spelling alone now and then: the family has
 				// two spellings, so it may be tracked.
@@ -460,21 +459,12 @@ func TestFamilySpellingFirstSeenBesideAnother(t *testing.T) {
 	a, b := spellings[0], spellings[1]
 	key := family.Prefix + family.Key(a)
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	var recs []ingest.Record
-	post := func(ts time.Time, tags ...string) {
-		id := len(recs)
-		recs = append(recs, ingest.Record{
-			Source: ingest.Source{Topic: "content-events", Offset: int64(id)}, Kind: ingest.KindContent,
-			Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
-				CreatorID: fmt.Sprint("u", id), Region: "IN", Lang: "hi", Hashtags: tags},
-		})
-	}
+	var recs posts
+	post := recs.add
 	const surgeAt = 60
 	for m := range 70 {
 		base := start.Add(time.Duration(m) * time.Minute)
-		for i := range 120 {
-			post(base.Add(time.Duration(i)*500*time.Millisecond), fmt.Sprintf("steady%d", i%12))
-		}
+		recs.steady(base)
 		switch {
 		case m == 0:
 			post(base.Add(300*time.Millisecond), a, b) // b's first sighting
@@ -522,20 +512,11 @@ func TestWatchlistWatchesSpellings(t *testing.T) {
 	}
 	variant := "bl4ckoutchallenge"
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	var recs []ingest.Record
-	post := func(ts time.Time, tags ...string) {
-		id := len(recs)
-		recs = append(recs, ingest.Record{
-			Source: ingest.Source{Topic: "content-events", Offset: int64(id)}, Kind: ingest.KindContent,
-			Content: event.Content{EventID: fmt.Sprint("e", id), TS: ts, ContentID: fmt.Sprint("c", id),
-				CreatorID: fmt.Sprint("u", id), Region: "IN", Lang: "hi", Hashtags: tags},
-		})
-	}
+	var recs posts
+	post := recs.add
 	for m := range 70 {
 		base := start.Add(time.Duration(m) * time.Minute)
-		for i := range 120 {
-			post(base.Add(time.Duration(i)*500*time.Millisecond), fmt.Sprintf("steady%d", i%12))
-		}
+		recs.steady(base)
 		n := 1
 		if m >= 60 {
 			n = 12
@@ -577,15 +558,8 @@ func TestFamilyForgottenSpellingRegistersAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	var recs []ingest.Record
-	post := func(tags ...string) {
-		id := len(recs)
-		recs = append(recs, ingest.Record{
-			Source: ingest.Source{Topic: "content-events", Offset: int64(id)}, Kind: ingest.KindContent,
-			Content: event.Content{EventID: fmt.Sprint("e", id), TS: start.Add(time.Duration(id) * time.Second), ContentID: fmt.Sprint("c", id),
-				CreatorID: fmt.Sprint("u", id), Hashtags: tags},
-		})
-	}
+	var recs posts
+	post := func(tags ...string) { recs.add(start.Add(time.Duration(len(recs))*time.Second), tags...) }
 	a, b := spellings[0], spellings[1]
 	post("dancechallenge", "dance_challenge") // a family known under two spellings
 	post(a)
@@ -653,7 +627,7 @@ func TestWatchedSpellingsFlood(t *testing.T) {
 	}
 	const tag = "blackoutchallenge"
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	var recs []ingest.Record
+	var recs posts
 	for i := range 2000 {
 		// Underscores where the bits of i say: 2,000 spellings of one family.
 		var b strings.Builder
@@ -663,11 +637,7 @@ func TestWatchedSpellingsFlood(t *testing.T) {
 				b.WriteByte('_')
 			}
 		}
-		recs = append(recs, ingest.Record{
-			Source: ingest.Source{Topic: "content-events", Offset: int64(i)}, Kind: ingest.KindContent,
-			Content: event.Content{EventID: fmt.Sprint("e", i), TS: start.Add(time.Duration(i) * 20 * time.Millisecond), ContentID: fmt.Sprint("c", i),
-				CreatorID: fmt.Sprint("u", i), Hashtags: []string{b.String()}},
-		})
+		recs.add(start.Add(time.Duration(i)*20*time.Millisecond), b.String())
 	}
 	run(t, e, recs, true)
 	var spellings int

@@ -22,15 +22,7 @@ import (
 // alerts write on the generator's stream (every detector, early firing,
 // watched terms, a term family) has one.
 func TestReviewReadsEveryExplanation(t *testing.T) {
-	cfg := gen.DefaultConfig()
-	cfg.Seed = 3
-	cfg.Duration = 2 * time.Hour
-	cfg.Rate = 20
-	cfg.Start = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	g, err := gen.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := shortGenerator(t, 3)
 	// Five spellings of a challenge, each under every detector's support,
 	// surging together: a family's alert, which names its spellings.
 	spellings := []string{"skullbreakerchallenge", "skull_breaker_challenge", "sku11breakerchallenge", "skullbreakerchalenge", "skullbreaker_challenge"}
@@ -39,7 +31,7 @@ func TestReviewReadsEveryExplanation(t *testing.T) {
 		line string
 	}
 	var split []post
-	at := cfg.Start.Add(90 * time.Minute)
+	at := g.Start().Add(90 * time.Minute)
 	for m := range 8 {
 		for i := range 8 {
 			for j, s := range spellings {

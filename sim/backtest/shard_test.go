@@ -20,6 +20,22 @@ import (
 	"github.com/trendwatch/trendwatch/trend"
 )
 
+// shortGenerator is two hours of the generator's platform at 20 posts a
+// second, every scenario in it, from seed.
+func shortGenerator(t *testing.T, seed int64) *gen.Generator {
+	t.Helper()
+	cfg := gen.DefaultConfig()
+	cfg.Seed = seed
+	cfg.Duration = 2 * time.Hour
+	cfg.Rate = 20
+	cfg.Start = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	g, err := gen.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 // rowSink keeps the rows, alert transitions and intake it is given.
 type rowSink struct {
 	rows   []trend.Minute
@@ -55,15 +71,7 @@ func (s *rowSink) Close() error                { return nil }
 // coordination norm a little and is left out of the comparison (the
 // alerts' explanations).
 func TestShardsSameAsOne(t *testing.T) {
-	cfg := gen.DefaultConfig()
-	cfg.Seed = 7
-	cfg.Duration = 2 * time.Hour
-	cfg.Rate = 20
-	cfg.Start = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	g, err := gen.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := shortGenerator(t, 7)
 	var stream bytes.Buffer
 	for m, ok := g.Next(); ok; m, ok = g.Next() {
 		stream.Write(m.Value)
