@@ -28,7 +28,9 @@
 //     other tags than covidlg or dance.
 //   - Letters with a UTS #39 confusable prototype (confusables.txt, Unicode 13.0)
 //     are replaced by it, lower-cased: Cyrillic а с е о і, Greek ο, mathematical
-//     and fullwidth letters. ASCII is left to these rules (UTS #39 reads m as rn,
+//     and fullwidth letters; the Latin small capitals that "fancy text" generators
+//     write (ʙʟᴀᴄᴋ), which UTS #39 maps few of, are read as their letters by
+//     their Unicode names. ASCII is left to these rules (UTS #39 reads m as rn,
 //     which would merge burn and bum).
 //   - Marks other than Devanagari's are dropped after NFD: café is cafe.
 //   - Devanagari is transliterated by ISO 15919 without diacritics, the way Hindi,

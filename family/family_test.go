@@ -22,8 +22,11 @@ func TestKeyMeetsSpellings(t *testing.T) {
 		{"blackout challenge", []string{
 			"#blackoutchallenge", "#blackout_challenge", "#bl4ckoutchallenge", "#blackoutchalenge",
 			"#bIackoutchallenge", "#BlackoutChallenge", "#blackout__challenge",
-			"#blасkоutсhаllеngе", // Cyrillic а, с, о, е
-			"#ｂｌａｃｋｏｕｔｃｈａｌｌｅｎｇｅ", // fullwidth
+			"#blасkоutсhаllеngе",                       // Cyrillic а, с, о, е
+			"#ｂｌａｃｋｏｕｔｃｈａｌｌｅｎｇｅ",                       // fullwidth
+			"#ʙʟᴀᴄᴋᴏᴜᴛᴄʜᴀʟʟᴇɴɢᴇ",                       // small capitals, as "fancy text" generators write them
+			"#bʟackoutchallenge",                       // one of them
+			"#𝓫𝓵𝓪𝓬𝓴𝓸𝓾𝓽𝓬𝓱𝓪𝓵𝓵𝓮𝓷𝓰𝓮", "#ⓑⓛⓐⓒⓚⓞⓤⓣⓒⓗⓐⓛⓛⓔⓝⓖⓔ", // script and circled (NFKC)
 			"#ब्लैकआउटचैलेंज",
 			"#blaikaautchailenj", // romanised Hindi
 			"#blackoutchaalenj",
