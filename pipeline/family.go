@@ -127,7 +127,7 @@ func (e *Engine) spelled(fam, h uint64, v string, spelling bool) string {
 	// and costlier to lose, as its spellings, known to the tables, never
 	// look it up again.
 	out := ways - 1
-	for i := ways - 1; i >= 0; i-- {
+	for i := ways - 1; i >= 0 && s[ways-1].fam != 0; i-- {
 		if s[i].first != 0 {
 			out = i
 			break

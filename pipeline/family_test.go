@@ -653,3 +653,23 @@ func TestWatchedSpellingsFlood(t *testing.T) {
 		t.Error("the watched family is not tracked")
 	}
 }
+
+// TestFamiliesFillBeforeForgetting: a set with room takes a new family without
+// pushing one out, whatever the others are.
+func TestFamiliesFillBeforeForgetting(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Families = 4 // one set
+	e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs posts
+	recs.add(start, "dancechallenge", "dance_challenge") // two spellings
+	recs.add(start.Add(time.Second), "cookingvideos")    // one
+	recs.add(start.Add(2*time.Second), "travelstories")  // one, with a slot still free
+	run(t, e, recs, true)
+	if n := e.families.count(); n != 3 {
+		t.Errorf("%d families in a set of 4 after 3 came, want 3", n)
+	}
+}
