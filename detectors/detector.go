@@ -86,11 +86,19 @@ type WatchMatch struct {
 	Risk     alert.Severity // minimum severity of any alert on the term
 	Category string         // e.g. "dangerous_challenge", "self_harm"
 	// Spelling is set when the term is another spelling of a watched
-	// hashtag (Set.WatchFamilies), not matched by the entry itself: watched
-	// once tracked, but tracked only at the tracking bar, as any term, so
-	// that a flood of made-up spellings cannot fill the tracked terms.
-	Spelling bool
+	// hashtag (Set.WatchFamilies), Glob when a glob entry matched it; in
+	// either case no entry names the term. Such a term is watched once
+	// tracked, but tracked only at the tracking bar, as any term, not on
+	// first sight as a named one: made-up terms cost nothing to post, and a
+	// flood of them must not fill the tracked terms. The watchlist's own
+	// support (watchlist.min_support) is the tracking bar's by default, so
+	// no page is lost.
+	Spelling, Glob bool
 }
+
+// Named reports whether an entry names the term (not a glob, nor another
+// spelling of a watched hashtag): such a term is tracked on first sight.
+func (m *WatchMatch) Named() bool { return !m.Spelling && !m.Glob }
 
 // Finding is one detector's verdict that a term is anomalous in a bucket.
 type Finding struct {

@@ -120,6 +120,7 @@ func newWatchlist(c WatchlistConfig) (*watchlist, error) {
 		}
 		switch {
 		case len(p.parts) > 1:
+			p.match.Glob = true
 			w.globs = append(w.globs, p)
 		case p.kind != "":
 			addRiskier(w.exact, p.kind+":"+p.parts[0], p.match)
@@ -164,49 +165,62 @@ func (w *watchlist) empty() bool {
 }
 
 // match returns the entry a term key matches, the riskiest where several do;
-// exact entries are looked up first, globs scanned last.
+// exact entries are looked up first, globs scanned last. A term an entry
+// names is named (WatchMatch.Named) whichever entry is the riskiest.
 func (w *watchlist) match(term string) *WatchMatch {
-	var best *WatchMatch
-	better := func(m *WatchMatch) {
-		if m != nil && (best == nil || m.Risk > best.Risk) {
-			best = m
+	var named, open *WatchMatch // entries naming the term; globs and spellings
+	better := func(best **WatchMatch, m *WatchMatch) {
+		if m != nil && (*best == nil || m.Risk > (*best).Risk) {
+			*best = m
 		}
 	}
-	better(w.exact[term])
-	better(w.family[term])
+	better(&named, w.exact[term])
+	better(&named, w.family[term])
 	if len(w.family) > 0 {
 		// Each spelling of a watched hashtag is watched as well as the
 		// family: a family is judged only when its bucket came by several
 		// spellings, so a variant that surges alone (#bl4ckoutchallenge)
 		// would otherwise be judged as an unwatched term.
 		if v, ok := strings.CutPrefix(term, event.KindHashtag.String()+":"); ok {
-			better(w.spelling[w.familyOf(v)])
+			better(&open, w.spelling[w.familyOf(v)])
 		}
 	}
-	if len(w.bare) == 0 && len(w.globs) == 0 {
-		return best
-	}
-	kind, value, ok := strings.Cut(term, ":")
-	if !ok {
-		return best
-	}
-	if kind != event.KindHashtag.String() {
-		// Any-kind entries are normalised; an ID that is not a valid hashtag
-		// cannot match one.
-		n, err := event.NormaliseHashtag(value, 0)
-		if err != nil {
-			return best
-		}
-		value = n
-	}
-	better(w.bare[value])
-	for i := range w.globs {
-		g := &w.globs[i]
-		if (g.kind == "" || g.kind == kind) && g.matches(value) {
-			better(&g.match)
+	if len(w.bare) > 0 || len(w.globs) > 0 {
+		if kind, value, ok := strings.Cut(term, ":"); ok {
+			if kind != event.KindHashtag.String() {
+				// Any-kind entries are normalised; an ID that is not a
+				// valid hashtag cannot match one.
+				value, ok = normalisedOrEmpty(value)
+			}
+			if ok {
+				better(&named, w.bare[value])
+				for i := range w.globs {
+					g := &w.globs[i]
+					if (g.kind == "" || g.kind == kind) && g.matches(value) {
+						better(&open, &g.match)
+					}
+				}
+			}
 		}
 	}
-	return best
+	switch {
+	case named == nil:
+		return open
+	case open == nil || open.Risk <= named.Risk:
+		return named
+	}
+	// A riskier glob or family sets the risk and category; the term is
+	// named all the same.
+	m := *open
+	m.Spelling, m.Glob = false, false
+	return &m
+}
+
+// normalisedOrEmpty is value as a hashtag normalises it; ok is false when it
+// is not a valid hashtag.
+func normalisedOrEmpty(value string) (string, bool) {
+	n, err := event.NormaliseHashtag(value, 0)
+	return n, err == nil
 }
 
 // terms lists the exact terms to track always: exact entries, and any-kind

@@ -26,29 +26,32 @@ func TestWatchMatch(t *testing.T) {
 		{Term: "challenge:*skull*", Risk: "low"},
 	}
 	s := mustSet(t, cfg)
+	// named: an entry names the term, which is tracked on first sight; a
+	// glob's match is tracked at the tracking bar (WatchMatch.Named).
 	cases := []struct {
 		term     string
 		pattern  string // "" for no match
 		risk     alert.Severity
 		category string
+		named    bool
 	}{
-		{"hashtag:blackoutchallenge", "hashtag:blackout*", alert.SeverityCritical, "dangerous_challenge"}, // the riskier entry wins
-		{"hashtag:blackout2", "hashtag:blackout*", alert.SeverityCritical, "dangerous_challenge"},
-		{"sound:blackoutchallenge", "", 0, ""},
-		{"hashtag:skullbreaker", "＃ＳｋｕｌｌＢｒｅａｋｅｒ", alert.SeverityMedium, "watchlist"},
-		{"sound:SkullBreaker", "＃ＳｋｕｌｌＢｒｅａｋｅｒ", alert.SeverityMedium, "watchlist"},
-		{"challenge:skullbreaker", "＃ＳｋｕｌｌＢｒｅａｋｅｒ", alert.SeverityMedium, "watchlist"},
-		{"challenge:skullbreaker2", "challenge:*skull*", alert.SeverityLow, "watchlist"},
-		{"hashtag:skullbreaker2", "", 0, ""},
-		{"hashtag:चुनौती", "चुनौती", alert.SeverityMedium, "watchlist"},
-		{"hashtag:मरनेखेल", "hashtag:#मर\u200dनेखेल", alert.SeverityMedium, "watchlist"},
-		{"hashtag:eat_tidepod_now", "*tidepod*", alert.SeverityMedium, "watchlist"},
-		{"hashtag:tidepod", "*tidepod*", alert.SeverityMedium, "watchlist"},
-		{"hashtag:tidepo", "", 0, ""},
-		{"sound:Snd-42", "sound:Snd-42", alert.SeverityMedium, "watchlist"},
-		{"sound:snd-42", "", 0, ""}, // IDs are opaque
-		{"hashtag:fyp", "", 0, ""},
-		{"nokind", "", 0, ""},
+		{"hashtag:blackoutchallenge", "hashtag:blackout*", alert.SeverityCritical, "dangerous_challenge", true}, // the riskier entry wins; the term is named all the same
+		{"hashtag:blackout2", "hashtag:blackout*", alert.SeverityCritical, "dangerous_challenge", false},
+		{"sound:blackoutchallenge", "", 0, "", false},
+		{"hashtag:skullbreaker", "＃ＳｋｕｌｌＢｒｅａｋｅｒ", alert.SeverityMedium, "watchlist", true},
+		{"sound:SkullBreaker", "＃ＳｋｕｌｌＢｒｅａｋｅｒ", alert.SeverityMedium, "watchlist", true},
+		{"challenge:skullbreaker", "＃ＳｋｕｌｌＢｒｅａｋｅｒ", alert.SeverityMedium, "watchlist", true},
+		{"challenge:skullbreaker2", "challenge:*skull*", alert.SeverityLow, "watchlist", false},
+		{"hashtag:skullbreaker2", "", 0, "", false},
+		{"hashtag:चुनौती", "चुनौती", alert.SeverityMedium, "watchlist", true},
+		{"hashtag:मरनेखेल", "hashtag:#मर\u200dनेखेल", alert.SeverityMedium, "watchlist", true},
+		{"hashtag:eat_tidepod_now", "*tidepod*", alert.SeverityMedium, "watchlist", false},
+		{"hashtag:tidepod", "*tidepod*", alert.SeverityMedium, "watchlist", false},
+		{"hashtag:tidepo", "", 0, "", false},
+		{"sound:Snd-42", "sound:Snd-42", alert.SeverityMedium, "watchlist", true},
+		{"sound:snd-42", "", 0, "", false}, // IDs are opaque
+		{"hashtag:fyp", "", 0, "", false},
+		{"nokind", "", 0, "", false},
 	}
 	for _, tc := range cases {
 		m := s.Watch(tc.term)
@@ -62,8 +65,8 @@ func TestWatchMatch(t *testing.T) {
 			t.Errorf("Watch(%q) = nil, want %q", tc.term, tc.pattern)
 			continue
 		}
-		if m.Pattern != tc.pattern || m.Risk != tc.risk || m.Category != tc.category {
-			t.Errorf("Watch(%q) = %+v, want pattern %q risk %v category %q", tc.term, *m, tc.pattern, tc.risk, tc.category)
+		if m.Pattern != tc.pattern || m.Risk != tc.risk || m.Category != tc.category || m.Named() != tc.named {
+			t.Errorf("Watch(%q) = %+v, want pattern %q risk %v category %q named %v", tc.term, *m, tc.pattern, tc.risk, tc.category, tc.named)
 		}
 	}
 

@@ -247,9 +247,10 @@ func (e *Engine) maybeTrack(key string, h uint64, open *sketches.Bucket, isRepor
 		if est != 1 {
 			return nil
 		}
-		// Another spelling of a watched hashtag is tracked at the bar, as
-		// any term: made-up spellings are free to post.
-		if watch = e.set.Watch(key); watch == nil || watch.Spelling {
+		// A term no entry names (another spelling of a watched hashtag, or
+		// one a glob matches) is tracked at the bar, as any term: made-up
+		// terms are free to post.
+		if watch = e.set.Watch(key); watch == nil || !watch.Named() {
 			return nil
 		}
 	}

@@ -613,22 +613,14 @@ func TestFamilyPagesEarly(t *testing.T) {
 	}
 }
 
-// TestWatchedSpellingsFlood: made-up spellings of a watched hashtag are free
-// to post (an underscore anywhere is one), and each is watched, but they are
-// tracked at the tracking bar as any term is, not on first sight as a
-// watched term is: a flood of them cannot fill the tracked terms.
+// TestWatchedSpellingsFlood: made-up terms are free to post. Another spelling
+// of a watched hashtag (an underscore anywhere is one) and a tag a glob entry
+// matches are watched, but tracked at the tracking bar as any term is, not on
+// first sight as a term an entry names: a flood of them cannot fill the
+// tracked terms.
 func TestWatchedSpellingsFlood(t *testing.T) {
-	dcfg := detectors.DefaultConfig()
-	dcfg.Watchlist.Enabled = true
-	dcfg.Watchlist.Entries = []detectors.WatchEntry{{Term: "hashtag:blackoutchallenge", Category: "dangerous_challenge"}}
-	e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), dcfg, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const tag = "blackoutchallenge"
-	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	var recs posts
-	for i := range 2000 {
+	spelling := func(i int) string {
 		// Underscores where the bits of i say: 2,000 spellings of one family.
 		var b strings.Builder
 		for j := range len(tag) {
@@ -637,20 +629,40 @@ func TestWatchedSpellingsFlood(t *testing.T) {
 				b.WriteByte('_')
 			}
 		}
-		recs.add(start.Add(time.Duration(i)*20*time.Millisecond), b.String())
+		return b.String()
 	}
-	run(t, e, recs, true)
-	var spellings int
-	for _, st := range e.tracked {
-		if st.kind == event.KindHashtag {
-			spellings++
-		}
-	}
-	if spellings > 1 {
-		t.Errorf("%d spellings of #%s tracked after one post each, want at most the entry's own", spellings, tag)
-	}
-	if st := e.trackedTerm(family.Prefix + family.Key(tag)); st == nil || st.watch == nil {
-		t.Error("the watched family is not tracked")
+	for _, tc := range []struct {
+		name  string
+		entry string
+		tag   func(i int) string
+	}{
+		{"spellings of a watched hashtag", "hashtag:" + tag, spelling},
+		{"tags a glob matches", "hashtag:*challenge*", func(i int) string { return fmt.Sprintf("x%dchallenge", i) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dcfg := detectors.DefaultConfig()
+			dcfg.Watchlist.Enabled = true
+			dcfg.Watchlist.Entries = []detectors.WatchEntry{{Term: tc.entry, Category: "dangerous_challenge"}}
+			e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), dcfg, nil, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+			var recs posts
+			for i := range 2000 {
+				recs.add(start.Add(time.Duration(i)*20*time.Millisecond), tc.tag(i))
+			}
+			run(t, e, recs, true)
+			var hashtags int
+			for _, st := range e.tracked {
+				if st.kind == event.KindHashtag {
+					hashtags++
+				}
+			}
+			if hashtags > 1 {
+				t.Errorf("%d of 2,000 made-up tags tracked after one post each, want at most the entry's own", hashtags)
+			}
+		})
 	}
 }
 
