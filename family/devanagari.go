@@ -190,6 +190,7 @@ type akshara struct {
 	cons     [12]byte
 	ncons    uint8
 	inherent bool // vowel is the unwritten a
+	digit    bool // a Devanagari digit, which ends a word as an ASCII one does
 }
 
 // addCons appends the Latin of a consonant to the syllable's cluster; a
@@ -216,7 +217,7 @@ func appendDevanagari(dst []byte, run string, ak []akshara) ([]byte, []akshara) 
 		case devaOther:
 			// Avagraha, danda and the like: not letters.
 		case devaConsonant:
-			if n > 0 && ak[n-1].vowel == "" && !ak[n-1].inherent {
+			if n > 0 && !ak[n-1].digit && ak[n-1].vowel == "" && !ak[n-1].inherent {
 				// After a virama: a conjunct.
 				ak[n-1].addCons(latin)
 				ak[n-1].inherent = true
@@ -258,19 +259,20 @@ func appendDevanagari(dst []byte, run string, ak []akshara) ([]byte, []akshara) 
 				}
 			}
 		case devaDigit:
-			ak = append(ak, akshara{})
+			ak = append(ak, akshara{digit: true})
 			ak[n].addCons(latin)
 		}
 	}
-	// Schwa deletion, right to left so each choice sees the syllables after it.
+	// Schwa deletion, right to left so each choice sees the syllables after
+	// it. Digits end a word: चैलेंज२०२४ is chalenj2024, as चैलेंज2024 is.
 	for i := len(ak) - 1; i > 0; i-- {
 		a := &ak[i]
-		if !a.inherent || a.coda != "" || a.ncons == 0 {
+		if a.digit || ak[i-1].digit || !a.inherent || a.coda != "" || a.ncons == 0 {
 			continue
 		}
 		prevVowel := ak[i-1].vowel != "" || ak[i-1].inherent
 		switch {
-		case i == len(ak)-1:
+		case i == len(ak)-1 || ak[i+1].digit:
 			a.inherent = !prevVowel
 		case prevVowel && ak[i+1].ncons != 0 && (ak[i+1].vowel != "" || ak[i+1].inherent):
 			a.inherent = false

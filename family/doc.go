@@ -38,8 +38,9 @@
 //     dental t d n alike, c as "ch", aspirates with their h, anusvara and
 //     candrabindu as n, nukta letters as z f r, ै as a (the vowel of "black" in
 //     the English loanwords challenges are named with). The inherent a is dropped
-//     where Hindi does not say it (schwa deletion): at the end of a word, and
-//     between a vowel and a consonant followed by a vowel: दालभात is "daalbhaat".
+//     where Hindi does not say it (schwa deletion): at the end of a word (a digit,
+//     Devanagari or ASCII, ends one: चैलेंज२०२४ is chalenj2024, as चैलेंज2024 is),
+//     and between a vowel and a consonant followed by a vowel: दालभात is "daalbhaat".
 //
 // A key of at most MaxPlain (4) letters is not a key: the term's own value is, so
 // fyp, l0l and ootd stay themselves.

@@ -33,6 +33,9 @@ func TestKeyMeetsSpellings(t *testing.T) {
 		}},
 		{"dal bhat challenge", []string{"#दालभातचैलेंज", "#daalbhaatchallenge", "#dalbhat_chalenge", "#daal_bhaat_chaalenj"}},
 		{"skull breaker", []string{"#skullbreakerchallenge", "#skullbr3akerchallenge", "#sku11breakerchallenge", "#skullbreaker_challenge"}},
+		// A Devanagari digit ends a word as an ASCII one does.
+		{"challenge 2024", []string{"#चैलेंज२०२४", "#चैलेंज2024"}},
+		{"2024 challenge", []string{"#२०२४चैलेंज", "#2024चैलेंज"}},
 	}
 	for _, tt := range tests {
 		var keys []string
