@@ -203,7 +203,7 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*termState, obs []detecto
 		n := len(evs)
 		evs = append(evs, e.life.Observe(o, fs)...)
 		if tb := st.open[b.Start]; tb != nil && st.kind == event.KindFamily {
-			withMembers(evs[n:], tb.members, e.cfg.TopLabels)
+			withMembers(evs[n:], tb, e.cfg.TopLabels)
 		}
 		if est := estimated[i]; est[0] > 0 || est[1] > 0 {
 			var langs []string

@@ -70,6 +70,7 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 			if spelling {
 				e.spelled(fam, hashes[i], t.Value, true)
 			}
+			e.alsoSpelled(fam, start, t.Value)
 			continue
 		}
 		fams = append(fams, fam)
@@ -149,6 +150,19 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 		tb.samples = append(tb.samples, c.ContentID)
 	}
 	return true
+}
+
+// alsoSpelled notes that a post counted into family fam already also
+// carries its spelling v, when the family is tracked: a spelling tagged on
+// every post beside others is the family as much as one used alone (spread).
+func (e *Engine) alsoSpelled(fam uint64, start time.Time, v string) {
+	st := e.tracked[fam]
+	if st == nil {
+		return
+	}
+	if tb := st.open[start]; tb != nil {
+		tb.members.add(v)
+	}
 }
 
 func (e *Engine) report(r *event.Report, hs *ingest.Hashes) {

@@ -309,7 +309,7 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 		n := len(evs)
 		evs = append(evs, e.life.ObserveEarly(&o, e.set.EvaluateEarly(&o, elapsed[l.bucket]))...)
 		if tb := st.open[wb.Start]; tb != nil && st.kind == event.KindFamily {
-			withMembers(evs[n:], tb.members, e.cfg.TopLabels)
+			withMembers(evs[n:], tb, e.cfg.TopLabels)
 		}
 	}
 	return evs

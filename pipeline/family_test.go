@@ -685,3 +685,46 @@ func TestFamiliesFillBeforeForgetting(t *testing.T) {
 		t.Errorf("%d families in a set of 4 after 3 came, want 3", n)
 	}
 }
+
+// TestFamilyOfCoTaggedSpellings: two spellings tagged together on every post,
+// in either order, are each the family: it is not judged (each hashtag's own
+// alert says it all), however the posts order them.
+func TestFamilyOfCoTaggedSpellings(t *testing.T) {
+	a, b := spellings[0], spellings[1]
+	key := family.Prefix + family.Key(a)
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs posts
+	for m := range 70 {
+		base := start.Add(time.Duration(m) * time.Minute)
+		recs.steady(base)
+		n := 2
+		if m >= 60 {
+			n = 40
+		}
+		for i := range n {
+			tags := []string{a, b}
+			if i%2 == 1 {
+				tags = []string{b, a}
+			}
+			recs.add(base.Add(time.Duration(i)*time.Second+300*time.Millisecond), tags...)
+		}
+	}
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	run(t, e, recs, true)
+	if st := e.trackedTerm(key); st == nil {
+		t.Fatalf("%s not tracked: the test does not reach the family's judgement", key)
+	}
+	var hashtag bool
+	for _, ev := range sink.alerts {
+		switch ev.Alert.Term {
+		case "hashtag:" + a:
+			hashtag = true
+		case key:
+			t.Errorf("family of co-tagged spellings paged: %s", ev.Alert.Summary)
+		}
+	}
+	if !hashtag {
+		t.Error("no alert on the surging hashtag")
+	}
+}

@@ -148,7 +148,8 @@ type termBucket struct {
 	regions   labels
 	langs     labels
 	reasons   labels
-	// members counts, for a family, the spellings its mentions came by.
+	// members counts, for a family, the posts each spelling came on: a post
+	// that carries two spellings counts once in mentions and for both here.
 	members labels
 	samples []string
 	// inline backs the first creators, regions, languages and samples, so
@@ -409,16 +410,15 @@ func (e *Engine) termFamily(key string) string {
 }
 
 // withMembers names, in the summary and explanation of a family's alert
-// transitions, the spellings that made the bucket and their shares: the
-// analyst sees at once that #bl4ckoutchallenge is a third of the surge.
-func withMembers(evs []alert.Event, members labels, top int) {
-	if len(evs) == 0 || len(members) == 0 {
+// transitions, the spellings that made the bucket tb and the share of its
+// posts each came on: the analyst sees at once that #bl4ckoutchallenge is a
+// third of the surge. Spellings tagged together on posts add up to more than
+// 100 %.
+func withMembers(evs []alert.Event, tb *termBucket, top int) {
+	if len(evs) == 0 || tb == nil || len(tb.members) == 0 {
 		return
 	}
-	var total uint64
-	for _, m := range members {
-		total += m.N
-	}
+	members, total := tb.members, familyPosts(tb)
 	var sum, exp strings.Builder
 	for i, m := range members.top(top) {
 		share := 100 * float64(m.N) / float64(total)
@@ -439,21 +439,36 @@ func withMembers(evs []alert.Event, members labels, top int) {
 	}
 }
 
-// maxMemberShare is the share of a family's mentions above which one spelling
+// maxMemberShare is the share of a family's posts above which one spelling
 // is the family: the family is then not judged, because that hashtag's own
 // alert already says everything, and a page for each would double every surge.
+// A spelling tagged on every post beside others is the family as much as one
+// used alone.
 const maxMemberShare = 0.9
 
 // spread reports whether a family's bucket came by several spellings, none of
-// them over maxMemberShare of it.
+// them on over maxMemberShare of its posts.
 func spread(tb *termBucket) bool {
 	if tb == nil || len(tb.members) < 2 {
 		return false
 	}
-	var total, top uint64
+	var top uint64
 	for _, m := range tb.members {
-		total += m.N
 		top = max(top, m.N)
 	}
-	return float64(top) < maxMemberShare*float64(total)
+	return float64(top) < maxMemberShare*float64(familyPosts(tb))
+}
+
+// familyPosts is how many posts a family's bucket tb counted its spellings on: its
+// mentions, each post once, or where a bucket counted none of its own (a
+// hand-built one), its spellings' sum.
+func familyPosts(tb *termBucket) uint64 {
+	if tb.mentions > 0 {
+		return tb.mentions
+	}
+	var n uint64
+	for _, m := range tb.members {
+		n += m.N
+	}
+	return n
 }
