@@ -265,6 +265,26 @@ func TestLabelsTop(t *testing.T) {
 	}
 }
 
+// TestLabelsPastTheCap: a label that comes after maxLabels others have and
+// then leads (a region whose surge begins late in the bucket) is listed, and
+// first.
+func TestLabelsPastTheCap(t *testing.T) {
+	var l labels
+	for i := range 40 {
+		l.add(fmt.Sprintf("R%02d", i))
+	}
+	for range 20 {
+		l.add("NP")
+	}
+	if len(l) != maxLabels {
+		t.Fatalf("%d labels, want the cap %d", len(l), maxLabels)
+	}
+	top := l.top(1)
+	if top[0].Label != "NP" || top[0].N < 20 || top[0].N > 22 {
+		t.Errorf("top label %+v, want NP with 20 (at most the count it replaced over)", top[0])
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name string

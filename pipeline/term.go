@@ -48,8 +48,14 @@ func (s *series) appendTo(dst []float64) []float64 {
 	return append(dst, s.view()...)
 }
 
-// labels counts a few distinct labels (regions, languages, reasons) exactly up to
-// a cap; past it new labels are lumped, which only the long tail ever reaches.
+// labels counts the distinct labels of a bucket (regions, languages, reasons,
+// a family's spellings): exactly up to a cap, and past it as the Space-Saving
+// algorithm does (Metwally, Agrawal and El Abbadi, 2005): a new label takes
+// the place of the least counted and its count plus one. Any label on more
+// than 1/maxLabels of the bucket's events is then listed, with a count high
+// by at most the one it replaced. Before, labels past the cap were dropped,
+// so a region whose surge began after 32 others had posted in the bucket
+// never showed.
 type labels []detectors.Count
 
 const maxLabels = 32
@@ -58,15 +64,21 @@ func (l *labels) add(label string) {
 	if label == "" {
 		return
 	}
+	least := 0
 	for i := range *l {
 		if (*l)[i].Label == label {
 			(*l)[i].N++
 			return
 		}
+		if (*l)[i].N < (*l)[least].N {
+			least = i
+		}
 	}
 	if len(*l) < maxLabels {
 		*l = append(*l, detectors.Count{Label: label, N: 1})
+		return
 	}
+	(*l)[least] = detectors.Count{Label: label, N: (*l)[least].N + 1}
 }
 
 // top returns the labels most first, ties by name so output is stable.
