@@ -42,7 +42,11 @@ func (x *explanation) context(o *Observation) *explanation {
 	if o.UniqueCreators > 0 {
 		x.num("mentions_per_creator", o.Mentions/float64(o.UniqueCreators))
 	}
-	x.num("platform_mentions_per_creator", o.Platform.MentionsPerCreator)
+	if o.Platform.MentionsPerCreator > 0 {
+		// Unknown (0) in an open bucket, whose creators are partial: left
+		// out rather than read as "0 posts per account is normal".
+		x.num("platform_mentions_per_creator", o.Platform.MentionsPerCreator)
+	}
 	x.count("history", len(o.MentionHistory))
 	x.num("day_ago", o.DayAgo)
 	if len(o.Regions) > 0 {
