@@ -64,6 +64,23 @@ func (p *posts) steady(base time.Time) {
 	}
 }
 
+// surge adds 70 minutes from start of the steady background and, in each,
+// posts tagged tags(i), one every gap: calm a minute, then surging from
+// minute 60 on.
+func (p *posts) surge(start time.Time, calm, surging int, gap time.Duration, tags func(i int) []string) {
+	for m := range 70 {
+		base := start.Add(time.Duration(m) * time.Minute)
+		p.steady(base)
+		n := calm
+		if m >= 60 {
+			n = surging
+		}
+		for i := range n {
+			p.add(base.Add(time.Duration(i)*gap+300*time.Millisecond), tags(i)...)
+		}
+	}
+}
+
 var shareRE = regexp.MustCompile(`#(\S+) (\d+)%`)
 
 func TestFamilySurgeSplitAcrossSpellings(t *testing.T) {
@@ -402,27 +419,12 @@ func TestFastestGrowingFamilies(t *testing.T) {
 	key := family.Prefix + family.Key(spellings[0])
 	riding := func() []ingest.Record {
 		var recs posts
-		post := recs.add
-		for m := range 70 {
-			base := start.Add(time.Duration(m) * time.Minute)
-			recs.steady(base)
-			if m%5 == 0 {
-				// The Devanagari spelling alone now and then: the family has
-				// two spellings, so it may be tracked.
-				post(base.Add(700*time.Millisecond), spellings[4])
+		recs.surge(start, 2, 40, time.Second, func(i int) []string {
+			if i%3 == 0 {
+				return []string{spellings[0], spellings[4]} // the Devanagari spelling on a third of the posts
 			}
-			n := 2
-			if m >= 60 {
-				n = 40
-			}
-			for i := range n {
-				tags := []string{spellings[0]}
-				if i%3 == 0 {
-					tags = append(tags, spellings[4]) // the Devanagari spelling on a third of the posts
-				}
-				post(base.Add(time.Duration(i)*time.Second+300*time.Millisecond), tags...)
-			}
-		}
+			return []string{spellings[0]}
+		})
 		return recs
 	}
 	for _, tc := range []struct {
@@ -511,20 +513,8 @@ func TestWatchlistWatchesSpellings(t *testing.T) {
 		t.Fatal(err)
 	}
 	variant := "bl4ckoutchallenge"
-	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	var recs posts
-	post := recs.add
-	for m := range 70 {
-		base := start.Add(time.Duration(m) * time.Minute)
-		recs.steady(base)
-		n := 1
-		if m >= 60 {
-			n = 12
-		}
-		for i := range n {
-			post(base.Add(time.Duration(4*i)*time.Second+300*time.Millisecond), variant)
-		}
-	}
+	recs.surge(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), 1, 12, 4*time.Second, func(int) []string { return []string{variant} })
 	run(t, e, recs, true)
 	var watched bool
 	for _, ev := range sink.alerts {
@@ -692,23 +682,13 @@ func TestFamiliesFillBeforeForgetting(t *testing.T) {
 func TestFamilyOfCoTaggedSpellings(t *testing.T) {
 	a, b := spellings[0], spellings[1]
 	key := family.Prefix + family.Key(a)
-	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	var recs posts
-	for m := range 70 {
-		base := start.Add(time.Duration(m) * time.Minute)
-		recs.steady(base)
-		n := 2
-		if m >= 60 {
-			n = 40
+	recs.surge(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), 2, 40, time.Second, func(i int) []string {
+		if i%2 == 1 {
+			return []string{b, a}
 		}
-		for i := range n {
-			tags := []string{a, b}
-			if i%2 == 1 {
-				tags = []string{b, a}
-			}
-			recs.add(base.Add(time.Duration(i)*time.Second+300*time.Millisecond), tags...)
-		}
-	}
+		return []string{a, b}
+	})
 	sink := &memSink{}
 	e := newTestEngine(t, sink)
 	run(t, e, recs, true)
