@@ -293,7 +293,8 @@ func BenchmarkKey(b *testing.B) {
 }
 
 func FuzzKey(f *testing.F) {
-	for _, s := range []string{"blackoutchallenge", "bl4ck0ut", "ब्लैकआउटचैलेंज", "blасk", "a_1_b", "क़ज़ा", "ि्ं", "1234", "x$y@z"} {
+	for _, s := range []string{"blackoutchallenge", "bl4ck0ut", "ब्लैकआउटचैलेंज", "blасk", "a_1_b", "क़ज़ा", "ि्ं", "1234", "x$y@z",
+		"चैलेंज२०२४", "२०२४चैलेंज", "क२ख्", "ʙʟᴀᴄᴋᴏᴜᴛ", "ᴋɪʟʟ२"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
