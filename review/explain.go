@@ -107,8 +107,7 @@ var phrasings = map[string]func(v string) string{
 		return "the first minute of the rise, judged whole before a second minute could confirm it"
 	},
 	"members": func(v string) string {
-		return "the spellings of one challenge counted together here, with their shares of the posts: #" +
-			strings.ReplaceAll(counts(v), ", ", ", #")
+		return "the spellings of one challenge counted together here, with their shares of the posts: " + spellingList(v)
 	},
 }
 
@@ -154,6 +153,9 @@ func minutes(v string) string {
 	}
 	return v + " minutes"
 }
+
+// spellingList turns a family's members, "a:60%,b:40%", into "#a 60%, #b 40%".
+func spellingList(v string) string { return "#" + strings.ReplaceAll(counts(v), ", ", ", #") }
 
 // counts turns "IN:120,NP:40" into "IN 120, NP 40".
 func counts(v string) string {

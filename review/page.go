@@ -197,7 +197,7 @@ func Build(inc *Incident) Page {
 
 	for _, ph := range p.Explanation {
 		if ph.Key == "members" && strings.HasPrefix(p.Term, "family:") {
-			p.Spellings = "#" + strings.ReplaceAll(counts(ph.Value), ", ", ", #")
+			p.Spellings = spellingList(ph.Value)
 		}
 	}
 	p.Lead = p.lead()
