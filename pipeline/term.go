@@ -430,7 +430,7 @@ func withMembers(evs []alert.Event, tb *termBucket, top int) {
 	if len(evs) == 0 || tb == nil || len(tb.members) == 0 {
 		return
 	}
-	members, total := tb.members, familyPosts(tb)
+	members, total := tb.members, tb.mentions // each post once
 	var sum, exp strings.Builder
 	for i, m := range members.top(top) {
 		share := 100 * float64(m.N) / float64(total)
@@ -468,19 +468,5 @@ func spread(tb *termBucket) bool {
 	for _, m := range tb.members {
 		top = max(top, m.N)
 	}
-	return float64(top) < maxMemberShare*float64(familyPosts(tb))
-}
-
-// familyPosts is how many posts a family's bucket tb counted its spellings on: its
-// mentions, each post once, or where a bucket counted none of its own (a
-// hand-built one), its spellings' sum.
-func familyPosts(tb *termBucket) uint64 {
-	if tb.mentions > 0 {
-		return tb.mentions
-	}
-	var n uint64
-	for _, m := range tb.members {
-		n += m.N
-	}
-	return n
+	return float64(top) < maxMemberShare*float64(tb.mentions)
 }
