@@ -75,6 +75,17 @@ func WriteMarkdown(w io.Writer, p Page) error {
 	for _, s := range p.Timeline {
 		m.f("| %s | %s | %s | %s |\n", when(s.At), md(s.What), md(s.Severity), md(s.Summary))
 	}
+	if len(p.Variants) > 0 {
+		m.f("\n## Spellings of this challenge\n\n| Spelling | Posts during the episode | Share | Busiest minute | First seen |\n|---|---|---|---|---|\n")
+		for _, v := range p.Variants {
+			first := when(v.First)
+			if p.Onset.After(v.First) {
+				first += " (before the rise)"
+			}
+			m.f("| %s | %s | %s %% | %s at %s | %s |\n", md(v.Term), count(v.Posts), num(v.Share), count(v.Busiest), clock(v.BusiestAt), first)
+		}
+		m.f("\nEach spelling as its own rows count it: a spelling too rare to be followed on its own counts only in the challenge's total, and a post carrying two spellings counts for each. The first sighting is looked for from an hour before the rise.\n")
+	}
 	m.f("\n## Activity minute by minute\n\nThe charts are in the HTML version of this review.\n\n")
 
 	m.f("## Why the detector raised it\n\n| What it means | Number |\n|---|---|\n")
@@ -86,7 +97,10 @@ func WriteMarkdown(w io.Writer, p Page) error {
 	mdShares(m, "Language", p.Langs)
 	m.f("## Why users reported it\n\n")
 	mdShares(m, "Report reason", p.Reasons)
-	m.f("Report channels are not recorded in this data.\n\n## Sample content\n\n")
+	if p.Reports > 0 {
+		m.f("%s\n\n", md(channels(p)))
+	}
+	m.f("## Sample content\n\n")
 	if len(p.Samples) == 0 {
 		m.f("No sample content IDs were kept.\n\n")
 	}

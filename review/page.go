@@ -11,6 +11,7 @@ import (
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/trend"
 )
 
@@ -24,6 +25,10 @@ type Page struct {
 	// Spellings are, for a term family's alert, its spellings and their
 	// shares of the first alerting minute ("#a 60%, #b 40%"); "" otherwise.
 	Spellings string
+	// Variants are the spellings of the term's challenge over the episode,
+	// most posts first, when there are several (or the term is a family);
+	// nil otherwise.
+	Variants []Spelling
 
 	Onset, FirstAlert, Resolved time.Time // Resolved is zero while open
 	Escalations                 []time.Time
@@ -79,6 +84,75 @@ func reportsByChannel(episode []trend.Minute) []ChannelReports {
 	}
 	slices.SortStableFunc(out, func(a, b ChannelReports) int { return cmp.Compare(b.N, a.N) })
 	return out
+}
+
+// Spelling is one spelling of a challenge during an episode, as its own
+// rows count it: a spelling the pipeline did not track has no rows and is
+// not among them, and a post carrying two spellings counts for each.
+type Spelling struct {
+	Term  string
+	Posts uint64 // over the episode
+	// Share is Posts over all the listed spellings' posts, in percent.
+	Share float64
+	// Busiest is its most posts in one minute of the episode, at BusiestAt.
+	Busiest   uint64
+	BusiestAt time.Time
+	// First is its first minute with a post in the review's span, which
+	// begins an hour before the onset: a spelling first seen during the
+	// episode is one the challenge spread to.
+	First time.Time
+}
+
+// variants sums the spellings' minutes (by term, then bucket) over the
+// episode [onset, end], most posts first; nil when there are fewer than least
+// spellings with posts in it.
+func variants(mins []trend.Minute, onset, end time.Time, least int) []Spelling {
+	var out []Spelling
+	var total uint64
+	for i := 0; i < len(mins); {
+		s := Spelling{Term: mins[i].Term}
+		for ; i < len(mins) && mins[i].Term == s.Term; i++ {
+			m := &mins[i]
+			if m.Mentions > 0 && s.First.IsZero() {
+				s.First = m.Bucket
+			}
+			if m.Bucket.Before(onset) || m.Bucket.After(end) {
+				continue
+			}
+			s.Posts += m.Mentions
+			if m.Mentions > s.Busiest {
+				s.Busiest, s.BusiestAt = m.Mentions, m.Bucket
+			}
+		}
+		if s.Posts > 0 {
+			out = append(out, s)
+			total += s.Posts
+		}
+	}
+	if len(out) < least {
+		return nil
+	}
+	for i := range out {
+		out[i].Share = round1(100 * float64(out[i].Posts) / float64(total))
+	}
+	slices.SortStableFunc(out, func(a, b Spelling) int { return cmp.Or(cmp.Compare(b.Posts, a.Posts), cmp.Compare(a.Term, b.Term)) })
+	return out
+}
+
+// channels says which channels the episode's reports came by.
+func channels(p Page) string {
+	if len(p.ByChannel) == 0 {
+		return "Every report came from users of the platform; none from a partner, regulator, law enforcement, the media or an internal team."
+	}
+	parts := make([]string, len(p.ByChannel))
+	for i, c := range p.ByChannel {
+		name := c.Channel
+		if c.Channel == event.ChannelUser.String() {
+			name = "users"
+		}
+		parts[i] = count(c.N) + " from " + name
+	}
+	return "Reports by channel: " + strings.Join(parts, ", ") + "."
 }
 
 // Step is one lifecycle transition in words.
@@ -194,9 +268,16 @@ func Build(inc *Incident) Page {
 	p.Langs = shares(episode, func(m *trend.Minute) []string { return m.Langs })
 	p.Reasons = shares(episode, func(m *trend.Minute) []string { return m.ReportReasons })
 	p.ByChannel = reportsByChannel(episode)
+	// A family's review lists its spellings even when one carried it all;
+	// a hashtag's, the challenge's other spellings when it has any.
+	least := 2
+	if strings.HasPrefix(p.Term, family.Prefix) {
+		least = 1
+	}
+	p.Variants = variants(inc.Spellings, p.Onset, end, least)
 
 	for _, ph := range p.Explanation {
-		if ph.Key == "members" && strings.HasPrefix(p.Term, "family:") {
+		if ph.Key == "members" && strings.HasPrefix(p.Term, family.Prefix) {
 			p.Spellings = spellingList(ph.Value)
 		}
 	}

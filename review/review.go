@@ -8,9 +8,11 @@ package review
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/trend"
 )
 
@@ -49,6 +51,10 @@ type Source interface {
 	// TermMinutes is the latest version of each of the term's buckets in
 	// [from, to), in bucket order.
 	TermMinutes(ctx context.Context, term string, from, to time.Time) ([]trend.Minute, error)
+	// FamilyMinutes is the latest version of each bucket in [from, to) of
+	// every spelling whose rows name family ("family:…"), by term, then
+	// bucket; the family's own rows are not among them.
+	FamilyMinutes(ctx context.Context, family string, from, to time.Time) ([]trend.Minute, error)
 	// LatestVerdict is the key's latest verdict; ok is false when it has none.
 	LatestVerdict(ctx context.Context, key string) (v Verdict, ok bool, err error)
 	// AlertsOpened lists the keys of the alerts opened in [from, to), sorted.
@@ -59,7 +65,11 @@ type Source interface {
 type Incident struct {
 	Events  []alert.Event  // in Seq order, at least one
 	Minutes []trend.Minute // the term's buckets around the alert
-	Verdict *Verdict       // nil when no analyst has reviewed it
+	// Spellings are the buckets, over the same span, of the spellings of the
+	// term's challenge (its family) that have rows of their own, by term,
+	// then bucket; nil for a term without a family.
+	Spellings []trend.Minute
+	Verdict   *Verdict // nil when no analyst has reviewed it
 }
 
 // How much of the term's history a review shows around the alert: enough
@@ -91,6 +101,11 @@ func Load(ctx context.Context, src Source, key string) (*Incident, error) {
 		return nil, fmt.Errorf("reading minutes of term %q from %s to %s: %w", first.Alert.Term, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
 	}
 	inc := &Incident{Events: evs, Minutes: mins}
+	if fam := familyOf(first.Alert.Term, mins); fam != "" {
+		if inc.Spellings, err = src.FamilyMinutes(ctx, fam, from, to); err != nil {
+			return nil, fmt.Errorf("reading minutes of the spellings of %q from %s to %s: %w", fam, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
+		}
+	}
 	v, ok, err := src.LatestVerdict(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("reading verdict of alert %q: %w", key, err)
@@ -99,6 +114,20 @@ func Load(ctx context.Context, src Source, key string) (*Incident, error) {
 		inc.Verdict = &v
 	}
 	return inc, nil
+}
+
+// familyOf is the family of term, whose buckets are mins: the term itself
+// when it is a family, else the family its rows name ("" for none).
+func familyOf(term string, mins []trend.Minute) string {
+	if strings.HasPrefix(term, family.Prefix) {
+		return term
+	}
+	for i := range mins {
+		if mins[i].Family != "" {
+			return mins[i].Family
+		}
+	}
+	return ""
 }
 
 // LoadDay reads every alert opened on the UTC day that holds day.

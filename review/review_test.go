@@ -258,6 +258,12 @@ func TestFileName(t *testing.T) {
 type fakeSource struct {
 	inc      *Incident
 	from, to time.Time
+	family   string // the family FamilyMinutes was asked for
+}
+
+func (f *fakeSource) FamilyMinutes(_ context.Context, family string, _, _ time.Time) ([]trend.Minute, error) {
+	f.family = family
+	return f.inc.Spellings, nil
 }
 
 func (f *fakeSource) AlertHistory(context.Context, string) ([]alert.Event, error) {
@@ -285,6 +291,23 @@ func TestLoad(t *testing.T) {
 	}
 	if !src.from.Equal(at(33).Add(-lead)) || !src.to.Equal(at(50).Add(trail)) || inc.Verdict != nil {
 		t.Errorf("read %s..%s, verdict %v", src.from, src.to, inc.Verdict)
+	}
+	if src.family != "" || inc.Spellings != nil {
+		t.Errorf("a term without a family: spellings of %q read", src.family)
+	}
+	// A hashtag's rows name its family; a family is its own.
+	src.inc.Minutes[0].Family = "family:blakautchalenj"
+	src.inc.Spellings = spellingRows()
+	if inc, err = Load(context.Background(), src, "k"); err != nil || src.family != "family:blakautchalenj" || len(inc.Spellings) == 0 {
+		t.Errorf("a spelling's review read the spellings of %q (%d rows), err %v", src.family, len(inc.Spellings), err)
+	}
+	src.inc.Minutes[0].Family = ""
+	for i := range src.inc.Events {
+		src.inc.Events[i].Alert.Term = "family:blakautchalenj"
+	}
+	src.family = ""
+	if _, err = Load(context.Background(), src, "k"); err != nil || src.family != "family:blakautchalenj" {
+		t.Errorf("a family's review read the spellings of %q, err %v", src.family, err)
 	}
 	src.inc.Events = nil
 	if _, err := Load(context.Background(), src, "surge|x"); err == nil || !strings.Contains(err.Error(), `"surge|x"`) {
@@ -362,5 +385,129 @@ func TestFamilyLead(t *testing.T) {
 	}
 	if p := Build(fixture()); p.Spellings != "" {
 		t.Errorf("a hashtag's review has spellings %q", p.Spellings)
+	}
+}
+
+// spellingRows are the rows of three spellings of one challenge around the
+// fixture's episode (minutes 30 to 50): the Latin spelling all along, its
+// Devanagari one from minute 25, and a digit spelling from minute 41, the
+// challenge spreading to it during the episode.
+func spellingRows() []trend.Minute {
+	var rows []trend.Minute
+	for _, sp := range []struct {
+		term     string
+		from, n  int
+		busiestM int
+	}{{"hashtag:blackoutchallenge", 0, 30, 45}, {"hashtag:bl4ckoutchallenge", 41, 5, 44}, {"hashtag:ब्लैकआउटचैलेंज", 25, 10, 48}} {
+		for i := sp.from; i < 70; i++ {
+			n := uint64(sp.n)
+			if i == sp.busiestM {
+				n *= 3
+			}
+			rows = append(rows, trend.Minute{Bucket: at(i), Term: sp.term, Kind: "hashtag", Mentions: n, Family: "family:blakautchalenj"})
+		}
+	}
+	slices.SortFunc(rows, func(a, b trend.Minute) int {
+		if c := strings.Compare(a.Term, b.Term); c != 0 {
+			return c
+		}
+		return a.Bucket.Compare(b.Bucket)
+	})
+	return rows
+}
+
+// only is the rows of term.
+func only(rows []trend.Minute, term string) []trend.Minute {
+	var out []trend.Minute
+	for _, r := range rows {
+		if r.Term == term {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestVariants(t *testing.T) {
+	rows := spellingRows()
+	cases := []struct {
+		name        string
+		rows        []trend.Minute
+		least       int
+		wantTerms   []string
+		wantPosts   []uint64
+		wantFirst   []time.Time
+		wantBusiest []uint64
+	}{
+		{"three spellings, most posts first", rows, 2,
+			[]string{"hashtag:blackoutchallenge", "hashtag:ब्लैकआउटचैलेंज", "hashtag:bl4ckoutchallenge"},
+			// 21 minutes of 30 (one at 90), 10 (one at 30), and 10 minutes of 5 (one at 15) from minute 41
+			[]uint64{20*30 + 90, 20*10 + 30, 9*5 + 15},
+			[]time.Time{at(0), at(25), at(41)},
+			[]uint64{90, 30, 15}},
+		{"one spelling: none for a hashtag", only(rows, "hashtag:bl4ckoutchallenge"), 2, nil, nil, nil, nil},
+		{"one spelling: listed for a family", only(rows, "hashtag:bl4ckoutchallenge"), 1,
+			[]string{"hashtag:bl4ckoutchallenge"}, nil, nil, nil},
+		{"no rows", nil, 1, nil, nil, nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := variants(tc.rows, at(30), at(50), tc.least)
+			var terms []string
+			var posts, busiest []uint64
+			var first []time.Time
+			share := 0.0
+			for _, v := range got {
+				terms, posts, first, busiest = append(terms, v.Term), append(posts, v.Posts), append(first, v.First), append(busiest, v.Busiest)
+				share += v.Share
+			}
+			if !slices.Equal(terms, tc.wantTerms) {
+				t.Fatalf("spellings %v, want %v", terms, tc.wantTerms)
+			}
+			if tc.wantPosts != nil && (!slices.Equal(posts, tc.wantPosts) || !slices.Equal(busiest, tc.wantBusiest) || !slices.EqualFunc(first, tc.wantFirst, time.Time.Equal)) {
+				t.Errorf("posts %v busiest %v first %v, want %v %v %v", posts, busiest, first, tc.wantPosts, tc.wantBusiest, tc.wantFirst)
+			}
+			if len(got) > 0 && (share < 99.8 || share > 100.2) {
+				t.Errorf("shares sum to %.1f %%", share)
+			}
+		})
+	}
+}
+
+// TestPagesShowSpellings: a review whose challenge has several spellings
+// lists them with when each was first seen, saying which came only after
+// the rise; and the reports' channels are said as they were counted.
+func TestPagesShowSpellings(t *testing.T) {
+	in := fixture()
+	in.Spellings = spellingRows()
+	p := Build(in)
+	var md, html bytes.Buffer
+	if err := WriteMarkdown(&md, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"## Spellings of this challenge",
+		"| hashtag:blackoutchallenge | 690 | 70.4 % | 90 at 14:45 | Sun 22 Nov 2026, 14:00 UTC (before the rise) |",
+		"| hashtag:bl4ckoutchallenge | 60 | 6.1 % | 15 at 14:44 | Sun 22 Nov 2026, 14:41 UTC |",
+		"Every report came from users of the platform",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("Markdown lacks %q", want)
+		}
+	}
+	for _, want := range []string{"Spellings of this challenge", "<td>Sun 22 Nov 2026, 14:41 UTC</td>", "Every report came from users of the platform"} {
+		if !strings.Contains(html.String(), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	if strings.Contains(md.String()+html.String(), "not recorded") {
+		t.Error("the review still says report channels are not recorded")
+	}
+	in.Spellings = nil
+	md.Reset()
+	if err := WriteMarkdown(&md, Build(in)); err != nil || strings.Contains(md.String(), "Spellings of this challenge") {
+		t.Errorf("a review without spellings has the section (err %v)", err)
 	}
 }

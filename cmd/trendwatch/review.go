@@ -28,7 +28,8 @@ func (a *app) reviewCmd() *cobra.Command {
 outside engineering: the term's posts, accounts and reports per minute as
 charts with the onset, first alert, escalations and resolution marked; the
 detection delay; the detector's numbers in plain words; top regions, languages
-and report reasons; sample content IDs; and the analysts' verdict.
+and report reasons and channels; the spellings of a challenge that has several,
+with when each was first seen; sample content IDs; and the analysts' verdict.
 
 With --day it writes the digest of every alert opened that day (UTC), with a
 sparkline, severity, delay and verdict each, and the review of each alert

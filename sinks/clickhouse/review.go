@@ -97,29 +97,50 @@ ORDER BY seq`, key)
 // [from, to), in bucket order.
 func (r *Reader) TermMinutes(ctx context.Context, term string, from, to time.Time) ([]trend.Minute, error) {
 	kind, _, _ := strings.Cut(term, ":")
-	rows, err := r.conn.Query(ctx, `SELECT bucket, mentions, unique_creators, reports, unique_reporters,
-    top_regions, langs, report_reasons, exact, version, `+strings.Join(reportChannelColumns(), ", ")+`
-FROM `+r.table("trend_minute")+` FINAL
-WHERE kind = ? AND term = ? AND bucket >= toDateTime(?) AND bucket < toDateTime(?)
-ORDER BY bucket`, kind, term, from.Unix(), to.Unix())
+	out, err := r.minutes(ctx, "kind = ? AND term = ?", []any{kind, term}, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: reading trend_minute of %q: %w", term, err)
+	}
+	return out, nil
+}
+
+// FamilyMinutes returns the latest version of each bucket in [from, to) of
+// every spelling whose rows name family, by term, then bucket; the family's
+// own rows are not among them.
+func (r *Reader) FamilyMinutes(ctx context.Context, family string, from, to time.Time) ([]trend.Minute, error) {
+	out, err := r.minutes(ctx, "family = ? AND kind != ?", []any{family, event.KindFamily.String()}, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: reading trend_minute of the spellings of %q: %w", family, err)
+	}
+	return out, nil
+}
+
+// minutes reads the latest version of each (term, bucket) in [from, to) of
+// the rows where holds (with its arguments args), by term, then bucket.
+func (r *Reader) minutes(ctx context.Context, where string, args []any, from, to time.Time) ([]trend.Minute, error) {
+	rows, err := r.conn.Query(ctx, `SELECT term, kind, bucket, mentions, unique_creators, reports, unique_reporters,
+    top_regions, langs, report_reasons, exact, version, family, `+strings.Join(reportChannelColumns(), ", ")+`
+FROM `+r.table("trend_minute")+` FINAL
+WHERE `+where+` AND bucket >= toDateTime(?) AND bucket < toDateTime(?)
+ORDER BY term, bucket`, append(args, from.Unix(), to.Unix())...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []trend.Minute
 	for rows.Next() {
-		m := trend.Minute{Term: term, Kind: kind}
 		var (
+			m         trend.Minute
 			exact     uint8
 			byChannel [event.NumChannels - 1]uint32 // from the first channel after user
 		)
-		dest := []any{&m.Bucket, &m.Mentions, &m.UniqueCreators, &m.Reports, &m.UniqueReporters,
-			&m.TopRegions, &m.Langs, &m.ReportReasons, &exact, &m.Version}
+		dest := []any{&m.Term, &m.Kind, &m.Bucket, &m.Mentions, &m.UniqueCreators, &m.Reports, &m.UniqueReporters,
+			&m.TopRegions, &m.Langs, &m.ReportReasons, &exact, &m.Version, &m.Family}
 		for i := range byChannel {
 			dest = append(dest, &byChannel[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("clickhouse: reading trend_minute of %q: %w", term, err)
+			return nil, err
 		}
 		m.Exact = exact != 0
 		// User's reports are what the other channels leave.
@@ -133,10 +154,7 @@ ORDER BY bucket`, kind, term, from.Unix(), to.Unix())
 		}
 		out = append(out, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse: reading trend_minute of %q: %w", term, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // LatestVerdict returns the key's verdict as ReplacingMergeTree(reviewed_at)

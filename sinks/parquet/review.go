@@ -107,30 +107,59 @@ func listOf(a *array.List, i int) []string {
 // TermMinutes returns the latest version of each of the term's buckets in
 // [from, to), in bucket order.
 func (r *Reader) TermMinutes(ctx context.Context, term string, from, to time.Time) ([]trend.Minute, error) {
+	out, err := r.minutes(ctx, from, to, func(t, _, _ string) bool { return t == term })
+	if err != nil {
+		return nil, fmt.Errorf("reading minutes of %q: %w", term, err)
+	}
+	return out, nil
+}
+
+// FamilyMinutes returns the latest version of each bucket in [from, to) of
+// every spelling whose rows name family, by term, then bucket; the family's
+// own rows are not among them.
+func (r *Reader) FamilyMinutes(ctx context.Context, family string, from, to time.Time) ([]trend.Minute, error) {
+	kind := event.KindFamily.String()
+	out, err := r.minutes(ctx, from, to, func(_, k, f string) bool { return f == family && k != kind })
+	if err != nil {
+		return nil, fmt.Errorf("reading minutes of the spellings of %q: %w", family, err)
+	}
+	return out, nil
+}
+
+// minutes returns the latest version of each (term, bucket) in [from, to) of
+// the rows match takes (by term, kind and family), by term, then bucket.
+func (r *Reader) minutes(ctx context.Context, from, to time.Time, match func(term, kind, family string) bool) ([]trend.Minute, error) {
 	paths, err := r.files(TableMinutes, from, to)
 	if err != nil {
 		return nil, err
 	}
-	latest := map[time.Time]trend.Minute{}
+	type key struct {
+		term   string
+		bucket time.Time
+	}
+	latest := map[key]trend.Minute{}
 	for _, p := range paths {
 		err := r.scan(ctx, p, minuteSchema(), func(rec arrow.Record) {
 			terms := rec.Column(1).(*array.String)
+			kinds := rec.Column(2).(*array.String)
+			families := rec.Column(12).(*array.String)
 			buckets := rec.Column(0).(*array.Timestamp)
 			for i := range int(rec.NumRows()) {
-				if terms.Value(i) != term {
+				if !match(terms.Value(i), kinds.Value(i), families.Value(i)) {
 					continue
 				}
 				b := timeOf(buckets, i)
 				if b.Before(from) || !b.Before(to) {
 					continue
 				}
+				k := key{terms.Value(i), b}
 				vers := rec.Column(11).(*array.Uint64).Value(i)
-				if old, ok := latest[b]; ok && old.Version >= vers {
+				if old, ok := latest[k]; ok && old.Version >= vers {
 					continue
 				}
 				m := trend.Minute{
-					Bucket: b, Term: term,
-					Kind:            rec.Column(2).(*array.String).Value(i),
+					Bucket: b, Term: k.term,
+					Kind:            kinds.Value(i),
 					Mentions:        rec.Column(3).(*array.Uint64).Value(i),
 					UniqueCreators:  rec.Column(4).(*array.Uint64).Value(i),
 					Reports:         rec.Column(5).(*array.Uint64).Value(i),
@@ -140,20 +169,23 @@ func (r *Reader) TermMinutes(ctx context.Context, term string, from, to time.Tim
 					ReportReasons:   listOf(rec.Column(9).(*array.List), i),
 					Exact:           rec.Column(10).(*array.Boolean).Value(i),
 					Version:         vers,
+					Family:          families.Value(i),
 				}
 				readChannels(&m, rec, i)
-				latest[b] = m
+				latest[k] = m
 			}
 		})
 		if err != nil {
-			return nil, fmt.Errorf("reading minutes of %q: %w", term, err)
+			return nil, err
 		}
 	}
 	out := make([]trend.Minute, 0, len(latest))
 	for _, m := range latest {
 		out = append(out, m)
 	}
-	slices.SortFunc(out, func(a, b trend.Minute) int { return a.Bucket.Compare(b.Bucket) })
+	slices.SortFunc(out, func(a, b trend.Minute) int {
+		return cmp.Or(cmp.Compare(a.Term, b.Term), a.Bucket.Compare(b.Bucket))
+	})
 	return out, nil
 }
 
