@@ -282,6 +282,12 @@ func (e *Engine) reportBucket(b *sketches.Bucket, platform detectors.Platform, o
 	e.m.tracked.Set(float64(len(e.tracked)))
 	e.m.openAlert.Set(float64(len(e.life.Open())))
 	e.m.windowB.Set(float64(e.window.Bytes()))
+	if b.Events > 0 {
+		// The cache holds the last posts, as many as its bounds let it: at
+		// this rate they reach this far back. Reports come minutes to hours
+		// after the post; an operator sizes pipeline.join_cache by it.
+		e.m.joinReach.Set(float64(e.join.len()) * e.bucket.Seconds() / float64(b.Events))
+	}
 	e.m.closeDur.Observe(time.Since(began).Seconds())
 }
 

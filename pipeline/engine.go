@@ -284,6 +284,7 @@ type metrics struct {
 
 	joinB       prometheus.Gauge
 	joinEvicted prometheus.Counter
+	joinReach   prometheus.Gauge
 
 	doorHeld  prometheus.Counter
 	doorLost  prometheus.Counter
@@ -316,6 +317,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		dedupIDs:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
 		dedupB:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
 		joinB:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_join_cache_bytes", Help: "Bytes held by the content→terms cache that attributes reports to terms (estimate), bounded by pipeline.join_cache_bytes."}),
+		joinReach:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_join_cache_reach_seconds", Help: "How far back in event time the content→terms cache reaches at the last closed bucket's rate of posts (its entries over posts per second): a report on a post older than this counts only through its own hashtags."}),
 		joinEvicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_join_cache_evicted_total", Help: "Content IDs the content→terms cache forgot early because it reached pipeline.join_cache_bytes before pipeline.join_cache entries; reports on them count only through their own hashtags."}),
 		doorHeld:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_held_total", Help: "Terms whose count-min estimate reached the tracking bar for the first time in a bucket: held at the door until a second sighting."}),
 		doorLost:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_forgotten_total", Help: "Terms held at the tracking door that another took the slot of before their second sighting; many once the door is at pipeline.admission_slots."}),
@@ -329,7 +331,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.recInvalid, m.recSkipped = m.records.WithLabelValues("invalid"), m.records.WithLabelValues("skipped")
 	m.recReplayed, m.recDuplicate = m.records.WithLabelValues("replayed"), m.records.WithLabelValues("duplicate")
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted, m.joinB, m.joinEvicted, m.surges, m.surgesLost)
+		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted, m.joinB, m.joinEvicted, m.joinReach, m.surges, m.surgesLost)
 	}
 	return m
 }

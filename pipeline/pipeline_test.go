@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -477,6 +478,46 @@ func TestEngineCountsUnattributedReports(t *testing.T) {
 	}
 	if last := e.offsets[partition{"t", 0}]; last != int64(len(recs)-1) {
 		t.Errorf("last offset %d, want %d: the skipped record must move it", last, len(recs)-1)
+	}
+}
+
+// TestJoinCacheReach: the gauge says how far back in event time the
+// content→terms cache reaches at the last closed bucket's rate of posts: its
+// entries over posts per second, whether the cache is still filling or full.
+func TestJoinCacheReach(t *testing.T) {
+	cases := []struct {
+		name          string
+		entries       int // pipeline.join_cache
+		perMinute     int // posts in each of three minutes
+		wantReachSecs float64
+	}{
+		{"filling: three minutes of posts held", 10000, 600, 180},
+		{"full: the last 300 posts at 10 a second", 300, 600, 30},
+		{"full at a platform's rate", 1000, 60000, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.JoinCache = tc.entries
+			e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, prometheus.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+			var recs []ingest.Record
+			for m := range 3 {
+				for i := range tc.perMinute {
+					id := fmt.Sprint(len(recs))
+					ts := start.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Minute/time.Duration(tc.perMinute))
+					recs = append(recs, ingest.Record{Source: ingest.Source{Topic: "t", Offset: int64(len(recs))}, Kind: ingest.KindContent,
+						Content: event.Content{EventID: id, TS: ts, ContentID: id, CreatorID: "u", Hashtags: []string{"fyp"}}})
+				}
+			}
+			run(t, e, recs, true)
+			if got := testutil.ToFloat64(e.m.joinReach); math.Abs(got-tc.wantReachSecs) > 0.01*tc.wantReachSecs {
+				t.Errorf("trendwatch_pipeline_join_cache_reach_seconds = %v, want %v", got, tc.wantReachSecs)
+			}
+		})
 	}
 }
 
