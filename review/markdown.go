@@ -153,11 +153,19 @@ func WriteDayMarkdown(w io.Writer, d Day) error {
 		m.f("No alerts were opened this day.\n")
 		return wrap(m.err, "writing Markdown digest of %s", d.Date.Format(time.DateOnly))
 	}
-	m.f("| Opened (UTC) | Term | Detector | Peak posts/min | Severity | Detection delay | Verdict |\n|---|---|---|---|---|---|---|\n")
-	for _, r := range d.Rows {
-		p := r.Page
-		m.f("| %s | [%s](%s) | %s | %s | %s | %s | %s |\n", clock(p.FirstAlert), md(p.Term), r.File, md(p.Detector),
-			count(p.Peak), md(p.Severity), words(p.Delay), verdictWords(p.Verdict))
+	m.f("%s: the alerts on one challenge (a hashtag and its other spellings, or one term) are grouped under it.\n", plural(len(d.Incidents), "incident"))
+	for _, in := range d.Incidents {
+		m.f("\n### %s\n\n%s", md(in.Challenge), plural(len(in.Rows), "alert"))
+		if len(in.Terms) > 1 {
+			m.f(" on %d terms (%s)", len(in.Terms), md(strings.Join(in.Terms, ", ")))
+		}
+		m.f(" by %s · first at %s · highest **%s**\n\n", md(strings.Join(in.Detectors, ", ")), clock(in.First), md(in.Severity))
+		m.f("| Opened (UTC) | Term | Detector | Peak posts/min | Severity | Detection delay | Verdict |\n|---|---|---|---|---|---|---|\n")
+		for _, r := range in.Rows {
+			p := r.Page
+			m.f("| %s | [%s](%s) | %s | %s | %s | %s | %s |\n", clock(p.FirstAlert), md(p.Term), r.File, md(p.Detector),
+				count(p.Peak), md(p.Severity), words(p.Delay), verdictWords(p.Verdict))
+		}
 	}
 	return wrap(m.err, "writing Markdown digest of %s", d.Date.Format(time.DateOnly))
 }

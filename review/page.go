@@ -25,6 +25,9 @@ type Page struct {
 	// Spellings are, for a term family's alert, its spellings and their
 	// shares of the first alerting minute ("#a 60%, #b 40%"); "" otherwise.
 	Spellings string
+	// Family is the term's family ("family:…"): the term itself when it is
+	// one, "" for a term without.
+	Family string
 	// Variants are the spellings of the term's challenge over the episode,
 	// most posts first, when there are several (or the term is a family);
 	// nil otherwise.
@@ -242,6 +245,7 @@ func Build(inc *Incident) Page {
 	p.Explanation = Explain(first.Alert.Explanation)
 
 	mins := inc.Minutes
+	p.Family = familyOf(p.Term, mins)
 	p.Onset = onset(mins, p.LevelOf, p.Level, first.Alert.Bucket, first.At)
 	p.Delay = p.FirstAlert.Sub(p.Onset)
 

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
 )
 
 //go:embed templates
@@ -34,6 +36,7 @@ func templates() (*template.Template, error) {
 		"verdict":  verdictWords,
 		"lower":    strings.ToLower,
 		"channels": channels,
+		"join":     func(v []string) string { return strings.Join(v, ", ") },
 		"labelDY":  func(i int) int { return 12 + 14*(i%3) },
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
@@ -67,8 +70,10 @@ func WriteHTML(w io.Writer, p Page) error {
 
 // Day is the digest of the alerts opened on one UTC day.
 type Day struct {
-	Date           time.Time
-	Rows           []DayRow
+	Date time.Time
+	Rows []DayRow
+	// Incidents are Rows by challenge, in the order each first alerted.
+	Incidents      []DayIncident
 	Reviewed       int
 	TruePositives  int
 	FalsePositives int
@@ -79,6 +84,51 @@ type DayRow struct {
 	Page  Page
 	Spark Chart
 	File  string // the alert's own review page, relative to the digest
+}
+
+// DayIncident is one challenge's alerts of the day: those on a term family
+// and on each of its spellings, or those on one term without a family. One
+// surge raises several alerts (a surge, the watchlist, a report wave, on two
+// spellings); a desk reads the day as its incidents, each alert keeping its
+// own row and page.
+type DayIncident struct {
+	// Challenge names it: the first term alerted on. A family's key alone
+	// reads as a typo ("family:blakautchalenj"), so it is not the name.
+	Challenge string
+	Terms     []string // the terms alerted on, in the order they first alerted
+	Detectors []string // the detectors that alerted, in the same order
+	First     time.Time
+	Severity  string // the highest any of its alerts reached
+	Rows      []DayRow
+}
+
+// incidents groups rows (in opened order) by challenge.
+func incidents(rows []DayRow) []DayIncident {
+	var out []DayIncident
+	at := map[string]int{}
+	top := map[string]alert.Severity{}
+	for _, r := range rows {
+		p := &r.Page
+		key := cmp.Or(p.Family, p.Term)
+		i, ok := at[key]
+		if !ok {
+			i = len(out)
+			at[key] = i
+			out = append(out, DayIncident{Challenge: p.Term, First: p.FirstAlert})
+		}
+		in := &out[i]
+		in.Rows = append(in.Rows, r)
+		if !slices.Contains(in.Terms, p.Term) {
+			in.Terms = append(in.Terms, p.Term)
+		}
+		if !slices.Contains(in.Detectors, p.Detector) {
+			in.Detectors = append(in.Detectors, p.Detector)
+		}
+		if s, err := alert.ParseSeverity(p.Severity); err == nil && (in.Severity == "" || s > top[key]) {
+			in.Severity, top[key] = p.Severity, s
+		}
+	}
+	return out
 }
 
 // BuildDay builds the digest; incs are in the order the rows should appear.
@@ -101,6 +151,7 @@ func BuildDay(date time.Time, incs []*Incident) Day {
 	slices.SortStableFunc(d.Rows, func(a, b DayRow) int {
 		return cmp.Or(a.Page.FirstAlert.Compare(b.Page.FirstAlert), strings.Compare(a.Page.Key, b.Page.Key))
 	})
+	d.Incidents = incidents(d.Rows)
 	return d
 }
 

@@ -3,6 +3,7 @@ package review
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -509,5 +510,64 @@ func TestPagesShowSpellings(t *testing.T) {
 	md.Reset()
 	if err := WriteMarkdown(&md, Build(in)); err != nil || strings.Contains(md.String(), "Spellings of this challenge") {
 		t.Errorf("a review without spellings has the section (err %v)", err)
+	}
+}
+
+// TestDayIncidents: the digest groups a day's alerts by challenge: the
+// alerts on a family and on each of its spellings are one incident, a term
+// without a family is its own, each in the order it first alerted, with the
+// terms, detectors and highest severity of its alerts.
+func TestDayIncidents(t *testing.T) {
+	alertOn := func(detector, term, family string, minute int, sev alert.Severity) *Incident {
+		in := fixture()
+		in.Events = in.Events[:1]
+		a := &in.Events[0].Alert
+		a.Key, a.Detector, a.Term, a.Severity = detector+"|"+term, detector, term, sev
+		in.Events[0].At = at(minute)
+		for i := range in.Minutes {
+			in.Minutes[i].Term, in.Minutes[i].Family = term, family
+		}
+		in.Verdict = nil
+		return in
+	}
+	const fam = "family:blakautchalenj"
+	d := BuildDay(t0, []*Incident{
+		alertOn("report_rate", "hashtag:ब्लैकआउटचैलेंज", fam, 40, alert.SeverityCritical),
+		alertOn("surge", "hashtag:blackoutchallenge", fam, 33, alert.SeverityHigh),
+		alertOn("novelty", "hashtag:bersatuuntuknegeri", "", 35, alert.SeverityMedium),
+		alertOn("surge", fam, fam, 34, alert.SeverityHigh),
+		alertOn("watchlist", "hashtag:blackoutchallenge", fam, 33, alert.SeverityHigh),
+	})
+	var got []string
+	for _, in := range d.Incidents {
+		var keys []string
+		for _, r := range in.Rows {
+			keys = append(keys, r.Page.Key)
+		}
+		got = append(got, fmt.Sprintf("%s first %s highest %s terms %v detectors %v alerts %v", in.Challenge, clock(in.First), in.Severity, in.Terms, in.Detectors, keys))
+	}
+	want := []string{
+		"hashtag:blackoutchallenge first 14:33 highest critical terms [hashtag:blackoutchallenge family:blakautchalenj hashtag:ब्लैकआउटचैलेंज] detectors [surge watchlist report_rate] alerts [surge|hashtag:blackoutchallenge watchlist|hashtag:blackoutchallenge surge|family:blakautchalenj report_rate|hashtag:ब्लैकआउटचैलेंज]",
+		"hashtag:bersatuuntuknegeri first 14:35 highest medium terms [hashtag:bersatuuntuknegeri] detectors [novelty] alerts [novelty|hashtag:bersatuuntuknegeri]",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("incidents\n got %q\nwant %q", got, want)
+	}
+	var h, m bytes.Buffer
+	if err := WriteDayHTML(&h, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDayMarkdown(&m, d); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ out, want string }{
+		{h.String(), "2 incidents: the alerts on one challenge"},
+		{h.String(), `<span class="term">hashtag:blackoutchallenge</span> · 4 alerts on 3 terms`},
+		{m.String(), "### hashtag:blackoutchallenge\n\n4 alerts on 3 terms (hashtag:blackoutchallenge, family:blakautchalenj, hashtag:ब्लैकआउटचैलेंज) by surge, watchlist, report\\_rate · first at 14:33 · highest **critical**"},
+		{m.String(), "### hashtag:bersatuuntuknegeri\n\n1 alert by novelty"},
+	} {
+		if !strings.Contains(c.out, c.want) {
+			t.Errorf("digest lacks %q:\n%s", c.want, c.out)
+		}
 	}
 }
