@@ -170,6 +170,7 @@ func amLabels(ev *alert.Event) map[string]string {
 		"term":      a.Term,
 		"kind":      kind,
 		"family":    familyOf(a.Term),
+		"incident":  incidentOf(a.Term),
 		"severity":  a.Severity.String(),
 		"region":    region,
 		"lang":      lang,
@@ -177,6 +178,18 @@ func amLabels(ev *alert.Event) map[string]string {
 	}
 	maps.DeleteFunc(l, func(_, v string) bool { return v == "" })
 	return l
+}
+
+// incidentOf names the incident an alert on term belongs to: its family for
+// a hashtag or a family, the term itself otherwise. One surge raises several
+// alerts (a surge, the watchlist, a report wave, on each spelling); a route
+// grouping by it notifies once per challenge, with every one of them in the
+// notification, as the review's digest groups them.
+func incidentOf(term string) string {
+	if f := familyOf(term); f != "" {
+		return f
+	}
+	return term
 }
 
 // familyOf is the term family (package family) of a hashtag, the family

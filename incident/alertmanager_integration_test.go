@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -302,7 +303,7 @@ func TestAlertmanagerLifecycle(t *testing.T) {
 		return len(as) == 1 && as[0].Status.State == "active"
 	})[0]
 	wantLabels := map[string]string{
-		"alertname": "surge", "term": term, "kind": "hashtag", "family": "family:blakautchalenj", "severity": "medium",
+		"alertname": "surge", "term": term, "kind": "hashtag", "family": "family:blakautchalenj", "incident": "family:blakautchalenj", "severity": "medium",
 		"region": "NP", "category": "dangerous_challenge",
 	}
 	if !reflect.DeepEqual(got.Labels, wantLabels) {
@@ -385,16 +386,7 @@ func TestAlertmanagerLifecycle(t *testing.T) {
 // detector's alert on one of its spellings is suppressed, so the desk gets one
 // page per challenge; another detector's alert on the spelling still fires.
 func TestAlertmanagerFamilyInhibits(t *testing.T) {
-	doc, err := os.ReadFile("../docs/alertmanager.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := bytes.Cut(doc, []byte("```yaml\n"))
-	yaml, _, ok2 := bytes.Cut(rest, []byte("```"))
-	if !ok || !ok2 {
-		t.Fatal("docs/alertmanager.md has no yaml block")
-	}
-	am := startAlertmanagerWith(t, string(yaml))
+	am := startAlertmanagerWith(t, docConfig(t))
 
 	s := startNotifier(t, am.notifierConfig(), nil)
 
@@ -426,4 +418,84 @@ func TestAlertmanagerFamilyInhibits(t *testing.T) {
 		}
 		return len(as) == 2 && surge && reports
 	})
+}
+
+// docConfig is the alertmanager.yml of docs/alertmanager.md, as written.
+func docConfig(t *testing.T) string {
+	t.Helper()
+	doc, err := os.ReadFile("../docs/alertmanager.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := bytes.Cut(doc, []byte("```yaml\n"))
+	yaml, _, ok2 := bytes.Cut(rest, []byte("```"))
+	if !ok || !ok2 {
+		t.Fatal("docs/alertmanager.md has no yaml block")
+	}
+	return string(yaml)
+}
+
+// TestAlertmanagerGroupsByIncident runs a real Alertmanager on the
+// alertmanager.yml of docs/alertmanager.md and sends what one surge of a
+// challenge raises (a surge on its Latin spelling, a report wave on its
+// Devanagari one) beside an alert on a sound: the challenge's two alerts are
+// one group, so one notification, and the sound's another.
+func TestAlertmanagerGroupsByIncident(t *testing.T) {
+	am := startAlertmanagerWith(t, docConfig(t))
+	s := startNotifier(t, am.notifierConfig(), nil)
+	opened := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Millisecond)
+	open := func(detector, term string) alert.Event {
+		return alert.Event{Alert: alert.Alert{
+			Key: detector + "|" + term, Detector: detector, Term: term, Status: alert.StatusOpen, Severity: alert.SeverityHigh,
+			OpenedAt: opened, UpdatedAt: opened, Bucket: opened, Observed: 40, Expected: 1, Growth: 40,
+			TopRegions: []string{"NP"}, Summary: detector + " " + term, Explanation: "observed=40 expected=1",
+		}, To: alert.StatusOpen, At: opened, Seq: 1}
+	}
+	evs := []alert.Event{open("surge", "hashtag:blackoutchallenge"), open("report_rate", "hashtag:ब्लैकआउटचैलेंज"), open("novelty", "sound:8812")}
+	if err := s.Notify(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, s, 30*time.Second)
+	type group struct {
+		Labels   map[string]string `json:"labels"`
+		Receiver struct {
+			Name string `json:"name"`
+		} `json:"receiver"`
+		Alerts []gotAlert `json:"alerts"`
+	}
+	want := []string{
+		"ts-oncall-pagerduty incident=family:blakautchalenj: report_rate hashtag:ब्लैकआउटचैलेंज, surge hashtag:blackoutchallenge",
+		"ts-oncall-pagerduty incident=sound:8812: novelty sound:8812",
+	}
+	var got []string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := am.client.Get(am.url + "/api/v2/alerts/groups")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var groups []group
+		err = json.NewDecoder(resp.Body).Decode(&groups)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = got[:0]
+		for _, g := range groups {
+			var as []string
+			for _, a := range g.Alerts {
+				as = append(as, a.Labels["alertname"]+" "+a.Labels["term"])
+			}
+			slices.Sort(as)
+			got = append(got, fmt.Sprintf("%s incident=%s: %s", g.Receiver.Name, g.Labels["incident"], strings.Join(as, ", ")))
+		}
+		slices.Sort(got)
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Alertmanager's groups\n got %q\nwant %q", got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -38,36 +38,36 @@ func TestAMLabels(t *testing.T) {
 		want   map[string]string
 	}{
 		{"sample", func(*alert.Alert) {}, map[string]string{
-			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "severity": "high", "region": "NP",
+			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "incident": "family:blakautchalenj", "severity": "high", "region": "NP",
 		}},
 		{"watchlist category and language", func(a *alert.Alert) {
 			a.Explanation = "observed=300 watch=*challenge* risk=high category=dangerous_challenge langs=ne:40,hi:3"
 		}, map[string]string{
-			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "severity": "high", "region": "NP",
+			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "incident": "family:blakautchalenj", "severity": "high", "region": "NP",
 			"category": "dangerous_challenge", "lang": "ne",
 		}},
 		{"lang over langs", func(a *alert.Alert) { a.Explanation = "langs=ne:40 lang=hi" }, map[string]string{
-			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "severity": "high", "region": "NP", "lang": "hi",
+			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "incident": "family:blakautchalenj", "severity": "high", "region": "NP", "lang": "hi",
 		}},
 		{"region from the explanation", func(a *alert.Alert) {
 			a.TopRegions, a.Explanation = nil, "regions=IN:80,NP:12"
 		}, map[string]string{
-			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "severity": "high", "region": "IN",
+			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "incident": "family:blakautchalenj", "severity": "high", "region": "IN",
 		}},
 		{"nothing optional", func(a *alert.Alert) {
 			a.Detector, a.Term, a.TopRegions, a.Explanation, a.Severity = "novelty", "sound:8812", nil, "", alert.SeverityCritical
-		}, map[string]string{"alertname": "novelty", "term": "sound:8812", "kind": "sound", "severity": "critical"}},
+		}, map[string]string{"alertname": "novelty", "term": "sound:8812", "kind": "sound", "incident": "sound:8812", "severity": "critical"}},
 		{"term without a kind", func(a *alert.Alert) { a.Term = "blackout" }, map[string]string{
-			"alertname": "surge", "term": "blackout", "severity": "high", "region": "NP",
+			"alertname": "surge", "term": "blackout", "incident": "blackout", "severity": "high", "region": "NP",
 		}},
 		{"a family's alert", func(a *alert.Alert) { a.Term = "family:blakautchalenj" }, map[string]string{
-			"alertname": "surge", "term": "family:blakautchalenj", "kind": "family", "family": "family:blakautchalenj", "severity": "high", "region": "NP",
+			"alertname": "surge", "term": "family:blakautchalenj", "kind": "family", "family": "family:blakautchalenj", "incident": "family:blakautchalenj", "severity": "high", "region": "NP",
 		}},
 		{"another spelling", func(a *alert.Alert) { a.Term = "hashtag:bl4ckout_challenge" }, map[string]string{
-			"alertname": "surge", "term": "hashtag:bl4ckout_challenge", "kind": "hashtag", "family": "family:blakautchalenj", "severity": "high", "region": "NP",
+			"alertname": "surge", "term": "hashtag:bl4ckout_challenge", "kind": "hashtag", "family": "family:blakautchalenj", "incident": "family:blakautchalenj", "severity": "high", "region": "NP",
 		}},
 		{"empty category", func(a *alert.Alert) { a.Explanation = "category= watch=x" }, map[string]string{
-			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "severity": "high", "region": "NP",
+			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "incident": "family:blakautchalenj", "severity": "high", "region": "NP",
 		}},
 	}
 	for _, tt := range tests {

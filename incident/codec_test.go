@@ -236,7 +236,7 @@ func TestPagerDutyBody(t *testing.T) {
 		for field, want := range map[string]any{
 			"event_id": ev.ID(), "term": ev.Alert.Term, "observed": 300.0, "growth": nil, "report_rate": nil,
 			"watchlisted": true, "to": string(to), "seq": float64(ev.Seq), "opened_at": "2025-03-09T14:02:00.000Z",
-			"family": "family:blakautchalenj",
+			"family": "family:blakautchalenj", "incident": "family:blakautchalenj",
 		} {
 			if cd[field] != want {
 				t.Errorf("%s: custom_details.%s = %v, want %v", to, field, cd[field], want)

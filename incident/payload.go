@@ -189,6 +189,11 @@ type alertJSON struct {
 	// family's alert its own (the Alertmanager label of that name): a
 	// receiver groups one challenge's alerts by it.
 	Family string `json:"family,omitempty"`
+	// Incident names the incident the alert belongs to, as the
+	// Alertmanager label of that name: its family for a hashtag or a
+	// family, the term itself otherwise. One surge raises several alerts
+	// (detectors, spellings); they share it.
+	Incident string `json:"incident"`
 	// Early: the alert stands on a bucket still open; its final judgement
 	// confirms it (no further message), escalates it or retracts it (a
 	// resolve with reason "retracted").
@@ -214,7 +219,7 @@ func newAlertJSON(ev *alert.Event) *alertJSON {
 		Score: jsonFloat(a.Score), Observed: jsonFloat(a.Observed), Expected: jsonFloat(a.Expected), Growth: jsonFloat(a.Growth),
 		UniqueCreators: a.UniqueCreators, Reports: jsonFloat(a.Reports), ReportRate: jsonFloat(a.ReportRate),
 		TopRegions: nonNil(a.TopRegions), Samples: nonNil(a.Samples), Watchlisted: a.Watchlisted,
-		Family: familyOf(a.Term), Early: a.Early, Reason: ev.Reason,
+		Family: familyOf(a.Term), Incident: incidentOf(a.Term), Early: a.Early, Reason: ev.Reason,
 		Summary: a.Summary, Explanation: a.Explanation,
 	}
 }
