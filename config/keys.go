@@ -145,7 +145,7 @@ func docs() map[string]doc {
 		"incident.max_attempts":      {UnitCount, "delivery attempts; 0 retries until delivered or pushed out of the outbox"},
 		"incident.min_severity":      {UnitText, "alerts below it open no incident"},
 		"incident.outbox":            {UnitCount, "pending deliveries kept"},
-		"incident.per_term_interval": {UnitDuration, "one trigger per term per interval; 0 no limit"},
+		"incident.per_term_interval": {UnitDuration, "one trigger per term (a hashtag's spellings count as one) per interval; 0 no limit"},
 		"incident.resend_interval":   {UnitDuration, "how often an open alert is re-sent to Alertmanager"},
 		"incident.routing_key":       {UnitText, "PagerDuty integration key; set it from the environment"},
 		"incident.secret":            {UnitText, "webhook signing secret, whsec_ + base64"},

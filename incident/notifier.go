@@ -36,10 +36,12 @@
 // Filters, applied when a transition is written:
 //   - An open or escalation below incident.min_severity opens nothing.
 //   - At most one trigger per term per incident.per_term_interval (the term, not
-//     the key: several detectors firing on one hashtag page once), except that a
-//     trigger of higher severity than any sent for the term in the interval still
-//     goes out, so an escalation to critical is never held back by the page for
-//     its medium start.
+//     the key: several detectors firing on one hashtag page once; and a
+//     hashtag's spellings are one term here, its incident, so a challenge
+//     surging under two spellings pages once), except that a trigger of
+//     higher severity than any sent for the term in the interval still goes
+//     out, so an escalation to critical is never held back by the page for its
+//     medium start.
 //   - A retracted early alert (Event.Reason retracted) gives its term's slot
 //     back: the page it sent was wrong and must not hold back the next.
 //   - A resolve goes out when its alert triggered an incident, whatever its
@@ -454,7 +456,7 @@ func (s *Notifier) admit(ev *alert.Event, now time.Time) {
 		if ev.Reason == alert.ReasonRetracted && known && st.triggered {
 			// The early page it sent was wrong: it must not hold back the
 			// term's next page for the rest of the interval.
-			delete(s.terms, a.Term)
+			delete(s.terms, incidentOf(a.Term))
 		}
 		switch {
 		case known && !st.triggered && s.open[a.Key] == nil:
@@ -470,7 +472,7 @@ func (s *Notifier) admit(ev *alert.Event, now time.Time) {
 		s.skip(ev, skipSeverity)
 		return
 	}
-	if !s.allow(a.Term, a.Severity, now) {
+	if !s.allow(incidentOf(a.Term), a.Severity, now) {
 		s.skip(ev, skipRateLimited)
 		return
 	}
@@ -554,14 +556,15 @@ func (s *Notifier) resend(now time.Time) {
 	}
 }
 
-// allow applies the per-term rate limit. s.mu is held.
-func (s *Notifier) allow(term string, sev alert.Severity, now time.Time) bool {
+// allow applies the per-term rate limit to the alerts of incident
+// (incidentOf). s.mu is held.
+func (s *Notifier) allow(incident string, sev alert.Severity, now time.Time) bool {
 	if s.cfg.PerTermInterval <= 0 {
 		return true
 	}
-	ts := s.terms[term]
+	ts := s.terms[incident]
 	if ts == nil || now.Sub(ts.since) >= s.cfg.PerTermInterval {
-		s.terms[term] = &termState{since: now, sev: sev}
+		s.terms[incident] = &termState{since: now, sev: sev}
 		return true
 	}
 	if sev > ts.sev {

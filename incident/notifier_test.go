@@ -563,6 +563,15 @@ func TestFilters(t *testing.T) {
 			{0, res("novelty|hashtag:x", 2, alert.SeverityHigh), false},  // it opened nothing
 			{time.Minute, open("watchlist|hashtag:x", alert.SeverityMedium), true},
 		}},
+		{"a challenge's spellings are one term", alert.SeverityMedium, time.Minute, []step{
+			{0, open("surge|hashtag:blackoutchallenge", alert.SeverityHigh), true},
+			{10 * time.Second, open("watchlist|hashtag:ब्लैकआउटचैलेंज", alert.SeverityHigh), false}, // its Devanagari spelling
+			{0, open("surge|family:blakautchalenj", alert.SeverityHigh), false},                     // the family itself
+			{0, open("surge|hashtag:blackoutparty", alert.SeverityHigh), true},                      // another challenge
+			{0, open("surge|sound:8812", alert.SeverityHigh), true},                                 // not a hashtag: its own
+			{0, esc("watchlist|hashtag:ब्लैकआउटचैलेंज", 2, alert.SeverityCritical), true},           // severity rose
+			{time.Minute, open("report_rate|hashtag:bl4ckoutchallenge", alert.SeverityHigh), true},
+		}},
 		{"a retracted early page gives its term's slot back", alert.SeverityMedium, time.Minute, []step{
 			{0, open("surge|hashtag:x", alert.SeverityMedium), true},
 			{10 * time.Second, retract("surge|hashtag:x", 2, alert.SeverityMedium), true},
