@@ -14,6 +14,22 @@ import (
 // Prefix starts a family's term key: "family:" + Key(value).
 const Prefix = "family:"
 
+// hashtagPrefix starts a hashtag's term key (event.KindHashtag).
+const hashtagPrefix = "hashtag:"
+
+// OfTerm is the family term of the term key term: a hashtag's family
+// ("hashtag:bl4ckoutchallenge" → "family:blakautchalenj"), a family its own
+// key, and "" for a term of another kind, which has none.
+func OfTerm(term string) string {
+	if strings.HasPrefix(term, Prefix) {
+		return term
+	}
+	if v, ok := strings.CutPrefix(term, hashtagPrefix); ok && v != "" {
+		return Prefix + Key(v)
+	}
+	return ""
+}
+
 const (
 	// MaxPlain is the most letters a key may have for the term to stay its own
 	// family: "fyp", "l0l" and "ootd" are too short for folding to tell a variant

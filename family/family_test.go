@@ -348,3 +348,21 @@ func TestKeyNormalisation(t *testing.T) {
 		}
 	}
 }
+
+func TestOfTerm(t *testing.T) {
+	for _, tc := range []struct{ term, want string }{
+		{"hashtag:blackoutchallenge", "family:blakautchalenj"},
+		{"hashtag:bl4ckout_challenge", "family:blakautchalenj"},
+		{"hashtag:ब्लैकआउटचैलेंज", "family:blakautchalenj"},
+		{"family:blakautchalenj", "family:blakautchalenj"},
+		{"hashtag:fyp", "family:fyp"},
+		{"sound:8812", ""},
+		{"challenge:ch1", ""},
+		{"hashtag:", ""},
+		{"blackout", ""},
+	} {
+		if got := OfTerm(tc.term); got != tc.want {
+			t.Errorf("OfTerm(%q) = %q, want %q", tc.term, got, tc.want)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
-	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 )
 
@@ -169,8 +168,8 @@ func amLabels(ev *alert.Event) map[string]string {
 		"alertname": a.Detector,
 		"term":      a.Term,
 		"kind":      kind,
-		"family":    familyOf(a.Term),
-		"incident":  incidentOf(a.Term),
+		"family":    family.OfTerm(a.Term),
+		"incident":  Of(a.Term),
 		"severity":  a.Severity.String(),
 		"region":    region,
 		"lang":      lang,
@@ -180,30 +179,16 @@ func amLabels(ev *alert.Event) map[string]string {
 	return l
 }
 
-// incidentOf names the incident an alert on term belongs to: its family for
+// Of names the incident an alert on term belongs to: its family for
 // a hashtag or a family, the term itself otherwise. One surge raises several
 // alerts (a surge, the watchlist, a report wave, on each spelling); a route
 // grouping by it notifies once per challenge, with every one of them in the
 // notification, as the review's digest groups them.
-func incidentOf(term string) string {
-	if f := familyOf(term); f != "" {
+func Of(term string) string {
+	if f := family.OfTerm(term); f != "" {
 		return f
 	}
 	return term
-}
-
-// familyOf is the term family (package family) of a hashtag, the family
-// itself for a family's alert, "" for other kinds: the label that lets a
-// route group one challenge's alerts whatever its spelling, and an
-// inhibition mute a spelling's alert while its family's pages.
-func familyOf(term string) string {
-	if strings.HasPrefix(term, family.Prefix) {
-		return term
-	}
-	if v, ok := strings.CutPrefix(term, event.KindHashtag.String()+":"); ok && v != "" {
-		return family.Prefix + family.Key(v)
-	}
-	return ""
 }
 
 // explanationFields reads an Explanation's key=value pairs. Detectors write

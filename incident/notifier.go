@@ -456,7 +456,7 @@ func (s *Notifier) admit(ev *alert.Event, now time.Time) {
 		if ev.Reason == alert.ReasonRetracted && known && st.triggered {
 			// The early page it sent was wrong: it must not hold back the
 			// term's next page for the rest of the interval.
-			delete(s.terms, incidentOf(a.Term))
+			delete(s.terms, Of(a.Term))
 		}
 		switch {
 		case known && !st.triggered && s.open[a.Key] == nil:
@@ -472,7 +472,7 @@ func (s *Notifier) admit(ev *alert.Event, now time.Time) {
 		s.skip(ev, skipSeverity)
 		return
 	}
-	if !s.allow(incidentOf(a.Term), a.Severity, now) {
+	if !s.allow(Of(a.Term), a.Severity, now) {
 		s.skip(ev, skipRateLimited)
 		return
 	}
@@ -557,7 +557,7 @@ func (s *Notifier) resend(now time.Time) {
 }
 
 // allow applies the per-term rate limit to the alerts of incident
-// (incidentOf). s.mu is held.
+// (Of). s.mu is held.
 func (s *Notifier) allow(incident string, sev alert.Severity, now time.Time) bool {
 	if s.cfg.PerTermInterval <= 0 {
 		return true

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/family"
 )
 
 // PagerDuty Events API v2 limits: longer fields are rejected with a 400, which
@@ -219,7 +220,7 @@ func newAlertJSON(ev *alert.Event) *alertJSON {
 		Score: jsonFloat(a.Score), Observed: jsonFloat(a.Observed), Expected: jsonFloat(a.Expected), Growth: jsonFloat(a.Growth),
 		UniqueCreators: a.UniqueCreators, Reports: jsonFloat(a.Reports), ReportRate: jsonFloat(a.ReportRate),
 		TopRegions: nonNil(a.TopRegions), Samples: nonNil(a.Samples), Watchlisted: a.Watchlisted,
-		Family: familyOf(a.Term), Incident: incidentOf(a.Term), Early: a.Early, Reason: ev.Reason,
+		Family: family.OfTerm(a.Term), Incident: Of(a.Term), Early: a.Early, Reason: ev.Reason,
 		Summary: a.Summary, Explanation: a.Explanation,
 	}
 }

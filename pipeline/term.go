@@ -414,7 +414,7 @@ func (e *Engine) termFamily(key string) string {
 		}
 		// Once per tracked term: the key is made anew rather than looked up,
 		// so that the row's family does not depend on what the tables hold.
-		return family.Prefix + family.Key(key[len("hashtag:"):])
+		return family.OfTerm(key)
 	case event.KindFamily:
 		return key
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/config"
+	"github.com/trendwatch/trendwatch/incident"
 	"github.com/trendwatch/trendwatch/pipeline"
 )
 
@@ -156,6 +157,14 @@ func (p *printer) summary(runDir string, cfg *config.Config) {
 		parts = append(parts, "none")
 	}
 	fmt.Fprintf(p.w, "alerts:      %d (%s) by their highest severity, %d transitions\n", len(p.alerts), strings.Join(parts, ", "), p.changes)
+	// One surge raises several alerts (detectors, spellings): the desk
+	// reads them as incidents, one per challenge, as the review's digest and
+	// the Alertmanager label incident group them.
+	incidents := map[string]bool{}
+	for term := range p.alerted {
+		incidents[incident.Of(term)] = true
+	}
+	fmt.Fprintf(p.w, "incidents:   %d (the alerts on one challenge, its spellings and detectors together, count once)\n", len(incidents))
 	span := ""
 	if !p.first.IsZero() {
 		span = fmt.Sprintf(", event time %s – %s UTC", p.first.UTC().Format(timeLayout), p.last.UTC().Format(timeLayout))

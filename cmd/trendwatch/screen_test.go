@@ -58,6 +58,14 @@ func TestPrinter(t *testing.T) {
 		{name: "severity coloured on a terminal", colour: true,
 			steps: []step{alertAt(ev(0, "hashtag:x", alert.SeverityCritical, alert.StatusOpen)), alertAt(ev(0, "hashtag:y", alert.SeverityLow, alert.StatusOpen))},
 			want:  []string{"\x1b[1;97;41mCRITICAL\x1b[0m", "  LOW      open"}},
+		{name: "summary counts a challenge's alerts as one incident",
+			steps: []step{
+				alertAt(ev(0, "hashtag:blackoutchallenge", alert.SeverityHigh, alert.StatusOpen)),
+				alertAt(ev(1, "hashtag:ब्लैकआउटचैलेंज", alert.SeverityHigh, alert.StatusOpen)),
+				alertAt(ev(1, "family:blakautchalenj", alert.SeverityHigh, alert.StatusOpen)),
+				alertAt(ev(2, "sound:s1", alert.SeverityMedium, alert.StatusOpen)),
+			},
+			want: []string{"alerts:      4 (3 high, 1 medium)", "incidents:   2 (the alerts on one challenge"}},
 		{name: "summary counts alerts by highest severity",
 			steps: []step{
 				alertAt(ev(0, "hashtag:x", alert.SeverityMedium, alert.StatusOpen)),
@@ -67,6 +75,7 @@ func TestPrinter(t *testing.T) {
 				{b: bucket(0)}, {b: bucket(1)},
 			},
 			want: []string{"alerts:      2 (1 critical, 1 low) by their highest severity, 4 transitions",
+				"incidents:   2 (the alerts on one challenge",
 				"events:      200 (600 mentions, 4 reports), event time 2026-11-22 13:56 – 2026-11-22 13:57 UTC",
 				"Parquet:     run-dir"}},
 	}
