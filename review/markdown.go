@@ -75,17 +75,7 @@ func WriteMarkdown(w io.Writer, p Page) error {
 	for _, s := range p.Timeline {
 		m.f("| %s | %s | %s | %s |\n", when(s.At), md(s.What), md(s.Severity), md(s.Summary))
 	}
-	if len(p.Variants) > 0 {
-		m.f("\n## Spellings of this challenge\n\n| Spelling | Posts during the episode | Share | Busiest minute | First seen |\n|---|---|---|---|---|\n")
-		for _, v := range p.Variants {
-			first := when(v.First)
-			if p.Onset.After(v.First) {
-				first += " (before the rise)"
-			}
-			m.f("| %s | %s | %s %% | %s at %s | %s |\n", md(v.Term), count(v.Posts), num(v.Share), count(v.Busiest), clock(v.BusiestAt), first)
-		}
-		m.f("\nEach spelling as its own rows count it: a spelling too rare to be followed on its own counts only in the challenge's total, and a post carrying two spellings counts for each. The first sighting is looked for from an hour before the rise.\n")
-	}
+	mdVariants(m, p.Onset, p.Variants)
 	m.f("\n## Activity minute by minute\n\nThe charts are in the HTML version of this review.\n\n")
 
 	m.f("## Why the detector raised it\n\n| What it means | Number |\n|---|---|\n")
@@ -126,6 +116,23 @@ func WriteMarkdown(w io.Writer, p Page) error {
 	return wrap(m.err, "writing Markdown review of %q", p.Key)
 }
 
+// mdVariants writes the spellings of a challenge (Page.Variants) whose rise
+// began at onset; nothing when there are none.
+func mdVariants(m *mdWriter, onset time.Time, vs []Spelling) {
+	if len(vs) == 0 {
+		return
+	}
+	m.f("\n## Spellings of this challenge\n\n| Spelling | Posts during the episode | Share | Busiest minute | First seen |\n|---|---|---|---|---|\n")
+	for _, v := range vs {
+		first := when(v.First)
+		if onset.After(v.First) {
+			first += " (before the rise)"
+		}
+		m.f("| %s | %s | %s %% | %s at %s | %s |\n", md(v.Term), count(v.Posts), num(v.Share), count(v.Busiest), clock(v.BusiestAt), first)
+	}
+	m.f("\nEach spelling as its own rows count it: a spelling too rare to be followed on its own counts only in the challenge's total, and a post carrying two spellings counts for each. The first sighting is looked for from an hour before the rise.\n")
+}
+
 // code keeps text inside a code span: a backtick would end it and a pipe the
 // table cell.
 func code(s string) string {
@@ -155,7 +162,7 @@ func WriteDayMarkdown(w io.Writer, d Day) error {
 	}
 	m.f("%s: the alerts on one challenge (a hashtag and its other spellings, or one term) are grouped under it.\n", plural(len(d.Incidents), "incident"))
 	for _, in := range d.Incidents {
-		m.f("\n### %s\n\n%s", md(in.Challenge), plural(len(in.Rows), "alert"))
+		m.f("\n### [%s](%s)\n\n%s", md(in.Challenge), in.File, plural(len(in.Rows), "alert"))
 		if len(in.Terms) > 1 {
 			m.f(" on %d terms (%s)", len(in.Terms), md(strings.Join(in.Terms, ", ")))
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/trend"
 )
 
 //go:embed templates
@@ -72,8 +73,10 @@ func WriteHTML(w io.Writer, p Page) error {
 type Day struct {
 	Date time.Time
 	Rows []DayRow
-	// Incidents are Rows by challenge, in the order each first alerted.
+	// Incidents are Rows by challenge, in the order each first alerted, and
+	// IncidentPages their pages, in the same order.
 	Incidents      []DayIncident
+	IncidentPages  []IncidentPage
 	Reviewed       int
 	TruePositives  int
 	FalsePositives int
@@ -100,6 +103,7 @@ type DayIncident struct {
 	First     time.Time
 	Severity  string // the highest any of its alerts reached
 	Rows      []DayRow
+	File      string // its page (IncidentPage), relative to the digest
 }
 
 // incidents groups rows (in opened order) by challenge.
@@ -134,8 +138,10 @@ func incidents(rows []DayRow) []DayIncident {
 // BuildDay builds the digest; incs are in the order the rows should appear.
 func BuildDay(date time.Time, incs []*Incident) Day {
 	d := Day{Date: time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, time.UTC)}
+	mins, events := map[string][]trend.Minute{}, map[string][]alert.Event{}
 	for _, inc := range incs {
 		p := Build(inc)
+		mins[p.Key], events[p.Key] = inc.Minutes, inc.Events
 		d.Rows = append(d.Rows, DayRow{Page: p, Spark: Spark(&p, inc.Minutes), File: FileName(p.Key) + ".html"})
 		if v := inc.Verdict; v != nil {
 			d.Reviewed++
@@ -152,6 +158,11 @@ func BuildDay(date time.Time, incs []*Incident) Day {
 		return cmp.Or(a.Page.FirstAlert.Compare(b.Page.FirstAlert), strings.Compare(a.Page.Key, b.Page.Key))
 	})
 	d.Incidents = incidents(d.Rows)
+	for i := range d.Incidents {
+		in := &d.Incidents[i]
+		in.File = IncidentFileName(d.Date, in.Challenge) + ".html"
+		d.IncidentPages = append(d.IncidentPages, buildIncident(d.Date, *in, mins, events))
+	}
 	return d
 }
 

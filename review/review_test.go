@@ -562,12 +562,84 @@ func TestDayIncidents(t *testing.T) {
 	}
 	for _, c := range []struct{ out, want string }{
 		{h.String(), "2 incidents: the alerts on one challenge"},
-		{h.String(), `<span class="term">hashtag:blackoutchallenge</span> · 4 alerts on 3 terms`},
-		{m.String(), "### hashtag:blackoutchallenge\n\n4 alerts on 3 terms (hashtag:blackoutchallenge, family:blakautchalenj, hashtag:ब्लैकआउटचैलेंज) by surge, watchlist, report\\_rate · first at 14:33 · highest **critical**"},
-		{m.String(), "### hashtag:bersatuuntuknegeri\n\n1 alert by novelty"},
+		{h.String(), `<a href="incident-2026-11-22-hashtag-blackoutchallenge.html"><span class="term">hashtag:blackoutchallenge</span></a> · 4 alerts on 3 terms`},
+		{m.String(), "### [hashtag:blackoutchallenge](incident-2026-11-22-hashtag-blackoutchallenge.html)\n\n4 alerts on 3 terms (hashtag:blackoutchallenge, family:blakautchalenj, hashtag:ब्लैकआउटचैलेंज) by surge, watchlist, report\\_rate · first at 14:33 · highest **critical**"},
+		{m.String(), "### [hashtag:bersatuuntuknegeri](incident-2026-11-22-hashtag-bersatuuntuknegeri.html)\n\n1 alert by novelty"},
 	} {
 		if !strings.Contains(c.out, c.want) {
 			t.Errorf("digest lacks %q:\n%s", c.want, c.out)
 		}
+	}
+}
+
+// TestIncidentPage: each incident of the digest has a page with every one of
+// its alerts' transitions on one timeline, linked to the alert's own review,
+// a chart of each term's posts, the challenge's spellings, and a lead that
+// says when it rose, how many alerts it raised and when all resolved.
+func TestIncidentPage(t *testing.T) {
+	latin, deva := fixture(), fixture() // each: open 14:33, escalated 14:36, resolved 14:50
+	latin.Spellings = spellingRows()
+	for i := range deva.Events {
+		a := &deva.Events[i].Alert
+		a.Key, a.Detector, a.Term = "watchlist|hashtag:ब्लैकआउटचैलेंज", "watchlist", "hashtag:ब्लैकआउटचैलेंज"
+		deva.Events[i].At = deva.Events[i].At.Add(2 * time.Minute)
+	}
+	deva.Events[2].Alert.ResolvedAt = at(52)
+	for _, in := range []*Incident{latin, deva} {
+		term := in.Events[0].Alert.Term
+		for i := range in.Minutes {
+			in.Minutes[i].Term, in.Minutes[i].Family = term, "family:blakautchalenj"
+		}
+		in.Verdict = nil
+	}
+	latin.Events[0].Alert.Term, latin.Events[1].Alert.Term, latin.Events[2].Alert.Term = "hashtag:blackoutchallenge", "hashtag:blackoutchallenge", "hashtag:blackoutchallenge"
+	for i := range latin.Events {
+		latin.Events[i].Alert.Key = "surge|hashtag:blackoutchallenge"
+	}
+	d := BuildDay(t0, []*Incident{deva, latin})
+	if len(d.IncidentPages) != 1 {
+		t.Fatalf("%d incident pages, want 1", len(d.IncidentPages))
+	}
+	p := d.IncidentPages[0]
+	var steps []string
+	for _, s := range p.Timeline {
+		steps = append(steps, clock(s.At)+" "+s.Detector+" "+s.What)
+	}
+	wantSteps := []string{"14:33 surge Alert raised", "14:35 watchlist Alert raised", "14:36 surge Escalated",
+		"14:38 watchlist Escalated", "14:50 surge Resolved: back to normal", "14:52 watchlist Resolved: back to normal"}
+	if !slices.Equal(steps, wantSteps) {
+		t.Errorf("timeline\n got %q\nwant %q", steps, wantSteps)
+	}
+	if len(p.Charts) != 2 || len(p.Variants) != 3 || !p.Onset.Equal(at(30)) || !p.Resolved.Equal(at(52)) || p.Severity != "critical" {
+		t.Errorf("charts %d, spellings %d, onset %s, resolved %s, severity %s", len(p.Charts), len(p.Variants), p.Onset, p.Resolved, p.Severity)
+	}
+	wantLead := "Posts using hashtag:blackoutchallenge and 1 more term of the same challenge (hashtag:ब्लैकआउटचैलेंज) rose above normal at 14:30 UTC. " +
+		"trendwatch raised 2 alerts by surge, watchlist, the first at 14:33, 3 minutes after the rise; the highest severity reached was critical. " +
+		"Every alert had resolved by 14:52 UTC, 22 minutes after the rise."
+	if p.Lead != wantLead {
+		t.Errorf("lead\n got %q\nwant %q", p.Lead, wantLead)
+	}
+	var h, m bytes.Buffer
+	if err := WriteIncidentHTML(&h, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteIncidentMarkdown(&m, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ out, want string }{
+		{h.String(), `<a href="review-surge-hashtag-blackoutchallenge.html">`},
+		{h.String(), "Spellings of this challenge"},
+		{h.String(), "Posts using hashtag:ब्लैकआउटचैलेंज, per minute"},
+		{m.String(), "| 14:35 | [hashtag:ब्लैकआउटचैलेंज](" + FileName("watchlist|hashtag:ब्लैकआउटचैलेंज") + ".html) | watchlist | Alert raised | high |"},
+		{m.String(), "## Spellings of this challenge"},
+	} {
+		if !strings.Contains(c.out, c.want) {
+			t.Errorf("incident page lacks %q:\n%s", c.want, c.out)
+		}
+	}
+	// One alert still open leaves the incident open.
+	deva.Events = deva.Events[:2]
+	if p := BuildDay(t0, []*Incident{deva, latin}).IncidentPages[0]; !p.Resolved.IsZero() || !strings.Contains(p.Lead, "still open") {
+		t.Errorf("an incident with an open alert: resolved %s, lead %q", p.Resolved, p.Lead)
 	}
 }

@@ -32,8 +32,9 @@ and report reasons and channels; the spellings of a challenge that has several,
 with when each was first seen; sample content IDs; and the analysts' verdict.
 
 With --day it writes the digest of every alert opened that day (UTC), with a
-sparkline, severity, delay and verdict each, and the review of each alert
-beside it.
+sparkline, severity, delay and verdict each, grouped into incidents (one per
+challenge: a hashtag with its other spellings, or one term); the page of each
+incident, its alerts on one timeline; and the review of each alert beside it.
 
 It reads ClickHouse when clickhouse.addr is configured (or --clickhouse is
 given), else the Parquet files under parquet.dir (--parquet).`,
@@ -191,10 +192,25 @@ func writeDigest(ctx context.Context, w io.Writer, src review.Source, day time.T
 		return err
 	}
 	d := review.BuildDay(day, incs)
-	// The digest links to each alert's page, so they are written beside it.
+	// The digest links to each alert's page and each incident's, so they are
+	// written beside it.
 	for _, r := range d.Rows {
 		if err := writeReview(io.Discard, r.Page, dir); err != nil {
 			return err
+		}
+	}
+	for _, p := range d.IncidentPages {
+		name := review.IncidentFileName(d.Date, p.Name)
+		for _, f := range []struct {
+			ext   string
+			write func(io.Writer) error
+		}{
+			{".html", func(w io.Writer) error { return review.WriteIncidentHTML(w, p) }},
+			{".md", func(w io.Writer) error { return review.WriteIncidentMarkdown(w, p) }},
+		} {
+			if _, err := review.WriteFile(dir, name+f.ext, f.write); err != nil {
+				return err
+			}
 		}
 	}
 	name := review.DayFileName(day)
@@ -211,6 +227,6 @@ func writeDigest(ctx context.Context, w io.Writer, src review.Source, day time.T
 		}
 		fmt.Fprintln(w, path)
 	}
-	fmt.Fprintf(w, "%d alerts opened on %s\n", len(d.Rows), day.Format(time.DateOnly))
+	fmt.Fprintf(w, "%d alerts opened on %s, %d incidents\n", len(d.Rows), day.Format(time.DateOnly), len(d.Incidents))
 	return nil
 }

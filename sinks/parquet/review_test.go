@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/internal/readertest"
 	"github.com/trendwatch/trendwatch/review"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -159,9 +160,8 @@ func TestReaderShards(t *testing.T) {
 	}
 }
 
-// TestReaderFamily reads back the rows of a challenge's spellings, by term,
-// then bucket, each bucket's latest version, without the family's own rows
-// or another family's; and a spelling's minutes say its family.
+// TestReaderFamily: readertest.Spellings through the real sink, the
+// rewrite in a file of its own.
 func TestReaderFamily(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -169,64 +169,20 @@ func TestReaderFamily(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := time.Date(2026, 11, 22, 13, 50, 0, 0, time.UTC)
-	const fam = "family:blakautchalenj"
-	row := func(i int, term, kind, family string, n uint64) trend.Minute {
-		return trend.Minute{Bucket: base.Add(time.Duration(i) * time.Minute), Term: term, Kind: kind, Family: family, Mentions: n, Version: 1}
-	}
-	var rows []trend.Minute
-	for i := range 15 {
-		rows = append(rows, row(i, "hashtag:blackoutchallenge", "hashtag", fam, 10), row(i, fam, "family", fam, 14),
-			row(i, "hashtag:other", "hashtag", "family:other", 99))
-		if i >= 5 {
-			rows = append(rows, row(i, "hashtag:bl4ckoutchallenge", "hashtag", fam, 4))
+	c := readertest.NewSpellings(time.Date(2026, 11, 22, 13, 50, 0, 0, time.UTC))
+	for _, write := range []func() error{
+		func() error { return s.WriteMinutes(ctx, c.Rows) },
+		func() error { return s.Flush(ctx) },
+		func() error { return s.WriteMinutes(ctx, []trend.Minute{c.Late}) },
+		s.Close,
+	} {
+		if err := write(); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := s.WriteMinutes(ctx, rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	late := row(12, "hashtag:bl4ckoutchallenge", "hashtag", fam, 40)
-	late.Version = 2
-	if err := s.WriteMinutes(ctx, []trend.Minute{late}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
 	}
 	r, err := NewReader(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := r.FamilyMinutes(ctx, fam, base.Add(2*time.Minute), base.Add(14*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var desc []string
-	for _, m := range got {
-		if m.Family != fam || m.Kind != "hashtag" {
-			t.Errorf("row of another family or kind: %+v", m)
-		}
-		desc = append(desc, fmt.Sprintf("%s@%d=%d", m.Term, int(m.Bucket.Sub(base)/time.Minute), m.Mentions))
-	}
-	var want []string
-	for i := 5; i < 14; i++ {
-		n := 4
-		if i == 12 {
-			n = 40
-		}
-		want = append(want, fmt.Sprintf("hashtag:bl4ckoutchallenge@%d=%d", i, n))
-	}
-	for i := 2; i < 14; i++ {
-		want = append(want, fmt.Sprintf("hashtag:blackoutchallenge@%d=10", i))
-	}
-	if !reflect.DeepEqual(desc, want) {
-		t.Errorf("spellings' minutes\n got %v\nwant %v", desc, want)
-	}
-	mins, err := r.TermMinutes(ctx, "hashtag:blackoutchallenge", base, base.Add(time.Hour))
-	if err != nil || len(mins) != 15 || mins[0].Family != fam {
-		t.Errorf("a spelling's minutes: %+v, err %v", mins, err)
-	}
+	c.Check(t, r)
 }
