@@ -251,6 +251,22 @@ func checkReview(t *testing.T, browser string, store ...string) {
 	if strings.Contains(dom, "tomorrow") || strings.Contains(dom, "<script") {
 		t.Error("digest shows the next day's alert or runs the hostile term")
 	}
+	// Each incident has its page beside the digest, linked from it: the
+	// hostile term's, drawn, with its alert's transitions and link.
+	incident := review.IncidentFileName(reviewDay, reviewTerm) + ".html"
+	if !strings.Contains(dom, incident) {
+		t.Errorf("digest does not link %s", incident)
+	}
+	dom = render(t, browser, filepath.Join(out, incident), true)
+	for _, want := range []string{"Incident:", "rose above normal at 14:30 UTC", "trendwatch raised 1 alert by surge", "Escalated", "critical",
+		review.FileName(reviewKey) + ".html", "Every alert had resolved by 14:50 UTC"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("incident page lacks %q", want)
+		}
+	}
+	if strings.Contains(dom, "<script") || strings.Contains(dom, "pwned</title>") {
+		t.Error("the hostile term became markup on the incident page")
+	}
 }
 
 // render opens a page in headless Chromium and returns the DOM it built; with
