@@ -226,7 +226,7 @@ func TestPagerDutyBody(t *testing.T) {
 		}
 		for field, want := range map[string]any{
 			"summary": wantSummary, "source": "trendwatch-prod", "severity": "error",
-			"timestamp": "2025-03-09T14:03:00.000Z", "component": "hashtag:blackoutchallenge", "group": "hashtag", "class": "surge",
+			"timestamp": "2025-03-09T14:03:00.000Z", "component": "hashtag:blackoutchallenge", "group": "family:blakautchalenj", "class": "surge",
 		} {
 			if p[field] != want {
 				t.Errorf("%s: payload.%s = %v, want %v", to, field, p[field], want)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -71,14 +70,16 @@ func pagerDutyBody(routingKey, source string, ev *alert.Event) ([]byte, error) {
 	}
 	e.EventAction = "trigger"
 	a := &ev.Alert
-	kind, _, _ := strings.Cut(a.Term, ":")
 	e.Payload = &pdPayload{
-		Summary:       truncate(summary(ev), pdMaxSummary),
-		Source:        source,
-		Severity:      pagerDutySeverity(a.Severity),
-		Timestamp:     isoTime(eventTime(ev)),
-		Component:     a.Term,
-		Group:         kind,
+		Summary:   truncate(summary(ev), pdMaxSummary),
+		Source:    source,
+		Severity:  pagerDutySeverity(a.Severity),
+		Timestamp: isoTime(eventTime(ev)),
+		Component: a.Term,
+		// group is PagerDuty's field for what belongs together: the
+		// incident (Of), so that its content-based grouping can fold one
+		// challenge's alerts, every detector and spelling, into one.
+		Group:         Of(a.Term),
 		Class:         a.Detector,
 		CustomDetails: newAlertJSON(ev),
 	}
