@@ -390,14 +390,7 @@ func TestAlertmanagerFamilyInhibits(t *testing.T) {
 
 	s := startNotifier(t, am.notifierConfig(), nil)
 
-	opened := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Millisecond)
-	open := func(detector, term string) alert.Event {
-		return alert.Event{Alert: alert.Alert{
-			Key: detector + "|" + term, Detector: detector, Term: term, Status: alert.StatusOpen, Severity: alert.SeverityHigh,
-			OpenedAt: opened, UpdatedAt: opened, Bucket: opened, Observed: 40, Expected: 1, Growth: 40,
-			TopRegions: []string{"NP"}, Summary: detector + " " + term, Explanation: "observed=40 expected=1",
-		}, To: alert.StatusOpen, At: opened, Seq: 1}
-	}
+	open := opener()
 	const fam, spelling = "family:blakautchalenj", "hashtag:bl4ckoutchallenge"
 	if err := s.Notify(context.Background(), []alert.Event{open("surge", fam), open("surge", spelling), open("report_rate", spelling)}); err != nil {
 		t.Fatal(err)
@@ -443,14 +436,7 @@ func docConfig(t *testing.T) string {
 func TestAlertmanagerGroupsByIncident(t *testing.T) {
 	am := startAlertmanagerWith(t, docConfig(t))
 	s := startNotifier(t, am.notifierConfig(), nil)
-	opened := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Millisecond)
-	open := func(detector, term string) alert.Event {
-		return alert.Event{Alert: alert.Alert{
-			Key: detector + "|" + term, Detector: detector, Term: term, Status: alert.StatusOpen, Severity: alert.SeverityHigh,
-			OpenedAt: opened, UpdatedAt: opened, Bucket: opened, Observed: 40, Expected: 1, Growth: 40,
-			TopRegions: []string{"NP"}, Summary: detector + " " + term, Explanation: "observed=40 expected=1",
-		}, To: alert.StatusOpen, At: opened, Seq: 1}
-	}
+	open := opener()
 	evs := []alert.Event{open("surge", "hashtag:blackoutchallenge"), open("report_rate", "hashtag:ब्लैकआउटचैलेंज"), open("novelty", "sound:8812")}
 	if err := s.Notify(context.Background(), evs); err != nil {
 		t.Fatal(err)
@@ -497,5 +483,18 @@ func TestAlertmanagerGroupsByIncident(t *testing.T) {
 			t.Fatalf("Alertmanager's groups\n got %q\nwant %q", got, want)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// opener returns a maker of high alerts of a detector on a term, opened two
+// minutes ago, as the pipeline sends them.
+func opener() func(detector, term string) alert.Event {
+	opened := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Millisecond)
+	return func(detector, term string) alert.Event {
+		return alert.Event{Alert: alert.Alert{
+			Key: detector + "|" + term, Detector: detector, Term: term, Status: alert.StatusOpen, Severity: alert.SeverityHigh,
+			OpenedAt: opened, UpdatedAt: opened, Bucket: opened, Observed: 40, Expected: 1, Growth: 40,
+			TopRegions: []string{"NP"}, Summary: detector + " " + term, Explanation: "observed=40 expected=1",
+		}, To: alert.StatusOpen, At: opened, Seq: 1}
 	}
 }
