@@ -30,7 +30,8 @@ func (a *app) demoCmd() *cobra.Command {
 		Long: `demo starts the embedded broker, produces synthetic traffic with injected
 scenarios into it at a compressed event time, and runs the pipeline on it as
 'run' would, over Kafka. It prints one line per alert as it fires, a table of
-the fastest-growing terms whenever a new one appears, and a summary at the end.
+the fastest-growing terms whenever a new one appears, and a summary at the end
+with the review command that writes a page per incident.
 Each run writes its Parquet files to a directory of its own,
 ./trendwatch-data/demo-<time>/ (under parquet.dir), so runs never mix; or to
 ClickHouse with --clickhouse. The log shows only warnings and errors unless

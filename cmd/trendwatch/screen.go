@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -29,6 +31,7 @@ type printer struct {
 	alerted  map[string]bool           // terms with an alert this run
 	tabled   map[string]bool           // alerted terms a table has shown
 	alerts   map[string]alert.Severity // highest severity by alert key
+	days     map[string]bool           // UTC days alerts opened on, as review --day takes them
 	changes  int
 	events   uint64
 	mentions uint64
@@ -38,7 +41,7 @@ type printer struct {
 }
 
 func newPrinter(w io.Writer, rows int, colour bool) *printer {
-	return &printer{w: w, rows: rows, colour: colour, alerted: map[string]bool{}, tabled: map[string]bool{}, alerts: map[string]alert.Severity{}}
+	return &printer{w: w, rows: rows, colour: colour, alerted: map[string]bool{}, tabled: map[string]bool{}, alerts: map[string]alert.Severity{}, days: map[string]bool{}}
 }
 
 // isTerminal reports whether w is a terminal, where colour helps; in a file or
@@ -77,6 +80,13 @@ func (p *printer) Alert(ev alert.Event) {
 	p.changes++
 	p.alerts[a.Key] = max(p.alerts[a.Key], a.Severity)
 	p.alerted[a.Term] = true
+	if ev.To == alert.StatusOpen {
+		opened := a.OpenedAt
+		if opened.IsZero() {
+			opened = ev.At
+		}
+		p.days[opened.UTC().Format(time.DateOnly)] = true
+	}
 	sev := fmt.Sprintf("%-8s", strings.ToUpper(a.Severity.String()))
 	if style := severityStyle(a.Severity); p.colour && style != "" {
 		sev = style + sev + "\x1b[0m"
@@ -172,6 +182,10 @@ func (p *printer) summary(runDir string, cfg *config.Config) {
 	fmt.Fprintf(p.w, "events:      %d (%d mentions, %d reports)%s\n", p.events, p.mentions, p.reports, span)
 	if runDir != "" {
 		fmt.Fprintf(p.w, "Parquet:     %s  (trend_minute/, alert_events/, ingest_stats/)\n", runDir)
+		// What a new user does next: read the incidents as the desk would.
+		for _, day := range slices.Sorted(maps.Keys(p.days)) {
+			fmt.Fprintf(p.w, "review:      trendwatch review --day %s --parquet %s --out reviews  (a page per incident, for Legal and Comms)\n", day, runDir)
+		}
 	}
 	if contains(cfg.Sinks, "clickhouse") {
 		fmt.Fprintf(p.w, "ClickHouse:  %v, database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)

@@ -76,6 +76,7 @@ func TestPrinter(t *testing.T) {
 			},
 			want: []string{"alerts:      2 (1 critical, 1 low) by their highest severity, 4 transitions",
 				"incidents:   2 (the alerts on one challenge",
+				"review:      trendwatch review --day 2026-11-22 --parquet run-dir --out reviews",
 				"events:      200 (600 mentions, 4 reports), event time 2026-11-22 13:56 – 2026-11-22 13:57 UTC",
 				"Parquet:     run-dir"}},
 	}
