@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -222,19 +223,13 @@ func TestDay(t *testing.T) {
 	if d.Rows[0].Page.Key != "novelty|hashtag:early" || d.TruePositives != 1 || d.FalsePositives != 1 {
 		t.Errorf("digest rows %v, %d true, %d false", d.Rows[0].Page.Key, d.TruePositives, d.FalsePositives)
 	}
-	var h, m bytes.Buffer
-	if err := WriteDayHTML(&h, d); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteDayMarkdown(&m, d); err != nil {
-		t.Fatal(err)
-	}
-	for _, out := range []string{h.String(), m.String()} {
+	h, m := rendered(t, d, WriteDayHTML, WriteDayMarkdown)
+	for _, out := range []string{h, m} {
 		if strings.Contains(out, "<script") || !strings.Contains(out, FileName("surge|"+hostile)+".html") || !strings.Contains(out, "false alarm") {
 			t.Errorf("digest:\n%s", out)
 		}
 	}
-	if n := strings.Count(h.String(), `<path class="line" d="M`); n != 2 {
+	if n := strings.Count(h, `<path class="line" d="M`); n != 2 {
 		t.Errorf("%d sparklines, want 2", n)
 	}
 }
@@ -354,17 +349,11 @@ func TestPagesShowReportsByChannel(t *testing.T) {
 		}
 	}
 	p := Build(in)
-	var md, html bytes.Buffer
-	if err := WriteMarkdown(&md, p); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(&html, p); err != nil {
-		t.Fatal(err)
-	}
-	if want := "| Reports from law enforcement | 1 |"; !strings.Contains(md.String(), want) {
+	html, md := rendered(t, p, WriteHTML, WriteMarkdown)
+	if want := "| Reports from law enforcement | 1 |"; !strings.Contains(md, want) {
 		t.Errorf("Markdown lacks %q", want)
 	}
-	if want := "reports from law enforcement"; !strings.Contains(html.String(), want) {
+	if want := "reports from law enforcement"; !strings.Contains(html, want) {
 		t.Errorf("HTML lacks %q", want)
 	}
 }
@@ -481,35 +470,28 @@ func TestPagesShowSpellings(t *testing.T) {
 	in := fixture()
 	in.Spellings = spellingRows()
 	p := Build(in)
-	var md, html bytes.Buffer
-	if err := WriteMarkdown(&md, p); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(&html, p); err != nil {
-		t.Fatal(err)
-	}
+	html, md := rendered(t, p, WriteHTML, WriteMarkdown)
 	for _, want := range []string{
 		"## Spellings of this challenge",
 		"| hashtag:blackoutchallenge | 690 | 70.4 % | 90 at 14:45 | Sun 22 Nov 2026, 14:00 UTC (before the rise) |",
 		"| hashtag:bl4ckoutchallenge | 60 | 6.1 % | 15 at 14:44 | Sun 22 Nov 2026, 14:41 UTC |",
 		"Every report came from users of the platform",
 	} {
-		if !strings.Contains(md.String(), want) {
+		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q", want)
 		}
 	}
 	for _, want := range []string{"Spellings of this challenge", "<td>Sun 22 Nov 2026, 14:41 UTC</td>", "Every report came from users of the platform"} {
-		if !strings.Contains(html.String(), want) {
+		if !strings.Contains(html, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
 	}
-	if strings.Contains(md.String()+html.String(), "not recorded") {
+	if strings.Contains(md+html, "not recorded") {
 		t.Error("the review still says report channels are not recorded")
 	}
 	in.Spellings = nil
-	md.Reset()
-	if err := WriteMarkdown(&md, Build(in)); err != nil || strings.Contains(md.String(), "Spellings of this challenge") {
-		t.Errorf("a review without spellings has the section (err %v)", err)
+	if _, md := rendered(t, Build(in), WriteHTML, WriteMarkdown); strings.Contains(md, "Spellings of this challenge") {
+		t.Error("a review without spellings has the section")
 	}
 }
 
@@ -553,18 +535,12 @@ func TestDayIncidents(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("incidents\n got %q\nwant %q", got, want)
 	}
-	var h, m bytes.Buffer
-	if err := WriteDayHTML(&h, d); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteDayMarkdown(&m, d); err != nil {
-		t.Fatal(err)
-	}
+	h, m := rendered(t, d, WriteDayHTML, WriteDayMarkdown)
 	for _, c := range []struct{ out, want string }{
-		{h.String(), "2 incidents: the alerts on one challenge"},
-		{h.String(), `<a href="incident-2026-11-22-hashtag-blackoutchallenge.html"><span class="term">hashtag:blackoutchallenge</span></a> · 4 alerts on 3 terms`},
-		{m.String(), "### [hashtag:blackoutchallenge](incident-2026-11-22-hashtag-blackoutchallenge.html)\n\n4 alerts on 3 terms (hashtag:blackoutchallenge, family:blakautchalenj, hashtag:ब्लैकआउटचैलेंज) by surge, watchlist, report\\_rate · first at 14:33 · highest **critical**"},
-		{m.String(), "### [hashtag:bersatuuntuknegeri](incident-2026-11-22-hashtag-bersatuuntuknegeri.html)\n\n1 alert by novelty"},
+		{h, "2 incidents: the alerts on one challenge"},
+		{h, `<a href="incident-2026-11-22-hashtag-blackoutchallenge.html"><span class="term">hashtag:blackoutchallenge</span></a> · 4 alerts on 3 terms`},
+		{m, "### [hashtag:blackoutchallenge](incident-2026-11-22-hashtag-blackoutchallenge.html)\n\n4 alerts on 3 terms (hashtag:blackoutchallenge, family:blakautchalenj, hashtag:ब्लैकआउटचैलेंज) by surge, watchlist, report\\_rate · first at 14:33 · highest **critical**"},
+		{m, "### [hashtag:bersatuuntuknegeri](incident-2026-11-22-hashtag-bersatuuntuknegeri.html)\n\n1 alert by novelty"},
 	} {
 		if !strings.Contains(c.out, c.want) {
 			t.Errorf("digest lacks %q:\n%s", c.want, c.out)
@@ -619,19 +595,13 @@ func TestIncidentPage(t *testing.T) {
 	if p.Lead != wantLead {
 		t.Errorf("lead\n got %q\nwant %q", p.Lead, wantLead)
 	}
-	var h, m bytes.Buffer
-	if err := WriteIncidentHTML(&h, p); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteIncidentMarkdown(&m, p); err != nil {
-		t.Fatal(err)
-	}
+	h, m := rendered(t, p, WriteIncidentHTML, WriteIncidentMarkdown)
 	for _, c := range []struct{ out, want string }{
-		{h.String(), `<a href="review-surge-hashtag-blackoutchallenge.html">`},
-		{h.String(), "Spellings of this challenge"},
-		{h.String(), "Posts using hashtag:ब्लैकआउटचैलेंज, per minute"},
-		{m.String(), "| 14:35 | [hashtag:ब्लैकआउटचैलेंज](" + FileName("watchlist|hashtag:ब्लैकआउटचैलेंज") + ".html) | watchlist | Alert raised | high |"},
-		{m.String(), "## Spellings of this challenge"},
+		{h, `<a href="review-surge-hashtag-blackoutchallenge.html">`},
+		{h, "Spellings of this challenge"},
+		{h, "Posts using hashtag:ब्लैकआउटचैलेंज, per minute"},
+		{m, "| 14:35 | [hashtag:ब्लैकआउटचैलेंज](" + FileName("watchlist|hashtag:ब्लैकआउटचैलेंज") + ".html) | watchlist | Alert raised | high |"},
+		{m, "## Spellings of this challenge"},
 	} {
 		if !strings.Contains(c.out, c.want) {
 			t.Errorf("incident page lacks %q:\n%s", c.want, c.out)
@@ -642,4 +612,17 @@ func TestIncidentPage(t *testing.T) {
 	if p := BuildDay(t0, []*Incident{deva, latin}).IncidentPages[0]; !p.Resolved.IsZero() || !strings.Contains(p.Lead, "still open") {
 		t.Errorf("an incident with an open alert: resolved %s, lead %q", p.Resolved, p.Lead)
 	}
+}
+
+// rendered writes p as HTML and as Markdown.
+func rendered[P any](t *testing.T, p P, html, md func(io.Writer, P) error) (string, string) {
+	t.Helper()
+	var h, m bytes.Buffer
+	if err := html(&h, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := md(&m, p); err != nil {
+		t.Fatal(err)
+	}
+	return h.String(), m.String()
 }
