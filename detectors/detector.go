@@ -76,8 +76,13 @@ type Observation struct {
 	// tracked, a restart); the detectors then learn it from MentionHistory.
 	Tail Tail
 
-	Watch    *WatchMatch // non-nil when the term is on the watchlist
-	Platform Platform
+	Watch *WatchMatch // non-nil when the term is on the watchlist
+	// IncidentOpen is set when another term of this term's incident (a
+	// hashtag's other spellings and their family) has an alert open and this
+	// term has none: the challenge is surging already, and the question for
+	// this spelling is only whether it rises with it (see Watchlist).
+	IncidentOpen bool
+	Platform     Platform
 }
 
 // WatchMatch is the watchlist entry a term matched.

@@ -66,6 +66,9 @@ func (x *explanation) context(o *Observation) *explanation {
 			x.str("watch_spelling", "1")
 		}
 	}
+	if o.IncidentOpen {
+		x.str("incident_open", "1")
+	}
 	return x
 }
 

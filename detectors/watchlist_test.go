@@ -265,3 +265,56 @@ func TestWatchedSpikyTermWaits(t *testing.T) {
 		t.Error("spiky watched term: a jump that holds a second bucket did not page")
 	}
 }
+
+// TestWatchlistJoinsOpenIncident: a watched spelling's rise short of the
+// watchlist's bar is a finding when another spelling of its challenge is
+// alerting (Observation.IncidentOpen), judged at the tail's threshold, and
+// the explanation says why; reports keep the watchlist's bar.
+func TestWatchlistJoinsOpenIncident(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Watchlist.Terms = []string{"hashtag:blackoutchallenge"}
+	s := mustSet(t, cfg)
+	// Two to four a minute, then 9: significance 2.6, between the tail's
+	// threshold and the watchlist's bar of 4.
+	hist := make([]float64, unitHistory)
+	for i := range hist {
+		hist[i] = float64(2 + i%3)
+	}
+	tests := []struct {
+		name       string
+		mentions   float64
+		reports    float64
+		incident   bool
+		wantDetect bool
+	}{
+		{"rise alone", 9, 0, false, false},
+		{"rise while the incident is open", 9, 0, true, true},
+		{"a smaller rise while the incident is open", 7, 0, true, false},
+		{"no rise while the incident is open", 3, 0, true, false},
+		{"below the watchlist's support", 4, 0, true, false},
+		{"one report while the incident is open", 3, 1, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &Observation{
+				Term: "hashtag:ब्लैकआउटचैलेंज", Mentions: tc.mentions, UniqueCreators: uint64(tc.mentions),
+				MentionHistory: hist, DayAgo: math.NaN(),
+				Reports: tc.reports, UniqueReporters: uint64(tc.reports), ReportHistory: make([]float64, unitHistory),
+				Watch: s.Watch("hashtag:blackoutchallenge"), IncidentOpen: tc.incident,
+			}
+			var got *Finding
+			fs := s.Evaluate(o)
+			for i := range fs {
+				if fs[i].Detector == NameWatchlist {
+					got = &fs[i]
+				}
+			}
+			if (got != nil) != tc.wantDetect {
+				t.Fatalf("watchlist finding %+v, want one: %v", got, tc.wantDetect)
+			}
+			if got != nil && !strings.Contains(got.Explanation, "incident_open=1") {
+				t.Errorf("explanation does not say the incident was open: %s", got.Explanation)
+			}
+		})
+	}
+}

@@ -42,6 +42,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	e.nominate(b)
 	platform := e.platform(b)
 	sts := e.trackedByKey(e.closing.sts[:0])
+	e.noteAlerting()
 	obs, estimated := e.observe(b, sts, &platform)
 	rows, evs, surging := e.judgeBucket(b, sts, obs, estimated, platform)
 	defer e.closing.release(obs, estimated, rows, sts)
@@ -86,7 +87,7 @@ func (e *Engine) nominate(b *sketches.Bucket) {
 			if len(e.tracked) >= e.cfg.MaxTracked {
 				break
 			}
-			if _, ok := e.tracked[it.Hash]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Hash)) {
+			if _, ok := e.tracked[it.Hash]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Hash)) && e.ownsKey(it.Key, it.Hash) {
 				e.track(it.Key, it.Hash, nil, b.Start)
 			}
 		}
@@ -164,6 +165,7 @@ func (e *Engine) observe(b *sketches.Bucket, sts []*termState, platform *detecto
 			DayAgo:          e.dayAgo(st.hash, b.Start),
 			LearnDayAgo:     e.dayAgo(st.hash, b.Start.Add(-time.Duration(e.set.LearnLag())*e.bucket)),
 			Watch:           st.watch,
+			IncidentOpen:    e.incidentOpen(st),
 		}
 		if tb != nil {
 			tb.describe(&o, e.cfg.TopLabels, &e.topCounts)

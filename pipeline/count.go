@@ -39,25 +39,36 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 	e.terms = c.Terms(e.terms[:0])
 	keys := e.keys[:0]
 	hashes := e.hashes[:0]
+	famOf, spellings := e.famOf[:0], e.spellings[:0]
 	open := e.window.Open(ts)
 	for _, t := range e.terms {
 		key, h := e.termKey(t)
 		keys = append(keys, key)
 		hashes = append(hashes, h)
-		if !e.mention(c, ts, start, creator, open, key, h, false, "") {
+		// A hashtag's family is its incident, which decides the shard that
+		// owns it (incidentHash).
+		var fam uint64
+		var spelling bool
+		if e.families.on() && t.Kind == event.KindHashtag && !shortASCII(t.Value) {
+			fam, spelling = e.hashtagFamily(h, t.Value)
+		}
+		famOf, spellings = append(famOf, fam), append(spellings, spelling)
+		inc := h
+		if fam != 0 {
+			inc = fam
+		}
+		if !e.mention(c, ts, start, creator, open, key, h, inc, false, "") {
+			e.famOf, e.spellings = famOf, spellings
 			return
 		}
 	}
-	e.hashes = hashes
+	e.hashes, e.famOf, e.spellings = hashes, famOf, spellings
 	// Each hashtag also counts into its family, once per post however many of
 	// the family's spellings the post carries. The join cache keeps only the
 	// post's own terms: a report finds the families again from them.
 	fams := e.fams[:0]
 	for i, t := range e.terms {
-		if !e.families.on() || t.Kind != event.KindHashtag || shortASCII(t.Value) {
-			continue
-		}
-		fam, spelling := e.hashtagFamily(hashes[i], t.Value)
+		fam, spelling := famOf[i], spellings[i]
 		if fam == 0 {
 			continue
 		}
@@ -75,7 +86,7 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 		}
 		fams = append(fams, fam)
 		term := e.spelled(fam, hashes[i], t.Value, spelling)
-		if !e.mention(c, ts, start, creator, open, term, fam, true, t.Value) {
+		if !e.mention(c, ts, start, creator, open, term, fam, fam, true, t.Value) {
 			break
 		}
 	}
@@ -111,11 +122,11 @@ func (e *Engine) creatorsOf(start time.Time) *sketches.HLL {
 	return ch
 }
 
-// mention counts one mention of key (hash h) by content c; a family's
-// (derived) is counted in the count-min only unless key, its term, is set
-// because it may be tracked, and member is the spelling that brought it. It
-// reports false when the event is too late.
-func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, open *sketches.Bucket, key string, h uint64, derived bool, member string) bool {
+// mention counts one mention of key (hash h, incident hash inc) by content
+// c; a family's (derived) is counted in the count-min only unless key, its
+// term, is set because it may be tracked, and member is the spelling that
+// brought it. It reports false when the event is too late.
+func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, open *sketches.Bucket, key string, h, inc uint64, derived bool, member string) bool {
 	if !derived {
 		if e.late(e.window.Mention(ts, key, h, 1)) {
 			return false
@@ -129,7 +140,7 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 			return true
 		}
 	}
-	if !e.owns(h) {
+	if !e.owns(inc) {
 		return true
 	}
 	st := e.tracked[h]
@@ -193,29 +204,38 @@ func (e *Engine) report(r *event.Report, hs *ingest.Hashes) {
 	} else {
 		keys = append(keys, cached...)
 	}
-	// The families of its hashtags are reported with them, each once.
-	fams := e.fams[:0]
+	// The families of its hashtags are reported with them, each once. A
+	// hashtag's family is its incident, which decides the shard that owns it
+	// (incidentHash); famOf holds it for each of the report's own keys.
+	fams, famOf := e.fams[:0], e.famOf[:0]
 	for _, k := range keys {
-		if v, ok := strings.CutPrefix(k, "hashtag:"); ok && e.families.on() {
-			if term, fam := e.familyTerm(sketches.Hash(k), v); fam != 0 && !slices.Contains(fams, fam) {
+		var fam uint64
+		if v, ok := strings.CutPrefix(k, "hashtag:"); ok && e.families.on() && !shortASCII(v) {
+			var term string
+			if term, fam = e.familyTerm(sketches.Hash(k), v); fam != 0 && !slices.Contains(fams, fam) {
 				fams = append(fams, fam)
 				keys = append(keys, term)
 			}
 		}
+		famOf = append(famOf, fam)
 	}
-	e.keys, e.fams = keys, fams
+	e.keys, e.fams, e.famOf = keys, fams, famOf
 	reporter := hs.Actor
 	// The decoder has checked the channel; an unknown one (a record built by
 	// hand) counts as a user's.
 	channel, _ := event.ParseChannel(r.Channel)
 	trusted := e.set.HighTrustChannel(channel)
 	open := e.window.Open(ts)
-	for _, key := range keys {
+	for i, key := range keys {
 		h := sketches.Hash(key)
 		if e.late(e.window.Report(ts, key, h, 1)) {
 			return
 		}
-		if !e.owns(h) {
+		inc := h
+		if i < len(famOf) && famOf[i] != 0 {
+			inc = famOf[i]
+		}
+		if !e.owns(inc) {
 			continue
 		}
 		st := e.tracked[h]
@@ -304,9 +324,6 @@ func (e *Engine) trackNow(key string, h uint64, open *sketches.Bucket) *termStat
 // track starts following key in detail, with its history up to histEnd taken
 // retroactively from the sketch window.
 func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEnd time.Time) *termState {
-	if !e.owns(h) {
-		return nil
-	}
 	if watch == nil {
 		watch = e.set.Watch(key)
 	}

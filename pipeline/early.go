@@ -288,6 +288,7 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 	looks = slices.Compact(looks)
 	var evs []alert.Event
 	var platform detectors.Platform
+	e.noteAlerting()
 	// Each look's observation is done with before the next is made.
 	for j, l := range looks {
 		e.topCounts.reset()
@@ -349,6 +350,7 @@ func (e *Engine) earlyObservation(st *termState, wb *sketches.Bucket, first time
 		PartialCreators: true,
 		DayAgo:          e.dayAgo(st.hash, wb.Start),
 		Watch:           st.watch,
+		IncidentOpen:    e.incidentOpen(st),
 		Tail:            st.tail,
 	}
 	if tb := st.open[wb.Start]; tb != nil {

@@ -193,13 +193,21 @@ type Engine struct {
 	keys   []string
 	hashes []uint64
 	fams   []uint64
+	// famOf and spellings are, for each term of the event being counted,
+	// its family's hash (0 for none) and whether the families' tables did
+	// not hold it (families.tag).
+	famOf     []uint64
+	spellings []bool
 	// families are the families of the hashtags seen lately (see family.go).
 	families families
 	// watchFamilies is set when the watchlist has entries, which may match a
 	// family: without any, a new family is not looked up in it.
 	watchFamilies bool
-	early         earlyState
-	m             *metrics
+	// alerting holds, for a close or a round of early looks, the incidents
+	// with an alert open (noteAlerting).
+	alerting map[string][]alertingTerm
+	early    earlyState
+	m        *metrics
 
 	// keyBuf and keyCache make term keys without an allocation for the terms
 	// mentioned lately (see termKey).
@@ -379,13 +387,16 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		keyCache: make([]cachedKey, keyCacheSize),
 		early:    newEarlyState(dcfg),
 		families: newFamilies(cfg.Families),
+		alerting: make(map[string][]alertingTerm),
 
 		watchFamilies: len(dcfg.Watchlist.Terms)+len(dcfg.Watchlist.Entries) > 0,
 	}
 	// Watchlist terms are tracked from the start, so their very first mentions
 	// carry creators, regions and samples.
 	for _, k := range set.WatchTerms() {
-		e.track(k, sketches.Hash(k), nil, time.Time{})
+		if h := sketches.Hash(k); e.ownsKey(k, h) {
+			e.track(k, h, nil, time.Time{})
+		}
 	}
 	return e, nil
 }
@@ -645,8 +656,9 @@ func RowVersion(epoch uint64, now time.Time) uint64 {
 	return 1<<62 | min(epoch, 1<<18-1)<<44 | ms
 }
 
-// owns reports whether the term of hash h is this process's to track, judge,
-// write and page (pipeline.shards). The sketches count every term whatever
+// owns reports whether the term whose incident hash (incidentHash) is h is
+// this process's to track, judge, write and page (pipeline.shards): a
+// challenge's spellings and its family are one shard's. The sketches count every term whatever
 // the shard, so each shard's count-min, top-K and platform counts are the
 // whole stream's, and a term is tracked on the same evidence in its shard as
 // in a single process.

@@ -23,6 +23,7 @@ import (
 	"github.com/trendwatch/trendwatch/checkpoint"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
@@ -848,7 +849,7 @@ func TestEngineHighTrustReport(t *testing.T) {
 
 // TestShardsHighTrustReport: a regulator's report pages on the term it names
 // in the one shard that owns the term, tracked there from that report, and in
-// no other.
+// no other: the shard of its family, as a hashtag's incident is its family.
 func TestShardsHighTrustReport(t *testing.T) {
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	recs := []ingest.Record{
@@ -857,7 +858,7 @@ func TestShardsHighTrustReport(t *testing.T) {
 			Reason: "illegal", Hashtags: []string{"quietterm"}, Channel: "regulator"}},
 	}
 	const shards = 3
-	owner := int(sketches.Hash("hashtag:quietterm") % shards)
+	owner := int(sketches.Hash(family.OfTerm("hashtag:quietterm")) % shards)
 	for shard := range shards {
 		cfg := DefaultConfig()
 		cfg.Shard, cfg.Shards = shard, shards

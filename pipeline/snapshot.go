@@ -707,7 +707,15 @@ func (e *Engine) Restore(b []byte) error {
 		e.offsets[partition{o.Topic, o.Partition}] = o.Offset
 	}
 	e.tracked = make(map[uint64]*termState, len(s.Terms))
+	var disowned []string
 	for _, ts := range s.Terms {
+		if !e.ownsKey(ts.Key, ts.Hash) {
+			// A checkpoint of a shard from before a challenge's spellings
+			// were one shard's: the term is its incident's shard's now,
+			// which tracks it from the count-min's history.
+			disowned = append(disowned, ts.Key)
+			continue
+		}
 		n := len(ts.Mentions)
 		if len(ts.Reports) != n || len(ts.Creators) > n {
 			return fmt.Errorf("restore: term %s: history of %d mentions, %d reports, %d creators", ts.Key, n, len(ts.Reports), len(ts.Creators))
@@ -740,8 +748,12 @@ func (e *Engine) Restore(b []byte) error {
 		}
 		e.tracked[st.hash] = st
 	}
+	if len(disowned) > 0 {
+		e.log.Info("restore: checkpoint tracked terms this shard no longer owns (a hashtag goes to the shard of its family); their shards track them now",
+			"terms", len(disowned), "first", disowned[0], "pipeline.shard", e.cfg.Shard, "pipeline.shards", e.cfg.Shards)
+	}
 	for _, k := range e.set.WatchTerms() {
-		if h := sketches.Hash(k); e.tracked[h] == nil {
+		if h := sketches.Hash(k); e.tracked[h] == nil && e.ownsKey(k, h) {
 			e.track(k, h, nil, time.Time{})
 		}
 	}

@@ -55,6 +55,9 @@ var phrasings = map[string]func(v string) string{
 	"watch_spelling": func(string) string {
 		return "another spelling of that watchlist entry: the same challenge, written differently"
 	},
+	"incident_open": func(string) string {
+		return "another spelling of this challenge was already alerting, so this spelling was judged on whether it rose with it (a lower bar than for a first alert)"
+	},
 	"dispersion": func(v string) string {
 		return "how bursty this term normally is (" + v + "; larger means it takes more to count as unusual)"
 	},

@@ -1,0 +1,181 @@
+package pipeline
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/family"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+// TestIncidentHash: a hashtag's shard is its family's, so that one shard
+// judges, writes and pages a challenge under every spelling; the hash made
+// from the key alone is the one the families' tables give while counting.
+func TestIncidentHash(t *testing.T) {
+	e := newTestEngine(t)
+	off := DefaultConfig()
+	off.Families = 0
+	eOff, err := New(off, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam := sketches.Hash(family.Prefix + family.Key(spellings[0]))
+	tests := []struct {
+		name string
+		e    *Engine
+		key  string
+		want uint64 // 0: the term's own hash
+	}{
+		{"a spelling", e, "hashtag:" + spellings[0], fam},
+		{"another spelling", e, "hashtag:" + spellings[2], fam},
+		{"the Devanagari spelling", e, "hashtag:" + spellings[4], fam},
+		{"the family itself", e, family.Prefix + family.Key(spellings[0]), fam},
+		{"a short tag is its own family", e, "hashtag:fyp", 0},
+		{"a sound has no family", e, "sound:blackoutchallenge", 0},
+		{"families off", eOff, "hashtag:" + spellings[0], 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := sketches.Hash(tc.key)
+			want := tc.want
+			if want == 0 {
+				want = h
+			}
+			if got := tc.e.incidentHash(tc.key, h); got != want {
+				t.Errorf("incidentHash(%q) = %x, want %x", tc.key, got, want)
+			}
+			if v, ok := strings.CutPrefix(tc.key, "hashtag:"); ok && tc.e.families.on() && !shortASCII(v) {
+				if got, _ := tc.e.hashtagFamily(h, v); got != want {
+					t.Errorf("the families' tables give %x for %q, incidentHash %x", got, tc.key, want)
+				}
+			}
+		})
+	}
+}
+
+// TestIncidentOpen: a watched term is judged as joining an incident when
+// another of its terms alerts and it has no alert but early ones; never
+// when its own alert stands, or two spellings would keep each other open.
+func TestIncidentOpen(t *testing.T) {
+	const inc = "family:blakautchalenj"
+	latin, deva := "hashtag:blackoutchallenge", "hashtag:ब्लैकआउटचैलेंज"
+	watched := &detectors.WatchMatch{Pattern: latin}
+	tests := []struct {
+		name     string
+		alerting []alertingTerm
+		st       termState
+		want     bool
+	}{
+		{"another spelling alerts", []alertingTerm{{latin, false}}, termState{key: deva, family: inc, watch: watched}, true},
+		{"another spelling's early alert", []alertingTerm{{latin, true}}, termState{key: deva, family: inc, watch: watched}, true},
+		{"the family alerts", []alertingTerm{{inc, false}}, termState{key: deva, family: inc, watch: watched}, true},
+		{"its own early alert, opened joining", []alertingTerm{{latin, false}, {deva, true}}, termState{key: deva, family: inc, watch: watched}, true},
+		{"its own alert stands", []alertingTerm{{latin, false}, {deva, false}}, termState{key: deva, family: inc, watch: watched}, false},
+		{"only its own alert", []alertingTerm{{deva, true}}, termState{key: deva, family: inc, watch: watched}, false},
+		{"nothing alerts", nil, termState{key: deva, family: inc, watch: watched}, false},
+		{"not watched", []alertingTerm{{latin, false}}, termState{key: deva, family: inc}, false},
+		{"another incident alerts", []alertingTerm{{"hashtag:other", false}}, termState{key: deva, family: inc, watch: watched}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &Engine{alerting: map[string][]alertingTerm{}}
+			for _, a := range tc.alerting {
+				i := family.OfTerm(a.term)
+				e.alerting[i] = append(e.alerting[i], a)
+			}
+			if got := e.incidentOpen(&tc.st); got != tc.want {
+				t.Errorf("incidentOpen = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSpellingJoinsIncident: the watched challenge surges under its Latin
+// spelling while its Devanagari spelling rises threefold, short of the
+// watchlist's page bar. With the Latin spelling alerting, the Devanagari one
+// pages in the rise's first bucket as part of the incident, saying so, and
+// nothing is retracted; the same rise with the Latin spelling calm pages only
+// once its own evidence clears the page bar, buckets later.
+func TestSpellingJoinsIncident(t *testing.T) {
+	latin, deva := spellings[0], spellings[4]
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	stream := func(latinSurges bool) posts {
+		rng := rand.New(rand.NewPCG(7, 9))
+		var recs posts
+		for m := range 70 {
+			base := start.Add(time.Duration(m) * time.Minute)
+			recs.steady(base)
+			nl, nd := 6, 2
+			if m >= 60 {
+				nd = 6
+				if latinSurges {
+					nl = 60
+				}
+			}
+			// A little noise, so the terms' dispersion is that of real counts.
+			nl += rng.IntN(3) - 1
+			for i := range nl {
+				recs.add(base.Add(time.Duration(i)*time.Minute/time.Duration(nl)+100*time.Millisecond), latin)
+			}
+			for i := range nd {
+				recs.add(base.Add(time.Duration(i)*time.Minute/time.Duration(nd)+200*time.Millisecond), deva)
+			}
+		}
+		return recs
+	}
+	dcfg := detectors.DefaultConfig()
+	dcfg.Watchlist.Entries = []detectors.WatchEntry{{Term: "hashtag:" + latin, Category: "dangerous_challenge"}}
+	onset := start.Add(60 * time.Minute)
+	for _, tc := range []struct {
+		name        string
+		latinSurges bool
+		// within is how soon after the onset the Devanagari spelling
+		// must first page, or (late) how soon it must not.
+		within time.Duration
+		late   bool
+	}{
+		{"with the Latin spelling surging", true, 0, false},
+		{"alone", false, 2 * time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, log := newEarlyEngine(t, dcfg, nil)
+			run(t, e, stream(tc.latinSurges), true)
+			var first *alert.Event
+			for i, ev := range log.evs {
+				if ev.Reason == alert.ReasonRetracted {
+					t.Errorf("%s retracted at %s", ev.Alert.Key, ev.At)
+				}
+				if ev.Alert.Term == "hashtag:"+deva && ev.To == alert.StatusOpen && first == nil {
+					first = &log.evs[i]
+				}
+			}
+			if tc.latinSurges {
+				if evs, _ := log.of("hashtag:" + latin); len(evs) == 0 {
+					t.Fatalf("the Latin spelling's surge did not page: the test does not reach the rule")
+				}
+			}
+			if first == nil {
+				if !tc.late {
+					t.Fatalf("%s never paged", deva)
+				}
+				return
+			}
+			t.Logf("%s %s at %s: %s", first.Alert.Detector, first.To, first.At.Format("15:04"), first.Alert.Summary)
+			switch d := first.At.Sub(onset); {
+			case d < 0:
+				t.Errorf("paged before the rise, at %s", first.At)
+			case !tc.late && d > tc.within:
+				t.Errorf("paged %s after the rise's onset, want within %s", d, tc.within)
+			case tc.late && d < tc.within:
+				t.Errorf("paged %s after the rise's onset alone, want not within %s", d, tc.within)
+			}
+			if opened := strings.Contains(first.Alert.Explanation, "incident_open=1"); opened != tc.latinSurges {
+				t.Errorf("explanation says incident_open %v, want %v: %s", opened, tc.latinSurges, first.Alert.Explanation)
+			}
+		})
+	}
+}
