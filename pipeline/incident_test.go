@@ -164,7 +164,7 @@ func TestSpellingJoinsIncident(t *testing.T) {
 				}
 				return
 			}
-			t.Logf("%s %s at %s: %s", first.Alert.Detector, first.To, first.At.Format("15:04"), first.Alert.Summary)
+			t.Logf("%s %s at %s: %s | %s", first.Alert.Detector, first.To, first.At.Format("15:04"), first.Alert.Summary, first.Alert.Explanation)
 			switch d := first.At.Sub(onset); {
 			case d < 0:
 				t.Errorf("paged before the rise, at %s", first.At)
