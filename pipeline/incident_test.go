@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -177,5 +178,60 @@ func TestSpellingJoinsIncident(t *testing.T) {
 				t.Errorf("explanation says incident_open %v, want %v: %s", opened, tc.latinSurges, first.Alert.Explanation)
 			}
 		})
+	}
+}
+
+// TestRestoreDropsDisownedTerms: a shard's checkpoint from before a hashtag
+// went to its family's shard may track a spelling another shard owns now; the
+// restore leaves it to that shard and keeps the rest.
+func TestRestoreDropsDisownedTerms(t *testing.T) {
+	const shards = 2
+	owner := func(key string) int { return int(sketches.Hash(family.OfTerm(key)) % shards) }
+	// A spelling whose term hash and family hash fall in different shards:
+	// a term the old rule gave one shard and the new rule the other.
+	var key string
+	for i := range 100 {
+		k := fmt.Sprintf("hashtag:longchallengename%d", i)
+		if owner(k) != int(sketches.Hash(k)%shards) {
+			key = k
+			break
+		}
+	}
+	if key == "" {
+		t.Fatal("no spelling whose term and family shards differ among 100")
+	}
+	old := int(sketches.Hash(key) % shards)
+	cfg := DefaultConfig()
+	cfg.Shard, cfg.Shards = old, shards
+	a, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the old rule did: the shard of the term's own hash tracks it.
+	a.track(key, sketches.Hash(key), nil, time.Time{})
+	// And a sound of this shard, which has no family and stays.
+	var kept string
+	for i := 0; kept == ""; i++ {
+		if k := fmt.Sprintf("sound:kept%d", i); int(sketches.Hash(k)%shards) == old {
+			kept = k
+		}
+	}
+	a.track(kept, sketches.Hash(kept), nil, time.Time{})
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if b.trackedTerm(key) != nil {
+		t.Errorf("%s restored in shard %d, but its family is shard %d's", key, old, owner(key))
+	}
+	if b.trackedTerm(kept) == nil {
+		t.Errorf("%s, this shard's, was not restored", kept)
 	}
 }
