@@ -231,6 +231,8 @@ func (e *Engine) report(r *event.Report, hs *ingest.Hashes) {
 		if e.late(e.window.Report(ts, key, h, 1)) {
 			return
 		}
+		// The family terms appended after the report's own keys are their
+		// own incidents.
 		inc := h
 		if i < len(famOf) && famOf[i] != 0 {
 			inc = famOf[i]

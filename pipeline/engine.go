@@ -658,10 +658,10 @@ func RowVersion(epoch uint64, now time.Time) uint64 {
 
 // owns reports whether the term whose incident hash (incidentHash) is h is
 // this process's to track, judge, write and page (pipeline.shards): a
-// challenge's spellings and its family are one shard's. The sketches count every term whatever
-// the shard, so each shard's count-min, top-K and platform counts are the
-// whole stream's, and a term is tracked on the same evidence in its shard as
-// in a single process.
+// challenge's spellings and its family are one shard's. The sketches count
+// every term whatever the shard, so each shard's count-min, top-K and
+// platform counts are the whole stream's, and a term is tracked on the same
+// evidence in its shard as in a single process.
 func (e *Engine) owns(h uint64) bool {
 	return e.cfg.Shards <= 1 || h%uint64(e.cfg.Shards) == uint64(e.cfg.Shard)
 }

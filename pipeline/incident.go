@@ -64,6 +64,7 @@ func (e *Engine) noteAlerting() {
 		for j := range ts {
 			if ts[j].term == a.Term {
 				i = j
+				break
 			}
 		}
 		if i < 0 {

@@ -45,6 +45,26 @@ func NewSpellings(base time.Time) Spellings {
 	return c
 }
 
+// MinuteWriter is the part of a sink the case is written through.
+type MinuteWriter interface {
+	WriteMinutes(ctx context.Context, rows []trend.Minute) error
+	Flush(ctx context.Context) error
+}
+
+// Write writes the case through w: Rows, then Late in a flush of its own.
+func (c Spellings) Write(t testing.TB, w MinuteWriter) {
+	t.Helper()
+	ctx := context.Background()
+	for _, rows := range [][]trend.Minute{c.Rows, {c.Late}} {
+		if err := w.WriteMinutes(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // Check wants src's FamilyMinutes of minutes 2 to 13 to be the two
 // spellings' rows, by term, then bucket, each bucket's latest version,
 // without the family's own rows or another family's; and a spelling's

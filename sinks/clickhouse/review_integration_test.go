@@ -120,19 +120,9 @@ func TestReaderFamilyIntegration(t *testing.T) {
 	cfg := testConfig(t)
 	migrated(t, cfg)
 	s, _ := openSink(t, cfg)
-	ctx := context.Background()
 	c := readertest.NewSpellings(time.Date(2026, 11, 22, 13, 50, 0, 0, time.UTC))
-	for _, write := range []func() error{
-		func() error { return s.WriteMinutes(ctx, c.Rows) },
-		func() error { return s.Flush(ctx) },
-		func() error { return s.WriteMinutes(ctx, []trend.Minute{c.Late}) },
-		func() error { return s.Flush(ctx) },
-	} {
-		if err := write(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := OpenReader(ctx, cfg)
+	c.Write(t, s)
+	r, err := OpenReader(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -163,22 +163,15 @@ func TestReaderShards(t *testing.T) {
 // TestReaderFamily: readertest.Spellings through the real sink, the
 // rewrite in a file of its own.
 func TestReaderFamily(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := New(Config{Dir: dir, Roll: time.Hour}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := readertest.NewSpellings(time.Date(2026, 11, 22, 13, 50, 0, 0, time.UTC))
-	for _, write := range []func() error{
-		func() error { return s.WriteMinutes(ctx, c.Rows) },
-		func() error { return s.Flush(ctx) },
-		func() error { return s.WriteMinutes(ctx, []trend.Minute{c.Late}) },
-		s.Close,
-	} {
-		if err := write(); err != nil {
-			t.Fatal(err)
-		}
+	c.Write(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 	r, err := NewReader(dir)
 	if err != nil {
