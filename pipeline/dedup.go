@@ -37,6 +37,15 @@ type dedupFilter struct {
 	// almost always, costs a comparison instead of a walk over every
 	// partition's buckets (that walk was a tenth of the consuming path's CPU).
 	oldest int64
+	// last is the partition the previous id came from and its set: records
+	// come in runs of one partition, and a map keyed by a topic name costs
+	// a string hash per event.
+	lastP partition
+	last  *seenIDs
+	// free holds the id lists of forgotten buckets for the buckets that
+	// open next, so that a bucket's list does not grow from nothing by
+	// doubling, a third of the filter's time.
+	free [][]uint64
 }
 
 type seenIDs struct {
@@ -62,16 +71,26 @@ func (d *dedupFilter) seen(p partition, id string, h uint64, ts, closed time.Tim
 	if !closed.IsZero() && ts.Before(closed) {
 		return false, 0
 	}
-	s := d.parts[p]
-	if s == nil {
-		s = &seenIDs{byBucket: make(map[int64][]uint64)}
-		d.parts[p] = s
+	s := d.last
+	if s == nil || d.lastP != p {
+		if s = d.parts[p]; s == nil {
+			s = &seenIDs{byBucket: make(map[int64][]uint64)}
+			d.parts[p] = s
+		}
+		d.lastP, d.last = p, s
 	}
 	if !s.ids.add(h) {
 		return true, 0
 	}
 	idx := floorDiv(ts.UnixNano(), d.bucketNs)
-	s.byBucket[idx] = append(s.byBucket[idx], h)
+	hs, ok := s.byBucket[idx]
+	if !ok {
+		if n := len(d.free); n > 0 {
+			hs, d.free[n-1] = d.free[n-1], nil
+			d.free = d.free[:n-1]
+		}
+	}
+	s.byBucket[idx] = append(hs, h)
 	if d.n == 0 || idx < d.oldest {
 		d.oldest = idx
 	}
@@ -144,7 +163,14 @@ func (d *dedupFilter) drop(s *seenIDs, idx int64, hs []uint64) {
 	}
 	delete(s.byBucket, idx)
 	d.n -= len(hs)
+	if len(d.free) < maxFreeIDLists {
+		d.free = append(d.free, hs[:0])
+	}
 }
+
+// maxFreeIDLists bounds the forgotten buckets' id lists kept for reuse: a
+// bucket's worth for each of this many partitions.
+const maxFreeIDLists = 64
 
 // bytes is the memory the filter accounts for.
 func (d *dedupFilter) bytes() int { return d.n * DedupBytesPerID }
@@ -163,6 +189,7 @@ type dedupBucket struct {
 
 func (d *dedupFilter) restore(snaps []dedupSnap) {
 	d.parts = make(map[partition]*seenIDs, len(snaps))
+	d.last = nil
 	d.n = 0
 	for _, ds := range snaps {
 		// A partition may come in several pieces (a chunked snapshot).
