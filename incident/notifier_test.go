@@ -773,8 +773,17 @@ func TestPendingRestore(t *testing.T) {
 		t.Fatal("Notify after Close succeeded")
 	}
 
+	// A request the first gave up on when it closed may still be on its way
+	// to the handler. Were it handled once the endpoint is up, the receiver
+	// would take it for a delivery the first made after Close (it cannot
+	// always tell that the sender stopped listening): closing the server
+	// waits for every request of the first, and the second gets a server of
+	// its own on the same receiver.
+	rc.srv.Close()
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
 	down.Store(false)
-	second, err := New(testConfig(rc.srv.URL), nil, nil)
+	second, err := New(testConfig(srv.URL), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,8 +44,11 @@ type dedupFilter struct {
 	last  *seenIDs
 	// free holds the id lists of forgotten buckets for the buckets that
 	// open next, so that a bucket's list does not grow from nothing by
-	// doubling, a third of the filter's time.
-	free [][]uint64
+	// doubling, a third of the filter's time. freeIDs is their room in ids,
+	// at most a quarter of max: 2 bytes an id at the bound, within the
+	// slack of DedupBytesPerID.
+	free    [][]uint64
+	freeIDs int
 }
 
 type seenIDs struct {
@@ -88,6 +91,7 @@ func (d *dedupFilter) seen(p partition, id string, h uint64, ts, closed time.Tim
 		if n := len(d.free); n > 0 {
 			hs, d.free[n-1] = d.free[n-1], nil
 			d.free = d.free[:n-1]
+			d.freeIDs -= cap(hs)
 		}
 	}
 	s.byBucket[idx] = append(hs, h)
@@ -163,8 +167,9 @@ func (d *dedupFilter) drop(s *seenIDs, idx int64, hs []uint64) {
 	}
 	delete(s.byBucket, idx)
 	d.n -= len(hs)
-	if len(d.free) < maxFreeIDLists {
+	if len(d.free) < maxFreeIDLists && d.freeIDs+cap(hs) <= d.max/4 {
 		d.free = append(d.free, hs[:0])
+		d.freeIDs += cap(hs)
 	}
 }
 

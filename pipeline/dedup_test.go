@@ -252,6 +252,16 @@ func TestDedupReusesForgottenLists(t *testing.T) {
 			}
 		}
 	}
+	// The lists kept hold room for a quarter of the bound at most: a
+	// bucket's list of 40 ids is let go under a bound of 100.
+	small := newDedupFilter(100, time.Minute)
+	for i := range 40 {
+		small.seenID(ps[0], id(0, 0, i), start.Add(time.Duration(i)*time.Second), time.Time{})
+	}
+	small.closeBefore(start.Add(time.Minute))
+	if len(small.free) != 0 || small.freeIDs != 0 {
+		t.Errorf("bound 100: %d lists of room for %d ids kept, want none", len(small.free), small.freeIDs)
+	}
 }
 
 // TestDedupMemory measures the bytes one remembered id costs and counts false
