@@ -231,12 +231,11 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 		if i == shiftSplit {
 			shiftSnap = s
 		}
-		was := s.surge
 		cy := s.step(y, c)
 		if cy < y && i >= from && !whole {
 			lones = append(lones, lone{i, y - cy})
 		}
-		if s.surge > 0 && was <= 0 {
+		if s.confirms(y, cy) {
 			lones = confirm(lones, i)
 		}
 		switch {
@@ -265,13 +264,14 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 	b.next, b.disp = s.window(1, c, inflate)
 	b.hold.add(x, s.level+s.trend, s.disp, c)
 	after := s
-	b.obs = after.step(x, c)
+	cx := after.step(x, c)
+	b.obs = cx
 	if whole {
 		b.obs = x
 	}
 	b.inSurge = after.surge != 0
 	b.outlier = after.since == 0 && x > s.level+s.trend
-	if after.surge > 0 && s.surge <= 0 {
+	if after.confirms(x, cx) {
 		lones = confirm(lones, len(h))
 	}
 	b.clipped = b.obs < x || loneExcess(lones, from) > 0
@@ -431,6 +431,7 @@ func (s *holt) step(y float64, c *BaselineConfig) float64 {
 	limit2 := c.Clip * c.Clip * max(s.disp, 1) * fp
 	outlier := e*e > limit2
 	s.since++
+	gap := s.since // buckets since the outlier before this one
 	if outlier {
 		if s.surge == 0 && s.since <= surgeGap {
 			s.surge = math.Copysign(1, e)
@@ -448,6 +449,18 @@ func (s *holt) step(y float64, c *BaselineConfig) float64 {
 		s.run++
 		if s.run <= c.MaxSurge {
 			s.level = f
+			if outlier && e > 0 && gap > surgeGap {
+				// The run's outliers ended more than surgeGap buckets ago,
+				// and the term has stayed a little above the forecast the
+				// run holds since: this outlier has none within surgeGap
+				// before it, a lone one by the rule's own terms, and counts
+				// at the clip limit until a second one joins it. Counted
+				// whole, a one-bucket spike hours after a surge paged as if
+				// the surge went on (NAB's AMZN tweets, 2015-03-21 00:17:
+				// 421 where 69 was expected, after a run ten buckets back).
+				// The run itself goes on: its buckets still teach nothing.
+				return f + math.Sqrt(limit2)
+			}
 			return y
 		}
 		s.level, s.trend = y, 0
@@ -473,6 +486,14 @@ func (s *holt) step(y float64, c *BaselineConfig) float64 {
 	return counted
 }
 
+// confirms reports whether bucket y, which the step just folded in and
+// counted as cy, is an outlier of a rising surge counted whole: it confirms
+// the lone outliers within surgeGap buckets before it as the surge's first
+// buckets, whether it began the surge or joined one already running.
+func (s *holt) confirms(y, cy float64) bool {
+	return s.surge > 0 && s.since == 0 && cy == y
+}
+
 // spikedBefore reports whether history h (oldest first) holds a lone spike of
 // significance z or more: a bucket above its forecast, by z against the
 // smoother's dispersion then, that no other outlier within surgeGap buckets
@@ -487,12 +508,12 @@ func spikedBefore(h []float64, z float64, c *BaselineConfig) bool {
 		}
 		f := math.Max(s.level+s.trend, c.MinExpected)
 		strong := significance(y, f, math.Max(s.disp, 1)) >= z
-		was := s.surge
-		if cy := s.step(y, c); cy < y && strong && pending < 0 {
+		cy := s.step(y, c)
+		if cy < y && strong && pending < 0 {
 			pending = i
 			continue
 		}
-		if s.surge > 0 && was <= 0 {
+		if s.confirms(y, cy) {
 			pending = -1 // a second outlier: the first began a surge
 		}
 	}
