@@ -180,9 +180,11 @@ type holt struct {
 	level, trend, disp float64
 	// surge is +1 or -1 while a surge (or a drop) is running: buckets on its
 	// side of the forecast teach the smoother nothing. run counts them, and
-	// since counts the buckets since the latest outlier.
+	// since counts the buckets since the latest outlier, up whether that
+	// outlier was above the forecast.
 	surge      float64
 	run, since int
+	up         bool
 }
 
 // surgeGap is how close two outliers must be to start a surge: at Clip = 3
@@ -433,10 +435,15 @@ func (s *holt) step(y float64, c *BaselineConfig) float64 {
 	s.since++
 	gap := s.since // buckets since the outlier before this one
 	if outlier {
-		if s.surge == 0 && s.since <= surgeGap {
+		// Two outliers on one side start a surge (or a drop): a drop
+		// followed by a jump is no more a surge than one jump is (a bucket
+		// of a data outage, then the catch-up, or a quiet hour's dip before
+		// an ordinary spike).
+		if s.surge == 0 && s.since <= surgeGap && (e > 0) == s.up {
 			s.surge = math.Copysign(1, e)
 		}
 		s.since = 0
+		s.up = e > 0
 	}
 	if s.surge != 0 && e*s.surge > 0 {
 		// A surge (or a drop) is not what is normal for the term: while the

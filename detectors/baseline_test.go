@@ -61,3 +61,31 @@ func TestOutlierLongAfterARun(t *testing.T) {
 		})
 	}
 }
+
+// TestSurgeStartsOnOneSide: two outliers within surgeGap buckets start a
+// surge only on one side of the forecast; a drop and then a jump are two
+// unrelated outliers, and the jump is a lone one.
+func TestSurgeStartsOnOneSide(t *testing.T) {
+	mp := newMentionParams(DefaultConfig())
+	calm := steadyHistory(50, 120, 11)
+	spike := 300.0
+	cases := []struct {
+		name      string
+		before    []float64
+		wantWhole bool
+	}{
+		{"a jump after a jump", []float64{250}, true},
+		{"a jump two buckets after a jump", []float64{250, 50}, true},
+		{"a jump after a drop", []float64{5}, false},
+		{"a jump two buckets after a drop", []float64{5, 50}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := append(slices.Clone(calm), tc.before...)
+			b := fitBaseline(h, spike, mp.window, mp.shift, mp.hold, mp.minHistory, &mp.base, mp.inflate, false)
+			if whole := b.obs == spike; whole != tc.wantWhole {
+				t.Errorf("counted %.1f of %.0f: whole %v, want %v", b.obs, spike, whole, tc.wantWhole)
+			}
+		})
+	}
+}
