@@ -26,6 +26,15 @@ func clock(t time.Time) string {
 	return t.UTC().Format("15:04")
 }
 
+// clockOn is clock for a page about day: a moment on another day (an
+// incident that went on past midnight) carries its date.
+func clockOn(t, day time.Time) string {
+	if t.IsZero() || dayOf(t).Equal(dayOf(day)) {
+		return clock(t)
+	}
+	return t.UTC().Format("Mon 2 Jan 15:04")
+}
+
 // words says a duration in minutes and hours: detection delays are minutes,
 // never milliseconds.
 func words(d time.Duration) string {

@@ -48,10 +48,11 @@ func IncidentFileName(date time.Time, name string) string {
 // buildIncident makes in's page; mins are each of its alerts' minutes, by
 // alert key.
 func buildIncident(date time.Time, in DayIncident, mins map[string][]trend.Minute, events map[string][]alert.Event) IncidentPage {
+	rows := append(slices.Clone(in.Rows), in.Later...)
 	p := IncidentPage{Name: in.Challenge, Date: date, Terms: in.Terms, Detectors: in.Detectors, Severity: in.Severity,
-		FirstAlert: in.First, Alerts: in.Rows}
+		FirstAlert: in.First, Alerts: rows}
 	open := false
-	for _, r := range in.Rows {
+	for _, r := range rows {
 		pg := &r.Page
 		if p.Onset.IsZero() || pg.Onset.Before(p.Onset) {
 			p.Onset = pg.Onset
@@ -79,7 +80,7 @@ func buildIncident(date time.Time, in DayIncident, mins map[string][]trend.Minut
 		// The term's minutes are those of its first alert: every alert on a
 		// term reads the same rows around itself.
 		var tm []trend.Minute
-		for _, r := range in.Rows {
+		for _, r := range rows {
 			if r.Page.Term == term {
 				tm = mins[r.Page.Key]
 				break
@@ -109,7 +110,7 @@ func (p *IncidentPage) lead() string {
 	if p.Resolved.IsZero() {
 		b.WriteString(" An alert was still open when this review was made.")
 	} else {
-		fmt.Fprintf(&b, " Every alert had resolved by %s UTC, %s after the rise.", clock(p.Resolved), words(p.Resolved.Sub(p.Onset)))
+		fmt.Fprintf(&b, " Every alert had resolved by %s UTC, %s after the rise.", clockOn(p.Resolved, p.Date), words(p.Resolved.Sub(p.Onset)))
 	}
 	return b.String()
 }
@@ -139,7 +140,7 @@ func WriteIncidentMarkdown(w io.Writer, p IncidentPage) error {
 	m.f("## What happened\n\n%s\n\n", md(p.Lead))
 	m.f("| UTC | Term | Detector | What | Severity | Detector's note |\n|---|---|---|---|---|---|\n")
 	for _, s := range p.Timeline {
-		m.f("| %s | [%s](%s) | %s | %s | %s | %s |\n", clock(s.At), md(s.Term), s.File, md(s.Detector), md(s.What), md(s.Severity), md(s.Summary))
+		m.f("| %s | [%s](%s) | %s | %s | %s | %s |\n", clockOn(s.At, p.Date), md(s.Term), s.File, md(s.Detector), md(s.What), md(s.Severity), md(s.Summary))
 	}
 	mdVariants(m, p.Onset, p.Variants)
 	m.f("\n## Activity minute by minute\n\nThe charts are in the HTML version of this page.\n")

@@ -162,11 +162,18 @@ func WriteDayMarkdown(w io.Writer, d Day) error {
 	}
 	m.f("%s: the alerts on one challenge (a hashtag and its other spellings, or one term) are grouped under it.\n", plural(len(d.Incidents), "incident"))
 	for _, in := range d.Incidents {
-		m.f("\n### [%s](%s)\n\n%s", md(in.Challenge), in.File, plural(len(in.Rows), "alert"))
+		m.f("\n### [%s](%s)\n\n", md(in.Challenge), in.File)
+		if !in.Continues.IsZero() {
+			m.f("Continues from %s · ", in.Continues.Format("Monday 2 January"))
+		}
+		m.f("%s", plural(len(in.Rows), "alert"))
+		if len(in.Later) > 0 {
+			m.f(" (and %d after midnight)", len(in.Later))
+		}
 		if len(in.Terms) > 1 {
 			m.f(" on %d terms (%s)", len(in.Terms), md(strings.Join(in.Terms, ", ")))
 		}
-		m.f(" by %s · first at %s · highest **%s**\n\n", md(strings.Join(in.Detectors, ", ")), clock(in.First), md(in.Severity))
+		m.f(" by %s · first at %s · highest **%s**\n\n", md(strings.Join(in.Detectors, ", ")), clockOn(in.First, d.Date), md(in.Severity))
 		m.f("| Opened (UTC) | Term | Detector | Peak posts/min | Severity | Detection delay | Verdict |\n|---|---|---|---|---|---|---|\n")
 		for _, r := range in.Rows {
 			p := r.Page

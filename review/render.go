@@ -32,6 +32,7 @@ func templates() (*template.Template, error) {
 		"css":      func() template.CSS { return template.CSS(css) },
 		"when":     when,
 		"clock":    clock,
+		"clockOn":  clockOn,
 		"words":    words,
 		"count":    count,
 		"verdict":  verdictWords,
@@ -74,7 +75,8 @@ type Day struct {
 	Date time.Time
 	Rows []DayRow
 	// Incidents are Rows by challenge, in the order each first alerted, and
-	// IncidentPages their pages, in the same order.
+	// IncidentPages the pages of those that began this day, in the same
+	// order.
 	Incidents      []DayIncident
 	IncidentPages  []IncidentPage
 	Reviewed       int
@@ -94,6 +96,13 @@ type DayRow struct {
 // surge raises several alerts (a surge, the watchlist, a report wave, on two
 // spellings); a desk reads the day as its incidents, each alert keeping its
 // own row and page.
+//
+// A surge does not stop at midnight. An alert opened while another of its
+// challenge's alerts was still open belongs to that alert's incident, on
+// whichever day it opened: the incident is the day's where its first alert
+// opened, its page holds the alerts opened after midnight too (Later), and
+// the next day's digest lists those under the incident it continues
+// (Continues), linking to that page rather than making a second one.
 type DayIncident struct {
 	// Challenge names it: the first term alerted on. A family's key alone
 	// reads as a typo ("family:blakautchalenj"), so it is not the name.
@@ -103,46 +112,145 @@ type DayIncident struct {
 	First     time.Time
 	Severity  string // the highest any of its alerts reached
 	Rows      []DayRow
+	// Later are its alerts opened after this day, while one of Rows was
+	// still open (or one of Later before them).
+	Later []DayRow
+	// Continues is the day the incident began when that is an earlier day
+	// (zero when it began this day): its page is that day's.
+	Continues time.Time
 	File      string // its page (IncidentPage), relative to the digest
 }
 
-// incidents groups rows (in opened order) by challenge.
-func incidents(rows []DayRow) []DayIncident {
+// incidents groups rows (in opened order, of this day and of the days either
+// side of it) into the incidents of day: those that began on it and those
+// that began earlier and go on into it.
+func incidents(day time.Time, rows []DayRow) []DayIncident {
+	next := day.AddDate(0, 0, 1)
+	var order []string
+	byChallenge := map[string][]DayRow{}
+	for _, r := range rows {
+		key := cmp.Or(r.Page.Family, r.Page.Term)
+		if _, ok := byChallenge[key]; !ok {
+			order = append(order, key)
+		}
+		byChallenge[key] = append(byChallenge[key], r)
+	}
 	var out []DayIncident
-	at := map[string]int{}
-	top := map[string]alert.Severity{}
+	for _, key := range order {
+		// Episodes: each alert opened while an earlier one of the episode
+		// was still open joins it.
+		began := -1 // the index of the incident that began this day, once there is one
+		eps := episodes(byChallenge[key])
+		for _, ep := range eps {
+			first := ep[0].Page.FirstAlert
+			switch {
+			case !first.Before(day) && first.Before(next):
+				// Episodes that began this day are one incident, as they
+				// are one challenge's page of the day.
+				if began < 0 {
+					began = len(out)
+					out = append(out, DayIncident{Challenge: ep[0].Page.Term, First: first})
+				}
+				for _, r := range ep {
+					out[began].add(r, !r.Page.FirstAlert.Before(next))
+				}
+			case first.Before(day):
+				in := DayIncident{Challenge: startName(eps, first), First: first, Continues: dayOf(first)}
+				for _, r := range ep {
+					if !r.Page.FirstAlert.Before(day) && r.Page.FirstAlert.Before(next) {
+						in.add(r, false)
+					}
+				}
+				if len(in.Rows) > 0 {
+					out = append(out, in)
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b DayIncident) int { return a.First.Compare(b.First) })
+	return out
+}
+
+// episodes splits one challenge's rows (in opened order) where an alert opened
+// after every earlier one had resolved.
+func episodes(rows []DayRow) [][]DayRow {
+	var out [][]DayRow
+	var end time.Time // the latest resolution so far; zero while one is open
+	open := false
 	for _, r := range rows {
 		p := &r.Page
-		key := cmp.Or(p.Family, p.Term)
-		i, ok := at[key]
-		if !ok {
-			i = len(out)
-			at[key] = i
-			out = append(out, DayIncident{Challenge: p.Term, First: p.FirstAlert})
+		if len(out) == 0 || (!open && p.FirstAlert.After(end)) {
+			out = append(out, nil)
+			end, open = time.Time{}, false
 		}
-		in := &out[i]
-		in.Rows = append(in.Rows, r)
-		if !slices.Contains(in.Terms, p.Term) {
-			in.Terms = append(in.Terms, p.Term)
-		}
-		if !slices.Contains(in.Detectors, p.Detector) {
-			in.Detectors = append(in.Detectors, p.Detector)
-		}
-		if s, err := alert.ParseSeverity(p.Severity); err == nil && (in.Severity == "" || s > top[key]) {
-			in.Severity, top[key] = p.Severity, s
+		out[len(out)-1] = append(out[len(out)-1], r)
+		if p.Resolved.IsZero() {
+			open = true
+		} else if p.Resolved.After(end) {
+			end = p.Resolved
 		}
 	}
 	return out
 }
 
-// BuildDay builds the digest; incs are in the order the rows should appear.
+// startName is the name the incident that began at first has on its own day:
+// the first term alerted on among the episodes that began that day.
+func startName(eps [][]DayRow, first time.Time) string {
+	d := dayOf(first)
+	for _, ep := range eps {
+		if dayOf(ep[0].Page.FirstAlert).Equal(d) {
+			return ep[0].Page.Term
+		}
+	}
+	return eps[0][0].Page.Term
+}
+
+func dayOf(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// add counts r into the incident, as one of its later alerts if later.
+func (in *DayIncident) add(r DayRow, later bool) {
+	p := &r.Page
+	if later {
+		in.Later = append(in.Later, r)
+	} else {
+		in.Rows = append(in.Rows, r)
+	}
+	if !slices.Contains(in.Terms, p.Term) {
+		in.Terms = append(in.Terms, p.Term)
+	}
+	if !slices.Contains(in.Detectors, p.Detector) {
+		in.Detectors = append(in.Detectors, p.Detector)
+	}
+	s, err := alert.ParseSeverity(p.Severity)
+	if err != nil {
+		return
+	}
+	if top, err := alert.ParseSeverity(in.Severity); in.Severity == "" || (err == nil && s > top) {
+		in.Severity = p.Severity
+	}
+}
+
+// BuildDay builds the digest of the day that holds date. incs are the alerts
+// opened that day and, for the incidents that cross midnight, those of their
+// challenges opened the day before and the day after (LoadDay loads them);
+// only the day's own count in its rows and tallies.
 func BuildDay(date time.Time, incs []*Incident) Day {
-	d := Day{Date: time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, time.UTC)}
+	d := Day{Date: dayOf(date)}
+	next := d.Date.AddDate(0, 0, 1)
 	mins, events := map[string][]trend.Minute{}, map[string][]alert.Event{}
+	var all []DayRow
 	for _, inc := range incs {
 		p := Build(inc)
 		mins[p.Key], events[p.Key] = inc.Minutes, inc.Events
-		d.Rows = append(d.Rows, DayRow{Page: p, Spark: Spark(&p, inc.Minutes), File: FileName(p.Key) + ".html"})
+		r := DayRow{Page: p, Spark: Spark(&p, inc.Minutes), File: FileName(p.Key) + ".html"}
+		all = append(all, r)
+		if p.FirstAlert.Before(d.Date) || !p.FirstAlert.Before(next) {
+			continue
+		}
+		d.Rows = append(d.Rows, r)
 		if v := inc.Verdict; v != nil {
 			d.Reviewed++
 			switch v.Verdict {
@@ -154,12 +262,18 @@ func BuildDay(date time.Time, incs []*Incident) Day {
 		}
 	}
 	// Opened order: a day reads as a story.
-	slices.SortStableFunc(d.Rows, func(a, b DayRow) int {
+	byOpened := func(a, b DayRow) int {
 		return cmp.Or(a.Page.FirstAlert.Compare(b.Page.FirstAlert), strings.Compare(a.Page.Key, b.Page.Key))
-	})
-	d.Incidents = incidents(d.Rows)
+	}
+	slices.SortStableFunc(d.Rows, byOpened)
+	slices.SortStableFunc(all, byOpened)
+	d.Incidents = incidents(d.Date, all)
 	for i := range d.Incidents {
 		in := &d.Incidents[i]
+		if !in.Continues.IsZero() {
+			in.File = IncidentFileName(in.Continues, in.Challenge) + ".html"
+			continue
+		}
 		in.File = IncidentFileName(d.Date, in.Challenge) + ".html"
 		d.IncidentPages = append(d.IncidentPages, buildIncident(d.Date, *in, mins, events))
 	}

@@ -6,8 +6,10 @@
 package review
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,12 +132,34 @@ func familyOf(term string, mins []trend.Minute) string {
 	return ""
 }
 
-// LoadDay reads every alert opened on the UTC day that holds day.
+// LoadDay reads every alert opened on the UTC day that holds day and, for
+// the incidents that cross midnight (see DayIncident), the alerts of the same
+// challenges opened the day before and the day after. BuildDay counts only
+// the day's own.
 func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error) {
-	from := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	from := dayOf(day)
 	keys, err := src.AlertsOpened(ctx, from, from.AddDate(0, 0, 1))
 	if err != nil {
 		return nil, fmt.Errorf("listing alerts opened on %s: %w", from.Format(time.DateOnly), err)
+	}
+	challenges := map[string]bool{}
+	for _, k := range keys {
+		challenges[keyChallenge(k)] = true
+	}
+	for _, near := range [][2]time.Time{{from.AddDate(0, 0, -1), from}, {from.AddDate(0, 0, 1), from.AddDate(0, 0, 2)}} {
+		if len(challenges) == 0 {
+			break
+		}
+		nk, err := src.AlertsOpened(ctx, near[0], near[1])
+		if err != nil {
+			return nil, fmt.Errorf("listing alerts opened on %s: %w", near[0].Format(time.DateOnly), err)
+		}
+		for _, k := range nk {
+			// A key opened again another day is one alert, loaded once.
+			if challenges[keyChallenge(k)] && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
 	}
 	out := make([]*Incident, 0, len(keys))
 	for _, k := range keys {
@@ -146,4 +170,11 @@ func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error
 		out = append(out, inc)
 	}
 	return out, nil
+}
+
+// keyChallenge is the challenge of alert key k ("detector|term"): its term's
+// family, or the term when it has none.
+func keyChallenge(k string) string {
+	_, term, _ := strings.Cut(k, "|")
+	return cmp.Or(family.OfTerm(term), term)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -625,4 +626,177 @@ func rendered[P any](t *testing.T, p P, html, md func(io.Writer, P) error) (stri
 		t.Fatal(err)
 	}
 	return h.String(), m.String()
+}
+
+// alertOpen is an alert of detector on term opened at open and resolved at
+// resolved (zero: still open), with the fixture's minutes.
+func alertOpen(detector, term string, open, resolved time.Time) *Incident {
+	in := fixture()
+	in.Verdict = nil
+	evs := in.Events[:1]
+	if !resolved.IsZero() {
+		evs = []alert.Event{in.Events[0], in.Events[2]}
+	}
+	for i := range evs {
+		a := &evs[i].Alert
+		a.Key, a.Detector, a.Term, a.OpenedAt = detector+"|"+term, detector, term, open
+		evs[i].Seq = uint64(i + 1)
+	}
+	evs[0].At = open
+	if !resolved.IsZero() {
+		evs[1].At, evs[1].Alert.ResolvedAt = resolved, resolved
+	}
+	in.Events = evs
+	for i := range in.Minutes {
+		in.Minutes[i].Term = term
+	}
+	return in
+}
+
+// TestIncidentAcrossMidnight: a surge that goes on past midnight is one
+// incident, the day's where its first alert opened: its page holds the alerts
+// opened after midnight while it was still open, and the next day's digest
+// lists those under it, linked to that page, rather than making a second
+// incident of them. An alert of the challenge opened after every one had
+// resolved is a new incident.
+func TestIncidentAcrossMidnight(t *testing.T) {
+	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	clockAt := func(d, h, m int) time.Time {
+		return day.AddDate(0, 0, d).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+	}
+	const other = "hashtag:bersatuuntuknegeri"
+	incs := []*Incident{
+		alertOpen("surge", hostile, clockAt(0, 23, 40), clockAt(1, 0, 30)),
+		alertOpen("watchlist", hostile, clockAt(1, 0, 5), clockAt(1, 0, 25)),
+		alertOpen("novelty", other, clockAt(1, 0, 10), clockAt(1, 0, 40)),
+		alertOpen("report_rate", hostile, clockAt(1, 9, 0), time.Time{}),
+	}
+	type inc struct {
+		challenge, file string
+		rows, later     []string
+		continues       string
+	}
+	summary := func(d Day) []inc {
+		var out []inc
+		for _, in := range d.Incidents {
+			s := inc{challenge: in.Challenge, file: in.File}
+			for _, r := range in.Rows {
+				s.rows = append(s.rows, r.Page.Detector)
+			}
+			for _, r := range in.Later {
+				s.later = append(s.later, r.Page.Detector)
+			}
+			if !in.Continues.IsZero() {
+				s.continues = in.Continues.Format(time.DateOnly)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	file := func(date string) string {
+		d, _ := time.Parse(time.DateOnly, date)
+		return IncidentFileName(d, hostile) + ".html"
+	}
+	cases := []struct {
+		name  string
+		day   time.Time
+		rows  int
+		want  []inc
+		pages int
+		html  []string
+	}{
+		{"the day it began", day, 1, []inc{
+			{challenge: hostile, file: file("2026-11-22"), rows: []string{"surge"}, later: []string{"watchlist"}},
+		}, 1, []string{"1 alert (and 1 after midnight)"}},
+		{"the day after", day.AddDate(0, 0, 1), 3, []inc{
+			{challenge: hostile, file: file("2026-11-22"), rows: []string{"watchlist"}, continues: "2026-11-22"},
+			{challenge: other, file: "incident-2026-11-23-hashtag-bersatuuntuknegeri.html", rows: []string{"novelty"}},
+			{challenge: hostile, file: file("2026-11-23"), rows: []string{"report_rate"}},
+		}, 2, []string{"continues from sunday 22 november · 1 alert"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := BuildDay(tc.day, incs)
+			if len(d.Rows) != tc.rows {
+				t.Errorf("%d rows, want the day's own %d", len(d.Rows), tc.rows)
+			}
+			if got := summary(d); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("incidents\n got %+v\nwant %+v", got, tc.want)
+			}
+			if len(d.IncidentPages) != tc.pages {
+				t.Fatalf("%d incident pages, want %d: one for each incident that began this day", len(d.IncidentPages), tc.pages)
+			}
+			h, m := rendered(t, d, WriteDayHTML, WriteDayMarkdown)
+			for _, want := range tc.html {
+				if !strings.Contains(strings.ToLower(h), want) || !strings.Contains(strings.ToLower(m), want) {
+					t.Errorf("digest lacks %q:\n%s\n%s", want, h, m)
+				}
+			}
+		})
+	}
+	// The page of the incident that crossed midnight: both alerts, the later
+	// steps dated.
+	p := BuildDay(day, incs).IncidentPages[0]
+	var steps []string
+	for _, s := range p.Timeline {
+		steps = append(steps, clockOn(s.At, p.Date)+" "+s.Detector+" "+s.What)
+	}
+	wantSteps := []string{"23:40 surge Alert raised", "Mon 23 Nov 00:05 watchlist Alert raised",
+		"Mon 23 Nov 00:25 watchlist Resolved: back to normal", "Mon 23 Nov 00:30 surge Resolved: back to normal"}
+	if len(p.Alerts) != 2 || !slices.Equal(steps, wantSteps) {
+		t.Errorf("%d alerts, timeline\n got %q\nwant %q", len(p.Alerts), steps, wantSteps)
+	}
+	if !strings.Contains(p.Lead, "resolved by Mon 23 Nov 00:30 UTC") {
+		t.Errorf("lead %q: the resolution after midnight without its date", p.Lead)
+	}
+}
+
+// daySource serves alerts by the time each opened, for LoadDay.
+type daySource struct {
+	fakeSource
+	opened map[string]time.Time
+	incs   map[string]*Incident
+	asked  []string
+}
+
+func (s *daySource) AlertsOpened(_ context.Context, from, to time.Time) ([]string, error) {
+	var out []string
+	for k, at := range s.opened {
+		if !at.Before(from) && at.Before(to) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (s *daySource) AlertHistory(_ context.Context, key string) ([]alert.Event, error) {
+	s.asked = append(s.asked, key)
+	return s.incs[key].Events, nil
+}
+
+// TestLoadDayCrossesMidnight: LoadDay reads the day's alerts and those of
+// the same challenges (a hashtag's spellings and family alike) opened the day
+// either side, and no other.
+func TestLoadDayCrossesMidnight(t *testing.T) {
+	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	src := &daySource{fakeSource: fakeSource{inc: fixture()}, opened: map[string]time.Time{}, incs: map[string]*Incident{}}
+	add := func(key string, at time.Time) {
+		src.opened[key] = at
+		src.incs[key] = &Incident{Events: []alert.Event{{Alert: alert.Alert{Key: key, Term: key[strings.Index(key, "|")+1:]}, To: alert.StatusOpen, At: at, Seq: 1}}}
+	}
+	add("surge|hashtag:blackoutchallenge", day.Add(23*time.Hour+40*time.Minute))
+	add("watchlist|hashtag:bl4ckoutchallenge", day.Add(24*time.Hour+5*time.Minute)) // a spelling, after midnight
+	add("surge|family:blakautchalenj", day.Add(-10*time.Minute))                    // the family, before midnight
+	add("novelty|hashtag:bersatuuntuknegeri", day.Add(24*time.Hour+10*time.Minute)) // another challenge, the day after
+	add("surge|hashtag:blackoutchallenge-old", day.Add(-48*time.Hour))              // two days before
+	incs, err := LoadDay(context.Background(), src, day.Add(15*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(src.asked)
+	want := []string{"surge|family:blakautchalenj", "surge|hashtag:blackoutchallenge", "watchlist|hashtag:bl4ckoutchallenge"}
+	if len(incs) != len(want) || !slices.Equal(src.asked, want) {
+		t.Errorf("loaded %d alerts, read %q, want %q", len(incs), src.asked, want)
+	}
 }

@@ -193,8 +193,18 @@ func writeDigest(ctx context.Context, w io.Writer, src review.Source, day time.T
 	}
 	d := review.BuildDay(day, incs)
 	// The digest links to each alert's page and each incident's, so they are
-	// written beside it.
-	for _, r := range d.Rows {
+	// written beside it; an incident's page links to its alerts opened after
+	// midnight too.
+	written := map[string]bool{}
+	rows := d.Rows
+	for _, p := range d.IncidentPages {
+		rows = append(rows, p.Alerts...)
+	}
+	for _, r := range rows {
+		if written[r.Page.Key] {
+			continue
+		}
+		written[r.Page.Key] = true
 		if err := writeReview(io.Discard, r.Page, dir); err != nil {
 			return err
 		}
