@@ -172,17 +172,7 @@ func TestLifecycleEarlyCheckpoint(t *testing.T) {
 
 // steadyHistory is n buckets of a Poisson count of mean mu.
 func steadyHistory(mu float64, n int, seed uint64) []float64 {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	h := make([]float64, n)
-	for i := range h {
-		// Knuth's method is fine for the small means here.
-		l, k, p := math.Exp(-mu), 0, 1.0
-		for p *= rng.Float64(); p > l; p *= rng.Float64() {
-			k++
-		}
-		h[i] = float64(k)
-	}
-	return h
+	return counts(rand.New(rand.NewPCG(seed, 1)), n, func(int) float64 { return mu })
 }
 
 // TestEvaluateEarly checks the early bar against the count model on a term at
