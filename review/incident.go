@@ -29,6 +29,7 @@ type IncidentPage struct {
 	Lead                        string
 	Timeline                    []IncidentStep
 	Variants                    []Spelling // the challenge's spellings, from the first alert that lists them
+	Challenge                   *Spelling  // the challenge's own count, from the same alert
 	Charts                      []Chart    // each term's posts per minute
 	Alerts                      []DayRow
 }
@@ -63,7 +64,7 @@ func buildIncident(date time.Time, in DayIncident, mins map[string][]trend.Minut
 			p.Resolved = pg.Resolved
 		}
 		if p.Variants == nil {
-			p.Variants = pg.Variants
+			p.Variants, p.Challenge = pg.Variants, pg.Challenge
 		}
 		for _, e := range events[pg.Key] {
 			p.Timeline = append(p.Timeline, IncidentStep{Step: step(e), Term: pg.Term, Detector: pg.Detector, File: r.File})
@@ -142,7 +143,7 @@ func WriteIncidentMarkdown(w io.Writer, p IncidentPage) error {
 	for _, s := range p.Timeline {
 		m.f("| %s | [%s](%s) | %s | %s | %s | %s |\n", clockOn(s.At, p.Date), md(s.Term), s.File, md(s.Detector), md(s.What), md(s.Severity), md(s.Summary))
 	}
-	mdVariants(m, p.Onset, p.Variants)
+	mdVariants(m, p.Onset, p.Variants, p.Challenge)
 	m.f("\n## Activity minute by minute\n\nThe charts are in the HTML version of this page.\n")
 	return wrap(m.err, "writing Markdown of incident %q", p.Name)
 }

@@ -75,7 +75,7 @@ func WriteMarkdown(w io.Writer, p Page) error {
 	for _, s := range p.Timeline {
 		m.f("| %s | %s | %s | %s |\n", when(s.At), md(s.What), md(s.Severity), md(s.Summary))
 	}
-	mdVariants(m, p.Onset, p.Variants)
+	mdVariants(m, p.Onset, p.Variants, p.Challenge)
 	m.f("\n## Activity minute by minute\n\nThe charts are in the HTML version of this review.\n\n")
 
 	m.f("## Why the detector raised it\n\n| What it means | Number |\n|---|---|\n")
@@ -118,7 +118,7 @@ func WriteMarkdown(w io.Writer, p Page) error {
 
 // mdVariants writes the spellings of a challenge (Page.Variants) whose rise
 // began at onset; nothing when there are none.
-func mdVariants(m *mdWriter, onset time.Time, vs []Spelling) {
+func mdVariants(m *mdWriter, onset time.Time, vs []Spelling, all *Spelling) {
 	if len(vs) == 0 {
 		return
 	}
@@ -130,7 +130,24 @@ func mdVariants(m *mdWriter, onset time.Time, vs []Spelling) {
 		}
 		m.f("| %s | %s | %s %% | %s at %s | %s |\n", md(v.Term), count(v.Posts), num(v.Share), count(v.Busiest), clock(v.BusiestAt), first)
 	}
-	m.f("\nEach spelling as its own rows count it: a spelling too rare to be followed on its own counts only in the challenge's total, and a post carrying two spellings counts for each. The first sighting is looked for from an hour before the rise.\n")
+	if all != nil {
+		m.f("| %s | %s | | %s at %s | %s |\n", allSpellings, count(all.Posts), count(all.Busiest), clock(all.BusiestAt), when(all.First))
+	}
+	m.f("\n%s\n", spellingsNote(all != nil))
+}
+
+// allSpellings names the challenge's own row of the spellings table.
+const allSpellings = "All spellings, each post once"
+
+// spellingsNote says how the spellings table counts, with the challenge's
+// own row (all) or without.
+func spellingsNote(all bool) string {
+	const each = "Each spelling as its own rows count it: a post carrying two spellings counts for each"
+	const first = "The first sighting is looked for from an hour before the rise."
+	if all {
+		return each + ". The last row is the challenge itself: each post once, those of spellings too rare to be followed on their own included. " + first
+	}
+	return each + ", and a spelling too rare to be followed on its own counts only in the challenge's total. " + first
 }
 
 // code keeps text inside a code span: a backtick would end it and a pipe the

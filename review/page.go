@@ -32,6 +32,11 @@ type Page struct {
 	// most posts first, when there are several (or the term is a family);
 	// nil otherwise.
 	Variants []Spelling
+	// Challenge is the challenge's own count over the episode, from its
+	// family's rows: each post once, however many spellings it carries, and
+	// the posts of spellings too rare to have rows of their own; nil when the
+	// page lists no Variants or the family's rows are not known.
+	Challenge *Spelling
 
 	Onset, FirstAlert, Resolved time.Time // Resolved is zero while open
 	Escalations                 []time.Time
@@ -113,20 +118,12 @@ func variants(mins []trend.Minute, onset, end time.Time, least int) []Spelling {
 	var out []Spelling
 	var total uint64
 	for i := 0; i < len(mins); {
-		s := Spelling{Term: mins[i].Term}
-		for ; i < len(mins) && mins[i].Term == s.Term; i++ {
-			m := &mins[i]
-			if m.Mentions > 0 && s.First.IsZero() {
-				s.First = m.Bucket
-			}
-			if m.Bucket.Before(onset) || m.Bucket.After(end) {
-				continue
-			}
-			s.Posts += m.Mentions
-			if m.Mentions > s.Busiest {
-				s.Busiest, s.BusiestAt = m.Mentions, m.Bucket
-			}
+		j := i
+		for j < len(mins) && mins[j].Term == mins[i].Term {
+			j++
 		}
+		s := spelling(mins[i:j], onset, end)
+		i = j
 		if s.Posts > 0 {
 			out = append(out, s)
 			total += s.Posts
@@ -140,6 +137,29 @@ func variants(mins []trend.Minute, onset, end time.Time, least int) []Spelling {
 	}
 	slices.SortStableFunc(out, func(a, b Spelling) int { return cmp.Or(cmp.Compare(b.Posts, a.Posts), cmp.Compare(a.Term, b.Term)) })
 	return out
+}
+
+// spelling sums one term's minutes (in bucket order) over the episode
+// [onset, end]; its first sighting is looked for in all of them.
+func spelling(mins []trend.Minute, onset, end time.Time) Spelling {
+	var s Spelling
+	if len(mins) > 0 {
+		s.Term = mins[0].Term
+	}
+	for i := range mins {
+		m := &mins[i]
+		if m.Mentions > 0 && s.First.IsZero() {
+			s.First = m.Bucket
+		}
+		if m.Bucket.Before(onset) || m.Bucket.After(end) {
+			continue
+		}
+		s.Posts += m.Mentions
+		if m.Mentions > s.Busiest {
+			s.Busiest, s.BusiestAt = m.Mentions, m.Bucket
+		}
+	}
+	return s
 }
 
 // channels says which channels the episode's reports came by.
@@ -279,6 +299,13 @@ func Build(inc *Incident) Page {
 		least = 1
 	}
 	p.Variants = variants(inc.Spellings, p.Onset, end, least)
+	fam := inc.Family
+	if p.Term == p.Family {
+		fam = mins
+	}
+	if s := spelling(fam, p.Onset, end); p.Variants != nil && s.Posts > 0 {
+		p.Challenge = &s
+	}
 
 	for _, ph := range p.Explanation {
 		if ph.Key == "members" && strings.HasPrefix(p.Term, family.Prefix) {

@@ -29,17 +29,19 @@ func templates() (*template.Template, error) {
 	}
 	funcs := template.FuncMap{
 		// The style sheet is ours, not data: it goes in unescaped.
-		"css":      func() template.CSS { return template.CSS(css) },
-		"when":     when,
-		"clock":    clock,
-		"clockOn":  clockOn,
-		"words":    words,
-		"count":    count,
-		"verdict":  verdictWords,
-		"lower":    strings.ToLower,
-		"channels": channels,
-		"join":     func(v []string) string { return strings.Join(v, ", ") },
-		"labelDY":  func(i int) int { return 12 + 14*(i%3) },
+		"css":           func() template.CSS { return template.CSS(css) },
+		"when":          when,
+		"clock":         clock,
+		"clockOn":       clockOn,
+		"allSpellings":  func() string { return allSpellings },
+		"spellingsNote": spellingsNote,
+		"words":         words,
+		"count":         count,
+		"verdict":       verdictWords,
+		"lower":         strings.ToLower,
+		"channels":      channels,
+		"join":          func(v []string) string { return strings.Join(v, ", ") },
+		"labelDY":       func(i int) int { return 12 + 14*(i%3) },
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
 				return nil, errors.New("dict: odd number of arguments")

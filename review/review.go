@@ -71,6 +71,9 @@ type Incident struct {
 	// term's challenge (its family) that have rows of their own, by term,
 	// then bucket; nil for a term without a family.
 	Spellings []trend.Minute
+	// Family is the buckets of the family itself over the same span, for a
+	// spelling's alert (a family's are its Minutes); nil otherwise.
+	Family []trend.Minute
 	Verdict   *Verdict // nil when no analyst has reviewed it
 }
 
@@ -106,6 +109,11 @@ func Load(ctx context.Context, src Source, key string) (*Incident, error) {
 	if fam := familyOf(first.Alert.Term, mins); fam != "" {
 		if inc.Spellings, err = src.FamilyMinutes(ctx, fam, from, to); err != nil {
 			return nil, fmt.Errorf("reading minutes of the spellings of %q from %s to %s: %w", fam, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
+		}
+		if fam != first.Alert.Term {
+			if inc.Family, err = src.TermMinutes(ctx, fam, from, to); err != nil {
+				return nil, fmt.Errorf("reading minutes of %q from %s to %s: %w", fam, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
+			}
 		}
 	}
 	v, ok, err := src.LatestVerdict(ctx, key)

@@ -255,7 +255,8 @@ func TestFileName(t *testing.T) {
 type fakeSource struct {
 	inc      *Incident
 	from, to time.Time
-	family   string // the family FamilyMinutes was asked for
+	family   string   // the family FamilyMinutes was asked for
+	terms    []string // the terms TermMinutes was asked for
 }
 
 func (f *fakeSource) FamilyMinutes(_ context.Context, family string, _, _ time.Time) ([]trend.Minute, error) {
@@ -267,8 +268,9 @@ func (f *fakeSource) AlertHistory(context.Context, string) ([]alert.Event, error
 	return f.inc.Events, nil
 }
 
-func (f *fakeSource) TermMinutes(_ context.Context, _ string, from, to time.Time) ([]trend.Minute, error) {
+func (f *fakeSource) TermMinutes(_ context.Context, term string, from, to time.Time) ([]trend.Minute, error) {
 	f.from, f.to = from, to
+	f.terms = append(f.terms, term)
 	return f.inc.Minutes, nil
 }
 
@@ -295,16 +297,23 @@ func TestLoad(t *testing.T) {
 	// A hashtag's rows name its family; a family is its own.
 	src.inc.Minutes[0].Family = "family:blakautchalenj"
 	src.inc.Spellings = spellingRows()
+	src.terms = nil
 	if inc, err = Load(context.Background(), src, "k"); err != nil || src.family != "family:blakautchalenj" || len(inc.Spellings) == 0 {
 		t.Errorf("a spelling's review read the spellings of %q (%d rows), err %v", src.family, len(inc.Spellings), err)
+	}
+	if want := []string{hostile, "family:blakautchalenj"}; !slices.Equal(src.terms, want) || inc.Family == nil {
+		t.Errorf("a spelling's review read the minutes of %q (family rows %d), want %q", src.terms, len(inc.Family), want)
 	}
 	src.inc.Minutes[0].Family = ""
 	for i := range src.inc.Events {
 		src.inc.Events[i].Alert.Term = "family:blakautchalenj"
 	}
-	src.family = ""
-	if _, err = Load(context.Background(), src, "k"); err != nil || src.family != "family:blakautchalenj" {
+	src.family, src.terms = "", nil
+	if inc, err = Load(context.Background(), src, "k"); err != nil || src.family != "family:blakautchalenj" {
 		t.Errorf("a family's review read the spellings of %q, err %v", src.family, err)
+	}
+	if len(src.terms) != 1 || inc.Family != nil {
+		t.Errorf("a family's review read the minutes of %q, family rows %d: its own are its minutes", src.terms, len(inc.Family))
 	}
 	src.inc.Events = nil
 	if _, err := Load(context.Background(), src, "surge|x"); err == nil || !strings.Contains(err.Error(), `"surge|x"`) {
@@ -489,6 +498,33 @@ func TestPagesShowSpellings(t *testing.T) {
 	}
 	if strings.Contains(md+html, "not recorded") {
 		t.Error("the review still says report channels are not recorded")
+	}
+	if strings.Contains(md+html, allSpellings) {
+		t.Error("the challenge's own row without its family's rows")
+	}
+	// With the family's own rows, the challenge's count closes the table:
+	// each post once, over the same episode.
+	for i := range 70 {
+		in.Family = append(in.Family, trend.Minute{Bucket: at(i), Term: "family:blakautchalenj", Kind: "family", Mentions: 40})
+	}
+	html, md = rendered(t, Build(in), WriteHTML, WriteMarkdown)
+	if want := "| All spellings, each post once | 840 | | 40 at 14:30 | Sun 22 Nov 2026, 14:00 UTC |"; !strings.Contains(md, want) {
+		t.Errorf("Markdown lacks %q:\n%s", want, md)
+	}
+	if want := `<tr class="total"><td>All spellings, each post once</td><td class="n">840</td>`; !strings.Contains(html, want) || !strings.Contains(html, "The last row is the challenge itself") {
+		t.Errorf("HTML lacks %q and its note", want)
+	}
+	// A family's own review counts the challenge from its own rows.
+	fam := fixture()
+	fam.Spellings = spellingRows()
+	for i := range fam.Events {
+		fam.Events[i].Alert.Term = "family:blakautchalenj"
+	}
+	for i := range fam.Minutes {
+		fam.Minutes[i].Term, fam.Minutes[i].Family = "family:blakautchalenj", "family:blakautchalenj"
+	}
+	if c := Build(fam).Challenge; c == nil || c.Posts != 40*230+10 {
+		t.Errorf("a family's review counts the challenge as %+v, want its own %d posts of the episode", c, 40*230+10)
 	}
 	in.Spellings = nil
 	if _, md := rendered(t, Build(in), WriteHTML, WriteMarkdown); strings.Contains(md, "Spellings of this challenge") {
