@@ -73,8 +73,8 @@ type Incident struct {
 	Spellings []trend.Minute
 	// Family is the buckets of the family itself over the same span, for a
 	// spelling's alert (a family's are its Minutes); nil otherwise.
-	Family []trend.Minute
-	Verdict   *Verdict // nil when no analyst has reviewed it
+	Family  []trend.Minute
+	Verdict *Verdict // nil when no analyst has reviewed it
 }
 
 // How much of the term's history a review shows around the alert: enough
