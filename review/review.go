@@ -142,7 +142,8 @@ func familyOf(term string, mins []trend.Minute) string {
 
 // LoadDay reads every alert opened on the UTC day that holds day and, for
 // the incidents that cross midnight (see DayIncident), the alerts of the same
-// challenges opened the day before and the day after. BuildDay counts only
+// challenges opened on the days before and after it: day by day, for as long
+// as a day has some (at most incidentDays each way). BuildDay counts only
 // the day's own.
 func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error) {
 	from := dayOf(day)
@@ -154,18 +155,29 @@ func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error
 	for _, k := range keys {
 		challenges[keyChallenge(k)] = true
 	}
-	for _, near := range [][2]time.Time{{from.AddDate(0, 0, -1), from}, {from.AddDate(0, 0, 1), from.AddDate(0, 0, 2)}} {
-		if len(challenges) == 0 {
-			break
-		}
-		nk, err := src.AlertsOpened(ctx, near[0], near[1])
-		if err != nil {
-			return nil, fmt.Errorf("listing alerts opened on %s: %w", near[0].Format(time.DateOnly), err)
-		}
-		for _, k := range nk {
-			// A key opened again another day is one alert, loaded once.
-			if challenges[keyChallenge(k)] && !slices.Contains(keys, k) {
-				keys = append(keys, k)
+	for _, step := range []int{-1, 1} {
+		for d := 1; d <= incidentDays && len(challenges) > 0; d++ {
+			near := from.AddDate(0, 0, step*d)
+			nk, err := src.AlertsOpened(ctx, near, near.AddDate(0, 0, 1))
+			if err != nil {
+				return nil, fmt.Errorf("listing alerts opened on %s: %w", near.Format(time.DateOnly), err)
+			}
+			found := false
+			for _, k := range nk {
+				if !challenges[keyChallenge(k)] {
+					continue
+				}
+				found = true
+				// A key opened again another day is one alert, loaded once.
+				if !slices.Contains(keys, k) {
+					keys = append(keys, k)
+				}
+			}
+			if !found {
+				// A day without an alert of these challenges ends the
+				// search: an alert open for over a day with none opened
+				// beside it is not looked for.
+				break
 			}
 		}
 	}
@@ -179,6 +191,11 @@ func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error
 	}
 	return out, nil
 }
+
+// incidentDays bounds how many days either side LoadDay looks for the rest of
+// an incident: a challenge alerting every day for a week is a standing
+// concern, not one incident.
+const incidentDays = 7
 
 // keyChallenge is the challenge of alert key k ("detector|term"): its term's
 // family, or the term when it has none.

@@ -812,8 +812,8 @@ func (s *daySource) AlertHistory(_ context.Context, key string) ([]alert.Event, 
 }
 
 // TestLoadDayCrossesMidnight: LoadDay reads the day's alerts and those of
-// the same challenges (a hashtag's spellings and family alike) opened the day
-// either side, and no other.
+// the same challenges (a hashtag's spellings and family alike) opened on the
+// days either side, day by day until a day has none, and no other.
 func TestLoadDayCrossesMidnight(t *testing.T) {
 	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	src := &daySource{fakeSource: fakeSource{inc: fixture()}, opened: map[string]time.Time{}, incs: map[string]*Incident{}}
@@ -825,13 +825,15 @@ func TestLoadDayCrossesMidnight(t *testing.T) {
 	add("watchlist|hashtag:bl4ckoutchallenge", day.Add(24*time.Hour+5*time.Minute)) // a spelling, after midnight
 	add("surge|family:blakautchalenj", day.Add(-10*time.Minute))                    // the family, before midnight
 	add("novelty|hashtag:bersatuuntuknegeri", day.Add(24*time.Hour+10*time.Minute)) // another challenge, the day after
-	add("surge|hashtag:blackoutchallenge-old", day.Add(-48*time.Hour))              // two days before
+	add("surge|hashtag:blackoutchallenge-old", day.Add(-48*time.Hour))              // another challenge, two days before
+	add("watchlist|hashtag:blackout_challenge", day.Add(-47*time.Hour))             // a spelling two days before: the day before had one too
+	add("novelty|hashtag:blackoutchalenge", day.Add(-96*time.Hour))                 // four days before, after a day without any
 	incs, err := LoadDay(context.Background(), src, day.Add(15*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(src.asked)
-	want := []string{"surge|family:blakautchalenj", "surge|hashtag:blackoutchallenge", "watchlist|hashtag:bl4ckoutchallenge"}
+	want := []string{"surge|family:blakautchalenj", "surge|hashtag:blackoutchallenge", "watchlist|hashtag:bl4ckoutchallenge", "watchlist|hashtag:blackout_challenge"}
 	if len(incs) != len(want) || !slices.Equal(src.asked, want) {
 		t.Errorf("loaded %d alerts, read %q, want %q", len(incs), src.asked, want)
 	}
