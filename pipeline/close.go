@@ -300,7 +300,7 @@ func (e *Engine) reportBucket(b *sketches.Bucket, platform detectors.Platform, o
 // the bucket, the estimate can exceed the truth by up to ε·N, which in a
 // flood is hundreds: judged as a count it made every ordinary term tracked in
 // the flood's minute surge, at close and early alike. What is certain is
-// judged instead: the larger of the estimate less ε·N and the exact count
+// judged instead: the larger of the estimate less ε·N (certain) and the exact count
 // since tracking began.
 func (e *Engine) judged(st *termState, b *sketches.Bucket, tb *termBucket) (mentions, reports float64) {
 	var since [2]float64
@@ -310,9 +310,16 @@ func (e *Engine) judged(st *termState, b *sketches.Bucket, tb *termBucket) (ment
 	if !b.Start.Before(st.exactFrom) {
 		return since[0], since[1]
 	}
-	mentions = max(since[0], float64(b.Mentions.Estimate(st.hash))-b.Mentions.Epsilon()*float64(b.Mentions.Total()))
-	reports = max(since[1], float64(b.Reports.Estimate(st.hash))-b.Reports.Epsilon()*float64(b.Reports.Total()))
+	mentions = max(since[0], certain(b.Mentions, st.hash))
+	reports = max(since[1], certain(b.Reports, st.hash))
 	return mentions, reports
+}
+
+// certain is the least count of the term of hash h that cm can vouch for:
+// its estimate less ε·N, the most it can overestimate by, rounded up, as a
+// count at least that large is at least the next whole number.
+func certain(cm *sketches.CountMin, h uint64) float64 {
+	return math.Ceil(float64(cm.Estimate(h)) - cm.Epsilon()*float64(cm.Total()))
 }
 
 // catchUp fills the history of st up to start, for buckets in which it was not
