@@ -9,7 +9,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -151,9 +150,10 @@ func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error
 	if err != nil {
 		return nil, fmt.Errorf("listing alerts opened on %s: %w", from.Format(time.DateOnly), err)
 	}
-	challenges := map[string]bool{}
+	challenges, loaded := map[string]bool{}, map[string]bool{}
 	for _, k := range keys {
 		challenges[keyChallenge(k)] = true
+		loaded[k] = true
 	}
 	for _, step := range []int{-1, 1} {
 		for d := 1; d <= incidentDays && len(challenges) > 0; d++ {
@@ -169,7 +169,8 @@ func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error
 				}
 				found = true
 				// A key opened again another day is one alert, loaded once.
-				if !slices.Contains(keys, k) {
+				if !loaded[k] {
+					loaded[k] = true
 					keys = append(keys, k)
 				}
 			}
