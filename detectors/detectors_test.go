@@ -467,3 +467,22 @@ func TestSurgeNeedsCreators(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryCreators checks that a summary says the creators are a lower
+// bound when they cover only part of the bucket (Observation.PartialCreators):
+// an early page's, or one on a term tracked within the bucket.
+func TestSummaryCreators(t *testing.T) {
+	for _, tc := range []struct {
+		partial bool
+		want    string
+	}{
+		{false, "(10.0×, z=9.0), 380 creators, IN"},
+		{true, "(10.0×, z=9.0), at least 380 creators, IN"},
+	} {
+		o := &Observation{Term: "hashtag:x", Width: time.Minute, UniqueCreators: 380, PartialCreators: tc.partial,
+			Regions: []Count{{Label: "IN", N: 300}}}
+		if got := summary("SURGE", o, 400, 40, 9, "", ""); !strings.Contains(got, tc.want) {
+			t.Errorf("partial %v: summary %q lacks %q", tc.partial, got, tc.want)
+		}
+	}
+}

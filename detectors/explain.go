@@ -145,6 +145,12 @@ func summary(tag string, o *Observation, observed, expected, z float64, what, ex
 	b.WriteString("×, z=")
 	b.WriteString(strconv.FormatFloat(z, 'f', 1, 64))
 	b.WriteString("), ")
+	if o.PartialCreators {
+		// Counted over part of the bucket only (an open bucket, or a term
+		// tracked since within it): a reader takes the number for the
+		// bucket's accounts, and it is fewer.
+		b.WriteString("at least ")
+	}
 	b.WriteString(strconv.FormatUint(o.UniqueCreators, 10))
 	b.WriteString(" creators")
 	if extra != "" {
