@@ -141,9 +141,13 @@ func familyOf(term string, mins []trend.Minute) string {
 
 // LoadDay reads every alert opened on the UTC day that holds day and, for
 // the incidents that cross midnight (see DayIncident), the alerts of the same
-// challenges opened on the days before and after it: day by day, for as long
-// as a day has some (at most incidentDays each way). BuildDay counts only
-// the day's own.
+// challenges opened on the incidentDays before and after it. BuildDay counts
+// only the day's own, and sorts the others into the day's incidents or none
+// by when each was open (episodes).
+//
+// Every day either side is read, not only up to the first without such an
+// alert: an alert open for over a day bridges days on which none opened, and
+// an alert of the day opened while it was open continues its incident.
 func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error) {
 	from := dayOf(day)
 	keys, err := src.AlertsOpened(ctx, from, from.AddDate(0, 0, 1))
@@ -162,23 +166,12 @@ func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error
 			if err != nil {
 				return nil, fmt.Errorf("listing alerts opened on %s: %w", near.Format(time.DateOnly), err)
 			}
-			found := false
 			for _, k := range nk {
-				if !challenges[keyChallenge(k)] {
-					continue
-				}
-				found = true
 				// A key opened again another day is one alert, loaded once.
-				if !loaded[k] {
+				if challenges[keyChallenge(k)] && !loaded[k] {
 					loaded[k] = true
 					keys = append(keys, k)
 				}
-			}
-			if !found {
-				// A day without an alert of these challenges ends the
-				// search: an alert open for over a day with none opened
-				// beside it is not looked for.
-				break
 			}
 		}
 	}

@@ -812,8 +812,8 @@ func (s *daySource) AlertHistory(_ context.Context, key string) ([]alert.Event, 
 }
 
 // TestLoadDayCrossesMidnight: LoadDay reads the day's alerts and those of
-// the same challenges (a hashtag's spellings and family alike) opened on the
-// days either side, day by day until a day has none, and no other.
+// the same challenges (a hashtag's spellings and family alike) opened within
+// incidentDays either side, and no other.
 func TestLoadDayCrossesMidnight(t *testing.T) {
 	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	src := &daySource{fakeSource: fakeSource{inc: fixture()}, opened: map[string]time.Time{}, incs: map[string]*Incident{}}
@@ -828,13 +828,47 @@ func TestLoadDayCrossesMidnight(t *testing.T) {
 	add("surge|hashtag:blackoutchallenge-old", day.Add(-48*time.Hour))              // another challenge, two days before
 	add("watchlist|hashtag:blackout_challenge", day.Add(-47*time.Hour))             // a spelling two days before: the day before had one too
 	add("novelty|hashtag:blackoutchalenge", day.Add(-96*time.Hour))                 // four days before, after a day without any
+	add("report_rate|hashtag:blackoutchallenge", day.Add(-8*24*time.Hour))          // eight days before: beyond incidentDays
+	add("surge|hashtag:blackoutchalenge", day.Add(8*24*time.Hour))                  // eight days after
 	incs, err := LoadDay(context.Background(), src, day.Add(15*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(src.asked)
-	want := []string{"surge|family:blakautchalenj", "surge|hashtag:blackoutchallenge", "watchlist|hashtag:bl4ckoutchallenge", "watchlist|hashtag:blackout_challenge"}
+	want := []string{"novelty|hashtag:blackoutchalenge", "surge|family:blakautchalenj", "surge|hashtag:blackoutchallenge", "watchlist|hashtag:bl4ckoutchallenge", "watchlist|hashtag:blackout_challenge"}
 	if len(incs) != len(want) || !slices.Equal(src.asked, want) {
 		t.Errorf("loaded %d alerts, read %q, want %q", len(incs), src.asked, want)
+	}
+}
+
+// TestLoadDayLongAlert: an alert open for over two days, with no other alert
+// of its challenge opened on the day between, still carries the incident: an
+// alert of the challenge opened while it was open continues that incident in
+// the day's digest, rather than reading as a new one. LoadDay and BuildDay
+// together, as trendwatch review runs them.
+func TestLoadDayLongAlert(t *testing.T) {
+	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	src := &daySource{fakeSource: fakeSource{inc: fixture()}, opened: map[string]time.Time{}, incs: map[string]*Incident{}}
+	for _, a := range []*Incident{
+		alertOpen("report_rate", hostile, day.Add(-46*time.Hour), time.Time{}), // 20 November 02:00, never resolved
+		alertOpen("surge", hostile, day.Add(10*time.Hour), day.Add(11*time.Hour)),
+	} {
+		k := a.Events[0].Alert.Key
+		src.opened[k], src.incs[k] = a.Events[0].At, a
+	}
+	incs, err := LoadDay(context.Background(), src, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := BuildDay(day, incs)
+	if len(d.Incidents) != 1 {
+		t.Fatalf("%d incidents, want 1", len(d.Incidents))
+	}
+	in := d.Incidents[0]
+	if got := in.Continues.Format(time.DateOnly); got != "2026-11-20" || len(in.Rows) != 1 || in.Rows[0].Page.Detector != "surge" {
+		t.Errorf("incident continues from %s with %d rows, want the surge continuing the incident of 2026-11-20", got, len(in.Rows))
+	}
+	if len(d.IncidentPages) != 0 {
+		t.Errorf("%d incident pages, want none: the incident's page is its first day's", len(d.IncidentPages))
 	}
 }
