@@ -117,6 +117,17 @@ func verdictWords(v *Verdict) string {
 	return v.Verdict
 }
 
+// PageFileName is the file name, without extension, of p's review: its
+// key's (FileName) for the alert's first opening, numbered for the others
+// ("…-2" for the second), so that the name of an opening's page never
+// changes as the alert opens again.
+func PageFileName(p *Page) string {
+	if p.Opening == 0 {
+		return FileName(p.Key)
+	}
+	return FileName(p.Key) + "-" + strconv.Itoa(p.Opening+1)
+}
+
 // FileName is a file name, without extension, for an alert key: readable,
 // safe on every file system, and unique even when characters were replaced
 // ("<script>" and "_script_" must not share a file).

@@ -46,8 +46,9 @@ func IncidentFileName(date time.Time, name string) string {
 	return "incident-" + date.UTC().Format(time.DateOnly) + "-" + strings.TrimPrefix(FileName(name), "review-")
 }
 
-// buildIncident makes in's page; mins are each of its alerts' minutes, by
-// alert key.
+// buildIncident makes in's page; mins and events are each of its alerts'
+// minutes and transitions, by the alert's page (DayRow.File): an alert that
+// opened twice is two rows.
 func buildIncident(date time.Time, in DayIncident, mins map[string][]trend.Minute, events map[string][]alert.Event) IncidentPage {
 	rows := append(slices.Clone(in.Rows), in.Later...)
 	p := IncidentPage{Name: in.Challenge, Date: date, Terms: in.Terms, Detectors: in.Detectors, Severity: in.Severity,
@@ -66,7 +67,7 @@ func buildIncident(date time.Time, in DayIncident, mins map[string][]trend.Minut
 		if p.Variants == nil {
 			p.Variants, p.Challenge = pg.Variants, pg.Challenge
 		}
-		for _, e := range events[pg.Key] {
+		for _, e := range events[r.File] {
 			p.Timeline = append(p.Timeline, IncidentStep{Step: step(e), Term: pg.Term, Detector: pg.Detector, File: r.File})
 		}
 	}
@@ -83,7 +84,7 @@ func buildIncident(date time.Time, in DayIncident, mins map[string][]trend.Minut
 		var tm []trend.Minute
 		for _, r := range rows {
 			if r.Page.Term == term {
-				tm = mins[r.Page.Key]
+				tm = mins[r.File]
 				break
 			}
 		}

@@ -62,6 +62,9 @@ type Page struct {
 	Reasons     []Share
 	Samples     []string
 	Verdict     *Verdict
+	// Opening is which opening of the alert the page is, from 0
+	// (Incident.Opening); PageFileName tells them apart.
+	Opening int
 }
 
 // ChannelReports is how many of an episode's reports came by one channel.
@@ -239,6 +242,7 @@ func Build(inc *Incident) Page {
 		Level:      first.Alert.Expected,
 		LevelOf:    "mentions",
 		Verdict:    inc.Verdict,
+		Opening:    inc.Opening,
 	}
 	if p.Detector == "report_rate" {
 		p.LevelOf = "reports"

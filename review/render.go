@@ -246,8 +246,8 @@ func BuildDay(date time.Time, incs []*Incident) Day {
 	var all []DayRow
 	for _, inc := range incs {
 		p := Build(inc)
-		mins[p.Key], events[p.Key] = inc.Minutes, inc.Events
-		r := DayRow{Page: p, Spark: Spark(&p, inc.Minutes), File: FileName(p.Key) + ".html"}
+		r := DayRow{Page: p, Spark: Spark(&p, inc.Minutes), File: PageFileName(&p) + ".html"}
+		mins[r.File], events[r.File] = inc.Minutes, inc.Events
 		all = append(all, r)
 		if p.FirstAlert.Before(d.Date) || !p.FirstAlert.Before(next) {
 			continue

@@ -74,6 +74,61 @@ type Incident struct {
 	// spelling's alert (a family's are its Minutes); nil otherwise.
 	Family  []trend.Minute
 	Verdict *Verdict // nil when no analyst has reviewed it
+	// Opening is which opening of its alert this is, from 0, when Events
+	// are one opening's (Openings); 0 for an alert's whole history too.
+	Opening int
+}
+
+// Openings splits an alert's history into its openings: an alert key is
+// reused when its detector alerts on the term again after it resolved, and
+// each opening is an episode of its own, with its own onset, delay and
+// minutes (each opening's span of Minutes, Spellings and Family, from lead
+// before it opened to trail after its last transition). The verdict, which
+// is the key's, goes to the latest opening it was given after (to the last
+// when its time is unknown). An alert that opened once is returned as it is.
+func Openings(inc *Incident) []*Incident {
+	var starts []int
+	for i, e := range inc.Events {
+		if i == 0 || e.To == alert.StatusOpen {
+			starts = append(starts, i)
+		}
+	}
+	if len(starts) < 2 {
+		return []*Incident{inc}
+	}
+	out := make([]*Incident, len(starts))
+	for k, i := range starts {
+		j := len(inc.Events)
+		if k+1 < len(starts) {
+			j = starts[k+1]
+		}
+		evs := inc.Events[i:j]
+		from, to := evs[0].At.Add(-lead), evs[len(evs)-1].At.Add(trail)
+		out[k] = &Incident{Events: evs, Minutes: span(inc.Minutes, from, to), Spellings: span(inc.Spellings, from, to),
+			Family: span(inc.Family, from, to), Opening: k}
+	}
+	if v := inc.Verdict; v != nil {
+		k := len(out) - 1
+		for !v.At.IsZero() && k > 0 && v.At.Before(out[k].Events[0].At) {
+			k--
+		}
+		out[k].Verdict = v
+	}
+	return out
+}
+
+// span is the minutes of mins (of one term or several) in [from, to).
+func span(mins []trend.Minute, from, to time.Time) []trend.Minute {
+	if mins == nil {
+		return nil
+	}
+	var out []trend.Minute
+	for _, m := range mins {
+		if !m.Bucket.Before(from) && m.Bucket.Before(to) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // How much of the term's history a review shows around the alert: enough
@@ -139,7 +194,8 @@ func familyOf(term string, mins []trend.Minute) string {
 	return ""
 }
 
-// LoadDay reads every alert opened on the UTC day that holds day and, for
+// LoadDay reads every alert opened on the UTC day that holds day, an
+// Incident for each of its openings (Openings), and, for
 // the incidents that cross midnight (see DayIncident), the alerts of the same
 // challenges opened on the incidentDays before and after it. BuildDay counts
 // only the day's own, and sorts the others into the day's incidents or none
@@ -181,7 +237,8 @@ func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, inc)
+		// Each opening of an alert is its own row, on the day it opened.
+		out = append(out, Openings(inc)...)
 	}
 	return out, nil
 }

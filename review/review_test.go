@@ -872,3 +872,124 @@ func TestLoadDayLongAlert(t *testing.T) {
 		t.Errorf("%d incident pages, want none: the incident's page is its first day's", len(d.IncidentPages))
 	}
 }
+
+// reopenSource lists an alert on every day one of its openings began.
+type reopenSource struct{ daySource }
+
+func (s *reopenSource) AlertsOpened(_ context.Context, from, to time.Time) ([]string, error) {
+	var out []string
+	for k, inc := range s.incs {
+		for _, e := range inc.Events {
+			if e.To == alert.StatusOpen && !e.At.Before(from) && e.At.Before(to) {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// reopened is one alert key that opened and resolved at each pair of times in
+// spans, its transitions numbered as the lifecycle numbers them.
+func reopened(detector, term string, spans ...[2]time.Time) *Incident {
+	in := alertOpen(detector, term, spans[0][0], spans[0][1])
+	for _, sp := range spans[1:] {
+		next := alertOpen(detector, term, sp[0], sp[1])
+		in.Events = append(in.Events, next.Events...)
+	}
+	for i := range in.Events {
+		in.Events[i].Seq = uint64(i + 1)
+	}
+	return in
+}
+
+// TestReopenedAlert: an alert key is reused when its detector alerts on the
+// term again after it resolved. Each opening is its own row, on the day it
+// opened, with its own page and its own transitions: the second opening, a
+// day later, is in that day's digest as an incident of its own (it was
+// missing from it, as its key's first opening was the day before), and the
+// first day's page does not run on into the second.
+func TestReopenedAlert(t *testing.T) {
+	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	key := "surge|" + hostile
+	first := [2]time.Time{day.Add(-14 * time.Hour), day.Add(-13*time.Hour - 30*time.Minute)} // 21 November 10:00–10:30
+	second := [2]time.Time{day.Add(9 * time.Hour), day.Add(9*time.Hour + 40*time.Minute)}    // 22 November 09:00–09:40
+	src := &reopenSource{daySource{fakeSource: fakeSource{inc: fixture()}, incs: map[string]*Incident{key: reopened("surge", hostile, first, second)}}}
+	for _, tc := range []struct {
+		day   time.Time
+		file  string
+		steps []time.Time
+	}{
+		{day.AddDate(0, 0, -1), FileName(key) + ".html", first[:]},
+		{day, FileName(key) + "-2.html", second[:]},
+	} {
+		incs, err := LoadDay(context.Background(), src, tc.day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := BuildDay(tc.day, incs)
+		if len(d.Rows) != 1 || d.Rows[0].File != tc.file {
+			var files []string
+			for _, r := range d.Rows {
+				files = append(files, r.File)
+			}
+			t.Errorf("%s: rows %q, want [%q]", tc.day.Format(time.DateOnly), files, tc.file)
+			continue
+		}
+		if len(d.Incidents) != 1 || !d.Incidents[0].Continues.IsZero() || len(d.IncidentPages) != 1 {
+			t.Errorf("%s: %d incidents, %d pages; want one that began this day", tc.day.Format(time.DateOnly), len(d.Incidents), len(d.IncidentPages))
+			continue
+		}
+		var steps []time.Time
+		for _, s := range d.IncidentPages[0].Timeline {
+			steps = append(steps, s.At)
+		}
+		if !slices.EqualFunc(steps, tc.steps, time.Time.Equal) || !d.Rows[0].Page.FirstAlert.Equal(tc.steps[0]) {
+			t.Errorf("%s: timeline %v, first alert %v; want %v", tc.day.Format(time.DateOnly), steps, d.Rows[0].Page.FirstAlert, tc.steps)
+		}
+	}
+}
+
+// TestOpenings: the minutes of each opening are its own span, and the key's
+// verdict goes to the opening it was given after.
+func TestOpenings(t *testing.T) {
+	inc := fixture() // opens at(33), resolves at(50), minutes at(0) to at(69)
+	v := inc.Verdict
+	if got := Openings(inc); len(got) != 1 || got[0] != inc {
+		t.Fatalf("one opening: got %d incidents, want the incident itself", len(got))
+	}
+	two := reopened("surge", hostile, [2]time.Time{at(33), at(40)}, [2]time.Time{at(150), at(160)})
+	two.Minutes = inc.Minutes
+	for _, tc := range []struct {
+		name     string
+		verdict  time.Time
+		withVerd int
+	}{
+		{"given after the first", at(100), 0},
+		{"given after the second", at(170), 1},
+		{"time unknown", time.Time{}, 1},
+	} {
+		vv := *v
+		vv.At = tc.verdict
+		two.Verdict = &vv
+		got := Openings(two)
+		if len(got) != 2 || got[0].Opening != 0 || got[1].Opening != 1 {
+			t.Fatalf("%s: %d openings, want 2 numbered 0 and 1", tc.name, len(got))
+		}
+		for k, o := range got {
+			if (o.Verdict != nil) != (k == tc.withVerd) {
+				t.Errorf("%s: opening %d has verdict %v, want it on opening %d", tc.name, k, o.Verdict != nil, tc.withVerd)
+			}
+		}
+		// The first opening's minutes run from lead before it opened to
+		// trail after it resolved; the second's minutes are past the
+		// fixture's, so it has none.
+		if m := got[0].Minutes; len(m) == 0 || m[0].Bucket.Before(at(33).Add(-lead)) || !m[len(m)-1].Bucket.Before(at(40).Add(trail)) {
+			t.Errorf("%s: first opening's minutes %v to %v", tc.name, m[0].Bucket, m[len(m)-1].Bucket)
+		}
+		if len(got[1].Minutes) != 0 || len(got[1].Events) != 2 || len(got[0].Events) != 2 {
+			t.Errorf("%s: second opening %d minutes, %d and %d transitions", tc.name, len(got[1].Minutes), len(got[0].Events), len(got[1].Events))
+		}
+	}
+}

@@ -30,6 +30,8 @@ charts with the onset, first alert, escalations and resolution marked; the
 detection delay; the detector's numbers in plain words; top regions, languages
 and report reasons and channels; the spellings of a challenge that has several,
 with when each was first seen; sample content IDs; and the analysts' verdict.
+An alert whose detector alerted on the term again after it resolved reuses its
+key: each opening gets a page of its own, the second named with "-2", and so on.
 
 With --day it writes the digest of every alert opened that day (UTC), with a
 sparkline, severity, delay and verdict each, grouped into incidents (one per
@@ -70,7 +72,13 @@ given), else the Parquet files under parquet.dir (--parquet).`,
 			if err != nil {
 				return err
 			}
-			return writeReview(cmd.OutOrStdout(), review.Build(inc), out)
+			// A page for each opening of the alert, as the digest makes.
+			for _, o := range review.Openings(inc) {
+				if err := writeReview(cmd.OutOrStdout(), review.Build(o), out); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -169,7 +177,7 @@ func openReviewSource(ctx context.Context, cfg *config.Config, parquetFlag bool)
 }
 
 func writeReview(w io.Writer, p review.Page, dir string) error {
-	name := review.FileName(p.Key)
+	name := review.PageFileName(&p)
 	for _, f := range []struct {
 		ext   string
 		write func(io.Writer) error
@@ -201,10 +209,10 @@ func writeDigest(ctx context.Context, w io.Writer, src review.Source, day time.T
 		rows = append(rows, p.Alerts...)
 	}
 	for _, r := range rows {
-		if written[r.Page.Key] {
+		if written[r.File] {
 			continue
 		}
-		written[r.Page.Key] = true
+		written[r.File] = true
 		if err := writeReview(io.Discard, r.Page, dir); err != nil {
 			return err
 		}
