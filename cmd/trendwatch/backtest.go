@@ -40,8 +40,10 @@ func (a *app) backtestCmd() *cobra.Command {
                                 each repair: rows sorted, repeated timestamps summed
                                 (averaged for measurements), values shifted up to 0,
                                 missing buckets of a count series filled with zeros
-                                (a page on one is reported on the next row); a value
-                                that is not a finite number is refused.
+                                (a page on one is reported on the next row), a row
+                                without a value (empty, NA, NaN, null) read as a
+                                missing bucket; a value that is not a finite number
+                                is refused.
     --windows FILE              NAB windows (combined_windows.json): also scores the
                                 file as NAB does, the table on stderr.
     --plot FILE.svg             draws the series as SVG, its windows shaded, its

@@ -131,8 +131,9 @@ var (
 // ReadSeries reads a time series export and makes it regular: a CSV (or
 // semicolon- or tab-separated) file of a time and a value per row, NAB's
 // "timestamp,value" layout or any header whose columns timeColumns and
-// valueColumns name, or no header at all (time, then value). Only a value that
-// is not a finite number, a timestamp it cannot read or a file without rows
+// valueColumns name, or no header at all (time, then value). A row whose
+// value is missing (missingValue) is a missing bucket. Only a value that is
+// not a finite number, a timestamp it cannot read or a file without values
 // is refused; everything else is repaired.
 func ReadSeries(r io.Reader) (*Series, error) {
 	br := bufio.NewReader(r)
@@ -161,6 +162,10 @@ func ReadSeries(r io.Reader) (*Series, error) {
 	} else if !strings.EqualFold(strings.TrimSpace(header[tcol]), "timestamp") || !strings.EqualFold(strings.TrimSpace(header[vcol]), "value") {
 		notes = append(notes, fmt.Sprintf("column %q read as the time, %q as the value", strings.TrimSpace(header[tcol]), strings.TrimSpace(header[vcol])))
 	}
+	// Rows without a value are a bucket the export has no reading for, as a
+	// gap is; pandas writes a missing value empty or "NaN", R "NA".
+	var absentAt []time.Time
+	firstAbsent, absentText := 0, ""
 	add := func(rec []string, line int) error {
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			return nil
@@ -171,6 +176,13 @@ func ReadSeries(r io.Reader) (*Series, error) {
 		t, err := ParseTime(rec[tcol])
 		if err != nil {
 			return fmt.Errorf("line %d: timestamp %q: %w", line, rec[tcol], err)
+		}
+		if missingValue(rec[vcol]) {
+			if len(absentAt) == 0 {
+				firstAbsent, absentText = line, strings.TrimSpace(rec[vcol])
+			}
+			absentAt = append(absentAt, t)
+			return nil
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(rec[vcol]), 64)
 		if err != nil {
@@ -200,15 +212,32 @@ func ReadSeries(r io.Reader) (*Series, error) {
 			return nil, err
 		}
 	}
+	if n := len(absentAt); n > 0 {
+		notes = append(notes, fmt.Sprintf("%s no value (first at line %d: %q), read as missing buckets, as gaps are", plural(n, "row has", "rows have"), firstAbsent, absentText))
+	}
 	if len(rows) == 0 {
+		if n := len(absentAt); n > 0 {
+			return nil, fmt.Errorf("no row after the header has a value (%d without one, first at line %d)", n, firstAbsent)
+		}
 		return nil, errors.New("no rows after the header")
 	}
-	s, err := regularize(rows)
+	s, err := regularize(rows, absentAt)
 	if err != nil {
 		return nil, err
 	}
 	s.Warnings = append(notes, s.Warnings...)
 	return s, nil
+}
+
+// missingValue reports a value field that says there is no value: empty, or
+// a spreadsheet's or a dataframe's marker of a missing one. Infinities are
+// values, and refused.
+func missingValue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "na", "n/a", "nan", "null", "none", "-":
+		return true
+	}
+	return false
 }
 
 // separator is the field separator of an export whose first line is line:
@@ -351,7 +380,10 @@ func measurementScale(values []float64) float64 {
 	return k
 }
 
-func regularize(rows []row) (*Series, error) {
+// regularize makes an export's rows (with a value) one regular series, each
+// repair a warning; absentAt are the times of its rows without a value, which
+// count only towards the export's spacing.
+func regularize(rows []row, absentAt []time.Time) (*Series, error) {
 	s := &Series{Counts: true, Scale: 1}
 	warn := func(format string, args ...any) { s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...)) }
 
@@ -433,6 +465,13 @@ func regularize(rows []row) (*Series, error) {
 	}
 
 	s.Width = medianStep(s.Times)
+	if len(absentAt) > 0 {
+		// The rows without a value were buckets all the same: the export's
+		// spacing is read with them, or a run of them would widen it.
+		all := slices.Concat(s.Times, absentAt)
+		slices.SortFunc(all, time.Time.Compare)
+		s.Width = medianStep(slices.CompactFunc(all, time.Time.Equal))
+	}
 	gaps, longest, fill := 0, time.Duration(0), 0
 	for i := 1; i < len(s.Times); i++ {
 		step := s.Times[i].Sub(s.Times[i-1])

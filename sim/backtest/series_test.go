@@ -133,6 +133,19 @@ func TestReadSeries(t *testing.T) {
 			counts:  true,
 		},
 		{
+			// pandas writes a missing value empty or NaN, R writes NA.
+			name:    "missing values are missing buckets",
+			in:      csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,", "2015-01-01 00:10:00,NaN", "2015-01-01 00:15:00,4", "2015-01-01 00:20:00, NA ", "2015-01-01 00:25:00,2"),
+			times:   []string{"2015-01-01 00:00:00", "2015-01-01 00:15:00", "2015-01-01 00:25:00"},
+			values:  []float64{1, 4, 2},
+			regular: []float64{1, 0, 0, 4, 0, 2},
+			counts:  true,
+			warnings: []string{
+				`3 rows have no value (first at line 3: ""), read as missing buckets, as gaps are`,
+				"3 missing buckets of 5m0s in 2 gaps (longest 15m0s) filled with zero counts",
+			},
+		},
+		{
 			name:    "BOM, CRLF, blank line, fractional seconds",
 			in:      "\ufefftimestamp,value\r\n2015-01-01 00:00:00.000000,1\r\n\r\n2015-01-01 00:05:00,2\r\n",
 			times:   []string{"2015-01-01 00:00:00.000000", "2015-01-01 00:05:00"},
@@ -174,9 +187,8 @@ func TestReadSeries(t *testing.T) {
 func TestReadSeriesRefuses(t *testing.T) {
 	cases := []struct{ name, in, want string }{
 		{"text value", csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,lots"), `line 3: value "lots" is not a number`},
-		{"NaN", csvOf("2015-01-01 00:00:00,NaN"), `line 2: value "NaN" is not a finite number`},
 		{"Inf", csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,+Inf"), `line 3: value "+Inf" is not a finite number`},
-		{"empty value", csvOf("2015-01-01 00:00:00,"), `line 2: value "" is not a number`},
+		{"no value at all", csvOf("2015-01-01 00:00:00,", "2015-01-01 00:05:00,NaN"), `no row after the header has a value (2 without one, first at line 2)`},
 		{"bad time", csvOf("yesterday,1"), `line 2: timestamp "yesterday"`},
 		{"one field", csvOf("2015-01-01 00:00:00"), `line 2: "2015-01-01 00:00:00" has 1 fields, want the time in field 1 and the value in field 2`},
 		{"no time column", "when,amount\n2015-01-01 00:00:00,1\n", `line 1: header "when,amount" names no time column`},
@@ -320,6 +332,7 @@ func FuzzReadSeries(f *testing.F) {
 	f.Add("1420070400,3\n1420070460,0.5\n1420070400,7\n")
 	f.Add("value\tlabel\ttime\n3\ta\t2015-01-01 00:00\n")
 	f.Add("\ufefftimestamp,value\r\n2015-01-01 00:00:00.000000,1\r\n\r\n")
+	f.Add(csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,", "2015-01-01 00:10:00,NA", "2015-01-01 00:15:00,4"))
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := ReadSeries(strings.NewReader(in))
 		if err != nil {
