@@ -49,7 +49,10 @@ func WriteMarkdown(w io.Writer, p Page) error {
 	m := &mdWriter{w: w}
 	m.f("# Post-incident review: %s\n\n", md(p.Term))
 	state := "still " + md(p.Status)
-	if !p.Resolved.IsZero() {
+	switch {
+	case p.Retracted:
+		state = "retracted " + when(p.Resolved)
+	case !p.Resolved.IsZero():
 		state = "resolved " + when(p.Resolved)
 	}
 	m.f("Alert %s · highest severity **%s** · %s\n\n", md(p.Key), md(p.Severity), state)

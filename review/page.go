@@ -38,6 +38,11 @@ type Page struct {
 	// page lists no Variants or the family's rows are not known.
 	Challenge *Spelling
 
+	// Early: the alert was raised on a minute still open (early firing),
+	// on its posts so far. Retracted: the minute's final count did not bear
+	// it out, and the alert was taken back (Resolved is then when).
+	Early, Retracted bool
+
 	Onset, FirstAlert, Resolved time.Time // Resolved is zero while open
 	Escalations                 []time.Time
 	Delay                       time.Duration // FirstAlert - Onset
@@ -247,15 +252,21 @@ func Build(inc *Incident) Page {
 	if p.Detector == "report_rate" {
 		p.LevelOf = "reports"
 	}
+	if last.Reason == alert.ReasonRetracted {
+		p.Status = alert.ReasonRetracted // it ended taken back, not back to normal
+	}
 	top := alert.Severity(0)
 	samples := map[string]bool{}
 	for _, e := range inc.Events {
 		top = max(top, e.Alert.Severity)
 		switch e.To {
+		case alert.StatusOpen:
+			p.Early = e.Alert.Early
 		case alert.StatusEscalated:
 			p.Escalations = append(p.Escalations, e.At)
 		case alert.StatusResolved:
 			p.Resolved = e.At
+			p.Retracted = e.Reason == alert.ReasonRetracted
 		}
 		p.Timeline = append(p.Timeline, step(e))
 		for _, s := range e.Alert.Samples {
@@ -347,10 +358,16 @@ func step(e alert.Event) Step {
 	switch e.To {
 	case alert.StatusOpen:
 		s.What = "Alert raised"
+		if e.Alert.Early {
+			s.What = "Alert raised early, on the minute's posts so far"
+		}
 	case alert.StatusEscalated:
 		s.What = "Escalated"
 	case alert.StatusResolved:
 		s.What = "Resolved: back to normal"
+		if e.Reason == alert.ReasonRetracted {
+			s.What = "Retracted: the minute's final count did not bear the early alert out"
+		}
 	default:
 		s.What = "Changed to " + string(e.To)
 	}
@@ -589,10 +606,16 @@ func (p *Page) lead() string {
 	if p.Peak > 0 {
 		fmt.Fprintf(&b, " The busiest minute, %s UTC, had %s posts.", clock(p.PeakAt), count(p.Peak))
 	}
-	if p.Resolved.IsZero() {
+	switch {
+	case p.Retracted:
+		fmt.Fprintf(&b, " The alert was raised early, on the posts of a minute still under way, and retracted at %s UTC, when that minute's final count did not bear it out: a false alarm by trendwatch's own later judgement.", clock(p.Resolved))
+	case p.Resolved.IsZero():
 		fmt.Fprintf(&b, " The alert was still %s when this review was made.", p.Status)
-	} else {
+	default:
 		fmt.Fprintf(&b, " Activity was back to normal by %s UTC, %s after it began.", clock(p.Resolved), words(p.Resolved.Sub(p.Onset)))
+	}
+	if p.Early && !p.Retracted {
+		b.WriteString(" It was raised early, on the posts of a minute still under way, and that minute's final count bore it out.")
 	}
 	return b.String()
 }

@@ -993,3 +993,59 @@ func TestOpenings(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlyAlertReviewed: an alert raised early, on a minute still under
+// way, says so; one the minute's final count took back reads as retracted
+// (a false alarm by trendwatch's own later judgement), in its page, its
+// Markdown and the digest, not as activity "back to normal".
+func TestEarlyAlertReviewed(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		retracted bool
+		status    string
+		steps     []string
+		lead      string
+		state     string // the page's line under its title, and the Markdown's
+	}{
+		{"retracted", true, "retracted",
+			[]string{"Alert raised early, on the minute's posts so far", "Retracted: the minute's final count did not bear the early alert out"},
+			"retracted at 14:34 UTC, when that minute's final count did not bear it out", "retracted "},
+		{"borne out", false, "resolved",
+			[]string{"Alert raised early, on the minute's posts so far", "Resolved: back to normal"},
+			"that minute's final count bore it out", "resolved "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := alertOpen("surge", hostile, at(33), at(34))
+			in.Events[0].Alert.Early = true
+			if tc.retracted {
+				in.Events[1].Reason = alert.ReasonRetracted
+			}
+			p := Build(in)
+			var steps []string
+			for _, s := range p.Timeline {
+				steps = append(steps, s.What)
+			}
+			if !p.Early || p.Retracted != tc.retracted || p.Status != tc.status || !slices.Equal(steps, tc.steps) {
+				t.Errorf("early %v, retracted %v, status %q, timeline %q", p.Early, p.Retracted, p.Status, steps)
+			}
+			if !strings.Contains(p.Lead, tc.lead) || strings.Contains(p.Lead, "back to normal") == tc.retracted {
+				t.Errorf("lead %q, want it to say %q", p.Lead, tc.lead)
+			}
+			h, m := rendered(t, p, WriteHTML, WriteMarkdown)
+			last := tc.steps[1][strings.Index(tc.steps[1], ":")+1:]
+			last = last[strings.LastIndex(last, "'")+1:] // from after an apostrophe, which HTML escapes
+			for _, out := range []string{h, m} {
+				if !strings.Contains(out, tc.state+when(p.Resolved)) || !strings.Contains(out, last) {
+					t.Errorf("rendered page lacks %q or %q:\n%s", tc.state+when(p.Resolved), last, out)
+				}
+			}
+			d := BuildDay(at(33), []*Incident{in})
+			if len(d.Rows) != 1 || d.Rows[0].Page.Status != tc.status {
+				t.Fatalf("digest rows %d", len(d.Rows))
+			}
+			if h, _ := rendered(t, d, WriteDayHTML, WriteDayMarkdown); !strings.Contains(h, "surge · "+tc.status) {
+				t.Errorf("digest row does not say %q", tc.status)
+			}
+		})
+	}
+}

@@ -54,7 +54,7 @@ func (r *Reader) AlertHistory(ctx context.Context, key string) ([]alert.Event, e
 	rows, err := r.conn.Query(ctx, `SELECT seq, event_time, from_status, to_status,
     detector, term, status, severity, opened_at, updated_at, resolved_at, bucket,
     score, observed, expected, growth, unique_creators, reports, report_rate,
-    top_regions, sample_content_ids, watchlisted, summary, explanation
+    top_regions, sample_content_ids, watchlisted, summary, explanation, early, reason
 FROM `+r.table("alert_events")+` FINAL
 WHERE key = ?
 ORDER BY seq`, key)
@@ -69,12 +69,12 @@ ORDER BY seq`, key)
 		var (
 			from, to, status, severity string
 			resolved                   *time.Time
-			watch                      uint8
+			watch, early               uint8
 		)
 		if err := rows.Scan(&e.Seq, &e.At, &from, &to,
 			&a.Detector, &a.Term, &status, &severity, &a.OpenedAt, &a.UpdatedAt, &resolved, &a.Bucket,
 			&a.Score, &a.Observed, &a.Expected, &a.Growth, &a.UniqueCreators, &a.Reports, &a.ReportRate,
-			&a.TopRegions, &a.Samples, &watch, &a.Summary, &a.Explanation); err != nil {
+			&a.TopRegions, &a.Samples, &watch, &a.Summary, &a.Explanation, &early, &e.Reason); err != nil {
 			return nil, fmt.Errorf("clickhouse: reading alert_events of %q: %w", key, err)
 		}
 		e.From, e.To, a.Status = alert.Status(from), alert.Status(to), alert.Status(status)
@@ -84,7 +84,7 @@ ORDER BY seq`, key)
 		if resolved != nil {
 			a.ResolvedAt = *resolved
 		}
-		a.Watchlisted = watch != 0
+		a.Watchlisted, a.Early = watch != 0, early != 0
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

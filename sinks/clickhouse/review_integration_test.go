@@ -38,7 +38,8 @@ func TestReaderIntegration(t *testing.T) {
 		transition(key, term, 1, "", alert.StatusOpen, at.Add(5*time.Minute), alert.SeverityHigh),
 		transition(key, term, 2, alert.StatusOpen, alert.StatusResolved, at.Add(15*time.Minute), alert.SeverityHigh),
 	}
-	evs[1].Alert.OpenedAt = evs[0].Alert.OpenedAt // opened before midnight, resolved after
+	evs[1].Alert.OpenedAt = evs[0].Alert.OpenedAt                   // opened before midnight, resolved after
+	evs[0].Alert.Early, evs[1].Reason = true, alert.ReasonRetracted // opened early, then retracted: a review says so
 	for _, write := range []func() error{
 		func() error { return s.WriteMinutes(ctx, mins) },
 		func() error { return s.WriteAlerts(ctx, evs) },
@@ -84,7 +85,8 @@ func TestReaderIntegration(t *testing.T) {
 	}
 	if len(hist) != 2 || hist[0].Seq != 1 || hist[0].To != alert.StatusOpen || hist[1].Alert.ResolvedAt.IsZero() ||
 		!hist[0].Alert.ResolvedAt.IsZero() || hist[0].Alert.Severity != alert.SeverityHigh || hist[0].Alert.Expected != 10 ||
-		!reflect.DeepEqual(hist[0].Alert.Samples, []string{"c1", "c2"}) || !hist[0].At.Equal(at.Add(5*time.Minute)) {
+		!reflect.DeepEqual(hist[0].Alert.Samples, []string{"c1", "c2"}) || !hist[0].At.Equal(at.Add(5*time.Minute)) ||
+		!hist[0].Alert.Early || hist[0].Reason != "" || hist[1].Reason != alert.ReasonRetracted {
 		t.Errorf("history: %+v", hist)
 	}
 	for _, c := range []struct {

@@ -234,10 +234,12 @@ func (r *Reader) alerts(ctx context.Context, keep func(*alert.Event) bool) ([]al
 						Samples:     listOf(rec.Column(18).(*array.List), i),
 						Watchlisted: rec.Column(19).(*array.Boolean).Value(i),
 						Summary:     str(20, i), Explanation: str(21, i),
+						Early: rec.Column(26).(*array.Boolean).Value(i),
 					},
 					From: alert.Status(str(22, i)), To: alert.Status(str(23, i)),
-					At:  ts(24, i),
-					Seq: rec.Column(25).(*array.Uint64).Value(i),
+					At:     ts(24, i),
+					Seq:    rec.Column(25).(*array.Uint64).Value(i),
+					Reason: str(27, i),
 				}
 				if keep(&e) {
 					seen[id] = true

@@ -38,9 +38,10 @@ func TestReader(t *testing.T) {
 		OpenedAt: base.Add(12 * time.Minute), Bucket: base.Add(12 * time.Minute), Expected: 12, Samples: []string{"c1"}, Explanation: "z=7.0"}
 	res := a
 	res.Status, res.ResolvedAt = alert.StatusResolved, base.Add(18*time.Minute)
+	a.Early = true // opened early, and then retracted: a review says so
 	evs := []alert.Event{
 		{Alert: a, To: alert.StatusOpen, At: a.OpenedAt, Seq: 1},
-		{Alert: res, From: alert.StatusOpen, To: alert.StatusResolved, At: res.ResolvedAt, Seq: 2},
+		{Alert: res, From: alert.StatusOpen, To: alert.StatusResolved, At: res.ResolvedAt, Seq: 2, Reason: alert.ReasonRetracted},
 	}
 	if err := s.WriteAlerts(ctx, evs); err != nil {
 		t.Fatal(err)
@@ -79,7 +80,8 @@ func TestReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(hist) != 2 || hist[0].Seq != 1 || hist[1].To != alert.StatusResolved || !hist[1].Alert.ResolvedAt.Equal(res.ResolvedAt) ||
-		hist[0].Alert.Severity != alert.SeverityHigh || hist[0].Alert.Samples[0] != "c1" || hist[0].Alert.Expected != 12 {
+		hist[0].Alert.Severity != alert.SeverityHigh || hist[0].Alert.Samples[0] != "c1" || hist[0].Alert.Expected != 12 ||
+		!hist[0].Alert.Early || hist[0].Reason != "" || hist[1].Reason != alert.ReasonRetracted {
 		t.Errorf("history: %+v", hist)
 	}
 	keys, err := r.AlertsOpened(ctx, time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
