@@ -136,6 +136,15 @@ func (e *amEncoder) alert(ev *alert.Event) amAlert {
 	if len(a.Samples) > 0 {
 		ann["samples"] = strings.Join(a.Samples, " ")
 	}
+	// Alertmanager's resolved notification says only that the alert ended;
+	// a responder paged early needs to read that it was taken back, not that
+	// the term calmed down. Annotations, not labels: the alert stays one.
+	if a.Early {
+		ann["early"] = "raised on a bucket still open: its final count confirms, escalates or retracts it"
+	}
+	if ev.Reason == alert.ReasonRetracted {
+		ann["retracted"] = "the bucket's final count did not bear the early alert out"
+	}
 	return amAlert{
 		Labels:       amLabels(ev),
 		Annotations:  ann,

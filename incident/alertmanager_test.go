@@ -107,6 +107,23 @@ func TestAMAnnotations(t *testing.T) {
 	if _, ok := a.Annotations["samples"]; ok {
 		t.Error("samples without any")
 	}
+	for _, k := range []string{"early", "retracted"} {
+		if _, ok := a.Annotations[k]; ok {
+			t.Errorf("%s on an alert that was neither early nor retracted", k)
+		}
+	}
+	// An early alert says so while it stands; its retraction says it was
+	// taken back, where Alertmanager's resolved notification would read as
+	// the term calming down.
+	ev.Alert.Early = true
+	if a = e.alert(&ev); a.Annotations["early"] == "" || a.Annotations["retracted"] != "" {
+		t.Errorf("early alert: annotations %v", a.Annotations)
+	}
+	res := sampleEvent(alert.StatusResolved)
+	res.Reason = alert.ReasonRetracted
+	if a = e.alert(&res); a.Annotations["retracted"] == "" {
+		t.Errorf("retracted alert: annotations %v", a.Annotations)
+	}
 }
 
 func TestGeneratorURL(t *testing.T) {
