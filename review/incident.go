@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,6 +110,18 @@ func (p *IncidentPage) lead() string {
 	fmt.Fprintf(&b, "Posts using %s rose above normal at %s UTC. ", what, clock(p.Onset))
 	fmt.Fprintf(&b, "trendwatch raised %s by %s, the first at %s, %s after the rise; the highest severity reached was %s.",
 		plural(len(p.Alerts), "alert"), strings.Join(p.Detectors, ", "), clock(p.FirstAlert), words(p.Delay), p.Severity)
+	retracted := 0
+	for _, r := range p.Alerts {
+		if r.Page.Retracted {
+			retracted++
+		}
+	}
+	switch {
+	case retracted == 1:
+		b.WriteString(" One was raised early, on a minute still under way, and retracted when that minute's final count did not bear it out.")
+	case retracted > 1:
+		fmt.Fprintf(&b, " %d were raised early, on minutes still under way, and retracted when those minutes' final counts did not bear them out.", retracted)
+	}
 	if p.Resolved.IsZero() {
 		b.WriteString(" An alert was still open when this review was made.")
 	} else {

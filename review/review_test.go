@@ -1046,6 +1046,9 @@ func TestEarlyAlertReviewed(t *testing.T) {
 			if h, _ := rendered(t, d, WriteDayHTML, WriteDayMarkdown); !strings.Contains(h, "surge · "+tc.status) {
 				t.Errorf("digest row does not say %q", tc.status)
 			}
+			if len(d.IncidentPages) != 1 || strings.Contains(d.IncidentPages[0].Lead, "One was raised early") != tc.retracted {
+				t.Errorf("incident page's lead %q: retracted %v", d.IncidentPages[0].Lead, tc.retracted)
+			}
 		})
 	}
 }
