@@ -1043,7 +1043,8 @@ func TestEarlyAlertReviewed(t *testing.T) {
 			if len(d.Rows) != 1 || d.Rows[0].Page.Status != tc.status {
 				t.Fatalf("digest rows %d", len(d.Rows))
 			}
-			if h, _ := rendered(t, d, WriteDayHTML, WriteDayMarkdown); !strings.Contains(h, "surge · "+tc.status) {
+			h, m = rendered(t, d, WriteDayHTML, WriteDayMarkdown)
+			if !strings.Contains(h, "surge · "+tc.status) || strings.Contains(m, "| surge (retracted) |") != tc.retracted {
 				t.Errorf("digest row does not say %q", tc.status)
 			}
 			if len(d.IncidentPages) != 1 || strings.Contains(d.IncidentPages[0].Lead, "One was raised early") != tc.retracted {
