@@ -38,7 +38,7 @@ var phrasings = map[string]func(v string) string{
 	"window":               func(v string) string { return "judged over the last " + minutes(v) + " together" },
 	"mentions":             func(v string) string { return v + " posts used the term in that minute" },
 	"creators":             func(v string) string { return v + " different accounts posted it in that minute" },
-	"mentions_per_creator": func(v string) string { return "on average each account posted it " + v + " times" },
+	"mentions_per_creator": func(v string) string { return "on average each account posted it " + times(v) },
 	"platform_mentions_per_creator": func(v string) string {
 		return v + " posts per account is normal across the platform"
 	},
@@ -115,6 +115,14 @@ var phrasings = map[string]func(v string) string{
 }
 
 // channelName reads a report channel's wire name.
+// times is how many times v says: "once" for 1, which "1 times" misreads.
+func times(v string) string {
+	if f, err := strconv.ParseFloat(v, 64); err == nil && f == 1 {
+		return "once"
+	}
+	return v + " times"
+}
+
 func channelName(v string) string { return strings.ReplaceAll(v, "_", " ") }
 
 func channelReports(from string) func(v string) string {

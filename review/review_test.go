@@ -131,7 +131,7 @@ func TestOnset(t *testing.T) {
 
 func TestExplain(t *testing.T) {
 	got := map[string]Phrase{}
-	for _, p := range Explain("z=7.0 bucket_z=1.5 growth=16.7 watch=blackout challenge report_rate=0.025 regions=IN:120,NP:40 frobnicate=3 elapsed=0.5 test=window members=blackoutchallenge:60%,bl4ckoutchallenge:40% watch_spelling=1") {
+	for _, p := range Explain("z=7.0 bucket_z=1.5 growth=16.7 watch=blackout challenge report_rate=0.025 regions=IN:120,NP:40 frobnicate=3 elapsed=0.5 test=window members=blackoutchallenge:60%,bl4ckoutchallenge:40% watch_spelling=1 mentions_per_creator=1") {
 		got[p.Key] = p
 	}
 	for _, c := range []struct{ key, value, want string }{
@@ -145,6 +145,7 @@ func TestExplain(t *testing.T) {
 		{"elapsed", "0.5", "the counts so far covered 50% of the minute"},
 		{"watch_spelling", "1", "another spelling of that watchlist entry: the same challenge, written differently"},
 		{"test", "window", "the comparison that decided: the last few minutes together"},
+		{"mentions_per_creator", "1", "on average each account posted it once"},
 		{"members", "blackoutchallenge:60%,bl4ckoutchallenge:40%",
 			"the spellings of one challenge counted together here, with their shares of the posts: #blackoutchallenge 60%, #bl4ckoutchallenge 40%"},
 	} {
