@@ -262,7 +262,7 @@ func separator(line string) rune {
 func columns(first []string) (tcol, vcol int, headed bool, err error) {
 	if len(first) >= 2 {
 		if _, err := ParseTime(first[0]); err == nil {
-			if _, err := strconv.ParseFloat(strings.TrimSpace(first[1]), 64); err == nil {
+			if _, err := strconv.ParseFloat(strings.TrimSpace(first[1]), 64); err == nil || missingValue(first[1]) {
 				return 0, 1, false, nil
 			}
 		}

@@ -146,6 +146,15 @@ func TestReadSeries(t *testing.T) {
 			},
 		},
 		{
+			name:     "no header, the first row without a value",
+			in:       "2015-01-01 00:00:00,\n2015-01-01 00:05:00,2\n2015-01-01 00:10:00,3\n",
+			times:    []string{"2015-01-01 00:05:00", "2015-01-01 00:10:00"},
+			values:   []float64{2, 3},
+			regular:  []float64{2, 3},
+			counts:   true,
+			warnings: []string{"no header", `1 row has no value (first at line 1: "")`},
+		},
+		{
 			name:    "BOM, CRLF, blank line, fractional seconds",
 			in:      "\ufefftimestamp,value\r\n2015-01-01 00:00:00.000000,1\r\n\r\n2015-01-01 00:05:00,2\r\n",
 			times:   []string{"2015-01-01 00:00:00.000000", "2015-01-01 00:05:00"},
