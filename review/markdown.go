@@ -197,11 +197,9 @@ func WriteDayMarkdown(w io.Writer, d Day) error {
 		m.f("| Opened (UTC) | Term | Detector | Peak posts/min | Severity | Detection delay | Verdict |\n|---|---|---|---|---|---|---|\n")
 		for _, r := range in.Rows {
 			p := r.Page
-			det := md(p.Detector)
-			if p.Retracted {
-				det += " (retracted)" // as the HTML row says
-			}
-			m.f("| %s | [%s](%s) | %s | %s | %s | %s | %s |\n", clock(p.FirstAlert), md(p.Term), r.File, det,
+			// Where the alert ended, as the HTML row says: a retracted one
+			// must not pass for one that resolved.
+			m.f("| %s | [%s](%s) | %s · %s | %s | %s | %s | %s |\n", clock(p.FirstAlert), md(p.Term), r.File, md(p.Detector), md(p.Status),
 				count(p.Peak), md(p.Severity), words(p.Delay), verdictWords(p.Verdict))
 		}
 	}
