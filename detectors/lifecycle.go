@@ -304,6 +304,19 @@ func (l *Lifecycle) retract(key string, t *tracked, bucket time.Time) alert.Even
 	return alert.Event{Alert: t.a, From: from, To: alert.StatusResolved, At: bucket, Seq: t.seq, Reason: alert.ReasonRetracted}
 }
 
+// OpenExplanation is the explanation of detector's alert on term while it is
+// open, and whether it is: what the engine adds to an alert's findings for as
+// long as the alert stays open (pipeline's same_as) is read back from it.
+func (l *Lifecycle) OpenExplanation(detector, term string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.open[alertKey(detector, term)]
+	if t == nil {
+		return "", false
+	}
+	return t.a.Explanation, true
+}
+
 // Open returns the alerts that are open or escalated, in key order.
 func (l *Lifecycle) Open() []alert.Alert {
 	l.mu.Lock()

@@ -178,7 +178,7 @@ func amLabels(ev *alert.Event) map[string]string {
 		"term":      a.Term,
 		"kind":      kind,
 		"family":    family.OfTerm(a.Term),
-		"incident":  Of(a.Term),
+		"incident":  OfAlert(a),
 		"severity":  a.Severity.String(),
 		"region":    region,
 		"lang":      lang,
@@ -198,6 +198,18 @@ func Of(term string) string {
 		return f
 	}
 	return term
+}
+
+// OfAlert names the incident alert a belongs to: that of the hashtag its
+// explanation says the alerted challenge is (same_as; a platform names its
+// challenge by an ID and people tag it with its hashtag, one surge), Of its
+// term otherwise. The engine keeps same_as for as long as the alert is open,
+// so an alert's incident, an Alertmanager label, never changes.
+func OfAlert(a *alert.Alert) string {
+	if t := explanationFields(a.Explanation)["same_as"]; t != "" {
+		return Of(t)
+	}
+	return Of(a.Term)
 }
 
 // explanationFields reads an Explanation's key=value pairs. Detectors write

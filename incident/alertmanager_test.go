@@ -66,6 +66,11 @@ func TestAMLabels(t *testing.T) {
 		{"another spelling", func(a *alert.Alert) { a.Term = "hashtag:bl4ckout_challenge" }, map[string]string{
 			"alertname": "surge", "term": "hashtag:bl4ckout_challenge", "kind": "hashtag", "family": "family:blakautchalenj", "incident": "family:blakautchalenj", "severity": "high", "region": "NP",
 		}},
+		{"a challenge that is its hashtag's posts", func(a *alert.Alert) {
+			a.Term, a.Explanation = "challenge:ch1", "observed=300 same_as=hashtag:bl4ckout_challenge"
+		}, map[string]string{
+			"alertname": "surge", "term": "challenge:ch1", "kind": "challenge", "incident": "family:blakautchalenj", "severity": "high", "region": "NP",
+		}},
 		{"empty category", func(a *alert.Alert) { a.Explanation = "category= watch=x" }, map[string]string{
 			"alertname": "surge", "term": "hashtag:blackoutchallenge", "kind": "hashtag", "family": "family:blakautchalenj", "incident": "family:blakautchalenj", "severity": "high", "region": "NP",
 		}},

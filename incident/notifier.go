@@ -456,7 +456,7 @@ func (s *Notifier) admit(ev *alert.Event, now time.Time) {
 		if ev.Reason == alert.ReasonRetracted && known && st.triggered {
 			// The early page it sent was wrong: it must not hold back the
 			// term's next page for the rest of the interval.
-			delete(s.terms, Of(a.Term))
+			delete(s.terms, OfAlert(a))
 		}
 		switch {
 		case known && !st.triggered && s.open[a.Key] == nil:
@@ -472,7 +472,7 @@ func (s *Notifier) admit(ev *alert.Event, now time.Time) {
 		s.skip(ev, skipSeverity)
 		return
 	}
-	if !s.allow(Of(a.Term), a.Severity, now) {
+	if !s.allow(OfAlert(a), a.Severity, now) {
 		s.skip(ev, skipRateLimited)
 		return
 	}

@@ -572,6 +572,13 @@ func TestFilters(t *testing.T) {
 			{0, esc("watchlist|hashtag:ब्लैकआउटचैलेंज", 2, alert.SeverityCritical), true},           // severity rose
 			{time.Minute, open("report_rate|hashtag:bl4ckoutchallenge", alert.SeverityHigh), true},
 		}},
+		{"a challenge that is its hashtag's posts is the hashtag's incident", alert.SeverityMedium, time.Minute, []step{
+			{0, open("surge|hashtag:stairstepdance", alert.SeverityHigh), true},
+			{0, sameAs(open("surge|challenge:ch1", alert.SeverityHigh), "hashtag:stairstepdance"), false},
+			{0, open("novelty|challenge:ch1", alert.SeverityHigh), true},                                    // a challenge of its own
+			{0, sameAs(open("surge|challenge:ch2", alert.SeverityHigh), "hashtag:stair_step_dance"), false}, // a spelling of it
+			{0, sameAs(esc("surge|challenge:ch1", 2, alert.SeverityCritical), "hashtag:stairstepdance"), true},
+		}},
 		{"a retracted early page gives its term's slot back", alert.SeverityMedium, time.Minute, []step{
 			{0, open("surge|hashtag:x", alert.SeverityMedium), true},
 			{10 * time.Second, retract("surge|hashtag:x", 2, alert.SeverityMedium), true},
@@ -622,6 +629,13 @@ func TestFilters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sameAs is ev with the explanation of a challenge's alert whose posts are
+// those of hashtag term (pipeline's same_as).
+func sameAs(ev alert.Event, term string) alert.Event {
+	ev.Alert.Explanation += " same_as=" + term
+	return ev
 }
 
 // TestReopenAfterResolve opens a key again after it resolved: a new alert, which

@@ -79,7 +79,7 @@ func pagerDutyBody(routingKey, source string, ev *alert.Event) ([]byte, error) {
 		// group is PagerDuty's field for what belongs together: the
 		// incident (Of), so that its content-based grouping can fold one
 		// challenge's alerts, every detector and spelling, into one.
-		Group:         Of(a.Term),
+		Group:         OfAlert(a),
 		Class:         a.Detector,
 		CustomDetails: newAlertJSON(ev),
 	}
@@ -221,7 +221,7 @@ func newAlertJSON(ev *alert.Event) *alertJSON {
 		Score: jsonFloat(a.Score), Observed: jsonFloat(a.Observed), Expected: jsonFloat(a.Expected), Growth: jsonFloat(a.Growth),
 		UniqueCreators: a.UniqueCreators, Reports: jsonFloat(a.Reports), ReportRate: jsonFloat(a.ReportRate),
 		TopRegions: nonNil(a.TopRegions), Samples: nonNil(a.Samples), Watchlisted: a.Watchlisted,
-		Family: family.OfTerm(a.Term), Incident: Of(a.Term), Early: a.Early, Reason: ev.Reason,
+		Family: family.OfTerm(a.Term), Incident: OfAlert(a), Early: a.Early, Reason: ev.Reason,
 		Summary: a.Summary, Explanation: a.Explanation,
 	}
 }

@@ -197,6 +197,7 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*termState, obs []detecto
 		judged := st.kind != event.KindFamily || spread(st.open[b.Start])
 		if judged {
 			fs = e.set.Evaluate(o)
+			e.withSameAs(fs, st, st.open[b.Start], b)
 		}
 		if exp, ok := detectors.SurgeExpected(fs); ok {
 			e.rememberSurge(st.hash, b.Start, o.Mentions, exp)

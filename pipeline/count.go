@@ -156,7 +156,13 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 	tb.creators.insert(creator)
 	tb.regions.add(c.Region)
 	tb.langs.add(c.Lang)
-	tb.members.add(member)
+	if st.kind == event.KindChallenge {
+		for _, h := range c.Hashtags {
+			tb.members.add(h)
+		}
+	} else {
+		tb.members.add(member)
+	}
 	if len(tb.samples) < e.cfg.Samples {
 		tb.samples = append(tb.samples, c.ContentID)
 	}

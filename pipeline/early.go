@@ -308,7 +308,9 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 		o := e.earlyObservation(st, wb, first)
 		o.Platform = platform
 		n := len(evs)
-		evs = append(evs, e.life.ObserveEarly(&o, e.set.EvaluateEarly(&o, elapsed[l.bucket]))...)
+		fs := e.set.EvaluateEarly(&o, elapsed[l.bucket])
+		e.withSameAs(fs, st, st.open[wb.Start], wb)
+		evs = append(evs, e.life.ObserveEarly(&o, fs)...)
 		if tb := st.open[wb.Start]; tb != nil && st.kind == event.KindFamily {
 			withMembers(evs[n:], tb, e.cfg.TopLabels)
 		}

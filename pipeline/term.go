@@ -162,6 +162,7 @@ type termBucket struct {
 	reasons   labels
 	// members counts, for a family, the posts each spelling came on: a post
 	// that carries two spellings counts once in mentions and for both here.
+	// For a challenge it counts the hashtags its posts carry (see sameAs).
 	members labels
 	samples []string
 	// inline backs the first creators, regions, languages and samples, so
@@ -457,6 +458,81 @@ func withMembers(evs []alert.Event, tb *termBucket, top int) {
 // A spelling tagged on every post beside others is the family as much as one
 // used alone.
 const maxMemberShare = 0.9
+
+// sameAs is the hashtag term a challenge's bucket tb (of bucket b) is a copy
+// of, "" when none: a hashtag on at least maxMemberShare of the challenge's
+// posts whose own posts carry the challenge at least as often (its count in
+// b's count-min, which never undercounts, is at most the shared posts over
+// maxMemberShare). A platform names its challenge by an ID and people tag it
+// with its hashtag, so one surge alerted as two incidents; the challenge's
+// alerts now join the hashtag's incident (sameAsTerm). A hashtag also on
+// other posts (#fyp on every challenge's) is not the challenge. The count-min
+// is every process's, so a term shard decides as one process would.
+func sameAs(st *termState, tb *termBucket, b *sketches.Bucket) string {
+	if st.kind != event.KindChallenge || tb == nil || tb.mentions == 0 || len(tb.members) == 0 {
+		return ""
+	}
+	top := tb.members[0]
+	for _, m := range tb.members[1:] {
+		if m.N > top.N || m.N == top.N && m.Label < top.Label {
+			top = m
+		}
+	}
+	shared := float64(top.N)
+	if shared < maxMemberShare*float64(tb.mentions) {
+		return ""
+	}
+	term := event.KindHashtag.String() + ":" + top.Label
+	if shared < maxMemberShare*float64(b.Mentions.Estimate(sketches.Hash(term))) {
+		return ""
+	}
+	return term
+}
+
+// sameAsTerm is the explanation field that names the hashtag term a
+// challenge's alert is a copy of (sameAs): incident.OfAlert reads it, so the
+// challenge's pages and review join the hashtag's incident.
+const sameAsTerm = "same_as"
+
+// withSameAs adds to the findings fs on challenge st, judged on its bucket tb
+// of bucket b, the hashtag its posts are (sameAs). An alert's incident must
+// not change while it is open (Alertmanager knows an alert by its labels,
+// the incident among them), so a finding on an open alert says what the
+// alert said when it opened, and only a new alert is decided on this bucket.
+func (e *Engine) withSameAs(fs []detectors.Finding, st *termState, tb *termBucket, b *sketches.Bucket) {
+	if st.kind != event.KindChallenge || len(fs) == 0 {
+		return
+	}
+	fresh, decided := "", false
+	for i := range fs {
+		f := &fs[i]
+		term := ""
+		if expl, open := e.life.OpenExplanation(f.Detector, st.key); open {
+			term = explanationField(expl, sameAsTerm)
+		} else {
+			if !decided {
+				fresh, decided = sameAs(st, tb, b), true
+			}
+			term = fresh
+		}
+		if term == "" {
+			continue
+		}
+		f.Summary += "; the posts of #" + strings.TrimPrefix(term, event.KindHashtag.String()+":")
+		f.Explanation += " " + sameAsTerm + "=" + term
+	}
+}
+
+// explanationField is the value of key in an explanation's key=value pairs,
+// "" when it has none.
+func explanationField(expl, key string) string {
+	for _, f := range strings.Fields(expl) {
+		if k, v, ok := strings.Cut(f, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
 
 // spread reports whether a family's bucket came by several spellings, none of
 // them on over maxMemberShare of its posts.

@@ -112,6 +112,10 @@ var phrasings = map[string]func(v string) string{
 	"members": func(v string) string {
 		return "the spellings of one challenge counted together here, with their shares of the posts: " + spellingList(v)
 	},
+	"same_as": func(v string) string {
+		tag := "#" + strings.TrimPrefix(v, "hashtag:")
+		return "the platform's challenge and " + tag + " are one: nearly all the challenge's posts carry " + tag + " and nearly all of " + tag + "'s carry the challenge, so their alerts are one incident"
+	},
 }
 
 // channelName reads a report channel's wire name.

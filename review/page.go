@@ -25,6 +25,9 @@ type Page struct {
 	// Spellings are, for a term family's alert, its spellings and their
 	// shares of the first alerting minute ("#a 60%, #b 40%"); "" otherwise.
 	Spellings string
+	// SameAs is the hashtag term a challenge's alert is one with (its
+	// explanation's same_as): the challenge is in that hashtag's incident.
+	SameAs string
 	// Family is the term's family ("family:…"): the term itself when it is
 	// one, "" for a term without.
 	Family string
@@ -325,6 +328,9 @@ func Build(inc *Incident) Page {
 	for _, ph := range p.Explanation {
 		if ph.Key == "members" && strings.HasPrefix(p.Term, family.Prefix) {
 			p.Spellings = spellingList(ph.Value)
+		}
+		if ph.Key == "same_as" {
+			p.SameAs = ph.Value
 		}
 	}
 	p.Lead = p.lead()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/trend"
 )
 
@@ -130,8 +131,9 @@ func incidents(day time.Time, rows []DayRow) []DayIncident {
 	next := day.AddDate(0, 0, 1)
 	var order []string
 	byChallenge := map[string][]DayRow{}
+	keys := challengeKeys(rows)
 	for _, r := range rows {
-		key := cmp.Or(r.Page.Family, r.Page.Term)
+		key := keys(&r.Page)
 		if _, ok := byChallenge[key]; !ok {
 			order = append(order, key)
 		}
@@ -171,6 +173,26 @@ func incidents(day time.Time, rows []DayRow) []DayIncident {
 	}
 	slices.SortStableFunc(out, func(a, b DayIncident) int { return a.First.Compare(b.First) })
 	return out
+}
+
+// challengeKeys returns what groups the pages of rows into challenges: a
+// term's family, or the term when it has none; for a challenge's alert that
+// is one with a hashtag (Page.SameAs), the hashtag's, whose family is that of
+// the hashtag's own rows when one of rows is its page.
+func challengeKeys(rows []DayRow) func(p *Page) string {
+	own := map[string]string{}
+	for _, r := range rows {
+		own[r.Page.Term] = cmp.Or(r.Page.Family, r.Page.Term)
+	}
+	return func(p *Page) string {
+		if p.SameAs == "" {
+			return cmp.Or(p.Family, p.Term)
+		}
+		if k, ok := own[p.SameAs]; ok {
+			return k
+		}
+		return cmp.Or(family.OfTerm(p.SameAs), p.SameAs)
+	}
 }
 
 // episodes splits one challenge's rows (in opened order) where an alert opened

@@ -131,7 +131,7 @@ func TestOnset(t *testing.T) {
 
 func TestExplain(t *testing.T) {
 	got := map[string]Phrase{}
-	for _, p := range Explain("z=7.0 bucket_z=1.5 growth=16.7 watch=blackout challenge report_rate=0.025 regions=IN:120,NP:40 frobnicate=3 elapsed=0.5 test=window members=blackoutchallenge:60%,bl4ckoutchallenge:40% watch_spelling=1 mentions_per_creator=1") {
+	for _, p := range Explain("z=7.0 bucket_z=1.5 growth=16.7 watch=blackout challenge report_rate=0.025 regions=IN:120,NP:40 frobnicate=3 elapsed=0.5 test=window members=blackoutchallenge:60%,bl4ckoutchallenge:40% watch_spelling=1 mentions_per_creator=1 same_as=hashtag:stairstepdance") {
 		got[p.Key] = p
 	}
 	for _, c := range []struct{ key, value, want string }{
@@ -146,6 +146,8 @@ func TestExplain(t *testing.T) {
 		{"watch_spelling", "1", "another spelling of that watchlist entry: the same challenge, written differently"},
 		{"test", "window", "the comparison that decided: the last few minutes together"},
 		{"mentions_per_creator", "1", "on average each account posted it once"},
+		{"same_as", "hashtag:stairstepdance",
+			"the platform's challenge and #stairstepdance are one: nearly all the challenge's posts carry #stairstepdance and nearly all of #stairstepdance's carry the challenge, so their alerts are one incident"},
 		{"members", "blackoutchallenge:60%,bl4ckoutchallenge:40%",
 			"the spellings of one challenge counted together here, with their shares of the posts: #blackoutchallenge 60%, #bl4ckoutchallenge 40%"},
 	} {
@@ -583,6 +585,57 @@ func TestDayIncidents(t *testing.T) {
 		if !strings.Contains(c.out, c.want) {
 			t.Errorf("digest lacks %q:\n%s", c.want, c.out)
 		}
+	}
+}
+
+// TestDayIncidentsChallengeID: a challenge's alert that is one with a
+// hashtag (same_as) is in the hashtag's incident, with that hashtag's other
+// spellings; a challenge without one is an incident of its own.
+func TestDayIncidentsChallengeID(t *testing.T) {
+	alertOn := func(term, family, sameAs string, minute int) *Incident {
+		in := fixture()
+		in.Events = in.Events[:1]
+		a := &in.Events[0].Alert
+		a.Key, a.Detector, a.Term, a.Severity = "surge|"+term, "surge", term, alert.SeverityHigh
+		if sameAs != "" {
+			a.Explanation += " same_as=" + sameAs
+		}
+		in.Events[0].At = at(minute)
+		for i := range in.Minutes {
+			in.Minutes[i].Term, in.Minutes[i].Family = term, family
+		}
+		in.Verdict = nil
+		return in
+	}
+	const fam = "family:blakautchalenj"
+	for _, c := range []struct {
+		name string
+		incs []*Incident
+		want []string
+	}{
+		{"beside its hashtag", []*Incident{
+			alertOn("hashtag:blackoutchallenge", fam, "", 33),
+			alertOn("challenge:ch1", "", "hashtag:blackoutchallenge", 34),
+			alertOn("challenge:ch2", "", "", 35),
+		}, []string{"hashtag:blackoutchallenge [hashtag:blackoutchallenge challenge:ch1]", "challenge:ch2 [challenge:ch2]"}},
+		{"beside another spelling of its hashtag", []*Incident{
+			alertOn("challenge:ch1", "", "hashtag:blackoutchallenge", 33),
+			alertOn("hashtag:bl4ckoutchallenge", fam, "", 34),
+		}, []string{"challenge:ch1 [challenge:ch1 hashtag:bl4ckoutchallenge]"}},
+		{"alone", []*Incident{
+			alertOn("challenge:ch1", "", "hashtag:stairstepdance", 33),
+			alertOn("hashtag:blackoutchallenge", fam, "", 34),
+		}, []string{"challenge:ch1 [challenge:ch1]", "hashtag:blackoutchallenge [hashtag:blackoutchallenge]"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, in := range BuildDay(t0, c.incs).Incidents {
+				got = append(got, fmt.Sprintf("%s %v", in.Challenge, in.Terms))
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("incidents\n got %q\nwant %q", got, c.want)
+			}
+		})
 	}
 }
 

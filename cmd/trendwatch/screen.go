@@ -28,20 +28,21 @@ type printer struct {
 	rows   int
 	colour bool
 
-	alerted  map[string]bool           // terms with an alert this run
-	tabled   map[string]bool           // alerted terms a table has shown
-	alerts   map[string]alert.Severity // highest severity by alert key
-	days     map[string]bool           // UTC days alerts opened on, as review --day takes them
-	changes  int
-	events   uint64
-	mentions uint64
-	reports  uint64
-	first    time.Time
-	last     time.Time
+	alerted   map[string]bool           // terms with an alert this run
+	incidents map[string]bool           // the incidents of their alerts (incident.OfAlert)
+	tabled    map[string]bool           // alerted terms a table has shown
+	alerts    map[string]alert.Severity // highest severity by alert key
+	days      map[string]bool           // UTC days alerts opened on, as review --day takes them
+	changes   int
+	events    uint64
+	mentions  uint64
+	reports   uint64
+	first     time.Time
+	last      time.Time
 }
 
 func newPrinter(w io.Writer, rows int, colour bool) *printer {
-	return &printer{w: w, rows: rows, colour: colour, alerted: map[string]bool{}, tabled: map[string]bool{}, alerts: map[string]alert.Severity{}, days: map[string]bool{}}
+	return &printer{w: w, rows: rows, colour: colour, alerted: map[string]bool{}, incidents: map[string]bool{}, tabled: map[string]bool{}, alerts: map[string]alert.Severity{}, days: map[string]bool{}}
 }
 
 // isTerminal reports whether w is a terminal, where colour helps; in a file or
@@ -80,6 +81,7 @@ func (p *printer) Alert(ev alert.Event) {
 	p.changes++
 	p.alerts[a.Key] = max(p.alerts[a.Key], a.Severity)
 	p.alerted[a.Term] = true
+	p.incidents[incident.OfAlert(&a)] = true
 	if ev.To == alert.StatusOpen {
 		opened := a.OpenedAt
 		if opened.IsZero() {
@@ -170,11 +172,7 @@ func (p *printer) summary(runDir string, cfg *config.Config) {
 	// One surge raises several alerts (detectors, spellings): the desk
 	// reads them as incidents, one per challenge, as the review's digest and
 	// the Alertmanager label incident group them.
-	incidents := map[string]bool{}
-	for term := range p.alerted {
-		incidents[incident.Of(term)] = true
-	}
-	fmt.Fprintf(p.w, "incidents:   %d (the alerts on one challenge, its spellings and detectors together, count once)\n", len(incidents))
+	fmt.Fprintf(p.w, "incidents:   %d (the alerts on one challenge, its spellings, its ID and detectors together, count once)\n", len(p.incidents))
 	span := ""
 	if !p.first.IsZero() {
 		span = fmt.Sprintf(", event time %s – %s UTC", p.first.UTC().Format(timeLayout), p.last.UTC().Format(timeLayout))
