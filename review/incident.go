@@ -102,9 +102,14 @@ func buildIncident(date time.Time, in DayIncident, mins map[string][]trend.Minut
 
 func (p *IncidentPage) lead() string {
 	var b strings.Builder
-	what := p.Name
-	if len(p.Terms) > 1 {
-		what += " and " + plural(len(p.Terms)-1, "more term") + " of the same challenge (" + strings.Join(p.Terms[1:], ", ") + ")"
+	// The name is the first term alerted on, or the hashtag a challenge's ID
+	// is one with (Page.name), which need not have alerted.
+	what, others := p.Name, p.Terms
+	if i := slices.Index(others, p.Name); i >= 0 {
+		others = slices.Delete(slices.Clone(others), i, i+1)
+	}
+	if len(others) > 0 {
+		what += " and " + plural(len(others), "more term") + " of the same challenge (" + strings.Join(others, ", ") + ")"
 	}
 	fmt.Fprintf(&b, "Posts using %s rose above normal at %s UTC. ", what, clock(p.Onset))
 	fmt.Fprintf(&b, "trendwatch raised %s by %s, the first at %s, %s after the rise; the highest severity reached was %s.",

@@ -153,7 +153,7 @@ func incidents(day time.Time, rows []DayRow) []DayIncident {
 				// are one challenge's page of the day.
 				if began < 0 {
 					began = len(out)
-					out = append(out, DayIncident{Challenge: ep[0].Page.Term, First: first})
+					out = append(out, DayIncident{Challenge: ep[0].Page.name(), First: first})
 				}
 				for _, r := range ep {
 					out[began].add(r, !r.Page.FirstAlert.Before(next))
@@ -174,6 +174,11 @@ func incidents(day time.Time, rows []DayRow) []DayIncident {
 	slices.SortStableFunc(out, func(a, b DayIncident) int { return a.First.Compare(b.First) })
 	return out
 }
+
+// name is what an incident whose first alert is p is called: p's term, or
+// for a challenge that is one with a hashtag (SameAs) the hashtag, which
+// people know it by where the challenge's ID means nothing to them.
+func (p *Page) name() string { return cmp.Or(p.SameAs, p.Term) }
 
 // challengeKeys returns what groups the pages of rows into challenges: a
 // term's family, or the term when it has none; for a challenge's alert that
@@ -223,10 +228,10 @@ func startName(eps [][]DayRow, first time.Time) string {
 	d := dayOf(first)
 	for _, ep := range eps {
 		if dayOf(ep[0].Page.FirstAlert).Equal(d) {
-			return ep[0].Page.Term
+			return ep[0].Page.name()
 		}
 	}
-	return eps[0][0].Page.Term
+	return eps[0][0].Page.name()
 }
 
 func dayOf(t time.Time) time.Time {

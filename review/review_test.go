@@ -590,7 +590,8 @@ func TestDayIncidents(t *testing.T) {
 
 // TestDayIncidentsChallengeID: a challenge's alert that is one with a
 // hashtag (same_as) is in the hashtag's incident, with that hashtag's other
-// spellings; a challenge without one is an incident of its own.
+// spellings, and an incident it begins is called by the hashtag; a challenge
+// without one is an incident of its own.
 func TestDayIncidentsChallengeID(t *testing.T) {
 	alertOn := func(term, family, sameAs string, minute int) *Incident {
 		in := fixture()
@@ -612,24 +613,32 @@ func TestDayIncidentsChallengeID(t *testing.T) {
 		name string
 		incs []*Incident
 		want []string
+		lead string // how the first incident's page begins
 	}{
 		{"beside its hashtag", []*Incident{
 			alertOn("hashtag:blackoutchallenge", fam, "", 33),
 			alertOn("challenge:ch1", "", "hashtag:blackoutchallenge", 34),
 			alertOn("challenge:ch2", "", "", 35),
-		}, []string{"hashtag:blackoutchallenge [hashtag:blackoutchallenge challenge:ch1]", "challenge:ch2 [challenge:ch2]"}},
+		}, []string{"hashtag:blackoutchallenge [hashtag:blackoutchallenge challenge:ch1]", "challenge:ch2 [challenge:ch2]"},
+			"Posts using hashtag:blackoutchallenge and 1 more term of the same challenge (challenge:ch1) rose"},
 		{"beside another spelling of its hashtag", []*Incident{
 			alertOn("challenge:ch1", "", "hashtag:blackoutchallenge", 33),
 			alertOn("hashtag:bl4ckoutchallenge", fam, "", 34),
-		}, []string{"challenge:ch1 [challenge:ch1 hashtag:bl4ckoutchallenge]"}},
+		}, []string{"hashtag:blackoutchallenge [challenge:ch1 hashtag:bl4ckoutchallenge]"},
+			"Posts using hashtag:blackoutchallenge and 2 more terms of the same challenge (challenge:ch1, hashtag:bl4ckoutchallenge) rose"},
 		{"alone", []*Incident{
 			alertOn("challenge:ch1", "", "hashtag:stairstepdance", 33),
 			alertOn("hashtag:blackoutchallenge", fam, "", 34),
-		}, []string{"challenge:ch1 [challenge:ch1]", "hashtag:blackoutchallenge [hashtag:blackoutchallenge]"}},
+		}, []string{"hashtag:stairstepdance [challenge:ch1]", "hashtag:blackoutchallenge [hashtag:blackoutchallenge]"},
+			"Posts using hashtag:stairstepdance and 1 more term of the same challenge (challenge:ch1) rose"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
-			for _, in := range BuildDay(t0, c.incs).Incidents {
+			d := BuildDay(t0, c.incs)
+			if lead := d.IncidentPages[0].Lead; !strings.HasPrefix(lead, c.lead) {
+				t.Errorf("lead %q, want it to begin %q", lead, c.lead)
+			}
+			for _, in := range d.Incidents {
 				got = append(got, fmt.Sprintf("%s %v", in.Challenge, in.Terms))
 			}
 			if !slices.Equal(got, c.want) {
