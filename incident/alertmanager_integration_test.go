@@ -437,7 +437,10 @@ func TestAlertmanagerGroupsByIncident(t *testing.T) {
 	am := startAlertmanagerWith(t, docConfig(t))
 	s := startNotifier(t, am.notifierConfig(), nil)
 	open := opener()
-	evs := []alert.Event{open("surge", "hashtag:blackoutchallenge"), open("report_rate", "hashtag:ब्लैकआउटचैलेंज"), open("novelty", "sound:8812")}
+	// The platform's ID of the challenge, whose posts are the hashtag's.
+	ch := open("surge", "challenge:ch1")
+	ch.Alert.Explanation += " same_as=hashtag:blackoutchallenge"
+	evs := []alert.Event{open("surge", "hashtag:blackoutchallenge"), open("report_rate", "hashtag:ब्लैकआउटचैलेंज"), open("novelty", "sound:8812"), ch}
 	if err := s.Notify(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +453,7 @@ func TestAlertmanagerGroupsByIncident(t *testing.T) {
 		Alerts []gotAlert `json:"alerts"`
 	}
 	want := []string{
-		"ts-oncall-pagerduty incident=family:blakautchalenj: report_rate hashtag:ब्लैकआउटचैलेंज, surge hashtag:blackoutchallenge",
+		"ts-oncall-pagerduty incident=family:blakautchalenj: report_rate hashtag:ब्लैकआउटचैलेंज, surge challenge:ch1, surge hashtag:blackoutchallenge",
 		"ts-oncall-pagerduty incident=sound:8812: novelty sound:8812",
 	}
 	var got []string

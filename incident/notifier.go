@@ -38,7 +38,8 @@
 //   - At most one trigger per term per incident.per_term_interval (the term, not
 //     the key: several detectors firing on one hashtag page once; and a
 //     hashtag's spellings are one term here, its incident, so a challenge
-//     surging under two spellings pages once), except that a trigger of
+//     surging under two spellings pages once, as does a challenge's ID whose
+//     posts are its hashtag's: OfAlert), except that a trigger of
 //     higher severity than any sent for the term in the interval still goes
 //     out, so an escalation to critical is never held back by the page for its
 //     medium start.
