@@ -535,23 +535,26 @@ func TestPagesShowSpellings(t *testing.T) {
 	}
 }
 
+// alertOn is the fixture's alert reduced to its opening: detector's on term
+// (whose rows name family), opened at minute, of severity sev.
+func alertOn(detector, term, family string, minute int, sev alert.Severity) *Incident {
+	in := fixture()
+	in.Events = in.Events[:1]
+	a := &in.Events[0].Alert
+	a.Key, a.Detector, a.Term, a.Severity = detector+"|"+term, detector, term, sev
+	in.Events[0].At = at(minute)
+	for i := range in.Minutes {
+		in.Minutes[i].Term, in.Minutes[i].Family = term, family
+	}
+	in.Verdict = nil
+	return in
+}
+
 // TestDayIncidents: the digest groups a day's alerts by challenge: the
 // alerts on a family and on each of its spellings are one incident, a term
 // without a family is its own, each in the order it first alerted, with the
 // terms, detectors and highest severity of its alerts.
 func TestDayIncidents(t *testing.T) {
-	alertOn := func(detector, term, family string, minute int, sev alert.Severity) *Incident {
-		in := fixture()
-		in.Events = in.Events[:1]
-		a := &in.Events[0].Alert
-		a.Key, a.Detector, a.Term, a.Severity = detector+"|"+term, detector, term, sev
-		in.Events[0].At = at(minute)
-		for i := range in.Minutes {
-			in.Minutes[i].Term, in.Minutes[i].Family = term, family
-		}
-		in.Verdict = nil
-		return in
-	}
 	const fam = "family:blakautchalenj"
 	d := BuildDay(t0, []*Incident{
 		alertOn("report_rate", "hashtag:ब्लैकआउटचैलेंज", fam, 40, alert.SeverityCritical),
@@ -593,19 +596,11 @@ func TestDayIncidents(t *testing.T) {
 // spellings, and an incident it begins is called by the hashtag; a challenge
 // without one is an incident of its own.
 func TestDayIncidentsChallengeID(t *testing.T) {
-	alertOn := func(term, family, sameAs string, minute int) *Incident {
-		in := fixture()
-		in.Events = in.Events[:1]
-		a := &in.Events[0].Alert
-		a.Key, a.Detector, a.Term, a.Severity = "surge|"+term, "surge", term, alert.SeverityHigh
+	alertWith := func(term, family, sameAs string, minute int) *Incident {
+		in := alertOn("surge", term, family, minute, alert.SeverityHigh)
 		if sameAs != "" {
-			a.Explanation += " same_as=" + sameAs
+			in.Events[0].Alert.Explanation += " same_as=" + sameAs
 		}
-		in.Events[0].At = at(minute)
-		for i := range in.Minutes {
-			in.Minutes[i].Term, in.Minutes[i].Family = term, family
-		}
-		in.Verdict = nil
 		return in
 	}
 	const fam = "family:blakautchalenj"
@@ -616,19 +611,19 @@ func TestDayIncidentsChallengeID(t *testing.T) {
 		lead string // how the first incident's page begins
 	}{
 		{"beside its hashtag", []*Incident{
-			alertOn("hashtag:blackoutchallenge", fam, "", 33),
-			alertOn("challenge:ch1", "", "hashtag:blackoutchallenge", 34),
-			alertOn("challenge:ch2", "", "", 35),
+			alertWith("hashtag:blackoutchallenge", fam, "", 33),
+			alertWith("challenge:ch1", "", "hashtag:blackoutchallenge", 34),
+			alertWith("challenge:ch2", "", "", 35),
 		}, []string{"hashtag:blackoutchallenge [hashtag:blackoutchallenge challenge:ch1]", "challenge:ch2 [challenge:ch2]"},
 			"Posts using hashtag:blackoutchallenge and 1 more term of the same challenge (challenge:ch1) rose"},
 		{"beside another spelling of its hashtag", []*Incident{
-			alertOn("challenge:ch1", "", "hashtag:blackoutchallenge", 33),
-			alertOn("hashtag:bl4ckoutchallenge", fam, "", 34),
+			alertWith("challenge:ch1", "", "hashtag:blackoutchallenge", 33),
+			alertWith("hashtag:bl4ckoutchallenge", fam, "", 34),
 		}, []string{"hashtag:blackoutchallenge [challenge:ch1 hashtag:bl4ckoutchallenge]"},
 			"Posts using hashtag:blackoutchallenge and 2 more terms of the same challenge (challenge:ch1, hashtag:bl4ckoutchallenge) rose"},
 		{"alone", []*Incident{
-			alertOn("challenge:ch1", "", "hashtag:stairstepdance", 33),
-			alertOn("hashtag:blackoutchallenge", fam, "", 34),
+			alertWith("challenge:ch1", "", "hashtag:stairstepdance", 33),
+			alertWith("hashtag:blackoutchallenge", fam, "", 34),
 		}, []string{"hashtag:stairstepdance [challenge:ch1]", "hashtag:blackoutchallenge [hashtag:blackoutchallenge]"},
 			"Posts using hashtag:stairstepdance and 1 more term of the same challenge (challenge:ch1) rose"},
 	} {
