@@ -5,6 +5,7 @@ package alert
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -99,3 +100,24 @@ const ReasonRetracted = "retracted"
 // ID is unique per transition and the same on every replay of it, so an incident
 // system or a ReplacingMergeTree absorbs a resend.
 func (e Event) ID() string { return fmt.Sprintf("%s#%d", e.Alert.Key, e.Seq) }
+
+// SameAs is the explanation field of a challenge's alert that names the
+// hashtag term the challenge is one with (nearly all the posts of each carry
+// the other): the alert is in that hashtag's incident. The engine writes it
+// and keeps it for as long as the alert is open.
+const SameAs = "same_as"
+
+// Fields reads an explanation's key=value pairs, the first of a repeated key.
+// Detectors write context there (category=..., the pipeline's language,
+// same_as) rather than in fields of their own.
+func Fields(explanation string) map[string]string {
+	out := map[string]string{}
+	for _, f := range strings.Fields(explanation) {
+		if k, v, ok := strings.Cut(f, "="); ok && k != "" && v != "" {
+			if _, seen := out[k]; !seen {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}

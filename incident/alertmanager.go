@@ -162,7 +162,7 @@ func amLabels(ev *alert.Event) map[string]string {
 	if kind == a.Term {
 		kind = ""
 	}
-	expl := explanationFields(a.Explanation)
+	expl := alert.Fields(a.Explanation)
 	lang := expl["lang"]
 	if lang == "" {
 		lang = firstLabel(expl["langs"])
@@ -206,25 +206,10 @@ func Of(term string) string {
 // term otherwise. The engine keeps same_as for as long as the alert is open,
 // so an alert's incident, an Alertmanager label, never changes.
 func OfAlert(a *alert.Alert) string {
-	if t := explanationFields(a.Explanation)["same_as"]; t != "" {
+	if t := alert.Fields(a.Explanation)[alert.SameAs]; t != "" {
 		return Of(t)
 	}
 	return Of(a.Term)
-}
-
-// explanationFields reads an Explanation's key=value pairs. Detectors write
-// watchlist context (category=...) there, and the pipeline's language when it
-// has one, rather than in fields of their own.
-func explanationFields(s string) map[string]string {
-	out := map[string]string{}
-	for _, f := range strings.Fields(s) {
-		if k, v, ok := strings.Cut(f, "="); ok && k != "" && v != "" {
-			if _, seen := out[k]; !seen {
-				out[k] = v
-			}
-		}
-	}
-	return out
 }
 
 // firstLabel is the top entry of a "label:n,label:n" count list.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/ingest"
 )
@@ -76,7 +77,7 @@ func TestChallengeJoinsItsHashtag(t *testing.T) {
 					continue
 				}
 				transitions++
-				got := explanationField(a.Explanation, sameAsTerm)
+				got := alert.Fields(a.Explanation)[alert.SameAs]
 				if got != c.want {
 					t.Errorf("%s %s → %s: same_as %q, want %q (%s)", a.Detector, ev.From, ev.To, got, c.want, a.Explanation)
 				}

@@ -465,19 +465,14 @@ const maxMemberShare = 0.9
 // b's count-min, which never undercounts, is at most the shared posts over
 // maxMemberShare). A platform names its challenge by an ID and people tag it
 // with its hashtag, so one surge alerted as two incidents; the challenge's
-// alerts now join the hashtag's incident (sameAsTerm). A hashtag also on
+// alerts now join the hashtag's incident (alert.SameAs). A hashtag also on
 // other posts (#fyp on every challenge's) is not the challenge. The count-min
 // is every process's, so a term shard decides as one process would.
 func sameAs(st *termState, tb *termBucket, b *sketches.Bucket) string {
 	if st.kind != event.KindChallenge || tb == nil || tb.mentions == 0 || len(tb.members) == 0 {
 		return ""
 	}
-	top := tb.members[0]
-	for _, m := range tb.members[1:] {
-		if m.N > top.N || m.N == top.N && m.Label < top.Label {
-			top = m
-		}
-	}
+	top := tb.members.top(1)[0]
 	shared := float64(top.N)
 	if shared < maxMemberShare*float64(tb.mentions) {
 		return ""
@@ -488,11 +483,6 @@ func sameAs(st *termState, tb *termBucket, b *sketches.Bucket) string {
 	}
 	return term
 }
-
-// sameAsTerm is the explanation field that names the hashtag term a
-// challenge's alert is a copy of (sameAs): incident.OfAlert reads it, so the
-// challenge's pages and review join the hashtag's incident.
-const sameAsTerm = "same_as"
 
 // withSameAs adds to the findings fs on challenge st, judged on its bucket tb
 // of bucket b, the hashtag its posts are (sameAs). An alert's incident must
@@ -508,7 +498,7 @@ func (e *Engine) withSameAs(fs []detectors.Finding, st *termState, tb *termBucke
 		f := &fs[i]
 		term := ""
 		if expl, open := e.life.OpenExplanation(f.Detector, st.key); open {
-			term = explanationField(expl, sameAsTerm)
+			term = alert.Fields(expl)[alert.SameAs]
 		} else {
 			if !decided {
 				fresh, decided = sameAs(st, tb, b), true
@@ -519,19 +509,8 @@ func (e *Engine) withSameAs(fs []detectors.Finding, st *termState, tb *termBucke
 			continue
 		}
 		f.Summary += "; the posts of #" + strings.TrimPrefix(term, event.KindHashtag.String()+":")
-		f.Explanation += " " + sameAsTerm + "=" + term
+		f.Explanation += " " + alert.SameAs + "=" + term
 	}
-}
-
-// explanationField is the value of key in an explanation's key=value pairs,
-// "" when it has none.
-func explanationField(expl, key string) string {
-	for _, f := range strings.Fields(expl) {
-		if k, v, ok := strings.Cut(f, "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
 }
 
 // spread reports whether a family's bucket came by several spellings, none of

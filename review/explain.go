@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/trendwatch/trendwatch/alert"
 )
 
 // Phrase is one number of an alert's explanation and what it means.
@@ -112,7 +114,7 @@ var phrasings = map[string]func(v string) string{
 	"members": func(v string) string {
 		return "the spellings of one challenge counted together here, with their shares of the posts: " + spellingList(v)
 	},
-	"same_as": func(v string) string {
+	alert.SameAs: func(v string) string {
 		tag := "#" + strings.TrimPrefix(v, "hashtag:")
 		return "the platform's challenge and " + tag + " are one: nearly all the challenge's posts carry " + tag + " and nearly all of " + tag + "'s carry the challenge, so their alerts are one incident"
 	},

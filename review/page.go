@@ -329,7 +329,7 @@ func Build(inc *Incident) Page {
 		if ph.Key == "members" && strings.HasPrefix(p.Term, family.Prefix) {
 			p.Spellings = spellingList(ph.Value)
 		}
-		if ph.Key == "same_as" {
+		if ph.Key == alert.SameAs {
 			p.SameAs = ph.Value
 		}
 	}

@@ -1,0 +1,24 @@
+package alert
+
+import (
+	"maps"
+	"testing"
+)
+
+func TestFields(t *testing.T) {
+	for _, c := range []struct {
+		name, in string
+		want     map[string]string
+	}{
+		{"pairs", "observed=40 same_as=hashtag:x", map[string]string{"observed": "40", "same_as": "hashtag:x"}},
+		{"the first of a repeated key", "lang=hi lang=ne", map[string]string{"lang": "hi"}},
+		{"words and empty values left out", "watch=blackout challenge category= =3", map[string]string{"watch": "blackout"}},
+		{"nothing", "", map[string]string{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Fields(c.in); !maps.Equal(got, c.want) {
+				t.Errorf("Fields(%q) = %v, want %v", c.in, got, c.want)
+			}
+		})
+	}
+}
