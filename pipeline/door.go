@@ -45,6 +45,10 @@ type doorTable struct {
 type door struct {
 	maxSlots int // per bucket, a power of two; 0 disables the door
 	tables   map[time.Time]*doorTable
+	// oldest is the earliest bucket with a table (zero with none), so that
+	// closeBefore, asked at every step of event time, walks the tables only
+	// when one is to go.
+	oldest time.Time
 	// held counts first sightings recorded; evicted counts candidates pushed
 	// out before their second sighting.
 	held, evicted uint64
@@ -69,6 +73,9 @@ func (d *door) admit(start time.Time, h uint64) (ok, evicted, full bool) {
 	if t == nil {
 		t = &doorTable{slots: make([]uint64, min(doorInitialSlots, d.maxSlots))}
 		d.tables[start] = t
+		if d.oldest.IsZero() || start.Before(d.oldest) {
+			d.oldest = start
+		}
 	}
 	g := t.group(h)
 	n := 0
@@ -127,9 +134,15 @@ func (t *doorTable) append(h uint64) bool {
 
 // closeBefore drops the tables of buckets before closed.
 func (d *door) closeBefore(closed time.Time) {
+	if len(d.tables) == 0 || !d.oldest.Before(closed) {
+		return
+	}
+	d.oldest = time.Time{}
 	for start := range d.tables {
 		if start.Before(closed) {
 			delete(d.tables, start)
+		} else if d.oldest.IsZero() || start.Before(d.oldest) {
+			d.oldest = start
 		}
 	}
 }
@@ -173,6 +186,7 @@ func (d *door) snap() []doorSnap {
 // A table may come in several pieces (a chunked snapshot), in order.
 func (d *door) restore(snaps []doorSnap) {
 	d.tables = make(map[time.Time]*doorTable, len(snaps))
+	d.oldest = time.Time{}
 	for _, s := range snaps {
 		if s.Slots < doorWays || s.Slots&(s.Slots-1) != 0 {
 			continue // not written by snap
@@ -187,5 +201,8 @@ func (d *door) restore(snaps []doorSnap) {
 			}
 		}
 		d.tables[s.Start] = t
+		if d.oldest.IsZero() || s.Start.Before(d.oldest) {
+			d.oldest = s.Start
+		}
 	}
 }

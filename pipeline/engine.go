@@ -425,12 +425,8 @@ func (e *Engine) SetNotifier(n Notifier) { e.notifier = n }
 // A record at or below an offset already counted (a replay after a restart from
 // a checkpoint) is skipped.
 func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
-	return e.process(ctx, &rec)
-}
-
-// process is Process without copying the record; it does not keep rec.
-func (e *Engine) process(ctx context.Context, rec *ingest.Record) error {
-	return e.processAt(ctx, rec, time.Now())
+	defer e.setGauges()
+	return e.processAt(ctx, &rec, time.Now())
 }
 
 // processAt is process on the wall clock now.
@@ -553,7 +549,7 @@ func (e *Engine) tooEarly(ts time.Time) bool {
 
 // maybeAdvance moves event time to where every active partition has got.
 func (e *Engine) maybeAdvance(ctx context.Context, now time.Time) error {
-	return e.Advance(ctx, e.partitionWatermark(now))
+	return e.advance(ctx, e.partitionWatermark(now))
 }
 
 // slowest describes the partition holding the watermark back, for logs.

@@ -231,6 +231,7 @@ func (e *Engine) ProcessBatch(ctx context.Context, recs []ingest.Record) error {
 	// One wall clock for the batch: its records were fetched together, and
 	// reading the clock for each showed in the engine's profile.
 	now := time.Now()
+	defer e.setGauges()
 	for i := range recs {
 		if err := e.processAt(ctx, &recs[i], now); err != nil {
 			return err
