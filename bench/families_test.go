@@ -131,6 +131,10 @@ func generatedRecords(n int) ([]ingest.Record, error) {
 		}
 		recs = append(recs, ingest.Record{Source: src, Lag: -1, Kind: ingest.KindContent, Content: c})
 	}
+	// Hashed as the consumer's decoders hash them, off the engine's goroutine.
+	for i := range recs {
+		recs[i].Hash()
+	}
 	return recs, nil
 }
 

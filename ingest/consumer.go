@@ -63,12 +63,21 @@ type Record struct {
 // reports, Actor its creator or reporter. The pipeline needs all three for
 // every event on the one goroutine that owns its state, where hashing them
 // was 4 % of its time (the IDs' bytes are no longer in cache there); the
-// decoding goroutines, one per core, make them instead. Set says they are made; a record built by hand has them made by
-// the pipeline.
+// decoding goroutines, one per core, make them instead. Terms are the keys
+// of a content's first HashedTerms terms (event.Content.Terms, in its order)
+// hashed the same way, NTerms of them; building and hashing each key was
+// another 4 %. Set says they are made; a record built by hand has them made
+// by the pipeline.
 type Hashes struct {
 	Event, Content, Actor uint64
+	Terms                 [HashedTerms]uint64
+	NTerms                uint8
 	Set                   bool
 }
+
+// HashedTerms is how many of a content's terms the decoders hash: a post
+// rarely carries more, and the pipeline hashes the rest itself.
+const HashedTerms = 8
 
 // Hash makes r.Hashes from its event.
 func (r *Record) Hash() {
@@ -76,6 +85,23 @@ func (r *Record) Hash() {
 	case KindContent:
 		c := &r.Content
 		r.Hashes = Hashes{Event: sketches.Hash(c.EventID), Content: sketches.Hash(c.ContentID), Actor: sketches.Hash(c.CreatorID), Set: true}
+		n := 0
+		add := func(k event.Kind, v string) {
+			if n < HashedTerms {
+				r.Hashes.Terms[n] = sketches.HashTerm(k.String(), v)
+				n++
+			}
+		}
+		for _, h := range c.Hashtags {
+			add(event.KindHashtag, h)
+		}
+		if c.ChallengeID != "" {
+			add(event.KindChallenge, c.ChallengeID)
+		}
+		if c.SoundID != "" {
+			add(event.KindSound, c.SoundID)
+		}
+		r.Hashes.NTerms = uint8(n)
 	case KindReport:
 		rp := &r.Report
 		r.Hashes = Hashes{Event: sketches.Hash(rp.EventID), Content: sketches.Hash(rp.ContentID), Actor: sketches.Hash(rp.ReporterID), Set: true}

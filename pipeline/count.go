@@ -41,8 +41,15 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 	hashes := e.hashes[:0]
 	famOf, spellings := e.famOf[:0], e.spellings[:0]
 	open := e.window.Open(ts)
-	for _, t := range e.terms {
-		key, h := e.termKey(t)
+	for i, t := range e.terms {
+		var key string
+		var h uint64
+		if i < int(hs.NTerms) {
+			h = hs.Terms[i]
+			key = e.hashedTermKey(t, h)
+		} else {
+			key, h = e.termKey(t)
+		}
 		keys = append(keys, key)
 		hashes = append(hashes, h)
 		// A hashtag's family is its incident, which decides the shard that

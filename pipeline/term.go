@@ -374,6 +374,18 @@ func (e *Engine) termKey(t event.Term) (string, uint64) {
 	return slot.key, h
 }
 
+// hashedTermKey is termKey of t, whose key's hash h the decoders made
+// (ingest.Hashes.Terms): the key is built only when the cache does not hold it.
+func (e *Engine) hashedTermKey(t event.Term, h uint64) string {
+	kind := t.Kind.String()
+	slot := &e.keyCache[h&(keyCacheSize-1)]
+	if slot.hash != h || len(slot.key) != len(kind)+1+len(t.Value) {
+		e.keyBuf = append(append(append(e.keyBuf[:0], kind...), ':'), t.Value...)
+		*slot = cachedKey{hash: h, key: string(e.keyBuf)}
+	}
+	return slot.key
+}
+
 // hashtagFamily returns the family hash of the hashtag value v whose term key
 // (just made by termKey) hashes to h, 0 for its own family, and reports
 // whether this is a spelling the families' tables did not hold.

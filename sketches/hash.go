@@ -38,3 +38,14 @@ func floorMod(a, b int64) int64 {
 	}
 	return m
 }
+
+// HashTerm is Hash of kind + ":" + value (a term's key, event.Term.String),
+// without making the string.
+func HashTerm(kind, value string) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	_, _ = d.WriteString(kind)
+	_, _ = d.WriteString(":")
+	_, _ = d.WriteString(value)
+	return d.Sum64()
+}
