@@ -32,7 +32,7 @@ var familyStreams = sync.OnceValues(func() (map[string][]ingest.Record, error) {
 //
 //   - generated: the generator's default platform (200 k hashtags, their
 //     misspelt and Devanagari variants, every scenario), content and reports,
-//     decoded beforehand, as make bench replays it.
+//     decoded and hashed beforehand, as make bench replays it.
 //   - oneoff: the pessimistic case, 240 k posts each with two long hashtags
 //     seen nowhere else and one common one: every family key is computed
 //     afresh and nearly every family is new.
