@@ -85,21 +85,11 @@ func (r *Record) Hash() {
 	case KindContent:
 		c := &r.Content
 		r.Hashes = Hashes{Event: sketches.Hash(c.EventID), Content: sketches.Hash(c.ContentID), Actor: sketches.Hash(c.CreatorID), Set: true}
-		n := 0
-		add := func(k event.Kind, v string) {
-			if n < HashedTerms {
-				r.Hashes.Terms[n] = sketches.HashTerm(k.String(), v)
-				n++
-			}
-		}
-		for _, h := range c.Hashtags {
-			add(event.KindHashtag, h)
-		}
-		if c.ChallengeID != "" {
-			add(event.KindChallenge, c.ChallengeID)
-		}
-		if c.SoundID != "" {
-			add(event.KindSound, c.SoundID)
+		var buf [HashedTerms]event.Term
+		terms := c.Terms(buf[:0])
+		n := min(len(terms), HashedTerms)
+		for i, t := range terms[:n] {
+			r.Hashes.Terms[i] = sketches.HashTerm(t.Kind.String(), t.Value)
 		}
 		r.Hashes.NTerms = uint8(n)
 	case KindReport:

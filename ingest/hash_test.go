@@ -41,3 +41,12 @@ func TestHashTerms(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkRecordHash(b *testing.B) {
+	r := Record{Kind: KindContent, Content: event.Content{EventID: "e-1", ContentID: "c-1", CreatorID: "u-1",
+		Hashtags: []string{"fyp", "blackoutchallenge", "ब्लैकआउटचैलेंज"}, ChallengeID: "blackout", SoundID: "s-1"}}
+	b.ReportAllocs()
+	for range b.N {
+		r.Hash()
+	}
+}
