@@ -429,7 +429,7 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 	return e.processAt(ctx, &rec, time.Now())
 }
 
-// processAt is process on the wall clock now.
+// processAt is Process of rec, which it does not keep, on the wall clock now.
 func (e *Engine) processAt(ctx context.Context, rec *ingest.Record, now time.Time) error {
 	e.resume(now)
 	if e.ends != nil {

@@ -259,7 +259,9 @@ func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 // record was 4 % of the engine's time, and a scrape sees no step between.
 func (e *Engine) setGauges() {
 	e.m.parked.Set(float64(len(e.parked)))
-	e.m.watermark.Set(float64(e.watermark.Unix()))
+	if !e.watermark.IsZero() {
+		e.m.watermark.Set(float64(e.watermark.Unix()))
+	}
 	e.m.doorB.Set(float64(e.door.bytes()))
 	e.m.dedupIDs.Set(float64(e.dedup.n))
 	e.m.dedupB.Set(float64(e.dedup.bytes()))

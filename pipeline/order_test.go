@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
@@ -361,5 +363,49 @@ func TestParkedHeap(t *testing.T) {
 				t.Errorf("%d records, %s: %d left", n, name, len(*h))
 			}
 		}
+	}
+}
+
+// TestGaugesAfterEachCall: the gauges of what the engine holds are set once
+// a call (Process, ProcessBatch, Advance), not at each step of event time,
+// and say what the engine holds when the call returns; the watermark's says
+// nothing until there is one.
+func TestGaugesAfterEachCall(t *testing.T) {
+	e := newTestEngine(t)
+	e.held = true
+	e.Expect([]ingest.Partition{{Topic: "content-events", Partition: 0}, {Topic: "content-events", Partition: 1}})
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	rec := func(p int, off int64, ts time.Time) ingest.Record {
+		return ingest.Record{Source: ingest.Source{Topic: "content-events", Partition: p, Offset: off}, Kind: ingest.KindContent,
+			Content: event.Content{EventID: fmt.Sprint(p, off), TS: ts, ContentID: fmt.Sprint(p, off), CreatorID: "u", Hashtags: []string{"x"}}}
+	}
+	ctx := context.Background()
+	// Partition 1 has said nothing: partition 0's record waits for it.
+	if err := e.ProcessBatch(ctx, []ingest.Record{rec(0, 0, start.Add(time.Second))}); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(e.m.parked); got != 1 || len(e.parked) != 1 {
+		t.Fatalf("parked gauge %v, %d records parked; want 1", got, len(e.parked))
+	}
+	if got := testutil.ToFloat64(e.m.watermark); e.Watermark().IsZero() && got != 0 {
+		t.Fatalf("watermark gauge %v before any watermark, want 0", got)
+	}
+	if err := e.Process(ctx, rec(1, 0, start.Add(2*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(e.m.parked); got != float64(len(e.parked)) {
+		t.Fatalf("parked gauge %v, %d records parked", got, len(e.parked))
+	}
+	if err := e.Advance(ctx, start.Add(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := testutil.ToFloat64(e.m.watermark), float64(start.Add(5*time.Minute).Unix()); got != want {
+		t.Fatalf("watermark gauge %v, want %v", got, want)
+	}
+	if got := testutil.ToFloat64(e.m.parked); got != 0 || len(e.parked) != 0 {
+		t.Fatalf("parked gauge %v, %d records parked after the advance; want 0", got, len(e.parked))
+	}
+	if got, want := testutil.ToFloat64(e.m.dedupIDs), float64(e.dedup.n); got != want {
+		t.Fatalf("dedup gauge %v, want %v", got, want)
 	}
 }
