@@ -90,3 +90,47 @@ func TestDoorGrowsAndRestores(t *testing.T) {
 		t.Error("door at its bound not reported full")
 	}
 }
+
+// TestDoorCloseBefore: closing drops exactly the tables of buckets before
+// the closed one, however the tables came (in any order, or from a
+// checkpoint), and a close that drops nothing keeps every table.
+func TestDoorCloseBefore(t *testing.T) {
+	b := func(m int) time.Time { return time.Date(2026, 11, 20, 10, m, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name     string
+		buckets  []int // tables made, in this order
+		restored bool  // made by a checkpoint round trip instead
+		closes   []int
+		want     []int
+	}{
+		{"in order", []int{0, 1, 2}, false, []int{1}, []int{1, 2}},
+		{"later first", []int{2, 0, 1}, false, []int{2}, []int{2}},
+		{"nothing to drop", []int{3, 4}, false, []int{1, 3}, []int{3, 4}},
+		{"step by step", []int{1, 0, 3, 2}, false, []int{1, 2, 3}, []int{3}},
+		{"all", []int{0, 1}, false, []int{5}, nil},
+		{"restored", []int{2, 0, 1}, true, []int{1, 2}, []int{2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDoor(1 << 10)
+			for _, m := range tc.buckets {
+				d.admit(b(m), uint64(m)+1)
+			}
+			if tc.restored {
+				r := newDoor(1 << 10)
+				r.restore(d.snap())
+				d = r
+			}
+			for _, c := range tc.closes {
+				d.closeBefore(b(c))
+			}
+			var got []int
+			for start := range d.tables {
+				got = append(got, start.Minute())
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("tables left %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
