@@ -353,9 +353,9 @@ type cachedKey struct {
 	famOK bool
 }
 
-// termKey returns t's key (Term.String) and its hash (sketches.Hash). The
-// key is made in a buffer and hashed there; only when its cache slot holds
-// another term is it copied into a new string. Every mention needs its term's
+// termKey returns t's key (Term.String) and its hash (sketches.Hash), hashed
+// without making the key; only when its cache slot holds another term is the
+// key made, into a new string (see hashedTermKey). Every mention needs its term's
 // key, and a popular term is mentioned thousands of times a minute: making
 // the key anew each time was an allocation per term and event.
 //
@@ -365,13 +365,8 @@ type cachedKey struct {
 // are one term to them already. Comparing the bytes too read the cached key's
 // from wherever the heap put them, a cache miss on most mentions.
 func (e *Engine) termKey(t event.Term) (string, uint64) {
-	e.keyBuf = append(append(append(e.keyBuf[:0], t.Kind.String()...), ':'), t.Value...)
-	h := sketches.HashBytes(e.keyBuf)
-	slot := &e.keyCache[h&(keyCacheSize-1)]
-	if slot.hash != h || len(slot.key) != len(e.keyBuf) {
-		*slot = cachedKey{hash: h, key: string(e.keyBuf)}
-	}
-	return slot.key, h
+	h := sketches.HashTerm(t.Kind.String(), t.Value)
+	return e.hashedTermKey(t, h), h
 }
 
 // hashedTermKey is termKey of t, whose key's hash h the decoders made
