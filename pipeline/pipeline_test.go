@@ -267,6 +267,45 @@ func TestLabelsTop(t *testing.T) {
 	}
 }
 
+// TestLabelsAppendTop: the n labels kept are those a full sort puts first,
+// in its order, ties by name, after whatever dst held already.
+func TestLabelsAppendTop(t *testing.T) {
+	tests := []struct {
+		name   string
+		counts []int // N of labels L00, L01, …, in the order added
+		n      int
+	}{
+		{"none", nil, 3},
+		{"fewer than n", []int{2, 5}, 3},
+		{"n of many", []int{1, 7, 3, 7, 2, 9, 1, 4}, 3},
+		{"ties by name", []int{4, 4, 4, 4, 4}, 2},
+		{"ascending", []int{1, 2, 3, 4, 5, 6}, 4},
+		{"descending", []int{6, 5, 4, 3, 2, 1}, 4},
+		{"n of 1", []int{3, 8, 8, 1}, 1},
+		{"n 0", []int{3, 1}, 0},
+		{"all of maxLabels", slices.Repeat([]int{2, 9, 5, 5}, maxLabels/4), maxLabels},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l labels
+			for i, c := range tt.counts {
+				l = append(l, detectors.Count{Label: fmt.Sprintf("L%02d", i), N: uint64(c)})
+			}
+			want := slices.Clone(l)
+			slices.SortFunc(want, compareCounts)
+			want = want[:min(tt.n, len(want))]
+			held := []detectors.Count{{Label: "held", N: 1}}
+			got := l.appendTop(slices.Clone(held), tt.n)
+			if !slices.Equal(got[:1], held) {
+				t.Fatalf("dst's own entry changed: %v", got[:1])
+			}
+			if !slices.Equal(got[1:], want) {
+				t.Errorf("top %d of %v: %v, want %v", tt.n, tt.counts, got[1:], want)
+			}
+		})
+	}
+}
+
 // TestLabelsPastTheCap: a label that comes after maxLabels others have and
 // then leads (a region whose surge begins late in the bucket) is listed, and
 // first.
