@@ -14,7 +14,7 @@ import (
 // the offset the next message produced to it will get. The pipeline judges
 // a silent partition caught up only on this, read after its last record:
 // the lag a record carried says where the partition stood when it was
-// fetched, not whether it has received anything since (see pipeline.Ends).
+// fetched, not whether it has received anything since (see eventtime.Ends).
 // A partition the brokers do not answer for is left out.
 func (c *Consumer) HighWaterMarks(ctx context.Context, parts []Partition) (map[Partition]int64, error) {
 	return c.ends.highWaterMarks(ctx, c.cfg, parts)

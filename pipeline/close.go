@@ -26,7 +26,7 @@ func (e *Engine) Drain(ctx context.Context) error {
 		return err
 	}
 	end := e.watermark
-	if last := e.latestParked(); last.After(end) {
+	if last := e.parked.Latest(); last.After(end) {
 		end = last
 	}
 	if end.IsZero() {
@@ -266,8 +266,8 @@ func (e *Engine) reportBucket(b *sketches.Bucket, platform detectors.Platform, o
 		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
 	}
 	e.log.Debug("bucket closed", "bucket", b.Start, "events", b.Events, "mentions", report.Mentions, "reports", b.ReportEvents,
-		"tracked", report.Tracked, "late", report.Late, "parked", len(e.parked), "watermark", e.watermark, "alerts", len(evs),
-		"slowest", e.slowest())
+		"tracked", report.Tracked, "late", report.Late, "parked", e.parked.Len(), "watermark", e.watermark, "alerts", len(evs),
+		"slowest", e.in.Slowest(time.Now()))
 	e.reported.late, e.reported.invalid = e.window.Dropped(), e.invalid
 	for _, o := range e.obs {
 		o.Bucket(report)

@@ -48,7 +48,7 @@ type Config struct {
 	IdleClose time.Duration `mapstructure:"idle_close"`
 	// PartitionIdle is how long an input partition may go without a record
 	// before it stops holding the watermark back, once the brokers' high-water
-	// mark shows it has nothing more (see partitionWatermark).
+	// mark shows it has nothing more (see eventtime.Inputs.Watermark).
 	PartitionIdle time.Duration `mapstructure:"partition_idle"`
 	// MaxParked bounds the records held back because their partition is ahead
 	// of the slowest one: records are applied in event-time order across

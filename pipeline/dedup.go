@@ -30,7 +30,7 @@ const DedupBytesPerID = 40
 type dedupFilter struct {
 	max      int   // ids held at most, all partitions together; 0 disables
 	bucketNs int64 // bucket width
-	parts    map[partition]*seenIDs
+	parts    map[ingest.Partition]*seenIDs
 	n        int
 	// oldest is the smallest bucket index held (meaningful while n > 0), so
 	// that the close at every watermark step, which finds nothing to forget
@@ -41,7 +41,7 @@ type dedupFilter struct {
 	// come in runs of one partition, and a map keyed by a topic name costs
 	// a string hash per event, over a third of the filter's time
 	// (BenchmarkDedupSeen).
-	lastP partition
+	lastP ingest.Partition
 	last  *seenIDs
 	// free holds the id lists of forgotten buckets for the buckets that
 	// open next, so that a bucket's list does not grow from nothing by
@@ -60,7 +60,7 @@ type seenIDs struct {
 }
 
 func newDedupFilter(max int, bucket time.Duration) *dedupFilter {
-	return &dedupFilter{max: max, bucketNs: int64(bucket), parts: make(map[partition]*seenIDs)}
+	return &dedupFilter{max: max, bucketNs: int64(bucket), parts: make(map[ingest.Partition]*seenIDs)}
 }
 
 // seen records id (hash h) as read from p with event time ts and reports whether it
@@ -68,7 +68,7 @@ func newDedupFilter(max int, bucket time.Duration) *dedupFilter {
 // before any closed): an event before it is late, is not remembered, and is
 // never called a duplicate here. forgot is how many ids had to be dropped
 // before their bucket closed to stay within max.
-func (d *dedupFilter) seen(p partition, id string, h uint64, ts, closed time.Time) (dup bool, forgot int) {
+func (d *dedupFilter) seen(p ingest.Partition, id string, h uint64, ts, closed time.Time) (dup bool, forgot int) {
 	if d.max <= 0 || id == "" {
 		return false, 0
 	}
@@ -194,12 +194,12 @@ type dedupBucket struct {
 }
 
 func (d *dedupFilter) restore(snaps []dedupSnap) {
-	d.parts = make(map[partition]*seenIDs, len(snaps))
+	d.parts = make(map[ingest.Partition]*seenIDs, len(snaps))
 	d.last = nil
 	d.n = 0
 	for _, ds := range snaps {
 		// A partition may come in several pieces (a chunked snapshot).
-		s := d.parts[partition{ds.Topic, ds.Partition}]
+		s := d.parts[ingest.Partition{Topic: ds.Topic, Partition: ds.Partition}]
 		if s == nil {
 			s = &seenIDs{byBucket: make(map[int64][]uint64, len(ds.Buckets))}
 		}
@@ -210,7 +210,7 @@ func (d *dedupFilter) restore(snaps []dedupSnap) {
 			s.byBucket[b.Index] = append(s.byBucket[b.Index], b.IDs...)
 			d.n += len(b.IDs)
 		}
-		d.parts[partition{ds.Topic, ds.Partition}] = s
+		d.parts[ingest.Partition{Topic: ds.Topic, Partition: ds.Partition}] = s
 	}
 	d.findOldest()
 }
@@ -225,14 +225,14 @@ func floorDiv(a, b int64) int64 {
 
 // isDuplicate reports whether rec is a copy of an event already read from
 // its partition in a bucket still open, and counts it if so.
-func (e *Engine) isDuplicate(p partition, rec *ingest.Record, ts time.Time) bool {
+func (e *Engine) isDuplicate(p ingest.Partition, rec *ingest.Record, ts time.Time) bool {
 	id := rec.Content.EventID
 	if rec.Kind == ingest.KindReport {
 		id = rec.Report.EventID
-		if p.topic == "" {
+		if p.Topic == "" {
 			// A record read from no topic (a file, a backtest): contents and
 			// reports still keep apart, as their topics would.
-			p.topic = "reports"
+			p.Topic = "reports"
 		}
 	}
 	dup, forgot := e.dedup.seen(p, id, rec.Hashes.Event, ts, e.window.Closed())

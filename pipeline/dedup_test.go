@@ -173,7 +173,7 @@ func TestDedupFilterBounded(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := newDedupFilter(tt.max, time.Minute)
-			p := partition{"content-events", 0}
+			p := ingest.Partition{Topic: "content-events", Partition: 0}
 			forgot := 0
 			for b := 0; b < tt.buckets; b++ {
 				for i := 0; i < tt.perBucket; i++ {
@@ -197,7 +197,7 @@ func TestDedupFilterBounded(t *testing.T) {
 				t.Errorf("copy of an event in the newest bucket: duplicate %v", dup)
 			}
 			// Another partition's event with the same id is not a copy.
-			if dup, _ := d.seenID(partition{"content-events", 1}, fmt.Sprint("e", tt.buckets-1, "-1"), last, time.Time{}); dup {
+			if dup, _ := d.seenID(ingest.Partition{Topic: "content-events", Partition: 1}, fmt.Sprint("e", tt.buckets-1, "-1"), last, time.Time{}); dup {
 				t.Error("same id on another partition called a duplicate")
 			}
 			// Closing every bucket forgets every id; a copy then is late.
@@ -218,7 +218,7 @@ func TestDedupFilterBounded(t *testing.T) {
 func TestDedupReusesForgottenLists(t *testing.T) {
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	d := newDedupFilter(1000, time.Minute)
-	ps := []partition{{"content-events", 0}, {"content-events", 1}}
+	ps := []ingest.Partition{{Topic: "content-events", Partition: 0}, {Topic: "content-events", Partition: 1}}
 	id := func(b, p, i int) string { return fmt.Sprint("e", b, "-", p, "-", i) }
 	const per = 20
 	for b := range 6 {
@@ -280,7 +280,7 @@ func TestDedupMemory(t *testing.T) {
 		}
 	}
 	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	p := partition{"content-events", 0}
+	p := ingest.Partition{Topic: "content-events", Partition: 0}
 	d := newDedupFilter(n, time.Minute)
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -307,7 +307,7 @@ func TestDedupMemory(t *testing.T) {
 }
 
 // seenID is seen of id, hashed as the consumer's decoders hash it.
-func (d *dedupFilter) seenID(p partition, id string, ts, closed time.Time) (bool, int) {
+func (d *dedupFilter) seenID(p ingest.Partition, id string, ts, closed time.Time) (bool, int) {
 	return d.seen(p, id, sketches.Hash(id), ts, closed)
 }
 
@@ -318,9 +318,9 @@ func (d *dedupFilter) seenID(p partition, id string, ts, closed time.Time) (bool
 func BenchmarkDedupSeen(b *testing.B) {
 	const perMinute, parts, run = 3000, 4, 500
 	d := newDedupFilter(DefaultConfig().DedupMaxIDs, time.Minute)
-	ps := make([]partition, parts)
+	ps := make([]ingest.Partition, parts)
 	for i := range ps {
-		ps[i] = partition{"content-events", i}
+		ps[i] = ingest.Partition{Topic: "content-events", Partition: i}
 	}
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	step := time.Minute / (perMinute * parts)

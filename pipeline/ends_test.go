@@ -86,7 +86,7 @@ func TestReconnectingPartitionIsNotIdle(t *testing.T) {
 			e.Expect(parts)
 			log := &fakeLog{recs: map[ingest.Partition][]ingest.Record{}, read: map[ingest.Partition]int{}}
 			if tt.ends {
-				e.ends = log
+				e.in.SetEnds(log)
 			}
 			wall0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 			ev0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
@@ -112,11 +112,7 @@ func TestReconnectingPartitionIsNotIdle(t *testing.T) {
 				if err := e.tick(ctx, wall, 0); err != nil {
 					t.Fatal(err)
 				}
-				if e.endsAsk != nil {
-					r := <-e.endsAsk
-					e.endsAsk = nil
-					e.setEnds(r)
-				}
+				e.in.Await()
 				for _, p := range connected {
 					for _, rec := range log.fetch(p) {
 						if err := e.processAt(ctx, &rec, wall); err != nil {
@@ -204,7 +200,7 @@ func TestRestartedPartitionSlowToStart(t *testing.T) {
 			parts := []ingest.Partition{{Topic: "content-events", Partition: 0}, {Topic: "content-events", Partition: 1}, {Topic: "content-events", Partition: 2}}
 			log := &fakeLog{recs: map[ingest.Partition][]ingest.Record{}, read: map[ingest.Partition]int{}}
 			if withEnds {
-				e.ends = log
+				e.in.SetEnds(log)
 			}
 			ev0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 			n := 0
@@ -214,13 +210,15 @@ func TestRestartedPartitionSlowToStart(t *testing.T) {
 				log.produce(p, ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: id, TS: ts, ContentID: id, CreatorID: id, Hashtags: []string{"tag"}}})
 			}
 			// What the checkpoint counted: 10 records of each partition.
+			var counted []ingest.Offset
 			for _, p := range parts {
 				for range 10 {
 					post(p, ev0)
 				}
 				log.fetch(p)
-				e.offsets[partition{p.Topic, p.Partition}] = 9
+				counted = append(counted, ingest.Offset{Topic: p.Topic, Partition: p.Partition, Offset: 9})
 			}
+			e.in.Restore(counted)
 			e.Expect(parts)
 			wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 			for i := range 100 { // 10 s of wall clock, 20 minutes of event time
@@ -231,11 +229,7 @@ func TestRestartedPartitionSlowToStart(t *testing.T) {
 				if err := e.tick(ctx, wall, 0); err != nil {
 					t.Fatal(err)
 				}
-				if e.endsAsk != nil {
-					r := <-e.endsAsk
-					e.endsAsk = nil
-					e.setEnds(r)
-				}
+				e.in.Await()
 				connected := parts[:2]
 				if i >= 80 {
 					connected = parts

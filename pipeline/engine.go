@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +13,7 @@ import (
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline/eventtime"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -143,20 +143,18 @@ type Engine struct {
 	watermark  time.Time
 	lastClosed time.Time // start of the last bucket closed
 	first      time.Time // start of the first bucket ever seen, for "same time yesterday"
-	offsets    map[partition]int64
+	// in is the input partitions: the offsets counted of each, and the
+	// event time each has reached. The watermark is the slowest active
+	// partition's, not the fastest's: a consumer that reads one partition
+	// ahead of another must not close buckets the other one still fills.
+	in *eventtime.Inputs
 	// via is the last relay offset read of each relay partition (detect
-	// processes, ingest.Record.Via): what they commit, where offsets is
-	// what they deduplicate by.
-	via map[partition]int64
-	// parts is the event-time progress of each input partition. The watermark is
-	// the slowest active partition's, not the fastest's: a consumer that reads
-	// one partition ahead of another must not close buckets the other one
-	// still fills.
-	parts map[partition]*progress
+	// processes, ingest.Record.Via): what they commit, where in's offsets
+	// are what they deduplicate by.
+	via map[ingest.Partition]int64
 	// parked holds records ahead of the watermark, bounded by MaxParked;
 	// they are applied in event-time order as it moves on (see order.go).
-	parked      parkedHeap
-	spare       []*ingest.Record
+	parked      eventtime.Held
 	openBuckets int
 	// saving is the result of the commit round running in the background.
 	saving chan roundResult
@@ -176,14 +174,6 @@ type Engine struct {
 	reported   struct{ late, invalid uint64 } // totals at the last bucket report
 	lastEvent  time.Time                      // wall clock of the last record, for idle advance
 
-	// readMax is the latest event time read from any partition, applied or
-	// parked.
-	readMax time.Time
-	// ends reads the partitions' high-water marks (see partitionWatermark);
-	// nil when the input cannot tell. endsAsk is the round in flight.
-	ends    Ends
-	endsAsk chan endsResult
-	endsAt  time.Time // when the last round was asked for
 	// winBuf holds the window's encoding from one checkpoint to the next.
 	winBuf []byte
 	// snapBuf is the buffer a snapshot is written through, kept likewise.
@@ -245,25 +235,6 @@ func (c *closeScratch) release(obs []detectors.Observation, estimated [][2]float
 	clear(rows)
 	clear(sts)
 	c.obs, c.estimated, c.rows, c.sts = obs[:0], estimated[:0], rows[:0], sts[:0]
-}
-
-type partition struct {
-	topic string
-	part  int
-}
-
-type progress struct {
-	max      time.Time // largest event time read from the partition
-	seen     time.Time // wall clock of its last record
-	caughtUp bool      // its last record was the newest in the partition when fetched
-	unseen   bool      // expected (assigned) but no record yet; seen is when it was expected
-	lag      int64
-	// end is the partition's high-water mark as the brokers last gave it
-	// (endKnown), and endBound the largest event time read from any
-	// partition when it was asked for; see partitionWatermark.
-	end      int64
-	endKnown bool
-	endBound time.Time
 }
 
 type metrics struct {
@@ -379,9 +350,8 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		dedup:    newDedupFilter(cfg.DedupMaxIDs, wcfg.Bucket),
 		door:     newDoor(cfg.AdmissionSlots),
 		creators: make(map[time.Time]*sketches.HLL),
-		offsets:  make(map[partition]int64),
-		via:      make(map[partition]int64),
-		parts:    make(map[partition]*progress),
+		in:       eventtime.NewInputs(cfg.PartitionIdle, log),
+		via:      make(map[ingest.Partition]int64),
 		m:        newMetrics(reg),
 		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
 		keyCache: make([]cachedKey, keyCacheSize),
@@ -404,15 +374,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 // Expect tells the engine which input partitions exist, before any record
 // arrives: until each has delivered or stayed silent for PartitionIdle, event
 // time does not move past what it may still deliver.
-func (e *Engine) Expect(parts []ingest.Partition) {
-	now := time.Now()
-	for _, p := range parts {
-		k := partition{p.Topic, p.Partition}
-		if e.parts[k] == nil {
-			e.parts[k] = &progress{seen: now, unseen: true}
-		}
-	}
-}
+func (e *Engine) Expect(parts []ingest.Partition) { e.in.Expect(parts, time.Now()) }
 
 // AddObserver registers o for bucket reports and alert transitions.
 func (e *Engine) AddObserver(o Observer) { e.obs = append(e.obs, o) }
@@ -432,10 +394,8 @@ func (e *Engine) Process(ctx context.Context, rec ingest.Record) error {
 // processAt is Process of rec, which it does not keep, on the wall clock now.
 func (e *Engine) processAt(ctx context.Context, rec *ingest.Record, now time.Time) error {
 	e.resume(now)
-	if e.ends != nil {
-		e.takeEnds()
-		e.askEnds(ctx, now)
-	}
+	e.in.Take()
+	e.in.Ask(ctx, now)
 	e.lastEvent = now
 	if !rec.Hashes.Set {
 		rec.Hash() // a record not from the consumer's decoders
@@ -443,15 +403,12 @@ func (e *Engine) processAt(ctx context.Context, rec *ingest.Record, now time.Tim
 	if rec.Via.Topic != "" {
 		// Read, so committed, even when it is a replay skipped below: the
 		// relay holds records again after an aggregate process restarts.
-		e.via[partition{rec.Via.Topic, rec.Via.Partition}] = rec.Via.Offset
+		e.via[ingest.Partition{Topic: rec.Via.Topic, Partition: rec.Via.Partition}] = rec.Via.Offset
 	}
-	p := partition{rec.Source.Topic, rec.Source.Partition}
-	if rec.Source.Topic != "" {
-		if last, ok := e.offsets[p]; ok && rec.Source.Offset <= last {
-			e.m.recReplayed.Inc()
-			return nil
-		}
-		e.offsets[p] = rec.Source.Offset
+	p := ingest.Partition{Topic: rec.Source.Topic, Partition: rec.Source.Partition}
+	if rec.Source.Topic != "" && !e.in.Count(p, rec.Source.Offset) {
+		e.m.recReplayed.Inc()
+		return nil
 	}
 	var ts time.Time
 	switch rec.Kind {
@@ -471,32 +428,19 @@ func (e *Engine) processAt(ctx context.Context, rec *ingest.Record, now time.Tim
 	default:
 		return fmt.Errorf("record kind %d from %s/%d@%d", rec.Kind, rec.Source.Topic, rec.Source.Partition, rec.Source.Offset)
 	}
-	pr := e.parts[p]
-	if pr == nil {
-		pr = &progress{}
-		e.parts[p] = pr
-	}
-	pr.seen, pr.unseen = now, false
-	pr.caughtUp, pr.lag = rec.Lag <= 0, rec.Lag
-	pr.endKnown = false // a high-water mark read before this record says nothing after it
-	if ts.After(pr.max) {
-		pr.max = ts
-	}
-	if ts.After(e.readMax) {
-		e.readMax = ts
-	}
+	e.in.Read(p, ts, rec.Lag, now)
 	if e.isDuplicate(p, rec, ts) {
 		return nil
 	}
 	if rec.Source.Topic != "" && e.holdUntil.IsZero() {
 		e.holdUntil = now.Add(e.cfg.PartitionIdle)
 	}
-	if !e.held && now.Before(e.holdUntil) && len(e.parked) < e.cfg.MaxParked {
+	if !e.held && now.Before(e.holdUntil) && e.parked.Len() < e.cfg.MaxParked {
 		// Start-up: the consumer's partitions deliver their first records
 		// at different times, and whichever comes first must not decide
 		// where event time stands. Hold everything briefly, then apply it
 		// in event-time order.
-		e.park(rec)
+		e.parked.Hold(rec)
 		return nil
 	}
 	if err := e.endHold(ctx, now, true); err != nil {
@@ -514,14 +458,14 @@ func (e *Engine) endHold(ctx context.Context, now time.Time, force bool) error {
 	e.held = true
 	// Replay in order, moving event time along with the records but never
 	// past the slowest partition; the rest waits for it as any record does.
-	n := len(e.parked)
+	n := e.parked.Len()
 	err := e.maybeAdvance(ctx, now)
-	e.log.Debug("start-up hold over", "applied", n-len(e.parked), "partitions", len(e.parts))
+	e.log.Debug("start-up hold over", "applied", n-e.parked.Len(), "partitions", e.in.Partitions())
 	return err
 }
 
 func (e *Engine) apply(rec *ingest.Record) {
-	if ts := recordTS(rec); ts.After(e.maxApplied) {
+	if ts := eventtime.TS(rec); ts.After(e.maxApplied) {
 		e.maxApplied = ts
 	}
 	if rec.Kind == ingest.KindContent {
@@ -529,13 +473,6 @@ func (e *Engine) apply(rec *ingest.Record) {
 	} else {
 		e.report(&rec.Report, &rec.Hashes)
 	}
-}
-
-func recordTS(rec *ingest.Record) time.Time {
-	if rec.Kind == ingest.KindContent {
-		return rec.Content.TS
-	}
-	return rec.Report.TS
 }
 
 // tooEarly reports whether ts lies beyond the buckets the window holds open.
@@ -549,89 +486,7 @@ func (e *Engine) tooEarly(ts time.Time) bool {
 
 // maybeAdvance moves event time to where every active partition has got.
 func (e *Engine) maybeAdvance(ctx context.Context, now time.Time) error {
-	return e.advance(ctx, e.partitionWatermark(now))
-}
-
-// slowest describes the partition holding the watermark back, for logs.
-func (e *Engine) slowest() string {
-	var sp partition
-	var spr *progress
-	for p, pr := range e.parts {
-		if spr == nil || pr.max.Before(spr.max) {
-			sp, spr = p, pr
-		}
-	}
-	if spr == nil {
-		return ""
-	}
-	return fmt.Sprintf("%s/%d at %s (lag %d, silent %s)", sp.topic, sp.part, spr.max.Format(time.RFC3339), spr.lag, time.Since(spr.seen).Round(time.Second))
-}
-
-// counted reports whether the offset of p is known: read, or said by a
-// checkpoint.
-func (e *Engine) counted(p partition) bool {
-	_, ok := e.offsets[p]
-	return ok
-}
-
-// partitionWatermark is the least event time reached by the partitions that
-// are not idle. A partition with nothing to read does not hold the others
-// back, but one that is merely slow to deliver (a large backlog, a reconnect
-// after a broker restart) does, so its events are neither applied out of
-// order (a report before the content it names, found by no join) nor
-// dropped as late when they arrive.
-//
-// Silence alone cannot tell the two apart. Where the input can say how far
-// each partition's log reaches (Ends: Kafka's high-water marks, asked once a
-// second), a partition silent for PartitionIdle is caught up only once a
-// high-water mark read after its last record shows nothing beyond that
-// record, and even then it holds the watermark at endBound, the latest event
-// time read from any partition when that high-water mark was asked for:
-// what it may still receive was produced after everything read by then.
-// Without Ends (a file, a test) a partition is idle once silent for
-// PartitionIdle after a record that was the newest in it when fetched
-// (caughtUp): judged from that record's lag, it takes a partition whose
-// consumer reconnects late for one with nothing to say.
-func (e *Engine) partitionWatermark(now time.Time) time.Time {
-	var wm, newest time.Time
-	found := false
-	for p, pr := range e.parts {
-		if pr.max.After(newest) {
-			newest = pr.max
-		}
-		at := pr.max
-		silent := now.Sub(pr.seen) > e.cfg.PartitionIdle
-		// Maps are looked up only for a silent partition: this runs for
-		// every record, and a partition key's topic is a string to hash.
-		switch {
-		case pr.unseen && silent && e.ends != nil && e.counted(p):
-			// Restarted from a checkpoint: silent and behind is a consumer
-			// slow to start on it, and holds event time as any does.
-			if !pr.endKnown || pr.end > e.offsets[p]+1 {
-				return time.Time{}
-			}
-			at = pr.endBound
-		case pr.unseen && silent:
-			continue
-		case pr.unseen:
-			// An assigned partition that has not delivered yet may hold the
-			// oldest events of all: nothing closes until it speaks or idles.
-			return time.Time{}
-		case silent && e.ends == nil && pr.caughtUp:
-			continue
-		case silent && e.ends != nil && pr.endKnown && pr.end <= e.offsets[p]+1:
-			if pr.endBound.After(at) {
-				at = pr.endBound
-			}
-		}
-		if !found || at.Before(wm) {
-			wm, found = at, true
-		}
-	}
-	if !found {
-		return newest
-	}
-	return wm
+	return e.advance(ctx, e.in.Watermark(now))
 }
 
 // SetEpoch sets the epoch this process claimed its state at
@@ -663,7 +518,7 @@ func (e *Engine) owns(h uint64) bool {
 }
 
 // Offsets returns the last processed offset of each partition.
-func (e *Engine) Offsets() []ingest.Offset { return sortedOffsets(e.offsets) }
+func (e *Engine) Offsets() []ingest.Offset { return e.in.Offsets() }
 
 // CommitOffsets returns the offsets to commit once what was processed is
 // durable: the relay partitions' for a detect process (their records'
@@ -671,23 +526,9 @@ func (e *Engine) Offsets() []ingest.Offset { return sortedOffsets(e.offsets) }
 // partitions' otherwise.
 func (e *Engine) CommitOffsets() []ingest.Offset {
 	if len(e.via) > 0 {
-		return sortedOffsets(e.via)
+		return eventtime.Sorted(e.via)
 	}
 	return e.Offsets()
-}
-
-func sortedOffsets(offsets map[partition]int64) []ingest.Offset {
-	out := make([]ingest.Offset, 0, len(offsets))
-	for p, o := range offsets {
-		out = append(out, ingest.Offset{Topic: p.topic, Partition: p.part, Offset: o})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Topic != out[j].Topic {
-			return out[i].Topic < out[j].Topic
-		}
-		return out[i].Partition < out[j].Partition
-	})
-	return out
 }
 
 // Watermark is the largest event time seen.

@@ -143,18 +143,14 @@ func TestIdleCloseWaitsForUnread(t *testing.T) {
 	for _, o := range e.Offsets() {
 		ends[ingest.Partition{Topic: o.Topic, Partition: o.Partition}] = o.Offset + 1 + 10
 	}
-	e.ends = ends
+	e.in.SetEnds(ends)
 	last := time.Now()
 	silence := func(from, to time.Duration) {
 		for d := from; d <= to; d += time.Second {
 			if err := e.tick(ctx, last.Add(d), 0); err != nil {
 				t.Fatal(err)
 			}
-			if e.endsAsk != nil {
-				r := <-e.endsAsk
-				e.endsAsk = nil
-				e.setEnds(r)
-			}
+			e.in.Await()
 		}
 	}
 	written := func() bool {

@@ -15,6 +15,7 @@ import (
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline/eventtime"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -73,7 +74,7 @@ func newOrderFeed(seed uint64, minutes int) *orderFeed {
 	}
 	topics := []string{"content-events", "content-events", "content-events", "report-events", "report-events"}
 	for p, recs := range f.parts {
-		sort.SliceStable(recs, func(i, j int) bool { return recordTS(&recs[i]).Before(recordTS(&recs[j])) })
+		sort.SliceStable(recs, func(i, j int) bool { return eventtime.TS(&recs[i]).Before(eventtime.TS(&recs[j])) })
 		for i := range recs {
 			recs[i].Source = ingest.Source{Topic: topics[p], Partition: p % 3, Offset: int64(i)}
 			recs[i].Lag = int64(len(recs) - i - 1)
@@ -146,7 +147,7 @@ func TestOrderIndependent(t *testing.T) {
 	for _, recs := range f.parts {
 		sorted = append(sorted, recs...)
 	}
-	sort.SliceStable(sorted, func(i, j int) bool { return recordTS(&sorted[i]).Before(recordTS(&sorted[j])) })
+	sort.SliceStable(sorted, func(i, j int) bool { return eventtime.TS(&sorted[i]).Before(eventtime.TS(&sorted[j])) })
 	orders := map[string][]ingest.Record{
 		"event time": sorted,
 		"random chunks": f.deliver(rng, 300, func(next []int) int {
@@ -291,14 +292,14 @@ func TestStallKeepsPartitionsActive(t *testing.T) {
 	if wm := e.Watermark(); wm.After(start.Add(10 * time.Second)) {
 		t.Fatalf("after a stall, partition 0's record moved event time from %s to %s past partition 1", before.Format("15:04:05"), wm.Format("15:04:05"))
 	}
-	if len(e.parked) != 1 {
-		t.Fatalf("%d records held, want partition 0's, waiting for partition 1", len(e.parked))
+	if e.parked.Len() != 1 {
+		t.Fatalf("%d records held, want partition 0's, waiting for partition 1", e.parked.Len())
 	}
 	if err := e.Process(ctx, rec(1, 10, start.Add(10*time.Minute))); err != nil {
 		t.Fatal(err)
 	}
-	if len(e.parked) != 0 || !e.Watermark().Equal(start.Add(10*time.Minute)) {
-		t.Fatalf("after partition 1 caught up: %d held, watermark %s", len(e.parked), e.Watermark())
+	if e.parked.Len() != 0 || !e.Watermark().Equal(start.Add(10*time.Minute)) {
+		t.Fatalf("after partition 1 caught up: %d held, watermark %s", e.parked.Len(), e.Watermark())
 	}
 }
 
@@ -316,54 +317,6 @@ func counted(tags []string) []string {
 		}
 	}
 	return out
-}
-
-// TestParkedHeap: records come out of the holding area in event-time order,
-// ties by source, however they went in, pushed one by one or restored whole
-// (init, as from a checkpoint).
-func TestParkedHeap(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	for _, n := range []int{0, 1, 2, 3, 10, 1000} {
-		recs := make([]ingest.Record, n)
-		for i := range recs {
-			// Few distinct times and sources, so ties are common.
-			recs[i] = ingest.Record{Kind: ingest.KindContent,
-				Source:  ingest.Source{Topic: []string{"a", "b"}[rng.IntN(2)], Partition: rng.IntN(3), Offset: int64(i)},
-				Content: event.Content{TS: start.Add(time.Duration(rng.IntN(20)) * 500 * time.Millisecond)}}
-		}
-		want := make([]*ingest.Record, n)
-		for i := range recs {
-			want[i] = &recs[i]
-		}
-		slices.SortFunc(want, func(a, b *ingest.Record) int {
-			pa, pb := parkedOf(a), parkedOf(b)
-			switch {
-			case before(&pa, &pb):
-				return -1
-			case before(&pb, &pa):
-				return 1
-			}
-			return 0
-		})
-		var pushed parkedHeap
-		restored := make(parkedHeap, 0, n)
-		for i := range recs {
-			pushed.push(&recs[i])
-			restored = append(restored, parkedOf(&recs[i]))
-		}
-		restored.init()
-		for name, h := range map[string]*parkedHeap{"pushed": &pushed, "restored": &restored} {
-			for i, w := range want {
-				if got := h.pop(); got != w {
-					t.Fatalf("%d records, %s: pop %d is %+v, want %+v", n, name, i, got.Source, w.Source)
-				}
-			}
-			if len(*h) != 0 {
-				t.Errorf("%d records, %s: %d left", n, name, len(*h))
-			}
-		}
-	}
 }
 
 // TestGaugesAfterEachCall: the gauges of what the engine holds are set once
@@ -384,8 +337,8 @@ func TestGaugesAfterEachCall(t *testing.T) {
 	if err := e.ProcessBatch(ctx, []ingest.Record{rec(0, 0, start.Add(time.Second))}); err != nil {
 		t.Fatal(err)
 	}
-	if got := testutil.ToFloat64(e.m.parked); got != 1 || len(e.parked) != 1 {
-		t.Fatalf("parked gauge %v, %d records parked; want 1", got, len(e.parked))
+	if got := testutil.ToFloat64(e.m.parked); got != 1 || e.parked.Len() != 1 {
+		t.Fatalf("parked gauge %v, %d records parked; want 1", got, e.parked.Len())
 	}
 	if got := testutil.ToFloat64(e.m.watermark); e.Watermark().IsZero() && got != 0 {
 		t.Fatalf("watermark gauge %v before any watermark, want 0", got)
@@ -393,8 +346,8 @@ func TestGaugesAfterEachCall(t *testing.T) {
 	if err := e.Process(ctx, rec(1, 0, start.Add(2*time.Second))); err != nil {
 		t.Fatal(err)
 	}
-	if got := testutil.ToFloat64(e.m.parked); got != float64(len(e.parked)) {
-		t.Fatalf("parked gauge %v, %d records parked", got, len(e.parked))
+	if got := testutil.ToFloat64(e.m.parked); got != float64(e.parked.Len()) {
+		t.Fatalf("parked gauge %v, %d records parked", got, e.parked.Len())
 	}
 	if err := e.Advance(ctx, start.Add(5*time.Minute)); err != nil {
 		t.Fatal(err)
@@ -402,8 +355,8 @@ func TestGaugesAfterEachCall(t *testing.T) {
 	if got, want := testutil.ToFloat64(e.m.watermark), float64(start.Add(5*time.Minute).Unix()); got != want {
 		t.Fatalf("watermark gauge %v, want %v", got, want)
 	}
-	if got := testutil.ToFloat64(e.m.parked); got != 0 || len(e.parked) != 0 {
-		t.Fatalf("parked gauge %v, %d records parked after the advance; want 0", got, len(e.parked))
+	if got := testutil.ToFloat64(e.m.parked); got != 0 || e.parked.Len() != 0 {
+		t.Fatalf("parked gauge %v, %d records parked after the advance; want 0", got, e.parked.Len())
 	}
 	if got, want := testutil.ToFloat64(e.m.dedupIDs), float64(e.dedup.n); got != want {
 		t.Fatalf("dedup gauge %v, want %v", got, want)

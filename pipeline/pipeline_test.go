@@ -516,8 +516,8 @@ func TestEngineCountsUnattributedReports(t *testing.T) {
 	if got := testutil.ToFloat64(e.m.records.WithLabelValues("skipped")); got != 1 {
 		t.Errorf("records_total{kind=skipped} = %v, want 1", got)
 	}
-	if last := e.offsets[partition{"t", 0}]; last != int64(len(recs)-1) {
-		t.Errorf("last offset %d, want %d: the skipped record must move it", last, len(recs)-1)
+	if offs := e.Offsets(); len(offs) != 1 || offs[0] != (ingest.Offset{Topic: "t", Offset: int64(len(recs) - 1)}) {
+		t.Errorf("offsets %v, want t/0 at %d: the skipped record must move it", offs, len(recs)-1)
 	}
 }
 
@@ -961,8 +961,8 @@ func TestSnapshotReportsByChannel(t *testing.T) {
 			if err := a.Advance(ctx, start.Add(30*time.Second)); err != nil {
 				t.Fatal(err)
 			}
-			if len(a.parked) != 0 || a.trackedTerm("hashtag:quietterm") == nil {
-				t.Fatalf("%d records parked, term tracked: %v", len(a.parked), a.trackedTerm("hashtag:quietterm") != nil)
+			if a.parked.Len() != 0 || a.trackedTerm("hashtag:quietterm") == nil {
+				t.Fatalf("%d records parked, term tracked: %v", a.parked.Len(), a.trackedTerm("hashtag:quietterm") != nil)
 			}
 			snap, err := a.Snapshot()
 			if err != nil {

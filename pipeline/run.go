@@ -9,6 +9,7 @@ import (
 
 	"github.com/trendwatch/trendwatch/checkpoint"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline/eventtime"
 )
 
 // Committer commits consumed offsets (the Kafka consumer group).
@@ -250,10 +251,10 @@ func runLoop[T any](ctx context.Context, e *Engine, in <-chan T, c Committer, ck
 	// none for ages: idle advance waits its full interval from here.
 	e.lastEvent = time.Now()
 	e.runStart = e.lastEvent
-	if ends, ok := c.(Ends); ok {
+	if ends, ok := c.(eventtime.Ends); ok {
 		// The consumer can say how far each partition reaches: silent
-		// partitions are judged on that (see partitionWatermark).
-		e.ends = ends
+		// partitions are judged on that (see eventtime.Inputs.Watermark).
+		e.in.SetEnds(ends)
 	}
 	if f, ok := ck.(Fence); ok {
 		e.fence = f
@@ -323,8 +324,8 @@ func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 	if e.collect(); e.superseded != nil {
 		return fmt.Errorf("stopping: %w", e.superseded)
 	}
-	e.takeEnds()
-	e.askEnds(ctx, now)
+	e.in.Take()
+	e.in.Ask(ctx, now)
 	if err := e.endHold(ctx, now, false); err != nil {
 		return err
 	}
@@ -335,7 +336,7 @@ func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 			return err
 		}
 	}
-	silent := pending == 0 && !e.unread()
+	silent := pending == 0 && !e.in.Unread()
 	if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && silent && now.Sub(e.lastEvent) >= e.cfg.IdleAdvance {
 		if err := e.Advance(ctx, e.watermark.Add(time.Second)); err != nil {
 			return err
@@ -347,7 +348,7 @@ func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 		}
 	}
 	if e.cfg.MaxLagGrowth > 0 {
-		e.lag.sample(now, e.totalLag())
+		e.lag.sample(now, e.in.Lag())
 	}
 	e.publish(now)
 	return nil
@@ -357,7 +358,7 @@ func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 // has been silent for IdleClose, as Drain does at the end of a finite input.
 func (e *Engine) closeIdle(ctx context.Context, now time.Time) error {
 	end := e.maxApplied
-	if last := e.latestParked(); last.After(end) {
+	if last := e.parked.Latest(); last.After(end) {
 		end = last
 	}
 	before := e.window.Closed()
@@ -380,21 +381,6 @@ func (e *Engine) closeIdle(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// totalLag sums the lag the last record of each partition reported, -1 when
-// none did.
-func (e *Engine) totalLag() int64 {
-	total, known := int64(0), false
-	for _, pr := range e.parts {
-		if !pr.unseen && pr.lag >= 0 {
-			total, known = total+pr.lag, true
-		}
-	}
-	if !known {
-		return -1
-	}
-	return total
-}
-
 // Status is how the engine stands at now.
 func (e *Engine) Status(now time.Time) Status {
 	s := Status{
@@ -402,7 +388,7 @@ func (e *Engine) Status(now time.Time) Status {
 		Ready:      e.held || (e.holdUntil.IsZero() && now.Sub(e.runStart) >= e.cfg.PartitionIdle),
 		LastCommit: e.lastCommit,
 		CommitErr:  e.commitErr,
-		Lag:        e.totalLag(),
+		Lag:        e.in.Lag(),
 	}
 	s.LagGrowing, s.LagRose, s.LagFrom = e.lag.growing()
 	return s

@@ -326,12 +326,12 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 		sw.b = binenc.AppendUvarint(sw.b, *e.familyMentions.m[start])
 	}
 
-	sw.b = binenc.AppendUvarint(sw.b, uint64(len(e.parked)))
-	for _, p := range e.parked {
-		sw.b = ingest.AppendRecord(sw.b, p.rec)
-		if err := sw.spill(); err != nil {
-			return err
-		}
+	sw.b = binenc.AppendUvarint(sw.b, uint64(e.parked.Len()))
+	if err := e.parked.Each(func(r *ingest.Record) error {
+		sw.b = ingest.AppendRecord(sw.b, r)
+		return sw.spill()
+	}); err != nil {
+		return err
 	}
 	var outbox []alert.Event
 	if e.notifier != nil {
@@ -582,21 +582,21 @@ func (e *Engine) writeDoor(sw *snapWriter) error {
 
 // writeDedup writes the event ids remembered, by partition and bucket.
 func (e *Engine) writeDedup(sw *snapWriter) error {
-	parts := make([]partition, 0, len(e.dedup.parts))
+	parts := make([]ingest.Partition, 0, len(e.dedup.parts))
 	for p, s := range e.dedup.parts {
 		if len(s.byBucket) > 0 {
 			parts = append(parts, p)
 		}
 	}
-	slices.SortFunc(parts, func(a, b partition) int {
-		return cmp.Or(cmp.Compare(a.topic, b.topic), cmp.Compare(a.part, b.part))
+	slices.SortFunc(parts, func(a, b ingest.Partition) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 	})
 	sw.b = binenc.AppendUvarint(sw.b, uint64(len(parts)))
 	var idx []int64
 	for _, p := range parts {
 		s := e.dedup.parts[p]
-		sw.b = binenc.AppendString(sw.b, p.topic)
-		sw.b = binenc.AppendVarint(sw.b, int64(p.part))
+		sw.b = binenc.AppendString(sw.b, p.Topic)
+		sw.b = binenc.AppendVarint(sw.b, int64(p.Partition))
 		idx = idx[:0]
 		for i := range s.byBucket {
 			idx = append(idx, i)
@@ -687,13 +687,11 @@ func (e *Engine) Restore(b []byte) error {
 	e.watermark, e.lastClosed, e.first, e.invalid = s.Watermark, s.LastClosed, s.First, s.Invalid
 	e.maxApplied = s.MaxApplied
 	e.reported.invalid = s.Invalid
-	e.parked = make(parkedHeap, len(s.Parked))
 	for i := range s.Parked {
 		s.Parked[i].Hash() // not in the snapshot: made from what is
-		e.parked[i] = parkedOf(&s.Parked[i])
 	}
-	e.parked.init()
-	e.m.parked.Set(float64(len(e.parked)))
+	e.parked.Restore(s.Parked)
+	e.m.parked.Set(float64(e.parked.Len()))
 	if e.notifier != nil && len(s.Outbox) > 0 {
 		e.notifier.Restore(s.Outbox)
 	}
@@ -702,10 +700,7 @@ func (e *Engine) Restore(b []byte) error {
 	if !s.DedupKept && e.cfg.DedupMaxIDs > 0 {
 		e.log.Info("checkpoint predates event_id deduplication: a copy of an event it already counted counts again until its bucket closes")
 	}
-	e.offsets = make(map[partition]int64, len(s.Offsets))
-	for _, o := range s.Offsets {
-		e.offsets[partition{o.Topic, o.Partition}] = o.Offset
-	}
+	e.in.Restore(s.Offsets)
 	e.tracked = make(map[uint64]*termState, len(s.Terms))
 	var disowned []string
 	for _, ts := range s.Terms {

@@ -117,7 +117,7 @@ func TestSnapshotRecordAndEvent(t *testing.T) {
 	if err := e.Process(context.Background(), counted); err != nil {
 		t.Fatal(err)
 	}
-	e.park(&rec)
+	e.parked.Hold(&rec)
 	e.SetNotifier(&outbox{got: []alert.Event{ev}})
 	snap := mustSnapshot(t, e)
 	s, err := decodeBinary(snap)
@@ -450,7 +450,7 @@ func FuzzSnapshotBody(f *testing.F) {
 		}
 	}
 	for _, r := range richRecords() {
-		e.park(&r)
+		e.parked.Hold(&r)
 	}
 	e.SetNotifier(&outbox{got: []alert.Event{richEvent()}})
 	body := snapBody(f, mustSnapshot(f, e))

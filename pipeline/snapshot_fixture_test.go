@@ -85,7 +85,7 @@ func fixtureEngine(tb testing.TB) (*Engine, *outbox) {
 		}
 	}
 	for _, r := range richRecords() {
-		e.park(&r)
+		e.parked.Hold(&r)
 	}
 	ob := &outbox{got: []alert.Event{richEvent()}}
 	e.SetNotifier(ob)
@@ -163,14 +163,17 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	if got, want := e.Watermark(), fixtureStart.Add(11*time.Minute+59*time.Second+500*time.Millisecond); !got.Equal(want) {
 		t.Errorf("watermark %v, want %v", got, want)
 	}
-	if len(e.parked) != 2 {
-		t.Fatalf("%d parked records, want 2", len(e.parked))
+	if e.parked.Len() != 2 {
+		t.Fatalf("%d parked records, want 2", e.parked.Len())
 	}
 	want := richRecords()
-	for _, p := range e.parked {
-		if r := *p.rec; !reflect.DeepEqual(r, want[0]) && !reflect.DeepEqual(r, want[1]) {
+	if err := e.parked.Each(func(p *ingest.Record) error {
+		if r := *p; !reflect.DeepEqual(r, want[0]) && !reflect.DeepEqual(r, want[1]) {
 			t.Errorf("parked record %+v is neither of those parked", r)
 		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	if len(ob.restored) != 1 || !reflect.DeepEqual(ob.restored[0], richEvent()) {
 		t.Errorf("outbox restored as %+v, want %+v", ob.restored, richEvent())

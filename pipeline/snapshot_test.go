@@ -52,7 +52,7 @@ func FuzzRestore(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if len(e.parked) == 0 {
+	if e.parked.Len() == 0 {
 		f.Fatal("the seed snapshot holds no parked records")
 	}
 	f.Add(snap)

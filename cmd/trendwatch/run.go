@@ -23,6 +23,7 @@ import (
 	"github.com/trendwatch/trendwatch/incident"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/pipeline/eventtime"
 	"github.com/trendwatch/trendwatch/sinks/clickhouse"
 	"github.com/trendwatch/trendwatch/sinks/parquet"
 )
@@ -431,7 +432,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 
 // The consumer tells the engine how far each partition reaches, so a
 // partition that reconnects late is not taken for one with nothing to say.
-var _ pipeline.Ends = (*ingest.Consumer)(nil)
+var _ eventtime.Ends = (*ingest.Consumer)(nil)
 
 // joinAlone joins the consumer group once it has no other member and
 // returns the consumer, owning every input partition, with the partitions
