@@ -32,7 +32,7 @@ bench:
 	$(GO) run ./cmd/twbench $(BENCH_FLAGS)
 
 bench-micro:
-	$(GO) test -run '^$$' -bench . -benchmem ./sketches/ ./event/ ./ingest/ ./pipeline/ ./bench/
+	$(GO) test -run '^$$' -bench . -benchmem ./sketches/ ./event/ ./ingest/ ./pipeline/... ./internal/hashtable/ ./bench/
 
 build:
 	$(GO) build -o bin/trendwatch ./cmd/trendwatch

@@ -22,6 +22,7 @@ import (
 	"github.com/trendwatch/trendwatch/incident"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline"
+	"github.com/trendwatch/trendwatch/pipeline/dedup"
 	"github.com/trendwatch/trendwatch/sim/broker"
 	"github.com/trendwatch/trendwatch/sinks/clickhouse"
 	"github.com/trendwatch/trendwatch/sinks/parquet"
@@ -168,7 +169,7 @@ func (c *Config) checkMemory() error {
 	if bounded+memoryRoom > c.MemoryLimit {
 		return fmt.Errorf("memory_limit: %d MiB does not hold what is bounded within it, %d MiB: the sketch window's worst case %d MiB (window.memory_budget), pipeline.join_cache_bytes %d MiB, the event_id filter %d MiB (pipeline.dedup_max_ids), the tracking door %d MiB (pipeline.admission_slots, %d open buckets) and the families' tables %d MiB (pipeline.families), and %d MiB for the rest; raise it, lower those, or set 0 for no limit",
 			c.MemoryLimit>>20, bounded>>20, plan.MaxBytes>>20, c.Pipeline.JoinCacheBytes>>20,
-			int64(c.Pipeline.DedupMaxIDs)*pipeline.DedupBytesPerID>>20, int64(c.Pipeline.AdmissionSlots)*8*int64(plan.OpenBuckets)>>20, plan.OpenBuckets,
+			int64(c.Pipeline.DedupMaxIDs)*dedup.BytesPerID>>20, int64(c.Pipeline.AdmissionSlots)*8*int64(plan.OpenBuckets)>>20, plan.OpenBuckets,
 			c.Pipeline.FamiliesBytes()>>20, memoryRoom>>20)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/trendwatch/trendwatch/pipeline/dedup"
 )
 
 // Config is the pipeline section.
@@ -168,7 +170,7 @@ func DefaultConfig() Config {
 // the tracking door and the families' tables. It is what the pipeline brings
 // to the process's memory_limit beside the sketch window.
 func (c Config) BoundedBytes(openBuckets int) int64 {
-	return int64(c.JoinCacheBytes) + int64(c.DedupMaxIDs)*DedupBytesPerID + int64(c.AdmissionSlots)*8*int64(openBuckets) + c.FamiliesBytes()
+	return int64(c.JoinCacheBytes) + int64(c.DedupMaxIDs)*dedup.BytesPerID + int64(c.AdmissionSlots)*8*int64(openBuckets) + c.FamiliesBytes()
 }
 
 // FamiliesBytes is the size of the families' two tables: a slot of 16 bytes

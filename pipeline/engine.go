@@ -13,6 +13,7 @@ import (
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline/dedup"
 	"github.com/trendwatch/trendwatch/pipeline/eventtime"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
@@ -109,7 +110,7 @@ type Engine struct {
 	// one hash are one term to the sketches already.
 	tracked  map[uint64]*termState
 	join     *joinCache
-	dedup    *dedupFilter
+	dedup    *dedup.Filter
 	door     *door
 	creators map[time.Time]*sketches.HLL // platform-wide unique creators per open bucket
 	// lastCreators is creators[lastCreatorsStart], the one content used last.
@@ -347,7 +348,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		tracked:  make(map[uint64]*termState),
 		surges:   make(map[uint64]*detectors.SurgeMemory),
 		join:     newJoinCache(cfg.JoinCache, cfg.JoinCacheBytes),
-		dedup:    newDedupFilter(cfg.DedupMaxIDs, wcfg.Bucket),
+		dedup:    dedup.New(cfg.DedupMaxIDs, wcfg.Bucket),
 		door:     newDoor(cfg.AdmissionSlots),
 		creators: make(map[time.Time]*sketches.HLL),
 		in:       eventtime.NewInputs(cfg.PartitionIdle, log),

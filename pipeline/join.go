@@ -1,6 +1,9 @@
 package pipeline
 
-import "github.com/trendwatch/trendwatch/sketches"
+import (
+	"github.com/trendwatch/trendwatch/internal/hashtable"
+	"github.com/trendwatch/trendwatch/sketches"
+)
 
 // joinCache maps content IDs to the term keys of their content, so a report that
 // names only a content ID is attributed to its terms. It is bounded twice, by
@@ -10,7 +13,7 @@ import "github.com/trendwatch/trendwatch/sketches"
 // post's entry, and 500,000 of them held 140 MiB of keys nothing else
 // referenced.
 //
-// Entries live in a ring of slots, oldest first, and an index (hashTable)
+// Entries live in a ring of slots, oldest first, and an index (hashtable.Table)
 // finds an entry's slot by the hash of its content ID: a probe of a
 // fixed-size key per post where a map keyed by the ID string took four with
 // its hashing and comparing, a tenth of the engine's time on the generator's
@@ -18,7 +21,7 @@ import "github.com/trendwatch/trendwatch/sketches"
 // apart: the newer takes the index entry, and the older, no longer found,
 // waits in the ring for its eviction like any other.
 type joinCache struct {
-	m    hashTable[int32] // hash of the content ID → slot in ring
+	m    hashtable.Table[int32] // hash of the content ID → slot in ring
 	ring []joinSlot
 	// The entries are ring[first], ring[first+1], … (modulo its length), n
 	// of them, oldest first.
@@ -93,7 +96,7 @@ func (c *joinCache) put(contentID string, keys []string) (evicted int) {
 
 // putHash is put of the content ID whose hash is h.
 func (c *joinCache) putHash(contentID string, h uint64, keys []string) (evicted int) {
-	if i, ok := c.m.get(h); ok && c.ring[i].id == contentID {
+	if i, ok := c.m.Get(h); ok && c.ring[i].id == contentID {
 		e := &c.ring[i]
 		c.size += entryBytes(contentID, keys) - entryBytes(contentID, e.keys)
 		c.release(e)
@@ -108,7 +111,7 @@ func (c *joinCache) putHash(contentID string, h uint64, keys []string) (evicted 
 	e.id, e.h = contentID, h
 	c.store(e, keys)
 	c.n++
-	c.m.put(h, int32(i))
+	c.m.Put(h, int32(i))
 	c.size += entryBytes(contentID, keys)
 	return c.shrink()
 }
@@ -173,8 +176,8 @@ func (c *joinCache) release(e *joinSlot) {
 // evictOldest forgets the oldest entry.
 func (c *joinCache) evictOldest() {
 	e := &c.ring[c.first]
-	if i, ok := c.m.get(e.h); ok && int(i) == c.first {
-		c.m.remove(e.h)
+	if i, ok := c.m.Get(e.h); ok && int(i) == c.first {
+		c.m.Remove(e.h)
 	}
 	c.size -= entryBytes(e.id, e.keys)
 	c.release(e)
@@ -187,7 +190,7 @@ func (c *joinCache) evictOldest() {
 // whether it is known at all: a content without terms is known but has none.
 // The slice is the cache's: it changes with the next put.
 func (c *joinCache) getHash(contentID string, h uint64) ([]string, bool) {
-	i, ok := c.m.get(h)
+	i, ok := c.m.Get(h)
 	if !ok || c.ring[i].id != contentID {
 		return nil, false
 	}

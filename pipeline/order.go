@@ -111,7 +111,7 @@ func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 			return err
 		}
 	}
-	e.dedup.closeBefore(e.window.Closed())
+	e.dedup.CloseBefore(e.window.Closed())
 	e.door.closeBefore(e.window.Closed())
 	return e.judgeEarly(ctx)
 }
@@ -126,7 +126,7 @@ func (e *Engine) setGauges() {
 		e.m.watermark.Set(float64(e.watermark.Unix()))
 	}
 	e.m.doorB.Set(float64(e.door.bytes()))
-	e.m.dedupIDs.Set(float64(e.dedup.n))
-	e.m.dedupB.Set(float64(e.dedup.bytes()))
+	e.m.dedupIDs.Set(float64(e.dedup.Len()))
+	e.m.dedupB.Set(float64(e.dedup.Bytes()))
 	e.m.joinB.Set(float64(e.join.bytes()))
 }

@@ -358,7 +358,7 @@ func TestGaugesAfterEachCall(t *testing.T) {
 	if got := testutil.ToFloat64(e.m.parked); got != 0 || e.parked.Len() != 0 {
 		t.Fatalf("parked gauge %v, %d records parked after the advance; want 0", got, e.parked.Len())
 	}
-	if got, want := testutil.ToFloat64(e.m.dedupIDs), float64(e.dedup.n); got != want {
+	if got, want := testutil.ToFloat64(e.m.dedupIDs), float64(e.dedup.Len()); got != want {
 		t.Fatalf("dedup gauge %v, want %v", got, want)
 	}
 }

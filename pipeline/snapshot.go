@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/internal/binenc"
+	"github.com/trendwatch/trendwatch/pipeline/dedup"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -93,7 +93,7 @@ type snapshot struct {
 	// checkpoint from before deduplication (gob leaves both zero) from one
 	// with nothing to remember: the older kind is read, not refused, and the
 	// restart says that copies of what it counted are not recognised.
-	Dedup     []dedupSnap
+	Dedup     []dedup.Snap
 	DedupKept bool
 	// Door holds the terms waiting at the tracking door (older checkpoints
 	// lack it: those terms need one more sighting after the restart).
@@ -582,29 +582,16 @@ func (e *Engine) writeDoor(sw *snapWriter) error {
 
 // writeDedup writes the event ids remembered, by partition and bucket.
 func (e *Engine) writeDedup(sw *snapWriter) error {
-	parts := make([]ingest.Partition, 0, len(e.dedup.parts))
-	for p, s := range e.dedup.parts {
-		if len(s.byBucket) > 0 {
-			parts = append(parts, p)
-		}
-	}
-	slices.SortFunc(parts, func(a, b ingest.Partition) int {
-		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
-	})
+	parts := e.dedup.Partitions()
 	sw.b = binenc.AppendUvarint(sw.b, uint64(len(parts)))
 	var idx []int64
 	for _, p := range parts {
-		s := e.dedup.parts[p]
 		sw.b = binenc.AppendString(sw.b, p.Topic)
 		sw.b = binenc.AppendVarint(sw.b, int64(p.Partition))
-		idx = idx[:0]
-		for i := range s.byBucket {
-			idx = append(idx, i)
-		}
-		slices.Sort(idx)
+		idx = e.dedup.Buckets(idx[:0], p)
 		sw.b = binenc.AppendUvarint(sw.b, uint64(len(idx)))
 		for _, i := range idx {
-			ids := s.byBucket[i]
+			ids := e.dedup.IDs(p, i)
 			sw.b = binenc.AppendVarint(sw.b, i)
 			sw.b = binenc.AppendUvarint(sw.b, uint64(len(ids)))
 			for len(ids) > 0 {
@@ -695,7 +682,7 @@ func (e *Engine) Restore(b []byte) error {
 	if e.notifier != nil && len(s.Outbox) > 0 {
 		e.notifier.Restore(s.Outbox)
 	}
-	e.dedup.restore(s.Dedup)
+	e.dedup.Restore(s.Dedup)
 	e.door.restore(s.Door)
 	if !s.DedupKept && e.cfg.DedupMaxIDs > 0 {
 		e.log.Info("checkpoint predates event_id deduplication: a copy of an event it already counted counts again until its bucket closes")

@@ -201,7 +201,7 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	if len(e.familyMentions.m) == 0 || len(e.creators) == 0 {
 		t.Errorf("%d family mention buckets, %d platform creators buckets", len(e.familyMentions.m), len(e.creators))
 	}
-	if e.dedup.n == 0 {
+	if e.dedup.Len() == 0 {
 		t.Error("no event ids remembered")
 	}
 	if offs := e.Offsets(); len(offs) != 2 {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+
+	"github.com/trendwatch/trendwatch/pipeline/dedup"
 )
 
 // This file is the legacy reader of the snapshots that builds before the
@@ -23,7 +25,7 @@ type snapChunk struct {
 	// Door and Dedup are pieces of the door's tables and the event_id
 	// filter's buckets, in order: one table or bucket may span chunks.
 	Door  []doorSnap
-	Dedup []dedupSnap
+	Dedup []dedup.Snap
 	// Window is a piece of the window's encoding, in order.
 	Window []byte
 	End    bool

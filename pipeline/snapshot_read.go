@@ -9,6 +9,7 @@ import (
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/internal/binenc"
+	"github.com/trendwatch/trendwatch/pipeline/dedup"
 )
 
 // The reader of the binary snapshot that WriteSnapshot writes (layout in
@@ -129,14 +130,14 @@ func decodeBinary(data []byte) (*snapshot, error) {
 		}
 	}
 	if n := r.Count("event_id filter"); n > 0 {
-		s.Dedup = make([]dedupSnap, n)
+		s.Dedup = make([]dedup.Snap, n)
 		for i := range s.Dedup {
 			d := &s.Dedup[i]
 			d.Topic, d.Partition = r.String("event_id filter topic"), int(r.Varint("event_id filter partition"))
 			if m := r.Count("event_id filter buckets"); m > 0 {
-				d.Buckets = make([]dedupBucket, m)
+				d.Buckets = make([]dedup.Bucket, m)
 				for j := range d.Buckets {
-					d.Buckets[j] = dedupBucket{Index: r.Varint("event_id filter bucket"), IDs: readU64s(r, "event ids")}
+					d.Buckets[j] = dedup.Bucket{Index: r.Varint("event_id filter bucket"), IDs: readU64s(r, "event ids")}
 				}
 			}
 		}

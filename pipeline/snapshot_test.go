@@ -154,10 +154,10 @@ func TestSnapshotChunks(t *testing.T) {
 	if !reflect.DeepEqual(b.door.snap(), a.door.snap()) {
 		t.Error("the tracking door differs after the restore")
 	}
-	if b.dedup.n != a.dedup.n || b.dedup.n != posts {
-		t.Errorf("%d event ids remembered after the restore, %d before, %d posted", b.dedup.n, a.dedup.n, posts)
+	if b.dedup.Len() != a.dedup.Len() || b.dedup.Len() != posts {
+		t.Errorf("%d event ids remembered after the restore, %d before, %d posted", b.dedup.Len(), a.dedup.Len(), posts)
 	}
-	if a.join.m.len() < 3*chunkLen || len(wantTerm)+len(wantHash) < chunkLen {
-		t.Fatalf("%d join entries and %d families: fewer than the chunks the test is about", a.join.m.len(), len(wantTerm)+len(wantHash))
+	if a.join.m.Len() < 3*chunkLen || len(wantTerm)+len(wantHash) < chunkLen {
+		t.Fatalf("%d join entries and %d families: fewer than the chunks the test is about", a.join.m.Len(), len(wantTerm)+len(wantHash))
 	}
 }

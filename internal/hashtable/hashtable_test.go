@@ -1,4 +1,4 @@
-package pipeline
+package hashtable
 
 import (
 	"math/rand/v2"
@@ -19,7 +19,7 @@ func TestHashTable(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
-			var tab hashTable[int32]
+			var tab Table[int32]
 			want := map[uint64]int32{}
 			var keys []uint64
 			for op := range 200_000 {
@@ -27,7 +27,7 @@ func TestHashTable(t *testing.T) {
 				case len(keys) == 0 || k < 3:
 					h, v := c.h(r), r.Int32()
 					_, had := want[h]
-					if added := tab.put(h, v); added == had {
+					if added := tab.Put(h, v); added == had {
 						t.Fatalf("op %d: put(%#x) added %v, had %v", op, h, added, had)
 					}
 					if !had {
@@ -39,22 +39,22 @@ func TestHashTable(t *testing.T) {
 					h := keys[i]
 					keys[i] = keys[len(keys)-1]
 					keys = keys[:len(keys)-1]
-					tab.remove(h)
+					tab.Remove(h)
 					delete(want, h)
-					tab.remove(h) // a second remove is a no-op
+					tab.Remove(h) // a second remove is a no-op
 				default:
 					h := c.h(r)
-					v, ok := tab.get(h)
+					v, ok := tab.Get(h)
 					if w, wok := want[h]; ok != wok || v != w {
 						t.Fatalf("op %d: get(%#x) = %d, %v; want %d, %v", op, h, v, ok, w, wok)
 					}
 				}
-				if tab.len() != len(want) {
-					t.Fatalf("op %d: len %d, want %d", op, tab.len(), len(want))
+				if tab.Len() != len(want) {
+					t.Fatalf("op %d: len %d, want %d", op, tab.Len(), len(want))
 				}
 			}
 			for h, w := range want {
-				if v, ok := tab.get(h); !ok || v != w {
+				if v, ok := tab.Get(h); !ok || v != w {
 					t.Fatalf("%#x: got %d, %v; want %d", h, v, ok, w)
 				}
 			}
@@ -64,33 +64,33 @@ func TestHashTable(t *testing.T) {
 
 // TestIDSet: the set the event_id filter keeps is the table without values.
 func TestIDSet(t *testing.T) {
-	var s idSet
+	var s Set
 	for _, h := range []uint64{0, 1, 64, 128, 1} {
-		s.add(h)
+		s.Add(h)
 	}
-	if s.len() != 4 || s.add(64) || !s.add(65) {
-		t.Fatalf("len %d after adding 0, 1, 64, 128 and 1 again", s.len())
+	if s.Len() != 4 || s.Add(64) || !s.Add(65) {
+		t.Fatalf("len %d after adding 0, 1, 64, 128 and 1 again", s.Len())
 	}
-	s.remove(64)
-	if _, ok := s.get(64); ok {
+	s.Remove(64)
+	if _, ok := s.Get(64); ok {
 		t.Fatal("64 still there after remove")
 	}
-	if _, ok := s.get(128); !ok {
+	if _, ok := s.Get(128); !ok {
 		t.Fatal("128, after 64 in its probe run, lost by the remove")
 	}
 }
 
 func BenchmarkIDSet(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
-	var s idSet
+	var s Set
 	const window = 1 << 18 // ids held, as the filter holds a few buckets'
 	ring := make([]uint64, window)
 	for i := 0; b.Loop(); i++ {
 		k := i % window
 		if ring[k] != 0 {
-			s.remove(ring[k])
+			s.Remove(ring[k])
 		}
 		ring[k] = r.Uint64()
-		s.add(ring[k])
+		s.Add(ring[k])
 	}
 }

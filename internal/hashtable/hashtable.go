@@ -1,13 +1,15 @@
-package pipeline
+// Package hashtable is a table keyed by 64-bit hashes (of event IDs, of
+// content IDs): the engine's sets and indexes on the path of every event.
+package hashtable
 
-// hashTable maps 64-bit hashes (of event IDs, of content IDs) to values in one
+// Table maps 64-bit hashes (of event IDs, of content IDs) to values in one
 // open-addressed table: linear probing, deletion by backward shift, so no
 // tombstones pile up as entries come and go. With a value type holding no
 // pointers the collector never scans it. It replaced Go maps on the engine's
 // path of every event (the event_id filter's set, the join cache's index),
 // whose inserts, with a rehash as they grew and a group probe each, were
 // 6 % and 5 % of the engine's time.
-type hashTable[V any] struct {
+type Table[V any] struct {
 	slots []hashSlot[V] // h 0 is an empty slot; hash 0 is zero
 	n     int           // entries in slots
 	// hasZero and zero hold hash 0, which an empty slot cannot.
@@ -28,18 +30,19 @@ const (
 	hashMinSlots             = 64
 )
 
-// idSet is a set of hashes.
-type idSet = hashTable[struct{}]
+// Set is a set of hashes.
+type Set = Table[struct{}]
 
-func (t *hashTable[V]) len() int {
+// Len is how many hashes the table holds.
+func (t *Table[V]) Len() int {
 	if t.hasZero {
 		return t.n + 1
 	}
 	return t.n
 }
 
-// get returns h's value and whether h is there.
-func (t *hashTable[V]) get(h uint64) (V, bool) {
+// Get returns h's value and whether h is there.
+func (t *Table[V]) Get(h uint64) (V, bool) {
 	if h == 0 {
 		return t.zero, t.hasZero
 	}
@@ -56,8 +59,8 @@ func (t *hashTable[V]) get(h uint64) (V, bool) {
 	return none, false
 }
 
-// put sets h's value and reports whether h was not there yet.
-func (t *hashTable[V]) put(h uint64, v V) bool {
+// Put sets h's value and reports whether h was not there yet.
+func (t *Table[V]) Put(h uint64, v V) bool {
 	if h == 0 {
 		added := !t.hasZero
 		t.hasZero, t.zero = true, v
@@ -80,14 +83,14 @@ func (t *hashTable[V]) put(h uint64, v V) bool {
 	}
 }
 
-// add inserts h and reports whether it was not there yet.
-func (t *hashTable[V]) add(h uint64) bool {
+// Add inserts h and reports whether it was not there yet.
+func (t *Table[V]) Add(h uint64) bool {
 	var v V
-	return t.put(h, v)
+	return t.Put(h, v)
 }
 
-// remove deletes h if it is there.
-func (t *hashTable[V]) remove(h uint64) {
+// Remove deletes h if it is there.
+func (t *Table[V]) Remove(h uint64) {
 	if h == 0 {
 		var none V
 		t.hasZero, t.zero = false, none
@@ -119,7 +122,7 @@ func (t *hashTable[V]) remove(h uint64) {
 	t.n--
 }
 
-func (t *hashTable[V]) grow() {
+func (t *Table[V]) grow() {
 	old := t.slots
 	t.slots = make([]hashSlot[V], max(hashMinSlots, 2*len(old)))
 	mask := uint64(len(t.slots) - 1)
