@@ -289,7 +289,7 @@ func (e *Engine) reportBucket(b *sketches.Bucket, platform detectors.Platform, o
 		// The cache holds the last posts, as many as its bounds let it: at
 		// this rate they reach this far back. Reports come minutes to hours
 		// after the post; an operator sizes pipeline.join_cache by it.
-		e.m.joinReach.Set(float64(e.join.len()) * e.bucket.Seconds() / float64(b.Events))
+		e.m.joinReach.Set(float64(e.join.Len()) * e.bucket.Seconds() / float64(b.Events))
 	}
 	e.m.closeDur.Observe(time.Since(began).Seconds())
 }

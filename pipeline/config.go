@@ -64,7 +64,7 @@ type Config struct {
 	// forgotten early. 0 turns deduplication off.
 	DedupMaxIDs int `mapstructure:"dedup_max_ids"`
 	// AdmissionSlots bounds the door a term passes before it is tracked (see
-	// door.go): per open bucket, the hashes of terms whose count-min estimate
+	// package admission): per open bucket, the hashes of terms whose count-min estimate
 	// reached the bar once, 8 bytes each, a power of two. 0 turns the door
 	// off: a term is then tracked on its first sighting at the bar, and in a
 	// flood one-off tags with inflated estimates are tracked and written.

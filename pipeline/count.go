@@ -98,14 +98,14 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 		}
 	}
 	e.fams, e.keys = fams, keys
-	if n := e.join.putHash(c.ContentID, hs.Content, keys); n > 0 {
+	if n := e.join.PutHash(c.ContentID, hs.Content, keys); n > 0 {
 		e.m.joinEvicted.Add(float64(n))
 		if start.After(e.joinWarned) {
 			// Said once a bucket, as event time moves on: in a flood it is
 			// every post, and a backlog interleaves buckets.
 			e.joinWarned = start
 			e.log.Warn("content→terms cache at pipeline.join_cache_bytes: the oldest content is forgotten before pipeline.join_cache entries, and reports on it count only through their own hashtags; a flood of posts with many one-off terms is the usual cause",
-				"bucket", start, "entries", e.join.len(), "pipeline.join_cache_bytes", e.cfg.JoinCacheBytes)
+				"bucket", start, "entries", e.join.Len(), "pipeline.join_cache_bytes", e.cfg.JoinCacheBytes)
 		}
 	}
 }
@@ -195,7 +195,7 @@ func (e *Engine) report(r *event.Report, hs *ingest.Hashes) {
 		return
 	}
 	start := ts.Truncate(e.bucket)
-	cached, known := e.join.getHash(r.ContentID, hs.Content)
+	cached, known := e.join.GetHash(r.ContentID, hs.Content)
 	if len(r.Hashtags) == 0 && !known {
 		e.m.unattrib.Inc()
 	}
@@ -312,7 +312,7 @@ func (e *Engine) maybeTrack(key string, h uint64, open *sketches.Bucket, isRepor
 // admit passes a term at the tracking bar through the door: on its first
 // sighting there it is only remembered.
 func (e *Engine) admit(start time.Time, h uint64) bool {
-	ok, evicted, full := e.door.admit(start, h)
+	ok, evicted, full := e.door.Admit(start, h)
 	if ok {
 		return true
 	}

@@ -13,8 +13,10 @@ import (
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
 	"github.com/trendwatch/trendwatch/pipeline/eventtime"
+	"github.com/trendwatch/trendwatch/pipeline/join"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -109,9 +111,9 @@ type Engine struct {
 	// wherever the heap put them, a cache miss on most mentions. Two keys of
 	// one hash are one term to the sketches already.
 	tracked  map[uint64]*termState
-	join     *joinCache
+	join     *join.Cache
 	dedup    *dedup.Filter
-	door     *door
+	door     *admission.Door
 	creators map[time.Time]*sketches.HLL // platform-wide unique creators per open bucket
 	// lastCreators is creators[lastCreatorsStart], the one content used last.
 	lastCreators      *sketches.HLL
@@ -347,9 +349,9 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		sinks:    sinks,
 		tracked:  make(map[uint64]*termState),
 		surges:   make(map[uint64]*detectors.SurgeMemory),
-		join:     newJoinCache(cfg.JoinCache, cfg.JoinCacheBytes),
+		join:     join.New(cfg.JoinCache, cfg.JoinCacheBytes),
 		dedup:    dedup.New(cfg.DedupMaxIDs, wcfg.Bucket),
-		door:     newDoor(cfg.AdmissionSlots),
+		door:     admission.New(cfg.AdmissionSlots),
 		creators: make(map[time.Time]*sketches.HLL),
 		in:       eventtime.NewInputs(cfg.PartitionIdle, log),
 		via:      make(map[ingest.Partition]int64),

@@ -102,7 +102,7 @@ func floodOfOneOffs(t *testing.T, e *Engine, sink *memSink, door bool) {
 		}
 	}
 	t.Logf("flood of 500,000 one-off hashtags: %d rows of flood tags (%d mentions written for tags seen once), %d alerts on them, %d terms tracked, door %d KiB, %d held, %d forgotten by a full door",
-		rows, mentions, paged, len(e.tracked), e.door.bytes()>>10, e.door.held, e.door.evicted)
+		rows, mentions, paged, len(e.tracked), e.door.Bytes()>>10, e.door.Held(), e.door.Evicted())
 	if pushRow == nil {
 		t.Fatalf("no row for the real push of %d posts in the flooded minute", push)
 	}

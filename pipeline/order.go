@@ -112,7 +112,7 @@ func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 		}
 	}
 	e.dedup.CloseBefore(e.window.Closed())
-	e.door.closeBefore(e.window.Closed())
+	e.door.CloseBefore(e.window.Closed())
 	return e.judgeEarly(ctx)
 }
 
@@ -125,8 +125,8 @@ func (e *Engine) setGauges() {
 	if !e.watermark.IsZero() {
 		e.m.watermark.Set(float64(e.watermark.Unix()))
 	}
-	e.m.doorB.Set(float64(e.door.bytes()))
+	e.m.doorB.Set(float64(e.door.Bytes()))
 	e.m.dedupIDs.Set(float64(e.dedup.Len()))
 	e.m.dedupB.Set(float64(e.dedup.Bytes()))
-	e.m.joinB.Set(float64(e.join.bytes()))
+	e.m.joinB.Set(float64(e.join.Bytes()))
 }

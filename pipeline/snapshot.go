@@ -13,7 +13,9 @@ import (
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/internal/binenc"
+	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
+	"github.com/trendwatch/trendwatch/pipeline/join"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -97,7 +99,7 @@ type snapshot struct {
 	DedupKept bool
 	// Door holds the terms waiting at the tracking door (older checkpoints
 	// lack it: those terms need one more sighting after the restart).
-	Door []doorSnap
+	Door []admission.Snap
 	// Chunked says that Terms, Join, Spelled, Door, Dedup and Window follow
 	// a gob snapshot in chunks (snapChunk values, the last one End) instead
 	// of inside it: gob builds each value whole in memory before writing it,
@@ -529,10 +531,10 @@ func writePeaks(sw *snapWriter, sts []*termState) error {
 
 // writeJoin writes the join cache, oldest first.
 func (e *Engine) writeJoin(sw *snapWriter) error {
-	n := e.join.len()
+	n := e.join.Len()
 	sw.b = binenc.AppendUvarint(sw.b, uint64(n))
 	var err error
-	e.join.each(func(id string, keys []string) {
+	e.join.Each(func(id string, keys []string) {
 		if err != nil {
 			return
 		}
@@ -548,26 +550,22 @@ func (e *Engine) writeJoin(sw *snapWriter) error {
 }
 
 // writeDoor writes the door's tables by bucket, each table's hashes in its
-// order (as door.snap lists them, without copying them).
+// order (as admission.Door.Snap lists them, without copying them).
 func (e *Engine) writeDoor(sw *snapWriter) error {
-	starts := make([]time.Time, 0, len(e.door.tables))
-	for start := range e.door.tables {
-		starts = append(starts, start)
-	}
-	slices.SortFunc(starts, time.Time.Compare)
+	starts := e.door.Starts(nil)
 	sw.b = binenc.AppendUvarint(sw.b, uint64(len(starts)))
 	for _, start := range starts {
-		t := e.door.tables[start]
+		slots := e.door.Slots(start)
 		n := 0
-		for _, h := range t.slots {
+		for _, h := range slots {
 			if h != 0 {
 				n++
 			}
 		}
 		sw.b = binenc.AppendTime(sw.b, start)
-		sw.b = binenc.AppendUvarint(sw.b, uint64(len(t.slots)))
+		sw.b = binenc.AppendUvarint(sw.b, uint64(len(slots)))
 		sw.b = binenc.AppendUvarint(sw.b, uint64(n))
-		for _, h := range t.slots {
+		for _, h := range slots {
 			if h == 0 {
 				continue
 			}
@@ -683,7 +681,7 @@ func (e *Engine) Restore(b []byte) error {
 		e.notifier.Restore(s.Outbox)
 	}
 	e.dedup.Restore(s.Dedup)
-	e.door.restore(s.Door)
+	e.door.Restore(s.Door)
 	if !s.DedupKept && e.cfg.DedupMaxIDs > 0 {
 		e.log.Info("checkpoint predates event_id deduplication: a copy of an event it already counted counts again until its bucket closes")
 	}
@@ -739,9 +737,9 @@ func (e *Engine) Restore(b []byte) error {
 			e.track(k, h, nil, time.Time{})
 		}
 	}
-	e.join = newJoinCache(e.cfg.JoinCache, e.cfg.JoinCacheBytes)
+	e.join = join.New(e.cfg.JoinCache, e.cfg.JoinCacheBytes)
 	for _, j := range s.Join {
-		e.join.put(j.ID, j.Keys)
+		e.join.Put(j.ID, j.Keys)
 	}
 	if s.binary {
 		e.restoreFamilies(s.families, true)

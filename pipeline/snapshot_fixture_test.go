@@ -18,6 +18,7 @@ import (
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/sketches"
 )
 
 // fixtureStart is where the fixtures' streams begin.
@@ -191,7 +192,7 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	if len(e.tracked) < 12 {
 		t.Errorf("%d terms tracked, want at least the 12 steady ones", len(e.tracked))
 	}
-	if keys, ok := e.join.get("c1430"); !ok || len(keys) == 0 {
+	if keys, ok := e.join.GetHash("c1430", sketches.Hash("c1430")); !ok || len(keys) == 0 {
 		t.Errorf("join cache has no terms of c1430: %v", keys)
 	}
 	byTerm, byHash := e.families.spellings()

@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"fmt"
 
+	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
 )
 
@@ -24,7 +25,7 @@ type snapChunk struct {
 	SpelledHash []spellingHash
 	// Door and Dedup are pieces of the door's tables and the event_id
 	// filter's buckets, in order: one table or bucket may span chunks.
-	Door  []doorSnap
+	Door  []admission.Snap
 	Dedup []dedup.Snap
 	// Window is a piece of the window's encoding, in order.
 	Window []byte

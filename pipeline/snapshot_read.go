@@ -9,6 +9,7 @@ import (
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/internal/binenc"
+	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
 )
 
@@ -114,13 +115,13 @@ func decodeBinary(data []byte) (*snapshot, error) {
 		}
 	}
 	if n := r.Count("door tables"); n > 0 {
-		s.Door = make([]doorSnap, n)
+		s.Door = make([]admission.Snap, n)
 		for i := range s.Door {
 			d := &s.Door[i]
 			d.Start = r.Time("door start")
 			slots := r.UvarintMax("door slots", maxDoorSlots)
-			if r.Err() == nil && (slots < doorWays || slots&(slots-1) != 0) {
-				r.Failf("door slots %d: not a power of two of at least %d", slots, doorWays)
+			if r.Err() == nil && (slots < admission.Ways || slots&(slots-1) != 0) {
+				r.Failf("door slots %d: not a power of two of at least %d", slots, admission.Ways)
 			}
 			d.Slots = int(slots)
 			d.Hashes = readU64s(r, "door hashes")

@@ -125,7 +125,7 @@ func TestSnapshotChunks(t *testing.T) {
 	}
 	entries := func(e *Engine) []entry {
 		var out []entry
-		e.join.each(func(id string, keys []string) { out = append(out, entry{id, strings.Join(keys, ",")}) })
+		e.join.Each(func(id string, keys []string) { out = append(out, entry{id, strings.Join(keys, ",")}) })
 		return out
 	}
 	if got, want := entries(b), entries(a); !reflect.DeepEqual(got, want) {
@@ -151,13 +151,13 @@ func TestSnapshotChunks(t *testing.T) {
 		t.Errorf("the window differs after the restore (%d bytes encoded, %d before)", len(wb), len(wa))
 	}
 	t.Logf("window encoding %d bytes, %d pieces", len(wa), (len(wa)+chunkBytes-1)/chunkBytes)
-	if !reflect.DeepEqual(b.door.snap(), a.door.snap()) {
+	if !reflect.DeepEqual(b.door.Snap(), a.door.Snap()) {
 		t.Error("the tracking door differs after the restore")
 	}
 	if b.dedup.Len() != a.dedup.Len() || b.dedup.Len() != posts {
 		t.Errorf("%d event ids remembered after the restore, %d before, %d posted", b.dedup.Len(), a.dedup.Len(), posts)
 	}
-	if a.join.m.Len() < 3*chunkLen || len(wantTerm)+len(wantHash) < chunkLen {
-		t.Fatalf("%d join entries and %d families: fewer than the chunks the test is about", a.join.m.Len(), len(wantTerm)+len(wantHash))
+	if a.join.Len() < 3*chunkLen || len(wantTerm)+len(wantHash) < chunkLen {
+		t.Fatalf("%d join entries and %d families: fewer than the chunks the test is about", a.join.Len(), len(wantTerm)+len(wantHash))
 	}
 }

@@ -1,11 +1,14 @@
-package pipeline
+// Package join is the content→terms cache: the term keys of the posts read
+// lately, by content ID, so that a report naming only a content ID is
+// counted against its terms.
+package join
 
 import (
 	"github.com/trendwatch/trendwatch/internal/hashtable"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
-// joinCache maps content IDs to the term keys of their content, so a report that
+// Cache maps content IDs to the term keys of their content, so a report that
 // names only a content ID is attributed to its terms. It is bounded twice, by
 // entries and by bytes, and evicts the oldest entry first: reports mostly
 // arrive soon after the content. The byte bound is the one that holds in a
@@ -20,13 +23,13 @@ import (
 // stream. The slot holds the ID, so two IDs whose hashes collide are told
 // apart: the newer takes the index entry, and the older, no longer found,
 // waits in the ring for its eviction like any other.
-type joinCache struct {
+type Cache struct {
 	m    hashtable.Table[int32] // hash of the content ID → slot in ring
 	ring []joinSlot
 	// The entries are ring[first], ring[first+1], … (modulo its length), n
 	// of them, oldest first.
 	first, n int
-	// size is the bytes the entries hold (see entryBytes), maxBytes its
+	// size is the bytes the entries hold (see EntryBytes), maxBytes its
 	// bound (0: none).
 	size, maxBytes int
 	// byBytes counts the entries evicted by the byte bound while the entry
@@ -72,7 +75,8 @@ const (
 	joinKeyOverhead   = 16
 )
 
-func entryBytes(id string, keys []string) int {
+// EntryBytes is what an entry of id and keys counts against the byte bound.
+func EntryBytes(id string, keys []string) int {
 	n := joinEntryOverhead + len(id)
 	for _, k := range keys {
 		n += joinKeyOverhead + len(k)
@@ -80,25 +84,27 @@ func entryBytes(id string, keys []string) int {
 	return n
 }
 
-func newJoinCache(size, maxBytes int) *joinCache {
+// New returns a cache of size entries at most, holding maxBytes (EntryBytes)
+// at most (0: no byte bound).
+func New(size, maxBytes int) *Cache {
 	// The index grows as entries come rather than being sized for the entry
 	// bound up front: the byte bound may never let it get there.
-	return &joinCache{ring: make([]joinSlot, size), maxBytes: maxBytes}
+	return &Cache{ring: make([]joinSlot, size), maxBytes: maxBytes}
 }
 
-// put remembers a copy of keys as contentID's. The copy goes into a chunk
+// Put remembers a copy of keys as contentID's. The copy goes into a chunk
 // (see keyChunk), so a full cache allocates a chunk every few thousand keys.
 // evicted is how many entries the byte bound made it forget that the entry
 // bound would have kept.
-func (c *joinCache) put(contentID string, keys []string) (evicted int) {
-	return c.putHash(contentID, sketches.Hash(contentID), keys)
+func (c *Cache) Put(contentID string, keys []string) (evicted int) {
+	return c.PutHash(contentID, sketches.Hash(contentID), keys)
 }
 
-// putHash is put of the content ID whose hash is h.
-func (c *joinCache) putHash(contentID string, h uint64, keys []string) (evicted int) {
+// PutHash is Put of the content ID whose hash is h.
+func (c *Cache) PutHash(contentID string, h uint64, keys []string) (evicted int) {
 	if i, ok := c.m.Get(h); ok && c.ring[i].id == contentID {
 		e := &c.ring[i]
-		c.size += entryBytes(contentID, keys) - entryBytes(contentID, e.keys)
+		c.size += EntryBytes(contentID, keys) - EntryBytes(contentID, e.keys)
 		c.release(e)
 		c.store(e, keys)
 		return c.shrink()
@@ -112,13 +118,13 @@ func (c *joinCache) putHash(contentID string, h uint64, keys []string) (evicted 
 	c.store(e, keys)
 	c.n++
 	c.m.Put(h, int32(i))
-	c.size += entryBytes(contentID, keys)
+	c.size += EntryBytes(contentID, keys)
 	return c.shrink()
 }
 
 // shrink evicts the oldest entries while the cache is over its byte bound,
 // keeping the newest whatever its size, and returns how many.
-func (c *joinCache) shrink() int {
+func (c *Cache) shrink() int {
 	evicted := 0
 	for c.maxBytes > 0 && c.size > c.maxBytes && c.n > 1 {
 		c.evictOldest()
@@ -129,7 +135,7 @@ func (c *joinCache) shrink() int {
 }
 
 // store makes a copy of keys in the current chunk e's keys.
-func (c *joinCache) store(e *joinSlot, keys []string) {
+func (c *Cache) store(e *joinSlot, keys []string) {
 	if len(keys) == 0 {
 		return
 	}
@@ -145,7 +151,7 @@ func (c *joinCache) store(e *joinSlot, keys []string) {
 }
 
 // newChunk returns an empty chunk with room for n keys at least.
-func (c *joinCache) newChunk(n int) *keyChunk {
+func (c *Cache) newChunk(n int) *keyChunk {
 	if k := len(c.spare); k > 0 && cap(c.spare[k-1].keys) >= n {
 		ch := c.spare[k-1]
 		c.spare[k-1] = nil
@@ -157,7 +163,7 @@ func (c *joinCache) newChunk(n int) *keyChunk {
 
 // release lets go of e's keys; their chunk is emptied when no entry's keys
 // are left in it.
-func (c *joinCache) release(e *joinSlot) {
+func (c *Cache) release(e *joinSlot) {
 	ch := e.chunk
 	e.keys, e.chunk = nil, nil
 	if ch == nil {
@@ -174,22 +180,22 @@ func (c *joinCache) release(e *joinSlot) {
 }
 
 // evictOldest forgets the oldest entry.
-func (c *joinCache) evictOldest() {
+func (c *Cache) evictOldest() {
 	e := &c.ring[c.first]
 	if i, ok := c.m.Get(e.h); ok && int(i) == c.first {
 		c.m.Remove(e.h)
 	}
-	c.size -= entryBytes(e.id, e.keys)
+	c.size -= EntryBytes(e.id, e.keys)
 	c.release(e)
 	e.id, e.h = "", 0
 	c.first = (c.first + 1) % len(c.ring)
 	c.n--
 }
 
-// getHash returns the term keys of the content ID whose hash is h, and
+// GetHash returns the term keys of the content ID whose hash is h, and
 // whether it is known at all: a content without terms is known but has none.
-// The slice is the cache's: it changes with the next put.
-func (c *joinCache) getHash(contentID string, h uint64) ([]string, bool) {
+// The slice is the cache's: it changes with the next Put.
+func (c *Cache) GetHash(contentID string, h uint64) ([]string, bool) {
 	i, ok := c.m.Get(h)
 	if !ok || c.ring[i].id != contentID {
 		return nil, false
@@ -197,13 +203,14 @@ func (c *joinCache) getHash(contentID string, h uint64) ([]string, bool) {
 	return c.ring[i].keys, true
 }
 
-func (c *joinCache) len() int { return c.n }
+// Len is how many entries the cache holds.
+func (c *Cache) Len() int { return c.n }
 
-// bytes is the approximate memory the entries hold.
-func (c *joinCache) bytes() int { return c.size }
+// Bytes is the approximate memory the entries hold.
+func (c *Cache) Bytes() int { return c.size }
 
-// each calls f with every entry, oldest first.
-func (c *joinCache) each(f func(id string, keys []string)) {
+// Each calls f with every entry, oldest first.
+func (c *Cache) Each(f func(id string, keys []string)) {
 	for i := range c.n {
 		e := &c.ring[(c.first+i)%len(c.ring)]
 		f(e.id, e.keys)

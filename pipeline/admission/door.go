@@ -1,6 +1,9 @@
-package pipeline
+// Package admission is the tracking door: a term is tracked only on its
+// second sighting as a candidate within a bucket.
+package admission
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -30,23 +33,26 @@ import (
 // the oldest, and a term at the bar has several sightings). Buckets close in
 // order, so a closed bucket's table is dropped whole.
 
-const (
-	doorWays         = 4
-	doorInitialSlots = 1 << 10
-)
+// Ways is the hashes a group holds; a table's slots are a power of two of
+// at least Ways.
+const Ways = 4
 
-// doorTable is one bucket's door: groups of doorWays hashes, each group's
+const doorInitialSlots = 1 << 10
+
+// doorTable is one bucket's door: groups of Ways hashes, each group's
 // entries a prefix, oldest first. 0 is empty; hash 0 is stored as 1.
 type doorTable struct {
 	slots []uint64
 	used  int
 }
 
-type door struct {
+// Door is the tracking door, a table per open bucket. Its methods are not
+// safe for concurrent use.
+type Door struct {
 	maxSlots int // per bucket, a power of two; 0 disables the door
 	tables   map[time.Time]*doorTable
 	// oldest is the earliest bucket with a table (zero with none), so that
-	// closeBefore, asked at every step of event time, walks the tables only
+	// CloseBefore, asked at every step of event time, walks the tables only
 	// when one is to go.
 	oldest time.Time
 	// held counts first sightings recorded; evicted counts candidates pushed
@@ -54,15 +60,42 @@ type door struct {
 	held, evicted uint64
 }
 
-func newDoor(maxSlots int) *door {
-	return &door{maxSlots: maxSlots, tables: make(map[time.Time]*doorTable)}
+// Held is how many first sightings the door has recorded, Evicted how many
+// candidates it pushed out before their second.
+func (d *Door) Held() uint64    { return d.held }
+func (d *Door) Evicted() uint64 { return d.evicted }
+
+// Starts lists the buckets with a table, in order, appended to dst.
+func (d *Door) Starts(dst []time.Time) []time.Time {
+	from := len(dst)
+	for start := range d.tables {
+		dst = append(dst, start)
+	}
+	slices.SortFunc(dst[from:], time.Time.Compare)
+	return dst
 }
 
-// admit reports whether the candidate with hash h, in the bucket starting at
+// Slots is the table of the bucket starting at start, nil when none: its
+// hashes in table order, each group's oldest first, 0 for an empty slot.
+// The caller must not keep or change it.
+func (d *Door) Slots(start time.Time) []uint64 {
+	if t := d.tables[start]; t != nil {
+		return t.slots
+	}
+	return nil
+}
+
+// New returns a door of tables of maxSlots slots at most (a power of two;
+// 0 disables the door: every candidate is admitted).
+func New(maxSlots int) *Door {
+	return &Door{maxSlots: maxSlots, tables: make(map[time.Time]*doorTable)}
+}
+
+// Admit reports whether the candidate with hash h, in the bucket starting at
 // start, was a candidate there before; if not it is remembered, evicted says
 // whether that pushed an older candidate out, and full whether the table is
 // at pipeline.admission_slots.
-func (d *door) admit(start time.Time, h uint64) (ok, evicted, full bool) {
+func (d *Door) Admit(start time.Time, h uint64) (ok, evicted, full bool) {
 	if d.maxSlots <= 0 {
 		return true, false, false
 	}
@@ -79,19 +112,19 @@ func (d *door) admit(start time.Time, h uint64) (ok, evicted, full bool) {
 	}
 	g := t.group(h)
 	n := 0
-	for ; n < doorWays && g[n] != 0; n++ {
+	for ; n < Ways && g[n] != 0; n++ {
 		if g[n] == h {
 			// Admitted: it leaves the door, the younger ones move up.
 			copy(g[n:], g[n+1:])
-			g[doorWays-1] = 0
+			g[Ways-1] = 0
 			t.used--
 			return true, false, false
 		}
 	}
 	d.held++
-	if n == doorWays {
+	if n == Ways {
 		copy(g, g[1:])
-		g[doorWays-1] = h
+		g[Ways-1] = h
 		d.evicted++
 		return false, true, len(t.slots) >= d.maxSlots
 	}
@@ -104,8 +137,8 @@ func (d *door) admit(start time.Time, h uint64) (ok, evicted, full bool) {
 }
 
 func (t *doorTable) group(h uint64) []uint64 {
-	i := int(h&uint64(len(t.slots)/doorWays-1)) * doorWays
-	return t.slots[i : i+doorWays]
+	i := int(h&uint64(len(t.slots)/Ways-1)) * Ways
+	return t.slots[i : i+Ways]
 }
 
 // rehash returns the entries in a table of n slots, in their order. Doubling
@@ -132,8 +165,8 @@ func (t *doorTable) append(h uint64) bool {
 	return false
 }
 
-// closeBefore drops the tables of buckets before closed.
-func (d *door) closeBefore(closed time.Time) {
+// CloseBefore drops the tables of buckets before closed.
+func (d *Door) CloseBefore(closed time.Time) {
 	if len(d.tables) == 0 || !d.oldest.Before(closed) {
 		return
 	}
@@ -147,8 +180,8 @@ func (d *door) closeBefore(closed time.Time) {
 	}
 }
 
-// bytes is what the tables hold.
-func (d *door) bytes() int {
+// Bytes is what the tables hold.
+func (d *Door) Bytes() int {
 	n := 0
 	for _, t := range d.tables {
 		n += 8 * len(t.slots)
@@ -156,19 +189,20 @@ func (d *door) bytes() int {
 	return n
 }
 
-// doorSnap is one bucket's table in a checkpoint: its size and the hashes
+// Snap is one bucket's table in a checkpoint: its size and the hashes
 // it holds, in table order, so that each group gets its entries back in
 // the order they came.
-type doorSnap struct {
+type Snap struct {
 	Start  time.Time
 	Slots  int
 	Hashes []uint64
 }
 
-func (d *door) snap() []doorSnap {
-	out := make([]doorSnap, 0, len(d.tables))
+// Snap lists the tables by bucket.
+func (d *Door) Snap() []Snap {
+	out := make([]Snap, 0, len(d.tables))
 	for start, t := range d.tables {
-		s := doorSnap{Start: start, Slots: len(t.slots), Hashes: make([]uint64, 0, t.used)}
+		s := Snap{Start: start, Slots: len(t.slots), Hashes: make([]uint64, 0, t.used)}
 		for _, h := range t.slots {
 			if h != 0 {
 				s.Hashes = append(s.Hashes, h)
@@ -180,16 +214,16 @@ func (d *door) snap() []doorSnap {
 	return out
 }
 
-// restore replaces the tables with a checkpoint's. A table larger than
+// Restore replaces the tables with a checkpoint's. A table larger than
 // pipeline.admission_slots now allows is kept at its size until its bucket
 // closes: shrinking it would forget candidates the run before remembered.
 // A table may come in several pieces (a chunked snapshot), in order.
-func (d *door) restore(snaps []doorSnap) {
+func (d *Door) Restore(snaps []Snap) {
 	d.tables = make(map[time.Time]*doorTable, len(snaps))
 	d.oldest = time.Time{}
 	for _, s := range snaps {
-		if s.Slots < doorWays || s.Slots&(s.Slots-1) != 0 {
-			continue // not written by snap
+		if s.Slots < Ways || s.Slots&(s.Slots-1) != 0 {
+			continue // not written by Snap
 		}
 		t := d.tables[s.Start]
 		if t == nil || len(t.slots) != s.Slots {

@@ -1,4 +1,4 @@
-package pipeline
+package admission
 
 import (
 	"math/rand/v2"
@@ -11,7 +11,7 @@ import (
 // sighting in a bucket, not its first, and a bucket's sightings say nothing
 // about another's.
 func TestDoorAdmitsOnSecondSighting(t *testing.T) {
-	d := newDoor(1 << 10)
+	d := New(1 << 10)
 	b0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	b1 := b0.Add(time.Minute)
 	for _, step := range []struct {
@@ -21,19 +21,19 @@ func TestDoorAdmitsOnSecondSighting(t *testing.T) {
 	}{
 		{b0, 42, false}, {b1, 42, false}, {b0, 7, false}, {b0, 42, true}, {b1, 42, true}, {b0, 0, false}, {b0, 0, true},
 	} {
-		if ok, _, _ := d.admit(step.bucket, step.h); ok != step.want {
+		if ok, _, _ := d.Admit(step.bucket, step.h); ok != step.want {
 			t.Errorf("admit(%s, %d) = %v, want %v", step.bucket.Format("15:04"), step.h, ok, step.want)
 		}
 	}
-	d.closeBefore(b1)
+	d.CloseBefore(b1)
 	if _, ok := d.tables[b0]; ok {
 		t.Error("closed bucket's table still held")
 	}
-	if ok, _, _ := d.admit(b1, 7); ok {
+	if ok, _, _ := d.Admit(b1, 7); ok {
 		t.Error("a sighting in a closed bucket admitted a term in the next")
 	}
-	off := newDoor(0)
-	if ok, _, _ := off.admit(b0, 1); !ok {
+	off := New(0)
+	if ok, _, _ := off.Admit(b0, 1); !ok {
 		t.Error("a door of 0 slots refused a term")
 	}
 }
@@ -43,14 +43,14 @@ func TestDoorAdmitsOnSecondSighting(t *testing.T) {
 // keeps exactly what it held.
 func TestDoorGrowsAndRestores(t *testing.T) {
 	const max = 1 << 14
-	d := newDoor(max)
+	d := New(max)
 	b := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	r := rand.New(rand.NewPCG(3, 4))
 	var seen []uint64
 	displaced := 0
 	for range 3000 {
 		h := r.Uint64()
-		ok, evicted, full := d.admit(b, h)
+		ok, evicted, full := d.Admit(b, h)
 		if ok || full {
 			t.Fatalf("first sighting admitted (%v) or door full (%v) at %d slots", ok, full, len(d.tables[b].slots))
 		}
@@ -74,19 +74,19 @@ func TestDoorGrowsAndRestores(t *testing.T) {
 	}
 	t.Logf("3000 candidates: %d slots, %d pushed out of a full group", slots, displaced)
 
-	restored := newDoor(max)
-	restored.restore(d.snap())
+	restored := New(max)
+	restored.Restore(d.Snap())
 	if !slices.Equal(restored.tables[b].slots, d.tables[b].slots) || restored.tables[b].used != d.tables[b].used {
 		t.Fatal("restored door differs from the one saved")
 	}
 
 	for range 100_000 {
-		d.admit(b, r.Uint64())
+		d.Admit(b, r.Uint64())
 	}
 	if n := len(d.tables[b].slots); n != max {
 		t.Errorf("%d slots after a flood, want the bound %d", n, max)
 	}
-	if _, _, full := d.admit(b, r.Uint64()); !full {
+	if _, _, full := d.Admit(b, r.Uint64()); !full {
 		t.Error("door at its bound not reported full")
 	}
 }
@@ -111,17 +111,17 @@ func TestDoorCloseBefore(t *testing.T) {
 		{"restored", []int{2, 0, 1}, true, []int{1, 2}, []int{2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := newDoor(1 << 10)
+			d := New(1 << 10)
 			for _, m := range tc.buckets {
-				d.admit(b(m), uint64(m)+1)
+				d.Admit(b(m), uint64(m)+1)
 			}
 			if tc.restored {
-				r := newDoor(1 << 10)
-				r.restore(d.snap())
+				r := New(1 << 10)
+				r.Restore(d.Snap())
 				d = r
 			}
 			for _, c := range tc.closes {
-				d.closeBefore(b(c))
+				d.CloseBefore(b(c))
 			}
 			var got []int
 			for start := range d.tables {
