@@ -18,9 +18,6 @@ import (
 	"github.com/trendwatch/trendwatch/ingest"
 )
 
-// Partition is an input partition.
-type Partition = ingest.Partition
-
 // Ends is an input that can say how far each of its partitions' logs
 // reaches (ingest.Consumer, from the brokers' high-water marks). With it a
 // silent partition is judged caught up on what its log holds, not on how
@@ -72,8 +69,8 @@ type Inputs struct {
 	log  *slog.Logger
 	// offsets is the last offset counted of each partition: read, or said
 	// by a checkpoint.
-	offsets map[Partition]int64
-	parts   map[Partition]*progress
+	offsets map[ingest.Partition]int64
+	parts   map[ingest.Partition]*progress
 	// readMax is the latest event time read from any partition, applied or
 	// held.
 	readMax time.Time
@@ -91,7 +88,7 @@ func NewInputs(idle time.Duration, log *slog.Logger) *Inputs {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Inputs{idle: idle, log: log, offsets: make(map[Partition]int64), parts: make(map[Partition]*progress)}
+	return &Inputs{idle: idle, log: log, offsets: make(map[ingest.Partition]int64), parts: make(map[ingest.Partition]*progress)}
 }
 
 // SetEnds gives Inputs an input that can say how far its partitions reach:
@@ -101,7 +98,7 @@ func (in *Inputs) SetEnds(e Ends) { in.ends = e }
 // Expect adds partitions assigned at now that have not delivered yet: until
 // each has delivered or stayed silent for the idle time, event time does not
 // move past what it may still deliver.
-func (in *Inputs) Expect(parts []Partition, now time.Time) {
+func (in *Inputs) Expect(parts []ingest.Partition, now time.Time) {
 	for _, p := range parts {
 		if in.parts[p] == nil {
 			in.parts[p] = &progress{seen: now, unseen: true}
@@ -112,7 +109,7 @@ func (in *Inputs) Expect(parts []Partition, now time.Time) {
 // Count notes offset as the last counted of p and reports true, or reports
 // false when offset is at or below one already counted: a replay, after a
 // restart from a checkpoint or a relay that forwarded it twice.
-func (in *Inputs) Count(p Partition, offset int64) bool {
+func (in *Inputs) Count(p ingest.Partition, offset int64) bool {
 	if last, ok := in.offsets[p]; ok && offset <= last {
 		return false
 	}
@@ -122,7 +119,7 @@ func (in *Inputs) Count(p Partition, offset int64) bool {
 
 // Read notes a record read from p at now, of event time ts, with lag
 // records of p behind it when fetched (-1: unknown, 0: it was the newest).
-func (in *Inputs) Read(p Partition, ts time.Time, lag int64, now time.Time) {
+func (in *Inputs) Read(p ingest.Partition, ts time.Time, lag int64, now time.Time) {
 	pr := in.parts[p]
 	if pr == nil {
 		pr = &progress{}
@@ -144,7 +141,7 @@ func (in *Inputs) Partitions() int { return len(in.parts) }
 
 // counted reports whether the offset of p is known: read, or said by a
 // checkpoint.
-func (in *Inputs) counted(p Partition) bool {
+func (in *Inputs) counted(p ingest.Partition) bool {
 	_, ok := in.offsets[p]
 	return ok
 }
@@ -212,7 +209,7 @@ func (in *Inputs) Watermark(now time.Time) time.Time {
 // Slowest describes the partition holding the watermark back at now, for
 // logs.
 func (in *Inputs) Slowest(now time.Time) string {
-	var sp Partition
+	var sp ingest.Partition
 	var spr *progress
 	for p, pr := range in.parts {
 		if spr == nil || pr.max.Before(spr.max) {
@@ -263,7 +260,7 @@ func (in *Inputs) Ask(ctx context.Context, now time.Time) {
 	if in.ends == nil || in.ask != nil || now.Sub(in.askedAt) < endsEvery {
 		return
 	}
-	var parts []Partition
+	var parts []ingest.Partition
 	for p, pr := range in.parts {
 		if _, counted := in.offsets[p]; (!pr.unseen || counted) && now.Sub(pr.seen) > in.idle {
 			parts = append(parts, p)
@@ -353,14 +350,14 @@ func (in *Inputs) Offsets() []ingest.Offset { return Sorted(in.offsets) }
 
 // Restore replaces the offsets counted with offsets, a checkpoint's.
 func (in *Inputs) Restore(offsets []ingest.Offset) {
-	in.offsets = make(map[Partition]int64, len(offsets))
+	in.offsets = make(map[ingest.Partition]int64, len(offsets))
 	for _, o := range offsets {
-		in.offsets[Partition{Topic: o.Topic, Partition: o.Partition}] = o.Offset
+		in.offsets[ingest.Partition{Topic: o.Topic, Partition: o.Partition}] = o.Offset
 	}
 }
 
 // Sorted lists offsets by topic and partition.
-func Sorted(offsets map[Partition]int64) []ingest.Offset {
+func Sorted(offsets map[ingest.Partition]int64) []ingest.Offset {
 	out := make([]ingest.Offset, 0, len(offsets))
 	for p, o := range offsets {
 		out = append(out, ingest.Offset{Topic: p.Topic, Partition: p.Partition, Offset: o})

@@ -13,9 +13,9 @@ import (
 
 // ends answers with fixed high-water marks, or err.
 type ends struct {
-	hwm   map[Partition]int64
+	hwm   map[ingest.Partition]int64
 	err   error
-	asked [][]Partition
+	asked [][]ingest.Partition
 }
 
 func (e *ends) HighWaterMarks(_ context.Context, parts []ingest.Partition) (map[ingest.Partition]int64, error) {
@@ -23,7 +23,7 @@ func (e *ends) HighWaterMarks(_ context.Context, parts []ingest.Partition) (map[
 	if e.err != nil {
 		return nil, e.err
 	}
-	out := map[Partition]int64{}
+	out := map[ingest.Partition]int64{}
 	for _, p := range parts {
 		if v, ok := e.hwm[p]; ok {
 			out[p] = v
@@ -33,9 +33,9 @@ func (e *ends) HighWaterMarks(_ context.Context, parts []ingest.Partition) (map[
 }
 
 var (
-	p0 = Partition{Topic: "content-events", Partition: 0}
-	p1 = Partition{Topic: "content-events", Partition: 1}
-	r0 = Partition{Topic: "report-events", Partition: 0}
+	p0 = ingest.Partition{Topic: "content-events", Partition: 0}
+	p1 = ingest.Partition{Topic: "content-events", Partition: 1}
+	r0 = ingest.Partition{Topic: "report-events", Partition: 0}
 )
 
 // TestWatermark: the least event time of the partitions that are not idle,
@@ -45,35 +45,35 @@ func TestWatermark(t *testing.T) {
 	wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	ev := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	type read struct {
-		p   Partition
+		p   ingest.Partition
 		ago time.Duration // wall clock before now
 		ts  time.Duration // event time after ev
 		lag int64
 	}
 	for _, tt := range []struct {
 		name    string
-		expect  []Partition // assigned idle+1 s before now
+		expect  []ingest.Partition // assigned idle+1 s before now
 		restore []ingest.Offset
 		reads   []read
-		ends    map[Partition]int64 // nil: the input cannot tell
-		want    time.Duration       // after ev; -1: zero (nothing may close)
+		ends    map[ingest.Partition]int64 // nil: the input cannot tell
+		want    time.Duration              // after ev; -1: zero (nothing may close)
 	}{
 		{name: "nothing read", want: -1},
 		{name: "one partition", reads: []read{{p0, 0, 10 * time.Second, 0}}, want: 10 * time.Second},
 		{name: "the slowest of two", reads: []read{{p0, 0, 10 * time.Second, 0}, {p1, 0, 4 * time.Second, 0}}, want: 4 * time.Second},
-		{name: "assigned, not delivered yet", expect: []Partition{r0}, reads: []read{{p0, 0, 10 * time.Second, 0}}, want: 10 * time.Second},
+		{name: "assigned, not delivered yet", expect: []ingest.Partition{r0}, reads: []read{{p0, 0, 10 * time.Second, 0}}, want: 10 * time.Second},
 		{name: "silent and caught up, without ends", reads: []read{{p0, 0, 10 * time.Second, 0}, {p1, idle + time.Second, time.Second, 0}}, want: 10 * time.Second},
 		{name: "silent and behind, without ends", reads: []read{{p0, 0, 10 * time.Second, 0}, {p1, idle + time.Second, time.Second, 3}}, want: time.Second},
 		{name: "silent, ends say caught up", reads: []read{{p0, 0, 10 * time.Second, 0}, {p1, idle + time.Second, time.Second, 3}},
-			ends: map[Partition]int64{p1: 2}, want: 10 * time.Second},
+			ends: map[ingest.Partition]int64{p1: 2}, want: 10 * time.Second},
 		{name: "silent, ends say unread records", reads: []read{{p0, 0, 10 * time.Second, 0}, {p1, idle + time.Second, time.Second, 0}},
-			ends: map[Partition]int64{p1: 5}, want: time.Second},
+			ends: map[ingest.Partition]int64{p1: 5}, want: time.Second},
 		{name: "restored, not delivered, ends unknown", restore: []ingest.Offset{{Topic: p1.Topic, Partition: p1.Partition, Offset: 9}},
-			expect: []Partition{p1}, reads: []read{{p0, 0, 10 * time.Second, 0}}, ends: map[Partition]int64{}, want: -1},
+			expect: []ingest.Partition{p1}, reads: []read{{p0, 0, 10 * time.Second, 0}}, ends: map[ingest.Partition]int64{}, want: -1},
 		{name: "restored, not delivered, ends say caught up", restore: []ingest.Offset{{Topic: p1.Topic, Partition: p1.Partition, Offset: 9}},
-			expect: []Partition{p1}, reads: []read{{p0, 0, 10 * time.Second, 0}}, ends: map[Partition]int64{p1: 10}, want: 10 * time.Second},
+			expect: []ingest.Partition{p1}, reads: []read{{p0, 0, 10 * time.Second, 0}}, ends: map[ingest.Partition]int64{p1: 10}, want: 10 * time.Second},
 		{name: "restored, not delivered, ends say behind", restore: []ingest.Offset{{Topic: p1.Topic, Partition: p1.Partition, Offset: 9}},
-			expect: []Partition{p1}, reads: []read{{p0, 0, 10 * time.Second, 0}}, ends: map[Partition]int64{p1: 12}, want: -1},
+			expect: []ingest.Partition{p1}, reads: []read{{p0, 0, 10 * time.Second, 0}}, ends: map[ingest.Partition]int64{p1: 12}, want: -1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			now := wall.Add(time.Minute)
@@ -107,7 +107,7 @@ func TestInputsWaitForNewAssignment(t *testing.T) {
 	ev := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	in := NewInputs(5*time.Second, nil)
 	in.Read(p0, ev, 0, now)
-	in.Expect([]Partition{r0}, now)
+	in.Expect([]ingest.Partition{r0}, now)
 	if wm := in.Watermark(now.Add(time.Second)); !wm.IsZero() {
 		t.Errorf("watermark %s while the new partition may still deliver", wm)
 	}
@@ -121,7 +121,7 @@ func TestInputsWaitForNewAssignment(t *testing.T) {
 func TestInputsCount(t *testing.T) {
 	in := NewInputs(time.Second, nil)
 	for _, tt := range []struct {
-		p    Partition
+		p    ingest.Partition
 		off  int64
 		want bool
 	}{{p0, 0, true}, {p0, 1, true}, {p0, 1, false}, {p0, 0, false}, {p1, 0, true}, {p0, 5, true}, {p0, 4, false}} {
@@ -148,7 +148,7 @@ func TestInputsEnds(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	ev := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	e := &ends{hwm: map[Partition]int64{p0: 3, p1: 8}}
+	e := &ends{hwm: map[ingest.Partition]int64{p0: 3, p1: 8}}
 	in := NewInputs(5*time.Second, nil)
 	in.SetEnds(e)
 	for i := range 3 {
@@ -159,7 +159,7 @@ func TestInputsEnds(t *testing.T) {
 	in.Read(p1, ev, 0, now.Add(10*time.Second))
 	in.Ask(ctx, now.Add(10*time.Second))
 	in.Await()
-	if len(e.asked) != 1 || !slices.Equal(e.asked[0], []Partition{p0}) {
+	if len(e.asked) != 1 || !slices.Equal(e.asked[0], []ingest.Partition{p0}) {
 		t.Fatalf("asked %v, want once for %v, the silent one", e.asked, p0)
 	}
 	if in.Unread() {
@@ -204,7 +204,7 @@ func TestInputsLagSlowestForgive(t *testing.T) {
 	if in.Lag() != -1 || in.Slowest(now) != "" {
 		t.Errorf("with no partition: lag %d, slowest %q", in.Lag(), in.Slowest(now))
 	}
-	in.Expect([]Partition{r0}, now)
+	in.Expect([]ingest.Partition{r0}, now)
 	in.Read(p0, ev.Add(time.Minute), 4, now)
 	in.Read(p1, ev, 2, now.Add(-20*time.Second))
 	if got := in.Lag(); got != 6 {
