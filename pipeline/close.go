@@ -12,6 +12,7 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -118,20 +119,20 @@ func (e *Engine) platform(b *sketches.Bucket) detectors.Platform {
 
 // trackedByKey appends the tracked terms to sts sorted by key: the order of a
 // bucket's observations, rows and alerts, and of the snapshot.
-func (e *Engine) trackedByKey(sts []*termState) []*termState {
+func (e *Engine) trackedByKey(sts []*tracked.Term) []*tracked.Term {
 	for _, st := range e.tracked {
 		sts = append(sts, st)
 	}
-	slices.SortFunc(sts, func(a, b *termState) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(sts, func(a, b *tracked.Term) int { return strings.Compare(a.Key, b.Key) })
 	return sts
 }
 
 // observe makes an Observation of each tracked term sts (trackedByKey) in
 // closed bucket b, in that order, with the counts its row states beside each
 // (estimated), and sets platform's MentionsPerCreator from them.
-func (e *Engine) observe(b *sketches.Bucket, sts []*termState, platform *detectors.Platform) (obs []detectors.Observation, estimated [][2]float64) {
+func (e *Engine) observe(b *sketches.Bucket, sts []*tracked.Term, platform *detectors.Platform) (obs []detectors.Observation, estimated [][2]float64) {
 	// The previous close's observations are gone.
-	e.topCounts.reset()
+	e.topCounts.Reset()
 
 	obs = slices.Grow(e.closing.obs[:0], len(sts))
 	// estimated holds each observation's count-min counts where the term
@@ -141,34 +142,34 @@ func (e *Engine) observe(b *sketches.Bucket, sts []*termState, platform *detecto
 	var ratios []float64
 	// The histories are the series' own memory, not copies: detectors do
 	// not keep them, and the series are pushed only after every term is judged.
-	history := func(s *series) []float64 {
-		return e.known(s.view(), b.Start)
+	history := func(s *tracked.Series) []float64 {
+		return e.known(s.View(), b.Start)
 	}
 	for _, st := range sts {
 		e.catchUp(st, b.Start)
-		tb := st.open[b.Start]
+		tb := st.Open[b.Start]
 		mentions, reports := e.judged(st, b, tb)
-		if b.Start.Before(st.exactFrom) {
+		if b.Start.Before(st.ExactFrom) {
 			// The row says the count-min's counts, never below the truth.
-			estimated = append(estimated, [2]float64{float64(b.Mentions.Estimate(st.hash)), float64(b.Reports.Estimate(st.hash))})
+			estimated = append(estimated, [2]float64{float64(b.Mentions.Estimate(st.Hash)), float64(b.Reports.Estimate(st.Hash))})
 		} else {
 			estimated = append(estimated, [2]float64{mentions, reports})
 		}
 		o := detectors.Observation{
-			Term: st.key, Bucket: b.Start, Width: e.bucket,
+			Term: st.Key, Bucket: b.Start, Width: e.bucket,
 			Mentions:        mentions,
 			Reports:         reports,
-			MentionHistory:  history(st.mentions),
-			ReportHistory:   history(st.reports),
-			CreatorHistory:  history(st.creators),
-			PartialCreators: b.Start.Before(st.exactFrom),
-			DayAgo:          e.dayAgo(st.hash, b.Start),
-			LearnDayAgo:     e.dayAgo(st.hash, b.Start.Add(-time.Duration(e.set.LearnLag())*e.bucket)),
-			Watch:           st.watch,
+			MentionHistory:  history(st.Mentions),
+			ReportHistory:   history(st.Reports),
+			CreatorHistory:  history(st.Creators),
+			PartialCreators: b.Start.Before(st.ExactFrom),
+			DayAgo:          e.dayAgo(st.Hash, b.Start),
+			LearnDayAgo:     e.dayAgo(st.Hash, b.Start.Add(-time.Duration(e.set.LearnLag())*e.bucket)),
+			Watch:           st.Watch,
 			IncidentOpen:    e.incidentOpen(st),
 		}
 		if tb != nil {
-			tb.describe(&o, e.cfg.TopLabels, &e.topCounts)
+			tb.Describe(&o, e.cfg.TopLabels, &e.topCounts)
 		}
 		if o.Mentions >= 10 && o.UniqueCreators > 0 {
 			ratios = append(ratios, o.Mentions/float64(o.UniqueCreators))
@@ -183,46 +184,46 @@ func (e *Engine) observe(b *sketches.Bucket, sts []*termState, platform *detecto
 // of closed bucket b, one of each term of sts, makes its rows, and moves every
 // tracked term's history on by the bucket. surging are the terms at twice the
 // tracking bar, for the bucket report.
-func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*termState, obs []detectors.Observation, estimated [][2]float64, platform detectors.Platform) (rows []trend.Minute, evs []alert.Event, surging []TermStat) {
+func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*tracked.Term, obs []detectors.Observation, estimated [][2]float64, platform detectors.Platform) (rows []trend.Minute, evs []alert.Event, surging []TermStat) {
 	version := RowVersion(e.epoch, time.Now())
 	rows = e.closing.rows[:0]
 	for i := range obs {
 		o := &obs[i]
 		o.Platform = platform
 		st := sts[i]
-		o.Tail = st.tail
+		o.Tail = st.Tail
 		var fs []detectors.Finding
 		// A family whose bucket came by one spelling is that hashtag's copy:
 		// not judged, and not listed among the fastest-growing terms beside it.
-		judged := st.kind != event.KindFamily || spread(st.open[b.Start])
+		judged := st.Kind != event.KindFamily || spread(st.Open[b.Start])
 		if judged {
 			fs = e.set.Evaluate(o)
-			e.withSameAs(fs, st, st.open[b.Start], b)
+			e.withSameAs(fs, st, st.Open[b.Start], b)
 		}
 		if exp, ok := detectors.SurgeExpected(fs); ok {
-			e.rememberSurge(st.hash, b.Start, o.Mentions, exp)
+			e.rememberSurge(st.Hash, b.Start, o.Mentions, exp)
 		}
-		st.tail = e.set.Learn(o)
+		st.Tail = e.set.Learn(o)
 		n := len(evs)
 		evs = append(evs, e.life.Observe(o, fs)...)
-		if tb := st.open[b.Start]; tb != nil && st.kind == event.KindFamily {
+		if tb := st.Open[b.Start]; tb != nil && st.Kind == event.KindFamily {
 			withMembers(evs[n:], tb, e.cfg.TopLabels)
 		}
 		if est := estimated[i]; est[0] > 0 || est[1] > 0 {
 			var langs []string
 			var byChannel [event.NumChannels]uint64
-			if tb := st.open[b.Start]; tb != nil {
-				langs = e.rowNames.names(e.topCounts.top(tb.langs, e.cfg.TopLabels))
-				byChannel = tb.byChannel
+			if tb := st.Open[b.Start]; tb != nil {
+				langs = e.rowNames.Names(e.topCounts.Top(tb.Langs, e.cfg.TopLabels))
+				byChannel = tb.ByChannel
 			}
 			rows = append(rows, trend.Minute{
 				ReportsByChannel: byChannel,
-				Bucket:           b.Start, Term: o.Term, Kind: st.kind.String(),
+				Bucket:           b.Start, Term: o.Term, Kind: st.Kind.String(),
 				Mentions: uint64(estimated[i][0]), UniqueCreators: o.UniqueCreators,
 				Reports: uint64(estimated[i][1]), UniqueReporters: o.UniqueReporters,
-				TopRegions: e.rowNames.names(o.Regions), Langs: langs, ReportReasons: e.rowNames.names(o.ReportReasons),
-				Exact:   !b.Start.Before(st.exactFrom),
-				Family:  st.family,
+				TopRegions: e.rowNames.Names(o.Regions), Langs: langs, ReportReasons: e.rowNames.Names(o.ReportReasons),
+				Exact:   !b.Start.Before(st.ExactFrom),
+				Family:  st.Family,
 				Version: version,
 			})
 			if judged && o.Mentions >= float64(2*e.cfg.TrackMin) {
@@ -235,16 +236,13 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*termState, obs []detecto
 		if o.PartialCreators {
 			creators = 0 // an undercount would overstate the term's norm
 		}
-		st.pushHistory(o.Mentions, o.Reports, creators)
-		st.histEnd = b.Start.Add(e.bucket)
-		if tb := st.open[b.Start]; tb != nil {
-			delete(st.open, b.Start)
-			e.recycle(st, tb)
-		}
+		st.PushHistory(o.Mentions, o.Reports, creators)
+		st.HistEnd = b.Start.Add(e.bucket)
+		st.Close(b.Start, &e.buckets)
 		if o.Mentions < float64(e.cfg.TrackMin) && o.Reports < float64(e.cfg.TrackMinReports) {
-			st.quiet++
+			st.Quiet++
 		} else {
-			st.quiet = 0
+			st.Quiet = 0
 		}
 	}
 	evs = append(evs, e.life.EndBucket(b.Start)...)
@@ -303,16 +301,16 @@ func (e *Engine) reportBucket(b *sketches.Bucket, platform detectors.Platform, o
 // the flood's minute surge, at close and early alike. What is certain is
 // judged instead: the larger of the estimate less ε·N (certain) and the exact count
 // since tracking began.
-func (e *Engine) judged(st *termState, b *sketches.Bucket, tb *termBucket) (mentions, reports float64) {
+func (e *Engine) judged(st *tracked.Term, b *sketches.Bucket, tb *tracked.Bucket) (mentions, reports float64) {
 	var since [2]float64
 	if tb != nil {
-		since = [2]float64{float64(tb.mentions), float64(tb.reports)}
+		since = [2]float64{float64(tb.Mentions), float64(tb.Reports)}
 	}
-	if !b.Start.Before(st.exactFrom) {
+	if !b.Start.Before(st.ExactFrom) {
 		return since[0], since[1]
 	}
-	mentions = max(since[0], certain(b.Mentions, st.hash))
-	reports = max(since[1], certain(b.Reports, st.hash))
+	mentions = max(since[0], certain(b.Mentions, st.Hash))
+	reports = max(since[1], certain(b.Reports, st.Hash))
 	return mentions, reports
 }
 
@@ -325,19 +323,19 @@ func certain(cm *sketches.CountMin, h uint64) float64 {
 
 // catchUp fills the history of st up to start, for buckets in which it was not
 // evaluated (none in steady state; a term restored from an older checkpoint).
-func (e *Engine) catchUp(st *termState, start time.Time) {
-	if !st.histEnd.Before(start) {
+func (e *Engine) catchUp(st *tracked.Term, start time.Time) {
+	if !st.HistEnd.Before(start) {
 		return
 	}
-	n := int(start.Sub(st.histEnd) / e.bucket)
+	n := int(start.Sub(st.HistEnd) / e.bucket)
 	if n > e.cfg.History {
 		n = e.cfg.History
 	}
-	m, r := e.window.Series(st.hash, start, n)
+	m, r := e.window.Series(st.Hash, start, n)
 	for i := range m {
-		st.pushHistory(m[i], r[i], 0)
+		st.PushHistory(m[i], r[i], 0)
 	}
-	st.histEnd = start
+	st.HistEnd = start
 }
 
 // known trims a history ending before start to the buckets the window has seen:
@@ -414,7 +412,7 @@ func (e *Engine) forgetSurges(start time.Time) {
 func (e *Engine) evict() {
 	var open map[string]bool
 	for h, st := range e.tracked {
-		if st.quiet < e.cfg.EvictAfter || st.watch != nil || len(st.open) > 0 {
+		if st.Quiet < e.cfg.EvictAfter || st.Watch != nil || len(st.Open) > 0 {
 			continue
 		}
 		if open == nil {
@@ -423,10 +421,10 @@ func (e *Engine) evict() {
 				open[a.Term] = true
 			}
 		}
-		if !open[st.key] {
+		if !open[st.Key] {
 			delete(e.tracked, h)
-			if st.kind == event.KindFamily {
-				e.families.untracked(st.hash)
+			if st.Kind == event.KindFamily {
+				e.families.untracked(st.Hash)
 			}
 		}
 	}

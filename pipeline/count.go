@@ -10,6 +10,7 @@ import (
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -111,7 +112,7 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 }
 
 // creatorsOf returns the platform's unique creators of the open bucket at
-// start. The last one is kept at hand, as bucketOf keeps a term's: a map keyed
+// start. The last one is kept at hand, as tracked.Term.Bucket keeps a term's: a map keyed
 // by time.Time is slow to hash, and the entry goes only when its bucket closes.
 func (e *Engine) creatorsOf(start time.Time) *sketches.HLL {
 	if e.lastCreators != nil && e.lastCreatorsStart.Equal(start) {
@@ -157,21 +158,21 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 			return true
 		}
 	}
-	tb := e.bucketOf(st, start)
+	tb := st.Bucket(start, &e.buckets)
 	e.early.touch(st, tb, start)
-	tb.mentions++
-	tb.creators.insert(creator)
-	tb.regions.add(c.Region)
-	tb.langs.add(c.Lang)
-	if st.kind == event.KindChallenge {
+	tb.Mentions++
+	tb.Creators.Insert(creator)
+	tb.Regions.Add(c.Region)
+	tb.Langs.Add(c.Lang)
+	if st.Kind == event.KindChallenge {
 		for _, h := range c.Hashtags {
-			tb.members.add(h)
+			tb.Members.Add(h)
 		}
 	} else {
-		tb.members.add(member)
+		tb.Members.Add(member)
 	}
-	if len(tb.samples) < e.cfg.Samples {
-		tb.samples = append(tb.samples, c.ContentID)
+	if len(tb.Samples) < e.cfg.Samples {
+		tb.Samples = append(tb.Samples, c.ContentID)
 	}
 	return true
 }
@@ -184,8 +185,8 @@ func (e *Engine) alsoSpelled(fam uint64, start time.Time, v string) {
 	if st == nil {
 		return
 	}
-	if tb := st.open[start]; tb != nil {
-		tb.members.add(v)
+	if tb := st.Open[start]; tb != nil {
+		tb.Members.Add(v)
 	}
 }
 
@@ -269,19 +270,19 @@ func (e *Engine) report(r *event.Report, hs *ingest.Hashes) {
 				continue
 			}
 		}
-		tb := e.bucketOf(st, start)
+		tb := st.Bucket(start, &e.buckets)
 		e.early.touch(st, tb, start)
-		tb.reports++
-		tb.byChannel[channel]++
-		tb.reporters.insert(reporter)
-		tb.reasons.add(r.Reason)
+		tb.Reports++
+		tb.ByChannel[channel]++
+		tb.Reporters.Insert(reporter)
+		tb.Reasons.Add(r.Reason)
 	}
 }
 
 // maybeTrack starts tracking key when its count in the open bucket reaches the
 // threshold, or on its first mention when it is on the watchlist. Its history
 // comes retroactively from the sketch window.
-func (e *Engine) maybeTrack(key string, h uint64, open *sketches.Bucket, isReport bool) *termState {
+func (e *Engine) maybeTrack(key string, h uint64, open *sketches.Bucket, isReport bool) *tracked.Term {
 	if len(e.tracked) >= e.cfg.MaxTracked || open == nil {
 		return nil
 	}
@@ -329,7 +330,7 @@ func (e *Engine) admit(start time.Time, h uint64) bool {
 }
 
 // trackNow starts tracking key whatever its counts, room permitting.
-func (e *Engine) trackNow(key string, h uint64, open *sketches.Bucket) *termState {
+func (e *Engine) trackNow(key string, h uint64, open *sketches.Bucket) *tracked.Term {
 	if len(e.tracked) >= e.cfg.MaxTracked || open == nil {
 		return nil
 	}
@@ -338,23 +339,17 @@ func (e *Engine) trackNow(key string, h uint64, open *sketches.Bucket) *termStat
 
 // track starts following key in detail, with its history up to histEnd taken
 // retroactively from the sketch window.
-func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEnd time.Time) *termState {
+func (e *Engine) track(key string, h uint64, watch *detectors.WatchMatch, histEnd time.Time) *tracked.Term {
 	if watch == nil {
 		watch = e.set.Watch(key)
 	}
-	st := &termState{
-		key: key, kind: kindOf(key), hash: h, watch: watch, family: e.termFamily(key),
-		open:      make(map[time.Time]*termBucket, 2),
-		mentions:  newSeries(e.cfg.History),
-		reports:   newSeries(e.cfg.History),
-		creators:  newSeries(e.cfg.History),
-		histEnd:   histEnd,
-		exactFrom: e.maxApplied.Truncate(e.bucket).Add(e.bucket),
-	}
-	if !st.histEnd.IsZero() {
-		m, r := e.window.Series(h, st.histEnd, e.cfg.History)
+	st := tracked.NewTerm(key, kindOf(key), h, e.cfg.History)
+	st.Watch, st.Family = watch, e.termFamily(key)
+	st.HistEnd, st.ExactFrom = histEnd, e.maxApplied.Truncate(e.bucket).Add(e.bucket)
+	if !st.HistEnd.IsZero() {
+		m, r := e.window.Series(h, st.HistEnd, e.cfg.History)
 		for i := range m {
-			st.pushHistory(m[i], r[i], 0)
+			st.PushHistory(m[i], r[i], 0)
 		}
 	}
 	e.tracked[h] = st

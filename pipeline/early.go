@@ -9,6 +9,7 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -62,10 +63,10 @@ type earlyState struct {
 type earlyBucket struct {
 	// touched are the tracked terms whose counts in the bucket moved since
 	// the last look.
-	touched []*termState
+	touched []*tracked.Term
 	// looked are the terms the bucket's early looks have judged (Engine.candidate):
 	// each gets one more look when the bucket becomes complete.
-	looked []*termState
+	looked []*tracked.Term
 	// complete is set once a look found the bucket complete.
 	complete bool
 }
@@ -82,11 +83,11 @@ func newEarlyState(c detectors.Config) earlyState {
 
 // touch notes that st's counts in its open bucket tb, which starts at
 // start, moved: the next early look visits it.
-func (s *earlyState) touch(st *termState, tb *termBucket, start time.Time) {
-	if s.every <= 0 || tb.early.mark == s.gen {
+func (s *earlyState) touch(st *tracked.Term, tb *tracked.Bucket, start time.Time) {
+	if s.every <= 0 || tb.Early.Mark == s.gen {
 		return
 	}
-	tb.early.mark = s.gen
+	tb.Early.Mark = s.gen
 	s.bucket(start).touched = append(s.bucket(start).touched, st)
 }
 
@@ -143,9 +144,9 @@ func (s *earlyState) forget(first time.Time) {
 // riskiest: with it, none of the 366 early pages over the NAB corpus was
 // retracted; without it, one of the first 245 (34 files) was. A term it
 // passes over still pages at close.
-func (e *Engine) candidate(st *termState, tb *termBucket, mentions, elapsed float64) bool {
+func (e *Engine) candidate(st *tracked.Term, tb *tracked.Bucket, mentions, elapsed float64) bool {
 	least, growth := e.early.min, e.early.growth
-	if st.watch != nil {
+	if st.Watch != nil {
 		least, growth = e.early.minWatch, e.early.growthWatch
 	}
 	if mentions < least {
@@ -153,12 +154,12 @@ func (e *Engine) candidate(st *termState, tb *termBucket, mentions, elapsed floa
 	}
 	if tb != nil {
 		complete := elapsed >= 1
-		if tb.early.looked && tb.early.mentions == mentions && (tb.early.complete || !complete) {
+		if tb.Early.Looked && tb.Early.Mentions == mentions && (tb.Early.Complete || !complete) {
 			return false
 		}
-		tb.early.looked, tb.early.mentions, tb.early.complete = true, mentions, complete
+		tb.Early.Looked, tb.Early.Mentions, tb.Early.Complete = true, mentions, complete
 	}
-	return mentions >= 0.5*(growth-1+elapsed)*st.recentLevel()
+	return mentions >= 0.5*(growth-1+elapsed)*st.RecentLevel()
 }
 
 // judgeEarly judges the open buckets if event time has crossed an early
@@ -217,25 +218,25 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 	type look struct {
 		bucket int
 		key    string
-		st     *termState
+		st     *tracked.Term
 	}
 	var looks []look
-	consider := func(i int, st *termState) {
+	consider := func(i int, st *tracked.Term) {
 		wb := open[i]
-		tb := st.open[wb.Start]
+		tb := st.Open[wb.Start]
 		// A family is judged only when its mentions so far are spread over
 		// several spellings, as at the close: a surge split to slip under
 		// each spelling's bar is the evasion families are for, and it must
 		// page as soon as one on a single spelling would. Should the rest
 		// of the bucket come by one spelling, the close retracts the page.
-		if st.kind == event.KindFamily && !spread(tb) {
+		if st.Kind == event.KindFamily && !spread(tb) {
 			return
 		}
-		wasLooked := tb != nil && tb.early.looked
+		wasLooked := tb != nil && tb.Early.Looked
 		if m, _ := e.countsOf(st, wb, tb); e.candidate(st, tb, m, elapsed[i]) || e.trustedReport(tb) {
-			looks = append(looks, look{i, st.key, st})
+			looks = append(looks, look{i, st.Key, st})
 		}
-		if tb != nil && tb.early.looked && !wasLooked {
+		if tb != nil && tb.Early.Looked && !wasLooked {
 			eb := e.early.bucket(wb.Start)
 			eb.looked = append(eb.looked, st)
 		}
@@ -264,7 +265,7 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 			for _, st := range visit {
 				// A term no longer tracked, or tracked anew, is not the
 				// one touched.
-				if e.tracked[st.hash] == st {
+				if e.tracked[st.Hash] == st {
 					consider(i, st)
 				}
 			}
@@ -291,7 +292,7 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 	e.noteAlerting()
 	// Each look's observation is done with before the next is made.
 	for j, l := range looks {
-		e.topCounts.reset()
+		e.topCounts.Reset()
 		wb := open[l.bucket]
 		if j == 0 || looks[j-1].bucket != l.bucket {
 			platform = detectors.Platform{
@@ -309,9 +310,9 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 		o.Platform = platform
 		n := len(evs)
 		fs := e.set.EvaluateEarly(&o, elapsed[l.bucket])
-		e.withSameAs(fs, st, st.open[wb.Start], wb)
+		e.withSameAs(fs, st, st.Open[wb.Start], wb)
 		evs = append(evs, e.life.ObserveEarly(&o, fs)...)
-		if tb := st.open[wb.Start]; tb != nil && st.kind == event.KindFamily {
+		if tb := st.Open[wb.Start]; tb != nil && st.Kind == event.KindFamily {
 			withMembers(evs[n:], tb, e.cfg.TopLabels)
 		}
 	}
@@ -320,15 +321,15 @@ func (e *Engine) judgeOpenEarly(open []*sketches.Bucket, first time.Time) []aler
 
 // earlyObservation is st in the open bucket wb so far: its history is the
 // closed buckets' followed by the open ones before wb, as they stand.
-func (e *Engine) earlyObservation(st *termState, wb *sketches.Bucket, first time.Time) detectors.Observation {
+func (e *Engine) earlyObservation(st *tracked.Term, wb *sketches.Bucket, first time.Time) detectors.Observation {
 	open := int(wb.Start.Sub(first) / e.bucket)
-	if need := 3 * (len(st.mentions.view()) + open); cap(e.early.hist) < need {
+	if need := 3 * (len(st.Mentions.View()) + open); cap(e.early.hist) < need {
 		e.early.hist = make([]float64, 0, need)
 	}
 	buf := e.early.hist[:0]
-	history := func(s *series, open func(ob *sketches.Bucket) float64) []float64 {
+	history := func(s *tracked.Series, open func(ob *sketches.Bucket) float64) []float64 {
 		from := len(buf)
-		buf = s.appendTo(buf)
+		buf = s.AppendTo(buf)
 		for b := first; b.Before(wb.Start); b = b.Add(e.bucket) {
 			var v float64
 			if ob := e.window.Open(b); ob != nil {
@@ -339,45 +340,45 @@ func (e *Engine) earlyObservation(st *termState, wb *sketches.Bucket, first time
 		h := buf[from:len(buf):len(buf)]
 		return h[max(0, len(h)-e.cfg.History):]
 	}
-	mh := history(st.mentions, func(ob *sketches.Bucket) float64 { m, _ := e.counts(st, ob); return m })
-	rh := history(st.reports, func(ob *sketches.Bucket) float64 { _, r := e.counts(st, ob); return r })
-	ch := history(st.creators, func(*sketches.Bucket) float64 { return 0 })
+	mh := history(st.Mentions, func(ob *sketches.Bucket) float64 { m, _ := e.counts(st, ob); return m })
+	rh := history(st.Reports, func(ob *sketches.Bucket) float64 { _, r := e.counts(st, ob); return r })
+	ch := history(st.Creators, func(*sketches.Bucket) float64 { return 0 })
 	m, r := e.counts(st, wb)
 	o := detectors.Observation{
-		Term: st.key, Bucket: wb.Start, Width: e.bucket,
+		Term: st.Key, Bucket: wb.Start, Width: e.bucket,
 		Mentions: m, Reports: r,
 		MentionHistory:  e.known(mh, wb.Start),
 		ReportHistory:   e.known(rh, wb.Start),
 		CreatorHistory:  e.known(ch, wb.Start),
 		PartialCreators: true,
-		DayAgo:          e.dayAgo(st.hash, wb.Start),
-		Watch:           st.watch,
+		DayAgo:          e.dayAgo(st.Hash, wb.Start),
+		Watch:           st.Watch,
 		IncidentOpen:    e.incidentOpen(st),
-		Tail:            st.tail,
+		Tail:            st.Tail,
 	}
-	if tb := st.open[wb.Start]; tb != nil {
-		tb.describe(&o, e.cfg.TopLabels, &e.topCounts)
+	if tb := st.Open[wb.Start]; tb != nil {
+		tb.Describe(&o, e.cfg.TopLabels, &e.topCounts)
 	}
 	return o
 }
 
 // counts are st's mentions and reports in the open bucket wb so far, as
 // the detectors judge them at close (see judged).
-func (e *Engine) counts(st *termState, wb *sketches.Bucket) (mentions, reports float64) {
-	return e.countsOf(st, wb, st.open[wb.Start])
+func (e *Engine) counts(st *tracked.Term, wb *sketches.Bucket) (mentions, reports float64) {
+	return e.countsOf(st, wb, st.Open[wb.Start])
 }
 
 // countsOf is counts with st's open bucket tb (nil: none) already looked up.
-func (e *Engine) countsOf(st *termState, wb *sketches.Bucket, tb *termBucket) (mentions, reports float64) {
+func (e *Engine) countsOf(st *tracked.Term, wb *sketches.Bucket, tb *tracked.Bucket) (mentions, reports float64) {
 	return e.judged(st, wb, tb)
 }
 
 // trustedReport reports whether tb holds a report from a high-trust channel.
-func (e *Engine) trustedReport(tb *termBucket) bool {
+func (e *Engine) trustedReport(tb *tracked.Bucket) bool {
 	if tb == nil {
 		return false
 	}
-	for c, n := range tb.byChannel {
+	for c, n := range tb.ByChannel {
 		if n > 0 && e.set.HighTrustChannel(event.Channel(c)) {
 			return true
 		}

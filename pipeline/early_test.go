@@ -414,7 +414,7 @@ func TestEarlyJudgesWhatIsCertain(t *testing.T) {
 	post(start.Add(41*time.Second), "ordinary")
 	est := float64(wb.Mentions.Estimate(h))
 	got, _ := e.counts(st, wb)
-	closed, _ := e.judged(st, wb, st.open[start])
+	closed, _ := e.judged(st, wb, st.Open[start])
 	t.Logf("count-min estimate %v after 600,000 mentions (ε·N %.0f), judged %v", est, wb.Mentions.Epsilon()*float64(wb.Mentions.Total()), got)
 	if est <= 2 {
 		t.Fatalf("the estimate %v is not inflated: the test proves nothing", est)

@@ -17,6 +17,7 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
 	"github.com/trendwatch/trendwatch/pipeline/eventtime"
 	"github.com/trendwatch/trendwatch/pipeline/join"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -110,7 +111,7 @@ type Engine struct {
 	// mention has at hand: hashing the key string again read its bytes from
 	// wherever the heap put them, a cache miss on most mentions. Two keys of
 	// one hash are one term to the sketches already.
-	tracked  map[uint64]*termState
+	tracked  map[uint64]*tracked.Term
 	join     *join.Cache
 	dedup    *dedup.Filter
 	door     *admission.Door
@@ -208,13 +209,13 @@ type Engine struct {
 	keyCache []cachedKey
 	// topCounts holds the top labels of the observations being judged, and
 	// rowNames the label lists of the rows made (see their types).
-	topCounts countScratch
-	rowNames  stringSlab
+	topCounts tracked.CountScratch
+	rowNames  tracked.StringSlab
 	// heavy holds a closed bucket's heavy hitters while nominate looks
 	// through them.
 	heavy []sketches.Item
-	// spareBuckets are closed term buckets for reuse (see recycle).
-	spareBuckets []*termBucket
+	// buckets keeps the tracked terms' closed buckets for reuse.
+	buckets tracked.Pool
 	// closing holds a close's slices for the next one: a close made them
 	// anew for every tracked term, the engine's largest allocations (a third
 	// of its bytes), and the garbage collector's work grows with them.
@@ -228,12 +229,12 @@ type closeScratch struct {
 	obs       []detectors.Observation
 	estimated [][2]float64
 	rows      []trend.Minute
-	sts       []*termState
+	sts       []*tracked.Term
 }
 
 // release keeps the slices' room for the next close, their contents cleared
 // so that they hold on to no term's history or strings.
-func (c *closeScratch) release(obs []detectors.Observation, estimated [][2]float64, rows []trend.Minute, sts []*termState) {
+func (c *closeScratch) release(obs []detectors.Observation, estimated [][2]float64, rows []trend.Minute, sts []*tracked.Term) {
 	clear(obs)
 	clear(rows)
 	clear(sts)
@@ -347,7 +348,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		cfg: cfg, log: log, window: w, windowConfig: wcfg, openBuckets: w.Plan().OpenBuckets, bucket: wcfg.Bucket, lateness: wcfg.AllowedLateness, set: set,
 		life:     detectors.NewLifecycle(dcfg.Lifecycle),
 		sinks:    sinks,
-		tracked:  make(map[uint64]*termState),
+		tracked:  make(map[uint64]*tracked.Term),
 		surges:   make(map[uint64]*detectors.SurgeMemory),
 		join:     join.New(cfg.JoinCache, cfg.JoinCacheBytes),
 		dedup:    dedup.New(cfg.DedupMaxIDs, wcfg.Bucket),

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/family"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -175,7 +176,7 @@ func (e *Engine) forgetSpelling(h uint64) {
 // forget drops the term of a family whose entry is pushed out of fams, unless
 // the family is tracked: its mentions must keep reaching its tracked state
 // (untracked drops it when the engine stops tracking it).
-func (f *families) forget(fam uint64, tracked map[uint64]*termState) {
+func (f *families) forget(fam uint64, tracked map[uint64]*tracked.Term) {
 	if _, ok := f.terms[fam]; ok && tracked[fam] == nil {
 		delete(f.terms, fam)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -197,7 +198,7 @@ func TestWatchlistWatchesFamily(t *testing.T) {
 	}
 	key := family.Prefix + family.Key("blackoutchallenge")
 	st := e.trackedTerm(key)
-	if st == nil || st.watch == nil {
+	if st == nil || st.Watch == nil {
 		t.Fatalf("%s not tracked as watched: %+v", key, st)
 	}
 }
@@ -356,7 +357,7 @@ func TestFamilyTrackedAfterForgotten(t *testing.T) {
 	if fam != sketches.Hash(term) {
 		t.Fatalf("family hash %x, want the hash of %s", fam, term)
 	}
-	e.tracked[fam] = &termState{key: term, hash: fam}
+	e.tracked[fam] = &tracked.Term{Key: term, Hash: fam}
 	e.families = newFamilies(cfg.Families) // everything forgotten
 	fam, fresh := e.families.tag(h, v)
 	if got := e.spelled(fam, h, v, fresh); got != term {
@@ -370,19 +371,19 @@ func TestFamilyTrackedAfterForgotten(t *testing.T) {
 // term goes when the engine stops tracking it.
 func TestFamilyTermKeptWhileTracked(t *testing.T) {
 	f := newFamilies(4) // one set: the fifth family pushes the first out
-	tracked := map[uint64]*termState{}
-	terms := []string{"family:a", "family:b", "family:c", "family:d", "family:e"}
-	for i, term := range terms {
+	terms := map[uint64]*tracked.Term{}
+	keys := []string{"family:a", "family:b", "family:c", "family:d", "family:e"}
+	for i, term := range keys {
 		fam := sketches.Hash(term)
 		s := set(f.fams, fam)
 		if old := s[ways-1]; old.fam != 0 {
-			f.forget(old.fam, tracked)
+			f.forget(old.fam, terms)
 		}
 		copy(s[1:], s[:ways-1])
 		s[0] = famSlot{fam, 0}
 		f.terms[fam] = term
 		if i == 0 {
-			tracked[fam] = &termState{key: term, hash: fam}
+			terms[fam] = &tracked.Term{Key: term, Hash: fam}
 		}
 	}
 	a := sketches.Hash("family:a")
@@ -645,7 +646,7 @@ func TestWatchedSpellingsFlood(t *testing.T) {
 			run(t, e, recs, true)
 			var hashtags int
 			for _, st := range e.tracked {
-				if st.kind == event.KindHashtag {
+				if st.Kind == event.KindHashtag {
 					hashtags++
 				}
 			}

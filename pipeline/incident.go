@@ -5,6 +5,7 @@ import (
 
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -81,13 +82,13 @@ func (e *Engine) noteAlerting() {
 // opened, and the bucket's final judgement must confirm on the same terms).
 // A term with an alert of its own is held to the page bar, or two spellings
 // at the lower one would keep each other open.
-func (e *Engine) incidentOpen(st *termState) bool {
-	if st.watch == nil || st.family == "" {
+func (e *Engine) incidentOpen(st *tracked.Term) bool {
+	if st.Watch == nil || st.Family == "" {
 		return false
 	}
 	joins := false
-	for _, a := range e.alerting[st.family] {
-		if a.term == st.key {
+	for _, a := range e.alerting[st.Family] {
+		if a.term == st.Key {
 			if !a.early {
 				return false
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/family"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -68,18 +69,18 @@ func TestIncidentOpen(t *testing.T) {
 	tests := []struct {
 		name     string
 		alerting []alertingTerm
-		st       termState
+		st       tracked.Term
 		want     bool
 	}{
-		{"another spelling alerts", []alertingTerm{{latin, false}}, termState{key: deva, family: inc, watch: watched}, true},
-		{"another spelling's early alert", []alertingTerm{{latin, true}}, termState{key: deva, family: inc, watch: watched}, true},
-		{"the family alerts", []alertingTerm{{inc, false}}, termState{key: deva, family: inc, watch: watched}, true},
-		{"its own early alert, opened joining", []alertingTerm{{latin, false}, {deva, true}}, termState{key: deva, family: inc, watch: watched}, true},
-		{"its own alert stands", []alertingTerm{{latin, false}, {deva, false}}, termState{key: deva, family: inc, watch: watched}, false},
-		{"only its own alert", []alertingTerm{{deva, true}}, termState{key: deva, family: inc, watch: watched}, false},
-		{"nothing alerts", nil, termState{key: deva, family: inc, watch: watched}, false},
-		{"not watched", []alertingTerm{{latin, false}}, termState{key: deva, family: inc}, false},
-		{"another incident alerts", []alertingTerm{{"hashtag:other", false}}, termState{key: deva, family: inc, watch: watched}, false},
+		{"another spelling alerts", []alertingTerm{{latin, false}}, tracked.Term{Key: deva, Family: inc, Watch: watched}, true},
+		{"another spelling's early alert", []alertingTerm{{latin, true}}, tracked.Term{Key: deva, Family: inc, Watch: watched}, true},
+		{"the family alerts", []alertingTerm{{inc, false}}, tracked.Term{Key: deva, Family: inc, Watch: watched}, true},
+		{"its own early alert, opened joining", []alertingTerm{{latin, false}, {deva, true}}, tracked.Term{Key: deva, Family: inc, Watch: watched}, true},
+		{"its own alert stands", []alertingTerm{{latin, false}, {deva, false}}, tracked.Term{Key: deva, Family: inc, Watch: watched}, false},
+		{"only its own alert", []alertingTerm{{deva, true}}, tracked.Term{Key: deva, Family: inc, Watch: watched}, false},
+		{"nothing alerts", nil, tracked.Term{Key: deva, Family: inc, Watch: watched}, false},
+		{"not watched", []alertingTerm{{latin, false}}, tracked.Term{Key: deva, Family: inc}, false},
+		{"another incident alerts", []alertingTerm{{"hashtag:other", false}}, tracked.Term{Key: deva, Family: inc, Watch: watched}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,44 +25,10 @@ import (
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
 )
-
-func TestSeries(t *testing.T) {
-	tests := []struct {
-		size int
-		push []float64
-		want []float64
-	}{
-		{3, nil, nil},
-		{3, []float64{1, 2}, []float64{1, 2}},
-		{3, []float64{1, 2, 3}, []float64{1, 2, 3}},
-		{3, []float64{1, 2, 3, 4, 5}, []float64{3, 4, 5}},
-	}
-	for _, tt := range tests {
-		s := newSeries(tt.size)
-		for _, v := range tt.push {
-			s.push(v)
-		}
-		if got := s.appendTo(nil); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("size %d push %v: got %v, want %v", tt.size, tt.push, got, tt.want)
-		}
-	}
-	// Long runs, through many moves back to the front.
-	for _, size := range []int{2, 5, 120} {
-		s := newSeries(size)
-		var all []float64
-		for i := range 10 * size {
-			s.push(float64(i))
-			all = append(all, float64(i))
-			want := all[max(0, len(all)-size):]
-			if got := s.view(); !reflect.DeepEqual(got, want) {
-				t.Fatalf("size %d after %d pushes: got %v, want %v", size, i+1, got, want)
-			}
-		}
-	}
-}
 
 // TestJoinCacheByteBoundWarns: when the byte bound is the one that holds,
 // the engine counts what it forgets and says so once a bucket.
@@ -93,86 +59,6 @@ func TestJoinCacheByteBoundWarns(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "content→terms cache at pipeline.join_cache_bytes"); n != 2 {
 		t.Errorf("%d warnings over two buckets, want one each:\n%s", n, logs.String())
-	}
-}
-
-func TestLabelsTop(t *testing.T) {
-	var l labels
-	for _, s := range []string{"NP", "IN", "NP", "US", "IN", "NP", ""} {
-		l.add(s)
-	}
-	// As a bucket close makes a row's label list: the top labels in the
-	// scratch, their names in the slab.
-	var scratch countScratch
-	var slab stringSlab
-	got := slab.names(scratch.top(l, 2))
-	if !reflect.DeepEqual(got, []string{"NP", "IN"}) {
-		t.Errorf("top 2: %v", got)
-	}
-	if got := l.top(5); len(got) != 3 || got[2].Label != "US" {
-		t.Errorf("top 5 of 3 labels: %v", got)
-	}
-	if got := slab.names(scratch.top(nil, 2)); got == nil || len(got) != 0 {
-		t.Errorf("no labels: %#v, want an empty list", got)
-	}
-}
-
-// TestLabelsAppendTop: the n labels kept are those a full sort puts first,
-// in its order, ties by name, after whatever dst held already.
-func TestLabelsAppendTop(t *testing.T) {
-	tests := []struct {
-		name   string
-		counts []int // N of labels L00, L01, …, in the order added
-		n      int
-	}{
-		{"none", nil, 3},
-		{"fewer than n", []int{2, 5}, 3},
-		{"n of many", []int{1, 7, 3, 7, 2, 9, 1, 4}, 3},
-		{"ties by name", []int{4, 4, 4, 4, 4}, 2},
-		{"ascending", []int{1, 2, 3, 4, 5, 6}, 4},
-		{"descending", []int{6, 5, 4, 3, 2, 1}, 4},
-		{"n of 1", []int{3, 8, 8, 1}, 1},
-		{"n 0", []int{3, 1}, 0},
-		{"all of maxLabels", slices.Repeat([]int{2, 9, 5, 5}, maxLabels/4), maxLabels},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var l labels
-			for i, c := range tt.counts {
-				l = append(l, detectors.Count{Label: fmt.Sprintf("L%02d", i), N: uint64(c)})
-			}
-			want := slices.Clone(l)
-			slices.SortFunc(want, compareCounts)
-			want = want[:min(tt.n, len(want))]
-			held := []detectors.Count{{Label: "held", N: 1}}
-			got := l.appendTop(slices.Clone(held), tt.n)
-			if !slices.Equal(got[:1], held) {
-				t.Fatalf("dst's own entry changed: %v", got[:1])
-			}
-			if !slices.Equal(got[1:], want) {
-				t.Errorf("top %d of %v: %v, want %v", tt.n, tt.counts, got[1:], want)
-			}
-		})
-	}
-}
-
-// TestLabelsPastTheCap: a label that comes after maxLabels others have and
-// then leads (a region whose surge begins late in the bucket) is listed, and
-// first.
-func TestLabelsPastTheCap(t *testing.T) {
-	var l labels
-	for i := range 40 {
-		l.add(fmt.Sprintf("R%02d", i))
-	}
-	for range 20 {
-		l.add("NP")
-	}
-	if len(l) != maxLabels {
-		t.Fatalf("%d labels, want the cap %d", len(l), maxLabels)
-	}
-	top := l.top(1)
-	if top[0].Label != "NP" || top[0].N < 20 || top[0].N > 22 {
-		t.Errorf("top label %+v, want NP with 20 (at most the count it replaced over)", top[0])
 	}
 }
 
@@ -1068,47 +954,5 @@ func TestIntakeWrittenWithRows(t *testing.T) {
 	}
 }
 
-// TestTermBucketReset checks that a recycled term bucket counts from
-// nothing, as a new one does, whatever it held.
-func TestTermBucketReset(t *testing.T) {
-	for _, n := range []int{1, 3, 300} {
-		tb := newTermBucket()
-		for i := range n {
-			tb.mentions++
-			tb.reports++
-			tb.byChannel[i%len(tb.byChannel)]++
-			tb.creators.insert(uint64(i))
-			tb.reporters.insert(uint64(i))
-			tb.regions.add(fmt.Sprint("r", i))
-			tb.langs.add(fmt.Sprint("l", i))
-			tb.reasons.add(fmt.Sprint("x", i))
-			tb.members.add(fmt.Sprint("m", i))
-			if len(tb.samples) < 5 {
-				tb.samples = append(tb.samples, fmt.Sprint("s", i))
-			}
-		}
-		tb.early.looked, tb.early.mark = true, 7
-		tb.reset()
-		if tb.mentions != 0 || tb.reports != 0 || tb.byChannel != ([event.NumChannels]uint64{}) || tb.early != newTermBucket().early {
-			t.Errorf("%d: counts left after reset: %+v", n, tb)
-		}
-		if tb.creators.estimate() != 0 || tb.reporters.estimate() != 0 || tb.creators.hll != nil || tb.reporters.hll != nil {
-			t.Errorf("%d: distinct counts left after reset", n)
-		}
-		if len(tb.regions)+len(tb.langs)+len(tb.reasons)+len(tb.members)+len(tb.samples) != 0 {
-			t.Errorf("%d: labels or samples left after reset", n)
-		}
-		// Lists that did not outgrow their inline arrays are back in them.
-		if n <= 2 && (&tb.regions[:1][0] != &tb.inline.regions[0] || &tb.creators.small[:1][0] != &tb.inline.creators[0]) {
-			t.Errorf("%d: small lists not in the bucket's inline arrays", n)
-		}
-		tb.regions.add("IN")
-		tb.creators.insert(42)
-		if got := tb.regions.top(5); len(got) != 1 || got[0] != (detectors.Count{Label: "IN", N: 1}) || tb.creators.estimate() != 1 {
-			t.Errorf("%d: after reset, regions %v, creators %d", n, got, tb.creators.estimate())
-		}
-	}
-}
-
 // trackedTerm is the tracked state of the term key, nil when not tracked.
-func (e *Engine) trackedTerm(key string) *termState { return e.tracked[sketches.Hash(key)] }
+func (e *Engine) trackedTerm(key string) *tracked.Term { return e.tracked[sketches.Hash(key)] }

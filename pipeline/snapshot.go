@@ -16,6 +16,7 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
 	"github.com/trendwatch/trendwatch/pipeline/join"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -154,14 +155,14 @@ type openSnap struct {
 	Start     time.Time
 	Mentions  uint64
 	Reports   uint64
-	Creators  distinctSnap
-	Reporters distinctSnap
-	Regions   labels
-	Langs     labels
-	Reasons   labels
+	Creators  tracked.DistinctSnap
+	Reporters tracked.DistinctSnap
+	Regions   tracked.Labels
+	Langs     tracked.Labels
+	Reasons   tracked.Labels
 	Samples   []string
 	// Members: a family's spellings (older checkpoints lack it; gob leaves it nil).
-	Members labels
+	Members tracked.Labels
 	// ByChannel: reports by event.Channel. Older checkpoints lack it and read
 	// as zero for every channel; a slice, not an array, so that a channel added
 	// later reads from an older checkpoint too.
@@ -408,52 +409,52 @@ const (
 )
 
 // writeTerms writes the tracked terms sts, by key (trackedByKey).
-func (e *Engine) writeTerms(sw *snapWriter, sts []*termState) error {
+func (e *Engine) writeTerms(sw *snapWriter, sts []*tracked.Term) error {
 	sw.b = binenc.AppendUvarint(sw.b, uint64(len(sts)))
 	var starts []time.Time
 	for _, st := range sts {
-		b := binenc.AppendString(sw.b, st.key)
-		b = binenc.AppendU64(b, st.hash)
-		b = appendCounts(b, st.mentions.view())
-		b = appendCounts(b, st.reports.view())
-		b = appendCounts(b, st.creators.view())
-		b = binenc.AppendTime(b, st.histEnd)
-		b = binenc.AppendTime(b, st.exactFrom)
+		b := binenc.AppendString(sw.b, st.Key)
+		b = binenc.AppendU64(b, st.Hash)
+		b = appendCounts(b, st.Mentions.View())
+		b = appendCounts(b, st.Reports.View())
+		b = appendCounts(b, st.Creators.View())
+		b = binenc.AppendTime(b, st.HistEnd)
+		b = binenc.AppendTime(b, st.ExactFrom)
 		b = binenc.AppendUvarint(b, detectors.TailTests)
 		for i := range detectors.TailTests {
-			t := st.tail.Test(i)
+			t := st.Tail.Test(i)
 			b = binenc.AppendFloat64(b, t.Buckets)
 			b = binenc.AppendFloat64(b, t.Over)
 			b = binenc.AppendFloat64(b, t.Excess)
 			b = binenc.AppendFloat64(b, t.Far)
 		}
-		b = binenc.AppendFloat64(b, st.tail.Lone)
-		b = binenc.AppendVarint(b, int64(st.quiet))
+		b = binenc.AppendFloat64(b, st.Tail.Lone)
+		b = binenc.AppendVarint(b, int64(st.Quiet))
 		starts = starts[:0]
-		for start := range st.open {
+		for start := range st.Open {
 			starts = append(starts, start)
 		}
 		slices.SortFunc(starts, time.Time.Compare)
 		b = binenc.AppendUvarint(b, uint64(len(starts)))
 		sw.b = b
 		for _, start := range starts {
-			tb := st.open[start]
+			tb := st.Open[start]
 			sw.b = binenc.AppendTime(sw.b, start)
-			sw.b = binenc.AppendUvarint(sw.b, tb.mentions)
-			sw.b = binenc.AppendUvarint(sw.b, tb.reports)
-			if err := sw.appendDistinct(&tb.creators); err != nil {
-				return fmt.Errorf("snapshot term %s creators: %w", st.key, err)
+			sw.b = binenc.AppendUvarint(sw.b, tb.Mentions)
+			sw.b = binenc.AppendUvarint(sw.b, tb.Reports)
+			if err := sw.appendDistinct(&tb.Creators); err != nil {
+				return fmt.Errorf("snapshot term %s creators: %w", st.Key, err)
 			}
-			if err := sw.appendDistinct(&tb.reporters); err != nil {
-				return fmt.Errorf("snapshot term %s reporters: %w", st.key, err)
+			if err := sw.appendDistinct(&tb.Reporters); err != nil {
+				return fmt.Errorf("snapshot term %s reporters: %w", st.Key, err)
 			}
-			b := appendLabels(sw.b, tb.regions)
-			b = appendLabels(b, tb.langs)
-			b = appendLabels(b, tb.reasons)
-			b = binenc.AppendStrings(b, tb.samples)
-			b = appendLabels(b, tb.members)
-			b = binenc.AppendUvarint(b, uint64(len(tb.byChannel)))
-			for _, n := range tb.byChannel {
+			b := appendLabels(sw.b, tb.Regions)
+			b = appendLabels(b, tb.Langs)
+			b = appendLabels(b, tb.Reasons)
+			b = binenc.AppendStrings(b, tb.Samples)
+			b = appendLabels(b, tb.Members)
+			b = binenc.AppendUvarint(b, uint64(len(tb.ByChannel)))
+			for _, n := range tb.ByChannel {
 				b = binenc.AppendUvarint(b, n)
 			}
 			sw.b = b
@@ -465,13 +466,14 @@ func (e *Engine) writeTerms(sw *snapWriter, sts []*termState) error {
 	return nil
 }
 
-func (sw *snapWriter) appendDistinct(d *distinct) error {
-	if d.hll != nil {
+func (sw *snapWriter) appendDistinct(d *tracked.Distinct) error {
+	small, hll := d.State()
+	if hll != nil {
 		sw.b = append(sw.b, distinctHLL)
-		return sw.appendHLL(d.hll)
+		return sw.appendHLL(hll)
 	}
 	sw.b = append(sw.b, distinctSmall)
-	sw.b = appendU64s(sw.b, d.small)
+	sw.b = appendU64s(sw.b, small)
 	return nil
 }
 
@@ -504,11 +506,11 @@ func (e *Engine) writeSurges(sw *snapWriter) error {
 // (detectors.TailTest.Peak), each by the term's index in sts. Most terms are
 // in none, so only those that are are written; and written last, a snapshot
 // of an older version is the same bytes less this part.
-func writePeaks(sw *snapWriter, sts []*termState) error {
+func writePeaks(sw *snapWriter, sts []*tracked.Term) error {
 	n := 0
 	for _, st := range sts {
 		for i := range detectors.TailTests {
-			if st.tail.Test(i).Peak != 0 {
+			if st.Tail.Test(i).Peak != 0 {
 				n++
 			}
 		}
@@ -516,7 +518,7 @@ func writePeaks(sw *snapWriter, sts []*termState) error {
 	sw.b = binenc.AppendUvarint(sw.b, uint64(n))
 	for j, st := range sts {
 		for i := range detectors.TailTests {
-			if p := st.tail.Test(i).Peak; p != 0 {
+			if p := st.Tail.Test(i).Peak; p != 0 {
 				sw.b = binenc.AppendUvarint(sw.b, uint64(j))
 				sw.b = binenc.AppendUvarint(sw.b, uint64(i))
 				sw.b = binenc.AppendFloat64(sw.b, p)
@@ -632,7 +634,7 @@ func appendU64s(b []byte, v []uint64) []byte {
 	return b
 }
 
-func appendLabels(b []byte, l labels) []byte {
+func appendLabels(b []byte, l tracked.Labels) []byte {
 	b = binenc.AppendUvarint(b, uint64(len(l)))
 	for _, c := range l {
 		b = binenc.AppendString(b, c.Label)
@@ -686,7 +688,7 @@ func (e *Engine) Restore(b []byte) error {
 		e.log.Info("checkpoint predates event_id deduplication: a copy of an event it already counted counts again until its bucket closes")
 	}
 	e.in.Restore(s.Offsets)
-	e.tracked = make(map[uint64]*termState, len(s.Terms))
+	e.tracked = make(map[uint64]*tracked.Term, len(s.Terms))
 	var disowned []string
 	for _, ts := range s.Terms {
 		if !e.ownsKey(ts.Key, ts.Hash) {
@@ -700,33 +702,30 @@ func (e *Engine) Restore(b []byte) error {
 		if len(ts.Reports) != n || len(ts.Creators) > n {
 			return fmt.Errorf("restore: term %s: history of %d mentions, %d reports, %d creators", ts.Key, n, len(ts.Reports), len(ts.Creators))
 		}
-		st := &termState{
-			key: ts.Key, kind: kindOf(ts.Key), hash: ts.Hash, watch: e.set.Watch(ts.Key), family: e.termFamily(ts.Key),
-			open:     make(map[time.Time]*termBucket, len(ts.Open)),
-			mentions: newSeries(e.cfg.History), reports: newSeries(e.cfg.History), creators: newSeries(e.cfg.History),
-			histEnd: ts.HistEnd, exactFrom: ts.ExactFrom, tail: ts.Tail, quiet: ts.Quiet,
-		}
+		st := tracked.NewTerm(ts.Key, kindOf(ts.Key), ts.Hash, e.cfg.History)
+		st.Watch, st.Family = e.set.Watch(ts.Key), e.termFamily(ts.Key)
+		st.HistEnd, st.ExactFrom, st.Tail, st.Quiet = ts.HistEnd, ts.ExactFrom, ts.Tail, ts.Quiet
 		unknown := n - len(ts.Creators) // all of it in a checkpoint from before creators were kept
 		for i := range n {
 			var c float64
 			if i >= unknown {
 				c = ts.Creators[i-unknown]
 			}
-			st.pushHistory(ts.Mentions[i], ts.Reports[i], c)
+			st.PushHistory(ts.Mentions[i], ts.Reports[i], c)
 		}
 		for _, osn := range ts.Open {
-			tb := &termBucket{mentions: osn.Mentions, reports: osn.Reports, regions: osn.Regions, langs: osn.Langs, reasons: osn.Reasons, samples: osn.Samples, members: osn.Members}
-			copy(tb.byChannel[:], osn.ByChannel)
+			tb := &tracked.Bucket{Mentions: osn.Mentions, Reports: osn.Reports, Regions: osn.Regions, Langs: osn.Langs, Reasons: osn.Reasons, Samples: osn.Samples, Members: osn.Members}
+			copy(tb.ByChannel[:], osn.ByChannel)
 			var err error
-			if tb.creators, err = osn.Creators.restore(); err != nil {
+			if tb.Creators, err = osn.Creators.Restore(); err != nil {
 				return fmt.Errorf("restore: term %s creators: %w", ts.Key, err)
 			}
-			if tb.reporters, err = osn.Reporters.restore(); err != nil {
+			if tb.Reporters, err = osn.Reporters.Restore(); err != nil {
 				return fmt.Errorf("restore: term %s reporters: %w", ts.Key, err)
 			}
-			st.open[osn.Start] = tb
+			st.Open[osn.Start] = tb
 		}
-		e.tracked[st.hash] = st
+		e.tracked[st.Hash] = st
 	}
 	if len(disowned) > 0 {
 		e.log.Info("restore: checkpoint tracked terms this shard no longer owns (a hashtag goes to the shard of its family); their shards track them now",

@@ -17,6 +17,7 @@ import (
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/internal/binenc"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -150,30 +151,30 @@ func richEngine(tb testing.TB) (*Engine, *outbox) {
 	e, ob := fixtureEngine(tb)
 	e.invalid = 3
 	st := e.trackedTerm("hashtag:steady3")
-	if st == nil || len(st.open) == 0 {
+	if st == nil || len(st.Open) == 0 {
 		tb.Fatal("hashtag:steady3 is not tracked with an open bucket")
 	}
 	for i := range detectors.TailTests {
-		*st.tail.Test(i) = detectors.TailTest{Buckets: 30 + float64(i), Over: 2.5, Excess: 1.25, Far: 0.5, Peak: float64(i) - 1.5}
+		*st.Tail.Test(i) = detectors.TailTest{Buckets: 30 + float64(i), Over: 2.5, Excess: 1.25, Far: 0.5, Peak: float64(i) - 1.5}
 	}
-	st.tail.Lone, st.quiet = 0.75, 2
+	st.Tail.Lone, st.Quiet = 0.75, 2
 	// Surges remembered, one a rhythm, and one of a term no longer tracked.
-	e.rememberSurge(st.hash, fixtureStart, 30, 10)
-	e.rememberSurge(st.hash, fixtureStart.Add(24*time.Hour), 30, 10)
+	e.rememberSurge(st.Hash, fixtureStart, 30, 10)
+	e.rememberSurge(st.Hash, fixtureStart.Add(24*time.Hour), 30, 10)
 	e.rememberSurge(12345, fixtureStart.Add(time.Minute), 7, 2.5)
-	for _, tb := range st.open {
-		for i := range tb.byChannel {
-			tb.byChannel[i] = uint64(i + 1)
+	for _, tb := range st.Open {
+		for i := range tb.ByChannel {
+			tb.ByChannel[i] = uint64(i + 1)
 		}
-		for i := range 2 * smallSet {
-			tb.reporters.insert(uint64(i)*0x9e3779b97f4a7c15 + 1)
+		for i := range 2 * tracked.SmallSet {
+			tb.Reporters.Insert(uint64(i)*0x9e3779b97f4a7c15 + 1)
 		}
-		tb.creators.insert(42)
-		tb.regions.add("NP")
-		tb.langs.add("ne")
-		tb.reasons.add("spam")
-		tb.members.add("steady3")
-		tb.samples = append(tb.samples, "c1")
+		tb.Creators.Insert(42)
+		tb.Regions.Add("NP")
+		tb.Langs.Add("ne")
+		tb.Reasons.Add("spam")
+		tb.Members.Add("steady3")
+		tb.Samples = append(tb.Samples, "c1")
 	}
 	return e, ob
 }
@@ -576,12 +577,12 @@ func peaksLen(t *testing.T, e *Engine) int {
 func TestSnapshotPeaks(t *testing.T) {
 	e, _ := richEngine(t)
 	snap := mustSnapshot(t, e)
-	want := e.trackedTerm("hashtag:steady3").tail
+	want := e.trackedTerm("hashtag:steady3").Tail
 	r := fuzzEngine(t)
 	if err := r.Restore(snap); err != nil {
 		t.Fatal(err)
 	}
-	if got := r.trackedTerm("hashtag:steady3").tail; got != want {
+	if got := r.trackedTerm("hashtag:steady3").Tail; got != want {
 		t.Errorf("tail restored as %+v, want %+v", got, want)
 	}
 
@@ -592,7 +593,7 @@ func TestSnapshotPeaks(t *testing.T) {
 		t.Fatalf("version 2 snapshot: %v", err)
 	}
 	for i := range detectors.TailTests {
-		if p := r.trackedTerm("hashtag:steady3").tail.Test(i).Peak; p != 0 {
+		if p := r.trackedTerm("hashtag:steady3").Tail.Test(i).Peak; p != 0 {
 			t.Errorf("version 2 snapshot restored test %d's peak as %v", i, p)
 		}
 	}

@@ -151,8 +151,8 @@ var binaryThreeTestsFixture = filepath.Join("testdata", "snapshot-bin-3tests.bin
 func TestSnapshotBinaryThreeTests(t *testing.T) {
 	e := restoreFixture(t, binaryThreeTestsFixture)
 	for _, st := range e.tracked {
-		if st.tail.Hold != (detectors.TailTest{}) {
-			t.Errorf("%s: sustained test's tail %+v, want empty", st.key, st.tail.Hold)
+		if st.Tail.Hold != (detectors.TailTest{}) {
+			t.Errorf("%s: sustained test's tail %+v, want empty", st.Key, st.Tail.Hold)
 		}
 	}
 }
@@ -183,10 +183,10 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	if st == nil {
 		t.Fatal("hashtag:steady3 not tracked")
 	}
-	if n := len(st.open); n == 0 {
+	if n := len(st.Open); n == 0 {
 		t.Error("hashtag:steady3 has no open bucket")
 	}
-	if len(st.mentions.view()) == 0 {
+	if len(st.Mentions.View()) == 0 {
 		t.Error("hashtag:steady3 has no history")
 	}
 	if len(e.tracked) < 12 {

@@ -11,6 +11,7 @@ import (
 	"github.com/trendwatch/trendwatch/internal/binenc"
 	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 )
 
 // The reader of the binary snapshot that WriteSnapshot writes (layout in
@@ -230,19 +231,19 @@ func readTerm(r *binenc.Reader, ts *termSnap) {
 	}
 }
 
-func readDistinct(r *binenc.Reader, field string) distinctSnap {
+func readDistinct(r *binenc.Reader, field string) tracked.DistinctSnap {
 	switch tag := r.Byte(field); tag {
 	case distinctSmall:
-		return distinctSnap{Small: readU64s(r, field)}
+		return tracked.DistinctSnap{Small: readU64s(r, field)}
 	case distinctHLL:
 		h := r.Bytes(field)
 		if r.Err() == nil && len(h) == 0 {
 			r.Failf("%s: empty HLL", field)
 		}
-		return distinctSnap{HLL: h}
+		return tracked.DistinctSnap{HLL: h}
 	default:
 		r.Failf("%s: tag %d", field, tag)
-		return distinctSnap{}
+		return tracked.DistinctSnap{}
 	}
 }
 
@@ -289,12 +290,12 @@ func readCounts(r *binenc.Reader, field string) []float64 {
 	return out
 }
 
-func readLabels(r *binenc.Reader, field string) labels {
+func readLabels(r *binenc.Reader, field string) tracked.Labels {
 	n := r.Count(field)
 	if n == 0 || r.Err() != nil {
 		return nil
 	}
-	out := make(labels, n)
+	out := make(tracked.Labels, n)
 	for i := range out {
 		out[i] = detectors.Count{Label: r.String(field), N: r.Uvarint(field)}
 	}

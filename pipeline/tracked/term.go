@@ -1,0 +1,106 @@
+package tracked
+
+import (
+	"slices"
+	"time"
+
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
+)
+
+// Term is one tracked term: its history of closed buckets, oldest first, and
+// what it gathers in each open bucket beyond the counts the sketches hold.
+type Term struct {
+	Key   string
+	Kind  event.Kind
+	Hash  uint64
+	Watch *detectors.WatchMatch
+	// Family is the row's family column: the hashtag's family, a family itself,
+	// "" for other kinds.
+	Family string
+
+	Open map[time.Time]*Bucket
+	// last is the open bucket Bucket returned last, which starts at lastStart.
+	last      *Bucket
+	lastStart time.Time
+
+	Mentions *Series
+	Reports  *Series
+	// Creators holds the unique creators of the same buckets as Mentions, 0
+	// where unknown: buckets from before the term was tracked (the sketches
+	// keep no per-term creators) and partial ones, whose HLL undercounts. The
+	// coordination detector skips such buckets when it learns the term's own
+	// mentions per creator.
+	Creators *Series
+	// HistEnd is the start of the bucket right after the last one in the series.
+	HistEnd time.Time
+	// ExactFrom is the first bucket whose every event the term saw tracked:
+	// before it, mentions come from the count-min and unique creators are
+	// only those since tracking began.
+	ExactFrom time.Time
+	Quiet     int
+	// Tail is the detectors' memory of how spiky the term is (see detectors.Tail).
+	Tail detectors.Tail
+}
+
+// RecentLevel is the median of the term's last five closed buckets, 0 when
+// it has none: a cheap stand-in for its expected count.
+func (st *Term) RecentLevel() float64 {
+	var buf [5]float64
+	h := st.Mentions.View()
+	n := copy(buf[:], h[max(0, len(h)-len(buf)):])
+	v := buf[:n]
+	slices.Sort(v)
+	if n == 0 {
+		return 0
+	}
+	return v[n/2]
+}
+
+// PushHistory appends one closed bucket to the term's history; creators is 0
+// when not known.
+func (st *Term) PushHistory(mentions, reports, creators float64) {
+	st.Mentions.Push(mentions)
+	st.Reports.Push(reports)
+	st.Creators.Push(creators)
+}
+
+// NewTerm returns the state of a newly tracked term, with no history and no
+// open bucket, that keeps history buckets of history.
+func NewTerm(key string, kind event.Kind, hash uint64, history int) *Term {
+	return &Term{Key: key, Kind: kind, Hash: hash, Open: make(map[time.Time]*Bucket, 2),
+		Mentions: newSeries(history), Reports: newSeries(history), Creators: newSeries(history)}
+}
+
+// Bucket returns the term's open bucket that starts at start, taken from p
+// when the term has none yet.
+func (st *Term) Bucket(start time.Time, p *Pool) *Bucket {
+	// Nearly every mention falls in the bucket of the term's previous one,
+	// and a map keyed by time.Time is slow to hash. The cached bucket is
+	// still st.Open's: an entry is removed only when its bucket closes, and
+	// no mention reaches a closed bucket (the window refuses it as late).
+	if st.last != nil && st.lastStart.Equal(start) {
+		return st.last
+	}
+	tb := st.Open[start]
+	if tb == nil {
+		tb = p.take()
+		st.Open[start] = tb
+	}
+	st.last, st.lastStart = tb, start
+	return tb
+}
+
+// Close drops the term's open bucket that starts at start, closed, and keeps
+// it in p for reuse: observations copy what they keep of it.
+func (st *Term) Close(start time.Time, p *Pool) {
+	tb := st.Open[start]
+	if tb == nil {
+		return
+	}
+	delete(st.Open, start)
+	if st.last == tb {
+		st.last = nil
+	}
+	p.put(tb)
+}
