@@ -88,7 +88,7 @@ func (e *Engine) nominate(b *sketches.Bucket) {
 			if len(e.tracked) >= e.cfg.MaxTracked {
 				break
 			}
-			if _, ok := e.tracked[it.Hash]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.tracks(it.Hash)) && e.ownsKey(it.Key, it.Hash) {
+			if _, ok := e.tracked[it.Hash]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.Tracks(it.Hash)) && e.ownsKey(it.Key, it.Hash) {
 				e.track(it.Key, it.Hash, nil, b.Start)
 			}
 		}
@@ -424,7 +424,7 @@ func (e *Engine) evict() {
 		if !open[st.Key] {
 			delete(e.tracked, h)
 			if st.Kind == event.KindFamily {
-				e.families.untracked(st.Hash)
+				e.families.Untracked(st.Hash)
 			}
 		}
 	}

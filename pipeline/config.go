@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
+	"github.com/trendwatch/trendwatch/pipeline/families"
 )
 
 // Config is the pipeline section.
@@ -175,16 +176,7 @@ func (c Config) BoundedBytes(openBuckets int) int64 {
 
 // FamiliesBytes is the size of the families' two tables: a slot of 16 bytes
 // in each per hashtag, pipeline.families rounded up to a power of two.
-func (c Config) FamiliesBytes() int64 {
-	if c.Families <= 0 {
-		return 0
-	}
-	n := int64(ways)
-	for n < int64(c.Families) {
-		n <<= 1
-	}
-	return 32 * n
-}
+func (c Config) FamiliesBytes() int64 { return families.Bytes(c.Families) }
 
 // Validate names the first bad key.
 func (c Config) Validate() error {

@@ -57,7 +57,7 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 		// owns it (incidentHash).
 		var fam uint64
 		var spelling bool
-		if e.families.on() && t.Kind == event.KindHashtag && !shortASCII(t.Value) {
+		if e.families.On() && t.Kind == event.KindHashtag && !shortASCII(t.Value) {
 			fam, spelling = e.hashtagFamily(h, t.Value)
 		}
 		famOf, spellings = append(famOf, fam), append(spellings, spelling)
@@ -87,13 +87,13 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 			// otherwise be taken for known ever after, and never make its
 			// family one that may be tracked.
 			if spelling {
-				e.spelled(fam, hashes[i], t.Value, true)
+				e.families.Spelled(fam, hashes[i], t.Value, true)
 			}
 			e.alsoSpelled(fam, start, t.Value)
 			continue
 		}
 		fams = append(fams, fam)
-		term := e.spelled(fam, hashes[i], t.Value, spelling)
+		term := e.families.Spelled(fam, hashes[i], t.Value, spelling)
 		if !e.mention(c, ts, start, creator, open, term, fam, fam, true, t.Value) {
 			break
 		}
@@ -224,9 +224,9 @@ func (e *Engine) report(r *event.Report, hs *ingest.Hashes) {
 	fams, famOf := e.fams[:0], e.famOf[:0]
 	for _, k := range keys {
 		var fam uint64
-		if v, ok := strings.CutPrefix(k, "hashtag:"); ok && e.families.on() && !shortASCII(v) {
+		if v, ok := strings.CutPrefix(k, "hashtag:"); ok && e.families.On() && !shortASCII(v) {
 			var term string
-			if term, fam = e.familyTerm(sketches.Hash(k), v); fam != 0 && !slices.Contains(fams, fam) {
+			if term, fam = e.families.Term(sketches.Hash(k), v); fam != 0 && !slices.Contains(fams, fam) {
 				fams = append(fams, fam)
 				keys = append(keys, term)
 			}
@@ -256,7 +256,7 @@ func (e *Engine) report(r *event.Report, hs *ingest.Hashes) {
 		}
 		st := e.tracked[h]
 		if st == nil {
-			if strings.HasPrefix(key, family.Prefix) && !e.families.tracks(h) {
+			if strings.HasPrefix(key, family.Prefix) && !e.families.Tracks(h) {
 				continue
 			}
 			if trusted {

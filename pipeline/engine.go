@@ -16,6 +16,7 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
 	"github.com/trendwatch/trendwatch/pipeline/eventtime"
+	"github.com/trendwatch/trendwatch/pipeline/families"
 	"github.com/trendwatch/trendwatch/pipeline/join"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
@@ -189,11 +190,11 @@ type Engine struct {
 	fams   []uint64
 	// famOf and spellings are, for each term of the event being counted,
 	// its family's hash (0 for none) and whether the families' tables did
-	// not hold it (families.tag).
+	// not hold it (families.Table.Tag).
 	famOf     []uint64
 	spellings []bool
 	// families are the families of the hashtags seen lately (see family.go).
-	families families
+	families families.Table
 	// watchFamilies is set when the watchlist has entries, which may match a
 	// family: without any, a new family is not looked up in it.
 	watchFamilies bool
@@ -360,11 +361,11 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
 		keyCache: make([]cachedKey, keyCacheSize),
 		early:    newEarlyState(dcfg),
-		families: newFamilies(cfg.Families),
 		alerting: make(map[string][]alertingTerm),
 
 		watchFamilies: len(dcfg.Watchlist.Terms)+len(dcfg.Watchlist.Entries) > 0,
 	}
+	e.families = families.New(cfg.Families, familyOwner{e})
 	// Watchlist terms are tracked from the start, so their very first mentions
 	// carry creators, regions and samples.
 	for _, k := range set.WatchTerms() {

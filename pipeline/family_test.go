@@ -14,6 +14,7 @@ import (
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/pipeline/families"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
@@ -314,33 +315,6 @@ func TestFamiliesOff(t *testing.T) {
 	}
 }
 
-// TestFamiliesForgetLeastRecent: the tables forget one entry at a time, the
-// least recently used of its set, so hashtags in use keep their families
-// however many others pass through.
-func TestFamiliesForgetLeastRecent(t *testing.T) {
-	f := newFamilies(64)
-	keep := sketches.Hash("hashtag:blackoutchallenge")
-	want, fresh := f.tag(keep, "blackoutchallenge")
-	if !fresh || want == 0 {
-		t.Fatalf("first sighting: fam %x, fresh %v", want, fresh)
-	}
-	for i := range 10_000 {
-		v := fmt.Sprintf("passingtag%d", i)
-		f.tag(sketches.Hash("hashtag:"+v), v)
-		if i%3 == 0 {
-			// In use: seen again every few tags.
-			if fam, fresh := f.tag(keep, "blackoutchallenge"); fam != want || fresh {
-				t.Fatalf("after %d other tags: fam %x (want %x), key made anew %v", i, fam, want, fresh)
-			}
-		}
-	}
-	// One not seen since is forgotten, and its key made again.
-	first := sketches.Hash("hashtag:passingtag0")
-	if _, fresh := f.tag(first, "passingtag0"); !fresh {
-		t.Error("a tag last seen 10,000 tags ago is still remembered by a 64-entry table")
-	}
-}
-
 // TestFamilyTrackedAfterForgotten: a family pushed out of the tables while
 // tracked goes on counting into its tracked state at its next mention.
 func TestFamilyTrackedAfterForgotten(t *testing.T) {
@@ -352,52 +326,16 @@ func TestFamilyTrackedAfterForgotten(t *testing.T) {
 	}
 	v := spellings[0]
 	h := sketches.Hash("hashtag:" + v)
-	fam, _ := e.families.tag(h, v)
+	fam, _ := e.families.Tag(h, v)
 	term := family.Prefix + family.Key(v)
 	if fam != sketches.Hash(term) {
 		t.Fatalf("family hash %x, want the hash of %s", fam, term)
 	}
 	e.tracked[fam] = &tracked.Term{Key: term, Hash: fam}
-	e.families = newFamilies(cfg.Families) // everything forgotten
-	fam, fresh := e.families.tag(h, v)
-	if got := e.spelled(fam, h, v, fresh); got != term {
+	e.families = families.New(cfg.Families, familyOwner{e}) // everything forgotten
+	fam, fresh := e.families.Tag(h, v)
+	if got := e.families.Spelled(fam, h, v, fresh); got != term {
 		t.Errorf("spelled = %q after the family was forgotten, want %q: a tracked family must stay tracked", got, term)
-	}
-}
-
-// TestFamilyTermKeptWhileTracked: a family entry pushed out of the table
-// keeps its term while the family is tracked, so that its spellings' mentions
-// (which no longer look the family up) still reach its tracked state; the
-// term goes when the engine stops tracking it.
-func TestFamilyTermKeptWhileTracked(t *testing.T) {
-	f := newFamilies(4) // one set: the fifth family pushes the first out
-	terms := map[uint64]*tracked.Term{}
-	keys := []string{"family:a", "family:b", "family:c", "family:d", "family:e"}
-	for i, term := range keys {
-		fam := sketches.Hash(term)
-		s := set(f.fams, fam)
-		if old := s[ways-1]; old.fam != 0 {
-			f.forget(old.fam, terms)
-		}
-		copy(s[1:], s[:ways-1])
-		s[0] = famSlot{fam, 0}
-		f.terms[fam] = term
-		if i == 0 {
-			terms[fam] = &tracked.Term{Key: term, Hash: fam}
-		}
-	}
-	a := sketches.Hash("family:a")
-	if f.terms[a] != "family:a" {
-		t.Fatal("a tracked family lost its term when pushed out of the table")
-	}
-	f.untracked(a)
-	if _, ok := f.terms[a]; ok {
-		t.Error("the term of a family pushed out and no longer tracked is kept")
-	}
-	e := sketches.Hash("family:e")
-	f.untracked(e)
-	if f.terms[e] != "family:e" {
-		t.Error("untracked dropped the term of a family still in the table")
 	}
 }
 
@@ -560,10 +498,10 @@ func TestFamilyForgottenSpellingRegistersAgain(t *testing.T) {
 	post(b)
 	post(a)
 	run(t, e, recs, true)
-	if fam := sketches.Hash(family.Prefix + family.Key(a)); !e.families.tracks(fam) {
+	if fam := sketches.Hash(family.Prefix + family.Key(a)); !e.families.Tracks(fam) {
 		t.Errorf("#%s and #%s seen, but their family may not be tracked: #%s passed as known after its family was pushed out", a, b, a)
 	}
-	if fam := sketches.Hash(family.Prefix + family.Key("dancechallenge")); !e.families.tracks(fam) {
+	if fam := sketches.Hash(family.Prefix + family.Key("dancechallenge")); !e.families.Tracks(fam) {
 		t.Error("the family known under two spellings was pushed out before those known under one")
 	}
 }
@@ -672,7 +610,7 @@ func TestFamiliesFillBeforeForgetting(t *testing.T) {
 	recs.add(start.Add(time.Second), "cookingvideos")    // one
 	recs.add(start.Add(2*time.Second), "travelstories")  // one, with a slot still free
 	run(t, e, recs, true)
-	if n := e.families.count(); n != 3 {
+	if n := e.families.Len(); n != 3 {
 		t.Errorf("%d families in a set of 4 after 3 came, want 3", n)
 	}
 }
@@ -707,5 +645,48 @@ func TestFamilyOfCoTaggedSpellings(t *testing.T) {
 	}
 	if !hashtag {
 		t.Error("no alert on the surging hashtag")
+	}
+}
+
+// TestFamilyTermBesideAnotherNewTag: a family's second spelling first comes on
+// a post beside another hashtag new to the engine. The family's rows carry its
+// own term, not the other tag's: the engine looks up every tag of a post
+// before it notes any, and the families' table once made the term from the
+// last one looked up.
+func TestFamilyTermBesideAnotherNewTag(t *testing.T) {
+	a, b := spellings[0], spellings[1]
+	key := family.Prefix + family.Key(a)
+	const other = "weekendvibesxyz"
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs posts
+	for m := range 6 {
+		base := start.Add(time.Duration(m) * time.Minute)
+		recs.steady(base)
+		switch m {
+		case 0:
+			recs.add(base.Add(300*time.Millisecond), a)
+		case 1:
+			recs.add(base.Add(300*time.Millisecond), b, other) // b's first sighting
+		default: // enough for the family to be tracked
+			for i := range 10 {
+				recs.add(base.Add(time.Duration(2*i)*time.Second+300*time.Millisecond), a)
+				recs.add(base.Add(time.Duration(2*i+1)*time.Second+300*time.Millisecond), b)
+			}
+		}
+	}
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	run(t, e, recs, true)
+	got := map[string]uint64{}
+	for _, r := range sink.rows {
+		if strings.HasPrefix(r.Term, family.Prefix) {
+			got[r.Term] += r.Mentions
+		}
+	}
+	if got[key] == 0 {
+		t.Errorf("no rows of %s; family rows: %v", key, got)
+	}
+	if wrong := family.Prefix + family.Key(other); got[wrong] != 0 {
+		t.Errorf("the family's mentions went to %s, the other tag's term: %v", wrong, got)
 	}
 }

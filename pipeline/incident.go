@@ -18,10 +18,10 @@ import (
 // term's, where families are on and the hashtag has a family of its own
 // making (family.KeyOf), the term's own otherwise, a family term's included.
 // The engine's family tables give the same hash for a hashtag's family
-// (families.tag hashes the same family term), which content uses instead of
+// (families.Table.Tag hashes the same family term), which content uses instead of
 // making the key again.
 func (e *Engine) incidentHash(key string, h uint64) uint64 {
-	if !e.families.on() {
+	if !e.families.On() {
 		return h
 	}
 	v, ok := strings.CutPrefix(key, event.KindHashtag.String()+":")
@@ -52,7 +52,7 @@ type alertingTerm struct {
 // of the round is judged against the same state, whatever order it comes in.
 func (e *Engine) noteAlerting() {
 	clear(e.alerting)
-	if !e.families.on() {
+	if !e.families.On() {
 		return
 	}
 	for _, a := range e.life.Open() {

@@ -50,7 +50,7 @@ func TestIncidentHash(t *testing.T) {
 			if got := tc.e.incidentHash(tc.key, h); got != want {
 				t.Errorf("incidentHash(%q) = %x, want %x", tc.key, got, want)
 			}
-			if v, ok := strings.CutPrefix(tc.key, "hashtag:"); ok && tc.e.families.on() && !shortASCII(v) {
+			if v, ok := strings.CutPrefix(tc.key, "hashtag:"); ok && tc.e.families.On() && !shortASCII(v) {
 				if got, _ := tc.e.hashtagFamily(h, v); got != want {
 					t.Errorf("the families' tables give %x for %q, incidentHash %x", got, tc.key, want)
 				}

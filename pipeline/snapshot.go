@@ -15,6 +15,7 @@ import (
 	"github.com/trendwatch/trendwatch/internal/binenc"
 	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
+	"github.com/trendwatch/trendwatch/pipeline/families"
 	"github.com/trendwatch/trendwatch/pipeline/join"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
@@ -111,7 +112,7 @@ type snapshot struct {
 
 	// families and binary: what the binary layout keeps of the families, in
 	// the order restoreFamilies takes them (gob ignores unexported fields).
-	families []famEntry
+	families []families.Entry
 	binary   bool
 	// surges: see Engine.surges (version 1 and gob checkpoints lack them: a
 	// surge from before the restart then counts whole in the day-ago level).
@@ -355,16 +356,16 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 	if err := e.writeJoin(sw); err != nil {
 		return err
 	}
-	sw.b = binenc.AppendUvarint(sw.b, uint64(e.families.count()))
-	if err := e.families.eachFamily(func(f famEntry) error {
-		if f.term != "" {
+	sw.b = binenc.AppendUvarint(sw.b, uint64(e.families.Len()))
+	if err := e.families.Each(func(f families.Entry) error {
+		if f.Term != "" {
 			sw.b = append(sw.b, famByTerm)
-			sw.b = binenc.AppendString(sw.b, f.term)
+			sw.b = binenc.AppendString(sw.b, f.Term)
 		} else {
 			sw.b = append(sw.b, famByHash)
-			sw.b = binenc.AppendU64(sw.b, f.fam)
+			sw.b = binenc.AppendU64(sw.b, f.Fam)
 		}
-		sw.b = binenc.AppendU64(sw.b, f.first)
+		sw.b = binenc.AppendU64(sw.b, f.First)
 		return sw.spill()
 	}); err != nil {
 		return err

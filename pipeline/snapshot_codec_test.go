@@ -380,10 +380,10 @@ func TestSnapshotRefusedField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.families) != 1 || s.families[0].term != "" {
+	if len(s.families) != 1 || s.families[0].Term != "" {
 		t.Fatalf("families %+v, want one known by its hash", s.families)
 	}
-	fam := bytes.Index(body, binenc.AppendU64([]byte{famByHash}, s.families[0].fam))
+	fam := bytes.Index(body, binenc.AppendU64([]byte{famByHash}, s.families[0].Fam))
 	if fam < 0 {
 		t.Fatal("the family is not in the snapshot")
 	}

@@ -195,7 +195,7 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	if keys, ok := e.join.GetHash("c1430", sketches.Hash("c1430")); !ok || len(keys) == 0 {
 		t.Errorf("join cache has no terms of c1430: %v", keys)
 	}
-	byTerm, byHash := e.families.spellings()
+	byTerm, byHash := e.families.Spellings()
 	if len(byTerm)+len(byHash) == 0 {
 		t.Error("no family spellings")
 	}

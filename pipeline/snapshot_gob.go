@@ -7,6 +7,7 @@ import (
 
 	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
+	"github.com/trendwatch/trendwatch/pipeline/families"
 )
 
 // This file is the legacy reader of the snapshots that builds before the
@@ -86,13 +87,13 @@ func readChunks(dec *gob.Decoder, s *snapshot) error {
 
 // gobFamilies turns a gob snapshot's spellings into what restoreFamilies
 // takes. Their order is the maps', which the gob layout never kept.
-func gobFamilies(byTerm map[string]uint64, byHash map[uint64]uint64) []famEntry {
-	out := make([]famEntry, 0, len(byTerm)+len(byHash))
+func gobFamilies(byTerm map[string]uint64, byHash map[uint64]uint64) []families.Entry {
+	out := make([]families.Entry, 0, len(byTerm)+len(byHash))
 	for fam, first := range byHash {
-		out = append(out, famEntry{fam: fam, first: first})
+		out = append(out, families.Entry{Fam: fam, First: first})
 	}
 	for t, first := range byTerm {
-		out = append(out, famEntry{term: t, first: first})
+		out = append(out, families.Entry{Term: t, First: first})
 	}
 	return out
 }

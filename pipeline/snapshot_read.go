@@ -11,6 +11,7 @@ import (
 	"github.com/trendwatch/trendwatch/internal/binenc"
 	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
+	"github.com/trendwatch/trendwatch/pipeline/families"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 )
 
@@ -93,22 +94,22 @@ func decodeBinary(data []byte) (*snapshot, error) {
 		}
 	}
 	if n := r.Count("families"); n > 0 {
-		s.families = make([]famEntry, 0, n)
+		s.families = make([]families.Entry, 0, n)
 		for range n {
-			var f famEntry
+			var f families.Entry
 			switch tag := r.Byte("family tag"); tag {
 			case famByTerm:
-				if f.term = r.String("family term"); r.Err() == nil && f.term == "" {
+				if f.Term = r.String("family term"); r.Err() == nil && f.Term == "" {
 					r.Failf("family with an empty term")
 				}
 			case famByHash:
-				if f.fam = r.U64("family hash"); r.Err() == nil && f.fam == 0 {
+				if f.Fam = r.U64("family hash"); r.Err() == nil && f.Fam == 0 {
 					r.Failf("family hash 0")
 				}
 			default:
 				r.Failf("family tag %d", tag)
 			}
-			f.first = r.U64("family first spelling")
+			f.First = r.U64("family first spelling")
 			if r.Err() != nil {
 				break
 			}

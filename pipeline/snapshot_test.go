@@ -84,10 +84,10 @@ func decodeInto(b []byte, s *snapshot) error {
 	if d.binary {
 		d.Spelled, d.SpelledHash = make(map[string]uint64), make(map[uint64]uint64)
 		for _, f := range d.families {
-			if f.term != "" {
-				d.Spelled[f.term] = f.first
+			if f.Term != "" {
+				d.Spelled[f.Term] = f.First
 			} else {
-				d.SpelledHash[f.fam] = f.first
+				d.SpelledHash[f.Fam] = f.First
 			}
 		}
 		d.families, d.binary = nil, false
@@ -134,8 +134,8 @@ func TestSnapshotChunks(t *testing.T) {
 	if len(b.tracked) != len(a.tracked) {
 		t.Errorf("%d terms tracked after the restore, %d before", len(b.tracked), len(a.tracked))
 	}
-	gotTerm, gotHash := b.families.spellings()
-	wantTerm, wantHash := a.families.spellings()
+	gotTerm, gotHash := b.families.Spellings()
+	wantTerm, wantHash := a.families.Spellings()
 	if !reflect.DeepEqual(gotTerm, wantTerm) || !reflect.DeepEqual(gotHash, wantHash) {
 		t.Errorf("%d+%d families restored, %d+%d saved", len(gotTerm), len(gotHash), len(wantTerm), len(wantHash))
 	}

@@ -62,7 +62,7 @@ func (e *Engine) hashtagFamily(h uint64, v string) (fam uint64, spelling bool) {
 	if slot.hash == h && slot.famOK {
 		return slot.fam, false
 	}
-	fam, spelling = e.families.tag(h, v)
+	fam, spelling = e.families.Tag(h, v)
 	if slot.hash == h {
 		slot.fam, slot.famOK = fam, true
 	}
@@ -86,7 +86,7 @@ func kindOf(key string) event.Kind {
 func (e *Engine) termFamily(key string) string {
 	switch kindOf(key) {
 	case event.KindHashtag:
-		if !e.families.on() {
+		if !e.families.On() {
 			return ""
 		}
 		// Once per tracked term: the key is made anew rather than looked up,

@@ -1,0 +1,149 @@
+package families
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/trendwatch/trendwatch/family"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+// owner is a Table's owner in tests: the families it tracks.
+type owner map[uint64]bool
+
+func (o owner) Tracked(fam uint64) bool { return o[fam] }
+func (o owner) Watching() bool          { return false }
+func (o owner) Watched([]byte) bool     { return false }
+func (o owner) Forgot(uint64)           {}
+
+// TestFamiliesForgetLeastRecent: the tables forget one entry at a time, the
+// least recently used of its set, so hashtags in use keep their families
+// however many others pass through.
+func TestFamiliesForgetLeastRecent(t *testing.T) {
+	f := New(64, owner{})
+	keep := sketches.Hash("hashtag:blackoutchallenge")
+	want, fresh := f.Tag(keep, "blackoutchallenge")
+	if !fresh || want == 0 {
+		t.Fatalf("first sighting: fam %x, fresh %v", want, fresh)
+	}
+	for i := range 10_000 {
+		v := fmt.Sprintf("passingtag%d", i)
+		f.Tag(sketches.Hash("hashtag:"+v), v)
+		if i%3 == 0 {
+			// In use: seen again every few tags.
+			if fam, fresh := f.Tag(keep, "blackoutchallenge"); fam != want || fresh {
+				t.Fatalf("after %d other tags: fam %x (want %x), key made anew %v", i, fam, want, fresh)
+			}
+		}
+	}
+	// One not seen since is forgotten, and its key made again.
+	first := sketches.Hash("hashtag:passingtag0")
+	if _, fresh := f.Tag(first, "passingtag0"); !fresh {
+		t.Error("a tag last seen 10,000 tags ago is still remembered by a 64-entry table")
+	}
+}
+
+// TestFamilyTermKeptWhileTracked: a family entry pushed out of the table
+// keeps its term while the family is tracked, so that its spellings' mentions
+// (which no longer look the family up) still reach its tracked state; the
+// term goes when the engine stops tracking it (Untracked).
+func TestFamilyTermKeptWhileTracked(t *testing.T) {
+	terms := owner{}
+	f := New(4, terms) // one set: the fifth family pushes the first out
+	keys := []string{"family:a", "family:b", "family:c", "family:d", "family:e"}
+	for i, term := range keys {
+		fam := sketches.Hash(term)
+		s := set(f.fams, fam)
+		if old := s[ways-1]; old.fam != 0 {
+			f.forget(old.fam)
+		}
+		copy(s[1:], s[:ways-1])
+		s[0] = famSlot{fam, 0}
+		f.terms[fam] = term
+		if i == 0 {
+			terms[fam] = true
+		}
+	}
+	a := sketches.Hash("family:a")
+	if f.terms[a] != "family:a" {
+		t.Fatal("a tracked family lost its term when pushed out of the table")
+	}
+	f.Untracked(a)
+	if _, ok := f.terms[a]; ok {
+		t.Error("the term of a family pushed out and no longer tracked is kept")
+	}
+	e := sketches.Hash("family:e")
+	f.Untracked(e)
+	if f.terms[e] != "family:e" {
+		t.Error("untracked dropped the term of a family still in the table")
+	}
+}
+
+// TestSpelledBesideAnotherNewTag: a post tags a family's second spelling and
+// another hashtag new to the table. The engine looks up every tag's family
+// before it notes any of them, so the family's term must be its own, not the
+// last one looked up.
+func TestSpelledBesideAnotherNewTag(t *testing.T) {
+	f := New(64, owner{})
+	tag := func(v string) (uint64, uint64, bool) {
+		h := sketches.Hash("hashtag:" + v)
+		fam, spelling := f.Tag(h, v)
+		return h, fam, spelling
+	}
+	h1, fam, sp := tag("blackout_challenge")
+	if got := f.Spelled(fam, h1, "blackout_challenge", sp); got != "" {
+		t.Fatalf("first spelling: %q, want no term yet", got)
+	}
+	// One post: the second spelling, then another new tag, each looked up
+	// before either is noted.
+	h2, fam2, sp2 := tag("blackoutchallenge")
+	h3, fam3, sp3 := tag("weekendvibesxyz")
+	if fam2 != fam || fam3 == fam {
+		t.Fatalf("families %x %x %x", fam, fam2, fam3)
+	}
+	want := family.Prefix + family.Key("blackoutchallenge")
+	if got := f.Spelled(fam2, h2, "blackoutchallenge", sp2); got != want {
+		t.Errorf("second spelling beside another new tag: term %q, want %q", got, want)
+	}
+	if got := f.Spelled(fam3, h3, "weekendvibesxyz", sp3); got != "" {
+		t.Errorf("the other tag's family, seen once: %q, want no term", got)
+	}
+	if got, gfam := f.Term(h2, "blackoutchallenge"); got != want || gfam != fam {
+		t.Errorf("Term: %q %x, want %q %x", got, gfam, want, fam)
+	}
+}
+
+// watcher is an owner whose watchlist matches the family terms in it.
+type watcher map[string]bool
+
+func (w watcher) Tracked(uint64) bool   { return false }
+func (w watcher) Watching() bool        { return true }
+func (w watcher) Watched(t []byte) bool { return w[string(t)] }
+func (w watcher) Forgot(uint64)         {}
+
+// TestSpelledWatched: a watched family may be tracked from its first
+// spelling, with its own term however many tags the post's other tags made
+// the table look up in between; an unwatched one waits for a second.
+func TestSpelledWatched(t *testing.T) {
+	watched := family.Prefix + family.Key("blackoutchallenge")
+	tide := family.Prefix + family.Key("tidepodchallenge")
+	f := New(64, watcher{watched: true, tide: true})
+	tests := []struct {
+		v, beside, want string
+	}{
+		{"blackout_challenge", "", watched},
+		{"weekendvibesxyz", "", ""},
+		{"bl4ckoutchallenge", "anothernewtagxyz", watched},
+		{"tidepodchallenge", "yetanothertagxyz", tide},
+	}
+	for _, tt := range tests {
+		h := sketches.Hash("hashtag:" + tt.v)
+		fam, sp := f.Tag(h, tt.v)
+		if tt.beside != "" {
+			f.Tag(sketches.Hash("hashtag:"+tt.beside), tt.beside)
+		}
+		if got := f.Spelled(fam, h, tt.v, sp); got != tt.want {
+			t.Errorf("%s (beside %q): term %q, want %q", tt.v, tt.beside, got, tt.want)
+		}
+	}
+}
