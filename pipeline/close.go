@@ -365,28 +365,18 @@ func (e *Engine) dayAgo(h uint64, start time.Time) float64 {
 		return math.NaN()
 	}
 	n := float64(m)
-	if mem := e.surges[h]; mem != nil {
-		n = math.Max(0, n-mem.Excess(start, e.window.Share))
-	}
+	n = math.Max(0, n-e.surges.Excess(h, start, e.window.Share))
 	return n / float64(time.Hour/e.bucket)
 }
 
 // rememberSurge records that the final judgement's surge paged on term h's
 // bucket at start, of count mentions against expected.
 func (e *Engine) rememberSurge(h uint64, start time.Time, count, expected float64) {
-	if e.surgeBuckets >= maxSurgeBuckets {
+	if !e.surges.Remember(h, start, count, expected) {
 		// A flood of surging terms: the newest go unremembered, and a
 		// comeback of theirs tomorrow is judged against raw counts.
 		e.m.surgesLost.Inc()
-		return
 	}
-	m := e.surges[h]
-	if m == nil {
-		m = new(detectors.SurgeMemory)
-		e.surges[h] = m
-	}
-	m.Remember(start, count, expected)
-	e.surgeBuckets++
 }
 
 // maxSurgeBuckets bounds the surged buckets the engine remembers, 4 MiB of
@@ -399,14 +389,8 @@ const maxSurgeBuckets = 1 << 18
 func (e *Engine) forgetSurges(start time.Time) {
 	learn := start.Add(e.bucket - time.Duration(e.set.LearnLag())*e.bucket)
 	before := detectors.DayAgoFrom(learn).Add(-e.windowConfig.CoarseBucket)
-	e.surgeBuckets = 0
-	for h, m := range e.surges {
-		if m.Forget(before); m.Empty() {
-			delete(e.surges, h)
-		}
-		e.surgeBuckets += m.Len()
-	}
-	e.m.surges.Set(float64(e.surgeBuckets))
+	e.surges.Forget(before)
+	e.m.surges.Set(float64(e.surges.Len()))
 }
 
 func (e *Engine) evict() {

@@ -353,8 +353,8 @@ func TestObservationsForgetYesterdaysSurge(t *testing.T) {
 	if err := e.Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	mem := e.surges[sketches.Hash("hashtag:steady0")]
-	if mem == nil || len(mem.Buckets()) < surgeLen/2 {
+	mem := e.surges.Buckets(sketches.Hash("hashtag:steady0"))
+	if len(mem) < surgeLen/2 {
 		t.Fatalf("surges remembered of hashtag:steady0: %+v, want most of its %d surging buckets", mem, surgeLen)
 	}
 	// The hour around the surge's middle, a day later. Its raw count holds

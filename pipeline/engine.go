@@ -18,6 +18,7 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/eventtime"
 	"github.com/trendwatch/trendwatch/pipeline/families"
 	"github.com/trendwatch/trendwatch/pipeline/join"
+	"github.com/trendwatch/trendwatch/pipeline/surges"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
@@ -128,14 +129,8 @@ type Engine struct {
 	// or every hashtag would count twice.
 	familyMentions bucketCounts
 	// surges remembers, by term hash, the buckets the surge paged on within
-	// the last day, so that the day-ago level leaves them out
-	// (detectors.SurgeMemory): a challenge that comes back the next evening
-	// is judged against an ordinary evening. Kept apart from the tracked
-	// terms, so a term evicted after its surge and tracked again when it
-	// comes back still has it. surgeBuckets counts what they hold, at most
-	// maxSurgeBuckets.
-	surges       map[uint64]*detectors.SurgeMemory
-	surgeBuckets int
+	// the last day, so that the day-ago level leaves them out.
+	surges *surges.Memory
 	// epoch is the one this process claimed its state at (SetEpoch); row
 	// versions carry it. superseded is set when a commit round found that
 	// another process claimed the state since: the run stops.
@@ -350,7 +345,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		life:     detectors.NewLifecycle(dcfg.Lifecycle),
 		sinks:    sinks,
 		tracked:  make(map[uint64]*tracked.Term),
-		surges:   make(map[uint64]*detectors.SurgeMemory),
+		surges:   surges.New(maxSurgeBuckets),
 		join:     join.New(cfg.JoinCache, cfg.JoinCacheBytes),
 		dedup:    dedup.New(cfg.DedupMaxIDs, wcfg.Bucket),
 		door:     admission.New(cfg.AdmissionSlots),

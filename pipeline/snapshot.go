@@ -17,6 +17,7 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
 	"github.com/trendwatch/trendwatch/pipeline/families"
 	"github.com/trendwatch/trendwatch/pipeline/join"
+	"github.com/trendwatch/trendwatch/pipeline/surges"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
@@ -480,14 +481,10 @@ func (sw *snapWriter) appendDistinct(d *tracked.Distinct) error {
 
 // writeSurges writes the surges remembered, by term hash.
 func (e *Engine) writeSurges(sw *snapWriter) error {
-	hs := make([]uint64, 0, len(e.surges))
-	for h := range e.surges {
-		hs = append(hs, h)
-	}
-	slices.Sort(hs)
+	hs := e.surges.Terms()
 	sw.b = binenc.AppendUvarint(sw.b, uint64(len(hs)))
 	for _, h := range hs {
-		bs := e.surges[h].Buckets()
+		bs := e.surges.Buckets(h)
 		sw.b = binenc.AppendU64(sw.b, h)
 		sw.b = binenc.AppendUvarint(sw.b, uint64(len(bs)))
 		for _, b := range bs {
@@ -746,12 +743,9 @@ func (e *Engine) Restore(b []byte) error {
 	} else {
 		e.restoreFamilies(gobFamilies(s.Spelled, s.SpelledHash), false)
 	}
-	e.surges = make(map[uint64]*detectors.SurgeMemory, len(s.surges))
-	e.surgeBuckets = 0
+	e.surges = surges.New(maxSurgeBuckets)
 	for _, sn := range s.surges {
-		m := detectors.RestoreSurgeMemory(sn.Buckets)
-		e.surges[sn.Hash] = &m
-		e.surgeBuckets += m.Len()
+		e.surges.Restore(sn.Hash, sn.Buckets)
 	}
 	e.familyMentions = bucketCounts{m: make(map[time.Time]*uint64, len(s.FamilyMentions))}
 	for _, f := range s.FamilyMentions {

@@ -236,13 +236,13 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			}
 			checkFixtureState(t, b, ob)
 			if tc.name == "binary" {
-				for h, m := range a.surges {
-					if got := b.surges[h]; got == nil || !slices.Equal(got.Buckets(), m.Buckets()) {
-						t.Errorf("surges of term %x restored as %+v, want %+v", h, got, m.Buckets())
+				for _, h := range a.surges.Terms() {
+					if got, want := b.surges.Buckets(h), a.surges.Buckets(h); !slices.Equal(got, want) {
+						t.Errorf("surges of term %x restored as %+v, want %+v", h, got, want)
 					}
 				}
-				if len(b.surges) != len(a.surges) {
-					t.Errorf("%d terms' surges restored, want %d", len(b.surges), len(a.surges))
+				if got, want := b.surges.Terms(), a.surges.Terms(); !slices.Equal(got, want) {
+					t.Errorf("terms with surges restored %x, want %x", got, want)
 				}
 			}
 			ob.got = ob.restored // what a notifier restored is pending again
@@ -536,8 +536,8 @@ func TestSnapshotSurges(t *testing.T) {
 	if err := r.Restore(old); err != nil {
 		t.Fatalf("version 1 snapshot: %v", err)
 	}
-	if len(r.surges) != 0 || r.surgeBuckets != 0 {
-		t.Errorf("version 1 snapshot restored %d terms' surges", len(r.surges))
+	if n := len(r.surges.Terms()); n != 0 || r.surges.Len() != 0 {
+		t.Errorf("version 1 snapshot restored %d terms' surges", n)
 	}
 
 	err := fuzzEngine(t).Restore(seal(body[:len(body)-3-peaksLen(t, e)]))
@@ -548,8 +548,8 @@ func TestSnapshotSurges(t *testing.T) {
 	if err := r.Restore(snap); err != nil {
 		t.Fatal(err)
 	}
-	if r.surgeBuckets != 3 {
-		t.Errorf("%d surged buckets counted after the restore, want 3", r.surgeBuckets)
+	if n := r.surges.Len(); n != 3 {
+		t.Errorf("%d surged buckets counted after the restore, want 3", n)
 	}
 }
 
