@@ -94,3 +94,58 @@ func BenchmarkIDSet(b *testing.B) {
 		s.Add(ring[k])
 	}
 }
+
+// TestHashTableShrinks: a table that grew large and was then mostly emptied,
+// as the event_id filter's set is after a backlog's buckets close, shrinks,
+// and what it still holds is found; one whose entries come and go around a
+// steady size does not resize back and forth.
+func TestHashTableShrinks(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var tab Table[int32]
+	hs := make([]uint64, 100_000)
+	for i := range hs {
+		hs[i] = r.Uint64() | 1
+		tab.Put(hs[i], int32(i))
+	}
+	grown := len(tab.slots)
+	for _, h := range hs[1000:] {
+		tab.Remove(h)
+	}
+	if got := len(tab.slots); got > 4096 || got < 1000 {
+		t.Errorf("%d slots for 1,000 entries after growing to %d, want at most 4096", got, grown)
+	}
+	for i, h := range hs[:1000] {
+		if v, ok := tab.Get(h); !ok || v != int32(i) {
+			t.Fatalf("entry %d: %v %v after the shrink", i, v, ok)
+		}
+	}
+	for _, h := range hs[1000:] {
+		if _, ok := tab.Get(h); ok {
+			t.Fatal("a removed entry is found after the shrink")
+		}
+	}
+	// Steady churn: a bucket of 1,000 in, the oldest 1,000 out.
+	steady := len(tab.slots)
+	resizes := 0
+	for round := range 50 {
+		for i := range 1000 {
+			tab.Add(uint64(round*1000+i)<<1 | 1)
+		}
+		for i := range 1000 {
+			var old uint64
+			if round == 0 {
+				old = hs[i]
+			} else {
+				old = uint64((round-1)*1000+i)<<1 | 1
+			}
+			tab.Remove(old)
+		}
+		if len(tab.slots) != steady {
+			resizes++
+			steady = len(tab.slots)
+		}
+	}
+	if resizes > 1 {
+		t.Errorf("%d resizes over 50 rounds of steady churn", resizes)
+	}
+}
