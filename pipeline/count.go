@@ -47,9 +47,9 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 		var h uint64
 		if i < int(hs.NTerms) {
 			h = hs.Terms[i]
-			key = e.hashedTermKey(t, h)
+			key = e.termKeys.Hashed(t, h)
 		} else {
-			key, h = e.termKey(t)
+			key, h = e.termKeys.Key(t)
 		}
 		keys = append(keys, key)
 		hashes = append(hashes, h)
@@ -207,7 +207,7 @@ func (e *Engine) report(r *event.Report, hs *ingest.Hashes) {
 		// that sound whatever the reporter tagged, and dropping them hid a
 		// fifth of a sound's report wave (a bucket later in the median).
 		for _, h := range r.Hashtags {
-			key, _ := e.termKey(event.Term{Kind: event.KindHashtag, Value: h})
+			key, _ := e.termKeys.Key(event.Term{Kind: event.KindHashtag, Value: h})
 			keys = append(keys, key)
 		}
 		for _, k := range cached {

@@ -19,6 +19,7 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/families"
 	"github.com/trendwatch/trendwatch/pipeline/join"
 	"github.com/trendwatch/trendwatch/pipeline/surges"
+	"github.com/trendwatch/trendwatch/pipeline/termkey"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
@@ -199,10 +200,9 @@ type Engine struct {
 	early    earlyState
 	m        *metrics
 
-	// keyBuf and keyCache make term keys without an allocation for the terms
-	// mentioned lately (see termKey).
-	keyBuf   []byte
-	keyCache []cachedKey
+	// termKeys makes term keys without an allocation for the terms
+	// mentioned lately.
+	termKeys *termkey.Cache
 	// topCounts holds the top labels of the observations being judged, and
 	// rowNames the label lists of the rows made (see their types).
 	topCounts tracked.CountScratch
@@ -354,7 +354,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		via:      make(map[ingest.Partition]int64),
 		m:        newMetrics(reg),
 		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
-		keyCache: make([]cachedKey, keyCacheSize),
+		termKeys: termkey.New(),
 		early:    newEarlyState(dcfg),
 		alerting: make(map[string][]alertingTerm),
 

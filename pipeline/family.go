@@ -18,9 +18,7 @@ func (o familyOwner) Watched(t []byte) bool { return o.e.set.Watch(string(t)) !=
 
 // Forgot drops the hashtag's family from the term-key cache's slot too.
 func (o familyOwner) Forgot(h uint64) {
-	if slot := &o.e.keyCache[h&(keyCacheSize-1)]; slot.hash == h {
-		slot.famOK = false
-	}
+	o.e.termKeys.ForgetFamily(h)
 }
 
 // restoreFamilies takes back a snapshot's families, in the order

@@ -803,21 +803,6 @@ func TestRunBatchesSameAsRun(t *testing.T) {
 	}
 }
 
-// TestTermKey: the cached keys are Term.String and their hashes
-// sketches.Hash, also for terms that evict each other from the cache.
-func TestTermKey(t *testing.T) {
-	e := newTestEngine(t)
-	for round := range 2 {
-		for i := range 3 * keyCacheSize {
-			term := event.Term{Kind: event.Kind(1 + i%3), Value: fmt.Sprint("v", i)}
-			key, h := e.termKey(term)
-			if want := term.String(); key != want || h != sketches.Hash(want) {
-				t.Fatalf("round %d: termKey(%v) = %q, %x; want %q, %x", round, term, key, h, want, sketches.Hash(want))
-			}
-		}
-	}
-}
-
 // supersededStore is a checkpoint directory another process has claimed
 // since this one did: every commit is refused as checkpoint.Store refuses it.
 type supersededStore struct{ staged int }

@@ -12,60 +12,15 @@ import (
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
-// keyCacheSize is the slots of the engine's term-key cache: 2^16 slots of 40
-// bytes (2.5 MiB) and their keys, for the terms that make most mentions.
-const keyCacheSize = 1 << 16
-
-// cachedKey is one slot of the term-key cache. For a hashtag it also holds
-// its family's hash once known (famOK; fam 0 for its own family): the slot is
-// in the processor's cache already, where the families' tables are not.
-type cachedKey struct {
-	hash  uint64
-	key   string
-	fam   uint64
-	famOK bool
-}
-
-// termKey returns t's key (Term.String) and its hash (sketches.Hash), hashed
-// without making the key; only when its cache slot holds another term is the
-// key made, into a new string (see hashedTermKey). Every mention needs its term's
-// key, and a popular term is mentioned thousands of times a minute: making
-// the key anew each time was an allocation per term and event.
-//
-// A slot is the term's when it holds the term's 64-bit hash: the count-min
-// sketches, the tracking door and the families' tables know a term by that
-// hash alone, so two terms whose hashes collide (a chance in 2^64 for a pair)
-// are one term to them already. Comparing the bytes too read the cached key's
-// from wherever the heap put them, a cache miss on most mentions.
-func (e *Engine) termKey(t event.Term) (string, uint64) {
-	h := sketches.HashTerm(t.Kind.String(), t.Value)
-	return e.hashedTermKey(t, h), h
-}
-
-// hashedTermKey is termKey of t, whose key's hash h the decoders made
-// (ingest.Hashes.Terms): the key is built only when the cache does not hold it.
-func (e *Engine) hashedTermKey(t event.Term, h uint64) string {
-	kind := t.Kind.String()
-	slot := &e.keyCache[h&(keyCacheSize-1)]
-	if slot.hash != h || len(slot.key) != len(kind)+1+len(t.Value) {
-		e.keyBuf = append(append(append(e.keyBuf[:0], kind...), ':'), t.Value...)
-		*slot = cachedKey{hash: h, key: string(e.keyBuf)}
-	}
-	return slot.key
-}
-
 // hashtagFamily returns the family hash of the hashtag value v whose term key
-// (just made by termKey) hashes to h, 0 for its own family, and reports
+// (just made by the key cache) hashes to h, 0 for its own family, and reports
 // whether this is a spelling the families' tables did not hold.
 func (e *Engine) hashtagFamily(h uint64, v string) (fam uint64, spelling bool) {
-	slot := &e.keyCache[h&(keyCacheSize-1)]
-	if slot.hash == h && slot.famOK {
-		return slot.fam, false
+	if fam, ok := e.termKeys.Family(h); ok {
+		return fam, false
 	}
 	fam, spelling = e.families.Tag(h, v)
-	if slot.hash == h {
-		slot.fam, slot.famOK = fam, true
-	}
+	e.termKeys.SetFamily(h, fam)
 	return fam, spelling
 }
 

@@ -1,0 +1,82 @@
+package termkey
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/sketches"
+)
+
+// TestKey: the cached keys are Term.String and their hashes sketches.Hash,
+// also for terms that push each other out of the cache.
+func TestKey(t *testing.T) {
+	c := New()
+	for round := range 2 {
+		for i := range 3 * Slots {
+			term := event.Term{Kind: event.Kind(1 + i%3), Value: fmt.Sprint("v", i)}
+			key, h := c.Key(term)
+			if want := term.String(); key != want || h != sketches.Hash(want) {
+				t.Fatalf("round %d: Key(%v) = %q, %x; want %q, %x", round, term, key, h, want, sketches.Hash(want))
+			}
+		}
+	}
+}
+
+// TestFamily: a hashtag's family is noted in its slot, goes when another
+// term takes the slot or it is forgotten, and 0 (its own family) is a family
+// noted like any other.
+func TestFamily(t *testing.T) {
+	tag := func(v string) (event.Term, uint64) {
+		term := event.Term{Kind: event.KindHashtag, Value: v}
+		return term, sketches.HashTerm("hashtag", v)
+	}
+	// Two tags of one slot: the second pushes the first out.
+	a, ha := tag("blackoutchallenge")
+	var b event.Term
+	var hb uint64
+	for i := 0; ; i++ {
+		if b, hb = tag(fmt.Sprint("other", i)); hb&(Slots-1) == ha&(Slots-1) {
+			break
+		}
+	}
+	tests := []struct {
+		name string
+		do   func(c *Cache)
+		h    uint64
+		fam  uint64
+		ok   bool
+	}{
+		{"not noted", func(c *Cache) { c.Hashed(a, ha) }, ha, 0, false},
+		{"noted", func(c *Cache) { c.Hashed(a, ha); c.SetFamily(ha, 42) }, ha, 42, true},
+		{"its own family", func(c *Cache) { c.Hashed(a, ha); c.SetFamily(ha, 0) }, ha, 0, true},
+		{"not in its slot", func(c *Cache) { c.SetFamily(ha, 42) }, ha, 0, false},
+		{"pushed out", func(c *Cache) { c.Hashed(a, ha); c.SetFamily(ha, 42); c.Hashed(b, hb) }, ha, 0, false},
+		{"the other's slot", func(c *Cache) { c.Hashed(a, ha); c.SetFamily(ha, 42); c.Hashed(b, hb) }, hb, 0, false},
+		{"forgotten", func(c *Cache) { c.Hashed(a, ha); c.SetFamily(ha, 42); c.ForgetFamily(ha) }, ha, 0, false},
+		{"noted again", func(c *Cache) { c.Hashed(a, ha); c.SetFamily(ha, 42); c.ForgetFamily(ha); c.SetFamily(ha, 7) }, ha, 7, true},
+	}
+	for _, tt := range tests {
+		c := New()
+		tt.do(c)
+		if fam, ok := c.Family(tt.h); fam != tt.fam || ok != tt.ok {
+			t.Errorf("%s: Family = %d, %v; want %d, %v", tt.name, fam, ok, tt.fam, tt.ok)
+		}
+	}
+}
+
+// BenchmarkHashed is the key of a term the cache holds, as most mentions
+// find it.
+func BenchmarkHashed(b *testing.B) {
+	c := New()
+	terms := make([]event.Term, 1000)
+	hs := make([]uint64, len(terms))
+	for i := range terms {
+		terms[i] = event.Term{Kind: event.KindHashtag, Value: fmt.Sprint("tag", i)}
+		hs[i] = sketches.HashTerm("hashtag", terms[i].Value)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		c.Hashed(terms[i%len(terms)], hs[i%len(terms)])
+	}
+}
