@@ -690,3 +690,46 @@ func TestFamilyTermBesideAnotherNewTag(t *testing.T) {
 		t.Errorf("the family's mentions went to %s, the other tag's term: %v", wrong, got)
 	}
 }
+
+// TestFamilySpellingFirstReported: a reporter tags a report with a spelling
+// no post has carried yet. When posts then carry it beside the family's first
+// spelling, it is the family's second spelling all the same, and the family
+// is tracked: a report's hashtag is looked up, not noted as seen.
+func TestFamilySpellingFirstReported(t *testing.T) {
+	a, b := spellings[0], spellings[1]
+	key := family.Prefix + family.Key(a)
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs posts
+	for m := range 6 {
+		base := start.Add(time.Duration(m) * time.Minute)
+		recs.steady(base)
+		switch m {
+		case 0:
+			recs.add(base.Add(300*time.Millisecond), a)
+		case 1:
+			id := len(recs)
+			recs = append(recs, ingest.Record{
+				Source: ingest.Source{Topic: "report-events", Offset: int64(id)}, Kind: ingest.KindReport,
+				Report: event.Report{EventID: fmt.Sprint("r", id), TS: base.Add(300 * time.Millisecond), ContentID: "c0",
+					ReporterID: "x", Reason: "dangerous", Hashtags: []string{b}},
+			})
+		default: // enough for the family to be tracked
+			for i := range 10 {
+				recs.add(base.Add(time.Duration(2*i)*time.Second+300*time.Millisecond), a)
+				recs.add(base.Add(time.Duration(2*i+1)*time.Second+300*time.Millisecond), b)
+			}
+		}
+	}
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	run(t, e, recs, true)
+	var n uint64
+	for _, r := range sink.rows {
+		if r.Term == key {
+			n += r.Mentions
+		}
+	}
+	if n == 0 {
+		t.Errorf("no rows of %s: #%s, first met on a report, was taken for a spelling posts had carried", key, b)
+	}
+}

@@ -253,9 +253,19 @@ func (f *Table) Tracks(h uint64) bool {
 
 // Term returns the family term of the hashtag value v (term key hash h), ""
 // for one that is its own family: the term as tracked when it may be, made
-// anew otherwise. Reports need it; they are few beside posts.
+// anew otherwise. Reports need it; they are few beside posts. It notes
+// nothing: a report's hashtag is not a post's spelling, and one entered in
+// the table here would be taken for known when a post first carries it, so
+// that a family's second spelling, met first on a report, would never count.
 func (f *Table) Term(h uint64, v string) (term string, fam uint64) {
-	fam, _ = f.Tag(h, v)
+	fam, ok := f.peek(h)
+	if !ok {
+		k, own := f.key(v)
+		if own {
+			return "", 0
+		}
+		fam = sketches.HashBytes(k)
+	}
 	if fam == 0 {
 		return "", 0
 	}
@@ -263,6 +273,17 @@ func (f *Table) Term(h uint64, v string) (term string, fam uint64) {
 		return t, fam
 	}
 	return string(f.keyOf(v)), fam
+}
+
+// peek returns the family hash of the hashtag whose term key hashes to h,
+// as the tags table holds it, and whether it does; it moves nothing.
+func (f *Table) peek(h uint64) (fam uint64, ok bool) {
+	for _, s := range set(f.tags, h) {
+		if s.tag == h {
+			return s.fam, true
+		}
+	}
+	return 0, false
 }
 
 // Spellings is what the checkpoint keeps of the families: the first spelling

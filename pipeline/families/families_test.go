@@ -147,3 +147,23 @@ func TestSpelledWatched(t *testing.T) {
 		}
 	}
 }
+
+// TestTermLeavesSpellingsUnseen: a report's hashtag is looked up (Term) but
+// is not a post's spelling: a spelling first met on a report is still new to
+// the table when a post carries it, so it counts as the family's second.
+func TestTermLeavesSpellingsUnseen(t *testing.T) {
+	f := New(64, owner{})
+	post := func(v string) string {
+		h := sketches.Hash("hashtag:" + v)
+		fam, sp := f.Tag(h, v)
+		return f.Spelled(fam, h, v, sp)
+	}
+	post("blackout_challenge")
+	want := family.Prefix + family.Key("blackoutchallenge")
+	if got, _ := f.Term(sketches.Hash("hashtag:blackoutchallenge"), "blackoutchallenge"); got != want {
+		t.Fatalf("report's family term %q, want %q", got, want)
+	}
+	if got := post("blackoutchallenge"); got != want {
+		t.Errorf("a spelling first met on a report, then posted: term %q, want %q (the family's second spelling)", got, want)
+	}
+}
