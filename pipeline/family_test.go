@@ -648,88 +648,69 @@ func TestFamilyOfCoTaggedSpellings(t *testing.T) {
 	}
 }
 
-// TestFamilyTermBesideAnotherNewTag: a family's second spelling first comes on
-// a post beside another hashtag new to the engine. The family's rows carry its
-// own term, not the other tag's: the engine looks up every tag of a post
-// before it notes any, and the families' table once made the term from the
-// last one looked up.
-func TestFamilyTermBesideAnotherNewTag(t *testing.T) {
+// TestFamilySecondSpellingMetOddly: a family's second spelling first reaches
+// the engine in a way other than alone on a post, then posts carry both
+// spellings. The family is tracked under its own term:
+//   - beside another hashtag new to the engine: the engine looks up every tag
+//     of a post before it notes any, and the families' table once made the
+//     family's term from the last one looked up;
+//   - on a report: a report's hashtag is looked up, not noted as seen; once it
+//     was entered as seen, and the posts' use of it passed for known.
+func TestFamilySecondSpellingMetOddly(t *testing.T) {
 	a, b := spellings[0], spellings[1]
 	key := family.Prefix + family.Key(a)
 	const other = "weekendvibesxyz"
-	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	var recs posts
-	for m := range 6 {
-		base := start.Add(time.Duration(m) * time.Minute)
-		recs.steady(base)
-		switch m {
-		case 0:
-			recs.add(base.Add(300*time.Millisecond), a)
-		case 1:
-			recs.add(base.Add(300*time.Millisecond), b, other) // b's first sighting
-		default: // enough for the family to be tracked
-			for i := range 10 {
-				recs.add(base.Add(time.Duration(2*i)*time.Second+300*time.Millisecond), a)
-				recs.add(base.Add(time.Duration(2*i+1)*time.Second+300*time.Millisecond), b)
-			}
-		}
-	}
-	sink := &memSink{}
-	e := newTestEngine(t, sink)
-	run(t, e, recs, true)
-	got := map[string]uint64{}
-	for _, r := range sink.rows {
-		if strings.HasPrefix(r.Term, family.Prefix) {
-			got[r.Term] += r.Mentions
-		}
-	}
-	if got[key] == 0 {
-		t.Errorf("no rows of %s; family rows: %v", key, got)
-	}
-	if wrong := family.Prefix + family.Key(other); got[wrong] != 0 {
-		t.Errorf("the family's mentions went to %s, the other tag's term: %v", wrong, got)
-	}
-}
-
-// TestFamilySpellingFirstReported: a reporter tags a report with a spelling
-// no post has carried yet. When posts then carry it beside the family's first
-// spelling, it is the family's second spelling all the same, and the family
-// is tracked: a report's hashtag is looked up, not noted as seen.
-func TestFamilySpellingFirstReported(t *testing.T) {
-	a, b := spellings[0], spellings[1]
-	key := family.Prefix + family.Key(a)
-	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	var recs posts
-	for m := range 6 {
-		base := start.Add(time.Duration(m) * time.Minute)
-		recs.steady(base)
-		switch m {
-		case 0:
-			recs.add(base.Add(300*time.Millisecond), a)
-		case 1:
-			id := len(recs)
-			recs = append(recs, ingest.Record{
+	tests := []struct {
+		name string
+		// first adds what carries b first, in the minute from base.
+		first func(recs *posts, base time.Time)
+	}{
+		{"beside another new tag", func(recs *posts, base time.Time) {
+			recs.add(base.Add(300*time.Millisecond), b, other)
+		}},
+		{"on a report", func(recs *posts, base time.Time) {
+			id := len(*recs)
+			*recs = append(*recs, ingest.Record{
 				Source: ingest.Source{Topic: "report-events", Offset: int64(id)}, Kind: ingest.KindReport,
 				Report: event.Report{EventID: fmt.Sprint("r", id), TS: base.Add(300 * time.Millisecond), ContentID: "c0",
 					ReporterID: "x", Reason: "dangerous", Hashtags: []string{b}},
 			})
-		default: // enough for the family to be tracked
-			for i := range 10 {
-				recs.add(base.Add(time.Duration(2*i)*time.Second+300*time.Millisecond), a)
-				recs.add(base.Add(time.Duration(2*i+1)*time.Second+300*time.Millisecond), b)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+			var recs posts
+			for m := range 6 {
+				base := start.Add(time.Duration(m) * time.Minute)
+				recs.steady(base)
+				switch m {
+				case 0:
+					recs.add(base.Add(300*time.Millisecond), a)
+				case 1:
+					tt.first(&recs, base)
+				default: // enough for the family to be tracked
+					for i := range 10 {
+						recs.add(base.Add(time.Duration(2*i)*time.Second+300*time.Millisecond), a)
+						recs.add(base.Add(time.Duration(2*i+1)*time.Second+300*time.Millisecond), b)
+					}
+				}
 			}
-		}
-	}
-	sink := &memSink{}
-	e := newTestEngine(t, sink)
-	run(t, e, recs, true)
-	var n uint64
-	for _, r := range sink.rows {
-		if r.Term == key {
-			n += r.Mentions
-		}
-	}
-	if n == 0 {
-		t.Errorf("no rows of %s: #%s, first met on a report, was taken for a spelling posts had carried", key, b)
+			sink := &memSink{}
+			e := newTestEngine(t, sink)
+			run(t, e, recs, true)
+			got := map[string]uint64{}
+			for _, r := range sink.rows {
+				if strings.HasPrefix(r.Term, family.Prefix) {
+					got[r.Term] += r.Mentions
+				}
+			}
+			if got[key] == 0 {
+				t.Errorf("no rows of %s; family rows: %v", key, got)
+			}
+			if wrong := family.Prefix + family.Key(other); got[wrong] != 0 {
+				t.Errorf("the family's mentions went to %s, the other tag's term: %v", wrong, got)
+			}
+		})
 	}
 }
