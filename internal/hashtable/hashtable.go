@@ -22,9 +22,9 @@ type hashSlot[V any] struct {
 	v V
 }
 
-// The table doubles when an insert would fill more than 7 in 10 slots, so it
-// runs between 35 % and 70 % full: short probes, and for the event_id filter
-// 11–23 bytes an id. It halves when a removal leaves fewer than one slot in
+// The table doubles when an insert would fill more than 7 in 10 slots, so as
+// it fills it runs between 35 % and 70 % full: short probes, and for the
+// event_id filter 11–23 bytes an id. It halves when a removal leaves fewer than one slot in
 // eight filled (a quarter full after): a set that grew large once, as the
 // event_id filter's does while a restart's backlog holds many buckets open,
 // otherwise kept its ids scattered over all its slots, a cache miss on nearly
