@@ -41,11 +41,11 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	began := time.Now()
 	e.lastClosed = b.Start
 	e.nominate(b)
-	platform := e.platform(b)
+	norm := e.platform.Close(b)
 	sts := e.trackedByKey(e.closing.sts[:0])
 	e.noteAlerting()
-	obs, estimated := e.observe(b, sts, &platform)
-	rows, evs, surging := e.judgeBucket(b, sts, obs, estimated, platform)
+	obs, estimated := e.observe(b, sts, &norm)
+	rows, evs, surging := e.judgeBucket(b, sts, obs, estimated, norm)
 	defer e.closing.release(obs, estimated, rows, sts)
 	e.evict()
 	in := e.intake(b)
@@ -58,7 +58,7 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	if err := e.write(ctx, rows, evs, intake); err != nil {
 		return err
 	}
-	e.reportBucket(b, platform, len(obs), evs, surging, in, began)
+	e.reportBucket(b, norm, len(obs), evs, surging, in, began)
 	return nil
 }
 
@@ -96,27 +96,6 @@ func (e *Engine) nominate(b *sketches.Bucket) {
 	clear(e.heavy) // let go of the keys
 }
 
-// platform is what the whole platform did in closed bucket b, the norm the
-// detectors judge a term against; it forgets the bucket's platform counts.
-// MentionsPerCreator is left to observe.
-func (e *Engine) platform(b *sketches.Bucket) detectors.Platform {
-	platform := detectors.Platform{
-		Mentions:           float64(b.Mentions.Total() - e.familyMentions.get(b.Start)),
-		Events:             float64(b.Events),
-		Reports:            float64(b.ReportEvents),
-		MentionsPerCreator: 0,
-	}
-	if b.Events > 0 {
-		platform.ReportRate = float64(b.ReportEvents) / float64(b.Events)
-	}
-	if ch := e.creators[b.Start]; ch != nil {
-		platform.UniqueCreators = ch.Estimate()
-		delete(e.creators, b.Start)
-	}
-	e.familyMentions.drop(b.Start)
-	return platform
-}
-
 // trackedByKey appends the tracked terms to sts sorted by key: the order of a
 // bucket's observations, rows and alerts, and of the snapshot.
 func (e *Engine) trackedByKey(sts []*tracked.Term) []*tracked.Term {
@@ -129,8 +108,8 @@ func (e *Engine) trackedByKey(sts []*tracked.Term) []*tracked.Term {
 
 // observe makes an Observation of each tracked term sts (trackedByKey) in
 // closed bucket b, in that order, with the counts its row states beside each
-// (estimated), and sets platform's MentionsPerCreator from them.
-func (e *Engine) observe(b *sketches.Bucket, sts []*tracked.Term, platform *detectors.Platform) (obs []detectors.Observation, estimated [][2]float64) {
+// (estimated), and sets norm's MentionsPerCreator from them.
+func (e *Engine) observe(b *sketches.Bucket, sts []*tracked.Term, norm *detectors.Platform) (obs []detectors.Observation, estimated [][2]float64) {
 	// The previous close's observations are gone.
 	e.topCounts.Reset()
 
@@ -176,7 +155,7 @@ func (e *Engine) observe(b *sketches.Bucket, sts []*tracked.Term, platform *dete
 		}
 		obs = append(obs, o)
 	}
-	platform.MentionsPerCreator = median(ratios)
+	norm.MentionsPerCreator = median(ratios)
 	return obs, estimated
 }
 
@@ -184,12 +163,12 @@ func (e *Engine) observe(b *sketches.Bucket, sts []*tracked.Term, platform *dete
 // of closed bucket b, one of each term of sts, makes its rows, and moves every
 // tracked term's history on by the bucket. surging are the terms at twice the
 // tracking bar, for the bucket report.
-func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*tracked.Term, obs []detectors.Observation, estimated [][2]float64, platform detectors.Platform) (rows []trend.Minute, evs []alert.Event, surging []TermStat) {
+func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*tracked.Term, obs []detectors.Observation, estimated [][2]float64, norm detectors.Platform) (rows []trend.Minute, evs []alert.Event, surging []TermStat) {
 	version := RowVersion(e.epoch, time.Now())
 	rows = e.closing.rows[:0]
 	for i := range obs {
 		o := &obs[i]
-		o.Platform = platform
+		o.Platform = norm
 		st := sts[i]
 		o.Tail = st.Tail
 		var fs []detectors.Finding
@@ -253,13 +232,13 @@ func (e *Engine) judgeBucket(b *sketches.Bucket, sts []*tracked.Term, obs []dete
 // reportBucket tells the observers, the log and the metrics what closing bucket b
 // found: observed terms, alert events evs, the fastest-growing terms surging;
 // began is when the close began.
-func (e *Engine) reportBucket(b *sketches.Bucket, platform detectors.Platform, observed int, evs []alert.Event, surging []TermStat, in trend.Intake, began time.Time) {
+func (e *Engine) reportBucket(b *sketches.Bucket, norm detectors.Platform, observed int, evs []alert.Event, surging []TermStat, in trend.Intake, began time.Time) {
 	sort.Slice(surging, func(i, j int) bool { return surging[i].Growth > surging[j].Growth })
 	if len(surging) > 10 {
 		surging = surging[:10]
 	}
 	report := &BucketReport{
-		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: uint64(platform.Mentions),
+		Start: b.Start, Events: b.Events, Reports: b.ReportEvents, Mentions: uint64(norm.Mentions),
 		Tracked: len(e.tracked), Observed: observed, Late: in.Late, Invalid: in.Invalid,
 		WindowMiB: float64(e.window.Bytes()) / (1 << 20), Surging: surging,
 	}

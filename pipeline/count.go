@@ -35,7 +35,7 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 		e.first = start
 	}
 	creator := hs.Actor
-	e.creatorsOf(start).InsertHash(creator)
+	e.platform.Creators(start).InsertHash(creator)
 
 	e.terms = c.Terms(e.terms[:0])
 	keys := e.keys[:0]
@@ -111,25 +111,6 @@ func (e *Engine) content(c *event.Content, hs *ingest.Hashes) {
 	}
 }
 
-// creatorsOf returns the platform's unique creators of the open bucket at
-// start. The last one is kept at hand, as tracked.Term.Bucket keeps a term's: a map keyed
-// by time.Time is slow to hash, and the entry goes only when its bucket closes.
-func (e *Engine) creatorsOf(start time.Time) *sketches.HLL {
-	if e.lastCreators != nil && e.lastCreatorsStart.Equal(start) {
-		return e.lastCreators
-	}
-	ch := e.creators[start]
-	if ch == nil {
-		var err error
-		if ch, err = sketches.NewHLL(sketches.DefaultHLLPrecision); err != nil {
-			panic(err)
-		}
-		e.creators[start] = ch
-	}
-	e.lastCreators, e.lastCreatorsStart = ch, start
-	return ch
-}
-
 // mention counts one mention of key (hash h, incident hash inc) by content
 // c; a family's (derived) is counted in the count-min only unless key, its
 // term, is set because it may be tracked, and member is the spelling that
@@ -143,7 +124,7 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 		if e.late(e.window.MentionDerived(ts, h, 1)) {
 			return false
 		}
-		e.familyMentions.add(start)
+		e.platform.FamilyMention(start)
 		if key == "" {
 			return true
 		}
@@ -159,7 +140,7 @@ func (e *Engine) mention(c *event.Content, ts, start time.Time, creator uint64, 
 		}
 	}
 	tb := st.Bucket(start, &e.buckets)
-	e.early.touch(st, tb, start)
+	e.looks.Touch(st, tb, start)
 	tb.Mentions++
 	tb.Creators.Insert(creator)
 	tb.Regions.Add(c.Region)
@@ -271,7 +252,7 @@ func (e *Engine) report(r *event.Report, hs *ingest.Hashes) {
 			}
 		}
 		tb := st.Bucket(start, &e.buckets)
-		e.early.touch(st, tb, start)
+		e.looks.Touch(st, tb, start)
 		tb.Reports++
 		tb.ByChannel[channel]++
 		tb.Reporters.Insert(reporter)

@@ -18,6 +18,8 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/eventtime"
 	"github.com/trendwatch/trendwatch/pipeline/families"
 	"github.com/trendwatch/trendwatch/pipeline/join"
+	"github.com/trendwatch/trendwatch/pipeline/looks"
+	"github.com/trendwatch/trendwatch/pipeline/platform"
 	"github.com/trendwatch/trendwatch/pipeline/surges"
 	"github.com/trendwatch/trendwatch/pipeline/termkey"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
@@ -114,21 +116,16 @@ type Engine struct {
 	// mention has at hand: hashing the key string again read its bytes from
 	// wherever the heap put them, a cache miss on most mentions. Two keys of
 	// one hash are one term to the sketches already.
-	tracked  map[uint64]*tracked.Term
-	join     *join.Cache
-	dedup    *dedup.Filter
-	door     *admission.Door
-	creators map[time.Time]*sketches.HLL // platform-wide unique creators per open bucket
-	// lastCreators is creators[lastCreatorsStart], the one content used last.
-	lastCreators      *sketches.HLL
-	lastCreatorsStart time.Time
+	tracked map[uint64]*tracked.Term
+	join    *join.Cache
+	dedup   *dedup.Filter
+	door    *admission.Door
+	// platform is what the whole platform did in each open bucket: its
+	// unique creators and the family mentions its totals leave out.
+	platform *platform.Buckets
 	// doorWarned is the last bucket whose door was full, said once a bucket;
 	// joinWarned the same for the join cache's byte bound.
 	doorWarned, joinWarned time.Time
-	// familyMentions counts the family mentions of each open bucket: the window
-	// counts them with the rest, and the platform's totals must leave them out,
-	// or every hashtag would count twice.
-	familyMentions bucketCounts
 	// surges remembers, by term hash, the buckets the surge paged on within
 	// the last day, so that the day-ago level leaves them out.
 	surges *surges.Memory
@@ -197,8 +194,13 @@ type Engine struct {
 	// alerting holds, for a close or a round of early looks, the incidents
 	// with an alert open (noteAlerting).
 	alerting map[string][]alertingTerm
-	early    earlyState
-	m        *metrics
+	// looks schedules the early looks at the open buckets and knows which
+	// terms each must visit.
+	looks *looks.Looks
+	// earlyHist holds the histories of one early observation; the
+	// detectors do not keep them.
+	earlyHist []float64
+	m         *metrics
 
 	// termKeys makes term keys without an allocation for the terms
 	// mentioned lately.
@@ -349,13 +351,13 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		join:     join.New(cfg.JoinCache, cfg.JoinCacheBytes),
 		dedup:    dedup.New(cfg.DedupMaxIDs, wcfg.Bucket),
 		door:     admission.New(cfg.AdmissionSlots),
-		creators: make(map[time.Time]*sketches.HLL),
+		platform: platform.New(),
 		in:       eventtime.NewInputs(cfg.PartitionIdle, log),
 		via:      make(map[ingest.Partition]int64),
 		m:        newMetrics(reg),
 		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
 		termKeys: termkey.New(),
-		early:    newEarlyState(dcfg),
+		looks:    looks.New(dcfg),
 		alerting: make(map[string][]alertingTerm),
 
 		watchFamilies: len(dcfg.Watchlist.Terms)+len(dcfg.Watchlist.Entries) > 0,

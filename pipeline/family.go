@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"time"
-
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/pipeline/families"
 )
@@ -31,44 +29,6 @@ func (e *Engine) restoreFamilies(entries []families.Entry, exact bool) {
 	e.families.Restore(entries, func(en families.Entry, fam uint64) bool {
 		return exact || en.First == 0 || e.tracked[fam] != nil || e.set.Watch(en.Term) != nil
 	})
-}
-
-// bucketCounts counts per open bucket; nearly every event falls in the bucket
-// of the one before, so that one's counter is kept at hand.
-type bucketCounts struct {
-	m    map[time.Time]*uint64
-	last time.Time
-	n    *uint64
-}
-
-func (c *bucketCounts) add(start time.Time) {
-	if c.n == nil || !start.Equal(c.last) {
-		if c.m == nil {
-			c.m = make(map[time.Time]*uint64)
-		}
-		n := c.m[start]
-		if n == nil {
-			n = new(uint64)
-			c.m[start] = n
-		}
-		c.last, c.n = start, n
-	}
-	*c.n++
-}
-
-func (c *bucketCounts) get(start time.Time) uint64 {
-	if n := c.m[start]; n != nil {
-		return *n
-	}
-	return 0
-}
-
-// drop forgets a closed bucket.
-func (c *bucketCounts) drop(start time.Time) {
-	delete(c.m, start)
-	if start.Equal(c.last) {
-		c.n = nil
-	}
 }
 
 // shortASCII reports a hashtag that is its own family (family.KeyOf) without

@@ -17,6 +17,7 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
 	"github.com/trendwatch/trendwatch/pipeline/families"
 	"github.com/trendwatch/trendwatch/pipeline/join"
+	"github.com/trendwatch/trendwatch/pipeline/platform"
 	"github.com/trendwatch/trendwatch/pipeline/surges"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
@@ -72,7 +73,7 @@ type snapshot struct {
 	Terms     []termSnap
 	Join      []joinEntry // oldest first
 	Creators  []hllSnap
-	// FamilyMentions: see Engine.familyMentions (older checkpoints lack it).
+	// FamilyMentions: see platform.Buckets (older checkpoints lack it).
 	FamilyMentions []familySnap
 	// Spelled and SpelledHash: see famSlot.first, by term for the families
 	// that may be tracked and by the term's hash for the others (older gob
@@ -305,31 +306,22 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 		return err
 	}
 
-	starts := make([]time.Time, 0, max(len(e.creators), len(e.familyMentions.m)))
-	for start := range e.creators {
-		starts = append(starts, start)
-	}
-	slices.SortFunc(starts, time.Time.Compare)
-	sw.b = binenc.AppendUvarint(sw.b, uint64(len(starts)))
-	for _, start := range starts {
+	nc, nf := e.platform.Buckets()
+	sw.b = binenc.AppendUvarint(sw.b, uint64(nc))
+	if err := e.platform.EachCreators(func(start time.Time, h *sketches.HLL) error {
 		sw.b = binenc.AppendTime(sw.b, start)
-		if err := sw.appendHLL(e.creators[start]); err != nil {
+		if err := sw.appendHLL(h); err != nil {
 			return fmt.Errorf("snapshot platform creators of %s: %w", start, err)
 		}
-		if err := sw.spill(); err != nil {
-			return err
-		}
+		return sw.spill()
+	}); err != nil {
+		return err
 	}
-	starts = starts[:0]
-	for start := range e.familyMentions.m {
-		starts = append(starts, start)
-	}
-	slices.SortFunc(starts, time.Time.Compare)
-	sw.b = binenc.AppendUvarint(sw.b, uint64(len(starts)))
-	for _, start := range starts {
+	sw.b = binenc.AppendUvarint(sw.b, uint64(nf))
+	e.platform.EachFamilyMentions(func(start time.Time, n uint64) {
 		sw.b = binenc.AppendTime(sw.b, start)
-		sw.b = binenc.AppendUvarint(sw.b, *e.familyMentions.m[start])
-	}
+		sw.b = binenc.AppendUvarint(sw.b, n)
+	})
 
 	sw.b = binenc.AppendUvarint(sw.b, uint64(e.parked.Len()))
 	if err := e.parked.Each(func(r *ingest.Record) error {
@@ -650,7 +642,7 @@ func (e *Engine) Restore(b []byte) error {
 	}
 	// The open buckets' early state is not kept: the first look after a
 	// restore visits every tracked term.
-	e.early.rescan()
+	e.looks.Rescan()
 	if s.History != e.cfg.History {
 		return fmt.Errorf("restore: snapshot has pipeline.history %d, configuration says %d", s.History, e.cfg.History)
 	}
@@ -747,22 +739,14 @@ func (e *Engine) Restore(b []byte) error {
 	for _, sn := range s.surges {
 		e.surges.Restore(sn.Hash, sn.Buckets)
 	}
-	e.familyMentions = bucketCounts{m: make(map[time.Time]*uint64, len(s.FamilyMentions))}
+	e.platform = platform.New()
 	for _, f := range s.FamilyMentions {
-		n := f.N
-		e.familyMentions.m[f.Start] = &n
+		e.platform.RestoreFamilyMentions(f.Start, f.N)
 	}
-	e.creators = make(map[time.Time]*sketches.HLL, len(s.Creators))
-	e.lastCreators = nil
 	for _, c := range s.Creators {
-		h, err := sketches.NewHLL(sketches.DefaultHLLPrecision)
-		if err != nil {
-			return err
+		if err := e.platform.RestoreCreators(c.Start, c.HLL); err != nil {
+			return fmt.Errorf("restore: %w", err)
 		}
-		if err := h.UnmarshalBinary(c.HLL); err != nil {
-			return fmt.Errorf("restore: platform creators of %s: %w", c.Start, err)
-		}
-		e.creators[c.Start] = h
 	}
 	return nil
 }

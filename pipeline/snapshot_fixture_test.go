@@ -199,8 +199,8 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	if len(byTerm)+len(byHash) == 0 {
 		t.Error("no family spellings")
 	}
-	if len(e.familyMentions.m) == 0 || len(e.creators) == 0 {
-		t.Errorf("%d family mention buckets, %d platform creators buckets", len(e.familyMentions.m), len(e.creators))
+	if creators, families := e.platform.Buckets(); families == 0 || creators == 0 {
+		t.Errorf("%d family mention buckets, %d platform creators buckets", families, creators)
 	}
 	if e.dedup.Len() == 0 {
 		t.Error("no event ids remembered")

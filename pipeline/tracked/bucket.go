@@ -31,13 +31,13 @@ type Bucket struct {
 		regions, lang [2]detectors.Count
 		samples       [5]string
 	}
-	// Early is what the bucket's last early judgement saw, for the engine's
-	// early firing to skip a term whose count has not moved.
+	// Early is what the bucket's last early judgement saw, for the early
+	// looks to skip a term whose count has not moved (looks.Looks.Candidate).
 	Early struct {
 		Looked, Complete bool
 		Mentions         float64
 		// Mark is the early look whose touched list holds the term
-		// (the engine's earlyState.touch).
+		// (looks.Looks.Touch).
 		Mark uint32
 	}
 }
