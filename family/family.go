@@ -335,3 +335,18 @@ func Of(term string) (string, bool) {
 	}
 	return Prefix + Key(v), true
 }
+
+// ShortASCII reports a hashtag that is its own family (KeyOf) without
+// looking it up: ASCII of at most MaxPlain bytes has at most that many
+// letters. fyp, ootd and lol are among the commonest tags of all.
+func ShortASCII(v string) bool {
+	if len(v) > MaxPlain {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

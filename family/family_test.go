@@ -366,3 +366,21 @@ func TestOfTerm(t *testing.T) {
 		}
 	}
 }
+
+// TestShortASCIIIsOwnFamily: what ShortASCII passes, KeyOf makes its own
+// family.
+func TestShortASCIIIsOwnFamily(t *testing.T) {
+	for _, v := range []string{"fyp", "ootd", "l0l", "a_b", "t123", "x", "4444"} {
+		if !ShortASCII(v) {
+			t.Errorf("ShortASCII(%q) = false", v)
+		}
+		if _, own := KeyOf(v); !own {
+			t.Errorf("%q: ShortASCII, but KeyOf says it is not its own family", v)
+		}
+	}
+	for _, v := range []string{"fyp12", "नाच", "dance"} {
+		if ShortASCII(v) {
+			t.Errorf("ShortASCII(%q) = true", v)
+		}
+	}
+}

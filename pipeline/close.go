@@ -12,6 +12,7 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/pipeline/termkey"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
@@ -88,8 +89,8 @@ func (e *Engine) nominate(b *sketches.Bucket) {
 			if len(e.tracked) >= e.cfg.MaxTracked {
 				break
 			}
-			if _, ok := e.tracked[it.Hash]; !ok && (kindOf(it.Key) != event.KindFamily || e.families.Tracks(it.Hash)) && e.ownsKey(it.Key, it.Hash) {
-				e.track(it.Key, it.Hash, nil, b.Start)
+			if _, ok := e.tracked[it.Hash]; !ok && (termkey.Kind(it.Key) != event.KindFamily || e.families.Tracks(it.Hash)) && e.ownsKey(it.Key, it.Hash) {
+				e.count.Track(it.Key, it.Hash, nil, b.Start)
 			}
 		}
 	}
@@ -321,7 +322,7 @@ func (e *Engine) catchUp(st *tracked.Term, start time.Time) {
 // before the first event the counts are unknown, not zero, and a detector told
 // "zero" would see every term of a fresh start as new.
 func (e *Engine) known(hist []float64, start time.Time) []float64 {
-	n := int(start.Sub(e.first) / e.bucket)
+	n := int(start.Sub(e.count.First()) / e.bucket)
 	if n < 0 {
 		n = 0
 	}
@@ -336,7 +337,7 @@ func (e *Engine) known(hist []float64, start time.Time) []float64 {
 // window does not reach that far back.
 func (e *Engine) dayAgo(h uint64, start time.Time) float64 {
 	from := detectors.DayAgoFrom(start)
-	if e.first.IsZero() || from.Before(e.first) {
+	if e.count.First().IsZero() || from.Before(e.count.First()) {
 		return math.NaN()
 	}
 	m, _, err := e.window.Count(h, from, from.Add(time.Hour))

@@ -406,7 +406,7 @@ func TestEarlyJudgesWhatIsCertain(t *testing.T) {
 	h := sketches.Hash(key)
 	// The term is tracked from here on, whatever its counts, and mentioned
 	// twice.
-	st := e.trackNow(key, h, wb)
+	st := e.count.TrackNow(key, h, wb)
 	if st == nil {
 		t.Fatal("not tracked")
 	}

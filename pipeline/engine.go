@@ -14,6 +14,7 @@ import (
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline/admission"
+	"github.com/trendwatch/trendwatch/pipeline/count"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
 	"github.com/trendwatch/trendwatch/pipeline/eventtime"
 	"github.com/trendwatch/trendwatch/pipeline/families"
@@ -112,6 +113,10 @@ type Engine struct {
 	notifier     Notifier // nil: nothing pages
 	obs          []Observer
 
+	// count counts each record applied into the window, the platform's
+	// counts and the tracked terms' open buckets (New and restore make it
+	// over the tables below).
+	count *count.Counter
 	// tracked is by the hash of the term's key (sketches.Hash), which every
 	// mention has at hand: hashing the key string again read its bytes from
 	// wherever the heap put them, a cache miss on most mentions. Two keys of
@@ -123,9 +128,6 @@ type Engine struct {
 	// platform is what the whole platform did in each open bucket: its
 	// unique creators and the family mentions its totals leave out.
 	platform *platform.Buckets
-	// doorWarned is the last bucket whose door was full, said once a bucket;
-	// joinWarned the same for the join cache's byte bound.
-	doorWarned, joinWarned time.Time
 	// surges remembers, by term hash, the buckets the surge paged on within
 	// the last day, so that the day-ago level leaves them out.
 	surges *surges.Memory
@@ -140,7 +142,6 @@ type Engine struct {
 
 	watermark  time.Time
 	lastClosed time.Time // start of the last bucket closed
-	first      time.Time // start of the first bucket ever seen, for "same time yesterday"
 	// in is the input partitions: the offsets counted of each, and the
 	// event time each has reached. The watermark is the slowest active
 	// partition's, not the fastest's: a consumer that reads one partition
@@ -164,28 +165,16 @@ type Engine struct {
 	lag        lagTrend
 	// holdUntil ends the start-up hold (see Process); held marks it over.
 	holdUntil time.Time
-	// maxApplied is the latest event time counted into the window; buckets up
-	// to its own may hold events of terms not yet tracked.
-	maxApplied time.Time
-	held       bool
-	invalid    uint64
-	reported   struct{ late, invalid uint64 } // totals at the last bucket report
-	lastEvent  time.Time                      // wall clock of the last record, for idle advance
+	held      bool
+	invalid   uint64
+	reported  struct{ late, invalid uint64 } // totals at the last bucket report
+	lastEvent time.Time                      // wall clock of the last record, for idle advance
 
 	// winBuf holds the window's encoding from one checkpoint to the next.
 	winBuf []byte
 	// snapBuf is the buffer a snapshot is written through, kept likewise.
 	snapBuf []byte
 
-	terms  []event.Term
-	keys   []string
-	hashes []uint64
-	fams   []uint64
-	// famOf and spellings are, for each term of the event being counted,
-	// its family's hash (0 for none) and whether the families' tables did
-	// not hold it (families.Table.Tag).
-	famOf     []uint64
-	spellings []bool
 	// families are the families of the hashtags seen lately (see family.go).
 	families families.Table
 	// watchFamilies is set when the watchlist has entries, which may match a
@@ -363,14 +352,35 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		watchFamilies: len(dcfg.Watchlist.Terms)+len(dcfg.Watchlist.Entries) > 0,
 	}
 	e.families = families.New(cfg.Families, familyOwner{e})
-	// Watchlist terms are tracked from the start, so their very first mentions
-	// carry creators, regions and samples.
-	for _, k := range set.WatchTerms() {
-		if h := sketches.Hash(k); e.ownsKey(k, h) {
-			e.track(k, h, nil, time.Time{})
+	e.count = e.newCounter()
+	e.trackWatched()
+	return e, nil
+}
+
+// newCounter makes the counter over the engine's tables, as they stand.
+func (e *Engine) newCounter() *count.Counter {
+	return count.New(count.Config{
+		Bucket: e.bucket, History: e.cfg.History, MaxTracked: e.cfg.MaxTracked,
+		TrackMin: e.cfg.TrackMin, TrackMinReports: e.cfg.TrackMinReports, Samples: e.cfg.Samples,
+		JoinCacheBytes: e.cfg.JoinCacheBytes, AdmissionSlots: e.cfg.AdmissionSlots,
+		Shard: e.shard(),
+	}, count.Parts{
+		Window: e.window, Tracked: e.tracked, Pool: &e.buckets, Families: &e.families, TermKeys: e.termKeys,
+		Join: e.join, Door: e.door, Platform: e.platform, Looks: e.looks,
+	}, e.set, count.Metrics{
+		Late: e.m.late, Unattributed: e.m.unattrib, JoinEvicted: e.m.joinEvicted, DoorHeld: e.m.doorHeld, DoorLost: e.m.doorLost,
+	}, e.log)
+}
+
+// trackWatched tracks the watchlist's terms this process owns that are not
+// tracked yet: from the start, so that their very first mentions carry
+// creators, regions and samples.
+func (e *Engine) trackWatched() {
+	for _, k := range e.set.WatchTerms() {
+		if h := sketches.Hash(k); e.tracked[h] == nil && e.ownsKey(k, h) {
+			e.count.Track(k, h, nil, time.Time{})
 		}
 	}
-	return e, nil
 }
 
 // Expect tells the engine which input partitions exist, before any record
@@ -466,16 +476,7 @@ func (e *Engine) endHold(ctx context.Context, now time.Time, force bool) error {
 	return err
 }
 
-func (e *Engine) apply(rec *ingest.Record) {
-	if ts := eventtime.TS(rec); ts.After(e.maxApplied) {
-		e.maxApplied = ts
-	}
-	if rec.Kind == ingest.KindContent {
-		e.content(&rec.Content, &rec.Hashes)
-	} else {
-		e.report(&rec.Report, &rec.Hashes)
-	}
-}
+func (e *Engine) apply(rec *ingest.Record) { e.count.Apply(rec) }
 
 // tooEarly reports whether ts lies beyond the buckets the window holds open.
 func (e *Engine) tooEarly(ts time.Time) bool {
@@ -515,9 +516,9 @@ func RowVersion(epoch uint64, now time.Time) uint64 {
 // every term whatever the shard, so each shard's count-min, top-K and
 // platform counts are the whole stream's, and a term is tracked on the same
 // evidence in its shard as in a single process.
-func (e *Engine) owns(h uint64) bool {
-	return e.cfg.Shards <= 1 || h%uint64(e.cfg.Shards) == uint64(e.cfg.Shard)
-}
+func (e *Engine) owns(h uint64) bool { return e.shard().Owns(h) }
+
+func (e *Engine) shard() count.Shard { return count.Shard{I: e.cfg.Shard, N: e.cfg.Shards} }
 
 // Offsets returns the last processed offset of each partition.
 func (e *Engine) Offsets() []ingest.Offset { return e.in.Offsets() }

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/pipeline/families"
 )
 
@@ -29,19 +28,4 @@ func (e *Engine) restoreFamilies(entries []families.Entry, exact bool) {
 	e.families.Restore(entries, func(en families.Entry, fam uint64) bool {
 		return exact || en.First == 0 || e.tracked[fam] != nil || e.set.Watch(en.Term) != nil
 	})
-}
-
-// shortASCII reports a hashtag that is its own family (family.KeyOf) without
-// looking it up: ASCII of at most family.MaxPlain bytes has at most that many
-// letters. fyp, ootd and lol are among the commonest tags of all.
-func shortASCII(v string) bool {
-	if len(v) > family.MaxPlain {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

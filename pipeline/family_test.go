@@ -265,22 +265,6 @@ func TestFamilySnapshotRestore(t *testing.T) {
 	}
 }
 
-func TestShortASCIIIsOwnFamily(t *testing.T) {
-	for _, v := range []string{"fyp", "ootd", "l0l", "a_b", "t123", "x", "4444"} {
-		if !shortASCII(v) {
-			t.Errorf("shortASCII(%q) = false", v)
-		}
-		if _, own := family.KeyOf(v); !own {
-			t.Errorf("%q: shortASCII, but family.KeyOf says it is not its own family", v)
-		}
-	}
-	for _, v := range []string{"fyp12", "नाच", "dance"} {
-		if shortASCII(v) {
-			t.Errorf("shortASCII(%q) = true", v)
-		}
-	}
-}
-
 // TestFamiliesOff: with pipeline.families 0 the split surge of
 // TestFamilySurgeSplitAcrossSpellings pages nowhere, no family is counted or
 // written, and rows carry no family.

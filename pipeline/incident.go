@@ -25,7 +25,7 @@ func (e *Engine) incidentHash(key string, h uint64) uint64 {
 		return h
 	}
 	v, ok := strings.CutPrefix(key, event.KindHashtag.String()+":")
-	if !ok || shortASCII(v) {
+	if !ok || family.ShortASCII(v) {
 		return h
 	}
 	k, own := family.KeyOf(v)

@@ -50,8 +50,8 @@ func TestIncidentHash(t *testing.T) {
 			if got := tc.e.incidentHash(tc.key, h); got != want {
 				t.Errorf("incidentHash(%q) = %x, want %x", tc.key, got, want)
 			}
-			if v, ok := strings.CutPrefix(tc.key, "hashtag:"); ok && tc.e.families.On() && !shortASCII(v) {
-				if got, _ := tc.e.hashtagFamily(h, v); got != want {
+			if v, ok := strings.CutPrefix(tc.key, "hashtag:"); ok && tc.e.families.On() && !family.ShortASCII(v) {
+				if got, _ := tc.e.count.HashtagFamily(h, v); got != want {
 					t.Errorf("the families' tables give %x for %q, incidentHash %x", got, tc.key, want)
 				}
 			}
@@ -209,7 +209,7 @@ func TestRestoreDropsDisownedTerms(t *testing.T) {
 		t.Fatal(err)
 	}
 	// As the old rule did: the shard of the term's own hash tracks it.
-	a.track(key, sketches.Hash(key), nil, time.Time{})
+	a.count.Track(key, sketches.Hash(key), nil, time.Time{})
 	// And a sound of this shard, which has no family and stays.
 	var kept string
 	for i := 0; kept == ""; i++ {
@@ -217,7 +217,7 @@ func TestRestoreDropsDisownedTerms(t *testing.T) {
 			kept = k
 		}
 	}
-	a.track(kept, sketches.Hash(kept), nil, time.Time{})
+	a.count.Track(kept, sketches.Hash(kept), nil, time.Time{})
 	snap, err := a.Snapshot()
 	if err != nil {
 		t.Fatal(err)

@@ -527,8 +527,8 @@ func TestEngineReportKeepsSoundOfContent(t *testing.T) {
 	r := ingest.Record{Kind: ingest.KindReport, Report: event.Report{EventID: "r1", TS: start.Add(time.Second), ContentID: "c1", ReporterID: "x", Reason: "spam", Hashtags: []string{"other"}}}
 	c.Hash()
 	r.Hash()
-	e.content(&c.Content, &c.Hashes)
-	e.report(&r.Report, &r.Hashes)
+	e.count.Content(&c.Content, &c.Hashes)
+	e.count.Report(&r.Report, &r.Hashes)
 	b := e.window.Open(start)
 	if b == nil {
 		t.Fatal("no open bucket")

@@ -357,7 +357,7 @@ func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 // closeIdle closes every open bucket that holds events, after the whole input
 // has been silent for IdleClose, as Drain does at the end of a finite input.
 func (e *Engine) closeIdle(ctx context.Context, now time.Time) error {
-	end := e.maxApplied
+	end := e.count.MaxApplied()
 	if last := e.parked.Latest(); last.After(end) {
 		end = last
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/join"
 	"github.com/trendwatch/trendwatch/pipeline/platform"
 	"github.com/trendwatch/trendwatch/pipeline/surges"
+	"github.com/trendwatch/trendwatch/pipeline/termkey"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
@@ -291,8 +292,8 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 	b = binenc.AppendUvarint(b, uint64(e.cfg.Shards))
 	b = binenc.AppendTime(b, e.watermark)
 	b = binenc.AppendTime(b, e.lastClosed)
-	b = binenc.AppendTime(b, e.first)
-	b = binenc.AppendTime(b, e.maxApplied)
+	b = binenc.AppendTime(b, e.count.First())
+	b = binenc.AppendTime(b, e.count.MaxApplied())
 	b = binenc.AppendUvarint(b, e.invalid)
 	offs := e.Offsets()
 	b = binenc.AppendUvarint(b, uint64(len(offs)))
@@ -661,8 +662,7 @@ func (e *Engine) Restore(b []byte) error {
 	}
 	e.window = w
 	e.reported.late = w.Dropped()
-	e.watermark, e.lastClosed, e.first, e.invalid = s.Watermark, s.LastClosed, s.First, s.Invalid
-	e.maxApplied = s.MaxApplied
+	e.watermark, e.lastClosed, e.invalid = s.Watermark, s.LastClosed, s.Invalid
 	e.reported.invalid = s.Invalid
 	for i := range s.Parked {
 		s.Parked[i].Hash() // not in the snapshot: made from what is
@@ -692,8 +692,8 @@ func (e *Engine) Restore(b []byte) error {
 		if len(ts.Reports) != n || len(ts.Creators) > n {
 			return fmt.Errorf("restore: term %s: history of %d mentions, %d reports, %d creators", ts.Key, n, len(ts.Reports), len(ts.Creators))
 		}
-		st := tracked.NewTerm(ts.Key, kindOf(ts.Key), ts.Hash, e.cfg.History)
-		st.Watch, st.Family = e.set.Watch(ts.Key), e.termFamily(ts.Key)
+		st := tracked.NewTerm(ts.Key, termkey.Kind(ts.Key), ts.Hash, e.cfg.History)
+		st.Watch, st.Family = e.set.Watch(ts.Key), e.count.Family(ts.Key)
 		st.HistEnd, st.ExactFrom, st.Tail, st.Quiet = ts.HistEnd, ts.ExactFrom, ts.Tail, ts.Quiet
 		unknown := n - len(ts.Creators) // all of it in a checkpoint from before creators were kept
 		for i := range n {
@@ -721,23 +721,9 @@ func (e *Engine) Restore(b []byte) error {
 		e.log.Info("restore: checkpoint tracked terms this shard no longer owns (a hashtag goes to the shard of its family); their shards track them now",
 			"terms", len(disowned), "first", disowned[0], "pipeline.shard", e.cfg.Shard, "pipeline.shards", e.cfg.Shards)
 	}
-	for _, k := range e.set.WatchTerms() {
-		if h := sketches.Hash(k); e.tracked[h] == nil && e.ownsKey(k, h) {
-			e.track(k, h, nil, time.Time{})
-		}
-	}
 	e.join = join.New(e.cfg.JoinCache, e.cfg.JoinCacheBytes)
 	for _, j := range s.Join {
 		e.join.Put(j.ID, j.Keys)
-	}
-	if s.binary {
-		e.restoreFamilies(s.families, true)
-	} else {
-		e.restoreFamilies(gobFamilies(s.Spelled, s.SpelledHash), false)
-	}
-	e.surges = surges.New(maxSurgeBuckets)
-	for _, sn := range s.surges {
-		e.surges.Restore(sn.Hash, sn.Buckets)
 	}
 	e.platform = platform.New()
 	for _, f := range s.FamilyMentions {
@@ -747,6 +733,19 @@ func (e *Engine) Restore(b []byte) error {
 		if err := e.platform.RestoreCreators(c.Start, c.HLL); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
+	}
+	// The counter writes into the tables just made.
+	e.count = e.newCounter()
+	e.count.SetTimes(s.First, s.MaxApplied)
+	e.trackWatched()
+	if s.binary {
+		e.restoreFamilies(s.families, true)
+	} else {
+		e.restoreFamilies(gobFamilies(s.Spelled, s.SpelledHash), false)
+	}
+	e.surges = surges.New(maxSurgeBuckets)
+	for _, sn := range s.surges {
+		e.surges.Restore(sn.Hash, sn.Buckets)
 	}
 	return nil
 }

@@ -7,51 +7,9 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
-	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
-
-// hashtagFamily returns the family hash of the hashtag value v whose term key
-// (just made by the key cache) hashes to h, 0 for its own family, and reports
-// whether this is a spelling the families' tables did not hold.
-func (e *Engine) hashtagFamily(h uint64, v string) (fam uint64, spelling bool) {
-	if fam, ok := e.termKeys.Family(h); ok {
-		return fam, false
-	}
-	fam, spelling = e.families.Tag(h, v)
-	e.termKeys.SetFamily(h, fam)
-	return fam, spelling
-}
-
-func kindOf(key string) event.Kind {
-	for i := 0; i < len(key); i++ {
-		if key[i] == ':' {
-			k, err := event.ParseKind(key[:i])
-			if err != nil {
-				return 0
-			}
-			return k
-		}
-	}
-	return 0
-}
-
-// termFamily is the family column of key's rows.
-func (e *Engine) termFamily(key string) string {
-	switch kindOf(key) {
-	case event.KindHashtag:
-		if !e.families.On() {
-			return ""
-		}
-		// Once per tracked term: the key is made anew rather than looked up,
-		// so that the row's family does not depend on what the tables hold.
-		return family.OfTerm(key)
-	case event.KindFamily:
-		return key
-	}
-	return ""
-}
 
 // withMembers names, in the summary and explanation of a family's alert
 // transitions, the spellings that made the bucket tb and the share of its

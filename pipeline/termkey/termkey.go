@@ -84,3 +84,18 @@ func (c *Cache) ForgetFamily(h uint64) {
 		s.famOK = false
 	}
 }
+
+// Kind is the kind of term key key (event.Term.Key's "kind:value"), 0 when
+// it names none.
+func Kind(key string) event.Kind {
+	for i := 0; i < len(key); i++ {
+		if key[i] == ':' {
+			k, err := event.ParseKind(key[:i])
+			if err != nil {
+				return 0
+			}
+			return k
+		}
+	}
+	return 0
+}

@@ -80,3 +80,24 @@ func BenchmarkHashed(b *testing.B) {
 		c.Hashed(terms[i%len(terms)], hs[i%len(terms)])
 	}
 }
+
+// TestKind: a term key's kind, and none for a key that names no kind.
+func TestKind(t *testing.T) {
+	for _, tt := range []struct {
+		key  string
+		want event.Kind
+	}{
+		{"hashtag:dance", event.KindHashtag},
+		{"sound:s1", event.KindSound},
+		{"challenge:c9", event.KindChallenge},
+		{"family:blackoutchalenge", event.KindFamily},
+		{"hashtag:a:b", event.KindHashtag},
+		{"nokind", 0},
+		{"weather:sunny", 0},
+		{"", 0},
+	} {
+		if got := Kind(tt.key); got != tt.want {
+			t.Errorf("Kind(%q) = %v, want %v", tt.key, got, tt.want)
+		}
+	}
+}
