@@ -46,8 +46,17 @@ func newRecordingEngine(t *testing.T) (*Engine, *recordingSet) {
 		t.Fatal(err)
 	}
 	rec := &recordingSet{detectorSet: e.set, obs: map[string]map[time.Time]detectors.Observation{}}
-	e.set = rec
+	useDetectors(e, rec)
 	return e, rec
+}
+
+// useDetectors makes s the detectors e counts and judges with.
+func useDetectors(e *Engine, s detectorSet) {
+	first, applied := e.count.First(), e.count.MaxApplied()
+	e.set = s
+	e.count = e.newCounter()
+	e.count.SetTimes(first, applied)
+	e.judge = e.newJudge()
 }
 
 func process(t *testing.T, e *Engine, recs []ingest.Record) {

@@ -16,6 +16,7 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/admission"
 	"github.com/trendwatch/trendwatch/pipeline/count"
 	"github.com/trendwatch/trendwatch/pipeline/dedup"
+	"github.com/trendwatch/trendwatch/pipeline/detect"
 	"github.com/trendwatch/trendwatch/pipeline/eventtime"
 	"github.com/trendwatch/trendwatch/pipeline/families"
 	"github.com/trendwatch/trendwatch/pipeline/join"
@@ -64,14 +65,7 @@ type Observer interface {
 }
 
 // TermStat is one term in a bucket report.
-type TermStat struct {
-	Term           string
-	Mentions       float64
-	Expected       float64
-	Growth         float64
-	UniqueCreators uint64
-	Reports        float64
-}
+type TermStat = detect.TermStat
 
 // BucketReport summarises a closed bucket.
 type BucketReport struct {
@@ -113,6 +107,9 @@ type Engine struct {
 	notifier     Notifier // nil: nothing pages
 	obs          []Observer
 
+	// judge judges the tracked terms at each close and early look (New and
+	// restore make it over the tables below).
+	judge *detect.Judge
 	// count counts each record applied into the window, the platform's
 	// counts and the tracked terms' open buckets (New and restore make it
 	// over the tables below).
@@ -180,52 +177,16 @@ type Engine struct {
 	// watchFamilies is set when the watchlist has entries, which may match a
 	// family: without any, a new family is not looked up in it.
 	watchFamilies bool
-	// alerting holds, for a close or a round of early looks, the incidents
-	// with an alert open (noteAlerting).
-	alerting map[string][]alertingTerm
 	// looks schedules the early looks at the open buckets and knows which
 	// terms each must visit.
 	looks *looks.Looks
-	// earlyHist holds the histories of one early observation; the
-	// detectors do not keep them.
-	earlyHist []float64
-	m         *metrics
+	m     *metrics
 
 	// termKeys makes term keys without an allocation for the terms
 	// mentioned lately.
 	termKeys *termkey.Cache
-	// topCounts holds the top labels of the observations being judged, and
-	// rowNames the label lists of the rows made (see their types).
-	topCounts tracked.CountScratch
-	rowNames  tracked.StringSlab
-	// heavy holds a closed bucket's heavy hitters while nominate looks
-	// through them.
-	heavy []sketches.Item
 	// buckets keeps the tracked terms' closed buckets for reuse.
 	buckets tracked.Pool
-	// closing holds a close's slices for the next one: a close made them
-	// anew for every tracked term, the engine's largest allocations (a third
-	// of its bytes), and the garbage collector's work grows with them.
-	closing closeScratch
-}
-
-// closeScratch is what one bucket close makes and lets go of at its end:
-// the observations, the counts the rows state, the rows (sinks must not keep
-// them) and the tracked terms in key order.
-type closeScratch struct {
-	obs       []detectors.Observation
-	estimated [][2]float64
-	rows      []trend.Minute
-	sts       []*tracked.Term
-}
-
-// release keeps the slices' room for the next close, their contents cleared
-// so that they hold on to no term's history or strings.
-func (c *closeScratch) release(obs []detectors.Observation, estimated [][2]float64, rows []trend.Minute, sts []*tracked.Term) {
-	clear(obs)
-	clear(rows)
-	clear(sts)
-	c.obs, c.estimated, c.rows, c.sts = obs[:0], estimated[:0], rows[:0], sts[:0]
 }
 
 type metrics struct {
@@ -306,6 +267,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// maxSurgeBuckets bounds the surged buckets the engine remembers, 4 MiB of
+// them: a day of hour-long surges on over four thousand terms.
+const maxSurgeBuckets = 1 << 18
+
 // New builds an engine with an empty state.
 func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []Sink, log *slog.Logger, reg prometheus.Registerer) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
@@ -347,14 +312,26 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 		lag:      lagTrend{step: max(time.Second, cfg.MaxLagGrowth/10)},
 		termKeys: termkey.New(),
 		looks:    looks.New(dcfg),
-		alerting: make(map[string][]alertingTerm),
 
 		watchFamilies: len(dcfg.Watchlist.Terms)+len(dcfg.Watchlist.Entries) > 0,
 	}
 	e.families = families.New(cfg.Families, familyOwner{e})
 	e.count = e.newCounter()
+	e.judge = e.newJudge()
 	e.trackWatched()
 	return e, nil
+}
+
+// newJudge makes the judge over the engine's tables, as they stand.
+func (e *Engine) newJudge() *detect.Judge {
+	return detect.New(detect.Config{
+		Bucket: e.bucket, CoarseBucket: e.windowConfig.CoarseBucket, History: e.cfg.History,
+		MaxTracked: e.cfg.MaxTracked, TrackMin: e.cfg.TrackMin, TrackMinReports: e.cfg.TrackMinReports,
+		EvictAfter: e.cfg.EvictAfter, TopLabels: e.cfg.TopLabels,
+	}, detect.Parts{
+		Window: e.window, Tracked: e.tracked, Pool: &e.buckets, Families: &e.families, Platform: e.platform,
+		Looks: e.looks, Surges: e.surges, Counter: e.count, Life: e.life,
+	}, e.set, detect.Metrics{Surges: e.m.surges, SurgesLost: e.m.surgesLost})
 }
 
 // newCounter makes the counter over the engine's tables, as they stand.
@@ -377,7 +354,7 @@ func (e *Engine) newCounter() *count.Counter {
 // creators, regions and samples.
 func (e *Engine) trackWatched() {
 	for _, k := range e.set.WatchTerms() {
-		if h := sketches.Hash(k); e.tracked[h] == nil && e.ownsKey(k, h) {
+		if h := sketches.Hash(k); e.tracked[h] == nil && e.count.OwnsKey(k, h) {
 			e.count.Track(k, h, nil, time.Time{})
 		}
 	}
@@ -510,14 +487,12 @@ func RowVersion(epoch uint64, now time.Time) uint64 {
 	return 1<<62 | min(epoch, 1<<18-1)<<44 | ms
 }
 
-// owns reports whether the term whose incident hash (incidentHash) is h is
-// this process's to track, judge, write and page (pipeline.shards): a
-// challenge's spellings and its family are one shard's. The sketches count
-// every term whatever the shard, so each shard's count-min, top-K and
-// platform counts are the whole stream's, and a term is tracked on the same
-// evidence in its shard as in a single process.
-func (e *Engine) owns(h uint64) bool { return e.shard().Owns(h) }
-
+// shard is this process's term shard (pipeline.shard of pipeline.shards):
+// the terms whose incident it owns (count.Counter.IncidentHash) are its to
+// track, judge, write and page, a challenge's spellings and its family
+// alike. The sketches count every term whatever the shard, so each shard's
+// count-min, top-K and platform counts are the whole stream's, and a term
+// is tracked on the same evidence in its shard as in a single process.
 func (e *Engine) shard() count.Shard { return count.Shard{I: e.cfg.Shard, N: e.cfg.Shards} }
 
 // Offsets returns the last processed offset of each partition.

@@ -343,7 +343,7 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 		}
 	}
 
-	sts := e.trackedByKey(nil)
+	sts := tracked.ByKey(e.tracked, nil)
 	if err := e.writeTerms(sw, sts); err != nil {
 		return err
 	}
@@ -403,7 +403,7 @@ const (
 	distinctHLL   = 1
 )
 
-// writeTerms writes the tracked terms sts, by key (trackedByKey).
+// writeTerms writes the tracked terms sts, by key (tracked.ByKey).
 func (e *Engine) writeTerms(sw *snapWriter, sts []*tracked.Term) error {
 	sw.b = binenc.AppendUvarint(sw.b, uint64(len(sts)))
 	var starts []time.Time
@@ -681,7 +681,7 @@ func (e *Engine) Restore(b []byte) error {
 	e.tracked = make(map[uint64]*tracked.Term, len(s.Terms))
 	var disowned []string
 	for _, ts := range s.Terms {
-		if !e.ownsKey(ts.Key, ts.Hash) {
+		if !e.count.OwnsKey(ts.Key, ts.Hash) {
 			// A checkpoint of a shard from before a challenge's spellings
 			// were one shard's: the term is its incident's shard's now,
 			// which tracks it from the count-min's history.
@@ -747,5 +747,7 @@ func (e *Engine) Restore(b []byte) error {
 	for _, sn := range s.surges {
 		e.surges.Restore(sn.Hash, sn.Buckets)
 	}
+	// The judge reads the tables just made.
+	e.judge = e.newJudge()
 	return nil
 }

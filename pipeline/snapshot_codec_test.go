@@ -159,9 +159,9 @@ func richEngine(tb testing.TB) (*Engine, *outbox) {
 	}
 	st.Tail.Lone, st.Quiet = 0.75, 2
 	// Surges remembered, one a rhythm, and one of a term no longer tracked.
-	e.rememberSurge(st.Hash, fixtureStart, 30, 10)
-	e.rememberSurge(st.Hash, fixtureStart.Add(24*time.Hour), 30, 10)
-	e.rememberSurge(12345, fixtureStart.Add(time.Minute), 7, 2.5)
+	e.surges.Remember(st.Hash, fixtureStart, 30, 10)
+	e.surges.Remember(st.Hash, fixtureStart.Add(24*time.Hour), 30, 10)
+	e.surges.Remember(12345, fixtureStart.Add(time.Minute), 7, 2.5)
 	for _, tb := range st.Open {
 		for i := range tb.ByChannel {
 			tb.ByChannel[i] = uint64(i + 1)
@@ -564,7 +564,7 @@ func sealVersion(v byte, body []byte) []byte {
 func peaksLen(t *testing.T, e *Engine) int {
 	t.Helper()
 	sw := &snapWriter{}
-	if err := writePeaks(sw, e.trackedByKey(nil)); err != nil {
+	if err := writePeaks(sw, tracked.ByKey(e.tracked, nil)); err != nil {
 		t.Fatal(err)
 	}
 	return len(sw.b)

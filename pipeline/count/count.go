@@ -499,3 +499,29 @@ func (c *Counter) Family(key string) string {
 	}
 	return ""
 }
+
+// IncidentHash is the hash that shards term key (hash h): a hashtag's family
+// term's, where families are on and the hashtag has a family of its own
+// making (family.KeyOf), the term's own otherwise, a family term's included.
+// The family tables give the same hash for a hashtag's family
+// (families.Table.Tag hashes the same family term), which Content uses instead of
+// making the key again.
+func (c *Counter) IncidentHash(key string, h uint64) uint64 {
+	if !c.families.On() {
+		return h
+	}
+	v, ok := strings.CutPrefix(key, event.KindHashtag.String()+":")
+	if !ok || family.ShortASCII(v) {
+		return h
+	}
+	k, own := family.KeyOf(v)
+	if own {
+		return h
+	}
+	return sketches.Hash(family.Prefix + k)
+}
+
+// OwnsKey is Shard.Owns for term key (hash h) when its incident is not at hand.
+func (c *Counter) OwnsKey(key string, h uint64) bool {
+	return c.cfg.Shard.N <= 1 || c.cfg.Shard.Owns(c.IncidentHash(key, h))
+}

@@ -2,6 +2,7 @@ package tracked
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/trendwatch/trendwatch/detectors"
@@ -103,4 +104,14 @@ func (st *Term) Close(start time.Time, p *Pool) {
 		st.last = nil
 	}
 	p.put(tb)
+}
+
+// ByKey appends the terms of m to sts sorted by key: the order of a
+// bucket's observations, rows and alerts, and of the checkpoint.
+func ByKey(m map[uint64]*Term, sts []*Term) []*Term {
+	for _, st := range m {
+		sts = append(sts, st)
+	}
+	slices.SortFunc(sts, func(a, b *Term) int { return strings.Compare(a.Key, b.Key) })
+	return sts
 }

@@ -1,4 +1,4 @@
-package pipeline
+package detect
 
 import (
 	"fmt"
@@ -10,6 +10,9 @@ import (
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
+
+// A family's and a challenge's members: which spellings make a family's
+// bucket, and which hashtag a challenge's posts are.
 
 // withMembers names, in the summary and explanation of a family's alert
 // transitions, the spellings that made the bucket tb and the share of its
@@ -78,7 +81,7 @@ func sameAs(st *tracked.Term, tb *tracked.Bucket, b *sketches.Bucket) string {
 // not change while it is open (Alertmanager knows an alert by its labels,
 // the incident among them), so a finding on an open alert says what the
 // alert said when it opened, and only a new alert is decided on this bucket.
-func (e *Engine) withSameAs(fs []detectors.Finding, st *tracked.Term, tb *tracked.Bucket, b *sketches.Bucket) {
+func (j *Judge) withSameAs(fs []detectors.Finding, st *tracked.Term, tb *tracked.Bucket, b *sketches.Bucket) {
 	if st.Kind != event.KindChallenge || len(fs) == 0 {
 		return
 	}
@@ -86,7 +89,7 @@ func (e *Engine) withSameAs(fs []detectors.Finding, st *tracked.Term, tb *tracke
 	for i := range fs {
 		f := &fs[i]
 		term := ""
-		if expl, open := e.life.OpenExplanation(f.Detector, st.Key); open {
+		if expl, open := j.life.OpenExplanation(f.Detector, st.Key); open {
 			term = alert.Fields(expl)[alert.SameAs]
 		} else {
 			if !decided {
