@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
@@ -425,15 +424,11 @@ func (e *Engine) writeTerms(sw *snapWriter, sts []*tracked.Term) error {
 		}
 		b = binenc.AppendFloat64(b, st.Tail.Lone)
 		b = binenc.AppendVarint(b, int64(st.Quiet))
-		starts = starts[:0]
-		for start := range st.Open {
-			starts = append(starts, start)
-		}
-		slices.SortFunc(starts, time.Time.Compare)
+		starts = st.Starts(starts[:0])
 		b = binenc.AppendUvarint(b, uint64(len(starts)))
 		sw.b = b
 		for _, start := range starts {
-			tb := st.Open[start]
+			tb := st.At(start)
 			sw.b = binenc.AppendTime(sw.b, start)
 			sw.b = binenc.AppendUvarint(sw.b, tb.Mentions)
 			sw.b = binenc.AppendUvarint(sw.b, tb.Reports)
@@ -713,7 +708,7 @@ func (e *Engine) Restore(b []byte) error {
 			if tb.Reporters, err = osn.Reporters.Restore(); err != nil {
 				return fmt.Errorf("restore: term %s reporters: %w", ts.Key, err)
 			}
-			st.Open[osn.Start] = tb
+			st.Restore(osn.Start, tb)
 		}
 		e.tracked[st.Hash] = st
 	}

@@ -151,7 +151,7 @@ func richEngine(tb testing.TB) (*Engine, *outbox) {
 	e, ob := fixtureEngine(tb)
 	e.invalid = 3
 	st := e.trackedTerm("hashtag:steady3")
-	if st == nil || len(st.Open) == 0 {
+	if st == nil || st.OpenBuckets() == 0 {
 		tb.Fatal("hashtag:steady3 is not tracked with an open bucket")
 	}
 	for i := range detectors.TailTests {
@@ -162,7 +162,8 @@ func richEngine(tb testing.TB) (*Engine, *outbox) {
 	e.surges.Remember(st.Hash, fixtureStart, 30, 10)
 	e.surges.Remember(st.Hash, fixtureStart.Add(24*time.Hour), 30, 10)
 	e.surges.Remember(12345, fixtureStart.Add(time.Minute), 7, 2.5)
-	for _, tb := range st.Open {
+	for _, start := range st.Starts(nil) {
+		tb := st.At(start)
 		for i := range tb.ByChannel {
 			tb.ByChannel[i] = uint64(i + 1)
 		}

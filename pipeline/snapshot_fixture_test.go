@@ -183,7 +183,7 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	if st == nil {
 		t.Fatal("hashtag:steady3 not tracked")
 	}
-	if n := len(st.Open); n == 0 {
+	if n := st.OpenBuckets(); n == 0 {
 		t.Error("hashtag:steady3 has no open bucket")
 	}
 	if len(st.Mentions.View()) == 0 {

@@ -297,7 +297,7 @@ func (c *Counter) alsoSpelled(fam uint64, start time.Time, v string) {
 	if st == nil {
 		return
 	}
-	if tb := st.Open[start]; tb != nil {
+	if tb := st.At(start); tb != nil {
 		tb.Members.Add(v)
 	}
 }

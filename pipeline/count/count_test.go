@@ -120,7 +120,7 @@ func (b *bench) open(key string) *tracked.Bucket {
 	if st == nil {
 		return nil
 	}
-	return st.Open[t0]
+	return st.At(t0)
 }
 
 // TestTracking: which terms counting starts to track, and when. Every term

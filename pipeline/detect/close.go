@@ -115,7 +115,7 @@ func (j *Judge) observe(b *sketches.Bucket, sts []*tracked.Term, norm *detectors
 	}
 	for _, st := range sts {
 		j.catchUp(st, b.Start)
-		tb := st.Open[b.Start]
+		tb := st.At(b.Start)
 		mentions, reports := j.judged(st, b, tb)
 		if b.Start.Before(st.ExactFrom) {
 			// The row says the count-min's counts, never below the truth.
@@ -162,10 +162,10 @@ func (j *Judge) judgeBucket(b *sketches.Bucket, sts []*tracked.Term, obs []detec
 		var fs []detectors.Finding
 		// A family whose bucket came by one spelling is that hashtag's copy:
 		// not judged, and not listed among the fastest-growing terms beside it.
-		judged := st.Kind != event.KindFamily || spread(st.Open[b.Start])
+		judged := st.Kind != event.KindFamily || spread(st.At(b.Start))
 		if judged {
 			fs = j.det.Evaluate(o)
-			j.withSameAs(fs, st, st.Open[b.Start], b)
+			j.withSameAs(fs, st, st.At(b.Start), b)
 		}
 		if exp, ok := detectors.SurgeExpected(fs); ok {
 			j.rememberSurge(st.Hash, b.Start, o.Mentions, exp)
@@ -173,13 +173,13 @@ func (j *Judge) judgeBucket(b *sketches.Bucket, sts []*tracked.Term, obs []detec
 		st.Tail = j.det.Learn(o)
 		n := len(evs)
 		evs = append(evs, j.life.Observe(o, fs)...)
-		if tb := st.Open[b.Start]; tb != nil && st.Kind == event.KindFamily {
+		if tb := st.At(b.Start); tb != nil && st.Kind == event.KindFamily {
 			withMembers(evs[n:], tb, j.cfg.TopLabels)
 		}
 		if est := estimated[i]; est[0] > 0 || est[1] > 0 {
 			var langs []string
 			var byChannel [event.NumChannels]uint64
-			if tb := st.Open[b.Start]; tb != nil {
+			if tb := st.At(b.Start); tb != nil {
 				langs = j.rowNames.Names(j.topCounts.Top(tb.Langs, j.cfg.TopLabels))
 				byChannel = tb.ByChannel
 			}
@@ -317,7 +317,7 @@ func (j *Judge) forgetSurges(start time.Time) {
 func (j *Judge) evict() {
 	var open map[string]bool
 	for h, st := range j.tracked {
-		if st.Quiet < j.cfg.EvictAfter || st.Watch != nil || len(st.Open) > 0 {
+		if st.Quiet < j.cfg.EvictAfter || st.Watch != nil || st.OpenBuckets() > 0 {
 			continue
 		}
 		if open == nil {

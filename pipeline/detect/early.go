@@ -69,7 +69,7 @@ func (j *Judge) judgeOpenEarly(open []*sketches.Bucket, first, watermark time.Ti
 	var looks []look
 	j.looks.Visit(starts, elapsed, j.tracked, func(i int, st *tracked.Term) {
 		wb := open[i]
-		tb := st.Open[wb.Start]
+		tb := st.At(wb.Start)
 		// A family is judged only when its mentions so far are spread over
 		// several spellings, as at the close: a surge split to slip under
 		// each spelling's bar is the evasion families are for, and it must
@@ -110,9 +110,9 @@ func (j *Judge) judgeOpenEarly(open []*sketches.Bucket, first, watermark time.Ti
 		o.Platform = norm
 		n := len(evs)
 		fs := j.det.EvaluateEarly(&o, elapsed[l.bucket])
-		j.withSameAs(fs, st, st.Open[wb.Start], wb)
+		j.withSameAs(fs, st, st.At(wb.Start), wb)
 		evs = append(evs, j.life.ObserveEarly(&o, fs)...)
-		if tb := st.Open[wb.Start]; tb != nil && st.Kind == event.KindFamily {
+		if tb := st.At(wb.Start); tb != nil && st.Kind == event.KindFamily {
 			withMembers(evs[n:], tb, j.cfg.TopLabels)
 		}
 	}
@@ -156,7 +156,7 @@ func (j *Judge) earlyObservation(st *tracked.Term, wb *sketches.Bucket, first ti
 		IncidentOpen:    j.incidentOpen(st),
 		Tail:            st.Tail,
 	}
-	if tb := st.Open[wb.Start]; tb != nil {
+	if tb := st.At(wb.Start); tb != nil {
 		tb.Describe(&o, j.cfg.TopLabels, &j.topCounts)
 	}
 	return o
@@ -165,7 +165,7 @@ func (j *Judge) earlyObservation(st *tracked.Term, wb *sketches.Bucket, first ti
 // counts are st's mentions and reports in the open bucket wb so far, as
 // the detectors judge them at close (see judged).
 func (j *Judge) counts(st *tracked.Term, wb *sketches.Bucket) (mentions, reports float64) {
-	return j.countsOf(st, wb, st.Open[wb.Start])
+	return j.countsOf(st, wb, st.At(wb.Start))
 }
 
 // countsOf is counts with st's open bucket tb (nil: none) already looked up.

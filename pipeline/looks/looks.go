@@ -131,7 +131,7 @@ func (l *Looks) Visit(open []time.Time, elapsed []float64, terms map[uint64]*tra
 	}
 	l.forget(open[0])
 	visit := func(i int, st *tracked.Term) {
-		tb := st.Open[open[i]]
+		tb := st.At(open[i])
 		was := tb != nil && tb.Early.Looked
 		consider(i, st)
 		if tb != nil && tb.Early.Looked && !was {

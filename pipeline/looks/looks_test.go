@@ -103,7 +103,7 @@ func TestVisit(t *testing.T) {
 	// a judged in b0: marked looked by Candidate, as the engine does.
 	touch(a, b0)
 	l.Visit(open, []float64{0.9, 0.3}, terms, func(i int, st *tracked.Term) {
-		l.Candidate(st, st.Open[open[i]], 100, 0.9)
+		l.Candidate(st, st.At(open[i]), 100, 0.9)
 	})
 	if got, want := visited(l, open, []float64{1, 0.4}, terms), []string{"a@0"}; !slices.Equal(got, want) {
 		t.Fatalf("bucket 0 complete: visited %v, want the term its looks judged %v", got, want)

@@ -20,7 +20,10 @@ type Term struct {
 	// "" for other kinds.
 	Family string
 
-	Open map[time.Time]*Bucket
+	// open holds the open buckets by their start in Unix nanoseconds: a map
+	// keyed by time.Time hashes its location pointer and all, the engine's
+	// most frequent map access at closes and early looks.
+	open map[int64]*Bucket
 	// last is the open bucket Bucket returned last, which starts at lastStart.
 	last      *Bucket
 	lastStart time.Time
@@ -69,37 +72,66 @@ func (st *Term) PushHistory(mentions, reports, creators float64) {
 // NewTerm returns the state of a newly tracked term, with no history and no
 // open bucket, that keeps history buckets of history.
 func NewTerm(key string, kind event.Kind, hash uint64, history int) *Term {
-	return &Term{Key: key, Kind: kind, Hash: hash, Open: make(map[time.Time]*Bucket, 2),
+	return &Term{Key: key, Kind: kind, Hash: hash, open: make(map[int64]*Bucket, 2),
 		Mentions: newSeries(history), Reports: newSeries(history), Creators: newSeries(history)}
 }
 
 // Bucket returns the term's open bucket that starts at start, taken from p
 // when the term has none yet.
 func (st *Term) Bucket(start time.Time, p *Pool) *Bucket {
-	// Nearly every mention falls in the bucket of the term's previous one,
-	// and a map keyed by time.Time is slow to hash. The cached bucket is
-	// still st.Open's: an entry is removed only when its bucket closes, and
-	// no mention reaches a closed bucket (the window refuses it as late).
+	// Nearly every mention falls in the bucket of the term's previous one.
+	// The cached bucket is still st.open's: an entry is removed only when its
+	// bucket closes, and no mention reaches a closed bucket (the window
+	// refuses it as late).
 	if st.last != nil && st.lastStart.Equal(start) {
 		return st.last
 	}
-	tb := st.Open[start]
+	tb := st.open[start.UnixNano()]
 	if tb == nil {
 		tb = p.take()
-		st.Open[start] = tb
+		st.open[start.UnixNano()] = tb
 	}
 	st.last, st.lastStart = tb, start
 	return tb
 }
 
+// At is the term's open bucket that starts at start, nil when it has none.
+func (st *Term) At(start time.Time) *Bucket {
+	if st.last != nil && st.lastStart.Equal(start) {
+		return st.last
+	}
+	return st.open[start.UnixNano()]
+}
+
+// OpenBuckets is how many open buckets the term has.
+func (st *Term) OpenBuckets() int { return len(st.open) }
+
+// Starts appends the starts of the term's open buckets to dst, oldest first.
+func (st *Term) Starts(dst []time.Time) []time.Time {
+	from := len(dst)
+	for ns := range st.open {
+		dst = append(dst, time.Unix(0, ns).UTC())
+	}
+	slices.SortFunc(dst[from:], time.Time.Compare)
+	return dst
+}
+
+// Restore sets the term's open bucket at start, as a checkpoint kept it.
+func (st *Term) Restore(start time.Time, tb *Bucket) {
+	st.open[start.UnixNano()] = tb
+	if st.last != nil && st.lastStart.Equal(start) {
+		st.last = tb
+	}
+}
+
 // Close drops the term's open bucket that starts at start, closed, and keeps
 // it in p for reuse: observations copy what they keep of it.
 func (st *Term) Close(start time.Time, p *Pool) {
-	tb := st.Open[start]
+	tb := st.open[start.UnixNano()]
 	if tb == nil {
 		return
 	}
-	delete(st.Open, start)
+	delete(st.open, start.UnixNano())
 	if st.last == tb {
 		st.last = nil
 	}

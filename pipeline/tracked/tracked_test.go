@@ -184,13 +184,20 @@ func TestTermBuckets(t *testing.T) {
 		t.Fatal("a second mention of the same bucket got another one")
 	}
 	b := st.Bucket(next, &p)
-	if b == a || st.Bucket(start, &p) != a || len(st.Open) != 2 {
-		t.Fatalf("two open buckets: %d held", len(st.Open))
+	if b == a || st.Bucket(start, &p) != a || st.OpenBuckets() != 2 {
+		t.Fatalf("two open buckets: %d held", st.OpenBuckets())
+	}
+	// At finds either without making one, the one kept at hand or not.
+	if st.At(start) != a || st.At(next) != b || st.At(next.Add(time.Minute)) != nil || st.OpenBuckets() != 2 {
+		t.Fatalf("At: %p %p %p, want %p %p nil", st.At(start), st.At(next), st.At(next.Add(time.Minute)), a, b)
+	}
+	if got := st.Starts(nil); len(got) != 2 || !got[0].Equal(start) || !got[1].Equal(next) {
+		t.Fatalf("starts %v, want %v and %v", got, start, next)
 	}
 	st.Close(start, &p)
 	st.Close(start, &p) // closed already: nothing to do
-	if _, ok := st.Open[start]; ok || len(st.Open) != 1 {
-		t.Fatalf("closed bucket still open: %d held", len(st.Open))
+	if st.At(start) != nil || st.OpenBuckets() != 1 {
+		t.Fatalf("closed bucket still open: %d held", st.OpenBuckets())
 	}
 	if len(p.spare) != 1 || p.spare[0] != a {
 		t.Fatalf("pool holds %d, want the closed bucket", len(p.spare))
@@ -205,6 +212,12 @@ func TestTermBuckets(t *testing.T) {
 	st.Close(next, &p)
 	if d := st.Bucket(next, &p); d == c {
 		t.Error("a closed bucket, now another term's, was handed out again")
+	}
+	// A restored bucket replaces the one at its start, the one at hand too.
+	r := newBucket()
+	st.Restore(next, r)
+	if st.At(next) != r || st.Bucket(next, &p) != r {
+		t.Error("the restored bucket is not the term's")
 	}
 }
 
