@@ -3,7 +3,6 @@ package family
 //go:generate go run gen_confusables.go
 
 import (
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -191,13 +190,13 @@ again:
 		}
 		if !normalised {
 			normalised = true
-			if norm.NFD.QuickSpanString(s) != len(s) {
+			if needsNFD(s) {
 				s = norm.NFD.String(s)
 				goto again
 			}
 		}
 		switch {
-		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r):
+		case mark(r):
 			// Accents and other marks on Latin (café, cafe): typed or not at will.
 		default:
 			if to, ok := confusable(r); ok {
@@ -229,21 +228,13 @@ again:
 			continue
 		}
 		r, size := utf8.DecodeRune(mid[i:])
-		if unicode.IsLetter(r) {
+		if letter(r) {
 			letters++
 		}
 		dst = append(dst, mid[i:i+size]...)
 		i += size
 	}
 	return dst, letters
-}
-
-func confusable(r rune) (string, bool) {
-	i := sort.Search(len(confusables), func(i int) bool { return confusables[i].from >= r })
-	if i < len(confusables) && confusables[i].from == r {
-		return confusables[i].to, true
-	}
-	return "", false
 }
 
 // loose appends the loose fold of k, a strict key, to dst. Its rules, in order,
