@@ -424,11 +424,16 @@ func (e *Engine) processAt(ctx context.Context, rec *ingest.Record, now time.Tim
 	if rec.Source.Topic != "" && e.holdUntil.IsZero() {
 		e.holdUntil = now.Add(e.cfg.PartitionIdle)
 	}
-	if !e.held && now.Before(e.holdUntil) && e.parked.Len() < e.cfg.MaxParked {
+	if !e.held && now.Before(e.holdUntil) && e.parked.Len() < e.cfg.MaxParked && !e.in.Delivered() {
 		// Start-up: the consumer's partitions deliver their first records
 		// at different times, and whichever comes first must not decide
 		// where event time stands. Hold everything briefly, then apply it
-		// in event-time order.
+		// in event-time order; once every partition expected has
+		// delivered, the watermark knows where each stands, and records
+		// ahead of it wait for it as at any time (order). Holding on
+		// until pipeline.partition_idle passed copied every record of a
+		// replay's first seconds, up to pipeline.max_parked of them, into
+		// the holding area and out again.
 		e.parked.Hold(rec)
 		return nil
 	}

@@ -362,3 +362,54 @@ func TestGaugesAfterEachCall(t *testing.T) {
 		t.Fatalf("dedup gauge %v, want %v", got, want)
 	}
 }
+
+// TestHoldEndsOnceEveryPartitionDelivered: the start-up hold keeps every
+// record while an expected partition has not delivered, and ends as soon as
+// each has, not pipeline.partition_idle later: the watermark then stands at
+// the slowest partition's event time, and only records ahead of it wait.
+func TestHoldEndsOnceEveryPartitionDelivered(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	rec := func(p int, off int64, ts time.Time) ingest.Record {
+		return ingest.Record{Source: ingest.Source{Topic: "content-events", Partition: p, Offset: off}, Kind: ingest.KindContent,
+			Content: event.Content{EventID: fmt.Sprint(p, off), TS: ts, ContentID: fmt.Sprint(p, off), CreatorID: "u", Hashtags: []string{"x"}}}
+	}
+	for _, tt := range []struct {
+		name       string
+		expect     int  // partitions expected
+		second     bool // partition 1 delivers one record, at 10:00:02
+		wantHeld   bool // the hold is over
+		wantParked int
+		wantWM     time.Time
+	}{
+		{"one of two delivered: held", 2, false, false, 5, time.Time{}},
+		{"both delivered: over, the later records wait", 2, true, true, 2, start.Add(2 * time.Second)},
+		{"none expected: held whoever delivers", 0, true, false, 6, time.Time{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []ingest.Partition
+			for p := range tt.expect {
+				parts = append(parts, ingest.Partition{Topic: "content-events", Partition: p})
+			}
+			e.Expect(parts)
+			ctx := context.Background()
+			for i := range int64(5) {
+				if err := e.Process(ctx, rec(0, i, start.Add(time.Duration(i)*time.Second))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.second {
+				if err := e.Process(ctx, rec(1, 0, start.Add(2*time.Second))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if e.held != tt.wantHeld || e.parked.Len() != tt.wantParked || !e.Watermark().Equal(tt.wantWM) {
+				t.Errorf("hold over %v, %d records parked, watermark %s; want %v, %d, %s",
+					e.held, e.parked.Len(), e.Watermark().Format("15:04:05"), tt.wantHeld, tt.wantParked, tt.wantWM.Format("15:04:05"))
+			}
+		})
+	}
+}

@@ -104,6 +104,8 @@ type Inputs struct {
 	ask     chan endsResult
 	askedAt time.Time
 	wmc     wmCache
+	// expected is set once Expect was given partitions.
+	expected bool
 }
 
 // NewInputs returns Inputs with no partition yet; idle is
@@ -123,6 +125,9 @@ func (in *Inputs) SetEnds(e Ends) { in.ends, in.wmc.ok = e, false }
 // each has delivered or stayed silent for the idle time, event time does not
 // move past what it may still deliver.
 func (in *Inputs) Expect(parts []ingest.Partition, now time.Time) {
+	if len(parts) > 0 {
+		in.expected = true
+	}
 	for _, p := range parts {
 		if in.parts[p] == nil {
 			in.parts[p] = &progress{seen: now, unseen: true}
@@ -424,4 +429,20 @@ func Sorted(offsets map[ingest.Partition]int64) []ingest.Offset {
 		return out[i].Partition < out[j].Partition
 	})
 	return out
+}
+
+// Delivered reports whether partitions were expected (Expect) and every one
+// has delivered a record: from then on the watermark is the slowest
+// partition's event time, with no partition left that may still start
+// behind it.
+func (in *Inputs) Delivered() bool {
+	if !in.expected {
+		return false
+	}
+	for _, pr := range in.parts {
+		if pr.unseen {
+			return false
+		}
+	}
+	return true
 }

@@ -116,6 +116,37 @@ func TestInputsWaitForNewAssignment(t *testing.T) {
 	}
 }
 
+// TestInputsDelivered: every partition expected has delivered only once
+// each has read a record; without partitions expected it is never known.
+func TestInputsDelivered(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name   string
+		expect []ingest.Partition
+		read   []ingest.Partition
+		want   bool
+	}{
+		{"nothing expected, nothing read", nil, nil, false},
+		{"nothing expected: whoever comes first is not all", nil, []ingest.Partition{p0, p1}, false},
+		{"one of two delivered", []ingest.Partition{p0, p1}, []ingest.Partition{p0, p0}, false},
+		{"both delivered", []ingest.Partition{p0, p1}, []ingest.Partition{p0, p1}, true},
+		{"a partition not expected delivers too", []ingest.Partition{p0}, []ingest.Partition{p1, p0}, true},
+		{"nothing read yet", []ingest.Partition{p0, p1}, nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := NewInputs(5*time.Second, nil)
+			in.Expect(tt.expect, now)
+			for i, p := range tt.read {
+				in.Read(p, ev.Add(time.Duration(i)*time.Second), 0, now)
+			}
+			if got := in.Delivered(); got != tt.want {
+				t.Errorf("Delivered = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestInputsCount: an offset at or below one counted is a replay, and a
 // checkpoint's offsets count as read.
 func TestInputsCount(t *testing.T) {
