@@ -150,3 +150,12 @@ func (t *Table[V]) resize(size int) {
 		t.slots[i] = s
 	}
 }
+
+// Touch reads the slot where h would be, so that the processor fetches it
+// ahead of a Get or Put; what it returns means nothing, but must be kept.
+func (t *Table[V]) Touch(h uint64) uint64 {
+	if len(t.slots) == 0 {
+		return 0
+	}
+	return t.slots[h&uint64(len(t.slots)-1)].h
+}

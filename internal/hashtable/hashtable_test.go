@@ -149,3 +149,19 @@ func TestHashTableShrinks(t *testing.T) {
 		t.Errorf("%d resizes over 50 rounds of steady churn", resizes)
 	}
 }
+
+// TestTouch: reading a slot ahead changes nothing, on an empty table too,
+// and reads the slot a lone entry lives in.
+func TestTouch(t *testing.T) {
+	var tab Table[int32]
+	if got := tab.Touch(42); got != 0 {
+		t.Errorf("empty table: Touch = %d, want 0", got)
+	}
+	tab.Put(42, 7)
+	if got := tab.Touch(42); got != 42 {
+		t.Errorf("Touch(42) = %d, want the slot's hash 42", got)
+	}
+	if v, ok := tab.Get(42); !ok || v != 7 || tab.Len() != 1 {
+		t.Errorf("after Touch: Get(42) = %d, %v, %d entries", v, ok, tab.Len())
+	}
+}

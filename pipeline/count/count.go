@@ -103,6 +103,8 @@ type Counter struct {
 	// yesterday"; maxApplied the latest event time applied: buckets up to
 	// its own may hold events of terms not yet tracked.
 	first, maxApplied time.Time
+	// touched keeps what the reads ahead of the tables return (Content).
+	touched uint64
 	// doorWarned is the last bucket whose door was full, said once a
 	// bucket; joinWarned the same for the join cache's byte bound.
 	doorWarned, joinWarned time.Time
@@ -165,6 +167,10 @@ func (c *Counter) Content(post *event.Content, hs *ingest.Hashes) {
 	if c.first.IsZero() || start.Before(c.first) {
 		c.first = start
 	}
+	// The post's term keys and its join entry are in tables of megabytes:
+	// read together now, their slots arrive together, where read as each
+	// term is counted each waited for the memory on its own.
+	c.touched ^= c.termKeys.Touch(hs.Terms[:min(int(hs.NTerms), len(hs.Terms))]) ^ c.join.Touch(hs.Content)
 	creator := hs.Actor
 	c.platform.Creators(start).InsertHash(creator)
 
