@@ -10,7 +10,6 @@ import (
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
-	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/pipeline/admission"
@@ -81,16 +80,13 @@ type BucketReport struct {
 	Surging   []TermStat // by growth, most first
 }
 
-// detectorSet is what the engine asks of a detectors.Set; a test wraps one to
-// see the observations the detectors are given.
+// detectorSet is what the engine, its counter and its judge ask of a
+// detectors.Set; a test wraps one to see the observations the detectors are
+// given.
 type detectorSet interface {
-	Watch(term string) *detectors.WatchMatch
+	count.Detectors
+	detect.Detectors
 	WatchTerms() []string
-	Evaluate(o *detectors.Observation) []detectors.Finding
-	EvaluateEarly(o *detectors.Observation, elapsed float64) []detectors.Finding
-	Learn(o *detectors.Observation) detectors.Tail
-	LearnLag() int
-	HighTrustChannel(c event.Channel) bool
 }
 
 // Engine is the single-goroutine core. Its methods are not safe for concurrent use.
