@@ -170,7 +170,11 @@ func (c *Counter) Content(post *event.Content, hs *ingest.Hashes) {
 	// The post's term keys and its join entry are in tables of megabytes:
 	// read together now, their slots arrive together, where read as each
 	// term is counted each waited for the memory on its own.
-	c.touched ^= c.termKeys.Touch(hs.Terms[:min(int(hs.NTerms), len(hs.Terms))]) ^ c.join.Touch(hs.Content)
+	hashed := hs.Terms[:min(int(hs.NTerms), len(hs.Terms))]
+	c.touched ^= c.termKeys.Touch(hashed) ^ c.join.Touch(hs.Content)
+	for _, h := range hashed {
+		c.touched ^= c.families.Touch(h)
+	}
 	creator := hs.Actor
 	c.platform.Creators(start).InsertHash(creator)
 
@@ -196,6 +200,9 @@ func (c *Counter) Content(post *event.Content, hs *ingest.Hashes) {
 		var spelling bool
 		if c.families.On() && t.Kind == event.KindHashtag && !family.ShortASCII(t.Value) {
 			fam, spelling = c.HashtagFamily(h, t.Value)
+			// Spelled, after the post's terms are counted, reads the
+			// family's set: asked for now, it arrives meanwhile.
+			c.touched ^= c.families.TouchFamily(fam)
 		}
 		famOf, spellings = append(famOf, fam), append(spellings, spelling)
 		inc := h

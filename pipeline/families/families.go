@@ -366,3 +366,23 @@ func (f *Table) Restore(entries []Entry, keep func(en Entry, fam uint64) bool) {
 		}
 	}
 }
+
+// Touch reads the set of the tags table where the hashtag whose term key
+// hashes to h lives, ahead of Tag; TouchFamily the families table's set of
+// fam, ahead of Spelled. What they return means nothing, but must be kept:
+// the tables are megabytes, and a set read early arrives while other work
+// goes on.
+func (f *Table) Touch(h uint64) uint64 {
+	if f.tags == nil {
+		return 0
+	}
+	return set(f.tags, h)[0].tag
+}
+
+// TouchFamily: see Touch.
+func (f *Table) TouchFamily(fam uint64) uint64 {
+	if f.fams == nil || fam == 0 {
+		return 0
+	}
+	return set(f.fams, fam)[0].fam
+}

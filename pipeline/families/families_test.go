@@ -167,3 +167,19 @@ func TestTermLeavesSpellingsUnseen(t *testing.T) {
 		t.Errorf("a spelling first met on a report, then posted: term %q, want %q (the family's second spelling)", got, want)
 	}
 }
+
+// TestTouch: reading a set ahead changes nothing, on a table that is off
+// too.
+func TestTouch(t *testing.T) {
+	var off Table
+	if off.Touch(1) != 0 || off.TouchFamily(1) != 0 {
+		t.Error("an off table read something")
+	}
+	f := New(64, owner{})
+	fam, _ := f.Tag(42, "blackoutchallenge")
+	f.Touch(42)
+	f.TouchFamily(fam)
+	if again, spelling := f.Tag(42, "blackoutchallenge"); again != fam || spelling {
+		t.Errorf("after Touch: Tag = %x, %v; want %x, known", again, spelling, fam)
+	}
+}
