@@ -78,7 +78,7 @@ func (j *Judge) judgeOpenEarly(open []*sketches.Bucket, first, watermark time.Ti
 		if st.Kind == event.KindFamily && !spread(tb) {
 			return
 		}
-		if m, _ := j.countsOf(st, wb, tb); j.looks.Candidate(st, tb, m, elapsed[i]) || j.trustedReport(tb) {
+		if m, _ := j.judged(st, wb, tb); j.looks.Candidate(st, tb, m, elapsed[i]) || j.trustedReport(tb) {
 			looks = append(looks, look{i, st.Key, st})
 		}
 	})
@@ -165,12 +165,7 @@ func (j *Judge) earlyObservation(st *tracked.Term, wb *sketches.Bucket, first ti
 // counts are st's mentions and reports in the open bucket wb so far, as
 // the detectors judge them at close (see judged).
 func (j *Judge) counts(st *tracked.Term, wb *sketches.Bucket) (mentions, reports float64) {
-	return j.countsOf(st, wb, st.At(wb.Start))
-}
-
-// countsOf is counts with st's open bucket tb (nil: none) already looked up.
-func (j *Judge) countsOf(st *tracked.Term, wb *sketches.Bucket, tb *tracked.Bucket) (mentions, reports float64) {
-	return j.judged(st, wb, tb)
+	return j.judged(st, wb, st.At(wb.Start))
 }
 
 // trustedReport reports whether tb holds a report from a high-trust channel.

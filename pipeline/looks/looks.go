@@ -65,9 +65,6 @@ func New(c detectors.Config) *Looks {
 		growth:   c.Surge.MinGrowth, growthWatch: min(c.Surge.MinGrowth, c.Watchlist.MinGrowth)}
 }
 
-// Enabled reports whether early firing is on.
-func (l *Looks) Enabled() bool { return l.every > 0 }
-
 // Due reports whether event time, at watermark, has crossed an interval
 // boundary since the last look; if so the look is taken as made.
 func (l *Looks) Due(watermark time.Time) bool {
