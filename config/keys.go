@@ -167,7 +167,7 @@ func docs() map[string]doc {
 		"kafka.limits.max_id_bytes":      {UnitBytes, "longest ID, region, language or reason"},
 		"kafka.limits.max_message_bytes": {UnitBytes, "largest message"},
 		"kafka.limits.max_text_bytes":    {UnitBytes, "longest free text"},
-		"kafka.max_wait":                 {UnitDuration, "how long the broker may hold a fetch of an empty partition"},
+		"kafka.max_wait":                 {UnitDuration, "how long the broker may hold a fetch of an empty partition; kafka-go also waits no longer for a fetch's answer, so below 250ms a slow one may never be read (warned at start)"},
 		"kafka.sasl.mechanism":           {UnitText, "plain, scram-sha-256 or scram-sha-512; empty disables SASL"},
 		"kafka.sasl.password":            {UnitText, "SASL password; set it from the environment"},
 		"kafka.sasl.password_file":       {UnitPath, "file holding the SASL password"},

@@ -63,6 +63,10 @@ type Config struct {
 	// MaxWait is how long the broker may hold a fetch of an empty partition.
 	// Data returns as soon as there is any, so a long wait costs no latency;
 	// a short one makes kafka-go time out and reconnect on quiet partitions.
+	// kafka-go also takes it as its deadline for the fetch's answer
+	// (segmentio/kafka-go#574): a fetch the broker and the link take longer
+	// to answer, a full batch of large messages on a slow link say, fails
+	// and is asked again, for ever. NewConsumer warns below MinSafeMaxWait.
 	MaxWait time.Duration `mapstructure:"max_wait"`
 	// FetchMaxBytes bounds one fetch. Brokers return a first message larger
 	// than it whole, so it need not exceed the largest message; kept small, a
@@ -99,6 +103,12 @@ type Config struct {
 	// place of the input topics (Topics.RelayTopic); empty for every other.
 	ReadRelay string `mapstructure:"-"`
 }
+
+// MinSafeMaxWait is the kafka.max_wait below which NewConsumer warns that a
+// fetch whose answer is slow may never be read (see Config.MaxWait): the
+// race detector's slowdown alone took a 10 MiB message's fetch on loopback
+// past 50 ms, so that the test consumer never read it.
+const MinSafeMaxWait = 250 * time.Millisecond
 
 // DefaultConfig suits the embedded broker on loopback.
 func DefaultConfig() Config {

@@ -250,6 +250,10 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MaxWait < MinSafeMaxWait {
+		log.Warn("kafka.max_wait is also kafka-go's deadline for a fetch's answer: a fetch answered slower (large messages, a slow link) is asked again and never read",
+			"kafka.max_wait", cfg.MaxWait, "at_least", MinSafeMaxWait, "default", DefaultConfig().MaxWait)
+	}
 	assigned := new(atomic.Bool)
 	start := kafka.FirstOffset
 	if cfg.StartOffset == "latest" {

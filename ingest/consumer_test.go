@@ -52,6 +52,28 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+// TestShortMaxWaitWarns: kafka-go takes kafka.max_wait as its deadline for a
+// fetch's answer, so a short one is said at start-up, naming the key.
+func TestShortMaxWaitWarns(t *testing.T) {
+	for _, tt := range []struct {
+		wait time.Duration
+		warn bool
+	}{{50 * time.Millisecond, true}, {MinSafeMaxWait, false}, {DefaultConfig().MaxWait, false}} {
+		var b strings.Builder
+		cfg := DefaultConfig()
+		cfg.Brokers = []string{"127.0.0.1:1"} // never dialled: the consumer is closed at once
+		cfg.MaxWait = tt.wait
+		c, err := NewConsumer(cfg, slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if got := strings.Contains(b.String(), "kafka.max_wait="+tt.wait.String()); got != tt.warn {
+			t.Errorf("kafka.max_wait %v: warned %v, want %v; log: %s", tt.wait, got, tt.warn, b.String())
+		}
+	}
+}
+
 func TestLogValueHidesPassword(t *testing.T) {
 	c := DefaultConfig()
 	c.SASL = SASL{Mechanism: "plain", Username: "u", Password: "s3cret-value"}
@@ -77,7 +99,7 @@ func startBroker(t *testing.T) (*broker.Broker, Config) {
 	cfg := DefaultConfig()
 	cfg.Brokers = []string{b.Addr()}
 	cfg.Group = fmt.Sprintf("test-%d", time.Now().UnixNano())
-	cfg.MaxWait = 50 * time.Millisecond
+	cfg.MaxWait = 250 * time.Millisecond
 	return b, cfg
 }
 
@@ -252,7 +274,7 @@ func readDeadLetters(ctx context.Context, cfg Config) ([]kafka.Message, error) {
 	}
 	var out []kafka.Message
 	for _, p := range parts {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: p.Topic, Partition: p.ID, MaxWait: 50 * time.Millisecond, MaxBytes: 16 << 20})
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: p.Topic, Partition: p.ID, MaxWait: 250 * time.Millisecond, MaxBytes: 16 << 20})
 		for {
 			rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 			m, err := r.ReadMessage(rctx)
