@@ -490,6 +490,62 @@ func TestFamilyForgottenSpellingRegistersAgain(t *testing.T) {
 	}
 }
 
+// TestFamilyBackAfterPushedOut: a family known under two spellings, pushed
+// out of the families' tables by four others known under two (not tracked
+// meanwhile), may be tracked again once two of its spellings are posted
+// again, though both are known to the term-key cache, which answers for a
+// spelling in use without asking the tables. Across a restart it is back
+// as well: the snapshot keeps neither table of spellings, so each registers
+// again.
+func TestFamilyBackAfterPushedOut(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Families = 4 // one set in each table: a fifth family pushes one out
+			newEngine := func() *Engine {
+				e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return e
+			}
+			e := newEngine()
+			start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+			var recs posts
+			at := start
+			post := func(tags ...string) { recs.add(at.Add(time.Duration(len(recs))*time.Second), tags...) }
+			a, b := spellings[0], spellings[1]
+			post(a, b)
+			for _, v := range []string{"cookingvideos", "travelstories", "footballhighlights"} {
+				post(v, v+"_")
+			}
+			post("makeuptutorial") // pushes out the least recently used: a's family
+			run(t, e, recs, true)
+			fam := sketches.Hash(family.Prefix + family.Key(a))
+			if e.families.Tracks(fam) || !e.families.Gone(fam) {
+				t.Fatal("the family was not pushed out: the test proves nothing")
+			}
+			if restart {
+				snap, err := e.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				e = newEngine()
+				if err := e.Restore(snap); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n, at := len(recs), start.Add(10*time.Minute)
+			post(a)
+			post(b)
+			run(t, e, recs[n:], true)
+			if !e.families.Tracks(fam) {
+				t.Errorf("#%s and #%s posted again after their family was pushed out, but it may not be tracked", a, b)
+			}
+		})
+	}
+}
+
 // TestFamilyPagesEarly: a surge split over five spellings, none of them
 // crossing its own bar, is the evasion families are for, and it pages early,
 // by the deadline TestEarlyFiring sets a 10x surge on one hashtag beginning

@@ -487,10 +487,11 @@ func (c *Counter) Track(key string, h uint64, watch *detectors.WatchMatch, histE
 
 // HashtagFamily returns the family hash of the hashtag value v whose term key
 // (just made by the key cache) hashes to h, 0 for its own family, and reports
-// whether this is a spelling the families' tables did not hold.
+// whether this is a spelling the families' tables did not hold, or one of a
+// family they let go while it was known under two (families.Table.Gone).
 func (c *Counter) HashtagFamily(h uint64, v string) (fam uint64, spelling bool) {
 	if fam, ok := c.termKeys.Family(h); ok {
-		return fam, false
+		return fam, c.families.Gone(fam)
 	}
 	fam, spelling = c.families.Tag(h, v)
 	c.termKeys.SetFamily(h, fam)

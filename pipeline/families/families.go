@@ -41,7 +41,22 @@ type Table struct {
 	// tag's term by then.
 	buf   []byte
 	bufOf string
+	// gone holds families pushed out of fams while known under two
+	// spellings and not tracked, until two spellings are seen again: their
+	// spellings, known to the tags (and to the engine's caches), never look
+	// the family up, so without it such a family could never be tracked
+	// again while they stay in use, a challenge back after a quiet spell
+	// with its old spellings included. It is small and direct-mapped (a
+	// newer family takes an older one's slot, which then stays unknown as
+	// before), and nGone, the slots in use, spares the lookup while it is
+	// empty, as it nearly always is.
+	gone  []uint64
+	nGone int
 }
+
+// goneSlots is the size of Table.gone: 8 KiB, read on every hashtag only
+// while it holds anything.
+const goneSlots = 1024
 
 // tagSlot is one hashtag's family. fam is 0 for a hashtag that is its own
 // family (family.KeyOf), tag 0 for an empty slot.
@@ -85,7 +100,7 @@ func New(n int, o Owner) Table {
 	for size < n {
 		size <<= 1
 	}
-	return Table{owner: o, tags: make([]tagSlot, size), fams: make([]famSlot, size), terms: make(map[uint64]string)}
+	return Table{owner: o, tags: make([]tagSlot, size), fams: make([]famSlot, size), terms: make(map[uint64]string), gone: make([]uint64, goneSlots)}
 }
 
 // Bytes is the size of the two tables of a Table of n entries: a slot of 16
@@ -120,7 +135,7 @@ func (f *Table) Tag(h uint64, v string) (fam uint64, spelling bool) {
 			fam := s[i].fam
 			copy(s[1:i+1], s[:i])
 			s[0] = tagSlot{h, fam}
-			return fam, false
+			return fam, f.Gone(fam)
 		}
 	}
 	if k, own := f.key(v); !own {
@@ -168,6 +183,7 @@ func (f *Table) Spelled(fam, h uint64, v string, spelling bool) string {
 		if first != 0 && first != h {
 			// The second spelling: from now on the family may be tracked.
 			s[0].first = 0
+			f.back(fam)
 			t := string(f.keyOf(v))
 			f.terms[fam] = t
 			return t
@@ -193,6 +209,10 @@ func (f *Table) Spelled(fam, h uint64, v string, spelling bool) string {
 			// spelling in use never looks its family up, and a new one of
 			// the family would otherwise be taken for the first.
 			f.forgetTag(old.first)
+		} else if !f.owner.Tracked(old.fam) {
+			// Its spellings are many and not at hand: their mentions are
+			// taken for new ones until two are seen (gone).
+			f.goneAway(old.fam)
 		}
 	}
 	copy(s[1:out+1], s[:out])
@@ -206,6 +226,33 @@ func (f *Table) Spelled(fam, h uint64, v string, spelling bool) string {
 	t := string(f.keyOf(v))
 	f.terms[fam] = t
 	return t
+}
+
+// Gone reports whether family fam was pushed out of the table while known
+// under two spellings, and has not been seen under two since: a mention of
+// one of its spellings, known or not, is then a spelling to note (Spelled),
+// as a new one's is.
+func (f *Table) Gone(fam uint64) bool {
+	return f.nGone > 0 && fam != 0 && f.gone[fam&(goneSlots-1)] == fam
+}
+
+// goneAway notes that family fam went while known under two spellings.
+func (f *Table) goneAway(fam uint64) {
+	slot := &f.gone[fam&(goneSlots-1)]
+	if *slot == 0 {
+		f.nGone++
+	}
+	*slot = fam
+}
+
+// back notes that family fam, seen under two spellings again, is no longer
+// gone.
+func (f *Table) back(fam uint64) {
+	if !f.Gone(fam) {
+		return
+	}
+	f.gone[fam&(goneSlots-1)] = 0
+	f.nGone--
 }
 
 // forgetTag drops the hashtag whose term key hashes to h from the tags
@@ -243,6 +290,9 @@ func (f *Table) Untracked(fam uint64) {
 		}
 	}
 	delete(f.terms, fam)
+	// Pushed out while tracked: spellings of it may be known, and must
+	// register again.
+	f.goneAway(fam)
 }
 
 // Tracks reports whether the family term of hash h may be tracked.

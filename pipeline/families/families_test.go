@@ -183,3 +183,66 @@ func TestTouch(t *testing.T) {
 		t.Errorf("after Touch: Tag = %x, %v; want %x, known", again, spelling, fam)
 	}
 }
+
+// TestFamilyBackAfterPushedOut: a family known under two spellings and
+// pushed out of the table while not tracked (its set full of such families)
+// comes back the way a new one does: its spellings, still known to the tags,
+// register again, and two of them make it one that may be tracked, where
+// before they passed as known for as long as they stayed in use, and the
+// family could never be tracked again. So does a family pushed out while
+// tracked, once the engine lets it go.
+func TestFamilyBackAfterPushedOut(t *testing.T) {
+	tracked := owner{}
+	f := New(4, tracked) // one set in each table
+	spell := func(v string) (fam uint64, term string) {
+		h := sketches.Hash("hashtag:" + v)
+		fam, spelling := f.Tag(h, v)
+		return fam, f.Spelled(fam, h, v, spelling)
+	}
+	// Families noted without their tags, which must stay in the tags' one set.
+	twice := func(v string) {
+		fam := sketches.Hash(family.Prefix + family.Key(v))
+		f.Spelled(fam, 1, v, true)
+		f.Spelled(fam, 2, v, true)
+	}
+	fam, _ := spell("dancechallenge")
+	if _, term := spell("dance_challenge"); term == "" || !f.Tracks(fam) {
+		t.Fatal("a family seen under two spellings may not be tracked")
+	}
+	for _, v := range []string{"cookingvideos", "travelstories", "footballhighlights"} {
+		twice(v)
+	}
+	// A fifth family: the set holds only families known under two spellings,
+	// and the least recently used, dancechallenge's, goes.
+	f.Spelled(sketches.Hash(family.Prefix+family.Key("makeuptutorial")), 3, "makeuptutorial", true)
+	if f.Tracks(fam) || !f.Gone(fam) {
+		t.Fatalf("pushed out: tracks %v, gone %v; want false, true", f.Tracks(fam), f.Gone(fam))
+	}
+	if _, term := spell("dancechallenge"); term != "" || f.Tracks(fam) {
+		t.Fatalf("back under one spelling: term %q; want none until a second", term)
+	}
+	if _, term := spell("dance_challenge"); term == "" || !f.Tracks(fam) || f.Gone(fam) {
+		t.Fatalf("back under two known spellings: term %q, tracks %v, gone %v; want the family's term, true, false", term, f.Tracks(fam), f.Gone(fam))
+	}
+	if h := sketches.Hash("hashtag:dancechallenge"); func() bool { _, s := f.Tag(h, "dancechallenge"); return s }() {
+		t.Error("once back, a known spelling still looks its family up")
+	}
+
+	// Pushed out while tracked: its term stays until the engine lets it go.
+	tracked[fam] = true
+	for _, v := range []string{"cookingvideos", "travelstories", "footballhighlights", "makeuptutorial"} {
+		twice(v)
+	}
+	if !f.Tracks(fam) || f.Gone(fam) {
+		t.Fatalf("pushed out while tracked: tracks %v, gone %v; want true, false", f.Tracks(fam), f.Gone(fam))
+	}
+	delete(tracked, fam)
+	f.Untracked(fam)
+	if f.Tracks(fam) || !f.Gone(fam) {
+		t.Fatalf("let go: tracks %v, gone %v; want false, true", f.Tracks(fam), f.Gone(fam))
+	}
+	spell("dancechallenge")
+	if _, term := spell("dance_challenge"); term == "" {
+		t.Error("a family let go after it was pushed out is not back under two known spellings")
+	}
+}
