@@ -2,13 +2,22 @@
 # (installed from Debian when missing) and modern ClickHouse through chDB.
 GO ?= go
 
-.PHONY: test unit lint bench bench-micro build eval
+.PHONY: test unit race lint bench bench-micro build eval
 
 test:
 	./scripts/test.sh
 
 unit:
 	$(GO) test ./...
+
+# The race detector over the unit tests, and over the integration tests of the
+# packages whose goroutines share state (the engine's run loop, the consumer's
+# decoders, the sinks' flushers, the notifier): about 11 minutes on 2 cores,
+# so not part of make test. The integration half needs make test's servers:
+# TRENDWATCH_TEST_CLICKHOUSE and TRENDWATCH_TEST_CHDB, as scripts/test.sh sets.
+race:
+	$(GO) test -race -timeout 30m ./...
+	$(GO) test -race -timeout 30m -tags integration ./pipeline/ ./ingest/ ./sinks/... ./alert/ ./incident/
 
 # staticcheck at a pinned version, fetched by the go command on first use.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
