@@ -12,9 +12,10 @@ unit:
 
 # The race detector over the unit tests, and over the integration tests of the
 # packages whose goroutines share state (the engine's run loop, the consumer's
-# decoders, the sinks' flushers, the notifier): about 11 minutes on 2 cores,
-# so not part of make test. The integration half needs make test's servers:
-# TRENDWATCH_TEST_CLICKHOUSE and TRENDWATCH_TEST_CHDB, as scripts/test.sh sets.
+# decoders, the sinks' flushers, the notifier): about 11 minutes on 2 cores.
+# make test runs the quick part of it (scripts/test.sh). The integration half
+# needs make test's servers: TRENDWATCH_TEST_CLICKHOUSE and
+# TRENDWATCH_TEST_CHDB, as scripts/test.sh sets.
 race:
 	$(GO) test -race -timeout 30m ./...
 	$(GO) test -race -timeout 30m -tags integration ./pipeline/ ./ingest/ ./sinks/... ./alert/ ./incident/

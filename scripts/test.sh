@@ -63,3 +63,10 @@ export TRENDWATCH_TEST_CHDB="$chdb_dir"
 
 echo "== go test"
 $GO test -tags integration -timeout 20m -count=1 ./...
+
+echo "== go test -race"
+# The race detector over the packages whose goroutines share state and whose
+# tests run in seconds: the consumer's decoders and commits, the notifier,
+# the incident sinks, the ClickHouse sink's flusher (about 40 s). `make race`
+# runs it over everything (about 11 minutes).
+$GO test -race -tags integration -timeout 10m -count=1 ./ingest/ ./alert/ ./incident/ ./sinks/clickhouse/
