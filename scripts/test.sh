@@ -44,6 +44,10 @@ echo "== Alertmanager"
 # starts its own on a loopback port.
 install prometheus-alertmanager prometheus-alertmanager
 
+echo "== gcc"
+# The race detector's step (the last) builds with cgo.
+install gcc gcc
+
 echo "== chromium"
 # Headless Chromium draws the review pages, to prove they render without the
 # network: charts drawn, numbers on the page, a hostile term left as text.
@@ -69,4 +73,5 @@ echo "== go test -race"
 # tests run in seconds: the consumer's decoders and commits, the notifier,
 # the incident sinks, the ClickHouse sink's flusher (about 40 s). `make race`
 # runs it over everything (about 11 minutes).
+# It needs cgo, so a C compiler (installed above).
 $GO test -race -tags integration -timeout 10m -count=1 ./ingest/ ./alert/ ./incident/ ./sinks/clickhouse/
