@@ -2,6 +2,8 @@ package families
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/trendwatch/trendwatch/family"
@@ -244,5 +246,72 @@ func TestFamilyBackAfterPushedOut(t *testing.T) {
 	spell("dancechallenge")
 	if _, term := spell("dance_challenge"); term == "" {
 		t.Error("a family let go after it was pushed out is not back under two known spellings")
+	}
+}
+
+// TestFamiliesComeBack drives a small table with random mentions of a few
+// families' spellings, tracking and letting families go as the engine does,
+// and holds it to two things after every step: the count of gone families
+// is the table's, and two different spellings of a family mentioned one
+// after the other make it one that may be tracked, whatever came before.
+func TestFamiliesComeBack(t *testing.T) {
+	const families, spellingsEach = 12, 3
+	var words [families][spellingsEach]string
+	var hashes [families]uint64
+	slots := map[uint64]int{}
+	for i := range families {
+		// Families that share a slot of the gone table lose track of each
+		// other, as the table says; these do not share one.
+		var base string
+		for k := 0; ; k++ {
+			base = fmt.Sprintf("challenge%c%cdance", 'a'+i, 'a'+k)
+			hashes[i] = sketches.Hash(family.Prefix + family.Key(base))
+			if _, taken := slots[hashes[i]&(goneSlots-1)]; !taken {
+				break
+			}
+		}
+		slots[hashes[i]&(goneSlots-1)] = i
+		for j := range spellingsEach {
+			words[i][j] = base + strings.Repeat("_", j)
+		}
+	}
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		tracked := owner{}
+		f := New(8, tracked) // two sets in each table: families push each other out
+		spell := func(v string) {
+			h := sketches.Hash("hashtag:" + v)
+			fam, spelling := f.Tag(h, v)
+			f.Spelled(fam, h, v, spelling)
+		}
+		for step := range 3000 {
+			i := rng.IntN(families)
+			switch r := rng.IntN(20); {
+			case r == 0 && f.Tracks(hashes[i]):
+				tracked[hashes[i]] = true
+			case r == 1 && tracked[hashes[i]]:
+				delete(tracked, hashes[i])
+				f.Untracked(hashes[i])
+			case r == 2:
+				a := rng.IntN(spellingsEach)
+				b := (a + 1 + rng.IntN(spellingsEach-1)) % spellingsEach
+				spell(words[i][a])
+				spell(words[i][b])
+				if !f.Tracks(hashes[i]) {
+					t.Fatalf("seed %d step %d: #%s then #%s, and their family may not be tracked (gone %v)", seed, step, words[i][a], words[i][b], f.Gone(hashes[i]))
+				}
+			default:
+				spell(words[i][rng.IntN(spellingsEach)])
+			}
+			n := 0
+			for _, g := range f.gone {
+				if g != 0 {
+					n++
+				}
+			}
+			if n != f.nGone {
+				t.Fatalf("seed %d step %d: %d gone families counted, %d in the table", seed, step, f.nGone, n)
+			}
+		}
 	}
 }
