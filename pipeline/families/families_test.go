@@ -251,7 +251,7 @@ func TestFamilyBackAfterPushedOut(t *testing.T) {
 
 // TestFamiliesComeBack drives a small table with random mentions of a few
 // families' spellings, tracking and letting families go as the engine does,
-// and holds it to two things after every step: the count of gone families
+// and restarting from what a snapshot keeps, and holds it to two things after every step: the count of gone families
 // is the table's, and two different spellings of a family mentioned one
 // after the other make it one that may be tracked, whatever came before.
 func TestFamiliesComeBack(t *testing.T) {
@@ -292,6 +292,15 @@ func TestFamiliesComeBack(t *testing.T) {
 			case r == 1 && tracked[hashes[i]]:
 				delete(tracked, hashes[i])
 				f.Untracked(hashes[i])
+			case r == 3:
+				// A restart: the families come back from the snapshot, the
+				// spellings known and the families gone do not.
+				var entries []Entry
+				if err := f.Each(func(e Entry) error { entries = append(entries, e); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				f = New(8, tracked)
+				f.Restore(entries, func(en Entry, fam uint64) bool { return en.First == 0 || tracked[fam] })
 			case r == 2:
 				a := rng.IntN(spellingsEach)
 				b := (a + 1 + rng.IntN(spellingsEach-1)) % spellingsEach
