@@ -49,10 +49,16 @@ func (a *app) backtestCmd() *cobra.Command {
     --plot FILE.svg             draws the series as SVG, its windows shaded, its
                                 pages marked.
   --series DIR --windows FILE   a labelled corpus in NAB layout (DIR/<category>/<file>.csv,
-                                windows keyed "<category>/<file>.csv", profiles.json
-                                beside them or NAB's weights): prints NAB scores per
-                                category and overall, with the detector's own pages
-                                and at NAB's best threshold, as a markdown table.`,
+                                or a flat DIR of CSV files, read as one category named
+                                after DIR; windows keyed "<category>/<file>.csv", or
+                                "<file>.csv" where that name is the corpus's only one;
+                                profiles.json beside them or NAB's weights): prints
+                                NAB scores per category and overall, with the
+                                detector's own pages and at NAB's best threshold, as a
+                                markdown table.
+  --series DIR                  the same files without labels: prints each file's
+                                pages, its first, its highest anomaly score, and how
+                                many of the files paged, as a markdown table.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)
@@ -74,12 +80,13 @@ func (a *app) backtestCmd() *cobra.Command {
 					return backtestSeries(cfg.Detectors, series, out, windows, plot, cmd.OutOrStdout(), cmd.ErrOrStderr())
 				}
 				switch {
-				case windows == "":
-					return errors.New("--series DIR scores a labelled corpus: give its --windows FILE")
 				case plot != "":
 					return errors.New("--plot draws one file: give --series FILE")
 				case out != "":
 					return errors.New("--out writes one file's scores: give --series FILE")
+				}
+				if windows == "" {
+					return backtestFolder(cfg.Detectors, series, cmd.OutOrStdout(), cmd.ErrOrStderr())
 				}
 				return backtestCorpus(cfg.Detectors, series, windows, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			case windows != "" || plot != "":
@@ -215,6 +222,30 @@ func backtestCorpus(dcfg detectors.Config, dir, windowsFile string, stdout, stde
 	if err != nil {
 		return fmt.Errorf("--windows: %w", err)
 	}
+	files, err := runCorpus(dcfg, dir, stderr)
+	if err != nil {
+		return err
+	}
+	sc, err := backtest.ScoreCorpus(files, windows, profiles)
+	if err != nil {
+		return fmt.Errorf("--windows %s: %w", windowsFile, err)
+	}
+	return sc.WriteMarkdown(stdout)
+}
+
+// backtestFolder runs the surge detector over every file of a corpus without
+// labels and prints each file's pages as a markdown table.
+func backtestFolder(dcfg detectors.Config, dir string, stdout, stderr io.Writer) error {
+	files, err := runCorpus(dcfg, dir, stderr)
+	if err != nil {
+		return err
+	}
+	return backtest.WritePages(stdout, files)
+}
+
+// runCorpus runs a corpus with a progress bar on stderr and prints what was
+// repaired in its exports.
+func runCorpus(dcfg detectors.Config, dir string, stderr io.Writer) ([]backtest.CorpusFile, error) {
 	bar := &progressBar{w: stderr, began: time.Now()}
 	files, err := backtest.RunCorpus(dcfg, dir, func(read, rows, total int64) {
 		bar.total = total
@@ -222,14 +253,10 @@ func backtestCorpus(dcfg detectors.Config, dir, windowsFile string, stdout, stde
 	})
 	bar.done()
 	if err != nil {
-		return fmt.Errorf("--series: %w", err)
+		return nil, fmt.Errorf("--series: %w", err)
 	}
 	printWarnings(stderr, files)
-	sc, err := backtest.ScoreCorpus(files, windows, profiles)
-	if err != nil {
-		return fmt.Errorf("--windows %s: %w", windowsFile, err)
-	}
-	return sc.WriteMarkdown(stdout)
+	return files, nil
 }
 
 // printWarnings tells the user what was repaired in each export: the scores

@@ -147,11 +147,33 @@ func TestBacktestCorpusCommand(t *testing.T) {
 		t.Errorf("stderr has no finished progress bar or no warnings:\n%s", stderr)
 	}
 
+	// One category's folder, flat, read with NAB's keys: "a/one.csv".
+	stdout, stderr, err = runBacktest(t, "--series", filepath.Join(data, "a"), "--windows", windows)
+	if err != nil {
+		t.Fatalf("flat folder: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "| a | 2 | 3994 | 1 |") || strings.Contains(stdout, "| b |") {
+		t.Errorf("flat folder a: table has no row \"| a | 2 | 3994 | 1 |\" alone:\n%s", stdout)
+	}
+	// Without labels: each file's pages.
+	stdout, stderr, err = runBacktest(t, "--series", data)
+	if err != nil {
+		t.Fatalf("without --windows: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"| file | rows | pages |", "| a/one.csv | 1997 |", "| b/three.csv | 1997 |", "of 3 files paged"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("without --windows: output has no %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "100.0%") {
+		t.Errorf("without --windows: stderr has no finished progress bar:\n%s", stderr)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--series", data}, "give its --windows FILE"},
+		{[]string{"--series", dir}, "no CSV files"},
 		{[]string{"--series", data, "--windows", windows, "--plot", filepath.Join(dir, "x.svg")}, "--plot draws one file"},
 		{[]string{"--series", filepath.Join(dir, "missing")}, "--series: stat"},
 		{[]string{"--events", windows, "--windows", windows}, "go with --series"},

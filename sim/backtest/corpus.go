@@ -53,27 +53,67 @@ func ListCorpus(dir string) ([]string, error) {
 	return names, nil
 }
 
-// RunCorpus runs the surge detector over every file of the corpus at dir.
-// progress, when set, is called after each file with the bytes and rows read
-// so far and the total bytes.
-func RunCorpus(cfg detectors.Config, dir string, progress func(read, rows, total int64)) ([]CorpusFile, error) {
+// corpusEntry is one file of a corpus: its key in the windows, and its path.
+type corpusEntry struct{ name, path string }
+
+// listCorpus lists the files of the corpus at dir: NAB's layout (ListCorpus),
+// or, where dir has no category folders of CSV files but holds CSV files
+// itself, dir as one category named after it. An export of one kind of
+// series is often a flat folder, and NAB's own folder of one category
+// (".../realTweets") is then read with the keys NAB gives its files
+// ("realTweets/<file>.csv").
+func listCorpus(dir string) ([]corpusEntry, error) {
 	names, err := ListCorpus(dir)
+	if err == nil {
+		out := make([]corpusEntry, len(names))
+		for i, n := range names {
+			out[i] = corpusEntry{name: n, path: filepath.Join(dir, filepath.FromSlash(n))}
+		}
+		return out, nil
+	}
+	files, rerr := os.ReadDir(dir)
+	if rerr != nil {
+		return nil, err
+	}
+	abs, aerr := filepath.Abs(dir)
+	if aerr != nil {
+		return nil, fmt.Errorf("corpus: %w", aerr)
+	}
+	category := filepath.Base(abs)
+	var out []corpusEntry
+	for _, f := range files {
+		if f.Type().IsRegular() && strings.HasSuffix(f.Name(), ".csv") {
+			out = append(out, corpusEntry{name: category + "/" + f.Name(), path: filepath.Join(dir, f.Name())})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("corpus %s: no CSV files, neither in <category> folders nor in the folder itself", dir)
+	}
+	return out, nil
+}
+
+// RunCorpus runs the surge detector over every file of the corpus at dir, in
+// NAB's layout or a flat folder of CSV files (see listCorpus). progress, when
+// set, is called after each file with the bytes and rows read so far and the
+// total bytes.
+func RunCorpus(cfg detectors.Config, dir string, progress func(read, rows, total int64)) ([]CorpusFile, error) {
+	entries, err := listCorpus(dir)
 	if err != nil {
 		return nil, err
 	}
-	sizes := make([]int64, len(names))
+	sizes := make([]int64, len(entries))
 	var total, read, rows int64
-	for i, name := range names {
-		st, err := os.Stat(filepath.Join(dir, name))
+	for i, e := range entries {
+		st, err := os.Stat(e.path)
 		if err != nil {
 			return nil, fmt.Errorf("corpus: %w", err)
 		}
 		sizes[i] = st.Size()
 		total += sizes[i]
 	}
-	out := make([]CorpusFile, 0, len(names))
-	for i, name := range names {
-		f, err := RunFile(cfg, filepath.Join(dir, name), name)
+	out := make([]CorpusFile, 0, len(entries))
+	for i, e := range entries {
+		f, err := RunFile(cfg, e.path, e.name)
 		if err != nil {
 			return nil, err
 		}
@@ -147,10 +187,9 @@ func ScoreCorpus(files []CorpusFile, windows map[string][]nab.Window, profiles m
 		}
 		sc.Profiles = append(sc.Profiles, name)
 	}
-	for _, f := range files {
-		if _, ok := windows[f.Name]; !ok {
-			return nil, fmt.Errorf("score corpus: %s has no entry in the windows (want keys like \"<category>/<file>.csv\")", f.Name)
-		}
+	windows, err := windowsOf(files, windows)
+	if err != nil {
+		return nil, err
 	}
 	var cats []string
 	for _, f := range files {
@@ -178,6 +217,62 @@ func ScoreCorpus(files []CorpusFile, windows map[string][]nab.Window, profiles m
 		sc.Categories = append(sc.Categories, cs)
 	}
 	return sc, nil
+}
+
+// windowsOf is each file's windows, by its name: the entry "<category>/<file>.csv",
+// or the entry of its bare file name where no other file of the corpus has that
+// name (windows written for a flat folder).
+func windowsOf(files []CorpusFile, windows map[string][]nab.Window) (map[string][]nab.Window, error) {
+	bases := map[string]int{}
+	for _, f := range files {
+		bases[path.Base(f.Name)]++
+	}
+	out := make(map[string][]nab.Window, len(files))
+	for _, f := range files {
+		w, ok := windows[f.Name]
+		if base := path.Base(f.Name); !ok && bases[base] == 1 {
+			w, ok = windows[base]
+		}
+		if !ok {
+			return nil, fmt.Errorf("score corpus: %s has no entry in the windows (want keys like \"<category>/<file>.csv\", or \"<file>.csv\" where the name is the corpus's only one)", f.Name)
+		}
+		out[f.Name] = w
+	}
+	return out, nil
+}
+
+// WritePages writes, for a corpus without labels, a markdown table of each
+// file's pages: how many, the first, and the highest anomaly score and its
+// row, then how many of the files paged at all, as a team reads a set of
+// topics that never trended (any page is a false one) or of ones that did.
+func WritePages(w io.Writer, files []CorpusFile) error {
+	var b strings.Builder
+	b.WriteString("| file | rows | pages | first page | highest anomaly score | at |\n|---|---:|---:|---|---:|---|\n")
+	paged, pages := 0, 0
+	for _, f := range files {
+		first, top, at := "–", 0.0, "–"
+		for i, a := range f.Result.Alerts {
+			if a && first == "–" {
+				first = f.Series.Text[i]
+			}
+			if sc := f.Result.Scores[i]; sc > top {
+				top, at = sc, f.Series.Text[i]
+			}
+		}
+		if f.Result.Pages > 0 {
+			paged++
+		}
+		pages += f.Result.Pages
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %.4f | %s |\n", f.Name, len(f.Series.Times), f.Result.Pages, first, top, at)
+	}
+	noun := "pages"
+	if pages == 1 {
+		noun = "page"
+	}
+	fmt.Fprintf(&b, "\n%d of %d files paged (%.1f %%), %d %s in all. The anomaly score is 0.5 where the surge's thresholds are just met; pages are the lifecycle's decision (see the README's Detection quality).\n",
+		paged, len(files), 100*float64(paged)/float64(max(len(files), 1)), pages, noun)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func scoreFiles(category string, files []CorpusFile, windows map[string][]nab.Window, profiles map[string]nab.Profile, names []string) (CategoryScore, error) {

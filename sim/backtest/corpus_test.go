@@ -123,6 +123,78 @@ func TestScoreCorpus(t *testing.T) {
 	}
 }
 
+// TestFlatCorpus: a folder of CSV files and no category folders is one
+// category named after the folder, so NAB's own folder of one category is read
+// with NAB's keys; windows keyed by the bare file name serve where that name
+// is the corpus's only one; WritePages reads a corpus without labels.
+func TestFlatCorpus(t *testing.T) {
+	root, _ := writeCorpus(t, map[string]string{
+		"tweets/burst.csv": burstSeries(3000, 2000),
+		"tweets/quiet.csv": burstSeries(3000, -1),
+		"tweets/notes.txt": "not a series",
+	}, "{}")
+	files, err := RunCorpus(detectors.DefaultConfig(), filepath.Join(root, "tweets"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Name)
+	}
+	if fmt.Sprint(names) != "[tweets/burst.csv tweets/quiet.csv]" {
+		t.Fatalf("files %v, want tweets/burst.csv and tweets/quiet.csv", names)
+	}
+	burst := [][2]string{{"2015-01-07 22:00:00.000000", "2015-01-08 02:00:00.000000"}}
+	for _, tc := range []struct {
+		name    string
+		windows map[string][][2]string
+	}{
+		{"category keys", map[string][][2]string{"tweets/burst.csv": burst, "tweets/quiet.csv": {}}},
+		{"bare keys", map[string][][2]string{"burst.csv": burst, "quiet.csv": {}}},
+	} {
+		ws := map[string][]nab.Window{}
+		for k, v := range tc.windows {
+			for _, w := range v {
+				a, _ := time.Parse("2006-01-02 15:04:05.000000", w[0])
+				b, _ := time.Parse("2006-01-02 15:04:05.000000", w[1])
+				ws[k] = append(ws[k], nab.Window{Start: a, End: b})
+			}
+			if len(v) == 0 {
+				ws[k] = nil
+			}
+		}
+		sc, err := ScoreCorpus(files, ws, nab.DefaultProfiles())
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if c := sc.Categories[0]; len(sc.Categories) != 1 || c.Category != "tweets" || c.Files != 2 || c.Windows != 1 || c.Own[0].Hit != 1 {
+			t.Errorf("%s: %+v, want one category tweets of 2 files with its window hit", tc.name, sc.Categories)
+		}
+	}
+
+	// A bare name two categories share is no one file's.
+	dir, _ := writeCorpus(t, map[string]string{"a/x.csv": burstSeries(100, -1), "b/x.csv": burstSeries(100, -1)}, "{}")
+	twins, err := RunCorpus(detectors.DefaultConfig(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ScoreCorpus(twins, map[string][]nab.Window{"x.csv": nil}, nab.DefaultProfiles()); err == nil || !strings.Contains(err.Error(), "a/x.csv has no entry") {
+		t.Errorf("a bare key two files share: err = %v", err)
+	}
+
+	var b bytes.Buffer
+	if err := WritePages(&b, files); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"| tweets/burst.csv | 3000 | 1 | 2015-01-07 ", "| tweets/quiet.csv | 3000 | 0 | – |", "1 of 2 files paged (50.0 %), 1 page in all"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pages table has no %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestRunCorpusRefuses(t *testing.T) {
 	dir, _ := writeCorpus(t, map[string]string{
 		"a/good.csv": burstSeries(10, -1),
@@ -132,8 +204,8 @@ func TestRunCorpusRefuses(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "a", "bad.csv")+": line 3:") {
 		t.Errorf("err = %v, want the file and line of the bad value", err)
 	}
-	if _, err := RunCorpus(detectors.DefaultConfig(), t.TempDir(), nil); err == nil {
-		t.Error("an empty folder was taken for a corpus")
+	if _, err := RunCorpus(detectors.DefaultConfig(), t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "no CSV files") {
+		t.Errorf("an empty folder was taken for a corpus: err = %v", err)
 	}
 }
 
