@@ -48,10 +48,13 @@ func ListCorpus(dir string) ([]string, error) {
 		}
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("corpus %s: no <category>/<file>.csv files", dir)
+		return nil, fmt.Errorf("corpus %s: %w", dir, errNoCategories)
 	}
 	return names, nil
 }
+
+// errNoCategories is ListCorpus's error for a folder without NAB's layout.
+var errNoCategories = errors.New("no <category>/<file>.csv files")
 
 // corpusEntry is one file of a corpus: its key in the windows, and its path.
 type corpusEntry struct{ name, path string }
@@ -71,9 +74,12 @@ func listCorpus(dir string) ([]corpusEntry, error) {
 		}
 		return out, nil
 	}
-	files, rerr := os.ReadDir(dir)
-	if rerr != nil {
+	if !errors.Is(err, errNoCategories) {
 		return nil, err
+	}
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
 	}
 	abs, aerr := filepath.Abs(dir)
 	if aerr != nil {
