@@ -119,7 +119,7 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 			// Event time runs ahead of the clock at this speed-up; the demo's own
 			// stream is the one place where that is expected.
 			cfg.Kafka.Limits.MaxFuture, cfg.Kafka.Limits.MaxAge = 0, 0
-			p := newPrinter(out, rows, isTerminal(out))
+			p := newPrinter(out, rows, isTerminal(out), cfg.Detectors.Lifecycle.QuietBuckets)
 			go func() {
 				// Until Ctrl-C, the generator runs again and again, each cycle a
 				// new seed starting where the last ended, so there is always

@@ -27,6 +27,10 @@ type printer struct {
 	w      io.Writer
 	rows   int
 	colour bool
+	// quiet is detectors.lifecycle.quiet_buckets: a resolve line says the
+	// detector found nothing for that long, as its numbers are those of its
+	// last finding and would read as the term still surging.
+	quiet int
 
 	alerted   map[string]bool           // terms with an alert this run
 	incidents map[string]bool           // the incidents of their alerts (incident.OfAlert)
@@ -41,8 +45,8 @@ type printer struct {
 	last      time.Time
 }
 
-func newPrinter(w io.Writer, rows int, colour bool) *printer {
-	return &printer{w: w, rows: rows, colour: colour, alerted: map[string]bool{}, incidents: map[string]bool{}, tabled: map[string]bool{}, alerts: map[string]alert.Severity{}, days: map[string]bool{}}
+func newPrinter(w io.Writer, rows int, colour bool, quiet int) *printer {
+	return &printer{w: w, rows: rows, colour: colour, quiet: quiet, alerted: map[string]bool{}, incidents: map[string]bool{}, tabled: map[string]bool{}, alerts: map[string]alert.Severity{}, days: map[string]bool{}}
 }
 
 // isTerminal reports whether w is a terminal, where colour helps; in a file or
@@ -93,7 +97,13 @@ func (p *printer) Alert(ev alert.Event) {
 	if style := severityStyle(a.Severity); p.colour && style != "" {
 		sev = style + sev + "\x1b[0m"
 	}
-	fmt.Fprintf(p.w, "%s  %s %-9s %s\n", ev.At.UTC().Format(timeLayout), sev, ev.To, a.Summary)
+	line := a.Summary
+	if ev.To == alert.StatusResolved && ev.Reason == "" && p.quiet > 0 {
+		// A novelty alert ends while the term's surge alert goes on: without
+		// this the line reads "resolved … 58/min vs 1.1 expected".
+		line += fmt.Sprintf(" (no %s finding for %d buckets; the numbers are its last)", a.Detector, p.quiet)
+	}
+	fmt.Fprintf(p.w, "%s  %s %-9s %s\n", ev.At.UTC().Format(timeLayout), sev, ev.To, line)
 }
 
 func (p *printer) Bucket(r *pipeline.BucketReport) {

@@ -23,7 +23,7 @@ func TestPrinter(t *testing.T) {
 	}
 	ev := func(min int, term string, sev alert.Severity, to alert.Status) alert.Event {
 		return alert.Event{At: t0.Add(time.Duration(min) * time.Minute), To: to, Alert: alert.Alert{
-			Key: "surge|" + term, Term: term, Severity: sev, Summary: "SURGE " + term}}
+			Key: "surge|" + term, Term: term, Detector: "surge", Severity: sev, Summary: "SURGE " + term}}
 	}
 	type step struct {
 		b *pipeline.BucketReport
@@ -52,6 +52,18 @@ func TestPrinter(t *testing.T) {
 				alertAt(ev(0, "hashtag:new", alert.SeverityLow, alert.StatusOpen)),
 				{b: bucket(1, stat("hashtag:new", 0.5))},
 			}},
+		{name: "a resolve says the detector went quiet, a retraction does not",
+			steps: []step{
+				alertAt(ev(0, "hashtag:x", alert.SeverityHigh, alert.StatusOpen)),
+				alertAt(ev(20, "hashtag:x", alert.SeverityHigh, alert.StatusResolved)),
+				alertAt(func() alert.Event {
+					e := ev(21, "hashtag:y", alert.SeverityLow, alert.StatusResolved)
+					e.Reason = alert.ReasonRetracted
+					return e
+				}()),
+			},
+			want:    []string{"2026-11-22 14:16  HIGH     resolved  SURGE hashtag:x (no surge finding for 15 buckets; the numbers are its last)"},
+			notWant: []string{"hashtag:y (no"}},
 		{name: "no escape codes off a terminal",
 			steps:   []step{alertAt(ev(0, "hashtag:x", alert.SeverityCritical, alert.StatusOpen))},
 			notWant: []string{"\x1b["}},
@@ -83,7 +95,7 @@ func TestPrinter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			p := newPrinter(&buf, 5, tt.colour)
+			p := newPrinter(&buf, 5, tt.colour, 15)
 			for _, s := range tt.steps {
 				if s.b != nil {
 					p.Bucket(s.b)
