@@ -58,7 +58,9 @@ func (a *app) backtestCmd() *cobra.Command {
                                 markdown table.
   --series DIR                  the same files without labels: prints each file's
                                 pages, its first, its highest anomaly score, and how
-                                many of the files paged, as a markdown table.`,
+                                many of the files paged, as a markdown table.
+    --out DIR                   with either: also writes each file's scores, as
+                                --series FILE --out does, to DIR/<category>/<file>.csv.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)
@@ -82,13 +84,33 @@ func (a *app) backtestCmd() *cobra.Command {
 				switch {
 				case plot != "":
 					return errors.New("--plot draws one file: give --series FILE")
-				case out != "":
-					return errors.New("--out writes one file's scores: give --series FILE")
+				}
+				// The labels are read first, so that a wrong path fails before
+				// the corpus runs rather than after.
+				var ws map[string][]nab.Window
+				var profiles map[string]nab.Profile
+				if windows != "" {
+					if ws, profiles, err = backtest.LoadLabels(windows); err != nil {
+						return fmt.Errorf("--windows: %w", err)
+					}
+				}
+				files, err := runCorpus(cfg.Detectors, series, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				if out != "" {
+					if err := writeScoresDir(out, files); err != nil {
+						return fmt.Errorf("--out: %w", err)
+					}
 				}
 				if windows == "" {
-					return backtestFolder(cfg.Detectors, series, cmd.OutOrStdout(), cmd.ErrOrStderr())
+					return backtest.WritePages(cmd.OutOrStdout(), files)
 				}
-				return backtestCorpus(cfg.Detectors, series, windows, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				sc, err := backtest.ScoreCorpus(files, ws, profiles)
+				if err != nil {
+					return fmt.Errorf("--windows %s: %w", windows, err)
+				}
+				return sc.WriteMarkdown(cmd.OutOrStdout())
 			case windows != "" || plot != "":
 				return errors.New("--windows and --plot go with --series")
 			case events != "":
@@ -152,7 +174,7 @@ func (a *app) backtestCmd() *cobra.Command {
 	f.StringVar(&labels, "labels", "", "ground truth written by 'trendwatch gen --labels'")
 	f.StringVar(&series, "series", "", "CSV count series (timestamp,value, or a header naming a time and a value column), or a corpus folder in NAB layout")
 	f.StringVar(&format, "format", "nab", "series format: nab")
-	f.StringVar(&out, "out", "", "output CSV for --series (default stdout)")
+	f.StringVar(&out, "out", "", "output CSV for --series FILE (default stdout), or a folder of them for --series DIR")
 	f.StringVar(&windows, "windows", "", "NAB windows JSON for --series: score it as NAB does")
 	f.StringVar(&plot, "plot", "", "SVG file to draw a single --series in, with its --windows and pages")
 	return cmd
@@ -193,54 +215,43 @@ func backtestSeries(dcfg detectors.Config, in, out, windowsFile, plot string, st
 			return fmt.Errorf("--plot: %w", err)
 		}
 	}
-	write := func(w io.Writer) error {
-		bw := bufio.NewWriter(w)
-		fmt.Fprintln(bw, "timestamp,value,anomaly_score,alert")
-		for i, t := range f.Series.Text {
-			a := 0
-			if f.Result.Alerts[i] {
-				a = 1
-			}
-			fmt.Fprintf(bw, "%s,%s,%s,%d\n", t, strconv.FormatFloat(f.Series.Values[i], 'g', -1, 64),
-				strconv.FormatFloat(f.Result.Scores[i], 'g', -1, 64), a)
-		}
-		return bw.Flush()
-	}
 	if out == "" {
-		return write(stdout)
+		return writeScores(stdout, f)
 	}
-	if err := writeFile(out, write); err != nil {
+	if err := writeFile(out, func(w io.Writer) error { return writeScores(w, f) }); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	return nil
 }
 
-// backtestCorpus scores every file of a labelled corpus in NAB's layout and
-// prints the scores by category as a markdown table.
-func backtestCorpus(dcfg detectors.Config, dir, windowsFile string, stdout, stderr io.Writer) error {
-	windows, profiles, err := backtest.LoadLabels(windowsFile)
-	if err != nil {
-		return fmt.Errorf("--windows: %w", err)
+// writeScores writes f's rows with their anomaly score and whether they paged.
+func writeScores(w io.Writer, f backtest.CorpusFile) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, "timestamp,value,anomaly_score,alert")
+	for i, t := range f.Series.Text {
+		a := 0
+		if f.Result.Alerts[i] {
+			a = 1
+		}
+		fmt.Fprintf(bw, "%s,%s,%s,%d\n", t, strconv.FormatFloat(f.Series.Values[i], 'g', -1, 64),
+			strconv.FormatFloat(f.Result.Scores[i], 'g', -1, 64), a)
 	}
-	files, err := runCorpus(dcfg, dir, stderr)
-	if err != nil {
-		return err
-	}
-	sc, err := backtest.ScoreCorpus(files, windows, profiles)
-	if err != nil {
-		return fmt.Errorf("--windows %s: %w", windowsFile, err)
-	}
-	return sc.WriteMarkdown(stdout)
+	return bw.Flush()
 }
 
-// backtestFolder runs the surge detector over every file of a corpus without
-// labels and prints each file's pages as a markdown table.
-func backtestFolder(dcfg detectors.Config, dir string, stdout, stderr io.Writer) error {
-	files, err := runCorpus(dcfg, dir, stderr)
-	if err != nil {
-		return err
+// writeScoresDir writes each file's scores, as --series FILE --out writes
+// one's, to dir/<category>/<file>.csv: the corpus's own layout.
+func writeScoresDir(dir string, files []backtest.CorpusFile) error {
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := writeFile(p, func(w io.Writer) error { return writeScores(w, f) }); err != nil {
+			return err
+		}
 	}
-	return backtest.WritePages(stdout, files)
+	return nil
 }
 
 // runCorpus runs a corpus with a progress bar on stderr and prints what was

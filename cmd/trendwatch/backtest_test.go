@@ -155,8 +155,10 @@ func TestBacktestCorpusCommand(t *testing.T) {
 	if !strings.Contains(stdout, "| a | 2 | 3994 | 1 |") || strings.Contains(stdout, "| b |") {
 		t.Errorf("flat folder a: table has no row \"| a | 2 | 3994 | 1 |\" alone:\n%s", stdout)
 	}
-	// Without labels: each file's pages.
-	stdout, stderr, err = runBacktest(t, "--series", data)
+	// Without labels, with --out: each file's pages, and each file's scores
+	// in the corpus's layout.
+	scores := filepath.Join(dir, "scores")
+	stdout, stderr, err = runBacktest(t, "--series", data, "--out", scores)
 	if err != nil {
 		t.Fatalf("without --windows: %v\n%s", err, stderr)
 	}
@@ -167,6 +169,17 @@ func TestBacktestCorpusCommand(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "100.0%") {
 		t.Errorf("without --windows: stderr has no finished progress bar:\n%s", stderr)
+	}
+	for _, name := range []string{"a/one.csv", "a/two.csv", "b/three.csv"} {
+		b, err := os.ReadFile(filepath.Join(scores, filepath.FromSlash(name)))
+		if err != nil {
+			t.Errorf("--out: %v", err)
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if lines[0] != "timestamp,value,anomaly_score,alert" || len(lines) != 1+1997 {
+			t.Errorf("--out %s: header %q and %d rows, want the scores' header and 1997 rows", name, lines[0], len(lines)-1)
+		}
 	}
 
 	for _, tc := range []struct {
