@@ -81,36 +81,10 @@ func (a *app) backtestCmd() *cobra.Command {
 				if !st.IsDir() {
 					return backtestSeries(cfg.Detectors, series, out, windows, plot, cmd.OutOrStdout(), cmd.ErrOrStderr())
 				}
-				switch {
-				case plot != "":
+				if plot != "" {
 					return errors.New("--plot draws one file: give --series FILE")
 				}
-				// The labels are read first, so that a wrong path fails before
-				// the corpus runs rather than after.
-				var ws map[string][]nab.Window
-				var profiles map[string]nab.Profile
-				if windows != "" {
-					if ws, profiles, err = backtest.LoadLabels(windows); err != nil {
-						return fmt.Errorf("--windows: %w", err)
-					}
-				}
-				files, err := runCorpus(cfg.Detectors, series, cmd.ErrOrStderr())
-				if err != nil {
-					return err
-				}
-				if out != "" {
-					if err := writeScoresDir(out, files); err != nil {
-						return fmt.Errorf("--out: %w", err)
-					}
-				}
-				if windows == "" {
-					return backtest.WritePages(cmd.OutOrStdout(), files)
-				}
-				sc, err := backtest.ScoreCorpus(files, ws, profiles)
-				if err != nil {
-					return fmt.Errorf("--windows %s: %w", windows, err)
-				}
-				return sc.WriteMarkdown(cmd.OutOrStdout())
+				return backtestCorpus(cfg.Detectors, series, windows, out, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			case windows != "" || plot != "":
 				return errors.New("--windows and --plot go with --series")
 			case events != "":
@@ -244,6 +218,14 @@ func writeScores(w io.Writer, f backtest.CorpusFile) error {
 func writeScoresDir(dir string, files []backtest.CorpusFile) error {
 	for _, f := range files {
 		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		// --out naming the corpus's own folder (or, for a flat one, the
+		// folder above it) would write over the exports being read.
+		if same, err := samePath(p, f.Path); err != nil || same {
+			if err == nil {
+				err = fmt.Errorf("%s is the export %s itself: give --out a folder of its own", p, f.Path)
+			}
+			return err
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
@@ -254,9 +236,40 @@ func writeScoresDir(dir string, files []backtest.CorpusFile) error {
 	return nil
 }
 
-// runCorpus runs a corpus with a progress bar on stderr and prints what was
-// repaired in its exports.
-func runCorpus(dcfg detectors.Config, dir string, stderr io.Writer) ([]backtest.CorpusFile, error) {
+// samePath reports whether a and b name one file, by their absolute paths
+// and, where both exist, by the file itself.
+func samePath(a, b string) (bool, error) {
+	aa, err := filepath.Abs(a)
+	if err != nil {
+		return false, err
+	}
+	ab, err := filepath.Abs(b)
+	if err != nil {
+		return false, err
+	}
+	if aa == ab {
+		return true, nil
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb), nil
+}
+
+// backtestCorpus runs the surge detector over every file of the corpus at dir
+// with a progress bar, optionally writes each file's scores under out, and
+// prints a markdown table: NAB's scores by category with windowsFile, each
+// file's pages without.
+func backtestCorpus(dcfg detectors.Config, dir, windowsFile, out string, stdout, stderr io.Writer) error {
+	// The labels are read first, so that a wrong path fails before the
+	// corpus runs rather than after.
+	var windows map[string][]nab.Window
+	var profiles map[string]nab.Profile
+	if windowsFile != "" {
+		var err error
+		if windows, profiles, err = backtest.LoadLabels(windowsFile); err != nil {
+			return fmt.Errorf("--windows: %w", err)
+		}
+	}
 	bar := &progressBar{w: stderr, began: time.Now()}
 	files, err := backtest.RunCorpus(dcfg, dir, func(read, rows, total int64) {
 		bar.total = total
@@ -264,10 +277,22 @@ func runCorpus(dcfg detectors.Config, dir string, stderr io.Writer) ([]backtest.
 	})
 	bar.done()
 	if err != nil {
-		return nil, fmt.Errorf("--series: %w", err)
+		return fmt.Errorf("--series: %w", err)
 	}
 	printWarnings(stderr, files)
-	return files, nil
+	if out != "" {
+		if err := writeScoresDir(out, files); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	if windowsFile == "" {
+		return backtest.WritePages(stdout, files)
+	}
+	sc, err := backtest.ScoreCorpus(files, windows, profiles)
+	if err != nil {
+		return fmt.Errorf("--windows %s: %w", windowsFile, err)
+	}
+	return sc.WriteMarkdown(stdout)
 }
 
 // printWarnings tells the user what was repaired in each export: the scores

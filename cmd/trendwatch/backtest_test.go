@@ -187,6 +187,8 @@ func TestBacktestCorpusCommand(t *testing.T) {
 		want string
 	}{
 		{[]string{"--series", dir}, "no CSV files"},
+		{[]string{"--series", data, "--out", data}, "give --out a folder of its own"},
+		{[]string{"--series", filepath.Join(data, "a"), "--out", data}, "give --out a folder of its own"},
 		{[]string{"--series", data, "--windows", windows, "--plot", filepath.Join(dir, "x.svg")}, "--plot draws one file"},
 		{[]string{"--series", filepath.Join(dir, "missing")}, "--series: stat"},
 		{[]string{"--events", windows, "--windows", windows}, "go with --series"},

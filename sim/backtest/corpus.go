@@ -18,6 +18,7 @@ import (
 // CorpusFile is one file of a labelled corpus after the detector ran over it.
 type CorpusFile struct {
 	Name   string // "<category>/<file>.csv", the key of its windows
+	Path   string // the file read
 	Series *Series
 	Result SeriesResult
 }
@@ -144,7 +145,7 @@ func RunFile(cfg detectors.Config, file, name string) (CorpusFile, error) {
 	if err != nil {
 		return CorpusFile{}, fmt.Errorf("%s: %w", file, err)
 	}
-	return CorpusFile{Name: name, Series: s, Result: res}, nil
+	return CorpusFile{Name: name, Path: file, Series: s, Result: res}, nil
 }
 
 // LoadLabels reads a corpus's windows and the profiles.json beside them; NAB's
