@@ -200,7 +200,11 @@ func (a *analysis) learnTail() Tail {
 	if j < len(o.MentionHistory) {
 		x = o.MentionHistory[j]
 	}
-	b, ev := a.mp.tests(tail(o.MentionHistory[:j], a.mp.history), x, o.LearnDayAgo, true)
+	h := tail(o.MentionHistory[:j], a.mp.history)
+	if quiet, z := a.mp.quietTests(h, x, o.LearnDayAgo); quiet {
+		return t.learn(z, &a.mp.tail)
+	}
+	b, ev := a.mp.tests(h, x, o.LearnDayAgo, true)
 	one, win, shift, hold := ev[testBucket], ev[testWindow], ev[testShift], ev[testHold]
 	z := [mentionTests]float64{testBucket: one.raw, testWindow: win.raw, testShift: math.NaN(), testHold: hold.raw}
 	g := [mentionTests]float64{testBucket: one.growth, testWindow: win.growth, testHold: hold.growth}
@@ -228,6 +232,33 @@ func (a *analysis) learnTail() Tail {
 		}
 	}
 	return t
+}
+
+// quietTests reports whether count x, judged whole after history h, is at
+// or below the expectation of the bucket test whatever the smoother makes of
+// h: at or below the floor of the forecast (baseline.min_expected) or the
+// day-ago level, both of which the bucket's expectation is at least. Then
+// every test is at most 0 (the bucket's own, and the windows and the
+// sustained test, which count only while the bucket runs above its
+// expectation), and z is what tests would give learnTail up to values at or
+// below tailLevel, which a Tail learns alike: 0 where a test judges, NaN
+// where it does not (no level-shift window on a short history, no sustained
+// test without a yesterday). At every bucket close every tracked term
+// learns, most of them quiet ones, and this spares them the smoother's pass
+// over their history, which has nothing to teach their tails.
+func (p *mentionParams) quietTests(h []float64, x, day float64) (bool, [mentionTests]float64) {
+	var z [mentionTests]float64
+	if math.IsNaN(day) {
+		z[testHold] = math.NaN()
+	}
+	if len(h)-(p.shift-1) < p.minHistory {
+		z[testShift] = math.NaN()
+	}
+	expect := p.base.MinExpected
+	if day > expect {
+		expect = day
+	}
+	return len(h) > 0 && x <= expect, z
 }
 
 // spiky reports whether a lone outlier in this bucket's tests is, for this

@@ -485,3 +485,60 @@ func TestTailLearnsAgainstDayAgo(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietTestsLearnAsTheTests: a bucket quietTests lets learnTail skip the
+// smoother for teaches the tail what the tests themselves would: every test at
+// or below tailLevel, NaN exactly where a test does not judge. Series of every
+// kind a tracked term has (silent, sparse, steady, a daily rhythm, spiky, a
+// surge and after it), every history length, with yesterday's level unknown,
+// low, and high.
+func TestQuietTestsLearnAsTheTests(t *testing.T) {
+	mp := newMentionParams(DefaultConfig())
+	r := rand.New(rand.NewPCG(7, 11))
+	series := map[string]func(i int) float64{
+		"silent":  func(int) float64 { return 0 },
+		"sparse":  func(int) float64 { return dist.Poisson(r, 0.3) },
+		"steady":  func(int) float64 { return dist.Poisson(r, 20) },
+		"daily":   func(i int) float64 { return dist.NegBinomial(r, 40*diurnal(float64(i), 0, 0.5), 10) },
+		"spiky":   func(i int) float64 { return dist.Poisson(r, 5) * float64(1+9*(i%37/36)) },
+		"surge":   func(i int) float64 { return dist.Poisson(r, 8*float64(1+9*((i/40)%2))) },
+		"falling": func(i int) float64 { return dist.Poisson(r, math.Max(1, 60-float64(i)/4)) },
+	}
+	var quiet, judged int
+	for name, gen := range series {
+		values := make([]float64, 300)
+		for i := range values {
+			values[i] = gen(i)
+		}
+		for _, day := range []float64{math.NaN(), 0, 3, 25, 200} {
+			for end := 1; end < len(values); end++ {
+				h := tail(values[:end], mp.history)
+				x := values[end]
+				ok, z := mp.quietTests(h, x, day)
+				if !ok {
+					continue
+				}
+				quiet++
+				_, ev := mp.tests(h, x, day, true)
+				for i, e := range ev {
+					want := e.raw
+					switch {
+					case i == testShift && e.window == 0, i == testHold && math.IsNaN(day):
+						want = math.NaN()
+					}
+					if math.IsNaN(want) != math.IsNaN(z[i]) || want > tailLevel {
+						t.Fatalf("%s, day %v, bucket %d (x %v after %d buckets): test %d is %v by the tests, %v by quietTests",
+							name, day, end, x, len(h), i, want, z[i])
+					}
+					if !math.IsNaN(want) {
+						judged++
+					}
+				}
+			}
+		}
+	}
+	if quiet < 1000 || judged < 3*quiet {
+		t.Fatalf("only %d quiet buckets (%d tests judged): the test no longer exercises quietTests", quiet, judged)
+	}
+	t.Logf("%d quiet buckets", quiet)
+}
