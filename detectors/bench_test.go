@@ -41,6 +41,10 @@ func BenchmarkEvaluate(b *testing.B) {
 		{"surging", mk("hashtag:dance", 30, 300, 2, true)},
 		{"surging_no_tail", mk("hashtag:dance", 30, 300, 2, false)},
 		{"watched_report_wave", mk("hashtag:blackoutchallenge", 30, 60, 12, true)},
+		// A bucket under yesterday's level at this hour (made last, so the
+		// cases above draw the histories they always did): no test of the
+		// surge can pass, and it fits nothing (Surge.strength).
+		{"steady_below_yesterday", func() *Observation { o := mk("hashtag:fyp", 300, 290, 1, true); o.DayAgo = 320; return o }()},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -63,9 +67,18 @@ func BenchmarkLearn(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		tail Tail
-	}{{"kept", kept}, {"from_history", Tail{}}} {
+		day  float64 // the learnt bucket's yesterday (Observation.LearnDayAgo)
+	}{
+		{"kept", kept, 0},
+		{"from_history", Tail{}, 0},
+		// The learnt bucket under yesterday's level at its hour, as about
+		// half a term's buckets are once it has a yesterday: learnt
+		// without the smoother's pass (quietTests).
+		{"kept_below_yesterday", kept, 400},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			o.Tail = bc.tail
+			o.LearnDayAgo = bc.day
 			b.ReportAllocs()
 			for b.Loop() {
 				s.Learn(o)

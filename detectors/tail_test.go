@@ -488,7 +488,9 @@ func TestTailLearnsAgainstDayAgo(t *testing.T) {
 
 // TestQuietTestsLearnAsTheTests: a bucket quietTests lets learnTail skip the
 // smoother for teaches the tail what the tests themselves would: every test at
-// or below tailLevel, NaN exactly where a test does not judge. Series of every
+// or below tailLevel, NaN exactly where a test does not judge; and the
+// surge's strength there, which Surge.strength then does not compute, is 0
+// at any bar, growth and support. Series of every
 // kind a tracked term has (silent, sparse, steady, a daily rhythm, spiky, a
 // surge and after it), every history length, with yesterday's level unknown,
 // low, and high.
@@ -532,6 +534,14 @@ func TestQuietTestsLearnAsTheTests(t *testing.T) {
 					}
 					if !math.IsNaN(want) {
 						judged++
+					}
+				}
+				// Nor can the surge find strength there (Surge.strength).
+				o := Observation{Term: "t", Width: time.Minute, Mentions: x, MentionHistory: values[:end], DayAgo: day}
+				a := analysis{o: &o, mp: &mp}
+				for _, trend := range []bool{false, true} {
+					if r, _ := a.mentionStrength(mp.pageZ(o.Width), 1.01, 1, trend); r != 0 {
+						t.Fatalf("%s, day %v, bucket %d (x %v): strength %v, want 0", name, day, end, x, r)
 					}
 				}
 			}
