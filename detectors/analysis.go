@@ -353,6 +353,13 @@ func (a *analysis) mentionStrength(minZ, minGrowth, minSupport float64, trend bo
 	if len(a.o.MentionHistory) < a.mp.minHistory {
 		return 0, evidence{}
 	}
+	// A bucket at or below its expectation's floors has every test at 0 or
+	// below, and so strength 0 under any thresholds: most of a term's
+	// buckets once it has a yesterday, spared the smoother's pass over the
+	// history. (A caller reads the evidence only where strength reaches 1.)
+	if quiet, _ := a.mp.quietTests(tail(a.o.MentionHistory, a.mp.history), a.o.Mentions, a.o.DayAgo); quiet {
+		return 0, evidence{}
+	}
 	a.mentions()
 	one, win, shift, hold := a.one, a.win, a.shift, a.hold
 	if trend {

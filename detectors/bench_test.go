@@ -43,7 +43,7 @@ func BenchmarkEvaluate(b *testing.B) {
 		{"watched_report_wave", mk("hashtag:blackoutchallenge", 30, 60, 12, true)},
 		// A bucket under yesterday's level at this hour (made last, so the
 		// cases above draw the histories they always did): no test of the
-		// surge can pass, and it fits nothing (Surge.strength).
+		// surge can pass, and it fits nothing (mentionStrength).
 		{"steady_below_yesterday", func() *Observation { o := mk("hashtag:fyp", 300, 290, 1, true); o.DayAgo = 320; return o }()},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

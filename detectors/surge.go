@@ -23,12 +23,6 @@ func (d *Surge) Detect(o *Observation) (Finding, bool) {
 // strength is the surge's decision statistic (1 at the thresholds) and the test
 // behind it; 0 when the term has too little history to judge.
 func (d *Surge) strength(a *analysis) (float64, evidence) {
-	// A bucket at or below its expectation's floors has every test at 0 or
-	// below, and so strength 0: most of a term's buckets once it has a
-	// yesterday, spared the smoother's pass over the history.
-	if quiet, _ := d.mp.quietTests(tail(a.o.MentionHistory, d.mp.history), a.o.Mentions, a.o.DayAgo); quiet {
-		return 0, evidence{}
-	}
 	return a.mentionStrength(d.mp.pageZ(a.o.Width), d.cfg.MinGrowth, d.cfg.MinSupport, true)
 }
 

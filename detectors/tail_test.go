@@ -488,9 +488,9 @@ func TestTailLearnsAgainstDayAgo(t *testing.T) {
 
 // TestQuietTestsLearnAsTheTests: a bucket quietTests lets learnTail skip the
 // smoother for teaches the tail what the tests themselves would: every test at
-// or below tailLevel, NaN exactly where a test does not judge; and the
-// surge's strength there, which Surge.strength then does not compute, is 0
-// at any bar, growth and support. Series of every
+// or below tailLevel, NaN exactly where a test does not judge; and no test
+// there is above 0, so that the strength mentionStrength then does not
+// compute is 0 at any bar, growth and support. Series of every
 // kind a tracked term has (silent, sparse, steady, a daily rhythm, spiky, a
 // surge and after it), every history length, with yesterday's level unknown,
 // low, and high.
@@ -536,12 +536,15 @@ func TestQuietTestsLearnAsTheTests(t *testing.T) {
 						judged++
 					}
 				}
-				// Nor can the surge find strength there (Surge.strength).
+				// Nor can any detector find strength in its mention tests
+				// there (mentionStrength): each is at 0 or below, as
+				// judged and as calibrated, lone outliers clipped or not.
 				o := Observation{Term: "t", Width: time.Minute, Mentions: x, MentionHistory: values[:end], DayAgo: day}
 				a := analysis{o: &o, mp: &mp}
-				for _, trend := range []bool{false, true} {
-					if r, _ := a.mentionStrength(mp.pageZ(o.Width), 1.01, 1, trend); r != 0 {
-						t.Fatalf("%s, day %v, bucket %d (x %v): strength %v, want 0", name, day, end, x, r)
+				a.mentions()
+				for i, e := range [...]evidence{a.one, a.win, a.shift, a.hold, a.trend[0], a.trend[1], a.trend[2], a.trend[3]} {
+					if e.z > 0 || e.strength(0.01, 1.0001, x, 0.01) != 0 {
+						t.Fatalf("%s, day %v, bucket %d (x %v): mention test %d at %v, want 0 or below", name, day, end, x, i, e.z)
 					}
 				}
 			}
