@@ -98,8 +98,15 @@ func cpuTime() time.Duration {
 // generatedRecords decodes the first n messages of the generator's default
 // platform.
 func generatedRecords(n int) ([]ingest.Record, error) {
+	return generatedRecordsAt(n, gen.DefaultConfig().Rate)
+}
+
+// generatedRecordsAt decodes the first n messages of the generator's default
+// platform at rate posts a second of event time.
+func generatedRecordsAt(n int, rate float64) ([]ingest.Record, error) {
 	gc := gen.DefaultConfig()
 	gc.Speedup = 0
+	gc.Rate = rate
 	gc.Duration = time.Duration(float64(n)/gc.Rate*float64(time.Second)) + time.Hour
 	gc.Start = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	g, err := gen.New(gc)
