@@ -251,7 +251,7 @@ func (p *mentionParams) quietTests(h []float64, x, day float64) (bool, [mentionT
 	if math.IsNaN(day) {
 		z[testHold] = math.NaN()
 	}
-	if len(h)-(p.shift-1) < p.minHistory {
+	if shiftFrom(len(h), p.shift, p.minHistory) < 0 {
 		z[testShift] = math.NaN()
 	}
 	expect := p.base.MinExpected

@@ -205,10 +205,7 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 	}
 	w = min(w, len(h)+1)
 	winSplit := len(h) - (w - 1) // buckets before the window
-	shiftSplit := len(h) - (shift - 1)
-	if shiftSplit < minBefore {
-		shiftSplit = -1
-	}
+	shiftSplit := shiftFrom(len(h), shift, minBefore)
 	s := initHolt(h, c.MinExpected)
 	var winSnap, shiftSnap holt
 	from := winSplit // the first bucket a window holds
@@ -284,6 +281,17 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 		b.shift.expect, b.shift.disp = shiftSnap.window(shift, c, inflate)
 	}
 	return b
+}
+
+// shiftFrom is the first of n history buckets the level-shift window of
+// shift buckets holds (the current bucket its last), or -1 where fewer than
+// minBefore buckets would stand before it to fit the baseline on: then there
+// is no level-shift test.
+func shiftFrom(n, shift, minBefore int) int {
+	if from := n - (shift - 1); from >= minBefore {
+		return from
+	}
+	return -1
 }
 
 func sum(v []float64) float64 {

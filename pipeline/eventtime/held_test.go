@@ -32,10 +32,7 @@ func TestHeld(t *testing.T) {
 			}
 		}
 		want := slices.Clone(recs)
-		slices.SortFunc(want, func(a, b ingest.Record) int {
-			return cmp.Or(TS(&a).Compare(TS(&b)), cmp.Compare(a.Source.Topic, b.Source.Topic),
-				cmp.Compare(a.Source.Partition, b.Source.Partition), cmp.Compare(a.Source.Offset, b.Source.Offset))
-		})
+		slices.SortFunc(want, releaseOrder)
 		var held, restored, again Held
 		for i := range recs {
 			held.Hold(&recs[i])
@@ -68,6 +65,13 @@ func TestHeld(t *testing.T) {
 			}
 		}
 	}
+}
+
+// releaseOrder is the order a Held releases records in, as the tests expect
+// it: event time, then source.
+func releaseOrder(a, b ingest.Record) int {
+	return cmp.Or(TS(&a).Compare(TS(&b)), cmp.Compare(a.Source.Topic, b.Source.Topic),
+		cmp.Compare(a.Source.Partition, b.Source.Partition), cmp.Compare(a.Source.Offset, b.Source.Offset))
 }
 
 // TestHeldCopies: Hold keeps a copy, so the caller may reuse its record (a
@@ -125,10 +129,6 @@ func TestHeldEachStops(t *testing.T) {
 func TestHeldInterleaved(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 13))
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	order := func(a, b *ingest.Record) int {
-		return cmp.Or(TS(a).Compare(TS(b)), cmp.Compare(a.Source.Topic, b.Source.Topic),
-			cmp.Compare(a.Source.Partition, b.Source.Partition), cmp.Compare(a.Source.Offset, b.Source.Offset))
-	}
 	for run := range 6 {
 		var h Held
 		var ref []ingest.Record
@@ -156,7 +156,7 @@ func TestHeldInterleaved(t *testing.T) {
 				}
 				continue
 			}
-			slices.SortFunc(ref, func(a, b ingest.Record) int { return order(&a, &b) })
+			slices.SortFunc(ref, releaseOrder)
 			k := 1 + rng.IntN(len(ref))
 			for i := range k {
 				want := ref[i]
