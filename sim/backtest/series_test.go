@@ -389,6 +389,12 @@ func TestMeasurementScale(t *testing.T) {
 	for i := range noisy {
 		noisy[i] = 30 + 3*r.NormFloat64()/math.Sqrt2
 	}
+	idle := make([]float64, 2000) // counts of about 400 per second of a minute in stretches of 50 rows, 0 in between, thrice as long
+	for i := range idle {
+		if i%200 < 50 {
+			idle[i] = dist.Poisson(r, 400) / 60
+		}
+	}
 	for _, tc := range []struct {
 		name   string
 		values []float64
@@ -397,7 +403,8 @@ func TestMeasurementScale(t *testing.T) {
 		{"a rate of counts is read as the counts", rate, 100, 140},
 		{"a noisy measurement", noisy, 30 / 4.5 * 0.85, 30 / 4.5 * 1.15},
 		{"no noise between rows: relative changes alone", []float64{20, 20, 20, 20, 40, 20, 20}, maxScaledLevel / 20, maxScaledLevel / 20},
-		{"a median of 0", []float64{0, 0, 0, 0.5, 0}, 1, 1},
+		{"a median of 0: measured where it is active", idle, 60 * 0.75, 60 * 1.25},
+		{"a median of 0, too few active rows to say", []float64{0, 0, 0, 0.5, 0, 0.7}, 1, 1},
 		{"too short to say", []float64{0.2, 0.3}, 1, 1},
 	} {
 		if k := measurementScale(tc.values); k < tc.lo || k > tc.hi {
