@@ -364,36 +364,35 @@ const maxScaledLevel = 1e4
 // after a row of 0 were counts 10^4 standard deviations out, far beyond any
 // tail a term learns, and each of their ordinary bursts paged (50 of the
 // corpus's 138 false pages, on two files). 1 for a series with fewer than
-// three values above 0.
-func measurementScale(values []float64) float64 {
+// three values above 0. active is how many values above 0 it was measured on,
+// 0 when it was measured on every row.
+func measurementScale(values []float64) (k float64, active int) {
 	if len(values) < 3 {
-		return 1
+		return 1, 0
 	}
 	sorted := slices.Clone(values)
 	slices.Sort(sorted)
 	level := sorted[len(sorted)/2]
-	active := func(int) bool { return true }
 	if !(level > 0) {
 		i, _ := slices.BinarySearch(sorted, math.SmallestNonzeroFloat64)
-		if len(sorted)-i < 3 {
-			return 1
+		if active = len(sorted) - i; active < 3 {
+			return 1, 0
 		}
-		level = sorted[i+(len(sorted)-i)/2]
-		active = func(j int) bool { return values[j] > 0 || values[j-1] > 0 }
+		level = sorted[i+active/2]
 	}
 	d := make([]float64, 0, len(values)-1)
 	for i := 1; i < len(values); i++ {
-		if active(i) {
+		if active == 0 || values[i] > 0 || values[i-1] > 0 {
 			d = append(d, math.Abs(values[i]-values[i-1]))
 		}
 	}
 	slices.Sort(d)
 	noise := d[len(d)/2] / (0.6745 * math.Sqrt2)
-	k := maxScaledLevel / level
+	k = maxScaledLevel / level
 	if noise > 0 {
 		k = min(k, level/(noise*noise))
 	}
-	return k
+	return k, active
 }
 
 // regularize makes an export's rows (with a value) one regular series, each
@@ -510,9 +509,14 @@ func regularize(rows []row, absentAt []time.Time) (*Series, error) {
 		if gaps > 0 {
 			gapNote = fmt.Sprintf("%s (longest %s) left unfilled, no zeros invented", plural(gaps, "gap", "gaps"), longest)
 		}
-		s.Scale = measurementScale(s.Values)
-		warn("line %d: value %s %s, so the series is read as measurements, not counts; rows kept in sequence at their own times, %s; each value read times %s, the unit in which its noise from one row to the next is a count's",
-			r.line, strconv.FormatFloat(r.v, 'g', -1, 64), what, gapNote, strconv.FormatFloat(s.Scale, 'g', 4, 64))
+		var active int
+		s.Scale, active = measurementScale(s.Values)
+		where := ""
+		if active > 0 {
+			where = fmt.Sprintf(" where it is active (its median is 0: measured on the %d values above 0)", active)
+		}
+		warn("line %d: value %s %s, so the series is read as measurements, not counts; rows kept in sequence at their own times, %s; each value read times %s, the unit in which its noise from one row to the next is a count's%s",
+			r.line, strconv.FormatFloat(r.v, 'g', -1, 64), what, gapNote, strconv.FormatFloat(s.Scale, 'g', 4, 64), where)
 	}
 
 	s.regTimes, s.regValues, s.at = s.Times, s.Values, make([]int, len(s.Times))

@@ -399,16 +399,18 @@ func TestMeasurementScale(t *testing.T) {
 		name   string
 		values []float64
 		lo, hi float64
+		active int // values above 0 it is measured on, 0 for every row
 	}{
-		{"a rate of counts is read as the counts", rate, 100, 140},
-		{"a noisy measurement", noisy, 30 / 4.5 * 0.85, 30 / 4.5 * 1.15},
-		{"no noise between rows: relative changes alone", []float64{20, 20, 20, 20, 40, 20, 20}, maxScaledLevel / 20, maxScaledLevel / 20},
-		{"a median of 0: measured where it is active", idle, 60 * 0.75, 60 * 1.25},
-		{"a median of 0, too few active rows to say", []float64{0, 0, 0, 0.5, 0, 0.7}, 1, 1},
-		{"too short to say", []float64{0.2, 0.3}, 1, 1},
+		{"a rate of counts is read as the counts", rate, 100, 140, 0},
+		{"a noisy measurement", noisy, 30 / 4.5 * 0.85, 30 / 4.5 * 1.15, 0},
+		{"no noise between rows: relative changes alone", []float64{20, 20, 20, 20, 40, 20, 20}, maxScaledLevel / 20, maxScaledLevel / 20, 0},
+		{"a median of 0: measured where it is active", idle, 60 * 0.75, 60 * 1.25, 500},
+		{"a median of 0, too few active rows to say", []float64{0, 0, 0, 0.5, 0, 0.7}, 1, 1, 0},
+		{"too short to say", []float64{0.2, 0.3}, 1, 1, 0},
 	} {
-		if k := measurementScale(tc.values); k < tc.lo || k > tc.hi {
-			t.Errorf("%s: scale %.4g, want %.4g to %.4g", tc.name, k, tc.lo, tc.hi)
+		k, active := measurementScale(tc.values)
+		if k < tc.lo || k > tc.hi || active != tc.active {
+			t.Errorf("%s: scale %.4g on %d active values, want %.4g to %.4g on %d", tc.name, k, active, tc.lo, tc.hi, tc.active)
 		}
 	}
 }
