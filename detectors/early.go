@@ -21,11 +21,11 @@ import (
 //     normal level: the surge may stop, the term is not expected to fall
 //     below its normal level. So the final disagrees with probability about
 //     early.retract, whatever the surge does next.
-//   - While the bucket fills, the partial count alone must be significant
-//     against the prorated expectation at a budget of early.false_pages per
-//     1,000 term-days, split over the looks at a bucket: a stricter bar than
-//     the final one, so that a projection never pages on what is mostly the
-//     model's guess. Once the bucket is complete (its end passed, only late
+//   - While the bucket fills, the partial count, or the short window's sum
+//     ending with it, must be significant against the prorated expectation
+//     at a budget of early.false_pages per 1,000 term-days, split over the
+//     looks at a bucket: a stricter bar than the final one, so that a
+//     projection never pages on what is mostly the model's guess. Once the bucket is complete (its end passed, only late
 //     events to come), nothing is projected, and the final judgement on its
 //     counts so far is made at once rather than after the allowed lateness.
 //
@@ -135,6 +135,18 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 	// counts, agrees, and it pages now rather than after the allowed
 	// lateness.
 	z := significance(o.Mentions, elapsed*full, 1+elapsed*(disp-1))
+	if win := ev[testWindow]; win.raw > 0 {
+		// Or the short window's sum so far, against the expectation of its
+		// closed buckets and the elapsed share of this one's: in a surge's
+		// second bucket most of the evidence is the first, closed and
+		// counted. A threefold surge at 20 a minute never made its second
+		// bucket alone significant at the early bar while it filled (4.6
+		// at five sixths, the bar 6.2) and paged at the bucket's end, or
+		// the next one's. The sum counts a lone outlier before this bucket
+		// whole; the judgement of the projection below does not, until
+		// the projection is an outlier that confirms it.
+		z = math.Max(z, significance(win.observed, win.expected-(1-elapsed)*full, b.win.disp))
+	}
 	if elapsed < 1 && z < s.EarlyZ(o.Width, o.Watch != nil) {
 		return out
 	}

@@ -263,6 +263,46 @@ func TestEvaluateEarly(t *testing.T) {
 	}
 }
 
+// TestEarlyWindowSoFar: in the second bucket of a threefold surge on a term
+// at 20 a minute, the bucket's count so far never stands out at the early
+// bar alone (4.3 two thirds in, the bar 6.2), but the short window's sum so
+// far, the closed first bucket in it, does: the surge pages two thirds into
+// its second bucket rather than at its end. The same count after an ordinary
+// bucket is a first outlier, which waits for a second.
+func TestEarlyWindowSoFar(t *testing.T) {
+	const base = 20
+	hist := steadyHistory(base, 120, 3)
+	surged := append(slices.Clone(hist[1:]), 3*base)
+	s, err := NewSet(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		history  []float64
+		elapsed  float64
+		mentions float64
+		want     bool
+	}{
+		{"second bucket, half in", surged, 0.5, 30, false},
+		{"second bucket, two thirds in", surged, 2.0 / 3, 40, true},
+		{"second bucket, five sixths in", surged, 5.0 / 6, 50, true},
+		{"first bucket, two thirds in", hist, 2.0 / 3, 40, false},
+	} {
+		o := &Observation{Term: "hashtag:x", Bucket: simStart, Width: time.Minute, Mentions: tc.mentions,
+			UniqueCreators: uint64(tc.mentions), MentionHistory: tc.history, ReportHistory: make([]float64, len(tc.history)), DayAgo: math.NaN()}
+		mp := s.mentionParams(o)
+		b, ev := mp.tests(tail(o.MentionHistory, mp.history), o.Mentions, o.DayAgo, true)
+		if z := significance(o.Mentions, tc.elapsed*ev[testBucket].expected, 1+tc.elapsed*(b.disp-1)); z >= s.EarlyZ(time.Minute, false) {
+			t.Fatalf("%s: the count so far alone is %.2f, at the early bar %.2f: the case does not test the window", tc.name, z, s.EarlyZ(time.Minute, false))
+		}
+		fs := s.EvaluateEarly(o, tc.elapsed)
+		if got := slices.ContainsFunc(fs, func(f Finding) bool { return f.Detector == NameSurge }); got != tc.want {
+			t.Errorf("%s: surge early %v, want %v (%v)", tc.name, got, tc.want, fs)
+		}
+	}
+}
+
 // TestEarlyZStricter: the early bar is above the final one, and the
 // watchlist's below the early bar of other terms.
 func TestEarlyZStricter(t *testing.T) {
