@@ -40,8 +40,8 @@ type EarlyConfig struct {
 	// Interval is how often, in event time, the open buckets are judged.
 	Interval time.Duration `mapstructure:"interval"`
 	// FalsePages is the early bar: pages per 1,000 term-days the partial
-	// count's own test may make on a term doing nothing unusual, split over
-	// the looks at each bucket. Smaller than detectors.false_pages, so early
+	// count's own test (or the short window's sum so far) may make on a term
+	// doing nothing unusual, split over the looks at each bucket. Smaller than detectors.false_pages, so early
 	// evidence must be stronger than final evidence.
 	FalsePages float64 `mapstructure:"false_pages"`
 	// WatchFalsePages is the early bar of watched terms, lower: the team
