@@ -25,9 +25,10 @@ import (
 //     ending with it, must be significant against the prorated expectation
 //     at a budget of early.false_pages per 1,000 term-days, split over the
 //     looks at a bucket: a stricter bar than the final one, so that a
-//     projection never pages on what is mostly the model's guess. Once the bucket is complete (its end passed, only late
-//     events to come), nothing is projected, and the final judgement on its
-//     counts so far is made at once rather than after the allowed lateness.
+//     projection never pages on what is mostly the model's guess. Once the
+//     bucket is complete (its end passed, only late events to come),
+//     nothing is projected, and the final judgement on its counts so far is
+//     made at once rather than after the allowed lateness.
 //
 // Only detectors that are monotone in the counts fire early (surge, novelty,
 // watchlist on mentions, and a high-trust report, which needs no count at
@@ -41,8 +42,9 @@ type EarlyConfig struct {
 	Interval time.Duration `mapstructure:"interval"`
 	// FalsePages is the early bar: pages per 1,000 term-days the partial
 	// count's own test (or the short window's sum so far) may make on a term
-	// doing nothing unusual, split over the looks at each bucket. Smaller than detectors.false_pages, so early
-	// evidence must be stronger than final evidence.
+	// doing nothing unusual, split over the looks at each bucket. Smaller
+	// than detectors.false_pages, so early evidence must be stronger than
+	// final evidence.
 	FalsePages float64 `mapstructure:"false_pages"`
 	// WatchFalsePages is the early bar of watched terms, lower: the team
 	// already fears them.

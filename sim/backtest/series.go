@@ -24,8 +24,9 @@ import (
 type Series struct {
 	// Times are the export's distinct timestamps in order, Text the text each
 	// had on the first row that carried it, Values the value there (repeats
-	// merged, Shift added), which the detector reads times Scale. Results are reported
-	// on these rows, so that NAB's windows, which name them, find them.
+	// merged, Shift added), which the detector reads times Scale. Results are
+	// reported on these rows, so that NAB's windows, which name them, find
+	// them.
 	Times  []time.Time
 	Text   []string
 	Values []float64
