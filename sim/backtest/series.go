@@ -512,6 +512,13 @@ func regularize(rows []row, absentAt []time.Time) (*Series, error) {
 		}
 		var active int
 		s.Scale, active = measurementScale(s.Values)
+		// Values near the smallest a float64 holds (1e-320) make the
+		// scale overflow, and one near the largest overflows once scaled:
+		// refused here, with the values, rather than as an infinite count.
+		if top := slices.Max(s.Values); !(s.Scale > 0) || math.IsInf(s.Scale, 0) || math.IsInf(top*s.Scale, 0) {
+			return nil, fmt.Errorf("measurements from %g to %g are out of the range this reader can scale to counts (times %g): rescale the export",
+				slices.Min(s.Values), top, s.Scale)
+		}
 		where := ""
 		if active > 0 {
 			where = fmt.Sprintf(" where it is active (its median is 0: measured on the %d values above 0)", active)

@@ -342,6 +342,8 @@ func FuzzReadSeries(f *testing.F) {
 	f.Add("value\tlabel\ttime\n3\ta\t2015-01-01 00:00\n")
 	f.Add("\ufefftimestamp,value\r\n2015-01-01 00:00:00.000000,1\r\n\r\n")
 	f.Add(csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,", "2015-01-01 00:10:00,NA", "2015-01-01 00:15:00,4"))
+	f.Add(csvOf("2015-01-01 00:00:00,0", "2015-01-01 00:05:00,1.5e-320", "2015-01-01 00:10:00,3e-320", "2015-01-01 00:15:00,2e-320"))
+	f.Add(csvOf("2015-01-01 00:00:00,1.5", "2015-01-01 00:05:00,1.25", "2015-01-01 00:10:00,1e308", "2015-01-01 00:15:00,1.75"))
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := ReadSeries(strings.NewReader(in))
 		if err != nil {
@@ -361,9 +363,12 @@ func FuzzReadSeries(f *testing.F) {
 			}
 		}
 		for _, v := range s.regValues {
-			if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-				t.Fatalf("regular value %v", v)
+			if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) || math.IsInf(v*s.Scale, 0) {
+				t.Fatalf("regular value %v, times scale %v", v, s.Scale)
 			}
+		}
+		if !(s.Scale > 0) || math.IsInf(s.Scale, 0) {
+			t.Fatalf("scale %v", s.Scale)
 		}
 		// Run's time grows with the buckets: a gap filled up to maxFilled
 		// (4.95 million zero buckets from a four-row file with a year out of
