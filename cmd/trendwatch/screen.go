@@ -156,6 +156,14 @@ func (p *printer) note(line string) {
 	fmt.Fprintln(p.w, line)
 }
 
+// closedThrough reports whether the bucket starting at t, or a later one, has
+// closed with events in it.
+func (p *printer) closedThrough(t time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.last.Before(t)
+}
+
 // summary is the last screen: what fired, how much was read and where it is.
 func (p *printer) summary(runDir string, cfg *config.Config) {
 	p.mu.Lock()
