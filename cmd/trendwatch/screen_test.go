@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,5 +175,55 @@ func TestPrintKeysAligned(t *testing.T) {
 				t.Errorf("env=%v: %s's meaning starts at column %d, want %d:\n%s", env, k.Name, got, want, buf.String())
 			}
 		}
+	}
+}
+
+// TestWaitClosed: the demo's end waits until the printer has seen the bucket
+// it names closed, and no longer than its limit or its context.
+func TestWaitClosed(t *testing.T) {
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name     string
+		closed   time.Time // the last bucket with events the printer saw closed
+		cancel   bool
+		limit    time.Duration
+		atLeast  time.Duration
+		lessThan time.Duration
+	}{
+		{"closed already", at, false, 5 * time.Second, 0, time.Second},
+		{"a later bucket closed", at.Add(time.Minute), false, 5 * time.Second, 0, time.Second},
+		{"never closes: the limit", at.Add(-time.Minute), false, 300 * time.Millisecond, 300 * time.Millisecond, 3 * time.Second},
+		{"never closes: the context", at.Add(-time.Minute), true, 5 * time.Second, 0, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPrinter(io.Discard, 5, false, 15)
+			p.Bucket(&pipeline.BucketReport{Start: tc.closed, Events: 1})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancel {
+				cancel()
+			}
+			began := time.Now()
+			waitClosed(ctx, p, at, tc.limit)
+			if took := time.Since(began); took < tc.atLeast || took >= tc.lessThan {
+				t.Errorf("waited %s, want %s to %s", took, tc.atLeast, tc.lessThan)
+			}
+		})
+	}
+}
+
+// TestWaitClosedSeesALaterClose: a bucket closed while the demo waits ends
+// the wait.
+func TestWaitClosedSeesALaterClose(t *testing.T) {
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	p := newPrinter(io.Discard, 5, false, 15)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		p.Bucket(&pipeline.BucketReport{Start: at, Events: 1})
+	}()
+	began := time.Now()
+	waitClosed(context.Background(), p, at, 10*time.Second)
+	if took := time.Since(began); took >= 5*time.Second {
+		t.Errorf("waited %s for a bucket closed after 50 ms", took)
 	}
 }
