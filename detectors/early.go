@@ -129,14 +129,11 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 	b, ev := mp.tests(tail(o.MentionHistory, mp.history), o.Mentions, o.DayAgo, true)
 	one := ev[testBucket]
 	full, disp := one.expected, b.disp
-	// The partial count's own test. Within a bucket the term's rate is one
-	// draw, so the extra-Poisson part of the variance scales with the square
-	// of the share: dispersion 1 + elapsed·(disp-1) for the partial count.
-	// A complete bucket (its end passed, only late events to come) has
+	// The partial count's own test (partialZ). A complete bucket (its end passed, only late events to come) has
 	// nothing left to project: the final judgement, on at least these
 	// counts, agrees, and it pages now rather than after the allowed
 	// lateness.
-	z := significance(o.Mentions, elapsed*full, 1+elapsed*(disp-1))
+	z := partialZ(o.Mentions, elapsed, full, disp)
 	if win := ev[testWindow]; win.raw > 0 {
 		// Or the short window's sum so far, against the expectation of its
 		// closed buckets and the elapsed share of this one's: in a surge's
@@ -177,6 +174,15 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 		out = append(out, earlyFinding(f, elapsed, z, least))
 	}
 	return out
+}
+
+// partialZ is the significance of a bucket's count so far, mentions over
+// the share elapsed of it, against that share of its whole expectation full
+// at dispersion disp. Within a bucket the term's rate is one draw, so the
+// extra-Poisson part of the variance scales with the square of the share:
+// dispersion 1 + elapsed·(disp-1) for the partial count.
+func partialZ(mentions, elapsed, full, disp float64) float64 {
+	return significance(mentions, elapsed*full, 1+elapsed*(disp-1))
 }
 
 // earlyFinding marks f as early: its summary says so, its explanation has

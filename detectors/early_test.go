@@ -293,7 +293,7 @@ func TestEarlyWindowSoFar(t *testing.T) {
 			UniqueCreators: uint64(tc.mentions), MentionHistory: tc.history, ReportHistory: make([]float64, len(tc.history)), DayAgo: math.NaN()}
 		mp := s.mentionParams(o)
 		b, ev := mp.tests(tail(o.MentionHistory, mp.history), o.Mentions, o.DayAgo, true)
-		if z := significance(o.Mentions, tc.elapsed*ev[testBucket].expected, 1+tc.elapsed*(b.disp-1)); z >= s.EarlyZ(time.Minute, false) {
+		if z := partialZ(o.Mentions, tc.elapsed, ev[testBucket].expected, b.disp); z >= s.EarlyZ(time.Minute, false) {
 			t.Fatalf("%s: the count so far alone is %.2f, at the early bar %.2f: the case does not test the window", tc.name, z, s.EarlyZ(time.Minute, false))
 		}
 		fs := s.EvaluateEarly(o, tc.elapsed)

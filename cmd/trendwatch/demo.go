@@ -172,7 +172,7 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 }
 
 // demoDrainWait bounds how long the demo waits, once the generator is done,
-// for the pipeline to close the bucket of its last event.
+// for the pipeline to catch up with it (waitClosed).
 const demoDrainWait = time.Minute
 
 // waitClosed waits until p has seen the bucket starting at last closed, ctx
