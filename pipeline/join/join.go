@@ -217,6 +217,16 @@ func (c *Cache) Each(f func(id string, keys []string)) {
 	}
 }
 
-// Touch reads the slot of content hash h ahead of PutHash or GetHash; what it
-// returns means nothing, but must be kept.
-func (c *Cache) Touch(h uint64) uint64 { return c.m.Touch(h) }
+// Touch reads the slot of content hash h ahead of PutHash or GetHash, and,
+// when the cache is full, the slot of the entry PutHash will evict: its
+// index entry is as far from anything read lately as the new one's, and
+// read only at the eviction it was 4 % of the engine's time on the
+// generator's steady stream. What it returns means nothing, but must be
+// kept.
+func (c *Cache) Touch(h uint64) uint64 {
+	x := c.m.Touch(h)
+	if c.n == len(c.ring) {
+		x ^= c.m.Touch(c.ring[c.first].h)
+	}
+	return x
+}
