@@ -115,13 +115,15 @@ func (r *report) markdown() string {
 					g, fmtLatencies(p, missed), liveRate, livePoll, livePeerGain, livePeerMin, len(l.peerFalse))
 			}
 		}
-		peer := "not measured"
+		// Without the peer there is no count of its to give.
+		peerSpikes, peerOther := "the peer's query not measured", "not measured"
 		if l.peer == "" {
-			peer = fmt.Sprintf("%d", l.peerSpiked)
+			peerSpikes = fmt.Sprintf("the peer's query %d of %d", l.peerSpiked, len(l.spikes))
+			peerOther = fmt.Sprintf("%d", len(l.peerFalse)-l.peerSpiked)
 		}
-		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d; early pages retracted by the run's end: %d), the peer's query %s of %d | pages on other terms: trendwatch %d (with `first_bucket` %d), the peer %d |\n",
-			l.twSpiked[liveDefaults], len(l.spikes), l.twSpiked[liveFirstBucket], l.retracted[liveFirstBucket], peer, len(l.spikes),
-			len(l.twFalse[liveDefaults])-l.twSpiked[liveDefaults], len(l.twFalse[liveFirstBucket])-l.twSpiked[liveFirstBucket], len(l.peerFalse)-l.peerSpiked)
+		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d; early pages retracted by the run's end: %d), %s | pages on other terms: trendwatch %d (with `first_bucket` %d), the peer %s |\n",
+			l.twSpiked[liveDefaults], len(l.spikes), l.twSpiked[liveFirstBucket], l.retracted[liveFirstBucket], peerSpikes,
+			len(l.twFalse[liveDefaults])-l.twSpiked[liveDefaults], len(l.twFalse[liveFirstBucket])-l.twSpiked[liveFirstBucket], peerOther)
 	}
 	fmt.Fprintf(&b, "\nThe whole run took %s.\n", r.took.Round(time.Second))
 	return b.String()

@@ -172,7 +172,9 @@ func (c *Counter) Content(post *event.Content, hs *ingest.Hashes) {
 	// term is counted each waited for the memory on its own.
 	hashed := hs.Terms[:min(int(hs.NTerms), len(hs.Terms))]
 	c.touched ^= c.termKeys.Touch(hashed) ^ c.join.Touch(hs.Content)
-	for _, h := range hashed {
+	// Only a hashtag has a family to find in the tags table; the post's
+	// hashtags are its first terms (event.Content.Terms).
+	for _, h := range hashed[:min(len(hashed), len(post.Hashtags))] {
 		c.touched ^= c.families.Touch(h)
 	}
 	creator := hs.Actor
