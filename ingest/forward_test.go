@@ -299,3 +299,36 @@ func TestForwarderRidesOutBrokerRestart(t *testing.T) {
 		t.Errorf("committed offset %d at the end, want 99", got)
 	}
 }
+
+// TestChunk: a run of relay messages holds whole records, at most a
+// writer's batch of them per topic, by count and by bytes, and always one.
+func TestChunk(t *testing.T) {
+	msgs := func(records, shards, size int) []kafka.Message {
+		var out []kafka.Message
+		for range records {
+			for range shards {
+				out = append(out, kafka.Message{Key: []byte("k"), Value: make([]byte, size-1)})
+			}
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name                        string
+		records, shards, size       int
+		batchSize, batchBytes, want int
+	}{
+		{"under both bounds", 5, 2, 10, 1000, 1 << 20, 10},
+		{"the count bounds", 2500, 1, 10, 1000, 1 << 20, 1000},
+		{"the count bounds, per topic", 2500, 3, 10, 1000, 1 << 20, 3000},
+		{"the bytes bound", 100, 2, 100, 1000, 1000, 20},
+		{"one record over the bytes bound goes alone", 3, 2, 5000, 1000, 1000, 2},
+		{"no bounds", 2500, 2, 10, 0, 0, 5000},
+		{"empty", 0, 2, 10, 1000, 1000, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := chunk(msgs(tt.records, tt.shards, tt.size), tt.shards, tt.batchSize, tt.batchBytes); got != tt.want {
+				t.Errorf("chunk = %d messages, want %d", got, tt.want)
+			}
+		})
+	}
+}
