@@ -271,18 +271,45 @@ func (f *Forwarder) write(ctx context.Context, msgs []kafka.Message) error {
 
 // chunk is how many of msgs, each record's messages to the shards' topics
 // in turn (shards of them), the next run holds: whole records, at most size
-// of them and at most maxBytes of one topic's keys and values (the writer's
-// BatchSize and BatchBytes; 0 for no bound), and at least one record.
+// of them and at most maxBytes of one topic's messages as the writer counts
+// them (batchBytes; the writer's BatchSize and BatchBytes, 0 for no bound),
+// and at least one record.
 func chunk(msgs []kafka.Message, shards, size, maxBytes int) int {
 	records, bytes := 0, 0
 	for i := 0; i < len(msgs); i += shards {
-		b := len(msgs[i].Key) + len(msgs[i].Value)
+		b := batchBytes(&msgs[i])
 		if records > 0 && (size > 0 && records >= size || maxBytes > 0 && bytes+b > maxBytes) {
 			return i
 		}
 		records, bytes = records+1, bytes+b
 	}
 	return len(msgs)
+}
+
+// batchBytes is what m adds to a kafka-go batch against its BatchBytes
+// (Message.totalSize in kafka-go v0.4): the record's framing, a 4-byte length
+// before its key and value, its timestamp and its headers. Counting keys and
+// values alone would let a run that fits by that count spill over into a
+// second batch of a partition, the very split chunk is there to prevent
+// (TestChunkOneBatchPerPartition writes runs at the bound).
+func batchBytes(m *kafka.Message) int {
+	const framing = 4 + 1 + 1 + 4 + 4 + 8 // size, magic, attributes, key and value lengths, timestamp
+	n := framing + len(m.Key) + len(m.Value) + varintLen(len(m.Headers))
+	for _, h := range m.Headers {
+		n += varintLen(len(h.Key)) + len(h.Key) + varintLen(len(h.Value)) + len(h.Value)
+	}
+	return n
+}
+
+// varintLen is the length of n as a zig-zag varint, as Kafka's record
+// format writes lengths.
+func varintLen(n int) int {
+	u := uint64(n<<1) ^ uint64(n>>63)
+	l := 1
+	for ; u >= 0x80; u >>= 7 {
+		l++
+	}
+	return l
 }
 
 // writeRun writes msgs, one run, retrying until it succeeds or ctx ends.

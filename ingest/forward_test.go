@@ -320,7 +320,7 @@ func TestChunk(t *testing.T) {
 		{"under both bounds", 5, 2, 10, 1000, 1 << 20, 10},
 		{"the count bounds", 2500, 1, 10, 1000, 1 << 20, 1000},
 		{"the count bounds, per topic", 2500, 3, 10, 1000, 1 << 20, 3000},
-		{"the bytes bound", 100, 2, 100, 1000, 1000, 20},
+		{"the bytes bound, as the writer counts them (23 bytes of framing each)", 100, 2, 77, 1000, 1000, 20},
 		{"one record over the bytes bound goes alone", 3, 2, 5000, 1000, 1000, 2},
 		{"no bounds", 2500, 2, 10, 0, 0, 5000},
 		{"empty", 0, 2, 10, 1000, 1000, 0},
@@ -330,5 +330,48 @@ func TestChunk(t *testing.T) {
 				t.Errorf("chunk = %d messages, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestChunkOneBatchPerPartition writes runs cut by bytes through the
+// forwarder's own writer to the embedded broker: each run must go out as one
+// batch per relay partition, or a failed batch could leave a hole behind a
+// later one that landed (see Forwarder.write). One input partition, so each
+// relay topic gets one partition's batch a run; the records are sized so that
+// counting keys and values alone would put 21 in a run the writer splits at 17.
+func TestChunkOneBatchPerPartition(t *testing.T) {
+	_, cfg := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const shards = 2
+	fw, err := NewForwarder(cfg, shards, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	if err := fw.EnsureTopics(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fw.w.BatchBytes = 2000
+	var msgs []kafka.Message
+	offsets := map[Partition]int64{}
+	for i := range 100 {
+		var r Record
+		r.Kind = KindContent
+		r.Source = Source{Topic: cfg.Topics.Content, Partition: 0, Offset: int64(i)}
+		r.Content.EventID = fmt.Sprintf("e%03d", i)
+		fw.add(&msgs, []Record{r}, offsets)
+	}
+	fw.w.Stats() // from zero
+	for len(msgs) > 0 {
+		n := chunk(msgs, shards, fw.w.BatchSize, int(fw.w.BatchBytes))
+		if err := fw.writeRun(ctx, msgs[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if s := fw.w.Stats(); s.Writes != shards || s.Messages != int64(n) {
+			t.Fatalf("a run of %d records went out in %d batches (%d messages), want %d batches, one per relay topic",
+				n/shards, s.Writes, s.Messages, shards)
+		}
+		msgs = msgs[n:]
 	}
 }
