@@ -252,7 +252,10 @@ func (f *Forwarder) Run(ctx context.Context, in <-chan []Record, c Committer, ev
 // last input offset they counted, so a record written after one whose
 // write failed would hide it once that one is written again. A run fills
 // at most one of the writer's batches per relay partition, and a batch is
-// written whole or not at all. Unchunked (a write held up to 4,096 records
+// written whole or not at all. kafka-go's BatchTimeout cannot cut it in two:
+// a call appends its messages for a partition under that partition's lock,
+// which the timer takes too, and a synchronous call returns only once its
+// batches are written, so the next run starts a batch of its own. Unchunked (a write held up to 4,096 records
 // a shard, several batches of a partition), a broker restart failed 1,000
 // of a write's 1,280 records, exactly one batch, and the detect process
 // never counted those 1,000 although they were written again
