@@ -103,6 +103,14 @@ func (e *Engine) reportBucket(b *sketches.Bucket, v detect.Verdict, in trend.Int
 // write hands a closed bucket's rows, alert transitions and intake (nil:
 // none to write) to every sink, then its transitions to the notifier.
 func (e *Engine) write(ctx context.Context, rows []trend.Minute, evs []alert.Event, intake *trend.Intake) error {
+	err := e.writeAll(ctx, rows, evs, intake)
+	if err != nil && e.unwritten == nil {
+		e.unwritten = err
+	}
+	return err
+}
+
+func (e *Engine) writeAll(ctx context.Context, rows []trend.Minute, evs []alert.Event, intake *trend.Intake) error {
 	// Asked before every write, not only at commit rounds: a primary woken
 	// beside the standby that took over must not page or write what it
 	// judges in the moment before its next round.

@@ -132,6 +132,13 @@ type Engine struct {
 	// fence is the checkpoint store's (Run sets it): asked before every
 	// write of rows, alerts and pages.
 	fence Fence
+	// unwritten is the first write of a closed bucket's rows, alerts or
+	// pages that failed. The window has let that bucket go and the judge
+	// has moved its lifecycle on, so a snapshot taken now would hold a
+	// state whose output never reached the sinks: no checkpoint is saved
+	// and no offset committed after it (commitRefused), and a restart
+	// replays from the last good one.
+	unwritten error
 
 	watermark  time.Time
 	lastClosed time.Time // start of the last bucket closed

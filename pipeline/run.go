@@ -79,6 +79,9 @@ func (e *Engine) commit(ctx context.Context, c Committer, ck Checkpointer, began
 			return fmt.Errorf("flush sink: %w", err)
 		}
 	}
+	if err := e.commitRefused(); err != nil {
+		return err
+	}
 	if ck != nil {
 		if err := ck.Stage(e.WriteSnapshot); err != nil {
 			return err
@@ -102,6 +105,17 @@ func (e *Engine) commit(ctx context.Context, c Committer, ck Checkpointer, began
 	}
 	e.m.commitDur.Observe(time.Since(began).Seconds())
 	return nil
+}
+
+// commitRefused is why no checkpoint may be saved and no offset committed
+// any more: a closed bucket's output that never reached the sinks (see
+// Engine.unwritten). The sinks are flushed all the same: what did reach
+// them is right, and a replay writes it again with a later version.
+func (e *Engine) commitRefused() error {
+	if e.unwritten == nil {
+		return nil
+	}
+	return fmt.Errorf("checkpoint and offsets not saved: a closed bucket's output was not written (%w); a restart replays from the last checkpoint", e.unwritten)
 }
 
 // roundResult is how a commit round ended.
@@ -165,6 +179,9 @@ func (e *Engine) commitAsync(ctx context.Context, c Committer, ck Checkpointer) 
 		if err := s.Flush(ctx); err != nil {
 			return fail(fmt.Errorf("flush sink: %w", err))
 		}
+	}
+	if err := e.commitRefused(); err != nil {
+		return fail(err)
 	}
 	if ck != nil {
 		if err := ck.Stage(e.WriteSnapshot); err != nil {

@@ -1,0 +1,122 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/ingest"
+	"github.com/trendwatch/trendwatch/sketches"
+	"github.com/trendwatch/trendwatch/trend"
+)
+
+// stallingSink takes minute rows until its stallAt-th write, which waits
+// for the run's context to end as a sink whose queue is full does
+// (clickhouse.Sink.enqueue while ClickHouse catches up), then fails.
+type stallingSink struct {
+	memSink
+	stallAt, writes int
+	stalled         chan struct{}
+}
+
+func (s *stallingSink) WriteMinutes(ctx context.Context, rows []trend.Minute) error {
+	if s.writes++; s.writes == s.stallAt {
+		close(s.stalled)
+		<-ctx.Done()
+		return fmt.Errorf("queue full: %w", ctx.Err())
+	}
+	return s.memSink.WriteMinutes(ctx, rows)
+}
+
+// countingStore is a checkpoint directory that counts what it made current.
+type countingStore struct{ commits int }
+
+func (s *countingStore) Stage(write func(io.Writer) error) error { return write(io.Discard) }
+func (s *countingStore) Commit() (int, error)                    { s.commits++; return 0, nil }
+
+// offsetLog is a consumer group that records the offsets committed.
+type offsetLog struct {
+	mu      sync.Mutex
+	commits [][]ingest.Offset
+}
+
+func (o *offsetLog) Commit(_ context.Context, offsets []ingest.Offset) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.commits = append(o.commits, offsets)
+	return nil
+}
+
+// TestNoCheckpointAfterUnwrittenBucket: a shutdown that cuts short a closed
+// bucket's write (the sink's queue full, SIGTERM) must not save a
+// checkpoint or commit offsets past it. The window has let the bucket go
+// and its record is counted, so such a checkpoint would lose the bucket's
+// rows for good: a restart would skip its records as counted. The run says
+// why it saved nothing; the last good checkpoint is where a restart begins.
+func TestNoCheckpointAfterUnwrittenBucket(t *testing.T) {
+	tests := []struct {
+		name    string
+		stallAt int
+	}{
+		{"the first bucket's write", 1},
+		{"a later bucket's write", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := &stallingSink{stallAt: tt.stallAt, stalled: make(chan struct{})}
+			cfg := DefaultConfig()
+			cfg.CommitInterval = time.Hour // only the shutdown's commit
+			e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), []Sink{sink}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One partition, known: the start-up hold ends with its first
+			// record, so buckets close as records arrive, in Run's process.
+			e.Expect([]ingest.Partition{{Topic: "content-events"}})
+			start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+			recs := minutePosts(start, 20, func(int) int { return 20 })
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			in := make(chan ingest.Record)
+			go func() {
+				for _, r := range recs {
+					select {
+					case in <- r:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+			store, group := &countingStore{}, &offsetLog{}
+			done := make(chan error, 1)
+			go func() { done <- e.Run(ctx, in, group, store) }()
+			select {
+			case <-sink.stalled:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no bucket write stalled")
+			}
+			cancel() // SIGTERM
+			var runErr error
+			select {
+			case runErr = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("run did not stop")
+			}
+			if runErr == nil || !strings.Contains(runErr.Error(), "not saved") || !errors.Is(runErr, context.Canceled) {
+				t.Errorf("run ended with %v, want the refused checkpoint, wrapping the write's error", runErr)
+			}
+			if store.commits != 0 {
+				t.Errorf("%d checkpoints made current after the bucket's write failed, want 0", store.commits)
+			}
+			if len(group.commits) != 0 {
+				t.Errorf("offsets committed after the bucket's write failed: %v", group.commits)
+			}
+		})
+	}
+}
