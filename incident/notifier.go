@@ -31,7 +31,9 @@
 // so a checkpoint keeps them and a restart re-sends them. Alertmanager tells
 // alerts apart by their labels, so a transition that changes them (severity on
 // an escalation, the top region) ends the alert under its old labels in the
-// same request, and a resolve names the labels last sent.
+// same request, and a resolve names the labels last sent. Pending lists the
+// alert as last sent before a queued transition that has to name it, so that
+// a restart still ends or resolves the right alert.
 //
 // Filters, applied when a transition is written:
 //   - An open or escalation below incident.min_severity opens nothing.
@@ -43,8 +45,16 @@
 //     higher severity than any sent for the term in the interval still goes
 //     out, so an escalation to critical is never held back by the page for its
 //     medium start.
+//   - An alert held back by that limit is remembered while it is open: once
+//     none of its incident's paged alerts is open any more (the one that paged
+//     resolved, or had resolved when the interval ended), the most severe held
+//     alert still open is paged, so the desk never reads an incident as over
+//     while one of its alerts still fires. It holds the slot as if it had
+//     paged in the first place.
 //   - A retracted early alert (Event.Reason retracted) gives its term's slot
-//     back: the page it sent was wrong and must not hold back the next.
+//     back when it alone triggered in the interval: the page it sent was
+//     wrong and must not hold back the next, but another alert's page still
+//     holds it.
 //   - A resolve goes out when its alert triggered an incident, whatever its
 //     severity, and not when the alert was filtered; a resolve of an alert this
 //     process never saw (after a restart) goes out when it meets min_severity,
@@ -125,8 +135,10 @@ type Notifier struct {
 	queue     []*delivery
 	pending   map[string]*delivery // by event ID
 	keys      map[string]*keyState // by alert key
-	terms     map[string]*termState
-	open      map[string]*alert.Event // kind alertmanager: by key, the last trigger posted
+	terms     map[string]*termState                // by incident: its current per-term interval
+	paged     map[string]map[string]bool           // by incident: the keys whose alert triggered and is open
+	held      map[string]map[string]*alert.Event   // by incident, then key: the last trigger of an open alert the per-term limit held back
+	open      map[string]*alert.Event              // kind alertmanager: by key, the last trigger posted
 	lastSweep time.Time
 	wake      chan struct{} // a delivery was queued; capacity 1
 	emptied   chan struct{} // closed while the queue is empty
@@ -167,6 +179,7 @@ type delivery struct {
 // current alert (a key that opens again after resolving is a new alert, with a
 // new OpenedAt) triggered an incident.
 type keyState struct {
+	incident  string // OfAlert: an alert keeps the incident it opened in
 	openedAt  time.Time
 	lastSeq   uint64
 	triggered bool
@@ -177,6 +190,10 @@ type keyState struct {
 type termState struct {
 	since time.Time      // start of the term's current interval
 	sev   alert.Severity // highest severity triggered in it
+	// fired holds the keys that triggered in the interval, each with the
+	// highest severity it sent: a retracted page gives the slot back only if
+	// no other page holds it.
+	fired map[string]alert.Severity
 }
 
 // New checks cfg and loads the webhook secret. Nothing is sent before Start.
@@ -228,6 +245,8 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Notifier, er
 		pending: map[string]*delivery{},
 		keys:    map[string]*keyState{},
 		terms:   map[string]*termState{},
+		paged:   map[string]map[string]bool{},
+		held:    map[string]map[string]*alert.Event{},
 		open:    map[string]*alert.Event{},
 		wake:    make(chan struct{}, 1),
 		emptied: make(chan struct{}),

@@ -1,14 +1,17 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/ingest"
 )
 
 // outbox is a Notifier whose endpoint is down: it keeps every transition it
@@ -75,5 +78,71 @@ func TestNotifier(t *testing.T) {
 	}
 	if !errors.Is(failed, down) {
 		t.Errorf("engine with a failing notifier: %v, want it to wrap %v", failed, down)
+	}
+}
+
+// courier is a Notifier whose endpoint is slow but up: it holds what it is
+// told until Drain delivers it.
+type courier struct {
+	outbox
+	delivered []alert.Event
+}
+
+func (c *courier) Drain(context.Context) error {
+	c.delivered = append(c.delivered, c.got...)
+	c.got = nil
+	return nil
+}
+
+// snapshotStore keeps the last snapshot made current.
+type snapshotStore struct{ staged, current bytes.Buffer }
+
+func (s *snapshotStore) Stage(write func(io.Writer) error) error {
+	s.staged.Reset()
+	return write(&s.staged)
+}
+
+func (s *snapshotStore) Commit() (int, error) {
+	s.current.Reset()
+	s.current.Write(s.staged.Bytes())
+	return s.current.Len(), nil
+}
+
+// TestShutdownDeliversBeforeCheckpoint: on a clean stop the outbox is
+// delivered before the last checkpoint takes it, so the pages that went out
+// on the way out are not in the checkpoint to be sent again by the next run.
+func TestShutdownDeliversBeforeCheckpoint(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	f := surgeFeed{start: start, minutes: 68, base: 30, factor: 10, onset: start.Add(time.Hour)}
+	a, _ := newEarlyEngine(t, detectors.DefaultConfig(), nil)
+	pager := &courier{}
+	a.SetNotifier(pager)
+	a.cfg.CommitInterval = time.Hour // only the shutdown's commit
+	in := make(chan ingest.Record)
+	go func() {
+		for _, r := range f.records() {
+			in <- r
+		}
+		close(in)
+	}()
+	store := &snapshotStore{}
+	if err := a.Run(context.Background(), in, nil, store); err != nil {
+		t.Fatal(err)
+	}
+	// What the process does once Run is back (cmd/trendwatch closeNotifier).
+	if err := pager.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(pager.delivered) == 0 {
+		t.Fatal("nothing delivered: the test tests nothing")
+	}
+	b, _ := newEarlyEngine(t, detectors.DefaultConfig(), nil)
+	next := &outbox{}
+	b.SetNotifier(next)
+	if err := b.Restore(store.current.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if len(next.restored) != 0 {
+		t.Errorf("the checkpoint hands %d delivered transitions to the next run, want none", len(next.restored))
 	}
 }

@@ -118,6 +118,32 @@ func (e *Engine) commitRefused() error {
 	return fmt.Errorf("checkpoint and offsets not saved: a closed bucket's output was not written (%w); a restart replays from the last checkpoint", e.unwritten)
 }
 
+// drainer is a Notifier that can deliver its outbox while the process
+// stops (incident.Notifier).
+type drainer interface {
+	Drain(ctx context.Context) error
+}
+
+// notifierDrain bounds how long the last commit waits for the outbox: what is
+// not delivered by then goes into the checkpoint, for the next run to send.
+const notifierDrain = 10 * time.Second
+
+// drainNotifier delivers what the notifier holds before the last checkpoint
+// takes its outbox. Drained after it, every page delivered on the way out
+// was still in the checkpoint and went out a second time from the restarted
+// process: a PagerDuty trigger after its resolve opens a new incident.
+func (e *Engine) drainNotifier(ctx context.Context) {
+	d, ok := e.notifier.(drainer)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, notifierDrain)
+	defer cancel()
+	if err := d.Drain(ctx); err != nil {
+		e.log.Warn("incident outbox not delivered at shutdown; the checkpoint keeps what is left for the next run", "err", err)
+	}
+}
+
 // roundResult is how a commit round ended.
 type roundResult struct {
 	err error
@@ -298,6 +324,7 @@ func runLoop[T any](ctx context.Context, e *Engine, in <-chan T, c Committer, ck
 		if drain {
 			err = e.Drain(fctx)
 		}
+		e.drainNotifier(fctx)
 		return errors.Join(err, e.Commit(fctx, c, ck))
 	}
 	for {

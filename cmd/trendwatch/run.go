@@ -605,7 +605,7 @@ func closeNotifier(n *incident.Notifier, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := n.Drain(ctx); err != nil {
-		log.Warn("incident outbox not empty at shutdown; the checkpoint keeps it", "err", err)
+		log.Warn("incident outbox not empty at shutdown; the last checkpoint keeps what it held then", "err", err)
 	}
 	if err := n.Close(); err != nil {
 		log.Warn("closing the incident notifier", "err", err)
