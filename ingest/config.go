@@ -104,6 +104,13 @@ type Config struct {
 	ReadRelay string `mapstructure:"-"`
 }
 
+// MaxDeadLetterBytes is the most of a bad message's value a dead letter may
+// keep (kafka.dead_letter_max_bytes). With the key and the original headers
+// cut too (deadLetter.send), a dead letter stays inside one of the writer's
+// batches (NewWriter's BatchBytes), which kafka-go would otherwise refuse
+// before sending, on every attempt.
+const MaxDeadLetterBytes = 512 << 10
+
 // MinSafeMaxWait is the kafka.max_wait below which NewConsumer warns that a
 // fetch whose answer is slow may never be read (see Config.MaxWait): the
 // race detector's slowdown alone took a 10 MiB message's fetch on loopback
@@ -160,8 +167,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("kafka.max_wait: must be > 0, got %v", c.MaxWait)
 	case c.FetchMaxBytes < 1024:
 		return fmt.Errorf("kafka.fetch_max_bytes: must be >= 1024, got %d", c.FetchMaxBytes)
-	case c.DeadLetterMaxBytes <= 0:
-		return fmt.Errorf("kafka.dead_letter_max_bytes: must be > 0, got %d", c.DeadLetterMaxBytes)
+	case c.DeadLetterMaxBytes <= 0 || c.DeadLetterMaxBytes > MaxDeadLetterBytes:
+		return fmt.Errorf("kafka.dead_letter_max_bytes: must be in 1..%d (a dead letter, with its key and headers, must fit in one of the writer's batches), got %d", MaxDeadLetterBytes, c.DeadLetterMaxBytes)
 	case c.StartupTimeout < 0:
 		return fmt.Errorf("kafka.startup_timeout: must be >= 0, got %v", c.StartupTimeout)
 	case c.Decoders < 0:
@@ -287,13 +294,18 @@ func (c Config) NewWriter(topic string) (*kafka.Writer, error) {
 		return nil, err
 	}
 	return &kafka.Writer{
-		Addr:                   kafka.TCP(c.Brokers...),
-		Topic:                  topic,
-		Balancer:               &kafka.Hash{},
-		Transport:              tr,
-		BatchTimeout:           5 * time.Millisecond,
-		BatchSize:              1000,
-		BatchBytes:             16 << 20,
+		Addr:         kafka.TCP(c.Brokers...),
+		Topic:        topic,
+		Balancer:     &kafka.Hash{},
+		Transport:    tr,
+		BatchTimeout: 5 * time.Millisecond,
+		BatchSize:    1000,
+		// Under the 1,048,588 bytes a Kafka broker takes in one record
+		// batch by default (message.max.bytes), with room for the batch's
+		// header: a larger batch is refused whole (MESSAGE_TOO_LARGE) on
+		// a cluster left at its defaults. A single message above it still
+		// goes alone, as large as the topic allows.
+		BatchBytes:             1_000_000,
 		RequiredAcks:           kafka.RequireAll,
 		AllowAutoTopicCreation: true,
 	}, nil

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -457,172 +456,13 @@ func (c *Consumer) Commit(ctx context.Context, offsets []Offset) error {
 	return nil
 }
 
+// Flush returns once the dead letters of every message decoded so far are on
+// the dead-letter topic. What a checkpoint covers must be: a restart from it
+// skips those messages and never refuses them again. Commit flushes too.
+func (c *Consumer) Flush(ctx context.Context) error { return c.dlq.flush(ctx) }
+
 // Close leaves the group and closes the dead-letter writer.
 func (c *Consumer) Close() error {
 	c.ends.close()
 	return errors.Join(c.reader.Close(), c.dlq.close())
-}
-
-// deadLetter writes refused messages to the dead-letter topic in batches from its
-// own goroutine, so a flood of bad input costs one round trip per batch rather
-// than one per message. flush waits until every message sent so far is written.
-type deadLetter struct {
-	w       *kafka.Writer
-	log     *slog.Logger
-	metrics *metrics
-	ch      chan kafka.Message
-	once    sync.Once
-	mu      sync.Mutex
-	cond    *sync.Cond
-	pending int
-	err     error
-	done    chan struct{}
-}
-
-func newDeadLetter(w *kafka.Writer, log *slog.Logger, m *metrics) *deadLetter {
-	d := &deadLetter{w: w, log: log, metrics: m, ch: make(chan kafka.Message, 4096), done: make(chan struct{})}
-	d.cond = sync.NewCond(&d.mu)
-	return d
-}
-
-func (d *deadLetter) start(ctx context.Context) {
-	d.once.Do(func() { go d.loop(context.WithoutCancel(ctx)) })
-}
-
-func (d *deadLetter) send(ctx context.Context, m kafka.Message, reason event.Reason, cause error, maxBytes int) {
-	value := m.Value
-	if len(value) > maxBytes {
-		value = value[:maxBytes]
-	}
-	if value == nil {
-		// A null value on a compacted dead-letter topic would be a tombstone,
-		// deleting the earlier dead letters of the same key.
-		value = []byte{}
-	}
-	// The original headers (trace context, producer, schema) say where a bad
-	// message came from; ours go after them, and an original header with one
-	// of our names (a dead letter replayed into an input topic) is dropped so
-	// each of ours appears once.
-	headers := make([]kafka.Header, 0, len(m.Headers)+6)
-	for _, h := range m.Headers {
-		if !ownHeader(h.Key) {
-			headers = append(headers, h)
-		}
-	}
-	msg := kafka.Message{
-		Key:   m.Key,
-		Value: value,
-		Headers: append(headers,
-			kafka.Header{Key: "trendwatch-reason", Value: []byte(reason)},
-			kafka.Header{Key: "trendwatch-error", Value: []byte(truncate(cause.Error(), 1024))},
-			kafka.Header{Key: "trendwatch-source-topic", Value: []byte(m.Topic)},
-			kafka.Header{Key: "trendwatch-source-partition", Value: []byte(strconv.Itoa(m.Partition))},
-			kafka.Header{Key: "trendwatch-source-offset", Value: []byte(strconv.FormatInt(m.Offset, 10))},
-			kafka.Header{Key: "trendwatch-original-bytes", Value: []byte(strconv.Itoa(len(m.Value)))},
-		),
-	}
-	d.mu.Lock()
-	d.pending++
-	d.mu.Unlock()
-	select {
-	case d.ch <- msg:
-	case <-ctx.Done():
-		d.finish(1, nil)
-	}
-}
-
-// ownHeader reports the headers send sets.
-func ownHeader(key string) bool {
-	switch key {
-	case "trendwatch-reason", "trendwatch-error", "trendwatch-source-topic", "trendwatch-source-partition",
-		"trendwatch-source-offset", "trendwatch-original-bytes":
-		return true
-	}
-	return false
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
-func (d *deadLetter) loop(ctx context.Context) {
-	defer close(d.done)
-	batch := make([]kafka.Message, 0, 512)
-	for m := range d.ch {
-		batch = append(batch[:0], m)
-	fill:
-		for len(batch) < cap(batch) {
-			select {
-			case m, ok := <-d.ch:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, m)
-			default:
-				break fill
-			}
-		}
-		d.finish(len(batch), d.write(ctx, batch))
-	}
-}
-
-// write retries a few times, then gives up: a dead letter that cannot be written
-// must not stop the partition it came from. The give-up is logged and counted.
-func (d *deadLetter) write(ctx context.Context, batch []kafka.Message) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = d.w.WriteMessages(wctx, batch...)
-		cancel()
-		if err == nil {
-			d.metrics.dlqWrites.WithLabelValues("ok").Add(float64(len(batch)))
-			return nil
-		}
-		time.Sleep(time.Duration(100<<attempt) * time.Millisecond)
-	}
-	d.metrics.dlqWrites.WithLabelValues("error").Add(float64(len(batch)))
-	d.log.Error("dead-letter write failed; messages dropped", "topic", d.w.Topic, "messages", len(batch), "err", err)
-	return nil
-}
-
-func (d *deadLetter) finish(n int, err error) {
-	d.mu.Lock()
-	d.pending -= n
-	if err != nil && d.err == nil {
-		d.err = err
-	}
-	d.cond.Broadcast()
-	d.mu.Unlock()
-}
-
-func (d *deadLetter) flush(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() {
-		d.mu.Lock()
-		d.cond.Broadcast()
-		d.mu.Unlock()
-	})
-	defer stop()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for d.pending > 0 && ctx.Err() == nil {
-		d.cond.Wait()
-	}
-	if d.pending > 0 {
-		return fmt.Errorf("dead-letter flush: %d messages still pending: %w", d.pending, ctx.Err())
-	}
-	return d.err
-}
-
-func (d *deadLetter) close() error {
-	d.once.Do(func() { close(d.done) }) // never started: nothing to drain
-	select {
-	case <-d.done:
-	default:
-		close(d.ch)
-		<-d.done
-	}
-	return d.w.Close()
 }

@@ -38,6 +38,9 @@ func TestConfigValidate(t *testing.T) {
 		{"sasl no password", func(c *Config) { c.SASL.Mechanism = "plain"; c.SASL.Username = "u" }, "kafka.sasl.password"},
 		{"tls half", func(c *Config) { c.TLS.CertFile = "x" }, "kafka.tls.cert_file"},
 		{"limits", func(c *Config) { c.Limits.MaxHashtags = 0 }, "kafka.limits"},
+		{"dead letters cut to nothing", func(c *Config) { c.DeadLetterMaxBytes = 0 }, "kafka.dead_letter_max_bytes"},
+		{"dead letters larger than a batch", func(c *Config) { c.DeadLetterMaxBytes = 2 << 20 }, "kafka.dead_letter_max_bytes"},
+		{"dead letters at the largest", func(c *Config) { c.DeadLetterMaxBytes = MaxDeadLetterBytes }, ""},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()
@@ -110,6 +113,7 @@ func produce(t *testing.T, cfg Config, topic string, values ...[]byte) {
 		t.Fatal(err)
 	}
 	defer w.Close()
+	w.BatchBytes = 16 << 20 // a producer of 10 MB messages, for the too_large dead letter
 	msgs := make([]kafka.Message, len(values))
 	for i, v := range values {
 		msgs[i] = kafka.Message{Key: []byte(strconv.Itoa(i)), Value: v}
@@ -340,7 +344,7 @@ func TestDecodeTombstonesAndEmpty(t *testing.T) {
 				}
 				return
 			}
-			dl := <-c.dlq.ch
+			dl := (<-c.dlq.ch).msg
 			if h := headers(dl); h["trendwatch-reason"] != string(tt.reason) {
 				t.Errorf("dead-letter reason %q, want %q", h["trendwatch-reason"], tt.reason)
 			}
@@ -364,7 +368,7 @@ func TestDeadLetterKeepsHeaders(t *testing.T) {
 		{Key: "empty", Value: nil},
 	}
 	c.decode(context.Background(), kafka.Message{Topic: c.cfg.Topics.Reports, Offset: 3, Value: []byte(`{"event_id":`), Headers: orig})
-	dl := <-c.dlq.ch
+	dl := (<-c.dlq.ch).msg
 	var got []string
 	for _, h := range dl.Headers {
 		got = append(got, h.Key+"="+string(h.Value))

@@ -43,6 +43,24 @@ func superseded(ck Checkpointer) error {
 	return nil
 }
 
+// Flusher is a Committer with writes of its own that the offsets it commits
+// cover (ingest.Consumer: the dead letters of refused messages).
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// flushInput flushes c's own writes, when it has any, before a checkpoint is
+// made current: the checkpoint covers the refused records too, and a restart
+// from it skips them, so their dead letters are never written again.
+func flushInput(ctx context.Context, c Committer) error {
+	if f, ok := c.(Flusher); ok {
+		if err := f.Flush(ctx); err != nil {
+			return fmt.Errorf("flush the input's dead letters: %w", err)
+		}
+	}
+	return nil
+}
+
 // owns asks c, when it can tell, whether this process owns its input.
 func owns(ctx context.Context, c Committer) error {
 	if o, ok := c.(Owner); ok {
@@ -90,6 +108,9 @@ func (e *Engine) commit(ctx context.Context, c Committer, ck Checkpointer, began
 			return err
 		}
 		if err := owns(ctx, c); err != nil {
+			return err
+		}
+		if err := flushInput(ctx, c); err != nil {
 			return err
 		}
 		n, err := ck.Commit()
@@ -224,6 +245,10 @@ func (e *Engine) commitAsync(ctx context.Context, c Committer, ck Checkpointer) 
 				return
 			}
 			if err := owns(ctx, c); err != nil {
+				done <- roundResult{err: err, at: time.Now()}
+				return
+			}
+			if err := flushInput(ctx, c); err != nil {
 				done <- roundResult{err: err, at: time.Now()}
 				return
 			}
