@@ -120,3 +120,78 @@ func TestNoCheckpointAfterUnwrittenBucket(t *testing.T) {
 		})
 	}
 }
+
+// orderLog records, in order, the input's flushes and the checkpoints made
+// current.
+type orderLog struct {
+	mu    sync.Mutex
+	steps []string
+}
+
+func (l *orderLog) add(step string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.steps = append(l.steps, step)
+}
+
+func (l *orderLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.steps)
+}
+
+// flushingGroup is a consumer group whose input has writes of its own.
+type flushingGroup struct {
+	offsetLog
+	log *orderLog
+}
+
+func (g *flushingGroup) Flush(context.Context) error {
+	g.log.add("flush input")
+	return nil
+}
+
+// orderedStore is a checkpoint directory that logs what it makes current.
+type orderedStore struct{ log *orderLog }
+
+func (s orderedStore) Stage(write func(io.Writer) error) error { return write(io.Discard) }
+func (s orderedStore) Commit() (int, error) {
+	s.log.add("checkpoint")
+	return 0, nil
+}
+
+// TestInputFlushedBeforeCheckpoint: the input's own writes (ingest.Consumer's
+// dead letters) are flushed before a checkpoint is made current, in the
+// commit rounds and in the last commit: the checkpoint covers the refused
+// records, and a restart from it never refuses them again.
+func TestInputFlushedBeforeCheckpoint(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CommitInterval = 20 * time.Millisecond
+	e, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &orderLog{}
+	in := make(chan ingest.Record)
+	go func() {
+		// Fed until a commit round has made a checkpoint current, then
+		// closed for the last commit.
+		recs := minutePosts(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), 60, func(int) int { return 5 })
+		for i := 0; i < len(recs) && log.len() < 2; i++ {
+			in <- recs[i]
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(in)
+	}()
+	if err := e.Run(context.Background(), in, &flushingGroup{log: log}, orderedStore{log}); err != nil {
+		t.Fatal(err)
+	}
+	if len(log.steps) < 4 {
+		t.Fatalf("steps %v: want a commit round before the last commit", log.steps)
+	}
+	for i := 0; i < len(log.steps); i += 2 {
+		if log.steps[i] != "flush input" || log.steps[i+1] != "checkpoint" {
+			t.Fatalf("steps %v: want each checkpoint right after a flush of the input", log.steps)
+		}
+	}
+}
