@@ -57,13 +57,24 @@ type amAlert struct {
 // it, so they are made for each attempt rather than once.
 type amEncoder struct {
 	margin       time.Duration
+	maxWait      time.Duration // see newAMEncoder
 	generatorURL string
 	historyTable string
 }
 
 func newAMEncoder(cfg Config) *amEncoder {
+	margin := resendMargins * cfg.ResendInterval
+	// Delivery is one request at a time, so a retry's wait holds back every
+	// open alert's re-send. The last one went out up to a resend interval
+	// before the failure and the retry may take a timeout of its own: a wait
+	// past the rest of the margin (a Retry-After may ask for minutes) would
+	// have Alertmanager resolve, and notify, every open alert meanwhile. Never
+	// below backoff_base, so a margin too small for the timeout does not
+	// retry in a tight loop.
+	maxWait := max(margin-cfg.ResendInterval-cfg.Timeout, cfg.BackoffBase)
 	return &amEncoder{
-		margin:       resendMargins * cfg.ResendInterval,
+		margin:       margin,
+		maxWait:      maxWait,
 		generatorURL: cfg.GeneratorURL,
 		historyTable: cfg.HistoryTable,
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -463,5 +466,120 @@ func TestAlertmanagerRejectedNotResent(t *testing.T) {
 	}
 	if p := s.Pending(); len(p) != 0 {
 		t.Errorf("Pending() keeps a rejected alert: %v", ids(p))
+	}
+}
+
+// TestAlertmanagerCheckpointKeepsPostedLabels: a transition still queued at a
+// restart ends or resolves the alert as it was posted, not as it is now.
+func TestAlertmanagerCheckpointKeepsPostedLabels(t *testing.T) {
+	opened := transition("surge|hashtag:a", 1, alert.StatusOpen, alert.SeverityMedium)
+	opened.Alert.TopRegions = []string{"NP"}
+	escalated := transition("surge|hashtag:a", 2, alert.StatusEscalated, alert.SeverityHigh)
+	escalated.Alert.TopRegions = []string{"NP"}
+	retracted := transition("surge|hashtag:a", 2, alert.StatusResolved, alert.SeverityMedium)
+	retracted.Alert.TopRegions = []string{"IN"} // the top region moved
+	retracted.Reason = alert.ReasonRetracted
+	tests := []struct {
+		name    string
+		pending alert.Event
+		// check is given the labels the first notifier posted and the posts
+		// of the second.
+		check func(t *testing.T, posted map[string]string, posts [][]amAlert, at []time.Time)
+	}{
+		{"escalation", escalated, func(t *testing.T, posted map[string]string, posts [][]amAlert, at []time.Time) {
+			last := posts[len(posts)-1]
+			if last[0].Labels["severity"] != "high" {
+				t.Errorf("last post %+v, want the high alert firing first", last)
+			}
+			old := slices.IndexFunc(last, func(a amAlert) bool { return maps.Equal(a.Labels, posted) })
+			if old < 0 {
+				t.Fatalf("last post %+v does not end the medium alert %v", last, posted)
+			}
+			if end, _ := time.Parse(time.RFC3339, last[old].EndsAt); end.After(at[len(at)-1]) {
+				t.Errorf("medium alert ends at %v, after the post at %v", end, at[len(at)-1])
+			}
+		}},
+		{"retracted resolve", retracted, func(t *testing.T, posted map[string]string, posts [][]amAlert, _ []time.Time) {
+			last := posts[len(posts)-1]
+			if len(last) != 1 || !maps.Equal(last[0].Labels, posted) {
+				t.Fatalf("last post %+v, want the resolve of %v", last, posted)
+			}
+			if last[0].EndsAt != isoTime(retracted.Alert.ResolvedAt) || last[0].Annotations["retracted"] == "" {
+				t.Errorf("resolve %+v, want endsAt %s and the retracted annotation", last[0], isoTime(retracted.Alert.ResolvedAt))
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := newAMReceiver(t)
+			cfg := amTestConfig(rc.srv.URL)
+			first := startNotifier(t, cfg, nil)
+			if err := first.Notify(context.Background(), []alert.Event{opened}); err != nil {
+				t.Fatal(err)
+			}
+			drain(t, first, 5*time.Second)
+			rc.fail.Store(1 << 30)
+			if err := first.Notify(context.Background(), []alert.Event{tt.pending}); err != nil {
+				t.Fatal(err)
+			}
+			if err := first.Close(); err != nil {
+				t.Fatal(err)
+			}
+			pending := first.Pending()
+			posts, _ := rc.received()
+			if len(posts) != 1 {
+				t.Fatalf("first notifier posted %+v, want the open alert", posts)
+			}
+			posted := posts[0][0].Labels
+
+			rc.fail.Store(0)
+			second, err := New(cfg, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second.Restore(pending)
+			second.Start(context.Background())
+			defer second.Close()
+			drain(t, second, 5*time.Second)
+			posts, at := rc.received()
+			if len(posts) < 2 {
+				t.Fatalf("second notifier posted nothing")
+			}
+			tt.check(t, posted, posts[1:], at[1:])
+		})
+	}
+}
+
+// TestAlertmanagerRetryWaitWithinMargin: delivery is one request at a time,
+// so no retry may wait so long that the open alerts' endsAt passes.
+func TestAlertmanagerRetryWaitWithinMargin(t *testing.T) {
+	tests := []struct {
+		name       string
+		kind       string
+		retryAfter time.Duration
+		want       time.Duration
+	}{
+		{"alertmanager: capped", KindAlertmanager, maxRetryAfter, 4*time.Minute - time.Minute - 10*time.Second},
+		{"alertmanager: within the margin", KindAlertmanager, 30 * time.Second, 30 * time.Second},
+		{"webhook: as asked", KindWebhook, maxRetryAfter, maxRetryAfter},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig("https://hooks.example.org/x")
+			if tt.kind == KindAlertmanager {
+				cfg = amTestConfig("http://127.0.0.1:9")
+			}
+			cfg.ResendInterval, cfg.Timeout = time.Minute, 10*time.Second
+			s, err := New(cfg, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := transition("surge|hashtag:a", 1, alert.StatusOpen, alert.SeverityHigh)
+			d := &delivery{ev: ev, id: ev.ID()}
+			wait, again := s.settle(context.Background(), d, result{class: classRetry, status: http.StatusTooManyRequests, retryAfter: tt.retryAfter}, rand.New(rand.NewPCG(1, 2)))
+			if !again || wait != tt.want {
+				t.Errorf("settle = %v, %v; want %v, true", wait, again, tt.want)
+			}
+		})
 	}
 }

@@ -11,7 +11,8 @@
 // transition in a bounded outbox, which one goroutine delivers in order, one
 // request at a time, so the transitions of one key arrive in the order they
 // happened. A failed request is retried with exponential backoff and full jitter,
-// waiting at least what a Retry-After asks (capped at 10 minutes). A 4xx other
+// waiting at least what a Retry-After asks (capped at 10 minutes; for kind
+// alertmanager at what keeps the open alerts from expiring meanwhile). A 4xx other
 // than 408 and 429 is not retried: the request itself is wrong and would fail the
 // same way forever. Redirects are not followed, since their target would escape
 // incident.allowed_hosts. Every connection is checked against the host policy
@@ -107,6 +108,9 @@ const (
 const (
 	// sweepEvery bounds how often Notify forgets old keys and terms.
 	sweepEvery = time.Minute
+	// releaseEvery bounds how late a held alert is paged after its incident's
+	// interval ended, when no transition comes to notice it sooner.
+	releaseEvery = 10 * time.Second
 	// tombstoneTTL is how long a resolved alert is remembered, to recognise a
 	// replay of its transitions.
 	tombstoneTTL = time.Hour
@@ -133,12 +137,12 @@ type Notifier struct {
 
 	mu        sync.Mutex // guards what follows
 	queue     []*delivery
-	pending   map[string]*delivery // by event ID
-	keys      map[string]*keyState // by alert key
-	terms     map[string]*termState                // by incident: its current per-term interval
-	paged     map[string]map[string]bool           // by incident: the keys whose alert triggered and is open
-	held      map[string]map[string]*alert.Event   // by incident, then key: the last trigger of an open alert the per-term limit held back
-	open      map[string]*alert.Event              // kind alertmanager: by key, the last trigger posted
+	pending   map[string]*delivery               // by event ID
+	keys      map[string]*keyState               // by alert key
+	terms     map[string]*termState              // by incident: its current per-term interval
+	paged     map[string]map[string]bool         // by incident: the keys whose alert triggered and is open
+	held      map[string]map[string]*alert.Event // by incident, then key: the last trigger of an open alert the per-term limit held back
+	open      map[string]*alert.Event            // kind alertmanager: by key, the last trigger posted
 	lastSweep time.Time
 	wake      chan struct{} // a delivery was queued; capacity 1
 	emptied   chan struct{} // closed while the queue is empty
@@ -284,6 +288,13 @@ func (s *Notifier) Start(ctx context.Context) {
 			s.resendLoop(ctx)
 		}()
 	}
+	if s.cfg.PerTermInterval > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.releaseLoop(ctx)
+		}()
+	}
 	go func() {
 		wg.Wait()
 		close(s.done)
@@ -331,9 +342,18 @@ func (s *Notifier) Notify(ctx context.Context, evs []alert.Event) error {
 	}
 	now := s.now()
 	s.sweep(now)
+	// A held alert is paged once the batch is in, not at the resolve that
+	// freed it: the same batch may resolve the held alert too.
+	var freed []string
 	for i := range batch {
-		s.admit(&batch[i], now)
+		if inc := s.admit(&batch[i], now); inc != "" {
+			freed = append(freed, inc)
+		}
 	}
+	for _, inc := range freed {
+		s.release(inc, now)
+	}
+	s.releaseExpired(now)
 	return nil
 }
 
@@ -341,11 +361,24 @@ func (s *Notifier) Notify(ctx context.Context, evs []alert.Event) error {
 // checkpoint to hand back to Restore. For kind alertmanager the last trigger
 // of every open alert follows, unless it is queued already: Restore re-sends
 // it, which is what an open alert needs after a restart anyway.
+//
+// For kind alertmanager a queued transition that must name the alert as last
+// posted (an escalation ends it, a resolve resolves its labels) comes after
+// that alert's trigger: Restore rebuilds what was posted from the order of
+// what it is given, and the checkpoint keeps transitions only. Restore then
+// posts that trigger once more, which Alertmanager takes as the re-send of
+// an alert it has.
 func (s *Notifier) Pending() []alert.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]alert.Event, 0, len(s.queue)+len(s.open))
+	listed := map[string]bool{} // keys with a transition in out
 	for _, d := range s.queue {
+		key := d.ev.Alert.Key
+		if d.prev != nil && !listed[key] && s.pending[d.prev.ID()] == nil {
+			out = append(out, cloneEvent(*d.prev))
+		}
+		listed[key] = true
 		out = append(out, cloneEvent(d.ev))
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.open)) {
@@ -380,13 +413,18 @@ func (s *Notifier) Restore(evs []alert.Event) {
 		}
 		st := s.keys[ev.Alert.Key]
 		if st == nil || !st.openedAt.Equal(ev.Alert.OpenedAt) {
-			st = &keyState{openedAt: ev.Alert.OpenedAt}
+			st = &keyState{incident: OfAlert(&ev.Alert), openedAt: ev.Alert.OpenedAt}
 			s.keys[ev.Alert.Key] = st
 		}
 		st.lastSeq = max(st.lastSeq, ev.Seq)
 		st.touched = now
 		st.resolved = st.resolved || d.resolve
 		st.triggered = st.triggered || !d.resolve
+		if st.triggered && !st.resolved {
+			s.markPaged(st.incident, ev.Alert.Key)
+		} else {
+			s.unpage(st.incident, ev.Alert.Key)
+		}
 		s.pending[d.id] = d
 		restored = append(restored, d)
 	}
@@ -444,39 +482,54 @@ func (s *Notifier) Close() error {
 	return nil
 }
 
-// admit applies the filters to one transition and queues it. s.mu is held.
-func (s *Notifier) admit(ev *alert.Event, now time.Time) {
+// admit applies the filters to one transition and queues it. It returns the
+// incident whose last open paged alert ev resolved, for release to page what
+// the incident held back, or "". s.mu is held.
+func (s *Notifier) admit(ev *alert.Event, now time.Time) (freed string) {
 	a := &ev.Alert
 	if a.Key == "" || webhookType(ev.To) == "" {
 		s.skip(ev, skipInvalid, "err", "no key or unknown status")
-		return
+		return ""
 	}
 	if s.pending[ev.ID()] != nil {
 		s.skip(ev, skipReplay)
-		return
+		return ""
 	}
 	st, known := s.keys[a.Key]
 	// Seq grows with every transition of a key, across its alerts, so anything
 	// not past the last one seen is a replay, whichever alert it belongs to.
 	if known && ev.Seq <= st.lastSeq {
 		s.skip(ev, skipReplay)
-		return
+		return ""
 	}
 	if known && !st.openedAt.Equal(a.OpenedAt) {
 		known = false // the key opened again: a new alert, which has triggered nothing
+		// Its earlier alert ended without a resolve seen here.
+		s.unhold(st.incident, a.Key)
+		if s.unpage(st.incident, a.Key) {
+			freed = st.incident
+		}
 	}
 	if !known {
-		st = &keyState{}
+		st = &keyState{incident: OfAlert(a)}
 		s.keys[a.Key] = st
 	}
 	st.openedAt = a.OpenedAt
 	st.lastSeq, st.touched = ev.Seq, now
 	if ev.To == alert.StatusResolved {
 		st.resolved = true
-		if ev.Reason == alert.ReasonRetracted && known && st.triggered {
-			// The early page it sent was wrong: it must not hold back the
-			// term's next page for the rest of the interval.
-			delete(s.terms, OfAlert(a))
+		if known {
+			s.unhold(st.incident, a.Key)
+		}
+		if known && st.triggered {
+			if ev.Reason == alert.ReasonRetracted {
+				// The early page it sent was wrong: it must not hold back the
+				// term's next page for the rest of the interval.
+				s.giveBack(st.incident, a.Key)
+			}
+			if s.unpage(st.incident, a.Key) {
+				freed = st.incident
+			}
 		}
 		switch {
 		case known && !st.triggered && s.open[a.Key] == nil:
@@ -486,18 +539,26 @@ func (s *Notifier) admit(ev *alert.Event, now time.Time) {
 		default:
 			s.enqueue(ev, s.track(ev, now), now)
 		}
-		return
+		return freed
 	}
 	if a.Severity < s.minSev {
 		s.skip(ev, skipSeverity)
-		return
+		return freed
 	}
-	if !s.allow(OfAlert(a), a.Severity, now) {
+	if !s.allow(st.incident, a.Key, a.Severity, now) {
+		if !st.triggered {
+			// Its incident's page stands for it while that is open; once
+			// none is, it must page itself (release).
+			s.hold(st.incident, ev)
+		}
 		s.skip(ev, skipRateLimited)
-		return
+		return freed
 	}
+	s.unhold(st.incident, a.Key)
 	st.triggered = true
+	s.markPaged(st.incident, a.Key)
 	s.enqueue(ev, s.track(ev, now), now)
+	return freed
 }
 
 // track keeps the open alerts of kind alertmanager up to date with ev, which is
@@ -577,21 +638,167 @@ func (s *Notifier) resend(now time.Time) {
 }
 
 // allow applies the per-term rate limit to the alerts of incident
-// (Of). s.mu is held.
-func (s *Notifier) allow(incident string, sev alert.Severity, now time.Time) bool {
+// (Of), and counts key's trigger in the interval when it goes out. s.mu is
+// held.
+func (s *Notifier) allow(incident, key string, sev alert.Severity, now time.Time) bool {
 	if s.cfg.PerTermInterval <= 0 {
 		return true
 	}
 	ts := s.terms[incident]
 	if ts == nil || now.Sub(ts.since) >= s.cfg.PerTermInterval {
-		s.terms[incident] = &termState{since: now, sev: sev}
+		s.terms[incident] = &termState{since: now, sev: sev, fired: map[string]alert.Severity{key: sev}}
 		return true
 	}
 	if sev > ts.sev {
 		ts.sev = sev
+		ts.fired[key] = sev
 		return true
 	}
 	return false
+}
+
+// giveBack takes key's retracted trigger out of incident's interval, which
+// ends with it when no other key triggered in it. s.mu is held.
+func (s *Notifier) giveBack(incident, key string) {
+	ts := s.terms[incident]
+	if ts == nil {
+		return
+	}
+	if _, ok := ts.fired[key]; !ok {
+		return // it triggered in an earlier interval; another page holds this one
+	}
+	delete(ts.fired, key)
+	if len(ts.fired) == 0 {
+		delete(s.terms, incident)
+		return
+	}
+	// The retracted page's severity no longer stands: a page above what the
+	// others sent must not be held back by it.
+	ts.sev = alert.SeverityInfo
+	for _, sev := range ts.fired {
+		ts.sev = max(ts.sev, sev)
+	}
+}
+
+// hold remembers ev, the trigger of an alert that has not paged, as held
+// back by the per-term limit. s.mu is held.
+func (s *Notifier) hold(incident string, ev *alert.Event) {
+	h := s.held[incident]
+	if h == nil {
+		h = map[string]*alert.Event{}
+		s.held[incident] = h
+	}
+	c := cloneEvent(*ev)
+	h[ev.Alert.Key] = &c
+}
+
+// unhold forgets key as held back. s.mu is held.
+func (s *Notifier) unhold(incident, key string) {
+	if h := s.held[incident]; h != nil {
+		delete(h, key)
+		if len(h) == 0 {
+			delete(s.held, incident)
+		}
+	}
+}
+
+// markPaged records that key's alert triggered and is open. s.mu is held.
+func (s *Notifier) markPaged(incident, key string) {
+	p := s.paged[incident]
+	if p == nil {
+		p = map[string]bool{}
+		s.paged[incident] = p
+	}
+	p[key] = true
+}
+
+// unpage records that key's alert is no longer open, and reports whether it
+// was the last open paged alert of incident. s.mu is held.
+func (s *Notifier) unpage(incident, key string) (last bool) {
+	p := s.paged[incident]
+	if !p[key] {
+		return false
+	}
+	delete(p, key)
+	if len(p) > 0 {
+		return false
+	}
+	delete(s.paged, incident)
+	return true
+}
+
+// release pages the most severe alert incident held back, if none of its
+// paged alerts is open: the desk would otherwise read the incident as over
+// while that alert still fires. It pages one, as the limit would have let one
+// through: should that resolve while others are held, release pages the next.
+// s.mu is held.
+func (s *Notifier) release(incident string, now time.Time) {
+	if len(s.paged[incident]) > 0 {
+		return
+	}
+	var (
+		ev *alert.Event
+		st *keyState
+	)
+	for st == nil && len(s.held[incident]) > 0 {
+		ev = nil
+		for _, h := range s.held[incident] {
+			if ev == nil || h.Alert.Severity > ev.Alert.Severity ||
+				(h.Alert.Severity == ev.Alert.Severity && h.Alert.Key < ev.Alert.Key) {
+				ev = h
+			}
+		}
+		s.unhold(incident, ev.Alert.Key)
+		st = s.keys[ev.Alert.Key]
+		if st != nil && (st.resolved || st.triggered || st.lastSeq != ev.Seq) {
+			st = nil // changed since it was held; it stands for nothing now
+		}
+	}
+	if st == nil {
+		return
+	}
+	key := ev.Alert.Key
+	// It takes the slot as its own page would have.
+	if ts := s.terms[incident]; ts == nil || now.Sub(ts.since) >= s.cfg.PerTermInterval {
+		s.terms[incident] = &termState{since: now, sev: ev.Alert.Severity, fired: map[string]alert.Severity{key: ev.Alert.Severity}}
+	} else {
+		ts.sev = max(ts.sev, ev.Alert.Severity)
+		ts.fired[key] = max(ts.fired[key], ev.Alert.Severity)
+	}
+	st.triggered = true
+	s.markPaged(incident, key)
+	s.log.Info("paging an alert held back by incident.per_term_interval: no other alert of its incident is open",
+		"event_id", ev.ID(), "incident", incident, "severity", ev.Alert.Severity)
+	s.enqueue(ev, s.track(ev, now), now)
+}
+
+// releaseExpired releases the incidents whose interval ended while they held
+// alerts back and had none open that paged. s.mu is held.
+func (s *Notifier) releaseExpired(now time.Time) {
+	for _, inc := range slices.Sorted(maps.Keys(s.held)) {
+		if ts := s.terms[inc]; ts == nil || now.Sub(ts.since) >= s.cfg.PerTermInterval {
+			s.release(inc, now)
+		}
+	}
+}
+
+// releaseLoop ends the intervals of incidents holding alerts back while no
+// transition comes to Notify, until ctx is done.
+func (s *Notifier) releaseLoop(ctx context.Context) {
+	t := time.NewTicker(min(s.cfg.PerTermInterval, releaseEvery))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.mu.Lock()
+			if !s.closed && s.superseded == nil {
+				s.releaseExpired(s.now())
+			}
+			s.mu.Unlock()
+		}
+	}
 }
 
 func (s *Notifier) sweep(now time.Time) {
@@ -608,6 +815,21 @@ func (s *Notifier) sweep(now time.Time) {
 	for t, ts := range s.terms {
 		if now.Sub(ts.since) >= s.cfg.PerTermInterval {
 			delete(s.terms, t)
+		}
+	}
+	// A key forgotten above takes what was known of its alert with it.
+	for inc, p := range s.paged {
+		for k := range p {
+			if st := s.keys[k]; st == nil || st.resolved || !st.triggered {
+				s.unpage(inc, k)
+			}
+		}
+	}
+	for inc, h := range s.held {
+		for k := range h {
+			if st := s.keys[k]; st == nil || st.resolved || st.triggered {
+				s.unhold(inc, k)
+			}
 		}
 	}
 }
@@ -959,6 +1181,9 @@ func (s *Notifier) settle(ctx context.Context, d *delivery, res result, rnd *ran
 	}
 	wait = backoff(s.cfg.BackoffBase, s.cfg.BackoffMax, d.attempts, rnd)
 	wait = max(wait, res.retryAfter)
+	if s.am != nil {
+		wait = min(wait, s.am.maxWait)
+	}
 	s.log.Warn("incident delivery failed; will retry", append(attrs, "wait", wait)...)
 	return wait, true
 }

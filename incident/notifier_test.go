@@ -518,6 +518,7 @@ func TestFilters(t *testing.T) {
 		after time.Duration // clock advance before the write
 		ev    alert.Event
 		sent  bool
+		also  string // a held alert the step pages too
 	}
 	open := func(key string, sev alert.Severity) alert.Event { return transition(key, 1, alert.StatusOpen, sev) }
 	esc := func(key string, seq uint64, sev alert.Severity) alert.Event {
@@ -538,62 +539,111 @@ func TestFilters(t *testing.T) {
 		steps []step
 	}{
 		{"severity", alert.SeverityHigh, 0, []step{
-			{0, open("surge|hashtag:low", alert.SeverityMedium), false},
-			{0, open("surge|hashtag:high", alert.SeverityHigh), true},
-			{0, open("surge|hashtag:crit", alert.SeverityCritical), true},
-			{0, res("surge|hashtag:low", 2, alert.SeverityMedium), false}, // opened nothing
-			{0, res("surge|hashtag:high", 2, alert.SeverityMedium), true}, // opened an incident
-			{0, esc("surge|hashtag:rises", 2, alert.SeverityHigh), true},  // first seen escalated
-			{0, res("surge|hashtag:unknown", 5, alert.SeverityHigh), true},
-			{0, res("surge|hashtag:unknown-low", 5, alert.SeverityLow), false},
+			{0, open("surge|hashtag:low", alert.SeverityMedium), false, ""},
+			{0, open("surge|hashtag:high", alert.SeverityHigh), true, ""},
+			{0, open("surge|hashtag:crit", alert.SeverityCritical), true, ""},
+			{0, res("surge|hashtag:low", 2, alert.SeverityMedium), false, ""}, // opened nothing
+			{0, res("surge|hashtag:high", 2, alert.SeverityMedium), true, ""}, // opened an incident
+			{0, esc("surge|hashtag:rises", 2, alert.SeverityHigh), true, ""},  // first seen escalated
+			{0, res("surge|hashtag:unknown", 5, alert.SeverityHigh), true, ""},
+			{0, res("surge|hashtag:unknown-low", 5, alert.SeverityLow), false, ""},
 		}},
 		{"escalation above the minimum triggers", alert.SeverityHigh, 0, []step{
-			{0, open("surge|hashtag:x", alert.SeverityMedium), false},
-			{0, esc("surge|hashtag:x", 2, alert.SeverityCritical), true},
-			{0, res("surge|hashtag:x", 3, alert.SeverityCritical), true},
+			{0, open("surge|hashtag:x", alert.SeverityMedium), false, ""},
+			{0, esc("surge|hashtag:x", 2, alert.SeverityCritical), true, ""},
+			{0, res("surge|hashtag:x", 3, alert.SeverityCritical), true, ""},
 		}},
 		{"per term", alert.SeverityMedium, time.Minute, []step{
-			{0, open("surge|hashtag:x", alert.SeverityHigh), true},
-			{10 * time.Second, open("novelty|hashtag:x", alert.SeverityHigh), false}, // same term
-			{0, open("surge|hashtag:y", alert.SeverityHigh), true},                   // another term
-			{10 * time.Second, esc("surge|hashtag:x", 2, alert.SeverityHigh), false},
-			{0, esc("surge|hashtag:x", 3, alert.SeverityCritical), true}, // severity rose
-			{0, esc("coordination|hashtag:x", 2, alert.SeverityCritical), false},
-			{0, res("surge|hashtag:x", 4, alert.SeverityCritical), true}, // resolves always go out
-			{0, res("novelty|hashtag:x", 2, alert.SeverityHigh), false},  // it opened nothing
-			{time.Minute, open("watchlist|hashtag:x", alert.SeverityMedium), true},
+			{0, open("surge|hashtag:x", alert.SeverityHigh), true, ""},
+			{10 * time.Second, open("novelty|hashtag:x", alert.SeverityHigh), false, ""}, // same term
+			{0, open("surge|hashtag:y", alert.SeverityHigh), true, ""},                   // another term
+			{10 * time.Second, esc("surge|hashtag:x", 2, alert.SeverityHigh), false, ""},
+			{0, esc("surge|hashtag:x", 3, alert.SeverityCritical), true, ""}, // severity rose
+			{0, esc("coordination|hashtag:x", 2, alert.SeverityCritical), false, ""},
+			{0, res("surge|hashtag:x", 4, alert.SeverityCritical), true, "coordination|hashtag:x#2"}, // resolves always go out; the most severe held one pages now
+			{0, res("novelty|hashtag:x", 2, alert.SeverityHigh), false, ""},                          // it opened nothing
+			{time.Minute, open("watchlist|hashtag:x", alert.SeverityMedium), true, ""},
 		}},
 		{"a challenge's spellings are one term", alert.SeverityMedium, time.Minute, []step{
-			{0, open("surge|hashtag:blackoutchallenge", alert.SeverityHigh), true},
-			{10 * time.Second, open("watchlist|hashtag:ब्लैकआउटचैलेंज", alert.SeverityHigh), false}, // its Devanagari spelling
-			{0, open("surge|family:blakautchalenj", alert.SeverityHigh), false},                     // the family itself
-			{0, open("surge|hashtag:blackoutparty", alert.SeverityHigh), true},                      // another challenge
-			{0, open("surge|sound:8812", alert.SeverityHigh), true},                                 // not a hashtag: its own
-			{0, esc("watchlist|hashtag:ब्लैकआउटचैलेंज", 2, alert.SeverityCritical), true},           // severity rose
-			{time.Minute, open("report_rate|hashtag:bl4ckoutchallenge", alert.SeverityHigh), true},
+			{0, open("surge|hashtag:blackoutchallenge", alert.SeverityHigh), true, ""},
+			{10 * time.Second, open("watchlist|hashtag:ब्लैकआउटचैलेंज", alert.SeverityHigh), false, ""}, // its Devanagari spelling
+			{0, open("surge|family:blakautchalenj", alert.SeverityHigh), false, ""},                     // the family itself
+			{0, open("surge|hashtag:blackoutparty", alert.SeverityHigh), true, ""},                      // another challenge
+			{0, open("surge|sound:8812", alert.SeverityHigh), true, ""},                                 // not a hashtag: its own
+			{0, esc("watchlist|hashtag:ब्लैकआउटचैलेंज", 2, alert.SeverityCritical), true, ""},           // severity rose
+			{time.Minute, open("report_rate|hashtag:bl4ckoutchallenge", alert.SeverityHigh), true, ""},
 		}},
 		{"a challenge that is its hashtag's posts is the hashtag's incident", alert.SeverityMedium, time.Minute, []step{
-			{0, open("surge|hashtag:stairstepdance", alert.SeverityHigh), true},
-			{0, sameAs(open("surge|challenge:ch1", alert.SeverityHigh), "hashtag:stairstepdance"), false},
-			{0, open("novelty|challenge:ch1", alert.SeverityHigh), true},                                    // a challenge of its own
-			{0, sameAs(open("surge|challenge:ch2", alert.SeverityHigh), "hashtag:stair_step_dance"), false}, // a spelling of it
-			{0, sameAs(esc("surge|challenge:ch1", 2, alert.SeverityCritical), "hashtag:stairstepdance"), true},
+			{0, open("surge|hashtag:stairstepdance", alert.SeverityHigh), true, ""},
+			{0, sameAs(open("surge|challenge:ch1", alert.SeverityHigh), "hashtag:stairstepdance"), false, ""},
+			{0, open("novelty|challenge:ch1", alert.SeverityHigh), true, ""},                                    // a challenge of its own
+			{0, sameAs(open("surge|challenge:ch2", alert.SeverityHigh), "hashtag:stair_step_dance"), false, ""}, // a spelling of it
+			{0, sameAs(esc("surge|challenge:ch1", 2, alert.SeverityCritical), "hashtag:stairstepdance"), true, ""},
 		}},
 		{"a retracted early page gives its term's slot back", alert.SeverityMedium, time.Minute, []step{
-			{0, open("surge|hashtag:x", alert.SeverityMedium), true},
-			{10 * time.Second, retract("surge|hashtag:x", 2, alert.SeverityMedium), true},
-			{10 * time.Second, open("watchlist|hashtag:x", alert.SeverityMedium), true},
-			{10 * time.Second, open("novelty|hashtag:x", alert.SeverityMedium), false}, // the slot is the watchlist's now
-			{0, res("watchlist|hashtag:x", 2, alert.SeverityMedium), true},             // an ordinary resolve keeps it
-			{10 * time.Second, open("coordination|hashtag:x", alert.SeverityMedium), false},
+			{0, open("surge|hashtag:x", alert.SeverityMedium), true, ""},
+			{10 * time.Second, retract("surge|hashtag:x", 2, alert.SeverityMedium), true, ""},
+			{10 * time.Second, open("watchlist|hashtag:x", alert.SeverityMedium), true, ""},
+			{10 * time.Second, open("novelty|hashtag:x", alert.SeverityMedium), false, ""},        // the slot is the watchlist's now
+			{0, res("watchlist|hashtag:x", 2, alert.SeverityMedium), true, "novelty|hashtag:x#1"}, // an ordinary resolve keeps it, and the held novelty pages
+			{10 * time.Second, open("coordination|hashtag:x", alert.SeverityMedium), false, ""},
+		}},
+		{"a retract gives the slot back only when its key alone paged in the interval", alert.SeverityMedium, time.Minute, []step{
+			{0, open("surge|hashtag:x", alert.SeverityMedium), true, ""},
+			{10 * time.Second, open("novelty|hashtag:x", alert.SeverityHigh), true, ""}, // severity rose
+			{10 * time.Second, retract("surge|hashtag:x", 2, alert.SeverityMedium), true, ""},
+			{10 * time.Second, open("watchlist|hashtag:x", alert.SeverityMedium), false, ""}, // the novelty's page holds the slot
+		}},
+		{"a retract of a page from an earlier interval keeps the slot", alert.SeverityMedium, time.Minute, []step{
+			{0, open("surge|hashtag:x", alert.SeverityMedium), true, ""},
+			{time.Minute, open("novelty|hashtag:x", alert.SeverityMedium), true, ""}, // a new interval
+			{10 * time.Second, retract("surge|hashtag:x", 2, alert.SeverityMedium), true, ""},
+			{10 * time.Second, open("watchlist|hashtag:x", alert.SeverityMedium), false, ""},
+		}},
+		{"a retracted page's severity no longer holds the slot", alert.SeverityMedium, time.Minute, []step{
+			{0, open("surge|hashtag:x", alert.SeverityMedium), true, ""},
+			{10 * time.Second, open("novelty|hashtag:x", alert.SeverityCritical), true, ""},
+			{10 * time.Second, retract("novelty|hashtag:x", 2, alert.SeverityCritical), true, ""},
+			{10 * time.Second, open("watchlist|hashtag:x", alert.SeverityHigh), true, ""}, // above the medium page that stands
+			{0, open("report_rate|hashtag:x", alert.SeverityHigh), false, ""},
+		}},
+		{"a held alert pages once its incident's page resolves", alert.SeverityMedium, 5 * time.Minute, []step{
+			{0, open("surge|hashtag:x", alert.SeverityMedium), true, ""},
+			{time.Minute, open("watchlist|hashtag:x", alert.SeverityMedium), false, ""},
+			{3 * time.Minute, res("surge|hashtag:x", 2, alert.SeverityMedium), true, "watchlist|hashtag:x#1"},
+			{30 * time.Second, open("novelty|hashtag:x", alert.SeverityMedium), false, ""}, // the watchlist holds the slot
+			{time.Hour, res("watchlist|hashtag:x", 2, alert.SeverityMedium), true, "novelty|hashtag:x#1"},
+			{0, res("novelty|hashtag:x", 2, alert.SeverityMedium), true, ""},
+		}},
+		{"a held alert that resolved is not paged", alert.SeverityMedium, 5 * time.Minute, []step{
+			{0, open("surge|hashtag:x", alert.SeverityMedium), true, ""},
+			{time.Minute, open("watchlist|hashtag:x", alert.SeverityMedium), false, ""},
+			{time.Minute, esc("novelty|hashtag:x", 2, alert.SeverityMedium), false, ""},
+			{0, res("watchlist|hashtag:x", 2, alert.SeverityMedium), false, ""},
+			{time.Minute, res("surge|hashtag:x", 2, alert.SeverityMedium), true, "novelty|hashtag:x#2"}, // its last trigger
+			{0, res("novelty|hashtag:x", 3, alert.SeverityMedium), true, ""},
+		}},
+		{"a held alert pages when the interval ends after its incident's page resolved", alert.SeverityMedium, 5 * time.Minute, []step{
+			{0, open("surge|hashtag:x", alert.SeverityMedium), true, ""},
+			{time.Minute, res("surge|hashtag:x", 2, alert.SeverityMedium), true, ""},
+			{time.Minute, open("watchlist|hashtag:x", alert.SeverityMedium), false, ""}, // a repeat within the interval
+			{2 * time.Minute, open("surge|hashtag:y", alert.SeverityMedium), true, ""},
+			{time.Minute, open("surge|hashtag:z", alert.SeverityMedium), true, "watchlist|hashtag:x#1"},
+			{time.Minute, open("novelty|hashtag:x", alert.SeverityMedium), false, ""}, // the watchlist's interval
+		}},
+		{"the interval's end pages nothing while a page of the incident is open", alert.SeverityMedium, 5 * time.Minute, []step{
+			{0, open("surge|hashtag:x", alert.SeverityMedium), true, ""},
+			{time.Minute, open("watchlist|hashtag:x", alert.SeverityMedium), false, ""},
+			{10 * time.Minute, open("surge|hashtag:y", alert.SeverityMedium), true, ""},
+			{0, res("surge|hashtag:x", 2, alert.SeverityMedium), true, "watchlist|hashtag:x#1"},
 		}},
 		{"replays", alert.SeverityMedium, 0, []step{
-			{0, open("surge|hashtag:x", alert.SeverityHigh), true},
-			{0, open("surge|hashtag:x", alert.SeverityHigh), false},
-			{0, esc("surge|hashtag:x", 2, alert.SeverityHigh), true},
-			{0, open("surge|hashtag:x", alert.SeverityHigh), false},
-			{0, res("surge|hashtag:x", 3, alert.SeverityHigh), true},
-			{0, res("surge|hashtag:x", 3, alert.SeverityHigh), false},
+			{0, open("surge|hashtag:x", alert.SeverityHigh), true, ""},
+			{0, open("surge|hashtag:x", alert.SeverityHigh), false, ""},
+			{0, esc("surge|hashtag:x", 2, alert.SeverityHigh), true, ""},
+			{0, open("surge|hashtag:x", alert.SeverityHigh), false, ""},
+			{0, res("surge|hashtag:x", 3, alert.SeverityHigh), true, ""},
+			{0, res("surge|hashtag:x", 3, alert.SeverityHigh), false, ""},
 		}},
 	}
 	for _, tt := range tests {
@@ -618,6 +668,9 @@ func TestFilters(t *testing.T) {
 				}
 				if st.sent {
 					want = append(want, st.ev.ID())
+				}
+				if st.also != "" {
+					want = append(want, st.also)
 				}
 			}
 			var got []string
@@ -668,6 +721,68 @@ func TestReopenAfterResolve(t *testing.T) {
 	}
 	if want := "surge|hashtag:x#1 surge|hashtag:x#2 surge|hashtag:x#3 surge|hashtag:x#4"; strings.Join(got, " ") != want {
 		t.Fatalf("queued %v, want %s", got, want)
+	}
+}
+
+// TestHeldAlertPagedWhenIntervalEnds: an alert held back after its
+// incident's page resolved is paged when the interval ends, though no
+// transition comes to Notify to notice it.
+func TestHeldAlertPagedWhenIntervalEnds(t *testing.T) {
+	key, _ := parseSecret(testSecret)
+	rc := newReceiver(t, key)
+	cfg := testConfig(rc.srv.URL)
+	cfg.PerTermInterval = 300 * time.Millisecond
+	s := startNotifier(t, cfg, nil)
+	began := time.Now()
+	for _, ev := range []alert.Event{
+		transition("surge|hashtag:x", 1, alert.StatusOpen, alert.SeverityMedium),
+		transition("surge|hashtag:x", 2, alert.StatusResolved, alert.SeverityMedium),
+		transition("watchlist|hashtag:x", 1, alert.StatusOpen, alert.SeverityMedium),
+	} {
+		if err := s.Notify(context.Background(), []alert.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := messageID("watchlist|hashtag:x#1")
+	waitUntil(t, "the held alert's page", func() bool { return len(rc.requests(id)) > 0 })
+	if at := rc.requests(id)[0]; at.Sub(began) < cfg.PerTermInterval {
+		t.Errorf("held alert paged %v after the incident's first page, within the %v interval", at.Sub(began), cfg.PerTermInterval)
+	}
+	drain(t, s, 5*time.Second)
+	rc.checkExactlyOnce([]string{messageID("surge|hashtag:x#1"), messageID("surge|hashtag:x#2"), id})
+}
+
+// TestHeldAlertResolvedInSameBatch: a batch that resolves the incident's page
+// and the alert it held back pages nothing more.
+func TestHeldAlertResolvedInSameBatch(t *testing.T) {
+	cfg := testConfig("https://hooks.example.org/x")
+	cfg.PerTermInterval = 5 * time.Minute
+	s, err := New(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := base
+	s.now = func() time.Time { return now }
+	if err := s.Notify(context.Background(), []alert.Event{
+		transition("surge|hashtag:x", 1, alert.StatusOpen, alert.SeverityMedium),
+		transition("watchlist|hashtag:x", 1, alert.StatusOpen, alert.SeverityMedium),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	resolves := []alert.Event{
+		transition("surge|hashtag:x", 2, alert.StatusResolved, alert.SeverityMedium),
+		transition("watchlist|hashtag:x", 2, alert.StatusResolved, alert.SeverityMedium),
+	}
+	if err := s.Notify(context.Background(), resolves); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour) // and the interval's end finds nothing held
+	if err := s.Notify(context.Background(), []alert.Event{transition("surge|sound:1", 1, alert.StatusOpen, alert.SeverityMedium)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(ids(s.Pending()), " "), "surge|hashtag:x#1 surge|hashtag:x#2 surge|sound:1#1"; got != want {
+		t.Errorf("Pending() = %s, want %s", got, want)
 	}
 }
 
