@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -129,50 +130,88 @@ func TestIdleClose(t *testing.T) {
 // TestIdleCloseWaitsForUnread: silence with records in the log that were not
 // read (a consumer cut off, or a detect process whose aggregate processes
 // died before relaying them) is not an idle input: event time stays, and
-// the buckets close only once the high-water marks show nothing unread.
+// the buckets close only once the high-water marks show nothing unread. The
+// same holds while the high-water marks cannot be read at all (the brokers
+// away while a standby replays a backlog): silence then says nothing.
 func TestIdleCloseWaitsForUnread(t *testing.T) {
-	f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 62, surgeAt: 60}
-	recs := f.records()
-	lastBucket := f.start.Add(61 * time.Minute)
-	sink := &memSink{}
-	e := newTestEngine(t, sink)
-	ctx := context.Background()
-	run(t, e, recs, false)
-	// Each partition's log ends ten records past what the consumer got.
-	ends := fixedEnds{}
-	for _, o := range e.Offsets() {
-		ends[ingest.Partition{Topic: o.Topic, Partition: o.Partition}] = o.Offset + 1 + 10
+	tests := []struct {
+		name string
+		// unread and readable set the ends before and after ten minutes
+		// of silence.
+		unread, readable func(ends *flakyEnds)
+	}{
+		{"records unread",
+			func(ends *flakyEnds) {
+				for p := range ends.hwm {
+					ends.hwm[p] += 10
+				}
+			},
+			func(ends *flakyEnds) {
+				for p := range ends.hwm {
+					ends.hwm[p] -= 10
+				}
+			}},
+		{"high-water marks unreadable",
+			func(ends *flakyEnds) { ends.err = errors.New("dial tcp: connection refused") },
+			func(ends *flakyEnds) { ends.err = nil }},
 	}
-	e.in.SetEnds(ends)
-	last := time.Now()
-	silence := func(from, to time.Duration) {
-		for d := from; d <= to; d += time.Second {
-			if err := e.tick(ctx, last.Add(d), 0); err != nil {
-				t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &feed{start: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), minutes: 62, surgeAt: 60}
+			recs := f.records()
+			lastBucket := f.start.Add(61 * time.Minute)
+			sink := &memSink{}
+			e := newTestEngine(t, sink)
+			ctx := context.Background()
+			run(t, e, recs, false)
+			// Each partition's log ends where the consumer got to.
+			ends := &flakyEnds{hwm: fixedEnds{}}
+			for _, o := range e.Offsets() {
+				ends.hwm[ingest.Partition{Topic: o.Topic, Partition: o.Partition}] = o.Offset + 1
 			}
-			e.in.Await()
-		}
-	}
-	written := func() bool {
-		for _, r := range sink.rows {
-			if r.Bucket.Equal(lastBucket) {
-				return true
+			tt.unread(ends)
+			e.in.SetEnds(ends)
+			last := time.Now()
+			silence := func(from, to time.Duration) {
+				for d := from; d <= to; d += time.Second {
+					if err := e.tick(ctx, last.Add(d), 0); err != nil {
+						t.Fatal(err)
+					}
+					e.in.Await()
+				}
 			}
-		}
-		return false
+			written := func() bool {
+				for _, r := range sink.rows {
+					if r.Bucket.Equal(lastBucket) {
+						return true
+					}
+				}
+				return false
+			}
+			silence(time.Second, 10*time.Minute)
+			if written() {
+				t.Fatalf("closed the last bucket after ten minutes of silence (closed up to %s)", e.window.Closed())
+			}
+			tt.readable(ends)
+			silence(10*time.Minute+time.Second, 20*time.Minute)
+			if !written() {
+				t.Fatalf("the last bucket did not close once nothing was unread (closed up to %s)", e.window.Closed())
+			}
+		})
 	}
-	silence(time.Second, 10*time.Minute)
-	if written() {
-		t.Fatalf("closed the last bucket after silence with 10 records unread (closed up to %s)", e.window.Closed())
+}
+
+// flakyEnds answers HighWaterMarks from hwm, or fails with err.
+type flakyEnds struct {
+	hwm fixedEnds
+	err error
+}
+
+func (f *flakyEnds) HighWaterMarks(ctx context.Context, parts []ingest.Partition) (map[ingest.Partition]int64, error) {
+	if f.err != nil {
+		return nil, f.err
 	}
-	// Nothing unread: the same silence closes it.
-	for p := range ends {
-		ends[p] -= 10
-	}
-	silence(10*time.Minute+time.Second, 20*time.Minute)
-	if !written() {
-		t.Fatalf("the last bucket did not close once nothing was unread (closed up to %s)", e.window.Closed())
-	}
+	return f.hwm.HighWaterMarks(ctx, parts)
 }
 
 // fixedEnds answers HighWaterMarks from a map.

@@ -103,7 +103,10 @@ type Inputs struct {
 	ends    Ends
 	ask     chan endsResult
 	askedAt time.Time
-	wmc     wmCache
+	// endsRead is set when the last round read the high-water marks, unset
+	// when it failed (see Unread).
+	endsRead bool
+	wmc      wmCache
 	// expected is set once Expect was given partitions.
 	expected bool
 }
@@ -367,6 +370,7 @@ func (in *Inputs) Await() {
 // the round was asked for is left as it was: the answer may predate that
 // record, and says nothing of what came after it.
 func (in *Inputs) set(r endsResult) {
+	in.endsRead = r.err == nil
 	if r.err != nil {
 		in.log.Debug("could not read the partitions' high-water marks; silent partitions hold event time where they are", "err", r.err)
 		return
@@ -386,8 +390,14 @@ func (in *Inputs) set(r endsResult) {
 // its reading is (a consumer cut off from a broker, or, for a detect
 // process, aggregate processes that died before relaying them and whose
 // partitions the others have not taken over yet). Event time does not move
-// on silence then: the records would come too late.
+// on silence then: the records would come too late. An input that can read
+// its high-water marks but whose last reading failed (the brokers away, a
+// backlog being replayed) may hold records unread too, and says so; until
+// its first reading has come, it says so as well.
 func (in *Inputs) Unread() bool {
+	if in.ends != nil && !in.endsRead {
+		return true
+	}
 	for p, pr := range in.parts {
 		if !pr.endKnown {
 			continue

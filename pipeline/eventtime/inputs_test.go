@@ -217,11 +217,47 @@ func TestInputsEnds(t *testing.T) {
 	if in.Unread() {
 		t.Error("an answer older than p0's last record was taken")
 	}
+	// Brokers away: what they hold is not known, so it may hold records
+	// not read (a backlog being replayed, say), and silence is not idleness.
 	e.err = errors.New("broker away")
 	in.Ask(ctx, now.Add(20*time.Second))
 	in.Await()
+	if !in.Unread() {
+		t.Error("not unread while the high-water marks cannot be read")
+	}
+	e.err, e.hwm[p0] = nil, 6
+	in.Ask(ctx, now.Add(30*time.Second))
+	in.Await()
 	if in.Unread() {
-		t.Error("a failed ask changed what is known")
+		t.Error("still unread once the high-water marks show every partition read to its end")
+	}
+}
+
+// TestInputsUnreadBeforeFirstReading: an input that can read its high-water
+// marks is not known to be read to its end before its first reading; one
+// that cannot read them (no Ends) is judged on its records alone.
+func TestInputsUnreadBeforeFirstReading(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name string
+		ends Ends
+		want bool
+	}{
+		{"no ends", nil, false},
+		{"ends not read yet", &ends{hwm: map[ingest.Partition]int64{p0: 1}}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := NewInputs(5*time.Second, nil)
+			if tt.ends != nil {
+				in.SetEnds(tt.ends)
+			}
+			in.Count(p0, 0)
+			in.Read(p0, ev, 0, now)
+			if got := in.Unread(); got != tt.want {
+				t.Errorf("Unread = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 
