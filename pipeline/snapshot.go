@@ -48,6 +48,8 @@ import (
 //	event_id filter    topic, partition, buckets (index, ids)
 //	window             the window's encoding (sketches), as bytes
 //	surges             term hash, buckets (start, excess, rhythm); version 2 on
+//	tail peaks         term, test, peak; version 3 on
+//	reported           invalid and late totals at the last bucket's intake; version 4 on
 //
 // Every list whose order the engine does not keep is sorted, so that a state
 // encodes to the same bytes after a restore. The snapshot streams: the parts
@@ -58,7 +60,7 @@ import (
 // are gob (snapshot_gob.go), told apart by their first bytes: gob opens with
 // the byte count of the type definition of snapshot, hundreds of bytes, never
 // "TWSN".
-var snapEnvelope = binenc.Format{Magic: "TWSN", Version: 3, MinVersion: 1, SumHeader: true, Invalid: ErrSnapshot}
+var snapEnvelope = binenc.Format{Magic: "TWSN", Version: 4, MinVersion: 1, SumHeader: true, Invalid: ErrSnapshot}
 
 // ErrSnapshot is wrapped by every error of a snapshot that is not a valid
 // encoding.
@@ -119,6 +121,11 @@ type snapshot struct {
 	// surges: see Engine.surges (version 1 and gob checkpoints lack them: a
 	// surge from before the restart then counts whole in the day-ago level).
 	surges []surgeSnap
+	// reported: Engine.reported, from version 4. Before, a restart took the
+	// totals for reported, and the invalid and late events counted between
+	// the last bucket's intake and the checkpoint reached no intake row.
+	reported        struct{ invalid, late uint64 }
+	reportedWritten bool
 }
 
 type surgeSnap struct {
@@ -378,6 +385,7 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 	if err := writePeaks(sw, sts); err != nil {
 		return err
 	}
+	sw.b = appendReported(sw.b, e.reported.invalid, e.reported.late)
 	if err := sw.flush(); err != nil {
 		return err
 	}
@@ -492,6 +500,13 @@ func (e *Engine) writeSurges(sw *snapWriter) error {
 // (detectors.TailTest.Peak), each by the term's index in sts. Most terms are
 // in none, so only those that are are written; and written last, a snapshot
 // of an older version is the same bytes less this part.
+// appendReported appends the intake's totals at the last bucket closed, the
+// snapshot's last part.
+func appendReported(b []byte, invalid, late uint64) []byte {
+	b = binenc.AppendUvarint(b, invalid)
+	return binenc.AppendUvarint(b, late)
+}
+
 func writePeaks(sw *snapWriter, sts []*tracked.Term) error {
 	n := 0
 	for _, st := range sts {
@@ -656,9 +671,15 @@ func (e *Engine) Restore(b []byte) error {
 		return fmt.Errorf("restore: alert lifecycle: %w", err)
 	}
 	e.window = w
-	e.reported.late = w.Dropped()
 	e.watermark, e.lastClosed, e.invalid = s.Watermark, s.LastClosed, s.Invalid
-	e.reported.invalid = s.Invalid
+	e.reported.late, e.reported.invalid = w.Dropped(), s.Invalid
+	if s.reportedWritten {
+		if s.reported.invalid > s.Invalid || s.reported.late > w.Dropped() {
+			return fmt.Errorf("%w: intake reported %d invalid and %d late, past the totals %d and %d",
+				ErrSnapshot, s.reported.invalid, s.reported.late, s.Invalid, w.Dropped())
+		}
+		e.reported.invalid, e.reported.late = s.reported.invalid, s.reported.late
+	}
 	for i := range s.Parked {
 		s.Parked[i].Hash() // not in the snapshot: made from what is
 	}

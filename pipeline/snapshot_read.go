@@ -179,6 +179,10 @@ func decodeBinary(data []byte) (*snapshot, error) {
 			s.Terms[term].Tail.Test(int(test)).Peak = p
 		}
 	}
+	if version >= 4 {
+		s.reported.invalid, s.reported.late = r.Uvarint("reported invalid"), r.Uvarint("reported late")
+		s.reportedWritten = true
+	}
 	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
