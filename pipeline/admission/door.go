@@ -225,9 +225,15 @@ func (d *Door) Restore(snaps []Snap) {
 		if s.Slots < Ways || s.Slots&(s.Slots-1) != 0 {
 			continue // not written by Snap
 		}
+		// Never larger than this door's tables grow: a snapshot's size is
+		// read before its hashes, and a corrupt one must not allocate
+		// gigabytes. The hashes are placed again, in a smaller table if
+		// pipeline.admission_slots shrank since (those that do not fit need
+		// one more sighting).
+		size := min(s.Slots, max(d.maxSlots, Ways))
 		t := d.tables[s.Start]
-		if t == nil || len(t.slots) != s.Slots {
-			t = &doorTable{slots: make([]uint64, s.Slots)}
+		if t == nil || len(t.slots) != size {
+			t = &doorTable{slots: make([]uint64, size)}
 		}
 		for _, h := range s.Hashes {
 			if t.append(h) {

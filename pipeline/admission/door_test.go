@@ -134,3 +134,30 @@ func TestDoorCloseBefore(t *testing.T) {
 		})
 	}
 }
+
+// TestDoorRestoreBounded: a table restored is never larger than the door's
+// bound, whatever size the snapshot names (a corrupt one named 2^28 slots,
+// 2 GiB allocated before its hashes were read), and keeps its hashes.
+func TestDoorRestoreBounded(t *testing.T) {
+	b := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name        string
+		slots, want int
+	}{
+		{"the bound", 1 << 14, 1 << 14},
+		{"under the bound", 1 << 12, 1 << 12},
+		{"past the bound", 1 << 28, 1 << 14},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := New(1 << 14)
+			d.Restore([]Snap{{Start: b, Slots: tt.slots, Hashes: []uint64{1, 2, 3}}})
+			tb := d.tables[b]
+			if len(tb.slots) != tt.want || tb.used != 3 {
+				t.Errorf("restored %d slots holding %d, want %d holding 3", len(tb.slots), tb.used, tt.want)
+			}
+			if ok, _, _ := d.Admit(b, 2); !ok {
+				t.Error("a hash restored is not admitted on its second sighting")
+			}
+		})
+	}
+}
