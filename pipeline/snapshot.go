@@ -693,7 +693,7 @@ func (e *Engine) Restore(b []byte) error {
 	if !s.DedupKept && e.cfg.DedupMaxIDs > 0 {
 		e.log.Info("checkpoint predates event_id deduplication: a copy of an event it already counted counts again until its bucket closes")
 	}
-	e.in.Restore(s.Offsets)
+	e.in.Restore(s.Offsets, time.Now())
 	e.tracked = make(map[uint64]*tracked.Term, len(s.Terms))
 	var disowned []string
 	for _, ts := range s.Terms {

@@ -417,12 +417,21 @@ func (in *Inputs) Unread() bool {
 // partition.
 func (in *Inputs) Offsets() []ingest.Offset { return Sorted(in.offsets) }
 
-// Restore replaces the offsets counted with offsets, a checkpoint's.
-func (in *Inputs) Restore(offsets []ingest.Offset) {
+// Restore replaces the offsets counted with offsets, a checkpoint's, at
+// now. Each partition they name is held for as Expect holds one assigned
+// but silent yet: the consumer may start on some partitions seconds before
+// the others, and without the process's list of partitions (Expect: the
+// brokers could not list them at start-up) the slow one would be unknown
+// and its records late.
+func (in *Inputs) Restore(offsets []ingest.Offset, now time.Time) {
 	in.wmc.ok = false
 	in.offsets = make(map[ingest.Partition]int64, len(offsets))
 	for _, o := range offsets {
-		in.offsets[ingest.Partition{Topic: o.Topic, Partition: o.Partition}] = o.Offset
+		p := ingest.Partition{Topic: o.Topic, Partition: o.Partition}
+		in.offsets[p] = o.Offset
+		if in.parts[p] == nil {
+			in.parts[p] = &progress{seen: now, unseen: true}
+		}
 	}
 }
 

@@ -78,7 +78,7 @@ func TestWatermark(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			now := wall.Add(time.Minute)
 			in := NewInputs(idle, nil)
-			in.Restore(tt.restore)
+			in.Restore(tt.restore, now.Add(-idle-time.Second))
 			in.Expect(tt.expect, now.Add(-idle-time.Second))
 			for i, r := range tt.reads {
 				in.Count(r.p, int64(i))
@@ -165,7 +165,7 @@ func TestInputsCount(t *testing.T) {
 		t.Errorf("offsets %v, want %v", got, want)
 	}
 	restored := NewInputs(time.Second, nil)
-	restored.Restore(want)
+	restored.Restore(want, time.Now())
 	if restored.Count(p0, 5) || !restored.Count(p0, 6) {
 		t.Error("a restored offset does not skip what it counted")
 	}

@@ -77,7 +77,7 @@ func TestWatermarkCache(t *testing.T) {
 								offs = append(offs, ingest.Offset{Topic: parts[i].Topic, Partition: parts[i].Partition, Offset: next[i] - 1})
 							}
 						}
-						both(func(in *Inputs) { in.Restore(offs) })
+						both(func(in *Inputs) { in.Restore(offs, now) })
 					}
 					fresh.wmc.ok = false
 					got, want := cached.Watermark(now), fresh.Watermark(now)
