@@ -1,11 +1,14 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -152,9 +155,20 @@ func (f *Forwarder) Run(ctx context.Context, in <-chan []Record, c Committer, ev
 		if len(offsets) == 0 {
 			return nil
 		}
-		out := make([]Offset, 0, len(offsets))
-		for p, o := range offsets {
-			out = append(out, Offset{Topic: p.Topic, Partition: p.Partition, Offset: o})
+		parts := make([]Partition, 0, len(offsets))
+		for p := range offsets {
+			parts = append(parts, p)
+		}
+		// Unread, the group's committed offsets filter nothing: the commit
+		// goes out as before, and may move one back (see ahead).
+		committed, err := f.cfg.Committed(ctx, parts)
+		if err != nil {
+			f.log.Debug("could not read the group's committed offsets; committing without comparing", "err", err)
+		}
+		out := ahead(offsets, committed)
+		if len(out) == 0 {
+			clear(offsets)
+			return nil
 		}
 		if err := c.Commit(ctx, out); err != nil {
 			f.commits.WithLabelValues("error").Inc()
@@ -241,6 +255,26 @@ func (f *Forwarder) Run(ctx context.Context, in <-chan []Record, c Committer, ev
 			return nil
 		}
 	}
+}
+
+// ahead lists the offsets (the last forwarded of each partition) that move
+// the group's committed ones (the next to read) on. The others were
+// committed past already, by the process the group gave the partition to
+// after a commit of this one's was refused in the rebalance: committed
+// again, they would move the group back, and the partition's next owner
+// would forward again what was forwarded.
+func ahead(offsets, committed map[Partition]int64) []Offset {
+	out := make([]Offset, 0, len(offsets))
+	for p, o := range offsets {
+		if next, ok := committed[p]; ok && next > o {
+			continue
+		}
+		out = append(out, Offset{Topic: p.Topic, Partition: p.Partition, Offset: o})
+	}
+	slices.SortFunc(out, func(a, b Offset) int {
+		return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return out
 }
 
 // write writes msgs to the relay, a run at a time (chunk), each retried

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -373,5 +374,34 @@ func TestChunkOneBatchPerPartition(t *testing.T) {
 				n/shards, s.Writes, s.Messages, shards)
 		}
 		msgs = msgs[n:]
+	}
+}
+
+// TestAhead: the forwarder commits only offsets that move the group's
+// committed ones on; one committed past by the partition's next owner (this
+// process's commit refused in the rebalance, retried after it) is left out.
+func TestAhead(t *testing.T) {
+	p0, p1, p2 := Partition{"content-events", 0}, Partition{"content-events", 1}, Partition{"report-events", 0}
+	for _, tt := range []struct {
+		name      string
+		offsets   map[Partition]int64
+		committed map[Partition]int64
+		want      []Offset
+	}{
+		{"nothing committed yet", map[Partition]int64{p0: 5, p1: 3}, nil,
+			[]Offset{{"content-events", 0, 5}, {"content-events", 1, 3}}},
+		{"behind what this process forwarded", map[Partition]int64{p0: 5}, map[Partition]int64{p0: 2},
+			[]Offset{{"content-events", 0, 5}}},
+		{"at what this process forwarded", map[Partition]int64{p0: 5}, map[Partition]int64{p0: 5},
+			[]Offset{{"content-events", 0, 5}}},
+		{"already committed to the same place", map[Partition]int64{p0: 5}, map[Partition]int64{p0: 6}, []Offset{}},
+		{"committed past by the next owner", map[Partition]int64{p0: 1000, p2: 7}, map[Partition]int64{p0: 3001, p2: 1},
+			[]Offset{{"report-events", 0, 7}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ahead(tt.offsets, tt.committed); !slices.Equal(got, tt.want) {
+				t.Errorf("ahead = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
