@@ -504,6 +504,16 @@ func (d *Decoder) checkCommon(eventID, contentID string, ts time.Time, region st
 	if ts.IsZero() {
 		return fail(ReasonMissingField, "ts", errors.New("required"))
 	}
+	// Whatever the limits (a replay turns them off), a time the sinks
+	// cannot store is refused here: ClickHouse's DateTime holds
+	// 1970-01-01..2106-02-07, and a row outside it fails its whole write,
+	// which would stop the pipeline at the same message after every restart.
+	if ts.Before(minTS) {
+		return fail(ReasonTSTooOld, "ts", fmt.Errorf("%s is before %s, the earliest time the sinks store", ts.Format(time.RFC3339), minTS.Format(time.RFC3339)))
+	}
+	if !ts.Before(maxTS) {
+		return fail(ReasonTSFuture, "ts", fmt.Errorf("%s is at or after %s, past the latest time the sinks store", ts.Format(time.RFC3339), maxTS.Format(time.RFC3339)))
+	}
 	// A replay sets neither limit: no clock read per message then.
 	if d.Now != nil && (d.Limits.MaxFuture > 0 || d.Limits.MaxAge > 0) {
 		now := d.Now()
@@ -519,6 +529,14 @@ func (d *Decoder) checkCommon(eventID, contentID string, ts time.Time, region st
 	}
 	return nil
 }
+
+// minTS and maxTS bound an event's time whatever the limits: inside what
+// ClickHouse's DateTime stores, with a day to spare for the bucket and the
+// alert times made from it.
+var (
+	minTS = time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC)
+	maxTS = time.Date(2106, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
 // letterPairs holds every two-letter ASCII string, "AA" to "zz", as slices of one
 // string. Region and language codes are labels the engine keeps for as long as it

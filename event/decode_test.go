@@ -784,3 +784,37 @@ func FuzzParseUTC(f *testing.F) {
 		checkParseUTC(t, in, got, ok)
 	})
 }
+
+// TestTSBoundsWithoutLimits: a replay turns the limits on ts off, but a time
+// the sinks cannot store is refused all the same; one at their edges is
+// accepted.
+func TestTSBoundsWithoutLimits(t *testing.T) {
+	d := &Decoder{Limits: DefaultLimits(), Now: func() time.Time { return testNow }}
+	d.Limits.MaxFuture, d.Limits.MaxAge = 0, 0
+	for _, tt := range []struct {
+		name, ts string
+		want     Reason
+	}{
+		{"before 1970", `"1969-12-31T23:59:59Z"`, ReasonTSTooOld},
+		{"the epoch", `"1970-01-01T00:00:00Z"`, ReasonTSTooOld},
+		{"the first day stored", `"1970-01-02T00:00:00Z"`, ""},
+		{"a replay of 2001", `"2001-09-09T01:46:40Z"`, ""},
+		{"the last day stored", `"2105-12-31T23:59:59Z"`, ""},
+		{"2106", `"2106-01-01T00:00:00Z"`, ReasonTSFuture},
+		{"past DateTime", `"2200-01-01T00:00:00Z"`, ReasonTSFuture},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for kind, msg := range map[string][]byte{"content": content("ts", tt.ts), "report": report("ts", tt.ts)} {
+				var err error
+				if kind == "content" {
+					_, err = d.DecodeContent(msg)
+				} else {
+					_, err = d.DecodeReport(msg)
+				}
+				if got := ReasonOf(err); got != tt.want {
+					t.Errorf("%s: reason %q (%v), want %q", kind, got, err, tt.want)
+				}
+			}
+		})
+	}
+}
