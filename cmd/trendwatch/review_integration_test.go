@@ -154,7 +154,7 @@ func TestReviewParquet(t *testing.T) {
 	browser := testenv.Chromium(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := pqsink.New(pqsink.Config{Dir: dir, Roll: time.Hour}, nil, nil)
+	s, err := pqsink.New(pqsink.Config{Dir: dir, Roll: time.Hour, MaxBuffered: 1000}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,12 @@ import (
 type Config struct {
 	Dir  string        `mapstructure:"dir"`  // root of the dataset
 	Roll time.Duration `mapstructure:"roll"` // partition width: whole hours dividing a day
+	// MaxBuffered bounds the rows held in memory while flushes fail (a full
+	// disk, a read-only remount): past it, writes are refused, which stops
+	// the pipeline without a checkpoint past them, rather than growing
+	// until the process is killed for memory. Between flushes that succeed
+	// it does not apply.
+	MaxBuffered int `mapstructure:"max_buffered_rows"`
 }
 
 // ShardDirs matches the directories the processes of a sharded pipeline
@@ -22,7 +28,7 @@ const ShardDirs = "shard-*-of-*"
 
 // DefaultConfig is an hourly dataset under ./trendwatch-data.
 func DefaultConfig() Config {
-	return Config{Dir: "./trendwatch-data", Roll: time.Hour}
+	return Config{Dir: "./trendwatch-data", Roll: time.Hour, MaxBuffered: 250_000}
 }
 
 // Validate reports the first key that is wrong.
@@ -34,6 +40,9 @@ func (c Config) Validate() error {
 	// day must hold a whole number of them, or one directory would mix two days.
 	if c.Roll < time.Hour || c.Roll%time.Hour != 0 || (24*time.Hour)%c.Roll != 0 {
 		return fmt.Errorf("parquet.roll: %v is not a whole number of hours dividing a day (1h, 2h, 3h, 4h, 6h, 8h, 12h or 24h)", c.Roll)
+	}
+	if c.MaxBuffered <= 0 {
+		return fmt.Errorf("parquet.max_buffered_rows: must be > 0, got %d", c.MaxBuffered)
 	}
 	return nil
 }

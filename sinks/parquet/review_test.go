@@ -19,7 +19,7 @@ import (
 func TestReader(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := New(Config{Dir: dir, Roll: time.Hour}, nil, nil)
+	s, err := New(Config{Dir: dir, Roll: time.Hour, MaxBuffered: 1000}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestReaderShards(t *testing.T) {
 	dir := t.TempDir()
 	base := time.Date(2026, 11, 22, 13, 0, 0, 0, time.UTC)
 	for i, sub := range []string{"", "shard-0-of-2", "shard-1-of-2"} {
-		s, err := New(Config{Dir: filepath.Join(dir, sub), Roll: time.Hour}, nil, nil)
+		s, err := New(Config{Dir: filepath.Join(dir, sub), Roll: time.Hour, MaxBuffered: 1000}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func TestReaderShards(t *testing.T) {
 // rewrite in a file of its own.
 func TestReaderFamily(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(Config{Dir: dir, Roll: time.Hour}, nil, nil)
+	s, err := New(Config{Dir: dir, Roll: time.Hour, MaxBuffered: 1000}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

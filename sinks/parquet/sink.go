@@ -69,6 +69,11 @@ type Sink struct {
 	watermark time.Time // latest event time written: how far the pipeline has moved
 	seq       uint64
 	closed    bool
+	// buffered is the rows held, written to no file yet; failed is the last
+	// flush's error while the rows it could not write are held, nil once
+	// one succeeds (see Config.MaxBuffered).
+	buffered int
+	failed   error
 }
 
 type table struct {
@@ -169,6 +174,9 @@ func (s *Sink) WriteMinutes(ctx context.Context, rows []trend.Minute) error {
 	if s.closed {
 		return errors.New("parquet sink: WriteMinutes after Close")
 	}
+	if err := s.room(len(rows)); err != nil {
+		return err
+	}
 	for i := range rows {
 		p := s.partition(s.minutes, rows[i].Bucket)
 		p.minute.append(&rows[i])
@@ -185,6 +193,9 @@ func (s *Sink) WriteIntake(ctx context.Context, in trend.Intake) error {
 	if s.closed {
 		return errors.New("parquet sink: WriteIntake after Close")
 	}
+	if err := s.room(1); err != nil {
+		return err
+	}
 	s.partition(s.intake, in.Bucket).intake.append(&in)
 	s.advance(in.Bucket)
 	s.metrics.buffered.WithLabelValues(TableIntake).Inc()
@@ -199,12 +210,26 @@ func (s *Sink) WriteAlerts(ctx context.Context, evs []alert.Event) error {
 	if s.closed {
 		return errors.New("parquet sink: WriteAlerts after Close")
 	}
+	if err := s.room(len(evs)); err != nil {
+		return err
+	}
 	for i := range evs {
 		p := s.partition(s.alerts, evs[i].At)
 		p.alert.append(&evs[i])
 		s.advance(evs[i].At)
 	}
 	s.metrics.buffered.WithLabelValues(TableAlerts).Add(float64(len(evs)))
+	return nil
+}
+
+// room takes n more rows into the buffer, or refuses them once flushes fail
+// and the buffer holds Config.MaxBuffered. s.mu is held.
+func (s *Sink) room(n int) error {
+	if s.failed != nil && s.buffered+n > s.cfg.MaxBuffered {
+		return fmt.Errorf("parquet sink: %d rows held since flushes began to fail, at parquet.max_buffered_rows (%d): %w",
+			s.buffered, s.cfg.MaxBuffered, s.failed)
+	}
+	s.buffered += n
 	return nil
 }
 
@@ -303,8 +328,14 @@ func (s *Sink) flush(ctx context.Context) error {
 			r.Release()
 		}
 		s.metrics.buffered.WithLabelValues(j.t.name).Sub(float64(j.rows))
+		s.mu.Lock()
+		s.buffered -= int(j.rows)
+		s.mu.Unlock()
 	}
 	s.metrics.flushSeconds.Observe(time.Since(began).Seconds())
+	s.mu.Lock()
+	s.failed = errors.Join(errs...)
+	s.mu.Unlock()
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}

@@ -50,6 +50,7 @@ func TestConfigValidate(t *testing.T) {
 		{"not whole hours", func(c *Config) { c.Roll = 90 * time.Minute }, "parquet.roll"},
 		{"does not divide a day", func(c *Config) { c.Roll = 5 * time.Hour }, "parquet.roll"},
 		{"more than a day", func(c *Config) { c.Roll = 48 * time.Hour }, "parquet.roll"},
+		{"no buffer", func(c *Config) { c.MaxBuffered = 0 }, "parquet.max_buffered_rows"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -842,5 +843,69 @@ func normaliseAlerts(evs []alert.Event) {
 				*f = nanMark
 			}
 		}
+	}
+}
+
+// TestBufferBoundedWhileFlushesFail: while flushes fail (here the table's
+// directory is a file, as a full or read-only disk fails them) the rows they
+// could not write stay held, and past parquet.max_buffered_rows writes are
+// refused instead of held without bound; once a flush succeeds the bound
+// lifts and every row held is in the files.
+func TestBufferBoundedWhileFlushesFail(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Dir, cfg.MaxBuffered = dir, 10
+	s, err := New(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	row := func(i int) []trend.Minute {
+		return []trend.Minute{{Bucket: t0.Add(time.Duration(i) * time.Minute), Term: "hashtag:a", Kind: "hashtag", Mentions: uint64(i + 1), Version: 1}}
+	}
+	blocker := filepath.Join(dir, TableMinutes)
+	if err := os.RemoveAll(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Before any flush failed the bound does not apply.
+	for i := range 12 {
+		if err := s.WriteMinutes(ctx, row(i)); err != nil {
+			t.Fatalf("row %d before a flush failed: %v", i, err)
+		}
+	}
+	if err := s.Flush(ctx); err == nil {
+		t.Fatal("flush succeeded with the table's directory a file")
+	}
+	err = s.WriteMinutes(ctx, row(12))
+	if err == nil || !strings.Contains(err.Error(), "parquet.max_buffered_rows") {
+		t.Fatalf("a write past the bound while flushes fail: %v, want it refused naming parquet.max_buffered_rows", err)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("flush once the disk is back: %v", err)
+	}
+	if err := s.WriteMinutes(ctx, row(12)); err != nil {
+		t.Fatalf("a write once a flush succeeded: %v", err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.TermMinutes(ctx, "hashtag:a", t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 13 {
+		t.Errorf("%d rows in the files, want the 13 written", len(got))
 	}
 }
