@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -88,7 +89,29 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	removeStale(dir, time.Now())
 	return &Store{dir: dir, enc: enc, dec: dec}, nil
+}
+
+// staleAfter is how old a staged file must be for Open to take it for one
+// left by a process killed while staging: a standby opening the directory a
+// primary shares must not remove the primary's staging under way, which takes
+// seconds.
+const staleAfter = 10 * time.Minute
+
+// removeStale removes the staged files in dir that a process killed while
+// staging left behind: each is as large as a checkpoint (tens of MiB in a
+// flood), and nothing else would ever remove them.
+func removeStale(dir string, now time.Time) {
+	names, err := filepath.Glob(filepath.Join(dir, ".state-*.tmp"))
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		if fi, err := os.Stat(name); err == nil && now.Sub(fi.ModTime()) >= staleAfter {
+			os.Remove(name)
+		}
+	}
 }
 
 // Path is the checkpoint file.
@@ -188,9 +211,16 @@ func (s *Store) install(tmp *os.File, path string) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("checkpoint: rename into %s: %w", path, err)
 	}
-	if d, err := os.Open(s.dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	// Without the directory synced the rename may not survive a power
+	// loss, while the offsets committed next would: the restart would load
+	// the checkpoint before and skip what lay between.
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return fmt.Errorf("checkpoint: sync %s: %w", s.dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
+		return fmt.Errorf("checkpoint: sync %s: %w", s.dir, err)
 	}
 	return nil
 }

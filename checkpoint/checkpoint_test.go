@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -157,5 +159,32 @@ func TestStageCommit(t *testing.T) {
 	}
 	if _, err := s.Commit(); err == nil {
 		t.Error("Commit with nothing staged succeeded")
+	}
+}
+
+// TestOpenRemovesStaleStaging: a staged file a killed process left behind is
+// removed when the directory is opened again, once it is older than any
+// staging under way could be; a recent one (a primary staging beside the
+// standby that opens the directory) is kept.
+func TestOpenRemovesStaleStaging(t *testing.T) {
+	dir := t.TempDir()
+	old, recent := filepath.Join(dir, ".state-1.tmp"), filepath.Join(dir, ".state-2.tmp")
+	for _, name := range []string{old, recent} {
+		if err := os.WriteFile(name, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-staleAfter - time.Minute)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a staged file %v old is still there (%v)", staleAfter+time.Minute, err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("a recent staged file was removed: %v", err)
 	}
 }
