@@ -511,7 +511,9 @@ func (e *Engine) Offsets() []ingest.Offset { return e.in.Offsets() }
 // input offsets are in the checkpoint, which skips a replay), the input
 // partitions' otherwise.
 func (e *Engine) CommitOffsets() []ingest.Offset {
-	if len(e.via) > 0 {
+	if len(e.via) > 0 || e.cfg.Role == RoleDetect {
+		// A detect process that has read no relay record since it started
+		// has none to commit: its input offsets are not its group's.
 		return eventtime.Sorted(e.via)
 	}
 	return e.Offsets()

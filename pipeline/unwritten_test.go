@@ -227,3 +227,31 @@ func TestIntakeAcrossRestart(t *testing.T) {
 		t.Errorf("intake rows count %d invalid events, want %d", got, len(invalid))
 	}
 }
+
+// TestDetectCommitsNoInputOffsets: a detect process restored from its
+// checkpoint (input offsets) that has read no relay record yet commits
+// nothing to its relay group, rather than the input topics' offsets.
+func TestDetectCommitsNoInputOffsets(t *testing.T) {
+	a := newTestEngine(t, &memSink{})
+	run(t, a, minutePosts(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), 3, func(int) int { return 5 }), false)
+	snap := mustSnapshot(t, a)
+	for _, tt := range []struct {
+		role string
+		want int
+	}{{RoleAll, 1}, {RoleDetect, 0}} {
+		t.Run(tt.role, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Role = tt.role
+			b, err := New(cfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), nil, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Restore(snap); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.CommitOffsets(); len(got) != tt.want {
+				t.Errorf("commits %v, want %d offsets", got, tt.want)
+			}
+		})
+	}
+}
