@@ -192,21 +192,30 @@ func (s *Store) Commit() (int, error) {
 		tmp.Close()
 		return 0, err
 	}
-	if err := s.install(tmp, s.Path()); err != nil {
+	if err := s.install(tmp, s.Path(), s.Superseded); err != nil {
 		return 0, err
 	}
 	return s.stagedLen, nil
 }
 
 // install makes the written temporary file tmp durable as path: synced,
-// closed, renamed into place, and the rename itself synced.
-func (s *Store) install(tmp *os.File, path string) error {
+// closed, renamed into place, and the rename itself synced. fence, when
+// not nil, is asked again just before the rename: the sync takes long
+// enough (seconds for a large state on a slow disk) for a paused process to
+// wake in it after its standby took over, and its rename would then put an
+// older state over the standby's.
+func (s *Store) install(tmp *os.File, path string, fence func() error) error {
 	err := tmp.Sync()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return fmt.Errorf("checkpoint: write %s: %w", tmp.Name(), err)
+	}
+	if fence != nil {
+		if err := fence(); err != nil {
+			return err
+		}
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("checkpoint: rename into %s: %w", path, err)

@@ -188,3 +188,40 @@ func TestOpenRemovesStaleStaging(t *testing.T) {
 		t.Errorf("a recent staged file was removed: %v", err)
 	}
 }
+
+// TestInstallAsksTheFenceAfterTheSync: the fence is asked again once the
+// staged file is synced, just before the rename: a process paused in the
+// sync that wakes after its standby took over leaves the standby's
+// checkpoint in place.
+func TestInstallAsksTheFenceAfterTheSync(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Save([]byte("the standby's")); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := os.CreateTemp(dir, ".state-*.tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmp.WriteString("the paused primary's"); err != nil {
+		t.Fatal(err)
+	}
+	taken := errors.New("claimed at epoch 2")
+	if err := s.install(tmp, s.Path(), func() error { return taken }); !errors.Is(err, taken) {
+		t.Fatalf("install = %v, want the fence's refusal", err)
+	}
+	after, err := os.ReadFile(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("the checkpoint was replaced although the fence refused")
+	}
+}

@@ -48,7 +48,7 @@ func (s *Store) Claim() (uint64, error) {
 		tmp.Close()
 		return 0, fmt.Errorf("checkpoint: claim epoch in %s: %w", s.dir, err)
 	}
-	if err := s.install(tmp, filepath.Join(s.dir, epochFile)); err != nil {
+	if err := s.install(tmp, filepath.Join(s.dir, epochFile), nil); err != nil {
 		return 0, fmt.Errorf("claim epoch: %w", err)
 	}
 	s.epoch = next
