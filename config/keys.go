@@ -157,7 +157,7 @@ func docs() map[string]doc {
 		"kafka.brokers":                  {UnitList, "bootstrap brokers, host:port"},
 		"kafka.client_id":                {UnitText, "client ID sent to the brokers"},
 		"kafka.decoders":                 {UnitCount, "goroutines decoding messages; 0: one per CPU (order is kept either way)"},
-		"kafka.dead_letter_max_bytes":    {UnitBytes, "most of a bad message copied to the dead-letter topic"},
+		"kafka.dead_letter_max_bytes":    {UnitBytes, "most of a bad message copied to the dead-letter topic (at most 512 KiB)"},
 		"kafka.fetch_max_bytes":          {UnitBytes, "bound on one fetch"},
 		"kafka.group":                    {UnitText, "consumer group; instances of one group share the partitions"},
 		"kafka.limits.max_age":           {UnitDuration, "events older than this are dead-lettered; 0 disables (replays)"},
@@ -192,8 +192,9 @@ func docs() map[string]doc {
 
 		"metrics.listen": {UnitAddress, "/metrics and /healthz; empty disables"},
 
-		"parquet.dir":  {UnitPath, "root of the Parquet dataset"},
-		"parquet.roll": {UnitDuration, "partition width: whole hours dividing a day"},
+		"parquet.dir":               {UnitPath, "root of the Parquet dataset"},
+		"parquet.roll":              {UnitDuration, "partition width: whole hours dividing a day"},
+		"parquet.max_buffered_rows": {UnitCount, "rows held in memory while flushes fail; past it writes are refused and the pipeline stops"},
 
 		"pipeline.commit_interval":    {UnitDuration, "how often sinks flush, a checkpoint is written and offsets committed"},
 		"pipeline.dedup_max_ids":      {UnitCount, "event ids remembered per process to drop retried copies (about 40 bytes each); 0 off"},
