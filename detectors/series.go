@@ -106,7 +106,7 @@ func medianStep(ts []time.Time) time.Duration {
 // a series, as the pipeline does: the rows in [t-24h30m, t-23h30m), less the
 // excess of the surges remembered in them (SurgeMemory).
 //
-// A series of buckets wider than maxDayAgoWidth has none: yesterday is then
+// A series of buckets wider than MaxDayAgoWidth has none: yesterday is then
 // the bucket before, or the one before that, which the baseline follows
 // already, and a surge's second bucket was judged against its first (a
 // daily series' three-day fourfold surge was never paged).
@@ -115,13 +115,13 @@ type dayAgo struct {
 	sum []float64 // sum[i] = values[0] + … + values[i-1]
 }
 
-// maxDayAgoWidth is the widest bucket for which yesterday's level is a daily
+// MaxDayAgoWidth is the widest bucket for which yesterday's level is a daily
 // rhythm's: at least two buckets a day, so that yesterday lies two buckets
 // back or more.
-const maxDayAgoWidth = 12 * time.Hour
+const MaxDayAgoWidth = 12 * time.Hour
 
 func newDayAgo(ts []time.Time, values []float64, width time.Duration) dayAgo {
-	if width > maxDayAgoWidth {
+	if width > MaxDayAgoWidth {
 		return dayAgo{}
 	}
 	sum := make([]float64, len(values)+1)

@@ -83,6 +83,12 @@ func (c WindowConfig) Plan() (WindowPlan, error) {
 	switch {
 	case c.Bucket <= 0:
 		return p, fmt.Errorf("window.bucket: must be > 0, got %v", c.Bucket)
+	case (24*time.Hour)%c.Bucket != 0:
+		// Buckets start at the same times every day, and at the same times
+		// counted from 1970 as from year 1 (the window counts from the
+		// first, time.Truncate from the second): otherwise a tracked term's
+		// bucket is not the window's, and yesterday's hour is not one.
+		return p, fmt.Errorf("window.bucket: must divide a day (e.g. 10s, 1m, 2m, 5m, 15m, 30m, 1h), got %v", c.Bucket)
 	case c.FineBuckets < 1 || c.FineBuckets > maxRingBuckets:
 		return p, fmt.Errorf("window.fine_buckets: must be in [1, %d], got %d", maxRingBuckets, c.FineBuckets)
 	case c.CoarseBucket <= 0 || c.CoarseBucket%c.Bucket != 0:

@@ -60,6 +60,7 @@ func TestWindowConfigValidate(t *testing.T) {
 		want string
 	}{
 		{"bucket", func(c *WindowConfig) { c.Bucket = 0 }, "window.bucket: must be > 0, got 0s"},
+		{"bucket not dividing a day", func(c *WindowConfig) { c.Bucket, c.CoarseBucket = 7*time.Minute, 7*time.Minute }, "window.bucket: must divide a day (e.g. 10s, 1m, 2m, 5m, 15m, 30m, 1h), got 7m0s"},
 		{"fine", func(c *WindowConfig) { c.FineBuckets = 0 }, "window.fine_buckets: must be in [1, 65536], got 0"},
 		{"coarse multiple", func(c *WindowConfig) { c.CoarseBucket = 90 * time.Second }, "window.coarse_bucket: must be a positive multiple of window.bucket (1m0s), got 1m30s"},
 		{"coarse zero", func(c *WindowConfig) { c.CoarseBucket = 0 }, "window.coarse_bucket:"},

@@ -282,7 +282,7 @@ func (j *Judge) known(hist []float64, start time.Time) []float64 {
 // window does not reach that far back.
 func (j *Judge) dayAgo(h uint64, start time.Time) float64 {
 	from := detectors.DayAgoFrom(start)
-	if j.counter.First().IsZero() || from.Before(j.counter.First()) {
+	if j.counter.First().IsZero() || from.Before(j.counter.First()) || j.cfg.Bucket > detectors.MaxDayAgoWidth {
 		return math.NaN()
 	}
 	m, _, err := j.window.Count(h, from, from.Add(time.Hour))
@@ -291,7 +291,15 @@ func (j *Judge) dayAgo(h uint64, start time.Time) float64 {
 	}
 	n := float64(m)
 	n = math.Max(0, n-j.surges.Excess(h, start, j.window.Share))
-	return n / float64(time.Hour/j.cfg.Bucket)
+	return perBucket(n, j.cfg.Bucket)
+}
+
+// perBucket is an hour's count as a mean per bucket of width bucket. In
+// floats: the buckets an hour holds as a Duration quotient are 0 for a
+// bucket over an hour (the level then infinite) and 1 for 45 minutes (a
+// third too high).
+func perBucket(hour float64, bucket time.Duration) float64 {
+	return hour * float64(bucket) / float64(time.Hour)
 }
 
 // rememberSurge records that the final judgement's surge paged on term h's

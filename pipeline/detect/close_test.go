@@ -97,3 +97,21 @@ func TestJudgedIsCertain(t *testing.T) {
 		t.Errorf("early judgement counts %v mentions, at close %v; want the 2 certain", early, closed)
 	}
 }
+
+func TestPerBucket(t *testing.T) {
+	for _, tt := range []struct {
+		bucket time.Duration
+		hour   float64
+		want   float64
+	}{
+		{time.Minute, 120, 2},
+		{10 * time.Second, 360, 1},
+		{45 * time.Minute, 40, 30}, // the Duration quotient made it 40
+		{2 * time.Hour, 40, 80},    // and +Inf here
+		{time.Hour, 0, 0},
+	} {
+		if got := perBucket(tt.hour, tt.bucket); got != tt.want {
+			t.Errorf("perBucket(%v, %v) = %v, want %v", tt.hour, tt.bucket, got, tt.want)
+		}
+	}
+}
