@@ -25,7 +25,7 @@ import (
 // window, and that partition's later records for those buckets count as late.
 func (e *Engine) order(ctx context.Context, rec *ingest.Record, ts, now time.Time) error {
 	wm := e.in.Watermark(now)
-	if e.parked.Len() == 0 && !ts.After(wm) {
+	if e.parked.Len() == 0 && due(rec.Kind, ts, wm) {
 		if err := e.advanceTo(ctx, ts); err != nil {
 			return err
 		}
@@ -39,6 +39,20 @@ func (e *Engine) order(ctx context.Context, rec *ingest.Record, ts, now time.Tim
 		}
 	}
 	return e.advance(ctx, wm)
+}
+
+// due reports whether a record of kind at event time ts may be applied with
+// event time at wm. A report waits until event time is past its own: at wm
+// itself, a partition may still deliver the content it reports, stamped the
+// same second (a classifier that reports at posting time, timestamps in
+// whole seconds), and a report applied before its content counts for no
+// term. Content at wm goes, as parked records of one time go content first
+// (eventtime.Held).
+func due(kind ingest.Kind, ts, wm time.Time) bool {
+	if kind == ingest.KindReport {
+		return ts.Before(wm)
+	}
+	return !ts.After(wm)
 }
 
 // force applies the earliest parked record ahead of the watermark.
@@ -70,7 +84,7 @@ func (e *Engine) Advance(ctx context.Context, wm time.Time) error {
 // batch's processing, whose end sets them.
 func (e *Engine) advance(ctx context.Context, wm time.Time) error {
 	for {
-		if next, ok := e.parked.Earliest(); !ok || next.After(wm) {
+		if next, ok := e.parked.Earliest(); !ok || !due(e.parked.EarliestKind(), next, wm) {
 			break
 		}
 		r := e.parked.Next()

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/ingest"
 	"github.com/trendwatch/trendwatch/sketches"
 	"github.com/trendwatch/trendwatch/trend"
@@ -251,6 +253,49 @@ func TestDetectCommitsNoInputOffsets(t *testing.T) {
 			}
 			if got := b.CommitOffsets(); len(got) != tt.want {
 				t.Errorf("commits %v, want %d offsets", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestReportAtItsPostsTime: a report stamped the same time as the post it
+// reports (a classifier that reports at posting time, timestamps in whole
+// seconds) counts for the post's terms whichever of the two is read first.
+// Read first, it was applied at once, before the post, and counted for none.
+func TestReportAtItsPostsTime(t *testing.T) {
+	at := time.Date(2026, 11, 20, 10, 0, 30, 0, time.UTC)
+	post := func(n int, ts time.Time) ingest.Record {
+		id := fmt.Sprint("c", n)
+		return ingest.Record{Source: ingest.Source{Topic: "content-events", Offset: int64(n)}, Kind: ingest.KindContent,
+			Content: event.Content{EventID: "e" + id, ContentID: id, CreatorID: "u" + id, TS: ts, Hashtags: []string{"reported"}}}
+	}
+	report := ingest.Record{Source: ingest.Source{Topic: "report-events"}, Kind: ingest.KindReport,
+		Report: event.Report{EventID: "r1", ContentID: "c20", ReporterID: "x", Reason: "dangerous", TS: at}}
+	var posts []ingest.Record
+	for n := range 30 {
+		posts = append(posts, post(n, at))
+	}
+	for _, tt := range []struct {
+		name  string
+		order []ingest.Record
+	}{
+		{"post first", append(slices.Clone(posts), report)},
+		{"report first", append(append(slices.Clone(posts[:16]), report), posts[16:]...)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := &memSink{}
+			e := newTestEngine(t, sink)
+			e.Expect([]ingest.Partition{{Topic: "content-events"}, {Topic: "report-events"}})
+			recs := append(tt.order, post(30, at.Add(5*time.Minute)))
+			run(t, e, recs, true)
+			var reports uint64
+			for _, r := range sink.rows {
+				if r.Term == "hashtag:reported" {
+					reports += r.Reports
+				}
+			}
+			if reports != 1 {
+				t.Errorf("hashtag:reported counted %d reports, want 1", reports)
 			}
 		})
 	}

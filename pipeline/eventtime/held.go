@@ -66,6 +66,14 @@ func (h *Held) Earliest() (time.Time, bool) {
 	return TS(h.h[0].rec), true
 }
 
+// EarliestKind is the kind of the record Next would return; 0 when none.
+func (h *Held) EarliestKind() ingest.Kind {
+	if len(h.h) == 0 {
+		return 0
+	}
+	return h.h[0].rec.Kind
+}
+
 // Latest is the event time of the last record held, zero when none.
 func (h *Held) Latest() time.Time {
 	var last time.Time
@@ -118,7 +126,9 @@ func entryOf(r *ingest.Record) entry {
 	return entry{sec: ts.Unix(), nsec: int32(ts.Nanosecond()), rec: r}
 }
 
-// before orders two entries: event time, then source.
+// before orders two entries: event time, then content before reports (a
+// report and the post it reports may share a timestamp, and the report
+// needs the post counted first), then source.
 func before(x, y *entry) bool {
 	if x.sec != y.sec {
 		return x.sec < y.sec
@@ -127,6 +137,9 @@ func before(x, y *entry) bool {
 		return x.nsec < y.nsec
 	}
 	a, b := x.rec, y.rec
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
 	if a.Source.Topic != b.Source.Topic {
 		return a.Source.Topic < b.Source.Topic
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/trendwatch/trendwatch/ingest"
 )
 
-// TestHeld: records come out in event-time order, ties by source, however
+// TestHeld: records come out in event-time order, ties content first, then by source, however
 // they went in: held one by one, or restored whole as from a checkpoint,
 // and restored again from what Each gave of a restored Held.
 func TestHeld(t *testing.T) {
@@ -70,7 +70,7 @@ func TestHeld(t *testing.T) {
 // releaseOrder is the order a Held releases records in, as the tests expect
 // it: event time, then source.
 func releaseOrder(a, b ingest.Record) int {
-	return cmp.Or(TS(&a).Compare(TS(&b)), cmp.Compare(a.Source.Topic, b.Source.Topic),
+	return cmp.Or(TS(&a).Compare(TS(&b)), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Source.Topic, b.Source.Topic),
 		cmp.Compare(a.Source.Partition, b.Source.Partition), cmp.Compare(a.Source.Offset, b.Source.Offset))
 }
 
