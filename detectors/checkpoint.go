@@ -22,8 +22,13 @@ import (
 // whether that was of reports); version 1 is still read, its cooled keys
 // without it. Version 3 adds to each open alert whether it is early (see
 // Lifecycle.ObserveEarly) and the cooldown a retraction would put back;
-// versions 1 and 2 are still read, their alerts not early.
-var envelope = binenc.Format{Magic: "TWLC", Version: 3, MinVersion: 1, SumHeader: true, Invalid: ErrCheckpoint}
+// versions 1 and 2 are still read, their alerts not early. Version 4 adds to
+// each open alert whether its latest finding was of reports, which its
+// cooldown keeps once it resolves: without it, a report alert restored and
+// resolved was judged calm on its mentions, against its reports' level, and
+// a new wave of reports within the cooldown was held back as the same
+// episode; versions 1 to 3 are still read, their alerts of mentions.
+var envelope = binenc.Format{Magic: "TWLC", Version: 4, MinVersion: 1, SumHeader: true, Invalid: ErrCheckpoint}
 
 // ErrCheckpoint is wrapped by every error of UnmarshalBinary.
 var ErrCheckpoint = errors.New("lifecycle checkpoint")
@@ -52,6 +57,7 @@ func (l *Lifecycle) MarshalBinary() ([]byte, error) {
 		if t.hadPrior {
 			b = appendCooling(b, &t.prior)
 		}
+		b = binenc.AppendBool(b, t.reports)
 	}
 
 	keys = keys[:0]
@@ -89,6 +95,9 @@ func (l *Lifecycle) UnmarshalBinary(b []byte) error {
 			if t.hadPrior = r.Bool("had prior"); t.hadPrior {
 				t.prior = readCooling(r, version)
 			}
+		}
+		if version >= 4 {
+			t.reports = r.Bool("of reports")
 		}
 		if r.Err() != nil {
 			break

@@ -151,8 +151,8 @@ func TestLifecycleEarlyCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cp[len(envelope.Magic)] != 3 {
-		t.Fatalf("version %d, want 3", cp[len(envelope.Magic)])
+	if cp[len(envelope.Magic)] != envelope.Version {
+		t.Fatalf("version %d, want %d", cp[len(envelope.Magic)], envelope.Version)
 	}
 	b := NewLifecycle(cfg)
 	if err := b.UnmarshalBinary(cp); err != nil {
@@ -352,17 +352,18 @@ func TestLifecycleReadsVersion2(t *testing.T) {
 	cfg := LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 1, EscalateMinSeverity: "medium", MaxSamples: 5, MaxRegions: 3}
 	a := NewLifecycle(cfg)
 	a.Observe(obsAt("hashtag:x", 0), []Finding{finding(NameSurge, alert.SeverityMedium)})
-	v3, err := a.MarshalBinary()
+	v4, err := a.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One open alert, no cooled keys: version 3 ends the alert with its
-	// early and prior-cooldown flags (two zero bytes), then a zero count.
-	body := v3[:len(v3)-4]
-	if !bytes.HasSuffix(body, []byte{0, 0, 0}) {
-		t.Fatalf("unexpected encoding ending %v", body[len(body)-3:])
+	// One open alert, no cooled keys: version 4 ends the alert with its
+	// early, prior-cooldown and of-reports flags (three zero bytes), then a
+	// zero count.
+	body := v4[:len(v4)-4]
+	if !bytes.HasSuffix(body, []byte{0, 0, 0, 0}) {
+		t.Fatalf("unexpected encoding ending %v", body[len(body)-4:])
 	}
-	v2 := append(bytes.Clone(body[:len(body)-3]), 0)
+	v2 := append(bytes.Clone(body[:len(body)-4]), 0)
 	v2[len(envelope.Magic)] = 2
 	v2 = envelope.Seal(v2, 0)
 	b := NewLifecycle(cfg)

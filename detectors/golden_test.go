@@ -60,3 +60,47 @@ func TestGoldenLifecycle(t *testing.T) {
 		t.Fatalf("%s decodes to other state", path)
 	}
 }
+
+// TestGoldenLifecycleV3: the version-3 encoding of the golden state (before
+// an open alert kept whether it was of reports) still decodes, to the same
+// alerts, each of mentions.
+func TestGoldenLifecycleV3(t *testing.T) {
+	l := goldenLifecycle()
+	old, err := os.ReadFile(filepath.Join("testdata", "golden", "lifecycle-v3.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewLifecycle(l.cfg)
+	if err := r.UnmarshalBinary(old); err != nil {
+		t.Fatalf("version 3 does not decode: %v", err)
+	}
+	for k, want := range l.open {
+		got := r.open[k]
+		if got == nil || got.reports || !reflect.DeepEqual(got.a, want.a) {
+			t.Errorf("%s: restored %+v, want %+v of mentions", k, got, want)
+		}
+	}
+}
+
+// TestLifecycleKeepsReportsAcrossCheckpoint: an open alert about reports is
+// still about reports after a checkpoint, so that once it resolves its
+// cooldown judges calm against the reports' level, not the mentions'.
+func TestLifecycleKeepsReportsAcrossCheckpoint(t *testing.T) {
+	l := goldenLifecycle()
+	for _, tr := range l.open {
+		tr.reports = true
+	}
+	b, err := l.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewLifecycle(l.cfg)
+	if err := r.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	for k, tr := range l.open {
+		if r.open[k].reports != tr.reports {
+			t.Errorf("%s: of reports %v after the checkpoint, want %v", k, r.open[k].reports, tr.reports)
+		}
+	}
+}
