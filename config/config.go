@@ -239,6 +239,9 @@ func (l *Loader) Load(file string) (*Config, error) {
 	if err := l.unknownKeys(settings); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if err := unknownEnv(os.Environ()); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	d := docs()
 	for _, lf := range leaves(reflect.TypeOf(Config{})) {
 		raw := l.v.Get(lf.key)
@@ -316,6 +319,95 @@ func (l *Loader) unknownKeys(settings map[string]any) error {
 		return nil
 	}
 	return walk("", settings)
+}
+
+// unknownEnv names the variables of environ that look like a setting but
+// set no key: viper reads the environment only for the keys it knows, so
+// TRENDWATCH_WINDOW_BUKET would leave window.bucket at its default unsaid.
+//
+// A variable looks like a setting when it starts with a section's prefix
+// (TRENDWATCH_WINDOW_, TRENDWATCH_KAFKA_, …), not merely with TRENDWATCH_:
+// the prefix is shared by variables that are no configuration (the tests'
+// TRENDWATCH_TEST_CLICKHOUSE, TRENDWATCH_TOPICS and the like, and whatever
+// a deployment names after the service), and a list of those to allow would
+// stop start-up whenever one is added anywhere. A misspelt section, or a
+// top-level key (TRENDWATCH_SINKS, TRENDWATCH_MEMORY_LIMIT) misspelt, goes
+// unnoticed: the price of never refusing a variable that was not meant for
+// the configuration.
+func unknownEnv(environ []string) error {
+	known, sections := map[string]bool{}, map[string]bool{}
+	for _, lf := range leaves(reflect.TypeOf(Config{})) {
+		known[EnvVar(lf.key)] = true
+		if section, _, ok := strings.Cut(lf.key, "."); ok {
+			sections[EnvVar(section)+"_"] = true
+		}
+	}
+	var bad []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if known[name] || !strings.HasPrefix(name, EnvPrefix+"_") {
+			continue
+		}
+		for prefix := range sections {
+			if strings.HasPrefix(name, prefix) {
+				bad = append(bad, name)
+				break
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	for i, name := range bad {
+		if near := nearest(name, known); near != "" {
+			bad[i] += " (" + near + "?)"
+		}
+	}
+	what := "environment variable %s: no such key"
+	if len(bad) > 1 {
+		what = "environment variables %s: no such keys"
+	}
+	return fmt.Errorf(what+"; `trendwatch config --env` lists every key's variable", strings.Join(bad, ", "))
+}
+
+// nearest is the name among known within two edits of name, the likely
+// intent of a typo; "" when none is, or when two are equally near.
+func nearest(name string, known map[string]bool) string {
+	best, bestD, tie := "", 3, false
+	for k := range known {
+		switch d := editDistance(name, k); {
+		case d < bestD:
+			best, bestD, tie = k, d, false
+		case d == bestD:
+			tie = true
+		}
+	}
+	if tie {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes:
+// variable names are ASCII.
+func editDistance(a, b string) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, sub)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // Source says where key's value comes from: "flag --x", "environment variable

@@ -386,3 +386,53 @@ func TestMemoryLimitHoldsTheBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownEnvironment: a variable that looks like a setting but sets no
+// key stops start-up naming it; the other TRENDWATCH_ variables (the tests'
+// and scripts' own) are left alone.
+func TestUnknownEnvironment(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // words of the error; nil for none
+	}{
+		{name: "a known key", env: map[string]string{"TRENDWATCH_WINDOW_BUCKET": "1m", "TRENDWATCH_INCIDENT_SECRET": "s"}},
+		{name: "typo in a window key", env: map[string]string{"TRENDWATCH_WINDOW_BUKET": "abc"},
+			want: []string{"environment variable TRENDWATCH_WINDOW_BUKET (TRENDWATCH_WINDOW_BUCKET?): no such key", "trendwatch config --env"}},
+		{name: "typo in a nested key", env: map[string]string{"TRENDWATCH_KAFKA_LIMITS_MAXAGE": "0"},
+			want: []string{"TRENDWATCH_KAFKA_LIMITS_MAXAGE (TRENDWATCH_KAFKA_LIMITS_MAX_AGE?)"}},
+		{name: "no key near it", env: map[string]string{"TRENDWATCH_PIPELINE_WHATEVER": "1"},
+			want: []string{"environment variable TRENDWATCH_PIPELINE_WHATEVER: no such key"}},
+		{name: "two at once", env: map[string]string{"TRENDWATCH_LOG_LEVLE": "debug", "TRENDWATCH_CLICKHOUSE_ADR": "x:9000"},
+			want: []string{"environment variables TRENDWATCH_CLICKHOUSE_ADR (TRENDWATCH_CLICKHOUSE_ADDR?), TRENDWATCH_LOG_LEVLE (TRENDWATCH_LOG_LEVEL?): no such keys"}},
+		{name: "a section alone", env: map[string]string{"TRENDWATCH_WINDOW_": "1m"},
+			want: []string{"TRENDWATCH_WINDOW_"}},
+		{name: "the tests' and scripts' own variables", env: map[string]string{
+			"TRENDWATCH_TEST_CLICKHOUSE": "127.0.0.1:9000", "TRENDWATCH_TEST_CHDB": "/tmp/chdb", "TRENDWATCH_TEST_FLOOD": "1",
+			"TRENDWATCH_TEST_ALERTMANAGER": "1", "TRENDWATCH_CHDB_DIR": "/tmp", "TRENDWATCH_TOPICS": "100",
+			"TRENDWATCH_GEN_SEEDS": "10", "TRENDWATCH_SYNTH_SEEDS": "4", "TRENDWATCH_EVAL_REFERENCE": "1",
+			"TRENDWATCH_EARLY_EVAL": "1", "TRENDWATCH_EARLY_FIRST_BUCKET": "1", "TRENDWATCH_DEDUP_IDS": "1000",
+		}},
+		{name: "a deployment's own variable", env: map[string]string{"TRENDWATCH_VERSION": "1.2", "TRENDWATCH": "on"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setUp(t, tt.env, "")
+			_, err := NewLoader().Load("")
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("loaded; want an error saying %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}

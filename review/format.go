@@ -9,6 +9,9 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // when is a moment as a reader outside engineering writes it.
@@ -130,15 +133,29 @@ func PageFileName(p *Page) string {
 
 // FileName is a file name, without extension, for an alert key: readable,
 // safe on every file system, and unique even when characters were replaced
-// ("<script>" and "_script_" must not share a file).
+// ("<script>" and "_script_" must not share a file). Whatever the name loses
+// of the key (a replaced character, a trimmed dot, a capital letter, a
+// normalisation) it makes up with a hash of the key: "ch9", "ch9." and
+// "CH9" are three files. Case matters because macOS and Windows compare
+// names without it, and normalisation because macOS compares names in any
+// Unicode normal form. A key that is already safe, as a normalised hashtag
+// (NFKC, case-folded) is, keeps its plain name, so links stay valid.
 func FileName(key string) string {
 	var b strings.Builder
 	lossy := false
 	for _, r := range key {
 		switch {
-		// Letters of every script: a Nepali hashtag keeps a name its reader
-		// recognises, and file systems store UTF-8 names as they are.
-		case unicode.IsLetter(r), unicode.IsDigit(r), r == '_', r == '.':
+		// Letters of every script and their marks: a Nepali hashtag keeps
+		// its vowel signs and viramas, and so a name its reader recognises;
+		// file systems store UTF-8 names as they are.
+		case unicode.IsLetter(r), unicode.IsDigit(r), unicode.In(r, unicode.Mn, unicode.Mc), r == '_', r == '.':
+			// Only the one rune of its case class that both lower and
+			// upper case map back to is kept as it is: "A" would share a
+			// file with "a", "ı" with "i" and "ς" with "σ" where names
+			// are compared without case.
+			if unicode.ToLower(unicode.ToUpper(r)) != r {
+				r, lossy = unicode.ToLower(r), true
+			}
 			b.WriteRune(r)
 		case r == '-':
 			// "|" and ":" become "-" too.
@@ -151,7 +168,19 @@ func FileName(key string) string {
 			lossy = true
 		}
 	}
-	name := strings.Trim(b.String(), ".")
+	name := b.String()
+	// Full case folding catches what the runes' own cases do not ("ß" is
+	// "ss" to a file system that folds).
+	if cases.Fold().String(name) != name {
+		lossy = true
+	}
+	if n := norm.NFC.String(name); n != name {
+		name, lossy = n, true
+	}
+	// A leading dot hides a file and Windows drops a trailing one.
+	if t := strings.Trim(name, "."); t != name {
+		name, lossy = t, true
+	}
 	if len(name) > 80 {
 		cut := 80
 		for !utf8.RuneStart(name[cut]) {
@@ -165,4 +194,11 @@ func FileName(key string) string {
 		name += fmt.Sprintf("-%08x", h.Sum32())
 	}
 	return "review-" + name
+}
+
+// shellQuote quotes s as one word for a POSIX shell, so a command shown for
+// an analyst to paste passes an alert key through as it is: keys hold "|",
+// and a challenge ID may hold ";", "$" or a quote.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

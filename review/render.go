@@ -39,6 +39,7 @@ func templates() (*template.Template, error) {
 		"words":         words,
 		"count":         count,
 		"verdict":       verdictWords,
+		"shellquote":    shellQuote,
 		"lower":         strings.ToLower,
 		"channels":      channels,
 		"join":          func(v []string) string { return strings.Join(v, ", ") },

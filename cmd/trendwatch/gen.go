@@ -93,7 +93,7 @@ With --out FILE it writes JSON lines (the backtest's input) instead of Kafka.`,
 				return err
 			}
 			if out != "" {
-				return genToFile(gr, out, cmd.ErrOrStderr())
+				return genToFile(cmd.Context(), gr, out, cmd.ErrOrStderr())
 			}
 			return genToKafka(cmd.Context(), gr, cfg, cmd.ErrOrStderr())
 		},
@@ -166,14 +166,30 @@ func genToKafka(ctx context.Context, gr *gen.Generator, cfg *config.Config, prog
 	return nil
 }
 
-func genToFile(gr *gen.Generator, path string, progress io.Writer) error {
+// checkEvery is how many events genToFile writes between looks at its
+// context: often enough that Ctrl-C stops it at once, rarely enough to cost
+// nothing beside the encoding.
+const checkEvery = 4096
+
+// genToFile writes the generator's events to path as JSON lines until the
+// stream ends or ctx is done. Stopped, it still flushes what it wrote, which
+// is whole lines, and returns ctx's error saying how many: the file is a
+// shorter stream, never one cut mid-line.
+func genToFile(ctx context.Context, gr *gen.Generator, path string, progress io.Writer) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	n := 0
+	var stopped error
 	for {
+		if n%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				stopped = err
+				break
+			}
+		}
 		m, ok := gr.Next()
 		if !ok {
 			break
@@ -184,10 +200,17 @@ func genToFile(gr *gen.Generator, path string, progress io.Writer) error {
 			fmt.Fprintf(progress, "\rgen: %d events, event time %s", n, m.TS.Format("2006-01-02 15:04"))
 		}
 	}
-	fmt.Fprintf(progress, "\rgen: %d events written to %s\n", n, path)
 	if err := w.Flush(); err != nil {
 		f.Close()
 		return fmt.Errorf("--out %s: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--out %s: %w", path, err)
+	}
+	if stopped != nil {
+		fmt.Fprintln(progress)
+		return fmt.Errorf("--out %s: stopped after %d events, written as whole lines; the stream is incomplete: %w", path, n, stopped)
+	}
+	fmt.Fprintf(progress, "\rgen: %d events written to %s\n", n, path)
+	return nil
 }

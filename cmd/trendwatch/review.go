@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/user"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +43,8 @@ challenge: a hashtag with its other spellings, or one term); the page of each
 incident, its alerts on one timeline; and the review of each alert beside it.
 
 It reads ClickHouse when clickhouse.addr is configured (or --clickhouse is
-given), else the Parquet files under parquet.dir (--parquet).`,
+given), else the Parquet files of the run directory parquet.dir (--parquet);
+--clickhouse and --parquet together are refused.`,
 		Example: `  trendwatch review 'surge|hashtag:blackoutchallenge' --parquet trendwatch-data/demo-20261122-101500 --out reviews
   trendwatch review --day 2026-11-22 --clickhouse 127.0.0.1:9000 --out reviews`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -52,6 +57,18 @@ given), else the Parquet files under parquet.dir (--parquet).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The arguments first: a mistyped date is the user's to fix
+			// before a store's error can be.
+			var d time.Time
+			if day != "" {
+				var err error
+				if d, err = time.Parse(time.DateOnly, day); err != nil {
+					return fmt.Errorf("--day %q: want YYYY-MM-DD: %w", day, err)
+				}
+			}
+			if err := oneStore(cmd.Flags()); err != nil {
+				return err
+			}
 			cfg, err := a.load(cmd)
 			if err != nil {
 				return err
@@ -62,10 +79,6 @@ given), else the Parquet files under parquet.dir (--parquet).`,
 			}
 			defer closeSrc()
 			if day != "" {
-				d, err := time.Parse(time.DateOnly, day)
-				if err != nil {
-					return fmt.Errorf("--day %q: want YYYY-MM-DD: %w", day, err)
-				}
 				return writeDigest(cmd.Context(), cmd.OutOrStdout(), src, d, out)
 			}
 			inc, err := review.Load(cmd.Context(), src, args[0])
@@ -103,6 +116,9 @@ notebooks/05_alert_precision.sql turns verdicts into precision per detector.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			verdict, err := review.ParseVerdict(args[1])
 			if err != nil {
+				return err
+			}
+			if err := oneStore(cmd.Flags()); err != nil {
 				return err
 			}
 			cfg, err := a.load(cmd)
@@ -153,6 +169,17 @@ func storeFlags(f *pflag.FlagSet) {
 	configKey(f, "parquet", "parquet.dir")
 }
 
+// oneStore refuses --clickhouse with --parquet. Either alone overrides the
+// configured store, but together one would be dropped unsaid: a verdict
+// meant for ClickHouse's alert_reviews would go to a file no precision
+// query reads.
+func oneStore(f *pflag.FlagSet) error {
+	if f.Changed("clickhouse") && f.Changed("parquet") {
+		return errors.New("--clickhouse and --parquet name two stores; give one")
+	}
+	return nil
+}
+
 // reviewStore is what review and verdict need of a store.
 type reviewStore interface {
 	review.Source
@@ -173,7 +200,53 @@ func openReviewSource(ctx context.Context, cfg *config.Config, parquetFlag bool)
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkRunDir(cfg.Parquet.Dir); err != nil {
+		return nil, nil, err
+	}
 	return r, func() {}, nil
+}
+
+// checkRunDir refuses a directory that holds no run's Parquet files, such as
+// parquet.dir itself when the demo wrote its runs beneath it: read as a run,
+// it would give a digest of a day without alerts. A run that never alerted
+// still has trend_minute files, and its empty digest is true.
+func checkRunDir(dir string) error {
+	if isRunDir(dir) {
+		return nil
+	}
+	var runs []string
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			if e.IsDir() && isRunDir(filepath.Join(dir, e.Name())) {
+				runs = append(runs, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	msg := fmt.Sprintf("parquet.dir %s holds no run: a run directory has %s/date=YYYY-MM-DD/hour=HH/*.parquet and %s/… (a sharded run has them under %s)",
+		dir, parquet.TableAlerts, parquet.TableMinutes, parquet.ShardDirs)
+	switch n := len(runs); {
+	case n == 0:
+		return errors.New(msg + "; give one with --parquet")
+	case n <= 3:
+		return fmt.Errorf("%s; give one with --parquet: %s", msg, strings.Join(runs, ", "))
+	default:
+		// Demo runs are named by their start, so the last are the latest.
+		return fmt.Errorf("%s; give one with --parquet, such as the latest of its %d: %s", msg, n, strings.Join(runs[n-3:], ", "))
+	}
+}
+
+// isRunDir says whether dir holds a Parquet run, read as parquet.Reader
+// reads one: its tables' files under dir or under its shards' directories.
+func isRunDir(dir string) bool {
+	for _, root := range []string{dir, filepath.Join(dir, parquet.ShardDirs)} {
+		for _, table := range []string{parquet.TableAlerts, parquet.TableMinutes} {
+			// A bad pattern is the only error Glob returns, and these are fixed.
+			if found, _ := filepath.Glob(filepath.Join(root, table, "date=*", "hour=*", "*.parquet")); len(found) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func writeReview(w io.Writer, p review.Page, dir string) error {

@@ -86,10 +86,11 @@ and skips what it already counted. "all" (the default) is both in one process.`,
 				applyReplay(cfg, log)
 			}
 			shard, _ := cmd.Flags().GetString("shard")
+			shardGiven := a.loader.Given("pipeline.shard") || a.loader.Given("pipeline.shards")
+			if err := checkRoleFlags(cfg.Pipeline.Role, shard, cmd.Flags().Changed("shards"), shardGiven); err != nil {
+				return err
+			}
 			if cfg.Pipeline.Role == pipeline.RoleAggregate {
-				if shard != "" {
-					return fmt.Errorf("--shard %q with --role aggregate: an aggregate process forwards to every detect shard; give --shards N, the number of detect shards", shard)
-				}
 				if err := applyShard(cfg, "", log); err != nil {
 					return err
 				}
@@ -115,6 +116,27 @@ and skips what it already counted. "all" (the default) is both in one process.`,
 	cmd.Flags().Bool("standby", false, "when another instance holds the consumer group, wait as its hot standby instead of exiting (kafka.standby; see above)")
 	configKey(cmd.Flags(), "standby", "kafka.standby")
 	return cmd
+}
+
+// checkRoleFlags refuses the --role, --shard and --shards that would run
+// another layout than the one meant: --shards counts the detect shards an
+// aggregate process forwards to, and anywhere else pipeline.shards made the
+// process shard 0 of N, with a group, checkpoint and terms of its own; a
+// detect process given no shard would judge every term from the relay
+// topic of shard 0 of 1, which no aggregate of N > 1 writes. shard is the
+// --shard flag ("" when not given), shardsFlag whether --shards was given
+// and shardConfigured whether pipeline.shard or pipeline.shards was set
+// (file, environment or flag).
+func checkRoleFlags(role, shard string, shardsFlag, shardConfigured bool) error {
+	switch {
+	case role == pipeline.RoleAggregate && shard != "":
+		return fmt.Errorf("--shard %q with --role aggregate: an aggregate process forwards to every detect shard; give --shards N, the number of detect shards", shard)
+	case role != pipeline.RoleAggregate && shardsFlag:
+		return fmt.Errorf("--shards with --role %s: --shards is the number of detect shards an aggregate process forwards to; run `trendwatch run --role aggregate --shards N` for that stage, --role detect --shard I/N for each detect shard, or --shard I/N alone for one of N term shards", role)
+	case role == pipeline.RoleDetect && shard == "" && !shardConfigured:
+		return errors.New("--role detect without --shard I/N: a detect process judges one shard of the terms, from that shard's relay topic; give --shard I/N, I from 0 to N-1 and N the --shards of the aggregate processes")
+	}
+	return nil
 }
 
 // applyShard reads --shard (flag, "" when not given) into pipeline.shard

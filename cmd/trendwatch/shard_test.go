@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -120,6 +122,64 @@ func TestLayoutConflict(t *testing.T) {
 		err := layoutConflict("tw", tt.own, live)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("%s: got %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestCheckRoleFlags: --shards belongs to the aggregate stage and a detect
+// process needs its shard; what is refused says what to run instead.
+func TestCheckRoleFlags(t *testing.T) {
+	tests := []struct {
+		role, shard      string
+		shardsFlag       bool
+		shardConfigured  bool // pipeline.shard or pipeline.shards set
+		wantErr, wantAlt string
+	}{
+		{role: "all"},
+		{role: "all", shard: "1/3"},
+		{role: "all", shardConfigured: true},
+		{role: "aggregate", shardsFlag: true, shardConfigured: true},
+		{role: "aggregate"},
+		{role: "detect", shard: "1/3"},
+		{role: "detect", shardConfigured: true}, // shard and shards from the file or environment
+		{role: "all", shardsFlag: true, shardConfigured: true, wantErr: "--shards with --role all", wantAlt: "--role aggregate --shards N"},
+		{role: "all", shard: "1/3", shardsFlag: true, shardConfigured: true, wantErr: "--shards with --role all", wantAlt: "--shard I/N alone"},
+		{role: "detect", shard: "1/3", shardsFlag: true, shardConfigured: true, wantErr: "--shards with --role detect", wantAlt: "--role detect --shard I/N"},
+		{role: "detect", wantErr: "--role detect without --shard I/N", wantAlt: "give --shard I/N"},
+		{role: "aggregate", shard: "1/3", wantErr: "--shard \"1/3\" with --role aggregate", wantAlt: "give --shards N"},
+	}
+	for _, tt := range tests {
+		err := checkRoleFlags(tt.role, tt.shard, tt.shardsFlag, tt.shardConfigured)
+		name := fmt.Sprintf("role %s, --shard %q, --shards given %v, configured %v", tt.role, tt.shard, tt.shardsFlag, tt.shardConfigured)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), tt.wantAlt)):
+			t.Errorf("%s: got %v, want an error saying %q and %q", name, err, tt.wantErr, tt.wantAlt)
+		}
+	}
+}
+
+// TestRunRefusesLayout: run checks the layout flags before it starts
+// anything.
+func TestRunRefusesLayout(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--shards", "3"}, "--shards with --role all"},
+		{[]string{"run", "--role", "detect"}, "--role detect without --shard I/N"},
+		{[]string{"run", "--role", "detect", "--shards", "2"}, "--shards with --role detect"},
+	}
+	for _, tt := range tests {
+		cmd := newRoot()
+		cmd.SetArgs(tt.args)
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // were the check missing, the pipeline would stop at once
+		if err := cmd.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: got %v, want an error saying %q", tt.args, err, tt.want)
 		}
 	}
 }
