@@ -173,6 +173,11 @@ again:
 	)
 	mid, ak := midBuf[:0], akBuf[:0]
 	run := -1 // where the run of Devanagari being read starts
+	// accented: the marks after the letter last read are accents, typed or
+	// not at will (café, cafe; καφές, καφες). In other scripts a mark is a
+	// vowel or a tone that tells one word from another (Thai ข่าว "news",
+	// ข้าว "rice"; Gurmukhi ਮੇਰਾ, ਮਰਾ), and stays.
+	accented := false
 	for i, r := range s {
 		if isDevanagari(r) {
 			if run < 0 {
@@ -183,9 +188,11 @@ again:
 		if run >= 0 {
 			mid, ak = appendDevanagari(mid, s[run:i], ak)
 			run = -1
+			accented = false
 		}
 		if r < utf8.RuneSelf {
 			mid = append(mid, byte(r))
+			accented = true
 			continue
 		}
 		if !normalised {
@@ -197,12 +204,16 @@ again:
 		}
 		switch {
 		case mark(r):
-			// Accents and other marks on Latin (café, cafe): typed or not at will.
+			if !accented {
+				mid = utf8.AppendRune(mid, r)
+			}
 		default:
+			accented = unicode.In(r, unicode.Latin, unicode.Greek, unicode.Cyrillic)
 			if to, ok := confusable(r); ok {
 				for _, t := range to {
 					if t < utf8.RuneSelf || !unicode.Is(unicode.Mn, t) {
 						mid = utf8.AppendRune(mid, unicode.ToLower(t))
+						accented = accented || t < utf8.RuneSelf
 					}
 				}
 				continue

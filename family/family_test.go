@@ -35,6 +35,10 @@ func TestKeyMeetsSpellings(t *testing.T) {
 		{"skull breaker", []string{"#skullbreakerchallenge", "#skullbr3akerchallenge", "#sku11breakerchallenge", "#skullbreaker_challenge"}},
 		// A Devanagari digit ends a word as an ASCII one does.
 		{"challenge 2024", []string{"#चैलेंज२०२४", "#चैलेंज2024"}},
+		// Accents on Latin, Greek and Cyrillic are typed or not at will.
+		{"café", []string{"#cafélatteart", "#cafelatteart", "#CAFÉLATTEART"}},
+		{"Greek coffee", []string{"#καφέςφίλτρου", "#καφεςφιλτρου"}},
+		{"Cyrillic", []string{"#привет_мир_всем", "#приве́т_мир_всем"}},
 		{"2024 challenge", []string{"#२०२४चैलेंज", "#2024चैलेंज"}},
 	}
 	for _, tt := range tests {
@@ -66,6 +70,13 @@ func TestKeyKeepsApart(t *testing.T) {
 		{"commandeers", "commanders"},
 		{"dance2", "dance"},
 		{"भारत", "भरत"},
+		// Marks that are vowels or tones in their script tell words apart:
+		// Thai "news" and "milled rice", Gurmukhi, Gujarati, Bengali.
+		{"ข่าวสาร", "ข้าวสาร"},
+		{"ข่าวสาร", "ขาวสาร"},
+		{"ਮੇਰਾਪੰਜਾਬ", "ਮਰਾਪਜਾਬ"},
+		{"ખુશખબર", "ખશખબર"},
+		{"খুশিরখবর", "খশিরখবর"},
 	}
 	for _, tt := range tests {
 		if ka, kb := Key(tt.a), Key(tt.b); ka == kb {
