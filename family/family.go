@@ -73,10 +73,27 @@ func appendKey(dst []byte, value string, minLoose int) ([]byte, bool) {
 	}
 	if letters >= minLoose {
 		var lb [96]byte
-		l := loose(lb[:0], k[n:])
-		k = append(k[:n], l...)
+		// A fold down to a plain term's length (omgggggggggg → omg) is not
+		// taken: that key is the plain term's own family, which counts the
+		// term alone, and the long spellings would count under it unseen.
+		if l := loose(lb[:0], k[n:]); countLetters(l) > MaxPlain {
+			k = append(k[:n], l...)
+		}
 	}
 	return k, false
+}
+
+// countLetters counts the letters of b.
+func countLetters(b []byte) int {
+	n := 0
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if letter(r) {
+			n++
+		}
+		i += size
+	}
+	return n
 }
 
 // skeleton returns the strict fold of s, appended to dst: separators dropped,

@@ -77,6 +77,11 @@ func TestKeyKeepsApart(t *testing.T) {
 		{"ਮੇਰਾਪੰਜਾਬ", "ਮਰਾਪਜਾਬ"},
 		{"ખુશખબર", "ખશખબર"},
 		{"খুশিরখবর", "খশিরখবর"},
+		// A long spelling folded down to a plain term's length is not
+		// that term's own family.
+		{"omgggggggggg", "omg"},
+		{"yessssssssss", "yes"},
+		{"hmmmmmmmmmmm", "hm"},
 	}
 	for _, tt := range tests {
 		if ka, kb := Key(tt.a), Key(tt.b); ka == kb {
