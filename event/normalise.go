@@ -265,6 +265,15 @@ func dropIgnorable(s string) string {
 	if i < 0 {
 		return s
 	}
+	// Ra, virama, ZWJ is one of Unicode's two spellings of the eyelash ra
+	// (Marathi दऱ्या "valleys"), the other ऱ्: dropped with the other
+	// joiners, the ZWJ would make it the reph of दर्या "sea", another word.
+	if strings.Contains(s, eyelashRaZWJ) {
+		s = strings.ReplaceAll(s, eyelashRaZWJ, "\u0931\u094D")
+		if i = strings.IndexFunc(s, ignorable); i < 0 {
+			return s
+		}
+	}
 	b := make([]byte, 0, len(s))
 	b = append(b, s[:i]...)
 	for _, r := range s[i:] {
@@ -274,6 +283,9 @@ func dropIgnorable(s string) string {
 	}
 	return string(b)
 }
+
+// eyelashRaZWJ is the eyelash ra written with a zero-width joiner.
+const eyelashRaZWJ = "\u0930\u094D\u200D"
 
 // ignorable reports the invisible runes that would otherwise split one hashtag into
 // several spellings: zero-width space/joiners, direction marks, word joiner, BOM, soft

@@ -396,3 +396,27 @@ func FuzzLowerASCIIHashtag(f *testing.F) {
 		checkLowerASCII(t, s)
 	})
 }
+
+// TestEyelashRa: the eyelash ra keeps its word whichever of Unicode's two
+// spellings is typed (ra, virama, ZWJ; or U+0931, virama), and stays apart
+// from the reph of another word, which dropping the ZWJ made it.
+func TestEyelashRa(t *testing.T) {
+	norm := func(s string) string {
+		t.Helper()
+		v, err := NormaliseHashtag(s, 100)
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if again, err := NormaliseHashtag(v, 100); err != nil || again != v {
+			t.Fatalf("%q: not a fixed point: %q, then %q (%v)", s, v, again, err)
+		}
+		return v
+	}
+	zwj, rra, reph := norm("#दर\u094D\u200Dया"), norm("#द\u0931\u094Dया"), norm("#दर्या")
+	if zwj != rra {
+		t.Errorf("the two spellings of दऱ्या differ: %q and %q", zwj, rra)
+	}
+	if zwj == reph {
+		t.Errorf("दऱ्या and दर्या share %q", zwj)
+	}
+}
