@@ -503,3 +503,52 @@ func TestFirstBucketAfterADaysSpike(t *testing.T) {
 		})
 	}
 }
+
+// TestEarlyConfirmedTakesFinalEvidence: early looks at buckets 5, 6 and 7
+// open an alert and rest it on 7; the final judgements of 5 and 6 find the
+// surge, 7's finds nothing. The alert then carries 6's final evidence, not
+// early, and resolves QuietBuckets after 6, not after 7.
+func TestEarlyConfirmedTakesFinalEvidence(t *testing.T) {
+	cfg := LifecycleConfig{QuietBuckets: 3, CooldownBuckets: 10, EscalateSteps: 1, EscalateMinSeverity: "critical", MaxSamples: 5, MaxRegions: 3}
+	l := NewLifecycle(cfg)
+	early := func(b int, observed float64) {
+		f := finding(NameSurge, alert.SeverityHigh)
+		f.Observed, f.Explanation = observed, "early=1"
+		l.ObserveEarly(obsAt("hashtag:x", b), []Finding{f})
+	}
+	final := func(b int, observed float64) []alert.Event {
+		var fs []Finding
+		if observed > 0 {
+			f := finding(NameSurge, alert.SeverityHigh)
+			f.Observed = observed
+			fs = []Finding{f}
+		}
+		evs := l.Observe(obsAt("hashtag:x", b), fs)
+		return append(evs, l.EndBucket(at(b))...)
+	}
+	early(5, 40)
+	early(6, 45)
+	early(7, 12)
+	var evs []alert.Event
+	evs = append(evs, final(5, 100)...)
+	evs = append(evs, final(6, 110)...)
+	for b := 7; b <= 12; b++ {
+		evs = append(evs, final(b, 0)...)
+	}
+	var resolved *alert.Event
+	for i := range evs {
+		if evs[i].To == alert.StatusResolved {
+			resolved = &evs[i]
+		}
+	}
+	if resolved == nil {
+		t.Fatalf("never resolved: %+v", earlyTransitions(evs))
+	}
+	a := resolved.Alert
+	if a.Early || a.Observed != 110 || !a.Bucket.Equal(at(6)) || a.Explanation == "early=1" {
+		t.Errorf("resolved with early %v, observed %v in bucket %v (%q), want bucket 6's final evidence (110)", a.Early, a.Observed, a.Bucket, a.Explanation)
+	}
+	if got, want := resolved.At, at(6+cfg.QuietBuckets); !got.Equal(want) {
+		t.Errorf("resolved at %v, want %v: %d quiet buckets after the last final finding", got, want, cfg.QuietBuckets)
+	}
+}

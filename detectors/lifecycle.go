@@ -157,10 +157,13 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 			// stands, and pages again only if this finding escalates it. A
 			// finding on a bucket before the early one's confirms it too:
 			// without early firing that bucket would have opened the alert.
+			// Its evidence and bucket replace the early looks': kept, a
+			// later bucket's partial count (and "early=1") stayed on the
+			// alert to its resolve, which came a bucket late when that
+			// bucket's final judgement found nothing.
 			t.a.Early = false
 			if bucket.Before(t.last) {
-				l.escalate(t, o, f, bucket, &events)
-				continue
+				t.last = bucket
 			}
 		}
 		if bucket.Before(t.last) {
