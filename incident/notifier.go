@@ -606,14 +606,19 @@ func (s *Notifier) forgetOpen(now time.Time) {
 // resendLoop re-sends the open alerts every incident.resend_interval until ctx
 // is done.
 func (s *Notifier) resendLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.ResendInterval)
+	every(ctx, s.cfg.ResendInterval, func() { s.resend(s.now()) })
+}
+
+// every calls f every d until ctx is done.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.resend(s.now())
+			f()
 		}
 	}
 }
@@ -785,20 +790,13 @@ func (s *Notifier) releaseExpired(now time.Time) {
 // releaseLoop ends the intervals of incidents holding alerts back while no
 // transition comes to Notify, until ctx is done.
 func (s *Notifier) releaseLoop(ctx context.Context) {
-	t := time.NewTicker(min(s.cfg.PerTermInterval, releaseEvery))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.mu.Lock()
-			if !s.closed && s.superseded == nil {
-				s.releaseExpired(s.now())
-			}
-			s.mu.Unlock()
+	every(ctx, min(s.cfg.PerTermInterval, releaseEvery), func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.closed && s.superseded == nil {
+			s.releaseExpired(s.now())
 		}
-	}
+	})
 }
 
 func (s *Notifier) sweep(now time.Time) {

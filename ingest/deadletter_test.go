@@ -72,15 +72,7 @@ func TestDeadLetterFlushDuringFlood(t *testing.T) {
 // returns. Given up after five attempts, it was lost and its offset
 // committed.
 func TestDeadLetterHeldUntilWritten(t *testing.T) {
-	bc := broker.DefaultConfig()
-	bc.Listen, bc.Partitions, bc.DataDir = "127.0.0.1:0", 1, t.TempDir()
-	b, err := broker.Start(bc, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc.Listen = b.Addr()
-	cfg := DefaultConfig()
-	cfg.Brokers = []string{b.Addr()}
+	b, bc, cfg := restartableBroker(t, 1)
 	d := startedDeadLetter(t, cfg)
 	ctx := context.Background()
 	d.send(ctx, refused(cfg, 0), event.ReasonInvalidJSON, errBad, 1024)
@@ -90,7 +82,7 @@ func TestDeadLetterHeldUntilWritten(t *testing.T) {
 	b.Close()
 	d.send(ctx, refused(cfg, 1), event.ReasonInvalidJSON, errBad, 1024)
 	fctx, cancel := context.WithTimeout(ctx, 8*time.Second) // past the five attempts given before
-	err = d.flush(fctx)
+	err := d.flush(fctx)
 	cancel()
 	if err == nil {
 		t.Fatal("flush said the dead letter was written while the broker was down")

@@ -229,16 +229,8 @@ func TestForwarderCommitRefused(t *testing.T) {
 // down wait, retried, until it is back, and go to the relay then; the
 // forwarder neither stops nor commits what the relay does not hold.
 func TestForwarderRidesOutBrokerRestart(t *testing.T) {
-	bc := broker.DefaultConfig()
-	bc.Listen, bc.Partitions, bc.DataDir = "127.0.0.1:0", 2, t.TempDir()
-	b, err := broker.Start(bc, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc.Listen = b.Addr()
+	b, bc, cfg := restartableBroker(t, 2)
 	defer func() { b.Close() }()
-	cfg := DefaultConfig()
-	cfg.Brokers = []string{b.Addr()}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	fw := newTestForwarder(t, ctx, cfg, 1)
@@ -286,6 +278,7 @@ func TestForwarderRidesOutBrokerRestart(t *testing.T) {
 	if got := c.offset(Partition{cfg.Topics.Content, 0}); got >= 50 {
 		t.Fatalf("committed offset %d while the broker was down, past what the relay held (49)", got)
 	}
+	var err error
 	if b, err = broker.Start(bc, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -404,4 +397,21 @@ func TestAhead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// restartableBroker starts an embedded broker of partitions partitions that
+// keeps its log on disk, and returns it, the configuration that starts it
+// again on the same address and log, and a consumer configuration for it.
+func restartableBroker(t *testing.T, partitions int) (*broker.Broker, broker.Config, Config) {
+	t.Helper()
+	bc := broker.DefaultConfig()
+	bc.Listen, bc.Partitions, bc.DataDir = "127.0.0.1:0", partitions, t.TempDir()
+	b, err := broker.Start(bc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc.Listen = b.Addr()
+	cfg := DefaultConfig()
+	cfg.Brokers = []string{b.Addr()}
+	return b, bc, cfg
 }
