@@ -222,8 +222,8 @@ func checkRunDir(dir string) error {
 			}
 		}
 	}
-	msg := fmt.Sprintf("parquet.dir %s holds no run: a run directory has %s/date=YYYY-MM-DD/hour=HH/*.parquet and %s/… (a sharded run has them under %s)",
-		dir, parquet.TableAlerts, parquet.TableMinutes, parquet.ShardDirs)
+	msg := fmt.Sprintf("parquet.dir %s holds no run: a run directory has %s/date=YYYY-MM-DD/hour=HH/*.parquet and %s/… (a sharded run has them under %s, a two-stage run under %s)",
+		dir, parquet.TableAlerts, parquet.TableMinutes, parquet.ShardDirs, parquet.DetectDirs)
 	switch n := len(runs); {
 	case n == 0:
 		return errors.New(msg + "; give one with --parquet")
@@ -238,7 +238,7 @@ func checkRunDir(dir string) error {
 // isRunDir says whether dir holds a Parquet run, read as parquet.Reader
 // reads one: its tables' files under dir or under its shards' directories.
 func isRunDir(dir string) bool {
-	for _, root := range []string{dir, filepath.Join(dir, parquet.ShardDirs)} {
+	for _, root := range parquet.Roots(dir) {
 		for _, table := range []string{parquet.TableAlerts, parquet.TableMinutes} {
 			// A bad pattern is the only error Glob returns, and these are fixed.
 			if found, _ := filepath.Glob(filepath.Join(root, table, "date=*", "hour=*", "*.parquet")); len(found) > 0 {

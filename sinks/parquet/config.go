@@ -3,6 +3,7 @@ package parquet
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 )
 
@@ -25,6 +26,18 @@ type Config struct {
 // one dataset: a query reads DIR/shard-*/trend_minute/ as it reads
 // DIR/trend_minute/.
 const ShardDirs = "shard-*-of-*"
+
+// DetectDirs matches the directories the detect processes of a two-stage
+// pipeline (pipeline.role detect) write into under Dir, as ShardDirs does
+// the term shards'.
+const DetectDirs = "detect-*-of-*"
+
+// Roots are the directories under which one dataset's tables lie: dir, and
+// each process's own directory of a sharded or two-stage pipeline, as glob
+// patterns.
+func Roots(dir string) []string {
+	return []string{dir, filepath.Join(dir, ShardDirs), filepath.Join(dir, DetectDirs)}
+}
 
 // DefaultConfig is an hourly dataset under ./trendwatch-data.
 func DefaultConfig() Config {

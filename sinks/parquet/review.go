@@ -53,10 +53,9 @@ func NewReader(dir string) (*Reader, error) {
 // .parquet, so the glob skips them. A partition is at most a day wide.
 func (r *Reader) files(table string, from, to time.Time) ([]string, error) {
 	var paths []string
-	// Processes of a sharded pipeline (pipeline.shards) each write their
-	// terms' rows under a directory of their own; together they are one
-	// dataset.
-	for _, root := range []string{r.dir, filepath.Join(r.dir, ShardDirs)} {
+	// Processes of a sharded or two-stage pipeline each write their terms'
+	// rows under a directory of their own; together they are one dataset.
+	for _, root := range Roots(r.dir) {
 		pattern := filepath.Join(root, table, "date=*", "hour=*", "*"+ext)
 		found, err := filepath.Glob(pattern)
 		if err != nil {

@@ -123,12 +123,13 @@ func TestVerdicts(t *testing.T) {
 }
 
 // TestReaderShards reads the directories of a sharded pipeline's processes
-// (ShardDirs) with the root as one dataset.
+// (ShardDirs) and of a two-stage pipeline's detect processes (DetectDirs)
+// with the root as one dataset; the detect ones were left out before.
 func TestReaderShards(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	base := time.Date(2026, 11, 22, 13, 0, 0, 0, time.UTC)
-	for i, sub := range []string{"", "shard-0-of-2", "shard-1-of-2"} {
+	for i, sub := range []string{"", "shard-0-of-2", "shard-1-of-2", "detect-0-of-2", "detect-1-of-2"} {
 		s, err := New(Config{Dir: filepath.Join(dir, sub), Roll: time.Hour, MaxBuffered: 1000}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -153,12 +154,12 @@ func TestReaderShards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 3 || got[0].Mentions != 1 || got[2].Mentions != 3 {
-		t.Errorf("minutes of the root and two shards: %+v", got)
+	if len(got) != 5 || got[0].Mentions != 1 || got[4].Mentions != 5 {
+		t.Errorf("minutes of the root, two term shards and two detect shards: %+v", got)
 	}
 	keys, err := r.AlertsOpened(ctx, base, base.Add(time.Hour))
-	if err != nil || len(keys) != 3 {
-		t.Errorf("alerts opened in the root and two shards: %v, %v", keys, err)
+	if err != nil || len(keys) != 5 {
+		t.Errorf("alerts opened in the root, two term shards and two detect shards: %v, %v", keys, err)
 	}
 }
 
