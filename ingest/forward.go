@@ -114,11 +114,21 @@ func (c Config) EnsureRelay(ctx context.Context, topics ...string) error {
 	if err != nil {
 		return fmt.Errorf("read the partitions of %s, to give the relay topics as many: %w", c.Topics.Content, err)
 	}
-	partitions := 1
+	// Without the content topic's partition count the relay topics would be
+	// made with one partition for good: every detect process would then read
+	// its relay from one partition, however many the input has.
+	partitions := 0
 	for _, t := range md.Topics {
-		if t.Name == c.Topics.Content && t.Error == nil {
-			partitions = max(partitions, len(t.Partitions))
+		if t.Name != c.Topics.Content {
+			continue
 		}
+		if t.Error != nil {
+			return fmt.Errorf("read the partitions of %s, to give the relay topics as many: %w", c.Topics.Content, t.Error)
+		}
+		partitions = len(t.Partitions)
+	}
+	if partitions == 0 {
+		return fmt.Errorf("read the partitions of %s, to give the relay topics as many: the brokers list none", c.Topics.Content)
 	}
 	var entries []kafka.ConfigEntry
 	if c.RelayRetention > 0 {
