@@ -20,10 +20,20 @@ func (a *app) configCmd() *cobra.Command {
 		Long: `config prints every configuration key with its default, unit and meaning.
 A key is set in the YAML file (--config) under its dotted path, or by the
 environment variable TRENDWATCH_ + the key upper-cased with '.' → '_'
-(--env lists them). A PREFIX, e.g. window or kafka.limits, lists those keys only. Sizes take units (256MiB, 1GiB, 512KB or plain bytes);
+(--env lists them). A PREFIX, e.g. window or kafka.limits, lists those keys only.
+With --config FILE, the file is loaded and validated first, as run loads it. Sizes take units (256MiB, 1GiB, 512KB or plain bytes);
 durations need one (30s, 5m, 1h; 0 alone means off where allowed).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// With --config, the file (and the environment) is loaded and
+			// validated as every command loads it, so that a configuration
+			// can be checked before a deployment: a bad file exits non-zero
+			// naming the key, where before it was not read at all.
+			if a.cfgFile != "" {
+				if _, err := a.load(cmd); err != nil {
+					return err
+				}
+			}
 			keys := config.Keys()
 			if len(args) == 1 {
 				// `trendwatch config window` lists one section.
