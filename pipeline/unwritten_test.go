@@ -178,7 +178,7 @@ func TestInputFlushedBeforeCheckpoint(t *testing.T) {
 	go func() {
 		// Fed until a commit round has made a checkpoint current, then
 		// closed for the last commit.
-		recs := minutePosts(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), 60, func(int) int { return 5 })
+		recs := minutePosts(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), 240, func(int) int { return 5 })
 		for i := 0; i < len(recs) && log.len() < 2; i++ {
 			in <- recs[i]
 			time.Sleep(5 * time.Millisecond)
