@@ -120,6 +120,17 @@ func (e *Engine) advanceTo(ctx context.Context, wm time.Time) error {
 		return nil
 	}
 	e.watermark = wm
+	// A jump past the fine ring (more than window.fine_buckets of event
+	// time: a quiet night, a gap in a replay) would roll the open buckets up
+	// unreturned: never judged or written, and their terms never let go. So
+	// they are closed first, as a smaller step would have.
+	if until, ok := e.window.OpenUntil(); ok && wm.After(until) {
+		for _, b := range e.window.Advance(until) {
+			if err := e.close(ctx, b); err != nil {
+				return err
+			}
+		}
+	}
 	for _, b := range e.window.Advance(wm) {
 		if err := e.close(ctx, b); err != nil {
 			return err

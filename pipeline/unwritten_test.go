@@ -300,3 +300,38 @@ func TestReportAtItsPostsTime(t *testing.T) {
 		})
 	}
 }
+
+// TestGapInEventTime: a jump in event time past the fine ring (two hours of
+// one-minute buckets) closes the buckets open before it as a smaller step
+// would: their rows are written and their terms let go in time. Rolled up
+// unreturned, they were never judged, their tracked terms kept their open
+// bucket and their slot for good, and the platform's buckets leaked.
+func TestGapInEventTime(t *testing.T) {
+	sink := &memSink{}
+	e := newTestEngine(t, sink)
+	e.Expect([]ingest.Partition{{Topic: "content-events"}})
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var recs []ingest.Record
+	for i := range 40 {
+		id := fmt.Sprint("g", i)
+		recs = append(recs, ingest.Record{Source: ingest.Source{Topic: "content-events", Offset: int64(i)}, Kind: ingest.KindContent,
+			Content: event.Content{EventID: id, ContentID: id, CreatorID: "u" + id, TS: start.Add(time.Duration(i) * time.Second), Hashtags: []string{"gaptag"}}})
+	}
+	later := minutePosts(start.Add(3*time.Hour), 90, func(int) int { return 3 })
+	for i := range later {
+		later[i].Source.Offset += int64(len(recs))
+	}
+	run(t, e, append(recs, later...), false)
+	var mentions uint64
+	for _, r := range sink.rows {
+		if r.Term == "hashtag:gaptag" && r.Bucket.Equal(start) {
+			mentions += r.Mentions
+		}
+	}
+	if mentions != 40 {
+		t.Errorf("the bucket before the gap written with %d mentions of gaptag, want 40", mentions)
+	}
+	if st := e.trackedTerm("hashtag:gaptag"); st != nil && st.OpenBuckets() > 0 {
+		t.Errorf("gaptag still holds %d open buckets 90 minutes after the gap", st.OpenBuckets())
+	}
+}

@@ -593,6 +593,23 @@ func (w *Window) Closed() time.Time {
 	return time.Unix(0, w.closed*w.bucketNs).UTC()
 }
 
+// OpenUntil is the watermark at which every bucket holding events now is
+// closed, and false when none holds any. A caller about to advance past
+// the fine ring (Advance rolls the buckets older than it up unreturned)
+// advances to it first, so that those buckets are closed and judged.
+func (w *Window) OpenUntil() (time.Time, bool) {
+	newest, ok := int64(0), false
+	for _, b := range w.open {
+		if b != nil && (!ok || b.idx > newest) {
+			newest, ok = b.idx, true
+		}
+	}
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(0, (newest+1)*w.bucketNs+w.lateNs).UTC(), true
+}
+
 // Dropped is the number of late events dropped so far.
 func (w *Window) Dropped() uint64 { return w.dropped }
 
