@@ -3,6 +3,7 @@ package detect
 import (
 	"math"
 	"slices"
+	"strings"
 	"sort"
 	"time"
 
@@ -323,7 +324,10 @@ func (j *Judge) forgetSurges(start time.Time) {
 }
 
 func (j *Judge) evict() {
-	var open map[string]bool
+	var (
+		open map[string]bool
+		gone []*tracked.Term
+	)
 	for h, st := range j.tracked {
 		if st.Quiet < j.cfg.EvictAfter || st.Watch != nil || st.OpenBuckets() > 0 {
 			continue
@@ -337,9 +341,16 @@ func (j *Judge) evict() {
 		if !open[st.Key] {
 			delete(j.tracked, h)
 			if st.Kind == event.KindFamily {
-				j.families.Untracked(st.Hash)
+				gone = append(gone, st)
 			}
 		}
+	}
+	// In key order, not the map's: the families' table of those let go
+	// keeps one per slot, the last told, and which one it keeps decides
+	// whether that family can be tracked again from spellings it knows.
+	slices.SortFunc(gone, func(a, b *tracked.Term) int { return strings.Compare(a.Key, b.Key) })
+	for _, st := range gone {
+		j.families.Untracked(st.Hash)
 	}
 }
 
