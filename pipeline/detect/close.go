@@ -3,8 +3,8 @@ package detect
 import (
 	"math"
 	"slices"
-	"strings"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
