@@ -100,17 +100,24 @@ func (c Config) busyError(g Group) error {
 // standby once, until the members have left (a clean stop leaves at once).
 func (c Config) WaitForGroup(ctx context.Context, log *slog.Logger, standby func(Group)) error {
 	var since time.Time // when members were first seen
-	announced := false
+	announced, described := false, false
 	began := time.Now()
 	for {
 		g, err := c.DescribeGroup(ctx)
+		if err == nil {
+			described = true
+		}
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			// A broker that has just started may not have a coordinator yet.
-			if Refused(err) || (c.StartupTimeout > 0 && time.Since(began) > c.StartupTimeout) {
+			// A broker that has just started may not have a coordinator
+			// yet; one that refuses or never answers at start-up is a wrong
+			// address. Once the group has been described, the brokers are
+			// the right ones: a standby rides out their restart, as the
+			// owner it waits on does, rather than exit at the first error.
+			if !described && (Refused(err) || (c.StartupTimeout > 0 && time.Since(began) > c.StartupTimeout)) {
 				return err
 			}
 			log.Warn("could not describe the consumer group; retrying", "group", c.Group, "err", err)

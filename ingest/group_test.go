@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trendwatch/trendwatch/sim/broker"
 )
 
 // TestOneOwnerPerGroup on the embedded broker: a consumer that acquired the
@@ -186,5 +188,63 @@ func TestLiveGroups(t *testing.T) {
 	got := slices.Sorted(maps.Keys(live))
 	if !slices.Equal(got, []string{"tw.shard-0-of-2"}) || len(live["tw.shard-0-of-2"].Members) != 1 {
 		t.Errorf("live groups of tw: %v", live)
+	}
+}
+
+// TestStandbyRidesOutBrokerRestart: a standby that has seen the group waits
+// through a restart of the brokers, as the owner does, instead of exiting at
+// the first refused connection; a rolling restart used to remove every
+// standby.
+func TestStandbyRidesOutBrokerRestart(t *testing.T) {
+	b, bc, cfg := restartableBroker(t, 2)
+	defer func() { b.Close() }()
+	cfg.Group = fmt.Sprintf("test-%d", time.Now().UnixNano())
+	cfg.SessionTimeout = 6 * time.Second
+	cfg.MaxWait = 250 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	log := slog.New(slog.DiscardHandler)
+	owner, err := NewConsumer(cfg, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	parts, err := owner.Partitions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Acquire(ctx, parts); err != nil {
+		t.Fatal(err)
+	}
+	standby := cfg
+	standby.Standby = true
+	// Start-up is long over when the brokers go: it bounds only how long a
+	// process waits for brokers it has never reached.
+	standby.StartupTimeout = time.Second
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	waited := make(chan error, 1)
+	announced := make(chan struct{}, 1)
+	go func() { waited <- standby.WaitForGroup(wctx, log, func(Group) { announced <- struct{}{} }) }()
+	select {
+	case <-announced:
+	case err := <-waited:
+		t.Fatalf("standby returned while the owner runs: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("standby did not say it waits")
+	}
+	b.Close()
+	time.Sleep(2 * time.Second) // refused, again and again
+	if b, err = broker.Start(bc, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waited:
+		t.Fatalf("standby gave up over a broker restart: %v", err)
+	case <-time.After(3 * time.Second):
+	}
+	stop()
+	if err := <-waited; !errors.Is(err, context.Canceled) {
+		t.Errorf("standby stopped with %v, want its context's end", err)
 	}
 }

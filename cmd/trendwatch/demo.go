@@ -67,9 +67,23 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 					return err
 				}
 				cfg.Parquet.Dir = runDir
-				if !a.loader.Given("checkpoint.dir") {
-					cfg.Checkpoint.Dir = filepath.Join(runDir, "checkpoint")
+			}
+			// The demo starts fresh on a broker of its own, so its state is
+			// its own too: in a checkpoint.dir from the configuration it
+			// would claim the epoch of the pipeline that directory belongs
+			// to, stopping it, and leave the demo's state for it to resume.
+			if a.loader.Given("checkpoint.dir") {
+				log.Warn("the demo keeps its state apart; checkpoint.dir is not used", "checkpoint.dir", cfg.Checkpoint.Dir)
+			}
+			if runDir != "" {
+				cfg.Checkpoint.Dir = filepath.Join(runDir, "checkpoint")
+			} else {
+				tmp, err := os.MkdirTemp("", "trendwatch-demo-checkpoint-")
+				if err != nil {
+					return fmt.Errorf("the demo's checkpoint directory: %w", err)
 				}
+				defer os.RemoveAll(tmp)
+				cfg.Checkpoint.Dir = tmp
 			}
 			bcfg := cfg.Broker
 			if !a.loader.Given("broker.listen") {
@@ -127,7 +141,10 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 				end := gc.Start.Add(gc.Duration) // of the cycle running
 				for cycle := 1; ; cycle++ {
 					if err := genToKafka(ctx, gr, cfg, io.Discard); err != nil {
+						// Without its generator the demo has nothing to
+						// show: it stops rather than wait for ever.
 						log.Error("generator stopped", "err", err)
+						cancel()
 						return
 					}
 					if wall > 0 || ctx.Err() != nil {
@@ -138,6 +155,7 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 					next.Start = gc.Start.Add(time.Duration(cycle) * gc.Duration)
 					if gr, err = gen.New(next); err != nil {
 						log.Error("generator", "err", err)
+						cancel()
 						return
 					}
 					end = next.Start.Add(next.Duration)
