@@ -19,6 +19,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a clean stop (the last commit, the sinks
+	// flushed: up to tens of seconds); a second one is the operator's
+	// "now", which the default handling gives by ending the process.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	if err := newRoot().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "trendwatch:", err)
 		os.Exit(1)

@@ -613,21 +613,21 @@ func openNotifier(ctx context.Context, cfg *config.Config, log *slog.Logger, reg
 	if err != nil {
 		return nil, fmt.Errorf("incident notifier: %w", err)
 	}
-	// Deliveries outlive the run context: on shutdown closeNotifier drains
-	// the outbox with a deadline, and what is left goes into the checkpoint.
+	// Deliveries outlive the run context: on shutdown the engine's last
+	// commit drains the outbox with a deadline, and what is left goes into
+	// the checkpoint.
 	n.Start(context.WithoutCancel(ctx))
 	return n, nil
 }
 
-// closeNotifier drains n's outbox for up to 10 s and closes it.
+// closeNotifier stops n's deliveries. It does not drain the outbox: the
+// engine's last commit did (pipeline.Engine.Run), and what was left then is
+// in the checkpoint, or comes again from judging again what the checkpoint
+// did not cover. A delivery here, after the checkpoint took the outbox,
+// would go out a second time from the restarted process.
 func closeNotifier(n *incident.Notifier, log *slog.Logger) {
 	if n == nil {
 		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := n.Drain(ctx); err != nil {
-		log.Warn("incident outbox not empty at shutdown; the last checkpoint keeps what it held then", "err", err)
 	}
 	if err := n.Close(); err != nil {
 		log.Warn("closing the incident notifier", "err", err)

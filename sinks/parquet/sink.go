@@ -127,6 +127,10 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error)
 	return s, nil
 }
 
+// staleTemp is how old a temporary file must be for New to take it for one a
+// killed process left: writing a part or a compaction takes seconds.
+const staleTemp = 10 * time.Minute
+
 // tables are the sink's tables, in the order they are flushed.
 func (s *Sink) tables() []*table { return []*table{s.minutes, s.alerts, s.intake} }
 
@@ -147,6 +151,13 @@ func (s *Sink) scan(t *table) error {
 		for _, e := range entries {
 			switch name := e.Name(); {
 			case strings.HasPrefix(name, tmpPrefix):
+				// Only a file older than any write under way: a standby, or
+				// a second process refused a moment later, opens the
+				// directory its owner is writing in, and removing the
+				// owner's file would fail its rename.
+				if info, err := e.Info(); err != nil || s.now().Sub(info.ModTime()) < staleTemp {
+					continue
+				}
 				if err := os.Remove(filepath.Join(dir, name)); err != nil {
 					return fmt.Errorf("remove leftover temporary file: %w", err)
 				}

@@ -336,9 +336,24 @@ func TestNoTemporaryFileVisible(t *testing.T) {
 	if err := os.WriteFile(leftover, []byte("PAR1 half"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	past := time.Now().Add(-staleTemp - time.Minute)
+	if err := os.Chtimes(leftover, past, past); err != nil {
+		t.Fatal(err)
+	}
+	// The owner of the directory writing a part as another process opens it.
+	writing := filepath.Join(part, tmpPrefix+"part-2-1-456")
+	if err := os.WriteFile(writing, []byte("PAR1 being written"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s, _ := newTestSink(t, dir)
 	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
 		t.Fatalf("leftover temporary file still there after New: %v", err)
+	}
+	if _, err := os.Stat(writing); err != nil {
+		t.Fatalf("a temporary file being written was removed by New: %v", err)
+	}
+	if err := os.Remove(writing); err != nil {
+		t.Fatal(err)
 	}
 	ctx := context.Background()
 	for i := range 3 {
