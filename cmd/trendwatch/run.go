@@ -348,12 +348,22 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 	if err != nil {
 		return err
 	}
-	defer closeSinks(sinks, log)
 	pager, err := openNotifier(ctx, cfg, log, reg)
 	if err != nil {
+		closeSinks(sinks, log)
 		return err
 	}
-	defer closeNotifier(pager, log)
+	// Closed before the consumer leaves the group where the run gets that
+	// far (below), on every other way out here.
+	outputsOpen := true
+	closeOutputs := func() {
+		if outputsOpen {
+			outputsOpen = false
+			closeNotifier(pager, log)
+			closeSinks(sinks, log)
+		}
+	}
+	defer closeOutputs()
 
 	eng, err := pipeline.New(cfg.Pipeline, cfg.Window, cfg.Detectors, sinks, log, reg)
 	if err != nil {
@@ -449,6 +459,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 	err = eng.RunBatches(ctx, records, consumer, store)
 	stopConsumer()
 	<-done
+	// The sinks close (Parquet's last flush and compaction) while this
+	// process still holds the group: once it leaves, a standby sharing the
+	// dataset takes over at once, and two compacting one partition lose
+	// rows.
+	closeOutputs()
 	return errors.Join(err, consumerErr, consumer.Close())
 }
 
