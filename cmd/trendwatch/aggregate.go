@@ -18,10 +18,11 @@ import (
 func runAggregate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	reg, h, err := startProcess(ctx, cfg, log)
+	reg, h, stopOps, err := startProcess(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	defer stopOps()
 	if err := cfg.Kafka.WaitForBroker(ctx, log); err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -322,15 +322,22 @@ func (a *app) pipelineFlags(f *pflag.FlagSet) {
 }
 
 // startProcess does what every process of `trendwatch run` does first: its
-// memory limit, and its metrics and health endpoints, served until ctx ends.
-func startProcess(ctx context.Context, cfg *config.Config, log *slog.Logger) (*prometheus.Registry, *health, error) {
+// memory limit, and its metrics and health endpoints.
+//
+// The /metrics and health server outlives ctx: a stop (ctx ended) goes on
+// for up to tens of seconds, the last commit, the outbox drained, the sinks
+// flushed, and a scraper and a health check see it through. The returned
+// stop ends the server; the caller defers it first, so it runs last.
+func startProcess(ctx context.Context, cfg *config.Config, log *slog.Logger) (*prometheus.Registry, *health, context.CancelFunc, error) {
 	applyMemoryLimit(cfg.MemoryLimit, log)
 	reg := newRegistry()
 	h := newHealth(cfg.Pipeline)
-	if err := serveOps(ctx, cfg.Metrics.Listen, reg, h, log); err != nil {
-		return nil, nil, fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
+	opsCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	if err := serveOps(opsCtx, cfg.Metrics.Listen, reg, h, log); err != nil {
+		stop()
+		return nil, nil, nil, fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
 	}
-	return reg, h, nil
+	return reg, h, stop, nil
 }
 
 // runPipeline runs consumer and engine until ctx ends or the consumer fails.
@@ -340,10 +347,11 @@ func startProcess(ctx context.Context, cfg *config.Config, log *slog.Logger) (*p
 func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, replay bool, observers []pipeline.Observer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	reg, h, err := startProcess(ctx, cfg, log)
+	reg, h, stopOps, err := startProcess(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	defer stopOps()
 	sinks, err := openSinks(ctx, cfg, log, reg)
 	if err != nil {
 		return err
