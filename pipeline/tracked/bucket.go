@@ -94,7 +94,10 @@ func emptied[S ~[]E, E any](s, inline S) S {
 	return s[:0]
 }
 
-// maxSpareBuckets bounds the closed term buckets a Pool keeps, a few MiB.
+// maxSpareBuckets bounds the closed term buckets a Pool keeps: a few MiB as
+// terms usually fill them, and about 48 MiB (6 KiB a bucket) where every
+// spare's lists grew to their bounds (creators and reporters 128 IDs each,
+// the label lists 32 each), which reset keeps for the next busy term.
 const maxSpareBuckets = 8192
 
 // Pool keeps closed buckets for reuse: a bucket per tracked term and bucket
