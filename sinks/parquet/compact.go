@@ -35,6 +35,28 @@ func (s *Sink) compactComplete(ctx context.Context, watermark time.Time) {
 		return
 	}
 	cutoff := watermark.UTC().Truncate(s.cfg.Roll).Add(-2 * s.cfg.Roll)
+	if !s.anyDue(cutoff) {
+		return
+	}
+	// A standby that took over shares the directory with its primary, which
+	// may wake from a pause and flush before it learns it was superseded.
+	// Two compactions of one partition at once lose rows: each lists the
+	// parts, and the data.parquet renamed last holds only the parts it
+	// listed while both remove theirs. The lock makes them take turns; a
+	// pass that finds it held leaves its partitions dirty for the next.
+	unlock, ok, err := lockCompaction(s.cfg.Dir)
+	if err != nil {
+		s.log.Error("compaction skipped; the partitions keep their parts", "err", err)
+		return
+	}
+	if !ok {
+		s.log.Info("another process is compacting this dataset; compaction waits for the next flush")
+		for _, t := range s.tables() {
+			s.metrics.compactions.WithLabelValues(t.name, "busy").Inc()
+		}
+		return
+	}
+	defer unlock()
 	for _, t := range s.tables() {
 		s.mu.Lock()
 		var due []string
@@ -64,6 +86,21 @@ func (s *Sink) compactComplete(ctx context.Context, watermark time.Time) {
 			s.mu.Unlock()
 		}
 	}
+}
+
+// anyDue reports whether a dirty partition starts at or before cutoff, or
+// cannot be read as a partition (compact then reports why).
+func (s *Sink) anyDue(cutoff time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tables() {
+		for rel := range t.dirty {
+			if start, err := partitionStart(rel); err != nil || !start.After(cutoff) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // compact merges the files of one partition into data.parquet and returns how

@@ -18,6 +18,9 @@ const (
 	tmpPrefix  = ".tmp-"
 	partPrefix = "part-"
 	mergedName = "data.parquet"
+	// lockName is the dataset's compaction lock, in Dir beside the tables'
+	// directories, hidden as a temporary file is.
+	lockName = ".compact.lock"
 	ext        = ".parquet"
 )
 

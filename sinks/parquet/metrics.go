@@ -41,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"table"}),
 		compactions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trendwatch_parquet_compactions_total",
-			Help: "Compactions of complete partitions, by result (ok, error).",
+			Help: "Compactions of complete partitions, by result (ok, error; busy: a pass left for the next flush, another process holding the dataset's compaction lock).",
 		}, []string{"table", "result"}),
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "trendwatch_parquet_flush_duration_seconds",

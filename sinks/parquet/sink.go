@@ -22,8 +22,12 @@
 // "trendwatch.merged_parts" lists the parts it contains, which is also how a
 // compaction interrupted by a crash is finished without merging a part twice.
 //
-// A dataset directory belongs to one process: Sinks sharing a Dir would remove
-// each other's temporary files and compact each other's partitions.
+// A dataset directory belongs to one process, but for the moment a standby
+// takes over from a paused primary the two share it. Compactions take turns
+// under an advisory lock on Dir/.compact.lock (flock, released by the kernel
+// when its holder dies), as two merging one partition at once would lose the
+// rows of the parts only one of them listed; temporary files are removed only
+// once they are older than any write takes.
 package parquet
 
 import (

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -922,5 +923,97 @@ func TestBufferBoundedWhileFlushesFail(t *testing.T) {
 	}
 	if len(got) != 13 {
 		t.Errorf("%d rows in the files, want the 13 written", len(got))
+	}
+}
+
+// TestCompactionWaitsForLock: while another process holds the dataset's
+// compaction lock (a primary woken beside the standby that took over), a
+// complete partition keeps its parts, and the next flush after the lock is
+// free merges them, every row once.
+func TestCompactionWaitsForLock(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := newTestSink(t, dir)
+	ctx := context.Background()
+	part0 := filepath.Join(dir, partitionDir(TableMinutes, t0, time.Hour))
+	write := func(rows ...trend.Minute) {
+		t.Helper()
+		if err := s.WriteMinutes(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(trend.Minute{Bucket: t0, Term: "hashtag:a", Mentions: 1})
+	write(trend.Minute{Bucket: t0.Add(time.Minute), Term: "hashtag:b", Mentions: 1})
+
+	unlock, ok, err := lockCompaction(dir)
+	if err != nil || !ok {
+		t.Fatalf("lockCompaction = %v, %v", ok, err)
+	}
+	write(trend.Minute{Bucket: t0.Add(2 * time.Hour), Term: "hashtag:z", Mentions: 1})
+	if got := names(t, part0); len(got) != 2 || !isPart(got[0]) || !isPart(got[1]) {
+		t.Fatalf("compacted while another held the lock: %v", got)
+	}
+	if _, ok, err := lockCompaction(dir); ok || err != nil {
+		t.Fatalf("a second lock = %v, %v; want held", ok, err)
+	}
+	unlock()
+
+	write(trend.Minute{Bucket: t0.Add(2*time.Hour + time.Minute), Term: "hashtag:y", Mentions: 1})
+	if got := names(t, part0); !reflect.DeepEqual(got, []string{mergedName}) {
+		t.Fatalf("after the lock was freed: %v, want only %s", got, mergedName)
+	}
+	if got := terms(readMinutes(t, part0)); !reflect.DeepEqual(got, []string{"hashtag:a", "hashtag:b"}) {
+		t.Fatalf("merged rows %v", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCompactionTwoSinksOneDir runs two sinks on one directory, as a primary
+// and the standby that took over from it do for a moment, each flushing late
+// rows into one complete partition and compacting it at once: no row is lost.
+func TestCompactionTwoSinksOneDir(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	part0 := filepath.Join(dir, partitionDir(TableMinutes, t0, time.Hour))
+	const rounds = 30
+	var want []string
+	var sinks [2]*Sink
+	for i := range sinks {
+		sinks[i], _ = newTestSink(t, dir)
+		if err := sinks[i].WriteMinutes(ctx, []trend.Minute{{Bucket: t0.Add(3 * time.Hour), Term: "hashtag:now", Mentions: 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for r := range rounds {
+		var wg sync.WaitGroup
+		for i, s := range sinks {
+			term := fmt.Sprintf("hashtag:s%d-r%02d", i, r)
+			want = append(want, term)
+			if err := s.WriteMinutes(ctx, []trend.Minute{{Bucket: t0.Add(time.Duration(r) * time.Second), Term: term, Mentions: 1}}); err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.Flush(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for _, s := range sinks {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := terms(readMinutes(t, part0))
+	sort.Strings(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%d rows read, want %d each once:\n got %v\nwant %v", len(got), len(want), got, want)
 	}
 }
