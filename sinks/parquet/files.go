@@ -21,7 +21,7 @@ const (
 	// lockName is the dataset's compaction lock, in Dir beside the tables'
 	// directories, hidden as a temporary file is.
 	lockName = ".compact.lock"
-	ext        = ".parquet"
+	ext      = ".parquet"
 )
 
 // partitionDir is the directory, relative to Config.Dir, of the partition holding
