@@ -28,6 +28,12 @@ type Platform struct {
 	ReportRate         float64 // reports / content events in the bucket
 }
 
+// Projection is what an early look counted of a bucket still open.
+type Projection struct {
+	Counted float64       // mentions counted so far
+	Elapsed time.Duration // how much of the bucket they cover
+}
+
 // Observation is everything known about one tracked term when a bucket closes.
 type Observation struct {
 	Term   string // "hashtag:blackoutchallenge"
@@ -56,6 +62,11 @@ type Observation struct {
 	// MentionHistory, when known (nil otherwise): the term's own norm of mentions
 	// per creator, next to the platform's, for the coordination detector.
 	CreatorHistory []float64
+	// Projected is set on the observation an early look judges (Set.EvaluateEarly)
+	// when Mentions holds more than was counted: the count so far plus the
+	// least the rest of the bucket plausibly brings. A summary then says
+	// which is which, as a responder reads its number for a count.
+	Projected *Projection
 	// PartialCreators is set when UniqueCreators covers only part of the bucket
 	// (the term began being tracked in it), so mentions per creator would be
 	// overstated; coordination then waits for a whole bucket.

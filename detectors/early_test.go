@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -249,6 +250,14 @@ func TestEvaluateEarly(t *testing.T) {
 				}
 				if !strings.HasPrefix(f.Summary, "[early] ") || !strings.Contains(f.Explanation, "early=1") {
 					t.Errorf("%s finding not marked early: %q / %q", f.Detector, f.Summary, f.Explanation)
+				}
+				// A surge's count is counted so far plus the least the rest
+				// brings: the summary says what was counted, in how long.
+				if f.Detector == NameSurge && tc.elapsed < 1 {
+					counted := fmt.Sprintf(" %s in %s, at least ", fmtCount(tc.mentions), time.Duration(tc.elapsed*float64(time.Minute)))
+					if !strings.Contains(f.Summary, counted) || f.Observed != tc.mentions {
+						t.Errorf("early summary %q (observed %v), want it to say %q", f.Summary, f.Observed, counted)
+					}
 				}
 				// An open bucket has no platform norm of posts per account
 				// (its creators are partial): none is stated.

@@ -132,12 +132,25 @@ func summary(tag string, o *Observation, observed, expected, z float64, what, ex
 	b.WriteByte(' ')
 	b.WriteString(o.Term)
 	b.WriteByte(' ')
-	b.WriteString(fmtCount(observed))
-	if what != "" {
-		b.WriteByte(' ')
-		b.WriteString(what)
+	if p := o.Projected; p != nil && what == "" {
+		// An early look's count is counted so far plus the least the rest
+		// of the bucket brings: the number a responder would check
+		// against the rows is the first.
+		b.WriteString(fmtCount(p.Counted))
+		b.WriteString(" in ")
+		b.WriteString(p.Elapsed.Round(time.Second).String())
+		b.WriteString(", at least ")
+		b.WriteString(fmtCount(observed))
+		b.WriteString(perBucket(o.Width))
+		b.WriteString(" by its end")
+	} else {
+		b.WriteString(fmtCount(observed))
+		if what != "" {
+			b.WriteByte(' ')
+			b.WriteString(what)
+		}
+		b.WriteString(perBucket(o.Width))
 	}
-	b.WriteString(perBucket(o.Width))
 	b.WriteString(" vs ")
 	b.WriteString(fmtCount(expected))
 	b.WriteString(" expected (")
