@@ -155,7 +155,7 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 	least := math.Max(0, rest-s.early.keepZ*math.Sqrt(disp*rest))
 	proj := *o
 	proj.Mentions = o.Mentions + least
-	if least > 0 {
+	if elapsed < 1 {
 		proj.Projected = &Projection{Counted: o.Mentions, Elapsed: time.Duration(elapsed * float64(o.Width))}
 	}
 	a := analysis{o: &proj, mp: mp, rp: &s.rp}

@@ -254,7 +254,7 @@ func TestEvaluateEarly(t *testing.T) {
 				// A surge's count is counted so far plus the least the rest
 				// brings: the summary says what was counted, in how long.
 				if f.Detector == NameSurge && tc.elapsed < 1 {
-					counted := fmt.Sprintf(" %s in %s, at least ", fmtCount(tc.mentions), time.Duration(tc.elapsed*float64(time.Minute)))
+					counted := fmt.Sprintf(" %s in the bucket's first %s", fmtCount(tc.mentions), time.Duration(tc.elapsed*float64(time.Minute)))
 					if !strings.Contains(f.Summary, counted) || f.Observed != tc.mentions {
 						t.Errorf("early summary %q (observed %v), want it to say %q", f.Summary, f.Observed, counted)
 					}
@@ -540,7 +540,18 @@ func TestEarlyConfirmedTakesFinalEvidence(t *testing.T) {
 	early(7, 12)
 	var evs []alert.Event
 	evs = append(evs, final(5, 100)...)
+	// The confirmation is no transition, but whoever keeps the early
+	// alert's copy learns of it, once.
+	if c := l.TakeConfirmed(); len(c) != 1 || c[0].Early || c[0].Observed != 100 || !c[0].Bucket.Equal(at(5)) {
+		t.Errorf("confirmed after bucket 5's final judgement: %+v, want the alert with its final evidence (100), not early", c)
+	}
+	if c := l.TakeConfirmed(); len(c) != 0 {
+		t.Errorf("confirmed again: %+v", c)
+	}
 	evs = append(evs, final(6, 110)...)
+	if c := l.TakeConfirmed(); len(c) != 0 {
+		t.Errorf("an alert confirmed already confirmed again: %+v", c)
+	}
 	for b := 7; b <= 12; b++ {
 		evs = append(evs, final(b, 0)...)
 	}

@@ -137,12 +137,14 @@ func summary(tag string, o *Observation, observed, expected, z float64, what, ex
 		// of the bucket brings: the number a responder would check
 		// against the rows is the first.
 		b.WriteString(fmtCount(p.Counted))
-		b.WriteString(" in ")
+		b.WriteString(" in the bucket's first ")
 		b.WriteString(p.Elapsed.Round(time.Second).String())
-		b.WriteString(", at least ")
-		b.WriteString(fmtCount(observed))
-		b.WriteString(perBucket(o.Width))
-		b.WriteString(" by its end")
+		if fmtCount(observed) != fmtCount(p.Counted) {
+			b.WriteString(", at least ")
+			b.WriteString(fmtCount(observed))
+			b.WriteString(perBucket(o.Width))
+			b.WriteString(" by its end")
+		}
 	} else {
 		b.WriteString(fmtCount(observed))
 		if what != "" {

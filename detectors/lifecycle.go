@@ -34,6 +34,9 @@ type Lifecycle struct {
 	mu   sync.Mutex
 	open map[string]*tracked
 	cool map[string]cooling
+	// confirmed are the early alerts a final judgement bore out without
+	// escalating them, as they stand now, until TakeConfirmed.
+	confirmed []alert.Alert
 }
 
 // tracked is an alert that is open or escalated.
@@ -152,6 +155,7 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 			events = append(events, alert.Event{Alert: t.a, To: alert.StatusOpen, At: bucket, Seq: t.seq})
 			continue
 		}
+		wasEarly := t.a.Early
 		if t.a.Early {
 			// A final judgement found what the early one did: the alert
 			// stands, and pages again only if this finding escalates it. A
@@ -171,9 +175,26 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 		}
 		t.last, t.width, t.reports = bucket, width, f.OnReports
 		l.fill(&t.a, o, f, bucket)
+		n := len(events)
 		l.escalate(t, o, f, bucket, &events)
+		if wasEarly && len(events) == n {
+			l.confirmed = append(l.confirmed, t.a)
+		}
 	}
 	return events
+}
+
+// TakeConfirmed returns the early alerts final judgements bore out since it
+// was last called, as they stand now (Early false, the final bucket's
+// evidence), and forgets them. A confirmation is no transition, so no event
+// carries it; whoever keeps an early alert's copy to show or re-send it (the
+// incident notifier, for Alertmanager) takes it from here.
+func (l *Lifecycle) TakeConfirmed() []alert.Alert {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.confirmed
+	l.confirmed = nil
+	return out
 }
 
 // escalate raises t to f's severity when f is escalate_steps more severe and

@@ -583,3 +583,43 @@ func TestAlertmanagerRetryWaitWithinMargin(t *testing.T) {
 		})
 	}
 }
+
+// TestAlertmanagerConfirmedNotEarly: an alert paged early is re-sent with
+// its "early" annotation until the final judgement confirms it; from then
+// on the re-sends carry the confirmed alert, with no new notification.
+func TestAlertmanagerConfirmedNotEarly(t *testing.T) {
+	rc := newAMReceiver(t)
+	cfg := amTestConfig(rc.srv.URL)
+	cfg.ResendInterval = 20 * time.Millisecond
+	s := startNotifier(t, cfg, prometheus.NewRegistry())
+	evs := lifecycle("surge|hashtag:a")
+	open := evs[0]
+	open.Alert.Early = true
+	open.Alert.Summary = "[early] SURGE hashtag:a 40 in 30s, at least 60/min by its end"
+	if err := s.Notify(context.Background(), []alert.Event{open}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the early trigger and a re-send", func() bool { p, _ := rc.received(); return len(p) >= 2 })
+	if p, _ := rc.received(); p[0][0].Annotations["early"] == "" {
+		t.Fatalf("early trigger posted without its early annotation: %v", p[0][0].Annotations)
+	}
+	confirmed := open.Alert
+	confirmed.Early = false
+	confirmed.Summary = "SURGE hashtag:a 120/min vs 12 expected"
+	s.Confirm([]alert.Alert{confirmed})
+	before, _ := rc.received()
+	waitUntil(t, "two re-sends after the confirmation", func() bool { p, _ := rc.received(); return len(p) >= len(before)+2 })
+	p, _ := rc.received()
+	last := p[len(p)-1][0]
+	if last.Annotations["early"] != "" || last.Annotations["summary"] != confirmed.Summary {
+		t.Errorf("re-sent after the confirmation with annotations %v, want the confirmed alert's", last.Annotations)
+	}
+	if last.StartsAt != p[0][0].StartsAt || !reflect.DeepEqual(last.Labels, p[0][0].Labels) {
+		t.Errorf("the confirmation changed the alert's identity: %v %v, was %v %v", last.StartsAt, last.Labels, p[0][0].StartsAt, p[0][0].Labels)
+	}
+	// A confirmation of a key the notifier does not hold, or holds as
+	// confirmed already, changes nothing.
+	other := confirmed
+	other.Key = "surge|hashtag:b"
+	s.Confirm([]alert.Alert{other, confirmed})
+}

@@ -357,6 +357,38 @@ func (s *Notifier) Notify(ctx context.Context, evs []alert.Event) error {
 	return nil
 }
 
+// Confirm takes the early alerts a final judgement bore out, as they stand
+// now: open still, Early cleared, the final bucket's evidence. It sends
+// nothing, as the alert paged once already, but from now on what is re-sent
+// to Alertmanager, and a trigger still queued for it or held back by the
+// per-term limit, is the confirmed alert: before, the "early" annotation
+// and the early look's partial count stayed on the alert to its resolve.
+func (s *Notifier) Confirm(as []alert.Alert) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range as {
+		a := &as[i]
+		update := func(ev *alert.Event) {
+			if ev != nil && ev.Alert.Key == a.Key && ev.Alert.Early && ev.To != alert.StatusResolved {
+				ev.Alert = cloneEvent(alert.Event{Alert: *a}).Alert
+			}
+		}
+		update(s.open[a.Key])
+		if ks := s.keys[a.Key]; ks != nil {
+			if h := s.held[ks.incident]; h != nil {
+				update(h[a.Key])
+			}
+		}
+		for _, d := range s.pending {
+			// A webhook's body is made once, when queued; an Alertmanager
+			// one per attempt, from d.ev, which a request on the wire reads.
+			if d.body == nil && !d.inFlight {
+				update(&d.ev)
+			}
+		}
+	}
+}
+
 // Pending returns the transitions not delivered yet, oldest first, for a
 // checkpoint to hand back to Restore. For kind alertmanager the last trigger
 // of every open alert follows, unless it is queued already: Restore re-sends

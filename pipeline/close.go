@@ -47,6 +47,9 @@ func (e *Engine) close(ctx context.Context, b *sketches.Bucket) error {
 	if err := e.write(ctx, v.Rows, v.Events, intake); err != nil {
 		return err
 	}
+	if c, ok := e.notifier.(Confirmer); ok && len(v.Confirmed) > 0 {
+		c.Confirm(v.Confirmed)
+	}
 	e.reportBucket(b, v, in, began)
 	return nil
 }

@@ -156,6 +156,8 @@ func TestEarlyFiring(t *testing.T) {
 			}
 			for seed := range uint64(3) {
 				e, log := newEarlyEngine(t, dcfg, nil)
+				box := &confirmBox{}
+				e.SetNotifier(box)
 				f := surgeFeed{start: start, minutes: 68, base: tc.base, factor: tc.factor, onset: tc.onset, seed: seed}
 				run(t, e, f.records(), true)
 				evs, at := log.of("hashtag:" + surgeTerm)
@@ -176,6 +178,23 @@ func TestEarlyFiring(t *testing.T) {
 				}
 				if !first.Alert.Early || first.To != alert.StatusOpen {
 					t.Errorf("seed %d: first page %s early=%v, want an early open", seed, first.To, first.Alert.Early)
+				}
+				// Its final judgement bore it out: the notifier, which
+				// re-sends it, learns so once, with the alert no longer
+				// early, by an escalation or, without one, a confirmation.
+				var told []alert.Alert
+				for _, a := range box.confirmed {
+					if a.Key == first.Alert.Key {
+						told = append(told, a)
+					}
+				}
+				for _, ev := range evs[1:] {
+					if ev.Alert.Key == first.Alert.Key && ev.To == alert.StatusEscalated && len(told) == 0 {
+						told = append(told, ev.Alert)
+					}
+				}
+				if len(told) != 1 || told[0].Early {
+					t.Errorf("seed %d: %s confirmed to the notifier as %+v, want once, not early", seed, first.Alert.Key, told)
 				}
 				for _, ev := range evs {
 					if ev.Reason == alert.ReasonRetracted {

@@ -56,6 +56,14 @@ type Notifier interface {
 	Restore(evs []alert.Event)
 }
 
+// Confirmer is a Notifier that keeps copies of the alerts it paged
+// (incident.Notifier, which re-sends them to Alertmanager) and is told when a
+// final judgement bears out an early one: a confirmation is no transition,
+// and without it the copy said "early" to the alert's resolve.
+type Confirmer interface {
+	Confirm(as []alert.Alert)
+}
+
 // Observer is told about each closed bucket and each alert transition, after the
 // sinks were given them. The demo prints them; tests collect them.
 type Observer interface {

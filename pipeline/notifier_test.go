@@ -33,6 +33,15 @@ func (o *outbox) Notify(_ context.Context, evs []alert.Event) error {
 func (o *outbox) Pending() []alert.Event    { return o.got }
 func (o *outbox) Restore(evs []alert.Event) { o.restored = append(o.restored, evs...) }
 
+// confirmBox is an outbox that is told of early alerts confirmed, as the
+// incident notifier is (Confirmer).
+type confirmBox struct {
+	outbox
+	confirmed []alert.Alert
+}
+
+func (c *confirmBox) Confirm(as []alert.Alert) { c.confirmed = append(c.confirmed, as...) }
+
 // TestNotifier: the notifier is told every alert transition the observers
 // see, in their order; what it has not delivered goes into the checkpoint and
 // back to the next engine's notifier on restore; a notifier that fails stops

@@ -25,6 +25,9 @@ import (
 type Verdict struct {
 	Rows      []trend.Minute
 	Events    []alert.Event
+	// Confirmed are the early alerts this bucket's final judgement bore out
+	// without a transition (detectors.Lifecycle.TakeConfirmed).
+	Confirmed []alert.Alert
 	Surging   []TermStat // the terms at twice the tracking bar, by growth, most first, at most 10
 	Norm      detectors.Platform
 	Observed  int
@@ -60,7 +63,7 @@ func (j *Judge) Close(b *sketches.Bucket, version uint64) Verdict {
 	if len(surging) > 10 {
 		surging = surging[:10]
 	}
-	return Verdict{Rows: rows, Events: evs, Surging: surging, Norm: norm, Observed: len(obs), obs: obs, estimated: estimated, sts: sts}
+	return Verdict{Rows: rows, Events: evs, Confirmed: j.life.TakeConfirmed(), Surging: surging, Norm: norm, Observed: len(obs), obs: obs, estimated: estimated, sts: sts}
 }
 
 // Release takes v's slices back for the next close, once its rows are
