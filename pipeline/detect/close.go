@@ -23,8 +23,8 @@ import (
 // the fastest-growing terms, the platform's norm and how many terms were
 // observed. Its slices are the judge's until Release.
 type Verdict struct {
-	Rows      []trend.Minute
-	Events    []alert.Event
+	Rows   []trend.Minute
+	Events []alert.Event
 	// Confirmed are the early alerts this bucket's final judgement bore out
 	// without a transition (detectors.Lifecycle.TakeConfirmed).
 	Confirmed []alert.Alert
