@@ -198,6 +198,19 @@ type Loader struct {
 	v     *viper.Viper
 	file  string
 	flags map[string]*pflag.Flag // key -> the flag bound to it
+	near  []string                // see Warnings
+}
+
+// Warnings are what the last Load noticed without refusing: each variable
+// that sets no key, outside every section, but lies within two edits of one
+// that does (a misspelt section or top-level key, such as TRENDWATCH_SINK).
+// The command logs them once its logger is made.
+func (l *Loader) Warnings() []string {
+	out := make([]string, len(l.near))
+	for i, n := range l.near {
+		out[i] = "environment variable " + n + " sets no key and is ignored"
+	}
+	return out
 }
 
 // NewLoader prepares the defaults and the environment.
@@ -242,6 +255,7 @@ func (l *Loader) Load(file string) (*Config, error) {
 	if err := unknownEnv(os.Environ()); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	_, l.near = strayEnv(os.Environ())
 	d := docs()
 	for _, lf := range leaves(reflect.TypeOf(Config{})) {
 		raw := l.v.Get(lf.key)
@@ -335,6 +349,24 @@ func (l *Loader) unknownKeys(settings map[string]any) error {
 // unnoticed: the price of never refusing a variable that was not meant for
 // the configuration.
 func unknownEnv(environ []string) error {
+	bad, _ := strayEnv(environ)
+	if len(bad) == 0 {
+		return nil
+	}
+	what := "environment variable %s: no such key"
+	if len(bad) > 1 {
+		what = "environment variables %s: no such keys"
+	}
+	return fmt.Errorf(what+"; `trendwatch config --env` lists every key's variable", strings.Join(bad, ", "))
+}
+
+// strayEnv sorts the variables of environ that set no key: bad, those under
+// a section's prefix (unknownEnv refuses them), and near, the others within
+// two edits of a key's variable (TRENDWATCH_SINK for TRENDWATCH_SINKS, a
+// misspelt section), which Loader.Warnings reports without refusing, as a
+// variable outside every section may be none of the configuration's. Each is
+// named with the variable it likely meant, when one is near.
+func strayEnv(environ []string) (bad, near []string) {
 	known, sections := map[string]bool{}, map[string]bool{}
 	for _, lf := range leaves(reflect.TypeOf(Config{})) {
 		known[EnvVar(lf.key)] = true
@@ -342,33 +374,31 @@ func unknownEnv(environ []string) error {
 			sections[EnvVar(section)+"_"] = true
 		}
 	}
-	var bad []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
 		if known[name] || !strings.HasPrefix(name, EnvPrefix+"_") {
 			continue
 		}
+		inSection := false
 		for prefix := range sections {
 			if strings.HasPrefix(name, prefix) {
-				bad = append(bad, name)
+				inSection = true
 				break
 			}
 		}
-	}
-	if len(bad) == 0 {
-		return nil
-	}
-	sort.Strings(bad)
-	for i, name := range bad {
-		if near := nearest(name, known); near != "" {
-			bad[i] += " (" + near + "?)"
+		meant := nearest(name, known)
+		switch {
+		case inSection && meant != "":
+			bad = append(bad, name+" ("+meant+"?)")
+		case inSection:
+			bad = append(bad, name)
+		case meant != "":
+			near = append(near, name+" ("+meant+"?)")
 		}
 	}
-	what := "environment variable %s: no such key"
-	if len(bad) > 1 {
-		what = "environment variables %s: no such keys"
-	}
-	return fmt.Errorf(what+"; `trendwatch config --env` lists every key's variable", strings.Join(bad, ", "))
+	sort.Strings(bad)
+	sort.Strings(near)
+	return bad, near
 }
 
 // nearest is the name among known within two edits of name, the likely

@@ -395,6 +395,7 @@ func TestUnknownEnvironment(t *testing.T) {
 		name string
 		env  map[string]string
 		want []string // words of the error; nil for none
+		warn []string // Loader.Warnings when it loads
 	}{
 		{name: "a known key", env: map[string]string{"TRENDWATCH_WINDOW_BUCKET": "1m", "TRENDWATCH_INCIDENT_SECRET": "s"}},
 		{name: "typo in a window key", env: map[string]string{"TRENDWATCH_WINDOW_BUKET": "abc"},
@@ -414,14 +415,24 @@ func TestUnknownEnvironment(t *testing.T) {
 			"TRENDWATCH_EARLY_EVAL": "1", "TRENDWATCH_EARLY_FIRST_BUCKET": "1", "TRENDWATCH_DEDUP_IDS": "1000",
 		}},
 		{name: "a deployment's own variable", env: map[string]string{"TRENDWATCH_VERSION": "1.2", "TRENDWATCH": "on"}},
+		// Outside every section a variable may be none of the
+		// configuration's: loaded, with a warning when it lies near a key.
+		{name: "a misspelt top-level key", env: map[string]string{"TRENDWATCH_SINK": "parquet"},
+			warn: []string{"environment variable TRENDWATCH_SINK (TRENDWATCH_SINKS?) sets no key and is ignored"}},
+		{name: "a misspelt section", env: map[string]string{"TRENDWATCH_WINDWO_BUCKET": "5m", "TRENDWATCH_TOPICS": "100"},
+			warn: []string{"environment variable TRENDWATCH_WINDWO_BUCKET (TRENDWATCH_WINDOW_BUCKET?) sets no key and is ignored"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			setUp(t, tt.env, "")
-			_, err := NewLoader().Load("")
+			l := NewLoader()
+			_, err := l.Load("")
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("got %v, want no error", err)
+				}
+				if got := l.Warnings(); !reflect.DeepEqual(got, tt.warn) && (len(got) > 0 || len(tt.warn) > 0) {
+					t.Errorf("warnings %q, want %q", got, tt.warn)
 				}
 				return
 			}

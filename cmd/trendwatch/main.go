@@ -89,5 +89,12 @@ func (a *app) load(cmd *cobra.Command) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.loader.Load(a.cfgFile)
+	cfg, err := a.loader.Load(a.cfgFile)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range a.loader.Warnings() {
+		cfg.Log.Logger().Warn(w)
+	}
+	return cfg, nil
 }
