@@ -198,7 +198,7 @@ type Loader struct {
 	v     *viper.Viper
 	file  string
 	flags map[string]*pflag.Flag // key -> the flag bound to it
-	near  []string                // see Warnings
+	near  []string               // see Warnings
 }
 
 // Warnings are what the last Load noticed without refusing: each variable
