@@ -38,7 +38,15 @@ func (s *Store) Claim() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	next := min(last+1, MaxEpoch)
+	if last >= MaxEpoch {
+		// Claiming MaxEpoch again would fence no one: a paused primary
+		// holding it would go on writing beside the new owner, its rows of
+		// the same version as the new owner's.
+		return 0, fmt.Errorf("checkpoint: %s in %s holds epoch %d, the largest a row version carries (%d): no claim can fence the last owner; "+
+			"stop every process of this pipeline, then start over with a new checkpoint.dir (its rows then carry smaller versions than those written before, so rewrite or drop them, e.g. with a --replay)",
+			epochFile, s.dir, last, MaxEpoch)
+	}
+	next := last + 1
 	tmp, err := os.CreateTemp(s.dir, ".epoch-*.tmp")
 	if err != nil {
 		return 0, fmt.Errorf("checkpoint: claim epoch in %s: %w", s.dir, err)

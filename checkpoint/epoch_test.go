@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -55,5 +56,37 @@ func TestEpochFencesTheOlderOwner(t *testing.T) {
 	}
 	if _, err := open().Claim(); err == nil || !strings.Contains(err.Error(), "not an epoch") {
 		t.Errorf("claim over a corrupt epoch file: %v, want an error naming it", err)
+	}
+}
+
+// TestClaimAtMaxEpoch: the last epoch a row version carries can be claimed
+// once; a claim after it is refused, naming what to do, rather than claiming
+// the same epoch again, which would fence no one.
+func TestClaimAtMaxEpoch(t *testing.T) {
+	for _, tc := range []struct {
+		last    uint64
+		want    uint64
+		refused bool
+	}{
+		{MaxEpoch - 2, MaxEpoch - 1, false},
+		{MaxEpoch - 1, MaxEpoch, false},
+		{MaxEpoch, 0, true},
+		{MaxEpoch + 5, 0, true},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, epochFile), []byte(strconv.FormatUint(tc.last, 10)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Claim()
+		switch {
+		case tc.refused && (err == nil || !strings.Contains(err.Error(), "new checkpoint.dir")):
+			t.Errorf("claim after epoch %d: %d, %v; want refused, naming what to do", tc.last, got, err)
+		case !tc.refused && (err != nil || got != tc.want):
+			t.Errorf("claim after epoch %d: %d, %v; want %d", tc.last, got, err, tc.want)
+		}
 	}
 }

@@ -58,7 +58,10 @@ type Config struct {
 	Group    string   `mapstructure:"group"`
 	ClientID string   `mapstructure:"client_id"`
 	Topics   Topics   `mapstructure:"topics"`
-	// StartOffset is where a group with no committed offset starts: "earliest" or "latest".
+	// StartOffset is where a group with no committed offset starts: "earliest" or
+	// "latest". A detect process reading its relay (ReadRelay) always starts at
+	// the earliest: what the aggregates forwarded before it joined is committed
+	// on the input already.
 	StartOffset string `mapstructure:"start_offset"`
 	// MaxWait is how long the broker may hold a fetch of an empty partition.
 	// Data returns as soon as there is any, so a long wait costs no latency;

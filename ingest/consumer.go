@@ -255,7 +255,11 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 	}
 	assigned := new(atomic.Bool)
 	start := kafka.FirstOffset
-	if cfg.StartOffset == "latest" {
+	if cfg.StartOffset == "latest" && cfg.ReadRelay == "" {
+		// Not for a relay: the aggregate processes commit their input
+		// offsets once a record is on the relay, so a detect group that
+		// began at the end would never count what they forwarded before
+		// it first joined (or after its offsets expired).
 		start = kafka.LastOffset
 	}
 	topics := []string{cfg.Topics.Content, cfg.Topics.Reports}

@@ -48,6 +48,7 @@ type Forwarder struct {
 	buf  []byte
 
 	forwarded prometheus.Counter
+	tooLarge  prometheus.Counter
 	commits   *prometheus.CounterVec
 	// OnCommit, when set, hears how each commit round ended: a round with
 	// nothing new to commit succeeds.
@@ -77,12 +78,15 @@ func NewForwarder(cfg Config, shards int, log *slog.Logger, reg prometheus.Regis
 		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trendwatch_relay_forwarded_total", Help: "Records an aggregate process forwarded to the relay, counted once however many shards they went to.",
 		}),
+		tooLarge: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trendwatch_relay_too_large_total", Help: "Records too large for one relay message, forwarded as refused messages instead (see kafka.limits).",
+		}),
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trendwatch_relay_commits_total", Help: "Input offset commits of an aggregate process, by result.",
 		}, []string{"result"}),
 	}
 	if reg != nil {
-		f.forwarded, f.commits = register(reg, f.forwarded), register(reg, f.commits)
+		f.forwarded, f.tooLarge, f.commits = register(reg, f.forwarded), register(reg, f.tooLarge), register(reg, f.commits)
 	}
 	for i := range shards {
 		f.topics = append(f.topics, cfg.Topics.RelayTopic(i, shards))
@@ -413,6 +417,19 @@ func (f *Forwarder) add(msgs *[]kafka.Message, batch []Record, offsets map[Parti
 		if !ok {
 			key = []byte(p.Topic + "/" + strconv.Itoa(p.Partition))
 			f.keys[p] = key
+		}
+		if m := (kafka.Message{Key: key, Value: f.buf[start:]}); batchBytes(&m) > int(f.w.BatchBytes) {
+			// kafka-go refuses a message above the writer's BatchBytes on
+			// every attempt, and a retried write would hold this input
+			// partition, and every detect shard's event time, for good.
+			// Limits raised past what a relay message carries let such a
+			// record through the decoder (kafka.limits.max_text_bytes, the
+			// hashtags'): it goes on as a refused message, which the detect
+			// shards count as one and step past.
+			f.log.Warn("a record too large for one relay message goes on as refused; lower kafka.limits.max_text_bytes or the hashtags' limits",
+				"input", p.Topic, "partition", p.Partition, "offset", r.Source.Offset, "bytes", batchBytes(&m), "max", f.w.BatchBytes)
+			f.tooLarge.Inc()
+			f.buf = AppendRelay(f.buf[:start], &Record{Source: r.Source, Lag: r.Lag, Kind: KindInvalid})
 		}
 		for _, t := range f.topics {
 			*msgs = append(*msgs, kafka.Message{Topic: t, Key: key, Value: f.buf[start:len(f.buf):len(f.buf)]})

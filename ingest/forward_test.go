@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -414,4 +415,151 @@ func restartableBroker(t *testing.T, partitions int) (*broker.Broker, broker.Con
 	cfg := DefaultConfig()
 	cfg.Brokers = []string{b.Addr()}
 	return b, bc, cfg
+}
+
+// TestForwardTooLargeGoesOnRefused: a record whose relay message exceeds the
+// writer's BatchBytes (limits raised past what one relay message carries),
+// which kafka-go refuses on every attempt, goes on as a refused message with
+// its input coordinates, so the detect shards count it and step past it
+// instead of the aggregate retrying it for good.
+func TestForwardTooLargeGoesOnRefused(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Brokers = []string{"127.0.0.1:1"} // never dialled
+	cfg.Limits.MaxMessageBytes = 4 << 20
+	cfg.Limits.MaxTextBytes = 2 << 20
+	dec := event.Decoder{Limits: cfg.Limits, Now: time.Now}
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, tc := range []struct {
+		name    string
+		text    int
+		refused bool
+	}{
+		{"fits", 100_000, false},
+		{"too large", 1_200_000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := fmt.Sprintf(`{"event_id":"e1","ts":%q,"content_id":"c1","creator_id":"u1","hashtags":["#x"],"text":%q}`,
+				now.Format(time.RFC3339), strings.Repeat("a", tc.text))
+			c, err := dec.DecodeContent([]byte(msg))
+			if err != nil {
+				t.Fatalf("decoder refused the message: %v", err)
+			}
+			src := Source{Topic: cfg.Topics.Content, Partition: 1, Offset: 41}
+			fw, err := NewForwarder(cfg, 2, slog.New(slog.DiscardHandler), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fw.Close()
+			var msgs []kafka.Message
+			offsets := map[Partition]int64{}
+			fw.add(&msgs, []Record{{Source: src, Kind: KindContent, Content: c}}, offsets)
+			if len(msgs) != 2 {
+				t.Fatalf("%d relay messages, want one per shard", len(msgs))
+			}
+			for _, m := range msgs {
+				if n := batchBytes(&m); n > int(fw.w.BatchBytes) {
+					t.Fatalf("relay message of %d bytes, over the writer's %d", n, fw.w.BatchBytes)
+				}
+				var got Record
+				if err := DecodeRelay(m.Value, &got); err != nil {
+					t.Fatal(err)
+				}
+				if want := map[bool]Kind{false: KindContent, true: KindInvalid}[tc.refused]; got.Kind != want || got.Source != src {
+					t.Errorf("relayed kind %v from %+v, want %v from %+v", got.Kind, got.Source, want, src)
+				}
+			}
+			if offsets[Partition{src.Topic, src.Partition}] != src.Offset {
+				t.Errorf("input offsets %v, want %d", offsets, src.Offset)
+			}
+		})
+	}
+}
+
+// TestRelayGroupStartsAtEarliest: with kafka.start_offset latest, a detect
+// process whose relay group has no committed offsets still reads what the
+// aggregate forwarded, and committed on the input, before it first joined.
+func TestRelayGroupStartsAtEarliest(t *testing.T) {
+	_, cfg := startBroker(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	log := slog.New(slog.DiscardHandler)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cfg.StartOffset = "latest"
+	agg := cfg
+	agg.Group += ".aggregate-of-1"
+	fw := newTestForwarder(t, ctx, agg, 1)
+	c, err := NewConsumer(agg, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	actx, stop := context.WithCancel(ctx)
+	defer stop()
+	in := make(chan []Record, 4)
+	go func() { _ = c.RunBatches(actx, in); close(in) }()
+	go func() { _ = fw.Run(actx, in, c, 20*time.Millisecond) }()
+	for !c.Assigned() {
+		if ctx.Err() != nil {
+			t.Fatal("aggregate never assigned")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The aggregate began at the input's end too: it takes what comes
+	// after it joined.
+	time.Sleep(2 * time.Second)
+	parts := []Partition{{cfg.Topics.Content, 0}, {cfg.Topics.Content, 1}}
+	forward := func(first, n int) {
+		t.Helper()
+		var vals [][]byte
+		for i := first; i < first+n; i++ {
+			vals = append(vals, contentJSON(i, now, "#x"))
+		}
+		produce(t, cfg, cfg.Topics.Content, vals...)
+		for {
+			got, _ := agg.Committed(ctx, parts)
+			var sum int64
+			for _, o := range got {
+				sum += o
+			}
+			if sum >= int64(first+n) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("the aggregate did not commit %d records", first+n)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	forward(0, 10)
+
+	det := cfg
+	det.Group += ".detect-0-of-1"
+	det.ReadRelay = cfg.Topics.RelayTopic(0, 1)
+	dc, err := NewConsumer(det, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	dctx, dstop := context.WithCancel(ctx)
+	defer dstop()
+	out := make(chan Record, 64)
+	go func() { _ = dc.Run(dctx, out) }()
+	for !dc.Assigned() {
+		if ctx.Err() != nil {
+			t.Fatal("detect never assigned")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	forward(10, 3)
+	got := 0
+	deadline := time.After(30 * time.Second)
+	for got < 13 {
+		select {
+		case <-out:
+			got++
+		case <-deadline:
+			t.Fatalf("the detect process read %d of the 13 records the aggregate forwarded and committed on the input", got)
+		}
+	}
 }
