@@ -51,7 +51,7 @@ var phrasings = map[string]func(v string) string{
 	"reporters":   func(v string) string { return v + " different people reported it" },
 	"report_rate": func(v string) string { return percent(v) + " of the posts were reported by users" },
 	"reasons":     func(v string) string { return "why people reported it (reason: reports): " + counts(v) },
-	"watch":       func(v string) string { return "matches the watchlist entry \u201c" + v + "\u201d" },
+	"watch":       func(v string) string { return "matches the watchlist entry \u201c" + isolate(v) + "\u201d" },
 	"risk":        func(v string) string { return "risk level the watchlist gives it: " + v },
 	"category":    func(v string) string { return "watchlist category: " + v },
 	"watch_spelling": func(string) string {
@@ -115,7 +115,7 @@ var phrasings = map[string]func(v string) string{
 		return "the spellings of one challenge counted together here, with their shares of the posts: " + spellingList(v)
 	},
 	alert.SameAs: func(v string) string {
-		tag := "#" + strings.TrimPrefix(v, "hashtag:")
+		tag := isolate("#" + strings.TrimPrefix(v, "hashtag:"))
 		return "the platform's challenge and " + tag + " are one: nearly all the challenge's posts carry " + tag + " and nearly all of " + tag + "'s carry the challenge, so their alerts are one incident"
 	},
 }
@@ -171,8 +171,16 @@ func minutes(v string) string {
 	return v + " minutes"
 }
 
-// spellingList turns a family's members, "a:60%,b:40%", into "#a 60%, #b 40%".
-func spellingList(v string) string { return "#" + strings.ReplaceAll(counts(v), ", ", ", #") }
+// spellingList turns a family's members, "a:60%,b:40%", into "#a 60%, #b 40%",
+// each spelling isolated, as it stands beside its share.
+func spellingList(v string) string {
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		tag, share, _ := strings.Cut(p, ":")
+		parts[i] = strings.TrimSpace(isolate("#"+tag) + " " + share)
+	}
+	return strings.Join(parts, ", ")
+}
 
 // counts turns "IN:120,NP:40" into "IN 120, NP 40".
 func counts(v string) string {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -122,14 +123,18 @@ func verdictWords(v *Verdict) string {
 
 // PageFileName is the file name, without extension, of p's review: its
 // key's (FileName) for the alert's first opening, numbered for the others
-// ("…-2" for the second), so that the name of an opening's page never
-// changes as the alert opens again.
+// ("…~2" for the second), so that the name of an opening's page never
+// changes as the alert opens again. FileName never writes "~", so no key's
+// page takes the name of another key's later opening.
 func PageFileName(p *Page) string {
 	if p.Opening == 0 {
 		return FileName(p.Key)
 	}
-	return FileName(p.Key) + "-" + strconv.Itoa(p.Opening+1)
+	return FileName(p.Key) + openingMark + strconv.Itoa(p.Opening+1)
 }
+
+// openingMark comes before an opening's number in PageFileName.
+const openingMark = "~"
 
 // FileName is a file name, without extension, for an alert key: readable,
 // safe on every file system, and unique even when characters were replaced
@@ -140,8 +145,15 @@ func PageFileName(p *Page) string {
 // names without it, and normalisation because macOS compares names in any
 // Unicode normal form. A key that is already safe, as a normalised hashtag
 // (NFKC, case-folded) is, keeps its plain name, so links stay valid.
+//
+// "|" and ":" both become "-", which the name can give back only where the
+// key has them as a key of its shape does: "detector|kind:value", or a term's
+// "kind:value". Any other "|" or ":" is a loss too ("sound:snd:1029" and
+// "sound:snd|1029" would share a name), and so is a plain name ending in what
+// looks like a hash, which a hashed name could otherwise equal.
 func FileName(key string) string {
 	var b strings.Builder
+	var seps []rune
 	lossy := false
 	for _, r := range key {
 		switch {
@@ -163,12 +175,19 @@ func FileName(key string) string {
 			lossy = true
 		case r == '|' || r == ':':
 			b.WriteByte('-')
+			seps = append(seps, r)
 		default:
 			b.WriteByte('_')
 			lossy = true
 		}
 	}
+	if sep := string(seps); sep != "" && sep != ":" && sep != "|:" {
+		lossy = true
+	}
 	name := b.String()
+	if hashTail.MatchString(name) {
+		lossy = true
+	}
 	// Full case folding catches what the runes' own cases do not ("ß" is
 	// "ss" to a file system that folds).
 	if cases.Fold().String(name) != name {
@@ -196,9 +215,126 @@ func FileName(key string) string {
 	return "review-" + name
 }
 
+// hashTail is how a name FileName hashed ends.
+var hashTail = regexp.MustCompile(`-[0-9a-f]{8}$`)
+
 // shellQuote quotes s as one word for a POSIX shell, so a command shown for
 // an analyst to paste passes an alert key through as it is: keys hold "|",
 // and a challenge ID may hold ";", "$" or a quote.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// A term in a right-to-left script set inline among other words and numbers
+// pulls its neighbours into its own direction ("14:30" beside an Arabic
+// hashtag can read as "30:14") unless it is isolated: between FSI and PDI in
+// plain text and Markdown, and in a <bdi> element in HTML (isolates turns
+// the marks into elements, so the HTML has none for a reader to copy).
+const (
+	lri = '\u2066' // left-to-right isolate
+	rli = '\u2067' // right-to-left isolate
+	fsi = '\u2068' // first strong isolate: the direction of the term's first letter
+	pdi = '\u2069' // pop directional isolate, which ends the last one opened
+)
+
+// isolate puts term between FSI and PDI. Isolates the term holds itself are
+// balanced first: a stray PDI of its own would end this isolate early, and
+// an FSI left open would keep it open past its end.
+func isolate(term string) string {
+	var b strings.Builder
+	b.WriteRune(fsi)
+	open := 0
+	for _, r := range term {
+		switch r {
+		case lri, rli, fsi:
+			open++
+		case pdi:
+			if open == 0 {
+				continue
+			}
+			open--
+		}
+		b.WriteRune(r)
+	}
+	for ; open > 0; open-- {
+		b.WriteRune(pdi)
+	}
+	b.WriteRune(pdi)
+	return b.String()
+}
+
+// isolateAll isolates each of terms.
+func isolateAll(terms []string) []string {
+	out := make([]string, len(terms))
+	for i, t := range terms {
+		out[i] = isolate(t)
+	}
+	return out
+}
+
+// textPart is a piece of plain text for a template: Isolated pieces were
+// between FSI and PDI, and are written in a <bdi>.
+type textPart struct {
+	Text     string
+	Isolated bool
+}
+
+// isolates cuts s at its outermost isolates (isolate) for the templates,
+// which write each piece escaped, the isolated ones in a <bdi>: the
+// template escapes them as it escapes any text. Isolates within an isolate
+// stay in its text as they are, and one left open runs to the end.
+func isolates(s string) []textPart {
+	var out []textPart
+	var b strings.Builder
+	depth := 0
+	flush := func(isolated bool) {
+		if b.Len() > 0 || isolated {
+			out = append(out, textPart{Text: b.String(), Isolated: isolated})
+		}
+		b.Reset()
+	}
+	for _, r := range s {
+		switch {
+		case depth == 0 && (r == lri || r == rli || r == fsi):
+			flush(false)
+			depth = 1
+			continue
+		case depth == 1 && r == pdi:
+			flush(true)
+			depth = 0
+			continue
+		case depth > 0 && (r == lri || r == rli || r == fsi):
+			depth++
+		case depth > 1 && r == pdi:
+			depth--
+		}
+		b.WriteRune(r)
+	}
+	flush(depth > 0)
+	return out
+}
+
+// onsetWhen is when activity rose above normal, as the facts say it: "at or
+// before" when the rise ran back to the first minute read (cut), so that it
+// may have begun earlier, and "—" for an alert without an onset.
+func onsetWhen(onset time.Time, cut bool) string {
+	switch {
+	case onset.IsZero():
+		return "—"
+	case cut:
+		return "at or before " + when(onset)
+	}
+	return when(onset)
+}
+
+// delayWords is the detection delay from onset, as the facts say it: "at
+// least" when the onset was cut, "—" without one.
+func delayWords(onset time.Time, d time.Duration, cut bool) string {
+	switch {
+	case onset.IsZero():
+		return "—"
+	case cut:
+		return "at least " + words(d)
+	}
+	return words(d)
 }

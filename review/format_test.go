@@ -2,10 +2,14 @@ package review
 
 import (
 	"bytes"
+	"fmt"
 	"html"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/trendwatch/trendwatch/alert"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -45,6 +49,21 @@ func TestFileNameUnique(t *testing.T) {
 			name: "normal forms",
 			keys: []string{"surge|hashtag:caf\u00e9", "surge|hashtag:cafe\u0301"},
 			want: []string{"review-surge-hashtag-café", ""},
+		},
+		{
+			// "|" and ":" both become "-": only a key's own shape,
+			// "detector|kind:value" (or a term's "kind:value"), keeps a
+			// plain name.
+			name: "separators",
+			keys: []string{"surge|sound:snd:1029", "surge|sound:snd|1029", "surge|sound:snd", "surge|sound:snd:2", "surge:sound|snd", "sound:snd", "sound|snd"},
+			want: []string{"", "", "review-surge-sound-snd", "", "", "review-sound-snd", ""},
+		},
+		{
+			// A plain name must not look hashed, or the hashed name of
+			// another key could equal it.
+			name: "a name that looks hashed",
+			keys: []string{"hashtag:X", "hashtag|x:" + FileName("hashtag:X")[len("review-hashtag-x-"):], "surge|hashtag:deadbeef", "surge|hashtag:deadbeefs"},
+			want: []string{"", "", "", "review-surge-hashtag-deadbeefs"},
 		},
 		{
 			name: "Devanagari keeps its vowel signs and viramas",
@@ -130,7 +149,9 @@ func TestVerdictHint(t *testing.T) {
 		if strings.Contains(m[1], "<b>") {
 			t.Errorf("%q: hint not escaped: %s", tt.key, m[1])
 		}
-		if got := html.UnescapeString(m[1]); got != tt.want {
+		// The key is in a <bdi>, which isolates it without a character of
+		// its own in what is copied.
+		if got := html.UnescapeString(strings.NewReplacer("<bdi>", "", "</bdi>", "").Replace(m[1])); got != tt.want {
 			t.Errorf("%q: hint %s, want %s", tt.key, got, tt.want)
 		}
 		for _, v := range []string{"<code>true_positive</code>", "<code>false_positive</code>", "<code>unsure</code>"} {
@@ -138,5 +159,92 @@ func TestVerdictHint(t *testing.T) {
 				t.Errorf("%q: the page does not name the verdict %s", tt.key, v)
 			}
 		}
+	}
+}
+
+// TestPageFileNameOpenings: the page of an alert's later opening has a name
+// no key's page has, however the key ends.
+func TestPageFileNameOpenings(t *testing.T) {
+	keys := []string{"surge|sound:snd", "surge|sound:snd:2", "surge|sound:snd-2", "surge|sound:snd~2", "surge|hashtag:Snd", "surge|hashtag:snd"}
+	seen := map[string]string{}
+	for _, k := range keys {
+		for opening := range 3 {
+			name := PageFileName(&Page{Key: k, Opening: opening})
+			what := fmt.Sprintf("%q opening %d", k, opening+1)
+			if other, ok := seen[name]; ok {
+				t.Errorf("%s and %s share %q", other, what, name)
+			}
+			seen[name] = what
+		}
+	}
+	if got, want := PageFileName(&Page{Key: "surge|hashtag:blackoutchallenge", Opening: 1}), "review-surge-hashtag-blackoutchallenge~2"; got != want {
+		t.Errorf("second opening named %q, want %q", got, want)
+	}
+}
+
+// TestIsolate: a term is put between FSI and PDI with its own isolates
+// balanced, and isolates gives the templates its pieces, which they write
+// in <bdi> elements.
+func TestIsolate(t *testing.T) {
+	for _, tc := range []struct{ term, want string }{
+		{"hashtag:تحدي", "\u2068hashtag:تحدي\u2069"},
+		{"a\u2069b", "\u2068ab\u2069"},                     // a stray PDI would end the isolate early
+		{"a\u2067b", "\u2068a\u2067b\u2069\u2069"},         // an isolate left open is closed
+		{"a\u2066b\u2069c", "\u2068a\u2066b\u2069c\u2069"}, // a balanced one is kept
+	} {
+		if got := isolate(tc.term); got != tc.want {
+			t.Errorf("isolate(%+q) = %+q, want %+q", tc.term, got, tc.want)
+		}
+	}
+	got := isolates("Posts using " + isolate("a\u2067b") + " at 14:30, " + isolate("c") + "\u2069")
+	want := []textPart{{"Posts using ", false}, {"a\u2067b\u2069", true}, {" at 14:30, ", false}, {"c", true}, {"\u2069", false}}
+	if !slices.Equal(got, want) {
+		t.Errorf("isolates: %+v, want %+v", got, want)
+	}
+}
+
+// TestTermsIsolated: a right-to-left term set inline beside numbers is
+// isolated, in <bdi> in HTML and between FSI and PDI in Markdown, and stays
+// escaped text.
+func TestTermsIsolated(t *testing.T) {
+	const rtl = "hashtag:تحدي"
+	in := fixture()
+	for i := range in.Events {
+		a := &in.Events[i].Alert
+		a.Key, a.Term = "surge|"+rtl, rtl
+	}
+	for i := range in.Minutes {
+		in.Minutes[i].Term = rtl
+	}
+	p := Build(in)
+	h, m := rendered(t, p, WriteHTML, WriteMarkdown)
+	for _, want := range []string{
+		"<title>Review: \u2068" + rtl + "\u2069 (surge)</title>",
+		`<h1>Post-incident review: <bdi class="term">` + rtl + `</bdi></h1>`,
+		`<p id="lead">Posts using <bdi>` + rtl + `</bdi> rose above the expected level at 14:30 UTC.`,
+	} {
+		if !strings.Contains(h, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	if strings.ContainsAny(h[strings.Index(h, "<body>"):], "\u2068\u2069") {
+		t.Error("HTML body holds isolate marks, which a reader would copy")
+	}
+	if want := "Posts using \u2068" + rtl + "\u2069 rose above the expected level at 14:30 UTC."; !strings.Contains(m, want) {
+		t.Errorf("Markdown lacks %q", want)
+	}
+	// A hostile term in a <bdi> is still text.
+	h, _ = rendered(t, Build(fixture()), WriteHTML, WriteMarkdown)
+	if want := `<p id="lead">Posts using <bdi>hashtag:&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</bdi> rose`; !strings.Contains(h, want) {
+		t.Errorf("HTML lacks %q", want)
+	}
+	// The digest lists an incident's terms, each isolated.
+	a, b := alertOn("surge", rtl, "family:x", 33, alert.SeverityHigh), alertOn("watchlist", "hashtag:x", "family:x", 34, alert.SeverityHigh)
+	h, m = rendered(t, BuildDay(t0, []*Incident{a, b}), WriteDayHTML, WriteDayMarkdown)
+	if want := "on 2 terms (<bdi>" + rtl + "</bdi>, <bdi>hashtag:x</bdi>)"; !strings.Contains(h, want) {
+		t.Errorf("digest HTML lacks %q", want)
+	}
+	if want := "on 2 terms (\u2068" + rtl + "\u2069, \u2068hashtag:x\u2069)"; !strings.Contains(m, want) {
+		t.Errorf("digest Markdown lacks %q", want)
 	}
 }

@@ -22,10 +22,13 @@ type IncidentPage struct {
 	Terms     []string
 	Detectors []string
 	Severity  string // the highest any alert reached
-	// Onset is the earliest onset of its alerts; Resolved the last
-	// resolution, zero while any alert is still open.
+	// Onset is the earliest onset of its alerts (zero when none has one,
+	// OnsetCut and OnsetOf that alert's); Resolved the last resolution, zero
+	// while any alert is still open.
 	Onset, FirstAlert, Resolved time.Time
-	Delay                       time.Duration // FirstAlert - Onset
+	OnsetCut                    bool
+	OnsetOf                     string        // what rose: "mentions" or "reports" (Page.LevelOf)
+	Delay                       time.Duration // FirstAlert - Onset; 0 without an onset
 	Lead                        string
 	Timeline                    []IncidentStep
 	Variants                    []Spelling // the challenge's spellings, from the first alert that lists them
@@ -56,8 +59,8 @@ func buildIncident(date time.Time, in DayIncident, mins map[string][]trend.Minut
 	open := false
 	for _, r := range rows {
 		pg := &r.Page
-		if p.Onset.IsZero() || pg.Onset.Before(p.Onset) {
-			p.Onset = pg.Onset
+		if !pg.Onset.IsZero() && (p.Onset.IsZero() || pg.Onset.Before(p.Onset)) {
+			p.Onset, p.OnsetCut, p.OnsetOf = pg.Onset, pg.OnsetCut, pg.LevelOf
 		}
 		if pg.Resolved.IsZero() {
 			open = true
@@ -74,10 +77,12 @@ func buildIncident(date time.Time, in DayIncident, mins map[string][]trend.Minut
 	if open {
 		p.Resolved = time.Time{}
 	}
-	p.Delay = p.FirstAlert.Sub(p.Onset)
+	if !p.Onset.IsZero() {
+		p.Delay = p.FirstAlert.Sub(p.Onset)
+	}
 	slices.SortStableFunc(p.Timeline, func(a, b IncidentStep) int { return a.At.Compare(b.At) })
 
-	marks := (&Page{Onset: p.Onset, FirstAlert: p.FirstAlert, Resolved: p.Resolved}).marks()
+	marks := (&Page{Onset: p.Onset, OnsetCut: p.OnsetCut, FirstAlert: p.FirstAlert, Resolved: p.Resolved}).marks()
 	for _, term := range p.Terms {
 		// The term's minutes are those of its first alert: every alert on a
 		// term reads the same rows around itself.
@@ -93,27 +98,47 @@ func buildIncident(date time.Time, in DayIncident, mins map[string][]trend.Minut
 			from, to = tm[0].Bucket, tm[len(tm)-1].Bucket
 		}
 		from, to = earliest(from, p.Onset, p.FirstAlert), latest(to, p.FirstAlert, p.Resolved)
-		p.Charts = append(p.Charts, chart("Posts using "+term+", per minute", tm, func(m *trend.Minute) float64 { return float64(m.Mentions) },
+		p.Charts = append(p.Charts, chart("Posts using "+isolate(term)+", per minute", tm, func(m *trend.Minute) float64 { return float64(m.Mentions) },
 			from, to, -1, marks, chartW, chartH))
 	}
 	p.Lead = p.lead()
 	return p
 }
 
+// OnsetWhen is when activity rose above normal, as the page's facts say it.
+func (p IncidentPage) OnsetWhen() string { return onsetWhen(p.Onset, p.OnsetCut) }
+
+// DelayWords is the detection delay, as the page's facts say it.
+func (p IncidentPage) DelayWords() string { return delayWords(p.Onset, p.Delay, p.OnsetCut) }
+
 func (p *IncidentPage) lead() string {
 	var b strings.Builder
 	// The name is the first term alerted on, or the hashtag a challenge's ID
 	// is one with (Page.name), which need not have alerted.
-	what, others := p.Name, p.Terms
+	what, others := isolate(p.Name), p.Terms
 	if i := slices.Index(others, p.Name); i >= 0 {
 		others = slices.Delete(slices.Clone(others), i, i+1)
 	}
 	if len(others) > 0 {
-		what += " and " + plural(len(others), "more term") + " of the same challenge (" + strings.Join(others, ", ") + ")"
+		what += " and " + plural(len(others), "more term") + " of the same challenge (" + strings.Join(isolateAll(others), ", ") + ")"
 	}
-	fmt.Fprintf(&b, "Posts using %s rose above normal at %s UTC. ", what, clock(p.Onset))
-	fmt.Fprintf(&b, "trendwatch raised %s by %s, the first at %s, %s after the rise; the highest severity reached was %s.",
-		plural(len(p.Alerts), "alert"), strings.Join(p.Detectors, ", "), clock(p.FirstAlert), words(p.Delay), p.Severity)
+	if p.Onset.IsZero() {
+		// Its alerts were a trusted channel's reports or retracted: none
+		// dates a rise.
+		fmt.Fprintf(&b, "trendwatch raised %s on %s by %s, the first at %s; the highest severity reached was %s.",
+			plural(len(p.Alerts), "alert"), what, strings.Join(p.Detectors, ", "), clock(p.FirstAlert), p.Severity)
+	} else {
+		rose, at := "Posts using", "at"
+		if p.OnsetOf == "reports" {
+			rose = "User reports on"
+		}
+		if p.OnsetCut {
+			at = "at or before"
+		}
+		fmt.Fprintf(&b, "%s %s rose above normal %s %s UTC. ", rose, what, at, clock(p.Onset))
+		fmt.Fprintf(&b, "trendwatch raised %s by %s, the first at %s, %s after the rise; the highest severity reached was %s.",
+			plural(len(p.Alerts), "alert"), strings.Join(p.Detectors, ", "), clock(p.FirstAlert), p.DelayWords(), p.Severity)
+	}
 	retracted := 0
 	for _, r := range p.Alerts {
 		if r.Page.Retracted {
@@ -126,10 +151,13 @@ func (p *IncidentPage) lead() string {
 	case retracted > 1:
 		fmt.Fprintf(&b, " %d were raised early, on minutes still under way, and retracted when those minutes' final counts did not bear them out.", retracted)
 	}
-	if p.Resolved.IsZero() {
+	switch {
+	case p.Resolved.IsZero():
 		b.WriteString(" An alert was still open when this review was made.")
-	} else {
-		fmt.Fprintf(&b, " Every alert had resolved by %s UTC, %s after the rise.", clockOn(p.Resolved, p.Date), words(p.Resolved.Sub(p.Onset)))
+	case p.Onset.IsZero():
+		fmt.Fprintf(&b, " Every alert had resolved by %s UTC.", clockOn(p.Resolved, p.Date))
+	default:
+		fmt.Fprintf(&b, " Every alert had resolved by %s UTC, %s after the rise.", clockOn(p.Resolved, p.Date), delayWords(p.Onset, p.Resolved.Sub(p.Onset), p.OnsetCut))
 	}
 	return b.String()
 }

@@ -57,9 +57,9 @@ func WriteMarkdown(w io.Writer, p Page) error {
 	}
 	m.f("Alert %s · highest severity **%s** · %s\n\n", md(p.Key), md(p.Severity), state)
 	m.f("| | |\n|---|---|\n")
-	m.f("| Activity rose above normal | %s |\n", when(p.Onset))
+	m.f("| Activity rose above normal | %s |\n", md(p.OnsetWhen()))
 	m.f("| First alert | %s |\n", when(p.FirstAlert))
-	m.f("| Detection delay | %s |\n", words(p.Delay))
+	m.f("| Detection delay | %s |\n", p.DelayWords())
 	for _, t := range p.Escalations {
 		m.f("| Escalated | %s |\n", when(t))
 	}
@@ -102,7 +102,9 @@ func WriteMarkdown(w io.Writer, p Page) error {
 	}
 	m.f("\n## Analysts' verdict\n\n")
 	if v := p.Verdict; v != nil {
-		m.f("**%s**", verdictWords(v))
+		// An unknown verdict is shown as stored, and verdicts.jsonl holds
+		// whatever was written to it.
+		m.f("**%s**", md(verdictWords(v)))
 		if v.Reviewer != "" {
 			m.f(" — %s", md(v.Reviewer))
 		}
@@ -191,7 +193,7 @@ func WriteDayMarkdown(w io.Writer, d Day) error {
 			m.f(" (and %d after midnight)", len(in.Later))
 		}
 		if len(in.Terms) > 1 {
-			m.f(" on %d terms (%s)", len(in.Terms), md(strings.Join(in.Terms, ", ")))
+			m.f(" on %d terms (%s)", len(in.Terms), md(strings.Join(isolateAll(in.Terms), ", ")))
 		}
 		m.f(" by %s · first at %s · highest **%s**\n\n", md(strings.Join(in.Detectors, ", ")), clockOn(in.First, d.Date), md(in.Severity))
 		m.f("| Opened (UTC) | Term | Detector | Peak posts/min | Severity | Detection delay | Verdict |\n|---|---|---|---|---|---|---|\n")
@@ -200,7 +202,7 @@ func WriteDayMarkdown(w io.Writer, d Day) error {
 			// Where the alert ended, as the HTML row says: a retracted one
 			// must not pass for one that resolved.
 			m.f("| %s | [%s](%s) | %s · %s | %s | %s | %s | %s |\n", clock(p.FirstAlert), md(p.Term), r.File, md(p.Detector), md(p.Status),
-				count(p.Peak), md(p.Severity), words(p.Delay), verdictWords(p.Verdict))
+				count(p.Peak), md(p.Severity), p.DelayWords(), md(verdictWords(p.Verdict)))
 		}
 	}
 	return wrap(m.err, "writing Markdown digest of %s", d.Date.Format(time.DateOnly))

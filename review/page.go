@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/trend"
@@ -46,13 +47,21 @@ type Page struct {
 	// it out, and the alert was taken back (Resolved is then when).
 	Early, Retracted bool
 
+	// Onset is the first minute of the rise (onset); zero where the alert
+	// has none, OnsetNote saying why: a trusted channel's report raises one
+	// by rule, not on a rise above an expected level, and a retracted
+	// alert's rise was an early count the minute's final count did not bear
+	// out. OnsetCut: the rise runs back to the first minute read, so it
+	// began at or before Onset, and Delay is at least what it says.
 	Onset, FirstAlert, Resolved time.Time // Resolved is zero while open
+	OnsetCut                    bool
+	OnsetNote                   string
 	Escalations                 []time.Time
-	Delay                       time.Duration // FirstAlert - Onset
+	Delay                       time.Duration // FirstAlert - Onset; 0 without an onset
 	Level                       float64       // the alert's expected level: "above normal" means above it
 	LevelOf                     string        // the series Level applies to: "mentions" or "reports"
 
-	Peak     float64 // most mentions in one minute
+	Peak     float64 // most mentions in one minute of the episode
 	PeakAt   time.Time
 	Mentions uint64 // over the episode, onset to resolution (or last minute)
 	Reports  uint64
@@ -252,7 +261,7 @@ func Build(inc *Incident) Page {
 		Verdict:    inc.Verdict,
 		Opening:    inc.Opening,
 	}
-	if p.Detector == "report_rate" {
+	if onReports(first.Alert) {
 		p.LevelOf = "reports"
 	}
 	if last.Reason == alert.ReasonRetracted {
@@ -284,8 +293,24 @@ func Build(inc *Incident) Page {
 
 	mins := inc.Minutes
 	p.Family = familyOf(p.Term, mins)
-	p.Onset = onset(mins, p.LevelOf, p.Level, first.Alert.Bucket, first.At)
-	p.Delay = p.FirstAlert.Sub(p.Onset)
+	bucket := first.Alert.Bucket
+	if bucket.IsZero() {
+		bucket = first.At
+	}
+	// The episode runs from the onset, or from the alert's own minute where
+	// there is none, to the resolution.
+	start := bucket
+	trusted := first.Alert.Detector == detectors.NameTrustedReport
+	switch {
+	case trusted:
+		p.OnsetNote = "a report from a trusted channel raises the alert by rule, not on a rise above an expected level"
+	case p.Retracted:
+		p.OnsetNote = "an early count suggested a rise that the minute's final count did not bear out"
+	default:
+		p.Onset, p.OnsetCut = onset(mins, p.LevelOf, p.Level, bucket, readFrom(first))
+		p.Delay = p.FirstAlert.Sub(p.Onset)
+		start = p.Onset
+	}
 
 	end := p.Resolved
 	if end.IsZero() && len(mins) > 0 {
@@ -293,9 +318,12 @@ func Build(inc *Incident) Page {
 	}
 	var episode []trend.Minute
 	for _, m := range mins {
-		if !m.Bucket.Before(p.Onset) && !m.Bucket.After(end) {
-			episode = append(episode, m)
+		if m.Bucket.Before(start) || m.Bucket.After(end) {
+			continue
 		}
+		episode = append(episode, m)
+		// The busiest minute is the episode's: the hour read before it, or
+		// another opening of the key, is not this alert's story.
 		if v := float64(m.Mentions); v > p.Peak {
 			p.Peak, p.PeakAt = v, m.Bucket
 		}
@@ -316,12 +344,12 @@ func Build(inc *Incident) Page {
 	if strings.HasPrefix(p.Term, family.Prefix) {
 		least = 1
 	}
-	p.Variants = variants(inc.Spellings, p.Onset, end, least)
+	p.Variants = variants(inc.Spellings, start, end, least)
 	fam := inc.Family
 	if p.Term == p.Family {
 		fam = mins
 	}
-	if s := spelling(fam, p.Onset, end); p.Variants != nil && s.Posts > 0 {
+	if s := spelling(fam, start, end); p.Variants != nil && s.Posts > 0 {
 		p.Challenge = &s
 	}
 
@@ -350,8 +378,10 @@ func Build(inc *Incident) Page {
 		{"Different accounts posting it, per minute", func(m *trend.Minute) float64 { return float64(m.UniqueCreators) }, ""},
 		{"User reports, per minute", func(m *trend.Minute) float64 { return float64(m.Reports) }, "reports"},
 	} {
+		// A trusted report's alert expects none by rule: there is no
+		// level to draw.
 		level := -1.0
-		if s.level == p.LevelOf {
+		if s.level == p.LevelOf && !trusted {
 			level = p.Level
 		}
 		p.Charts = append(p.Charts, chart(s.title, mins, s.v, from, to, level, marks, chartW, chartH))
@@ -383,11 +413,10 @@ func step(e alert.Event) Step {
 // onset is the first bucket of the episode: walking back from the bucket that
 // raised the alert, the earliest of the unbroken run of buckets above the
 // alert's expected level. A gap in the rows ends the run: the term was not
-// counted then. Without rows it is the alert's own bucket.
-func onset(mins []trend.Minute, of string, level float64, alertBucket, alertAt time.Time) time.Time {
-	if alertBucket.IsZero() {
-		alertBucket = alertAt
-	}
+// counted then. Without rows it is the alert's own bucket. cut says the run
+// reaches back to the first bucket read (from): whether the bucket before it
+// was calm is not known, so the rise began at or before the onset.
+func onset(mins []trend.Minute, of string, level float64, alertBucket, from time.Time) (start time.Time, cut bool) {
 	i := -1
 	for j := range mins {
 		if !mins[j].Bucket.After(alertBucket) {
@@ -395,7 +424,7 @@ func onset(mins []trend.Minute, of string, level float64, alertBucket, alertAt t
 		}
 	}
 	if i < 0 {
-		return alertBucket
+		return alertBucket, false
 	}
 	width := bucketWidth(mins)
 	value := func(m *trend.Minute) float64 {
@@ -404,17 +433,30 @@ func onset(mins []trend.Minute, of string, level float64, alertBucket, alertAt t
 		}
 		return float64(m.Mentions)
 	}
-	start := alertBucket
+	start = alertBucket
 	for j := i; j >= 0; j-- {
 		if value(&mins[j]) <= level {
-			break
+			return start, false
 		}
 		if j < i && mins[j+1].Bucket.Sub(mins[j].Bucket) != width {
-			break
+			return start, false
 		}
 		start = mins[j].Bucket
 	}
-	return start
+	return start, !from.IsZero() && mins[0].Bucket.Sub(from) < width
+}
+
+// onReports says whether a counts reports, not posts: a report_rate or
+// trusted_report alert, or one the watchlist raised on reports, whose
+// explanation, as every finding on reports writes it, has the reports the
+// posts alone would explain (expected_by_mentions).
+func onReports(a alert.Alert) bool {
+	switch a.Detector {
+	case detectors.NameReportRate, detectors.NameTrustedReport:
+		return true
+	}
+	_, ok := alert.Fields(a.Explanation)["expected_by_mentions"]
+	return ok
 }
 
 // bucketWidth is the smallest step between rows, a minute when it cannot tell.
@@ -463,7 +505,11 @@ func shares(mins []trend.Minute, list func(*trend.Minute) []string) []Share {
 }
 
 func (p *Page) marks() []mark {
-	ms := []mark{{p.Onset, "onset", "began"}, {p.FirstAlert, "alert", "first alert"}}
+	began := "began"
+	if p.OnsetCut {
+		began = "began at or before"
+	}
+	ms := []mark{{p.Onset, "onset", began}, {p.FirstAlert, "alert", "first alert"}}
 	for _, t := range p.Escalations {
 		ms = append(ms, mark{t, "escalated", "escalated"})
 	}
@@ -580,24 +626,52 @@ func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
 func num(f float64) string { return strconv.FormatFloat(round1(f), 'f', -1, 64) }
 
+// OnsetWhen is when activity rose above normal, as the page's facts say it.
+func (p Page) OnsetWhen() string {
+	if p.Onset.IsZero() && p.OnsetNote != "" {
+		return "— (" + p.OnsetNote + ")"
+	}
+	return onsetWhen(p.Onset, p.OnsetCut)
+}
+
+// DelayWords is the detection delay, as the page's facts say it.
+func (p Page) DelayWords() string { return delayWords(p.Onset, p.Delay, p.OnsetCut) }
+
 // lead tells the story of the alert in the order it happened.
 func (p *Page) lead() string {
-	term := p.Term
+	term := isolate(p.Term)
 	if p.Spellings != "" {
 		// A family is one challenge under several spellings; its key alone
 		// reads as a typo.
-		term = "one challenge under several spellings (" + p.Spellings + "; counted together as " + p.Term + ")"
+		term = "one challenge under several spellings (" + p.Spellings + "; counted together as " + isolate(p.Term) + ")"
 	}
 	what := "Posts using " + term
 	if p.LevelOf == "reports" {
 		what = "User reports on " + term
 	}
+	sev := p.Timeline[0].Severity
+	atOr := "at"
+	if p.OnsetCut {
+		atOr = "at or before"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s rose above the expected level at %s UTC. ", what, clock(p.Onset))
-	if p.Delay > 0 {
-		fmt.Fprintf(&b, "trendwatch raised a %s alert %s later, at %s.", p.Timeline[0].Severity, words(p.Delay), clock(p.FirstAlert))
-	} else {
-		fmt.Fprintf(&b, "trendwatch raised a %s alert in the same minute.", p.Timeline[0].Severity)
+	switch {
+	case p.Retracted:
+		// The final count took the rise back: there was none to date.
+		fmt.Fprintf(&b, "trendwatch raised a %s alert on %s at %s UTC, when an early count of the posts of a minute still under way suggested a rise above the expected level.", sev, term, clock(p.FirstAlert))
+	case p.Onset.IsZero():
+		fmt.Fprintf(&b, "trendwatch raised a %s alert on %s at %s UTC on a report from a trusted channel%s, which raises one by rule, not on a rise above an expected level: there is no onset or detection delay to give.", sev, term, clock(p.FirstAlert), trustedChannel(p.Explanation))
+	default:
+		fmt.Fprintf(&b, "%s rose above the expected level %s %s UTC. ", what, atOr, clock(p.Onset))
+		least := ""
+		if p.OnsetCut {
+			least = "at least "
+		}
+		if p.Delay > 0 {
+			fmt.Fprintf(&b, "trendwatch raised a %s alert %s%s later, at %s.", sev, least, words(p.Delay), clock(p.FirstAlert))
+		} else {
+			fmt.Fprintf(&b, "trendwatch raised a %s alert in the same minute.", sev)
+		}
 	}
 	for i, t := range p.Escalations {
 		if i == 0 {
@@ -614,9 +688,13 @@ func (p *Page) lead() string {
 	}
 	switch {
 	case p.Retracted:
-		fmt.Fprintf(&b, " The alert was raised early, on the posts of a minute still under way, and retracted at %s UTC, when that minute's final count did not bear it out: a false alarm by trendwatch's own later judgement.", clock(p.Resolved))
+		fmt.Fprintf(&b, " The alert was retracted at %s UTC, when that minute's final count did not bear it out: a false alarm by trendwatch's own later judgement.", clock(p.Resolved))
 	case p.Resolved.IsZero():
 		fmt.Fprintf(&b, " The alert was still %s when this review was made.", p.Status)
+	case p.Onset.IsZero():
+		fmt.Fprintf(&b, " The alert resolved at %s UTC.", clock(p.Resolved))
+	case p.OnsetCut:
+		fmt.Fprintf(&b, " Activity was back to normal by %s UTC, at least %s after it began.", clock(p.Resolved), words(p.Resolved.Sub(p.Onset)))
 	default:
 		fmt.Fprintf(&b, " Activity was back to normal by %s UTC, %s after it began.", clock(p.Resolved), words(p.Resolved.Sub(p.Onset)))
 	}
@@ -624,4 +702,15 @@ func (p *Page) lead() string {
 		b.WriteString(" It was raised early, on the posts of a minute still under way, and that minute's final count bore it out.")
 	}
 	return b.String()
+}
+
+// trustedChannel names the channel of a trusted report's alert from its
+// explanation (" (regulator)"), "" when it has none.
+func trustedChannel(ex []Phrase) string {
+	for _, ph := range ex {
+		if ph.Key == "channel" {
+			return " (" + channelName(ph.Value) + ")"
+		}
+	}
+	return ""
 }

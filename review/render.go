@@ -40,6 +40,8 @@ func templates() (*template.Template, error) {
 		"count":         count,
 		"verdict":       verdictWords,
 		"shellquote":    shellQuote,
+		"isolate":       isolate,
+		"isolates":      isolates,
 		"lower":         strings.ToLower,
 		"channels":      channels,
 		"join":          func(v []string) string { return strings.Join(v, ", ") },

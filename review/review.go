@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/family"
 	"github.com/trendwatch/trendwatch/trend"
 )
@@ -103,7 +104,7 @@ func Openings(inc *Incident) []*Incident {
 			j = starts[k+1]
 		}
 		evs := inc.Events[i:j]
-		from, to := evs[0].At.Add(-lead), evs[len(evs)-1].At.Add(trail)
+		from, to := readFrom(evs[0]), evs[len(evs)-1].At.Add(trail)
 		out[k] = &Incident{Events: evs, Minutes: span(inc.Minutes, from, to), Spellings: span(inc.Spellings, from, to),
 			Family: span(inc.Family, from, to), Opening: k}
 	}
@@ -139,21 +140,32 @@ const (
 	trail = 30 * time.Minute
 )
 
+// readFrom is where the minutes read for an alert (or an opening of it)
+// whose first transition is first begin: lead before it opened.
+func readFrom(first alert.Event) time.Time {
+	from := first.Alert.OpenedAt
+	if from.IsZero() || first.At.Before(from) {
+		from = first.At
+	}
+	return from.Add(-lead)
+}
+
 // Load reads one alert's history, its term's buckets around it and its verdict.
 func Load(ctx context.Context, src Source, key string) (*Incident, error) {
 	evs, err := src.AlertHistory(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("reading history of alert %q: %w", key, err)
 	}
+	return loadHistory(ctx, src, key, evs)
+}
+
+// loadHistory is Load of an alert whose history evs was read already.
+func loadHistory(ctx context.Context, src Source, key string, evs []alert.Event) (*Incident, error) {
 	if len(evs) == 0 {
 		return nil, fmt.Errorf("alert %q: no transitions found (keys look like \"surge|hashtag:blackoutchallenge\")", key)
 	}
 	first, last := evs[0], evs[len(evs)-1]
-	from := first.Alert.OpenedAt
-	if from.IsZero() || first.At.Before(from) {
-		from = first.At
-	}
-	from = from.Add(-lead)
+	from := readFrom(first)
 	to := last.At.Add(trail)
 	mins, err := src.TermMinutes(ctx, first.Alert.Term, from, to)
 	if err != nil {
@@ -204,6 +216,12 @@ func familyOf(term string, mins []trend.Minute) string {
 // Every day either side is read, not only up to the first without such an
 // alert: an alert open for over a day bridges days on which none opened, and
 // an alert of the day opened while it was open continues its incident.
+//
+// A challenge's alert that is one with a hashtag (same_as) is in that
+// hashtag's incident, as BuildDay groups it: the day's alerts bring in the
+// days around's alerts on the hashtag's spellings, and a challenge's alert
+// of the days around, whose history says what it is one with, comes in when
+// that is one of the day's challenges.
 func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error) {
 	from := dayOf(day)
 	keys, err := src.AlertsOpened(ctx, from, from.AddDate(0, 0, 1))
@@ -211,9 +229,18 @@ func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error
 		return nil, fmt.Errorf("listing alerts opened on %s: %w", from.Format(time.DateOnly), err)
 	}
 	challenges, loaded := map[string]bool{}, map[string]bool{}
+	out := make([]*Incident, 0, len(keys))
 	for _, k := range keys {
-		challenges[keyChallenge(k)] = true
+		inc, err := Load(ctx, src, k)
+		if err != nil {
+			return nil, err
+		}
 		loaded[k] = true
+		for _, c := range alertChallenges(k, inc.Events, inc.Minutes) {
+			challenges[c] = true
+		}
+		// Each opening of an alert is its own row, on the day it opened.
+		out = append(out, Openings(inc)...)
 	}
 	for _, step := range []int{-1, 1} {
 		for d := 1; d <= incidentDays && len(challenges) > 0; d++ {
@@ -224,23 +251,64 @@ func LoadDay(ctx context.Context, src Source, day time.Time) ([]*Incident, error
 			}
 			for _, k := range nk {
 				// A key opened again another day is one alert, loaded once.
-				if challenges[keyChallenge(k)] && !loaded[k] {
-					loaded[k] = true
-					keys = append(keys, k)
+				if loaded[k] {
+					continue
 				}
+				var evs []alert.Event
+				ours := challenges[keyChallenge(k)]
+				if !ours && isChallengeKey(k) {
+					if evs, err = src.AlertHistory(ctx, k); err != nil {
+						return nil, fmt.Errorf("reading history of alert %q: %w", k, err)
+					}
+					for _, c := range alertChallenges(k, evs, nil) {
+						ours = ours || challenges[c]
+					}
+				}
+				if !ours {
+					continue
+				}
+				loaded[k] = true
+				var inc *Incident
+				if evs != nil {
+					inc, err = loadHistory(ctx, src, k, evs)
+				} else {
+					inc, err = Load(ctx, src, k)
+				}
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, Openings(inc)...)
 			}
 		}
 	}
-	out := make([]*Incident, 0, len(keys))
-	for _, k := range keys {
-		inc, err := Load(ctx, src, k)
-		if err != nil {
-			return nil, err
-		}
-		// Each opening of an alert is its own row, on the day it opened.
-		out = append(out, Openings(inc)...)
-	}
 	return out, nil
+}
+
+// alertChallenges are the challenges alert key k, with history evs and
+// minutes mins (nil when not read), may be grouped under (challengeKeys):
+// its term's family, or the term when it has none, and the hashtag's any of
+// its openings is one with (same_as). LoadDay reads an alert when one of
+// them is one of the day's; BuildDay then groups what it read.
+func alertChallenges(k string, evs []alert.Event, mins []trend.Minute) []string {
+	out := []string{keyChallenge(k)}
+	if len(evs) > 0 {
+		if fam := familyOf(evs[0].Alert.Term, mins); fam != "" {
+			out = append(out, fam)
+		}
+	}
+	for _, e := range evs {
+		if h := alert.Fields(e.Alert.Explanation)[alert.SameAs]; h != "" {
+			out = append(out, cmp.Or(family.OfTerm(h), h))
+		}
+	}
+	return out
+}
+
+// isChallengeKey says whether alert key k is on a challenge's ID, the only
+// kind of term the engine finds one with a hashtag (same_as).
+func isChallengeKey(k string) bool {
+	_, term, _ := strings.Cut(k, "|")
+	return strings.HasPrefix(term, event.KindChallenge.String()+":")
 }
 
 // incidentDays bounds how many days either side LoadDay looks for the rest of

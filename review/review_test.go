@@ -85,7 +85,7 @@ func TestBuild(t *testing.T) {
 		{"samples", len(p.Samples), 2},
 		{"charts", len(p.Charts), 3},
 		{"markers", len(p.Charts[0].Markers), 4},
-		{"lead", p.Lead, "Posts using " + hostile + " rose above the expected level at 14:30 UTC. " +
+		{"lead", p.Lead, "Posts using " + isolate(hostile) + " rose above the expected level at 14:30 UTC. " +
 			"trendwatch raised a high alert 3 minutes later, at 14:33. It was escalated at 14:36. " +
 			"The busiest minute, 14:49 UTC, had 840 posts. Activity was back to normal by 14:50 UTC, 20 minutes after it began."},
 	} {
@@ -111,19 +111,24 @@ func TestOnset(t *testing.T) {
 		of    string
 		level float64
 		alert int
+		from  int // the first minute read
 		want  int
+		cut   bool // the rise may have begun before want
 	}{
-		{"rise before the alert", mins(5, 5, 20, 30, 40), "mentions", 10, 4, 2},
-		{"alert on the first minute above", mins(5, 5, 5, 5, 40), "mentions", 10, 4, 4},
-		{"alert bucket not above the level", mins(5, 5, 5, 5, 5), "mentions", 10, 4, 4},
-		{"above from the first row", mins(20, 20, 20), "mentions", 10, 2, 0},
-		{"a gap ends the run", gap, "mentions", 10, 4, 3},
-		{"reports for report_rate", mins(100, 100, 300, 300), "reports", 15, 3, 2},
-		{"no rows", nil, "mentions", 10, 7, 7},
+		{"rise before the alert", mins(5, 5, 20, 30, 40), "mentions", 10, 4, -60, 2, false},
+		{"alert on the first minute above", mins(5, 5, 5, 5, 40), "mentions", 10, 4, -60, 4, false},
+		{"alert bucket not above the level", mins(5, 5, 5, 5, 5), "mentions", 10, 4, -60, 4, false},
+		{"above from the first row, read from before it", mins(20, 20, 20), "mentions", 10, 2, -60, 0, false},
+		{"above from the first minute read", mins(20, 20, 20), "mentions", 10, 2, 0, 0, true},
+		{"calm in the first minute read", mins(5, 20, 20), "mentions", 10, 2, 0, 1, false},
+		{"a gap ends the run", gap, "mentions", 10, 4, 0, 3, false},
+		{"reports for report_rate", mins(100, 100, 300, 300), "reports", 15, 3, 0, 2, false},
+		{"no rows", nil, "mentions", 10, 7, 0, 7, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := onset(c.mins, c.of, c.level, at(c.alert), at(c.alert)); !got.Equal(at(c.want)) {
-				t.Errorf("onset %s, want %s", got.Format("15:04"), at(c.want).Format("15:04"))
+			got, cut := onset(c.mins, c.of, c.level, at(c.alert), at(c.from))
+			if !got.Equal(at(c.want)) || cut != c.cut {
+				t.Errorf("onset %s (cut %v), want %s (cut %v)", got.Format("15:04"), cut, at(c.want).Format("15:04"), c.cut)
 			}
 		})
 	}
@@ -138,7 +143,7 @@ func TestExplain(t *testing.T) {
 		{"z", "7.0", "about as likely as 7.0 standard deviations by chance: far beyond normal variation"},
 		{"bucket_z", "1.5", "in that single minute alone: about as likely as 1.5 standard deviations by chance: within normal variation"},
 		{"growth", "16.7", "16.7 times the usual level"},
-		{"watch", "blackout challenge", "matches the watchlist entry \u201cblackout challenge\u201d"},
+		{"watch", "blackout challenge", "matches the watchlist entry \u201c\u2068blackout challenge\u2069\u201d"},
 		{"report_rate", "0.025", "2.5% of the posts were reported by users"},
 		{"regions", "IN:120,NP:40", "where the posts came from (region: posts): IN 120, NP 40"},
 		{"frobnicate", "3", "(no plain-words reading yet for frobnicate)"},
@@ -147,9 +152,9 @@ func TestExplain(t *testing.T) {
 		{"test", "window", "the comparison that decided: the last few minutes together"},
 		{"mentions_per_creator", "1", "on average each account posted it once"},
 		{"same_as", "hashtag:stairstepdance",
-			"the platform's challenge and #stairstepdance are one: nearly all the challenge's posts carry #stairstepdance and nearly all of #stairstepdance's carry the challenge, so their alerts are one incident"},
+			"the platform's challenge and \u2068#stairstepdance\u2069 are one: nearly all the challenge's posts carry \u2068#stairstepdance\u2069 and nearly all of \u2068#stairstepdance\u2069's carry the challenge, so their alerts are one incident"},
 		{"members", "blackoutchallenge:60%,bl4ckoutchallenge:40%",
-			"the spellings of one challenge counted together here, with their shares of the posts: #blackoutchallenge 60%, #bl4ckoutchallenge 40%"},
+			"the spellings of one challenge counted together here, with their shares of the posts: \u2068#blackoutchallenge\u2069 60%, \u2068#bl4ckoutchallenge\u2069 40%"},
 	} {
 		p, ok := got[c.key]
 		if !ok {
@@ -382,7 +387,7 @@ func TestFamilyLead(t *testing.T) {
 		a.Explanation += " members=blackoutchallenge:60%,bl4ckoutchallenge:40%"
 	}
 	p := Build(inc)
-	want := "Posts using one challenge under several spellings (#blackoutchallenge 60%, #bl4ckoutchallenge 40%; counted together as family:blakautchalenj) rose above the expected level at 14:30 UTC."
+	want := "Posts using one challenge under several spellings (\u2068#blackoutchallenge\u2069 60%, \u2068#bl4ckoutchallenge\u2069 40%; counted together as \u2068family:blakautchalenj\u2069) rose above the expected level at 14:30 UTC."
 	if !strings.HasPrefix(p.Lead, want) {
 		t.Errorf("lead %q, want it to begin %q", p.Lead, want)
 	}
@@ -581,8 +586,8 @@ func TestDayIncidents(t *testing.T) {
 	h, m := rendered(t, d, WriteDayHTML, WriteDayMarkdown)
 	for _, c := range []struct{ out, want string }{
 		{h, "2 incidents: the alerts on one challenge"},
-		{h, `<a href="incident-2026-11-22-hashtag-blackoutchallenge.html"><span class="term">hashtag:blackoutchallenge</span></a> · 4 alerts on 3 terms`},
-		{m, "### [hashtag:blackoutchallenge](incident-2026-11-22-hashtag-blackoutchallenge.html)\n\n4 alerts on 3 terms (hashtag:blackoutchallenge, family:blakautchalenj, hashtag:ब्लैकआउटचैलेंज) by surge, watchlist, report\\_rate · first at 14:33 · highest **critical**"},
+		{h, `<a href="incident-2026-11-22-hashtag-blackoutchallenge.html"><bdi class="term">hashtag:blackoutchallenge</bdi></a> · 4 alerts on 3 terms (<bdi>hashtag:blackoutchallenge</bdi>, <bdi>family:blakautchalenj</bdi>, <bdi>hashtag:ब्लैकआउटचैलेंज</bdi>)`},
+		{m, "### [hashtag:blackoutchallenge](incident-2026-11-22-hashtag-blackoutchallenge.html)\n\n4 alerts on 3 terms (\u2068hashtag:blackoutchallenge\u2069, \u2068family:blakautchalenj\u2069, \u2068hashtag:ब्लैकआउटचैलेंज\u2069) by surge, watchlist, report\\_rate · first at 14:33 · highest **critical**"},
 		{m, "### [hashtag:bersatuuntuknegeri](incident-2026-11-22-hashtag-bersatuuntuknegeri.html)\n\n1 alert by novelty"},
 	} {
 		if !strings.Contains(c.out, c.want) {
@@ -615,17 +620,17 @@ func TestDayIncidentsChallengeID(t *testing.T) {
 			alertWith("challenge:ch1", "", "hashtag:blackoutchallenge", 34),
 			alertWith("challenge:ch2", "", "", 35),
 		}, []string{"hashtag:blackoutchallenge [hashtag:blackoutchallenge challenge:ch1]", "challenge:ch2 [challenge:ch2]"},
-			"Posts using hashtag:blackoutchallenge and 1 more term of the same challenge (challenge:ch1) rose"},
+			"Posts using \u2068hashtag:blackoutchallenge\u2069 and 1 more term of the same challenge (\u2068challenge:ch1\u2069) rose"},
 		{"beside another spelling of its hashtag", []*Incident{
 			alertWith("challenge:ch1", "", "hashtag:blackoutchallenge", 33),
 			alertWith("hashtag:bl4ckoutchallenge", fam, "", 34),
 		}, []string{"hashtag:blackoutchallenge [challenge:ch1 hashtag:bl4ckoutchallenge]"},
-			"Posts using hashtag:blackoutchallenge and 2 more terms of the same challenge (challenge:ch1, hashtag:bl4ckoutchallenge) rose"},
+			"Posts using \u2068hashtag:blackoutchallenge\u2069 and 2 more terms of the same challenge (\u2068challenge:ch1\u2069, \u2068hashtag:bl4ckoutchallenge\u2069) rose"},
 		{"alone", []*Incident{
 			alertWith("challenge:ch1", "", "hashtag:stairstepdance", 33),
 			alertWith("hashtag:blackoutchallenge", fam, "", 34),
 		}, []string{"hashtag:stairstepdance [challenge:ch1]", "hashtag:blackoutchallenge [hashtag:blackoutchallenge]"},
-			"Posts using hashtag:stairstepdance and 1 more term of the same challenge (challenge:ch1) rose"},
+			"Posts using \u2068hashtag:stairstepdance\u2069 and 1 more term of the same challenge (\u2068challenge:ch1\u2069) rose"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
@@ -684,7 +689,7 @@ func TestIncidentPage(t *testing.T) {
 	if len(p.Charts) != 2 || len(p.Variants) != 3 || !p.Onset.Equal(at(30)) || !p.Resolved.Equal(at(52)) || p.Severity != "critical" {
 		t.Errorf("charts %d, spellings %d, onset %s, resolved %s, severity %s", len(p.Charts), len(p.Variants), p.Onset, p.Resolved, p.Severity)
 	}
-	wantLead := "Posts using hashtag:blackoutchallenge and 1 more term of the same challenge (hashtag:ब्लैकआउटचैलेंज) rose above normal at 14:30 UTC. " +
+	wantLead := "Posts using \u2068hashtag:blackoutchallenge\u2069 and 1 more term of the same challenge (\u2068hashtag:ब्लैकआउटचैलेंज\u2069) rose above normal at 14:30 UTC. " +
 		"trendwatch raised 2 alerts by surge, watchlist, the first at 14:33, 3 minutes after the rise; the highest severity reached was critical. " +
 		"Every alert had resolved by 14:52 UTC, 22 minutes after the rise."
 	if p.Lead != wantLead {
@@ -694,7 +699,7 @@ func TestIncidentPage(t *testing.T) {
 	for _, c := range []struct{ out, want string }{
 		{h, `<a href="review-surge-hashtag-blackoutchallenge.html">`},
 		{h, "Spellings of this challenge"},
-		{h, "Posts using hashtag:ब्लैकआउटचैलेंज, per minute"},
+		{h, "<figcaption>Posts using <bdi>hashtag:ब्लैकआउटचैलेंज</bdi>, per minute</figcaption>"},
 		{m, "| 14:35 | [hashtag:ब्लैकआउटचैलेंज](" + FileName("watchlist|hashtag:ब्लैकआउटचैलेंज") + ".html) | watchlist | Alert raised | high |"},
 		{m, "## Spellings of this challenge"},
 	} {
@@ -980,7 +985,7 @@ func TestReopenedAlert(t *testing.T) {
 		steps []time.Time
 	}{
 		{day.AddDate(0, 0, -1), FileName(key) + ".html", first[:]},
-		{day, FileName(key) + "-2.html", second[:]},
+		{day, FileName(key) + "~2.html", second[:]},
 	} {
 		incs, err := LoadDay(context.Background(), src, tc.day)
 		if err != nil {
@@ -1107,6 +1112,236 @@ func TestEarlyAlertReviewed(t *testing.T) {
 			}
 			if len(d.IncidentPages) != 1 || strings.Contains(d.IncidentPages[0].Lead, "One was raised early") != tc.retracted {
 				t.Errorf("incident page's lead %q: retracted %v", d.IncidentPages[0].Lead, tc.retracted)
+			}
+		})
+	}
+}
+
+// TestOnsetOfReportAlerts: an alert raised on reports (report_rate, the
+// watchlist when its reports decided, which its explanation's
+// expected_by_mentions says) has its onset walked on reports against the
+// level it expected of them, not on posts; a trusted channel's report raises
+// one by rule and has no onset or delay.
+func TestOnsetOfReportAlerts(t *testing.T) {
+	for _, tc := range []struct {
+		name, detector, explanation string
+		expected                    float64
+		onset, delay                string // the Markdown's facts
+		levelOn                     int    // the chart with the expected level: 0 posts, 2 reports, -1 none
+	}{
+		{"report_rate", "report_rate", "detector=report_rate z=6 expected_by_mentions=0.8 expected_by_history=0.5", 0.8,
+			"Sun 22 Nov 2026, 14:30 UTC", "3 minutes", 2},
+		{"watchlist on reports", "watchlist", "detector=watchlist strength=1.2 z=6 observed=9 expected=0.8 expected_by_mentions=0.8 expected_by_history=0.5", 0.8,
+			"Sun 22 Nov 2026, 14:30 UTC", "3 minutes", 2},
+		// Raised on posts, the same level is walked on posts: every calm
+		// minute's 10 is above it, back to the gap at 14:20.
+		{"watchlist on posts", "watchlist", "detector=watchlist strength=1.2 z=6 observed=200 expected=0.8", 0.8,
+			"Sun 22 Nov 2026, 14:21 UTC", "12 minutes", 0},
+		{"trusted_report", "trusted_report", "detector=trusted_report channel=regulator reports_regulator=1", 0,
+			"— (a report from a trusted channel raises the alert by rule, not on a rise above an expected level)", "—", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := fixture() // 10 posts and no reports a minute, until both rise at 14:30
+			in.Verdict = nil
+			in.Events = in.Events[:1]
+			a := &in.Events[0].Alert
+			a.Key, a.Detector, a.Expected, a.Explanation = tc.detector+"|"+hostile, tc.detector, tc.expected, tc.explanation
+			p := Build(in)
+			_, md := rendered(t, p, WriteHTML, WriteMarkdown)
+			for _, want := range []string{"| Activity rose above normal | " + tc.onset + " |", "| Detection delay | " + tc.delay + " |"} {
+				if !strings.Contains(md, want) {
+					t.Errorf("Markdown lacks %q", want)
+				}
+			}
+			for i, c := range p.Charts {
+				if drawn := c.LevelY >= 0; drawn != (i == tc.levelOn) {
+					t.Errorf("chart %q: expected level drawn %v", c.Title, drawn)
+				}
+			}
+		})
+	}
+}
+
+// TestBusiestMinuteOfEpisode: the busiest minute is the episode's, from
+// the onset to the resolution: not a spike in the hour read before it, nor
+// the peak of an earlier opening of the same key.
+func TestBusiestMinuteOfEpisode(t *testing.T) {
+	spike := fixture()
+	for i := range spike.Minutes {
+		if spike.Minutes[i].Bucket.Equal(at(5)) {
+			spike.Minutes[i].Mentions = 5000
+		}
+	}
+	// One key opened twice: 900 posts a minute in its first episode, 50 in
+	// its second.
+	two := reopened("surge", hostile, [2]time.Time{at(33), at(50)}, [2]time.Time{at(75), at(85)})
+	two.Minutes = nil
+	for i := 0; i < 120; i++ {
+		m := trend.Minute{Bucket: at(i), Term: hostile, Mentions: 10}
+		switch {
+		case i >= 30 && i < 50:
+			m.Mentions = 900
+		case i >= 73 && i < 85:
+			m.Mentions = 50
+		}
+		two.Minutes = append(two.Minutes, m)
+	}
+	for i := range two.Events {
+		two.Events[i].Alert.Bucket = two.Events[i].At
+	}
+	for _, tc := range []struct {
+		name   string
+		in     *Incident
+		peak   float64
+		peakAt time.Time
+	}{
+		{"a spike before the onset", spike, 840, at(49)},
+		{"the second opening", Openings(two)[1], 50, at(73)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Build(tc.in)
+			if p.Peak != tc.peak || !p.PeakAt.Equal(tc.peakAt) {
+				t.Errorf("busiest minute %v posts at %s, want %v at %s (onset %s)", p.Peak, clock(p.PeakAt), tc.peak, clock(tc.peakAt), clock(p.Onset))
+			}
+			if want := fmt.Sprintf("The busiest minute, %s UTC, had %s posts.", clock(tc.peakAt), count(tc.peak)); !strings.Contains(p.Lead, want) {
+				t.Errorf("lead %q lacks %q", p.Lead, want)
+			}
+		})
+	}
+}
+
+// TestRetractedAlertLead: a retracted early alert's page says an early count
+// suggested a rise the minute's final count did not bear out, not that posts
+// rose above the expected level, and gives no onset or delay.
+func TestRetractedAlertLead(t *testing.T) {
+	in := alertOpen("surge", hostile, at(15), at(16)) // 10 posts at 14:15, under the expected 12
+	in.Events[0].Alert.Early = true
+	in.Events[0].Alert.Bucket = at(15)
+	in.Events[1].Reason = alert.ReasonRetracted
+	p := Build(in)
+	if strings.Contains(p.Lead, "rose above") || !strings.Contains(p.Lead, "an early count") || !strings.Contains(p.Lead, "final count did not bear it out") {
+		t.Errorf("lead %q", p.Lead)
+	}
+	if !p.Onset.IsZero() || p.Delay != 0 {
+		t.Errorf("onset %s, delay %s, want none", clock(p.Onset), p.Delay)
+	}
+	h, md := rendered(t, p, WriteHTML, WriteMarkdown)
+	for _, want := range []string{
+		"| Activity rose above normal | — (an early count suggested a rise that the minute's final count did not bear out) |",
+		"| Detection delay | — |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q", want)
+		}
+	}
+	if !strings.Contains(h, `<b id="delay">—</b>`) || strings.Contains(h, `class="mk onset"`) {
+		t.Errorf("HTML gives a delay or marks an onset")
+	}
+	d := BuildDay(at(15), []*Incident{in})
+	if _, md := rendered(t, d, WriteDayHTML, WriteDayMarkdown); !strings.Contains(md, "| 10 | high | — | not reviewed yet |") {
+		t.Errorf("digest row gives a delay:\n%s", md)
+	}
+	if lead := d.IncidentPages[0].Lead; strings.Contains(lead, "rose above") {
+		t.Errorf("incident lead %q", lead)
+	}
+}
+
+// TestOnsetAtOrBeforeReadWindow: a rise that runs back to the first minute
+// read (an hour before the alert) may have begun earlier, and the page says
+// so rather than date it there.
+func TestOnsetAtOrBeforeReadWindow(t *testing.T) {
+	in := fixture()
+	in.Verdict = nil
+	in.Events = in.Events[:1]
+	from := at(33).Add(-lead) // 13:33, the first minute Load reads
+	in.Minutes = nil
+	for b := from.Add(-2 * time.Hour); b.Before(at(60)); b = b.Add(time.Minute) {
+		// above the expected 12 from 11:30, two hours before the alert
+		m := trend.Minute{Bucket: b, Term: hostile, Mentions: 20}
+		if b.Before(at(-150)) {
+			m.Mentions = 10
+		}
+		in.Minutes = append(in.Minutes, m)
+	}
+	in.Minutes = span(in.Minutes, from, at(60)) // what Load reads
+	p := Build(in)
+	if !p.Onset.Equal(from) {
+		t.Errorf("onset %s, want at or before %s", clock(p.Onset), clock(from))
+	}
+	for _, want := range []string{"rose above the expected level at or before 13:33 UTC", "a high alert at least 1 hour later"} {
+		if !strings.Contains(p.Lead, want) {
+			t.Errorf("lead %q lacks %q", p.Lead, want)
+		}
+	}
+	h, md := rendered(t, p, WriteHTML, WriteMarkdown)
+	for _, want := range []string{"| Activity rose above normal | at or before Sun 22 Nov 2026, 13:33 UTC |", "| Detection delay | at least 1 hour |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q", want)
+		}
+	}
+	if !strings.Contains(h, `<b id="delay">at least 1 hour</b>`) {
+		t.Error("HTML delay does not say at least")
+	}
+	// Calm in the first minute read: the onset is known.
+	in.Minutes[0].Mentions = 10
+	if p := Build(in); !p.Onset.Equal(from.Add(time.Minute)) || strings.Contains(p.Lead, "at or before") {
+		t.Errorf("onset %s, lead %q", clock(p.Onset), p.Lead)
+	}
+}
+
+// TestMarkdownEscapesVerdict: a verdict outside the three known, shown as
+// stored, is text in the Markdown page and digest, not markup.
+func TestMarkdownEscapesVerdict(t *testing.T) {
+	in := fixture()
+	in.Verdict.Verdict = `<img src=x onerror=alert(1)>|x`
+	p := Build(in)
+	_, page := rendered(t, p, WriteHTML, WriteMarkdown)
+	_, day := rendered(t, BuildDay(at(33), []*Incident{in}), WriteDayHTML, WriteDayMarkdown)
+	for name, md := range map[string]string{"page": page, "digest": day} {
+		if strings.Contains(md, "<img") || !strings.Contains(md, `&lt;img src=x onerror=alert(1)&gt;\|x`) {
+			t.Errorf("%s: verdict not escaped:\n%s", name, md)
+		}
+	}
+}
+
+// TestLoadDayJoinsSameAs: a challenge's alert one with a hashtag (same_as),
+// still open at midnight, and that hashtag's alert after midnight are one
+// incident whichever day's digest is made, as BuildDay groups them: LoadDay
+// reads the other day's alert by the same grouping.
+func TestLoadDayJoinsSameAs(t *testing.T) {
+	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	src := &daySource{fakeSource: fakeSource{inc: fixture()}, opened: map[string]time.Time{}, incs: map[string]*Incident{}}
+	ch := alertOpen("watchlist", "challenge:ch1", day.Add(-10*time.Minute), time.Time{}) // 21 November 23:50, still open
+	ch.Events[0].Alert.Explanation += " same_as=hashtag:blackoutchallenge"
+	ht := alertOpen("surge", "hashtag:blackoutchallenge", day.Add(10*time.Minute), day.Add(40*time.Minute))
+	other := alertOpen("surge", "challenge:ch2", day.Add(-20*time.Minute), time.Time{}) // one with nothing
+	for _, a := range []*Incident{ch, ht, other} {
+		k := a.Events[0].Alert.Key
+		src.opened[k], src.incs[k] = a.Events[0].At, a
+	}
+	for _, tc := range []struct {
+		name        string
+		day         time.Time
+		rows, later int
+		continues   bool
+	}{
+		{"the day after, continuing", day, 1, 0, true},
+		{"the day it began", day.AddDate(0, 0, -1), 1, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src.asked = nil
+			incs, err := LoadDay(context.Background(), src, tc.day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []DayIncident
+			for _, in := range BuildDay(tc.day, incs).Incidents {
+				if in.Challenge == "hashtag:blackoutchallenge" {
+					got = append(got, in)
+				}
+			}
+			if len(got) != 1 || len(got[0].Rows) != tc.rows || len(got[0].Later) != tc.later || got[0].Continues.IsZero() == tc.continues {
+				t.Fatalf("read %q: incidents %+v", src.asked, got)
 			}
 		})
 	}

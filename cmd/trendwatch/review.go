@@ -35,15 +35,16 @@ detection delay; the detector's numbers in plain words; top regions, languages
 and report reasons and channels; the spellings of a challenge that has several,
 with when each was first seen; sample content IDs; and the analysts' verdict.
 An alert whose detector alerted on the term again after it resolved reuses its
-key: each opening gets a page of its own, the second named with "-2", and so on.
+key: each opening gets a page of its own, the second named with "~2", and so on.
 
 With --day it writes the digest of every alert opened that day (UTC), with a
 sparkline, severity, delay and verdict each, grouped into incidents (one per
 challenge: a hashtag with its other spellings, or one term); the page of each
 incident, its alerts on one timeline; and the review of each alert beside it.
 
-It reads ClickHouse when clickhouse.addr is configured (or --clickhouse is
-given), else the Parquet files of the run directory parquet.dir (--parquet);
+It reads ClickHouse when --clickhouse (or --database) is given, or, without
+--parquet, when the sinks write to ClickHouse (clickhouse.addr configured);
+else the Parquet files of the run directory parquet.dir (--parquet).
 --clickhouse and --parquet together are refused.`,
 		Example: `  trendwatch review 'surge|hashtag:blackoutchallenge' --parquet trendwatch-data/demo-20261122-101500 --out reviews
   trendwatch review --day 2026-11-22 --clickhouse 127.0.0.1:9000 --out reviews`,
@@ -73,7 +74,7 @@ given), else the Parquet files of the run directory parquet.dir (--parquet);
 			if err != nil {
 				return err
 			}
-			src, closeSrc, err := openReviewSource(cmd.Context(), cfg, cmd.Flags().Changed("parquet"))
+			src, _, closeSrc, err := openReviewSource(cmd.Context(), cfg, cmd.Flags())
 			if err != nil {
 				return err
 			}
@@ -107,10 +108,10 @@ func (a *app) verdictCmd() *cobra.Command {
 		Use:   "verdict ALERT_KEY true_positive|false_positive|unsure",
 		Short: "Record an analyst's verdict on an alert",
 		Long: `verdict records whether an alert was a real problem, a false alarm or unclear,
-with a note, in ClickHouse's alert_reviews (when clickhouse.addr is configured
-or --clickhouse is given) or in verdicts.jsonl in the Parquet run directory
-(--parquet). The latest verdict on an alert wins; reviews show it and
-notebooks/05_alert_precision.sql turns verdicts into precision per detector.`,
+with a note, in ClickHouse's alert_reviews or in verdicts.jsonl in the Parquet
+run directory, chosen as review chooses, and says which. The latest verdict on
+an alert wins; reviews show it and notebooks/05_alert_precision.sql turns
+verdicts into precision per detector.`,
 		Example: `  trendwatch verdict 'surge|hashtag:blackoutchallenge' true_positive --note "dangerous challenge, escalated to policy" --reviewer asha`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -130,7 +131,7 @@ notebooks/05_alert_precision.sql turns verdicts into precision per detector.`,
 					reviewer = u.Username
 				}
 			}
-			src, closeSrc, err := openReviewSource(cmd.Context(), cfg, cmd.Flags().Changed("parquet"))
+			src, where, closeSrc, err := openReviewSource(cmd.Context(), cfg, cmd.Flags())
 			if err != nil {
 				return err
 			}
@@ -148,7 +149,9 @@ notebooks/05_alert_precision.sql turns verdicts into precision per detector.`,
 			if err := src.RecordVerdict(cmd.Context(), v); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "recorded %s on %s by %s\n", verdict, args[0], reviewer)
+			// Said, as a verdict in the store no precision query reads is
+			// lost without a word.
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded %s on %s by %s in %s\n", verdict, args[0], reviewer, where)
 			return nil
 		},
 	}
@@ -169,15 +172,33 @@ func storeFlags(f *pflag.FlagSet) {
 	configKey(f, "parquet", "parquet.dir")
 }
 
-// oneStore refuses --clickhouse with --parquet. Either alone overrides the
-// configured store, but together one would be dropped unsaid: a verdict
-// meant for ClickHouse's alert_reviews would go to a file no precision
-// query reads.
+// oneStore refuses --clickhouse (or --database) with --parquet. Either alone
+// overrides the configured store, but together one would be dropped unsaid:
+// a verdict meant for ClickHouse's alert_reviews would go to a file no
+// precision query reads.
 func oneStore(f *pflag.FlagSet) error {
-	if f.Changed("clickhouse") && f.Changed("parquet") {
-		return errors.New("--clickhouse and --parquet name two stores; give one")
+	for _, ch := range []string{"clickhouse", "database"} {
+		if f.Changed(ch) && f.Changed("parquet") {
+			return fmt.Errorf("--%s and --parquet name two stores; give one", ch)
+		}
 	}
 	return nil
+}
+
+// reviewStoreKind is the store review and verdict use, "clickhouse" or
+// "parquet": the one named on the command line, --parquet, or --clickhouse
+// or --database, which mean nothing to a Parquet directory; else ClickHouse
+// where the sinks write to it, as they choose. A sinks setting of parquet
+// must not override --clickhouse: a verdict meant for alert_reviews would
+// go to verdicts.jsonl.
+func reviewStoreKind(cfg *config.Config, f *pflag.FlagSet) string {
+	switch {
+	case f.Changed("parquet"):
+		return "parquet"
+	case f.Changed("clickhouse"), f.Changed("database"), contains(cfg.Sinks, "clickhouse"):
+		return "clickhouse"
+	}
+	return "parquet"
 }
 
 // reviewStore is what review and verdict need of a store.
@@ -186,24 +207,25 @@ type reviewStore interface {
 	RecordVerdict(ctx context.Context, v review.Verdict) error
 }
 
-// openReviewSource picks ClickHouse when it is configured, as the sinks do,
-// unless --parquet names a directory.
-func openReviewSource(ctx context.Context, cfg *config.Config, parquetFlag bool) (reviewStore, func(), error) {
-	if !parquetFlag && contains(cfg.Sinks, "clickhouse") {
+// openReviewSource opens the store reviewStoreKind picks; where says where
+// a verdict recorded in it goes.
+func openReviewSource(ctx context.Context, cfg *config.Config, f *pflag.FlagSet) (src reviewStore, where string, closeSrc func(), err error) {
+	if reviewStoreKind(cfg, f) == "clickhouse" {
+		addr := strings.Join(cfg.ClickHouse.Addr, ",")
 		r, err := clickhouse.OpenReader(ctx, cfg.ClickHouse)
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, fmt.Errorf("opening ClickHouse for reviews and verdicts: %w", err)
 		}
-		return r, func() { r.Close() }, nil
+		return r, fmt.Sprintf("ClickHouse %s, table %s.alert_reviews", addr, cfg.ClickHouse.Database), func() { r.Close() }, nil
 	}
 	r, err := parquet.NewReader(cfg.Parquet.Dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	if err := checkRunDir(cfg.Parquet.Dir); err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	return r, func() {}, nil
+	return r, filepath.Join(cfg.Parquet.Dir, parquet.VerdictsFile), func() {}, nil
 }
 
 // checkRunDir refuses a directory that holds no run's Parquet files, such as
