@@ -172,7 +172,7 @@ func docs() map[string]doc {
 		"kafka.sasl.password":            {UnitText, "SASL password; set it from the environment"},
 		"kafka.sasl.password_file":       {UnitPath, "file holding the SASL password"},
 		"kafka.sasl.username":            {UnitText, "SASL user name"},
-		"kafka.start_offset":             {UnitText, "where a group without committed offsets starts: earliest or latest (a detect process's relay group always at earliest)"},
+		"kafka.start_offset":             {UnitText, "where a group without committed offsets starts: earliest or latest (a detect process's relay group, and a process resuming a checkpoint, at earliest: the checkpoint's offsets say what it counted)"},
 		"kafka.startup_timeout":          {UnitDuration, "start-up fails, naming the brokers, when none answers by then; 0 waits for ever"},
 		"kafka.session_timeout":          {UnitDuration, "a member silent this long is dropped from the group: how long a standby or a restart after a crash waits"},
 		"kafka.standby":                  {UnitBool, "when another member holds the group, wait as a hot standby instead of exiting"},

@@ -409,7 +409,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 	// The checkpoint is loaded only once this process owns the group: a
 	// standby takes over the state its predecessor saved last, and a process
 	// that must not run never writes it.
-	consumer, parts, err := joinAlone(ctx, cfg.Kafka, log, reg, h)
+	consumer, parts, err := joinAlone(ctx, resumeFrom(cfg, store, log), log, reg, h)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -534,6 +534,27 @@ func joinAlone(ctx context.Context, kcfg ingest.Config, log *slog.Logger, reg pr
 		case <-time.After(ingest.Jitter(4 * time.Second)):
 		}
 	}
+}
+
+// resumeFrom is the consumer's configuration for a process about to resume
+// from store's checkpoint: kafka.start_offset latest, which decides where a
+// partition without a committed offset starts, becomes earliest when there is
+// a checkpoint to resume, as its offsets say where counting stopped and the
+// engine skips what they cover. Started at the end, such a partition (the
+// group's offsets expired over a long stop, or the group renamed) never
+// counted what came after the checkpoint.
+func resumeFrom(cfg *config.Config, store *checkpoint.Store, log *slog.Logger) ingest.Config {
+	kcfg := cfg.Kafka
+	if kcfg.StartOffset != "latest" || cfg.Checkpoint.Fresh {
+		return kcfg
+	}
+	if _, err := os.Stat(store.Path()); err != nil {
+		return kcfg
+	}
+	log.Info("a checkpoint to resume: partitions without a committed offset start at the earliest, not at the end as kafka.start_offset says; what the checkpoint counted is skipped",
+		"checkpoint", store.Path())
+	kcfg.StartOffset = "earliest"
+	return kcfg
 }
 
 // checkState warns when the checkpoint is behind the group's committed
