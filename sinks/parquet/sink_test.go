@@ -408,12 +408,7 @@ func TestCompaction(t *testing.T) {
 	}
 	write := func(rows ...trend.Minute) {
 		t.Helper()
-		if err := s.WriteMinutes(ctx, rows); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
+		writeFlush(t, s, rows...)
 	}
 	part0 := filepath.Join(dir, partitionDir(TableMinutes, t0, time.Hour))
 	// Three flushes in hour 0, then the pipeline moves into hour 1: hour 0 may
@@ -933,16 +928,10 @@ func TestBufferBoundedWhileFlushesFail(t *testing.T) {
 func TestCompactionWaitsForLock(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := newTestSink(t, dir)
-	ctx := context.Background()
 	part0 := filepath.Join(dir, partitionDir(TableMinutes, t0, time.Hour))
 	write := func(rows ...trend.Minute) {
 		t.Helper()
-		if err := s.WriteMinutes(ctx, rows); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
+		writeFlush(t, s, rows...)
 	}
 	write(trend.Minute{Bucket: t0, Term: "hashtag:a", Mentions: 1})
 	write(trend.Minute{Bucket: t0.Add(time.Minute), Term: "hashtag:b", Mentions: 1})
@@ -1015,5 +1004,17 @@ func TestCompactionTwoSinksOneDir(t *testing.T) {
 	sort.Strings(want)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%d rows read, want %d each once:\n got %v\nwant %v", len(got), len(want), got, want)
+	}
+}
+
+// writeFlush writes rows to s and flushes them.
+func writeFlush(t testing.TB, s *Sink, rows ...trend.Minute) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.WriteMinutes(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
