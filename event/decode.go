@@ -352,7 +352,7 @@ func (d *Decoder) DecodeContent(b []byte) (Content, error) {
 		s     [5]string
 	)
 	var lowered uint64
-	c.Hashtags, lowered = gather(b, &m, cHashtags, d.Limits.MaxHashtags,
+	c.Hashtags, lowered = gather(b, &m, cHashtags, d.Limits.MaxHashtags, maxRawTag(d.Limits.MaxHashtagRunes),
 		[]value{v[cEventID], v[cCreatorID], v[cRegion], v[cChallengeID], v[cSoundID]}, s[:], stack[:])
 	c.EventID, c.CreatorID, c.Region, c.ChallengeID, c.SoundID = s[0], s[1], s[2], s[3], s[4]
 	if err := d.checkContent(&c, v[cTS].raw(b), m.ntags, lowered); err != nil {
@@ -439,7 +439,7 @@ func (d *Decoder) DecodeReport(b []byte) (Report, error) {
 		s     [4]string
 	)
 	var lowered uint64
-	r.Hashtags, lowered = gather(b, &m, rHashtags, d.Limits.MaxHashtags,
+	r.Hashtags, lowered = gather(b, &m, rHashtags, d.Limits.MaxHashtags, maxRawTag(d.Limits.MaxHashtagRunes),
 		[]value{v[rEventID], v[rContentID], v[rReporterID], v[rRegion]}, s[:], stack[:])
 	r.EventID, r.ContentID, r.ReporterID, r.Region = s[0], s[1], s[2], s[3]
 	r.Channel = channelOf(b, v[rChannel])
@@ -675,6 +675,10 @@ func (d *Decoder) hashtags(raw []string, n int, lowered uint64) ([]string, error
 	return out, nil
 }
 
+// maxRawTag is the longest hashtag, as sent, '#'s included, that
+// NormaliseHashtag reads for a limit of maxRunes runes: 0 for no limit.
+func maxRawTag(maxRunes int) int { return max(0, 16*maxRunes) }
+
 // gather copies the string values vals and, when there are at most maxTags of
 // them, the hashtags of m's field tagsField, unescaped, into one string, and sets
 // out[k] to the value of vals[k]. These are the strings read and then dropped, so
@@ -682,7 +686,7 @@ func (d *Decoder) hashtags(raw []string, n int, lowered uint64) ([]string, error
 // they fit. All-ASCII hashtags are normalised (lower-cased, '#' dropped) in place
 // on the way, so they need no allocation of their own. It returns the hashtags and
 // a bit set for each of the first 64 it normalised.
-func gather(b []byte, m *message, tagsField, maxTags int, vals []value, out []string, stack []byte) (decoded []string, lowered uint64) {
+func gather(b []byte, m *message, tagsField, maxTags, maxRaw int, vals []value, out []string, stack []byte) (decoded []string, lowered uint64) {
 	tags, ntags := m.vals[tagsField], m.ntags
 	size := 0
 	for _, v := range vals {
@@ -715,7 +719,10 @@ func gather(b []byte, m *message, tagsField, maxTags int, vals []value, out []st
 			t = m.tagAt(b, k, t)
 			start := len(buf)
 			buf = appendValue(buf, b, t) // null: "", which normalisation refuses
-			if skip, ok := lowerASCIIHashtag(buf[start:]); ok {
+			// One longer than maxRaw, its '#'s counted, is NormaliseHashtag's
+			// to refuse.
+			tooLong := maxRaw > 0 && len(buf)-start > maxRaw
+			if skip, ok := lowerASCIIHashtag(buf[start:]); ok && !tooLong {
 				start += skip
 				if k < 64 {
 					lowered |= 1 << k

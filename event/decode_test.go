@@ -206,6 +206,8 @@ func contentErrorCases() []decodeErrCase {
 		{"101 hashtags", content("hashtags", tagList(101, func(int) string { return "#fyp" })), ReasonTooManyTags, "hashtags"},
 		{"5000-char hashtag", content("hashtags", `["#fyp","#`+strings.Repeat("a", 5000)+`"]`), ReasonTagTooLong, "hashtags[1]"},
 		{"101-rune devanagari hashtag", content("hashtags", `["#`+strings.Repeat("क", 101)+`"]`), ReasonTagTooLong, "hashtags[0]"},
+		// Counted with its '#'s: 2,000 of them before "abc" passed as "abc".
+		{"hashtag behind a run of hashes", content("hashtags", `["#fyp","`+strings.Repeat("#", 2000)+`abc"]`), ReasonTagTooLong, "hashtags[1]"},
 		{"hashtag with space", content("hashtags", `["#fyp","#f yp"]`), ReasonInvalidTag, "hashtags[1]"},
 		{"hashtag emoji", content("hashtags", `["🔥"]`), ReasonInvalidTag, "hashtags[0]"},
 		{"hashtag only hash", content("hashtags", `["#"]`), ReasonInvalidTag, "hashtags[0]"},

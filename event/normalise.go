@@ -29,13 +29,16 @@ var (
 // platform's hashtag parser never produces it and a silent rewrite would merge
 // distinct tags. The result is a fixed point: normalising it again returns it.
 func NormaliseHashtag(s string, maxRunes int) (string, error) {
+	// Bound the work before NFKC, which can expand a string up to 18x, and
+	// bound it before the '#'s are stripped: a megabyte of them before
+	// "abc" passed as "abc", and the decoded post's strings, which the
+	// hashtag is a slice of, went on holding the megabyte.
+	if maxRunes > 0 && len(s) > maxRawTag(maxRunes) {
+		return "", fmt.Errorf("%w: %d bytes", ErrHashtagTooLong, len(s))
+	}
 	s = trimHashes(s)
 	if s == "" {
 		return "", ErrEmptyHashtag
-	}
-	// Bound the work before NFKC, which can expand a string up to 18x.
-	if maxRunes > 0 && len(s) > 16*maxRunes {
-		return "", fmt.Errorf("%w: %d bytes", ErrHashtagTooLong, len(s))
 	}
 	t, n, ok := normaliseFast(s)
 	if !ok {
@@ -77,6 +80,9 @@ func trimHashes(s string) string {
 // s as it is and it fits: valid UTF-8 of letters, marks, digits and '_' only, so
 // checkText would accept it too, and the decoder can skip that check.
 func normaliseStable(s string, maxRunes int) (string, bool) {
+	if maxRunes > 0 && len(s) > maxRawTag(maxRunes) {
+		return "", false // NormaliseHashtag's to refuse
+	}
 	s = trimHashes(s)
 	t, n, ok := normaliseFast(s)
 	if !ok || n == 0 || maxRunes > 0 && n > maxRunes {

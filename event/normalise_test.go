@@ -96,6 +96,10 @@ func TestNormaliseHashtag(t *testing.T) {
 		{name: "over max devanagari", in: "#" + strings.Repeat("क", max+1), wantErr: ErrHashtagTooLong},
 		{name: "max fullwidth", in: "#" + strings.Repeat("Ａ", max), want: strings.Repeat("a", max)},
 		{name: "over max fullwidth", in: "#" + strings.Repeat("Ａ", max+1), wantErr: ErrHashtagTooLong},
+		// Bounded before the '#'s go: a megabyte of them before a short tag
+		// passed as the tag, holding the megabyte.
+		{name: "a long run of hashes", in: strings.Repeat("#", 16*max) + "abc", wantErr: ErrHashtagTooLong},
+		{name: "a few hashes", in: "###abc", want: "abc"},
 		// Ignorables do not count: max runes of text plus a ZWJ after each.
 		{name: "max with ignorables", in: "#" + strings.Repeat("é\u200d", max), want: strings.Repeat("é", max)},
 		{name: "5000 ascii", in: "#" + strings.Repeat("a", 5000), wantErr: ErrHashtagTooLong},

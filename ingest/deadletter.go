@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -78,7 +79,10 @@ func (d *deadLetter) start(ctx context.Context) {
 func (d *deadLetter) send(ctx context.Context, m kafka.Message, reason event.Reason, cause error, maxBytes int) {
 	value := m.Value
 	if len(value) > maxBytes {
-		value = value[:maxBytes]
+		// A copy: the cut would keep the whole message alive in the queue,
+		// a megabyte for each of its thousands of places while the topic
+		// is out of reach.
+		value = bytes.Clone(value[:maxBytes])
 	}
 	if value == nil {
 		// A null value on a compacted dead-letter topic would be a tombstone,
@@ -93,7 +97,7 @@ func (d *deadLetter) send(ctx context.Context, m kafka.Message, reason event.Rea
 	// stays within one of the writer's batches (MaxDeadLetterBytes).
 	key := m.Key
 	if len(key) > deadLetterKeyBytes {
-		key = key[:deadLetterKeyBytes]
+		key = bytes.Clone(key[:deadLetterKeyBytes])
 	}
 	headers := make([]kafka.Header, 0, len(m.Headers)+6)
 	kept := 0

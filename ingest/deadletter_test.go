@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -151,5 +152,24 @@ func TestDeadLetterDroppedFailsFlush(t *testing.T) {
 				t.Errorf("flush after a dropped dead letter: %v, want an error saying %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestDeadLetterCopiesWhatItCuts: a dead letter cut to dead_letter_max_bytes
+// (and its key to its bound) is a copy, so the queue does not keep the whole
+// refused message alive while the topic is out of reach.
+func TestDeadLetterCopiesWhatItCuts(t *testing.T) {
+	cfg := DefaultConfig()
+	d := newDeadLetter(&kafka.Writer{Addr: kafka.TCP("127.0.0.1:1")}, slog.New(slog.DiscardHandler), newMetrics(nil, cfg))
+	m := refused(cfg, 0)
+	m.Value = bytes.Repeat([]byte("v"), 4096)
+	m.Key = bytes.Repeat([]byte("k"), 2*deadLetterKeyBytes)
+	d.send(context.Background(), m, event.ReasonInvalidJSON, errBad, 1024)
+	got := (<-d.ch).msg
+	if len(got.Value) != 1024 || len(got.Key) != deadLetterKeyBytes {
+		t.Fatalf("dead letter of %d value and %d key bytes, want 1024 and %d", len(got.Value), len(got.Key), deadLetterKeyBytes)
+	}
+	if &got.Value[0] == &m.Value[0] || &got.Key[0] == &m.Key[0] {
+		t.Error("the cut dead letter shares the refused message's memory")
 	}
 }

@@ -129,7 +129,9 @@ func TestSnapshotRecordAndEvent(t *testing.T) {
 		t.Fatalf("%d parked records read back, want 1", len(s.Parked))
 	}
 	s.Parked[0].Hash() // not in the snapshot: Restore makes them
-	if !reflect.DeepEqual(s.Parked[0], rec) {
+	parked := rec
+	parked.Content.Text = "" // the holding area keeps no text (eventtime.Held)
+	if !reflect.DeepEqual(s.Parked[0], parked) {
 		t.Errorf("parked records read back as %+v", s.Parked)
 	}
 	if len(s.Outbox) != 1 || !reflect.DeepEqual(s.Outbox[0], ev) {

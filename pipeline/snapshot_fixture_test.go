@@ -168,9 +168,16 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	// The two parked by hand, and any of the stream's not due yet (a report
 	// at the watermark waits for event time to pass it: pipeline.due).
 	want := richRecords()
+	for i := range want {
+		// The holding area keeps no text (eventtime.Held); a snapshot
+		// written before it dropped text restores the text it holds.
+		want[i].Content.Text = ""
+	}
 	rich := 0
 	if err := e.parked.Each(func(p *ingest.Record) error {
-		switch r := *p; {
+		r := *p
+		r.Content.Text = ""
+		switch {
 		case reflect.DeepEqual(r, want[0]), reflect.DeepEqual(r, want[1]):
 			rich++
 		case due(r.Kind, eventtime.TS(&r), e.Watermark()):

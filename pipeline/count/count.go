@@ -299,10 +299,10 @@ func (c *Counter) mention(post *event.Content, ts, start time.Time, creator uint
 	tb.Langs.Add(post.Lang)
 	if st.Kind == event.KindChallenge {
 		for _, h := range post.Hashtags {
-			tb.Members.Add(h)
+			tb.Members.AddCopy(h)
 		}
 	} else {
-		tb.Members.Add(member)
+		tb.Members.AddCopy(member)
 	}
 	if len(tb.Samples) < c.cfg.Samples {
 		tb.Samples = append(tb.Samples, post.ContentID)
@@ -319,7 +319,7 @@ func (c *Counter) alsoSpelled(fam uint64, start time.Time, v string) {
 		return
 	}
 	if tb := st.At(start); tb != nil {
-		tb.Members.Add(v)
+		tb.Members.AddCopy(v)
 	}
 }
 

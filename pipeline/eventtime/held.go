@@ -42,6 +42,10 @@ func (h *Held) Hold(rec *ingest.Record) {
 		r = new(ingest.Record)
 	}
 	*r = *rec
+	// The engine never reads a post's text (only the relay carries it), and
+	// a held record may wait minutes: up to 64 KiB each of them, up to
+	// pipeline.max_parked of them, and into the checkpoint.
+	r.Content.Text = ""
 	h.h.push(r)
 }
 

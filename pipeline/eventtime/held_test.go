@@ -224,3 +224,19 @@ func BenchmarkHeld(b *testing.B) {
 		}
 	}
 }
+
+// TestHeldKeepsNoText: a held record comes out without its post's text,
+// which nothing after the holding area reads, and the caller's record keeps
+// its own.
+func TestHeldKeepsNoText(t *testing.T) {
+	var h Held
+	rec := ingest.Record{Kind: ingest.KindContent, Content: event.Content{EventID: "e", TS: time.Unix(100, 0), Text: "a long post"}}
+	h.Hold(&rec)
+	got := h.Next()
+	if got.Content.Text != "" || got.Content.EventID != "e" {
+		t.Errorf("held record came out as %+v, want it whole but for its text", got.Content)
+	}
+	if rec.Content.Text != "a long post" {
+		t.Errorf("the caller's record lost its text: %q", rec.Content.Text)
+	}
+}

@@ -19,7 +19,16 @@ type Labels []detectors.Count
 
 const maxLabels = 32
 
-func (l *Labels) Add(label string) {
+func (l *Labels) Add(label string) { l.add(label, false) }
+
+// AddCopy is Add for a label that is a slice of a larger string, such as a
+// post's hashtag, which shares one block with the post's IDs and its other
+// hashtags (event's decoder): a label new to the list is kept as a copy, so
+// the list does not keep the block alive for as long as its bucket. Regions
+// and languages are strings of their own already, and need no copy.
+func (l *Labels) AddCopy(label string) { l.add(label, true) }
+
+func (l *Labels) add(label string, clone bool) {
 	if label == "" {
 		return
 	}
@@ -32,6 +41,9 @@ func (l *Labels) Add(label string) {
 		if (*l)[i].N < (*l)[least].N {
 			least = i
 		}
+	}
+	if clone {
+		label = strings.Clone(label)
 	}
 	if len(*l) < maxLabels {
 		*l = append(*l, detectors.Count{Label: label, N: 1})

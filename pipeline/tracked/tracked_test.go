@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
@@ -281,5 +283,32 @@ func TestDistinct(t *testing.T) {
 		if r.Estimate() != d.Estimate() {
 			t.Errorf("%d: restored estimate %d, want %d", n, r.Estimate(), d.Estimate())
 		}
+	}
+}
+
+// TestLabelsCopy: a label added with AddCopy is kept as a copy, not as a
+// slice of the string it came in (a post's decoded block, which holds its
+// IDs and hashtags), new or taking a place past the cap.
+func TestLabelsCopy(t *testing.T) {
+	var l Labels
+	block := strings.Repeat("x", 1<<10) + "NP" + "IN"
+	np, in := block[1<<10:1<<10+2], block[1<<10+2:]
+	l.AddCopy(np)
+	l.AddCopy(np) // counted twice: no later label takes its place
+	for i := range maxLabels {
+		l.AddCopy(fmt.Sprint("r", i))
+	}
+	l.AddCopy(in) // past the cap: takes the least counted's place
+	seen := 0
+	for _, c := range l {
+		if c.Label == np || c.Label == in {
+			seen++
+			if p := unsafe.StringData(c.Label); p == unsafe.StringData(np) || p == unsafe.StringData(in) {
+				t.Errorf("label %q shares the string it came in", c.Label)
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("%d of the two labels kept: %v", seen, l)
 	}
 }
