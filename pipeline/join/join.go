@@ -165,6 +165,11 @@ func (c *Cache) newChunk(n int) *keyChunk {
 // are left in it.
 func (c *Cache) release(e *joinSlot) {
 	ch := e.chunk
+	// Its keys' strings go now, not with the chunk: a chunk lives while any
+	// of its entries does, and a content ID posted again and again under new
+	// hashtags left each post's keys behind in chunks kept alive by their
+	// other entries (the heap grew by 495 MiB where the bound counted 0.1).
+	clear(e.keys)
 	e.keys, e.chunk = nil, nil
 	if ch == nil {
 		return

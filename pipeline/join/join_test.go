@@ -162,3 +162,28 @@ func TestJoinCacheByteBound(t *testing.T) {
 func (c *Cache) get(contentID string) ([]string, bool) {
 	return c.GetHash(contentID, sketches.Hash(contentID))
 }
+
+// TestJoinCacheReleasesKeys: an entry written over (its content ID posted
+// again) or evicted lets go of its keys' strings at once, although the
+// chunk that held them lives on with other entries.
+func TestJoinCacheReleasesKeys(t *testing.T) {
+	c := New(100, 0)
+	c.Put("kept", []string{"hashtag:kept"})
+	c.Put("again", []string{"hashtag:first", "hashtag:second"})
+	ch := c.cur
+	c.Put("again", []string{"hashtag:third"})
+	if ch.live != 2 {
+		t.Fatalf("the first chunk holds %d live entries, want 2", ch.live)
+	}
+	for _, k := range ch.keys {
+		if k == "hashtag:first" || k == "hashtag:second" {
+			t.Errorf("the chunk still holds %q of an entry written over", k)
+		}
+	}
+	if got, ok := c.get("again"); !ok || !slices.Equal(got, []string{"hashtag:third"}) {
+		t.Errorf("again holds %v, %v", got, ok)
+	}
+	if got, ok := c.get("kept"); !ok || !slices.Equal(got, []string{"hashtag:kept"}) {
+		t.Errorf("kept holds %v, %v", got, ok)
+	}
+}
