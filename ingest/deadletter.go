@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/trendwatch/trendwatch/event"
 )
@@ -38,6 +39,11 @@ type deadLetter struct {
 	log     *slog.Logger
 	metrics *metrics
 	ch      chan deadLetterItem
+	// room bounds the bytes queued (maxQueuedDeadLetterBytes): a queue
+	// of 4,096 dead letters of up to dead_letter_max_bytes each held 2 GiB
+	// while the topic was out of reach. A sender waits for room as it
+	// waits for a place in ch.
+	room    *semaphore.Weighted
 	started atomic.Bool
 	once    sync.Once
 	stop    context.CancelFunc // ends the retries, at close
@@ -58,12 +64,18 @@ type deadLetter struct {
 // deadLetterItem is a dead letter, or a flush's marker: everything queued
 // before it has been written (or dropped) when the marker's answer comes.
 type deadLetterItem struct {
-	msg  kafka.Message
-	mark chan error
+	msg   kafka.Message
+	bytes int64 // what msg holds of room
+	mark  chan error
 }
 
+// maxQueuedDeadLetterBytes is the most dead letters' bytes queued: 32 at
+// the largest kafka.dead_letter_max_bytes allows, thousands of ordinary ones.
+const maxQueuedDeadLetterBytes = 16 << 20
+
 func newDeadLetter(w *kafka.Writer, log *slog.Logger, m *metrics) *deadLetter {
-	return &deadLetter{w: w, log: log, metrics: m, ch: make(chan deadLetterItem, 4096), done: make(chan struct{})}
+	return &deadLetter{w: w, log: log, metrics: m, ch: make(chan deadLetterItem, 4096), done: make(chan struct{}),
+		room: semaphore.NewWeighted(maxQueuedDeadLetterBytes)}
 }
 
 func (d *deadLetter) start(ctx context.Context) {
@@ -130,14 +142,23 @@ func (d *deadLetter) send(ctx context.Context, m kafka.Message, reason event.Rea
 	}
 	// Queued whenever there is room, even once ctx is done: a select
 	// between the two would drop a dead letter at random on the way out.
+	n := int64(batchBytes(&msg))
+	if !d.room.TryAcquire(n) {
+		if err := d.room.Acquire(ctx, n); err != nil {
+			d.drop(fmt.Errorf("dead letter of %s/%d at offset %d not queued: %w", m.Topic, m.Partition, m.Offset, err))
+			return
+		}
+	}
+	it := deadLetterItem{msg: msg, bytes: n}
 	select {
-	case d.ch <- deadLetterItem{msg: msg}:
+	case d.ch <- it:
 		return
 	default:
 	}
 	select {
-	case d.ch <- deadLetterItem{msg: msg}:
+	case d.ch <- it:
 	case <-ctx.Done():
+		d.room.Release(n)
 		d.drop(fmt.Errorf("dead letter of %s/%d at offset %d not queued: %w", m.Topic, m.Partition, m.Offset, ctx.Err()))
 	}
 }
@@ -165,11 +186,13 @@ func (d *deadLetter) loop(ctx context.Context) {
 	var marks []chan error
 	for it := range d.ch {
 		batch, marks = batch[:0], marks[:0]
+		var held int64 // of room, by the batch
 		take := func(it deadLetterItem) {
 			if it.mark != nil {
 				marks = append(marks, it.mark)
 			} else {
 				batch = append(batch, it.msg)
+				held += it.bytes
 			}
 		}
 		take(it)
@@ -191,6 +214,8 @@ func (d *deadLetter) loop(ctx context.Context) {
 			if err := d.write(ctx, batch); err != nil {
 				d.drop(err)
 			}
+			clear(batch) // let go of the messages with their room
+			d.room.Release(held)
 		}
 		for _, m := range marks {
 			m <- d.dropped()

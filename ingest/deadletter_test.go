@@ -173,3 +173,30 @@ func TestDeadLetterCopiesWhatItCuts(t *testing.T) {
 		t.Error("the cut dead letter shares the refused message's memory")
 	}
 }
+
+// TestDeadLetterQueueBoundedByBytes: while nothing is written (the topic out
+// of reach), the queue holds at most maxQueuedDeadLetterBytes of dead
+// letters, not 4,096 of the largest: a sender then waits for room, and one
+// whose context ends first drops its dead letter, which fails the flush.
+func TestDeadLetterQueueBoundedByBytes(t *testing.T) {
+	cfg := DefaultConfig()
+	d := newDeadLetter(&kafka.Writer{Addr: kafka.TCP("127.0.0.1:1")}, slog.New(slog.DiscardHandler), newMetrics(nil, cfg))
+	m := refused(cfg, 0)
+	m.Value = bytes.Repeat([]byte("v"), MaxDeadLetterBytes)
+	queued := 0
+	for range 100 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		d.send(ctx, m, event.ReasonInvalidJSON, errBad, MaxDeadLetterBytes)
+		cancel()
+		if d.dropped() != nil {
+			break
+		}
+		queued++
+	}
+	if queued == 0 || queued*MaxDeadLetterBytes > maxQueuedDeadLetterBytes {
+		t.Errorf("%d dead letters of %d bytes queued, want some and at most %d bytes", queued, MaxDeadLetterBytes, maxQueuedDeadLetterBytes)
+	}
+	if d.dropped() == nil {
+		t.Error("no sender waited for room: the queue took 100 dead letters of the largest size")
+	}
+}
