@@ -278,8 +278,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// maxSurgeBuckets bounds the surged buckets the engine remembers, 4 MiB of
-// them: a day of hour-long surges on over four thousand terms.
+// maxSurgeBuckets bounds the surged buckets the engine remembers: 4 MiB of
+// them, a day of hour-long surges on over four thousand terms, and about
+// 19 MiB with each term's entry when every bucket is a different term's (a
+// flood of one-bucket surges).
 const maxSurgeBuckets = 1 << 18
 
 // New builds an engine with an empty state.
