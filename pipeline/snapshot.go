@@ -282,6 +282,14 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 	if e.winBuf, err = e.window.AppendBinary(e.winBuf[:0]); err != nil {
 		return fmt.Errorf("snapshot window: %w", err)
 	}
+	// A flood of long one-off keys takes the encoding to several times its
+	// ordinary size, and the buffer kept that size for good: one less than
+	// half used goes after this round, and the next grows what it needs.
+	defer func() {
+		if cap(e.winBuf) > 2*len(e.winBuf) {
+			e.winBuf = nil
+		}
+	}()
 	life, err := e.life.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("snapshot alert lifecycle: %w", err)

@@ -634,3 +634,20 @@ func TestSnapshotPeaks(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotWindowBufferShrinks: the buffer the window's encoding goes
+// through is kept from one checkpoint to the next, but not at a size a
+// flood left it at: one less than half used is let go after its round.
+func TestSnapshotWindowBufferShrinks(t *testing.T) {
+	e := fuzzEngine(t)
+	e.winBuf = make([]byte, 0, 64<<20) // as a flood's encoding left it
+	mustSnapshot(t, e)
+	if cap(e.winBuf) >= 64<<20 {
+		t.Errorf("the window buffer kept %d MiB after an encoding of %d bytes", cap(e.winBuf)>>20, len(e.winBuf))
+	}
+	mustSnapshot(t, e)
+	mustSnapshot(t, e)
+	if e.winBuf == nil || cap(e.winBuf) > 2*len(e.winBuf) {
+		t.Errorf("a buffer of the encoding's size (%d bytes, capacity %d) was not kept", len(e.winBuf), cap(e.winBuf))
+	}
+}
