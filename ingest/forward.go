@@ -204,8 +204,16 @@ func (f *Forwarder) Run(ctx context.Context, in <-chan []Record, c Committer, ev
 			offsets[p] = o // pending holds the later offsets
 		}
 		clear(pending)
+		clear(msgs) // the messages' keys and values are f.buf's
 		msgs = msgs[:0]
-		f.buf = f.buf[:0]
+		// A flood of the largest posts takes a flush's encodings to
+		// hundreds of MiB, which a buffer kept for good would hold: one
+		// less than half used goes, and the next flush grows what it needs.
+		if cap(f.buf) > 2*len(f.buf) {
+			f.buf = nil
+		} else {
+			f.buf = f.buf[:0]
+		}
 		return nil
 	}
 	defer func() {

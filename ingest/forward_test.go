@@ -563,3 +563,50 @@ func TestRelayGroupStartsAtEarliest(t *testing.T) {
 		}
 	}
 }
+
+// TestForwarderBufferShrinks: the buffer the relay messages are encoded into
+// is not kept at the size a flush of large posts took it to: after an
+// ordinary flush it is back to what such a flush needs.
+func TestForwarderBufferShrinks(t *testing.T) {
+	_, cfg := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	fw := newTestForwarder(t, ctx, cfg, 1)
+	in := make(chan []Record, 1)
+	c := &recordingCommitter{last: map[Partition]int64{}}
+	done := make(chan error, 1)
+	rctx, stop := context.WithCancel(ctx)
+	go func() { done <- fw.Run(rctx, in, c, 10*time.Millisecond) }()
+	post := func(offset int64, text int) Record {
+		return Record{Source: Source{Topic: cfg.Topics.Content, Partition: 0, Offset: offset}, Kind: KindContent,
+			Content: event.Content{EventID: fmt.Sprint("e", offset), TS: time.Now().UTC(), ContentID: "c", CreatorID: "u",
+				Hashtags: []string{"x"}, Text: strings.Repeat("a", text)}}
+	}
+	waitFor := func(offset int64) {
+		t.Helper()
+		for c.offset(Partition{cfg.Topics.Content, 0}) != offset {
+			select {
+			case err := <-done:
+				t.Fatalf("the forwarder stopped: %v", err)
+			case <-ctx.Done():
+				t.Fatalf("offset %d never committed", offset)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	var large []Record
+	for i := range 64 {
+		large = append(large, post(int64(i), 64<<10))
+	}
+	in <- large // 4 MiB of encodings in one flush
+	waitFor(63)
+	in <- []Record{post(64, 100)}
+	waitFor(64)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if cap(fw.buf) > 1<<20 {
+		t.Errorf("the relay buffer kept %d KiB after an ordinary flush", cap(fw.buf)>>10)
+	}
+}
