@@ -542,6 +542,17 @@ func (s *Notifier) admit(ev *alert.Event, now time.Time) (freed string) {
 			freed = st.incident
 		}
 	}
+	if !known && ev.To != alert.StatusResolved && a.Severity < s.minSev {
+		// Nothing to remember of an alert that has paged nothing and
+		// does not page now: its escalation past the bar comes as a key
+		// not seen, and pages as one. Kept, every term the detectors
+		// alerted on below incident.min_severity held an entry for an
+		// hour or a day (25 MiB an hour of one detector's alerts on
+		// long terms, measured).
+		delete(s.keys, a.Key)
+		s.skip(ev, skipSeverity)
+		return freed
+	}
 	if !known {
 		st = &keyState{incident: OfAlert(a)}
 		s.keys[a.Key] = st

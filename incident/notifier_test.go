@@ -1222,3 +1222,32 @@ func TestFenceEndsDrain(t *testing.T) {
 		})
 	}
 }
+
+// TestBelowSeverityKeepsNoState: alerts below incident.min_severity that
+// never page leave nothing behind, however many terms they are on; one that
+// escalates past the bar pages as it did before.
+func TestBelowSeverityKeepsNoState(t *testing.T) {
+	key, _ := parseSecret(testSecret)
+	rc := newReceiver(t, key)
+	cfg := testConfig(rc.srv.URL)
+	cfg.PerTermInterval = 0
+	s := startNotifier(t, cfg, nil)
+	var evs []alert.Event
+	for i := range 1000 {
+		evs = append(evs, transition(fmt.Sprint("surge|hashtag:t", i), 1, alert.StatusOpen, alert.SeverityLow))
+	}
+	if err := s.Notify(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	n := len(s.keys)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d keys remembered for alerts below min_severity, want none", n)
+	}
+	if err := s.Notify(context.Background(), []alert.Event{transition("surge|hashtag:t7", 2, alert.StatusEscalated, alert.SeverityHigh)}); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, s, 5*time.Second)
+	rc.checkExactlyOnce(ids([]alert.Event{transition("surge|hashtag:t7", 2, alert.StatusEscalated, alert.SeverityHigh)}))
+}
