@@ -252,10 +252,11 @@ func (l *Loader) Load(file string) (*Config, error) {
 	if err := l.unknownKeys(settings); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if err := unknownEnv(os.Environ()); err != nil {
+	bad, near := strayEnv(os.Environ())
+	if err := unknownEnv(bad); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	_, l.near = strayEnv(os.Environ())
+	l.near = near
 	d := docs()
 	for _, lf := range leaves(reflect.TypeOf(Config{})) {
 		raw := l.v.Get(lf.key)
@@ -335,9 +336,10 @@ func (l *Loader) unknownKeys(settings map[string]any) error {
 	return walk("", settings)
 }
 
-// unknownEnv names the variables of environ that look like a setting but
-// set no key: viper reads the environment only for the keys it knows, so
-// TRENDWATCH_WINDOW_BUKET would leave window.bucket at its default unsaid.
+// unknownEnv is the error naming bad, the variables that look like a
+// setting but set no key (strayEnv): viper reads the environment only for
+// the keys it knows, so TRENDWATCH_WINDOW_BUKET would leave window.bucket at
+// its default unsaid.
 //
 // A variable looks like a setting when it starts with a section's prefix
 // (TRENDWATCH_WINDOW_, TRENDWATCH_KAFKA_, …), not merely with TRENDWATCH_:
@@ -345,11 +347,10 @@ func (l *Loader) unknownKeys(settings map[string]any) error {
 // TRENDWATCH_TEST_CLICKHOUSE, TRENDWATCH_TOPICS and the like, and whatever
 // a deployment names after the service), and a list of those to allow would
 // stop start-up whenever one is added anywhere. A misspelt section, or a
-// top-level key (TRENDWATCH_SINKS, TRENDWATCH_MEMORY_LIMIT) misspelt, goes
-// unnoticed: the price of never refusing a variable that was not meant for
-// the configuration.
-func unknownEnv(environ []string) error {
-	bad, _ := strayEnv(environ)
+// top-level key (TRENDWATCH_SINKS, TRENDWATCH_MEMORY_LIMIT) misspelt, is
+// only warned of (Loader.Warnings): the price of never refusing a variable
+// that was not meant for the configuration.
+func unknownEnv(bad []string) error {
 	if len(bad) == 0 {
 		return nil
 	}
