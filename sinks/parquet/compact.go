@@ -35,7 +35,8 @@ func (s *Sink) compactComplete(ctx context.Context, watermark time.Time) {
 		return
 	}
 	cutoff := watermark.UTC().Truncate(s.cfg.Roll).Add(-2 * s.cfg.Roll)
-	if !s.anyDue(cutoff) {
+	due := s.due(cutoff)
+	if len(due) == 0 {
 		return
 	}
 	// A standby that took over shares the directory with its primary, which
@@ -51,24 +52,14 @@ func (s *Sink) compactComplete(ctx context.Context, watermark time.Time) {
 	}
 	if !ok {
 		s.log.Info("another process is compacting this dataset; compaction waits for the next flush")
-		for _, t := range s.tables() {
+		for t := range due {
 			s.metrics.compactions.WithLabelValues(t.name, "busy").Inc()
 		}
 		return
 	}
 	defer unlock()
 	for _, t := range s.tables() {
-		s.mu.Lock()
-		var due []string
-		for rel := range t.dirty {
-			start, err := partitionStart(rel)
-			if err != nil || !start.After(cutoff) {
-				due = append(due, rel)
-			}
-		}
-		s.mu.Unlock()
-		sort.Strings(due)
-		for _, rel := range due {
+		for _, rel := range due[t] {
 			if ctx.Err() != nil {
 				return
 			}
@@ -88,19 +79,21 @@ func (s *Sink) compactComplete(ctx context.Context, watermark time.Time) {
 	}
 }
 
-// anyDue reports whether a dirty partition starts at or before cutoff, or
-// cannot be read as a partition (compact then reports why).
-func (s *Sink) anyDue(cutoff time.Time) bool {
+// due lists, by table and in name order, the dirty partitions that start at
+// or before cutoff, or cannot be read as partitions (compact then says why).
+func (s *Sink) due(cutoff time.Time) map[*table][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	out := map[*table][]string{}
 	for _, t := range s.tables() {
 		for rel := range t.dirty {
 			if start, err := partitionStart(rel); err != nil || !start.After(cutoff) {
-				return true
+				out[t] = append(out[t], rel)
 			}
 		}
+		sort.Strings(out[t])
 	}
-	return false
+	return out
 }
 
 // compact merges the files of one partition into data.parquet and returns how
