@@ -210,6 +210,7 @@ func docs() map[string]doc {
 		"pipeline.max_commit_failure": {UnitDuration, "/healthz fails when no commit round succeeded for this long past the commit interval; 0 never"},
 		"pipeline.max_lag_growth":     {UnitDuration, "/healthz fails when consumer lag has risen this long without a dip; 0 never"},
 		"pipeline.max_parked":         {UnitCount, "records held back to apply partitions in event-time order; 0 none"},
+		"pipeline.max_ahead":          {UnitDuration, "how far past this process's clock event time may run; later-stamped records wait for the clock; 0 no bound (set by --replay and the demo)"},
 		"pipeline.max_tracked":        {UnitCount, "terms followed in detail; the sketches count all"},
 		"pipeline.partition_idle":     {UnitDuration, "a partition quiet this long whose high-water mark shows nothing more stops holding the watermark back"},
 		"pipeline.samples":            {UnitCount, "content IDs kept per term and bucket as examples"},

@@ -58,6 +58,15 @@ type Config struct {
 	// partitions. When it is full the earliest are applied anyway. 0 holds
 	// nothing: records count in the order they arrive.
 	MaxParked int `mapstructure:"max_parked"`
+	// MaxAhead bounds how far ahead of this process's clock event time may
+	// run (eventtime.Inputs.SetAhead): a record stamped later waits, parked,
+	// until the clock reaches it, so that a producer whose clock runs ahead,
+	// or a forged stamp, cannot close the minutes still under way and make
+	// every other post in them late. When the holding area is full of such
+	// records the earliest are dropped, not let move event time. 0: no
+	// bound, as a replay or a speeded-up stream needs (the commands set it
+	// to 0 wherever kafka.limits.max_future is 0).
+	MaxAhead time.Duration `mapstructure:"max_ahead"`
 	// DedupMaxIDs bounds the event ids remembered, all partitions together, to
 	// drop a second copy of an event (a producer's retry, a range produced
 	// twice) read from the same partition while its bucket is open. Each costs
@@ -154,6 +163,7 @@ func DefaultConfig() Config {
 		IdleAdvance:     30 * time.Second,
 		PartitionIdle:   5 * time.Second,
 		MaxParked:       200000,
+		MaxAhead:        10 * time.Second,
 		DedupMaxIDs:     1600000,
 		AdmissionSlots:  1 << 20,
 		Families:        1 << 19,
@@ -205,6 +215,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline.partition_idle: must be > 0, got %v", c.PartitionIdle)
 	case c.MaxParked < 0:
 		return fmt.Errorf("pipeline.max_parked: must be >= 0, got %d", c.MaxParked)
+	case c.MaxAhead < 0:
+		return fmt.Errorf("pipeline.max_ahead: must be >= 0, got %v", c.MaxAhead)
 	case c.DedupMaxIDs < 0:
 		return fmt.Errorf("pipeline.dedup_max_ids: must be >= 0, got %d", c.DedupMaxIDs)
 	case c.AdmissionSlots != 0 && (c.AdmissionSlots < 1024 || c.AdmissionSlots&(c.AdmissionSlots-1) != 0):

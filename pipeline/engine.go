@@ -177,6 +177,9 @@ type Engine struct {
 	invalid   uint64
 	reported  struct{ late, invalid uint64 } // totals at the last bucket report
 	lastEvent time.Time                      // wall clock of the last record, for idle advance
+	// aheadWarned is when force last said it dropped records stamped ahead
+	// of the clock.
+	aheadWarned time.Time
 
 	// winBuf holds the window's encoding from one checkpoint to the next.
 	winBuf []byte
@@ -204,6 +207,7 @@ type metrics struct {
 	records   *prometheus.CounterVec
 	parked    prometheus.Gauge
 	forced    prometheus.Counter
+	aheadLost prometheus.Counter
 	late      prometheus.Counter
 	tracked   prometheus.Gauge
 	openAlert prometheus.Gauge
@@ -243,6 +247,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		records:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_pipeline_records_total", Help: "Records processed, by kind."}, []string{"kind"}),
 		parked:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_parked_records", Help: "Records held because their partition is ahead of the slowest one."}),
 		forced:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_forced_closes_total", Help: "Buckets closed early because records held for a slow partition filled pipeline.max_parked."}),
+		aheadLost:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_ahead_dropped_total", Help: "Records stamped more than pipeline.max_ahead after the clock, dropped because waiting ones filled pipeline.max_parked."}),
 		late:        prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_late_events_total", Help: "Events dropped because their bucket had closed."}),
 		tracked:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_tracked_terms", Help: "Terms tracked in detail."}),
 		openAlert:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_open_alerts", Help: "Alerts open or escalated."}),
@@ -273,7 +278,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.recInvalid, m.recSkipped = m.records.WithLabelValues("invalid"), m.records.WithLabelValues("skipped")
 	m.recReplayed, m.recDuplicate = m.records.WithLabelValues("replayed"), m.records.WithLabelValues("duplicate")
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted, m.joinB, m.joinEvicted, m.joinReach, m.surges, m.surgesLost)
+		reg.MustRegister(m.records, m.parked, m.forced, m.aheadLost, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted, m.joinB, m.joinEvicted, m.joinReach, m.surges, m.surgesLost)
 	}
 	return m
 }
@@ -328,6 +333,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 
 		watchFamilies: len(dcfg.Watchlist.Terms)+len(dcfg.Watchlist.Entries) > 0,
 	}
+	e.in.SetAhead(cfg.MaxAhead)
 	e.families = families.New(cfg.Families, familyOwner{e})
 	e.count = e.newCounter()
 	e.judge = e.newJudge()

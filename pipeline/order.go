@@ -34,7 +34,7 @@ func (e *Engine) order(ctx context.Context, rec *ingest.Record, ts, now time.Tim
 	}
 	e.parked.Hold(rec)
 	for e.parked.Len() > e.cfg.MaxParked {
-		if err := e.force(ctx); err != nil {
+		if err := e.force(ctx, now); err != nil {
 			return err
 		}
 	}
@@ -55,11 +55,24 @@ func due(kind ingest.Kind, ts, wm time.Time) bool {
 	return !ts.After(wm)
 }
 
-// force applies the earliest parked record ahead of the watermark.
-func (e *Engine) force(ctx context.Context) error {
+// force applies the earliest parked record ahead of the watermark, or
+// drops it when it is stamped ahead of the clock (pipeline.max_ahead): then
+// every record parked is, and applying it would move event time past the
+// clock, closing the minutes under way on everyone else's posts.
+func (e *Engine) force(ctx context.Context, now time.Time) error {
 	r := e.parked.Next()
 	defer e.parked.Done(r)
 	ts := eventtime.TS(r)
+	if bound, ok := e.in.Ahead(now); ok && ts.After(bound) {
+		e.m.aheadLost.Inc()
+		if e.aheadWarned.IsZero() || now.Sub(e.aheadWarned) >= time.Minute {
+			// Once a minute: in a flood it is every record.
+			e.aheadWarned = now
+			e.log.Warn("records stamped ahead of the clock fill the holding area; dropping the earliest (trendwatch_pipeline_ahead_dropped_total): a producer's clock runs ahead, or posts are stamped in the future",
+				"ts", ts, "clock", now, "pipeline.max_ahead", e.cfg.MaxAhead, "parked", e.parked.Len(), "source", r.Source.Topic, "partition", r.Source.Partition)
+		}
+		return nil
+	}
 	for e.tooEarly(ts) {
 		e.m.forced.Inc()
 		e.log.Warn("input partitions too far apart in event time; closing the oldest bucket early",

@@ -406,7 +406,7 @@ func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 		}
 	}
 	silent := pending == 0 && !e.in.Unread()
-	if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && silent && now.Sub(e.lastEvent) >= e.cfg.IdleAdvance {
+	if e.cfg.IdleAdvance > 0 && !e.watermark.IsZero() && silent && now.Sub(e.lastEvent) >= e.cfg.IdleAdvance && !e.pastClock(e.watermark.Add(time.Second), now) {
 		if err := e.Advance(ctx, e.watermark.Add(time.Second)); err != nil {
 			return err
 		}
@@ -423,11 +423,19 @@ func (e *Engine) tick(ctx context.Context, now time.Time, pending int) error {
 	return nil
 }
 
+// pastClock reports whether event time t is ahead of the clock at now by
+// more than pipeline.max_ahead.
+func (e *Engine) pastClock(t, now time.Time) bool {
+	bound, ok := e.in.Ahead(now)
+	return ok && t.After(bound)
+}
+
 // closeIdle closes every open bucket that holds events, after the whole input
 // has been silent for IdleClose, as Drain does at the end of a finite input.
 func (e *Engine) closeIdle(ctx context.Context, now time.Time) error {
 	end := e.count.MaxApplied()
-	if last := e.parked.Latest(); last.After(end) {
+	if last := e.parked.Latest(); last.After(end) && !e.pastClock(last, now) {
+		// A record parked ahead of the clock waits for it (pipeline.max_ahead).
 		end = last
 	}
 	before := e.window.Closed()

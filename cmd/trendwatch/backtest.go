@@ -116,6 +116,7 @@ func (a *app) backtestCmd() *cobra.Command {
 				bar := &progressBar{w: cmd.ErrOrStderr(), total: st.Size(), began: time.Now()}
 				limits := cfg.Kafka.Limits
 				limits.MaxAge, limits.MaxFuture = 0, 0
+				cfg.Pipeline.MaxAhead = 0 // history, at whatever time it was
 				res, err := backtest.Run(cmd.Context(), backtest.Config{
 					Pipeline: cfg.Pipeline, Window: cfg.Window, Detectors: cfg.Detectors, Limits: limits,
 					Log: cfg.Log.Logger(), Progress: bar.update,

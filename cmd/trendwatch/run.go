@@ -373,6 +373,13 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, repl
 	}
 	defer closeOutputs()
 
+	if cfg.Kafka.Limits.MaxFuture == 0 && cfg.Pipeline.MaxAhead != 0 {
+		// Where any stamp is accepted (--replay, the demo's speeded-up
+		// stream, a config that says so), event time may run ahead of the
+		// clock as well.
+		log.Info("kafka.limits.max_future is 0: event time may run ahead of the clock", "pipeline.max_ahead", 0)
+		cfg.Pipeline.MaxAhead = 0
+	}
 	eng, err := pipeline.New(cfg.Pipeline, cfg.Window, cfg.Detectors, sinks, log, reg)
 	if err != nil {
 		return err

@@ -216,6 +216,7 @@ func aggregate(ctx context.Context, cfg ingest.Config, shards, n int, log *slog.
 // consume runs the consumer and the engine, the engine configured by pcfg,
 // until n records were processed.
 func consume(ctx context.Context, cfg ingest.Config, pcfg pipeline.Config, n int, log *slog.Logger, sinks []pipeline.Sink) (first, last time.Time, err error) {
+	pcfg.MaxAhead = 0 // --replay, as cfg's limits
 	eng, err := pipeline.New(pcfg, sketches.DefaultWindowConfig(), detectors.DefaultConfig(), sinks, log, nil)
 	if err != nil {
 		return first, last, err

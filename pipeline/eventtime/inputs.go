@@ -109,6 +109,9 @@ type Inputs struct {
 	wmc      wmCache
 	// expected is set once Expect was given partitions.
 	expected bool
+	// ahead is how far past the clock a record's event time moves its
+	// partition on (0: without bound); see SetAhead.
+	ahead time.Duration
 }
 
 // NewInputs returns Inputs with no partition yet; idle is
@@ -118,6 +121,25 @@ func NewInputs(idle time.Duration, log *slog.Logger) *Inputs {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Inputs{idle: idle, log: log, offsets: make(map[ingest.Partition]int64), parts: make(map[ingest.Partition]*progress)}
+}
+
+// SetAhead bounds how far ahead of the clock event time may run:
+// a record stamped later than now+d moves its partition on only to
+// now+d. Live, nothing has happened after now, and event time was the
+// largest stamp read: one post stamped half an hour ahead on each partition
+// (a producer's clock, or a forged stamp within kafka.limits.max_future)
+// moved the watermark half an hour on, closed the current minutes, and every
+// post after it counted as late. d = 0 (the default) leaves event time
+// unbounded, as a replay or a speeded-up stream needs.
+func (in *Inputs) SetAhead(d time.Duration) { in.ahead, in.wmc.ok = d, false }
+
+// Ahead is the bound SetAhead set: a record stamped after the clock plus
+// Ahead is ahead of the clock. ok is false when there is none.
+func (in *Inputs) Ahead(now time.Time) (bound time.Time, ok bool) {
+	if in.ahead <= 0 {
+		return time.Time{}, false
+	}
+	return now.Add(in.ahead), true
 }
 
 // SetEnds gives Inputs an input that can say how far its partitions reach:
@@ -167,6 +189,9 @@ func (in *Inputs) Read(p ingest.Partition, ts time.Time, lag int64, now time.Tim
 	pr.seen, pr.unseen = now, false
 	pr.caughtUp, pr.lag = lag <= 0, lag
 	pr.endKnown = false // a high-water mark read before this record says nothing after it
+	if bound, ok := in.Ahead(now); ok && ts.After(bound) {
+		ts = bound
+	}
 	if ts.After(pr.max) {
 		pr.max = ts
 	}

@@ -116,6 +116,34 @@ func TestInputsWaitForNewAssignment(t *testing.T) {
 	}
 }
 
+// TestInputsAhead: with SetAhead a stamp past the clock moves its partition
+// on only to the clock plus the bound; without it, to the stamp.
+func TestInputsAhead(t *testing.T) {
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name  string
+		ahead time.Duration
+		stamp time.Time
+		want  time.Time
+	}{
+		{"no bound", 0, now.Add(30 * time.Minute), now.Add(30 * time.Minute)},
+		{"within the bound", 10 * time.Second, now.Add(5 * time.Second), now.Add(5 * time.Second)},
+		{"past the bound", 10 * time.Second, now.Add(30 * time.Minute), now.Add(10 * time.Second)},
+		{"behind the clock", 10 * time.Second, now.Add(-time.Minute), now.Add(-time.Minute)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := NewInputs(5*time.Second, nil)
+			in.SetAhead(tt.ahead)
+			in.Read(p0, now.Add(-2*time.Minute), 0, now)
+			in.Read(p1, tt.stamp, 0, now)
+			in.Read(p0, tt.stamp, 0, now)
+			if wm := in.Watermark(now); !wm.Equal(tt.want) {
+				t.Errorf("watermark %s, want %s", wm, tt.want)
+			}
+		})
+	}
+}
+
 // TestInputsDelivered: every partition expected has delivered only once
 // each has read a record; without partitions expected it is never known.
 func TestInputsDelivered(t *testing.T) {
