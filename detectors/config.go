@@ -137,9 +137,15 @@ type SpreadingConfig struct {
 type ReportRateConfig struct {
 	Enabled    bool    `mapstructure:"enabled"`
 	MinReports float64 `mapstructure:"min_reports"` // reports in the bucket
-	MinZ       float64 `mapstructure:"min_z"`
-	MinGrowth  float64 `mapstructure:"min_growth"` // reports / expected reports
-	Window     int     `mapstructure:"window"`
+	// MinReporters is the least unique reporters of the bucket's reports for
+	// a wave: six reports by one account are one account's opinion, not a
+	// wave (they paged, 27× the expected rate). 0 reporters (unknown, as in
+	// a backtest of a count series) is not judged by it; a report from a
+	// high-trust channel pages whoever sent it.
+	MinReporters uint64  `mapstructure:"min_reporters"`
+	MinZ         float64 `mapstructure:"min_z"`
+	MinGrowth    float64 `mapstructure:"min_growth"` // reports / expected reports
+	Window       int     `mapstructure:"window"`
 	// PriorMentions is how many mentions' worth of the platform's report rate a
 	// term's own rate is shrunk towards, so a term with little history is judged
 	// by the platform's rate.
@@ -173,6 +179,8 @@ type WatchlistConfig struct {
 	MinZ       float64 `mapstructure:"min_z"`
 	MinGrowth  float64 `mapstructure:"min_growth"`
 	MinReports float64 `mapstructure:"min_reports"`
+	// MinReporters: as report_rate.min_reporters, for a watched term's reports.
+	MinReporters uint64 `mapstructure:"min_reporters"`
 }
 
 // WatchEntry is one watchlist entry with its own risk and category; empty fields
@@ -218,13 +226,13 @@ func DefaultConfig() Config {
 			Spreading: SpreadingConfig{Enabled: true, MinRegions: 5, MinRegionShare: 0.05, MinCreators: 30},
 		},
 		ReportRate: ReportRateConfig{
-			Enabled: true, MinReports: 3, MinZ: 5, MinGrowth: 3, Window: 3,
+			Enabled: true, MinReports: 3, MinReporters: 3, MinZ: 5, MinGrowth: 3, Window: 3,
 			PriorMentions: 500, PriorRate: 0.002, MinExpected: 0.05,
 			HighTrustChannels: []string{"regulator", "law_enforcement", "partner"},
 		},
 		Watchlist: WatchlistConfig{
 			Enabled: true, Risk: "high", Category: "watchlist",
-			MinSupport: 5, MinZ: 4, MinGrowth: 1.5, MinReports: 2,
+			MinSupport: 5, MinZ: 4, MinGrowth: 1.5, MinReports: 2, MinReporters: 2,
 		},
 		Lifecycle: LifecycleConfig{QuietBuckets: 15, CooldownBuckets: 60, EscalateSteps: 1, EscalateMinSeverity: "high",
 			MaxSamples: 5, MaxRegions: 3},

@@ -486,3 +486,48 @@ func TestSummaryCreators(t *testing.T) {
 		}
 	}
 }
+
+// TestReportWaveNeedsReporters: six reports on a term that is never reported
+// are a wave when six accounts sent them, and one account's opinion when one
+// did (report_rate.min_reporters, watchlist.min_reporters); unknown
+// reporters (0, a count series) are not judged by it.
+func TestReportWaveNeedsReporters(t *testing.T) {
+	const term = "hashtag:steady0"
+	cfg := DefaultConfig()
+	cfg.Watchlist.Entries = []WatchEntry{{Term: term}}
+	s := mustSet(t, cfg)
+	for _, tt := range []struct {
+		name      string
+		reporters uint64
+		watched   bool
+		want      bool
+	}{
+		{"six reporters", 6, false, true},
+		{"three reporters", 3, false, true},
+		{"one reporter", 1, false, false},
+		{"two reporters", 2, false, false},
+		{"reporters unknown", 0, false, true},
+		{"watched, one reporter", 1, true, false},
+		{"watched, two reporters", 2, true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Observation{Term: term, Bucket: time.Date(2026, 11, 20, 11, 5, 0, 0, time.UTC), Width: time.Minute,
+				Mentions: 10, Reports: 6, UniqueCreators: 10, UniqueReporters: tt.reporters,
+				MentionHistory: make([]float64, 120), ReportHistory: make([]float64, 120), DayAgo: math.NaN(), LearnDayAgo: math.NaN()}
+			for i := range o.MentionHistory {
+				o.MentionHistory[i] = 10
+			}
+			name := NameReportRate
+			if tt.watched {
+				o.Watch, name = s.Watch(term), NameWatchlist
+			}
+			var got bool
+			for _, f := range s.Evaluate(&o) {
+				got = got || f.Detector == name && f.OnReports
+			}
+			if got != tt.want {
+				t.Errorf("%s paged on reports: %v, want %v", name, got, tt.want)
+			}
+		})
+	}
+}

@@ -23,7 +23,7 @@ func (d *ReportRate) Detect(o *Observation) (Finding, bool) {
 }
 
 func (d *ReportRate) judge(a *analysis) (Finding, bool) {
-	if a.o.Reports < d.cfg.MinReports {
+	if a.o.Reports < d.cfg.MinReports || tooFewReporters(a.o, d.cfg.MinReporters) {
 		return Finding{}, false
 	}
 	r, e := a.reportStrength(d.cfg.MinZ, d.cfg.MinGrowth, d.cfg.MinReports)
@@ -31,6 +31,12 @@ func (d *ReportRate) judge(a *analysis) (Finding, bool) {
 		return Finding{}, false
 	}
 	return reportFinding(NameReportRate, "REPORTS", a, r, e), true
+}
+
+// tooFewReporters reports whether the bucket's reports come from fewer than
+// min unique reporters, when the reporters are known (UniqueReporters > 0).
+func tooFewReporters(o *Observation, min uint64) bool {
+	return o.UniqueReporters > 0 && o.UniqueReporters < min
 }
 
 func reportFinding(name, tag string, a *analysis, strength float64, e evidence) Finding {

@@ -288,7 +288,7 @@ func (d *Watchlist) judge(a *analysis) (Finding, bool) {
 	if o.Mentions >= d.cfg.MinSupport {
 		rm, em = a.mentionStrength(bar, d.cfg.MinGrowth, d.cfg.MinSupport, a.spiky(bar))
 	}
-	if o.Reports >= d.cfg.MinReports {
+	if o.Reports >= d.cfg.MinReports && !tooFewReporters(o, d.cfg.MinReporters) {
 		rr, er = a.reportStrength(d.cfg.MinZ, d.cfg.MinGrowth, d.cfg.MinReports)
 	}
 	if math.Max(rm, rr) < 1 {

@@ -208,21 +208,24 @@ type metrics struct {
 	parked    prometheus.Gauge
 	forced    prometheus.Counter
 	aheadLost prometheus.Counter
-	late      prometheus.Counter
-	tracked   prometheus.Gauge
-	openAlert prometheus.Gauge
-	windowB   prometheus.Gauge
-	buckets   prometheus.Counter
-	closeDur  prometheus.Histogram
-	commitDur prometheus.Histogram
-	commitErr prometheus.Counter
-	watermark prometheus.Gauge
-	alerts    *prometheus.CounterVec
-	unattrib  prometheus.Counter
-	dups      prometheus.Counter
-	dedupLost prometheus.Counter
-	dedupIDs  prometheus.Gauge
-	dedupB    prometheus.Gauge
+	// trackRefused and trackEvicted: see count.Metrics.TrackRefused and
+	// detect.Metrics.Evicted.
+	trackRefused, trackEvicted prometheus.Counter
+	late                       prometheus.Counter
+	tracked                    prometheus.Gauge
+	openAlert                  prometheus.Gauge
+	windowB                    prometheus.Gauge
+	buckets                    prometheus.Counter
+	closeDur                   prometheus.Histogram
+	commitDur                  prometheus.Histogram
+	commitErr                  prometheus.Counter
+	watermark                  prometheus.Gauge
+	alerts                     *prometheus.CounterVec
+	unattrib                   prometheus.Counter
+	dups                       prometheus.Counter
+	dedupLost                  prometheus.Counter
+	dedupIDs                   prometheus.Gauge
+	dedupB                     prometheus.Gauge
 
 	// The records counter of each kind, resolved once: a label lookup per
 	// record costs as much as counting its terms.
@@ -244,41 +247,43 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		records:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_pipeline_records_total", Help: "Records processed, by kind."}, []string{"kind"}),
-		parked:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_parked_records", Help: "Records held because their partition is ahead of the slowest one."}),
-		forced:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_forced_closes_total", Help: "Buckets closed early because records held for a slow partition filled pipeline.max_parked."}),
-		aheadLost:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_ahead_dropped_total", Help: "Records stamped more than pipeline.max_ahead after the clock, dropped because waiting ones filled pipeline.max_parked."}),
-		late:        prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_late_events_total", Help: "Events dropped because their bucket had closed."}),
-		tracked:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_tracked_terms", Help: "Terms tracked in detail."}),
-		openAlert:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_open_alerts", Help: "Alerts open or escalated."}),
-		windowB:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_sketch_window_bytes", Help: "Bytes held by the sketch window."}),
-		buckets:     prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_buckets_closed_total", Help: "Buckets of event time closed."}),
-		closeDur:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_pipeline_bucket_close_seconds", Help: "Time to close a bucket: detectors and sink writes.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
-		commitDur:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_sink_flush_seconds", Help: "Time to flush the sinks, checkpoint and commit offsets.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
-		commitErr:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_commit_errors_total", Help: "Failed flush/checkpoint/commit rounds; offsets stay put."}),
-		watermark:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
-		alerts:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
-		unattrib:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_reports_unattributed_total", Help: "Reports counted against no term: their content_id is not in the content→terms cache and they carry no hashtags."}),
-		dups:        prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_duplicates_dropped_total", Help: "Events dropped because their event_id was already counted from the same partition within the open buckets."}),
-		dedupLost:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_dedup_forgotten_total", Help: "Event ids forgotten before their bucket closed because pipeline.dedup_max_ids was reached; a copy of one would count again."}),
-		dedupIDs:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
-		dedupB:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
-		joinB:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_join_cache_bytes", Help: "Bytes held by the content→terms cache that attributes reports to terms (estimate), bounded by pipeline.join_cache_bytes."}),
-		joinReach:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_join_cache_reach_seconds", Help: "How far back in event time the content→terms cache reaches at the last closed bucket's rate of posts (its entries over posts per second): a report on a post older than this counts only through its own hashtags."}),
-		joinEvicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_join_cache_evicted_total", Help: "Content IDs the content→terms cache forgot early because it reached pipeline.join_cache_bytes before pipeline.join_cache entries; reports on them count only through their own hashtags."}),
-		doorHeld:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_held_total", Help: "Terms whose count-min estimate reached the tracking bar for the first time in a bucket: held at the door until a second sighting."}),
-		doorLost:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_forgotten_total", Help: "Terms held at the tracking door that another took the slot of before their second sighting; many once the door is at pipeline.admission_slots."}),
-		doorB:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_admission_bytes", Help: "Bytes held by the tracking admission door."}),
-		early:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_early_alerts_total", Help: "Alerts opened early, on a bucket still open (detectors.early), by detector."}, []string{"detector"}),
-		retracted:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alerts_retracted_total", Help: "Early alerts the final judgement of their bucket did not bear out, resolved with reason retracted, by detector."}, []string{"detector"}),
-		surges:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_surges_remembered", Help: "Buckets the surge paged on within the last day, remembered so that the day-ago level leaves them out."}),
-		surgesLost:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_surges_unremembered_total", Help: "Surged buckets not remembered because the engine held its bound of them: tomorrow's day-ago level at their hour counts them."}),
+		records:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_pipeline_records_total", Help: "Records processed, by kind."}, []string{"kind"}),
+		parked:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_parked_records", Help: "Records held because their partition is ahead of the slowest one."}),
+		forced:       prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_forced_closes_total", Help: "Buckets closed early because records held for a slow partition filled pipeline.max_parked."}),
+		trackRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_track_refused_total", Help: "Mentions and reports at the tracking bar of terms not tracked because pipeline.max_tracked terms are."}),
+		trackEvicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_tracked_evicted_early_total", Help: "Tracked terms let go before pipeline.evict_after quiet buckets to make room, the tracked terms being at pipeline.max_tracked."}),
+		aheadLost:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_ahead_dropped_total", Help: "Records stamped more than pipeline.max_ahead after the clock, dropped because waiting ones filled pipeline.max_parked."}),
+		late:         prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_late_events_total", Help: "Events dropped because their bucket had closed."}),
+		tracked:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_tracked_terms", Help: "Terms tracked in detail."}),
+		openAlert:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_open_alerts", Help: "Alerts open or escalated."}),
+		windowB:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_sketch_window_bytes", Help: "Bytes held by the sketch window."}),
+		buckets:      prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_buckets_closed_total", Help: "Buckets of event time closed."}),
+		closeDur:     prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_pipeline_bucket_close_seconds", Help: "Time to close a bucket: detectors and sink writes.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		commitDur:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trendwatch_sink_flush_seconds", Help: "Time to flush the sinks, checkpoint and commit offsets.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
+		commitErr:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_commit_errors_total", Help: "Failed flush/checkpoint/commit rounds; offsets stay put."}),
+		watermark:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
+		alerts:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alert_transitions_total", Help: "Alert transitions, by detector and new status."}, []string{"detector", "status"}),
+		unattrib:     prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_reports_unattributed_total", Help: "Reports counted against no term: their content_id is not in the content→terms cache and they carry no hashtags."}),
+		dups:         prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_duplicates_dropped_total", Help: "Events dropped because their event_id was already counted from the same partition within the open buckets."}),
+		dedupLost:    prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_dedup_forgotten_total", Help: "Event ids forgotten before their bucket closed because pipeline.dedup_max_ids was reached; a copy of one would count again."}),
+		dedupIDs:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_ids", Help: "Event ids remembered for deduplication."}),
+		dedupB:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_dedup_bytes", Help: "Bytes held by the event_id deduplication filter (estimate)."}),
+		joinB:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_join_cache_bytes", Help: "Bytes held by the content→terms cache that attributes reports to terms (estimate), bounded by pipeline.join_cache_bytes."}),
+		joinReach:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_join_cache_reach_seconds", Help: "How far back in event time the content→terms cache reaches at the last closed bucket's rate of posts (its entries over posts per second): a report on a post older than this counts only through its own hashtags."}),
+		joinEvicted:  prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_join_cache_evicted_total", Help: "Content IDs the content→terms cache forgot early because it reached pipeline.join_cache_bytes before pipeline.join_cache entries; reports on them count only through their own hashtags."}),
+		doorHeld:     prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_held_total", Help: "Terms whose count-min estimate reached the tracking bar for the first time in a bucket: held at the door until a second sighting."}),
+		doorLost:     prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_admission_forgotten_total", Help: "Terms held at the tracking door that another took the slot of before their second sighting; many once the door is at pipeline.admission_slots."}),
+		doorB:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_admission_bytes", Help: "Bytes held by the tracking admission door."}),
+		early:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_early_alerts_total", Help: "Alerts opened early, on a bucket still open (detectors.early), by detector."}, []string{"detector"}),
+		retracted:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trendwatch_alerts_retracted_total", Help: "Early alerts the final judgement of their bucket did not bear out, resolved with reason retracted, by detector."}, []string{"detector"}),
+		surges:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "trendwatch_pipeline_surges_remembered", Help: "Buckets the surge paged on within the last day, remembered so that the day-ago level leaves them out."}),
+		surgesLost:   prometheus.NewCounter(prometheus.CounterOpts{Name: "trendwatch_pipeline_surges_unremembered_total", Help: "Surged buckets not remembered because the engine held its bound of them: tomorrow's day-ago level at their hour counts them."}),
 	}
 	m.recContent, m.recReport = m.records.WithLabelValues("content"), m.records.WithLabelValues("report")
 	m.recInvalid, m.recSkipped = m.records.WithLabelValues("invalid"), m.records.WithLabelValues("skipped")
 	m.recReplayed, m.recDuplicate = m.records.WithLabelValues("replayed"), m.records.WithLabelValues("duplicate")
 	if reg != nil {
-		reg.MustRegister(m.records, m.parked, m.forced, m.aheadLost, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted, m.joinB, m.joinEvicted, m.joinReach, m.surges, m.surgesLost)
+		reg.MustRegister(m.records, m.parked, m.forced, m.aheadLost, m.trackRefused, m.trackEvicted, m.late, m.tracked, m.openAlert, m.windowB, m.buckets, m.closeDur, m.commitDur, m.commitErr, m.watermark, m.alerts, m.unattrib, m.dups, m.dedupLost, m.dedupIDs, m.dedupB, m.doorHeld, m.doorLost, m.doorB, m.early, m.retracted, m.joinB, m.joinEvicted, m.joinReach, m.surges, m.surgesLost)
 	}
 	return m
 }
@@ -350,7 +355,7 @@ func (e *Engine) newJudge() *detect.Judge {
 	}, detect.Parts{
 		Window: e.window, Tracked: e.tracked, Pool: &e.buckets, Families: &e.families, Platform: e.platform,
 		Looks: e.looks, Surges: e.surges, Counter: e.count, Life: e.life,
-	}, e.set, detect.Metrics{Surges: e.m.surges, SurgesLost: e.m.surgesLost})
+	}, e.set, detect.Metrics{Surges: e.m.surges, SurgesLost: e.m.surgesLost, Evicted: e.m.trackEvicted})
 }
 
 // newCounter makes the counter over the engine's tables, as they stand.
@@ -365,6 +370,7 @@ func (e *Engine) newCounter() *count.Counter {
 		Join: e.join, Door: e.door, Platform: e.platform, Looks: e.looks,
 	}, e.set, count.Metrics{
 		Late: e.m.late, Unattributed: e.m.unattrib, JoinEvicted: e.m.joinEvicted, DoorHeld: e.m.doorHeld, DoorLost: e.m.doorLost,
+		TrackRefused: e.m.trackRefused,
 	}, e.log)
 }
 

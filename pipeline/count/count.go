@@ -65,7 +65,15 @@ type Detectors interface {
 // Metrics are the counters counting moves.
 type Metrics struct {
 	Late, Unattributed, JoinEvicted, DoorHeld, DoorLost prometheus.Counter
+	// TrackRefused counts mentions and reports at the tracking bar of terms
+	// not tracked because pipeline.max_tracked terms are.
+	TrackRefused prometheus.Counter
 }
+
+// Reserve is the room beyond pipeline.max_tracked kept for the terms of
+// reports from high-trust channels (TrackNow): a regulator's report pages
+// on its own, and a flood that filled the tracked terms must not silence it.
+func Reserve(maxTracked int) int { return max(1, maxTracked/16) }
 
 // Parts are the tables counting writes; the engine owns them, its bucket
 // close reads them and its checkpoint keeps them.
@@ -108,6 +116,9 @@ type Counter struct {
 	// doorWarned is the last bucket whose door was full, said once a
 	// bucket; joinWarned the same for the join cache's byte bound.
 	doorWarned, joinWarned time.Time
+	// fullWarned is the bucket refuse last said the tracked terms were
+	// full in.
+	fullWarned time.Time
 
 	// The event being counted: its terms, their keys and hashes, the
 	// families counted, and for each term its family's hash (0 for none)
@@ -418,15 +429,19 @@ func (c *Counter) Report(r *event.Report, hs *ingest.Hashes) {
 // threshold, or on its first mention when it is on the watchlist. Its history
 // comes retroactively from the sketch window.
 func (c *Counter) maybeTrack(key string, h uint64, open *sketches.Bucket, isReport bool) *tracked.Term {
-	if len(c.tracked) >= c.cfg.MaxTracked || open == nil {
+	if open == nil {
 		return nil
 	}
+	full := len(c.tracked) >= c.cfg.MaxTracked
 	var watch *detectors.WatchMatch
 	if isReport {
 		if open.Reports.Estimate(h) < c.cfg.TrackMinReports {
 			return nil
 		}
 	} else if est := open.Mentions.Estimate(h); est < c.cfg.TrackMin {
+		if full {
+			return nil // nor would a watched term be tracked
+		}
 		// The watchlist is checked once per term and bucket (on its first
 		// mention), not on every event.
 		if est != 1 {
@@ -439,10 +454,27 @@ func (c *Counter) maybeTrack(key string, h uint64, open *sketches.Bucket, isRepo
 			return nil
 		}
 	}
+	if full {
+		c.refuse(open.Start)
+		return nil
+	}
 	if watch == nil && !c.admit(open.Start, h) {
 		return nil
 	}
 	return c.Track(key, h, watch, c.window.Closed())
+}
+
+// refuse counts a term at the tracking bar not tracked because the tracked
+// terms are at pipeline.max_tracked, and says so once a bucket: until the
+// bucket close lets the quietest go (detect.Judge.evict), new terms,
+// a real surge's among them, are judged late.
+func (c *Counter) refuse(start time.Time) {
+	c.m.TrackRefused.Inc()
+	if start.After(c.fullWarned) {
+		c.fullWarned = start
+		c.log.Warn("tracked terms at pipeline.max_tracked: terms at the tracking bar are not tracked until the bucket close lets the quietest go; a flood of made-up terms is the usual cause",
+			"bucket", start, "tracked", len(c.tracked), "pipeline.max_tracked", c.cfg.MaxTracked)
+	}
 }
 
 // admit passes a term at the tracking bar through the door: on its first
@@ -467,7 +499,11 @@ func (c *Counter) admit(start time.Time, h uint64) bool {
 // TrackNow starts tracking key whatever its counts, room permitting; open
 // is its open window bucket.
 func (c *Counter) TrackNow(key string, h uint64, open *sketches.Bucket) *tracked.Term {
-	if len(c.tracked) >= c.cfg.MaxTracked || open == nil {
+	if open == nil {
+		return nil
+	}
+	if len(c.tracked) >= c.cfg.MaxTracked+Reserve(c.cfg.MaxTracked) {
+		c.refuse(open.Start)
 		return nil
 	}
 	return c.Track(key, h, nil, c.window.Closed())

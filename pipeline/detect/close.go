@@ -331,23 +331,27 @@ func (j *Judge) evict() {
 		open map[string]bool
 		gone []*tracked.Term
 	)
-	for h, st := range j.tracked {
-		if st.Quiet < j.cfg.EvictAfter || st.Watch != nil || st.OpenBuckets() > 0 {
-			continue
-		}
+	alerting := func(st *tracked.Term) bool {
 		if open == nil {
 			open = make(map[string]bool)
 			for _, a := range j.life.Open() {
 				open[a.Term] = true
 			}
 		}
-		if !open[st.Key] {
+		return open[st.Key]
+	}
+	for h, st := range j.tracked {
+		if st.Quiet < j.cfg.EvictAfter || st.Watch != nil || st.OpenBuckets() > 0 {
+			continue
+		}
+		if !alerting(st) {
 			delete(j.tracked, h)
 			if st.Kind == event.KindFamily {
 				gone = append(gone, st)
 			}
 		}
 	}
+	gone = j.makeRoom(gone, alerting)
 	// In key order, not the map's: the families' table of those let go
 	// keeps one per slot, the last told, and which one it keeps decides
 	// whether that family can be tracked again from spellings it knows.
@@ -355,6 +359,65 @@ func (j *Judge) evict() {
 	for _, st := range gone {
 		j.families.Untracked(st.Hash)
 	}
+}
+
+// makeRoom lets go of the quietest tracked terms when pipeline.max_tracked
+// are tracked, down to a tenth below it, and returns gone with the families
+// among them. Full, new terms are refused (count.Counter.refuse): one
+// account's 24,000 made-up tags, each posted six times in a minute, filled
+// the table, and a real surge the minute after went untracked, and unpaged,
+// until the tags had been quiet for pipeline.evict_after buckets. Only terms
+// quiet in the bucket just closed go, the quietest longest first, and never
+// a watched term, one with an open bucket or one alerting; a term let go and
+// mentioned again is tracked again with its history from the sketches.
+func (j *Judge) makeRoom(gone []*tracked.Term, alerting func(*tracked.Term) bool) []*tracked.Term {
+	if len(j.tracked) < j.cfg.MaxTracked {
+		return gone
+	}
+	var quiet []*tracked.Term
+	for _, st := range j.tracked {
+		if st.Quiet > 0 && st.Watch == nil && st.OpenBuckets() == 0 {
+			quiet = append(quiet, st)
+		}
+	}
+	last := func(st *tracked.Term) float64 {
+		if v := st.Mentions.View(); len(v) > 0 {
+			return v[len(v)-1]
+		}
+		return 0
+	}
+	// In an order of the terms alone, not the map's, so that a restart
+	// from a checkpoint lets the same terms go.
+	slices.SortFunc(quiet, func(a, b *tracked.Term) int {
+		if a.Quiet != b.Quiet {
+			return b.Quiet - a.Quiet
+		}
+		if la, lb := last(a), last(b); la != lb {
+			if la < lb {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	want := len(j.tracked) - (j.cfg.MaxTracked - j.cfg.MaxTracked/10)
+	for _, st := range quiet {
+		if want <= 0 {
+			break
+		}
+		if alerting(st) {
+			continue
+		}
+		delete(j.tracked, st.Hash)
+		want--
+		if j.m.Evicted != nil {
+			j.m.Evicted.Inc()
+		}
+		if st.Kind == event.KindFamily {
+			gone = append(gone, st)
+		}
+	}
+	return gone
 }
 
 func median(xs []float64) float64 {

@@ -64,6 +64,8 @@ type Parts struct {
 type Metrics struct {
 	Surges     prometheus.Gauge
 	SurgesLost prometheus.Counter
+	// Evicted counts the terms let go early to make room (Judge.evict).
+	Evicted prometheus.Counter
 }
 
 // Judge judges the tracked terms. Its methods are not safe for concurrent
