@@ -7,9 +7,11 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"reflect"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -74,11 +76,11 @@ type Config struct {
 	// (window.memory_budget, pipeline.join_cache_bytes, the event_id filter
 	// and the tracking door at their bounds) must fit in it with room to
 	// spare for the rest (tracked terms, parked records, buffers): start-up
-	// refuses a configuration where they do not. The default, 448 MiB, keeps
-	// the process under 512 MiB with 64 MiB for what the limit does not
+	// refuses a configuration where they do not. The default, 432 MiB, keeps
+	// the process under 512 MiB with 80 MiB for what the limit does not
 	// count (the binary's code, memory freed but not yet returned). 0 turns
 	// it off: no soft limit, and no check. GOMEMLIMIT in the environment
-	// takes precedence.
+	// takes precedence, and is the limit checked then.
 	MemoryLimit int64 `mapstructure:"memory_limit"`
 	// Sinks lists where aggregates and alerts go: "clickhouse", "parquet" or
 	// both. Empty means ClickHouse when clickhouse.addr was given (file, env or
@@ -155,10 +157,20 @@ func (c *Config) Validate() error {
 // checkMemory checks that the structures bounded by bytes fit in
 // memory_limit.
 func (c *Config) checkMemory() error {
-	switch {
-	case c.MemoryLimit < 0:
+	if c.MemoryLimit < 0 {
 		return fmt.Errorf("memory_limit: must be >= 0, got %d", c.MemoryLimit)
-	case c.MemoryLimit == 0:
+	}
+	limit, name := c.MemoryLimit, "memory_limit"
+	if env := os.Getenv("GOMEMLIMIT"); env != "" {
+		// The runtime read it at start-up and it takes precedence
+		// (cmd/trendwatch applyMemoryLimit): checked against memory_limit,
+		// GOMEMLIMIT=200MiB passed with 410 MiB bounded.
+		limit, name = debug.SetMemoryLimit(-1), "GOMEMLIMIT="+env
+		if limit == math.MaxInt64 {
+			limit = 0 // off
+		}
+	}
+	if limit == 0 {
 		return nil
 	}
 	plan, err := c.Window.Plan()
@@ -166,9 +178,9 @@ func (c *Config) checkMemory() error {
 		return err
 	}
 	bounded := plan.MaxBytes + c.Pipeline.BoundedBytes(plan.OpenBuckets)
-	if bounded+memoryRoom > c.MemoryLimit {
-		return fmt.Errorf("memory_limit: %d MiB does not hold what is bounded within it, %d MiB: the sketch window's worst case %d MiB (window.memory_budget), pipeline.join_cache_bytes %d MiB, the event_id filter %d MiB (pipeline.dedup_max_ids), the tracking door %d MiB (pipeline.admission_slots, %d open buckets) and the families' tables %d MiB (pipeline.families), and %d MiB for the rest; raise it, lower those, or set 0 for no limit",
-			c.MemoryLimit>>20, bounded>>20, plan.MaxBytes>>20, c.Pipeline.JoinCacheBytes>>20,
+	if bounded+memoryRoom > limit {
+		return fmt.Errorf("%s: %d MiB does not hold what is bounded within it, %d MiB: the sketch window's worst case %d MiB (window.memory_budget), pipeline.join_cache_bytes %d MiB, the event_id filter %d MiB (pipeline.dedup_max_ids), the tracking door %d MiB (pipeline.admission_slots, %d open buckets) and the families' tables %d MiB (pipeline.families), and %d MiB for the rest; raise it, lower those, or set 0 for no limit",
+			name, limit>>20, bounded>>20, plan.MaxBytes>>20, c.Pipeline.JoinCacheBytes>>20,
 			int64(c.Pipeline.DedupMaxIDs)*dedup.BytesPerID>>20, int64(c.Pipeline.AdmissionSlots)*8*int64(plan.OpenBuckets)>>20, plan.OpenBuckets,
 			c.Pipeline.FamiliesBytes()>>20, memoryRoom>>20)
 	}
@@ -199,16 +211,21 @@ type Loader struct {
 	file  string
 	flags map[string]*pflag.Flag // key -> the flag bound to it
 	near  []string               // see Warnings
+	empty []string               // variables of known keys set to "", see Warnings
 }
 
 // Warnings are what the last Load noticed without refusing: each variable
 // that sets no key, outside every section, but lies within two edits of one
-// that does (a misspelt section or top-level key, such as TRENDWATCH_SINK).
+// that does (a misspelt section or top-level key, such as TRENDWATCH_SINK),
+// and each variable of a known key set to the empty string.
 // The command logs them once its logger is made.
 func (l *Loader) Warnings() []string {
-	out := make([]string, len(l.near))
-	for i, n := range l.near {
-		out[i] = "environment variable " + n + " sets no key and is ignored"
+	out := make([]string, 0, len(l.near)+len(l.empty))
+	for _, n := range l.near {
+		out = append(out, "environment variable "+n+" sets no key and is ignored")
+	}
+	for _, n := range l.empty {
+		out = append(out, "environment variable "+n+" is empty and is ignored: its key keeps the file's value or the default (an empty value cannot unset a key; set it in the config file)")
 	}
 	return out
 }
@@ -256,9 +273,12 @@ func (l *Loader) Load(file string) (*Config, error) {
 	if err := unknownEnv(bad); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	l.near = near
+	l.near, l.empty = near, nil
 	d := docs()
 	for _, lf := range leaves(reflect.TypeOf(Config{})) {
+		if v, ok := os.LookupEnv(EnvVar(lf.key)); ok && v == "" {
+			l.empty = append(l.empty, EnvVar(lf.key))
+		}
 		raw := l.v.Get(lf.key)
 		val, err := convert(raw, lf.typ, d[lf.key].unit)
 		if err != nil {
@@ -447,7 +467,10 @@ func (l *Loader) Source(key string) string {
 	if f, ok := l.flags[key]; ok && f.Changed {
 		return "flag --" + f.Name
 	}
-	if _, ok := os.LookupEnv(EnvVar(key)); ok {
+	if v, ok := os.LookupEnv(EnvVar(key)); ok && v != "" {
+		// viper reads an empty variable as unset (Warnings says so): one
+		// taken for set made TRENDWATCH_CLICKHOUSE_ADDR= choose ClickHouse
+		// at its default address.
 		return "environment variable " + EnvVar(key)
 	}
 	if l.file != "" && l.v.InConfig(key) {
@@ -481,7 +504,8 @@ func (l *Loader) sourced(err error) error {
 		}
 		src := l.Source(key)
 		if src == "default" {
-			src = "the default"
+			// "(the default)" after "set 0 for no limit" read as if 0 were it.
+			src = key + " left at its default"
 		} else {
 			src = "set by " + src
 		}

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -419,6 +421,8 @@ func TestUnknownEnvironment(t *testing.T) {
 		// configuration's: loaded, with a warning when it lies near a key.
 		{name: "a misspelt top-level key", env: map[string]string{"TRENDWATCH_SINK": "parquet"},
 			warn: []string{"environment variable TRENDWATCH_SINK (TRENDWATCH_SINKS?) sets no key and is ignored"}},
+		{name: "a known key set empty", env: map[string]string{"TRENDWATCH_CLICKHOUSE_ADDR": ""},
+			warn: []string{"environment variable TRENDWATCH_CLICKHOUSE_ADDR is empty and is ignored: its key keeps the file's value or the default (an empty value cannot unset a key; set it in the config file)"}},
 		{name: "a misspelt section", env: map[string]string{"TRENDWATCH_WINDWO_BUCKET": "5m", "TRENDWATCH_TOPICS": "100"},
 			warn: []string{"environment variable TRENDWATCH_WINDWO_BUCKET (TRENDWATCH_WINDOW_BUCKET?) sets no key and is ignored"}},
 	}
@@ -443,6 +447,67 @@ func TestUnknownEnvironment(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not say %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// TestEmptyEnvIsUnset: viper reads an empty variable as unset, and so does
+// the choice of sink: TRENDWATCH_CLICKHOUSE_ADDR= chose ClickHouse at its
+// default address until 7 December.
+func TestEmptyEnvIsUnset(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"no variable", nil, []string{"parquet"}},
+		{"empty", map[string]string{"TRENDWATCH_CLICKHOUSE_ADDR": ""}, []string{"parquet"}},
+		{"set", map[string]string{"TRENDWATCH_CLICKHOUSE_ADDR": "10.0.0.1:9000"}, []string{"clickhouse"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			setUp(t, tt.env, "")
+			l := NewLoader()
+			cfg, err := l.Load("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(cfg.Sinks, tt.want) {
+				t.Errorf("sinks %v, want %v", cfg.Sinks, tt.want)
+			}
+			if got := l.Source("clickhouse.addr"); (got == "default") != (tt.want[0] == "parquet") {
+				t.Errorf("clickhouse.addr from %s", got)
+			}
+		})
+	}
+}
+
+// TestGOMEMLIMITChecked: GOMEMLIMIT takes precedence over memory_limit (the
+// runtime reads it at start-up, cmd/trendwatch leaves memory_limit aside),
+// so it is the limit the structures bounded by bytes must fit in: checked
+// against memory_limit, GOMEMLIMIT=200MiB passed with about 380 MiB bounded.
+func TestGOMEMLIMITChecked(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		env   string
+		limit int64 // the runtime's, as it read GOMEMLIMIT
+		want  string
+	}{
+		{"too small", "200MiB", 200 << 20, "GOMEMLIMIT=200MiB: 200 MiB does not hold"},
+		{"room enough", "4GiB", 4 << 30, ""},
+		{"off", "off", math.MaxInt64, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			setUp(t, nil, "")
+			t.Setenv("GOMEMLIMIT", tt.env)
+			old := debug.SetMemoryLimit(tt.limit)
+			defer debug.SetMemoryLimit(old)
+			_, err := NewLoader().Load("")
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("got %v, want %q", err, tt.want)
 			}
 		})
 	}
