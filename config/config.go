@@ -5,11 +5,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime/debug"
 	"sort"
@@ -18,6 +20,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/trendwatch/trendwatch/checkpoint"
 	"github.com/trendwatch/trendwatch/detectors"
@@ -258,9 +261,24 @@ func (l *Loader) BindFlag(key string, f *pflag.Flag) error {
 func (l *Loader) Load(file string) (*Config, error) {
 	if file != "" {
 		l.file = file
+		if err := checkFile(file); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", file, err)
+		}
 		l.v.SetConfigFile(file)
 		if err := l.v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", file, err)
+		}
+		// viper leaves out a key with no value ("brokers:" and nothing
+		// after it): neither a typo nor a known key left empty was said.
+		raw, err := rawYAML(file)
+		if err != nil {
+			return nil, fmt.Errorf("config file %s: %w", file, err)
+		}
+		if err := l.unknownKeys(raw); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if key := emptyKey("", raw, knownKeys()); key != "" {
+			return nil, fmt.Errorf("config: %s: no value in file %s; give it one, or remove the line for the default", key, file)
 		}
 	}
 	// Each known key is converted here, naming key, source and value on
@@ -312,6 +330,88 @@ func (l *Loader) Load(file string) (*Config, error) {
 	return &cfg, nil
 }
 
+// checkFile says what is wrong with a config file viper would only call
+// of an unsupported type: a directory, or a name without a known extension.
+func checkFile(file string) error {
+	st, err := os.Stat(file)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return errors.New("is a directory; want a .yaml, .yml, .json or .toml file")
+	}
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".yaml", ".yml", ".json", ".toml":
+		return nil
+	}
+	return errors.New("want a .yaml, .yml, .json or .toml file (the extension says how it is read)")
+}
+
+// rawYAML is a YAML (or JSON, which YAML reads) file's keys, lower-cased
+// as viper's are, with the keys that have no value kept as nil; nil for a
+// TOML file, which has no such keys.
+func rawYAML(file string) (map[string]any, error) {
+	if strings.EqualFold(filepath.Ext(file), ".toml") {
+		return nil, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return lowerKeys(m), nil
+}
+
+func lowerKeys(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			v = lowerKeys(sub)
+		}
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}
+
+// knownKeys are the configuration's keys.
+func knownKeys() map[string]bool {
+	known := map[string]bool{}
+	for _, lf := range leaves(reflect.TypeOf(Config{})) {
+		known[lf.key] = true
+	}
+	return known
+}
+
+// emptyKey is the first key of m, in sorted order, of known that has no
+// value. A section with none sets nothing, as it says.
+func emptyKey(prefix string, m map[string]any, known map[string]bool) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		switch v := m[k].(type) {
+		case nil:
+			if known[key] {
+				return key
+			}
+		case map[string]any:
+			if e := emptyKey(key, v, known); e != "" {
+				return e
+			}
+		}
+	}
+	return ""
+}
+
 // unknownKeys names the first key in settings that no field reads: a typo
 // that would otherwise leave the setting silently at its default.
 func (l *Loader) unknownKeys(settings map[string]any) error {
@@ -341,6 +441,8 @@ func (l *Loader) unknownKeys(settings map[string]any) error {
 				if err := walk(key, sub); err != nil {
 					return err
 				}
+			case sections[key] && m[k] == nil:
+				// "window:" with every key under it commented out.
 			case sections[key]:
 				return fmt.Errorf("%s: got %v from file %s; want a section of keys", key, m[k], l.file)
 			default:

@@ -512,3 +512,42 @@ func TestGOMEMLIMITChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestFileKeysWithoutValue: viper leaves a YAML key with no value out of its
+// settings, so "brokers:" alone ran with the default brokers and a typo with
+// no value was never said; and a directory or an unknown extension was "an
+// unsupported config type".
+func TestFileKeysWithoutValue(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "trendwatch.conf")
+	if err := os.WriteFile(conf, []byte("log:\n  level: info\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, body, file string
+		want             string // "" for none
+	}{
+		{name: "a known key without value", body: "kafka:\n  brokers:\n", want: "kafka.brokers: no value in file"},
+		{name: "a typo without value", body: "window:\n  bukcet:\n", want: "window.bukcet: no such key"},
+		{name: "a misspelt section without value", body: "windw:\n", want: "windw: no such key"},
+		{name: "an empty section", body: "window:\nlog:\n  level: info\n"},
+		{name: "capitals, as viper reads them", body: "Window:\n  Bucket: 5m\n"},
+		{name: "a directory", file: dir, want: "is a directory"},
+		{name: "an unknown extension", file: conf, want: "want a .yaml, .yml, .json or .toml file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			setUp(t, nil, "")
+			file := tt.file
+			if file == "" {
+				file = writeFile(t, tt.body)
+			}
+			_, err := NewLoader().Load(file)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
