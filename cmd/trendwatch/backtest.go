@@ -70,6 +70,11 @@ func (a *app) backtestCmd() *cobra.Command {
 			switch {
 			case series != "" && events != "":
 				return errors.New("give --series or --events, not both")
+			case series != "" && labels != "":
+				// Ignored, it read as if the pages had been scored against it.
+				return errors.New("--labels goes with --events; a --series is scored with --windows")
+			case events != "" && out != "":
+				return errors.New("--out goes with --series; --events prints its result")
 			case series != "":
 				if format != "nab" {
 					return fmt.Errorf("--format: only nab is supported, got %q", format)
@@ -129,6 +134,11 @@ func (a *app) backtestCmd() *cobra.Command {
 				fmt.Fprintf(w, "%d lines (%d content, %d reports, %d invalid) in %s: %.0f events/s, %d buckets, %d alert transitions\n",
 					res.Lines, res.Content, res.Reports, res.Invalid, res.Took.Round(time.Millisecond),
 					float64(res.Lines)/res.Took.Seconds(), res.Buckets, len(res.Alerts))
+				if res.Content+res.Reports == 0 {
+					// A CSV given for JSON lines, or an empty file: no result
+					// to stand on, which exit 0 said there was.
+					return fmt.Errorf("--events %s: no valid event among %d lines (want JSON lines as 'trendwatch gen' writes them)", events, res.Lines)
+				}
 				if len(ls) == 0 {
 					for _, ev := range res.Alerts {
 						if ev.From == "" {

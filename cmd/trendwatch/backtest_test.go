@@ -199,3 +199,54 @@ func TestBacktestCorpusCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestBacktestEventsWithoutEvents: an --events file with no valid event (an
+// empty file, or a count series given in its place) is an error, not a
+// result of nothing at exit 0.
+func TestBacktestEventsWithoutEvents(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct{ name, body, want string }{
+		{"empty", "", "no valid event among 0 lines"},
+		{"a CSV", "timestamp,value\n2015-03-01 00:00:00,3\n2015-03-01 00:05:00,4\n", "no valid event among 3 lines"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(dir, tt.name+".jsonl")
+			if err := os.WriteFile(file, []byte(tt.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, stderr, err := runBacktest(t, "--events", file)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v (%s), want it to say %q", err, stderr, tt.want)
+			}
+		})
+	}
+}
+
+// TestFlagsThatDoNotApply: a flag the chosen mode ignores, or a value the
+// command cannot mean, is refused rather than run without it.
+func TestFlagsThatDoNotApply(t *testing.T) {
+	series := filepath.Join(t.TempDir(), "s.csv")
+	if err := os.WriteFile(series, []byte(messyExport(300)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"backtest", "--series", series, "--labels", "labels.jsonl"}, "--labels goes with --events"},
+		{[]string{"backtest", "--events", "events.jsonl", "--out", "x.csv"}, "--out goes with --series"},
+		{[]string{"demo", "--wall", "-5s"}, "--wall: must be >= 0"},
+		{[]string{"demo", "--rows", "0"}, "--rows: must be >= 1"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			root := newRoot()
+			var out bytes.Buffer
+			root.SetOut(&out)
+			root.SetErr(&out)
+			root.SetArgs(tt.args)
+			if err := root.Execute(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}

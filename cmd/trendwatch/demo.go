@@ -38,6 +38,12 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 --log-level is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case wall < 0:
+				return fmt.Errorf("--wall: must be >= 0 (0: until Ctrl-C), got %v", wall)
+			case rows < 1:
+				return fmt.Errorf("--rows: must be >= 1, got %d", rows)
+			}
 			cfg, err := a.load(cmd)
 			if err != nil {
 				return err

@@ -147,6 +147,9 @@ func ReadSeries(r io.Reader) (*Series, error) {
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
+	if err == io.EOF || err == nil && len(header) == 1 && strings.TrimSpace(header[0]) == "" && strings.TrimSpace(first) == "" {
+		return nil, errors.New("empty file: want a header or timestamp,value rows")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}

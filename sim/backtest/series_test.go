@@ -206,6 +206,8 @@ func TestReadSeriesRefuses(t *testing.T) {
 			"2115-01-01 00:00:00 follows 2015-01-01 00:02:00: filling the gaps of this count series with zero buckets of 1m0s would take more than 5000000"},
 		{"small number", csvOf("12345,1"), `line 2: timestamp "12345": a number, but not a Unix time`},
 		{"no rows", "timestamp,value\n", "no rows"},
+		{"empty file", "", "empty file"},
+		{"a newline alone", "\n", "empty file"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
