@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 
@@ -120,7 +121,10 @@ func (c *Config) Validate() error {
 		c.Kafka.Validate, c.Broker.Validate, c.Window.Validate, c.Detectors.Validate,
 		c.Pipeline.Validate, c.Checkpoint.Validate, c.Parquet.Validate,
 	}
-	for _, s := range c.Sinks {
+	for i, s := range c.Sinks {
+		if slices.Contains(c.Sinks[:i], s) {
+			return fmt.Errorf("sinks: %q listed twice", s)
+		}
 		switch s {
 		case "clickhouse":
 			checks = append(checks, c.ClickHouse.Validate)

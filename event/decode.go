@@ -130,19 +130,19 @@ func DefaultLimits() Limits {
 func (l Limits) Validate() error {
 	switch {
 	case l.MaxMessageBytes <= 0:
-		return fmt.Errorf("max_message_bytes must be > 0, got %d", l.MaxMessageBytes)
+		return fmt.Errorf("max_message_bytes: must be > 0, got %d", l.MaxMessageBytes)
 	case l.MaxHashtags <= 0:
-		return fmt.Errorf("max_hashtags must be > 0, got %d", l.MaxHashtags)
+		return fmt.Errorf("max_hashtags: must be > 0, got %d", l.MaxHashtags)
 	case l.MaxHashtagRunes <= 0:
-		return fmt.Errorf("max_hashtag_runes must be > 0, got %d", l.MaxHashtagRunes)
+		return fmt.Errorf("max_hashtag_runes: must be > 0, got %d", l.MaxHashtagRunes)
 	case l.MaxIDBytes <= 0:
-		return fmt.Errorf("max_id_bytes must be > 0, got %d", l.MaxIDBytes)
+		return fmt.Errorf("max_id_bytes: must be > 0, got %d", l.MaxIDBytes)
 	case l.MaxTextBytes <= 0:
-		return fmt.Errorf("max_text_bytes must be > 0, got %d", l.MaxTextBytes)
+		return fmt.Errorf("max_text_bytes: must be > 0, got %d", l.MaxTextBytes)
 	case l.MaxFuture < 0:
-		return fmt.Errorf("max_future must not be negative, got %v", l.MaxFuture)
+		return fmt.Errorf("max_future: must not be negative, got %v", l.MaxFuture)
 	case l.MaxAge < 0:
-		return fmt.Errorf("max_age must not be negative, got %v", l.MaxAge)
+		return fmt.Errorf("max_age: must not be negative, got %v", l.MaxAge)
 	}
 	return nil
 }

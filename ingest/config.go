@@ -184,7 +184,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("kafka.session_timeout: must be >= 1s, got %v", c.SessionTimeout)
 	}
 	if err := c.Limits.Validate(); err != nil {
-		return fmt.Errorf("kafka.limits: %w", err)
+		// "kafka.limits.max_age: …", a key the config's errors say the
+		// source of.
+		return fmt.Errorf("kafka.limits.%w", err)
 	}
 	switch c.SASL.Mechanism {
 	case "":
