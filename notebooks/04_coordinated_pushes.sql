@@ -10,14 +10,16 @@
 --    is per minute (mentions / unique creators in that minute), so it is not
 --    inflated by the same creator posting in many minutes. platform_median is
 --    the median of the same ratio over all busy term-minutes of the hour: the
---    platform's "normal" for comparison.
+--    platform's "normal" for comparison. It leaves family rows out: a family
+--    minute repeats the posts of its spellings' minutes, which would count
+--    twice.
 WITH
     now() - INTERVAL 1 HOUR AS since,
     30 AS min_mentions,          -- ignore terms quieter than this in the hour
     (   -- 18.16 does not pass WITH aliases into subqueries: keep this window equal to since
         SELECT median(mentions_per_creator)
         FROM term_history
-        WHERE bucket >= now() - INTERVAL 1 HOUR AND mentions >= 5
+        WHERE bucket >= now() - INTERVAL 1 HOUR AND mentions >= 5 AND kind != 'family'
     ) AS platform_median
 SELECT
     term,

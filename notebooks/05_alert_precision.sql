@@ -23,6 +23,12 @@
 --    minutes of opening (likely flapping), median minutes to resolve, and
 --    precision over the reviewed ones (true_positive / (true_positive +
 --    false_positive); NULL when none).
+--    An alert is one opening: a key that resolved and opened again is two
+--    alerts, each timed from its own open to its own resolve, and one open
+--    again now is not resolved. A verdict is on a key; it counts for the
+--    opening under way when it was given (the first, if given before any), as
+--    on the pages of trendwatch review, and the key's other openings count as
+--    unreviewed.
 WITH now() - INTERVAL 7 DAY AS since
 SELECT
     detector,
@@ -40,25 +46,51 @@ SELECT
        round(true_positives / (true_positives + false_positives), 3)) AS review_precision
 FROM
 (
+    -- One row per opening: the key's transitions from an open up to its next
+    -- open (or from its first transition, when older ones have expired).
     SELECT
-        key,
-        any(detector) AS detector,
-        max(to_status = 'escalated') AS was_escalated,
-        max(early) AS was_early,
-        max(reason = 'retracted') AS was_retracted,
-        max(to_status = 'resolved') AS was_resolved,
-        (toUInt32(toDateTime(maxIf(event_time, to_status = 'resolved')))
-            - toUInt32(toDateTime(min(event_time)))) / 60 AS minutes_open,
-        min(event_time) AS opened
-    FROM alert_events FINAL
-    GROUP BY key
-) AS a
-ANY LEFT JOIN
-(
-    SELECT key, verdict
-    FROM alert_reviews FINAL
-) AS r USING (key)
-WHERE opened >= since
+        detector,
+        starts[opening] AS run_start,
+        if(opening < length(starts), starts[opening + 1], length(transitions) + 1) AS run_end,
+        arraySlice(transitions, run_start, run_end - run_start) AS run,
+        run[1].2 AS opened,
+        arrayExists(x -> x.4, run) AS was_escalated,
+        arrayExists(x -> x.6, run) AS was_early,
+        arrayExists(x -> x.7, run) AS was_retracted,
+        arrayFirstIndex(x -> x.5, run) AS resolving,
+        resolving > 0 AS was_resolved,
+        if(was_resolved, (run[resolving].2 - opened) / 60, 0) AS minutes_open,
+        if((opening = 1 OR reviewed >= opened) AND (run_end > length(transitions) OR reviewed < transitions[run_end].2),
+           key_verdict, '') AS verdict
+    FROM
+    (
+        SELECT
+            detector,
+            transitions,
+            arrayFilter((i, x) -> i = 1 OR x.3, arrayEnumerate(transitions), transitions) AS starts,
+            key_verdict,
+            toUInt32(reviewed_at) AS reviewed
+        FROM
+        (
+            -- Per key, its transitions in order: (seq, time, opened,
+            -- escalated, resolved, early, retracted).
+            SELECT
+                key,
+                any(detector) AS detector,
+                arraySort(x -> x.1, groupArray((seq, toUInt32(toDateTime(event_time)), to_status = 'open',
+                    to_status = 'escalated', to_status = 'resolved', early, reason = 'retracted'))) AS transitions
+            FROM alert_events FINAL
+            GROUP BY key
+        ) AS k
+        ANY LEFT JOIN
+        (
+            SELECT key, verdict AS key_verdict, reviewed_at
+            FROM alert_reviews FINAL
+        ) AS r USING (key)
+    )
+    ARRAY JOIN arrayEnumerate(starts) AS opening
+)
+WHERE opened >= toUInt32(since)
 GROUP BY detector
 ORDER BY detector;
 

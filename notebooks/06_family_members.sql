@@ -9,13 +9,17 @@
 -- family names it, and so does the family column of any of its hashtags.
 
 -- 1. Minute by minute over the last three hours: each spelling's mentions and
---    its share of the family's minute. A new spelling taking the share over is
---    the push moving to evade a block on the old one.
+--    its share of the family's posts that minute (the family: row's mentions,
+--    which count each post once), the share an alert on the family names. A
+--    post tagged with two spellings counts in both, so shares can add up to
+--    more than 1; NULL: no family row that minute. A new spelling taking the
+--    share over is the push moving to evade a block on the old one.
 SELECT
     bucket AS minute,
     term AS spelling,
     mentions AS spelling_mentions,
-    round(mentions / sum_mentions, 2) AS share,
+    family_mentions,
+    if(family_mentions = 0, NULL, round(mentions / family_mentions, 2)) AS share,
     unique_creators AS spelling_creators
 FROM term_history
 ANY LEFT JOIN
@@ -23,10 +27,9 @@ ANY LEFT JOIN
     WITH
         'family:blakautchalenj' AS the_family,
         toStartOfMinute(now()) - INTERVAL 3 HOUR AS since
-    SELECT bucket, sum(mentions) AS sum_mentions
+    SELECT bucket, mentions AS family_mentions
     FROM term_history
-    WHERE family = the_family AND kind = 'hashtag' AND bucket >= since
-    GROUP BY bucket
+    WHERE term = the_family AND bucket >= since
 ) AS family_minutes USING bucket
 WHERE family = 'family:blakautchalenj'
   AND kind = 'hashtag'

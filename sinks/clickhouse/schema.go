@@ -154,7 +154,7 @@ func migrations() []migration {
 		{4, "create_ingest_stats", nil, func(s schema) []string { return []string{s.ingestStats()} }},
 		{5, "create_alert_reviews", nil, func(s schema) []string { return []string{s.alertReviews()} }},
 		{6, "create_views", nil, func(s schema) []string {
-			return []string{s.termHistoryV6(), s.trendingNow(), s.alertTimeline()}
+			return []string{s.termHistoryV6(), s.trendingNow(), s.alertTimelineV6()}
 		}},
 		// A view is created by one statement and changed by replacing it: 18.16
 		// has neither CREATE OR REPLACE VIEW nor DROP VIEW, and DROP TABLE drops a
@@ -196,6 +196,11 @@ func migrations() []migration {
 				{table: "alert_events", name: "reason", typ: s.lc("String") + " DEFAULT ''", after: "to_status"},
 			}
 		}, func(schema) []string { return nil }},
+		// alert_timeline shows early and reason, which 10 added to
+		// alert_events.
+		{11, "alert_timeline_early_reason", nil, func(s schema) []string {
+			return []string{"DROP TABLE IF EXISTS " + s.table("alert_timeline"), s.alertTimeline()}
+		}},
 	}
 }
 
@@ -420,6 +425,17 @@ ORDER BY growth DESC, term`
 // alertTimeline lists every transition, newest first, beside the alert's
 // current state so a reader sees both what happened and where it ended.
 func (s schema) alertTimeline() string {
+	return s.alertTimelineView("    reason,\n", "    early,\n")
+}
+
+// alertTimelineV6 is alert_timeline as migration 6 created it, before early
+// and reason: the migration must keep creating what it always did, and 11
+// replaces it.
+func (s schema) alertTimelineV6() string { return s.alertTimelineView("", "") }
+
+// alertTimelineView is the view with afterStatus columns after to_status and
+// afterWatchlisted after watchlisted, the order alert_events has them in.
+func (s schema) alertTimelineView(afterStatus, afterWatchlisted string) string {
 	return `CREATE VIEW IF NOT EXISTS ` + s.table("alert_timeline") + ` AS
 SELECT
     event_time,
@@ -430,7 +446,7 @@ SELECT
     term,
     from_status,
     to_status,
-    severity,
+` + afterStatus + `    severity,
     severity_level,
     score,
     observed,
@@ -442,7 +458,7 @@ SELECT
     top_regions,
     sample_content_ids,
     watchlisted,
-    summary,
+` + afterWatchlisted + `    summary,
     explanation,
     opened_at,
     current_status,

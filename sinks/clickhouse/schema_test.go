@@ -157,3 +157,33 @@ func TestMigrationsOrdered(t *testing.T) {
 		t.Errorf("latestVersion() = %d, want %d", latestVersion(), prev)
 	}
 }
+
+// TestAlertTimelineShowsAddedColumns: a column a migration adds to
+// alert_events is one analysts read in alert_timeline, so the latest view
+// selects it, and the view migration 6 created (which must not change) does
+// not.
+func TestAlertTimelineShowsAddedColumns(t *testing.T) {
+	s := schema{db: "tw", dialect: dialectLegacy}
+	added := addedColumns(s, "alert_events")
+	if len(added) == 0 {
+		t.Fatal("no migration adds a column to alert_events")
+	}
+	for _, c := range added {
+		col := "\n    " + c.name + ",\n"
+		if !strings.Contains(s.alertTimeline(), col) {
+			t.Errorf("alert_timeline does not select %s, which alert_events has:\n%s", c.name, s.alertTimeline())
+		}
+		if strings.Contains(s.alertTimelineV6(), col) {
+			t.Errorf("alert_timeline as migration 6 created it selects %s, which alert_events did not have then", c.name)
+		}
+	}
+	created := false
+	for _, m := range migrations() {
+		for _, stmt := range m.ddl(s) {
+			created = created || stmt == s.alertTimeline()
+		}
+	}
+	if !created {
+		t.Error("no migration creates alert_timeline as alertTimeline has it")
+	}
+}

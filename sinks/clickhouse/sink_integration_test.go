@@ -205,8 +205,12 @@ func TestAlertsIntegration(t *testing.T) {
 	if !slices.EqualFunc(hist.rows, want, slices.Equal) {
 		t.Errorf("alert_events FINAL =\n%s\nwant each transition once: %q", hist, want)
 	}
-	tl := mustQuery(t, conn, "SELECT seq, to_status, current_status, current_severity FROM alert_timeline")
-	wantTL := [][]string{{"3", "resolved", "resolved", "critical"}, {"2", "escalated", "resolved", "critical"}, {"1", "open", "resolved", "critical"}}
+	tl := mustQuery(t, conn, "SELECT seq, to_status, early, reason, current_status, current_severity FROM alert_timeline")
+	wantTL := [][]string{
+		{"3", "resolved", "0", "", "resolved", "critical"},
+		{"2", "escalated", "0", "retracted", "resolved", "critical"},
+		{"1", "open", "1", "", "resolved", "critical"},
+	}
 	if !slices.EqualFunc(tl.rows, wantTL, slices.Equal) {
 		t.Errorf("alert_timeline =\n%s\nwant newest first beside the current state: %q", tl, wantTL)
 	}
@@ -419,6 +423,31 @@ func BenchmarkFlushMinutesIntegration(b *testing.B) {
 func TestChannelsMigrationIntegration(t *testing.T) {
 	cfg := testConfig(t)
 	ctx := context.Background()
+	conn := migratedTo(t, cfg, 8)
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO `"+cfg.Database+"`.trend_minute (bucket, kind, term, mentions, reports, version)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), "hashtag", "hashtag:old", uint64(9), uint64(4), uint64(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+
+	migrateFrom(t, cfg, 8)
+	got := mustQuery(t, directConn(t, cfg.Addr[0], cfg.Database),
+		"SELECT reports, reports_user, reports_regulator, reports_internal FROM term_history WHERE term = 'hashtag:old'")
+	if len(got.rows) != 1 || got.cell(0, "reports_user") != "4" || got.cell(0, "reports_regulator") != "0" || got.cell(0, "reports_internal") != "0" {
+		t.Errorf("older row after the migration:\n%s", got)
+	}
+}
+
+// migratedTo creates cfg's database at migration upTo, as a build of that
+// time left it, and returns a connection without a default database.
+func migratedTo(t *testing.T, cfg Config, upTo int) ch.Conn {
+	t.Helper()
+	ctx := context.Background()
 	conn := directConn(t, cfg.Addr[0], "")
 	sc := schema{db: cfg.Database, dialect: dialectLegacy}
 	for _, sql := range []string{"CREATE DATABASE IF NOT EXISTS `" + cfg.Database + "`", sc.schemaMigrations()} {
@@ -427,7 +456,7 @@ func TestChannelsMigrationIntegration(t *testing.T) {
 		}
 	}
 	for _, m := range migrations() {
-		if m.version > 8 {
+		if m.version > upTo {
 			break
 		}
 		if m.columns != nil {
@@ -446,33 +475,68 @@ func TestChannelsMigrationIntegration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO `"+cfg.Database+"`.trend_minute (bucket, kind, term, mentions, reports, version)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Append(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), "hashtag", "hashtag:old", uint64(9), uint64(4), uint64(1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Send(); err != nil {
-		t.Fatal(err)
-	}
+	return conn
+}
 
-	applied, err := Migrate(ctx, cfg, nil)
+// migrateFrom runs Migrate on a database at migration from and checks that it
+// applies every later migration, and only those.
+func migrateFrom(t *testing.T, cfg Config, from int) {
+	t.Helper()
+	applied, err := Migrate(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []string // every migration after 8
+	var want []string
 	for _, m := range migrations() {
-		if m.version > 8 {
+		if m.version > from {
 			want = append(want, m.id())
 		}
 	}
 	if !slices.Equal(applied, want) {
 		t.Errorf("applied %q, want %q", applied, want)
 	}
-	got := mustQuery(t, directConn(t, cfg.Addr[0], cfg.Database),
-		"SELECT reports, reports_user, reports_regulator, reports_internal FROM term_history WHERE term = 'hashtag:old'")
-	if len(got.rows) != 1 || got.cell(0, "reports_user") != "4" || got.cell(0, "reports_regulator") != "0" || got.cell(0, "reports_internal") != "0" {
-		t.Errorf("older row after the migration:\n%s", got)
+}
+
+// TestAlertTimelineMigrationIntegration upgrades a database at migration 10
+// that holds a retracted early alert: Open refuses it until migration 11
+// applies alone, and then alert_timeline shows early and reason beside the
+// rows written before.
+func TestAlertTimelineMigrationIntegration(t *testing.T) {
+	cfg := testConfig(t)
+	ctx := context.Background()
+	conn := migratedTo(t, cfg, 10)
+	db := directConn(t, cfg.Addr[0], cfg.Database)
+	if _, err := query(ctx, db, "SELECT reason FROM alert_timeline"); err == nil {
+		t.Fatal("alert_timeline at migration 10 has reason: the test no longer starts where migration 11 did")
 	}
+	if _, err := Open(ctx, cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "this build needs 11") {
+		t.Errorf("Open at migration 10: err = %v, want one saying this build needs 11", err)
+	}
+	at := time.Now().UTC().Truncate(time.Second).Add(-10 * time.Minute)
+	key := "surge|hashtag:blackoutchallenge"
+	evs := []alert.Event{
+		transition(key, "hashtag:blackoutchallenge", 1, "", alert.StatusOpen, at, alert.SeverityHigh),
+		transition(key, "hashtag:blackoutchallenge", 2, alert.StatusOpen, alert.StatusResolved, at.Add(time.Minute), alert.SeverityHigh),
+	}
+	evs[0].Alert.Early = true
+	evs[1].Alert.Early = true
+	evs[1].Reason = "retracted"
+	cp, err := copyEvents(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := chInserter{conn: conn, db: cfg.Database}
+	for _, b := range []*block{alertEventsBlock(cp), alertsBlock(cp)} {
+		if err := ins.insert(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	migrateFrom(t, cfg, 10)
+	got := mustQuery(t, db, "SELECT seq, to_status, early, reason, current_status FROM alert_timeline")
+	want := [][]string{{"2", "resolved", "1", "retracted", "resolved"}, {"1", "open", "1", "", "resolved"}}
+	if !slices.EqualFunc(got.rows, want, slices.Equal) {
+		t.Errorf("alert_timeline after migration 11 =\n%s\nwant %q", got, want)
+	}
+	openSink(t, cfg) // at 11, this build opens it
 }
