@@ -69,7 +69,7 @@ type Config struct {
 	MaxAhead time.Duration `mapstructure:"max_ahead"`
 	// DedupMaxIDs bounds the event ids remembered, all partitions together, to
 	// drop a second copy of an event (a producer's retry, a range produced
-	// twice) read from the same partition while its bucket is open. Each costs
+	// twice) read from any partition of its topic while its bucket is open. Each costs
 	// about 40 bytes; when full, the ids of the oldest open bucket are
 	// forgotten early. 0 turns deduplication off.
 	DedupMaxIDs int `mapstructure:"dedup_max_ids"`

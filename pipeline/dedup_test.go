@@ -17,21 +17,29 @@ import (
 // range produced twice does: same event_id, a new offset. gap is how many
 // originals come between an event and its copy (0: right after it).
 func produceTwice(recs []ingest.Record, gap int) []ingest.Record {
+	return produceTwiceTo(recs, gap, 0)
+}
+
+// produceTwiceTo is produceTwice with each copy in partition copyPart of its
+// topic, the originals in partition 0: a round-robin producer's retry.
+func produceTwiceTo(recs []ingest.Record, gap, copyPart int) []ingest.Record {
 	var out []ingest.Record
-	next := map[string]int64{}
-	add := func(r ingest.Record) {
-		r.Source.Offset = next[r.Source.Topic]
-		next[r.Source.Topic]++
+	next := map[ingest.Partition]int64{}
+	add := func(r ingest.Record, part int) {
+		r.Source.Partition = part
+		p := ingest.Partition{Topic: r.Source.Topic, Partition: part}
+		r.Source.Offset = next[p]
+		next[p]++
 		out = append(out, r)
 	}
 	for i := range recs {
-		add(recs[i])
+		add(recs[i], 0)
 		if j := i - gap; j >= 0 {
-			add(recs[j])
+			add(recs[j], copyPart)
 		}
 	}
 	for j := max(0, len(recs)-gap); j < len(recs); j++ {
-		add(recs[j])
+		add(recs[j], copyPart)
 	}
 	return out
 }
@@ -72,15 +80,20 @@ func TestEngineDropsDuplicateEventIDs(t *testing.T) {
 		name    string
 		gap     int  // originals between an event and its copy
 		restart bool // snapshot and restore half-way through the doubled stream
+		part    int  // the copies' partition (the originals': 0)
 	}{
 		{name: "retry at once", gap: 0},
 		{name: "retry 200 events later", gap: 200},
 		{name: "retry at once, restart between", gap: 0, restart: true},
 		{name: "retry 200 events later, restart between", gap: 200, restart: true},
+		// A round-robin producer's retry lands on another partition: it
+		// counted twice while the ids were kept per partition.
+		{name: "retry in another partition", gap: 0, part: 1},
+		{name: "retry in another partition 200 events later, restart between", gap: 200, restart: true, part: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			twice := produceTwice(recs, tt.gap)
+			twice := produceTwiceTo(recs, tt.gap, tt.part)
 			if len(twice) != 2*len(recs) {
 				t.Fatalf("produced %d records, want %d", len(twice), 2*len(recs))
 			}

@@ -1,5 +1,5 @@
 // Package dedup is the event_id filter: the ids of the events read from each
-// input partition in buckets still open, so that a copy of one counts once.
+// input topic in buckets still open, so that a copy of one counts once.
 package dedup
 
 import (
@@ -14,11 +14,16 @@ import (
 // A producer that retries a send it believes failed writes the same event
 // again under a new offset, and a backfill may replay a topic range twice.
 // Offsets cannot tell those copies apart; the event_id can. The filter keeps
-// the ids of each input partition whose events fall in buckets still open:
+// the ids of each input topic whose events fall in buckets still open:
 // a copy of an event in a closed bucket is late anyway and goes the late
 // path, so nothing older needs remembering, and the set stays as small as
-// the lateness window. Retries land on the partition of the original
-// (producers key by content), so a set per partition is enough.
+// the lateness window. A set per topic, not per partition: a keyed
+// producer's retry lands on the partition of the original, but a
+// round-robin producer's does not, nor does a range produced again after
+// partitions were added, and a copy in another partition counted twice and
+// passed the tracking door as the second sighting of each of a flood's
+// one-off tags. (Copies read by another process of the group are its to
+// count.)
 //
 // Ids are kept as their 64-bit xxhash. Two distinct ids of one partition
 // collide with probability about n/2^64 per event with n ids held, some
@@ -83,6 +88,7 @@ func (d *Filter) Seen(p ingest.Partition, id string, h uint64, ts, closed time.T
 	if !closed.IsZero() && ts.Before(closed) {
 		return false, 0
 	}
+	p.Partition = 0 // a set per topic (see above)
 	s := d.last
 	if s == nil || d.lastP != p {
 		if s = d.parts[p]; s == nil {
@@ -250,8 +256,11 @@ func (d *Filter) Restore(snaps []Snap) {
 	d.last = nil
 	d.n = 0
 	for _, ds := range snaps {
-		// A partition may come in several pieces (a chunked snapshot).
-		s := d.parts[ingest.Partition{Topic: ds.Topic, Partition: ds.Partition}]
+		// A topic may come in several pieces (a chunked snapshot), and a
+		// checkpoint from before the sets were per topic has one a
+		// partition: they are one set now.
+		p := ingest.Partition{Topic: ds.Topic}
+		s := d.parts[p]
 		if s == nil {
 			s = &seenIDs{byBucket: make(map[int64][]uint64, len(ds.Buckets))}
 		}
@@ -262,7 +271,7 @@ func (d *Filter) Restore(snaps []Snap) {
 			s.byBucket[b.Index] = append(s.byBucket[b.Index], b.IDs...)
 			d.n += len(b.IDs)
 		}
-		d.parts[ingest.Partition{Topic: ds.Topic, Partition: ds.Partition}] = s
+		d.parts[p] = s
 	}
 	d.findOldest()
 }

@@ -56,9 +56,13 @@ func TestDedupFilterBounded(t *testing.T) {
 			if dup, _ := d.seenID(p, fmt.Sprint("e", tt.buckets-1, "-0"), last, time.Time{}); dup != (tt.max > 0) {
 				t.Errorf("copy of an event in the newest bucket: duplicate %v", dup)
 			}
-			// Another partition's event with the same id is not a copy.
-			if dup, _ := d.seenID(ingest.Partition{Topic: "content-events", Partition: 1}, fmt.Sprint("e", tt.buckets-1, "-1"), last, time.Time{}); dup {
-				t.Error("same id on another partition called a duplicate")
+			// The same id read from another partition of the topic is a copy
+			// (a round-robin producer's retry); from another topic it is not.
+			if dup, _ := d.seenID(ingest.Partition{Topic: "content-events", Partition: 1}, fmt.Sprint("e", tt.buckets-1, "-1"), last, time.Time{}); dup != (tt.max > 0) {
+				t.Errorf("same id on another partition of the topic: duplicate %v", dup)
+			}
+			if dup, _ := d.seenID(ingest.Partition{Topic: "report-events"}, fmt.Sprint("e", tt.buckets-1, "-2"), last, time.Time{}); dup {
+				t.Error("same id on another topic called a duplicate")
 			}
 			// Closing every bucket forgets every id; a copy then is late.
 			d.CloseBefore(start.Add(time.Duration(tt.buckets) * time.Minute))
@@ -74,11 +78,11 @@ func TestDedupFilterBounded(t *testing.T) {
 
 // TestDedupReusesForgottenLists: the id lists of closed buckets go to the
 // buckets that open next, emptied; a bucket that starts on one remembers its
-// own ids and only them, and the partitions' runs switch sets correctly.
+// own ids and only them, and the topics' runs switch sets correctly.
 func TestDedupReusesForgottenLists(t *testing.T) {
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	d := New(1000, time.Minute)
-	ps := []ingest.Partition{{Topic: "content-events", Partition: 0}, {Topic: "content-events", Partition: 1}}
+	ps := []ingest.Partition{{Topic: "content-events"}, {Topic: "report-events"}}
 	id := func(b, p, i int) string { return fmt.Sprint("e", b, "-", p, "-", i) }
 	const per = 20
 	for b := range 6 {
@@ -205,7 +209,7 @@ func BenchmarkDedupSeen(b *testing.B) {
 func TestFilterRestore(t *testing.T) {
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	a := New(1000, time.Minute)
-	ps := []ingest.Partition{{Topic: "report-events", Partition: 0}, {Topic: "content-events", Partition: 2}, {Topic: "content-events", Partition: 0}}
+	ps := []ingest.Partition{{Topic: "report-events"}, {Topic: "content-events-b"}, {Topic: "content-events-a"}}
 	for b := range 3 {
 		for i := range 5 {
 			for j, p := range ps[:2+b%2] {
@@ -244,5 +248,21 @@ func TestFilterRestore(t *testing.T) {
 	}
 	if b.Len() != a.Len() || a.Len() != 10 {
 		t.Errorf("after closing two buckets: %d ids restored, %d original, want 10", b.Len(), a.Len())
+	}
+	// A checkpoint from before the sets were per topic has one a
+	// partition: restored, they are the topic's one set.
+	old := New(1000, time.Minute)
+	i0 := floorDiv(start.UnixNano(), int64(time.Minute))
+	old.Restore([]Snap{
+		{Topic: "content-events", Partition: 1, Buckets: []Bucket{{Index: i0, IDs: []uint64{11, 12}}}},
+		{Topic: "content-events", Partition: 3, Buckets: []Bucket{{Index: i0, IDs: []uint64{13}}}},
+	})
+	if got, want := old.Partitions(), []ingest.Partition{{Topic: "content-events"}}; !slices.Equal(got, want) || old.Len() != 3 {
+		t.Errorf("per-partition checkpoint restored as %v holding %d ids, want %v holding 3", got, old.Len(), want)
+	}
+	for _, h := range []uint64{11, 13} {
+		if dup, _ := old.Seen(ingest.Partition{Topic: "content-events", Partition: 2}, "e", h, start, time.Time{}); !dup {
+			t.Errorf("id %d of a per-partition checkpoint not a copy on another partition", h)
+		}
 	}
 }
