@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -622,4 +623,49 @@ func TestAlertmanagerConfirmedNotEarly(t *testing.T) {
 	other := confirmed
 	other.Key = "surge|hashtag:b"
 	s.Confirm([]alert.Alert{other, confirmed})
+}
+
+// TestConfirmKeepsLabels: the final bucket of a confirmed early alert may
+// have another top region or language than the early look. Taken into the
+// re-sends, they posted a second alert under new labels beside the early
+// one, which stayed active until its endsAt: one alert key, two alerts at
+// the desk. The labels stay those posted; the annotations are the
+// confirmed alert's.
+func TestConfirmKeepsLabels(t *testing.T) {
+	rc := newAMReceiver(t)
+	cfg := amTestConfig(rc.srv.URL)
+	cfg.ResendInterval = 20 * time.Millisecond
+	s := startNotifier(t, cfg, prometheus.NewRegistry())
+	open := transition("surge|hashtag:a", 1, alert.StatusOpen, alert.SeverityHigh)
+	open.Alert.Early = true
+	open.Alert.TopRegions = []string{"US", "IN"}
+	open.Alert.Explanation = "detector=surge lang=en early=1 observed=30"
+	if err := s.Notify(context.Background(), []alert.Event{open}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the early trigger and a re-send", func() bool { p, _ := rc.received(); return len(p) >= 2 })
+	confirmed := open.Alert
+	confirmed.Early = false
+	confirmed.TopRegions = []string{"IN", "US"} // the whole bucket's
+	confirmed.Explanation = "detector=surge lang=hi observed=95"
+	s.Confirm([]alert.Alert{confirmed})
+	before, _ := rc.received()
+	waitUntil(t, "re-sends after the confirmation", func() bool { p, _ := rc.received(); return len(p) >= len(before)+2 })
+	res := transition("surge|hashtag:a", 3, alert.StatusResolved, alert.SeverityHigh)
+	res.Alert.TopRegions = []string{"IN", "US"}
+	if err := s.Notify(context.Background(), []alert.Event{res}); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, s, 5*time.Second)
+	posts, _ := rc.received()
+	for i, post := range posts {
+		for _, a := range post {
+			if a.Labels["region"] != "US" || a.Labels["lang"] != "en" {
+				t.Errorf("post %d: labels %v, want region US and lang en as posted first", i, a.Labels)
+			}
+			if i >= len(before) && i < len(posts)-1 && (a.Annotations["early"] != "" || !strings.Contains(a.Annotations["description"], "observed=95")) {
+				t.Errorf("post %d after the confirmation: annotations %v, want the confirmed alert's", i, a.Annotations)
+			}
+		}
+	}
 }

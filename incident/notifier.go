@@ -370,7 +370,11 @@ func (s *Notifier) Confirm(as []alert.Alert) {
 		a := &as[i]
 		update := func(ev *alert.Event) {
 			if ev != nil && ev.Alert.Key == a.Key && ev.Alert.Early && ev.To != alert.StatusResolved {
+				posted := ev.Alert
 				ev.Alert = cloneEvent(alert.Event{Alert: *a}).Alert
+				if s.am != nil {
+					pinLabels(ev, &posted)
+				}
 			}
 		}
 		update(s.open[a.Key])
@@ -387,6 +391,48 @@ func (s *Notifier) Confirm(as []alert.Alert) {
 			}
 		}
 	}
+}
+
+// pinLabels keeps ev's Alertmanager labels those of the alert as posted:
+// Alertmanager tells alerts apart by their labels, and the final bucket's
+// top region or language may differ from the early look's. Taken from the
+// confirmed alert, the re-sends posted a second alert beside the early one,
+// which stayed active, unended, until its endsAt. The labels change with a
+// transition (an escalation ends the old set), never with a confirmation.
+func pinLabels(ev *alert.Event, posted *alert.Alert) {
+	want := amLabels(&alert.Event{Alert: *posted})
+	if maps.Equal(amLabels(ev), want) {
+		return
+	}
+	ev.Alert.TopRegions = slices.Clone(posted.TopRegions)
+	was := alert.Fields(posted.Explanation)
+	for _, k := range []string{"lang", "langs", "regions", "category", alert.SameAs} {
+		ev.Alert.Explanation = setField(ev.Alert.Explanation, k, was[k])
+	}
+	if !maps.Equal(amLabels(ev), want) {
+		ev.Alert.Explanation = posted.Explanation
+	}
+}
+
+// setField makes key's value in an explanation v (the first of a repeated
+// key, as alert.Fields reads it): replaced where it is, put first where it
+// is not, taken out where v is empty.
+func setField(expl, key, v string) string {
+	fs := strings.Fields(expl)
+	for i, f := range fs {
+		if k, _, ok := strings.Cut(f, "="); ok && k == key {
+			if v == "" {
+				fs = slices.Delete(fs, i, i+1)
+			} else {
+				fs[i] = key + "=" + v
+			}
+			return strings.Join(fs, " ")
+		}
+	}
+	if v == "" {
+		return expl
+	}
+	return strings.TrimSpace(key + "=" + v + " " + expl)
 }
 
 // Pending returns the transitions not delivered yet, oldest first, for a
