@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,5 +154,54 @@ func TestShutdownDeliversBeforeCheckpoint(t *testing.T) {
 	}
 	if len(next.restored) != 0 {
 		t.Errorf("the checkpoint hands %d delivered transitions to the next run, want none", len(next.restored))
+	}
+}
+
+// laggard is a Notifier whose endpoint is too slow to drain by the
+// shutdown's deadline; it records the order in which the shutdown calls it.
+type laggard struct {
+	outbox
+	calls []string
+}
+
+func (l *laggard) Drain(context.Context) error {
+	l.calls = append(l.calls, "drain")
+	return errors.New("2 transitions still pending: context deadline exceeded")
+}
+
+func (l *laggard) Close() error { l.calls = append(l.calls, "close"); return nil }
+
+func (l *laggard) Pending() []alert.Event {
+	l.calls = append(l.calls, "pending")
+	return l.outbox.Pending()
+}
+
+// TestShutdownStopsDeliveryBeforeCheckpoint: what the drain could not
+// deliver goes into the last checkpoint, and delivery stops before the
+// checkpoint takes it; a notifier still running after it delivered pages
+// the checkpoint held, and the next run sent them again.
+func TestShutdownStopsDeliveryBeforeCheckpoint(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	f := surgeFeed{start: start, minutes: 68, base: 30, factor: 10, onset: start.Add(time.Hour)}
+	a, _ := newEarlyEngine(t, detectors.DefaultConfig(), nil)
+	pager := &laggard{}
+	a.SetNotifier(pager)
+	a.cfg.CommitInterval = time.Hour // only the shutdown's commit
+	in := make(chan ingest.Record)
+	go func() {
+		for _, r := range f.records() {
+			in <- r
+		}
+		close(in)
+	}()
+	if err := a.Run(context.Background(), in, nil, &snapshotStore{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pager.got) == 0 {
+		t.Fatal("nothing paged: the test tests nothing")
+	}
+	last := slices.Index(pager.calls, "drain")
+	if last < 0 || !slices.Equal(pager.calls[last:], []string{"drain", "close", "pending"}) {
+		t.Errorf("shutdown called the notifier %v, want drain, close, then the checkpoint's pending", pager.calls)
 	}
 }

@@ -145,6 +145,12 @@ type drainer interface {
 	Drain(ctx context.Context) error
 }
 
+// stopper is a notifier that can stop delivering (incident.Notifier.Close),
+// keeping what it has not delivered for its Pending.
+type stopper interface {
+	Close() error
+}
+
 // notifierDrain bounds how long the last commit waits for the outbox: what is
 // not delivered by then goes into the checkpoint, for the next run to send.
 const notifierDrain = 10 * time.Second
@@ -162,6 +168,16 @@ func (e *Engine) drainNotifier(ctx context.Context) {
 	defer cancel()
 	if err := d.Drain(ctx); err != nil {
 		e.log.Warn("incident outbox not delivered at shutdown; the checkpoint keeps what is left for the next run", "err", err)
+	}
+	// Delivery stops before the checkpoint takes the outbox: a page the
+	// notifier went on to deliver after it was in the checkpoint too, and
+	// the next run sent it again (a retry's backoff ending, or a slow
+	// request answering, between the drain's deadline and the process's
+	// exit).
+	if st, ok := e.notifier.(stopper); ok {
+		if err := st.Close(); err != nil {
+			e.log.Warn("stopping the incident notifier", "err", err)
+		}
 	}
 }
 
