@@ -205,3 +205,46 @@ func TestShutdownStopsDeliveryBeforeCheckpoint(t *testing.T) {
 		t.Errorf("shutdown called the notifier %v, want drain, close, then the checkpoint's pending", pager.calls)
 	}
 }
+
+// stateBox is an outbox with a state of its own (incident.Notifier's
+// held alerts, paged ones and intervals).
+type stateBox struct {
+	outbox
+	state    []byte
+	restored [][]byte
+}
+
+func (b *stateBox) AppendState(dst []byte) []byte { return append(dst, b.state...) }
+func (b *stateBox) RestoreState(s []byte) error {
+	b.restored = append(b.restored, slices.Clone(s))
+	return nil
+}
+
+// TestNotifierStateInCheckpoint: the notifier's state goes into the
+// checkpoint beside its outbox and back to the next run's notifier before
+// its outbox; a checkpoint from before version 5 hands it nothing.
+func TestNotifierStateInCheckpoint(t *testing.T) {
+	a := fuzzEngine(t)
+	a.SetNotifier(&stateBox{state: []byte("held alerts and intervals")})
+	snap := mustSnapshot(t, a)
+	b := fuzzEngine(t)
+	next := &stateBox{}
+	b.SetNotifier(next)
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if len(next.restored) != 1 || string(next.restored[0]) != "held alerts and intervals" {
+		t.Errorf("restored states %q, want the one written", next.restored)
+	}
+	body := snapBody(t, snap)
+	old := sealVersion(4, body[:len(body)-notifierStateLen(a)])
+	c := fuzzEngine(t)
+	prev := &stateBox{}
+	c.SetNotifier(prev)
+	if err := c.Restore(old); err != nil {
+		t.Fatalf("version 4 snapshot: %v", err)
+	}
+	if len(prev.restored) != 1 || len(prev.restored[0]) != 0 {
+		t.Errorf("version 4 snapshot restored states %q, want one empty", prev.restored)
+	}
+}

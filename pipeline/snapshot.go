@@ -50,6 +50,8 @@ import (
 //	surges             term hash, buckets (start, excess, rhythm); version 2 on
 //	tail peaks         term, test, peak; version 3 on
 //	reported           invalid and late totals at the last bucket's intake; version 4 on
+//	notifier state     the incident notifier's own (held alerts, paged ones,
+//	                   intervals), as bytes; version 5 on
 //
 // Every list whose order the engine does not keep is sorted, so that a state
 // encodes to the same bytes after a restore. The snapshot streams: the parts
@@ -60,7 +62,7 @@ import (
 // are gob (snapshot_gob.go), told apart by their first bytes: gob opens with
 // the byte count of the type definition of snapshot, hundreds of bytes, never
 // "TWSN".
-var snapEnvelope = binenc.Format{Magic: "TWSN", Version: 4, MinVersion: 1, SumHeader: true, Invalid: ErrSnapshot}
+var snapEnvelope = binenc.Format{Magic: "TWSN", Version: 5, MinVersion: 1, SumHeader: true, Invalid: ErrSnapshot}
 
 // ErrSnapshot is wrapped by every error of a snapshot that is not a valid
 // encoding.
@@ -126,6 +128,17 @@ type snapshot struct {
 	// the last bucket's intake and the checkpoint reached no intake row.
 	reported        struct{ invalid, late uint64 }
 	reportedWritten bool
+	// notifierState: the notifier's AppendState, from version 5 (see
+	// notifierState).
+	notifierState []byte
+}
+
+// notifierState is a Notifier that keeps a state of its own beside its
+// outbox in the checkpoint (incident.Notifier: the alerts the per-term
+// limit held back, which paged, the intervals).
+type notifierState interface {
+	AppendState(b []byte) []byte
+	RestoreState(b []byte) error
 }
 
 type surgeSnap struct {
@@ -394,6 +407,11 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 		return err
 	}
 	sw.b = appendReported(sw.b, e.reported.invalid, e.reported.late)
+	var state []byte
+	if ns, ok := e.notifier.(notifierState); ok {
+		state = ns.AppendState(nil)
+	}
+	sw.b = binenc.AppendBytes(sw.b, state)
 	if err := sw.flush(); err != nil {
 		return err
 	}
@@ -693,6 +711,12 @@ func (e *Engine) Restore(b []byte) error {
 	}
 	e.parked.Restore(s.Parked)
 	e.m.parked.Set(float64(e.parked.Len()))
+	if ns, ok := e.notifier.(notifierState); ok {
+		// Before the outbox, whose transitions it knows the keys of.
+		if err := ns.RestoreState(s.notifierState); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
 	if e.notifier != nil && len(s.Outbox) > 0 {
 		e.notifier.Restore(s.Outbox)
 	}

@@ -183,6 +183,9 @@ func decodeBinary(data []byte) (*snapshot, error) {
 		s.reported.invalid, s.reported.late = r.Uvarint("reported invalid"), r.Uvarint("reported late")
 		s.reportedWritten = true
 	}
+	if version >= 5 {
+		s.notifierState = r.Bytes("notifier state")
+	}
 	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
