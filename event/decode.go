@@ -153,6 +153,18 @@ func (l Limits) Validate() error {
 type Decoder struct {
 	Limits Limits
 	Now    func() time.Time
+	// TagDropped, when set, is told the reason of each hashtag an event it
+	// decodes leaves out (invalid_hashtag, hashtag_too_long, or a
+	// character refused in text); decoders share it, so it must be safe for
+	// concurrent use.
+	TagDropped func(Reason)
+}
+
+// dropTag tells TagDropped, if set, of a hashtag left out for reason.
+func (d *Decoder) dropTag(reason Reason) {
+	if d.TagDropped != nil {
+		d.TagDropped(reason)
+	}
 }
 
 func (d *Decoder) precheck(b []byte) error {
@@ -629,6 +641,14 @@ func textReason(err error) Reason {
 
 // hashtags normalises and de-duplicates raw, n hashtags in all (raw is only read
 // when n is within the limit). Bit i of lowered marks raw[i] as normalised already.
+//
+// A hashtag that cannot be a term (an emoji, punctuation, past
+// kafka.limits.max_hashtag_runes, a control character) is left out and
+// the rest of the event kept (dropTag): refusing the whole post for it
+// dead-lettered the post's other hashtags with it, so "#🔥" beside
+// "#blackoutchallenge" hid the challenge from every detector, an evasion
+// as cheap as a keystroke. Too many hashtags still refuses the event: that
+// bound is the decoder's own.
 func (d *Decoder) hashtags(raw []string, n int, lowered uint64) ([]string, error) {
 	if n > d.Limits.MaxHashtags {
 		return nil, fail(ReasonTooManyTags, "hashtags", fmt.Errorf("%d hashtags, limit %d", n, d.Limits.MaxHashtags))
@@ -642,15 +662,17 @@ func (d *Decoder) hashtags(raw []string, n int, lowered uint64) ([]string, error
 		n := t
 		if i < 64 && lowered&(1<<i) != 0 {
 			// ASCII letters, digits and '_': a rune a byte.
-			if max := d.Limits.MaxHashtagRunes; len(t) > max {
-				return nil, fail(ReasonTagTooLong, fmt.Sprintf("hashtags[%d]", i), fmt.Errorf("%w: %d runes, limit %d", ErrHashtagTooLong, len(t), max))
+			if len(t) > d.Limits.MaxHashtagRunes {
+				d.dropTag(ReasonTagTooLong)
+				continue
 			}
 		} else if f, ok := normaliseStable(t, d.Limits.MaxHashtagRunes); ok {
 			// Devanagari, most often: checkText has nothing to refuse in it.
 			n = f
 		} else {
 			if err := checkText(t); err != nil {
-				return nil, fail(textReason(err), fmt.Sprintf("hashtags[%d]", i), err)
+				d.dropTag(textReason(err))
+				continue
 			}
 			var err error
 			if n, err = NormaliseHashtag(t, d.Limits.MaxHashtagRunes); err != nil {
@@ -658,7 +680,8 @@ func (d *Decoder) hashtags(raw []string, n int, lowered uint64) ([]string, error
 				if errors.Is(err, ErrHashtagTooLong) {
 					r = ReasonTagTooLong
 				}
-				return nil, fail(r, fmt.Sprintf("hashtags[%d]", i), err)
+				d.dropTag(r)
+				continue
 			}
 		}
 		dup := false
@@ -671,6 +694,9 @@ func (d *Decoder) hashtags(raw []string, n int, lowered uint64) ([]string, error
 		if !dup {
 			out = append(out, n)
 		}
+	}
+	if len(out) == 0 {
+		return nil, nil // every one left out: as a post without hashtags
 	}
 	return out, nil
 }

@@ -204,14 +204,6 @@ func contentErrorCases() []decodeErrCase {
 		{"10 MB message", content("text", jsonString(strings.Repeat("a", 10<<20))), ReasonTooLarge, ""},
 		{"10 000 hashtags", content("hashtags", tagList(10000, func(i int) string { return fmt.Sprintf("#t%d", i) })), ReasonTooManyTags, "hashtags"},
 		{"101 hashtags", content("hashtags", tagList(101, func(int) string { return "#fyp" })), ReasonTooManyTags, "hashtags"},
-		{"5000-char hashtag", content("hashtags", `["#fyp","#`+strings.Repeat("a", 5000)+`"]`), ReasonTagTooLong, "hashtags[1]"},
-		{"101-rune devanagari hashtag", content("hashtags", `["#`+strings.Repeat("क", 101)+`"]`), ReasonTagTooLong, "hashtags[0]"},
-		// Counted with its '#'s: 2,000 of them before "abc" passed as "abc".
-		{"hashtag behind a run of hashes", content("hashtags", `["#fyp","`+strings.Repeat("#", 2000)+`abc"]`), ReasonTagTooLong, "hashtags[1]"},
-		{"hashtag with space", content("hashtags", `["#fyp","#f yp"]`), ReasonInvalidTag, "hashtags[1]"},
-		{"hashtag emoji", content("hashtags", `["🔥"]`), ReasonInvalidTag, "hashtags[0]"},
-		{"hashtag only hash", content("hashtags", `["#"]`), ReasonInvalidTag, "hashtags[0]"},
-		{"hashtag null", content("hashtags", `[null]`), ReasonInvalidTag, "hashtags[0]"},
 		{"ts 1 h 1 s ahead", content("ts", `"2024-06-01T13:00:01Z"`), ReasonTSFuture, "ts"},
 		{"ts far future", content("ts", `"2099-01-01T00:00:00Z"`), ReasonTSFuture, "ts"},
 		{"ts 7 d 1 s old", content("ts", `"2024-05-25T11:59:59Z"`), ReasonTSTooOld, "ts"},
@@ -221,8 +213,6 @@ func contentErrorCases() []decodeErrCase {
 		{"DEL in creator_id", content("creator_id", `"u\u007f"`), ReasonControlChars, "creator_id"},
 		{"C1 control in sound_id", content("sound_id", `"s\u0085"`), ReasonControlChars, "sound_id"},
 		{"newline in lang", content("lang", `"ne\n"`), ReasonControlChars, "lang"},
-		{"newline in hashtag", content("hashtags", `["#fyp\n"]`), ReasonControlChars, "hashtags[0]"},
-		{"NUL in hashtag", content("hashtags", `["#fyp","#a\u0000b"]`), ReasonControlChars, "hashtags[1]"},
 		{"NUL in text", content("text", `"a\u0000b"`), ReasonControlChars, "text"},
 		{"escape in text", content("text", `"\u001b[31mred"`), ReasonControlChars, "text"},
 		{"region three letters", content("region", `"NPL"`), ReasonInvalidField, "region"},
@@ -248,8 +238,9 @@ func TestDecodeContentErrors(t *testing.T) {
 	}
 
 	// Every reason a decoder can give has a row; unknown_topic and
-	// invalid_relay belong to the consumer.
-	covered := map[Reason]bool{ReasonUnknownSource: true, ReasonInvalidRelay: true}
+	// invalid_relay belong to the consumer, and a hashtag's own reasons
+	// leave the hashtag out, not the event (TestDecodeDropsBadHashtags).
+	covered := map[Reason]bool{ReasonUnknownSource: true, ReasonInvalidRelay: true, ReasonInvalidTag: true, ReasonTagTooLong: true}
 	for _, tc := range tests {
 		covered[tc.reason] = true
 	}
@@ -277,8 +268,6 @@ func reportErrorCases() []decodeErrCase {
 		{"surrogate escape in reporter_id", report("reporter_id", `"\ud83d"`), ReasonInvalidUTF8, "reporter_id"},
 		{"over MaxMessageBytes", report("reason", jsonString(strings.Repeat("x", 1<<20))), ReasonTooLarge, ""},
 		{"101 hashtags", report("hashtags", tagList(101, func(i int) string { return fmt.Sprint("#t", i) })), ReasonTooManyTags, "hashtags"},
-		{"5000-char hashtag", report("hashtags", tagList(1, func(int) string { return strings.Repeat("x", 5000) })), ReasonTagTooLong, "hashtags[0]"},
-		{"invalid hashtag", report("hashtags", `["#a.b"]`), ReasonInvalidTag, "hashtags[0]"},
 		{"ts far future", report("ts", `"2030-01-01T00:00:00Z"`), ReasonTSFuture, "ts"},
 		{"ts far past", report("ts", `"2000-01-01T00:00:00Z"`), ReasonTSTooOld, "ts"},
 		{"control in reason", report("reason", `"spam\r"`), ReasonControlChars, "reason"},
@@ -816,6 +805,61 @@ func TestTSBoundsWithoutLimits(t *testing.T) {
 				if got := ReasonOf(err); got != tt.want {
 					t.Errorf("%s: reason %q (%v), want %q", kind, got, err, tt.want)
 				}
+			}
+		})
+	}
+}
+
+// TestDecodeDropsBadHashtags: a hashtag that cannot be a term is left out,
+// said to TagDropped with its reason, and the rest of the event kept. The
+// whole post was refused for it, its other hashtags dead-lettered with it:
+// "#🔥" beside "#blackoutchallenge" hid the challenge from every detector.
+func TestDecodeDropsBadHashtags(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		msg     []byte
+		report  bool
+		want    []string
+		dropped []Reason
+	}{
+		{"5000-char hashtag", content("hashtags", `["#fyp","#`+strings.Repeat("a", 5000)+`"]`), false, []string{"fyp"}, []Reason{ReasonTagTooLong}},
+		{"101-rune devanagari hashtag", content("hashtags", `["#`+strings.Repeat("क", 101)+`","#चुनौती"]`), false, []string{"चुनौती"}, []Reason{ReasonTagTooLong}},
+		// Counted with its '#'s: 2,000 of them before "abc" passed as "abc".
+		{"hashtag behind a run of hashes", content("hashtags", `["#fyp","`+strings.Repeat("#", 2000)+`abc"]`), false, []string{"fyp"}, []Reason{ReasonTagTooLong}},
+		{"hashtag with space", content("hashtags", `["#fyp","#f yp"]`), false, []string{"fyp"}, []Reason{ReasonInvalidTag}},
+		{"an emoji beside a challenge", content("hashtags", `["#blackoutchallenge","#🔥"]`), false, []string{"blackoutchallenge"}, []Reason{ReasonInvalidTag}},
+		{"a dash beside a challenge", content("hashtags", `["#blackoutchallenge","#black-out"]`), false, []string{"blackoutchallenge"}, []Reason{ReasonInvalidTag}},
+		{"hashtag emoji alone", content("hashtags", `["🔥"]`), false, nil, []Reason{ReasonInvalidTag}},
+		{"hashtag only hash", content("hashtags", `["#"]`), false, nil, []Reason{ReasonInvalidTag}},
+		{"hashtag null", content("hashtags", `[null,"#a"]`), false, []string{"a"}, []Reason{ReasonInvalidTag}},
+		{"newline in hashtag", content("hashtags", `["#fyp\n"]`), false, nil, []Reason{ReasonControlChars}},
+		{"NUL in hashtag", content("hashtags", `["#fyp","#a\u0000b"]`), false, []string{"fyp"}, []Reason{ReasonControlChars}},
+		{"report: 5000-char hashtag", report("hashtags", tagList(1, func(int) string { return strings.Repeat("x", 5000) })), true, nil, []Reason{ReasonTagTooLong}},
+		{"report: invalid hashtag", report("hashtags", `["#a.b","#ok"]`), true, []string{"ok"}, []Reason{ReasonInvalidTag}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := testDecoder()
+			var dropped []Reason
+			d.TagDropped = func(r Reason) { dropped = append(dropped, r) }
+			var got []string
+			var err error
+			if tt.report {
+				var r Report
+				r, err = d.DecodeReport(tt.msg)
+				got = r.Hashtags
+			} else {
+				var c Content
+				c, err = d.DecodeContent(tt.msg)
+				got = c.Hashtags
+			}
+			if err != nil {
+				t.Fatalf("refused: %v; want the event with its other hashtags", err)
+			}
+			if len(got) == 0 {
+				got = nil
+			}
+			if !slices.Equal(got, tt.want) || !slices.Equal(dropped, tt.dropped) {
+				t.Errorf("hashtags %q, dropped %v; want %q, %v", got, dropped, tt.want, tt.dropped)
 			}
 		})
 	}

@@ -147,6 +147,9 @@ type metrics struct {
 	lag        *prometheus.GaugeVec
 	dlqWrites  *prometheus.CounterVec
 	commits    *prometheus.CounterVec
+	// tagsDropped counts the hashtags left out of events kept
+	// (event.Decoder.TagDropped), by reason.
+	tagsDropped *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
@@ -169,12 +172,19 @@ func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trendwatch_ingest_commits_total", Help: "Offset commits, by result.",
 		}, []string{"result"}),
+		tagsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trendwatch_ingest_hashtags_dropped_total", Help: "Hashtags that cannot be a term (invalid, too long, a control character), left out of events otherwise kept, by reason.",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
 		// A standby that lost a race for the group makes a new consumer;
 		// it counts on in the first one's series.
 		m.events, m.failures, m.tombstones = register(reg, m.events), register(reg, m.failures), register(reg, m.tombstones)
 		m.lag, m.dlqWrites, m.commits = register(reg, m.lag), register(reg, m.dlqWrites), register(reg, m.commits)
+		m.tagsDropped = register(reg, m.tagsDropped)
+	}
+	for _, r := range []event.Reason{event.ReasonInvalidTag, event.ReasonTagTooLong, event.ReasonControlChars} {
+		m.tagsDropped.WithLabelValues(string(r))
 	}
 	// Pre-create the label values so a dashboard shows zero rather than nothing.
 	for _, t := range []string{cfg.Topics.Content, cfg.Topics.Reports} {
@@ -186,6 +196,11 @@ func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
 		}
 	}
 	return m
+}
+
+// tagDropped counts a hashtag left out of an event for reason.
+func (m *metrics) tagDropped(reason event.Reason) {
+	m.tagsDropped.WithLabelValues(string(reason)).Inc()
 }
 
 // register registers c, or returns the collector already registered under
@@ -311,7 +326,7 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 func newConsumer(cfg Config, log *slog.Logger, r messageReader, dlq *deadLetter, m *metrics) *Consumer {
 	return &Consumer{
 		cfg: cfg, log: log, reader: r, dlq: dlq, metrics: m,
-		dec:      event.Decoder{Limits: cfg.Limits, Now: time.Now},
+		dec:      event.Decoder{Limits: cfg.Limits, Now: time.Now, TagDropped: m.tagDropped},
 		assigned: new(atomic.Bool),
 		refusals: newRefusalLog(log, time.Minute, cfg.Topics.DeadLetter),
 		lenient:  event.Decoder{Limits: lenientLimits(cfg.Limits), Now: time.Now},

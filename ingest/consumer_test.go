@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -153,7 +154,7 @@ func TestConsumerDeadLettersAndCommits(t *testing.T) {
 		string(event.ReasonInvalidUTF8):  []byte("{\"event_id\":\"\xff\xfe\"}"),
 		string(event.ReasonTooLarge):     []byte(`{"event_id":"` + strings.Repeat("a", 10<<20) + `"}`),
 		string(event.ReasonTSFuture):     contentJSON(3, now.Add(48*time.Hour), "ok"),
-		string(event.ReasonTagTooLong):   contentJSON(4, now, strings.Repeat("x", 5000)),
+		string(event.ReasonControlChars): []byte(fmt.Sprintf(`{"event_id":"e4","ts":%q,"content_id":"c4","creator_id":"u\u0007"}`, now.Format(time.RFC3339))),
 	}
 	produce(t, cfg, cfg.Topics.Content, good[0], good[1])
 	produce(t, cfg, cfg.Topics.Reports, good[2])
@@ -309,6 +310,30 @@ func decodeConsumer(t *testing.T) (*Consumer, *prometheus.Registry) {
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg, cfg)
 	return newConsumer(cfg, slog.New(slog.DiscardHandler), nil, newDeadLetter(nil, slog.New(slog.DiscardHandler), m), m), reg
+}
+
+// TestDecodeKeepsPostWithoutBadHashtag: a hashtag that cannot be a term is
+// left out and counted in trendwatch_ingest_hashtags_dropped_total, and the
+// post counts with its other hashtags; it was dead-lettered whole, the
+// challenge beside "#🔥" with it.
+func TestDecodeKeepsPostWithoutBadHashtag(t *testing.T) {
+	c, reg := decodeConsumer(t)
+	topic := c.cfg.Topics.Content
+	rec := c.decode(context.Background(), kafka.Message{Topic: topic, Value: contentJSON(1, time.Now().UTC(), "#blackoutchallenge", "#🔥", "#"+strings.Repeat("x", 5000))})
+	if rec.Kind != KindContent || !slices.Equal(rec.Content.Hashtags, []string{"blackoutchallenge"}) {
+		t.Fatalf("record kind %d, hashtags %q; want the post with #blackoutchallenge", rec.Kind, rec.Content.Hashtags)
+	}
+	if n := len(c.dlq.ch); n != 0 {
+		t.Errorf("%d dead letters, want none", n)
+	}
+	for reason, want := range map[event.Reason]float64{event.ReasonInvalidTag: 1, event.ReasonTagTooLong: 1, event.ReasonControlChars: 0} {
+		if got := testutil.ToFloat64(c.metrics.tagsDropped.WithLabelValues(string(reason))); got != want {
+			t.Errorf("hashtags_dropped_total{reason=%s} = %v, want %v", reason, got, want)
+		}
+	}
+	if n, err := testutil.GatherAndCount(reg, "trendwatch_ingest_hashtags_dropped_total"); err != nil || n != 3 {
+		t.Errorf("%d series of trendwatch_ingest_hashtags_dropped_total (%v), want 3", n, err)
+	}
 }
 
 func TestDecodeTombstonesAndEmpty(t *testing.T) {

@@ -43,7 +43,6 @@ func badInputs(now time.Time) []badInput {
 		{"invalid UTF-8", "invalid_utf8", contentTopic, content(`,"text":"` + "\xff\xfe" + `"`)},
 		{"10 MB message", "too_large", contentTopic, content(`,"text":"` + strings.Repeat("x", 10<<20) + `"`)},
 		{"10 000 hashtags on one post", "too_many_hashtags", contentTopic, content(tags(10000, "t"))},
-		{"5 000-character hashtag", "hashtag_too_long", contentTopic, content(`,"hashtags":["#` + strings.Repeat("x", 5000) + `"]`)},
 		{"timestamp far in the future", "ts_in_future", contentTopic,
 			[]byte(`{"event_id":"f","ts":"2100-01-01T00:00:00Z","content_id":"c","creator_id":"u"}`)},
 		{"timestamp far in the past", "ts_too_old", contentTopic,
