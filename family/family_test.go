@@ -23,6 +23,9 @@ func TestKeyMeetsSpellings(t *testing.T) {
 			"#blackoutchallenge", "#blackout_challenge", "#bl4ckoutchallenge", "#blackoutchalenge",
 			"#bIackoutchallenge", "#BlackoutChallenge", "#blackout__challenge",
 			"#blасkоutсhаllеngе",                       // Cyrillic а, с, о, е
+			"#blacкoutchallenge", "#blackouтchallenge", // Cyrillic к, т: read as small capitals (ĸ, ᴛ), followed to k, t
+			"#blackoutcнallenge", "#вlackoutchallenge", // Cyrillic н, в (ʜ, ʙ)
+			"#blacĸoutchallenge", // kra
 			"#ｂｌａｃｋｏｕｔｃｈａｌｌｅｎｇｅ",                       // fullwidth
 			"#ʙʟᴀᴄᴋᴏᴜᴛᴄʜᴀʟʟᴇɴɢᴇ",                       // small capitals, as "fancy text" generators write them
 			"#bʟackoutchallenge",                       // one of them
