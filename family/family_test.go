@@ -225,11 +225,21 @@ func TestFalseMerges(t *testing.T) {
 		// merges is the number of false merges measured, the test's bound: a
 		// change to the rules that adds one fails until it is looked at.
 		merges int
+		// over1 marks a list where the rules are known to miss the target of
+		// 1 false merge per 10,000 (merges bounds it instead).
+		over1 bool
 	}{
 		// 73,604 English words taken as hashtags. Measured 3 (0.41 per
 		// 10,000): chairwoman/charwoman, chairwomen/charwomen and
 		// headwaiters/headwaters, all by ai → a.
 		{name: "wamerican", terms: readLines(t, "wamerican-words.txt.gz"), n: 73604, merges: 3},
+		// The same words as challenges ("hopingchallenge"): measured 400
+		// (54.3 per 10,000; found by a review on 7 December, not fixed).
+		// The loose tier (ai → a, i → l, doubled letters) applies by the
+		// whole tag's length, and a word followed by "challenge" is long
+		// enough: aidedchallenge/addedchallenge, hopingchallenge/
+		// hoppingchallenge. A bound, so that it does not grow unseen.
+		{name: "wamerican+challenge", terms: suffixed(readLines(t, "wamerican-words.txt.gz"), "challenge"), n: 73604, merges: 400, over1: true},
 		// 8,622 real hashtags from tweets on COVID-19, most of them from
 		// India and Pakistan (see testdata/README.md). Measured 0: the key
 		// puts 133 of them in 65 families of two or three, 53 of spellings
@@ -266,7 +276,7 @@ func TestFalseMerges(t *testing.T) {
 			}
 			per10k := float64(merges) * 1e4 / float64(len(tt.terms))
 			t.Logf("%d false merges in %d terms (%.2f per 10,000): %v", merges, len(tt.terms), per10k, notVariants)
-			if merges > tt.merges || per10k > 1 {
+			if merges > tt.merges || per10k > 1 && !tt.over1 {
 				t.Errorf("%d false merges (%.2f per 10,000), measured %d: %v", merges, per10k, tt.merges, notVariants)
 			}
 		})
@@ -402,4 +412,13 @@ func TestShortASCIIIsOwnFamily(t *testing.T) {
 			t.Errorf("ShortASCII(%q) = true", v)
 		}
 	}
+}
+
+// suffixed is each of terms followed by suffix.
+func suffixed(terms []string, suffix string) []string {
+	out := make([]string, len(terms))
+	for i, t := range terms {
+		out[i] = t + suffix
+	}
+	return out
 }
