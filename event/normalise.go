@@ -295,9 +295,16 @@ const eyelashRaZWJ = "\u0930\u094D\u200D"
 
 // ignorable reports the invisible runes that would otherwise split one hashtag into
 // several spellings: zero-width space/joiners, direction marks, word joiner, BOM, soft
-// hyphen, variation selectors (emoji presentation and Mongolian included) and the
+// hyphen, variation selectors (emoji presentation and Mongolian included), the
 // other default-ignorables that are letters or marks (combining grapheme joiner,
-// Hangul fillers, Khmer inherent vowels), which would otherwise pass as text.
+// Hangul fillers, Khmer inherent vowels), which would otherwise pass as text, and
+// every other format character that shows nothing: bidirectional embeddings,
+// overrides and isolates, the Arabic letter mark, invisible operators (U+2061–
+// U+2064), the Mongolian vowel separator, tag characters. Until 7 December those
+// refused the hashtag, so "#blackout\u2063challenge" (an invisible separator)
+// hid the challenge. The visible format characters (the Arabic number signs and
+// the other prepended concatenation marks, the interlinear annotation marks)
+// are not ignorable, and refuse the hashtag as before.
 func ignorable(r rune) bool {
 	switch {
 	case r < 0x034F:
@@ -305,6 +312,8 @@ func ignorable(r rune) bool {
 	case r >= 0x200B && r <= 0x200F, // ZWSP, ZWNJ, ZWJ, LRM, RLM
 		r == 0x2060, r == 0xFEFF:
 		return true
+	case unicode.Is(unicode.Cf, r):
+		return !unicode.Is(unicode.Prepended_Concatenation_Mark, r) && !(r >= 0xFFF9 && r <= 0xFFFB)
 	}
 	return unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }

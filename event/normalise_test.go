@@ -38,6 +38,17 @@ func TestNormaliseHashtag(t *testing.T) {
 		{name: "devanagari with ascii", in: "#Nepal_नेपाल", want: "nepal_नेपाल"},
 		{name: "devanagari ZWJ half form", in: "#क्\u200dष", want: "क्ष"},
 		{name: "devanagari ZWNJ", in: "#क्\u200cष", want: "क्ष"},
+		// Every format character that shows nothing is dropped: each of these
+		// refused the hashtag until 7 December, hiding the challenge.
+		{name: "invisible separator", in: "#blackout\u2063challenge", want: "blackoutchallenge"},
+		{name: "invisible times", in: "#black\u2062out", want: "blackout"},
+		{name: "bidi isolate", in: "#\u2066blackout\u2069", want: "blackout"},
+		{name: "bidi override", in: "#black\u202eout\u202c", want: "blackout"},
+		{name: "arabic letter mark", in: "#blackout\u061c", want: "blackout"},
+		{name: "mongolian vowel separator", in: "#black\u180eout", want: "blackout"},
+		{name: "tag characters", in: "#blackout\U000E0061\U000E007F", want: "blackout"},
+		// A visible format character is no letter: refused as before.
+		{name: "arabic number sign", in: "#\u0600blackout", wantErr: ErrHashtagRunes},
 		// Nukta letters take the full path: U+0958 decomposes under NFKC (composition
 		// exclusion), U+0929 is composed from NA + nukta.
 		{name: "devanagari nukta exclusion", in: "#\u0958", want: "\u0915\u093c"},
