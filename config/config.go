@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"os"
@@ -392,16 +393,8 @@ func knownKeys() map[string]bool {
 // emptyKey is the first key of m, in sorted order, of known that has no
 // value. A section with none sets nothing, as it says.
 func emptyKey(prefix string, m map[string]any, known map[string]bool) string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		key := k
-		if prefix != "" {
-			key = prefix + "." + k
-		}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		key := joinKey(prefix, k)
 		switch v := m[k].(type) {
 		case nil:
 			if known[key] {
@@ -414,6 +407,14 @@ func emptyKey(prefix string, m map[string]any, known map[string]bool) string {
 		}
 	}
 	return ""
+}
+
+// joinKey is key k within section prefix ("" for the top level).
+func joinKey(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
 }
 
 // unknownKeys names the first key in settings that no field reads: a typo
@@ -429,16 +430,8 @@ func (l *Loader) unknownKeys(settings map[string]any) error {
 	}
 	var walk func(prefix string, m map[string]any) error
 	walk = func(prefix string, m map[string]any) error {
-		names := make([]string, 0, len(m))
-		for k := range m {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			key := k
-			if prefix != "" {
-				key = prefix + "." + k
-			}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			key := joinKey(prefix, k)
 			switch sub, isMap := m[k].(map[string]any); {
 			case known[key]:
 			case sections[key] && isMap:

@@ -122,23 +122,8 @@ func (s *snapshotStore) Commit() (int, error) {
 // delivered before the last checkpoint takes it, so the pages that went out
 // on the way out are not in the checkpoint to be sent again by the next run.
 func TestShutdownDeliversBeforeCheckpoint(t *testing.T) {
-	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	f := surgeFeed{start: start, minutes: 68, base: 30, factor: 10, onset: start.Add(time.Hour)}
-	a, _ := newEarlyEngine(t, detectors.DefaultConfig(), nil)
 	pager := &courier{}
-	a.SetNotifier(pager)
-	a.cfg.CommitInterval = time.Hour // only the shutdown's commit
-	in := make(chan ingest.Record)
-	go func() {
-		for _, r := range f.records() {
-			in <- r
-		}
-		close(in)
-	}()
-	store := &snapshotStore{}
-	if err := a.Run(context.Background(), in, nil, store); err != nil {
-		t.Fatal(err)
-	}
+	store := runToShutdown(t, pager)
 	// What the process does once Run is back (cmd/trendwatch closeNotifier).
 	if err := pager.Drain(context.Background()); err != nil {
 		t.Fatal(err)
@@ -181,22 +166,8 @@ func (l *laggard) Pending() []alert.Event {
 // checkpoint takes it; a notifier still running after it delivered pages
 // the checkpoint held, and the next run sent them again.
 func TestShutdownStopsDeliveryBeforeCheckpoint(t *testing.T) {
-	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	f := surgeFeed{start: start, minutes: 68, base: 30, factor: 10, onset: start.Add(time.Hour)}
-	a, _ := newEarlyEngine(t, detectors.DefaultConfig(), nil)
 	pager := &laggard{}
-	a.SetNotifier(pager)
-	a.cfg.CommitInterval = time.Hour // only the shutdown's commit
-	in := make(chan ingest.Record)
-	go func() {
-		for _, r := range f.records() {
-			in <- r
-		}
-		close(in)
-	}()
-	if err := a.Run(context.Background(), in, nil, &snapshotStore{}); err != nil {
-		t.Fatal(err)
-	}
+	runToShutdown(t, pager)
 	if len(pager.got) == 0 {
 		t.Fatal("nothing paged: the test tests nothing")
 	}
@@ -247,4 +218,28 @@ func TestNotifierStateInCheckpoint(t *testing.T) {
 	if len(prev.restored) != 1 || len(prev.restored[0]) != 0 {
 		t.Errorf("version 4 snapshot restored states %q, want one empty", prev.restored)
 	}
+}
+
+// runToShutdown runs an engine paging through n on a surge to the end of
+// its input, which stops it with one commit, and returns the checkpoint
+// that commit made.
+func runToShutdown(t *testing.T, n Notifier) *snapshotStore {
+	t.Helper()
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	f := surgeFeed{start: start, minutes: 68, base: 30, factor: 10, onset: start.Add(time.Hour)}
+	a, _ := newEarlyEngine(t, detectors.DefaultConfig(), nil)
+	a.SetNotifier(n)
+	a.cfg.CommitInterval = time.Hour // only the shutdown's commit
+	in := make(chan ingest.Record)
+	go func() {
+		for _, r := range f.records() {
+			in <- r
+		}
+		close(in)
+	}()
+	store := &snapshotStore{}
+	if err := a.Run(context.Background(), in, nil, store); err != nil {
+		t.Fatal(err)
+	}
+	return store
 }
