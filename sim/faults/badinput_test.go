@@ -74,7 +74,10 @@ func TestBadInput(t *testing.T) {
 	// Every message to partition 0 of its topic, in order, so offsets are
 	// known and the bad ones sit between good ones in one partition.
 	now := time.Now().UTC()
-	bucket := now.Add(-3 * time.Minute).Truncate(time.Minute)
+	// Far enough back that the sentinel closing the good messages' bucket
+	// (6 minutes on) is behind the clock: live, event time runs at most
+	// pipeline.max_ahead ahead of it.
+	bucket := now.Add(-9 * time.Minute).Truncate(time.Minute)
 	good := func(i int) []byte {
 		return []byte(fmt.Sprintf(`{"event_id":"g%d","ts":%q,"content_id":"c%d","creator_id":"u%d","region":"NP","lang":"ne","hashtags":["#AfterBad","#चुनौती"]}`,
 			i, bucket.Add(time.Duration(i)*time.Second).Format(time.RFC3339), i, i))
