@@ -90,7 +90,10 @@ func TestSecretsStayOut(t *testing.T) {
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	now := time.Now().UTC()
+	// Minutes back, so that the later messages that close their minute
+	// are behind the clock: live, event time runs at most
+	// pipeline.max_ahead ahead of it.
+	now := time.Now().UTC().Add(-6 * time.Minute)
 	var msgs []kafka.Message
 	for i := range 20 {
 		msgs = append(msgs, kafka.Message{Topic: contentTopic, Key: []byte(fmt.Sprint("c", i)), Value: []byte(fmt.Sprintf(
