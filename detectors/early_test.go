@@ -572,3 +572,40 @@ func TestEarlyConfirmedTakesFinalEvidence(t *testing.T) {
 		t.Errorf("resolved at %v, want %v: %d quiet buckets after the last final finding", got, want, cfg.QuietBuckets)
 	}
 }
+
+// TestEarlyConfirmedAtFinalSeverity: the final judgement's severity is the
+// alert's. An early alert opened at low (the early look's part of the
+// bucket) and confirmed at medium stayed low, held to escalation's steps and
+// bar (escalate_min_severity high): below incident.min_severity it never
+// paged, and a surge that came back went unheard. A final judgement no
+// more severe confirms without a transition, as before.
+func TestEarlyConfirmedAtFinalSeverity(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		early, final alert.Severity
+		want         []alert.Status // transitions of the final judgement
+		sev          alert.Severity
+	}{
+		{"low, confirmed medium", alert.SeverityLow, alert.SeverityMedium, []alert.Status{alert.StatusEscalated}, alert.SeverityMedium},
+		{"medium, confirmed medium", alert.SeverityMedium, alert.SeverityMedium, nil, alert.SeverityMedium},
+		{"high, confirmed medium", alert.SeverityHigh, alert.SeverityMedium, nil, alert.SeverityHigh},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewLifecycle(DefaultConfig().Lifecycle)
+			o := obsAt("hashtag:x", 0)
+			if evs := l.ObserveEarly(o, []Finding{finding(NameSurge, tt.early)}); len(evs) != 1 {
+				t.Fatalf("early look: %d transitions, want the open", len(evs))
+			}
+			var got []alert.Status
+			for _, ev := range l.Observe(o, []Finding{finding(NameSurge, tt.final)}) {
+				got = append(got, ev.To)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("final judgement: transitions %v, want %v", got, tt.want)
+			}
+			if a := l.Open()[0]; a.Severity != tt.sev || a.Early {
+				t.Errorf("alert stands at %v (early %v), want %v, confirmed", a.Severity, a.Early, tt.sev)
+			}
+		})
+	}
+}

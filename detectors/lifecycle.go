@@ -176,7 +176,16 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 		t.last, t.width, t.reports = bucket, width, f.OnReports
 		l.fill(&t.a, o, f, bucket)
 		n := len(events)
-		l.escalate(t, o, f, bucket, &events)
+		if wasEarly && f.Severity > t.a.Severity {
+			// The early look judged part of the bucket, and its severity
+			// with it: the final judgement's is the alert's. Held to
+			// escalate's steps and bar, an early alert opened at low and
+			// confirmed at medium stayed low, below incident.min_severity,
+			// and a surge that came back never paged.
+			l.raise(t, o, f, bucket, &events)
+		} else {
+			l.escalate(t, o, f, bucket, &events)
+		}
 		if wasEarly && len(events) == n {
 			l.confirmed = append(l.confirmed, t.a)
 		}
@@ -203,6 +212,11 @@ func (l *Lifecycle) escalate(t *tracked, o *Observation, f *Finding, bucket time
 	if int(f.Severity) < int(t.a.Severity)+l.cfg.EscalateSteps || f.Severity < l.escalateMin {
 		return
 	}
+	l.raise(t, o, f, bucket, events)
+}
+
+// raise escalates t to f's severity, filling in f's evidence.
+func (l *Lifecycle) raise(t *tracked, o *Observation, f *Finding, bucket time.Time, events *[]alert.Event) {
 	l.fill(&t.a, o, f, bucket)
 	from := t.a.Status
 	t.a.Status, t.a.Severity = alert.StatusEscalated, f.Severity
