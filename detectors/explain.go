@@ -190,9 +190,17 @@ func summary(tag string, o *Observation, observed, expected, z float64, what, ex
 	return b.String()
 }
 
+// fmtCount writes a count, or an expectation of one: whole numbers and
+// anything from 10 up without decimals, below that one decimal, and below 1
+// two significant digits. A report wave's expectation is often 0.05 (the
+// floor): written "0.1", the summary read "20 reports/min vs 0.1 expected
+// (400.0×" where 20 is 200 times 0.1.
 func fmtCount(v float64) string {
-	if v >= 10 || v == math.Trunc(v) {
+	switch {
+	case v >= 10 || v == math.Trunc(v):
 		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v < 1:
+		return strconv.FormatFloat(v, 'g', 2, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64)
 }

@@ -303,7 +303,13 @@ func TestEarlyRestart(t *testing.T) {
 		t.Fatalf("unbroken run: %v, want an early page", want)
 	}
 
+	// Told the one partition to expect, as the consumer tells it: without
+	// it the start-up hold kept every record for pipeline.partition_idle of
+	// wall-clock time, no page came before the cut, and the snapshot was of
+	// an engine that had applied nothing (found by a review on 7 December).
+	part := []ingest.Partition{{Topic: "content-events", Partition: 0}}
 	a, alog := newEarlyEngine(t, detectors.DefaultConfig(), nil)
+	a.Expect(part)
 	// Stop right after the early page, while its bucket is still open.
 	cut := len(recs)
 	for i, r := range recs {
@@ -315,11 +321,15 @@ func TestEarlyRestart(t *testing.T) {
 			break
 		}
 	}
+	if cut == len(recs) {
+		t.Fatal("no page before the cut: the restart tests nothing")
+	}
 	snap, err := a.Snapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, blog := newEarlyEngine(t, detectors.DefaultConfig(), nil)
+	b.Expect(part)
 	if err := b.Restore(snap); err != nil {
 		t.Fatal(err)
 	}
@@ -391,6 +401,54 @@ func TestEarlyFollowsSlowestPartition(t *testing.T) {
 			if ev.Reason == alert.ReasonRetracted {
 				t.Errorf("retracted: %s", ev.Alert.Explanation)
 			}
+		}
+	}
+}
+
+// TestEarlyLookAfterForce: a steady watched term at 30 a minute, all its
+// posts on a partition 90 s ahead of the other, with room for 5 records
+// held: the full holding area applies the ahead partition's posts past the
+// watermark (force). The early looks judged those counts as the
+// watermark's share of the bucket, twice the term's rate: it paged early
+// and was retracted at the close. They are judged at the latest applied.
+func TestEarlyLookAfterForce(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	recs := surgeFeed{start: start, minutes: 66, base: 30, factor: 1, onset: start.Add(time.Hour), seed: 2}.records()
+	var fast, slow []ingest.Record // the term's posts on partition 0; partition 1 lags 90 s
+	for i, r := range recs {
+		if r.Content.Hashtags[0] == surgeTerm || i%2 == 0 {
+			r.Source = ingest.Source{Topic: "content-events", Partition: 0, Offset: int64(len(fast))}
+			fast = append(fast, r)
+		} else {
+			r.Source = ingest.Source{Topic: "content-events", Partition: 1, Offset: int64(len(slow))}
+			slow = append(slow, r)
+		}
+	}
+	var skewed []ingest.Record
+	j := 0
+	for _, r := range fast {
+		skewed = append(skewed, r)
+		for j < len(slow) && !slow[j].Content.TS.After(r.Content.TS.Add(-90*time.Second)) {
+			skewed = append(skewed, slow[j])
+			j++
+		}
+	}
+	skewed = append(skewed, slow[j:]...)
+	cfg := DefaultConfig()
+	cfg.MaxParked = 5
+	dcfg := detectors.DefaultConfig()
+	dcfg.Watchlist.Entries = []detectors.WatchEntry{{Term: "hashtag:" + surgeTerm, Category: "dangerous_challenge"}}
+	e, err := New(cfg, sketches.DefaultWindowConfig(), dcfg, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &pageLog{e: e}
+	e.AddObserver(log)
+	run(t, e, skewed, true)
+	for i, ev := range log.evs {
+		t.Logf("%s %s %s wm=%s %s", ev.Alert.Key, ev.To, ev.Reason, log.at[i].Format("15:04:05"), ev.Alert.Summary)
+		if ev.Reason == alert.ReasonRetracted {
+			t.Errorf("steady term paged early and retracted")
 		}
 	}
 }
