@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -529,5 +530,55 @@ func TestReportWaveNeedsReporters(t *testing.T) {
 				t.Errorf("%s paged on reports: %v, want %v", name, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSummaryZIsTheBucketsBeside: a surge's summary puts the bucket's
+// counts, growth and z together, and the window's sum with its own z: the
+// deciding test's z beside the bucket's counts read as theirs (z=14.2 next
+// to a bucket at 9.6, found by a review on 7 December).
+func TestSummaryZIsTheBucketsBeside(t *testing.T) {
+	d := detector(t, mustSet(t, DefaultConfig()), NameSurge)
+	zOf := func(s, after string) string {
+		_, rest, ok := strings.Cut(s, after)
+		if !ok {
+			return ""
+		}
+		z, _, _ := strings.Cut(rest, ")")
+		return z
+	}
+	windows := 0
+	for seed := range uint64(10) {
+		r := rand.New(rand.NewPCG(seed, 9))
+		tr := mentionTrack(r, 200, func(i int) float64 {
+			if i >= 150 && i < 160 {
+				return 10 + 4*float64(i-149) // a ramp the window sees before the bucket does
+			}
+			return 10
+		})
+		for i := unitHistory; i < len(tr.mentions); i++ {
+			f, ok := d.Detect(tr.observe(i, unitHistory, Platform{MentionsPerCreator: 1.1, ReportRate: 0.002}))
+			if !ok {
+				continue
+			}
+			fields := alert.Fields(f.Explanation)
+			want := fields["z"]
+			if bz, ok := fields["bucket_z"]; ok {
+				windows++
+				want = bz
+				if w := zOf(f.Summary, " buckets vs "); !strings.Contains(w, "z=") {
+					t.Errorf("seed %d bucket %d: the window's clause says no z: %s", seed, i, f.Summary)
+				}
+			}
+			got, gerr := strconv.ParseFloat(zOf(f.Summary, "×, z="), 64)
+			// Both are rounded (the explanation to its digits, the summary
+			// to one decimal).
+			if wz, err := strconv.ParseFloat(want, 64); err != nil || gerr != nil || math.Abs(got-wz) > 0.051 {
+				t.Errorf("seed %d bucket %d: summary z=%v beside the bucket, its z %s: %s", seed, i, got, want, f.Summary)
+			}
+		}
+	}
+	if windows == 0 {
+		t.Fatal("no finding decided by a window: the test tests nothing")
 	}
 }

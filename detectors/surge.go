@@ -105,10 +105,16 @@ func mentionFinding(name, tag string, a *analysis, strength float64, e evidence,
 		m := a.tail.Test(e.test).pot(&a.mp.tail)
 		x.num("raw_z", e.raw).num("tail_over", m.over).num("tail_scale", m.scale)
 	}
+	z := e.z
 	if e.window > 1 {
 		x.test("bucket_", a.one)
-		// The summary's counts are the bucket's; say what the window saw.
-		w := fmtCount(e.observed) + " in " + strconv.Itoa(e.window) + " buckets vs " + fmtCount(e.expected)
+		// The summary's counts are the bucket's, and so is the z beside
+		// them; say what the window saw, with its own z, the one that
+		// decided: beside the bucket's counts it read as theirs (z=14.2
+		// next to a bucket at 9.6).
+		z = a.one.z
+		w := fmtCount(e.observed) + " in " + strconv.Itoa(e.window) + " buckets vs " + fmtCount(e.expected) +
+			" (z=" + strconv.FormatFloat(e.z, 'f', 1, 64) + ")"
 		if extra == "" {
 			extra = w
 		} else {
@@ -125,7 +131,7 @@ func mentionFinding(name, tag string, a *analysis, strength float64, e evidence,
 		Observed:    o.Mentions,
 		Expected:    exp,
 		Growth:      o.Mentions / exp,
-		Summary:     summary(tag, o, o.Mentions, exp, e.z, "", extra),
+		Summary:     summary(tag, o, o.Mentions, exp, z, "", extra),
 		Explanation: x.String(),
 	}
 }
