@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/event"
@@ -354,9 +355,17 @@ func (c Config) Validate() error {
 	if _, err := parseRisk(w.Risk); err != nil {
 		bad("watchlist.risk", "%v", err)
 	}
+	// A category is an explanation's category=… and Alertmanager's label:
+	// a space cut it there ("dangerous challenge" routed as "dangerous").
+	category := func(key, v string) {
+		if strings.ContainsFunc(v, unicode.IsSpace) {
+			bad(key, "%q holds a space; write it with _ (an explanation's value ends at a space)", v)
+		}
+	}
 	if strings.TrimSpace(w.Category) == "" {
 		bad("watchlist.category", "must not be empty")
 	}
+	category("watchlist.category", w.Category)
 	for i, t := range w.Terms {
 		if _, err := parsePattern(t); err != nil {
 			bad(fmt.Sprintf("watchlist.terms[%d]", i), "%v", err)
@@ -371,6 +380,7 @@ func (c Config) Validate() error {
 				bad(fmt.Sprintf("watchlist.entries[%d].risk", i), "%v", err)
 			}
 		}
+		category(fmt.Sprintf("watchlist.entries[%d].category", i), e.Category)
 	}
 	pos("watchlist.min_support", w.MinSupport)
 	pos("watchlist.min_z", w.MinZ)

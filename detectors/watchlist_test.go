@@ -147,6 +147,11 @@ func TestConfigValidate(t *testing.T) {
 		{"detectors.watchlist.entries[0].risk", func(c *Config) {
 			c.Watchlist.Entries = []WatchEntry{{Term: "x", Risk: "severe"}}
 		}},
+		// A category is an explanation's value and an Alertmanager label.
+		{"detectors.watchlist.category", func(c *Config) { c.Watchlist.Category = "dangerous challenge" }},
+		{"detectors.watchlist.entries[0].category", func(c *Config) {
+			c.Watchlist.Entries = []WatchEntry{{Term: "x", Category: "dangerous challenge"}}
+		}},
 		{"detectors.lifecycle.quiet_buckets", func(c *Config) { c.Lifecycle.QuietBuckets = 0 }},
 		{"detectors.lifecycle.escalate_steps", func(c *Config) { c.Lifecycle.EscalateSteps = 0 }},
 		{"detectors.lifecycle.escalate_min_severity", func(c *Config) { c.Lifecycle.EscalateMinSeverity = "" }},
