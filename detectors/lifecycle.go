@@ -193,6 +193,25 @@ func (l *Lifecycle) Observe(o *Observation, fs []Finding) []alert.Event {
 	return events
 }
 
+// Amend applies f to each open alert of term, and to each of its early
+// alerts confirmed but not yet taken: the pipeline completes an alert's
+// texts after the lifecycle made them (a family's spellings), and the
+// later transitions come from this copy.
+func (l *Lifecycle) Amend(term string, f func(a *alert.Alert)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.open {
+		if t.a.Term == term {
+			f(&t.a)
+		}
+	}
+	for i := range l.confirmed {
+		if l.confirmed[i].Term == term {
+			f(&l.confirmed[i])
+		}
+	}
+}
+
 // TakeConfirmed returns the early alerts final judgements bore out since it
 // was last called, as they stand now (Early false, the final bucket's
 // evidence), and forgets them. A confirmation is no transition, so no event

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -752,5 +753,39 @@ func TestFamilySecondSpellingMetOddly(t *testing.T) {
 				t.Errorf("the family's mentions went to %s, the other tag's term: %v", wrong, got)
 			}
 		})
+	}
+}
+
+// TestFamilyTransitionsNameSpellings: every transition of a family's alert,
+// its resolve included, names the spellings of the bucket whose evidence it
+// carries. The resolve came from the lifecycle's own copy of the alert, to
+// which only the transitions' copies had the spellings added.
+func TestFamilyTransitionsNameSpellings(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	key := family.Prefix + family.Key(spellings[0])
+	var recs []ingest.Record
+	for _, r := range splitSurge(start, 90, 60, 8) {
+		if len(r.Content.Hashtags) > 0 && slices.Contains(spellings, r.Content.Hashtags[0]) && !r.Content.TS.Before(start.Add(63*time.Minute)) {
+			continue // the surge lasts three minutes, and its alert resolves
+		}
+		recs = append(recs, r)
+	}
+	for i := range recs {
+		recs[i].Source.Offset = int64(i)
+	}
+	e, log := newEarlyEngine(t, detectors.DefaultConfig(), nil)
+	e.Expect([]ingest.Partition{{Topic: recs[0].Source.Topic, Partition: recs[0].Source.Partition}})
+	run(t, e, recs, true)
+	evs, _ := log.of(key)
+	resolved := false
+	for _, ev := range evs {
+		resolved = resolved || ev.To == alert.StatusResolved
+		if !strings.Contains(ev.Alert.Summary, "spellings: #") || strings.Count(ev.Alert.Summary, "spellings:") != 1 ||
+			strings.Count(ev.Alert.Explanation, "members=") != 1 {
+			t.Errorf("%s of %s names its spellings other than once: %q / %q", ev.To, ev.Alert.Key, ev.Alert.Summary, ev.Alert.Explanation)
+		}
+	}
+	if !resolved {
+		t.Fatalf("%s: %d transitions and no resolve: the test tests nothing", key, len(evs))
 	}
 }

@@ -177,8 +177,10 @@ func (j *Judge) judgeBucket(b *sketches.Bucket, sts []*tracked.Term, obs []detec
 		st.Tail = j.det.Learn(o)
 		n := len(evs)
 		evs = append(evs, j.life.Observe(o, fs)...)
-		if tb := st.At(b.Start); tb != nil && st.Kind == event.KindFamily {
-			withMembers(evs[n:], tb, j.cfg.TopLabels)
+		if tb := st.At(b.Start); tb != nil && st.Kind == event.KindFamily && len(fs) > 0 {
+			// On the bucket whose evidence the alerts now carry, not a
+			// quiet one's few posts.
+			j.describeMembers(evs[n:], st.Key, tb)
 		}
 		if est := estimated[i]; est[0] > 0 || est[1] > 0 {
 			var langs []string

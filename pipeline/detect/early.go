@@ -112,8 +112,8 @@ func (j *Judge) judgeOpenEarly(open []*sketches.Bucket, first, watermark time.Ti
 		fs := j.det.EvaluateEarly(&o, elapsed[l.bucket])
 		j.withSameAs(fs, st, st.At(wb.Start), wb)
 		evs = append(evs, j.life.ObserveEarly(&o, fs)...)
-		if tb := st.At(wb.Start); tb != nil && st.Kind == event.KindFamily {
-			withMembers(evs[n:], tb, j.cfg.TopLabels)
+		if tb := st.At(wb.Start); tb != nil && st.Kind == event.KindFamily && len(fs) > 0 {
+			j.describeMembers(evs[n:], st.Key, tb)
 		}
 	}
 	return evs

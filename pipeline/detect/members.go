@@ -20,29 +20,76 @@ import (
 // third of the surge. Spellings tagged together on posts add up to more than
 // 100 %.
 func withMembers(evs []alert.Event, tb *tracked.Bucket, top int) {
-	if len(evs) == 0 || tb == nil || len(tb.Members) == 0 {
+	sum, exp, ok := memberTexts(tb, top)
+	if !ok {
 		return
 	}
+	for i := range evs {
+		addMembers(&evs[i].Alert, sum, exp)
+	}
+}
+
+// describeMembers names a family's spellings in bucket tb on its
+// transitions evs and on its open alerts as the lifecycle keeps them
+// (detectors.Lifecycle.Amend), for their later transitions: a resolve or a
+// retraction came from the lifecycle's own copy, which never named them.
+func (j *Judge) describeMembers(evs []alert.Event, term string, tb *tracked.Bucket) {
+	sum, exp, ok := memberTexts(tb, j.cfg.TopLabels)
+	if !ok {
+		return
+	}
+	for i := range evs {
+		addMembers(&evs[i].Alert, sum, exp)
+	}
+	j.life.Amend(term, func(a *alert.Alert) { addMembers(a, sum, exp) })
+}
+
+// memberTexts are the spellings of tb, the most first, for a summary and
+// for an explanation; ok is false when tb has none.
+func memberTexts(tb *tracked.Bucket, top int) (sum, exp string, ok bool) {
+	if tb == nil || len(tb.Members) == 0 {
+		return "", "", false
+	}
 	members, total := tb.Members, tb.Mentions // each post once
-	var sum, exp strings.Builder
+	var s, e strings.Builder
 	for i, m := range members.Top(top) {
 		share := 100 * float64(m.N) / float64(total)
 		if i > 0 {
-			sum.WriteString(", ")
-			exp.WriteByte(',')
+			s.WriteString(", ")
+			e.WriteByte(',')
 		}
-		fmt.Fprintf(&sum, "#%s %.0f%%", m.Label, share)
-		fmt.Fprintf(&exp, "%s:%.0f%%", m.Label, share)
+		fmt.Fprintf(&s, "#%s %.0f%%", m.Label, share)
+		fmt.Fprintf(&e, "%s:%.0f%%", m.Label, share)
 	}
 	if len(members) > top {
-		fmt.Fprintf(&sum, " and %d more", len(members)-top)
+		fmt.Fprintf(&s, " and %d more", len(members)-top)
 	}
-	for i := range evs {
-		a := &evs[i].Alert
-		a.Summary += "; spellings: " + sum.String()
-		a.Explanation += " members=" + exp.String()
-	}
+	return s.String(), e.String(), true
 }
+
+// addMembers puts the spellings on a, in place of any it named.
+func addMembers(a *alert.Alert, sum, exp string) {
+	if i := strings.Index(a.Summary, spellingsSep); i >= 0 {
+		a.Summary = a.Summary[:i]
+	}
+	if i := strings.Index(a.Explanation, membersField); i >= 0 {
+		rest := a.Explanation[i+len(membersField):]
+		if j := strings.IndexByte(rest, ' '); j >= 0 {
+			a.Explanation = a.Explanation[:i] + rest[j:]
+		} else {
+			a.Explanation = a.Explanation[:i]
+		}
+	}
+	a.Summary += spellingsSep + sum
+	a.Explanation += membersField + exp
+}
+
+// spellingsSep and membersField begin a family's spellings in a summary
+// and in an explanation.
+const (
+	spellingsSep = "; spellings: "
+	membersField = " members="
+)
 
 // maxMemberShare is the share of a family's posts above which one spelling
 // is the family: the family is then not judged, because that hashtag's own
