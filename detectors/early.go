@@ -172,8 +172,12 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 		if !ok || f.OnReports {
 			continue
 		}
-		// The finding speaks of the projection; say what was counted.
+		// The finding speaks of the projection; say what was counted, and
+		// the growth of that (2.61× stood beside 150 counted against 62.6).
 		f.Observed = o.Mentions
+		if f.Expected > 0 {
+			f.Growth = f.Observed / f.Expected
+		}
 		out = append(out, earlyFinding(f, elapsed, z, least))
 	}
 	return out
@@ -193,7 +197,9 @@ func partialZ(mentions, elapsed, full, disp float64) float64 {
 func earlyFinding(f Finding, elapsed, z, least float64) Finding {
 	f.Summary = "[early] " + f.Summary
 	var x explanation
-	x.str("early", "1").num("elapsed", elapsed)
+	// counted: the explanation's mentions= and observed= are the
+	// projection the final judgement must pass on.
+	x.str("early", "1").num("elapsed", elapsed).num("counted", f.Observed)
 	if !math.IsNaN(z) {
 		x.num("early_z", z).num("rest_least", least)
 	}

@@ -258,6 +258,12 @@ func TestEvaluateEarly(t *testing.T) {
 					if !strings.Contains(f.Summary, counted) || f.Observed != tc.mentions {
 						t.Errorf("early summary %q (observed %v), want it to say %q", f.Summary, f.Observed, counted)
 					}
+					// Its growth is of the count, and the explanation says it
+					// beside the projection (2.61× stood beside 150 counted
+					// against 62.6 until 7 December).
+					if f.Growth != f.Observed/f.Expected || alert.Fields(f.Explanation)["counted"] != fmtCount(tc.mentions) {
+						t.Errorf("early growth %v, observed %v over expected %v; explanation %q", f.Growth, f.Observed, f.Expected, f.Explanation)
+					}
 				}
 				// An open bucket has no platform norm of posts per account
 				// (its creators are partial): none is stated.
