@@ -615,3 +615,29 @@ func TestEarlyConfirmedAtFinalSeverity(t *testing.T) {
 		})
 	}
 }
+
+// TestSeqGrowsAfterEarlyConfirmedBack: an early alert opened on a later
+// bucket takes that bucket's time as its Seq; confirmed by an earlier
+// bucket, resolved at once (quiet_buckets 1, no cooldown) and opened again
+// on that later bucket, it took the first open's Seq again, and its row
+// lost to the older one's (found by a review on 7 December).
+func TestSeqGrowsAfterEarlyConfirmedBack(t *testing.T) {
+	l := NewLifecycle(LifecycleConfig{QuietBuckets: 1, CooldownBuckets: 0, EscalateSteps: 1, EscalateMinSeverity: "high", MaxSamples: 5, MaxRegions: 3})
+	fs := []Finding{finding(NameSurge, alert.SeverityMedium)}
+	var evs []alert.Event
+	evs = append(evs, l.ObserveEarly(obsAt("hashtag:x", 2), fs)...)
+	evs = append(evs, l.Observe(obsAt("hashtag:x", 0), fs)...)
+	evs = append(evs, l.EndBucket(at(0))...)
+	evs = append(evs, l.EndBucket(at(1))...)
+	evs = append(evs, l.ObserveEarly(obsAt("hashtag:x", 2), fs)...)
+	if len(evs) < 3 {
+		t.Fatalf("%d transitions, want an open, a resolve and an open again", len(evs))
+	}
+	var last uint64
+	for _, ev := range evs {
+		if ev.Seq <= last {
+			t.Errorf("%s: seq %d after %d", ev.To, ev.Seq, last)
+		}
+		last = ev.Seq
+	}
+}

@@ -333,7 +333,12 @@ func (l *Lifecycle) EndBucket(bucket time.Time) []alert.Event {
 			last: t.last, width: t.width, calm: t.a.Expected, reports: t.reports}
 	}
 	for key, c := range l.cool {
-		if !bucket.Before(c.until) {
+		// Kept, past its cooldown, while its Seq is ahead of this bucket:
+		// an early alert opened on a later bucket takes that bucket's time
+		// as its Seq, and a key forgotten then opened again on that bucket
+		// took the same Seq (quiet_buckets 1, cooldown_buckets 0), and its
+		// row lost to the older one's.
+		if !bucket.Before(c.until) && uint64(bucket.UnixMilli()) >= c.seq {
 			delete(l.cool, key)
 		}
 	}
