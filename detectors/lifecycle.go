@@ -329,8 +329,18 @@ func (l *Lifecycle) EndBucket(bucket time.Time) []alert.Event {
 		t.seq = nextSeq(t.seq, bucket)
 		events = append(events, alert.Event{Alert: t.a, From: from, To: alert.StatusResolved, At: bucket, Seq: t.seq})
 		delete(l.open, key)
-		l.cool[key] = cooling{until: bucket.Add(time.Duration(l.cfg.CooldownBuckets) * t.width), severity: t.a.Severity, seq: t.seq,
+		c := cooling{until: bucket.Add(time.Duration(l.cfg.CooldownBuckets) * t.width), severity: t.a.Severity, seq: t.seq,
 			last: t.last, width: t.width, calm: t.a.Expected, reports: t.reports}
+		if t.a.Detector == NameTrustedReport {
+			// A report from a high-trust channel has no normal level to come
+			// back to (its expectation is 0): judged on every report, its
+			// term was calm only where users reported nothing, so the
+			// cooldown held a regulator's second report back on a term
+			// users report and paged it on one they do not. Only the
+			// cooldown decides (width 0).
+			c.width = 0
+		}
+		l.cool[key] = c
 	}
 	for key, c := range l.cool {
 		// Kept, past its cooldown, while its Seq is ahead of this bucket:

@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,58 @@ func TestHighTrustChannelsValidate(t *testing.T) {
 		if err := c.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%q: error %v, want ok=%v", tc.channels, err, tc.ok)
 		}
+	}
+}
+
+// TestTrustedCooldownWhateverUsersReport: a regulator's second report on a
+// term is held back for the cooldown after the first's alert resolved, and
+// pages after it, whether users report the term or not. Judged calm on
+// every report against an expectation of 0, the term was calm only where
+// users reported nothing: the second report paged there 20 buckets on, and
+// was held back where one user report came a minute.
+func TestTrustedCooldownWhateverUsersReport(t *testing.T) {
+	s, err := NewSet(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	steady := func(v float64) []float64 {
+		h := make([]float64, 120)
+		for i := range h {
+			h[i] = v
+		}
+		return h
+	}
+	for _, tt := range []struct {
+		name   string
+		user   float64 // user reports a minute
+		second int     // the bucket of the regulator's second report
+		opens  int
+	}{
+		{"no user reports, second within the cooldown", 0, 20, 1},
+		{"user reports, second within the cooldown", 1, 20, 1},
+		{"no user reports, second after the cooldown", 0, 90, 2},
+		{"user reports, second after the cooldown", 1, 90, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewLifecycle(DefaultConfig().Lifecycle)
+			opens := 0
+			for i := 0; i <= tt.second+1; i++ {
+				o := &Observation{Term: "hashtag:x", Bucket: simStart.Add(time.Duration(i) * time.Minute), Width: time.Minute,
+					Mentions: 20, UniqueCreators: 20, Reports: tt.user, UniqueReporters: uint64(tt.user),
+					MentionHistory: steady(20), ReportHistory: steady(tt.user), DayAgo: math.NaN()}
+				if i == 0 || i == tt.second {
+					o.ReportsByChannel[event.ChannelRegulator] = 1
+					o.Reports++
+				}
+				for _, e := range append(l.Observe(o, s.Evaluate(o)), l.EndBucket(o.Bucket)...) {
+					if e.To == alert.StatusOpen && e.Alert.Detector == NameTrustedReport {
+						opens++
+					}
+				}
+			}
+			if opens != tt.opens {
+				t.Errorf("trusted_report opened %d times, want %d", opens, tt.opens)
+			}
+		})
 	}
 }

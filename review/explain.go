@@ -93,6 +93,9 @@ var phrasings = map[string]func(v string) string{
 	"early_z": func(v string) string {
 		return "the posts so far, against their share of the minute's usual level: " + sigma(v)
 	},
+	"counted": func(v string) string {
+		return v + " posts were counted when it was raised; the other counts are those plus the fewest the rest of the minute was reckoned to bring"
+	},
 	"rest_least": func(v string) string {
 		return v + " posts were the fewest the rest of the minute was reckoned to bring at the term's usual level"
 	},
