@@ -221,6 +221,19 @@ var hashTail = regexp.MustCompile(`-[0-9a-f]{8}$`)
 // shellQuote quotes s as one word for a POSIX shell, so a command shown for
 // an analyst to paste passes an alert key through as it is: keys hold "|",
 // and a challenge ID may hold ";", "$" or a quote.
+// VerdictCommand is the command that records a verdict on p's alert, with
+// the store arguments the review was made with (Page.VerdictArgs), each
+// quoted for a POSIX shell: without them a Parquet run's page offered a
+// command that failed ("parquet.dir holds no run").
+func VerdictCommand(p *Page) string {
+	var b strings.Builder
+	b.WriteString("trendwatch verdict " + shellQuote(p.Key) + ` VERDICT --note "…"`)
+	for _, a := range p.VerdictArgs {
+		b.WriteString(" " + shellQuote(a))
+	}
+	return b.String()
+}
+
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -126,10 +126,17 @@ func TestShellQuote(t *testing.T) {
 // a shell whatever the key holds.
 func TestVerdictHint(t *testing.T) {
 	hint := regexp.MustCompile(`Record one with <code>(.*?)</code>`)
-	tests := []struct{ key, want string }{
-		{"surge|hashtag:blackoutchallenge", `trendwatch verdict 'surge|hashtag:blackoutchallenge' VERDICT --note "…"`},
-		{"surge|challenge:x;echo injected $HOME", `trendwatch verdict 'surge|challenge:x;echo injected $HOME' VERDICT --note "…"`},
-		{"surge|challenge:it's<b>", `trendwatch verdict 'surge|challenge:it'\''s<b>' VERDICT --note "…"`},
+	tests := []struct {
+		key  string
+		args []string // the review's store arguments
+		want string
+	}{
+		{"surge|hashtag:blackoutchallenge", nil, `trendwatch verdict 'surge|hashtag:blackoutchallenge' VERDICT --note "…"`},
+		{"surge|challenge:x;echo injected $HOME", nil, `trendwatch verdict 'surge|challenge:x;echo injected $HOME' VERDICT --note "…"`},
+		{"surge|challenge:it's<b>", nil, `trendwatch verdict 'surge|challenge:it'\''s<b>' VERDICT --note "…"`},
+		// A Parquet run's page names its run, or the command fails there.
+		{"surge|hashtag:blackoutchallenge", []string{"--parquet", "trendwatch-data/demo 1"},
+			`trendwatch verdict 'surge|hashtag:blackoutchallenge' VERDICT --note "…" '--parquet' 'trendwatch-data/demo 1'`},
 	}
 	for _, tt := range tests {
 		inc := fixture()
@@ -137,9 +144,19 @@ func TestVerdictHint(t *testing.T) {
 		for i := range inc.Events {
 			inc.Events[i].Alert.Key = tt.key
 		}
+		p := Build(inc)
+		p.VerdictArgs = tt.args
 		var b bytes.Buffer
-		if err := WriteHTML(&b, Build(inc)); err != nil {
+		if err := WriteHTML(&b, p); err != nil {
 			t.Fatal(err)
+		}
+		// The Markdown page offers the same command.
+		var md bytes.Buffer
+		if err := WriteMarkdown(&md, p); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(md.String(), "\n    "+tt.want+"\n") {
+			t.Errorf("%q: the Markdown page does not offer %s:\n%s", tt.key, tt.want, md.String())
 		}
 		m := hint.FindStringSubmatch(b.String())
 		if m == nil {

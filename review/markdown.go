@@ -116,7 +116,10 @@ func WriteMarkdown(w io.Writer, p Page) error {
 			m.f("> %s\n", md(v.Note))
 		}
 	} else {
-		m.f("Not reviewed yet.\n")
+		// As the HTML page says it: an indented block, which no key can
+		// break out of (a key holds no line break), where a code span
+		// would need its '|' and backticks changed.
+		m.f("Not reviewed yet. Record one with\n\n    %s\n\nwhere VERDICT is `true_positive`, `false_positive` or `unsure`.\n", VerdictCommand(&p))
 	}
 	return wrap(m.err, "writing Markdown review of %q", p.Key)
 }

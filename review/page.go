@@ -19,10 +19,14 @@ import (
 // Page is one alert's review, every value ready to print.
 type Page struct {
 	Key, Detector, Term string
-	Severity            string // the highest the alert reached
-	Status              string // where it ended
-	Summary             string // the detector's one line at the first alert
-	Lead                string // what happened, in one paragraph of plain words
+	// VerdictArgs are the arguments that name the store the review read
+	// (--parquet DIR, --clickhouse ADDR, --database DB), for the verdict
+	// command an unreviewed page offers; nil for the configured one.
+	VerdictArgs []string
+	Severity    string // the highest the alert reached
+	Status      string // where it ended
+	Summary     string // the detector's one line at the first alert
+	Lead        string // what happened, in one paragraph of plain words
 	// Spellings are, for a term family's alert, its spellings and their
 	// shares of the first alerting minute ("#a 60%, #b 40%"); "" otherwise.
 	Spellings string

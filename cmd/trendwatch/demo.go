@@ -177,6 +177,14 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 				cancel()
 			}()
 			err = runPipeline(ctx, cfg, log, false, []pipeline.Observer{p})
+			if err != nil && p.closed() == 0 {
+				// It never ran (a port in use, a broker refused): a summary
+				// of nothing read as a run, and its directory is empty.
+				if rmErr := os.Remove(runDir); rmErr != nil && !os.IsNotExist(rmErr) {
+					log.Debug("demo: run directory left", "dir", runDir, "err", rmErr)
+				}
+				return err
+			}
 			p.summary(runDir, cfg)
 			return err
 		},
@@ -184,7 +192,7 @@ ClickHouse with --clickhouse. The log shows only warnings and errors unless
 	f := cmd.Flags()
 	addGenFlags(f, &g, genDefaults{rate: gen.DefaultConfig().Rate, duration: 2 * time.Hour, speedup: 60, warmup: 15 * time.Minute})
 	f.Lookup("duration").Usage = "event time per generator cycle; cycles repeat until Ctrl-C (with --wall: enough to fill it)"
-	f.DurationVar(&wall, "wall", 0, "stop after this much wall-clock time, once the pipeline has caught up with the generator (at most a minute more; default: until Ctrl-C)")
+	f.DurationVar(&wall, "wall", 0, "stop after about this much wall-clock time: the generator runs one cycle sized to fill it, at least the warm-up and 20 minutes of event time so that every scenario runs (35s at the default speed-up), unless --duration sizes it, then the pipeline catches up with it (at most a minute more); default: until Ctrl-C")
 	f.IntVar(&rows, "rows", 5, "rows in the top-surging table")
 	f.StringSlice("sinks", nil, "sinks: clickhouse, parquet (sinks)")
 	f.String("clickhouse", "", "ClickHouse native address host:port; enables the ClickHouse sink (clickhouse.addr)")

@@ -88,7 +88,9 @@ else the Parquet files of the run directory parquet.dir (--parquet).
 			}
 			// A page for each opening of the alert, as the digest makes.
 			for _, o := range review.Openings(inc) {
-				if err := writeReview(cmd.OutOrStdout(), review.Build(o), out); err != nil {
+				p := review.Build(o)
+				p.VerdictArgs = storeArgs(cmd.Flags())
+				if err := writeReview(cmd.OutOrStdout(), p, out); err != nil {
 					return err
 				}
 			}
@@ -170,6 +172,18 @@ func storeFlags(f *pflag.FlagSet) {
 	configKey(f, "clickhouse", "clickhouse.addr")
 	configKey(f, "database", "clickhouse.database")
 	configKey(f, "parquet", "parquet.dir")
+}
+
+// storeArgs are the store flags given on the command line, as arguments
+// for the verdict command a page offers.
+func storeArgs(f *pflag.FlagSet) []string {
+	var args []string
+	for _, name := range []string{"parquet", "clickhouse", "database"} {
+		if fl := f.Lookup(name); fl != nil && fl.Changed {
+			args = append(args, "--"+name, fl.Value.String())
+		}
+	}
+	return args
 }
 
 // oneStore refuses --clickhouse (or --database) with --parquet. Either alone

@@ -38,6 +38,7 @@ type printer struct {
 	alerts    map[string]alert.Severity // highest severity by alert key
 	days      map[string]bool           // UTC days alerts opened on, as review --day takes them
 	changes   int
+	buckets   int // closed buckets told of
 	events    uint64
 	mentions  uint64
 	reports   uint64
@@ -109,6 +110,7 @@ func (p *printer) Alert(ev alert.Event) {
 func (p *printer) Bucket(r *pipeline.BucketReport) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.buckets++
 	p.events += r.Events
 	p.mentions += r.Mentions
 	p.reports += r.Reports
@@ -165,6 +167,13 @@ func (p *printer) closedThrough(t time.Time) bool {
 }
 
 // summary is the last screen: what fired, how much was read and where it is.
+// closed is how many buckets the printer was told of.
+func (p *printer) closed() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.buckets
+}
+
 func (p *printer) summary(runDir string, cfg *config.Config) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
