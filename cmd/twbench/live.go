@@ -204,7 +204,7 @@ func measureLive(ctx context.Context, s *stream, surges int, log *slog.Logger) (
 	}
 	if srv != nil {
 		defer srv.stop()
-		if err := srv.setUpPeer(ctx, s.addr, "live", liveContent, "twbench-live", s.partitions, liveRate); err != nil {
+		if _, err := srv.setUpPeer(ctx, s.addr, "live", liveContent, "twbench-live", s.partitions, liveRate, time.Time{}); err != nil {
 			return nil, err
 		}
 	} else {

@@ -159,27 +159,42 @@ CREATE MATERIALIZED VIEW ` + db + `.term_minutes_mv TO ` + db + `.term_minutes A
 // a detach, skipping a backlog, so a whole round of marks must come through.
 // The topic must also exist before the table subscribes, or the engine waits
 // for its next metadata refresh, minutes away: the first round makes it.
-func (c *chServer) setUpPeer(ctx context.Context, brokers, db, topic, group string, partitions, block int) error {
+// The marks are stamped markAt (zero: the clock), and the topic holds marks
+// of them, which whoever else reads it counts.
+//
+// A backlog produced after them must be stamped markAt or later: trendwatch
+// reads the topic from its start, and marks stamped at the clock ahead of a
+// backlog of the past moved its event time past all of it, so the sink row
+// counted 1,070 of 480,766 events, the rest late (until 7 December).
+func (c *chServer) setUpPeer(ctx context.Context, brokers, db, topic, group string, partitions, block int, markAt time.Time) (marks int, err error) {
 	round := 0
 	mark := func() error {
 		round++
+		at := markAt
+		if at.IsZero() {
+			at = time.Now()
+		}
 		msgs := make([]kafka.Message, partitions)
 		for p := range msgs {
 			msgs[p] = kafka.Message{Topic: topic, Key: []byte(strconv.Itoa(p)), Value: []byte(fmt.Sprintf(
 				`{"event_id":"ready-%d-%d","ts":%q,"content_id":"ready","creator_id":"ready","hashtags":["twbenchready%d"]}`,
-				round, p, time.Now().UTC().Format(time.RFC3339), round))}
+				round, p, at.UTC().Format(time.RFC3339), round))}
 		}
-		return produceTo(ctx, brokers, msgs, byKey)
+		if err := produceTo(ctx, brokers, msgs, byKey); err != nil {
+			return err
+		}
+		marks += len(msgs)
+		return nil
 	}
 	if err := mark(); err != nil {
-		return err
+		return marks, err
 	}
 	if _, err := c.query(ctx, peerSchema(db, brokers, topic, group, block)); err != nil {
-		return err
+		return marks, err
 	}
 	// A new group starts at the end of the topic: mark until a mark counts.
 	lastMark := time.Now()
-	err := waitFor(ctx, 90*time.Second, func() (bool, error) {
+	err = waitFor(ctx, 90*time.Second, func() (bool, error) {
 		n, err := c.count(ctx, fmt.Sprintf("SELECT count() FROM (SELECT term FROM %s.term_minutes WHERE term LIKE 'twbenchready%%' GROUP BY term HAVING countMerge(mentions) >= %d)", db, partitions))
 		if err != nil || n > 0 {
 			return n > 0, err
@@ -191,9 +206,9 @@ func (c *chServer) setUpPeer(ctx context.Context, brokers, db, topic, group stri
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("the Kafka engine consumed nothing: %w", err)
+		return marks, fmt.Errorf("the Kafka engine consumed nothing: %w", err)
 	}
-	return nil
+	return marks, nil
 }
 
 // measurePeer starts the test ClickHouse server, sets up the peer, and times
@@ -205,7 +220,9 @@ func measurePeer(ctx context.Context, s *stream, n int) (peerResult, error) {
 		return peerResult{skipped: skipped}, err
 	}
 	defer srv.stop()
-	if err := srv.setUpPeer(ctx, s.addr, "peer", peerContent, "twbench-peer", s.partitions, 0); err != nil {
+	// The marks at the backlog's start, a minute before its first post.
+	marks, err := srv.setUpPeer(ctx, s.addr, "peer", peerContent, "twbench-peer", s.partitions, 0, streamConfig(n).Start.Add(-time.Minute))
+	if err != nil {
 		return peerResult{}, err
 	}
 	if _, err := srv.query(ctx, "DETACH TABLE peer.content_queue"); err != nil {
@@ -232,7 +249,8 @@ func measurePeer(ctx context.Context, s *stream, n int) (peerResult, error) {
 
 	// trendwatch on the same backlog, writing its rows to the same server.
 	k := childRun{mode: modeSink, cores: 0, group: fmt.Sprintf("twbench-%d-sink", os.Getpid())}
-	res.tw, err = k.runEnv(ctx, s.addr, res.messages, "TWBENCH_CLICKHOUSE="+srv.addr())
+	// The topic holds the marks before the backlog: trendwatch reads them too.
+	res.tw, err = k.runEnv(ctx, s.addr, res.messages+marks, "TWBENCH_CLICKHOUSE="+srv.addr())
 	if err != nil {
 		return res, fmt.Errorf("trendwatch with its ClickHouse sink: %w", err)
 	}
