@@ -369,16 +369,7 @@ func TestEarlyFollowsSlowestPartition(t *testing.T) {
 				slow = append(slow, r)
 			}
 		}
-		var skewed []ingest.Record
-		j := 0
-		for _, r := range fast {
-			skewed = append(skewed, r)
-			for j < len(slow) && !slow[j].Content.TS.After(r.Content.TS.Add(-30*time.Second)) {
-				skewed = append(skewed, slow[j])
-				j++
-			}
-		}
-		skewed = append(skewed, slow[j:]...)
+		skewed := behind(fast, slow, 30*time.Second)
 		e, log := newEarlyEngine(t, detectors.DefaultConfig(), nil)
 		run(t, e, skewed, true)
 		evs, at := log.of("hashtag:" + surgeTerm)
@@ -424,16 +415,7 @@ func TestEarlyLookAfterForce(t *testing.T) {
 			slow = append(slow, r)
 		}
 	}
-	var skewed []ingest.Record
-	j := 0
-	for _, r := range fast {
-		skewed = append(skewed, r)
-		for j < len(slow) && !slow[j].Content.TS.After(r.Content.TS.Add(-90*time.Second)) {
-			skewed = append(skewed, slow[j])
-			j++
-		}
-	}
-	skewed = append(skewed, slow[j:]...)
+	skewed := behind(fast, slow, 90*time.Second)
 	cfg := DefaultConfig()
 	cfg.MaxParked = 5
 	dcfg := detectors.DefaultConfig()
@@ -451,4 +433,19 @@ func TestEarlyLookAfterForce(t *testing.T) {
 			t.Errorf("steady term paged early and retracted")
 		}
 	}
+}
+
+// behind interleaves two partitions' records as a consumer reads them when
+// slow's partition runs lag behind fast's in event time.
+func behind(fast, slow []ingest.Record, lag time.Duration) []ingest.Record {
+	var out []ingest.Record
+	j := 0
+	for _, r := range fast {
+		out = append(out, r)
+		for j < len(slow) && !slow[j].Content.TS.After(r.Content.TS.Add(-lag)) {
+			out = append(out, slow[j])
+			j++
+		}
+	}
+	return append(out, slow[j:]...)
 }
