@@ -33,6 +33,7 @@ type peerResult struct {
 	messages int // in the backlog
 	events   int // content events in it
 	mentions int // hashtag mentions in it
+	marks    int // readiness marks in the topic before it, which trendwatch reads too
 	ch       childResult
 	tw       childResult
 	skipped  string // why not measured, when it was not
@@ -225,12 +226,12 @@ func measurePeer(ctx context.Context, s *stream, n int) (peerResult, error) {
 	if err != nil {
 		return peerResult{}, err
 	}
+	res := peerResult{marks: marks}
 	if _, err := srv.query(ctx, "DETACH TABLE peer.content_queue"); err != nil {
 		return peerResult{}, err
 	}
 	// The generator may end its event time before n messages: the backlog is
 	// what it produced, and both sides are timed on all of it.
-	var res peerResult
 	if res.messages, res.events, res.mentions, err = producePeerBacklog(ctx, s.addr, n); err != nil {
 		return res, err
 	}
@@ -250,7 +251,7 @@ func measurePeer(ctx context.Context, s *stream, n int) (peerResult, error) {
 	// trendwatch on the same backlog, writing its rows to the same server.
 	k := childRun{mode: modeSink, cores: 0, group: fmt.Sprintf("twbench-%d-sink", os.Getpid())}
 	// The topic holds the marks before the backlog: trendwatch reads them too.
-	res.tw, err = k.runEnv(ctx, s.addr, res.messages+marks, "TWBENCH_CLICKHOUSE="+srv.addr())
+	res.tw, err = k.runEnv(ctx, s.addr, res.messages+res.marks, "TWBENCH_CLICKHOUSE="+srv.addr())
 	if err != nil {
 		return res, fmt.Errorf("trendwatch with its ClickHouse sink: %w", err)
 	}
