@@ -63,7 +63,7 @@ func (e *Engine) force(ctx context.Context, now time.Time) error {
 	r := e.parked.Next()
 	defer e.parked.Done(r)
 	ts := eventtime.TS(r)
-	if bound, ok := e.in.Ahead(now); ok && ts.After(bound) {
+	if e.pastClock(ts, now) {
 		e.m.aheadLost.Inc()
 		if e.aheadWarned.IsZero() || now.Sub(e.aheadWarned) >= time.Minute {
 			// Once a minute: in a flood it is every record.
