@@ -226,6 +226,41 @@ func TestForwarderCommitRefused(t *testing.T) {
 	}
 }
 
+// TestForwarderCommitsEachSecond: a forwarder commits within MaxCommitEvery
+// of a record reaching the relay, however long pipeline.commit_interval is:
+// what it has not committed, the partition's next owner forwards again.
+func TestForwarderCommitsEachSecond(t *testing.T) {
+	_, cfg := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fw := newTestForwarder(t, ctx, cfg, 1)
+	in := make(chan []Record, 1)
+	c := &recordingCommitter{last: map[Partition]int64{}}
+	done := make(chan error, 1)
+	rctx, stop := context.WithCancel(ctx)
+	go func() { done <- fw.Run(rctx, in, c, time.Hour) }()
+	in <- []Record{{Source: Source{Topic: cfg.Topics.Content, Partition: 0, Offset: 3}, Kind: KindSkipped}}
+	sent := time.Now()
+	for c.offset(Partition{cfg.Topics.Content, 0}) != 3 {
+		select {
+		case err := <-done:
+			t.Fatalf("the forwarder stopped: %v", err)
+		case <-ctx.Done():
+			t.Fatal("offset 3 never committed")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// The record's write and the tick's commit take a little beyond the
+	// tick; an hour's interval would not have committed within the test.
+	if took := time.Since(sent); took > 10*MaxCommitEvery {
+		t.Errorf("committed %v after the record was forwarded, want about %v", took, MaxCommitEvery)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestForwarderRidesOutBrokerRestart: records to forward while the broker is
 // down wait, retried, until it is back, and go to the relay then; the
 // forwarder neither stops nor commits what the relay does not hold.

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -126,7 +128,7 @@ func child(mode, addr, group, events string) (childResult, error) {
 			break
 		}
 		var own int
-		first, last, own, err = aggregate(ctx, cfg, shards, n, log)
+		first, last, own, err = aggregate(ctx, cfg, shards, os.Getenv("TWBENCH_MARKS"), log)
 		res := childResult{Events: own, Seconds: last.Sub(first).Seconds(), CPUSeconds: cpuSeconds(), PeakRSS: peakRSS(),
 			First: first.UnixNano(), Last: last.UnixNano()}
 		return res, err
@@ -138,11 +140,24 @@ func child(mode, addr, group, events string) (childResult, error) {
 }
 
 // aggregate runs an aggregate process's consumer and forwarder, as run
-// --role aggregate does, until shard 0's relay topic holds all n records of
-// the stream, which the siblings in its group forward with it; it returns
-// when it got its first batch, when it saw the relay whole, and how many
-// records it forwarded itself.
-func aggregate(ctx context.Context, cfg ingest.Config, shards, n int, log *slog.Logger) (first, last time.Time, own int, err error) {
+// --role aggregate does, until the siblings in its group and it have handed
+// the forwarder every input partition's last record, and then until its
+// forwarder has written what it was handed; it returns when it got its first
+// batch, when its forwarder was done, and how many records it forwarded
+// itself.
+//
+// The relay's size does not tell when the stream is on it: as each sibling
+// joins, the group rebalances, and a partition's new owner forwards it again
+// from the last commit (pipeline.commit_interval), so the relay holds about
+// a fifth of the stream twice before it holds all of it once. A partition's
+// last record is handed on only after every record before it, by its
+// owner or by the owners before it up to the commit its owner began from, so
+// the marks in dir, one per input partition whose last record some sibling
+// handed its forwarder, say when the whole stream is on its way.
+func aggregate(ctx context.Context, cfg ingest.Config, shards int, dir string, log *slog.Logger) (first, last time.Time, own int, err error) {
+	if dir == "" {
+		return first, last, 0, errors.New("TWBENCH_MARKS: no directory for the aggregate processes' marks")
+	}
 	fw, err := ingest.NewForwarder(cfg, shards, log, nil)
 	if err != nil {
 		return first, last, 0, err
@@ -160,19 +175,27 @@ func aggregate(ctx context.Context, cfg ingest.Config, shards, n int, log *slog.
 	if err != nil {
 		return first, last, 0, err
 	}
-	var relay []ingest.Partition
-	for _, p := range parts {
-		if p.Topic == cfg.Topics.Content {
-			relay = append(relay, ingest.Partition{Topic: cfg.Topics.RelayTopic(0, shards), Partition: p.Partition})
+	ends, err := c.HighWaterMarks(ctx, parts)
+	if err != nil {
+		return first, last, 0, err
+	}
+	// lastOf is each non-empty input partition's last offset: the stream was
+	// produced whole before the aggregate processes started.
+	lastOf := make(map[ingest.Partition]int64)
+	for p, hw := range ends {
+		if hw > 0 {
+			lastOf[p] = hw - 1
 		}
 	}
-	rctx, stop := context.WithCancel(ctx)
-	defer stop()
+	mark := func(p ingest.Partition) string { return filepath.Join(dir, fmt.Sprintf("%s.%d", p.Topic, p.Partition)) }
+	cctx, stopConsumer := context.WithCancel(ctx)
+	defer stopConsumer()
 	in, counted := make(chan []ingest.Record, 16), make(chan []ingest.Record, 16)
 	go func() {
-		_ = c.RunBatches(rctx, in)
+		_ = c.RunBatches(cctx, in)
 		close(in)
 	}()
+	markErr := make(chan error, 1)
 	go func() {
 		defer close(counted)
 		for b := range in {
@@ -180,37 +203,52 @@ func aggregate(ctx context.Context, cfg ingest.Config, shards, n int, log *slog.
 				first = time.Now()
 			}
 			own += len(b)
+			for i := range b {
+				p := ingest.Partition{Topic: b[i].Source.Topic, Partition: b[i].Source.Partition}
+				if o, ok := lastOf[p]; ok && b[i].Source.Offset == o {
+					if err := os.WriteFile(mark(p), nil, 0o644); err != nil {
+						select {
+						case markErr <- fmt.Errorf("mark %s: %w", mark(p), err):
+						default:
+						}
+					}
+				}
+			}
 			counted <- b
 		}
 	}()
+	// The forwarder outlives the consumer: stopped by its input's end, it
+	// writes what it was handed before it returns, where stopped by its
+	// context it would drop it.
 	done := make(chan error, 1)
-	go func() { done <- fw.Run(rctx, counted, c, pipeline.DefaultConfig().CommitInterval) }()
+	go func() { done <- fw.Run(ctx, counted, c, pipeline.DefaultConfig().CommitInterval) }()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-done:
 			return first, last, own, fmt.Errorf("forwarder stopped: %v", err)
+		case err := <-markErr:
+			return first, last, own, err
 		case <-ctx.Done():
 			return first, last, own, ctx.Err()
 		case <-tick.C:
 		}
-		hw, err := c.HighWaterMarks(ctx, relay)
-		if err != nil {
+		whole := true
+		for p := range lastOf {
+			if _, err := os.Stat(mark(p)); err != nil {
+				whole = false
+				break
+			}
+		}
+		if !whole {
 			continue
 		}
-		total := int64(0)
-		for _, v := range hw {
-			total += v
+		stopConsumer()
+		if err := <-done; err != nil {
+			return first, last, own, fmt.Errorf("forwarder: %w", err)
 		}
-		if total >= int64(n) {
-			last = time.Now()
-			stop()
-			for range counted {
-			}
-			<-done
-			return first, last, own, nil
-		}
+		return first, time.Now(), own, nil
 	}
 }
 

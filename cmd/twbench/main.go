@@ -165,11 +165,11 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 			if firstRelay == "" {
 				firstRelay = relay
 			}
-			res, err := runAggregates(ctx, st.addr, st.produced, a, relay)
+			res, again, err := runAggregates(ctx, st.addr, st.produced, a, relay)
 			if err != nil {
 				return fmt.Errorf("%d aggregate processes: %w", a, err)
 			}
-			r.stages = append(r.stages, stageRow{aggregates: a, res: res})
+			r.stages = append(r.stages, stageRow{aggregates: a, res: res, again: again})
 			fmt.Fprintf(w, "%-40s %9.0f events/s  cpu %.1fs  peak RSS %d MiB\n",
 				fmt.Sprintf("two stages, %d aggregate process(es)", a), res.rate(), res.CPUSeconds, res.PeakRSS>>20)
 		}
@@ -251,18 +251,25 @@ const stageShards = 2
 // runAggregates runs a aggregate processes of one core each in one
 // consumer group, forwarding the n-message stream to stageShards relay
 // topics named from relay, and times them together: from the first batch
-// any of them got to the relay holding the whole stream.
-func runAggregates(ctx context.Context, addr string, n, a int, relay string) (childResult, error) {
+// any of them got to the last of the stream handed to a forwarder, and that
+// forwarder's write. again is how many records were forwarded a second time,
+// by a partition's new owner after a rebalance.
+func runAggregates(ctx context.Context, addr string, n, a int, relay string) (res childResult, again int, err error) {
 	k := childRun{mode: modeAggregate, cores: 1, shards: stageShards, relay: relay, group: relay + "-group"}
+	marks, err := os.MkdirTemp("", "twbench-marks-")
+	if err != nil {
+		return childResult{}, 0, fmt.Errorf("aggregate processes' marks: %w", err)
+	}
+	defer os.RemoveAll(marks)
 	results := make([]childResult, a)
 	errs := make([]error, a)
 	var wg sync.WaitGroup
 	for i := range a {
-		wg.Go(func() { results[i], errs[i] = k.run(ctx, addr, n) })
+		wg.Go(func() { results[i], errs[i] = k.runEnv(ctx, addr, n, "TWBENCH_MARKS="+marks) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return childResult{}, err
+		return childResult{}, 0, err
 	}
 	out := childResult{Events: n}
 	var first, last int64
@@ -277,10 +284,10 @@ func runAggregates(ctx context.Context, addr string, n, a int, relay string) (ch
 		forwarded += r.Events
 	}
 	if forwarded < n {
-		return out, fmt.Errorf("the aggregate processes forwarded %d of %d messages", forwarded, n)
+		return out, 0, fmt.Errorf("the aggregate processes forwarded %d of %d messages", forwarded, n)
 	}
 	out.Seconds = time.Duration(last - first).Seconds()
-	return out, nil
+	return out, forwarded - n, nil
 }
 
 func (k childRun) describe() string {

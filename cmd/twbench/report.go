@@ -32,6 +32,9 @@ type kafkaRow struct {
 type stageRow struct {
 	aggregates int
 	res        childResult
+	// again is how many records a partition's new owner forwarded a
+	// second time after a rebalance; the detect processes skip them.
+	again int
 }
 
 func (r *report) markdown() string {
@@ -60,8 +63,8 @@ func (r *report) markdown() string {
 			k.describe(), k.res.rate(), k.res.CPUSeconds, k.res.PeakRSS>>20, how)
 	}
 	for _, st := range r.stages {
-		fmt.Fprintf(&b, "| two stages: %d aggregate process(es) of 1 core, forwarding to %d detect shards | **%.0f events/s**; %.1f CPU s together; peak RSS %d MiB each at most | child processes, GOMAXPROCS=1 each, in one consumer group, as `run --role aggregate --shards %d`: decode, validate, relay every record to each shard's topic; from the first batch any got to the relay holding the whole stream (on a machine of %d cores) |\n",
-			st.aggregates, stageShards, st.res.rate(), st.res.CPUSeconds, st.res.PeakRSS>>20, stageShards, runtime.NumCPU())
+		fmt.Fprintf(&b, "| two stages: %d aggregate process(es) of 1 core, forwarding to %d detect shards | **%.0f events/s**; %.1f CPU s together; peak RSS %d MiB each at most; %d records forwarded twice | child processes, GOMAXPROCS=1 each, in one consumer group, as `run --role aggregate --shards %d`: decode, validate, relay every record to each shard's topic; from the first batch any got to the whole stream on the relay, each input partition's last record included (on a machine of %d cores); a partition's new owner after a rebalance forwards again from the last commit, and the detect processes skip what they counted |\n",
+			st.aggregates, stageShards, st.res.rate(), st.res.CPUSeconds, st.res.PeakRSS>>20, st.again, stageShards, runtime.NumCPU())
 	}
 	if rss, cores := r.replayRSS(); rss > 0 {
 		var others []string
