@@ -30,8 +30,13 @@
 //     are replaced by it, lower-cased: Cyrillic а с е о і, Greek ο, mathematical
 //     and fullwidth letters; the Latin small capitals that "fancy text" generators
 //     write (ʙʟᴀᴄᴋ), which UTS #39 maps few of, are read as their letters by
-//     their Unicode names. ASCII is left to these rules (UTS #39 reads m as rn,
-//     which would merge burn and bum).
+//     their Unicode names. A Greek or Cyrillic capital that looks like a Latin
+//     one (Β Ε Ζ Μ Χ, М) is folded to a small letter that looks like none
+//     (β ε ζ μ χ, м), which is read as its capital: #ΒlackoutChallenge is
+//     blackoutchallenge. Where the small letter looks like another Latin letter
+//     (η n, ν v, υ u), it is read as that one: the folded tag does not say
+//     which was typed, so #ΗelloChallenge is nellochallenge. ASCII is left to
+//     these rules (UTS #39 reads m as rn, which would merge burn and bum).
 //   - Marks other than Devanagari's are dropped after NFD: café is cafe.
 //   - Devanagari is transliterated by ISO 15919 without diacritics, the way Hindi,
 //     Nepali and Bhojpuri users type it: ā as "aa", ī ū as i u, retroflex and

@@ -26,6 +26,7 @@ func TestKeyMeetsSpellings(t *testing.T) {
 			"#blacкoutchallenge", "#blackouтchallenge", // Cyrillic к, т: read as small capitals (ĸ, ᴛ), followed to k, t
 			"#blackoutcнallenge", "#вlackoutchallenge", // Cyrillic н, в (ʜ, ʙ)
 			"#blacĸoutchallenge", // kra
+			"#ΒlackoutChallenge", "#BLACKOUTCHALLΕNGΕ", // Greek capitals Β, Ε: folded to β, ε, read as their capitals
 			"#ｂｌａｃｋｏｕｔｃｈａｌｌｅｎｇｅ",                       // fullwidth
 			"#ʙʟᴀᴄᴋᴏᴜᴛᴄʜᴀʟʟᴇɴɢᴇ",                       // small capitals, as "fancy text" generators write them
 			"#bʟackoutchallenge",                       // one of them
@@ -34,6 +35,10 @@ func TestKeyMeetsSpellings(t *testing.T) {
 			"#blaikaautchailenj", // romanised Hindi
 			"#blackoutchaalenj",
 		}},
+		// Capitals that look like Latin ones, folded to small letters that
+		// do not: Greek Μ, Α, Χ, Ζ and Cyrillic М, А, Х.
+		{"max challenge", []string{"#maxchallenge", "#ΜΑΧCHALLENGE", "#МАХChallenge", "#MaΧChallenge"}},
+		{"zombie challenge", []string{"#zombiechallenge", "#ΖombieChallenge"}},
 		{"dal bhat challenge", []string{"#दालभातचैलेंज", "#daalbhaatchallenge", "#dalbhat_chalenge", "#daal_bhaat_chaalenj"}},
 		{"skull breaker", []string{"#skullbreakerchallenge", "#skullbr3akerchallenge", "#sku11breakerchallenge", "#skullbreaker_challenge"}},
 		// A Devanagari digit ends a word as an ASCII one does.

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"golang.org/x/text/unicode/runenames"
 )
@@ -90,6 +91,44 @@ func main() {
 	for r, to := range caps {
 		es = append(es, entry{r, to})
 	}
+	// Tags are case-folded before their key is made, and a Greek or Cyrillic
+	// capital that looks like a Latin one (Β, Ε, Ζ, Μ, Χ, М) folds to a
+	// small letter that looks like no Latin letter (β read as ß, μ as itself),
+	// so #ΒlackoutChallenge was a family of its own. Such a small letter reads
+	// as its capital does. Where the small letter reads as another Latin
+	// letter (η as n, ν as v, υ as u), that reading stays: which of the two
+	// was typed, the folded tag does not say.
+	reads := map[rune]string{}
+	for _, e := range es {
+		reads[e.from] = e.to
+	}
+	for _, e := range es {
+		capital := e.from
+		if !unicode.IsUpper(capital) || !unicode.In(capital, unicode.Greek, unicode.Cyrillic) ||
+			len(e.to) != 1 || e.to[0] < 'A' || e.to[0] > 'Z' {
+			continue
+		}
+		small := unicode.ToLower(capital)
+		if small == capital {
+			continue
+		}
+		// The key drops marks: η reads as n̩, which is n.
+		if r := strings.Map(func(c rune) rune {
+			if unicode.Is(unicode.Mn, c) {
+				return -1
+			}
+			return c
+		}, follow(reads, reads[small])); len(r) == 1 && r[0] >= 'a' && r[0] <= 'z' {
+			continue
+		}
+		folded := strings.ToLower(e.to)
+		if i := slices.IndexFunc(es, func(x entry) bool { return x.from == small }); i >= 0 {
+			es[i].to = folded
+		} else {
+			es = append(es, entry{small, folded})
+		}
+		reads[small] = folded
+	}
 	slices.SortFunc(es, func(a, b entry) int { return int(a.from - b.from) })
 	// The table is applied once a rune, so what an entry reads must need no
 	// entry itself: Cyrillic к, т, н and в read as small capitals (ĸ, ᴛ, ʜ,
@@ -135,4 +174,24 @@ func main() {
 	if err := os.WriteFile("confusables_table.go", src, 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// follow is reading r's runes each read through reads, as far as they go:
+// what the key makes of a rune whose reading needs readings itself.
+func follow(reads map[rune]string, r string) string {
+	for range 4 {
+		var b strings.Builder
+		for _, c := range r {
+			if t, ok := reads[c]; ok {
+				b.WriteString(t)
+			} else {
+				b.WriteRune(c)
+			}
+		}
+		if b.String() == r {
+			break
+		}
+		r = b.String()
+	}
+	return r
 }
