@@ -25,7 +25,7 @@ func TestKeyMeetsSpellings(t *testing.T) {
 			"#blасkоutсhаllеngе",                       // Cyrillic а, с, о, е
 			"#blacкoutchallenge", "#blackouтchallenge", // Cyrillic к, т: read as small capitals (ĸ, ᴛ), followed to k, t
 			"#blackoutcнallenge", "#вlackoutchallenge", // Cyrillic н, в (ʜ, ʙ)
-			"#blacĸoutchallenge", // kra
+			"#blacĸoutchallenge",                       // kra
 			"#ΒlackoutChallenge", "#BLACKOUTCHALLΕNGΕ", // Greek capitals Β, Ε: folded to β, ε, read as their capitals
 			"#ｂｌａｃｋｏｕｔｃｈａｌｌｅｎｇｅ",                       // fullwidth
 			"#ʙʟᴀᴄᴋᴏᴜᴛᴄʜᴀʟʟᴇɴɢᴇ",                       // small capitals, as "fancy text" generators write them
