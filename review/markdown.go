@@ -180,7 +180,7 @@ func mdShares(m *mdWriter, title string, rows []Share) {
 func WriteDayMarkdown(w io.Writer, d Day) error {
 	m := &mdWriter{w: w}
 	m.f("# Alerts of %s\n\n", d.Date.Format("Monday 2 January 2006"))
-	m.f("%d alerts opened this day (UTC) · %d reviewed · %d real, %d false alarms\n\n", len(d.Rows), d.Reviewed, d.TruePositives, d.FalsePositives)
+	m.f("%s opened this day (UTC) · %d reviewed · %d real, %s\n\n", plural(len(d.Rows), "alert"), d.Reviewed, d.TruePositives, plural(d.FalsePositives, "false alarm"))
 	if len(d.Rows) == 0 {
 		m.f("No alerts were opened this day.\n")
 		return wrap(m.err, "writing Markdown digest of %s", d.Date.Format(time.DateOnly))

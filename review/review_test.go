@@ -241,6 +241,12 @@ func TestDay(t *testing.T) {
 	if n := strings.Count(h, `<path class="line" d="M`); n != 2 {
 		t.Errorf("%d sparklines, want 2", n)
 	}
+	// Both twins count in words that agree with their numbers.
+	for _, out := range []string{h, m} {
+		if !strings.Contains(out, "2 alerts opened this day") || !strings.Contains(out, "1 real, 1 false alarm") || strings.Contains(out, "1 false alarms") {
+			t.Errorf("digest's counts:\n%s", out)
+		}
+	}
 }
 
 func TestFileName(t *testing.T) {

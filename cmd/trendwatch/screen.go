@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/width"
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/config"
@@ -147,7 +150,7 @@ func (p *printer) Bucket(r *pipeline.BucketReport) {
 	fmt.Fprintln(p.w, " ──")
 	fmt.Fprintf(p.w, "   %-36s %8s %9s %7s %9s %8s\n", "fastest-growing", "mentions", "expected", "growth", "creators", "reports")
 	for _, t := range rows {
-		fmt.Fprintf(p.w, "   %-36s %8.0f %9.1f %6.1f× %9d %8.0f\n", clip(t.Term, 36), t.Mentions, t.Expected, t.Growth, t.UniqueCreators, t.Reports)
+		fmt.Fprintf(p.w, "   %s %8.0f %9.1f %6.1f× %9d %8.0f\n", cell(t.Term, 36), t.Mentions, t.Expected, t.Growth, t.UniqueCreators, t.Reports)
 	}
 }
 
@@ -217,10 +220,40 @@ func (p *printer) summary(runDir string, cfg *config.Config) {
 	}
 }
 
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// cell is s clipped and padded to n terminal columns. fmt pads by runes, but
+// many Devanagari vowel signs (े ै), the virama and the anusvara take no
+// column of their own, and a CJK or fullwidth letter takes two: a Nepali
+// term's numbers stood left of a Latin one's.
+func cell(s string, n int) string {
+	w, cut := 0, len(s)
+	for i, r := range s {
+		rw := columns(r)
+		if w+rw > n-1 && cut == len(s) {
+			cut = i // where "…" goes, should s not fit
+		}
+		w += rw
 	}
-	return string(r[:n-1]) + "…"
+	if w > n {
+		s = s[:cut] + "…"
+		w = 0
+		for _, r := range s {
+			w += columns(r)
+		}
+	}
+	return s + strings.Repeat(" ", max(n-w, 0))
+}
+
+// columns is how many terminal columns r takes, as wcwidth counts them:
+// nonspacing and enclosing marks and format characters none, East Asian
+// wide and fullwidth characters two, the rest one.
+func columns(r rune) int {
+	switch {
+	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
+		return 0
+	}
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
 }

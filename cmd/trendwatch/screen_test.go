@@ -227,3 +227,37 @@ func TestWaitClosedSeesALaterClose(t *testing.T) {
 		t.Errorf("waited %s for a bucket closed after 50 ms", took)
 	}
 }
+
+// TestCell: a term takes as many terminal columns whatever its script, so
+// the numbers after it line up; a long one is clipped with "…".
+func TestCell(t *testing.T) {
+	tests := []struct {
+		term string
+		want int // runes before the padding: the term as printed
+	}{
+		{"hashtag:blackoutchallenge", 25},
+		{"hashtag:दालभातचैलेंज", 20},               // ै े ं take no column: 17 columns
+		{"hashtag:ब्लैकआउटचैलेंज", 22},             // the virama, ै twice, े and ं take none: 17 columns
+		{"hashtag:挑战赛", 11},                        // three wide letters, six columns
+		{"hashtag:" + strings.Repeat("a", 40), 36}, // clipped: 35 letters and …
+		{"hashtag:" + strings.Repeat("挑", 20), 22}, // clipped at 35 columns: 13 wide letters, …
+	}
+	for _, tt := range tests {
+		got := cell(tt.term, 36)
+		cols := 0
+		for _, r := range got {
+			cols += columns(r)
+		}
+		if cols != 36 {
+			t.Errorf("cell(%q) = %q: %d columns, want 36", tt.term, got, cols)
+		}
+		if n := len([]rune(strings.TrimRight(got, " "))); n != tt.want {
+			t.Errorf("cell(%q) = %q: %d runes before the padding, want %d", tt.term, got, n, tt.want)
+		}
+	}
+	// A mark takes no column: the Devanagari term gets more padding than its
+	// rune count says.
+	if got := cell("हिंदी", 10); got != "हिंदी"+strings.Repeat(" ", 6) {
+		t.Errorf("cell(हिंदी) = %q, want four columns and six spaces", got)
+	}
+}
