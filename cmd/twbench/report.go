@@ -77,8 +77,12 @@ func (r *report) markdown() string {
 		if len(others) > 0 {
 			also = "; " + strings.Join(others, ", ")
 		}
-		fmt.Fprintf(&b, "| peak RSS through the %d-event replay, defaults | **%d MiB** (all %d cores)%s | VmHWM of the runs above; target ≤ 512 MiB |\n",
-			r.events, rss>>20, cores, also)
+		at := cores1(cores)
+		if cores == runtime.NumCPU() {
+			at = "all " + at
+		}
+		fmt.Fprintf(&b, "| peak RSS through the %d-event replay, defaults | **%d MiB** (%s)%s | VmHWM of the runs above; target ≤ 512 MiB |\n",
+			r.events, rss>>20, at, also)
 	}
 	switch p := r.peer; {
 	case p == nil:

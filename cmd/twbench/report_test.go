@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -29,6 +31,40 @@ func TestLiveSpikesRow(t *testing.T) {
 			row, _, _ := strings.Cut(md[i+len(head):], "\n")
 			if row != tt.want {
 				t.Errorf("spikes row:\n got %s\nwant %s", row, tt.want)
+			}
+		})
+	}
+}
+
+// TestReplayRSSRow: the replay's peak RSS row names the cores of the run it
+// took, "all" only when that was every core.
+func TestReplayRSSRow(t *testing.T) {
+	n := runtime.NumCPU()
+	one := "(1 core)"
+	if n == 1 {
+		one = "(all 1 core)"
+	}
+	for _, tt := range []struct {
+		name  string
+		cores []int
+		want  string
+	}{
+		{"every core", []int{1, n}, fmt.Sprintf("(all %s)", cores1(n))},
+		{"one", []int{1}, one},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &report{events: 100}
+			for _, c := range tt.cores {
+				r.kafka = append(r.kafka, kafkaRow{childRun: childRun{mode: modeConsume, cores: c}, res: childResult{PeakRSS: 300 << 20}})
+			}
+			md := r.markdown()
+			i := strings.Index(md, "| peak RSS through the 100-event replay")
+			if i < 0 {
+				t.Fatalf("no RSS row in\n%s", md)
+			}
+			row, _, _ := strings.Cut(md[i:], "\n")
+			if !strings.Contains(row, "**300 MiB** "+tt.want) {
+				t.Errorf("RSS row %s, want %s", row, tt.want)
 			}
 		})
 	}
