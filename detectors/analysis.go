@@ -13,10 +13,14 @@ type analysis struct {
 	rp *reportParams
 
 	mentionsDone bool
-	m            baseline
-	one, win     evidence // the mention tests: current bucket, short window
-	shift        evidence // and the level-shift window; window 0 when not made
-	hold         evidence // and the sustained test
+	// fit is the pass over the mention history (tail(o.MentionHistory,
+	// mp.history)) the mention tests share, once fitted.
+	fitted   bool
+	fit      historyFit
+	m        baseline
+	one, win evidence // the mention tests: current bucket, short window
+	shift    evidence // and the level-shift window; window 0 when not made
+	hold     evidence // and the sustained test
 	// trend are the same tests with lone outliers counted at the clip
 	// limit (see holt.step): what the surge judges, as a lone spike is
 	// no trend. The other detectors judge a lone bucket whole: a burst by
@@ -94,12 +98,12 @@ func (a *analysis) mentions() {
 	}
 	a.mentionsDone = true
 	o := a.o
-	h := tail(o.MentionHistory, a.mp.history)
-	a.m, a.trend = a.mp.tests(h, o.Mentions, o.DayAgo, false)
+	f := a.historyFit()
+	a.m, a.trend = a.mp.testsOf(f, o.Mentions, o.DayAgo, false)
 	a.one, a.win, a.shift, a.hold = a.trend[0], a.trend[1], a.trend[2], a.trend[3]
 	if a.m.clipped {
 		var ev [mentionTests]evidence
-		_, ev = a.mp.tests(h, o.Mentions, o.DayAgo, true)
+		_, ev = a.mp.testsOf(f, o.Mentions, o.DayAgo, true)
 		a.one, a.win, a.shift, a.hold = ev[0], ev[1], ev[2], ev[3]
 	}
 	// Calibration only ever lowers a significance above tailLevel, so below it
@@ -111,13 +115,33 @@ func (a *analysis) mentions() {
 	}
 }
 
+// historyFit is the fit of the observation's mention history, made once.
+func (a *analysis) historyFit() *historyFit {
+	if !a.fitted {
+		a.fitted = true
+		a.fit = a.mp.fit(tail(a.o.MentionHistory, a.mp.history))
+	}
+	return &a.fit
+}
+
 // tests fits the baseline to history h and runs the mention tests of count x:
 // the bucket alone, the short window, the level-shift window (window 0 when
 // the history is too short for it) and the sustained test. Where the same time yesterday is known
 // (day) it is a second expectation, and the tests use the larger of the two, so
 // a term that peaks every evening is judged against its evening.
 func (p *mentionParams) tests(h []float64, x, day float64, whole bool) (b baseline, ev [mentionTests]evidence) {
-	b = fitBaseline(h, x, p.window, p.shift, p.hold, p.minHistory, &p.base, p.inflate, whole)
+	f := p.fit(h)
+	return p.testsOf(&f, x, day, whole)
+}
+
+// fit is the pass over history h that tests makes, for testsOf.
+func (p *mentionParams) fit(h []float64) historyFit {
+	return fitHistory(h, p.window, p.shift, p.hold, p.minHistory, &p.base)
+}
+
+// testsOf is tests of the history f was fitted to (fit).
+func (p *mentionParams) testsOf(f *historyFit, x, day float64, whole bool) (b baseline, ev [mentionTests]evidence) {
+	b = f.baseline(x, &p.base, p.inflate, whole)
 	if math.IsNaN(day) || day < 0 {
 		day = 0
 	}

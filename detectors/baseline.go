@@ -199,9 +199,34 @@ const surgeGap = 3
 // the history there is; the shift window needs minBefore buckets of history
 // before it.
 func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *BaselineConfig, inflate []float64, whole bool) baseline {
-	b := baseline{next: c.MinExpected, disp: 1, win: windowForecast{w: 1, obs: x, expect: c.MinExpected, disp: 1}}
+	f := fitHistory(h, w, shift, hold, minBefore, c)
+	return f.baseline(x, c, inflate, whole)
+}
+
+// historyFit is fitBaseline's pass over the history, which the count judged
+// after it does not enter: the tests of one history against several counts
+// (lone outliers clipped and whole, an early look's count and its
+// projection) share it, where each made the pass again.
+type historyFit struct {
+	n                      int // len(h)
+	w, shift               int
+	winSplit, shiftSplit   int
+	winSum, shiftSum       float64 // of h[winSplit:], h[shiftSplit:]
+	s, winSnap, shiftSnap  holt
+	hold                   holdSums
+	ordinary               ordinary
+	exFrom, exWin, exShift [2]float64 // loneExcess from the first window bucket, winSplit, shiftSplit
+}
+
+// fitHistory makes the pass of fitBaseline over h. The lone outliers'
+// excesses are summed as loneExcess sums them, in the list's order, both as
+// the list stands at the end of h ([0]) and as confirm would leave it should
+// the count after h confirm a surge ([1]): the finish then picks one
+// rather than editing a list it shares.
+func fitHistory(h []float64, w, shift, hold, minBefore int, c *BaselineConfig) historyFit {
+	f := historyFit{n: len(h)}
 	if len(h) == 0 {
-		return b
+		return f
 	}
 	w = min(w, len(h)+1)
 	winSplit := len(h) - (w - 1) // buckets before the window
@@ -218,11 +243,11 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 	// An outlier still pending at the end may be the first bucket of the
 	// surge the current one joins: it stays out of the ordinary buckets.
 	pending := -1 // an outlier not yet known to be lone
-	ord := &b.ordinary
+	ord := &f.ordinary
 	ord.off = max(0, len(h)-rangeSpan)
 	for i, y := range h {
 		if i >= holdFrom {
-			b.hold.add(y, s.level+s.trend, s.disp, c)
+			f.hold.add(y, s.level+s.trend, s.disp, c)
 		}
 		if i == winSplit {
 			winSnap = s
@@ -231,7 +256,7 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 			shiftSnap = s
 		}
 		cy := s.step(y, c)
-		if cy < y && i >= from && !whole {
+		if cy < y && i >= from {
 			lones = append(lones, lone{i, y - cy})
 		}
 		if s.confirms(y, cy) {
@@ -259,7 +284,27 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 	if shiftSplit == len(h) {
 		shiftSnap = s
 	}
+	f.w, f.shift, f.winSplit, f.shiftSplit = w, shift, winSplit, shiftSplit
+	f.s, f.winSnap, f.shiftSnap = s, winSnap, shiftSnap
+	f.winSum = sum(h[winSplit:])
+	if shiftSplit >= 0 {
+		f.shiftSum = sum(h[shiftSplit:])
+	}
+	f.exFrom[0], f.exWin[0], f.exShift[0] = loneExcess(lones, from), loneExcess(lones, winSplit), loneExcess(lones, shiftSplit)
+	lones = confirm(lones, len(h))
+	f.exFrom[1], f.exWin[1], f.exShift[1] = loneExcess(lones, from), loneExcess(lones, winSplit), loneExcess(lones, shiftSplit)
+	return f
+}
 
+// baseline is fitBaseline's forecast from f for the count x after the
+// history: lone outliers counted at the clip limit, or whole.
+func (f *historyFit) baseline(x float64, c *BaselineConfig, inflate []float64, whole bool) baseline {
+	b := baseline{next: c.MinExpected, disp: 1, win: windowForecast{w: 1, obs: x, expect: c.MinExpected, disp: 1}}
+	if f.n == 0 {
+		return b
+	}
+	s := f.s
+	b.hold, b.ordinary = f.hold, f.ordinary
 	b.next, b.disp = s.window(1, c, inflate)
 	b.hold.add(x, s.level+s.trend, s.disp, c)
 	after := s
@@ -270,15 +315,21 @@ func fitBaseline(h []float64, x float64, w, shift, hold, minBefore int, c *Basel
 	}
 	b.inSurge = after.surge != 0
 	b.outlier = after.since == 0 && x > s.level+s.trend
-	if after.confirms(x, cx) {
-		lones = confirm(lones, len(h))
+	// Judged whole, no outlier is lone: nothing is taken off.
+	var exFrom, exWin, exShift float64
+	if !whole {
+		k := 0
+		if after.confirms(x, cx) {
+			k = 1
+		}
+		exFrom, exWin, exShift = f.exFrom[k], f.exWin[k], f.exShift[k]
 	}
-	b.clipped = b.obs < x || loneExcess(lones, from) > 0
-	b.win = windowForecast{w: w, obs: b.obs + sum(h[winSplit:]) - loneExcess(lones, winSplit)}
-	b.win.expect, b.win.disp = winSnap.window(w, c, inflate)
-	if shiftSplit >= 0 {
-		b.shift = windowForecast{w: shift, obs: b.obs + sum(h[shiftSplit:]) - loneExcess(lones, shiftSplit)}
-		b.shift.expect, b.shift.disp = shiftSnap.window(shift, c, inflate)
+	b.clipped = b.obs < x || exFrom > 0
+	b.win = windowForecast{w: f.w, obs: b.obs + f.winSum - exWin}
+	b.win.expect, b.win.disp = f.winSnap.window(f.w, c, inflate)
+	if f.shiftSplit >= 0 {
+		b.shift = windowForecast{w: f.shift, obs: b.obs + f.shiftSum - exShift}
+		b.shift.expect, b.shift.disp = f.shiftSnap.window(f.shift, c, inflate)
 	}
 	return b
 }

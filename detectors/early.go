@@ -126,7 +126,9 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 	// The whole bucket's expectation and dispersion, as the final judgement
 	// fits them.
 	mp := s.mentionParams(o)
-	b, ev := mp.tests(tail(o.MentionHistory, mp.history), o.Mentions, o.DayAgo, true)
+	// The projection below has o's history: its tests share the fit.
+	a := analysis{mp: mp, rp: &s.rp, fitted: true, fit: mp.fit(tail(o.MentionHistory, mp.history))}
+	b, ev := mp.testsOf(&a.fit, o.Mentions, o.DayAgo, true)
 	one := ev[testBucket]
 	full, disp := one.expected, b.disp
 	// The partial count's own test (partialZ). A complete bucket (its end passed, only late events to come) has
@@ -158,7 +160,7 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 	if elapsed < 1 {
 		proj.Projected = &Projection{Counted: o.Mentions, Elapsed: time.Duration(elapsed * float64(o.Width))}
 	}
-	a := analysis{o: &proj, mp: mp, rp: &s.rp}
+	a.o = &proj
 	for _, d := range s.detectors {
 		switch d.Name() {
 		case NameSurge, NameNovelty, NameWatchlist:

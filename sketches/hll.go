@@ -53,6 +53,9 @@ func (h *HLL) Estimate() uint64 {
 	if h.sk == nil {
 		return 0
 	}
+	if est, ok := h.fastEstimate(); ok {
+		return est
+	}
 	return h.sk.Estimate()
 }
 

@@ -207,3 +207,38 @@ func TestHLLUnmarshalRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestHLLFastEstimateIsTheLibrarys checks the estimate made from the
+// registers against the library's own, at every precision, from empty to
+// past the registers' count, and with register values beyond what uniform
+// hashes reach in practice.
+func TestHLLFastEstimateIsTheLibrarys(t *testing.T) {
+	for p := MinHLLPrecision; p <= MaxHLLPrecision; p++ {
+		h := mustHLL(t, p)
+		n := uint64(0)
+		check := func() {
+			t.Helper()
+			got, want := h.Estimate(), h.sk.Estimate()
+			if got != want {
+				t.Fatalf("precision %d, %d keys: estimate %d, the library's %d", p, n, got, want)
+			}
+		}
+		check()
+		for _, upto := range []uint64{1, 10, 100, 1000, 5000, 20000, 100000} {
+			for ; n < upto; n++ {
+				h.InsertHash(keyHash(uint64(p), n))
+			}
+			check()
+		}
+		// Hashes with long runs of zeros after the register index: the
+		// largest register values.
+		for i := range uint64(64) {
+			h.InsertHash(i<<(64-p) | 1)
+			h.InsertHash(i << (64 - p))
+		}
+		check()
+		if _, ok := h.fastEstimate(); ok != (hllBeta(p) != nil) {
+			t.Fatalf("precision %d: fast estimate %v", p, ok)
+		}
+	}
+}
