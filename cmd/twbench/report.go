@@ -128,7 +128,7 @@ func (r *report) markdown() string {
 			peerSpikes = fmt.Sprintf("the peer's query %d of %d", l.peerSpiked, len(l.spikes))
 			peerOther = fmt.Sprintf("%d", len(l.peerFalse)-l.peerSpiked)
 		}
-		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d; early pages retracted by the run's end: %d), %s | pages on other terms: trendwatch %d (with `first_bucket` %d), the peer %s |\n",
+		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d; early pages it retracted by the run's end, on any term: %d), %s | pages on other terms: trendwatch %d (with `first_bucket` %d), the peer %s |\n",
 			l.twSpiked[liveDefaults], len(l.spikes), l.twSpiked[liveFirstBucket], l.retracted[liveFirstBucket], peerSpikes,
 			len(l.twFalse[liveDefaults])-l.twSpiked[liveDefaults], len(l.twFalse[liveFirstBucket])-l.twSpiked[liveFirstBucket], peerOther)
 	}
