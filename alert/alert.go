@@ -31,8 +31,11 @@ func (s Severity) String() string {
 
 // ParseSeverity is the inverse of Severity.String.
 func ParseSeverity(s string) (Severity, error) {
+	// Any case and surrounding space: a configuration's "Medium" is medium,
+	// in incident.min_severity as in watchlist.risk.
+	t := strings.TrimSpace(s)
 	for i, n := range severityNames {
-		if n != "" && n == s {
+		if n != "" && strings.EqualFold(n, t) {
 			return Severity(i), nil
 		}
 	}

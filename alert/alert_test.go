@@ -22,3 +22,25 @@ func TestFields(t *testing.T) {
 		})
 	}
 }
+
+// TestParseSeverity: a severity reads in any case and with space around it,
+// as a configuration writes it; anything else names what it wants.
+func TestParseSeverity(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want Severity
+		ok   bool
+	}{
+		{"medium", SeverityMedium, true},
+		{"Medium", SeverityMedium, true},
+		{" HIGH ", SeverityHigh, true},
+		{"critical", SeverityCritical, true},
+		{"", 0, false},
+		{"urgent", 0, false},
+	} {
+		got, err := ParseSeverity(tt.in)
+		if (err == nil) != tt.ok || tt.ok && got != tt.want {
+			t.Errorf("ParseSeverity(%q) = %v, %v; want %v (ok %v)", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

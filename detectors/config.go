@@ -352,7 +352,7 @@ func (c Config) Validate() error {
 	pos("report_rate.min_expected", r.MinExpected)
 
 	w := c.Watchlist
-	if _, err := parseRisk(w.Risk); err != nil {
+	if _, err := alert.ParseSeverity(w.Risk); err != nil {
 		bad("watchlist.risk", "%v", err)
 	}
 	// A category is an explanation's category=… and Alertmanager's label:
@@ -376,7 +376,7 @@ func (c Config) Validate() error {
 			bad(fmt.Sprintf("watchlist.entries[%d].term", i), "%v", err)
 		}
 		if e.Risk != "" {
-			if _, err := parseRisk(e.Risk); err != nil {
+			if _, err := alert.ParseSeverity(e.Risk); err != nil {
 				bad(fmt.Sprintf("watchlist.entries[%d].risk", i), "%v", err)
 			}
 		}
@@ -391,7 +391,7 @@ func (c Config) Validate() error {
 	atLeast("lifecycle.quiet_buckets", l.QuietBuckets, 1)
 	atLeast("lifecycle.cooldown_buckets", l.CooldownBuckets, 0)
 	atLeast("lifecycle.escalate_steps", l.EscalateSteps, 1)
-	if _, err := parseRisk(l.EscalateMinSeverity); err != nil {
+	if _, err := alert.ParseSeverity(l.EscalateMinSeverity); err != nil {
 		bad("lifecycle.escalate_min_severity", "%v", err)
 	}
 	atLeast("lifecycle.max_samples", l.MaxSamples, 0)
@@ -426,8 +426,4 @@ func PageZ(falsePages float64, w time.Duration) float64 {
 	}
 	q := falsePages / 1000 * w.Hours() / 24 / mentionTests
 	return math.Sqrt2 * math.Erfcinv(2*q)
-}
-
-func parseRisk(s string) (alert.Severity, error) {
-	return alert.ParseSeverity(strings.ToLower(strings.TrimSpace(s)))
 }

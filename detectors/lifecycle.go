@@ -100,7 +100,7 @@ func (c *cooling) calmedBefore(o *Observation, bucket time.Time, need int) bool 
 // NewLifecycle returns an empty Lifecycle. cfg must be valid (Config.Validate);
 // an unreadable escalate_min_severity is taken as high.
 func NewLifecycle(cfg LifecycleConfig) *Lifecycle {
-	min, err := parseRisk(cfg.EscalateMinSeverity)
+	min, err := alert.ParseSeverity(cfg.EscalateMinSeverity)
 	if err != nil {
 		min = alert.SeverityHigh
 	}

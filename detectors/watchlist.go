@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/event"
 )
 
@@ -95,7 +96,7 @@ type watchlist struct {
 
 func newWatchlist(c WatchlistConfig) (*watchlist, error) {
 	w := &watchlist{exact: map[string]*WatchMatch{}, bare: map[string]*WatchMatch{}}
-	defRisk, err := parseRisk(c.Risk)
+	defRisk, err := alert.ParseSeverity(c.Risk)
 	if err != nil {
 		return nil, fmt.Errorf("detectors.watchlist.risk: %w", err)
 	}
@@ -111,7 +112,7 @@ func newWatchlist(c WatchlistConfig) (*watchlist, error) {
 		}
 		p.match = WatchMatch{Pattern: strings.TrimSpace(e.Term), Risk: defRisk, Category: c.Category}
 		if e.Risk != "" {
-			if p.match.Risk, err = parseRisk(e.Risk); err != nil {
+			if p.match.Risk, err = alert.ParseSeverity(e.Risk); err != nil {
 				return nil, fmt.Errorf("detectors.watchlist: entry %d (%q) risk: %w", i, e.Term, err)
 			}
 		}
