@@ -447,6 +447,11 @@ func regularize(rows []row, absentAt []time.Time) (*Series, error) {
 			sum += rows[j].v
 			j++
 		}
+		if math.IsInf(sum, 0) {
+			// Each value was finite, or its row was refused: only the sum
+			// of a repeated timestamp's runs past what a float64 holds.
+			return nil, fmt.Errorf("line %d: timestamp %s repeated, and its %d values add up to more than %g", rows[i].line, rows[i].text, j-i, math.MaxFloat64)
+		}
 		v := sum
 		if n := j - i; n > 1 {
 			if repeated == 0 {

@@ -197,6 +197,8 @@ func TestReadSeriesRefuses(t *testing.T) {
 	cases := []struct{ name, in, want string }{
 		{"text value", csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,lots"), `line 3: value "lots" is not a number`},
 		{"Inf", csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,+Inf"), `line 3: value "+Inf" is not a finite number`},
+		{"a repeat's sum past float64", csvOf("2015-01-01 00:00:00,1", "2015-01-01 00:05:00,1e308", "2015-01-01 00:05:00,1e308", "2015-01-01 00:10:00,3"),
+			"line 3: timestamp 2015-01-01 00:05:00 repeated, and its 2 values add up to more than"},
 		{"no value at all", csvOf("2015-01-01 00:00:00,", "2015-01-01 00:05:00,NaN"), `no row after the header has a value (2 without one, first at line 2)`},
 		{"bad time", csvOf("yesterday,1"), `line 2: timestamp "yesterday"`},
 		{"one field", csvOf("2015-01-01 00:00:00"), `line 2: "2015-01-01 00:00:00" has 1 fields, want the time in field 1 and the value in field 2`},
