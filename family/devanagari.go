@@ -4,8 +4,9 @@ package family
 // diacritics dropped (ṭ→t, ṇ→n, ṁ→n) but ā written "aa", as typed, so that the
 // loose tier folds vowel length on both scripts alike and short words keep it
 // (भारत, भरत); ī and ū are written i and u, c written "ch" as Hindi, Nepali and
-// Bhojpuri users type it, and ै read "a" (in the English loanwords that challenges
-// are named with, ब्लैक, चैलेंज, it stands for the vowel of "black").
+// Bhojpuri users type it, and ै and ॅ read "a" (in the English loanwords that
+// challenges are named with, ब्लैक, चैलेंज, ब्लॅक, they stand for the vowel of
+// "black"; Nepali writes it ्या, ब्ल्याक, which the loose tier folds).
 
 // devaClass is what a Devanagari rune is to the transliterator.
 type devaClass uint8
@@ -36,10 +37,14 @@ func devanagari(r rune) (devaClass, string) {
 		return devaVowel, "u"
 	case 'ऋ', 'ॠ':
 		return devaVowel, "ri"
-	case 'ए', 'ऎ', 'ऍ':
+	case 'ए', 'ऎ':
 		return devaVowel, "e"
 	case 'ऐ':
 		return devaVowel, "ai"
+	case 'ऍ':
+		// Candra e writes the English vowel of "black" and "action" in
+		// Marathi and Hindi (ऍक्शन), as ै does in Hindi alone.
+		return devaVowel, "a"
 	case 'ओ', 'ऒ', 'ऑ':
 		return devaVowel, "o"
 	case 'औ':
@@ -53,9 +58,10 @@ func devanagari(r rune) (devaClass, string) {
 		return devaSign, "u"
 	case 'ृ', 'ॄ':
 		return devaSign, "ri"
-	case 'े', 'ॆ', 'ॅ':
+	case 'े', 'ॆ':
 		return devaSign, "e"
-	case 'ै':
+	case 'ै', 'ॅ':
+		// ब्लैक in Hindi, ब्लॅक in Marathi: the vowel of "black".
 		return devaSign, "a"
 	case 'ो', 'ॊ', 'ॉ':
 		return devaSign, "o"
@@ -285,7 +291,16 @@ func appendDevanagari(dst []byte, run string, ak []akshara) ([]byte, []akshara) 
 			dst = append(dst, 'a')
 		}
 		dst = append(dst, a.vowel...)
-		dst = append(dst, a.coda...)
+		coda := a.coda
+		if coda == "n" && i+1 < len(ak) && ak[i+1].ncons > 0 && labial(ak[i+1].cons[0]) {
+			// A nasal sign before p, ph, b, bh or m is said m, and typed as
+			// म् as often as ं: चंपा and चम्पा are one word, champa.
+			coda = "m"
+		}
+		dst = append(dst, coda...)
 	}
 	return dst, ak
 }
+
+// labial reports the first Latin letter of a labial consonant: प फ ब भ म.
+func labial(c byte) bool { return c == 'p' || c == 'b' || c == 'm' }

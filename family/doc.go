@@ -41,8 +41,10 @@
 //   - Devanagari is transliterated by ISO 15919 without diacritics, the way Hindi,
 //     Nepali and Bhojpuri users type it: ā as "aa", ī ū as i u, retroflex and
 //     dental t d n alike, c as "ch", aspirates with their h, anusvara and
-//     candrabindu as n, nukta letters as z f r, ै as a (the vowel of "black" in
-//     the English loanwords challenges are named with). The inherent a is dropped
+//     candrabindu as n (as m before प फ ब भ म, where they are said m and typed
+//     म् as often: चंपा, चम्पा), nukta letters as z f r, ै and ॅ as a (the vowel
+//     of "black" in the English loanwords challenges are named with, in Hindi
+//     and in Marathi). The inherent a is dropped
 //     where Hindi does not say it (schwa deletion): at the end of a word (a digit,
 //     Devanagari or ASCII, ends one: चैलेंज२०२४ is chalenj2024, as चैलेंज2024 is),
 //     and between a vowel and a consonant followed by a vowel: दालभात is "daalbhaat".
@@ -56,6 +58,10 @@
 //   - ck → k; nge → nj, dge → j, a final ge → j; ou → au: the English spellings of
 //     the sounds Devanagari writes क, ज, आउ (blackout, challenge).
 //   - ai → a: ै typed as "ai" (chailenj).
+//   - y after two consonants, before a, is dropped: Nepali writes the vowel of
+//     "black" as ya-phala and ā after a cluster (ब्ल्याक, च्यालेन्ज: blyaak,
+//     chyaalenj), where Hindi writes ै. After one consonant the y is said
+//     (क्या, kya), and stays.
 //   - bh dh gh jh kh → b d g j k: aspiration, typed or not in romanised Hindi.
 //   - i is read as l: case folding turns the capital I typed for l into i
 //     (bIackout). The letter before it counts as written, so "il" and "li" stay

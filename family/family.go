@@ -273,6 +273,8 @@ again:
 //	                  the English j sound (challenge, chalenj, चैलेंज)
 //	ou → au           the English "ow" sound (blackout, blakaut, ब्लैकआउट)
 //	ai → a            ै as typed (chailenj)
+//	CCya → CCa        Nepali's ya-phala and ā for the vowel of "black"
+//	                  (ब्ल्याक, blyaak; च्यालेन्ज, chyaalenj)
 //	bh dh gh jh kh → b d g j k
 //	                  aspiration, typed or not in romanised Hindi
 //	i → l             a capital I typed for l folds to i (bIackout)
@@ -317,10 +319,25 @@ func loose(dst []byte, k []byte) []byte {
 			i++
 		case (c == 'b' || c == 'd' || c == 'g' || c == 'j' || c == 'k') && n1 == 'h':
 			i++
+		case c == 'y' && n1 == 'a' && consonant(last) && len(dst) >= 2 && consonant(dst[len(dst)-2]):
+			// Nepali writes the vowel of "black" as ya-phala and ā after
+			// a cluster (ब्ल्याक, च्यालेन्ज), where Hindi writes ै (ब्लैक,
+			// चैलेंज). After one consonant (क्या, kya; ryan, rain) the y
+			// is said, and stays.
+			continue
 		}
 		dst, last = emit(dst, last, c)
 	}
 	return dst
+}
+
+// consonant reports a Latin consonant other than y.
+func consonant(c byte) bool {
+	switch c {
+	case 'a', 'e', 'i', 'o', 'u', 'y':
+		return false
+	}
+	return c >= 'a' && c <= 'z'
 }
 
 // emit appends c unless it doubles the letter before it, and writes i as l.
