@@ -67,7 +67,8 @@
 //     (bIackout). The letter before it counts as written, so "il" and "li" stay
 //     two letters (illegitimate, legitimate).
 //   - A doubled consonant, or aa, is one: chalenge, chaalenj. Other doubled
-//     vowels spell other words (cartoons, cartons).
+//     vowels spell other words (cartoons, cartons), but three or more of e, o
+//     or u are one: a word drawn out (challengeee, blackooooout).
 //
 // Below MinLoose a romanised form meets its Devanagari one only when they
 // agree letter for letter (नेपाल, nepal).

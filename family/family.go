@@ -280,7 +280,11 @@ again:
 //	i → l             a capital I typed for l folds to i (bIackout)
 //	doubled letters → one
 //	                  vowel length (chaalenj) and doubled consonants (chalenge)
+//	eee, oooo → e, o  a vowel drawn out (challengeee, blackooooout), first;
+//	                  not i, which Roman numerals triple
 func loose(dst []byte, k []byte) []byte {
+	var buf [96]byte
+	k = squeezeVowels(buf[:0], k)
 	// last is the last letter as written, before i became l: "il" and "li" stay
 	// two letters, so illegitimate and legitimate do not meet.
 	var last byte
@@ -327,6 +331,25 @@ func loose(dst []byte, k []byte) []byte {
 			continue
 		}
 		dst, last = emit(dst, last, c)
+	}
+	return dst
+}
+
+// squeezeVowels appends k to dst with each run of three or more of e, o or u
+// written once. Such runs are a word drawn out for emphasis; English doubles
+// a vowel (cartoons, cartons) but never triples one, so a pair stays. Not
+// i: Roman numerals triple it (xiii, xi). Before the other rules, so that
+// challengeee ends in the ge they read.
+func squeezeVowels(dst, k []byte) []byte {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		dst = append(dst, c)
+		if c != 'e' && c != 'o' && c != 'u' || i+2 >= len(k) || k[i+1] != c || k[i+2] != c {
+			continue
+		}
+		for i+1 < len(k) && k[i+1] == c {
+			i++
+		}
 	}
 	return dst
 }
