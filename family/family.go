@@ -283,8 +283,10 @@ again:
 //	eee, oooo → e, o  a vowel drawn out (challengeee, blackooooout), first;
 //	                  not i, which Roman numerals triple
 func loose(dst []byte, k []byte) []byte {
-	var buf [96]byte
-	k = squeezeVowels(buf[:0], k)
+	if drawnOut(k) {
+		var buf [96]byte
+		k = squeezeVowels(buf[:0], k)
+	}
 	// last is the last letter as written, before i became l: "il" and "li" stay
 	// two letters, so illegitimate and legitimate do not meet.
 	var last byte
@@ -333,6 +335,17 @@ func loose(dst []byte, k []byte) []byte {
 		dst, last = emit(dst, last, c)
 	}
 	return dst
+}
+
+// drawnOut reports whether k holds three of e, o or u in a row: the one
+// pass a tag without them pays for squeezeVowels.
+func drawnOut(k []byte) bool {
+	for i := 2; i < len(k); i++ {
+		if c := k[i]; (c == 'e' || c == 'o' || c == 'u') && k[i-1] == c && k[i-2] == c {
+			return true
+		}
+	}
+	return false
 }
 
 // squeezeVowels appends k to dst with each run of three or more of e, o or u
