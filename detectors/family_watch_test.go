@@ -58,3 +58,45 @@ func TestWatchFamilies(t *testing.T) {
 		t.Errorf("WatchTerms %q lacks the family", terms)
 	}
 }
+
+// TestWatchFolded: a glob of hashtags meets a hashtag whose fold fits it,
+// once the fold is set; IDs are opaque and never folded.
+func TestWatchFolded(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Watchlist.Enabled = true
+	cfg.Watchlist.Entries = []WatchEntry{{Term: "*blackout*", Risk: "high"}, {Term: "sound:*skull*"}}
+	s, err := NewSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stand-in for family.Fold: digits read as letters.
+	fold := strings.NewReplacer("4", "a", "0", "o", "1", "l").Replace
+	if s.Watch("hashtag:bl4ckoutchallenge") != nil {
+		t.Fatal("folded spelling watched before WatchFolded")
+	}
+	s.WatchFolded(fold)
+	for _, tt := range []struct {
+		term  string
+		watch bool
+	}{
+		{"hashtag:blackoutchallenge", true},
+		{"hashtag:bl4ckoutchallenge", true},
+		{"hashtag:challengebl4ck0ut", true},
+		{"hashtag:whiteoutchallenge", false},
+		// Sound IDs are opaque: not folded, whatever the glob.
+		{"sound:sku11", false},
+		{"sound:myskullsound", true},
+	} {
+		m := s.Watch(tt.term)
+		if (m != nil) != tt.watch {
+			t.Errorf("Watch(%q) = %v, want watched %v", tt.term, m, tt.watch)
+			continue
+		}
+		if m != nil && !m.Glob {
+			t.Errorf("Watch(%q): %+v, want a glob's match", tt.term, m)
+		}
+	}
+	if m := s.Watch("hashtag:bl4ckoutchallenge"); m == nil || m.Risk != alert.SeverityHigh {
+		t.Errorf("folded match %+v, want the entry's risk high", m)
+	}
+}

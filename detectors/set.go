@@ -123,6 +123,12 @@ func (s *Set) WatchFamilies(prefix string, key func(hashtag string) string) {
 	s.watch.watchFamilies(prefix, key)
 }
 
+// WatchFolded makes the watchlist's globs of hashtags match a hashtag whose
+// fold (package family's Fold: look-alike letters, digits read as letters)
+// fits the glob's folded pieces, as well as one whose value fits the glob:
+// *blackout* then meets #bl4ckoutchallenge. Call it before the Set is shared.
+func (s *Set) WatchFolded(fold func(hashtag string) string) { s.watch.watchFolded(fold) }
+
 // HighTrust reports whether o holds a report from a high-trust channel, which a
 // detector pages on whatever the volume.
 func (s *Set) HighTrust(o *Observation) bool { return s.trusted != nil && s.trusted.any(o) }

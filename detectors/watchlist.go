@@ -18,7 +18,9 @@ var termKinds = [...]string{event.KindHashtag.String(), event.KindChallenge.Stri
 type pattern struct {
 	kind  string   // "" matches any kind
 	parts []string // the value split at '*', each piece normalised; one piece = exact
-	match WatchMatch
+	// folded are the pieces folded (Set.WatchFolded), for a glob of hashtags.
+	folded []string
+	match  WatchMatch
 }
 
 // parsePattern reads "kind:value", "value" (any kind) or a glob of either, where
@@ -59,8 +61,10 @@ func parsePattern(s string) (pattern, error) {
 }
 
 // matches reports whether a normalised value fits the glob.
-func (p *pattern) matches(v string) bool {
-	parts := p.parts
+func (p *pattern) matches(v string) bool { return fits(p.parts, v) }
+
+// fits reports whether v fits the glob whose pieces between '*' are parts.
+func fits(parts []string, v string) bool {
 	if len(parts) == 1 {
 		return v == parts[0]
 	}
@@ -92,6 +96,9 @@ type watchlist struct {
 	// a hashtag value.
 	spelling map[string]*WatchMatch
 	familyOf func(hashtag string) string
+	// fold folds a hashtag value for the globs (Set.WatchFolded); nil for
+	// none.
+	fold func(hashtag string) string
 }
 
 func newWatchlist(c WatchlistConfig) (*watchlist, error) {
@@ -161,6 +168,24 @@ func (w *watchlist) watchFamilies(prefix string, key func(hashtag string) string
 	}
 }
 
+// watchFolded makes the globs of hashtags also match a hashtag whose fold
+// fits their folded pieces.
+func (w *watchlist) watchFolded(fold func(hashtag string) string) {
+	w.fold = fold
+	for i := range w.globs {
+		g := &w.globs[i]
+		if g.kind != "" && g.kind != event.KindHashtag.String() {
+			continue
+		}
+		g.folded = make([]string, len(g.parts))
+		for j, piece := range g.parts {
+			if piece != "" {
+				g.folded[j] = fold(piece)
+			}
+		}
+	}
+}
+
 func (w *watchlist) empty() bool {
 	return len(w.exact) == 0 && len(w.bare) == 0 && len(w.globs) == 0
 }
@@ -195,10 +220,23 @@ func (w *watchlist) match(term string) *WatchMatch {
 			}
 			if ok {
 				better(&named, w.bare[value])
+				var folded string // the value's fold, made for the first glob that asks
 				for i := range w.globs {
 					g := &w.globs[i]
-					if (g.kind == "" || g.kind == kind) && g.matches(value) {
+					if g.kind != "" && g.kind != kind {
+						continue
+					}
+					if g.matches(value) {
 						better(&open, &g.match)
+						continue
+					}
+					if g.folded != nil && kind == event.KindHashtag.String() {
+						if folded == "" {
+							folded = w.fold(value)
+						}
+						if fits(g.folded, folded) {
+							better(&open, &g.match)
+						}
 					}
 				}
 			}

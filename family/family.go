@@ -83,6 +83,18 @@ func appendKey(dst []byte, value string, minLoose int) ([]byte, bool) {
 	return k, false
 }
 
+// Fold is the strict fold of a normalised hashtag value, Key's first step at
+// every length: separators dropped, digits and symbols inside a word read as
+// letters, look-alike letters read as theirs, Devanagari transliterated,
+// accents dropped. The watchlist matches its globs against it as well as
+// against the value, so that *blackout* meets #bl4ckoutchallenge and
+// #blасkоutchallenge with Cyrillic а and о.
+func Fold(value string) string {
+	var buf [96]byte
+	k, _ := skeleton(buf[:0], value)
+	return string(k)
+}
+
 // countLetters counts the letters of b.
 func countLetters(b []byte) int {
 	n := 0

@@ -205,6 +205,39 @@ func TestWatchlistWatchesFamily(t *testing.T) {
 	}
 }
 
+// TestWatchGlobMeetsLookAlikes: a watchlist glob meets the spellings that
+// evade it letter by letter (digits, Cyrillic look-alikes), which the engine
+// folds as the family key's strict tier does; a Devanagari spelling, which
+// folds to another word, is the family's to catch.
+func TestWatchGlobMeetsLookAlikes(t *testing.T) {
+	dcfg := detectors.DefaultConfig()
+	dcfg.Watchlist.Enabled = true
+	dcfg.Watchlist.Terms = []string{"*blackout*"}
+	e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), dcfg, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		typed string
+		watch bool
+	}{
+		{"#BlackoutChallenge", true},
+		{"#bl4ck0utchallenge", true},
+		{"#blасkоutchallenge", true}, // Cyrillic а, с, о
+		{"#ʙʟᴀᴄᴋᴏᴜᴛ", true},          // small capitals
+		{"#whiteoutchallenge", false},
+		{"#ब्लैकआउटचैलेंज", false},
+	} {
+		v, err := event.NormaliseHashtag(tt.typed, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.set.Watch("hashtag:"+v) != nil; got != tt.watch {
+			t.Errorf("%s (%s): watched %v, want %v", tt.typed, v, got, tt.watch)
+		}
+	}
+}
+
 // TestFamilySnapshotRestore stops an engine in the middle of a split surge and
 // checks that the restored one writes the family's rows as one that never
 // stopped: the families seen under two spellings and the family mentions of
