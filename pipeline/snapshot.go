@@ -727,6 +727,8 @@ func (e *Engine) Restore(b []byte) error {
 	}
 	e.in.Restore(s.Offsets, time.Now())
 	e.tracked = make(map[uint64]*tracked.Term, len(s.Terms))
+	// The key cache's slots name the terms of the map just replaced.
+	e.termKeys.ForgetTracked()
 	var disowned []string
 	for _, ts := range s.Terms {
 		if !e.count.OwnsKey(ts.Key, ts.Hash) {

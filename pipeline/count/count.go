@@ -159,8 +159,14 @@ func (c *Counter) Apply(rec *ingest.Record) {
 	}
 }
 
-// late counts an event the window refused as out of its open buckets.
-func (c *Counter) late(err error) bool {
+// late counts an event the window refused as out of its open buckets. It
+// is called on every mention, nearly always with nil: that test is inlined,
+// where two calls to errors.Is on every mention were a percent of the
+// engine's time.
+func (c *Counter) late(err error) bool { return err != nil && c.refused(err) }
+
+// refused is late for an error.
+func (c *Counter) refused(err error) bool {
 	if errors.Is(err, sketches.ErrLate) || errors.Is(err, sketches.ErrTooEarly) {
 		c.m.Late.Inc()
 		return true
@@ -174,7 +180,11 @@ func (c *Counter) Content(post *event.Content, hs *ingest.Hashes) {
 	if c.late(c.window.Event(ts)) {
 		return
 	}
-	start := ts.Truncate(c.cfg.Bucket)
+	// Event opened ts's bucket if it was not: its start is ts truncated to
+	// the bucket, made when it opened, where Truncate divided again for
+	// every post.
+	open := c.window.Open(ts)
+	start := open.Start
 	if c.first.IsZero() || start.Before(c.first) {
 		c.first = start
 	}
@@ -195,7 +205,6 @@ func (c *Counter) Content(post *event.Content, hs *ingest.Hashes) {
 	keys := c.keys[:0]
 	hashes := c.hashes[:0]
 	famOf, spellings := c.famOf[:0], c.spellings[:0]
-	open := c.window.Open(ts)
 	for i, t := range c.terms {
 		var key string
 		var h uint64
@@ -295,7 +304,18 @@ func (c *Counter) mention(post *event.Content, ts, start time.Time, creator uint
 	if !c.cfg.Shard.Owns(inc) {
 		return true
 	}
-	st := c.tracked[h]
+	var st *tracked.Term
+	if derived {
+		st = c.tracked[h]
+	} else {
+		// The term's key slot (termkey.Cache.Hashed, just before) notes
+		// whether it is tracked; Track and Untrack keep it told.
+		var ok bool
+		if st, ok = c.termKeys.Tracked(h); !ok {
+			st = c.tracked[h]
+			c.termKeys.SetTracked(h, st)
+		}
+	}
 	if st == nil {
 		st = c.maybeTrack(key, h, open, false)
 		if st == nil {
@@ -526,7 +546,14 @@ func (c *Counter) Track(key string, h uint64, watch *detectors.WatchMatch, histE
 		}
 	}
 	c.tracked[h] = st
+	c.termKeys.SetTracked(h, st)
 	return st
+}
+
+// Untrack lets go of the tracked term whose key hashes to h.
+func (c *Counter) Untrack(h uint64) {
+	delete(c.tracked, h)
+	c.termKeys.SetTracked(h, nil)
 }
 
 // HashtagFamily returns the family hash of the hashtag value v whose term key

@@ -347,7 +347,7 @@ func (j *Judge) evict() {
 			continue
 		}
 		if !alerting(st) {
-			delete(j.tracked, h)
+			j.counter.Untrack(h)
 			if st.Kind == event.KindFamily {
 				gone = append(gone, st)
 			}
@@ -410,7 +410,7 @@ func (j *Judge) makeRoom(gone []*tracked.Term, alerting func(*tracked.Term) bool
 		if alerting(st) {
 			continue
 		}
-		delete(j.tracked, st.Hash)
+		j.counter.Untrack(st.Hash)
 		want--
 		if j.m.Evicted != nil {
 			j.m.Evicted.Inc()

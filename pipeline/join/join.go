@@ -112,7 +112,12 @@ func (c *Cache) PutHash(contentID string, h uint64, keys []string) (evicted int)
 	if c.n == len(c.ring) {
 		c.evictOldest()
 	}
-	i := (c.first + c.n) % len(c.ring)
+	// first < len(c.ring) and n ≤ it: a subtraction wraps the sum where a
+	// modulo divided, on every post.
+	i := c.first + c.n
+	if i >= len(c.ring) {
+		i -= len(c.ring)
+	}
 	e := &c.ring[i]
 	e.id, e.h = contentID, h
 	c.store(e, keys)
@@ -193,7 +198,9 @@ func (c *Cache) evictOldest() {
 	c.size -= EntryBytes(e.id, e.keys)
 	c.release(e)
 	e.id, e.h = "", 0
-	c.first = (c.first + 1) % len(c.ring)
+	if c.first++; c.first == len(c.ring) {
+		c.first = 0
+	}
 	c.n--
 }
 

@@ -6,10 +6,11 @@ package termkey
 
 import (
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
-// Slots is the size of a Cache: 2^16 slots of 40 bytes (2.5 MiB) and their
+// Slots is the size of a Cache: 2^16 slots of 48 bytes (3 MiB) and their
 // keys, for the terms that make most mentions.
 const Slots = 1 << 16
 
@@ -24,7 +25,10 @@ const Slots = 1 << 16
 // from wherever the heap put them, a cache miss on most mentions.
 //
 // For a hashtag a slot also holds its family's hash once known: the slot is in
-// the processor's cache already, where the families' tables are not.
+// the processor's cache already, where the families' tables are not. Likewise
+// it holds the term's tracked state once looked up (Tracked), which the
+// engine's map of tracked terms found in a probe of a table of megabytes on
+// every mention.
 type Cache struct {
 	slots []slot
 	buf   []byte
@@ -33,8 +37,13 @@ type Cache struct {
 type slot struct {
 	hash  uint64
 	key   string
-	fam   uint64 // 0: the hashtag is its own family
+	fam   uint64        // 0: the hashtag is its own family
+	term  *tracked.Term // nil: not tracked
 	famOK bool
+	// termOK is set when term is the tracked term of the slot's hash, or
+	// nil for none: whoever tracks or lets go of a term says so
+	// (SetTracked, ForgetTracked).
+	termOK bool
 }
 
 // New returns an empty cache of Slots slots.
@@ -82,6 +91,33 @@ func (c *Cache) SetFamily(h, fam uint64) {
 func (c *Cache) ForgetFamily(h uint64) {
 	if s := &c.slots[h&(Slots-1)]; s.hash == h {
 		s.famOK = false
+	}
+}
+
+// Tracked returns the tracked term of the key that hashes to h, nil for
+// none, as SetTracked noted it; ok is false when its slot does not hold it.
+func (c *Cache) Tracked(h uint64) (st *tracked.Term, ok bool) {
+	s := &c.slots[h&(Slots-1)]
+	if s.hash == h && s.termOK {
+		return s.term, true
+	}
+	return nil, false
+}
+
+// SetTracked notes st as the tracked term, nil for none, of the key that
+// hashes to h, if its slot holds it. Every change to which term is tracked
+// under h must be told, or Tracked answers with the old one.
+func (c *Cache) SetTracked(h uint64, st *tracked.Term) {
+	if s := &c.slots[h&(Slots-1)]; s.hash == h {
+		s.term, s.termOK = st, true
+	}
+}
+
+// ForgetTracked drops what every slot noted of tracked terms, as when the
+// tracked terms are made anew from a checkpoint.
+func (c *Cache) ForgetTracked() {
+	for i := range c.slots {
+		c.slots[i].term, c.slots[i].termOK = nil, false
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
 
@@ -61,6 +62,54 @@ func TestFamily(t *testing.T) {
 		tt.do(c)
 		if fam, ok := c.Family(tt.h); fam != tt.fam || ok != tt.ok {
 			t.Errorf("%s: Family = %d, %v; want %d, %v", tt.name, fam, ok, tt.fam, tt.ok)
+		}
+	}
+}
+
+// TestTracked: a term's tracked state is noted in its slot, nil (not
+// tracked) included, and goes when another term takes the slot or every
+// slot forgets.
+func TestTracked(t *testing.T) {
+	tag := func(v string) (event.Term, uint64) {
+		term := event.Term{Kind: event.KindHashtag, Value: v}
+		return term, sketches.HashTerm("hashtag", v)
+	}
+	a, ha := tag("blackoutchallenge")
+	var b event.Term
+	var hb uint64
+	for i := 0; ; i++ {
+		if b, hb = tag(fmt.Sprint("other", i)); hb&(Slots-1) == ha&(Slots-1) {
+			break
+		}
+	}
+	st := tracked.NewTerm("hashtag:blackoutchallenge", event.KindHashtag, ha, 4)
+	tests := []struct {
+		name string
+		do   func(c *Cache)
+		h    uint64
+		st   *tracked.Term
+		ok   bool
+	}{
+		{"not noted", func(c *Cache) { c.Hashed(a, ha) }, ha, nil, false},
+		{"noted", func(c *Cache) { c.Hashed(a, ha); c.SetTracked(ha, st) }, ha, st, true},
+		{"not tracked", func(c *Cache) { c.Hashed(a, ha); c.SetTracked(ha, nil) }, ha, nil, true},
+		{"let go", func(c *Cache) { c.Hashed(a, ha); c.SetTracked(ha, st); c.SetTracked(ha, nil) }, ha, nil, true},
+		{"not in its slot", func(c *Cache) { c.SetTracked(ha, st) }, ha, nil, false},
+		{"pushed out", func(c *Cache) { c.Hashed(a, ha); c.SetTracked(ha, st); c.Hashed(b, hb) }, ha, nil, false},
+		{"the other's slot", func(c *Cache) { c.Hashed(a, ha); c.SetTracked(ha, st); c.Hashed(b, hb) }, hb, nil, false},
+		{"forgotten", func(c *Cache) { c.Hashed(a, ha); c.SetTracked(ha, st); c.ForgetTracked() }, ha, nil, false},
+		{"family kept", func(c *Cache) { c.Hashed(a, ha); c.SetFamily(ha, 42); c.SetTracked(ha, st); c.ForgetTracked() }, ha, nil, false},
+	}
+	for _, tt := range tests {
+		c := New()
+		tt.do(c)
+		if got, ok := c.Tracked(tt.h); got != tt.st || ok != tt.ok {
+			t.Errorf("%s: Tracked = %p, %v; want %p, %v", tt.name, got, ok, tt.st, tt.ok)
+		}
+		if tt.name == "family kept" {
+			if fam, ok := c.Family(ha); fam != 42 || !ok {
+				t.Errorf("%s: Family = %d, %v; want 42, true", tt.name, fam, ok)
+			}
 		}
 	}
 }

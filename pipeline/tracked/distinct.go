@@ -23,10 +23,8 @@ func (d *Distinct) Insert(h uint64) {
 		d.hll.InsertHash(h)
 		return
 	}
-	for _, x := range d.small {
-		if x == h {
-			return
-		}
+	if has(d.small, h) {
+		return
 	}
 	if len(d.small) < SmallSet {
 		d.small = append(d.small, h)
@@ -41,6 +39,26 @@ func (d *Distinct) Insert(h uint64) {
 	}
 	hll.InsertHash(h)
 	d.hll, d.small = hll, nil
+}
+
+// has reports whether s holds h. Nearly every insert is of a hash not there
+// yet, so the whole list is read: eight at a time, the minimum of their
+// differences from h tested once (conditional moves, no branch each), it
+// takes half the time of a loop that tests each, and a term's busy bucket
+// reads up to SmallSet on every mention.
+func has(s []uint64, h uint64) bool {
+	for len(s) >= 8 {
+		if min(s[0]^h, s[1]^h, s[2]^h, s[3]^h, s[4]^h, s[5]^h, s[6]^h, s[7]^h) == 0 {
+			return true
+		}
+		s = s[8:]
+	}
+	for _, x := range s {
+		if x == h {
+			return true
+		}
+	}
+	return false
 }
 
 // Estimate is how many distinct hashes were inserted: exact up to SmallSet.

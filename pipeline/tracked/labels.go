@@ -32,24 +32,30 @@ func (l *Labels) add(label string, clone bool) {
 	if label == "" {
 		return
 	}
-	least := 0
-	for i := range *l {
-		if (*l)[i].Label == label {
-			(*l)[i].N++
+	ls := *l
+	for i := range ls {
+		if ls[i].Label == label {
+			ls[i].N++
 			return
-		}
-		if (*l)[i].N < (*l)[least].N {
-			least = i
 		}
 	}
 	if clone {
 		label = strings.Clone(label)
 	}
-	if len(*l) < maxLabels {
-		*l = append(*l, detectors.Count{Label: label, N: 1})
+	if len(ls) < maxLabels {
+		*l = append(ls, detectors.Count{Label: label, N: 1})
 		return
 	}
-	(*l)[least] = detectors.Count{Label: label, N: (*l)[least].N + 1}
+	// The least counted is looked for only when a label is new to a full
+	// list: nearly every add finds its label, regions and languages most of
+	// all, and looking while finding cost each of them a comparison a label.
+	least := 0
+	for i := range ls {
+		if ls[i].N < ls[least].N {
+			least = i
+		}
+	}
+	ls[least] = detectors.Count{Label: label, N: ls[least].N + 1}
 }
 
 // Top returns the labels most first, ties by name so output is stable.
