@@ -198,67 +198,79 @@ func newTestForwarder(t *testing.T, ctx context.Context, cfg Config, shards int)
 	return fw
 }
 
-// TestForwarderCommitRefused: a commit the group refuses (a rebalance) is
-// tried again at the next tick, and the forwarder goes on.
-func TestForwarderCommitRefused(t *testing.T) {
+// forwarderRun is a forwarder running on a broker of its own, committing
+// into c (TestForwarderCommitRefused, TestForwarderCommitsEachSecond,
+// TestForwarderBufferShrinks).
+type forwarderRun struct {
+	t    *testing.T
+	ctx  context.Context
+	cfg  Config
+	fw   *Forwarder
+	c    *recordingCommitter
+	in   chan []Record
+	done chan error
+	stop context.CancelFunc
+}
+
+// runForwarder starts a forwarder to shards detect shards that commits into
+// c at most every every, within timeout.
+func runForwarder(t *testing.T, timeout time.Duration, shards int, c *recordingCommitter, every time.Duration) *forwarderRun {
 	_, cfg := startBroker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	fw := newTestForwarder(t, ctx, cfg, 2)
-	in := make(chan []Record, 1)
-	c := &recordingCommitter{last: map[Partition]int64{}, fail: 3}
-	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	r := &forwarderRun{t: t, ctx: ctx, cfg: cfg, fw: newTestForwarder(t, ctx, cfg, shards), c: c, in: make(chan []Record, 1), done: make(chan error, 1)}
 	rctx, stop := context.WithCancel(ctx)
-	go func() { done <- fw.Run(rctx, in, c, 10*time.Millisecond) }()
-	in <- []Record{{Source: Source{Topic: cfg.Topics.Content, Partition: 1, Offset: 7}, Kind: KindSkipped}}
-	for c.offset(Partition{cfg.Topics.Content, 1}) != 7 {
+	r.stop = stop
+	go func() { r.done <- r.fw.Run(rctx, r.in, c, every) }()
+	return r
+}
+
+// waitCommitted waits until offset is committed on content partition p.
+func (r *forwarderRun) waitCommitted(p int, offset int64) {
+	r.t.Helper()
+	for r.c.offset(Partition{r.cfg.Topics.Content, p}) != offset {
 		select {
-		case err := <-done:
-			t.Fatalf("the forwarder stopped on a refused commit: %v", err)
-		case <-ctx.Done():
-			t.Fatal("offset 7 never committed")
+		case err := <-r.done:
+			r.t.Fatalf("the forwarder stopped: %v", err)
+		case <-r.ctx.Done():
+			r.t.Fatalf("offset %d never committed", offset)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+}
+
+// end stops the forwarder and wants it to have ended cleanly.
+func (r *forwarderRun) end() {
+	r.t.Helper()
+	r.stop()
+	if err := <-r.done; err != nil {
+		r.t.Fatal(err)
 	}
+}
+
+// TestForwarderCommitRefused: a commit the group refuses (a rebalance) is
+// tried again at the next tick, and the forwarder goes on.
+func TestForwarderCommitRefused(t *testing.T) {
+	r := runForwarder(t, 30*time.Second, 2, &recordingCommitter{last: map[Partition]int64{}, fail: 3}, 10*time.Millisecond)
+	r.in <- []Record{{Source: Source{Topic: r.cfg.Topics.Content, Partition: 1, Offset: 7}, Kind: KindSkipped}}
+	r.waitCommitted(1, 7)
+	r.end()
 }
 
 // TestForwarderCommitsEachSecond: a forwarder commits within MaxCommitEvery
 // of a record reaching the relay, however long pipeline.commit_interval is:
 // what it has not committed, the partition's next owner forwards again.
 func TestForwarderCommitsEachSecond(t *testing.T) {
-	_, cfg := startBroker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	fw := newTestForwarder(t, ctx, cfg, 1)
-	in := make(chan []Record, 1)
-	c := &recordingCommitter{last: map[Partition]int64{}}
-	done := make(chan error, 1)
-	rctx, stop := context.WithCancel(ctx)
-	go func() { done <- fw.Run(rctx, in, c, time.Hour) }()
-	in <- []Record{{Source: Source{Topic: cfg.Topics.Content, Partition: 0, Offset: 3}, Kind: KindSkipped}}
+	r := runForwarder(t, 30*time.Second, 1, &recordingCommitter{last: map[Partition]int64{}}, time.Hour)
+	r.in <- []Record{{Source: Source{Topic: r.cfg.Topics.Content, Partition: 0, Offset: 3}, Kind: KindSkipped}}
 	sent := time.Now()
-	for c.offset(Partition{cfg.Topics.Content, 0}) != 3 {
-		select {
-		case err := <-done:
-			t.Fatalf("the forwarder stopped: %v", err)
-		case <-ctx.Done():
-			t.Fatal("offset 3 never committed")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	r.waitCommitted(0, 3)
 	// The record's write and the tick's commit take a little beyond the
 	// tick; an hour's interval would not have committed within the test.
 	if took := time.Since(sent); took > 10*MaxCommitEvery {
 		t.Errorf("committed %v after the record was forwarded, want about %v", took, MaxCommitEvery)
 	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	r.end()
 }
 
 // TestForwarderRidesOutBrokerRestart: records to forward while the broker is
@@ -603,45 +615,22 @@ func TestRelayGroupStartsAtEarliest(t *testing.T) {
 // is not kept at the size a flush of large posts took it to: after an
 // ordinary flush it is back to what such a flush needs.
 func TestForwarderBufferShrinks(t *testing.T) {
-	_, cfg := startBroker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	fw := newTestForwarder(t, ctx, cfg, 1)
-	in := make(chan []Record, 1)
-	c := &recordingCommitter{last: map[Partition]int64{}}
-	done := make(chan error, 1)
-	rctx, stop := context.WithCancel(ctx)
-	go func() { done <- fw.Run(rctx, in, c, 10*time.Millisecond) }()
+	r := runForwarder(t, 60*time.Second, 1, &recordingCommitter{last: map[Partition]int64{}}, 10*time.Millisecond)
 	post := func(offset int64, text int) Record {
-		return Record{Source: Source{Topic: cfg.Topics.Content, Partition: 0, Offset: offset}, Kind: KindContent,
+		return Record{Source: Source{Topic: r.cfg.Topics.Content, Partition: 0, Offset: offset}, Kind: KindContent,
 			Content: event.Content{EventID: fmt.Sprint("e", offset), TS: time.Now().UTC(), ContentID: "c", CreatorID: "u",
 				Hashtags: []string{"x"}, Text: strings.Repeat("a", text)}}
-	}
-	waitFor := func(offset int64) {
-		t.Helper()
-		for c.offset(Partition{cfg.Topics.Content, 0}) != offset {
-			select {
-			case err := <-done:
-				t.Fatalf("the forwarder stopped: %v", err)
-			case <-ctx.Done():
-				t.Fatalf("offset %d never committed", offset)
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
 	}
 	var large []Record
 	for i := range 64 {
 		large = append(large, post(int64(i), 64<<10))
 	}
-	in <- large // 4 MiB of encodings in one flush
-	waitFor(63)
-	in <- []Record{post(64, 100)}
-	waitFor(64)
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if cap(fw.buf) > 1<<20 {
-		t.Errorf("the relay buffer kept %d KiB after an ordinary flush", cap(fw.buf)>>10)
+	r.in <- large // 4 MiB of encodings in one flush
+	r.waitCommitted(0, 63)
+	r.in <- []Record{post(64, 100)}
+	r.waitCommitted(0, 64)
+	r.end()
+	if cap(r.fw.buf) > 1<<20 {
+		t.Errorf("the relay buffer kept %d KiB after an ordinary flush", cap(r.fw.buf)>>10)
 	}
 }

@@ -76,35 +76,31 @@ func hllAlpha(m float64) float64 {
 func hllBeta(p uint8) func(ez float64) float64 {
 	switch p {
 	case 12:
-		return hllBeta12
+		return hllBeta12.at
 	case 14:
-		return hllBeta14
+		return hllBeta14.at
 	}
 	return nil
 }
 
-// hllBeta12 and hllBeta14 are github.com/axiomhq/hyperloglog's beta12 and
-// beta14 (MIT licence), copied expression for expression.
-func hllBeta12(ez float64) float64 {
+// betaPoly is the library's bias correction, c[0]·ez + Σ c[k]·ln(ez+1)^k,
+// summed term by term in the library's order, so to the bit its result.
+type betaPoly [8]float64
+
+func (c *betaPoly) at(ez float64) float64 {
 	zl := math.Log(ez + 1)
-	return -0.384979202588598*ez +
-		0.183162233114364*zl +
-		0.130396688841854*math.Pow(zl, 2) +
-		0.0704838927629266*math.Pow(zl, 3) +
-		-0.0089589397146453*math.Pow(zl, 4) +
-		0.0113010036741605*math.Pow(zl, 5) +
-		-0.00194285569591290*math.Pow(zl, 6) +
-		0.000225435774024964*math.Pow(zl, 7)
+	sum := c[0]*ez + c[1]*zl
+	for k := 2; k < len(c); k++ {
+		sum += c[k] * math.Pow(zl, float64(k))
+	}
+	return sum
 }
 
-func hllBeta14(ez float64) float64 {
-	zl := math.Log(ez + 1)
-	return -0.371009760230692*ez +
-		0.00978811941207509*zl +
-		0.185796293324165*math.Pow(zl, 2) +
-		0.203015527328432*math.Pow(zl, 3) +
-		-0.116710521803686*math.Pow(zl, 4) +
-		0.0431106699492820*math.Pow(zl, 5) +
-		-0.00599583540511831*math.Pow(zl, 6) +
-		0.000449704299509437*math.Pow(zl, 7)
-}
+// hllBeta12 and hllBeta14 are github.com/axiomhq/hyperloglog's beta12 and
+// beta14 (MIT licence), their coefficients copied.
+var (
+	hllBeta12 = &betaPoly{-0.384979202588598, 0.183162233114364, 0.130396688841854, 0.0704838927629266,
+		-0.0089589397146453, 0.0113010036741605, -0.00194285569591290, 0.000225435774024964}
+	hllBeta14 = &betaPoly{-0.371009760230692, 0.00978811941207509, 0.185796293324165, 0.203015527328432,
+		-0.116710521803686, 0.0431106699492820, -0.00599583540511831, 0.000449704299509437}
+)

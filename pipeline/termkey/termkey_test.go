@@ -24,23 +24,25 @@ func TestKey(t *testing.T) {
 	}
 }
 
+// sharedSlot is two hashtags, with their hashes, of one slot of a Cache.
+func sharedSlot() (a event.Term, ha uint64, b event.Term, hb uint64) {
+	tag := func(v string) (event.Term, uint64) {
+		return event.Term{Kind: event.KindHashtag, Value: v}, sketches.HashTerm("hashtag", v)
+	}
+	a, ha = tag("blackoutchallenge")
+	for i := 0; ; i++ {
+		if b, hb = tag(fmt.Sprint("other", i)); hb&(Slots-1) == ha&(Slots-1) {
+			return a, ha, b, hb
+		}
+	}
+}
+
 // TestFamily: a hashtag's family is noted in its slot, goes when another
 // term takes the slot or it is forgotten, and 0 (its own family) is a family
 // noted like any other.
 func TestFamily(t *testing.T) {
-	tag := func(v string) (event.Term, uint64) {
-		term := event.Term{Kind: event.KindHashtag, Value: v}
-		return term, sketches.HashTerm("hashtag", v)
-	}
 	// Two tags of one slot: the second pushes the first out.
-	a, ha := tag("blackoutchallenge")
-	var b event.Term
-	var hb uint64
-	for i := 0; ; i++ {
-		if b, hb = tag(fmt.Sprint("other", i)); hb&(Slots-1) == ha&(Slots-1) {
-			break
-		}
-	}
+	a, ha, b, hb := sharedSlot()
 	tests := []struct {
 		name string
 		do   func(c *Cache)
@@ -70,18 +72,7 @@ func TestFamily(t *testing.T) {
 // tracked) included, and goes when another term takes the slot or every
 // slot forgets.
 func TestTracked(t *testing.T) {
-	tag := func(v string) (event.Term, uint64) {
-		term := event.Term{Kind: event.KindHashtag, Value: v}
-		return term, sketches.HashTerm("hashtag", v)
-	}
-	a, ha := tag("blackoutchallenge")
-	var b event.Term
-	var hb uint64
-	for i := 0; ; i++ {
-		if b, hb = tag(fmt.Sprint("other", i)); hb&(Slots-1) == ha&(Slots-1) {
-			break
-		}
-	}
+	a, ha, b, hb := sharedSlot()
 	st := tracked.NewTerm("hashtag:blackoutchallenge", event.KindHashtag, ha, 4)
 	tests := []struct {
 		name string
