@@ -74,7 +74,7 @@ func TestWatchFolded(t *testing.T) {
 	if s.Watch("hashtag:bl4ckoutchallenge") != nil {
 		t.Fatal("folded spelling watched before WatchFolded")
 	}
-	s.WatchFolded(fold)
+	s.WatchFolded(fold, nil)
 	for _, tt := range []struct {
 		term  string
 		watch bool

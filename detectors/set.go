@@ -126,8 +126,15 @@ func (s *Set) WatchFamilies(prefix string, key func(hashtag string) string) {
 // WatchFolded makes the watchlist's globs of hashtags match a hashtag whose
 // fold (package family's Fold: look-alike letters, digits read as letters)
 // fits the glob's folded pieces, as well as one whose value fits the glob:
-// *blackout* then meets #bl4ckoutchallenge. Call it before the Set is shared.
-func (s *Set) WatchFolded(fold func(hashtag string) string) { s.watch.watchFolded(fold) }
+// *blackout* then meets #bl4ckoutchallenge. Where the hashtag or the glob is
+// written in Devanagari, the loose folds (package family's Loose, which also
+// reports the script) are compared too, so that *blackout* meets
+// #ब्लैकआउटचैलेंज; a glob with a piece too short for a loose fold ("" from
+// loose) is matched strictly only. loose may be nil. Call it before the Set
+// is shared.
+func (s *Set) WatchFolded(fold func(hashtag string) string, loose func(hashtag string) (string, bool)) {
+	s.watch.watchFolded(fold, loose)
+}
 
 // HighTrust reports whether o holds a report from a high-trust channel, which a
 // detector pages on whatever the volume.

@@ -18,8 +18,12 @@ var termKinds = [...]string{event.KindHashtag.String(), event.KindChallenge.Stri
 type pattern struct {
 	kind  string   // "" matches any kind
 	parts []string // the value split at '*', each piece normalised; one piece = exact
-	// folded are the pieces folded (Set.WatchFolded), for a glob of hashtags.
+	// folded are the pieces folded (Set.WatchFolded), for a glob of hashtags;
+	// loose their loose folds, nil where a piece is too short for one, and
+	// deva whether a piece is written in Devanagari.
 	folded []string
+	loose  []string
+	deva   bool
 	match  WatchMatch
 }
 
@@ -96,9 +100,10 @@ type watchlist struct {
 	// a hashtag value.
 	spelling map[string]*WatchMatch
 	familyOf func(hashtag string) string
-	// fold folds a hashtag value for the globs (Set.WatchFolded); nil for
-	// none.
-	fold func(hashtag string) string
+	// fold and loose fold a hashtag value for the globs (Set.WatchFolded);
+	// nil for none.
+	fold  func(hashtag string) string
+	loose func(hashtag string) (string, bool)
 }
 
 func newWatchlist(c WatchlistConfig) (*watchlist, error) {
@@ -169,19 +174,36 @@ func (w *watchlist) watchFamilies(prefix string, key func(hashtag string) string
 }
 
 // watchFolded makes the globs of hashtags also match a hashtag whose fold
-// fits their folded pieces.
-func (w *watchlist) watchFolded(fold func(hashtag string) string) {
-	w.fold = fold
+// fits their folded pieces, and, where the hashtag or the glob is written in
+// Devanagari, one whose loose fold fits their loose pieces; loose may be nil.
+func (w *watchlist) watchFolded(fold func(hashtag string) string, loose func(hashtag string) (string, bool)) {
+	w.fold, w.loose = fold, loose
 	for i := range w.globs {
 		g := &w.globs[i]
 		if g.kind != "" && g.kind != event.KindHashtag.String() {
 			continue
 		}
 		g.folded = make([]string, len(g.parts))
+		if loose != nil {
+			g.loose = make([]string, len(g.parts))
+		}
 		for j, piece := range g.parts {
-			if piece != "" {
-				g.folded[j] = fold(piece)
+			if piece == "" {
+				continue
 			}
+			g.folded[j] = fold(piece)
+			if g.loose == nil {
+				continue
+			}
+			l, deva := loose(piece)
+			g.deva = g.deva || deva
+			if l == "" {
+				// A short piece ("cat") would meet any transliteration
+				// that happens to hold it: the glob is matched strictly.
+				g.loose = nil
+				continue
+			}
+			g.loose[j] = l
 		}
 	}
 }
@@ -221,6 +243,10 @@ func (w *watchlist) match(term string) *WatchMatch {
 			if ok {
 				better(&named, w.bare[value])
 				var folded string // the value's fold, made for the first glob that asks
+				var loose struct {
+					done, deva bool
+					fold       string
+				}
 				for i := range w.globs {
 					g := &w.globs[i]
 					if g.kind != "" && g.kind != kind {
@@ -235,6 +261,19 @@ func (w *watchlist) match(term string) *WatchMatch {
 							folded = w.fold(value)
 						}
 						if fits(g.folded, folded) {
+							better(&open, &g.match)
+							continue
+						}
+					}
+					if g.loose != nil && kind == event.KindHashtag.String() {
+						if !loose.done {
+							loose.fold, loose.deva = w.loose(value)
+							loose.done = true
+						}
+						// Only across scripts: Latin spellings meet as the
+						// strict fold reads them, where the loose tier would
+						// make more of them meet than a family key lets.
+						if (loose.deva || g.deva) && loose.fold != "" && fits(g.loose, loose.fold) {
 							better(&open, &g.match)
 						}
 					}

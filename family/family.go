@@ -95,6 +95,28 @@ func Fold(value string) string {
 	return string(k)
 }
 
+// Loose is the loose fold of a normalised hashtag value at any length above
+// MaxPlain letters (Key takes it only from MinLoose), "" for a shorter one,
+// and whether the value has Devanagari in it. The watchlist matches its globs
+// under it where a tag or a glob is written in Devanagari: a transliteration
+// spells the vowels and the ck of "blackout" as Hindi says them
+// (ब्लैकआउट → blakaaaut), which only the loose tier reads as blakaut, the
+// loose fold of "blackout". A piece of MaxPlain letters or fewer is too
+// short for the loose tier to tell it from parts of other words.
+func Loose(value string) (string, bool) {
+	deva := strings.IndexFunc(value, isDevanagari) >= 0
+	var buf, lb [96]byte
+	k, letters := skeleton(buf[:0], value)
+	if letters <= MaxPlain {
+		return "", deva
+	}
+	l := loose(lb[:0], k)
+	if countLetters(l) <= MaxPlain {
+		return "", deva
+	}
+	return string(l), deva
+}
+
 // countLetters counts the letters of b.
 func countLetters(b []byte) int {
 	n := 0

@@ -115,6 +115,33 @@ func TestKeyShortIsPlain(t *testing.T) {
 	}
 }
 
+// TestLoose: the loose fold at any length above MaxPlain letters, where Key
+// takes it only from MinLoose, and the script report the watchlist reads.
+func TestLoose(t *testing.T) {
+	for _, tt := range []struct {
+		value, want string
+		deva        bool
+	}{
+		{"blackout", "blakaut", false}, // Key keeps "blackout": eight letters
+		{"ब्लैकआउट", "blakaut", true},
+		{"ब्ल्याकआउट", "blakaut", true},
+		{"challenge", "chalenj", false},
+		{"चैलेंज", "chalenj", true},
+		{"blackoutchallenge", "blakautchalenj", false}, // as Key
+		{"cat", "", false},                             // MaxPlain letters or fewer
+		{"बाबा", "", true},
+		{"", "", false},
+	} {
+		got, deva := Loose(tt.value)
+		if got != tt.want || deva != tt.deva {
+			t.Errorf("Loose(%q) = %q, %v; want %q, %v", tt.value, got, deva, tt.want, tt.deva)
+		}
+		if k := Key(tt.value); countLetters([]byte(k)) >= MinLoose && got != k {
+			t.Errorf("Loose(%q) = %q, Key %q: not the same fold at Key's length", tt.value, got, k)
+		}
+	}
+}
+
 func TestOf(t *testing.T) {
 	tests := []struct {
 		term, want string

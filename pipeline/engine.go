@@ -316,7 +316,7 @@ func New(cfg Config, wcfg sketches.WindowConfig, dcfg detectors.Config, sinks []
 	if cfg.Families > 0 {
 		set.WatchFamilies(family.Prefix, family.Key)
 	}
-	set.WatchFolded(family.Fold)
+	set.WatchFolded(family.Fold, family.Loose)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -207,33 +207,50 @@ func TestWatchlistWatchesFamily(t *testing.T) {
 
 // TestWatchGlobMeetsLookAlikes: a watchlist glob meets the spellings that
 // evade it letter by letter (digits, Cyrillic look-alikes), which the engine
-// folds as the family key's strict tier does; a Devanagari spelling, which
-// folds to another word, is the family's to catch.
+// folds as the family key's strict tier does, and the Devanagari spellings of
+// its words, whose transliteration the loose tier reads (family.Loose); a
+// glob written in Devanagari meets the Latin spelling the same way. Until 7
+// December the Devanagari spellings were left to the family.
 func TestWatchGlobMeetsLookAlikes(t *testing.T) {
-	dcfg := detectors.DefaultConfig()
-	dcfg.Watchlist.Enabled = true
-	dcfg.Watchlist.Terms = []string{"*blackout*"}
-	e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), dcfg, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tt := range []struct {
+		glob  string
 		typed string
 		watch bool
 	}{
-		{"#BlackoutChallenge", true},
-		{"#bl4ck0utchallenge", true},
-		{"#blасkоutchallenge", true}, // Cyrillic а, с, о
-		{"#ʙʟᴀᴄᴋᴏᴜᴛ", true},          // small capitals
-		{"#whiteoutchallenge", false},
-		{"#ब्लैकआउटचैलेंज", false},
+		{"*blackout*", "#BlackoutChallenge", true},
+		{"*blackout*", "#bl4ck0utchallenge", true},
+		{"*blackout*", "#blасkоutchallenge", true}, // Cyrillic а, с, о
+		{"*blackout*", "#ʙʟᴀᴄᴋᴏᴜᴛ", true},          // small capitals
+		{"*blackout*", "#whiteoutchallenge", false},
+		{"*blackout*", "#ब्लैकआउटचैलेंज", true},    // Hindi
+		{"*blackout*", "#ब्ल्याकआउट", true},        // Nepali
+		{"*blackout*", "#ब्लैकचैलेंज", false},      // "black challenge"
+		{"*challenge*", "#स्कलब्रेकरचैलेंज", true}, // "skullbreaker challenge"
+		{"blackout*", "#चैलेंजब्लैकआउट", false},    // the piece is a prefix
+		{"*ब्लैकआउट*", "#blackoutchallenge", true},
+		{"*ब्लैकआउट*", "#bl4ckoutchallenge", true},
+		{"*ब्लैकआउट*", "#blackcat", false},
+		// A piece of four letters or fewer is matched strictly: "tide"
+		// would meet any transliteration that holds it.
+		{"*tide*", "#टाइडपॉडचैलेंज", false},
+		// Latin against Latin stays strict: the loose tier reads
+		// "blakaut" into "blackout" and "blakout" alike, which a family
+		// key allows only from ten letters.
+		{"*blackout*", "#blakautchallenge", false},
 	} {
+		dcfg := detectors.DefaultConfig()
+		dcfg.Watchlist.Enabled = true
+		dcfg.Watchlist.Terms = []string{tt.glob}
+		e, err := New(DefaultConfig(), sketches.DefaultWindowConfig(), dcfg, nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		v, err := event.NormaliseHashtag(tt.typed, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := e.set.Watch("hashtag:"+v) != nil; got != tt.watch {
-			t.Errorf("%s (%s): watched %v, want %v", tt.typed, v, got, tt.watch)
+			t.Errorf("%s against %s (%s): watched %v, want %v", tt.glob, tt.typed, v, got, tt.watch)
 		}
 	}
 }
