@@ -52,6 +52,21 @@ type TLS struct {
 	InsecureSkipVerify bool   `mapstructure:"insecure_skip_verify"`
 }
 
+// maxHeartbeat is the longest interval between a member's heartbeats.
+// kafka-go sends one every 3 s unless told; a member learns that its group
+// rebalances only from a heartbeat's answer, and until it rejoins the
+// rebalance waits and it goes on reading partitions it is about to lose:
+// what it read and did not commit in that time, the partitions' next owners
+// read again (an aggregate process forwards it twice). One heartbeat a
+// second is one small request a second.
+const maxHeartbeat = time.Second
+
+// Heartbeat is the interval between the member's heartbeats: maxHeartbeat,
+// or a third of the session timeout where that is shorter, as Kafka asks
+// (a member whose heartbeats are late by more than the session timeout is
+// dropped from the group).
+func (c Config) Heartbeat() time.Duration { return min(maxHeartbeat, c.SessionTimeout/3) }
+
 // Config is the kafka.* section of the configuration.
 type Config struct {
 	Brokers  []string `mapstructure:"brokers"`

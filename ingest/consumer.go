@@ -292,6 +292,7 @@ func NewConsumer(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Cons
 		StartOffset:           start,
 		WatchPartitionChanges: true,
 		SessionTimeout:        cfg.SessionTimeout,
+		HeartbeatInterval:     cfg.Heartbeat(),
 		// kafka-go reads a fetched batch lazily from the socket; a batch the
 		// pipeline has not drained within this time is abandoned and fetched
 		// again, so it must outlast the slowest drain of FetchMaxBytes.

@@ -20,6 +20,23 @@ import (
 	"github.com/trendwatch/trendwatch/sim/broker"
 )
 
+// TestHeartbeat: a heartbeat a second, or a third of the session timeout
+// where that is shorter, as Kafka asks.
+func TestHeartbeat(t *testing.T) {
+	for _, tt := range []struct{ session, want time.Duration }{
+		{30 * time.Second, time.Second}, // the default: kafka-go would send one every 3 s
+		{6 * time.Second, time.Second},
+		{3 * time.Second, time.Second},
+		{time.Second, time.Second / 3}, // the least kafka.session_timeout may be
+	} {
+		c := DefaultConfig()
+		c.SessionTimeout = tt.session
+		if got := c.Heartbeat(); got != tt.want {
+			t.Errorf("session timeout %v: heartbeat %v, want %v", tt.session, got, tt.want)
+		}
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name string

@@ -161,8 +161,11 @@ func (c Config) EnsureRelay(ctx context.Context, topics ...string) error {
 // forwards again. Each process that joins an aggregate group rebalances it,
 // so as the processes of a deployment start, at the commit interval's 10 s
 // most of a backlog's first seconds went to the relay twice (464,096 records
-// of 500,000 under four processes in one run of make bench).
-const MaxCommitEvery = time.Second
+// of 500,000 under four processes in one run of make bench); at 1 s, some
+// 80,000 under two processes or four; at a quarter of a second (and a
+// heartbeat a second, Config.Heartbeat), about 26,000 (make bench's
+// two-stage rows, five runs each, 7 December).
+const MaxCommitEvery = 250 * time.Millisecond
 
 // Run forwards the batches from in until in closes or ctx ends, committing
 // c's offsets every interval (at most MaxCommitEvery) once what they cover

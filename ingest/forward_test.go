@@ -199,7 +199,7 @@ func newTestForwarder(t *testing.T, ctx context.Context, cfg Config, shards int)
 }
 
 // forwarderRun is a forwarder running on a broker of its own, committing
-// into c (TestForwarderCommitRefused, TestForwarderCommitsEachSecond,
+// into c (TestForwarderCommitRefused, TestForwarderCommitsOften,
 // TestForwarderBufferShrinks).
 type forwarderRun struct {
 	t    *testing.T
@@ -257,17 +257,18 @@ func TestForwarderCommitRefused(t *testing.T) {
 	r.end()
 }
 
-// TestForwarderCommitsEachSecond: a forwarder commits within MaxCommitEvery
+// TestForwarderCommitsOften: a forwarder commits within about MaxCommitEvery
 // of a record reaching the relay, however long pipeline.commit_interval is:
 // what it has not committed, the partition's next owner forwards again.
-func TestForwarderCommitsEachSecond(t *testing.T) {
+func TestForwarderCommitsOften(t *testing.T) {
 	r := runForwarder(t, 30*time.Second, 1, &recordingCommitter{last: map[Partition]int64{}}, time.Hour)
 	r.in <- []Record{{Source: Source{Topic: r.cfg.Topics.Content, Partition: 0, Offset: 3}, Kind: KindSkipped}}
 	sent := time.Now()
 	r.waitCommitted(0, 3)
 	// The record's write and the tick's commit take a little beyond the
-	// tick; an hour's interval would not have committed within the test.
-	if took := time.Since(sent); took > 10*MaxCommitEvery {
+	// tick, more on a loaded machine: the bound is loose, as an hour's
+	// interval would not have committed within the test at all.
+	if took := time.Since(sent); took > 10*time.Second {
 		t.Errorf("committed %v after the record was forwarded, want about %v", took, MaxCommitEvery)
 	}
 	r.end()
