@@ -447,12 +447,26 @@ func (l *Loader) unknownKeys(settings map[string]any) error {
 				if l.file == "" {
 					where = l.Source(key)
 				}
+				if why := removedKey(key); why != "" {
+					return fmt.Errorf("%s: no such key any more (%s): %s", key, where, why)
+				}
 				return fmt.Errorf("%s: no such key (%s); `trendwatch config` lists them all", key, where)
 			}
 		}
 		return nil
 	}
 	return walk("", settings)
+}
+
+// removedKey says why key, which a release of trendwatch read, is gone and
+// what to do; "" for a key that never was. A file written for the older
+// release then fails with the reason, not as a typo would.
+func removedKey(key string) string {
+	switch key {
+	case "window.hll_precision":
+		return "removed on 7 December 2026 with the sketch it sized, each bucket's count of distinct terms, which nothing read; delete the key"
+	}
+	return ""
 }
 
 // unknownEnv is the error naming bad, the variables that look like a

@@ -235,7 +235,6 @@ func docs() map[string]doc {
 		"window.coarse_bucket":    {UnitDuration, "width of a coarse bucket, a multiple of window.bucket"},
 		"window.coarse_buckets":   {UnitCount, "coarse buckets kept; must cover ≥ 25h"},
 		"window.fine_buckets":     {UnitCount, "fine buckets kept"},
-		"window.hll_precision":    {UnitCount, "precision of each bucket's distinct-terms HyperLogLog"},
 		"window.max_key_bytes":    {UnitBytes, "longest term key counted"},
 		"window.memory_budget":    {UnitBytes, "worst-case size of the sketch window; picks the count-min width"},
 		"window.open_buckets":     {UnitCount, "buckets open at once; 0 = from allowed_lateness"},

@@ -221,8 +221,8 @@ func BenchmarkSketch(b *testing.B) {
 	}
 }
 
-// BenchmarkWindowMention: the default window's per-mention path (count-min,
-// top-K, distinct-terms HLL of the event's bucket) on a Zipf stream, advancing a
+// BenchmarkWindowMention: the default window's per-mention path (count-min
+// and top-K of the event's bucket) on a Zipf stream, advancing a
 // minute every 10,000 mentions so buckets close, roll up and are reused as in
 // production.
 func BenchmarkWindowMention(b *testing.B) {

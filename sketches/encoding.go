@@ -25,9 +25,13 @@ const (
 // describing an impossible state).
 var ErrEncoding = errors.New("sketches: invalid encoding")
 
+// Version 2 (7 December 2026) dropped the window's distinct-terms HyperLogLog,
+// which nothing read: a window of version 1 is read without it. The other
+// kinds are the same in both.
 var envelope = binenc.Format{
-	Magic:   "TWSK",
-	Version: 1,
-	Kinds:   []string{kindCountMin: "CountMin", kindHLL: "HLL", kindTopK: "TopK", kindWindow: "Window"},
-	Invalid: ErrEncoding,
+	Magic:      "TWSK",
+	Version:    2,
+	MinVersion: 1,
+	Kinds:      []string{kindCountMin: "CountMin", kindHLL: "HLL", kindTopK: "TopK", kindWindow: "Window"},
+	Invalid:    ErrEncoding,
 }

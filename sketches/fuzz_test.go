@@ -135,7 +135,6 @@ func tinyConfig() WindowConfig {
 		CoarseBuckets:  1,
 		TopK:           3,
 		MaxKeyBytes:    16,
-		HLLPrecision:   4,
 		MemoryBudget:   1 << 20,
 		CMSDepth:       2,
 		CMSWidth:       4,

@@ -31,7 +31,6 @@ type WindowConfig struct {
 	OpenBuckets     int           `mapstructure:"open_buckets"`     // buckets open at once; 0 = ceil(allowed_lateness/bucket)+3
 	TopK            int           `mapstructure:"top_k"`            // heavy hitters kept per fine bucket, by mentions and by reports
 	MaxKeyBytes     int           `mapstructure:"max_key_bytes"`    // longest term key counted; bounds the top-K's memory
-	HLLPrecision    uint8         `mapstructure:"hll_precision"`    // of each bucket's distinct-terms HLL
 	MemoryBudget    int64         `mapstructure:"memory_budget"`    // bytes for the whole window, worst case
 	CMSDepth        int           `mapstructure:"cms_depth"`        // rows of both count-min sketches
 	CMSWidth        int           `mapstructure:"cms_width"`        // mentions sketch width; 0 = the widest the budget allows
@@ -52,7 +51,6 @@ func DefaultWindowConfig() WindowConfig {
 		AllowedLateness: 2 * time.Minute,
 		TopK:            1000,
 		MaxKeyBytes:     416,
-		HLLPrecision:    DefaultHLLPrecision,
 		MemoryBudget:    256 << 20,
 		CMSDepth:        4,
 	}
@@ -103,8 +101,6 @@ func (c WindowConfig) Plan() (WindowPlan, error) {
 		return p, fmt.Errorf("window.top_k: must be in [1, %d], got %d", MaxTopK, c.TopK)
 	case c.MaxKeyBytes < 1 || c.MaxKeyBytes > maxKeyBytes:
 		return p, fmt.Errorf("window.max_key_bytes: must be in [1, %d], got %d", maxKeyBytes, c.MaxKeyBytes)
-	case c.HLLPrecision < MinHLLPrecision || c.HLLPrecision > MaxHLLPrecision:
-		return p, fmt.Errorf("window.hll_precision: must be in [%d, %d], got %d", MinHLLPrecision, MaxHLLPrecision, c.HLLPrecision)
 	case c.CMSDepth < 1 || c.CMSDepth > MaxCountMinDepth:
 		return p, fmt.Errorf("window.cms_depth: must be in [1, %d], got %d", MaxCountMinDepth, c.CMSDepth)
 	case c.CMSWidth != 0 && checkCountMinShape(c.CMSWidth, c.CMSDepth) != nil:
@@ -164,8 +160,7 @@ func (c WindowConfig) maxBytes(p WindowPlan) int64 {
 	// Rings: open, fine and coarse; free list and Advance's scratch, fineLike each.
 	header := int64(unsafe.Sizeof(Window{})) + ptr*(int64(p.OpenBuckets)+int64(c.FineBuckets)+coarse+2*fineLike)
 	bucket := int64(unsafe.Sizeof(Bucket{})) +
-		int64(countMinBytes(p.MentionsWidth*p.Depth)+countMinBytes(p.ReportsWidth*p.Depth)) +
-		int64(hllBytes(c.HLLPrecision))
+		int64(countMinBytes(p.MentionsWidth*p.Depth)+countMinBytes(p.ReportsWidth*p.Depth))
 	topK := 2 * int64(TopKMaxBytes(c.TopK, c.MaxKeyBytes))
 	return header + fineLike*(bucket+topK) + coarse*bucket
 }
@@ -180,7 +175,6 @@ type Bucket struct {
 	Reports      *CountMin // reports attributed to terms
 	Top          *TopK     // heavy hitters by mentions; nil in coarse buckets
 	ReportTop    *TopK     // heavy hitters by reports, so a report wave on a term with flat mentions is nominated; nil in coarse buckets
-	Terms        *HLL      // distinct terms mentioned
 	Events       uint64    // content events
 	ReportEvents uint64    // report events
 
@@ -188,7 +182,7 @@ type Bucket struct {
 }
 
 func (b *Bucket) bytes() int {
-	n := int(unsafe.Sizeof(Bucket{})) + b.Mentions.Bytes() + b.Reports.Bytes() + b.Terms.Bytes()
+	n := int(unsafe.Sizeof(Bucket{})) + b.Mentions.Bytes() + b.Reports.Bytes()
 	if b.Top != nil {
 		n += b.Top.Bytes() + b.ReportTop.Bytes()
 	}
@@ -207,7 +201,6 @@ func (b *Bucket) reset() {
 	if b.Reports.Total() != 0 {
 		b.Reports.Reset()
 	}
-	b.Terms.Reset()
 	if b.Top != nil {
 		b.Top.Reset()
 		b.ReportTop.Reset()
@@ -221,9 +214,6 @@ func (b *Bucket) mergeFrom(o *Bucket) error {
 		return err
 	}
 	if err := b.Reports.Merge(o.Reports); err != nil {
-		return err
-	}
-	if err := b.Terms.Merge(o.Terms); err != nil {
 		return err
 	}
 	if b.Top != nil && o.Top != nil {
@@ -334,14 +324,9 @@ func (w *Window) newCountMin(width int) *CountMin {
 }
 
 func (w *Window) newBucket(coarse bool) *Bucket {
-	terms, err := NewHLL(w.cfg.HLLPrecision)
-	if err != nil {
-		panic(err) // unreachable: Plan validated the precision
-	}
 	b := &Bucket{
 		Mentions: w.newCountMin(w.plan.MentionsWidth),
 		Reports:  w.newCountMin(w.plan.ReportsWidth),
-		Terms:    terms,
 	}
 	if !coarse {
 		b.Top = &TopK{k: w.cfg.TopK}
@@ -418,7 +403,7 @@ func (w *Window) bucketFor(ts time.Time) (*Bucket, error) {
 }
 
 // Mention counts n mentions of the term key (hash h) at ts: in the bucket's
-// mentions sketch, its top-K and its distinct-terms HLL.
+// mentions sketch and its top-K.
 func (w *Window) Mention(ts time.Time, key string, h uint64, n uint32) error {
 	if len(key) > w.cfg.MaxKeyBytes {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLong, len(key), w.cfg.MaxKeyBytes)
@@ -429,7 +414,6 @@ func (w *Window) Mention(ts time.Time, key string, h uint64, n uint32) error {
 	}
 	b.Mentions.Add(h, n)
 	b.Top.Add(key, h, n)
-	b.Terms.InsertHash(h)
 	return nil
 }
 
@@ -776,14 +760,13 @@ func (w *Window) Bytes() int64 {
 type windowShape struct {
 	bucket, coarseBucket, lateness time.Duration
 	fine, coarse, topK             int
-	precision                      uint8
 	plan                           WindowPlan
 }
 
 func (w *Window) shape() windowShape {
 	p := w.plan
 	p.MaxBytes = 0
-	return windowShape{w.cfg.Bucket, w.cfg.CoarseBucket, w.cfg.AllowedLateness, w.cfg.FineBuckets, w.cfg.CoarseBuckets, w.cfg.TopK, w.cfg.HLLPrecision, p}
+	return windowShape{w.cfg.Bucket, w.cfg.CoarseBucket, w.cfg.AllowedLateness, w.cfg.FineBuckets, w.cfg.CoarseBuckets, w.cfg.TopK, p}
 }
 
 // Merge adds o's counts to w, bucket by bucket, for scale-out: several instances

@@ -15,7 +15,7 @@ const (
 
 // MarshalBinary encodes the whole window for a checkpoint. Body: the config
 // (bucket, fine buckets, coarse bucket, coarse buckets, lateness, open buckets,
-// top-K, max key bytes, HLL precision, memory budget, depth, widths), the state
+// top-K, max key bytes, memory budget, depth, widths), the state
 // (started, closed, first, has-coarse, coarse top, dropped), then the bucket count
 // and per bucket its role (open, fine, coarse), index, event counts and the
 // length-prefixed encodings of its sketches.
@@ -34,7 +34,6 @@ func (w *Window) AppendBinary(dst []byte) ([]byte, error) {
 	dst = binenc.AppendUvarint(dst, uint64(c.OpenBuckets))
 	dst = binenc.AppendUvarint(dst, uint64(c.TopK))
 	dst = binenc.AppendUvarint(dst, uint64(c.MaxKeyBytes))
-	dst = append(dst, c.HLLPrecision)
 	dst = binenc.AppendVarint(dst, c.MemoryBudget)
 	dst = binenc.AppendUvarint(dst, uint64(c.CMSDepth))
 	dst = binenc.AppendUvarint(dst, uint64(c.CMSWidth))
@@ -79,7 +78,7 @@ func (w *Window) AppendBinary(dst []byte) ([]byte, error) {
 		dst = binenc.AppendUvarint(dst, b.Events)
 		dst = binenc.AppendUvarint(dst, b.ReportEvents)
 		type marshaler interface{ AppendBinary([]byte) ([]byte, error) }
-		parts := []marshaler{b.Mentions, b.Reports, b.Terms}
+		parts := []marshaler{b.Mentions, b.Reports}
 		if x.role != roleCoarse {
 			parts = append(parts, b.Top, b.ReportTop)
 		}
@@ -100,7 +99,7 @@ func (w *Window) AppendBinary(dst []byte) ([]byte, error) {
 // than a silent wrong answer. Every bucket's index must fit its ring and every
 // sketch must have the window's shape. On error w is unchanged.
 func (w *Window) UnmarshalBinary(data []byte) error {
-	body, _, err := envelope.Open(data, kindWindow)
+	body, version, err := envelope.Open(data, kindWindow)
 	if err != nil {
 		return err
 	}
@@ -114,7 +113,9 @@ func (w *Window) UnmarshalBinary(data []byte) error {
 	c.OpenBuckets = int(r.UvarintMax("open buckets", maxOpenBuckets))
 	c.TopK = int(r.UvarintMax("top-k", MaxTopK))
 	c.MaxKeyBytes = int(r.UvarintMax("max key bytes", maxKeyBytes))
-	c.HLLPrecision = r.Byte("hll precision")
+	if version < 2 {
+		r.Byte("hll precision") // of the distinct-terms HLL that version 2 dropped
+	}
 	c.MemoryBudget = r.Varint("memory budget")
 	c.CMSDepth = int(r.UvarintMax("cms depth", MaxCountMinDepth))
 	c.CMSWidth = int(r.UvarintMax("cms width", MaxCountMinWidth))
@@ -203,7 +204,7 @@ func (w *Window) UnmarshalBinary(data []byte) error {
 		}
 		// Zero sketches: each allocates only once its encoding, which backs the
 		// allocation, has been checked.
-		b := &Bucket{Mentions: &CountMin{}, Reports: &CountMin{}, Terms: &HLL{}}
+		b := &Bucket{Mentions: &CountMin{}, Reports: &CountMin{}}
 		if role != roleCoarse {
 			b.Top, b.ReportTop = &TopK{}, &TopK{}
 		}
@@ -213,7 +214,7 @@ func (w *Window) UnmarshalBinary(data []byte) error {
 			tmp.setFineIdx(b, idx)
 		}
 		b.Events, b.ReportEvents = events, reportEvents
-		if err := tmp.decodeBucket(r, b); err != nil {
+		if err := tmp.decodeBucket(r, b, version); err != nil {
 			return err
 		}
 		ring[slot] = b
@@ -225,7 +226,8 @@ func (w *Window) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
-func (w *Window) decodeBucket(r *binenc.Reader, b *Bucket) error {
+// decodeBucket reads b's sketches from an encoding of the given version.
+func (w *Window) decodeBucket(r *binenc.Reader, b *Bucket, version byte) error {
 	what := fmt.Sprintf("bucket %s", b.Start.Format(time.RFC3339))
 	decode := func(field string, u interface{ UnmarshalBinary([]byte) error }) {
 		raw := r.Bytes(field)
@@ -238,7 +240,9 @@ func (w *Window) decodeBucket(r *binenc.Reader, b *Bucket) error {
 	}
 	decode("mentions", b.Mentions)
 	decode("reports", b.Reports)
-	decode("terms", b.Terms)
+	if version < 2 {
+		r.Bytes("terms") // the distinct-terms HLL, which nothing read
+	}
 	if b.Top != nil {
 		decode("top", b.Top)
 		decode("report top", b.ReportTop)
@@ -251,8 +255,6 @@ func (w *Window) decodeBucket(r *binenc.Reader, b *Bucket) error {
 		r.Failf("%s: mentions sketch %d×%d, want %d×%d", what, b.Mentions.Width(), b.Mentions.Depth(), w.plan.MentionsWidth, w.plan.Depth)
 	case b.Reports.Width() != w.plan.ReportsWidth || b.Reports.Depth() != w.plan.Depth:
 		r.Failf("%s: reports sketch %d×%d, want %d×%d", what, b.Reports.Width(), b.Reports.Depth(), w.plan.ReportsWidth, w.plan.Depth)
-	case b.Terms.Precision() != w.cfg.HLLPrecision:
-		r.Failf("%s: terms HLL precision %d, want %d", what, b.Terms.Precision(), w.cfg.HLLPrecision)
 	case b.Top != nil && (b.Top.K() != w.cfg.TopK || b.ReportTop.K() != w.cfg.TopK):
 		r.Failf("%s: top-K k=%d/%d, want %d", what, b.Top.K(), b.ReportTop.K(), w.cfg.TopK)
 	case b.Top != nil && (maxKeyLen(b.Top) > w.cfg.MaxKeyBytes || maxKeyLen(b.ReportTop) > w.cfg.MaxKeyBytes):
