@@ -22,7 +22,6 @@ type Count struct {
 type Platform struct {
 	Mentions           float64 // all term mentions in the bucket
 	Events             float64 // content events in the bucket
-	UniqueCreators     uint64  // distinct creators in the bucket
 	MentionsPerCreator float64 // median over tracked terms of mentions / unique creators
 	Reports            float64 // reports in the bucket
 	ReportRate         float64 // reports / content events in the bucket

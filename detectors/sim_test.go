@@ -66,6 +66,6 @@ func spread(n float64, labels ...string) []Count {
 // platform is the platform context for simulated buckets.
 func platform(minute, phase float64) Platform {
 	d := diurnal(minute, phase, 0.5)
-	return Platform{Mentions: 9000 * d, Events: 3000 * d, UniqueCreators: uint64(2500 * d),
+	return Platform{Mentions: 9000 * d, Events: 3000 * d,
 		MentionsPerCreator: 1.1, Reports: 6 * d, ReportRate: 0.002}
 }

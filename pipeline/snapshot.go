@@ -76,7 +76,10 @@ type snapshot struct {
 	Lifecycle []byte
 	Terms     []termSnap
 	Join      []joinEntry // oldest first
-	Creators  []hllSnap
+	// Creators: the platform's unique creators of each open bucket, which
+	// checkpoints written before 7 December 2026 hold; read past, never
+	// written since (nothing read them).
+	Creators []hllSnap
 	// FamilyMentions: see platform.Buckets (older checkpoints lack it).
 	FamilyMentions []familySnap
 	// Spelled and SpelledHash: see famSlot.first, by term for the families
@@ -334,18 +337,11 @@ func (e *Engine) WriteSnapshot(w io.Writer) error {
 		return err
 	}
 
-	nc, nf := e.platform.Buckets()
-	sw.b = binenc.AppendUvarint(sw.b, uint64(nc))
-	if err := e.platform.EachCreators(func(start time.Time, h *sketches.HLL) error {
-		sw.b = binenc.AppendTime(sw.b, start)
-		if err := sw.appendHLL(h); err != nil {
-			return fmt.Errorf("snapshot platform creators of %s: %w", start, err)
-		}
-		return sw.spill()
-	}); err != nil {
-		return err
-	}
-	sw.b = binenc.AppendUvarint(sw.b, uint64(nf))
+	// The platform's unique creators of each open bucket, which nothing
+	// read, are no longer counted (7 December 2026): none are written, and a
+	// checkpoint's are read past (Engine.restore), so the format is as it was.
+	sw.b = binenc.AppendUvarint(sw.b, 0)
+	sw.b = binenc.AppendUvarint(sw.b, uint64(e.platform.Buckets()))
 	e.platform.EachFamilyMentions(func(start time.Time, n uint64) {
 		sw.b = binenc.AppendTime(sw.b, start)
 		sw.b = binenc.AppendUvarint(sw.b, n)
@@ -779,11 +775,8 @@ func (e *Engine) Restore(b []byte) error {
 	for _, f := range s.FamilyMentions {
 		e.platform.RestoreFamilyMentions(f.Start, f.N)
 	}
-	for _, c := range s.Creators {
-		if err := e.platform.RestoreCreators(c.Start, c.HLL); err != nil {
-			return fmt.Errorf("restore: %w", err)
-		}
-	}
+	// s.Creators, the platform's unique creators a checkpoint written
+	// before 7 December 2026 holds, are left behind: nothing read them.
 	// The counter writes into the tables just made.
 	e.count = e.newCounter()
 	e.count.SetTimes(s.First, s.MaxApplied)

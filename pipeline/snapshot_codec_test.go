@@ -199,8 +199,10 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Shard and partition 0 are valid; the gob-only fields are not written.
-	skip := map[string]bool{"snapshot.Shard": true, "snapshot.Spelled": true, "snapshot.SpelledHash": true, "snapshot.Chunked": true}
+	// Shard and partition 0 are valid; the gob-only fields are not written,
+	// nor since 7 December 2026 the platform's creators, which only an older
+	// checkpoint holds.
+	skip := map[string]bool{"snapshot.Shard": true, "snapshot.Spelled": true, "snapshot.SpelledHash": true, "snapshot.Chunked": true, "snapshot.Creators": true}
 	for _, z := range zeroFields(reflect.ValueOf(*s), "snapshot") {
 		if !skip[z] && !strings.HasSuffix(z, ".Partition") && !strings.HasPrefix(z, "snapshot.Terms") && !strings.HasPrefix(z, "snapshot.Parked") {
 			t.Errorf("%s is zero in the snapshot of a rich state", z)

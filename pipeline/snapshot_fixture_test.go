@@ -213,8 +213,10 @@ func checkFixtureState(t *testing.T, e *Engine, ob *outbox) {
 	if len(byTerm)+len(byHash) == 0 {
 		t.Error("no family spellings")
 	}
-	if creators, families := e.platform.Buckets(); families == 0 || creators == 0 {
-		t.Errorf("%d family mention buckets, %d platform creators buckets", families, creators)
+	// The fixture's platform creators (a checkpoint of before 7 December
+	// 2026 holds them) are read past; its family mentions restore.
+	if families := e.platform.Buckets(); families == 0 {
+		t.Error("no family mention buckets")
 	}
 	if e.dedup.Len() == 0 {
 		t.Error("no event ids remembered")

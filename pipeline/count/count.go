@@ -199,7 +199,6 @@ func (c *Counter) Content(post *event.Content, hs *ingest.Hashes) {
 		c.touched ^= c.families.Touch(h)
 	}
 	creator := hs.Actor
-	c.platform.Creators(start).InsertHash(creator)
 
 	c.terms = post.Terms(c.terms[:0])
 	keys := c.keys[:0]

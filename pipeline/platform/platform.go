@@ -1,14 +1,14 @@
 // Package platform holds what the whole platform did in each open bucket of
-// event time, beyond what the sketch window counts: its unique creators, and
-// the mentions of term families, which the window counts with the rest and
-// the platform's totals must leave out, or every hashtag would count twice.
+// event time, beyond what the sketch window counts: the mentions of term
+// families, which the window counts with the rest and the platform's totals
+// must leave out, or every hashtag would count twice. (It counted the
+// platform's unique creators too until 7 December 2026, which nothing read.)
 // From them and a window bucket it makes the norm the detectors judge a term
 // against (detectors.Platform), one way for the bucket close and the early
 // looks alike.
 package platform
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
@@ -20,35 +20,17 @@ import (
 // start. Its methods are not safe for concurrent use: the engine's goroutine
 // owns it.
 type Buckets struct {
-	creators map[time.Time]*sketches.HLL
 	families map[time.Time]*uint64
-	// Nearly every event falls in the bucket of the one before, and a map
-	// keyed by time.Time is slow to hash: the last bucket of each is kept at
-	// hand. An entry goes only when its bucket closes.
-	lastCreatorsStart time.Time
-	lastCreators      *sketches.HLL
-	lastFamilyStart   time.Time
-	lastFamily        *uint64
+	// Nearly every mention falls in the bucket of the one before, and a map
+	// keyed by time.Time is slow to hash: the last bucket is kept at hand.
+	// An entry goes only when its bucket closes.
+	lastFamilyStart time.Time
+	lastFamily      *uint64
 }
 
 // New returns empty counts.
 func New() *Buckets {
-	return &Buckets{creators: make(map[time.Time]*sketches.HLL), families: make(map[time.Time]*uint64)}
-}
-
-// Creators is the platform's unique creators of the open bucket at start,
-// to insert a creator into.
-func (p *Buckets) Creators(start time.Time) *sketches.HLL {
-	if p.lastCreators != nil && p.lastCreatorsStart.Equal(start) {
-		return p.lastCreators
-	}
-	h := p.creators[start]
-	if h == nil {
-		h = newHLL()
-		p.creators[start] = h
-	}
-	p.lastCreatorsStart, p.lastCreators = start, h
-	return h
+	return &Buckets{families: make(map[time.Time]*uint64)}
 }
 
 // FamilyMention counts one mention of a term family in the open bucket at
@@ -66,9 +48,8 @@ func (p *Buckets) FamilyMention(start time.Time) {
 }
 
 // Open is the platform's norm in the open window bucket b so far. Its
-// unique creators and mentions per creator are left at zero: a partial
-// bucket understates them, and the detectors that read them wait for the
-// close.
+// mentions per creator are left at zero: a partial bucket understates them,
+// and the detectors that read them wait for the close.
 func (p *Buckets) Open(b *sketches.Bucket) detectors.Platform {
 	norm := detectors.Platform{
 		Mentions: float64(b.Mentions.Total() - p.familyMentions(b.Start)),
@@ -81,18 +62,11 @@ func (p *Buckets) Open(b *sketches.Bucket) detectors.Platform {
 	return norm
 }
 
-// Close is the platform's norm in window bucket b, which has closed, with
-// its unique creators; it forgets b's counts. MentionsPerCreator is the
-// caller's: it is a median over the terms judged.
+// Close is the platform's norm in window bucket b, which has closed; it
+// forgets b's counts. MentionsPerCreator is the caller's: it is a median
+// over the terms judged.
 func (p *Buckets) Close(b *sketches.Bucket) detectors.Platform {
 	norm := p.Open(b)
-	if h := p.creators[b.Start]; h != nil {
-		norm.UniqueCreators = h.Estimate()
-		delete(p.creators, b.Start)
-		if h == p.lastCreators {
-			p.lastCreators = nil
-		}
-	}
 	if n := p.families[b.Start]; n != nil {
 		delete(p.families, b.Start)
 		if n == p.lastFamily {
@@ -109,17 +83,6 @@ func (p *Buckets) familyMentions(start time.Time) uint64 {
 	return 0
 }
 
-// EachCreators calls fn with each open bucket's unique creators, oldest
-// first (the checkpoint's order), and stops at its first error.
-func (p *Buckets) EachCreators(fn func(start time.Time, h *sketches.HLL) error) error {
-	for _, start := range sortedStarts(p.creators) {
-		if err := fn(start, p.creators[start]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // EachFamilyMentions calls fn with each open bucket's family mentions,
 // oldest first.
 func (p *Buckets) EachFamilyMentions(fn func(start time.Time, n uint64)) {
@@ -128,22 +91,8 @@ func (p *Buckets) EachFamilyMentions(fn func(start time.Time, n uint64)) {
 	}
 }
 
-// Buckets is how many open buckets hold counts of either kind.
-func (p *Buckets) Buckets() (creators, families int) { return len(p.creators), len(p.families) }
-
-// RestoreCreators sets the unique creators of the open bucket at start from
-// their encoding (sketches.HLL.MarshalBinary), as a checkpoint holds them.
-func (p *Buckets) RestoreCreators(start time.Time, enc []byte) error {
-	h := newHLL()
-	if err := h.UnmarshalBinary(enc); err != nil {
-		return fmt.Errorf("platform creators of %s: %w", start, err)
-	}
-	p.creators[start] = h
-	if p.lastCreatorsStart.Equal(start) {
-		p.lastCreators = nil
-	}
-	return nil
-}
+// Buckets is how many open buckets hold family mentions.
+func (p *Buckets) Buckets() int { return len(p.families) }
 
 // RestoreFamilyMentions sets the family mentions of the open bucket at
 // start.
@@ -152,14 +101,6 @@ func (p *Buckets) RestoreFamilyMentions(start time.Time, n uint64) {
 	if p.lastFamilyStart.Equal(start) {
 		p.lastFamily = nil
 	}
-}
-
-func newHLL() *sketches.HLL {
-	h, err := sketches.NewHLL(sketches.DefaultHLLPrecision)
-	if err != nil {
-		panic(err) // the default precision is valid
-	}
-	return h
 }
 
 func sortedStarts[V any](m map[time.Time]V) []time.Time {
