@@ -433,7 +433,19 @@ func (f *Forwarder) add(msgs *[]kafka.Message, batch []Record, offsets map[Parti
 	for i := range batch {
 		r := &batch[i]
 		start := len(f.buf)
-		f.buf = AppendRelay(f.buf, r)
+		rec := r
+		if r.Content.Text != "" {
+			// No detect shard reads a post's text (its engine drops it
+			// before it holds the record): relayed, up to
+			// kafka.limits.max_text_bytes of it went to every shard, and a
+			// long one made its post too large to relay at all, though the
+			// post counts in one process that reads the input. A copy, as
+			// the batch is the caller's.
+			c := *r
+			c.Content.Text = ""
+			rec = &c
+		}
+		f.buf = AppendRelay(f.buf, rec)
 		p := Partition{r.Source.Topic, r.Source.Partition}
 		key, ok := f.keys[p]
 		if !ok {
@@ -445,10 +457,10 @@ func (f *Forwarder) add(msgs *[]kafka.Message, batch []Record, offsets map[Parti
 			// every attempt, and a retried write would hold this input
 			// partition, and every detect shard's event time, for good.
 			// Limits raised past what a relay message carries let such a
-			// record through the decoder (kafka.limits.max_text_bytes, the
-			// hashtags'): it goes on as a refused message, which the detect
-			// shards count as one and step past.
-			f.log.Warn("a record too large for one relay message goes on as refused; lower kafka.limits.max_text_bytes or the hashtags' limits",
+			// record through the decoder (the hashtags', the IDs'): it goes
+			// on as a refused message, which the detect shards count as one
+			// and step past.
+			f.log.Warn("a record too large for one relay message goes on as refused; lower kafka.limits.max_hashtags, max_hashtag_runes or max_id_bytes",
 				"input", p.Topic, "partition", p.Partition, "offset", r.Source.Offset, "bytes", batchBytes(&m), "max", f.w.BatchBytes)
 			f.tooLarge.Inc()
 			f.buf = AppendRelay(f.buf[:start], &Record{Source: r.Source, Lag: r.Lag, Kind: KindInvalid})

@@ -469,25 +469,29 @@ func restartableBroker(t *testing.T, partitions int) (*broker.Broker, broker.Con
 // writer's BatchBytes (limits raised past what one relay message carries),
 // which kafka-go refuses on every attempt, goes on as a refused message with
 // its input coordinates, so the detect shards count it and step past it
-// instead of the aggregate retrying it for good.
+// instead of the aggregate retrying it for good. A post's text is not
+// relayed (no detect shard reads it), so a long text no longer makes its
+// post too large: until 7 December a 1.2 MB text made it a refused one.
 func TestForwardTooLargeGoesOnRefused(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Brokers = []string{"127.0.0.1:1"} // never dialled
 	cfg.Limits.MaxMessageBytes = 4 << 20
 	cfg.Limits.MaxTextBytes = 2 << 20
+	cfg.Limits.MaxIDBytes = 2 << 20
 	dec := event.Decoder{Limits: cfg.Limits, Now: time.Now}
 	now := time.Now().UTC().Truncate(time.Second)
 	for _, tc := range []struct {
-		name    string
-		text    int
-		refused bool
+		name          string
+		text, content int // bytes of text and of content_id
+		refused       bool
 	}{
-		{"fits", 100_000, false},
-		{"too large", 1_200_000, true},
+		{"fits", 100_000, 2, false},
+		{"a long text", 1_200_000, 2, false},
+		{"too large", 10, 1_200_000, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := fmt.Sprintf(`{"event_id":"e1","ts":%q,"content_id":"c1","creator_id":"u1","hashtags":["#x"],"text":%q}`,
-				now.Format(time.RFC3339), strings.Repeat("a", tc.text))
+			msg := fmt.Sprintf(`{"event_id":"e1","ts":%q,"content_id":%q,"creator_id":"u1","hashtags":["#x"],"text":%q}`,
+				now.Format(time.RFC3339), "c"+strings.Repeat("1", tc.content-1), strings.Repeat("a", tc.text))
 			c, err := dec.DecodeContent([]byte(msg))
 			if err != nil {
 				t.Fatalf("decoder refused the message: %v", err)
@@ -514,6 +518,9 @@ func TestForwardTooLargeGoesOnRefused(t *testing.T) {
 				}
 				if want := map[bool]Kind{false: KindContent, true: KindInvalid}[tc.refused]; got.Kind != want || got.Source != src {
 					t.Errorf("relayed kind %v from %+v, want %v from %+v", got.Kind, got.Source, want, src)
+				}
+				if !tc.refused && (got.Content.Text != "" || got.Content.ContentID != c.ContentID || !slices.Equal(got.Content.Hashtags, c.Hashtags)) {
+					t.Errorf("relayed text of %d bytes, content %q, hashtags %v; want no text and the post's own", len(got.Content.Text), got.Content.ContentID, got.Content.Hashtags)
 				}
 			}
 			if offsets[Partition{src.Topic, src.Partition}] != src.Offset {
