@@ -48,17 +48,23 @@ func goldenSketches(t testing.TB) map[string]binaryCodec {
 	}
 }
 
-// TestGoldenEncodings pins the encodings to bytes committed in testdata: a
-// checkpoint written by an earlier build must restore in this one, so the same
-// value must encode to the same bytes and the stored bytes must decode to it.
-func TestGoldenEncodings(t *testing.T) {
-	empty := map[string]func() binaryCodec{
+// goldenEmpty makes, for each of goldenSketches' names, a zero value to
+// decode into.
+func goldenEmpty() map[string]func() binaryCodec {
+	return map[string]func() binaryCodec{
 		"countmin":         func() binaryCodec { return &CountMin{} },
 		"topk":             func() binaryCodec { return &TopK{} },
 		"hll":              func() binaryCodec { return &HLL{} },
 		"window":           func() binaryCodec { return &Window{} },
 		"window-unstarted": func() binaryCodec { return &Window{} },
 	}
+}
+
+// TestGoldenEncodings pins the encodings to bytes committed in testdata: a
+// checkpoint written by an earlier build must restore in this one, so the same
+// value must encode to the same bytes and the stored bytes must decode to it.
+func TestGoldenEncodings(t *testing.T) {
+	empty := goldenEmpty()
 	for name, v := range goldenSketches(t) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", "golden", name+".bin")
@@ -88,13 +94,7 @@ func TestGoldenEncodings(t *testing.T) {
 // the current golden file holds: a window's distinct-terms HyperLogLog, which
 // version 2 dropped, is read and left behind.
 func TestGoldenVersion1(t *testing.T) {
-	empty := map[string]func() binaryCodec{
-		"countmin":         func() binaryCodec { return &CountMin{} },
-		"topk":             func() binaryCodec { return &TopK{} },
-		"hll":              func() binaryCodec { return &HLL{} },
-		"window":           func() binaryCodec { return &Window{} },
-		"window-unstarted": func() binaryCodec { return &Window{} },
-	}
+	empty := goldenEmpty()
 	for name, v := range goldenSketches(t) {
 		t.Run(name, func(t *testing.T) {
 			old, err := os.ReadFile(filepath.Join("testdata", "golden", "v1", name+".bin"))
