@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/trendwatch/trendwatch/alert"
+	"github.com/trendwatch/trendwatch/family"
 )
 
 // BenchmarkEvaluate is the per-term cost at every bucket close: one observation
@@ -101,6 +102,24 @@ func BenchmarkWatch(b *testing.B) {
 				s.Watch(term)
 			}
 		})
+	}
+	// As the engine has it: the globs also under the strict fold, and the
+	// loose one across scripts (family's), or the strict fold alone.
+	for _, loose := range []bool{false, true} {
+		f := mustSet(b, cfg)
+		if loose {
+			f.WatchFolded(family.Fold, family.Loose)
+		} else {
+			f.WatchFolded(family.Fold, nil)
+		}
+		for _, term := range []string{"hashtag:ordinarytag", "hashtag:नयाँगीत"} {
+			b.Run(fmt.Sprintf("%s/folded/loose=%v", term, loose), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					f.Watch(term)
+				}
+			})
+		}
 	}
 }
 

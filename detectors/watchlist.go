@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/event"
@@ -247,6 +248,7 @@ func (w *watchlist) match(term string) *WatchMatch {
 					done, deva bool
 					fold       string
 				}
+				ascii := isASCII(value) // no Devanagari in it
 				for i := range w.globs {
 					g := &w.globs[i]
 					if g.kind != "" && g.kind != kind {
@@ -265,7 +267,9 @@ func (w *watchlist) match(term string) *WatchMatch {
 							continue
 						}
 					}
-					if g.loose != nil && kind == event.KindHashtag.String() {
+					// An ASCII tag against a glob without Devanagari is no
+					// comparison across scripts: its loose fold is not made.
+					if g.loose != nil && kind == event.KindHashtag.String() && (g.deva || !ascii) {
 						if !loose.done {
 							loose.fold, loose.deva = w.loose(value)
 							loose.done = true
@@ -292,6 +296,16 @@ func (w *watchlist) match(term string) *WatchMatch {
 	m := *open
 	m.Spelling, m.Glob = false, false
 	return &m
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // normalisedOrEmpty is value as a hashtag normalises it; ok is false when it
