@@ -237,7 +237,7 @@ func DefaultConfig() Config {
 		},
 		Lifecycle: LifecycleConfig{QuietBuckets: 15, CooldownBuckets: 60, EscalateSteps: 1, EscalateMinSeverity: "high",
 			MaxSamples: 5, MaxRegions: 3},
-		Early: EarlyConfig{Enabled: true, Interval: 10 * time.Second, FalsePages: 0.01, WatchFalsePages: 10, Retract: 0.001},
+		Early: EarlyConfig{Enabled: true, Interval: 10 * time.Second, WatchInterval: 2 * time.Second, FalsePages: 0.01, WatchFalsePages: 10, Retract: 0.001},
 	}
 }
 
@@ -400,6 +400,9 @@ func (c Config) Validate() error {
 	if ea := c.Early; ea.Enabled {
 		if ea.Interval < time.Second {
 			bad("early.interval", "must be at least 1s, got %v", ea.Interval)
+		}
+		if ea.WatchInterval < time.Second {
+			bad("early.watch_interval", "must be at least 1s, got %v", ea.WatchInterval)
 		}
 		if !(ea.FalsePages > 0 && ea.FalsePages <= c.FalsePages) {
 			bad("early.false_pages", "must be in (0, detectors.false_pages = %v]: early evidence is held to a stricter bar, got %v", c.FalsePages, ea.FalsePages)

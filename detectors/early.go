@@ -40,6 +40,13 @@ type EarlyConfig struct {
 	Enabled bool `mapstructure:"enabled"`
 	// Interval is how often, in event time, the open buckets are judged.
 	Interval time.Duration `mapstructure:"interval"`
+	// WatchInterval is how often, in event time, the open buckets of
+	// watched terms, and of terms with a report from a high-trust channel,
+	// are judged: those are few, and the team fears them, so looking at
+	// them more often costs little and pages them sooner. A watched term's
+	// early bar is split over its looks as every term's is, so more looks
+	// make each stricter. Longer than Interval, it is Interval.
+	WatchInterval time.Duration `mapstructure:"watch_interval"`
 	// FalsePages is the early bar: pages per 1,000 term-days the partial
 	// count's own test (or the short window's sum so far) may make on a term
 	// doing nothing unusual, split over the looks at each bucket. Smaller
@@ -77,14 +84,27 @@ func newEarlyParams(c EarlyConfig) earlyParams {
 	return p
 }
 
+// WatchEvery is how often watched terms are judged early: WatchInterval,
+// at most Interval.
+func (c EarlyConfig) WatchEvery() time.Duration {
+	if c.WatchInterval <= 0 {
+		return c.Interval
+	}
+	return min(c.WatchInterval, c.Interval)
+}
+
 // looks is how many times a bucket of width w is judged early: once per
-// interval while it fills, and once more, complete, while late events may
-// still come.
-func (p *earlyParams) looks(w time.Duration) float64 {
-	if p.cfg.Interval <= 0 || w <= 0 {
+// interval (a watched term's own) while it fills, and once more, complete,
+// while late events may still come.
+func (p *earlyParams) looks(w time.Duration, watched bool) float64 {
+	every := p.cfg.Interval
+	if watched {
+		every = p.cfg.WatchEvery()
+	}
+	if every <= 0 || w <= 0 {
 		return 1
 	}
-	return math.Ceil(float64(w)/float64(p.cfg.Interval)) + 1
+	return math.Ceil(float64(w)/float64(every)) + 1
 }
 
 // EarlyZ is the significance the partial count of a bucket of width w must
@@ -95,7 +115,7 @@ func (s *Set) EarlyZ(w time.Duration, watched bool) float64 {
 	if watched {
 		fp = s.early.cfg.WatchFalsePages
 	}
-	return PageZ(fp/s.early.looks(w), w)
+	return PageZ(fp/s.early.looks(w, watched), w)
 }
 
 // EvaluateEarly judges o, a bucket still open: o's counts (mentions, reports,

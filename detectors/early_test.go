@@ -341,6 +341,8 @@ func TestEarlyConfigValidate(t *testing.T) {
 	}{
 		{"defaults", func(*EarlyConfig) {}, ""},
 		{"interval", func(c *EarlyConfig) { c.Interval = 0 }, "early.interval"},
+		{"watch interval", func(c *EarlyConfig) { c.WatchInterval = 500 * time.Millisecond }, "early.watch_interval"},
+		{"watch interval longer than interval", func(c *EarlyConfig) { c.WatchInterval = time.Minute }, ""},
 		{"bar looser than final", func(c *EarlyConfig) { c.FalsePages = 5 }, "early.false_pages"},
 		{"retract", func(c *EarlyConfig) { c.Retract = 1 }, "early.retract"},
 		{"watch", func(c *EarlyConfig) { c.WatchFalsePages = 0 }, "early.watch_false_pages"},

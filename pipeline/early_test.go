@@ -217,6 +217,76 @@ func TestEarlyFiring(t *testing.T) {
 	}
 }
 
+// TestUrgentLooks: watched terms, and terms a high-trust channel reports,
+// are looked at every early.watch_interval (2 s by default) rather than
+// every early.interval (10 s): a regulator's report pages within that of its
+// event time, a watched term's tenfold surge within 12 s of its onset (the
+// bar's evidence takes some seconds of posts to gather), and the other
+// terms are looked at as before. With watch_interval at the interval, the
+// report waits for the next ten-second look, and the surge (13 s).
+func TestUrgentLooks(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	hour := start.Add(time.Hour)
+	report := ingest.Record{Kind: ingest.KindReport, Report: event.Report{EventID: "reg1", TS: hour.Add(31 * time.Second), ContentID: "c-none",
+		ReporterID: "regulator-1", Reason: "dangerous_act", Hashtags: []string{"quietterm"}, Channel: "regulator"}}
+	for _, tc := range []struct {
+		name             string
+		watch            time.Duration // 0: the default
+		reportAfter      time.Duration // the report pages this long after it, at most
+		reportAtLeast    time.Duration // and at least
+		surgeWithin      time.Duration // a watched term's 10x surge pages within this of onset
+		unwatchedAtLeast time.Duration // an unwatched one not before this
+	}{
+		{"default", 0, 2 * time.Second, 0, 12 * time.Second, 20 * time.Second},
+		{"watch_interval at the interval", 10 * time.Second, 10 * time.Second, 5 * time.Second, 30 * time.Second, 20 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for seed := range uint64(3) {
+				onset := hour.Add(37 * time.Second)
+				f := surgeFeed{start: start, minutes: 63, base: 30, factor: 10, onset: onset, seed: seed}
+				recs := f.records()
+				i := slices.IndexFunc(recs, func(r ingest.Record) bool { return r.Content.TS.After(report.Report.TS) })
+				recs = slices.Insert(recs, i, report)
+				for _, watched := range []bool{true, false} {
+					dcfg := detectors.DefaultConfig()
+					if tc.watch > 0 {
+						dcfg.Early.WatchInterval = tc.watch
+					}
+					if watched {
+						dcfg.Watchlist.Entries = []detectors.WatchEntry{{Term: "hashtag:" + surgeTerm, Category: "dangerous_challenge"}}
+					}
+					e, log := newEarlyEngine(t, dcfg, nil)
+					run(t, e, recs, true)
+					evs, at := log.of("hashtag:" + surgeTerm)
+					if len(evs) == 0 {
+						t.Fatalf("seed %d, watched %v: the surge never paged", seed, watched)
+					}
+					lat := at[0].Sub(onset)
+					switch {
+					case watched && lat > tc.surgeWithin:
+						t.Errorf("seed %d: watched surge paged %s after onset, want within %s", seed, lat, tc.surgeWithin)
+					case !watched && lat < tc.unwatchedAtLeast:
+						t.Errorf("seed %d: unwatched surge paged %s after onset, want its second bucket's look, %s at least", seed, lat, tc.unwatchedAtLeast)
+					}
+					t.Logf("seed %d, watched %v: %s paged %s after onset", seed, watched, evs[0].Alert.Detector, lat)
+					if watched {
+						continue
+					}
+					evs, at = log.of("hashtag:quietterm")
+					if len(evs) == 0 || evs[0].Alert.Detector != detectors.NameTrustedReport {
+						t.Fatalf("seed %d: the regulator's report did not page: %v", seed, evs)
+					}
+					d := at[0].Sub(report.Report.TS)
+					t.Logf("seed %d: the report paged %s after it", seed, d)
+					if d > tc.reportAfter || d < tc.reportAtLeast {
+						t.Errorf("seed %d: the report paged %s after it, want %s to %s", seed, d, tc.reportAtLeast, tc.reportAfter)
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestEarlyRetracted makes an early page the final judgement does not bear
 // out: a burst of a few seconds, then silence, judged with early.retract so
 // loose that the rest of the bucket is taken to bring its expectation. The

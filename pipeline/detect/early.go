@@ -8,6 +8,7 @@ import (
 	"github.com/trendwatch/trendwatch/alert"
 	"github.com/trendwatch/trendwatch/detectors"
 	"github.com/trendwatch/trendwatch/event"
+	"github.com/trendwatch/trendwatch/pipeline/looks"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 	"github.com/trendwatch/trendwatch/sketches"
 )
@@ -32,7 +33,8 @@ import (
 // early interval boundary since the last look, and returns the alert
 // transitions that makes.
 func (j *Judge) Early(watermark time.Time) []alert.Event {
-	if !j.looks.Due(watermark) {
+	kind := j.looks.Due(watermark)
+	if kind == looks.None {
 		return nil
 	}
 	first := j.window.Closed()
@@ -45,13 +47,13 @@ func (j *Judge) Early(watermark time.Time) []alert.Event {
 			open = append(open, wb)
 		}
 	}
-	return j.judgeOpenEarly(open, first, watermark)
+	return j.judgeOpenEarly(kind, open, first, watermark)
 }
 
 // judgeOpenEarly judges the tracked terms in the open buckets, oldest
 // first, at watermark, and returns the alerts that opens. first is the
 // oldest open bucket.
-func (j *Judge) judgeOpenEarly(open []*sketches.Bucket, first, watermark time.Time) []alert.Event {
+func (j *Judge) judgeOpenEarly(kind looks.Look, open []*sketches.Bucket, first, watermark time.Time) []alert.Event {
 	if len(open) == 0 {
 		return nil
 	}
@@ -67,7 +69,7 @@ func (j *Judge) judgeOpenEarly(open []*sketches.Bucket, first, watermark time.Ti
 		st     *tracked.Term
 	}
 	var looks []look
-	j.looks.Visit(starts, elapsed, j.tracked, func(i int, st *tracked.Term) {
+	j.looks.Visit(kind, starts, elapsed, j.tracked, func(i int, st *tracked.Term) {
 		wb := open[i]
 		tb := st.At(wb.Start)
 		// A family is judged only when its mentions so far are spread over

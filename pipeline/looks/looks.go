@@ -21,6 +21,11 @@ import (
 // methods are not safe for concurrent use: the engine's goroutine owns it.
 type Looks struct {
 	every time.Duration // 0: disabled
+	// urgentEvery is how often the urgent terms, watched ones and those
+	// with a report from a high-trust channel, are looked at between the
+	// looks at every term (detectors.EarlyConfig.WatchEvery); 0 when that
+	// is every.
+	urgentEvery time.Duration
 	// min is the fewest mentions so far on which an early detector can fire
 	// (minWatch for a watched term), and growth the least growth the surge
 	// needs (growthWatch the watchlist's): most tracked terms are below
@@ -28,10 +33,12 @@ type Looks struct {
 	min, minWatch       float64
 	growth, growthWatch float64
 	last                time.Time // the latest interval boundary looked at
-	// gen numbers the looks; a term's open bucket marked with the current
-	// gen is on its bucket's touched list.
-	gen     uint32
-	buckets map[time.Time]*bucket
+	lastUrgent          time.Time // the latest urgent boundary looked at
+	// gen numbers the looks at every term, urgentGen all looks; a term's
+	// open bucket marked with the current one is on its bucket's touched
+	// (urgent) list.
+	gen, urgentGen uint32
+	buckets        map[time.Time]*bucket
 	// lastStart and lastB are the bucket Touch found last: nearly every
 	// mention falls in the same bucket as the one before.
 	lastStart time.Time
@@ -45,8 +52,11 @@ type Looks struct {
 // bucket is what an open bucket's next look must visit.
 type bucket struct {
 	// touched are the tracked terms whose counts in the bucket moved since
-	// the last look.
+	// the last look at every term.
 	touched []*tracked.Term
+	// urgent are the urgent terms (see Touch) whose counts moved since the
+	// last look of either kind.
+	urgent []*tracked.Term
 	// looked are the terms the bucket's looks have judged (Candidate): each
 	// gets one more look when the bucket becomes complete.
 	looked []*tracked.Term
@@ -59,35 +69,74 @@ func New(c detectors.Config) *Looks {
 	if !c.Early.Enabled || c.Early.Interval <= 0 {
 		return &Looks{}
 	}
-	return &Looks{every: c.Early.Interval, gen: 1, full: true, buckets: make(map[time.Time]*bucket),
+	l := &Looks{every: c.Early.Interval, gen: 1, urgentGen: 1, full: true, buckets: make(map[time.Time]*bucket),
 		min:      min(c.Surge.MinSupport, c.Novelty.MinCount),
 		minWatch: min(c.Surge.MinSupport, c.Novelty.MinCount, c.Watchlist.MinSupport),
 		growth:   c.Surge.MinGrowth, growthWatch: min(c.Surge.MinGrowth, c.Watchlist.MinGrowth)}
+	if w := c.Early.WatchEvery(); w > 0 && w < l.every {
+		l.urgentEvery = w
+	}
+	return l
 }
 
-// Due reports whether event time, at watermark, has crossed an interval
-// boundary since the last look; if so the look is taken as made.
-func (l *Looks) Due(watermark time.Time) bool {
+// Look is which terms a look visits.
+type Look int
+
+const (
+	// None: no look is due.
+	None Look = iota
+	// Urgent looks visit only the urgent terms whose counts moved.
+	Urgent
+	// All looks visit every term whose counts moved.
+	All
+)
+
+// Due reports which look is due now that event time is at watermark: All
+// when it has crossed an interval boundary since the last look at every
+// term, Urgent when only an urgent boundary; the look is taken as made.
+// The first look, and the first after Rescan, is All.
+func (l *Looks) Due(watermark time.Time) Look {
 	if l.every <= 0 || watermark.IsZero() {
-		return false
+		return None
 	}
-	tick := watermark.Truncate(l.every)
-	if !tick.After(l.last) {
-		return false
+	if tick := watermark.Truncate(l.every); tick.After(l.last) {
+		l.last = tick
+		if l.urgentEvery > 0 {
+			l.lastUrgent = watermark.Truncate(l.urgentEvery)
+		}
+		return All
 	}
-	l.last = tick
-	return true
+	if l.urgentEvery <= 0 {
+		return None
+	}
+	tick := watermark.Truncate(l.urgentEvery)
+	if !tick.After(l.lastUrgent) {
+		return None
+	}
+	l.lastUrgent = tick
+	if l.full {
+		return All
+	}
+	return Urgent
 }
 
 // Touch notes that st's counts in its open bucket tb, which starts at
-// start, moved: the next look visits it.
-func (l *Looks) Touch(st *tracked.Term, tb *tracked.Bucket, start time.Time) {
-	if l.every <= 0 || tb.Early.Mark == l.gen {
+// start, moved: the next look visits it, and, when urgent (the term is
+// watched, or a high-trust channel reported it), the next urgent look too.
+func (l *Looks) Touch(st *tracked.Term, tb *tracked.Bucket, start time.Time, urgent bool) {
+	if l.every <= 0 {
 		return
 	}
-	tb.Early.Mark = l.gen
-	b := l.bucket(start)
-	b.touched = append(b.touched, st)
+	if tb.Early.Mark != l.gen {
+		tb.Early.Mark = l.gen
+		b := l.bucket(start)
+		b.touched = append(b.touched, st)
+	}
+	if urgent && l.urgentEvery > 0 && tb.Early.Urgent != l.urgentGen {
+		tb.Early.Urgent = l.urgentGen
+		b := l.bucket(start)
+		b.urgent = append(b.urgent, st)
+	}
 }
 
 func (l *Looks) bucket(start time.Time) *bucket {
@@ -110,20 +159,23 @@ func (l *Looks) Rescan() {
 	}
 	l.full = true
 	l.gen++
+	l.urgentGen++
 	clear(l.buckets)
 	l.lastB = nil
 }
 
-// Visit calls consider with each tracked term the look must visit in each
+// Visit calls consider with each tracked term look must visit in each
 // open bucket: open are the buckets' starts, oldest first, and elapsed the
-// share of each that event time has passed (1: complete). Each term whose
-// counts moved since the last look is visited, and, once its bucket has
-// become complete, each the bucket's looks judged before (the rest of the
-// bucket may have taken their evidence back). terms are the tracked terms
-// by hash: a term no longer in it, or tracked anew, is not the one touched.
-// Open buckets older than open[0] have closed and are forgotten.
-func (l *Looks) Visit(open []time.Time, elapsed []float64, terms map[uint64]*tracked.Term, consider func(i int, st *tracked.Term)) {
-	if l.every <= 0 || len(open) == 0 {
+// share of each that event time has passed (1: complete). A look at All
+// visits each term whose counts moved since the last one, and, once its
+// bucket has become complete, each the bucket's looks judged before (the
+// rest of the bucket may have taken their evidence back); an Urgent look
+// visits the urgent terms whose counts moved since the last look of either
+// kind. terms are the tracked terms by hash: a term no longer in it, or
+// tracked anew, is not the one touched. Open buckets older than open[0]
+// have closed and are forgotten.
+func (l *Looks) Visit(look Look, open []time.Time, elapsed []float64, terms map[uint64]*tracked.Term, consider func(i int, st *tracked.Term)) {
+	if l.every <= 0 || len(open) == 0 || look == None {
 		return
 	}
 	l.forget(open[0])
@@ -135,6 +187,25 @@ func (l *Looks) Visit(open []time.Time, elapsed []float64, terms map[uint64]*tra
 			b := l.bucket(open[i])
 			b.looked = append(b.looked, st)
 		}
+	}
+	// Urgent terms visited now, by a look of either kind, are the next
+	// urgent look's only if their counts move again.
+	defer func() {
+		for _, b := range l.buckets {
+			clear(b.urgent)
+			b.urgent = b.urgent[:0]
+		}
+		l.urgentGen++
+	}()
+	if look == Urgent {
+		for i, start := range open {
+			for _, st := range l.bucket(start).urgent {
+				if terms[st.Hash] == st {
+					visit(i, st)
+				}
+			}
+		}
+		return
 	}
 	if l.full {
 		l.full = false

@@ -19,31 +19,46 @@ func newLooks(t *testing.T, enabled bool) *Looks {
 	return New(c)
 }
 
-// TestDue: a look is due once each interval of event time, never with
-// early firing off or before event time has begun.
+// TestDue: a look at every term is due once each interval of event time,
+// an urgent one at each urgent boundary between them, and none with early
+// firing off or before event time has begun.
 func TestDue(t *testing.T) {
+	const n, u, a = None, Urgent, All
 	for _, tt := range []struct {
 		name    string
 		enabled bool
+		watch   time.Duration   // early.watch_interval; 0: the default
 		marks   []time.Duration // watermarks after t0; -1: none yet
-		want    []bool
+		want    []Look
 	}{
-		{"off", false, []time.Duration{0, 10 * time.Second, time.Minute}, []bool{false, false, false}},
-		{"no event time yet", true, []time.Duration{-1}, []bool{false}},
-		{"once an interval", true,
+		{"off", false, 0, []time.Duration{0, 10 * time.Second, time.Minute}, []Look{n, n, n}},
+		{"no event time yet", true, 0, []time.Duration{-1}, []Look{n}},
+		{"once an interval", true, 10 * time.Second,
 			[]time.Duration{0, 3 * time.Second, 9999 * time.Millisecond, 10 * time.Second, 15 * time.Second, 45 * time.Second, 44 * time.Second},
-			[]bool{true, false, false, true, false, true, false}},
+			[]Look{a, n, n, a, n, a, n}},
+		{"urgent ones between", true, 0,
+			[]time.Duration{0, 1 * time.Second, 3 * time.Second, 3500 * time.Millisecond, 9999 * time.Millisecond, 10 * time.Second, 11 * time.Second, 15 * time.Second, 45 * time.Second, 44 * time.Second, 47 * time.Second},
+			[]Look{a, n, u, n, u, a, n, u, a, n, u}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			l := newLooks(t, tt.enabled)
+			c := detectors.DefaultConfig()
+			c.Early.Enabled = tt.enabled
+			if tt.watch > 0 {
+				c.Early.WatchInterval = tt.watch
+			}
+			l := New(c)
 			for i, d := range tt.marks {
 				wm := t0.Add(d)
 				if d < 0 {
 					wm = time.Time{}
 				}
-				if got := l.Due(wm); got != tt.want[i] {
+				got := l.Due(wm)
+				if got != tt.want[i] {
 					t.Errorf("watermark %v: due %v, want %v", d, got, tt.want[i])
 				}
+				// Made, as the engine makes it: the first look at every
+				// term, until which every look is one, is then behind.
+				l.Visit(got, []time.Time{t0}, []float64{0}, nil, func(int, *tracked.Term) {})
 			}
 		})
 	}
@@ -51,8 +66,12 @@ func TestDue(t *testing.T) {
 
 // visited is who a look visited: "key@bucket index".
 func visited(l *Looks, open []time.Time, elapsed []float64, terms map[uint64]*tracked.Term) []string {
+	return visitedBy(l, All, open, elapsed, terms)
+}
+
+func visitedBy(l *Looks, look Look, open []time.Time, elapsed []float64, terms map[uint64]*tracked.Term) []string {
 	var got []string
-	l.Visit(open, elapsed, terms, func(i int, st *tracked.Term) {
+	l.Visit(look, open, elapsed, terms, func(i int, st *tracked.Term) {
 		got = append(got, st.Key+"@"+string(rune('0'+i)))
 	})
 	slices.Sort(got)
@@ -75,7 +94,7 @@ func TestVisit(t *testing.T) {
 		return st
 	}
 	a, b, c := term("a", 1), term("b", 2), term("c", 3)
-	touch := func(st *tracked.Term, start time.Time) { l.Touch(st, st.Bucket(start, &pool), start) }
+	touch := func(st *tracked.Term, start time.Time) { l.Touch(st, st.Bucket(start, &pool), start, false) }
 	open := []time.Time{b0, b1}
 
 	if got, want := visited(l, open, []float64{0.5, 0}, terms), []string{"a@0", "a@1", "b@0", "b@1", "c@0", "c@1"}; !slices.Equal(got, want) {
@@ -102,7 +121,7 @@ func TestVisit(t *testing.T) {
 
 	// a judged in b0: marked looked by Candidate, as the engine does.
 	touch(a, b0)
-	l.Visit(open, []float64{0.9, 0.3}, terms, func(i int, st *tracked.Term) {
+	l.Visit(All, open, []float64{0.9, 0.3}, terms, func(i int, st *tracked.Term) {
 		l.Candidate(st, st.At(open[i]), 100, 0.9)
 	})
 	if got, want := visited(l, open, []float64{1, 0.4}, terms), []string{"a@0"}; !slices.Equal(got, want) {
@@ -121,9 +140,76 @@ func TestVisit(t *testing.T) {
 	}
 
 	off := newLooks(t, false)
-	off.Touch(a, a.Bucket(b1, &pool), b1)
+	off.Touch(a, a.Bucket(b1, &pool), b1, true)
 	if got := visited(off, open, []float64{1, 1}, terms); len(got) != 0 {
 		t.Errorf("early firing off: visited %v", got)
+	}
+}
+
+// TestVisitUrgent: an urgent look visits only the urgent terms touched since
+// the last look of either kind, and leaves the others to the next look at
+// every term, which visits the urgent ones too if they moved.
+func TestVisitUrgent(t *testing.T) {
+	var pool tracked.Pool
+	l := newLooks(t, true)
+	b0 := t0
+	terms := map[uint64]*tracked.Term{}
+	term := func(key string, h uint64) *tracked.Term {
+		st := tracked.NewTerm(key, event.KindHashtag, h, 10)
+		terms[h] = st
+		return st
+	}
+	w, r, p := term("watched", 1), term("reported", 2), term("plain", 3)
+	w.Watch = &detectors.WatchMatch{}
+	touch := func(st *tracked.Term, urgent bool) { l.Touch(st, st.Bucket(b0, &pool), b0, urgent) }
+	open := []time.Time{b0}
+	visitedBy(l, All, open, []float64{0.1}, terms) // the first look visits every term
+
+	for _, step := range []struct {
+		name    string
+		touch   func()
+		look    Look
+		elapsed float64
+		want    []string
+	}{
+		{"urgent: the watched and the reported", func() { touch(w, true); touch(r, true); touch(p, false) }, Urgent, 0.2, []string{"reported@0", "watched@0"}},
+		{"urgent: nothing moved since", func() {}, Urgent, 0.25, nil},
+		{"urgent: the watched again", func() { touch(w, true); touch(w, true); touch(r, false) }, Urgent, 0.3, []string{"watched@0"}},
+		{"every term moved since the last such look", func() {}, All, 0.4, []string{"plain@0", "reported@0", "watched@0"}},
+		{"urgent: none after the look at every term", func() {}, Urgent, 0.45, nil},
+		{"urgent: one touched after it", func() { touch(w, true) }, Urgent, 0.5, []string{"watched@0"}},
+	} {
+		step.touch()
+		if got := visitedBy(l, step.look, open, []float64{step.elapsed}, terms); !slices.Equal(got, step.want) {
+			t.Errorf("%s: visited %v, want %v", step.name, got, step.want)
+		}
+	}
+
+	// After a restore the touched lists are gone: the next look, due at an
+	// urgent boundary, visits every term.
+	if got := l.Due(t0.Add(20 * time.Second)); got != All {
+		t.Fatalf("due %v at a boundary of both", got)
+	}
+	l.Rescan()
+	if got := l.Due(t0.Add(22 * time.Second)); got != All {
+		t.Errorf("first look after a rescan: due %v, want All", got)
+	}
+	if got, want := visitedBy(l, All, open, []float64{0.6}, terms), []string{"plain@0", "reported@0", "watched@0"}; !slices.Equal(got, want) {
+		t.Errorf("after a rescan visited %v, want %v", got, want)
+	}
+	if got := l.Due(t0.Add(24 * time.Second)); got != Urgent {
+		t.Errorf("the look after it: due %v, want Urgent", got)
+	}
+
+	// Without an urgent cadence of its own (early.watch_interval at
+	// early.interval) nothing is urgent.
+	c := detectors.DefaultConfig()
+	c.Early.WatchInterval = c.Early.Interval
+	same := New(c)
+	visitedBy(same, All, open, []float64{0.1}, terms)
+	same.Touch(w, w.Bucket(b0, &pool), b0, true)
+	if got := visitedBy(same, Urgent, open, []float64{0.2}, terms); len(got) != 0 {
+		t.Errorf("no urgent cadence: an urgent look visited %v", got)
 	}
 }
 

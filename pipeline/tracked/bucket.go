@@ -36,9 +36,9 @@ type Bucket struct {
 	Early struct {
 		Looked, Complete bool
 		Mentions         float64
-		// Mark is the early look whose touched list holds the term
-		// (looks.Looks.Touch).
-		Mark uint32
+		// Mark is the early look whose touched list holds the term, Urgent
+		// the urgent one whose urgent list does (looks.Looks.Touch).
+		Mark, Urgent uint32
 	}
 }
 
