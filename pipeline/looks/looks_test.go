@@ -78,6 +78,16 @@ func visitedBy(l *Looks, look Look, open []time.Time, elapsed []float64, terms m
 	return got
 }
 
+// termSet returns tracked terms by hash and a constructor that adds to them.
+func termSet() (map[uint64]*tracked.Term, func(key string, h uint64) *tracked.Term) {
+	terms := map[uint64]*tracked.Term{}
+	return terms, func(key string, h uint64) *tracked.Term {
+		st := tracked.NewTerm(key, event.KindHashtag, h, 10)
+		terms[h] = st
+		return st
+	}
+}
+
 // TestVisit: the first look, and the first after a Rescan, visits every
 // tracked term in every open bucket; the others each term touched since the
 // look before, once however often it was touched, and not at all a term no
@@ -87,12 +97,7 @@ func TestVisit(t *testing.T) {
 	var pool tracked.Pool
 	l := newLooks(t, true)
 	b0, b1 := t0, t0.Add(time.Minute)
-	terms := map[uint64]*tracked.Term{}
-	term := func(key string, h uint64) *tracked.Term {
-		st := tracked.NewTerm(key, event.KindHashtag, h, 10)
-		terms[h] = st
-		return st
-	}
+	terms, term := termSet()
 	a, b, c := term("a", 1), term("b", 2), term("c", 3)
 	touch := func(st *tracked.Term, start time.Time) { l.Touch(st, st.Bucket(start, &pool), start, false) }
 	open := []time.Time{b0, b1}
@@ -153,12 +158,7 @@ func TestVisitUrgent(t *testing.T) {
 	var pool tracked.Pool
 	l := newLooks(t, true)
 	b0 := t0
-	terms := map[uint64]*tracked.Term{}
-	term := func(key string, h uint64) *tracked.Term {
-		st := tracked.NewTerm(key, event.KindHashtag, h, 10)
-		terms[h] = st
-		return st
-	}
+	terms, term := termSet()
 	w, r, p := term("watched", 1), term("reported", 2), term("plain", 3)
 	w.Watch = &detectors.WatchMatch{}
 	touch := func(st *tracked.Term, urgent bool) { l.Touch(st, st.Bucket(b0, &pool), b0, urgent) }
