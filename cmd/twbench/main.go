@@ -43,7 +43,7 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	flag.StringVar(&cfg.engineProfile, "engineprofile", "", "write a CPU profile of the engine row to this file")
 	flag.IntVar(&cfg.peerEvents, "peer", 500_000, "messages of the backlog for the ClickHouse Kafka-engine peer and trendwatch with its ClickHouse sink; 0 skips it (so does a machine without clickhouse-server)")
-	flag.IntVar(&cfg.liveSurges, "live", 8, "surges of the live measurement (real time, about 20 s each plus the history's production and 4 minutes of settling): half tenfold, half threefold; 0 skips it")
+	flag.IntVar(&cfg.liveSurges, "live", 16, "surges of the live measurement (real time, about 10 s each plus the history's production and 4 minutes of settling): half tenfold, half threefold; 0 skips it")
 	short := flag.Bool("short", false, "a small stream and brief measurements, to prove the harness works (seconds)")
 	flag.Parse()
 	if *short {
@@ -208,8 +208,9 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		}
 		r.live = lr
 		for _, sg := range lr.surges {
-			fmt.Fprintf(w, "  %s %.0fx: trendwatch %s (early %v), with first_bucket %s (early %v), peer %s\n", sg.term, sg.gain,
-				fmtLatency(sg.tw[liveDefaults]), sg.early[liveDefaults], fmtLatency(sg.tw[liveFirstBucket]), sg.early[liveFirstBucket], fmtLatency(sg.peer))
+			fmt.Fprintf(w, "  %s %.0fx: trendwatch %s (early %v), with first_bucket %s (early %v), watched %s (early %v), peer %s\n", sg.term, sg.gain,
+				fmtLatency(sg.tw[liveDefaults]), sg.early[liveDefaults], fmtLatency(sg.tw[liveFirstBucket]), sg.early[liveFirstBucket],
+				fmtLatency(sg.tw[liveWatched]), sg.early[liveWatched], fmtLatency(sg.peer))
 		}
 	}
 	r.load = loadAverage()

@@ -96,10 +96,13 @@ func (r *report) markdown() string {
 			cores1(runtime.NumCPU()), float64(p.events)/p.tw.Seconds, float64(p.events)/p.tw.Seconds/p.ch.rate(), p.tw.CPUSeconds, p.tw.PeakRSS>>20)
 	}
 	if l := r.live; l != nil {
-		for i, what := range [liveEngines]string{"trendwatch's page", "trendwatch's page with `detectors.early.first_bucket`"} {
+		for i, what := range [liveEngines]string{"trendwatch's page", "trendwatch's page with `detectors.early.first_bucket`", "trendwatch's page, the term watched"} {
 			how := "consumer and engine at their defaults (1-minute buckets, 2 minutes' lateness, early firing)"
-			if i == liveFirstBucket {
+			switch i {
+			case liveFirstBucket:
 				how = "the same, in a consumer group of its own, with `detectors.early.first_bucket` on"
+			case liveWatched:
+				how = "the same, in a consumer group of its own, the surging terms on its watchlist (looked at every `detectors.early.watch_interval`)"
 			}
 			for _, g := range []float64{10, 3} {
 				tw, twMissed := l.latencies(g, i, false)
@@ -128,9 +131,10 @@ func (r *report) markdown() string {
 			peerSpikes = fmt.Sprintf("the peer's query %d of %d", l.peerSpiked, len(l.spikes))
 			peerOther = fmt.Sprintf("%d", len(l.peerFalse)-l.peerSpiked)
 		}
-		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d; early pages it retracted by the run's end, on any term: %d), %s | pages on other terms: trendwatch %d (with `first_bucket` %d), the peer %s |\n",
+		fmt.Fprintf(&b, "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | trendwatch **%d** of %d (with `first_bucket` %d; early pages it retracted by the run's end, on any term: %d), %s | pages on other terms: trendwatch %d (with `first_bucket` %d, watching the surging terms %d), the peer %s |\n",
 			l.twSpiked[liveDefaults], len(l.spikes), l.twSpiked[liveFirstBucket], l.retracted[liveFirstBucket], peerSpikes,
-			len(l.twFalse[liveDefaults])-l.twSpiked[liveDefaults], len(l.twFalse[liveFirstBucket])-l.twSpiked[liveFirstBucket], peerOther)
+			len(l.twFalse[liveDefaults])-l.twSpiked[liveDefaults], len(l.twFalse[liveFirstBucket])-l.twSpiked[liveFirstBucket],
+			len(l.twFalse[liveWatched])-l.twSpiked[liveWatched], peerOther)
 	}
 	fmt.Fprintf(&b, "\nThe whole run took %s.\n", r.took.Round(time.Second))
 	return b.String()

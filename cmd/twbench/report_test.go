@@ -15,13 +15,14 @@ func TestLiveSpikesRow(t *testing.T) {
 		want      string // the row from its second cell on
 	}{
 		{"peer measured", "",
-			"trendwatch **0** of 8 (with `first_bucket` 2; early pages it retracted by the run's end, on any term: 0), the peer's query 6 of 8 | pages on other terms: trendwatch 0 (with `first_bucket` 1), the peer 1 |"},
+			"trendwatch **0** of 8 (with `first_bucket` 2; early pages it retracted by the run's end, on any term: 0), the peer's query 6 of 8 | pages on other terms: trendwatch 0 (with `first_bucket` 1, watching the surging terms 4), the peer 1 |"},
 		{"no peer", "clickhouse-server is not installed",
-			"trendwatch **0** of 8 (with `first_bucket` 2; early pages it retracted by the run's end, on any term: 0), the peer's query not measured | pages on other terms: trendwatch 0 (with `first_bucket` 1), the peer not measured |"},
+			"trendwatch **0** of 8 (with `first_bucket` 2; early pages it retracted by the run's end, on any term: 0), the peer's query not measured | pages on other terms: trendwatch 0 (with `first_bucket` 1, watching the surging terms 4), the peer not measured |"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l := &liveResult{spikes: make([]*liveSpike, 8), peer: tt.why, peerSpiked: 6, peerFalse: make([]string, 7)}
 			l.twSpiked[liveFirstBucket], l.twFalse[liveFirstBucket] = 2, make([]string, 3)
+			l.twFalse[liveWatched] = make([]string, 4)
 			md := (&report{live: l}).markdown()
 			const head = "| live, in the same run: terms that spiked as steeply (3× or 10×) for 10–40 s within one minute, and paged | "
 			i := strings.Index(md, head)
