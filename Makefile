@@ -32,9 +32,10 @@ lint:
 # make bench: one generated stream of 1M messages; decode, normalise and engine
 # cost per event, Kafka → detectors at 1, 2, 4, 8 and all cores, peak RSS, and
 # the ClickHouse Kafka-engine peer where clickhouse-server is installed, and the
-# live measurement (8 surges in real time: onset to trendwatch's page and to the
-# peer's polled spike query); prints the table and writes it to bench.md (about
-# 10 minutes, 7 of them the live run; -live 0 skips it). BENCH_FLAGS=-short proves it
+# live measurement (16 surges in real time: onset to trendwatch's page, the term
+# watched or not, and to the peer's polled spike query); prints the table and
+# writes it to bench.md (about 10 minutes, 7 of them the live run; -live 0 skips
+# it). BENCH_FLAGS=-short proves it
 # works in seconds (go test ./cmd/twbench does too); bench-micro runs the
 # package benchmarks.
 BENCH_FLAGS ?=
