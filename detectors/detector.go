@@ -92,7 +92,12 @@ type Observation struct {
 	// term has none: the challenge is surging already, and the question for
 	// this spelling is only whether it rises with it (see Watchlist).
 	IncidentOpen bool
-	Platform     Platform
+	// Urgent is set on an early judgement of a bucket looked at every
+	// early.watch_interval rather than every early.interval (a high-trust
+	// channel reported the term, or its bucket before jumped): its early bar
+	// is split over those looks, as a watched term's is.
+	Urgent   bool
+	Platform Platform
 }
 
 // WatchMatch is the watchlist entry a term matched.

@@ -118,6 +118,18 @@ func (s *Set) EarlyZ(w time.Duration, watched bool) float64 {
 	return PageZ(fp/s.early.looks(w, watched), w)
 }
 
+// earlyBar is EarlyZ for o's bucket, split over the looks it gets: an
+// urgent bucket (Observation.Urgent) is looked at as often as a watched
+// term's.
+func (s *Set) earlyBar(o *Observation) float64 {
+	watched := o.Watch != nil
+	fp := s.early.cfg.FalsePages
+	if watched {
+		fp = s.early.cfg.WatchFalsePages
+	}
+	return PageZ(fp/s.early.looks(o.Width, watched || o.Urgent), o.Width)
+}
+
 // EvaluateEarly judges o, a bucket still open: o's counts (mentions, reports,
 // creators) are those so far, and elapsed, in (0, 1], the share of the bucket
 // they cover (the event time the slowest partition has reached in it). It
@@ -168,7 +180,7 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 		// the projection is an outlier that confirms it.
 		z = math.Max(z, significance(win.observed, win.expected-(1-elapsed)*full, b.win.disp))
 	}
-	if elapsed < 1 && z < s.EarlyZ(o.Width, o.Watch != nil) {
+	if elapsed < 1 && z < s.earlyBar(o) {
 		return out
 	}
 	// The least the rest of the bucket plausibly brings at the term's normal
@@ -189,7 +201,7 @@ func (s *Set) EvaluateEarly(o *Observation, elapsed float64) []Finding {
 		}
 		f, ok := judgeOne(d, &a)
 		if sg, isSurge := d.(*Surge); isSurge && !ok && s.early.cfg.FirstBucket {
-			f, ok = sg.judgeLone(&a, s.EarlyZ(o.Width, o.Watch != nil))
+			f, ok = sg.judgeLone(&a, s.earlyBar(o))
 		}
 		if !ok || f.OnReports {
 			continue

@@ -217,13 +217,16 @@ func TestEarlyFiring(t *testing.T) {
 	}
 }
 
-// TestUrgentLooks: watched terms, and terms a high-trust channel reports,
-// are looked at every early.watch_interval (2 s by default) rather than
-// every early.interval (10 s): a regulator's report pages within that of its
-// event time, a watched term's tenfold surge within 12 s of its onset (the
-// bar's evidence takes some seconds of posts to gather), and the other
-// terms are looked at as before. With watch_interval at the interval, the
-// report waits for the next ten-second look, and the surge (13 s).
+// TestUrgentLooks: watched terms, terms a high-trust channel reports, and a
+// term's bucket after one that jumped are looked at every
+// early.watch_interval (2 s by default) rather than every early.interval
+// (10 s): a regulator's report pages within that of its event time, a
+// watched term's tenfold surge within 12 s of its onset (the bar's evidence
+// takes some seconds of posts to gather), and an unwatched one, whose first
+// bucket jumped, as soon as its second bucket's counts confirm it (within
+// 36 s of an onset 37 s into a bucket). With watch_interval at the
+// interval, the report waits for the next ten-second look, the watched
+// surge too (13 s), and the unwatched one up to 43 s.
 func TestUrgentLooks(t *testing.T) {
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	hour := start.Add(time.Hour)
@@ -236,9 +239,10 @@ func TestUrgentLooks(t *testing.T) {
 		reportAtLeast    time.Duration // and at least
 		surgeWithin      time.Duration // a watched term's 10x surge pages within this of onset
 		unwatchedAtLeast time.Duration // an unwatched one not before this
+		unwatchedWithin  time.Duration // and within this
 	}{
-		{"default", 0, 2 * time.Second, 0, 12 * time.Second, 20 * time.Second},
-		{"watch_interval at the interval", 10 * time.Second, 10 * time.Second, 5 * time.Second, 30 * time.Second, 20 * time.Second},
+		{"default", 0, 2 * time.Second, 0, 12 * time.Second, 20 * time.Second, 36 * time.Second},
+		{"watch_interval at the interval", 10 * time.Second, 10 * time.Second, 5 * time.Second, 30 * time.Second, 20 * time.Second, time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for seed := range uint64(3) {
@@ -267,6 +271,8 @@ func TestUrgentLooks(t *testing.T) {
 						t.Errorf("seed %d: watched surge paged %s after onset, want within %s", seed, lat, tc.surgeWithin)
 					case !watched && lat < tc.unwatchedAtLeast:
 						t.Errorf("seed %d: unwatched surge paged %s after onset, want its second bucket's look, %s at least", seed, lat, tc.unwatchedAtLeast)
+					case !watched && lat > tc.unwatchedWithin:
+						t.Errorf("seed %d: unwatched surge paged %s after onset, want within %s", seed, lat, tc.unwatchedWithin)
 					}
 					t.Logf("seed %d, watched %v: %s paged %s after onset", seed, watched, evs[0].Alert.Detector, lat)
 					if watched {

@@ -322,7 +322,10 @@ func (c *Counter) mention(post *event.Content, ts, start time.Time, creator uint
 		}
 	}
 	tb := st.Bucket(start, c.pool)
-	c.looks.Touch(st, tb, start, urgent(st, false))
+	if tb.Mentions == 0 && !tb.Early.Urgent {
+		tb.Early.Urgent = c.looks.Jumped(st, st.At(start.Add(-c.cfg.Bucket)))
+	}
+	c.looks.Touch(st, tb, start)
 	tb.Mentions++
 	tb.Creators.Insert(creator)
 	tb.Regions.Add(post.Region)
@@ -338,17 +341,6 @@ func (c *Counter) mention(post *event.Content, ts, start time.Time, creator uint
 		tb.Samples = append(tb.Samples, post.ContentID)
 	}
 	return true
-}
-
-// urgent reports whether st's counts, having moved, are for the urgent early
-// looks (looks.Urgent): it is watched, or a high-trust channel reported it
-// (trusted). Not a family: it is judged only while its mentions are spread
-// over its spellings (detect.spread), which a few seconds of posts do not
-// tell, and judged every two seconds a watched family paged on the first
-// posts of a bucket, one of each spelling, and its close, the Latin spelling
-// on nine posts of ten, retracted it (pipeline.TestSpellingJoinsIncident).
-func urgent(st *tracked.Term, trusted bool) bool {
-	return st.Kind != event.KindFamily && (trusted || st.Watch != nil)
 }
 
 // alsoSpelled notes that a post counted into family fam already also
@@ -447,7 +439,10 @@ func (c *Counter) Report(r *event.Report, hs *ingest.Hashes) {
 			}
 		}
 		tb := st.Bucket(start, c.pool)
-		c.looks.Touch(st, tb, start, urgent(st, trusted))
+		if trusted {
+			tb.Early.Urgent = true
+		}
+		c.looks.Touch(st, tb, start)
 		tb.Reports++
 		tb.ByChannel[channel]++
 		tb.Reporters.Insert(reporter)

@@ -158,9 +158,11 @@ func (j *Judge) earlyObservation(st *tracked.Term, wb *sketches.Bucket, first ti
 		IncidentOpen:    j.incidentOpen(st),
 		Tail:            st.Tail,
 	}
-	if tb := st.At(wb.Start); tb != nil {
+	tb := st.At(wb.Start)
+	if tb != nil {
 		tb.Describe(&o, j.cfg.TopLabels, &j.topCounts)
 	}
+	o.Urgent = looks.UrgentTerm(st, tb)
 	return o
 }
 

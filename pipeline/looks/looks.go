@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trendwatch/trendwatch/detectors"
+	"github.com/trendwatch/trendwatch/event"
 	"github.com/trendwatch/trendwatch/pipeline/tracked"
 )
 
@@ -21,10 +22,9 @@ import (
 // methods are not safe for concurrent use: the engine's goroutine owns it.
 type Looks struct {
 	every time.Duration // 0: disabled
-	// urgentEvery is how often the urgent terms, watched ones and those
-	// with a report from a high-trust channel, are looked at between the
-	// looks at every term (detectors.EarlyConfig.WatchEvery); 0 when that
-	// is every.
+	// urgentEvery is how often the urgent terms (UrgentTerm) are looked at
+	// between the looks at every term (detectors.EarlyConfig.WatchEvery);
+	// 0 when that is every.
 	urgentEvery time.Duration
 	// min is the fewest mentions so far on which an early detector can fire
 	// (minWatch for a watched term), and growth the least growth the surge
@@ -121,9 +121,9 @@ func (l *Looks) Due(watermark time.Time) Look {
 }
 
 // Touch notes that st's counts in its open bucket tb, which starts at
-// start, moved: the next look visits it, and, when urgent (the term is
-// watched, or a high-trust channel reported it), the next urgent look too.
-func (l *Looks) Touch(st *tracked.Term, tb *tracked.Bucket, start time.Time, urgent bool) {
+// start, moved: the next look visits it, and, when the term is urgent
+// (UrgentTerm), the next urgent look too.
+func (l *Looks) Touch(st *tracked.Term, tb *tracked.Bucket, start time.Time) {
 	if l.every <= 0 {
 		return
 	}
@@ -132,11 +132,39 @@ func (l *Looks) Touch(st *tracked.Term, tb *tracked.Bucket, start time.Time, urg
 		b := l.bucket(start)
 		b.touched = append(b.touched, st)
 	}
-	if urgent && l.urgentEvery > 0 && tb.Early.Urgent != l.urgentGen {
-		tb.Early.Urgent = l.urgentGen
+	if l.urgentEvery > 0 && tb.Early.UrgentMark != l.urgentGen && UrgentTerm(st, tb) {
+		tb.Early.UrgentMark = l.urgentGen
 		b := l.bucket(start)
 		b.urgent = append(b.urgent, st)
 	}
+}
+
+// UrgentTerm reports whether st's open bucket tb is looked at every
+// early.watch_interval: the term is watched, or tb is marked urgent (a
+// high-trust channel reported the term in it, or its bucket before jumped).
+// Never a family: it is judged only while its mentions so far are spread
+// over its spellings (detect.spread), which a few seconds of posts do not
+// tell, and judged every two seconds a watched family paged on the first
+// posts of a bucket, one of each spelling, and its close, the Latin
+// spelling on nine posts of ten, retracted it
+// (pipeline.TestSpellingJoinsIncident).
+func UrgentTerm(st *tracked.Term, tb *tracked.Bucket) bool {
+	return st.Kind != event.KindFamily && (st.Watch != nil || tb != nil && tb.Early.Urgent)
+}
+
+// Jumped reports whether a term whose bucket before was prev jumped there:
+// at least the least support and the least growth over the term's recent
+// level, as Candidate asks of a bucket so far. Its next bucket is then
+// urgent: a known term's surge pages in its second bucket at the earliest,
+// once that bucket's counts confirm the first (the lone-outlier rule), and
+// looked at every two seconds it pages as soon as they do rather than at the
+// next ten-second look.
+func (l *Looks) Jumped(st *tracked.Term, prev *tracked.Bucket) bool {
+	if l.urgentEvery <= 0 || prev == nil {
+		return false
+	}
+	m := float64(prev.Mentions)
+	return m >= l.min && m >= l.growth*st.RecentLevel()
 }
 
 func (l *Looks) bucket(start time.Time) *bucket {

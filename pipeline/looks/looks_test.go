@@ -99,7 +99,7 @@ func TestVisit(t *testing.T) {
 	b0, b1 := t0, t0.Add(time.Minute)
 	terms, term := termSet()
 	a, b, c := term("a", 1), term("b", 2), term("c", 3)
-	touch := func(st *tracked.Term, start time.Time) { l.Touch(st, st.Bucket(start, &pool), start, false) }
+	touch := func(st *tracked.Term, start time.Time) { l.Touch(st, st.Bucket(start, &pool), start) }
 	open := []time.Time{b0, b1}
 
 	if got, want := visited(l, open, []float64{0.5, 0}, terms), []string{"a@0", "a@1", "b@0", "b@1", "c@0", "c@1"}; !slices.Equal(got, want) {
@@ -145,7 +145,7 @@ func TestVisit(t *testing.T) {
 	}
 
 	off := newLooks(t, false)
-	off.Touch(a, a.Bucket(b1, &pool), b1, true)
+	off.Touch(a, a.Bucket(b1, &pool), b1)
 	if got := visited(off, open, []float64{1, 1}, terms); len(got) != 0 {
 		t.Errorf("early firing off: visited %v", got)
 	}
@@ -161,7 +161,13 @@ func TestVisitUrgent(t *testing.T) {
 	terms, term := termSet()
 	w, r, p := term("watched", 1), term("reported", 2), term("plain", 3)
 	w.Watch = &detectors.WatchMatch{}
-	touch := func(st *tracked.Term, urgent bool) { l.Touch(st, st.Bucket(b0, &pool), b0, urgent) }
+	// reported: a high-trust channel reported it in this bucket (count.Counter
+	// marks the bucket urgent); plain: not urgent, whatever it is touched by.
+	touch := func(st *tracked.Term, urgent bool) {
+		tb := st.Bucket(b0, &pool)
+		tb.Early.Urgent = tb.Early.Urgent || urgent && st != p
+		l.Touch(st, tb, b0)
+	}
 	open := []time.Time{b0}
 	visitedBy(l, All, open, []float64{0.1}, terms) // the first look visits every term
 
@@ -174,7 +180,7 @@ func TestVisitUrgent(t *testing.T) {
 	}{
 		{"urgent: the watched and the reported", func() { touch(w, true); touch(r, true); touch(p, false) }, Urgent, 0.2, []string{"reported@0", "watched@0"}},
 		{"urgent: nothing moved since", func() {}, Urgent, 0.25, nil},
-		{"urgent: the watched again", func() { touch(w, true); touch(w, true); touch(r, false) }, Urgent, 0.3, []string{"watched@0"}},
+		{"urgent: the reported bucket stays urgent", func() { touch(w, true); touch(w, true); touch(r, false); touch(p, true) }, Urgent, 0.3, []string{"reported@0", "watched@0"}},
 		{"every term moved since the last such look", func() {}, All, 0.4, []string{"plain@0", "reported@0", "watched@0"}},
 		{"urgent: none after the look at every term", func() {}, Urgent, 0.45, nil},
 		{"urgent: one touched after it", func() { touch(w, true) }, Urgent, 0.5, []string{"watched@0"}},
@@ -207,7 +213,7 @@ func TestVisitUrgent(t *testing.T) {
 	c.Early.WatchInterval = c.Early.Interval
 	same := New(c)
 	visitedBy(same, All, open, []float64{0.1}, terms)
-	same.Touch(w, w.Bucket(b0, &pool), b0, true)
+	same.Touch(w, w.Bucket(b0, &pool), b0)
 	if got := visitedBy(same, Urgent, open, []float64{0.2}, terms); len(got) != 0 {
 		t.Errorf("no urgent cadence: an urgent look visited %v", got)
 	}
@@ -251,6 +257,47 @@ func TestCandidate(t *testing.T) {
 				if got := l.Candidate(st, tb, lk.mentions, lk.elapsed); got != lk.want {
 					t.Errorf("%v mentions at %v of the bucket: candidate %v, want %v", lk.mentions, lk.elapsed, got, lk.want)
 				}
+			}
+		})
+	}
+}
+
+// TestJumped: a term's next bucket is urgent when its bucket before reached
+// the least support and the least growth over its recent level, and only
+// where urgent looks have a cadence of their own.
+func TestJumped(t *testing.T) {
+	var pool tracked.Pool
+	for _, tt := range []struct {
+		name  string
+		level float64 // the term's recent buckets
+		prev  uint64  // mentions in the bucket before; 0: none open
+		same  bool    // early.watch_interval at early.interval
+		want  bool
+	}{
+		{"no bucket before", 0, 0, false, false},
+		{"under the least support", 0, 9, false, false},
+		{"a new term at the least support", 0, 10, false, true},
+		{"under the least growth", 20, 39, false, false},
+		{"at the least growth", 20, 40, false, true},
+		{"no urgent cadence", 20, 40, true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := detectors.DefaultConfig()
+			if tt.same {
+				c.Early.WatchInterval = c.Early.Interval
+			}
+			l := New(c)
+			st := tracked.NewTerm("hashtag:x", event.KindHashtag, 1, 10)
+			for range 5 {
+				st.PushHistory(tt.level, 0, 0)
+			}
+			var prev *tracked.Bucket
+			if tt.prev > 0 {
+				prev = st.Bucket(t0, &pool)
+				prev.Mentions = tt.prev
+			}
+			if got := l.Jumped(st, prev); got != tt.want {
+				t.Errorf("Jumped = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -36,9 +36,14 @@ type Bucket struct {
 	Early struct {
 		Looked, Complete bool
 		Mentions         float64
-		// Mark is the early look whose touched list holds the term, Urgent
-		// the urgent one whose urgent list does (looks.Looks.Touch).
-		Mark, Urgent uint32
+		// Mark is the early look whose touched list holds the term,
+		// UrgentMark the urgent one whose urgent list does
+		// (looks.Looks.Touch).
+		Mark, UrgentMark uint32
+		// Urgent is set when the bucket is to be looked at every
+		// early.watch_interval: a high-trust channel reported the term in
+		// it, or the term's bucket before it jumped (looks.Looks.Jumped).
+		Urgent bool
 	}
 }
 
