@@ -73,7 +73,7 @@ func docs() map[string]doc {
 		"detectors.early.interval":          {UnitDuration, "how often, in event time, open buckets are judged early"},
 		"detectors.early.retract":           {UnitRatio, "chance under the count model that the rest of a bucket makes the final judgement retract an early page"},
 		"detectors.early.watch_false_pages": {"per 1,000 term-days", "early bar of watchlist terms, lower than early.false_pages"},
-		"detectors.early.watch_interval":    {UnitDuration, "how often, in event time, watched terms' open buckets (and those of terms with a high-trust report) are judged early; at most early.interval"},
+		"detectors.early.watch_interval":    {UnitDuration, "how often, in event time, urgent open buckets are judged early (watched terms', those with a high-trust report, a term's bucket after one that jumped); at most early.interval"},
 
 		"detectors.false_pages": {"per 1,000 term-days", "surge pages tolerated on terms doing nothing unusual; sets surge.min_z for the bucket width"},
 

@@ -40,12 +40,13 @@ type EarlyConfig struct {
 	Enabled bool `mapstructure:"enabled"`
 	// Interval is how often, in event time, the open buckets are judged.
 	Interval time.Duration `mapstructure:"interval"`
-	// WatchInterval is how often, in event time, the open buckets of
-	// watched terms, and of terms with a report from a high-trust channel,
-	// are judged: those are few, and the team fears them, so looking at
-	// them more often costs little and pages them sooner. A watched term's
-	// early bar is split over its looks as every term's is, so more looks
-	// make each stricter. Longer than Interval, it is Interval.
+	// WatchInterval is how often, in event time, the urgent open buckets
+	// are judged: watched terms', those a high-trust channel reported the
+	// term in, and a term's bucket after one that jumped (where a known
+	// term's surge is confirmed). Those are few at any time, so looking at
+	// them more often costs little and pages them sooner. Their early bar is
+	// split over their looks as every bucket's is, so more looks make each
+	// stricter. Longer than Interval, it is Interval.
 	WatchInterval time.Duration `mapstructure:"watch_interval"`
 	// FalsePages is the early bar: pages per 1,000 term-days the partial
 	// count's own test (or the short window's sum so far) may make on a term
@@ -84,7 +85,7 @@ func newEarlyParams(c EarlyConfig) earlyParams {
 	return p
 }
 
-// WatchEvery is how often watched terms are judged early: WatchInterval,
+// WatchEvery is how often urgent buckets are judged early: WatchInterval,
 // at most Interval.
 func (c EarlyConfig) WatchEvery() time.Duration {
 	if c.WatchInterval <= 0 {
@@ -94,11 +95,11 @@ func (c EarlyConfig) WatchEvery() time.Duration {
 }
 
 // looks is how many times a bucket of width w is judged early: once per
-// interval (a watched term's own) while it fills, and once more, complete,
+// interval (early.watch_interval for an urgent one) while it fills, and once more, complete,
 // while late events may still come.
-func (p *earlyParams) looks(w time.Duration, watched bool) float64 {
+func (p *earlyParams) looks(w time.Duration, urgent bool) float64 {
 	every := p.cfg.Interval
-	if watched {
+	if urgent {
 		every = p.cfg.WatchEvery()
 	}
 	if every <= 0 || w <= 0 {
@@ -111,11 +112,7 @@ func (p *earlyParams) looks(w time.Duration, watched bool) float64 {
 // reach, against its prorated expectation, for an early page; watched terms
 // have their own, lower bar.
 func (s *Set) EarlyZ(w time.Duration, watched bool) float64 {
-	fp := s.early.cfg.FalsePages
-	if watched {
-		fp = s.early.cfg.WatchFalsePages
-	}
-	return PageZ(fp/s.early.looks(w, watched), w)
+	return s.earlyZ(w, watched, watched)
 }
 
 // earlyBar is EarlyZ for o's bucket, split over the looks it gets: an
@@ -123,11 +120,18 @@ func (s *Set) EarlyZ(w time.Duration, watched bool) float64 {
 // term's.
 func (s *Set) earlyBar(o *Observation) float64 {
 	watched := o.Watch != nil
+	return s.earlyZ(o.Width, watched, watched || o.Urgent)
+}
+
+// earlyZ is the early bar of a bucket of width w: the watched terms' budget
+// or every term's, split over the looks of a bucket looked at every
+// early.watch_interval (urgent) or every early.interval.
+func (s *Set) earlyZ(w time.Duration, watched, urgent bool) float64 {
 	fp := s.early.cfg.FalsePages
 	if watched {
 		fp = s.early.cfg.WatchFalsePages
 	}
-	return PageZ(fp/s.early.looks(o.Width, watched || o.Urgent), o.Width)
+	return PageZ(fp/s.early.looks(w, urgent), w)
 }
 
 // EvaluateEarly judges o, a bucket still open: o's counts (mentions, reports,
